@@ -1,0 +1,212 @@
+"""Finding a unified diff inside mail text, the way `git am` would, and counting its lines.
+
+Only unquoted diffs count: a reply that quotes a patch (`> +foo`) carries no patch. Hunks are
+followed by their header counts, so the `-- ` signature that format-patch appends after the
+last hunk is not taken for a removed line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+# Lines of a file header between `diff --git` and the first hunk.
+_EXT_HEADERS = (
+    "index ",
+    "old mode ",
+    "new mode ",
+    "deleted file mode ",
+    "new file mode ",
+    "similarity index ",
+    "dissimilarity index ",
+    "rename from ",
+    "rename to ",
+    "copy from ",
+    "copy to ",
+    "Binary files ",
+    "GIT binary patch",
+)
+_B85_LINE = re.compile(r"^[A-Za-z][0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    path: str
+    old_path: str | None
+    added: int
+    removed: int
+    binary: bool
+
+
+def _starts_diff(lines: list[str], i: int) -> bool:
+    line = lines[i]
+    if line.startswith("diff --git ") or line.startswith("diff -"):
+        return True
+    # A bare unified diff (no `diff` line): --- / +++ / @@
+    return (
+        line.startswith("--- ")
+        and i + 2 < len(lines)
+        and lines[i + 1].startswith("+++ ")
+        and lines[i + 2].startswith("@@ -")
+    )
+
+
+_CANDIDATE = re.compile(r"^(?:diff -|--- \S)", re.M)
+
+
+def find_diff(text: str) -> tuple[int, int] | None:
+    """(start, end) character offsets of the first unquoted diff in text; None if none."""
+    for m in _CANDIDATE.finditer(text):
+        pos = m.start()
+        head = text[pos : pos + 4096].split("\n", 3)
+        if not _starts_diff(head, 0):
+            continue
+        lines = text[pos:].split("\n")
+        k = _diff_end(lines, 0)
+        length = len("\n".join(lines[:k])) + (1 if k else 0)
+        return pos, min(pos + length, len(text))
+    return None
+
+
+def _diff_end(lines: list[str], i: int) -> int:
+    """Index of the first line after the diff that starts at i."""
+    n = len(lines)
+    end = i
+    while i < n:
+        line = lines[i].rstrip("\r")
+        m = _HUNK.match(line)
+        if m:
+            old = int(m.group(1)) if m.group(1) is not None else 1
+            new = int(m.group(2)) if m.group(2) is not None else 1
+            i += 1
+            while i < n and (old > 0 or new > 0):
+                c = lines[i][:1]
+                if c == "-":
+                    old -= 1
+                elif c == "+":
+                    new -= 1
+                elif c in (" ", "", "\r"):
+                    # Mailers often strip the space of an empty context line.
+                    old -= 1
+                    new -= 1
+                elif c != "\\":
+                    break
+                i += 1
+            if i < n and lines[i].startswith("\\ "):
+                i += 1
+            end = i
+            continue
+        if (
+            line.startswith("diff ")
+            or line.startswith("--- ")
+            or line.startswith("+++ ")
+            or line.startswith(_EXT_HEADERS)
+            or line.startswith(("literal ", "delta "))
+            or (line and _B85_LINE.match(line) and _in_binary(lines, i))
+        ):
+            i += 1
+            end = i
+            continue
+        if line == "" and _in_binary(lines, i):
+            i += 1
+            end = i
+            continue
+        break
+    return end
+
+
+def _in_binary(lines: list[str], i: int) -> bool:
+    """Whether line i sits in a `GIT binary patch` block (base85 lines and blank separators)."""
+    j = i - 1
+    while j >= 0 and j > i - 100000:
+        line = lines[j]
+        if line.startswith("GIT binary patch"):
+            return True
+        if line.startswith(("literal ", "delta ")) or line == "" or _B85_LINE.match(line):
+            j -= 1
+            continue
+        return False
+    return False
+
+
+def split_diff(text: str) -> tuple[str, str | None]:
+    """(text without the diff, diff) — the diff keeps its lines exactly as sent."""
+    span = find_diff(text)
+    if span is None:
+        return text, None
+    start, end = span
+    diff = text[start:end]
+    if not diff.endswith("\n"):
+        diff += "\n"
+    return text[:start] + text[end:], diff
+
+
+_DIFF_GIT = re.compile(r"^diff --git (?:\"?a/)?(.+?)\"? (?:\"?b/)?(.+?)\"?$")
+
+
+def file_stats(diff: str) -> list[FileStat]:
+    """Per file: path, old path when renamed, lines added and removed, binary flag."""
+    stats: list[FileStat] = []
+    path: str | None = None
+    old: str | None = None
+    added = removed = 0
+    binary = False
+    old_left = new_left = 0  # lines still expected in the current hunk
+    in_header = False  # between a `diff` line and its first hunk
+
+    def flush() -> None:
+        if path is not None:
+            stats.append(FileStat(path, old if old != path else None, added, removed, binary))
+
+    for line in diff.split("\n"):
+        if old_left > 0 or new_left > 0:
+            c = line[:1]
+            if c == "+":
+                added += 1
+                new_left -= 1
+            elif c == "-":
+                removed += 1
+                old_left -= 1
+            elif c != "\\":
+                old_left -= 1
+                new_left -= 1
+            continue
+        if line.startswith("@@ "):
+            m = _HUNK.match(line)
+            if m:
+                old_left = int(m.group(1)) if m.group(1) is not None else 1
+                new_left = int(m.group(2)) if m.group(2) is not None else 1
+                in_header = False
+        elif line.startswith("diff "):
+            flush()
+            m = _DIFF_GIT.match(line)
+            old, path = (m.group(1), m.group(2)) if m else (None, None)
+            added = removed = 0
+            binary = False
+            in_header = True
+        elif line.startswith("--- "):
+            if not in_header:
+                # A bare unified diff has no `diff` line: each `---` outside a header starts
+                # a file.
+                flush()
+                path, added, removed, binary, in_header = None, 0, 0, False, True
+            src = line[4:].split("\t")[0]
+            if src != "/dev/null":
+                old = src[2:] if src.startswith("a/") else src
+        elif line.startswith("+++ "):
+            dst = line[4:].split("\t")[0]
+            if dst != "/dev/null":
+                p = dst[2:] if dst.startswith("b/") else dst
+                if path is None:
+                    path = p
+            elif path is None:
+                path = old
+        elif line.startswith(("Binary files ", "GIT binary patch")):
+            binary = True
+        elif line.startswith("rename from "):
+            old = line[12:]
+        elif line.startswith("rename to "):
+            path = line[10:]
+    flush()
+    return stats

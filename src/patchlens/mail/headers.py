@@ -1,0 +1,216 @@
+"""Header decoding for hostile, decades-old mail: never raises, always returns text.
+
+A byte-level scan of the header block is ~10x cheaper than building an `email.message`
+object, and the headers are all most messages need.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email.header
+import email.utils
+import re
+from datetime import datetime
+
+_FOLD = re.compile(rb"\r?\n[ \t]+")
+_HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
+_MSGID = re.compile(r"<([^<>\s]+)>")
+_ENCODED_WORD = "=?"
+
+
+def split_header_block(raw: bytes) -> tuple[bytes, bytes]:
+    """Header block and body, split at the first empty line (LF or CRLF)."""
+    i = raw.find(b"\n\n")
+    j = raw.find(b"\r\n\r\n")
+    if j != -1 and (i == -1 or j < i):
+        return raw[:j], raw[j + 4 :]
+    if i == -1:
+        return raw, b""
+    return raw[:i], raw[i + 2 :]
+
+
+# The headers patchlens reads. Looking only for these skips the long Received:/DKIM chains.
+WANTED = (
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "list-id",
+    "content-type",
+    "content-transfer-encoding",
+    "content-disposition",
+)
+_WANTED_RE = re.compile(rb"\n(" + b"|".join(n.encode() for n in WANTED) + rb"):")
+
+
+def scan_headers(block: bytes) -> dict[str, list[bytes]]:
+    """The WANTED headers (lower-case name to raw values, in order), folded lines joined.
+
+    One scan of a lower-cased copy is several times faster than parsing every header of
+    blocks that are mostly Received: and DKIM lines.
+    """
+    src = b"\n" + block
+    size = len(src)
+    out: dict[str, list[bytes]] = {}
+    for m in _WANTED_RE.finditer(src.lower()):
+        start = m.end()
+        end = src.find(b"\n", start)
+        while end != -1 and end + 1 < size and src[end + 1] in (32, 9):
+            end = src.find(b"\n", end + 1)
+        if end == -1:
+            end = size
+        value = src[start:end]
+        if b"\n" in value:
+            value = _FOLD.sub(b" ", value)
+        out.setdefault(m.group(1).decode("ascii"), []).append(value.strip())
+    return out
+
+
+def scan_all_headers(block: bytes) -> dict[str, list[bytes]]:
+    """Every header, for the rare reader that needs more than WANTED."""
+    out: dict[str, list[bytes]] = {}
+    for m in _HEADER_LINE.finditer(_FOLD.sub(b" ", block)):
+        out.setdefault(m.group(1).decode("ascii").lower(), []).append(m.group(2))
+    return out
+
+
+def decode_bytes(data: bytes, charset: str | None = None) -> str:
+    """Bytes to text by the declared charset, then UTF-8, then Latin-1: never fails."""
+    if charset:
+        cs = charset.strip().strip('"').lower()
+        try:
+            codecs.lookup(cs)
+        except LookupError:
+            cs = ""
+        if cs:
+            try:
+                return data.decode(cs)
+            except UnicodeDecodeError:
+                pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252" if charset is None else "latin-1", "replace")
+
+
+def decode_header(value: bytes | None) -> str:
+    """RFC 2047 decoding of one header value; raw 8-bit headers are taken as UTF-8."""
+    if value is None:
+        return ""
+    text = decode_bytes(value)
+    if _ENCODED_WORD not in text:
+        return text
+    try:
+        parts = email.header.decode_header(text)
+    except (ValueError, AssertionError, LookupError):
+        return text
+    out = []
+    for chunk, cs in parts:
+        if isinstance(chunk, bytes):
+            out.append(decode_bytes(chunk, cs))
+        else:
+            out.append(chunk)
+    # Unencoded chunks keep their own spacing; space between two encoded words is not text.
+    return "".join(out)
+
+
+def first_value(headers: dict[str, list[bytes]], name: str) -> bytes | None:
+    vals = headers.get(name)
+    return vals[0] if vals else None
+
+
+def message_ids(value: str | None) -> list[str]:
+    """Every <id> in a header value, in order (References, In-Reply-To, Message-ID)."""
+    if not value:
+        return []
+    return _MSGID.findall(value)
+
+
+def normalize_message_id(value: str | None) -> str | None:
+    """The id without angle brackets; a bracket-less id is taken whole if it has no spaces."""
+    if not value:
+        return None
+    ids = message_ids(value)
+    if ids:
+        return ids[0]
+    v = value.strip()
+    if v and " " not in v and len(v) < 998:
+        return v
+    return None
+
+
+_SIMPLE_FROM = re.compile(r'^\s*(?:"?([^"<>@,;]*?)"?\s*)?<([^<>\s@]+@[^<>\s]+)>\s*$')
+_BARE_FROM = re.compile(r"^\s*([^\s<>@()]+@[^\s<>()]+)\s*(?:\(([^()]*)\))?\s*$")
+
+
+def parse_address(value: str) -> tuple[str, str]:
+    """(display name, lower-cased address); handles pipermail's 'user at host (Name)'."""
+    m = _SIMPLE_FROM.match(value)
+    if m:
+        return (m.group(1) or "").strip(), m.group(2).lower()
+    m = _BARE_FROM.match(value)
+    if m:
+        return (m.group(2) or "").strip(), m.group(1).lower()
+    name, addr = email.utils.parseaddr(value)
+    if not addr or "@" not in addr:
+        # Mailman 2 obfuscates: "jdoe at example.com (John Doe)"
+        m = re.match(r"^\s*([^\s@()]+) at ([^\s@()]+)\s*(?:\((.*)\))?\s*$", value)
+        if m:
+            return (m.group(3) or name or "").strip(), f"{m.group(1)}@{m.group(2)}".lower()
+        if not addr:
+            return value.strip(), ""
+    return name.strip().strip('"'), addr.strip().lower()
+
+
+_ADDR = re.compile(
+    r"<\s*([^<>@\s]+@[^<>\s]+?)\s*>"  # name <addr>
+    r"|(?<![\w.+=<-])([\w.+=!#$%&'*/?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)"  # bare addr
+    r"|([\w.+=-]+) at ([\w-]+(?:\.[\w-]+)+)"  # pipermail's "user at host"
+)
+
+
+def parse_address_list(value: str) -> list[str]:
+    """Lower-cased addresses of a To/Cc value, in order, without repeats.
+
+    A regex rather than email.utils.getaddresses: kernel lists carry Cc headers with dozens
+    of addresses, and the stdlib parser spent more time on them than on everything else.
+    """
+    if not value:
+        return []
+    seen: dict[str, None] = {}
+    for angle, bare, user, host in _ADDR.findall(value):
+        addr = angle or bare or (f"{user}@{host}" if user else "")
+        if addr:
+            seen.setdefault(addr.lower(), None)
+    return list(seen)
+
+
+def parse_date(value: str | None) -> tuple[int, int] | None:
+    """(UTC seconds, offset in minutes) or None when the Date header is unusable."""
+    if not value:
+        return None
+    try:
+        tup = email.utils.parsedate_tz(value)
+    except (ValueError, TypeError, IndexError):
+        return None
+    if tup is None:
+        return None
+    offset = tup[9] or 0
+    try:
+        ts = email.utils.mktime_tz(tup)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    # Years outside this range are broken clocks or parse errors, not mail.
+    if not (0 < ts < 4102444800):
+        return None
+    return int(ts), offset // 60
+
+
+def format_utc(ts: int | None) -> str:
+    if ts is None:
+        return ""
+    return datetime.utcfromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")

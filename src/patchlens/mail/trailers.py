@@ -1,0 +1,134 @@
+"""Trailers (`Reviewed-by: Name <addr>`) as git interpret-trailers finds them.
+
+The trailer block is the last paragraph of a commit message, when most of its lines are
+`Key: value` (git's rule: all of them, or a quarter with at least one it knows). Keys are
+spelled many ways (`Reviewed-By`, `Message-Id`); one canonical spelling makes them countable.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from dataclasses import dataclass
+
+_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(\S.*?)\s*$")
+
+CANONICAL = {
+    k.lower(): k
+    for k in (
+        "Signed-off-by",
+        "Reviewed-by",
+        "Acked-by",
+        "Tested-by",
+        "Reported-by",
+        "Suggested-by",
+        "Co-developed-by",
+        "Nacked-by",
+        "NAKed-by",
+        "Release-acked-by",
+        "Reported-and-tested-by",
+        "Requested-by",
+        "Cc",
+        "Link",
+        "Closes",
+        "Message-ID",
+        "Fixes",
+        "Change-Id",
+        "Based-on-patch-by",
+        "Backport-of",
+    )
+}
+# Keys that make git accept a block as trailers even when most lines are not.
+_KNOWN = frozenset(("signed-off-by", "(cherry picked from commit"))
+# Person trailers: the value names someone.
+PERSON_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "Signed-off-by",
+        "Reviewed-by",
+        "Acked-by",
+        "Tested-by",
+        "Reported-by",
+        "Suggested-by",
+        "Co-developed-by",
+        "Nacked-by",
+        "NAKed-by",
+        "Release-acked-by",
+        "Reported-and-tested-by",
+        "Requested-by",
+        "Cc",
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Trailer:
+    key: str
+    value: str
+    name: str | None = None
+    email: str | None = None
+
+
+def canonical_key(key: str) -> str:
+    low = key.lower()
+    if low in CANONICAL:
+        return CANONICAL[low]
+    return key[:1].upper() + key[1:].lower()
+
+
+def make_trailer(key: str, value: str) -> Trailer:
+    key = canonical_key(key)
+    name = addr = None
+    if key.lower() in PERSON_KEYS:
+        n, a = email.utils.parseaddr(value)
+        if a and "@" in a:
+            name, addr = (n.strip() or None), a.lower()
+        elif value:
+            name = value.strip()
+    return Trailer(key, value, name, addr)
+
+
+def parse_trailer_line(line: str) -> Trailer | None:
+    m = _LINE.match(line)
+    if not m:
+        return None
+    key = m.group(1)
+    if key.lower() in ("http", "https", "ftp", "git"):
+        return None
+    return make_trailer(key, m.group(2))
+
+
+def parse_trailers(message: str) -> list[Trailer]:
+    """Trailers of a commit message's last paragraph, in order; [] when it has none."""
+    lines = message.rstrip().split("\n")
+    # Walk back over the last paragraph.
+    end = len(lines)
+    start = end
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    if start == 0:
+        # A one-paragraph message is a subject, not trailers (git's rule).
+        return []
+    block = lines[start:end]
+    found: list[Trailer] = []
+    other = 0
+    known = False
+    for line in block:
+        if line[:1] in (" ", "\t") and found:
+            t = found[-1]
+            found[-1] = make_trailer(t.key, f"{t.value} {line.strip()}")
+            continue
+        t = parse_trailer_line(line)
+        if t is None:
+            if line.lower().startswith("(cherry picked from commit"):
+                known = True
+            other += 1
+            continue
+        if t.key.lower() in _KNOWN:
+            known = True
+        found.append(t)
+    if not found:
+        return []
+    if other and not (known and len(found) * 3 >= other):
+        return []
+    return found

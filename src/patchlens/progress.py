@@ -1,0 +1,86 @@
+"""Progress bars for long steps (count and rate), silent under --quiet."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+
+class Task(Protocol):
+    def advance(self, n: int = 1) -> None: ...
+
+    def set_total(self, total: int | None) -> None: ...
+
+
+class _Silent:
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def set_total(self, total: int | None) -> None:
+        pass
+
+
+class _RichTask:
+    def __init__(self, progress: Progress, task_id: int) -> None:
+        self._p = progress
+        self._id = task_id
+
+    def advance(self, n: int = 1) -> None:
+        self._p.advance(self._id, n)  # type: ignore[arg-type]
+
+    def set_total(self, total: int | None) -> None:
+        self._p.update(self._id, total=total)  # type: ignore[arg-type]
+
+
+class RateColumn(TextColumn):
+    def __init__(self, unit: str = "/s") -> None:
+        super().__init__("")
+        self.unit = unit
+
+    def render(self, task):  # type: ignore[no-untyped-def]
+        from rich.text import Text
+
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}{self.unit}" if speed else "", style="progress.data.speed")
+
+
+class Reporter:
+    """Hands out progress tasks; one per long step."""
+
+    def __init__(self, quiet: bool = False, console: Console | None = None) -> None:
+        self.quiet = quiet
+        self.console = console or Console(stderr=True)
+
+    @contextmanager
+    def task(self, description: str, total: int | None = None) -> Iterator[Task]:
+        if self.quiet:
+            yield _Silent()
+            return
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        ) as progress:
+            yield _RichTask(progress, progress.add_task(description, total=total))
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text)

@@ -1,0 +1,66 @@
+"""Which reader a list source needs, decided from the data, never from the name alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from patchlens.sources.base import ListSource, SourceError
+from patchlens.sources.gitutil import is_url
+from patchlens.sources.maildir import EmlSource, MaildirSource
+from patchlens.sources.mbox import MboxSource, open_maybe_compressed
+from patchlens.sources.publicinbox import PublicInboxSource, looks_like_public_inbox
+
+FORMATS = ("public-inbox", "mbox", "pipermail", "hyperkitty", "maildir", "eml")
+_PIPERMAIL_NAME = re.compile(r"^\d{4}-[A-Za-z]+\.txt(\.gz)?$")
+_HEADER = re.compile(rb"^[!-9;-~]+:[ \t]")
+
+
+def detect_format(location: str) -> str:
+    """The format of a list source; a clear SourceError naming the location if unknown."""
+    if is_url(location):
+        return "public-inbox"
+    path = Path(location).expanduser()
+    if not path.exists():
+        raise SourceError(f"{location}: no such file or directory")
+    if path.is_dir():
+        if (path / "cur").is_dir() and (path / "new").is_dir():
+            return "maildir"
+        if looks_like_public_inbox(path):
+            return "public-inbox"
+        raise SourceError(
+            f"{location}: a folder that is neither a Maildir (cur/, new/) nor a public-inbox "
+            "archive (a git repository, or git/N.git epochs)"
+        )
+    if looks_like_public_inbox(path):
+        return "public-inbox"  # a git bundle
+    try:
+        with open_maybe_compressed(path) as f:
+            head = f.read(4096)
+    except OSError as e:
+        raise SourceError(f"{location}: cannot read: {e}") from e
+    if head.startswith(b"From "):
+        first = head.split(b"\n", 2)
+        if _PIPERMAIL_NAME.match(path.name) or (len(first) > 1 and b" at " in first[0]):
+            # Mailman 2 pipermail (and HyperKitty exports of it) hide addresses as
+            # "user at host"; the mbox reader handles both, the name is for the record.
+            return "pipermail"
+        return "mbox"
+    if _HEADER.match(head):
+        return "eml"
+    raise SourceError(
+        f"{location}: unknown archive format (not mbox, mbox.gz/.xz, Maildir, public-inbox, "
+        "git bundle or RFC 822 file)"
+    )
+
+
+def open_source(location: str, fmt: str, cache: Path) -> ListSource:
+    if fmt == "public-inbox":
+        return PublicInboxSource(location, cache)
+    if fmt in ("mbox", "pipermail", "hyperkitty"):
+        return MboxSource(location, fmt)
+    if fmt == "maildir":
+        return MaildirSource(location)
+    if fmt == "eml":
+        return EmlSource(location)
+    raise SourceError(f"{location}: unknown format {fmt!r} (known: {', '.join(FORMATS)})")

@@ -1,0 +1,88 @@
+"""Running git, and keeping local mirrors of bundles and remote repositories in a cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from patchlens.sources.base import SourceError
+
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.I)
+GIT_ENV = {
+    **os.environ,
+    "GIT_TERMINAL_PROMPT": "0",
+    "LC_ALL": "C",
+    # Ignore the user's and the system's config: diff options there would change patch-ids.
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+}
+
+
+def git(args: list[str], cwd: Path | None = None, *, input: bytes | None = None) -> bytes:
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=GIT_ENV,
+            check=False,
+        )
+    except FileNotFoundError as e:
+        raise SourceError("the git command is not installed") from e
+    if proc.returncode != 0:
+        where = f" in {cwd}" if cwd else ""
+        msg = proc.stderr.decode("utf-8", "replace").strip()
+        raise SourceError(f"git {' '.join(args[:3])}{where} failed: {msg}")
+    return proc.stdout
+
+
+def is_url(location: str) -> bool:
+    return bool(_URL.match(location))
+
+
+def is_bundle(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open("rb") as f:
+        head = f.read(20)
+    return head.startswith((b"# v2 git bundle", b"# v3 git bundle"))
+
+
+def is_git_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "HEAD").is_file() and (path / "objects").is_dir()
+
+
+def mirror(location: str, cache: Path) -> Path:
+    """A local bare mirror of a bundle or URL, fetched up to date; made on first use."""
+    digest = hashlib.sha1(location.encode()).hexdigest()[:16]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(location.rstrip("/")).name)[:60]
+    dest = cache / f"{name}-{digest}.git"
+    if not is_git_dir(dest):
+        tmp = dest.with_name(dest.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)  # left by an interrupted clone
+        cache.mkdir(parents=True, exist_ok=True)
+        git(["clone", "--quiet", "--mirror", location, str(tmp)])
+        tmp.rename(dest)  # atomic: an interrupted clone never looks complete
+    else:
+        git(["fetch", "--quiet", "--prune", location, "+refs/*:refs/*"], cwd=dest)
+    return dest
+
+
+def resolve_repo(location: str, cache: Path) -> Path:
+    """A git dir for any location git accepts: a repository, a bundle, or a URL."""
+    path = Path(location).expanduser()
+    if is_url(location) or is_bundle(path):
+        return mirror(location if is_url(location) else str(path.resolve()), cache)
+    if is_git_dir(path):
+        return path
+    if (path / ".git").is_dir():
+        return path / ".git"
+    if not path.exists():
+        raise SourceError(f"{location}: no such file or directory")
+    raise SourceError(f"{location}: not a git repository, bundle or URL")

@@ -1,0 +1,105 @@
+"""Opening the store: URL resolution, SQLite pragmas, migrations to the current schema."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_DB = "patchlens.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(db: str | None) -> str:
+    """A path becomes a SQLite URL; anything with '://' is used as a SQLAlchemy URL."""
+    db = db or os.environ.get("PATCHLENS_DB") or DEFAULT_DB
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+def cache_dir(url: str) -> Path:
+    """Where cloned archives and repositories live: beside a SQLite file, else per user."""
+    env = os.environ.get("PATCHLENS_CACHE")
+    if env:
+        return Path(env)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database:
+        p = Path(u.database)
+        return p.with_name(p.name + ".cache")
+    return Path.home() / ".cache" / "patchlens"
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object, readonly: bool) -> None:
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    if not readonly:
+        # WAL lets the dashboard read while an update writes.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.close()
+
+
+def make_engine(url: str, *, readonly: bool = False) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if readonly:
+            path = Path(u.database or "")
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: no patchlens store here (run 'patchlens update')")
+            engine = create_engine(
+                f"sqlite:///file:{path}?mode=ro&uri=true",
+            )
+        else:
+            if u.database:
+                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url)
+        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, readonly))
+        return engine
+    return create_engine(url)
+
+
+def _alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision; a no-op (and cheap) when it is there."""
+    if current_revision(engine) == head_revision():
+        return
+    from alembic import command
+
+    cfg = _alembic_config(str(engine.url))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_store(db: str | None, *, readonly: bool = False) -> Engine:
+    url = database_url(db)
+    engine = make_engine(url, readonly=readonly)
+    if not readonly:
+        upgrade(engine)
+    return engine

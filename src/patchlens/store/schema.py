@@ -1,0 +1,247 @@
+"""The tables every stage reads and writes.
+
+Times are integers (seconds since the epoch, UTC) with the sender's offset in minutes kept
+beside them: portable between SQLite and PostgreSQL, cheap to compare, and lossless.
+Bulky bytes (raw mail, commit diffs) go through `Compressed`, so the store stays a few times
+smaller than the archives it holds.
+"""
+
+from __future__ import annotations
+
+import zstandard
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+_ZC = zstandard.ZstdCompressor(level=3)
+_ZD = zstandard.ZstdDecompressor()
+
+
+def compress(data: bytes) -> bytes:
+    return _ZC.compress(data)
+
+
+def decompress(data: bytes) -> bytes:
+    return _ZD.decompress(data)
+
+
+class Compressed(TypeDecorator[bytes]):
+    """Bytes stored zstd-compressed; callers see plain bytes."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: object) -> bytes | None:
+        return None if value is None else _ZC.compress(value)
+
+    def process_result_value(self, value: bytes | None, dialect: object) -> bytes | None:
+        return None if value is None else _ZD.decompress(value)
+
+
+class CompressedText(TypeDecorator[str]):
+    """Text stored zstd-compressed as UTF-8; callers see str."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: object) -> bytes | None:
+        return None if value is None else _ZC.compress(value.encode("utf-8", "surrogatepass"))
+
+    def process_result_value(self, value: bytes | None, dialect: object) -> str | None:
+        return None if value is None else _ZD.decompress(value).decode("utf-8", "surrogatepass")
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# --- what the user registered -------------------------------------------------------------
+
+mailing_lists = Table(
+    "mailing_lists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", Integer, nullable=False),
+)
+
+list_sources = Table(
+    "list_sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("list_id", ForeignKey("mailing_lists.id"), nullable=False),
+    Column("location", Text, nullable=False),
+    Column("format", String(40), nullable=False),
+    # Where the last update stopped (format-specific JSON): the next one starts there.
+    Column("cursor", Text),
+    Column("last_update", Integer),
+    UniqueConstraint("list_id", "location"),
+)
+
+repos = Table(
+    "repos",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("location", Text, nullable=False),
+    # JSON list of branch names; empty means the repository's default branch.
+    Column("branches", Text, nullable=False),
+    # JSON {branch: last head sha ingested}.
+    Column("cursor", Text),
+    Column("last_update", Integer),
+    Column("created_at", Integer, nullable=False),
+)
+
+# --- mail ----------------------------------------------------------------------------------
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Text, nullable=False, unique=True),
+    # True when the mail had no Message-ID and this one was derived from its content.
+    Column("synthetic_id", Boolean, nullable=False),
+    Column("date_utc", Integer),
+    Column("date_offset", Integer),  # minutes east of UTC, as sent
+    Column("date_source", String(10), nullable=False),  # header | archive | none
+    Column("from_name", Text, nullable=False),
+    Column("from_addr", Text, nullable=False),
+    Column("to_addrs", Text, nullable=False),  # comma-separated addresses
+    Column("cc_addrs", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("in_reply_to", Text),
+    Column("refs", Text, nullable=False),  # space-separated Message-IDs, oldest first
+    Column("list_id_header", Text),
+    Column("body", Text, nullable=False),  # decoded text, without the diff
+    Column("has_patch", Boolean, nullable=False),
+    Column("patch_kind", String(20)),  # inline | format-patch | attachment
+    Column("diff", Text),
+    Column("content_hash", String(40), nullable=False),
+    Column("raw", Compressed, nullable=False),
+    Column("raw_size", Integer, nullable=False),
+    Column("first_source_id", ForeignKey("list_sources.id"), nullable=False),
+    Column("ingested_at", Integer, nullable=False),
+    Index(None, "date_utc"),
+    Index(None, "in_reply_to"),
+    Index(None, "from_addr"),
+)
+
+# Where each message was seen: one row per (source, position); a message read from two
+# archives, or twice in one, has several rows.
+message_sightings = Table(
+    "message_sightings",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), nullable=False),
+    Column("source_id", ForeignKey("list_sources.id"), nullable=False),
+    Column("position", Text, nullable=False),
+    Column("list_id", ForeignKey("mailing_lists.id"), nullable=False),
+    UniqueConstraint("source_id", "position"),
+    Index(None, "list_id", "message_pk"),
+    Index(None, "message_pk"),
+)
+
+# A second message under a Message-ID already stored, whose content differs: kept whole.
+message_variants = Table(
+    "message_variants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_pk", ForeignKey("messages.id"), nullable=False),
+    Column("source_id", ForeignKey("list_sources.id"), nullable=False),
+    Column("position", Text, nullable=False),
+    Column("content_hash", String(40), nullable=False),
+    Column("raw", Compressed, nullable=False),
+    UniqueConstraint("source_id", "position"),
+)
+
+# What could not be parsed, raw, with the reason. Never dropped.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", ForeignKey("list_sources.id"), nullable=False),
+    Column("position", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", Compressed, nullable=False),
+    Column("created_at", Integer, nullable=False),
+    UniqueConstraint("source_id", "position"),
+)
+
+# --- git -----------------------------------------------------------------------------------
+
+commits = Table(
+    "commits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("repo_id", ForeignKey("repos.id"), nullable=False),
+    Column("sha", String(64), nullable=False),
+    Column("parents", Text, nullable=False),  # space-separated
+    Column("is_merge", Boolean, nullable=False),
+    Column("author_name", Text, nullable=False),
+    Column("author_email", Text, nullable=False),
+    Column("author_date", Integer, nullable=False),
+    Column("author_offset", Integer, nullable=False),
+    Column("committer_name", Text, nullable=False),
+    Column("committer_email", Text, nullable=False),
+    Column("committer_date", Integer, nullable=False),
+    Column("committer_offset", Integer, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("files_changed", Integer, nullable=False),
+    Column("lines_added", Integer, nullable=False),
+    Column("lines_removed", Integer, nullable=False),
+    Column("patch_id", String(40)),
+    Column("diff", CompressedText),
+    UniqueConstraint("repo_id", "sha"),
+    Index(None, "patch_id"),
+    Index(None, "committer_date"),
+)
+
+commit_branches = Table(
+    "commit_branches",
+    metadata,
+    Column("commit_pk", ForeignKey("commits.id"), nullable=False),
+    Column("branch", Text, nullable=False),
+    UniqueConstraint("commit_pk", "branch"),
+)
+
+commit_files = Table(
+    "commit_files",
+    metadata,
+    Column("commit_pk", ForeignKey("commits.id"), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("old_path", Text),
+    Column("lines_added", Integer, nullable=False),
+    Column("lines_removed", Integer, nullable=False),
+    Column("binary", Boolean, nullable=False),
+    UniqueConstraint("commit_pk", "path"),
+    Index(None, "path"),
+)
+
+commit_trailers = Table(
+    "commit_trailers",
+    metadata,
+    Column("commit_pk", ForeignKey("commits.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("key", Text, nullable=False),  # canonical spelling, e.g. Reviewed-by
+    Column("value", Text, nullable=False),
+    Column("name", Text),
+    Column("email", Text),
+    UniqueConstraint("commit_pk", "seq"),
+    Index(None, "key", "value"),
+)

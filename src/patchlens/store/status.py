@@ -1,0 +1,124 @@
+"""What the store holds, per source: the numbers `patchlens status` prints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Integer, distinct, func, select
+
+from patchlens.mail.headers import format_utc
+from patchlens.store import schema as s
+
+
+def list_status(conn: Connection) -> list[dict[str, Any]]:
+    out = []
+    lists = conn.execute(
+        select(s.mailing_lists.c.id, s.mailing_lists.c.name).order_by(s.mailing_lists.c.name)
+    ).all()
+    for list_id, name in lists:
+        sight = s.message_sightings
+        n_msgs, first, last = conn.execute(
+            select(
+                func.count(distinct(sight.c.message_pk)),
+                func.min(s.messages.c.date_utc),
+                func.max(s.messages.c.date_utc),
+            )
+            .select_from(sight.join(s.messages, s.messages.c.id == sight.c.message_pk))
+            .where(sight.c.list_id == list_id)
+        ).one()
+        n_patches = conn.execute(
+            select(func.count(distinct(sight.c.message_pk)))
+            .select_from(sight.join(s.messages, s.messages.c.id == sight.c.message_pk))
+            .where(sight.c.list_id == list_id, s.messages.c.has_patch)
+        ).scalar_one()
+        sources = []
+        for src_id, location, fmt, last_update, cursor in conn.execute(
+            select(
+                s.list_sources.c.id,
+                s.list_sources.c.location,
+                s.list_sources.c.format,
+                s.list_sources.c.last_update,
+                s.list_sources.c.cursor,
+            )
+            .where(s.list_sources.c.list_id == list_id)
+            .order_by(s.list_sources.c.id)
+        ):
+            read = conn.execute(
+                select(func.count()).select_from(sight).where(sight.c.source_id == src_id)
+            ).scalar_one()
+            variants = conn.execute(
+                select(func.count())
+                .select_from(s.message_variants)
+                .where(s.message_variants.c.source_id == src_id)
+            ).scalar_one()
+            quarantined = conn.execute(
+                select(func.count())
+                .select_from(s.quarantine)
+                .where(s.quarantine.c.source_id == src_id)
+            ).scalar_one()
+            sources.append(
+                {
+                    "location": location,
+                    "format": fmt,
+                    "messages_read": read + quarantined,
+                    "variants": variants,
+                    "quarantined": quarantined,
+                    "last_update": format_utc(last_update) or None,
+                    "cursor": json.loads(cursor) if cursor else None,
+                }
+            )
+        out.append(
+            {
+                "list": name,
+                "messages": n_msgs,
+                "patches": n_patches,
+                "first_date": format_utc(first) or None,
+                "last_date": format_utc(last) or None,
+                "sources": sources,
+            }
+        )
+    return out
+
+
+def repo_status(conn: Connection) -> list[dict[str, Any]]:
+    out = []
+    for repo_id, name, location, branches, last_update in conn.execute(
+        select(
+            s.repos.c.id,
+            s.repos.c.name,
+            s.repos.c.location,
+            s.repos.c.branches,
+            s.repos.c.last_update,
+        ).order_by(s.repos.c.name)
+    ):
+        n, first, last, merges = conn.execute(
+            select(
+                func.count(),
+                func.min(s.commits.c.committer_date),
+                func.max(s.commits.c.committer_date),
+                func.coalesce(func.sum(s.commits.c.is_merge.cast(Integer)), 0),
+            ).where(s.commits.c.repo_id == repo_id)
+        ).one()
+        per_branch = dict(
+            conn.execute(
+                select(s.commit_branches.c.branch, func.count())
+                .select_from(s.commit_branches.join(s.commits))
+                .where(s.commits.c.repo_id == repo_id)
+                .group_by(s.commit_branches.c.branch)
+            ).all()
+        )
+        out.append(
+            {
+                "repo": name,
+                "location": location,
+                "branches": json.loads(branches) or ["(default)"],
+                "commits": n,
+                "commits_per_branch": per_branch,
+                "merges": int(merges),
+                "first_date": format_utc(first) or None,
+                "last_date": format_utc(last) or None,
+                "last_update": format_utc(last_update) or None,
+            }
+        )
+    return out
