@@ -8,7 +8,13 @@ re-read batch stores nothing twice.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import sys
 import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +23,13 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from patchlens.progress import Reporter
 from patchlens.sources import gitrepo
-from patchlens.sources.base import SourceError
+from patchlens.sources.base import Batch, Plan, SourceError
 from patchlens.sources.detect import detect_format, open_source
 from patchlens.sources.gitutil import is_url, resolve_repo
 from patchlens.store import schema as s
 from patchlens.store.writer import (
     BatchResult,
+    Parsed,
     add_branch,
     known_commits,
     parse_batch,
@@ -32,6 +39,8 @@ from patchlens.store.writer import (
 )
 
 MESSAGE_BATCH = 1000
+# Worker processes for parsing: the other cores, since git and this process need one.
+DEFAULT_JOBS = int(os.environ.get("PATCHLENS_JOBS") or os.cpu_count() or 1)
 
 
 def _location(source: str) -> str:
@@ -91,7 +100,9 @@ class SourceReport:
     error: str | None = None
 
 
-def update_lists(engine: Engine, cache: Path, reporter: Reporter) -> list[SourceReport]:
+def update_lists(
+    engine: Engine, cache: Path, reporter: Reporter, jobs: int = DEFAULT_JOBS
+) -> list[SourceReport]:
     with engine.connect() as conn:
         rows = conn.execute(
             select(
@@ -120,6 +131,7 @@ def update_lists(engine: Engine, cache: Path, reporter: Reporter) -> list[Source
                 location,
                 fmt,
                 json.loads(cursor) if cursor else None,
+                jobs,
             )
         except SourceError as e:
             rep.error = str(e)
@@ -137,6 +149,7 @@ def _update_list_source(
     location: str,
     fmt: str,
     cursor: dict[str, Any] | None,
+    jobs: int,
 ) -> None:
     source = open_source(location, fmt, cache)
     plan = source.plan(cursor, MESSAGE_BATCH)
@@ -146,8 +159,7 @@ def _update_list_source(
     if plan.total == 0:
         return
     with reporter.task(f"{rep.name}: {Path(location).name}", plan.total) as task:
-        for batch in plan.batches:
-            parsed = parse_batch(batch.messages)
+        for batch, parsed in _parsed_batches(plan, jobs):
             with engine.begin() as conn:
                 res: BatchResult = store_messages(conn, source_id, list_id, parsed)
                 if batch.cursor is not None:
@@ -158,6 +170,30 @@ def _update_list_source(
             rep.variants += res.variants
             rep.quarantined += res.quarantined
             task.advance(res.read)
+
+
+def _parsed_batches(plan: Plan, jobs: int) -> Iterator[tuple[Batch, list[Parsed]]]:
+    """Batches with their parses, in order; parsing runs in `jobs` worker processes while
+    this one writes. Parsing is most of the work, and it is pure, so it parallelises."""
+    if jobs <= 1 or (plan.total is not None and plan.total < 2 * MESSAGE_BATCH):
+        for batch in plan.batches:
+            yield batch, parse_batch(batch.messages)
+        return
+    ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        pending: deque[tuple[Batch, Future[list[Parsed]]]] = deque()
+        try:
+            for batch in plan.batches:
+                pending.append((batch, pool.submit(parse_batch, batch.messages)))
+                if len(pending) > jobs + 1:
+                    done, fut = pending.popleft()
+                    yield done, fut.result()
+            while pending:
+                done, fut = pending.popleft()
+                yield done, fut.result()
+        finally:
+            for _b, fut in pending:
+                fut.cancel()
 
 
 def update_repos(engine: Engine, cache: Path, reporter: Reporter) -> list[SourceReport]:
@@ -230,8 +266,10 @@ def _update_repo(
             )
 
 
-def run_update(engine: Engine, cache: Path, reporter: Reporter) -> list[SourceReport]:
-    return update_lists(engine, cache, reporter) + update_repos(engine, cache, reporter)
+def run_update(
+    engine: Engine, cache: Path, reporter: Reporter, jobs: int = DEFAULT_JOBS
+) -> list[SourceReport]:
+    return update_lists(engine, cache, reporter, jobs) + update_repos(engine, cache, reporter)
 
 
 def count(engine: Engine, table: s.Table) -> int:

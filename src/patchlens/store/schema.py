@@ -28,12 +28,20 @@ _ZC = zstandard.ZstdCompressor(level=3)
 _ZD = zstandard.ZstdDecompressor()
 
 
+class Precompressed(bytes):
+    """Bytes already compressed (by a worker process): stored as they are."""
+
+
 def compress(data: bytes) -> bytes:
     return _ZC.compress(data)
 
 
 def decompress(data: bytes) -> bytes:
     return _ZD.decompress(data)
+
+
+def compress_text(text: str) -> Precompressed:
+    return Precompressed(_ZC.compress(text.encode("utf-8", "surrogatepass")))
 
 
 class Compressed(TypeDecorator[bytes]):
@@ -43,7 +51,9 @@ class Compressed(TypeDecorator[bytes]):
     cache_ok = True
 
     def process_bind_param(self, value: bytes | None, dialect: object) -> bytes | None:
-        return None if value is None else _ZC.compress(value)
+        if value is None or isinstance(value, Precompressed):
+            return value
+        return _ZC.compress(value)
 
     def process_result_value(self, value: bytes | None, dialect: object) -> bytes | None:
         return None if value is None else _ZD.decompress(value)
@@ -55,8 +65,10 @@ class CompressedText(TypeDecorator[str]):
     impl = LargeBinary
     cache_ok = True
 
-    def process_bind_param(self, value: str | None, dialect: object) -> bytes | None:
-        return None if value is None else _ZC.compress(value.encode("utf-8", "surrogatepass"))
+    def process_bind_param(self, value: str | bytes | None, dialect: object) -> bytes | None:
+        if value is None or isinstance(value, Precompressed):
+            return value
+        return _ZC.compress(value.encode("utf-8", "surrogatepass"))
 
     def process_result_value(self, value: bytes | None, dialect: object) -> str | None:
         return None if value is None else _ZD.decompress(value).decode("utf-8", "surrogatepass")
@@ -128,10 +140,10 @@ messages = Table(
     Column("in_reply_to", Text),
     Column("refs", Text, nullable=False),  # space-separated Message-IDs, oldest first
     Column("list_id_header", Text),
-    Column("body", Text, nullable=False),  # decoded text, without the diff
+    Column("body", CompressedText, nullable=False),  # decoded text, without the diff
     Column("has_patch", Boolean, nullable=False),
     Column("patch_kind", String(20)),  # inline | format-patch | attachment
-    Column("diff", Text),
+    Column("diff", CompressedText),
     Column("content_hash", String(40), nullable=False),
     Column("raw", Compressed, nullable=False),
     Column("raw_size", Integer, nullable=False),

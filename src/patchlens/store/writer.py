@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, Table, select, update
@@ -16,6 +16,7 @@ from patchlens.mail.parse import ParsedMessage, Unparseable, parse_message
 from patchlens.sources.base import RawMessage
 from patchlens.sources.gitrepo import CommitRecord
 from patchlens.store import schema as s
+from patchlens.store.schema import Precompressed, compress, compress_text
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -42,16 +43,39 @@ class BatchResult:
     errors: list[str] = field(default_factory=list)
 
 
-def parse_batch(msgs: list[RawMessage]) -> list[tuple[RawMessage, ParsedMessage | str]]:
-    """Each raw message with its parse, or the reason it cannot be parsed. Pure: no I/O."""
-    out: list[tuple[RawMessage, ParsedMessage | str]] = []
+@dataclass(slots=True)
+class Parsed:
+    """A message ready to store: where it was, its bytes compressed, and its parse (or the
+    reason it has none)."""
+
+    position: str
+    raw: Precompressed
+    raw_size: int
+    result: ParsedMessage | str
+    body: Precompressed | None = None
+    diff: Precompressed | None = None
+
+
+def parse_batch(msgs: list[RawMessage]) -> list[Parsed]:
+    """Parse and compress a batch. Pure and picklable, so worker processes can run it."""
+    out: list[Parsed] = []
     for m in msgs:
+        result: ParsedMessage | str
         try:
-            out.append((m, parse_message(m.raw, m.archive_date)))
+            result = parse_message(m.raw, m.archive_date)
         except Unparseable as e:
-            out.append((m, str(e)))
-        except Exception as e:
-            out.append((m, f"parser error: {type(e).__name__}: {e}"))
+            result = str(e)
+        except Exception as e:  # hostile input: keep it and say why
+            result = f"parser error: {type(e).__name__}: {e}"
+        zbody = zdiff = None
+        if isinstance(result, ParsedMessage):
+            # Compressed here, in the worker, to keep the writing process (the bottleneck)
+            # free of it; the text itself is not sent back.
+            zbody = compress_text(_clean(result.body))
+            zdiff = compress_text(_clean(result.diff)) if result.diff is not None else None
+            result = replace(result, body="", diff=None)
+        raw = Precompressed(compress(m.raw))
+        out.append(Parsed(m.position, raw, len(m.raw), result, zbody, zdiff))
     return out
 
 
@@ -59,12 +83,12 @@ def store_messages(
     conn: Connection,
     source_id: int,
     list_id: int,
-    parsed: list[tuple[RawMessage, ParsedMessage | str]],
+    parsed: list[Parsed],
 ) -> BatchResult:
     res = BatchResult(read=len(parsed))
     now = int(time.time())
-    good = [(r, p) for r, p in parsed if isinstance(p, ParsedMessage)]
-    bad = [(r, p) for r, p in parsed if isinstance(p, str)]
+    good = [(r, r.result) for r in parsed if isinstance(r.result, ParsedMessage)]
+    bad = [(r, r.result) for r in parsed if isinstance(r.result, str)]
     if bad:
         insert_ignore(
             conn,
@@ -95,7 +119,7 @@ def store_messages(
 
     new_rows: list[dict[str, Any]] = []
     firsts: dict[str, str] = {}  # message_id -> content hash of the copy being inserted
-    later: list[tuple[RawMessage, ParsedMessage]] = []
+    later: list[tuple[Parsed, ParsedMessage]] = []
     for raw, p in good:
         if p.message_id in existing or p.message_id in firsts:
             later.append((raw, p))
@@ -145,7 +169,7 @@ def store_messages(
     return res
 
 
-def _message_row(raw: RawMessage, p: ParsedMessage, source_id: int, now: int) -> dict[str, Any]:
+def _message_row(raw: Parsed, p: ParsedMessage, source_id: int, now: int) -> dict[str, Any]:
     return {
         "message_id": p.message_id,
         "synthetic_id": p.synthetic_id,
@@ -160,13 +184,13 @@ def _message_row(raw: RawMessage, p: ParsedMessage, source_id: int, now: int) ->
         "in_reply_to": p.in_reply_to,
         "refs": p.refs,
         "list_id_header": p.list_id_header,
-        "body": _clean(p.body),
+        "body": raw.body,
         "has_patch": p.has_patch,
         "patch_kind": p.patch_kind,
-        "diff": _clean(p.diff) if p.diff is not None else None,
+        "diff": raw.diff,
         "content_hash": p.content_hash,
         "raw": raw.raw,
-        "raw_size": len(raw.raw),
+        "raw_size": raw.raw_size,
         "first_source_id": source_id,
         "ingested_at": now,
     }
