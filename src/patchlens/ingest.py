@@ -38,7 +38,7 @@ from patchlens.store.writer import (
     store_messages,
 )
 
-MESSAGE_BATCH = 1000
+MESSAGE_BATCH = int(os.environ.get("PATCHLENS_BATCH") or 1000)
 # Worker processes for parsing: the other cores, since git and this process need one.
 DEFAULT_JOBS = int(os.environ.get("PATCHLENS_JOBS") or os.cpu_count() or 1)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+# Tolerates the stray spaces some mailers and hand edits leave ("@@ -49, 7 +49,34 @@").
+_HUNK = re.compile(r"^@@ -\d+(?:,\s*(\d+))? \+\d+(?:,\s*(\d+))? @@")
 # Lines of a file header between `diff --git` and the first hunk.
 _EXT_HEADERS = (
     "index ",
@@ -55,9 +56,9 @@ def _starts_diff(lines: list[str], i: int) -> bool:
 _CANDIDATE = re.compile(r"^(?:diff -|--- \S)", re.M)
 
 
-def find_diff(text: str) -> tuple[int, int] | None:
-    """(start, end) character offsets of the first unquoted diff in text; None if none."""
-    for m in _CANDIDATE.finditer(text):
+def find_diff(text: str, start: int = 0) -> tuple[int, int] | None:
+    """(start, end) character offsets of the first unquoted diff at or after `start`."""
+    for m in _CANDIDATE.finditer(text, start):
         pos = m.start()
         head = text[pos : pos + 4096].split("\n", 3)
         if not _starts_diff(head, 0):
@@ -131,15 +132,29 @@ def _in_binary(lines: list[str], i: int) -> bool:
 
 
 def split_diff(text: str) -> tuple[str, str | None]:
-    """(text without the diff, diff) — the diff keeps its lines exactly as sent."""
-    span = find_diff(text)
-    if span is None:
+    """(text without its diffs, the diffs) — diffs keep their lines exactly as sent.
+
+    A mail usually has one diff; an attached mbox of a series has several, all kept.
+    """
+    spans = []
+    pos = 0
+    while (span := find_diff(text, pos)) is not None:
+        spans.append(span)
+        pos = span[1]
+        if pos >= len(text):
+            break
+    if not spans:
         return text, None
-    start, end = span
-    diff = text[start:end]
-    if not diff.endswith("\n"):
-        diff += "\n"
-    return text[:start] + text[end:], diff
+    diffs = []
+    rest = []
+    prev = 0
+    for start, end in spans:
+        rest.append(text[prev:start])
+        d = text[start:end]
+        diffs.append(d if d.endswith("\n") else d + "\n")
+        prev = end
+    rest.append(text[prev:])
+    return "".join(rest), "".join(diffs)
 
 
 _DIFF_GIT = re.compile(r"^diff --git (?:\"?a/)?(.+?)\"? (?:\"?b/)?(.+?)\"?$")

@@ -143,10 +143,12 @@ def _walk_multipart(
         filename = _filename(part_hdrs)
         disposition = (h.first_value(part_hdrs, "content-disposition") or b"").lower()
         is_patch_type = ctype in _PATCH_TYPES or bool(_PATCH_NAME.search(filename))
-        if ctype == "application/octet-stream" and not _PATCH_NAME.search(filename):
-            continue
         if not (ctype.startswith("text/") or is_patch_type):
-            continue
+            # An attachment of another type may still be a patch or an mbox of patches
+            # (application/octet-stream "foo.mbox"); binary data has NUL bytes.
+            if b"\0" in data[:8192] or b"diff --git " not in data:
+                continue
+            is_patch_type = True
         if ctype == "text/html" and texts:
             continue  # the plain alternative is already there
         text = h.decode_bytes(data, params.get("charset"))

@@ -1,0 +1,3 @@
+from patchlens.cli import main
+
+main()

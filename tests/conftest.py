@@ -1,0 +1,55 @@
+"""Shared fixtures: the real data beside the project, and stores built from it once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("PATCHLENS_DATA") or ROOT.parent / "shared" / "data")
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def data_path(*parts: str) -> Path:
+    """A file of the real data set; fails (never skips) when it is missing."""
+    path = DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(
+            f"real test data missing: {path} (the tests read ../shared/data beside the "
+            "project root, or $PATCHLENS_DATA)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def erofs_archive() -> Path:
+    return data_path("erofs", "linux-erofs-archive.0.bundle")
+
+
+@pytest.fixture(scope="session")
+def erofs_utils() -> Path:
+    return data_path("erofs", "erofs-utils.bundle")
+
+
+@pytest.fixture(scope="session")
+def erofs_2024() -> Path:
+    return data_path("erofs", "erofs-2024.mbox.gz")
+
+
+@pytest.fixture(scope="session")
+def erofs_archive_git(tmp_path_factory: pytest.TempPathFactory, erofs_archive: Path) -> Path:
+    """The archive bundle as a bare git repository (what lore mirrors look like)."""
+    dest = tmp_path_factory.mktemp("archive") / "erofs.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(erofs_archive), str(dest)], check=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def erofs_utils_git(tmp_path_factory: pytest.TempPathFactory, erofs_utils: Path) -> Path:
+    dest = tmp_path_factory.mktemp("utils") / "erofs-utils.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(erofs_utils), str(dest)], check=True)
+    return dest
