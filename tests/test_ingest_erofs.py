@@ -42,7 +42,7 @@ def erofs_store(tmp_path_factory, erofs_archive_git, erofs_utils, erofs_2024):
 
 
 def test_every_archive_message_is_stored(erofs_store, erofs_archive_git):
-    db, engine, reports = erofs_store
+    _db, engine, reports = erofs_store
     commits = int(
         subprocess.run(
             ["git", "rev-list", "--count", "HEAD"],
