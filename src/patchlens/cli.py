@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from patchlens import ingest
@@ -53,7 +54,7 @@ def _global(
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(2)
 
 
@@ -118,7 +119,7 @@ def update() -> None:
         err.print(f"update took {time.perf_counter() - t0:.2f} s")
     if failed:
         for r in failed:
-            err.print(f"[red]failed:[/red] {r.name}: {r.error}", highlight=False)
+            err.print(f"[red]failed:[/red] {escape(f'{r.name}: {r.error}')}", highlight=False)
         raise typer.Exit(1)
 
 

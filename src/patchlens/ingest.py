@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from sqlalchemy import Engine, func, insert, select, update
 
 from patchlens.progress import Reporter
@@ -135,7 +136,7 @@ def update_lists(
             )
         except SourceError as e:
             rep.error = str(e)
-            reporter.note(f"[red]error[/red] {list_name}: {e}")
+            reporter.note(f"[red]error[/red] {escape(f'{list_name}: {e}')}")
     return reports
 
 
@@ -155,7 +156,7 @@ def _update_list_source(
     plan = source.plan(cursor, MESSAGE_BATCH)
     rep.notes.extend(plan.notes)
     for n in plan.notes:
-        reporter.note(n)
+        reporter.note(escape(n))
     if plan.total == 0:
         return
     with reporter.task(f"{rep.name}: {Path(location).name}", plan.total) as task:
@@ -224,7 +225,7 @@ def update_repos(engine: Engine, cache: Path, reporter: Reporter) -> list[Source
             )
         except SourceError as e:
             rep.error = str(e)
-            reporter.note(f"[red]error[/red] {name}: {e}")
+            reporter.note(f"[red]error[/red] {escape(f'{name}: {e}')}")
     return reports
 
 
