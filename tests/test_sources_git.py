@@ -90,7 +90,7 @@ def test_epochs_bundle_and_url(tmp_path: Path) -> None:
 def test_unknown_format_names_the_file(tmp_path: Path) -> None:
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"\x00\x01\x02 not mail")
-    with pytest.raises(SourceError, match="junk.bin"):
+    with pytest.raises(SourceError, match=r"junk\.bin"):
         detect_format(str(junk))
     with pytest.raises(SourceError, match="missing"):
         detect_format(str(tmp_path / "missing"))
