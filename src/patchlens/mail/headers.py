@@ -43,6 +43,8 @@ WANTED = (
     "content-type",
     "content-transfer-encoding",
     "content-disposition",
+    "reply-to",
+    "x-original-from",
 )
 _WANTED_RE = re.compile(rb"\n(" + b"|".join(n.encode() for n in WANTED) + rb"):")
 

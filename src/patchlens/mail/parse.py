@@ -212,10 +212,7 @@ def parse_message(raw: bytes, archive_date: int | None = None) -> ParsedMessage:
     else:
         date_utc, date_offset, date_source = None, None, "none"
 
-    from_raw = h.decode_bytes(h.first_value(hdrs, "from") or b"")
-    from_name, from_addr = h.parse_address(from_raw)
-    if "=?" in from_name:
-        from_name = h.decode_header(from_name.encode("utf-8"))
+    from_name, from_addr = _sender(hdrs)
 
     irt_ids = h.message_ids(h.decode_bytes(h.first_value(hdrs, "in-reply-to") or b""))
     refs = h.message_ids(h.decode_bytes(b" ".join(hdrs.get("references", []))))
@@ -240,6 +237,29 @@ def parse_message(raw: bytes, archive_date: int | None = None) -> ParsedMessage:
         diff=diff,
         content_hash=chash,
     )
+
+
+_VIA_LIST = re.compile(r"^(.*?)\s+via\s+\S.*$")
+
+
+def _sender(hdrs: dict[str, list[bytes]]) -> tuple[str, str]:
+    """(name, address) of the author, undoing the list's DMARC rewrite.
+
+    Mailman rewrites `From: A <a@x>` to `From: A via List <list@host>` when a@x's domain
+    forbids relaying; the author's address then survives in X-Original-From or Reply-To.
+    """
+    name, addr = h.parse_address(h.decode_bytes(h.first_value(hdrs, "from") or b""))
+    if "=?" in name:
+        name = h.decode_header(name.encode("utf-8"))
+    m = _VIA_LIST.match(name)
+    if m:
+        for header in ("x-original-from", "reply-to"):
+            value = h.first_value(hdrs, header)
+            if value:
+                orig_name, orig_addr = h.parse_address(h.decode_header(value))
+                if "@" in orig_addr and orig_addr != addr:
+                    return (orig_name or m.group(1)).strip(" '\""), orig_addr
+    return name, addr
 
 
 def _inline_kind(body_without_diff: str) -> str:

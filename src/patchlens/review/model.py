@@ -1,0 +1,104 @@
+"""The records reconstruction works on: a message as review sees it, and a posted version.
+
+Everything here is plain data, so the grouping and linking functions stay pure and can be
+tested without a store.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from patchlens.mail.subject import Subject
+
+_NOTES_SEP = re.compile(r"^---[ \t]*$", re.M)
+_CHANGE_ID = re.compile(r"^change-id:[ \t]*(\S+)", re.M | re.I)
+_MSGID_IN_TEXT = re.compile(
+    r"(?:lore\.kernel\.org/(?:[\w.-]+/)?|patch\.msgid\.link/|msgid\.link/|/r/)"
+    r"<?([^\s<>/\"']+@[^\s<>/\"']+)"
+)
+
+
+@dataclass(slots=True)
+class Mail:
+    pk: int
+    message_id: str
+    subject: Subject
+    from_name: str
+    from_addr: str
+    date: int
+    thread: str
+    parent: str | None
+    has_patch: bool
+    body: str = ""
+    files: tuple[str, ...] = ()
+
+    @property
+    def is_posting(self) -> bool:
+        """A patch, cover letter or pull request as sent, not a reply to one."""
+        s = self.subject
+        if s.is_reply:
+            return False
+        return s.is_patch or self.has_patch
+
+    def commit_message(self) -> str:
+        """The text before the `---` line: what becomes the commit message."""
+        m = _NOTES_SEP.search(self.body)
+        return self.body[: m.start()] if m else self.body
+
+    def notes(self) -> str:
+        """What the author wrote after `---` (changelog, diffstat): not part of the commit."""
+        m = _NOTES_SEP.search(self.body)
+        return self.body[m.end() :] if m else ""
+
+    def change_id(self) -> str | None:
+        """b4's `change-id:` line, which stays the same across the versions of a series."""
+        m = _CHANGE_ID.search(self.body)
+        return m.group(1) if m else None
+
+    def mentioned_ids(self) -> set[str]:
+        """Message-IDs the text links to (lore / msgid.link URLs), e.g. 'v1: https://...'."""
+        return {m.rstrip(".,);>") for m in _MSGID_IN_TEXT.findall(self.body)}
+
+
+@dataclass(slots=True)
+class Version:
+    """One posting of a series at one version: a cover letter and/or its patches."""
+
+    key: str  # Message-ID of the cover letter, or of the first patch
+    author_name: str
+    author_addr: str
+    version: int
+    version_str: str
+    rfc: bool
+    resend: bool
+    pull: bool
+    partial: bool  # a partial re-roll such as v5.1 3/7: replaces one patch of v5
+    title: str
+    normalized_title: str
+    total: int | None
+    thread: str
+    date: int
+    cover: Mail | None
+    patches: dict[int, Mail] = field(default_factory=dict)  # index (1-based) -> patch
+
+    @property
+    def anchor(self) -> Mail:
+        return self.cover or self.patches[min(self.patches)]
+
+    @property
+    def members(self) -> list[Mail]:
+        out = [self.cover] if self.cover else []
+        return out + [self.patches[i] for i in sorted(self.patches)]
+
+    @property
+    def missing(self) -> list[int]:
+        if self.partial or not self.total:
+            return []
+        return [i for i in range(1, self.total + 1) if i not in self.patches]
+
+    def files(self) -> set[str]:
+        return {f for p in self.patches.values() for f in p.files}
+
+    def patch_titles(self) -> set[str]:
+        return {p.subject.normalized_title for p in self.patches.values()}

@@ -1,0 +1,115 @@
+"""Postings into versions: a cover letter (0/N) with its patches i/N, or a single patch.
+
+Patches join the cover or first patch they were sent in reply to; when threading is broken
+they join an open version of the same sender, version, total and flags sent shortly before.
+A version sent in reply to another version (v2 in reply to v1) stays its own: only a posting
+of the same key can take a patch in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from patchlens.review.model import Mail, Version
+
+# Patches of one posting arrive within minutes; hours cover slow SMTP relays.
+BROKEN_THREAD_WINDOW = 6 * 3600
+
+
+def _key(m: Mail) -> tuple[object, ...]:
+    s = m.subject
+    return (m.from_addr, s.version_str, s.total, s.rfc, s.resend, s.pull)
+
+
+def _new_version(m: Mail) -> Version:
+    s = m.subject
+    cover = m if s.index == 0 else None
+    v = Version(
+        key=m.message_id,
+        author_name=m.from_name,
+        author_addr=m.from_addr,
+        version=s.version,
+        version_str=s.version_str,
+        rfc=s.rfc,
+        resend=s.resend,
+        pull=s.pull,
+        partial="." in s.version_str,
+        title=s.title,
+        normalized_title=s.normalized_title,
+        total=s.total,
+        thread=m.thread,
+        date=m.date,
+        cover=cover,
+    )
+    if cover is None:
+        v.patches[s.index or 1] = m
+    return v
+
+
+def group_versions(mails: Iterable[Mail]) -> list[Version]:
+    """Versions from the postings among `mails` (other messages are ignored). Pure."""
+    by_id = {m.message_id: m for m in mails}
+    postings = sorted(
+        (m for m in by_id.values() if m.is_posting), key=lambda m: (m.date, m.pk)
+    )
+    version_of: dict[str, Version] = {}
+    versions: list[Version] = []
+    open_by_key: dict[tuple[object, ...], list[Version]] = {}
+
+    def posting_ancestor(m: Mail) -> Mail | None:
+        seen = set()
+        cur = m.parent
+        while cur and cur not in seen:
+            seen.add(cur)
+            p = by_id.get(cur)
+            if p is None:
+                return None
+            if p.is_posting:
+                return p
+            cur = p.parent
+        return None
+
+    def place(m: Mail) -> None:
+        if m.message_id in version_of:
+            return
+        s = m.subject
+        anc = posting_ancestor(m)
+        if anc is not None and anc.message_id not in version_of:
+            place(anc)  # a parent dated after its child (clock skew) is placed first
+        if s.index is None or s.index == 0:
+            v = _new_version(m)
+            versions.append(v)
+            version_of[m.message_id] = v
+            if s.index == 0:
+                open_by_key.setdefault(_key(m), []).append(v)
+            return
+        key = _key(m)
+        target: Version | None = None
+        if anc is not None:
+            av = version_of.get(anc.message_id)
+            if av is not None and _key(anc) == key and s.index not in av.patches:
+                target = av
+        if target is None and anc is None:
+            # Broken threading: the newest open version of the same key, sent shortly before.
+            for cand in reversed(open_by_key.get(key, [])):
+                if m.date - cand.date > BROKEN_THREAD_WINDOW:
+                    break
+                if s.index not in cand.patches:
+                    target = cand
+                    break
+        if target is None:
+            target = _new_version(m)
+            versions.append(target)
+            open_by_key.setdefault(key, []).append(target)
+        else:
+            target.patches[s.index] = m
+        version_of[m.message_id] = target
+
+    for m in postings:
+        place(m)
+    for v in versions:
+        if v.cover is None and v.patches:
+            first = v.patches[min(v.patches)]
+            v.key = first.message_id
+            v.title, v.normalized_title = first.subject.title, first.subject.normalized_title
+    return versions

@@ -1,0 +1,184 @@
+"""Linking v1 -> v2 -> ... -> vN of a series across threads, keeping the evidence.
+
+A later version names its predecessor in many ways, none reliable alone: a b4 change-id, a
+lore link in the changelog ("v1: https://lore.kernel.org/r/<id>"), being sent in reply to
+it, the same title, the same patch titles, the same files. Each is scored; a link needs the
+same author, an earlier posting of a lower version (or the same version for a RESEND, or an
+RFC before a non-RFC), and enough evidence. Each version has at most one successor, and the
+newest qualifying predecessor wins, so v1 -> v1 RESEND -> v2 chains in order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from patchlens.review.model import Version
+
+MAX_GAP = 400 * 86400  # a re-roll a year later still happens; beyond, it is a new effort
+THRESHOLD = 1.0
+
+
+@dataclass(slots=True)
+class Link:
+    prev: str  # key of the earlier version
+    next: str
+    score: float
+    evidence: dict[str, float] = field(default_factory=dict)
+
+
+def _title_similarity(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    sm = SequenceMatcher(None, a, b, autojunk=False)
+    if sm.real_quick_ratio() < 0.75 or sm.quick_ratio() < 0.75:
+        return 0.0  # below what counts; the full ratio is the expensive part
+    return sm.ratio()
+
+
+def _version_order_ok(old: Version, new: Version) -> bool:
+    if (old.version, old.version_str) == (new.version, new.version_str):
+        return new.resend or (old.rfc and not new.rfc) or new.partial
+    if new.partial and new.version == old.version:
+        return True
+    return old.version < new.version or (old.rfc and not new.rfc and old.version <= new.version)
+
+
+@dataclass(slots=True)
+class Features:
+    """What linking compares, computed once per version."""
+
+    ids: frozenset[str]
+    mentioned: frozenset[str]
+    change_ids: frozenset[str]
+    patch_titles: frozenset[str]
+    files: frozenset[str]
+    tokens: frozenset[str]
+
+    @classmethod
+    def of(cls, v: Version) -> Features:
+        members = v.members
+        return cls(
+            ids=frozenset(m.message_id for m in members),
+            mentioned=frozenset(i for m in members for i in m.mentioned_ids()),
+            change_ids=frozenset(c for m in members if (c := m.change_id())),
+            patch_titles=frozenset(v.patch_titles()),
+            files=frozenset(v.files()),
+            tokens=frozenset(_TOKEN.findall(v.normalized_title)),
+        )
+
+
+_TOKEN = re.compile(r"[a-z0-9_]{3,}")
+
+
+def score_link(
+    old: Version, new: Version, fo: Features | None = None, fn: Features | None = None
+) -> dict[str, float]:
+    """Evidence that `new` is a later version of `old`, as named weights."""
+    fo = fo or Features.of(old)
+    fn = fn or Features.of(new)
+    ev: dict[str, float] = {}
+    if fo.change_ids & fn.change_ids:
+        ev["change-id"] = 2.0
+    if fo.ids & fn.mentioned:
+        ev["link-in-changelog"] = 2.0
+    if new.anchor.parent in fo.ids or new.thread == old.thread:
+        ev["in-reply-to"] = 1.5
+    t = _title_similarity(old.normalized_title, new.normalized_title)
+    if t >= 0.999:
+        ev["same-title"] = 1.0
+    elif t >= 0.75:
+        ev["similar-title"] = round(t * 0.8, 3)
+    if len(old.patches) > 1 or len(new.patches) > 1:
+        a, b = fo.patch_titles, fn.patch_titles
+        overlap = len(a & b) / max(1, min(len(a), len(b)))
+        if overlap > 0:
+            ev["patch-titles"] = round(overlap, 3)
+    if fo.files and fn.files:
+        j = len(fo.files & fn.files) / len(fo.files | fn.files)
+        if j >= 0.5:
+            ev["same-files"] = round(j * 0.5, 3)
+    return ev
+
+
+def _candidates(
+    new: Version, fn: Features, index: dict[str, set[int]], older: list[Version]
+) -> list[int]:
+    """Positions in `older` worth scoring: those sharing an id, a token or a patch title."""
+    found: set[int] = set()
+    for key in (
+        *(f"id:{i}" for i in fn.mentioned),
+        *(f"cid:{c}" for c in fn.change_ids),
+        *(f"tok:{t}" for t in fn.tokens),
+        *(f"pt:{t}" for t in fn.patch_titles),
+        f"thread:{new.thread}",
+        f"id:{new.anchor.parent}",
+    ):
+        found |= index.get(key, set())
+    return sorted((i for i in found if i < len(older)), reverse=True)
+
+
+def link_versions(versions: list[Version]) -> list[Link]:
+    """Predecessor links between versions (each version at most one in, one out). Pure."""
+    by_author: dict[str, list[Version]] = {}
+    for v in sorted(versions, key=lambda v: (v.date, v.key)):
+        by_author.setdefault(v.author_addr, []).append(v)
+    links: list[Link] = []
+    for group in by_author.values():
+        feats = [Features.of(v) for v in group]
+        # Words in many of an author's titles ("erofs", "fix") say nothing about kinship.
+        df: dict[str, int] = {}
+        for f in feats:
+            for t in f.tokens:
+                df[t] = df.get(t, 0) + 1
+        common = {t for t, n in df.items() if n > max(3, len(group) // 20)}
+        for f in feats:
+            f.tokens = f.tokens - common
+        index: dict[str, set[int]] = {}
+        has_next: set[str] = set()
+        for i, new in enumerate(group):
+            fn = feats[i]
+            best: tuple[float, Version, dict[str, float]] | None = None
+            for j in _candidates(new, fn, index, group[:i]):
+                old = group[j]
+                if new.date - old.date > MAX_GAP:
+                    continue
+                if old.key in has_next or not _version_order_ok(old, new):
+                    continue
+                ev = score_link(old, new, feats[j], fn)
+                # Titles or explicit pointers are needed: files alone link unrelated fixes.
+                if not set(ev) - {"same-files"}:
+                    continue
+                total = sum(ev.values())
+                if total >= THRESHOLD and (best is None or total > best[0] + 0.5):
+                    best = (total, old, ev)
+            if best is not None:
+                has_next.add(best[1].key)
+                links.append(Link(best[1].key, new.key, round(best[0], 3), best[2]))
+            for key in (
+                *(f"id:{x}" for x in fn.ids),
+                *(f"cid:{c}" for c in fn.change_ids),
+                *(f"tok:{t}" for t in fn.tokens),
+                *(f"pt:{t}" for t in fn.patch_titles),
+                f"thread:{new.thread}",
+            ):
+                index.setdefault(key, set()).add(i)
+    return links
+
+
+def chains(versions: list[Version], links: list[Link]) -> dict[str, list[str]]:
+    """Series: first version's key -> keys of its versions, oldest first."""
+    nxt = {lk.prev: lk.next for lk in links}
+    has_prev = {lk.next for lk in links}
+    out: dict[str, list[str]] = {}
+    for v in sorted(versions, key=lambda v: (v.date, v.key)):
+        if v.key in has_prev:
+            continue
+        chain = [v.key]
+        while chain[-1] in nxt:
+            chain.append(nxt[chain[-1]])
+        out[v.key] = chain
+    return out
