@@ -129,7 +129,7 @@ def test_binary_then_text_file() -> None:
         "\n"
         "diff --git a/t.txt b/t.txt\n--- a/t.txt\n+++ b/t.txt\n@@ -1 +1,2 @@\n x\n+y\n"
     )
-    body, diff = split_diff(d + SIG)
+    _body, diff = split_diff(d + SIG)
     assert diff == d
     assert file_stats(diff) == [
         FileStat("b.bin", None, 0, 0, True),

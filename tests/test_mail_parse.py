@@ -150,6 +150,26 @@ def test_parse_message_survives_bad_base64_subject() -> None:
     assert isinstance(parse_message(raw).subject, str)
 
 
+def test_decode_header_raw_latin_text_next_to_encoded_word() -> None:
+    assert h.decode_header("Re: Größe =?iso-8859-1?q?caf=E9?=".encode()) == "Re: Größe café"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: raw 8-bit UTF-8 text beyond Latin-1 next to an encoded word comes out as "
+    "literal \\uXXXX escapes (the stdlib returns such chunks raw-unicode-escape encoded)",
+)
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("テスト =?utf-8?q?x?= end".encode(), "テスト x end"),
+        ("€ =?utf-8?q?x?=".encode(), "€ x"),
+    ],
+)
+def test_decode_header_raw_utf8_next_to_encoded_word(raw: bytes, expected: str) -> None:
+    assert h.decode_header(raw) == expected
+
+
 # --------------------------------------------------------------------------------------------
 # headers.scan_headers / split_header_block
 
@@ -160,9 +180,10 @@ def test_scan_headers_case_folding_and_only_wanted() -> None:
         b"FROM: A <a@b.org>\n"
         b"subject: hello\n"
         b"X-Subject: not this\n"
-        b"X-Original-From: not this either\n"
+        b"X-Mailer: not this either\n"
         b"Content-type: text/plain\n"
-        b"Reply-To: z@z.org\n"
+        b"Sender: z@z.org\n"
+        b"Resent-From: r@z.org\n"
         b"DKIM-Signature: v=1; a=rsa-sha256;\n\tb=abc\n"
         b"MESSAGE-ID: <m@x>"
     )
@@ -233,7 +254,10 @@ def test_split_header_block() -> None:
         ("  Foo  <foo@example.com>  ", ("Foo", "foo@example.com")),
         # RFC 2047 names come back still encoded: parse.py decodes them.
         ("=?utf-8?q?El=C3=A9anor?= <e@example.com>", ("=?utf-8?q?El=C3=A9anor?=", "e@example.com")),
-        ('"=?utf-8?q?El=C3=A9anor?=" <e@example.com>', ("=?utf-8?q?El=C3=A9anor?=", "e@example.com")),
+        (
+            '"=?utf-8?q?El=C3=A9anor?=" <e@example.com>',
+            ("=?utf-8?q?El=C3=A9anor?=", "e@example.com"),
+        ),
         ("", ("", "")),
     ],
 )
@@ -404,7 +428,9 @@ def test_quoted_printable_patch() -> None:
         + PATCH.replace("=", "=3D").replace("erofs_fill_super(void)", "erofs_fill_=\nsuper(void)")
         + "-- =\n\n2.39.0\n"
     )
-    raw = mail(STD + "Content-Type: text/plain\nContent-Transfer-Encoding: Quoted-Printable", qp_body)
+    raw = mail(
+        STD + "Content-Type: text/plain\nContent-Transfer-Encoding: Quoted-Printable", qp_body
+    )
     p = parse_message(raw)
     assert p.patch_kind == "format-patch"
     assert p.diff == PATCH
@@ -414,7 +440,9 @@ def test_quoted_printable_patch() -> None:
 def test_base64_patch() -> None:
     text = "Fix \u00e9t\u00e9.\n---\n" + PATCH + "-- \n2.1\n"
     encoded = base64.encodebytes(text.encode("utf-8")).decode("ascii")
-    raw = mail(STD + "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64", encoded)
+    raw = mail(
+        STD + "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64", encoded
+    )
     p = parse_message(raw)
     assert p.patch_kind == "format-patch"
     assert p.diff == PATCH
@@ -571,6 +599,38 @@ def test_octet_stream_binary_attachment_is_ignored() -> None:
     assert p.body == "a picture\n"
 
 
+def test_nested_multipart_with_alternative_and_named_patch() -> None:
+    raw = (
+        STD + "Content-Type: multipart/mixed; boundary=outer\n\n"
+        '--outer\nContent-Type: multipart/alternative; boundary="inner"\n\n'
+        "--inner\nContent-Type: text/plain\n\nplain text\n"
+        "--inner\nContent-Type: text/html\n\n<p>html</p>\n--inner--\n\n"
+        # No Content-Disposition: the name= parameter alone marks the patch.
+        "--outer\nContent-Type: text/plain; name=fix.patch\n\n" + PATCH + "\n--outer--\n"
+    ).encode()
+    p = parse_message(raw)
+    assert p.patch_kind == "attachment"
+    assert p.diff == PATCH
+    assert p.body == "plain text"
+
+
+def test_single_part_text_x_diff_is_an_attachment() -> None:
+    raw = mail(STD + "Content-Type: text/x-diff; charset=us-ascii", PATCH)
+    p = parse_message(raw)
+    assert p.patch_kind == "attachment"
+    assert p.diff == PATCH
+    assert p.body == ""
+
+
+def test_quoted_printable_crlf_soft_breaks() -> None:
+    qp = "msg\n---\n" + PATCH.replace("=", "=3D").replace("c =3D 1;", "c =3D=\n 1;")
+    raw = mail(STD + "Content-Transfer-Encoding: quoted-printable", qp + "-- \n2.1\n")
+    p = parse_message(raw.replace(b"\n", b"\r\n"))
+    assert p.patch_kind == "format-patch"
+    assert p.diff == PATCH
+    assert p.body == "msg\n---\n-- \n2.1\n"
+
+
 def test_attached_mbox_of_two_patches_keeps_both_diffs() -> None:
     patch2 = PATCH.replace("int c = 1;", "int c = 2;").replace("super.c", "inode.c")
     mbox = (
@@ -612,7 +672,9 @@ def test_synthetic_message_id_is_stable_and_content_derived() -> None:
     assert len(digest) == 40
     int(digest, 16)
     assert parse_message(mail(hdrs, "hello again\n")).message_id != p1.message_id
-    assert parse_message(mail(hdrs.replace("no id", "other"), "hello\n")).message_id != p1.message_id
+    assert (
+        parse_message(mail(hdrs.replace("no id", "other"), "hello\n")).message_id != p1.message_id
+    )
     # A transport header does not change it: the id follows the content.
     assert parse_message(b"Received: from x\n" + raw).message_id == p1.message_id
 
@@ -626,7 +688,12 @@ def test_empty_or_blank_message_id_is_synthetic() -> None:
 
 def test_date_fallbacks() -> None:
     base = "From: a@b.org\nSubject: s\nMessage-ID: <d@x>"
-    for date_line in ("", "\nDate: not a date", "\nDate:  ", "\nDate: Thu, 01 Jan 1970 00:00:00 +0000"):
+    for date_line in (
+        "",
+        "\nDate: not a date",
+        "\nDate:  ",
+        "\nDate: Thu, 01 Jan 1970 00:00:00 +0000",
+    ):
         raw = mail(base + date_line, "x\n")
         p = parse_message(raw, archive_date=1600000000)
         assert (p.date_utc, p.date_offset, p.date_source) == (1600000000, None, "archive")
@@ -650,6 +717,25 @@ def test_in_reply_to_and_references() -> None:
     bare = parse_message(mail("From: a@b.org\nSubject: s\nMessage-ID: <n@x>", "x\n"))
     assert bare.in_reply_to is None
     assert bare.refs == ""
+
+
+def test_dmarc_rewritten_from_is_undone() -> None:
+    via = (
+        "From: Jane Doe via Linux-erofs <linux-erofs@lists.ozlabs.org>\n"
+        "Subject: s\nMessage-ID: <v@x>"
+    )
+    p = parse_message(mail(via + "\nX-Original-From: Jane Doe <Jane@Example.com>", "x\n"))
+    assert (p.from_name, p.from_addr) == ("Jane Doe", "jane@example.com")
+    p = parse_message(
+        mail(via.replace("Jane Doe via", "'Jane Doe' via") + "\nReply-To: jane@example.com", "x\n")
+    )
+    assert (p.from_name, p.from_addr) == ("Jane Doe", "jane@example.com")
+    # Nothing to recover it from: the list's address stays.
+    p = parse_message(mail(via, "x\n"))
+    assert (p.from_name, p.from_addr) == (
+        "Jane Doe via Linux-erofs",
+        "linux-erofs@lists.ozlabs.org",
+    )
 
 
 def test_list_id_header() -> None:

@@ -33,7 +33,7 @@ def test_kernel_style_message() -> None:
         "Previously, the block size always equaled to PAGE_SIZE, therefore\n"
         "`lclusterbits` couldn't be less than 12.\n"
         "\n"
-        "Fixes: 8d2517aaeea3 (\"erofs: fix up compacted indexes for block size < 4096\")\n"
+        'Fixes: 8d2517aaeea3 ("erofs: fix up compacted indexes for block size < 4096")\n'
         "Reported-by: syzbot+abc123@syzkaller.appspotmail.com\n"
         "Closes: https://lore.kernel.org/r/000000000000@google.com\n"
         "Reviewed-by: Chao Yu <chao@kernel.org>\n"
