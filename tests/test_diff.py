@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from patchlens.mail.diff import FileStat, file_stats, find_diff, split_diff
 
 ONE = (
@@ -284,20 +282,10 @@ def test_paths_with_space_and_quotes_are_found() -> None:
     assert split_diff(QUOTED_PATH) == ("", QUOTED_PATH)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: file_stats splits `diff --git a/with space.c b/with space.c` at the first "
-    "space: path 'space.c b/with space.c', old_path 'with space.c' (a false rename)",
-)
 def test_file_stats_path_with_space() -> None:
     assert file_stats(SPACE_PATH) == [FileStat("with space.c", None, 1, 1, False)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: file_stats on a C-quoted path keeps the quotes in old_path "
-    "('\"a/\\\\303\\\\251.txt\"'), reporting an unchanged file as a rename",
-)
 def test_file_stats_quoted_path() -> None:
     (st,) = file_stats(QUOTED_PATH)
     assert st.old_path is None

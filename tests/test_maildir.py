@@ -164,21 +164,11 @@ def test_eml_source_real_fixture() -> None:
     assert cursor == {"mtime": path.stat().st_mtime_ns, "size": path.stat().st_size}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: EmlSource.plan on a missing file raises FileNotFoundError, not SourceError; "
-    "ingest only catches SourceError per source, so one deleted .eml aborts the whole update",
-)
 def test_eml_source_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"nope\.eml"):
         EmlSource(str(tmp_path / "nope.eml")).plan(None, 10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a mail moved new/ -> cur/ by the mail client between plan() and reading its "
-    "batch makes MaildirSource raise FileNotFoundError (not caught by ingest)",
-)
 def test_maildir_message_moved_while_reading(tmp_path: Path) -> None:
     md = make_maildir(tmp_path / "Mail")
     for i in range(4):

@@ -155,11 +155,6 @@ def test_compressed_files_give_the_same_messages(tmp_path: Path, name: str, comp
         assert list(iter_mbox(f, plain[3][0])) == plain[3:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an mbox with CRLF line endings is not split: '\\r\\n\\r\\nFrom ' is not "
-    "taken as a separator, so every message is returned as one",
-)
 def test_crlf_mbox_is_split() -> None:
     data = mbox_of(message(1), message(2)).replace(b"\n", b"\r\n")
     assert len(read_all(data)) == 2
@@ -326,12 +321,6 @@ def test_incremental_resume_gzip_appended_member(tmp_path: Path) -> None:
     assert subjects([m.raw for m in new]) == ["message 2", "message 3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: resuming at EOF when the appender writes the empty line *before* the new "
-    "From_ line ('...body\\n' + '\\nFrom ...'): no separator is seen at the cursor, 0 "
-    "messages are read and the cursor is stored with the new size, so they are never read",
-)
 def test_resume_when_the_empty_line_comes_with_the_appended_message(tmp_path: Path) -> None:
     path = tmp_path / "list.mbox"
     path.write_bytes(message(0) + b"\n" + message(1))  # no empty line after the last one
@@ -356,11 +345,6 @@ def test_not_an_mbox_raises_source_error_naming_the_file(tmp_path: Path) -> None
         consume(MboxSource(str(binary)).plan(None, 10))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (minor): a 0-byte file, a valid empty mbox (a new list, a quiet month), "
-    "raises SourceError 'not an mbox' instead of giving no messages",
-)
 def test_empty_file_is_an_empty_mbox(tmp_path: Path) -> None:
     empty = tmp_path / "empty.mbox"
     empty.write_bytes(b"")

@@ -172,22 +172,12 @@ def test_name_and_email(key: str, value: str, name: str | None, email: str | Non
     assert (t.key, t.value, t.name, t.email) == (key, value, name, email)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `Cc: stable@vger.kernel.org # 5.4+` (the kernel's stable form) gives "
-    "email 'stable@vger.kernel.org#5.4+'",
-)
 def test_stable_cc_with_comment() -> None:
     (t,) = parse_trailers("subj\n\nCc: stable@vger.kernel.org # 5.4+\n")
     assert t.value == "stable@vger.kernel.org # 5.4+"
     assert t.email == "stable@vger.kernel.org"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an indented line continuing a non-trailer line (a `[ Maintainer: note ]` "
-    "spanning two lines) is appended to the previous trailer's value",
-)
 def test_continuation_of_a_bracketed_note() -> None:
     msg = (
         "subj\n\nbody\n\n"

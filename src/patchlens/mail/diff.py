@@ -157,7 +157,67 @@ def split_diff(text: str) -> tuple[str, str | None]:
     return "".join(rest), "".join(diffs)
 
 
-_DIFF_GIT = re.compile(r"^diff --git (?:\"?a/)?(.+?)\"? (?:\"?b/)?(.+?)\"?$")
+_OCTAL = re.compile(r"\\([0-7]{3}|.)")
+_C_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "a": "\a", "b": "\b", "f": "\f"}
+
+
+def unquote_path(path: str) -> str:
+    """A path as git prints it: C-quoted ("a/\\303\\251.txt") when it has odd bytes."""
+    if len(path) < 2 or not (path.startswith('"') and path.endswith('"')):
+        return path
+    raw = bytearray()
+    body = path[1:-1]
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            nxt = body[i + 1 : i + 4]
+            if len(nxt) == 3 and all(ch in "01234567" for ch in nxt):
+                raw.append(int(nxt, 8))
+                i += 4
+                continue
+            raw.extend(_C_ESCAPES.get(body[i + 1], body[i + 1]).encode())
+            i += 2
+            continue
+        raw.extend(c.encode())
+        i += 1
+    return raw.decode("utf-8", "replace")
+
+
+def _strip_prefix(path: str, prefix: str) -> str:
+    path = unquote_path(path)
+    return path[2:] if path.startswith(prefix) else path
+
+
+def _header_path(line: str) -> str:
+    """The path of a `--- a/x` / `+++ b/x` line: git ends it with a tab when it has spaces."""
+    text = line[4:]
+    if text.startswith('"'):
+        end = text.find('"', 1)
+        while end > 0 and text[end - 1] == "\\":
+            end = text.find('"', end + 1)
+        return text[: end + 1] if end > 0 else text
+    return text.split("\t")[0].rstrip("\r") if "\t" in text else text.rstrip()
+
+
+def _diff_git_paths(line: str) -> tuple[str | None, str | None]:
+    """(old, new) from `diff --git a/P b/Q`; exact when P == Q, even with spaces in P."""
+    rest = line[len("diff --git ") :]
+    if rest.startswith('"') or rest.endswith('"'):
+        parts = re.findall(r'"(?:[^"\\]|\\.)*"|\S+', rest)
+        if len(parts) == 2:
+            return _strip_prefix(parts[0], "a/"), _strip_prefix(parts[1], "b/")
+        return None, None
+    n = len(rest)
+    if n % 2 == 1:
+        half = (n - 1) // 2
+        a, b = rest[:half], rest[half + 1 :]
+        if a.startswith("a/") and b.startswith("b/") and a[2:] == b[2:]:
+            return a[2:], b[2:]
+    if " b/" in rest:
+        a, b = rest.split(" b/", 1)
+        return _strip_prefix(a, "a/"), b
+    return None, None
 
 
 def file_stats(diff: str) -> list[FileStat]:
@@ -195,8 +255,7 @@ def file_stats(diff: str) -> list[FileStat]:
                 in_header = False
         elif line.startswith("diff "):
             flush()
-            m = _DIFF_GIT.match(line)
-            old, path = (m.group(1), m.group(2)) if m else (None, None)
+            old, path = _diff_git_paths(line) if line.startswith("diff --git ") else (None, None)
             added = removed = 0
             binary = False
             in_header = True
@@ -206,22 +265,20 @@ def file_stats(diff: str) -> list[FileStat]:
                 # a file.
                 flush()
                 path, added, removed, binary, in_header = None, 0, 0, False, True
-            src = line[4:].split("\t")[0]
+            src = _header_path(line)
             if src != "/dev/null":
-                old = src[2:] if src.startswith("a/") else src
+                old = _strip_prefix(src, "a/")
         elif line.startswith("+++ "):
-            dst = line[4:].split("\t")[0]
+            dst = _header_path(line)
             if dst != "/dev/null":
-                p = dst[2:] if dst.startswith("b/") else dst
-                if path is None:
-                    path = p
+                path = _strip_prefix(dst, "b/")
             elif path is None:
                 path = old
         elif line.startswith(("Binary files ", "GIT binary patch")):
             binary = True
         elif line.startswith("rename from "):
-            old = line[12:]
+            old = unquote_path(line[12:])
         elif line.startswith("rename to "):
-            path = line[10:]
+            path = unquote_path(line[10:])
     flush()
     return stats

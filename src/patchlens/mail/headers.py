@@ -6,8 +6,9 @@ object, and the headers are all most messages need.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
-import email.header
 import email.utils
 import re
 from datetime import datetime
@@ -99,25 +100,36 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
         return data.decode("cp1252" if charset is None else "latin-1", "replace")
 
 
+_EW = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_EW_GAP = re.compile(r"(\?=)\s+(?==\?)")
+
+
+def _decode_word(m: re.Match[str]) -> str:
+    charset, enc, text = m.group(1), m.group(2).upper(), m.group(3)
+    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix
+    try:
+        if enc == "B":
+            data = base64.b64decode(text + "=" * (-len(text) % 4))
+        else:
+            data = binascii.a2b_qp(text.replace("_", " ").encode("ascii", "replace"), header=True)
+    except (binascii.Error, ValueError):
+        return m.group(0)
+    return decode_bytes(data, charset)
+
+
 def decode_header(value: bytes | None) -> str:
-    """RFC 2047 decoding of one header value; raw 8-bit headers are taken as UTF-8."""
+    """RFC 2047 decoding of one header value; raw 8-bit headers are taken as UTF-8.
+
+    Our own decoder rather than email.header's: that one raises on bad base64 and escapes
+    raw non-ASCII text that sits next to an encoded word.
+    """
     if value is None:
         return ""
     text = decode_bytes(value)
     if _ENCODED_WORD not in text:
         return text
-    try:
-        parts = email.header.decode_header(text)
-    except (ValueError, AssertionError, LookupError):
-        return text
-    out = []
-    for chunk, cs in parts:
-        if isinstance(chunk, bytes):
-            out.append(decode_bytes(chunk, cs))
-        else:
-            out.append(chunk)
-    # Unencoded chunks keep their own spacing; space between two encoded words is not text.
-    return "".join(out)
+    # White space between two encoded words is not part of the text (RFC 2047, 6.2).
+    return _EW.sub(_decode_word, _EW_GAP.sub(r"\1", text))
 
 
 def first_value(headers: dict[str, list[bytes]], name: str) -> bytes | None:
@@ -139,7 +151,7 @@ def normalize_message_id(value: str | None) -> str | None:
     ids = message_ids(value)
     if ids:
         return ids[0]
-    v = value.strip()
+    v = value.strip().strip("<>").strip()
     if v and " " not in v and len(v) < 998:
         return v
     return None

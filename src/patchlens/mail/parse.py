@@ -137,6 +137,7 @@ def _walk_multipart(
 ) -> tuple[str, str | None, str | None]:
     """(body text, attached diff, patch kind) from a MIME tree."""
     texts: list[str] = []
+    htmls: list[str] = []
     attached: list[str] = []
     for part_hdrs, data in _mime_leaves(hdrs, payload):
         ctype, params = _content_type(h.first_value(part_hdrs, "content-type"))
@@ -149,8 +150,6 @@ def _walk_multipart(
             if b"\0" in data[:8192] or b"diff --git " not in data:
                 continue
             is_patch_type = True
-        if ctype == "text/html" and texts:
-            continue  # the plain alternative is already there
         text = h.decode_bytes(data, params.get("charset"))
         if "\r" in text:
             text = text.replace("\r\n", "\n")
@@ -158,9 +157,12 @@ def _walk_multipart(
             b"attachment" in disposition and ctype == "text/plain" and "\ndiff --git " in text
         ):
             attached.append(text)
-        elif ctype == "text/plain" or not texts:
+        elif ctype == "text/plain":
             texts.append(text)
-    body = "\n".join(texts)
+        elif ctype == "text/html":
+            htmls.append(text)
+    # HTML only when there is no plain text at all (whichever order the parts came in).
+    body = "\n".join(texts or htmls)
     if attached:
         diffs = [d for d in (split_diff(a)[1] for a in attached) if d]
         if diffs:

@@ -80,7 +80,8 @@ def make_trailer(key: str, value: str) -> Trailer:
     key = canonical_key(key)
     name = addr = None
     if key.lower() in PERSON_KEYS:
-        n, a = email.utils.parseaddr(value)
+        # "stable@vger.kernel.org # 5.4+": what follows '#' is a comment, not the address.
+        n, a = email.utils.parseaddr(value.split(" #", 1)[0].split("\t#", 1)[0])
         if a and "@" in a:
             name, addr = (n.strip() or None), a.lower()
         elif value:
@@ -113,12 +114,16 @@ def parse_trailers(message: str) -> list[Trailer]:
     found: list[Trailer] = []
     other = 0
     known = False
+    last_was_trailer = False
     for line in block:
-        if line[:1] in (" ", "\t") and found:
-            t = found[-1]
-            found[-1] = make_trailer(t.key, f"{t.value} {line.strip()}")
+        if line[:1] in (" ", "\t"):
+            # A continuation belongs to the line above, trailer or not.
+            if last_was_trailer:
+                t = found[-1]
+                found[-1] = make_trailer(t.key, f"{t.value} {line.strip()}")
             continue
         t = parse_trailer_line(line)
+        last_was_trailer = t is not None
         if t is None:
             if line.lower().startswith("(cherry picked from commit"):
                 known = True

@@ -19,8 +19,34 @@ _MSGID_IN_TEXT = re.compile(
 )
 
 
+def commit_message(body: str) -> str:
+    """The text before the `---` line: what becomes the commit message."""
+    m = _NOTES_SEP.search(body)
+    return body[: m.start()] if m else body
+
+
+def notes(body: str) -> str:
+    """What the author wrote after `---` (changelog, diffstat): not part of the commit."""
+    m = _NOTES_SEP.search(body)
+    return body[m.end() :] if m else ""
+
+
+def find_change_id(body: str) -> str | None:
+    """b4's `change-id:` line, which stays the same across the versions of a series."""
+    m = _CHANGE_ID.search(body)
+    return m.group(1) if m else None
+
+
+def mentioned_ids(body: str) -> set[str]:
+    """Message-IDs the text links to (lore / msgid.link URLs), e.g. 'v1: https://...'."""
+    return {m.rstrip(".,);>") for m in _MSGID_IN_TEXT.findall(body)}
+
+
 @dataclass(slots=True)
 class Mail:
+    """A message as reconstruction sees it: headers, thread position, and what analysis
+    found in its content (no body: that was read once, at analysis)."""
+
     pk: int
     message_id: str
     subject: Subject
@@ -30,35 +56,15 @@ class Mail:
     thread: str
     parent: str | None
     has_patch: bool
-    body: str = ""
     files: tuple[str, ...] = ()
+    change_id: str | None = None
+    mentioned: frozenset[str] = frozenset()
 
     @property
     def is_posting(self) -> bool:
         """A patch, cover letter or pull request as sent, not a reply to one."""
         s = self.subject
-        if s.is_reply:
-            return False
-        return s.is_patch or self.has_patch
-
-    def commit_message(self) -> str:
-        """The text before the `---` line: what becomes the commit message."""
-        m = _NOTES_SEP.search(self.body)
-        return self.body[: m.start()] if m else self.body
-
-    def notes(self) -> str:
-        """What the author wrote after `---` (changelog, diffstat): not part of the commit."""
-        m = _NOTES_SEP.search(self.body)
-        return self.body[m.end() :] if m else ""
-
-    def change_id(self) -> str | None:
-        """b4's `change-id:` line, which stays the same across the versions of a series."""
-        m = _CHANGE_ID.search(self.body)
-        return m.group(1) if m else None
-
-    def mentioned_ids(self) -> set[str]:
-        """Message-IDs the text links to (lore / msgid.link URLs), e.g. 'v1: https://...'."""
-        return {m.rstrip(".,);>") for m in _MSGID_IN_TEXT.findall(self.body)}
+        return not s.is_reply and (s.is_patch or self.has_patch)
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ joining threads by subject alone is how unrelated "[PATCH] fix typo" posts get m
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,12 +40,12 @@ class ThreadLink:
 
 def _parent_chain(m: MessageRef) -> list[str]:
     chain = [r for r in m.refs if r != m.message_id]
-    if m.in_reply_to and m.in_reply_to != m.message_id:
-        if not chain or chain[-1] != m.in_reply_to:
-            # In-Reply-To names the direct parent; References may be truncated or stale.
-            if m.in_reply_to in chain:
-                chain.remove(m.in_reply_to)
-            chain.append(m.in_reply_to)
+    irt = m.in_reply_to
+    if irt and irt != m.message_id and (not chain or chain[-1] != irt):
+        # In-Reply-To names the direct parent; References may be truncated or stale.
+        if irt in chain:
+            chain.remove(irt)
+        chain.append(irt)
     return chain
 
 
@@ -72,7 +73,7 @@ def build_threads(
         # overriding what a message's own headers said about its parent.
         # A stored message's parent comes from its own headers only; placeholders take the
         # parent that the first reference chain naming them gives.
-        for a, b in zip(chain, chain[1:], strict=False):
+        for a, b in itertools.pairwise(chain):
             parent.setdefault(a, None)
             if b not in known and parent.get(b) is None and not creates_loop(b, a):
                 parent[b] = a
@@ -90,7 +91,9 @@ def build_threads(
         if parent.get(m.message_id) is None:
             s = parse_subject(m.subject)
             if not s.is_reply and s.normalized_title:
-                roots_by_title.setdefault(s.normalized_title, []).append((m.date or 0, m.message_id))
+                roots_by_title.setdefault(s.normalized_title, []).append(
+                    (m.date or 0, m.message_id)
+                )
     for m in msgs:
         if parent.get(m.message_id) is not None or _parent_chain(m):
             continue

@@ -63,8 +63,8 @@ class Features:
         members = v.members
         return cls(
             ids=frozenset(m.message_id for m in members),
-            mentioned=frozenset(i for m in members for i in m.mentioned_ids()),
-            change_ids=frozenset(c for m in members if (c := m.change_id())),
+            mentioned=frozenset(i for m in members for i in m.mentioned),
+            change_ids=frozenset(m.change_id for m in members if m.change_id),
             patch_titles=frozenset(v.patch_titles()),
             files=frozenset(v.files()),
             tokens=frozenset(_TOKEN.findall(v.normalized_title)),

@@ -33,6 +33,17 @@ class MaildirSource:
         out.sort()
         return out
 
+    def _read(self, key: str, path: Path) -> tuple[bytes, int] | None:
+        """The file's bytes and time; a mail client may have moved it (new/ -> cur/, a flag
+        added) since it was listed, so look it up again by its unique part. None if gone:
+        it is not marked as read, so a later update takes it."""
+        for p in (path, *(q for k, q in self._files() if k == key)):
+            try:
+                return p.read_bytes(), int(p.stat().st_mtime)
+            except FileNotFoundError:
+                continue
+        return None
+
     def plan(self, cursor: dict[str, Any] | None, batch_size: int) -> Plan:
         if not (self.path / "cur").is_dir():
             raise SourceError(f"{self.location}: not a Maildir (no cur/ folder)")
@@ -45,9 +56,12 @@ class MaildirSource:
     ) -> Iterator[Batch]:
         done = sorted(seen)
         for i in range(0, len(todo), batch_size):
-            chunk = todo[i : i + batch_size]
-            msgs = [RawMessage(p.read_bytes(), k, int(p.stat().st_mtime)) for k, p in chunk]
-            done.extend(k for k, _ in chunk)
+            msgs = []
+            for k, p in todo[i : i + batch_size]:
+                got = self._read(k, p)
+                if got is not None:
+                    msgs.append(RawMessage(got[0], k, got[1]))
+                    done.append(k)
             yield Batch(msgs, {"seen": sorted(done)})
         if not todo:
             yield Batch([], None)
@@ -63,7 +77,10 @@ class EmlSource:
         self.path = Path(location)
 
     def plan(self, cursor: dict[str, Any] | None, batch_size: int) -> Plan:
-        st = self.path.stat()
+        try:
+            st = self.path.stat()
+        except OSError as e:
+            raise SourceError(f"{self.location}: cannot read: {e.strerror}") from e
         if cursor and cursor.get("mtime") == st.st_mtime_ns and cursor.get("size") == st.st_size:
             return Plan(total=0, batches=iter(()))
         raw = self.path.read_bytes()

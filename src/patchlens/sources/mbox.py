@@ -26,7 +26,7 @@ _TAIL = 4096
 # A separator is a "From " line at the start of the file or after an empty line. mboxrd and
 # mboxo writers escape body lines that start with "From ", so this is safe; requiring the
 # empty line as well keeps unescaped "From " lines of sloppy writers inside their message.
-_SEP = re.compile(rb"(?:\A|\n\n)(From [^\n]*\n)")
+_SEP = re.compile(rb"(?:\A\r?\n?|\n\r?\n)(From [^\n]*\n)")
 _UNESCAPE = re.compile(rb"^>(>*From )", re.M)
 _ASCTIME = re.compile(rb"(\w{3} \w{3} [ \d]\d \d\d:\d\d(?::\d\d)? \d{4})")
 
@@ -80,6 +80,8 @@ def iter_mbox(stream: IO[bytes], start: int = 0) -> Iterator[tuple[int, int, byt
             body = buf[m.end(1) : msg_end]
             if body.endswith(b"\n\n"):
                 body = body[:-1]  # the empty line that precedes the next separator
+            elif body.endswith(b"\r\n\r\n"):
+                body = body[:-2]
             yield (
                 base + msg_start,
                 base + msg_end,
@@ -158,7 +160,7 @@ class MboxSource:
                         batch = []
             except (OSError, EOFError, lzma.LZMAError) as e:
                 raise SourceError(f"{self.location}: cannot read: {e}") from e
-        if not found and start == 0:
+        if not found and start == 0 and st.st_size > 0:
             raise SourceError(f"{self.location}: no mbox 'From ' separator found; not an mbox")
         yield Batch(batch, self._cursor(end, st))
 

@@ -12,6 +12,7 @@ import zstandard
 from sqlalchemy import (
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -256,4 +257,136 @@ commit_trailers = Table(
     Column("email", Text),
     UniqueConstraint("commit_pk", "seq"),
     Index(None, "key", "value"),
+)
+
+# --- review reconstruction ------------------------------------------------------------------
+# Two kinds of tables. What depends only on a message's own content (message_analysis,
+# message_trailers, message_notices) is computed once, when the message arrives. What depends
+# on the other messages (threads, versions, series, replies) is recomputed in memory on every
+# update and written back where it changed.
+
+message_analysis = Table(
+    "message_analysis",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), primary_key=True),
+    Column("is_reply", Boolean, nullable=False),
+    Column("is_posting", Boolean, nullable=False),  # patch, cover letter or pull request
+    Column("is_pull", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("version_str", String(20), nullable=False),
+    Column("idx", Integer),
+    Column("total", Integer),
+    Column("flags", Text, nullable=False),  # space-separated: RFC RESEND PULL ...
+    Column("prefixes", Text, nullable=False),  # JSON list
+    Column("title", Text, nullable=False),
+    Column("normalized_title", Text, nullable=False),
+    Column("files", Text, nullable=False),  # JSON list of paths the diff touches
+    Column("lines_added", Integer, nullable=False),
+    Column("lines_removed", Integer, nullable=False),
+    Column("patch_id", String(40)),
+    Column("change_id", Text),
+    Column("mentioned_ids", Text, nullable=False),  # JSON list of Message-IDs linked to
+    Column("lines_written", Integer, nullable=False),
+    Column("lines_quoted", Integer, nullable=False),
+    Column("first_line", Text),
+    Index(None, "patch_id"),
+)
+
+# Trailers in a message: `given` ones a reply hands out, or `carried` ones a posting has.
+message_trailers = Table(
+    "message_trailers",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("given", Boolean, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("name", Text),
+    Column("email", Text),
+    UniqueConstraint("message_pk", "seq"),
+    Index(None, "key"),
+)
+
+message_notices = Table(
+    "message_notices",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # applied | committed | pushed | queued | merged
+    UniqueConstraint("message_pk", "kind"),
+)
+
+message_threads = Table(
+    "message_threads",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), primary_key=True),
+    Column("thread_key", Text, nullable=False),  # the root's Message-ID
+    Column("parent_id", Text),
+    Column("depth", Integer, nullable=False),
+    Column("by_subject", Boolean, nullable=False),
+    Index(None, "thread_key"),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("key", Text, primary_key=True),  # Message-ID anchoring the first version
+    Column("title", Text, nullable=False),  # of the latest version
+    Column("author_name", Text, nullable=False),
+    Column("author_addr", Text, nullable=False),
+    Column("n_versions", Integer, nullable=False),
+    Column("latest_version_key", Text, nullable=False),
+    Column("first_date", Integer, nullable=False),
+    Column("last_date", Integer, nullable=False),  # of the last message in any version
+    Index(None, "author_addr"),
+    Index(None, "first_date"),
+)
+
+series_versions = Table(
+    "series_versions",
+    metadata,
+    Column("key", Text, primary_key=True),  # Message-ID of the cover letter or first patch
+    Column("series_key", Text, nullable=False),
+    Column("seq", Integer, nullable=False),  # 1 for the first version of its series
+    Column("version", Integer, nullable=False),
+    Column("version_str", String(20), nullable=False),
+    Column("rfc", Boolean, nullable=False),
+    Column("resend", Boolean, nullable=False),
+    Column("pull", Boolean, nullable=False),
+    Column("partial", Boolean, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("author_name", Text, nullable=False),
+    Column("author_addr", Text, nullable=False),
+    Column("total", Integer),
+    Column("n_patches", Integer, nullable=False),
+    Column("missing", Text, nullable=False),  # JSON list of absent indexes
+    Column("thread_key", Text, nullable=False),
+    Column("date", Integer, nullable=False),
+    Column("cover_pk", Integer),
+    Column("prev_key", Text),
+    Column("link_score", Float),
+    Column("link_evidence", Text),  # JSON {evidence: weight}
+    Index(None, "series_key"),
+    Index(None, "date"),
+)
+
+# Postings of a version: idx 0 is the cover letter.
+version_members = Table(
+    "version_members",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), primary_key=True),
+    Column("version_key", Text, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Index(None, "version_key"),
+)
+
+replies = Table(
+    "replies",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), primary_key=True),
+    Column("version_key", Text, nullable=False),
+    Column("addressed_pk", Integer, nullable=False),  # the posting it answers
+    Column("addressed_idx", Integer, nullable=False),  # 0: the cover letter
+    Column("is_author", Boolean, nullable=False),
+    Column("is_bot", Boolean, nullable=False),
+    Index(None, "version_key"),
 )

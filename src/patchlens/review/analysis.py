@@ -1,0 +1,71 @@
+"""What can be said of one message from its own content: computed once, when it arrives.
+
+Subject fields, the files and lines its diff touches, its patch-id, the b4 change-id and the
+Message-IDs it links to (for version linking), and, for replies, how much the sender wrote,
+the trailers they gave and any applied/committed notice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from patchlens.mail.diff import file_stats
+from patchlens.mail.patchid import patch_id
+from patchlens.mail.subject import parse_subject
+from patchlens.mail.trailers import Trailer, parse_trailers
+from patchlens.review.model import commit_message, find_change_id, mentioned_ids
+from patchlens.review.replytext import analyze_reply
+
+
+@dataclass(slots=True)
+class Analysis:
+    row: dict[str, Any]
+    trailers: list[tuple[bool, Trailer]]  # (given in a reply?, trailer)
+    notices: list[str]
+
+
+def analyze(
+    message_pk: int, subject_text: str, body: str, diff: str | None, has_patch: bool
+) -> Analysis:
+    """Pure: the message_analysis row, trailers and notices of one message."""
+    s = parse_subject(subject_text)
+    posting = not s.is_reply and (s.is_patch or has_patch)
+    stats = file_stats(diff) if diff else []
+    trailers: list[tuple[bool, Trailer]] = []
+    notices: list[str] = []
+    written = quoted = 0
+    first_line = None
+    if posting:
+        # Trailers the author carries in the commit message: not reviews given on the list.
+        trailers = [(False, t) for t in parse_trailers(commit_message(body))]
+    else:
+        rt = analyze_reply(body)
+        written, quoted, first_line = rt.lines_written, rt.lines_quoted, rt.first_written_line
+        trailers = [(True, t) for t in rt.trailers]
+        notices = list(rt.notices)
+    row = {
+        "message_pk": message_pk,
+        "is_reply": s.is_reply,
+        "is_posting": posting,
+        "is_pull": s.pull,
+        "version": s.version,
+        "version_str": s.version_str,
+        "idx": s.index,
+        "total": s.total,
+        "flags": " ".join(s.flags),
+        "prefixes": json.dumps(list(s.prefixes)),
+        "title": s.title,
+        "normalized_title": s.normalized_title,
+        "files": json.dumps(sorted({f.path for f in stats})),
+        "lines_added": sum(f.added for f in stats),
+        "lines_removed": sum(f.removed for f in stats),
+        "patch_id": patch_id(diff) if diff else None,
+        "change_id": find_change_id(body) if posting else None,
+        "mentioned_ids": json.dumps(sorted(mentioned_ids(body))) if posting else "[]",
+        "lines_written": written,
+        "lines_quoted": quoted,
+        "first_line": first_line[:500] if first_line else None,
+    }
+    return Analysis(row, trailers, notices)

@@ -1,0 +1,303 @@
+"""The reconstruction stage of `update`: analyse new messages, then rebuild threads, versions,
+series and replies in memory and write back only the rows that changed.
+
+Per-message analysis needs the bodies and is the expensive part, so it runs once per message.
+The structural pass needs only headers and the stored analysis; it is global (a version can
+span threads, a series spans versions) but takes about a second on 15,000 messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, delete, select, tuple_
+
+from patchlens.mail.subject import parse_subject
+from patchlens.progress import Reporter
+from patchlens.review.analysis import analyze
+from patchlens.review.model import Mail, Version
+from patchlens.review.replies import BotMatcher, ReplyLink, attribute_replies
+from patchlens.review.series import group_versions
+from patchlens.review.threads import MessageRef, ThreadLink, build_threads
+from patchlens.review.versions import Link, chains, link_versions
+from patchlens.store import schema as s
+from patchlens.store.writer import insert_ignore
+
+ANALYSIS_BATCH = 2000
+
+
+@dataclass
+class ReconstructReport:
+    analysed: int = 0
+    threads: int = 0
+    versions: int = 0
+    series: int = 0
+    links: int = 0
+    replies: int = 0
+    changed_rows: int = 0
+
+
+def analyse_new(engine: Engine, reporter: Reporter) -> int:
+    """Analyse every message that has no analysis yet; returns how many."""
+    m, a = s.messages, s.message_analysis
+    with engine.connect() as conn:
+        todo = [
+            pk
+            for (pk,) in conn.execute(
+                select(m.c.id)
+                .outerjoin(a, a.c.message_pk == m.c.id)
+                .where(a.c.message_pk.is_(None))
+                .order_by(m.c.id)
+            )
+        ]
+    if not todo:
+        return 0
+    with reporter.task("analysing messages", len(todo)) as task:
+        for i in range(0, len(todo), ANALYSIS_BATCH):
+            chunk = todo[i : i + ANALYSIS_BATCH]
+            with engine.begin() as conn:
+                rows = conn.execute(
+                    select(m.c.id, m.c.subject, m.c.body, m.c.diff, m.c.has_patch).where(
+                        m.c.id.in_(chunk)
+                    )
+                ).all()
+                results = [analyze(*r) for r in rows]
+                insert_ignore(conn, a, [r.row for r in results])
+                insert_ignore(
+                    conn,
+                    s.message_trailers,
+                    [
+                        {
+                            "message_pk": r.row["message_pk"],
+                            "seq": n,
+                            "given": given,
+                            "key": t.key,
+                            "value": t.value,
+                            "name": t.name,
+                            "email": t.email,
+                        }
+                        for r in results
+                        for n, (given, t) in enumerate(r.trailers)
+                    ],
+                )
+                insert_ignore(
+                    conn,
+                    s.message_notices,
+                    [
+                        {"message_pk": r.row["message_pk"], "kind": k}
+                        for r in results
+                        for k in dict.fromkeys(r.notices)
+                    ],
+                )
+            task.advance(len(chunk))
+    return len(todo)
+
+
+def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
+    m, a = s.messages, s.message_analysis
+    rows = conn.execute(
+        select(
+            m.c.id,
+            m.c.message_id,
+            m.c.in_reply_to,
+            m.c.refs,
+            m.c.subject,
+            m.c.date_utc,
+            m.c.from_name,
+            m.c.from_addr,
+            m.c.has_patch,
+            a.c.is_posting,
+            a.c.files,
+            a.c.change_id,
+            a.c.mentioned_ids,
+        ).join(a, a.c.message_pk == m.c.id)
+    ).all()
+    links = build_threads(
+        MessageRef(r.id, r.message_id, r.in_reply_to, tuple(r.refs.split()), r.subject, r.date_utc)
+        for r in rows
+    )
+    mails = []
+    for r in rows:
+        t = links[r.id]
+        mails.append(
+            Mail(
+                pk=r.id,
+                message_id=r.message_id,
+                subject=parse_subject(r.subject),
+                from_name=r.from_name,
+                from_addr=r.from_addr,
+                date=r.date_utc or 0,
+                thread=t.thread,
+                parent=t.parent,
+                has_patch=r.has_patch,
+                files=tuple(json.loads(r.files)) if r.is_posting else (),
+                change_id=r.change_id,
+                mentioned=frozenset(json.loads(r.mentioned_ids)),
+            )
+        )
+    return mails, links
+
+
+@dataclass
+class Structure:
+    threads: dict[int, ThreadLink]
+    versions: list[Version]
+    links: list[Link]
+    series: dict[str, list[str]]
+    replies: list[ReplyLink]
+    mails: list[Mail]
+
+
+def build_structure(mails: list[Mail], threads: dict[int, ThreadLink]) -> Structure:
+    """Pure: versions, links, series and reply attribution from analysed mails."""
+    versions = group_versions(mails)
+    links = link_versions(versions)
+    series = chains(versions, links)
+    replies = attribute_replies(mails, versions, BotMatcher())
+    return Structure(threads, versions, links, series, replies, mails)
+
+
+def structure_rows(st: Structure) -> dict[str, list[dict[str, Any]]]:
+    """The rows of every structural table, keyed by table name. Pure."""
+    by_key = {v.key: v for v in st.versions}
+    link_to = {lk.next: lk for lk in st.links}
+    last_activity: dict[str, int] = {v.key: max(m.date for m in v.members) for v in st.versions}
+    by_pk = {m.pk: m for m in st.mails}
+    for r in st.replies:
+        d = by_pk[r.message_pk].date
+        if d > last_activity[r.version_key]:
+            last_activity[r.version_key] = d
+    rows: dict[str, list[dict[str, Any]]] = {
+        "message_threads": [
+            {
+                "message_pk": pk,
+                "thread_key": t.thread,
+                "parent_id": t.parent,
+                "depth": t.depth,
+                "by_subject": t.by_subject,
+            }
+            for pk, t in st.threads.items()
+        ],
+        "series_versions": [],
+        "version_members": [],
+        "series": [],
+        "replies": [
+            {
+                "message_pk": r.message_pk,
+                "version_key": r.version_key,
+                "addressed_pk": r.addressed_pk,
+                "addressed_idx": r.addressed_idx,
+                "is_author": r.is_author,
+                "is_bot": r.is_bot,
+            }
+            for r in st.replies
+        ],
+    }
+    for series_key, chain in st.series.items():
+        for seq, key in enumerate(chain, 1):
+            v = by_key[key]
+            lk = link_to.get(key)
+            rows["series_versions"].append(
+                {
+                    "key": key,
+                    "series_key": series_key,
+                    "seq": seq,
+                    "version": v.version,
+                    "version_str": v.version_str,
+                    "rfc": v.rfc,
+                    "resend": v.resend,
+                    "pull": v.pull,
+                    "partial": v.partial,
+                    "title": v.title,
+                    "author_name": v.author_name,
+                    "author_addr": v.author_addr,
+                    "total": v.total,
+                    "n_patches": len(v.patches),
+                    "missing": json.dumps(v.missing),
+                    "thread_key": v.thread,
+                    "date": v.date,
+                    "cover_pk": v.cover.pk if v.cover else None,
+                    "prev_key": lk.prev if lk else None,
+                    "link_score": lk.score if lk else None,
+                    "link_evidence": json.dumps(lk.evidence, sort_keys=True) if lk else None,
+                }
+            )
+            for idx, mail in ([(0, v.cover)] if v.cover else []) + sorted(v.patches.items()):
+                rows["version_members"].append(
+                    {"message_pk": mail.pk, "version_key": key, "idx": idx}
+                )
+        first, latest = by_key[chain[0]], by_key[chain[-1]]
+        rows["series"].append(
+            {
+                "key": series_key,
+                "title": latest.title,
+                "author_name": latest.author_name,
+                "author_addr": latest.author_addr,
+                "n_versions": len(chain),
+                "latest_version_key": latest.key,
+                "first_date": first.date,
+                "last_date": max(last_activity[k] for k in chain),
+            }
+        )
+    return rows
+
+
+TABLE_KEYS: dict[str, tuple[Table, tuple[str, ...]]] = {
+    "message_threads": (s.message_threads, ("message_pk",)),
+    "series_versions": (s.series_versions, ("key",)),
+    "version_members": (s.version_members, ("message_pk",)),
+    "series": (s.series, ("key",)),
+    "replies": (s.replies, ("message_pk",)),
+}
+
+
+def _chunks(items: Sequence[Any], n: int = 500) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def sync_table(
+    conn: Connection, table: Table, key: tuple[str, ...], rows: list[dict[str, Any]]
+) -> int:
+    """Make `table` hold exactly `rows`, touching only rows that differ; returns how many."""
+    cols = [c.name for c in table.columns]
+    current: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for r in conn.execute(select(*table.columns)).mappings():
+        current[tuple(r[k] for k in key)] = tuple(r[c] for c in cols)
+    wanted = {tuple(r[k] for k in key): tuple(r[c] for c in cols) for r in rows}
+    stale = [k for k, v in current.items() if wanted.get(k) != v]
+    fresh = [dict(zip(cols, v, strict=True)) for k, v in wanted.items() if current.get(k) != v]
+    key_cols = [table.c[k] for k in key]
+    for chunk in _chunks(stale):
+        if len(key_cols) == 1:
+            conn.execute(delete(table).where(key_cols[0].in_([k[0] for k in chunk])))
+        else:
+            conn.execute(delete(table).where(tuple_(*key_cols).in_(list(chunk))))
+    for chunk in _chunks(fresh, 2000):
+        conn.execute(table.insert(), list(chunk))
+    return len(stale) + len(fresh)
+
+
+def reconstruct(engine: Engine, reporter: Reporter) -> ReconstructReport:
+    rep = ReconstructReport()
+    rep.analysed = analyse_new(engine, reporter)
+    with engine.begin() as conn:
+        if (
+            rep.analysed == 0
+            and conn.execute(select(s.message_threads.c.message_pk).limit(1)).first()
+        ):
+            return rep  # nothing new: the structure stored is current
+        mails, threads = load_mails(conn)
+        st = build_structure(mails, threads)
+        rows = structure_rows(st)
+        for name, (table, key) in TABLE_KEYS.items():
+            rep.changed_rows += sync_table(conn, table, key, rows[name])
+    rep.threads = len({t.thread for t in threads.values()})
+    rep.versions = len(st.versions)
+    rep.series = len(st.series)
+    rep.links = len(st.links)
+    rep.replies = len(st.replies)
+    return rep

@@ -1,0 +1,86 @@
+"""Which posting each reply answers, and whether its sender is the author or a bot."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from patchlens.review.model import Mail, Version
+
+# Senders that are machines: CI, test robots, patchwork. Their replies are not review.
+DEFAULT_BOT_PATTERNS = (
+    r"^lkp@intel\.com$",
+    r"(^|[.@])syzbot",
+    r"^syzkaller",
+    r"patchwork",
+    r"^noreply@",
+    r"^no-reply@",
+    r"-bot@",
+    r"^bot@",
+    r"^ci@",
+    r"^patchew",
+    r"kernel test robot",
+)
+
+
+class BotMatcher:
+    def __init__(self, patterns: Iterable[str] = DEFAULT_BOT_PATTERNS) -> None:
+        self._re = re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+
+    def __call__(self, name: str, addr: str) -> bool:
+        return bool(self._re.search(addr) or self._re.search(name))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyLink:
+    message_pk: int
+    version_key: str
+    addressed_pk: int
+    addressed_idx: int  # 0: the cover letter
+    is_author: bool
+    is_bot: bool
+
+
+def attribute_replies(
+    mails: Iterable[Mail], versions: list[Version], is_bot: BotMatcher
+) -> list[ReplyLink]:
+    """Each reply in a version's thread, linked to the nearest posting above it. Pure."""
+    member: dict[str, tuple[Version, int, Mail]] = {}
+    for v in versions:
+        if v.cover is not None:
+            member[v.cover.message_id] = (v, 0, v.cover)
+        for i, p in v.patches.items():
+            member[p.message_id] = (v, i, p)
+    by_id = {m.message_id: m for m in mails}
+    out = []
+    for m in by_id.values():
+        if m.message_id in member or m.is_posting:
+            continue
+        seen: set[str] = set()
+        cur = m.parent
+        hit = None
+        while cur and cur not in seen:
+            seen.add(cur)
+            if cur in member:
+                hit = member[cur]
+                break
+            parent = by_id.get(cur)
+            cur = parent.parent if parent else None
+        if hit is None and m.thread in member:
+            # A lost message broke the parent chain; the thread's root is still known.
+            hit = member[m.thread]
+        if hit is None:
+            continue
+        v, idx, posting = hit
+        out.append(
+            ReplyLink(
+                m.pk,
+                v.key,
+                posting.pk,
+                idx,
+                m.from_addr == v.author_addr,
+                is_bot(m.from_name, m.from_addr),
+            )
+        )
+    return out
