@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
 import time
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +19,13 @@ from rich.table import Table
 
 from patchlens import ingest
 from patchlens.progress import Reporter
+from patchlens.review.queries import (
+    SeriesFilter,
+    export_rows,
+    find_series,
+    series_list,
+    versions_detail,
+)
 from patchlens.sources.base import SourceError
 from patchlens.store.db import cache_dir, database_url, open_store
 from patchlens.store.status import list_status, repo_status
@@ -184,6 +194,164 @@ def _print_status(lists: list[dict], repos: list[dict]) -> None:
             repo["last_update"] or "never",
         )
     console.print(r)
+
+
+def _date_arg(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        d = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"not a date: {value!r} (use YYYY-MM-DD)")
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=UTC)
+    return int(d.timestamp())
+
+
+def _day(ts: int | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d") if ts else ""
+
+
+@app.command("series")
+def series_cmd(
+    author: Annotated[str | None, typer.Option(help="Author name or address contains.")] = None,
+    since: Annotated[str | None, typer.Option(help="Active on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Started before (YYYY-MM-DD).")] = None,
+    search: Annotated[str | None, typer.Option(help="Title contains.")] = None,
+    list_name: Annotated[str | None, typer.Option("--list", help="Mailing list name.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+) -> None:
+    """List series, most recently active first."""
+    engine = open_store(state.db)
+    f = SeriesFilter(author, _date_arg(since), _date_arg(until), search, list_name, limit)
+    with engine.connect() as conn:
+        rows = series_list(conn, f)
+    t = Table(title=f"Series ({len(rows)} shown)", title_justify="left")
+    for col in ("last activity", "title", "author", "versions", "patches", "replies", "key"):
+        t.add_column(col, overflow="fold" if col in ("title", "key") else "ellipsis")
+    for r in rows:
+        t.add_row(
+            _day(r["last_date"]),
+            escape(r["title"]),
+            escape(r["author_name"] or r["author_addr"]),
+            str(r["n_versions"]),
+            str(r["patches"]),
+            str(r["replies"]),
+            escape(r["key"]),
+        )
+    console.print(t)
+
+
+@app.command()
+def show(
+    ident: Annotated[str, typer.Argument(help="A series key or any Message-ID in it.")],
+) -> None:
+    """A series' timeline: versions, patches, replies, trailers, notices."""
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        key = find_series(conn, ident)
+        if key is None:
+            _fail(f"no series contains {ident!r}")
+        versions = versions_detail(conn, [key])
+    for v in versions:
+        flags = " ".join(f for f, on in (("RFC", v["rfc"]), ("RESEND", v["resend"])) if on)
+        head = f"v{v['version_str'] or v['version']} {flags}".strip()
+        console.print(
+            f"\n[bold]{escape(head)}[/bold]  {_day(v['date'])}  {escape(v['title'])}"
+            f"  ({escape(v['author_name'] or v['author_addr'])})",
+            highlight=False,
+        )
+        if v["prev_key"]:
+            ev = ", ".join(f"{k} {w:g}" for k, w in (v["link_evidence"] or {}).items())
+            console.print(f"  follows {escape(v['prev_key'])} ({escape(ev)})", highlight=False)
+        if v["missing"]:
+            console.print(f"  [yellow]missing patches: {v['missing']}[/yellow]")
+        for mm in v["members"]:
+            console.print(
+                f"  {mm['idx']:>2}  {escape(mm['subject'])}  <{escape(mm['message_id'])}>",
+                highlight=False,
+            )
+        for rep in v["replies"]:
+            who = rep["from_name"] or rep["from_addr"]
+            tags = []
+            if rep["is_author"]:
+                tags.append("author")
+            if rep["is_bot"]:
+                tags.append("bot")
+            tr = "; ".join(f"{t['key']}: {t['name'] or t['email']}" for t in rep["trailers"])
+            line = (
+                f"    {_day(rep['date'])}  {escape(who)}"
+                f"{' (' + ', '.join(tags) + ')' if tags else ''} on #{rep['patch_idx']}:"
+                f" {rep['lines_written']} lines written"
+            )
+            if tr:
+                line += f"  [green]{escape(tr)}[/green]"
+            if rep["notices"]:
+                line += f"  [cyan]{escape(', '.join(rep['notices']))}[/cyan]"
+            console.print(line, highlight=False)
+
+
+export_app = typer.Typer(help="Export what patchlens reconstructed, for use elsewhere.")
+app.add_typer(export_app, name="export")
+
+
+class Format(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+@export_app.command("series")
+def export_series(
+    fmt: Annotated[Format, typer.Option("--format", help="json or csv.")] = Format.json,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+    ] = None,
+) -> None:
+    """Per series version: cover, patches in order, previous/next version, every reply."""
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        rows = export_rows(conn)
+    out = output.open("w", newline="") if output else sys.stdout
+    try:
+        if fmt is Format.json:
+            json.dump(rows, out, indent=1)
+            out.write("\n")
+        else:
+            w = csv.writer(out)
+            cols = [
+                "series",
+                "version_key",
+                "seq",
+                "version",
+                "flags",
+                "title",
+                "author",
+                "date",
+                "total",
+                "cover",
+                "patches",
+                "missing",
+                "previous_version",
+                "next_version",
+                "replies",
+            ]
+            w.writerow(cols)
+            for r in rows:
+                w.writerow(
+                    [
+                        *(r[c] for c in cols[:4]),
+                        " ".join(r["flags"]),
+                        *(r[c] for c in cols[5:10]),
+                        " ".join(r["patches"]),
+                        " ".join(map(str, r["missing"])),
+                        r["previous_version"] or "",
+                        r["next_version"] or "",
+                        json.dumps(r["replies"], separators=(",", ":")),
+                    ]
+                )
+    finally:
+        if output:
+            out.close()
 
 
 def shared_data_dir() -> Path:

@@ -1,0 +1,269 @@
+"""Reading the reconstruction back: series lists, one series' timeline, the export."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+
+from patchlens.store import schema as s
+
+REVIEW_KEYS = ("Reviewed-by", "Acked-by", "Tested-by", "Nacked-by", "Release-acked-by")
+
+
+@dataclass
+class SeriesFilter:
+    author: str | None = None
+    since: int | None = None
+    until: int | None = None
+    search: str | None = None
+    list_name: str | None = None
+    limit: int = 50
+
+
+def series_list(conn: Connection, f: SeriesFilter) -> list[dict[str, Any]]:
+    se, sv, r = s.series, s.series_versions, s.replies
+    q = select(se).order_by(se.c.last_date.desc(), se.c.key)
+    conds = []
+    if f.author:
+        conds.append(
+            or_(se.c.author_addr.ilike(f"%{f.author}%"), se.c.author_name.ilike(f"%{f.author}%"))
+        )
+    if f.since is not None:
+        conds.append(se.c.last_date >= f.since)
+    if f.until is not None:
+        conds.append(se.c.first_date < f.until)
+    if f.search:
+        conds.append(se.c.title.ilike(f"%{f.search}%"))
+    if f.list_name:
+        latest = (
+            select(s.message_sightings.c.message_pk)
+            .join(s.mailing_lists)
+            .where(s.mailing_lists.c.name == f.list_name)
+        )
+        members = select(s.version_members.c.version_key).where(
+            s.version_members.c.message_pk.in_(latest)
+        )
+        conds.append(se.c.latest_version_key.in_(members))
+    if conds:
+        q = q.where(and_(*conds))
+    rows = [dict(r._mapping) for r in conn.execute(q.limit(f.limit))]
+    keys = [row["key"] for row in rows]
+    if not keys:
+        return rows
+    stats = {
+        k: (n, p)
+        for k, n, p in conn.execute(
+            select(
+                sv.c.series_key,
+                func.count(func.distinct(r.c.message_pk)),
+                func.max(sv.c.n_patches),
+            )
+            .select_from(sv.outerjoin(r, and_(r.c.version_key == sv.c.key, ~r.c.is_bot)))
+            .where(sv.c.series_key.in_(keys))
+            .group_by(sv.c.series_key)
+        )
+    }
+    for row in rows:
+        row["replies"], row["patches"] = stats.get(row["key"], (0, 0))
+    return rows
+
+
+def find_series(conn: Connection, ident: str) -> str | None:
+    """The series key for a series key, a version key, or any member or reply Message-ID."""
+    ident = ident.strip().strip("<>")
+    if conn.execute(select(s.series.c.key).where(s.series.c.key == ident)).first():
+        return ident
+    sv = s.series_versions
+    hit = conn.execute(select(sv.c.series_key).where(sv.c.key == ident)).scalar()
+    if hit:
+        return hit
+    pk = conn.execute(select(s.messages.c.id).where(s.messages.c.message_id == ident)).scalar()
+    if pk is None:
+        return None
+    for table, col in ((s.version_members, "message_pk"), (s.replies, "message_pk")):
+        vkey = conn.execute(select(table.c.version_key).where(table.c[col] == pk)).scalar()
+        if vkey:
+            return conn.execute(select(sv.c.series_key).where(sv.c.key == vkey)).scalar()
+    return None
+
+
+def _trailers_by_message(conn: Connection, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    mt = s.message_trailers
+    for i in range(0, len(pks), 500):
+        for row in conn.execute(
+            select(mt.c.message_pk, mt.c.key, mt.c.name, mt.c.email, mt.c.given)
+            .where(mt.c.message_pk.in_(pks[i : i + 500]))
+            .order_by(mt.c.message_pk, mt.c.seq)
+        ):
+            out.setdefault(row.message_pk, []).append(
+                {"key": row.key, "name": row.name, "email": row.email, "given": row.given}
+            )
+    return out
+
+
+def _notices_by_message(conn: Connection, pks: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    mn = s.message_notices
+    for i in range(0, len(pks), 500):
+        for pk, kind in conn.execute(
+            select(mn.c.message_pk, mn.c.kind).where(mn.c.message_pk.in_(pks[i : i + 500]))
+        ):
+            out.setdefault(pk, []).append(kind)
+    return out
+
+
+def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dict[str, Any]]:
+    """Every version (of the given series, or all) with members and replies, in order."""
+    sv, vm, r, m, ma = (
+        s.series_versions,
+        s.version_members,
+        s.replies,
+        s.messages,
+        s.message_analysis,
+    )
+    q = select(sv).order_by(sv.c.series_key, sv.c.seq)
+    if series_keys is not None:
+        q = q.where(sv.c.series_key.in_(series_keys))
+    versions = [dict(row._mapping) for row in conn.execute(q)]
+    vkeys = [v["key"] for v in versions]
+    members: dict[str, list[dict[str, Any]]] = {}
+    replies: dict[str, list[dict[str, Any]]] = {}
+    for i in range(0, len(vkeys), 500):
+        chunk = vkeys[i : i + 500]
+        for row in conn.execute(
+            select(
+                vm.c.version_key,
+                vm.c.idx,
+                m.c.id,
+                m.c.message_id,
+                m.c.subject,
+                m.c.date_utc,
+                ma.c.lines_added,
+                ma.c.lines_removed,
+                ma.c.files,
+            )
+            .join(m, m.c.id == vm.c.message_pk)
+            .join(ma, ma.c.message_pk == m.c.id)
+            .where(vm.c.version_key.in_(chunk))
+            .order_by(vm.c.version_key, vm.c.idx)
+        ):
+            members.setdefault(row.version_key, []).append(
+                {
+                    "idx": row.idx,
+                    "pk": row.id,
+                    "message_id": row.message_id,
+                    "subject": row.subject,
+                    "date": row.date_utc,
+                    "lines_added": row.lines_added,
+                    "lines_removed": row.lines_removed,
+                    "files": json.loads(row.files),
+                }
+            )
+        for row in conn.execute(
+            select(
+                r.c.version_key,
+                r.c.addressed_idx,
+                r.c.is_author,
+                r.c.is_bot,
+                m.c.id,
+                m.c.message_id,
+                m.c.from_name,
+                m.c.from_addr,
+                m.c.date_utc,
+                ma.c.lines_written,
+                ma.c.lines_quoted,
+                ma.c.first_line,
+            )
+            .join(m, m.c.id == r.c.message_pk)
+            .join(ma, ma.c.message_pk == m.c.id)
+            .where(r.c.version_key.in_(chunk))
+            .order_by(m.c.date_utc, m.c.id)
+        ):
+            replies.setdefault(row.version_key, []).append(
+                {
+                    "pk": row.id,
+                    "message_id": row.message_id,
+                    "from_name": row.from_name,
+                    "from_addr": row.from_addr,
+                    "date": row.date_utc,
+                    "patch_idx": row.addressed_idx,
+                    "is_author": row.is_author,
+                    "is_bot": row.is_bot,
+                    "lines_written": row.lines_written,
+                    "lines_quoted": row.lines_quoted,
+                    "first_line": row.first_line,
+                }
+            )
+    pks = [x["pk"] for lst in replies.values() for x in lst]
+    trailers = _trailers_by_message(conn, pks)
+    notices = _notices_by_message(conn, pks)
+    nxt = {v["prev_key"]: v["key"] for v in versions if v["prev_key"]}
+    for v in versions:
+        v["members"] = members.get(v["key"], [])
+        v["replies"] = replies.get(v["key"], [])
+        v["next_key"] = nxt.get(v["key"])
+        v["missing"] = json.loads(v["missing"])
+        v["link_evidence"] = json.loads(v["link_evidence"]) if v["link_evidence"] else None
+        for rep in v["replies"]:
+            rep["trailers"] = [
+                t for t in trailers.get(rep["pk"], []) if t["given"] and t["key"] != "Cc"
+            ]
+            rep["notices"] = notices.get(rep["pk"], [])
+    return versions
+
+
+def export_rows(conn: Connection) -> list[dict[str, Any]]:
+    """One record per series version, self-contained, for checking without patchlens."""
+    out = []
+    for v in versions_detail(conn, None):
+        cover = next((mm["message_id"] for mm in v["members"] if mm["idx"] == 0), None)
+        by_idx = {mm["idx"]: mm["message_id"] for mm in v["members"]}
+        out.append(
+            {
+                "series": v["series_key"],
+                "version_key": v["key"],
+                "seq": v["seq"],
+                "version": v["version_str"] or str(v["version"]),
+                "flags": [
+                    f
+                    for f, on in (
+                        ("RFC", v["rfc"]),
+                        ("RESEND", v["resend"]),
+                        ("PULL", v["pull"]),
+                        ("PARTIAL", v["partial"]),
+                    )
+                    if on
+                ],
+                "title": v["title"],
+                "author": v["author_addr"],
+                "date": v["date"],
+                "total": v["total"],
+                "cover": cover,
+                "patches": [mm["message_id"] for mm in v["members"] if mm["idx"] > 0],
+                "missing": v["missing"],
+                "previous_version": v["prev_key"],
+                "next_version": v["next_key"],
+                "link_evidence": v["link_evidence"],
+                "replies": [
+                    {
+                        "message_id": rep["message_id"],
+                        "person": rep["from_addr"],
+                        "patch": by_idx.get(rep["patch_idx"]),
+                        "patch_idx": rep["patch_idx"],
+                        "lines_written": rep["lines_written"],
+                        "is_author": rep["is_author"],
+                        "is_bot": rep["is_bot"],
+                        "trailers": [
+                            f"{t['key']}: {t['email'] or t['name']}" for t in rep["trailers"]
+                        ],
+                        "notices": rep["notices"],
+                    }
+                    for rep in v["replies"]
+                ],
+            }
+        )
+    return out
