@@ -26,6 +26,7 @@ from patchlens.review.queries import (
     series_list,
     versions_detail,
 )
+from patchlens.review.reconstruct import ReconstructReport, reconstruct
 from patchlens.sources.base import SourceError
 from patchlens.store.db import cache_dir, database_url, open_store
 from patchlens.store.status import list_status, repo_status
@@ -101,18 +102,19 @@ def add_repo(
     console.print(f"{name}: {source} ({', '.join(branch or ['default branch'])})")
 
 
-def _run_update() -> list[ingest.SourceReport]:
+def _run_update() -> tuple[list[ingest.SourceReport], ReconstructReport]:
     url = database_url(state.db)
     engine = open_store(state.db)
     reporter = Reporter(quiet=state.quiet, console=err)
-    return ingest.run_update(engine, cache_dir(url), reporter)
+    reports = ingest.run_update(engine, cache_dir(url), reporter)
+    return reports, reconstruct(engine, reporter)
 
 
 @app.command()
 def update() -> None:
     """Ingest everything new from every registered list and repository."""
     t0 = time.perf_counter()
-    reports = _run_update()
+    reports, rec = _run_update()
     failed = [r for r in reports if r.error]
     if not state.quiet:
         for r in reports:
@@ -126,6 +128,13 @@ def update() -> None:
                     f" {r.quarantined} quarantined"
                 )
             err.print(f"{r.name}: {r.read} {what} read, {r.new} new{extra}", highlight=False)
+        if rec.analysed:
+            err.print(
+                f"review: {rec.analysed} messages analysed; {rec.threads} threads,"
+                f" {rec.versions} versions in {rec.series} series ({rec.links} version links),"
+                f" {rec.replies} review replies; {rec.changed_rows} rows changed",
+                highlight=False,
+            )
         err.print(f"update took {time.perf_counter() - t0:.2f} s")
     if failed:
         for r in failed:

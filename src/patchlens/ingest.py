@@ -270,6 +270,7 @@ def _update_repo(
 def run_update(
     engine: Engine, cache: Path, reporter: Reporter, jobs: int = DEFAULT_JOBS
 ) -> list[SourceReport]:
+    """Ingest only: lists, then repositories."""
     return update_lists(engine, cache, reporter, jobs) + update_repos(engine, cache, reporter)
 
 

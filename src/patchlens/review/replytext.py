@@ -1,0 +1,540 @@
+"""What the sender of a reply wrote, which tags they gave, and whether it says "applied".
+
+Review effort is measured by what a reviewer wrote, not by what they quoted: a reply that
+quotes 300 lines of patch to add "LGTM" is one written line. A reply body (decoded text, any
+diff already cut out by the parser) is read line by line and each line gets one role:
+
+- quoted: `>` at any depth (`> >`, `>>`, ` >`), and everything of an Outlook-style quoted
+  original (after `-----Original Message-----`, `----- Ursprüngliche Mail -----`, or a
+  `From:`/`发件人:` header block with `Sent:`/`Date:`+`To:`/`发送时间:`);
+- attribution: "On <date>, X wrote:" (also wrapped over two or three lines), "X <a@b>
+  于2024年1月1日周一 写道：", "Le ... a écrit :", "Am ... schrieb X\\n<a@b>:", 'X writes ("..."):',
+  "Quoting X (date):";
+- signature: after a `-- ` or `--` line, a last line such as `-- PMM`, and footer junk after a
+  line of underscores (Mailman list footers, corporate disclaimers);
+- trailer: a person trailer the sender gives (see below), with its continuation lines;
+- written: everything else that is not blank.
+
+Trailers are collected the way b4 collects follow-up trailers: anywhere in the unquoted text,
+with leading whitespace, a bare name or a bare address, "Name\\n<addr>" continuations, `# note`
+and `[note]` extras, and HTML-mail junk (`<a@b<mailto:a@b>>`). Unlike b4 they must name a
+person (an address or a capitalised name: "Reviewed-by: is only valid for v2" is prose), they
+are never taken from quoted text, a signature, or a patch the sender pasted (after a
+`From <sha> Mon Sep 17 00:00:00 2001` line or a scissors line), and a block of tags the sender
+shows rather than gives is skipped: one naming several people that is indented ("I would
+suggest this ordering:" and the patch's own tags) or carries a Signed-off-by ("How about this
+commit message:"), or one indented like the `git log` paragraph above it. A line that is only
+"Acked." / "NAK." / "Acked + applied." gives a trailer without a person (name and email None,
+meaning whoever sent the reply), unless more quoted text follows: "Ack." between two quoted
+review points acknowledges a point. Keys are canonical (`NAKed-by`, `NACKed-by` -> `Nacked-by`,
+`Release-Acked-by` -> `Release-acked-by`); values keep the person and drop the extras.
+
+Notices ("applied", "committed", "pushed", "queued", "merged") are read from written sentences
+only: the verb must be in the past tense or a perfect ("Applied, thanks.", "I've committed the
+two patches", "has been merged into", "All now queued up") and what stands before it in its
+clause may only be fillers (thanks, and, now, both patches, I've, has been, Acked +, ...). So
+negations ("no patches were applied", "doesn't apply"), modals and future tense ("I'll queue
+the patch", "will be applied once ...", "let me apply"), conditionals ("if nobody objects"),
+questions, and a tester's "I applied your patch and here is the output" are not notices. A
+promise is not an event: the patch may never be applied, so "I'll queue/apply" does not count.
+"Queued for backporting"/"for stable" is a stable-tree queue, not the patch being taken.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from patchlens.mail.trailers import PERSON_KEYS, Trailer, canonical_key, make_trailer
+
+__all__ = ["NOTICE_KINDS", "ReplyText", "analyze_reply", "given_trailers"]
+
+NOTICE_KINDS = ("applied", "committed", "pushed", "queued", "merged")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyText:
+    """What one reply contributes to a review: effort, tags given, maintainer notices."""
+
+    lines_written: int
+    lines_quoted: int
+    trailers: tuple[Trailer, ...]
+    notices: tuple[str, ...]
+    first_written_line: str | None
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Line roles.
+_BLANK, _WRITTEN, _QUOTED, _ATTRIB, _SIG, _TRAILER, _HEADER, _PASTED = range(8)
+
+# Person trailers a reviewer gives, by lower-cased key, with their canonical spelling.
+_NACK = "Nacked-by"
+_GIVEN_KEYS: dict[str, str] = {
+    k: canonical_key(k)
+    for k in (
+        "reviewed-by",
+        "acked-by",
+        "tested-by",
+        "reported-by",
+        "suggested-by",
+        "release-acked-by",
+        "reported-and-tested-by",
+        "co-developed-by",
+        "signed-off-by",
+    )
+}
+_GIVEN_KEYS.update(
+    dict.fromkeys(("nacked-by", "naked-by", "nak-by", "nack-by", "nak", "nack"), _NACK)
+)
+assert all(v.lower() in PERSON_KEYS for v in _GIVEN_KEYS.values())
+
+_TRAILER_LINE = re.compile(r"^[ \t]*([A-Za-z][A-Za-z-]*[A-Za-z])[ \t]*:[ \t]*(.*?)\s*$")
+_ADDR = re.compile(r"<?([^\s<>@,;:\"'()\[\]]+@[^\s<>@,;:\"'()\[\]]+\.[^\s<>@,;:\"'()\[\]]+)>?")
+_ANGLE_ADDR = re.compile(r"<([^\s<>@]+@[^\s<>@]+)>")
+_MAILTO_JUNK = re.compile(r"<mailto:[^<>]*>|\s*\[mailto:[^\]]*\]", re.I)
+_EXTINFO = re.compile(r"\s+#.*$")
+_ANY_TRAILER = re.compile(r"^[ \t]*[A-Za-z][A-Za-z0-9-]*:[ \t]+\S")
+_CONT_ADDR = re.compile(r"^\s*<[^<>\s]+@[^<>\s]+>\s*$")
+_CONT_NOTE = re.compile(r"^\s*\[[^\]]+\]\s*$")
+_NAME_PARTICLES = _words(
+    "van von der den de da di du la le del della dos das bin ibn al el ter ten zu af"
+)
+_NOT_NAMES = _words(
+    "all none me myself yes no n/a na tbd anyone anybody somebody someone nobody everyone"
+    " everybody this that it"
+)
+_BARE_TAG = re.compile(
+    r"^\s*(acked|ack|nak|nack|nacked)\s*(?:(?:[+&]|and)\s*"
+    r"(applied|committed|pushed|queued|merged))?\s*[.!]*\s*(?:thanks?[.!]*)?\s*$",
+    re.I,
+)
+
+_QUOTE_HEADER = re.compile(
+    r"^\s*-{2,}\s*(?:Original Message|Ursprüngliche (?:Nachricht|Mail)|Message d'origine"
+    r"|原始邮件|Forwarded message|Mensaje original|Messaggio originale)\s*-{2,}\s*$",
+    re.I,
+)
+_OUTLOOK_FROM = re.compile(r"^\s*(?:From|发件人|寄件者|De|Von|Da)\s*[:：]")
+_OUTLOOK_SENT = re.compile(
+    r"^\s*(?:Sent|发送时间|時間|时\s*间|Envoyé|Gesendet|Inviato|Enviado)\s*[:：]", re.I
+)
+_OUTLOOK_TO = re.compile(r"^\s*(?:To|收件人|收件者|À|An|A|Para)\s*[:：]")
+_OUTLOOK_DATE = re.compile(r"^\s*(?:Date|日期|Datum)\s*[:：]")
+_UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
+_SCISSORS = re.compile(r"^\s*(?:-+\s*>8\s*-*|-*\s*8<\s*-+|-{2,}\s*✂\s*-*|.*[-―]{8,}\s*✀.*)\s*$")
+_GIT_FROM = re.compile(r"^\s*From [0-9a-f]{40} Mon Sep 17 00:00:00 2001\s*$")
+_INBODY_HEADER = re.compile(r"^(?:From|Subject|Date)\s*:\s")
+
+_ATTR_END = re.compile(
+    r"(?:\b(?:wrote|writes|said|a écrit|schrieb|escribió|escreveu|scrisse|ha scritto|napisał"
+    r"|kirjoitti|skrev|schreef|написал|napsal)|写道|寫道|寫到|写到)\s*[:：]\s*$"
+    r"|\bwrites\s*\(.*\)\s*:\s*$|^\s*Quoting\s.*:\s*$|^\s*\*\s.*\[[^\]]*\d[^\]]*\]\s*:\s*$",
+    re.I,
+)
+_ATTR_OPEN = re.compile(
+    r"^\s*(?:On|Le|Am|El|Il|Op|Em|Den|Dne|W dniu|Quoting|在|於|于)(?:\s|$)"
+    r"|^\s*\S+.*\b(?:于|於)\s*\d{4}"
+)
+_ATTR_VERB_INSIDE = re.compile(r"\b(?:wrote|schrieb|a écrit|escribió|scrisse)\b", re.I)
+
+# -- notices -------------------------------------------------------------------------------
+
+_NOTICE_HINT = re.compile(r"(?i)applied|committed|pushed|queued|merged")
+_NOTICE_VERB = re.compile(r"(?i)\b(applied|committed|pushed|queued|merged)\b(?![/\w]|\.\w)")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;…])\s+|\s+-{1,2}\s+|\s*…\s*")
+_CLAUSE_SPLIT = re.compile(r",?\s+but\s+|[,:;(]\s*", re.I)
+# What may stand before the verb in its clause: "Thanks, applied", "And committed",
+# "Both patches applied", "I've queued", "This series was applied", "Acked + applied".
+_FILLERS = _words(
+    """
+    and also so now just finally already actually both all whole entire remaining rest
+    patch patches series patchset set version one ones fix fixes change changes commit commits
+    pr pull request the this these those it they them its first second third two three four
+    five six i we i've ive we've weve have has had been is are was were 've 's it's
+    ok okay thanks thank thx everyone everybody nice good great catch lgtm sure done
+    hi hello hmm yes yep well up + & of
+    acked reviewed fixed pulled tested rebased updated amended tweaked adjusted squashed
+    """
+)
+_FILLER_TOKEN = re.compile(r"^(?:\[?patch|v\d+|\d+(?:/\d+)?\]?|#\d+|\[\d+/\d+\])$")
+_DETERMINERS = frozenset(("the", "a", "an", "this", "these", "those", "its", "their"))
+_SUBJECTS = frozenset(("i", "i've", "ive", "we", "we've", "weve"))
+# "I fixed the commit message as below and applied", "Pulled in the prereqs and then applied".
+_COORDINATED = re.compile(
+    r"(?i)^(?:(?:i|we)(?:'ve|’ve| have)?\s+)?(?:\w+ed|took|made|put|did|got)\b[^,;:]*?"
+    r"\s(?:and|&|\+)\s+(?:then\s+|now\s+|also\s+)?$"
+)
+_TESTER = re.compile(
+    r"(?i)\b(?:output|results?|rebuil[dt]|reproduc\w*|locally|on my (?:side|machine|box|system"
+    r"|setup|laptop)|kasan|crash\w*|no longer|the issue|the problem|works|worked|everything"
+    r"|fail(?:s|ed)?|(?<![-/])boot(?:s|ed)?"
+    r"|and (?:ran|run|tested|booted|checked))\b"
+)
+_PUSHED_OBJECT = re.compile(
+    r"(?i)^\s*(?:$|[,.!:;)]|(?:it|this|that|them|these|those|both|all|out|to|into|in|on|onto"
+    r"|up|now|the (?:patch|patches|series|fix|fixes|pile|branch|changes?)|v\d+)\b)"
+)
+_PUSHED_AWAY = re.compile(
+    r"(?i)^\s*(?:\w+\s+){0,2}(?:down|back|forward|aside|harder|further|through)\b"
+    r"|\b(?:0day|ci|robot|bot|github|gitlab)\b"
+)
+_TEST_MERGE = re.compile(r"(?i)^\s*with\s+(?:linux-next|next|-next|master|mainline|upstream)")
+_BACKPORT = re.compile(r"(?i)\b(?:backport\w*|stable)\b")
+
+
+def _clean_person_value(value: str) -> str:
+    """Drop HTML-mail `<mailto:...>` junk and `# note` extras around a tag's person."""
+    value = _MAILTO_JUNK.sub("", value)
+    value = _EXTINFO.sub("", value).strip()
+    return value
+
+
+def _name_like(text: str) -> bool:
+    """A bare name as people sign tags: capitalised words, a particle or two, no prose."""
+    text = text.strip().strip("\"'").strip()
+    if not text or len(text) > 64 or text.endswith((":", "?")) or "?" in text:
+        return False
+    tokens = text.split()
+    if len(tokens) > 6:
+        return False
+    if len(tokens) == 1 and tokens[0].strip(".,").lower() in _NOT_NAMES:
+        return False
+    for i, tok in enumerate(tokens):
+        core = tok.strip("\"'()[],.")
+        if not core:
+            continue
+        if core.lower() in _NAME_PARTICLES and i + 1 < len(tokens):
+            continue
+        first = next((c for c in core if c.isalpha()), "")
+        if not first or first.islower():
+            return False
+    return True
+
+
+def _person_trailer(key: str, raw_value: str) -> Trailer | None:
+    """A Trailer if `raw_value` names a person (address, or name with/without address)."""
+    value = _clean_person_value(raw_value)
+    if not value:
+        return None
+    angle = _ANGLE_ADDR.search(value)
+    if angle:
+        name_part = value[: angle.start()].strip()
+        value = value[: angle.end()]  # drop notes after the address ("for the DT bits")
+        if name_part and not _name_like_loose(name_part):
+            return None
+        t = make_trailer(key, value)
+        if t.email is None:
+            # parseaddr gives up on "Tester2, Followup <a@b>" and "Name [corp] <a@b>".
+            name = name_part.strip().strip('"').strip() or None
+            t = Trailer(t.key, value, name, angle.group(1).lower())
+        return t
+    bare = _ADDR.search(value)
+    if bare:
+        name_part = value[: bare.start()].strip()
+        rest = value[bare.end() :].strip()
+        if rest and not (rest.startswith("(") and rest.endswith(")")):
+            return None
+        if name_part and not _name_like_loose(name_part):
+            return None
+        return make_trailer(key, value)
+    if _name_like(value):
+        return make_trailer(key, value)
+    return None
+
+
+def _name_like_loose(text: str) -> bool:
+    """The name before an address: anything short that is not a sentence."""
+    text = text.strip()
+    return len(text) <= 80 and len(text.split()) <= 8 and not text.endswith((":", "?"))
+
+
+def _parse_trailer(line: str) -> Trailer | None:
+    """A person trailer of one of the keys reviewers give, or None."""
+    if ":" not in line:
+        return None
+    m = _TRAILER_LINE.match(line)
+    if not m:
+        return None
+    key = _GIVEN_KEYS.get(m.group(1).lower())
+    if key is None:
+        return None
+    return _person_trailer(key, m.group(2))
+
+
+def _is_outlook_header(lines: list[str], i: int) -> bool:
+    """A `From:` line opening a quoted original: `Sent:` or `Date:`+`To:` follow closely."""
+    sent = date = to = False
+    for line in lines[i + 1 : i + 6]:
+        if not line.strip():
+            break
+        if _OUTLOOK_SENT.match(line):
+            sent = True
+        elif _OUTLOOK_DATE.match(line):
+            date = True
+        elif _OUTLOOK_TO.match(line):
+            to = True
+    return sent or (date and to)
+
+
+def _classify(lines: list[str]) -> tuple[bytearray, list[tuple[int, Trailer, bool]]]:
+    """The role of each line, and the trailers found as (line index, trailer, indented)."""
+    n = len(lines)
+    roles = bytearray(n)
+    found: list[tuple[int, Trailer, bool]] = []
+    last = n - 1
+    while last >= 0 and not lines[last].strip():
+        last -= 1
+    in_sig = in_outlook = pasted = False
+    seen_text = False
+    prev_trailer = -1  # index of the previous line when it was a trailer
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if not s:
+            roles[i] = _BLANK
+            continue
+        if s[0] == ">" or in_outlook:
+            roles[i] = _QUOTED
+            continue
+        if in_sig:
+            roles[i] = _SIG
+            continue
+        # Signature and footers.
+        if s == "--" or (i == last and s.startswith("-- ") and len(s) <= 40):
+            roles[i] = _SIG
+            in_sig = True
+            continue
+        if _UNDERSCORES.match(s):
+            nxt = next((x for x in lines[i + 1 : i + 4] if x.strip()), "")
+            if _OUTLOOK_FROM.match(nxt):
+                in_outlook = True
+                roles[i] = _QUOTED
+            else:
+                in_sig = True
+                roles[i] = _SIG
+            continue
+        if _QUOTE_HEADER.match(s):
+            # Zimbra writes the marker, then `> Von:`... and answers in between: only an
+            # unquoted original below the marker is a bottom quote.
+            nxt = next((x for x in lines[i + 1 : i + 4] if x.strip()), ">")
+            in_outlook = not nxt.lstrip().startswith(">")
+            roles[i] = _QUOTED
+            continue
+        if _OUTLOOK_FROM.match(s) and _is_outlook_header(lines, i):
+            in_outlook = True
+            roles[i] = _QUOTED
+            continue
+        if _GIT_FROM.match(s) or _SCISSORS.match(s):
+            pasted = not pasted if _SCISSORS.match(s) else True
+            roles[i] = _PASTED
+            continue
+        if pasted:
+            roles[i] = _PASTED
+            continue
+        if not seen_text and _INBODY_HEADER.match(s):
+            roles[i] = _HEADER  # in-body From:/Subject:/Date: of a resent message
+            continue
+        seen_text = True
+        # Attribution lines ("On ..., X wrote:"), possibly wrapped over 2-3 lines.
+        if s[-1] in ":：" and len(s) < 300:
+            if _ATTR_END.search(s) or (_ATTR_OPEN.match(s) and _ATTR_VERB_INSIDE.search(s)):
+                roles[i] = _ATTRIB
+                for j in (i - 1, i - 2):
+                    if j < 0 or roles[j] != _WRITTEN:
+                        break
+                    if _ATTR_OPEN.match(lines[j]):
+                        for k in range(j, i):
+                            roles[k] = _ATTRIB
+                        break
+                continue
+            if i and roles[i - 1] == _WRITTEN and len(s) < 120:
+                prev = lines[i - 1]
+                if _ATTR_OPEN.match(prev) and _ATTR_VERB_INSIDE.search(prev):
+                    roles[i - 1] = roles[i] = _ATTRIB
+                    continue
+        # Trailers and their continuation lines.
+        if prev_trailer == i - 1 and found and found[-1][0] <= i - 1:
+            idx, t, indented = found[-1]
+            if t.email is None and _CONT_ADDR.match(s):
+                merged = _person_trailer(t.key, f"{t.value} {s}")
+                if merged is not None:
+                    found[-1] = (idx, merged, indented)
+                    roles[i] = _TRAILER
+                    prev_trailer = i
+                    continue
+            if _CONT_NOTE.match(s):
+                roles[i] = _TRAILER
+                prev_trailer = i
+                continue
+        t = _parse_trailer(line)
+        if t is not None:
+            found.append((i, t, line[:1] in " \t"))
+            roles[i] = _TRAILER
+            prev_trailer = i
+            continue
+        roles[i] = _WRITTEN
+    return roles, found
+
+
+def _drop_examples(
+    roles: bytearray, lines: list[str], found: list[tuple[int, Trailer, bool]]
+) -> list[tuple[int, Trailer, bool]]:
+    """Tags the sender shows rather than gives: a pasted commit message or tag list.
+
+    A block is a run of `Key: value` lines. It is an example when it names several people
+    and is indented ("I would suggest this ordering:" and the patch's own tags) or carries a
+    Signed-off-by ("How about this commit message:" ... "Signed-off-by: <author>"), or when
+    it is indented like the paragraph above it (a commit message pasted from `git log`).
+    """
+    if not found:
+        return found
+    keep: list[tuple[int, Trailer, bool]] = []
+    block: list[tuple[int, Trailer, bool]] = []
+
+    def pasted_indented(i: int) -> bool:
+        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+        if len(indent.expandtabs()) < 4:
+            return False
+        for j in range(i - 1, max(-1, i - 4), -1):
+            if roles[j] == _BLANK:
+                continue
+            return roles[j] == _WRITTEN and lines[j].startswith(indent)
+        return False
+
+    def flush() -> None:
+        people = {(t.email or t.name or "").lower() for _i, t, _ind in block}
+        example = len(people) >= 2 and (
+            all(ind for _i, _t, ind in block)
+            or any(t.key == "Signed-off-by" for _i, t, _ind in block)
+        )
+        if example or pasted_indented(block[0][0]):
+            for i, _t, _ind in block:
+                roles[i] = _WRITTEN
+        else:
+            keep.extend(block)
+            # Link:/Fixes:/Closes: lines given along with the tags are tags too.
+            lo, hi = block[0][0], block[-1][0]
+            while lo > 0 and roles[lo - 1] == _WRITTEN and _ANY_TRAILER.match(lines[lo - 1]):
+                lo -= 1
+                roles[lo] = _TRAILER
+            while (
+                hi + 1 < len(roles)
+                and roles[hi + 1] == _WRITTEN
+                and _ANY_TRAILER.match(lines[hi + 1])
+            ):
+                hi += 1
+                roles[hi] = _TRAILER
+        block.clear()
+
+    for item in found:
+        if block and any(
+            roles[k] != _TRAILER and not _ANY_TRAILER.match(lines[k])
+            for k in range(block[-1][0] + 1, item[0])
+        ):
+            flush()
+        block.append(item)
+    flush()
+    return keep
+
+
+def _notice_kinds(roles: bytearray, lines: list[str]) -> list[str]:
+    """Notice kinds in the written paragraphs, in order (trailer lines are not read)."""
+    paragraphs: list[str] = []
+    cur: list[str] = []
+    for i, role in enumerate(roles):
+        if role == _WRITTEN:
+            cur.append(lines[i].strip())
+        elif cur:
+            paragraphs.append(" ".join(cur))
+            cur = []
+    if cur:
+        paragraphs.append(" ".join(cur))
+    kinds: list[str] = []
+    for para in paragraphs:
+        if not _NOTICE_HINT.search(para):
+            continue
+        for sentence in _SENTENCE_SPLIT.split(para):
+            if not _NOTICE_HINT.search(sentence):
+                continue
+            for m in _NOTICE_VERB.finditer(sentence):
+                kind = _notice_at(sentence, m)
+                if kind and kind not in kinds:
+                    kinds.append(kind)
+    return kinds
+
+
+def _notice_at(sentence: str, m: re.Match[str]) -> str | None:
+    """The notice kind when the verb at `m` reports that something was taken, else None."""
+    verb = m.group(1).lower()
+    prefix = sentence[: m.start()]
+    after = sentence[m.end() :]
+    # The clause the verb is in: from the last clause break before it to the next one.
+    clause_start = 0
+    for brk in _CLAUSE_SPLIT.finditer(prefix):
+        clause_start = brk.end()
+    local = prefix[clause_start:]
+    nxt = _CLAUSE_SPLIT.search(after)
+    clause_after = after[: nxt.start()] if nxt else after
+    if "?" in clause_after or (nxt is None and sentence.rstrip().endswith("?")):
+        return None  # "Does this apply to ...?", "has it been merged?"
+    tokens = local.replace("’", "'").lower().split()
+    if tokens and tokens[-1] in _DETERMINERS:
+        return None  # "the merged patch", "this applied version"
+    personal = bool(tokens) and tokens[0] in _SUBJECTS
+    if not all(t.strip(".!,;") in _FILLERS or _FILLER_TOKEN.match(t) for t in tokens):
+        if not _COORDINATED.match(local.strip() + " "):
+            return None
+        personal = True
+    if len(tokens) > 10:
+        return None
+    if _TESTER.search(local + after if personal else after):
+        return None  # "I applied your patch and here is the output"
+    if verb == "pushed" and (not _PUSHED_OBJECT.match(after) or _PUSHED_AWAY.search(after)):
+        return None  # "pushed a test to", "pushed it down", "pushed this for 0day ci"
+    if verb == "merged" and _TEST_MERGE.match(after):
+        return None  # a test merge with linux-next
+    if verb == "queued" and _BACKPORT.search(clause_after):
+        return None  # a stable-tree queue, not the patch being taken
+    return verb
+
+
+def analyze_reply(body: str) -> ReplyText:
+    """Written/quoted line counts, trailers given and maintainer notices of a reply body."""
+    lines = body.split("\n")
+    roles, found = _classify(lines)
+    found = _drop_examples(roles, lines, found)
+    trailers = [t for _i, t, _ind in found]
+    written = quoted = 0
+    first: str | None = None
+    for i, role in enumerate(roles):
+        if role in (_WRITTEN, _PASTED):
+            written += 1
+            if first is None:
+                first = lines[i].strip()
+        elif role == _QUOTED:
+            quoted += 1
+    kinds = _notice_kinds(roles, lines) if written else []
+    # "Acked." / "NAK." / "Acked + applied." on a line of its own: a tag without a person,
+    # unless more quoted text follows ("> please add a comment" / "Ack." acknowledges a point).
+    last_quoted = max((i for i, r in enumerate(roles) if r == _QUOTED), default=-1)
+    for i, role in enumerate(roles):
+        if role != _WRITTEN or len(lines[i]) > 40 or i < last_quoted:
+            continue
+        m = _BARE_TAG.match(lines[i])
+        if m:
+            key = _NACK if m.group(1).lower().startswith("n") else "Acked-by"
+            trailers.append(Trailer(key, "", None, None))
+    return ReplyText(
+        lines_written=written,
+        lines_quoted=quoted,
+        trailers=tuple(trailers),
+        notices=tuple(kinds),
+        first_written_line=first,
+    )
+
+
+def given_trailers(body: str) -> tuple[Trailer, ...]:
+    """The person trailers the sender gives in a reply (same rules as `analyze_reply`)."""
+    return analyze_reply(body).trailers
