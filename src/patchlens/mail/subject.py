@@ -119,6 +119,7 @@ _GLUED_RE = re.compile(
 _PUNCT_ONLY_RE = re.compile(r"[^\w]+")
 # After the leading groups: "[PATCH]: foo" and "[PATCH] - foo" lose the ":" / "- ".
 _TITLE_LEAD_RE = re.compile(r"(?:[\s:：]|-(?=\s))+")
+_LATE_VERSION_RE = re.compile(r"^[vV](\d+(?:\.\d+)?)\s*[:-]\s+")
 # Whitespace next to punctuation is insignificant for matching ("erofs:fix" == "erofs: fix").
 _PUNCT_SPACE_RE = re.compile(r"\s+(?=[^\w\s])|(?<=[^\w\s])\s+")
 
@@ -347,6 +348,12 @@ def parse_subject(subject: str) -> Subject:
     if lead:
         title = title[lead.end() :]
     title = " ".join(title.split())
+    if seen_patch and version_str is None:
+        # "[PATCH] v2: fix typo": the version written after the brackets.
+        late = _LATE_VERSION_RE.match(title)
+        if late:
+            version_str = late.group(1)
+            title = title[late.end() :]
 
     flag_t = _dedupe(flags)
     if version_str:

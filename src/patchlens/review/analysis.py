@@ -15,7 +15,7 @@ from patchlens.mail.diff import file_stats
 from patchlens.mail.patchid import patch_id
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.trailers import Trailer, parse_trailers
-from patchlens.review.model import commit_message, find_change_id, mentioned_ids
+from patchlens.review.model import body_author, commit_message, find_change_id, mentioned_ids
 from patchlens.review.replytext import analyze_reply
 
 
@@ -37,6 +37,7 @@ def analyze(
     notices: list[str] = []
     written = quoted = 0
     first_line = None
+    author = body_author(body) if posting else None
     if posting:
         # Trailers the author carries in the commit message: not reviews given on the list.
         trailers = [(False, t) for t in parse_trailers(commit_message(body))]
@@ -64,6 +65,8 @@ def analyze(
         "patch_id": patch_id(diff) if diff else None,
         "change_id": find_change_id(body) if posting else None,
         "mentioned_ids": json.dumps(sorted(mentioned_ids(body))) if posting else "[]",
+        "author_name": author[0] if author else None,
+        "author_addr": author[1] if author else None,
         "lines_written": written,
         "lines_quoted": quoted,
         "first_line": first_line[:500] if first_line else None,

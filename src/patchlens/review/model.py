@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from patchlens.mail.headers import decode_header, parse_address
 from patchlens.mail.subject import Subject
 
 _NOTES_SEP = re.compile(r"^---[ \t]*$", re.M)
@@ -37,6 +38,21 @@ def find_change_id(body: str) -> str | None:
     return m.group(1) if m else None
 
 
+_BODY_FROM = re.compile(r"\A\s*From:[ \t]*(.+)$", re.M)
+
+
+def body_author(body: str) -> tuple[str, str] | None:
+    """(name, address) of a "From:" first line: git send-email's mark of a patch sent by
+    someone other than its author."""
+    m = _BODY_FROM.match(body)
+    if not m:
+        return None
+    name, addr = parse_address(m.group(1).strip())
+    if "=?" in name:
+        name = decode_header(name.encode("utf-8"))
+    return (name, addr) if "@" in addr else None
+
+
 def mentioned_ids(body: str) -> set[str]:
     """Message-IDs the text links to (lore / msgid.link URLs), e.g. 'v1: https://...'."""
     return {m.rstrip(".,);>") for m in _MSGID_IN_TEXT.findall(body)}
@@ -59,6 +75,13 @@ class Mail:
     files: tuple[str, ...] = ()
     change_id: str | None = None
     mentioned: frozenset[str] = frozenset()
+    # The patch's author: the in-body "From:" when there is one, else the sender.
+    author_name: str = ""
+    author_addr: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.author_addr:
+            self.author_name, self.author_addr = self.from_name, self.from_addr
 
     @property
     def is_posting(self) -> bool:

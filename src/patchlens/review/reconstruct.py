@@ -113,6 +113,8 @@ def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
             a.c.files,
             a.c.change_id,
             a.c.mentioned_ids,
+            a.c.author_name,
+            a.c.author_addr,
         ).join(a, a.c.message_pk == m.c.id)
     ).all()
     links = build_threads(
@@ -136,6 +138,8 @@ def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
                 files=tuple(json.loads(r.files)) if r.is_posting else (),
                 change_id=r.change_id,
                 mentioned=frozenset(json.loads(r.mentioned_ids)),
+                author_name=r.author_name or "",
+                author_addr=r.author_addr or "",
             )
         )
     return mails, links

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from patchlens.review.model import Mail, Version
+from patchlens.review.people import identity
 
 # Senders that are machines: CI, test robots, patchwork. Their replies are not review.
 DEFAULT_BOT_PATTERNS = (
@@ -79,7 +80,8 @@ def attribute_replies(
                 v.key,
                 posting.pk,
                 idx,
-                m.from_addr == v.author_addr,
+                identity(m.from_name, m.from_addr) == identity(v.author_name, v.author_addr)
+                or m.from_addr == v.author_addr,
                 is_bot(m.from_name, m.from_addr),
             )
         )

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from patchlens.review.model import Version
+from patchlens.review.people import identity
 
 MAX_GAP = 400 * 86400  # a re-roll a year later still happens; beyond, it is a new effort
+SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its next version
 THRESHOLD = 1.0
 
 
@@ -39,12 +41,21 @@ def _title_similarity(a: str, b: str) -> float:
     return sm.ratio()
 
 
-def _version_order_ok(old: Version, new: Version) -> bool:
+def _order(old: Version, new: Version) -> str | None:
+    """How `new` can follow `old`: a later version, a resend, a repost, or not at all."""
     if (old.version, old.version_str) == (new.version, new.version_str):
-        return new.resend or (old.rfc and not new.rfc) or new.partial
+        if new.resend:
+            return "resend"
+        if (old.rfc and not new.rfc) or new.partial:
+            return "later"
+        return "repost"  # the same version sent again, untagged: needs more evidence
     if new.partial and new.version == old.version:
-        return True
-    return old.version < new.version or (old.rfc and not new.rfc and old.version <= new.version)
+        return "later"
+    if old.version < new.version or (old.rfc and not new.rfc and old.version <= new.version):
+        return "later"
+    if not new.version_str:
+        return "repost"  # an unversioned "[PATCH]" after a v2 is a repost of the work
+    return None
 
 
 @dataclass(slots=True)
@@ -125,7 +136,7 @@ def link_versions(versions: list[Version]) -> list[Link]:
     """Predecessor links between versions (each version at most one in, one out). Pure."""
     by_author: dict[str, list[Version]] = {}
     for v in sorted(versions, key=lambda v: (v.date, v.key)):
-        by_author.setdefault(v.author_addr, []).append(v)
+        by_author.setdefault(identity(v.author_name, v.author_addr), []).append(v)
     links: list[Link] = []
     for group in by_author.values():
         feats = [Features.of(v) for v in group]
@@ -146,11 +157,23 @@ def link_versions(versions: list[Version]) -> list[Link]:
                 old = group[j]
                 if new.date - old.date > MAX_GAP:
                     continue
-                if old.key in has_next or not _version_order_ok(old, new):
+                order = _order(old, new)
+                if old.key in has_next or order is None:
                     continue
                 ev = score_link(old, new, feats[j], fn)
+                if (
+                    order == "later"
+                    and new.version == old.version + 1
+                    and new.date - old.date <= SUCCESSOR_GAP
+                    and "same-files" in ev
+                ):
+                    ev["next-version"] = 0.6
                 # Titles or explicit pointers are needed: files alone link unrelated fixes.
-                if not set(ev) - {"same-files"}:
+                if not set(ev) - {"same-files", "next-version"}:
+                    continue
+                if order == "repost" and not (
+                    ("same-title" in ev or "patch-titles" in ev) and len(ev) >= 2
+                ):
                     continue
                 total = sum(ev.values())
                 if total >= THRESHOLD and (best is None or total > best[0] + 0.5):

@@ -286,6 +286,10 @@ message_analysis = Table(
     Column("patch_id", String(40)),
     Column("change_id", Text),
     Column("mentioned_ids", Text, nullable=False),  # JSON list of Message-IDs linked to
+    # The patch's author when the body starts with "From: ..." (someone sending another's
+    # patch); NULL when the sender is the author.
+    Column("author_name", Text),
+    Column("author_addr", Text),
     Column("lines_written", Integer, nullable=False),
     Column("lines_quoted", Integer, nullable=False),
     Column("first_line", Text),

@@ -83,6 +83,8 @@ def upgrade() -> None:
         sa.Column("patch_id", sa.String(length=40), nullable=True),
         sa.Column("change_id", sa.Text(), nullable=True),
         sa.Column("mentioned_ids", sa.Text(), nullable=False),
+        sa.Column("author_name", sa.Text(), nullable=True),
+        sa.Column("author_addr", sa.Text(), nullable=True),
         sa.Column("lines_written", sa.Integer(), nullable=False),
         sa.Column("lines_quoted", sa.Integer(), nullable=False),
         sa.Column("first_line", sa.Text(), nullable=True),
