@@ -8,13 +8,9 @@ re-read batch stores nothing twice.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import sys
 import time
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +18,7 @@ from typing import Any
 from rich.markup import escape
 from sqlalchemy import Engine, func, insert, select, update
 
+from patchlens.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.progress import Reporter
 from patchlens.sources import gitrepo
 from patchlens.sources.base import Batch, Plan, SourceError
@@ -40,8 +37,6 @@ from patchlens.store.writer import (
 )
 
 MESSAGE_BATCH = int(os.environ.get("PATCHLENS_BATCH") or 1000)
-# Worker processes for parsing: the other cores, since git and this process need one.
-DEFAULT_JOBS = int(os.environ.get("PATCHLENS_JOBS") or os.cpu_count() or 1)
 
 
 def _location(source: str) -> str:
@@ -174,27 +169,15 @@ def _update_list_source(
 
 
 def _parsed_batches(plan: Plan, jobs: int) -> Iterator[tuple[Batch, list[Parsed]]]:
-    """Batches with their parses, in order; parsing runs in `jobs` worker processes while
-    this one writes. Parsing is most of the work, and it is pure, so it parallelises."""
-    if jobs <= 1 or (plan.total is not None and plan.total < 2 * MESSAGE_BATCH):
-        for batch in plan.batches:
-            yield batch, parse_batch(batch.messages)
-        return
-    ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        pending: deque[tuple[Batch, Future[list[Parsed]]]] = deque()
-        try:
-            for batch in plan.batches:
-                pending.append((batch, pool.submit(parse_batch, batch.messages)))
-                if len(pending) > jobs + 1:
-                    done, fut = pending.popleft()
-                    yield done, fut.result()
-            while pending:
-                done, fut = pending.popleft()
-                yield done, fut.result()
-        finally:
-            for _b, fut in pending:
-                fut.cancel()
+    """Batches with their parses, in order; parsing (most of the work, and pure) runs in
+    worker processes while this one writes. Small sources are parsed in-process."""
+    if plan.total is not None and plan.total < 2 * MESSAGE_BATCH:
+        jobs = 1
+    yield from ordered_map(_parse, plan.batches, jobs)
+
+
+def _parse(batch: Batch) -> list[Parsed]:
+    return parse_batch(batch.messages)
 
 
 def update_repos(engine: Engine, cache: Path, reporter: Reporter) -> list[SourceReport]:

@@ -16,14 +16,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, delete, select, tuple_
 
 from patchlens.mail.subject import parse_subject
+from patchlens.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.progress import Reporter
-from patchlens.review.analysis import analyze
+from patchlens.review.analysis import Analysis, analyze
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import BotMatcher, ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import MessageRef, ThreadLink, build_threads
 from patchlens.review.versions import Link, chains, link_versions
 from patchlens.store import schema as s
+from patchlens.store.db import make_engine
 from patchlens.store.writer import insert_ignore
 
 ANALYSIS_BATCH = 2000
@@ -40,7 +42,24 @@ class ReconstructReport:
     changed_rows: int = 0
 
 
-def analyse_new(engine: Engine, reporter: Reporter) -> int:
+def _analyse_chunk(job: tuple[str, list[int]]) -> list[Analysis]:
+    """Read and analyse messages by primary key; runs in a worker with its own connection."""
+    url, pks = job
+    engine = make_engine(url, readonly=True)
+    m = s.messages
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(m.c.id, m.c.subject, m.c.body, m.c.diff, m.c.has_patch).where(
+                    m.c.id.in_(pks)
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return [analyze(*r) for r in rows]
+
+
+def analyse_new(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) -> int:
     """Analyse every message that has no analysis yet; returns how many."""
     m, a = s.messages, s.message_analysis
     with engine.connect() as conn:
@@ -55,45 +74,44 @@ def analyse_new(engine: Engine, reporter: Reporter) -> int:
         ]
     if not todo:
         return 0
+    url = engine.url.render_as_string(hide_password=False)
+    chunks = [(url, todo[i : i + ANALYSIS_BATCH]) for i in range(0, len(todo), ANALYSIS_BATCH)]
     with reporter.task("analysing messages", len(todo)) as task:
-        for i in range(0, len(todo), ANALYSIS_BATCH):
-            chunk = todo[i : i + ANALYSIS_BATCH]
+        for (_url, pks), results in ordered_map(_analyse_chunk, chunks, jobs):
             with engine.begin() as conn:
-                rows = conn.execute(
-                    select(m.c.id, m.c.subject, m.c.body, m.c.diff, m.c.has_patch).where(
-                        m.c.id.in_(chunk)
-                    )
-                ).all()
-                results = [analyze(*r) for r in rows]
-                insert_ignore(conn, a, [r.row for r in results])
-                insert_ignore(
-                    conn,
-                    s.message_trailers,
-                    [
-                        {
-                            "message_pk": r.row["message_pk"],
-                            "seq": n,
-                            "given": given,
-                            "key": t.key,
-                            "value": t.value,
-                            "name": t.name,
-                            "email": t.email,
-                        }
-                        for r in results
-                        for n, (given, t) in enumerate(r.trailers)
-                    ],
-                )
-                insert_ignore(
-                    conn,
-                    s.message_notices,
-                    [
-                        {"message_pk": r.row["message_pk"], "kind": k}
-                        for r in results
-                        for k in dict.fromkeys(r.notices)
-                    ],
-                )
-            task.advance(len(chunk))
+                _store_analysis(conn, results)
+            task.advance(len(pks))
     return len(todo)
+
+
+def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
+    insert_ignore(conn, s.message_analysis, [r.row for r in results])
+    insert_ignore(
+        conn,
+        s.message_trailers,
+        [
+            {
+                "message_pk": r.row["message_pk"],
+                "seq": n,
+                "given": given,
+                "key": t.key,
+                "value": t.value,
+                "name": t.name,
+                "email": t.email,
+            }
+            for r in results
+            for n, (given, t) in enumerate(r.trailers)
+        ],
+    )
+    insert_ignore(
+        conn,
+        s.message_notices,
+        [
+            {"message_pk": r.row["message_pk"], "kind": k}
+            for r in results
+            for k in dict.fromkeys(r.notices)
+        ],
+    )
 
 
 def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:

@@ -26,8 +26,8 @@ def _new_version(m: Mail) -> Version:
     cover = m if s.index == 0 else None
     v = Version(
         key=m.message_id,
-        author_name=m.author_name,
-        author_addr=m.author_addr,
+        author_name=m.from_name,
+        author_addr=m.from_addr,
         version=s.version,
         version_str=s.version_str,
         rfc=s.rfc,
@@ -110,8 +110,9 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             first = v.patches[min(v.patches)]
             v.key = first.message_id
             v.title, v.normalized_title = first.subject.title, first.subject.normalized_title
-        # A cover letter has no in-body From; the patches say whose work it is.
-        if v.patches:
+        # Whoever sends a cover letter owns the series (its patches may credit others);
+        # without one, the first patch's author does, even when someone else sent it.
+        if v.cover is None and v.patches:
             first = v.patches[min(v.patches)]
             v.author_name, v.author_addr = first.author_name, first.author_addr
     return versions

@@ -125,6 +125,7 @@ def _candidates(
         *(f"cid:{c}" for c in fn.change_ids),
         *(f"tok:{t}" for t in fn.tokens),
         *(f"pt:{t}" for t in fn.patch_titles),
+        *(f"file:{f}" for f in fn.files),
         f"thread:{new.thread}",
         f"id:{new.anchor.parent}",
     ):
@@ -148,6 +149,11 @@ def link_versions(versions: list[Version]) -> list[Link]:
         common = {t for t, n in df.items() if n > max(3, len(group) // 20)}
         for f in feats:
             f.tokens = f.tokens - common
+        file_df: dict[str, int] = {}
+        for f in feats:
+            for path in f.files:
+                file_df[path] = file_df.get(path, 0) + 1
+        common_files = {p for p, n in file_df.items() if n > max(5, len(group) // 10)}
         index: dict[str, set[int]] = {}
         has_next: set[str] = set()
         for i, new in enumerate(group):
@@ -186,6 +192,7 @@ def link_versions(versions: list[Version]) -> list[Link]:
                 *(f"cid:{c}" for c in fn.change_ids),
                 *(f"tok:{t}" for t in fn.tokens),
                 *(f"pt:{t}" for t in fn.patch_titles),
+                *(f"file:{f}" for f in fn.files - common_files),
                 f"thread:{new.thread}",
             ):
                 index.setdefault(key, set()).add(i)
