@@ -15,7 +15,13 @@ from patchlens.mail.diff import file_stats
 from patchlens.mail.patchid import patch_id
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.trailers import Trailer, parse_trailers
-from patchlens.review.model import body_author, commit_message, find_change_id, mentioned_ids
+from patchlens.review.model import (
+    body_author,
+    commit_message,
+    find_change_id,
+    is_posting,
+    mentioned_ids,
+)
 from patchlens.review.replytext import analyze_reply
 
 
@@ -27,11 +33,16 @@ class Analysis:
 
 
 def analyze(
-    message_pk: int, subject_text: str, body: str, diff: str | None, has_patch: bool
+    message_pk: int,
+    subject_text: str,
+    body: str,
+    diff: str | None,
+    has_patch: bool,
+    has_parent: bool,
 ) -> Analysis:
     """Pure: the message_analysis row, trailers and notices of one message."""
     s = parse_subject(subject_text)
-    posting = not s.is_reply and (s.is_patch or has_patch)
+    posting = is_posting(s, has_patch, has_parent)
     stats = file_stats(diff) if diff else []
     trailers: list[tuple[bool, Trailer]] = []
     notices: list[str] = []

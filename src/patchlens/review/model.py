@@ -58,6 +58,22 @@ def mentioned_ids(body: str) -> set[str]:
     return {m.rstrip(".,);>") for m in _MSGID_IN_TEXT.findall(body)}
 
 
+def is_posting(subject: Subject, has_patch: bool, has_parent: bool) -> bool:
+    """A patch, cover letter or pull request as sent, as opposed to a reply.
+
+    A `[PATCH]` subject without a diff that answers another message is a reply whose sender
+    kept the subject (no "Re:"); a cover letter (0/N) or pull request is a posting wherever
+    it sits.
+    """
+    if subject.is_reply:
+        return False
+    if has_patch:
+        return True
+    if not subject.is_patch:
+        return False
+    return subject.index == 0 or subject.pull or not has_parent
+
+
 @dataclass(slots=True)
 class Mail:
     """A message as reconstruction sees it: headers, thread position, and what analysis
@@ -72,6 +88,7 @@ class Mail:
     thread: str
     parent: str | None
     has_patch: bool
+    is_posting: bool  # a patch, cover letter or pull request as sent, not a reply to one
     files: tuple[str, ...] = ()
     change_id: str | None = None
     mentioned: frozenset[str] = frozenset()
@@ -82,12 +99,6 @@ class Mail:
     def __post_init__(self) -> None:
         if not self.author_addr:
             self.author_name, self.author_addr = self.from_name, self.from_addr
-
-    @property
-    def is_posting(self) -> bool:
-        """A patch, cover letter or pull request as sent, not a reply to one."""
-        s = self.subject
-        return not s.is_reply and (s.is_patch or self.has_patch)
 
 
 @dataclass(slots=True)
@@ -110,6 +121,8 @@ class Version:
     date: int
     cover: Mail | None
     patches: dict[int, Mail] = field(default_factory=dict)  # index (1-based) -> patch
+    # For a partial re-roll (a few patches of an earlier version sent again): that version.
+    rerolls: str | None = None
 
     @property
     def anchor(self) -> Mail:

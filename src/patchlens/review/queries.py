@@ -213,7 +213,29 @@ def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dic
                 t for t in trailers.get(rep["pk"], []) if t["given"] and t["key"] != "Cc"
             ]
             rep["notices"] = notices.get(rep["pk"], [])
+    by_key = {v["key"]: v for v in versions}
+    for v in versions:
+        _patch_trailers(v, by_key.get(v["rerolls_key"]) if v["rerolls_key"] else None)
     return versions
+
+
+def _patch_trailers(v: dict[str, Any], rerolled: dict[str, Any] | None) -> None:
+    """Each patch's trailers given on the list: in replies to it, and in replies to its
+    cover letter (they apply to every patch) or, for a partial re-roll, to the cover of the
+    version it re-rolls."""
+    cover_replies = [r for r in v["replies"] if r["patch_idx"] == 0]
+    if rerolled is not None:
+        cover_replies += [r for r in rerolled["replies"] if r["patch_idx"] == 0]
+    for mm in v["members"]:
+        if mm["idx"] == 0:
+            mm["trailers"] = []
+            continue
+        given = []
+        for r in [r for r in v["replies"] if r["patch_idx"] == mm["idx"]] + cover_replies:
+            given.extend(
+                {**t, "by": r["from_addr"], "reply": r["message_id"]} for t in r["trailers"]
+            )
+        mm["trailers"] = given
 
 
 def export_rows(conn: Connection) -> list[dict[str, Any]]:

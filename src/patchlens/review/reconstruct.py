@@ -50,13 +50,19 @@ def _analyse_chunk(job: tuple[str, list[int]]) -> list[Analysis]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                select(m.c.id, m.c.subject, m.c.body, m.c.diff, m.c.has_patch).where(
-                    m.c.id.in_(pks)
-                )
+                select(
+                    m.c.id,
+                    m.c.subject,
+                    m.c.body,
+                    m.c.diff,
+                    m.c.has_patch,
+                    m.c.in_reply_to,
+                    m.c.refs,
+                ).where(m.c.id.in_(pks))
             ).all()
     finally:
         engine.dispose()
-    return [analyze(*r) for r in rows]
+    return [analyze(*r[:5], bool(r.in_reply_to or r.refs)) for r in rows]
 
 
 def analyse_new(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) -> int:
@@ -153,6 +159,7 @@ def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
                 thread=t.thread,
                 parent=t.parent,
                 has_patch=r.has_patch,
+                is_posting=r.is_posting,
                 files=tuple(json.loads(r.files)) if r.is_posting else (),
                 change_id=r.change_id,
                 mentioned=frozenset(json.loads(r.mentioned_ids)),
@@ -242,6 +249,7 @@ def structure_rows(st: Structure) -> dict[str, list[dict[str, Any]]]:
                     "thread_key": v.thread,
                     "date": v.date,
                     "cover_pk": v.cover.pk if v.cover else None,
+                    "rerolls_key": v.rerolls,
                     "prev_key": lk.prev if lk else None,
                     "link_score": lk.score if lk else None,
                     "link_evidence": json.dumps(lk.evidence, sort_keys=True) if lk else None,
@@ -303,9 +311,9 @@ def sync_table(
     return len(stale) + len(fresh)
 
 
-def reconstruct(engine: Engine, reporter: Reporter) -> ReconstructReport:
+def reconstruct(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) -> ReconstructReport:
     rep = ReconstructReport()
-    rep.analysed = analyse_new(engine, reporter)
+    rep.analysed = analyse_new(engine, reporter, jobs)
     with engine.begin() as conn:
         if (
             rep.analysed == 0

@@ -8,7 +8,7 @@ of the same key can take a patch in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from patchlens.review.model import Mail, Version
 
@@ -105,6 +105,7 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
 
     for m in postings:
         place(m)
+    _mark_partial_rerolls(versions, version_of, posting_ancestor)
     for v in versions:
         if v.cover is None and v.patches:
             first = v.patches[min(v.patches)]
@@ -116,3 +117,37 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             first = v.patches[min(v.patches)]
             v.author_name, v.author_addr = first.author_name, first.author_addr
     return versions
+
+
+REROLL_WINDOW = 30 * 86400
+
+
+def _mark_partial_rerolls(
+    versions: list[Version],
+    version_of: dict[str, Version],
+    posting_ancestor: Callable[[Mail], Mail | None],
+) -> None:
+    """Flag versions that re-send only some patches of an earlier version ([PATCH v3 2/5]
+    alone, often in reply to v2 2/5): they replace those patches, the rest stands."""
+    earlier: dict[tuple[str, int | None], list[Version]] = {}
+    for v in sorted(versions, key=lambda v: v.date):
+        key = (v.author_addr, v.total)
+        if v.cover is None and v.total and len(v.patches) < v.total:
+            base = None
+            anc = posting_ancestor(v.anchor)
+            if anc is not None:
+                w = version_of.get(anc.message_id)
+                if w is not None and w is not v and w.total == v.total and w.version <= v.version:
+                    base = w
+            if base is None:
+                titles = {p.subject.normalized_title for p in v.patches.values()}
+                for w in reversed(earlier.get(key, [])):
+                    if v.date - w.date > REROLL_WINDOW:
+                        break
+                    if w.version <= v.version and titles & w.patch_titles():
+                        base = w
+                        break
+            if base is not None:
+                v.partial = True
+                v.rerolls = base.rerolls or base.key
+        earlier.setdefault(key, []).append(v)

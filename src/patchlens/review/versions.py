@@ -136,7 +136,8 @@ def _candidates(
 def link_versions(versions: list[Version]) -> list[Link]:
     """Predecessor links between versions (each version at most one in, one out). Pure."""
     by_author: dict[str, list[Version]] = {}
-    for v in sorted(versions, key=lambda v: (v.date, v.key)):
+    # A pull request carries others' patches: it is matched to them later, not a version.
+    for v in sorted((v for v in versions if not v.pull), key=lambda v: (v.date, v.key)):
         by_author.setdefault(identity(v.author_name, v.author_addr), []).append(v)
     links: list[Link] = []
     for group in by_author.values():

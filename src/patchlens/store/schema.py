@@ -366,6 +366,7 @@ series_versions = Table(
     Column("thread_key", Text, nullable=False),
     Column("date", Integer, nullable=False),
     Column("cover_pk", Integer),
+    Column("rerolls_key", Text),  # a partial re-roll: the version whose patches it replaces
     Column("prev_key", Text),
     Column("link_score", Float),
     Column("link_evidence", Text),  # JSON {evidence: weight}

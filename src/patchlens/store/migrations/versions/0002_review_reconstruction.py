@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("thread_key", sa.Text(), nullable=False),
         sa.Column("date", sa.Integer(), nullable=False),
         sa.Column("cover_pk", sa.Integer(), nullable=True),
+        sa.Column("rerolls_key", sa.Text(), nullable=True),
         sa.Column("prev_key", sa.Text(), nullable=True),
         sa.Column("link_score", sa.Float(), nullable=True),
         sa.Column("link_evidence", sa.Text(), nullable=True),
