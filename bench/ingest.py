@@ -11,12 +11,14 @@ that drift hits patchlens and its baseline alike).
                 (the floor for reading the archive)
   git ingest    erofs-utils, branch dev (1,072 commits);
                 baseline: `git log -p dev | git patch-id --stable`
-  memory        peak RSS of each run's process tree, sampled from /proc every 50 ms
-  no-op update  a second `update` with nothing new; baseline: `import patchlens.cli`
+  memory        peak RSS and PSS of each run's process tree, sampled from /proc every 50 ms
+  no-op update  a second `patchlens -q update` with nothing new; baseline: the CLI's import
 
-patchlens runs as its CLI (`python -m patchlens --db X -q update`, PATCHLENS_JOBS=N) in a child
-process. With --profile it also splits one run's time into reading, parsing, compression and
-SQLite writes, and prints cProfile's top functions of the main process.
+Each ingest runs in a fresh process: import, `open_store`, `ingest.run_update(engine, cache,
+Reporter(quiet=True), jobs=N)`, i.e. the ingest stage of `patchlens update` (the CLI's update
+also runs the review reconstruction, which is timed once per round for information only).
+With --profile it also splits the time into reading, parsing, compression and SQLite writes,
+and prints cProfile's top functions of the main process.
 
 Usage: .venv/bin/python bench/ingest.py [--repeat N] [--skip-perceval] [--profile]
 """
@@ -285,16 +287,40 @@ def drop_store(db: Path) -> None:
             p.unlink()
 
 
-def patchlens_update(db: Path, jobs: int, batch: int | None = None) -> Run:
-    """`python -m patchlens --db DB -q update` run through this script, which adds timings."""
+def patchlens_ingest(db: Path, jobs: int, batch: int | None = None) -> Run:
+    """The ingest stage in a fresh process (child `ingest`), timed and sampled."""
     env = {**os.environ, "PATCHLENS_JOBS": str(jobs)}
     if batch:
         env["PATCHLENS_BATCH"] = str(batch)
-    cmd = [sys.executable, SELF, "--child", "cli", str(db)]
-    return check(measure(cmd, env=env), f"patchlens update ({db.name}, jobs={jobs})")
+    cmd = [sys.executable, SELF, "--child", "ingest", str(db), str(jobs)]
+    return measure(cmd, env=env)
+
+
+def patchlens_cli_update(db: Path) -> Run:
+    """`python -m patchlens --db DB -q update`, run through this script for its timings."""
+    return measure([sys.executable, SELF, "--child", "cli", str(db)])
 
 
 # --- child processes ------------------------------------------------------------------------
+
+
+def child_ingest(db: str, jobs: str) -> None:
+    """What `patchlens update` does to ingest, without the review stage after it."""
+    t0 = time.perf_counter()
+    from patchlens import ingest
+    from patchlens.progress import Reporter
+    from patchlens.store.db import cache_dir, database_url, open_store
+
+    t1 = time.perf_counter()
+    engine = open_store(db)
+    reports = ingest.run_update(
+        engine, cache_dir(database_url(db)), Reporter(quiet=True), jobs=int(jobs)
+    )
+    t2 = time.perf_counter()
+    errors = [r.error for r in reports if r.error]
+    if errors:
+        sys.exit(f"ingest failed: {errors}")
+    print(json.dumps({"import_s": t1 - t0, "update_s": t2 - t1}))
 
 
 def child_cli(db: str) -> None:
@@ -503,6 +529,7 @@ def child_gitbreakdown(gitdir_s: str, db: str, repeat: str) -> None:
 CHILDREN: dict[str, Callable[..., None]] = {
     "gitbreakdown": child_gitbreakdown,
     "cli": child_cli,
+    "ingest": child_ingest,
     "perceval": child_perceval,
     "import": child_import,
     "breakdown": child_breakdown,
@@ -580,6 +607,7 @@ LABELS = {
     "pi_noop": "no-op update, public-inbox list",
     "mbox_noop": "no-op update, mbox list",
     "git_noop": "no-op update, git repo",
+    "cli": "CLI update, list + repo, + review",
 }
 
 
@@ -654,17 +682,20 @@ def main(argv: list[str] | None = None) -> None:
             for source, key in ((archive, "pi"), (mbox, "mbox")):
                 for jobs in (1, 2):
                     new_store(db, list_source=source)
-                    add(f"{key}{jobs}", patchlens_update(db, jobs))
+                    add(f"{key}{jobs}", patchlens_ingest(db, jobs))
                     r[f"{key}{jobs}"][-1].info["stored"] = stored(db, "message_sightings")
-                add(f"{key}_noop", patchlens_update(db, 2))
+                add(f"{key}_noop", patchlens_cli_update(db))
             new_store(db, list_source=archive)
-            add("pi2b", patchlens_update(db, 2, SMALL_BATCH))
+            add("pi2b", patchlens_ingest(db, 2, SMALL_BATCH))
             r["pi2b"][-1].info["stored"] = stored(db, "message_sightings")
             add("gitbase", measure(["sh", "-c", pipeline], cwd=utils, env=GIT_ENV))
             new_store(db, repo=utils)
-            add("git", patchlens_update(db, 2))
+            add("git", patchlens_ingest(db, 2))
             r["git"][-1].info["stored"] = stored(db, "commits")
-            add("git_noop", patchlens_update(db, 2))
+            add("git_noop", patchlens_cli_update(db))
+            # For information: the whole CLI update (ingest, then review reconstruction).
+            new_store(db, list_source=archive, repo=utils)
+            add("cli", patchlens_cli_update(db))
             drop_store(db)
 
         report(r, args.skip_perceval, clone_s, exported)
@@ -690,7 +721,7 @@ def report(r: dict[str, list[Run]], skip_perceval: bool, clone_s: float, nmsg: i
             )
         elif key != "catfile":
             print(
-                f"  {'':<34} update() alone best {best(upd[key]):.2f} s ="
+                f"  {'':<34} run_update() alone best {best(upd[key]):.2f} s ="
                 f" {ARCHIVE_MESSAGES / best(upd[key]):,.0f} msg/s;"
                 f" sightings stored {r[key][0].info['stored']:,}"
             )
@@ -700,7 +731,7 @@ def report(r: dict[str, list[Run]], skip_perceval: bool, clone_s: float, nmsg: i
     print(fmt_run(LABELS["gitbase"], r["gitbase"], UTILS_COMMITS, "commit"))
     print(fmt_run(LABELS["git"], r["git"], UTILS_COMMITS, "commit"))
     print(
-        f"  {'':<34} update() alone best {best(upd['git']):.2f} s ="
+        f"  {'':<34} run_update() alone best {best(upd['git']):.2f} s ="
         f" {UTILS_COMMITS / best(upd['git']):,.0f} commit/s;"
         f" commits stored {r['git'][0].info['stored']:,}"
     )
@@ -720,7 +751,7 @@ def report(r: dict[str, list[Run]], skip_perceval: bool, clone_s: float, nmsg: i
     )
     cols = ("main", "worker", "git", "tree RSS", "tree PSS")
     print(f"  {'':<34}" + "".join(f"{c:>9}" for c in cols))
-    for key in ("perceval", "pi1", "pi2", "pi2b", "mbox1", "mbox2", "git", "pi_noop"):
+    for key in ("perceval", "pi1", "pi2", "pi2b", "mbox1", "mbox2", "git", "pi_noop", "cli"):
         if key not in r:
             continue
         runs = r[key]
@@ -739,8 +770,15 @@ def report(r: dict[str, list[Run]], skip_perceval: bool, clone_s: float, nmsg: i
         split = ""
         if key != "import":
             imp = med([x.info["import_s"] for x in r[key]])
-            split = f"  (medians: import {imp:.2f} s, update() {med(upd[key]):.2f} s)"
+            split = f"  (medians: import {imp:.2f} s, the command {med(upd[key]):.2f} s)"
         print(f"  {LABELS[key]:<34} best {best(walls):6.2f} s  median {med(walls):6.2f} s{split}")
+
+    print(
+        "\nFOR INFORMATION: `patchlens -q update` on a fresh store, both sources, review included"
+    )
+    print(
+        f"  {LABELS['cli']:<34} best {best(wall['cli']):6.2f} s  median {med(wall['cli']):6.2f} s"
+    )
 
     def rate(key: str, items: int) -> tuple[float, float]:
         return items / best(wall[key]), items / med(wall[key])

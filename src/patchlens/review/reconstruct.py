@@ -20,6 +20,7 @@ from patchlens.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.progress import Reporter
 from patchlens.review.analysis import Analysis, analyze
 from patchlens.review.model import Mail, Version
+from patchlens.review.people import Identities
 from patchlens.review.replies import BotMatcher, ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import MessageRef, ThreadLink, build_threads
@@ -183,9 +184,13 @@ class Structure:
 def build_structure(mails: list[Mail], threads: dict[int, ThreadLink]) -> Structure:
     """Pure: versions, links, series and reply attribution from analysed mails."""
     versions = group_versions(mails)
-    links = link_versions(versions)
+    people = Identities(
+        [(m.from_name, m.from_addr) for m in mails]
+        + [(m.author_name, m.author_addr) for m in mails if m.author_addr != m.from_addr]
+    )
+    links = link_versions(versions, people)
     series = chains(versions, links)
-    replies = attribute_replies(mails, versions, BotMatcher())
+    replies = attribute_replies(mails, versions, BotMatcher(), people)
     return Structure(threads, versions, links, series, replies, mails)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from patchlens.review.model import Mail, Version
-from patchlens.review.people import identity
+from patchlens.review.people import Identities
 
 # Senders that are machines: CI, test robots, patchwork. Their replies are not review.
 DEFAULT_BOT_PATTERNS = (
@@ -44,7 +44,7 @@ class ReplyLink:
 
 
 def attribute_replies(
-    mails: Iterable[Mail], versions: list[Version], is_bot: BotMatcher
+    mails: Iterable[Mail], versions: list[Version], is_bot: BotMatcher, people: Identities
 ) -> list[ReplyLink]:
     """Each reply in a version's thread, linked to the nearest posting above it. Pure."""
     member: dict[str, tuple[Version, int, Mail]] = {}
@@ -80,8 +80,7 @@ def attribute_replies(
                 v.key,
                 posting.pk,
                 idx,
-                identity(m.from_name, m.from_addr) == identity(v.author_name, v.author_addr)
-                or m.from_addr == v.author_addr,
+                people(m.from_name, m.from_addr) == people(v.author_name, v.author_addr),
                 is_bot(m.from_name, m.from_addr),
             )
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from patchlens.review.model import Version
-from patchlens.review.people import identity
+from patchlens.review.people import Identities
 
 MAX_GAP = 400 * 86400  # a re-roll a year later still happens; beyond, it is a new effort
 SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its next version
@@ -133,12 +133,14 @@ def _candidates(
     return sorted((i for i in found if i < len(older)), reverse=True)
 
 
-def link_versions(versions: list[Version]) -> list[Link]:
+def link_versions(versions: list[Version], people: Identities | None = None) -> list[Link]:
     """Predecessor links between versions (each version at most one in, one out). Pure."""
+    if people is None:
+        people = Identities((v.author_name, v.author_addr) for v in versions)
     by_author: dict[str, list[Version]] = {}
     # A pull request carries others' patches: it is matched to them later, not a version.
     for v in sorted((v for v in versions if not v.pull), key=lambda v: (v.date, v.key)):
-        by_author.setdefault(identity(v.author_name, v.author_addr), []).append(v)
+        by_author.setdefault(people(v.author_name, v.author_addr), []).append(v)
     links: list[Link] = []
     for group in by_author.values():
         feats = [Features.of(v) for v in group]
