@@ -125,7 +125,7 @@ def _candidates(
         *(f"cid:{c}" for c in fn.change_ids),
         *(f"tok:{t}" for t in fn.tokens),
         *(f"pt:{t}" for t in fn.patch_titles),
-        *(f"file:{f}" for f in fn.files),
+        *(f"vf:{new.version - 1}:{f}" for f in fn.files),
         f"thread:{new.thread}",
         f"id:{new.anchor.parent}",
     ):
@@ -152,11 +152,6 @@ def link_versions(versions: list[Version], people: Identities | None = None) -> 
         common = {t for t, n in df.items() if n > max(3, len(group) // 20)}
         for f in feats:
             f.tokens = f.tokens - common
-        file_df: dict[str, int] = {}
-        for f in feats:
-            for path in f.files:
-                file_df[path] = file_df.get(path, 0) + 1
-        common_files = {p for p, n in file_df.items() if n > max(5, len(group) // 10)}
         index: dict[str, set[int]] = {}
         has_next: set[str] = set()
         for i, new in enumerate(group):
@@ -177,8 +172,9 @@ def link_versions(versions: list[Version], people: Identities | None = None) -> 
                     and "same-files" in ev
                 ):
                     ev["next-version"] = 0.6
-                # Titles or explicit pointers are needed: files alone link unrelated fixes.
-                if not set(ev) - {"same-files", "next-version"}:
+                # Files alone link unrelated fixes: a title, a pointer, or being the very next
+                # version soon after is needed too.
+                if set(ev) <= {"same-files"}:
                     continue
                 if order == "repost" and not (
                     ("same-title" in ev or "patch-titles" in ev) and len(ev) >= 2
@@ -195,7 +191,7 @@ def link_versions(versions: list[Version], people: Identities | None = None) -> 
                 *(f"cid:{c}" for c in fn.change_ids),
                 *(f"tok:{t}" for t in fn.tokens),
                 *(f"pt:{t}" for t in fn.patch_titles),
-                *(f"file:{f}" for f in fn.files - common_files),
+                *(f"vf:{new.version}:{f}" for f in fn.files),
                 f"thread:{new.thread}",
             ):
                 index.setdefault(key, set()).add(i)
