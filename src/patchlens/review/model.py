@@ -113,6 +113,7 @@ class Version:
     rfc: bool
     resend: bool
     pull: bool
+    backport: bool  # a stable-tree backport (AUTOSEL): someone else's merged work again
     partial: bool  # a partial re-roll such as v5.1 3/7: replaces one patch of v5
     title: str
     normalized_title: str

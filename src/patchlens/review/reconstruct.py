@@ -244,6 +244,7 @@ def structure_rows(st: Structure) -> dict[str, list[dict[str, Any]]]:
                     "rfc": v.rfc,
                     "resend": v.resend,
                     "pull": v.pull,
+                    "backport": v.backport,
                     "partial": v.partial,
                     "title": v.title,
                     "author_name": v.author_name,

@@ -33,6 +33,7 @@ def _new_version(m: Mail) -> Version:
         rfc=s.rfc,
         resend=s.resend,
         pull=s.pull,
+        backport="AUTOSEL" in s.flags,
         partial="." in s.version_str,
         title=s.title,
         normalized_title=s.normalized_title,

@@ -138,8 +138,10 @@ def link_versions(versions: list[Version], people: Identities | None = None) -> 
     if people is None:
         people = Identities((v.author_name, v.author_addr) for v in versions)
     by_author: dict[str, list[Version]] = {}
-    # A pull request carries others' patches: it is matched to them later, not a version.
-    for v in sorted((v for v in versions if not v.pull), key=lambda v: (v.date, v.key)):
+    # Pull requests and stable backports carry patches already reviewed elsewhere: they are
+    # matched to them later, not versions of them.
+    linkable = (v for v in versions if not (v.pull or v.backport))
+    for v in sorted(linkable, key=lambda v: (v.date, v.key)):
         by_author.setdefault(people(v.author_name, v.author_addr), []).append(v)
     links: list[Link] = []
     for group in by_author.values():

@@ -356,6 +356,7 @@ series_versions = Table(
     Column("rfc", Boolean, nullable=False),
     Column("resend", Boolean, nullable=False),
     Column("pull", Boolean, nullable=False),
+    Column("backport", Boolean, nullable=False),
     Column("partial", Boolean, nullable=False),
     Column("title", Text, nullable=False),
     Column("author_name", Text, nullable=False),

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("rfc", sa.Boolean(), nullable=False),
         sa.Column("resend", sa.Boolean(), nullable=False),
         sa.Column("pull", sa.Boolean(), nullable=False),
+        sa.Column("backport", sa.Boolean(), nullable=False),
         sa.Column("partial", sa.Boolean(), nullable=False),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("author_name", sa.Text(), nullable=False),
