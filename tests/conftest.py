@@ -53,3 +53,22 @@ def erofs_utils_git(tmp_path_factory: pytest.TempPathFactory, erofs_utils: Path)
     dest = tmp_path_factory.mktemp("utils") / "erofs-utils.git"
     subprocess.run(["git", "clone", "--quiet", "--bare", str(erofs_utils), str(dest)], check=True)
     return dest
+
+
+@pytest.fixture(scope="session")
+def erofs_store(tmp_path_factory, erofs_archive_git, erofs_utils, erofs_2024):
+    """The EROFS archive, the 2024 mbox and erofs-utils, ingested and reconstructed once."""
+    from patchlens import ingest
+    from patchlens.progress import Reporter
+    from patchlens.review.reconstruct import reconstruct
+    from patchlens.store.db import open_store
+
+    db = tmp_path_factory.mktemp("store") / "erofs.db"
+    engine = open_store(str(db))
+    ingest.add_list(engine, "linux-erofs", [str(erofs_archive_git)])
+    ingest.add_list(engine, "erofs-2024", [str(erofs_2024)])
+    ingest.add_repo(engine, "erofs-utils", str(erofs_utils), ["dev"])
+    reports = ingest.run_update(engine, db.with_name("cache"), Reporter(quiet=True))
+    assert not [r.error for r in reports if r.error]
+    reconstruct(engine, Reporter(quiet=True))
+    return db, engine, reports
