@@ -23,6 +23,7 @@ from patchlens.review.queries import (
     SeriesFilter,
     export_rows,
     find_series,
+    review_status,
     series_list,
     versions_detail,
 )
@@ -149,58 +150,98 @@ def status(
     """Per source: counts, date range, last update, quarantined messages."""
     engine = open_store(state.db)
     with engine.connect() as conn:
-        lists, repos = list_status(conn), repo_status(conn)
+        lists, repos, review = list_status(conn), repo_status(conn), review_status(conn)
     if as_json:
-        print(json.dumps({"lists": lists, "repos": repos}, indent=2))
+        print(json.dumps({"lists": lists, "repos": repos, "review": review}, indent=2))
         return
     _print_status(lists, repos)
+    _print_review(review)
+
+
+def _print_review(review: dict) -> None:
+    t = Table(title="Review reconstructed", title_justify="left", show_header=False)
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    for label, key in (
+        ("threads", "threads"),
+        ("series", "series"),
+        ("versions", "versions"),
+        ("versions linked to a previous one", "versions_linked"),
+        ("patches", "patches"),
+        ("cover letters", "cover_letters"),
+        ("review replies", "review_replies"),
+        ("author replies", "author_replies"),
+        ("bot replies", "bot_replies"),
+    ):
+        t.add_row(label, f"{review[key]:,}")
+    for key, count in sorted(review["trailers_given"].items(), key=lambda kv: -kv[1]):
+        t.add_row(f"{escape(key)} given", f"{count:,}")
+    for kind, count in sorted(review["notices"].items()):
+        t.add_row(f"'{kind}' notices", f"{count:,}")
+    console.print(t)
 
 
 def _print_status(lists: list[dict], repos: list[dict]) -> None:
     t = Table(title="Mailing lists", title_justify="left")
-    for col in ("list", "messages", "patches", "from", "to"):
-        t.add_column(col, justify="right" if col in ("messages", "patches") else "left")
-    t.add_column("source")
-    t.add_column("format")
-    t.add_column("read", justify="right")
-    t.add_column("variants", justify="right")
-    t.add_column("quarantined", justify="right")
-    t.add_column("last update")
+    for col, just in (
+        ("list", "left"),
+        ("messages", "right"),
+        ("patches", "right"),
+        ("from", "left"),
+        ("to", "left"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
     for li in lists:
-        for i, src in enumerate(li["sources"]):
-            head = (
-                [
-                    li["list"],
-                    f"{li['messages']:,}",
-                    f"{li['patches']:,}",
-                    li["first_date"] or "",
-                    li["last_date"] or "",
-                ]
-                if i == 0
-                else ["", "", "", "", ""]
-            )
-            t.add_row(
-                *head,
-                Path(src["location"]).name,
-                src["format"],
-                f"{src['messages_read']:,}",
-                str(src["variants"]),
-                str(src["quarantined"]),
-                src["last_update"] or "never",
-            )
+        t.add_row(
+            escape(li["list"]),
+            f"{li['messages']:,}",
+            f"{li['patches']:,}",
+            (li["first_date"] or "")[:10],
+            (li["last_date"] or "")[:10],
+        )
     console.print(t)
+    src = Table(title="Archive sources", title_justify="left")
+    for col, just in (
+        ("list", "left"),
+        ("source", "left"),
+        ("format", "left"),
+        ("read", "right"),
+        ("variants", "right"),
+        ("quarantined", "right"),
+        ("updated", "left"),
+    ):
+        src.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
+    for li in lists:
+        for s_ in li["sources"]:
+            src.add_row(
+                escape(li["list"]),
+                escape(Path(s_["location"]).name),
+                s_["format"],
+                f"{s_['messages_read']:,}",
+                str(s_["variants"]),
+                str(s_["quarantined"]),
+                (s_["last_update"] or "never")[:16],
+            )
+    console.print(src)
     r = Table(title="Repositories", title_justify="left")
-    for col in ("repo", "commits", "branches", "from", "to", "last update"):
-        r.add_column(col, justify="right" if col == "commits" else "left")
+    for col, just in (
+        ("repo", "left"),
+        ("commits", "right"),
+        ("branches", "left"),
+        ("from", "left"),
+        ("to", "left"),
+        ("updated", "left"),
+    ):
+        r.add_column(col, justify=just)  # type: ignore[arg-type]
     for repo in repos:
         branches = ", ".join(f"{b} ({n:,})" for b, n in sorted(repo["commits_per_branch"].items()))
         r.add_row(
-            repo["repo"],
+            escape(repo["repo"]),
             f"{repo['commits']:,}",
-            branches or ", ".join(repo["branches"]),
-            repo["first_date"] or "",
-            repo["last_date"] or "",
-            repo["last_update"] or "never",
+            escape(branches or ", ".join(repo["branches"])),
+            (repo["first_date"] or "")[:10],
+            (repo["last_date"] or "")[:10],
+            (repo["last_update"] or "never")[:16],
         )
     console.print(r)
 

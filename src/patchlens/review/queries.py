@@ -289,3 +289,44 @@ def export_rows(conn: Connection) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def review_status(conn: Connection) -> dict[str, Any]:
+    """Counts of the reconstruction: what `status` prints and `status --json` returns."""
+
+    def n(q: Any) -> int:
+        return int(conn.execute(q).scalar_one() or 0)
+
+    sv, r, mt = s.series_versions, s.replies, s.message_trailers
+    given = dict(
+        conn.execute(
+            select(mt.c.key, func.count())
+            .join(r, r.c.message_pk == mt.c.message_pk)
+            .where(mt.c.given, ~r.c.is_bot, ~r.c.is_author)
+            .group_by(mt.c.key)
+        ).all()
+    )
+    notices = dict(
+        conn.execute(
+            select(s.message_notices.c.kind, func.count())
+            .join(r, r.c.message_pk == s.message_notices.c.message_pk)
+            .group_by(s.message_notices.c.kind)
+        ).all()
+    )
+    return {
+        "threads": n(select(func.count(func.distinct(s.message_threads.c.thread_key)))),
+        "series": n(select(func.count()).select_from(s.series)),
+        "versions": n(select(func.count()).select_from(sv)),
+        "versions_linked": n(select(func.count()).where(sv.c.prev_key.is_not(None))),
+        "patches": n(
+            select(func.count()).select_from(s.version_members).where(s.version_members.c.idx > 0)
+        ),
+        "cover_letters": n(
+            select(func.count()).select_from(s.version_members).where(s.version_members.c.idx == 0)
+        ),
+        "review_replies": n(select(func.count()).select_from(r).where(~r.c.is_bot, ~r.c.is_author)),
+        "author_replies": n(select(func.count()).select_from(r).where(r.c.is_author)),
+        "bot_replies": n(select(func.count()).select_from(r).where(r.c.is_bot)),
+        "trailers_given": given,
+        "notices": notices,
+    }
