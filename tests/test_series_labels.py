@@ -21,8 +21,9 @@ KNOWN_DIFFERENCES = {
     # v2 re-sent only 4/6 (new thread) and, eleven hours later, 5/6 as a reply in the v1
     # thread: patchlens keeps two partial re-rolls of v1, the labeller one v2 of two patches.
     "staging: erofs: first stage of corrupted compressed images",
-    # v2 is the patch originally by another author (in-body From: Gao Xiang), re-sent with a
-    # cover letter titled after patch 2; its author differs from v1's, so no link is made.
+    # v1 (1/2 "add ERR_CAST macro" + 2/2) re-sends, as its 1/2, a single patch of the same
+    # title posted alone hours before; patchlens chains that single patch in as the first
+    # posting, the labeller kept it apart.
     "erofs-utils: introduce tarerofs",
     # 3/5 and 4/5 repeat the author's earlier 1/2 + 2/2 posting of 16 Dec, which the labeller
     # left out on purpose; patchlens links it as the first version.

@@ -53,9 +53,20 @@ def body_author(body: str) -> tuple[str, str] | None:
     return (name, addr) if "@" in addr else None
 
 
+_VERSION_CONTEXT = re.compile(
+    r"\b(?:v\d+|version|previous|prev|rfc|resend|changes?\s+(?:since|from|in))\b", re.I
+)
+
+
 def mentioned_ids(body: str) -> set[str]:
-    """Message-IDs the text links to (lore / msgid.link URLs), e.g. 'v1: https://...'."""
-    return {m.rstrip(".,);>") for m in _MSGID_IN_TEXT.findall(body)}
+    """Message-IDs of earlier versions the text links to: lore / msgid.link URLs on a line
+    that speaks of a version ("v1: https://lore.kernel.org/r/<id>", b4's "Link to v2:").
+    Other links (a dependency, a report) name other work."""
+    found = set()
+    for line in body.splitlines():
+        if "@" in line and _VERSION_CONTEXT.search(line):
+            found.update(m.rstrip(".,);>") for m in _MSGID_IN_TEXT.findall(line))
+    return found
 
 
 def is_posting(subject: Subject, has_patch: bool, has_parent: bool) -> bool:
@@ -108,6 +119,8 @@ class Version:
     key: str  # Message-ID of the cover letter, or of the first patch
     author_name: str
     author_addr: str
+    sender_name: str
+    sender_addr: str
     version: int
     version_str: str
     rfc: bool

@@ -28,6 +28,8 @@ def _new_version(m: Mail) -> Version:
         key=m.message_id,
         author_name=m.from_name,
         author_addr=m.from_addr,
+        sender_name=m.from_name,
+        sender_addr=m.from_addr,
         version=s.version,
         version_str=s.version_str,
         rfc=s.rfc,

@@ -115,88 +115,97 @@ def score_link(
     return ev
 
 
-def _candidates(
-    new: Version, fn: Features, index: dict[str, set[int]], older: list[Version]
-) -> list[int]:
-    """Positions in `older` worth scoring: those sharing an id, a token or a patch title."""
-    found: set[int] = set()
-    for key in (
-        *(f"id:{i}" for i in fn.mentioned),
-        *(f"cid:{c}" for c in fn.change_ids),
-        *(f"tok:{t}" for t in fn.tokens),
-        *(f"pt:{t}" for t in fn.patch_titles),
-        *(f"vf:{new.version - 1}:{f}" for f in fn.files),
-        f"thread:{new.thread}",
-        f"id:{new.anchor.parent}",
-    ):
-        found |= index.get(key, set())
-    return sorted((i for i in found if i < len(older)), reverse=True)
+def _keys(v: Version, f: Features, tokens: frozenset[str], *, lookup: bool) -> list[str]:
+    """Index keys of a version: what a later version would share with it."""
+    keys = [
+        *(f"cid:{c}" for c in f.change_ids),
+        *(f"tok:{t}" for t in tokens),
+        *(f"pt:{t}" for t in f.patch_titles),
+        f"thread:{v.thread}",
+    ]
+    if lookup:
+        keys += [f"id:{i}" for i in f.mentioned] + [f"id:{v.anchor.parent}"]
+        keys += [f"vf:{v.version - 1}:{p}" for p in f.files]
+    else:
+        keys += [f"id:{i}" for i in f.ids] + [f"vf:{v.version}:{p}" for p in f.files]
+    return keys
 
 
 def link_versions(versions: list[Version], people: Identities | None = None) -> list[Link]:
-    """Predecessor links between versions (each version at most one in, one out). Pure."""
+    """Predecessor links between versions (each version at most one in, one out). Pure.
+
+    Candidates are versions of the same person: the author, or the sender when someone else
+    sent the patch (a maintainer re-posting a contributor's work).
+    """
     if people is None:
-        people = Identities((v.author_name, v.author_addr) for v in versions)
-    by_author: dict[str, list[Version]] = {}
+        people = Identities(
+            [(v.author_name, v.author_addr) for v in versions]
+            + [(v.sender_name, v.sender_addr) for v in versions]
+        )
     # Pull requests and stable backports carry patches already reviewed elsewhere: they are
     # matched to them later, not versions of them.
-    linkable = (v for v in versions if not (v.pull or v.backport))
-    for v in sorted(linkable, key=lambda v: (v.date, v.key)):
-        by_author.setdefault(people(v.author_name, v.author_addr), []).append(v)
-    links: list[Link] = []
-    for group in by_author.values():
-        feats = [Features.of(v) for v in group]
-        # Words in many of an author's titles ("erofs", "fix") say nothing about kinship.
-        df: dict[str, int] = {}
-        for f in feats:
+    order = sorted(
+        (v for v in versions if not (v.pull or v.backport)), key=lambda v: (v.date, v.key)
+    )
+    feats = [Features.of(v) for v in order]
+    idents = [
+        {people(v.author_name, v.author_addr), people(v.sender_name, v.sender_addr)} for v in order
+    ]
+    # Words in many of a person's titles ("erofs", "fix") say nothing about kinship.
+    df: dict[str, dict[str, int]] = {}
+    sizes: dict[str, int] = {}
+    for f, ids in zip(feats, idents, strict=True):
+        for ident in ids:
+            sizes[ident] = sizes.get(ident, 0) + 1
+            counts = df.setdefault(ident, {})
             for t in f.tokens:
-                df[t] = df.get(t, 0) + 1
-        common = {t for t, n in df.items() if n > max(3, len(group) // 20)}
-        for f in feats:
-            f.tokens = f.tokens - common
-        index: dict[str, set[int]] = {}
-        has_next: set[str] = set()
-        for i, new in enumerate(group):
-            fn = feats[i]
-            best: tuple[float, Version, dict[str, float]] | None = None
-            for j in _candidates(new, fn, index, group[:i]):
-                old = group[j]
-                if new.date - old.date > MAX_GAP:
-                    continue
-                order = _order(old, new)
-                if old.key in has_next or order is None:
-                    continue
-                ev = score_link(old, new, feats[j], fn)
-                if (
-                    order == "later"
-                    and new.version == old.version + 1
-                    and new.date - old.date <= SUCCESSOR_GAP
-                    and "same-files" in ev
-                ):
-                    ev["next-version"] = 0.6
-                # Files alone link unrelated fixes: a title, a pointer, or being the very next
-                # version soon after is needed too.
-                if set(ev) <= {"same-files"}:
-                    continue
-                if order == "repost" and not (
-                    ("same-title" in ev or "patch-titles" in ev) and len(ev) >= 2
-                ):
-                    continue
-                total = sum(ev.values())
-                if total >= THRESHOLD and (best is None or total > best[0] + 0.5):
-                    best = (total, old, ev)
-            if best is not None:
-                has_next.add(best[1].key)
-                links.append(Link(best[1].key, new.key, round(best[0], 3), best[2]))
-            for key in (
-                *(f"id:{x}" for x in fn.ids),
-                *(f"cid:{c}" for c in fn.change_ids),
-                *(f"tok:{t}" for t in fn.tokens),
-                *(f"pt:{t}" for t in fn.patch_titles),
-                *(f"vf:{new.version}:{f}" for f in fn.files),
-                f"thread:{new.thread}",
+                counts[t] = counts.get(t, 0) + 1
+    common = {
+        ident: frozenset(t for t, n in counts.items() if n > max(3, sizes[ident] // 20))
+        for ident, counts in df.items()
+    }
+    index: dict[str, set[int]] = {}
+    has_next: set[str] = set()
+    links: list[Link] = []
+    for i, new in enumerate(order):
+        fn = feats[i]
+        cands: set[int] = set()
+        for ident in idents[i]:
+            for key in _keys(new, fn, fn.tokens - common[ident], lookup=True):
+                cands |= index.get(f"{ident}|{key}", set())
+        best: tuple[float, Version, dict[str, float]] | None = None
+        for j in sorted(cands, reverse=True):
+            old = order[j]
+            if new.date - old.date > MAX_GAP:
+                continue
+            how = _order(old, new)
+            if old.key in has_next or how is None:
+                continue
+            ev = score_link(old, new, feats[j], fn)
+            if (
+                how == "later"
+                and new.version == old.version + 1
+                and new.date - old.date <= SUCCESSOR_GAP
+                and "same-files" in ev
             ):
-                index.setdefault(key, set()).add(i)
+                ev["next-version"] = 0.6
+            # Files alone link unrelated fixes: a title, a pointer, or being the very next
+            # version soon after is needed too.
+            if set(ev) <= {"same-files"}:
+                continue
+            if how == "repost" and not (
+                ("same-title" in ev or "patch-titles" in ev) and len(ev) >= 2
+            ):
+                continue
+            total = sum(ev.values())
+            if total >= THRESHOLD and (best is None or total > best[0] + 0.5):
+                best = (total, old, ev)
+        if best is not None:
+            has_next.add(best[1].key)
+            links.append(Link(best[1].key, new.key, round(best[0], 3), best[2]))
+        for ident in idents[i]:
+            for key in _keys(new, fn, fn.tokens - common[ident], lookup=False):
+                index.setdefault(f"{ident}|{key}", set()).add(i)
     return links
 
 
