@@ -581,7 +581,6 @@ def machine() -> list[str]:
         f"date      {time.strftime('%Y-%m-%d %H:%M')}",
         f"machine   nproc={len(os.sched_getaffinity(0))}, {cpu}, {mem:.1f} GiB RAM",
         f"software  Python {platform.python_version()}, {git_v}, perceval {perceval_v}",
-        f"load      1-min load average {os.getloadavg()[0]:.2f} at the start",
         f"patchlens {pkg} ({head or 'not a git checkout'})",
     ]
 
@@ -701,7 +700,6 @@ def main(argv: list[str] | None = None) -> None:
             add("cli_noop", patchlens_cli_update(db))
             drop_store(db)
 
-        print(f"load average (1, 5, 15 min) after the rounds: {os.getloadavg()}")
         report(r, args.skip_perceval, clone_s, exported)
         if args.profile:
             profile(tmp, archive, utils, db, n)
@@ -740,12 +738,13 @@ def report(r: dict[str, list[Run]], skip_perceval: bool, clone_s: float, nmsg: i
         f" commits stored {r['git'][0].info['stored']:,}"
     )
     # The fixed cost of a run (interpreter, imports, opening the store) is what a no-op
-    # update costs; what is left is the cost that grows with the commits.
-    marginal = max(1e-3, med(wall["git"]) - med(wall["git_noop"]))
+    # ingest costs; what is left is the cost that grows with the commits.
+    marginal = max(1e-3, best(wall["git"]) - best(wall["git_noop"]))
+    marginal_m = max(1e-3, med(wall["git"]) - med(wall["git_noop"]))
     print(
-        f"  {'':<34} minus a no-op update (medians): {marginal:.2f} s ="
-        f" {UTILS_COMMITS / marginal:,.0f} commit/s,"
-        f" {med(wall['gitbase']) / marginal:.0%} of the baseline's"
+        f"  {'':<34} minus a no-op ingest: best {marginal:.2f} s ="
+        f" {UTILS_COMMITS / marginal:,.0f} commit/s, {best(wall['gitbase']) / marginal:.0%}"
+        f" of the baseline's (medians: {med(wall['gitbase']) / marginal_m:.0%})"
     )
 
     print(
@@ -819,9 +818,10 @@ def report(r: dict[str, list[Run]], skip_perceval: bool, clone_s: float, nmsg: i
     )
     rows.append(
         (
-            "  minus no-op (medians)",
-            f"{UTILS_COMMITS / marginal:,.0f} commit/s",
-            f"{med(wall['gitbase']) / marginal:.0%} of git",
+            "  minus a no-op ingest",
+            f"{UTILS_COMMITS / marginal:,.0f} commit/s ({UTILS_COMMITS / marginal_m:,.0f})",
+            f"{best(wall['gitbase']) / marginal:.0%} of git"
+            f" ({med(wall['gitbase']) / marginal_m:.0%})",
             "",
         )
     )

@@ -9,11 +9,10 @@ span threads, a series spans versions) but takes about a second on 15,000 messag
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, select, tuple_
+from sqlalchemy import Connection, Engine, Table, select
 
 from patchlens.mail.subject import parse_subject
 from patchlens.parallel import DEFAULT_JOBS, ordered_map
@@ -27,7 +26,7 @@ from patchlens.review.threads import MessageRef, ThreadLink, build_threads
 from patchlens.review.versions import Link, chains, link_versions
 from patchlens.store import schema as s
 from patchlens.store.db import make_engine
-from patchlens.store.writer import insert_ignore
+from patchlens.store.writer import insert_ignore, sync_table
 
 ANALYSIS_BATCH = 2000
 
@@ -288,33 +287,6 @@ TABLE_KEYS: dict[str, tuple[Table, tuple[str, ...]]] = {
     "series": (s.series, ("key",)),
     "replies": (s.replies, ("message_pk",)),
 }
-
-
-def _chunks(items: Sequence[Any], n: int = 500) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
-
-
-def sync_table(
-    conn: Connection, table: Table, key: tuple[str, ...], rows: list[dict[str, Any]]
-) -> int:
-    """Make `table` hold exactly `rows`, touching only rows that differ; returns how many."""
-    cols = [c.name for c in table.columns]
-    current: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for r in conn.execute(select(*table.columns)).mappings():
-        current[tuple(r[k] for k in key)] = tuple(r[c] for c in cols)
-    wanted = {tuple(r[k] for k in key): tuple(r[c] for c in cols) for r in rows}
-    stale = [k for k, v in current.items() if wanted.get(k) != v]
-    fresh = [dict(zip(cols, v, strict=True)) for k, v in wanted.items() if current.get(k) != v]
-    key_cols = [table.c[k] for k in key]
-    for chunk in _chunks(stale):
-        if len(key_cols) == 1:
-            conn.execute(delete(table).where(key_cols[0].in_([k[0] for k in chunk])))
-        else:
-            conn.execute(delete(table).where(tuple_(*key_cols).in_(list(chunk))))
-    for chunk in _chunks(fresh, 2000):
-        conn.execute(table.insert(), list(chunk))
-    return len(stale) + len(fresh)
 
 
 def reconstruct(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) -> ReconstructReport:

@@ -396,3 +396,32 @@ replies = Table(
     Column("is_bot", Boolean, nullable=False),
     Index(None, "version_key"),
 )
+
+# --- matching postings to commits ---------------------------------------------------------
+# Fingerprints of a diff: the sorted, de-duplicated 32-bit hashes of its changed lines with
+# white space removed (see match/fingerprint.py), packed as bytes. Kept per posting and per
+# commit so that matching never re-reads diffs.
+
+diff_fingerprints = Table(
+    "diff_fingerprints",
+    metadata,
+    Column("kind", String(1), primary_key=True),  # m: a message, c: a commit
+    Column("pk", Integer, primary_key=True),
+    Column("hashes", LargeBinary, nullable=False),
+)
+
+# The commit each posted patch became: one row per commit at most, and per posting.
+patch_commits = Table(
+    "patch_commits",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), nullable=False),
+    Column("commit_pk", ForeignKey("commits.id"), nullable=False),
+    Column("repo_id", ForeignKey("repos.id"), nullable=False),
+    Column("method", String(20), nullable=False),  # pointer | patch-id | subject | diff
+    Column("score", Float, nullable=False),
+    Column("evidence", Text, nullable=False),  # JSON
+    # Another posting was (nearly) as likely: shown, but not counted as merged.
+    Column("ambiguous", Boolean, nullable=False),
+    UniqueConstraint("commit_pk"),
+    Index(None, "message_pk"),
+)

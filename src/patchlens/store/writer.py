@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Table, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from patchlens.mail.parse import ParsedMessage, Unparseable, parse_message
@@ -307,3 +307,30 @@ def store_commits(conn: Connection, repo_id: int, branch: str, records: list[Com
     insert_ignore(conn, s.commit_trailers, trailers)
     add_branch(conn, branch, [known[sha] for sha in shas])
     return len(fresh)
+
+
+def _chunks(items: Sequence[Any], n: int = 500) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def sync_table(
+    conn: Connection, table: Table, key: tuple[str, ...], rows: list[dict[str, Any]]
+) -> int:
+    """Make `table` hold exactly `rows`, touching only rows that differ; returns how many."""
+    cols = [c.name for c in table.columns]
+    current: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for r in conn.execute(select(*table.columns)).mappings():
+        current[tuple(r[k] for k in key)] = tuple(r[c] for c in cols)
+    wanted = {tuple(r[k] for k in key): tuple(r[c] for c in cols) for r in rows}
+    stale = [k for k, v in current.items() if wanted.get(k) != v]
+    fresh = [dict(zip(cols, v, strict=True)) for k, v in wanted.items() if current.get(k) != v]
+    key_cols = [table.c[k] for k in key]
+    for chunk in _chunks(stale):
+        if len(key_cols) == 1:
+            conn.execute(delete(table).where(key_cols[0].in_([k[0] for k in chunk])))
+        else:
+            conn.execute(delete(table).where(tuple_(*key_cols).in_(list(chunk))))
+    for chunk in _chunks(fresh, 2000):
+        conn.execute(table.insert(), list(chunk))
+    return len(stale) + len(fresh)

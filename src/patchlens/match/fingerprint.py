@@ -1,0 +1,68 @@
+"""What a diff changes, as a set of line hashes that survive a maintainer's edits.
+
+Only added and removed lines count (context shifts with every rebase), with all white space
+removed (re-indentation, tabs), and with their sign, so moving a line in is not taking it
+out. Hashes are CRC-32: stable across runs and processes, compact to store.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from array import array
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\s*(\d+))? \+\d+(?:,\s*(\d+))? @@")
+_WS = re.compile(r"\s+")
+
+
+def changed_lines(diff: str) -> list[str]:
+    """The +/- lines of a diff's hunks, white space removed, empty ones dropped."""
+    out = []
+    old = new = 0
+    for line in diff.split("\n"):
+        if old > 0 or new > 0:
+            c = line[:1]
+            if c == "+":
+                new -= 1
+            elif c == "-":
+                old -= 1
+            elif c != "\\":
+                old -= 1
+                new -= 1
+                continue
+            else:
+                continue
+            text = _WS.sub("", line[1:])
+            if text:
+                out.append(c + text)
+            continue
+        m = _HUNK.match(line)
+        if m:
+            old = int(m.group(1)) if m.group(1) is not None else 1
+            new = int(m.group(2)) if m.group(2) is not None else 1
+    return out
+
+
+def fingerprint(diff: str | None) -> frozenset[int]:
+    if not diff:
+        return frozenset()
+    return frozenset(
+        zlib.crc32(line.encode("utf-8", "surrogateescape")) for line in changed_lines(diff)
+    )
+
+
+def pack(hashes: frozenset[int]) -> bytes:
+    return array("I", sorted(hashes)).tobytes()
+
+
+def unpack(data: bytes) -> frozenset[int]:
+    a = array("I")
+    a.frombytes(data)
+    return frozenset(a)
+
+
+def similarity(a: frozenset[int], b: frozenset[int]) -> float:
+    """Dice coefficient: 1 for the same change, ~0 for unrelated ones."""
+    if not a or not b:
+        return 0.0
+    return 2 * len(a & b) / (len(a) + len(b))

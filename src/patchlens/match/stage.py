@@ -1,0 +1,217 @@
+"""The matching stage of `update`: fingerprint what is new, match everything, store changes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, and_, select
+
+from patchlens.mail.subject import normalize_title
+from patchlens.match.fingerprint import fingerprint, pack, unpack
+from patchlens.match.matcher import CommitInfo, Match, Posting, match
+from patchlens.match.pointers import pointer_ids
+from patchlens.progress import Reporter
+from patchlens.review.people import Identities
+from patchlens.store import schema as s
+from patchlens.store.writer import insert_ignore, sync_table
+
+FP_BATCH = 500
+
+
+@dataclass
+class MatchReport:
+    fingerprinted: int = 0
+    postings: int = 0
+    commits: int = 0
+    links: int = 0
+    ambiguous: int = 0
+    changed_rows: int = 0
+
+
+def _posting_query():
+    vm, sv, m, a = s.version_members, s.series_versions, s.messages, s.message_analysis
+    return (
+        select(
+            m.c.id,
+            m.c.message_id,
+            m.c.from_name,
+            m.c.from_addr,
+            m.c.date_utc,
+            a.c.author_name,
+            a.c.author_addr,
+            a.c.normalized_title,
+            a.c.patch_id,
+            a.c.files,
+            sv.c.series_key,
+            sv.c.version,
+            sv.c.resend,
+        )
+        .select_from(vm)
+        .join(sv, sv.c.key == vm.c.version_key)
+        .join(m, m.c.id == vm.c.message_pk)
+        .join(a, a.c.message_pk == m.c.id)
+        # Pull requests and backports re-send patches posted (and matched) elsewhere.
+        .where(vm.c.idx > 0, ~sv.c.pull, ~sv.c.backport, m.c.has_patch)
+    )
+
+
+def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
+    """Fingerprints for postings and commits that have none yet."""
+    fp = s.diff_fingerprints
+    with engine.connect() as conn:
+        posted = {r.id for r in conn.execute(_posting_query())}
+        have_m = {pk for (pk,) in conn.execute(select(fp.c.pk).where(fp.c.kind == "m"))}
+        have_c = {pk for (pk,) in conn.execute(select(fp.c.pk).where(fp.c.kind == "c"))}
+        commits = {
+            pk for (pk,) in conn.execute(select(s.commits.c.id).where(~s.commits.c.is_merge))
+        }
+    todo = [("m", pk) for pk in sorted(posted - have_m)] + [
+        ("c", pk) for pk in sorted(commits - have_c)
+    ]
+    if not todo:
+        return 0
+    with reporter.task("fingerprinting diffs", len(todo)) as task:
+        for i in range(0, len(todo), FP_BATCH):
+            chunk = todo[i : i + FP_BATCH]
+            with engine.begin() as conn:
+                rows = []
+                for kind, table in (("m", s.messages), ("c", s.commits)):
+                    pks = [pk for k, pk in chunk if k == kind]
+                    if pks:
+                        for pk, diff in conn.execute(
+                            select(table.c.id, table.c.diff).where(table.c.id.in_(pks))
+                        ):
+                            rows.append({"kind": kind, "pk": pk, "hashes": pack(fingerprint(diff))})
+                insert_ignore(conn, s.diff_fingerprints, rows)
+            task.advance(len(chunk))
+    return len(todo)
+
+
+def load(conn: Connection) -> tuple[list[Posting], list[CommitInfo]]:
+    fp = s.diff_fingerprints
+    hashes = {
+        (k, pk): unpack(h) for k, pk, h in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.hashes))
+    }
+    people = Identities(
+        [(n, a) for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))]
+        + [
+            (n, a)
+            for n, a in conn.execute(select(s.commits.c.author_name, s.commits.c.author_email))
+        ]
+    )
+    postings = [
+        Posting(
+            pk=r.id,
+            message_id=r.message_id,
+            series_key=r.series_key,
+            version=r.version,
+            resend=r.resend,
+            author=people(r.author_name or r.from_name, r.author_addr or r.from_addr),
+            date=r.date_utc or 0,
+            title=r.normalized_title,
+            patch_id=r.patch_id,
+            files=frozenset(json.loads(r.files)),
+            hashes=hashes.get(("m", r.id), frozenset()),
+        )
+        for r in conn.execute(_posting_query())
+    ]
+    trailers: dict[int, list[tuple[str, str]]] = {}
+    ct = s.commit_trailers
+    for pk, key, value in conn.execute(
+        select(ct.c.commit_pk, ct.c.key, ct.c.value).where(ct.c.key.in_(("Link", "Message-ID")))
+    ):
+        trailers.setdefault(pk, []).append((key, value))
+    files: dict[int, set[str]] = {}
+    for pk, path in conn.execute(select(s.commit_files.c.commit_pk, s.commit_files.c.path)):
+        files.setdefault(pk, set()).add(path)
+    c = s.commits
+    commits = [
+        CommitInfo(
+            pk=r.id,
+            repo_id=r.repo_id,
+            author=people(r.author_name, r.author_email),
+            date=r.committer_date,
+            title=normalize_title(r.subject),
+            patch_id=r.patch_id,
+            files=frozenset(files.get(r.id, ())),
+            hashes=hashes.get(("c", r.id), frozenset()),
+            pointers=frozenset(pointer_ids(trailers.get(r.id, ()))),
+        )
+        for r in conn.execute(
+            select(
+                c.c.id,
+                c.c.repo_id,
+                c.c.author_name,
+                c.c.author_email,
+                c.c.committer_date,
+                c.c.subject,
+                c.c.patch_id,
+            ).where(~c.c.is_merge)
+        )
+    ]
+    return postings, commits
+
+
+def link_rows(links: list[Match]) -> list[dict[str, object]]:
+    return [
+        {
+            "message_pk": lk.posting,
+            "commit_pk": lk.commit,
+            "repo_id": lk.repo_id,
+            "method": lk.method,
+            "score": lk.score,
+            "evidence": json.dumps(lk.evidence, sort_keys=True),
+            "ambiguous": lk.ambiguous,
+        }
+        for lk in links
+    ]
+
+
+def run_matching(engine: Engine, reporter: Reporter, *, force: bool = False) -> MatchReport:
+    rep = MatchReport()
+    rep.fingerprinted = fingerprint_new(engine, reporter)
+    with engine.begin() as conn:
+        stored = conn.execute(select(s.patch_commits.c.commit_pk).limit(1)).first()
+        if rep.fingerprinted == 0 and stored and not force:
+            return rep  # nothing new to match
+        postings, commits = load(conn)
+        links = match(postings, commits)
+        rep.changed_rows = sync_table(conn, s.patch_commits, ("commit_pk",), link_rows(links))
+    rep.postings, rep.commits = len(postings), len(commits)
+    rep.links = len(links)
+    rep.ambiguous = sum(lk.ambiguous for lk in links)
+    return rep
+
+
+def links_export(conn: Connection) -> list[dict[str, object]]:
+    """Every link, one a row, with what anyone needs to check it without patchlens."""
+    pc, m, c, r = s.patch_commits, s.messages, s.commits, s.repos
+    q = (
+        select(
+            m.c.message_id,
+            r.c.name,
+            c.c.sha,
+            pc.c.method,
+            pc.c.score,
+            pc.c.ambiguous,
+            pc.c.evidence,
+        )
+        .select_from(pc)
+        .join(m, m.c.id == pc.c.message_pk)
+        .join(c, and_(c.c.id == pc.c.commit_pk))
+        .join(r, r.c.id == pc.c.repo_id)
+        .order_by(r.c.name, c.c.committer_date, c.c.sha)
+    )
+    return [
+        {
+            "message_id": row.message_id,
+            "repo": row.name,
+            "commit": row.sha,
+            "method": row.method,
+            "score": row.score,
+            "ambiguous": row.ambiguous,
+            "evidence": row.evidence,
+        }
+        for row in conn.execute(q)
+    ]
