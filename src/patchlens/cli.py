@@ -16,8 +16,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy import select
 
 from patchlens import ingest
+from patchlens.match.evaluate import evaluate
+from patchlens.match.stage import MatchReport, fingerprint_new, links_export, run_matching
+from patchlens.match.stage import load as load_match_inputs
 from patchlens.progress import Reporter
 from patchlens.review.queries import (
     SeriesFilter,
@@ -29,6 +33,7 @@ from patchlens.review.queries import (
 )
 from patchlens.review.reconstruct import ReconstructReport, reconstruct
 from patchlens.sources.base import SourceError
+from patchlens.store import schema as s
 from patchlens.store.db import cache_dir, database_url, open_store
 from patchlens.store.status import list_status, repo_status
 
@@ -103,19 +108,20 @@ def add_repo(
     console.print(f"{name}: {source} ({', '.join(branch or ['default branch'])})")
 
 
-def _run_update() -> tuple[list[ingest.SourceReport], ReconstructReport]:
+def _run_update() -> tuple[list[ingest.SourceReport], ReconstructReport, MatchReport]:
     url = database_url(state.db)
     engine = open_store(state.db)
     reporter = Reporter(quiet=state.quiet, console=err)
     reports = ingest.run_update(engine, cache_dir(url), reporter)
-    return reports, reconstruct(engine, reporter)
+    rec = reconstruct(engine, reporter)
+    return reports, rec, run_matching(engine, reporter)
 
 
 @app.command()
 def update() -> None:
     """Ingest everything new from every registered list and repository."""
     t0 = time.perf_counter()
-    reports, rec = _run_update()
+    reports, rec, mat = _run_update()
     failed = [r for r in reports if r.error]
     if not state.quiet:
         for r in reports:
@@ -134,6 +140,12 @@ def update() -> None:
                 f"review: {rec.analysed} messages analysed; {rec.threads} threads,"
                 f" {rec.versions} versions in {rec.series} series ({rec.links} version links),"
                 f" {rec.replies} review replies; {rec.changed_rows} rows changed",
+                highlight=False,
+            )
+        if mat.changed_rows:
+            err.print(
+                f"matching: {mat.links} postings linked to commits ({mat.ambiguous} ambiguous)"
+                f" among {mat.postings} postings and {mat.commits} commits",
                 highlight=False,
             )
         err.print(f"update took {time.perf_counter() - t0:.2f} s")
@@ -399,6 +411,101 @@ def export_series(
                         json.dumps(r["replies"], separators=(",", ":")),
                     ]
                 )
+    finally:
+        if output:
+            out.close()
+
+
+@app.command("eval-match")
+def eval_match(
+    errors: Annotated[int, typer.Option(help="List at most this many errors.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Precision and recall of matching, against commits whose Link:/Message-ID: trailers
+    name their posting (the trailers are hidden from the matcher)."""
+    engine = open_store(state.db)
+    fingerprint_new(engine, Reporter(quiet=state.quiet, console=err))
+    with engine.connect() as conn:
+        postings, commits = load_match_inputs(conn)
+        shas = dict(conn.execute(select(s.commits.c.id, s.commits.c.sha)).all())
+    ev = evaluate(postings, commits, describe=shas)
+    result = {
+        "labelled_commits": ev.labelled,
+        "true_positives": ev.tp,
+        "false_positives": ev.fp,
+        "false_negatives": ev.fn,
+        "ambiguous": ev.ambiguous,
+        "precision": round(ev.precision, 4),
+        "recall": round(ev.recall, 4),
+        "f1": round(ev.f1, 4),
+        "layers": {
+            k: {"tp": v.tp, "fp": v.fp, "precision": round(v.precision, 4)}
+            for k, v in sorted(ev.layers.items())
+        },
+        "errors": ev.errors[:errors],
+    }
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    if not ev.labelled:
+        console.print("no commit names a posting in this store: nothing to measure")
+        return
+    console.print(
+        f"{ev.labelled} labelled commits: precision {ev.precision:.4f}, recall {ev.recall:.4f},"
+        f" F1 {ev.f1:.4f} ({ev.tp} right, {ev.fp} wrong, {ev.fn} missed of which"
+        f" {ev.ambiguous} ambiguous)",
+        highlight=False,
+    )
+    t = Table(title="Per layer", title_justify="left")
+    for col in ("layer", "right", "wrong", "precision"):
+        t.add_column(col, justify="left" if col == "layer" else "right")
+    for k, v in sorted(ev.layers.items()):
+        t.add_row(k, str(v.tp), str(v.fp), f"{v.precision:.4f}")
+    console.print(t)
+    if ev.errors:
+        e = Table(title=f"Errors ({len(ev.errors)})", title_justify="left")
+        for col in ("commit", "expected posting", "matched", "why"):
+            e.add_column(col, overflow="fold")
+        for row in ev.errors[:errors]:
+            e.add_row(
+                str(row["commit"])[:12],
+                escape(str(row["expected"])),
+                escape(str(row["got"] or "-")),
+                escape(f"{row['why']}" + (f" ({row['method']})" if "method" in row else "")),
+            )
+        console.print(e)
+
+
+class LinkFormat(StrEnum):
+    tsv = "tsv"
+    csv = "csv"
+    json = "json"
+
+
+@export_app.command("links")
+def export_links(
+    fmt: Annotated[LinkFormat, typer.Option("--format", help="tsv, csv or json.")] = (
+        LinkFormat.tsv
+    ),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+    ] = None,
+) -> None:
+    """Every posting-to-commit link: message_id, repo, commit, method, score."""
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        rows = links_export(conn)
+    out = output.open("w", newline="") if output else sys.stdout
+    try:
+        if fmt is LinkFormat.json:
+            json.dump(rows, out, indent=1)
+            out.write("\n")
+        else:
+            cols = ["message_id", "repo", "commit", "method", "score", "ambiguous", "evidence"]
+            w = csv.writer(out, delimiter="\t" if fmt is LinkFormat.tsv else ",")
+            w.writerow(cols)
+            for r in rows:
+                w.writerow([r[c] for c in cols])
     finally:
         if output:
             out.close()

@@ -16,6 +16,7 @@ file), so the work grows with the number of commits, not with commits x postings
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -29,6 +30,7 @@ SUBJECT_WINDOW = 400 * DAY
 DIFF_WINDOW = 2 * 365 * DAY
 # Chosen on the EROFS data (docs/MATCHING.md): below this, diff matches were mostly wrong.
 DIFF_THRESHOLD = 0.55
+W_LINES, W_TITLE, W_AUTHOR = 0.6, 0.25, 0.15
 AMBIGUITY_MARGIN = 0.05
 MAX_FILE_CANDIDATES = 400
 RANK = {"pointer": 4, "patch-id": 3, "subject": 2, "diff": 1}
@@ -73,6 +75,16 @@ class Match:
     ambiguous: bool = False
 
 
+_PREFIXES = re.compile(r"^(?:[\w./-]+:\s*)+")
+
+
+def core_title(title: str) -> str:
+    """A title without its subsystem prefixes ("erofs-utils: lib: x" -> "x"): maintainers
+    add or reword them when applying."""
+    core = _PREFIXES.sub("", title)
+    return core if len(core) >= 8 else title
+
+
 def _title_sim(a: str, b: str) -> float:
     if not a or not b:
         return 0.0
@@ -87,6 +99,7 @@ class PostingIndex:
         self.by_msgid: dict[str, Posting] = {}
         self.by_pid: dict[str, list[Posting]] = {}
         self.by_title: dict[str, list[Posting]] = {}
+        self.by_core: dict[str, list[Posting]] = {}
         self.by_file: dict[str, list[Posting]] = {}
         for p in postings:
             self.by_pk[p.pk] = p
@@ -95,6 +108,9 @@ class PostingIndex:
                 self.by_pid.setdefault(p.patch_id, []).append(p)
             if p.title:
                 self.by_title.setdefault(p.title, []).append(p)
+                core = core_title(p.title)
+                if core != p.title:
+                    self.by_core.setdefault(core, []).append(p)
             for f in p.files:
                 self.by_file.setdefault(f, []).append(p)
 
@@ -129,6 +145,10 @@ def candidates(
     for p in idx.by_title.get(c.title, ()):
         if p.author == c.author and -EARLY <= c.date - p.date <= SUBJECT_WINDOW:
             offer(RANK["subject"], 0.9, p, {"author": c.author})
+    core = core_title(c.title)
+    for p in (*idx.by_core.get(core, ()), *idx.by_title.get(core, ())):
+        if p.author == c.author and -EARLY <= c.date - p.date <= SUBJECT_WINDOW:
+            offer(RANK["subject"], 0.85, p, {"author": c.author, "subject": "without prefixes"})
     if c.files and c.hashes:
         seen: set[int] = set()
         files = sorted(c.files, key=lambda f: len(idx.by_file.get(f, ())))
@@ -140,12 +160,14 @@ def candidates(
                 if not -EARLY <= c.date - p.date <= DIFF_WINDOW:
                     continue
                 sim = similarity(c.hashes, p.hashes)
-                if sim < DIFF_THRESHOLD * 0.6:
+                if sim < 0.2:
                     continue
                 t = _title_sim(c.title, p.title)
-                score = round(0.8 * sim + 0.2 * t, 4)
+                same = p.author == c.author
+                score = round(W_LINES * sim + W_TITLE * t + (W_AUTHOR if same else 0.0), 4)
                 if score >= DIFF_THRESHOLD:
-                    offer(RANK["diff"], score, p, {"lines": round(sim, 3), "title": round(t, 3)})
+                    ev = {"lines": round(sim, 3), "title": round(t, 3), "same_author": same}
+                    offer(RANK["diff"], score, p, ev)
             if len(seen) >= MAX_FILE_CANDIDATES:
                 break
     return sorted(out.values(), key=lambda x: (x[0], x[1], _preference(c, x[2])), reverse=True)
