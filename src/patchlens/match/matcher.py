@@ -123,6 +123,14 @@ def _preference(c: CommitInfo, p: Posting) -> tuple[int, int, int]:
     return (1 if before else 0, p.date if before else -p.date, p.version)
 
 
+def _same_work(c: CommitInfo, p: Posting) -> bool:
+    return (
+        p.author == c.author
+        and -EARLY <= c.date - p.date <= SUBJECT_WINDOW
+        and bool(c.files & p.files or not (c.files and p.files))
+    )
+
+
 def candidates(
     c: CommitInfo, idx: PostingIndex, use_pointers: bool = True
 ) -> list[tuple[int, float, Posting, dict[str, object]]]:
@@ -142,12 +150,14 @@ def candidates(
     if c.patch_id:
         for p in idx.by_pid.get(c.patch_id, ()):
             offer(RANK["patch-id"], 0.98, p, {"patch_id": c.patch_id})
+    # The same subject counts only for a change to the same files: the same fix is often
+    # posted for two trees (the kernel and erofs-utils, say) under one title.
     for p in idx.by_title.get(c.title, ()):
-        if p.author == c.author and -EARLY <= c.date - p.date <= SUBJECT_WINDOW:
+        if _same_work(c, p):
             offer(RANK["subject"], 0.9, p, {"author": c.author})
     core = core_title(c.title)
     for p in (*idx.by_core.get(core, ()), *idx.by_title.get(core, ())):
-        if p.author == c.author and -EARLY <= c.date - p.date <= SUBJECT_WINDOW:
+        if _same_work(c, p):
             offer(RANK["subject"], 0.85, p, {"author": c.author, "subject": "without prefixes"})
     if c.files and c.hashes:
         seen: set[int] = set()
