@@ -28,7 +28,7 @@ DAY = 86400
 EARLY = 7 * DAY
 SUBJECT_WINDOW = 400 * DAY
 DIFF_WINDOW = 2 * 365 * DAY
-# Chosen on the EROFS data (docs/MATCHING.md): below this, diff matches were mostly wrong.
+# Chosen on the EROFS data: see docs/MATCHING.md for the sweep.
 DIFF_THRESHOLD = 0.55
 W_LINES, W_TITLE, W_AUTHOR = 0.6, 0.25, 0.15
 AMBIGUITY_MARGIN = 0.05
