@@ -425,3 +425,50 @@ patch_commits = Table(
     UniqueConstraint("commit_pk"),
     Index(None, "message_pk"),
 )
+
+# --- metrics ----------------------------------------------------------------------------------
+# One row per series, recomputed on update (docs/METRICS.md). The state-deciding facts are
+# stored, not the state: a state depends on the day it is asked (stale, abandoned).
+
+series_metrics = Table(
+    "series_metrics",
+    metadata,
+    Column("series_key", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("author", Text, nullable=False),  # identity key
+    Column("author_addr", Text, nullable=False),
+    Column("org", Text, nullable=False),
+    Column("new_contributor", Boolean, nullable=False),
+    Column("in_repo", Boolean, nullable=False),  # touches files of a registered repository
+    Column("subsystems", Text, nullable=False),  # JSON list of MAINTAINERS section titles
+    Column("unanswered_by_subsystem", Boolean),  # NULL: no subsystem known
+    Column("first_date", Integer, nullable=False),
+    Column("last_date", Integer, nullable=False),  # last posting or reply
+    Column("versions", Integer, nullable=False),
+    Column("patches", Integer, nullable=False),
+    Column("lines_added", Integer, nullable=False),
+    Column("lines_removed", Integer, nullable=False),
+    Column("files_changed", Integer, nullable=False),
+    Column("review_replies", Integer, nullable=False),
+    Column("reviewer_lines", Integer, nullable=False),
+    Column("reviewers", Integer, nullable=False),
+    Column("reviews", Integer, nullable=False),
+    Column("comments_after_first_ack", Integer, nullable=False),
+    Column("merged_patches", Integer, nullable=False),
+    Column("time_to_first_response", Float),  # hours
+    Column("time_to_first_review", Float),
+    Column("time_to_first_comment", Float),
+    Column("time_to_merge", Float),
+    Column("time_to_commit", Float),
+    Column("rework_time", Float),
+    Column("cycle_time", Float),
+    Column("anomalies", Text, nullable=False),  # JSON list
+    # The facts that decide the state today (see metrics/backlog.py).
+    Column("merged", String(10), nullable=False),  # none | partly | fully
+    Column("nearly_complete", Boolean, nullable=False),
+    Column("has_reviewer_reply", Boolean, nullable=False),
+    Column("reviewer_spoke_last", Boolean, nullable=False),
+    Index(None, "first_date"),
+    Index(None, "author"),
+    Index(None, "org"),
+)

@@ -1,0 +1,132 @@
+"""Reading series, with everything the metrics need, out of the store in a few queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, and_, select
+
+from patchlens.metrics.model import PatchEv, ReplyEv, SeriesEv, VersionEv
+from patchlens.review.people import Identities
+from patchlens.store import schema as s
+
+REVIEW_KEYS = ("Reviewed-by", "Acked-by")
+
+
+def people_of(conn: Connection) -> Identities:
+    return Identities(
+        [(n, a) for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))]
+    )
+
+
+def load_series(conn: Connection, people: Identities | None = None) -> list[SeriesEv]:
+    people = people or people_of(conn)
+    sv, vm, m, a = s.series_versions, s.version_members, s.messages, s.message_analysis
+    series: dict[str, SeriesEv] = {}
+    versions: dict[str, VersionEv] = {}
+    titles = dict(conn.execute(select(s.series.c.key, s.series.c.title)).all())
+    for r in conn.execute(select(sv).order_by(sv.c.series_key, sv.c.seq)):
+        se = series.get(r.series_key)
+        if se is None:
+            se = series[r.series_key] = SeriesEv(
+                key=r.series_key,
+                title=titles.get(r.series_key, r.title),
+                author=people(r.author_name, r.author_addr),
+                author_addr=r.author_addr,
+            )
+        v = versions[r.key] = VersionEv(r.key, r.seq, r.version, r.date, r.cover_pk is not None)
+        se.versions.append(v)
+    commits = {
+        mpk: (cdate, amb)
+        for mpk, cdate, amb in conn.execute(
+            select(
+                s.patch_commits.c.message_pk,
+                s.commits.c.committer_date,
+                s.patch_commits.c.ambiguous,
+            ).join(s.commits, s.commits.c.id == s.patch_commits.c.commit_pk)
+        )
+    }
+    for r in conn.execute(
+        select(
+            vm.c.version_key,
+            vm.c.idx,
+            m.c.id,
+            m.c.date_utc,
+            a.c.lines_added,
+            a.c.lines_removed,
+            a.c.files,
+        )
+        .join(m, m.c.id == vm.c.message_pk)
+        .join(a, a.c.message_pk == m.c.id)
+        .where(vm.c.idx > 0)
+    ):
+        v = versions.get(r.version_key)
+        if v is None:
+            continue
+        cdate, amb = commits.get(r.id, (None, False))
+        v.patches[r.idx] = PatchEv(
+            r.id,
+            r.idx,
+            r.date_utc or v.date,
+            r.lines_added,
+            r.lines_removed,
+            tuple(_files(r.files)),
+            cdate,
+            amb,
+        )
+    mt = s.message_trailers
+    reviewed = {
+        pk
+        for (pk,) in conn.execute(
+            select(mt.c.message_pk).where(and_(mt.c.given, mt.c.key.in_(REVIEW_KEYS)))
+        )
+    }
+    rp = s.replies
+    for r in conn.execute(
+        select(
+            rp.c.version_key,
+            rp.c.addressed_idx,
+            rp.c.is_author,
+            rp.c.is_bot,
+            m.c.id,
+            m.c.date_utc,
+            m.c.from_name,
+            m.c.from_addr,
+            a.c.lines_written,
+        )
+        .join(m, m.c.id == rp.c.message_pk)
+        .join(a, a.c.message_pk == m.c.id)
+        .order_by(m.c.date_utc, m.c.id)
+    ):
+        v = versions.get(r.version_key)
+        if v is None or r.date_utc is None:
+            continue
+        v.replies.append(
+            ReplyEv(
+                r.id,
+                r.date_utc,
+                people(r.from_name, r.from_addr),
+                r.addressed_idx,
+                r.is_author,
+                r.is_bot,
+                r.lines_written,
+                r.id in reviewed,
+            )
+        )
+    _mark_new_contributors(list(series.values()))
+    return list(series.values())
+
+
+def _files(text: str) -> list[str]:
+    import json
+
+    return json.loads(text)
+
+
+def _mark_new_contributors(all_series: list[SeriesEv]) -> None:
+    """New: the series is the author's first on the list; everyone else is established."""
+    first: dict[str, int] = {}
+    for se in all_series:
+        d = se.first_date
+        if se.author not in first or d < first[se.author]:
+            first[se.author] = d
+    for se in all_series:
+        se.new_contributor = se.first_date == first[se.author]
