@@ -1,0 +1,1 @@
+"""Review metrics: durations, counts, backlog states, people, organisations, subsystems."""
