@@ -632,10 +632,12 @@ def main(argv: list[str] | None = None) -> None:
     archive_bundle, utils_bundle = data.joinpath(*ARCHIVE_BUNDLE), data.joinpath(*UTILS_BUNDLE)
     for p in (archive_bundle, utils_bundle):
         if not p.is_file():
-            sys.exit(
-                f"benchmark data missing: {p}\n(expected ../shared/data beside the project "
-                f"root, here {data}; or set PATCHLENS_DATA)"
+            where = (
+                "$PATCHLENS_DATA"
+                if os.environ.get("PATCHLENS_DATA")
+                else ("../shared/data beside the project root")
             )
+            sys.exit(f"benchmark data missing: {p}\n(the data folder is {data}, from {where})")
     if not args.skip_perceval and importlib.util.find_spec("perceval") is None:
         sys.exit(
             "perceval is not installed: .venv/bin/pip install -e '.[bench]' "

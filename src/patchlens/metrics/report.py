@@ -1,0 +1,286 @@
+"""What `patchlens report` shows: the three use cases (community, performance, backlog) over
+a filtered set of series, as plain data first and then as terminal tables."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import Connection, select
+
+from patchlens.metrics.backlog import STATES, BacklogRules, Facts, decide
+from patchlens.metrics.community import balances, display_names
+from patchlens.metrics.distributions import BUCKETS, DURATIONS, by_key, by_period, summary
+from patchlens.metrics.load import load_series, people_of
+from patchlens.store import schema as s
+
+
+@dataclass
+class ReportFilter:
+    since: int | None = None
+    until: int | None = None
+    list_name: str | None = None
+    subsystem: str | None = None
+    org: str | None = None
+    as_of: int | None = None
+    rules: BacklogRules = field(default_factory=BacklogRules)
+
+
+def metric_rows(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
+    """series_metrics rows passing the filter, each with its state at `as_of`."""
+    sm = s.series_metrics
+    q = select(sm)
+    if f.since is not None:
+        q = q.where(sm.c.first_date >= f.since)
+    if f.until is not None:
+        q = q.where(sm.c.first_date < f.until)
+    if f.org:
+        q = q.where(sm.c.org == f.org)
+    rows = [dict(r._mapping) for r in conn.execute(q)]
+    if f.list_name:
+        keys = _series_in_list(conn, f.list_name)
+        rows = [r for r in rows if r["series_key"] in keys]
+    for r in rows:
+        r["subsystems"] = json.loads(r["subsystems"])
+        r["anomalies"] = json.loads(r["anomalies"])
+    if f.subsystem:
+        rows = [r for r in rows if f.subsystem in r["subsystems"]]
+    when = f.as_of or int(time.time())
+    for r in rows:
+        r["state"] = decide(
+            Facts(
+                r["merged"],
+                r["nearly_complete"],
+                r["has_reviewer_reply"],
+                r["reviewer_spoke_last"],
+                r["last_date"],
+                r["in_repo"],
+            ),
+            when,
+            f.rules,
+        )
+    return rows
+
+
+def _series_in_list(conn: Connection, name: str) -> set[str]:
+    sv, vm, ms, ml = s.series_versions, s.version_members, s.message_sightings, s.mailing_lists
+    return {
+        k
+        for (k,) in conn.execute(
+            select(sv.c.series_key)
+            .join(vm, vm.c.version_key == sv.c.key)
+            .join(ms, ms.c.message_pk == vm.c.message_pk)
+            .join(ml, ml.c.id == ms.c.list_id)
+            .where(ml.c.name == name)
+            .distinct()
+        )
+    }
+
+
+@dataclass
+class Report:
+    series: int
+    states: dict[str, int]
+    oldest_new: list[dict[str, Any]]
+    nearly_complete: list[dict[str, Any]]
+    stale: list[dict[str, Any]]
+    per_subsystem: list[dict[str, Any]]
+    unanswered_by_subsystem: int | None
+    durations: dict[str, dict[str, Any]]
+    per_quarter: dict[str, list[dict[str, Any]]]
+    per_bucket: dict[str, list[dict[str, Any]]]
+    new_vs_established: list[dict[str, Any]]
+    people: list[dict[str, Any]]
+    orgs: list[dict[str, Any]]
+    anomalies: dict[str, int]
+
+
+def build_report(conn: Connection, f: ReportFilter, top: int = 15) -> Report:
+    rows = metric_rows(conn, f)
+    keys = {r["series_key"] for r in rows}
+    states = {st: 0 for st in STATES}
+    states.update(Counter(r["state"] for r in rows))
+    by_first = sorted(rows, key=lambda r: r["first_date"])
+
+    def brief(r: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: r[k]
+            for k in (
+                "series_key",
+                "title",
+                "author_addr",
+                "org",
+                "first_date",
+                "last_date",
+                "versions",
+                "patches",
+                "reviewers",
+            )
+        }
+
+    subs: dict[str, Counter[str]] = {}
+    for r in rows:
+        for sub in r["subsystems"] or ["(none)"]:
+            subs.setdefault(sub, Counter())[r["state"]] += 1
+    people = people_of(conn)
+    series = [x for x in load_series(conn, people) if x.key in keys]
+    names = display_names(
+        [
+            (people(n, a), n, a)
+            for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))
+        ]
+    )
+    org_of_person = {r["author"]: r["org"] for r in rows}
+    by_person = balances(series)
+    by_org = balances(series, lambda who: org_of_person.get(who) or _org_guess(who))
+    unanswered = [r["unanswered_by_subsystem"] for r in rows]
+    known = [u for u in unanswered if u is not None]
+    return Report(
+        series=len(rows),
+        states=states,
+        oldest_new=[brief(r) for r in by_first if r["state"] == "new"][:top],
+        nearly_complete=[brief(r) for r in by_first if r["state"] == "nearly complete"][:top],
+        stale=[brief(r) for r in by_first if r["state"] == "stale"][:top],
+        per_subsystem=[
+            {"subsystem": k, "series": sum(c.values()), **dict(c)}
+            for k, c in sorted(subs.items(), key=lambda kv: -sum(kv[1].values()))
+        ][:top],
+        unanswered_by_subsystem=sum(known) if known else None,
+        durations={m: summary(r[m] for r in rows) for m in DURATIONS},
+        per_quarter={
+            m: by_period(rows, m, "quarter") for m in ("time_to_first_response", "time_to_merge")
+        },
+        per_bucket={name: by_key(rows, "time_to_merge", fn) for name, fn in BUCKETS.items()},
+        new_vs_established=by_key(
+            rows,
+            "time_to_first_response",
+            lambda r: "new contributor" if r["new_contributor"] else "established",
+        ),
+        people=[{"person": names.get(b.key, b.key), **b.row()} for b in by_person[:top]],
+        orgs=[b.row() for b in by_org[:top]],
+        anomalies=dict(Counter(a for r in rows for a in r["anomalies"])),
+    )
+
+
+def _org_guess(who: str) -> str:
+    """An identity's domain when it authored nothing in the selection."""
+    addr = who.removeprefix("addr:")
+    return addr.rsplit("@", 1)[-1] if "@" in addr else "(unknown)"
+
+
+def _h(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.1f} h" if v < 48 else f"{v / 24:.1f} d"
+
+
+def _day(ts: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+def render(rep: Report, console: Console) -> None:
+    console.rule("[bold]Backlog")
+    t = Table(title=f"{rep.series:,} series by state", title_justify="left")
+    t.add_column("state")
+    t.add_column("series", justify="right")
+    for st, n in rep.states.items():
+        t.add_row(st, f"{n:,}")
+    t.add_row("[bold]all", f"[bold]{sum(rep.states.values()):,}")
+    console.print(t)
+    for title, items in (
+        ("Oldest waiting for a first response", rep.oldest_new),
+        ("Nearly complete: every patch reviewed, not merged", rep.nearly_complete),
+        ("Stale", rep.stale),
+    ):
+        if not items:
+            continue
+        t = Table(title=title, title_justify="left")
+        for col in ("posted", "last activity", "title", "author", "v", "patches"):
+            t.add_column(col, overflow="fold" if col == "title" else "ellipsis")
+        for r in items:
+            t.add_row(
+                _day(r["first_date"]),
+                _day(r["last_date"]),
+                escape(r["title"]),
+                escape(r["author_addr"]),
+                str(r["versions"]),
+                str(r["patches"]),
+            )
+        console.print(t)
+    if rep.unanswered_by_subsystem is not None:
+        console.print(
+            f"series no maintainer or reviewer of their subsystem answered: "
+            f"{rep.unanswered_by_subsystem:,}"
+        )
+    else:
+        console.print("no MAINTAINERS file: series are in no subsystem")
+
+    console.rule("[bold]Performance")
+    t = Table(title="Durations over all series (nearest-rank percentiles)", title_justify="left")
+    for col in ("metric", "n", "median", "p75", "p90"):
+        t.add_column(col, justify="left" if col == "metric" else "right")
+    for m, sm in rep.durations.items():
+        t.add_row(m.replace("_", " "), str(sm["n"]), _h(sm["median"]), _h(sm["p75"]), _h(sm["p90"]))
+    console.print(t)
+    for m, per in rep.per_quarter.items():
+        t = Table(title=f"{m.replace('_', ' ')} per quarter", title_justify="left")
+        for col in ("quarter", "n", "median", "p75", "p90"):
+            t.add_column(col, justify="left" if col == "quarter" else "right")
+        for p in per[-12:]:
+            t.add_row(p["period"], str(p["n"]), _h(p["median"]), _h(p["p75"]), _h(p["p90"]))
+        console.print(t)
+    for name, groups in rep.per_bucket.items():
+        t = Table(title=f"time to merge by {name}", title_justify="left")
+        for col in (name, "n", "median", "p75", "p90"):
+            t.add_column(col, justify="left" if col == name else "right")
+        for g in groups:
+            t.add_row(g["group"], str(g["n"]), _h(g["median"]), _h(g["p75"]), _h(g["p90"]))
+        console.print(t)
+    t = Table(title="time to first response: new vs established", title_justify="left")
+    for col in ("contributor", "n", "median", "p75", "p90"):
+        t.add_column(col, justify="left" if col == "contributor" else "right")
+    for g in rep.new_vs_established:
+        t.add_row(g["group"], str(g["n"]), _h(g["median"]), _h(g["p75"]), _h(g["p90"]))
+    console.print(t)
+
+    console.rule("[bold]Community")
+    for title, items, keycol in (
+        ("People: review given against contributions received", rep.people, "person"),
+        ("Organisations", rep.orgs, "key"),
+    ):
+        t = Table(title=title, title_justify="left")
+        cols = (
+            keycol,
+            "review_replies",
+            "reviews_given",
+            "flag_only_reviews",
+            "lines_written",
+            "series_authored",
+            "replies_received",
+            "given_per_received",
+        )
+        heads = (
+            "who",
+            "review replies",
+            "reviews",
+            "flag-only",
+            "lines",
+            "series",
+            "replies received",
+            "given/received",
+        )
+        for col in heads:
+            t.add_column(col, justify="left" if col == "who" else "right")
+        for r in items:
+            t.add_row(*(escape(str(r[c] if r[c] is not None else "-")) for c in cols))
+        console.print(t)
+    if rep.anomalies:
+        console.print(
+            "anomalies: " + ", ".join(f"{k} {v}" for k, v in sorted(rep.anomalies.items()))
+        )
