@@ -173,3 +173,13 @@ def test_schema_from_migrations_matches_the_code(tmp_path: Path) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), s.metadata)
     assert diff == []
+
+
+def test_head_revision_agrees_with_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from patchlens.store.db import MIGRATIONS, head_revision
+
+    script = ScriptDirectory(str(MIGRATIONS))
+    assert head_revision() == script.get_current_head()
+    assert len(script.get_heads()) == 1  # a line, not a tree

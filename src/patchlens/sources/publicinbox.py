@@ -108,11 +108,19 @@ class PublicInboxSource:
             by_blob: dict[str, list[tuple[str, int]]] = {}
             for sha, ct, blob in commits:
                 by_blob.setdefault(blob, []).append((sha, ct))
+            # A smaller delta cache: git's default 96 MB buys no speed here (measured).
             if since is None:
-                args = ["cat-file", "--batch-all-objects", "--batch", "--unordered"]
+                args = [
+                    "-c",
+                    "core.deltaBaseCacheLimit=16m",
+                    "cat-file",
+                    "--batch-all-objects",
+                    "--batch",
+                    "--unordered",
+                ]
                 stdin = None
             else:
-                args = ["cat-file", "--batch"]
+                args = ["-c", "core.deltaBaseCacheLimit=16m", "cat-file", "--batch"]
                 stdin = "".join(b + "\n" for b in by_blob).encode()
             batch: list[RawMessage] = []
             proc = subprocess.Popen(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from patchlens.mail.parse import ParsedMessage, Unparseable, parse_message
 from patchlens.sources.base import RawMessage
@@ -27,6 +27,8 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     if name == "sqlite":
         stmt = sqlite.insert(table).on_conflict_do_nothing()
     elif name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # only when used: it costs start-up time
+
         stmt = postgresql.insert(table).on_conflict_do_nothing()
     else:
         raise NotImplementedError(f"database {name!r} is not supported")
