@@ -55,6 +55,9 @@ PROBES = [
 ]
 
 
+OSCAR = '# An indented "comment" with an address is an entry for git:'
+
+
 def _ident(name: str, email: str) -> str:
     return f"{name} <{email}>" if name else f"<{email}>"
 
@@ -136,7 +139,7 @@ def test_every_form_and_tricky_case_agrees_with_git(scratch_repo, erofs_senders)
         # only name-specific entries for an address: other names untouched
         ("Liam", "shared@example.net", ("Liam", "shared@example.net")),
         # an indented "# ..." with an address is an entry; "<>" first or no address: ignored
-        ("x", "oscar@example.org", ('# An indented "comment" with an address is an entry for git:', "oscar@example.org")),
+        ("x", "oscar@example.org", (OSCAR, "oscar@example.org")),
         ("Hank H", "hank@example.org", ("Hank H", "hank@example.org")),
         ("Paul", "paul@old.example.com", ("Paul", "paul@old.example.com")),
         # trailing comment, inner spacing kept as git keeps it, CRLF line

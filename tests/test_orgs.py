@@ -45,7 +45,10 @@ def test_parse_gitdm_lines():
         by_key.setdefault(ml.key, []).append((ml.org, ml.until))
     assert by_key["linux.vnet.ibm.com"] == [("IBM Linux Technology Center", None)]
     assert by_key["hisilicon.com"] == [("HiSilicon", None)]  # trailing comment dropped
-    assert by_key["citrix.com"] == [("Citrix", dt.date(2022, 9, 30)), ("Cloud Software Group", None)]
+    assert by_key["citrix.com"] == [
+        ("Citrix", dt.date(2022, 9, 30)),
+        ("Cloud Software Group", None),
+    ]
     assert by_key["kernel.org"] == [(UNKNOWN, None)]  # gitdm's "(Unknown)"
     assert by_key["users.noreply.github.com"] == [(UNKNOWN, None)]  # the CNCF's "NotFound"
     assert by_key["alex@example.net"] == [("Consulting Inc", None)]  # user!domain

@@ -106,7 +106,11 @@ class Mailmap:
         self._add(name1, email1, name2, email2)
 
     def _add(
-        self, new_name: str | None, new_email: str | None, old_name: str | None, old_email: str | None
+        self,
+        new_name: str | None,
+        new_email: str | None,
+        old_name: str | None,
+        old_email: str | None,
     ) -> None:
         if old_email is None:  # "Name <commit>" or "Name <proper>" with no second address
             old_email, new_email = new_email, None

@@ -6,15 +6,15 @@ Linux's `scripts/get_maintainer.pl` (Xen ships a fork of it). This module reads 
 way that script does, so that our "expected reviewers" are the people `get_maintainer.pl`
 would have put on Cc.
 
-Format. A section is a title line followed by `X: value` lines (a capital letter in column
-0, a colon). Like get_maintainer.pl we do not look for a fixed end of the preamble: a section
-is a run of tag lines, and its title is the last non-blank, non-indented, non-tag line before
-the run (so "Maintainers List", rulers and tab-indented descriptions such as
-"\\tM: Mail patches to" are never taken for sections). An underline ("-----") under a title
-is skipped, as in QEMU's file. Two guards get_maintainer.pl lacks: tag runs before the first
-real section that name no address and no file pattern are dropped (old Linux files list
-"P: Person / M: Mail patches to / S: Status" in column 0 in their preamble), and an indented
-line ends a section without starting one.
+Format. A section is a title line followed by tag lines `T: value` (a capital letter in
+column 0, a colon; unknown tags are kept in `Section.entries`). Like get_maintainer.pl we do
+not look for a fixed end of the preamble: a section is a run of tag lines, and its title is
+the last non-blank, non-indented, non-tag line before the run (so "Maintainers List",
+rulers and tab-indented descriptions such as "\\tM: Mail patches to" are never taken for
+sections). An underline ("-----") under a title is skipped, as in QEMU's file. Two guards
+get_maintainer.pl lacks: tag runs before the first real section that name no address and no
+file pattern are dropped (old Linux files list "P: Person / M: Mail patches to / S: Status"
+in column 0 in their preamble), and an indented line ends a section without starting one.
 
 F:/X: patterns, as in get_maintainer.pl (`file_match_pattern`):
 - `*` and `?` become the regex `.*` and `.`, and the pattern must match at the start of the
@@ -29,7 +29,8 @@ F:/X: patterns, as in get_maintainer.pl (`file_match_pattern`):
 - A pattern without wildcard that names a directory counts as `dir/` there (the script
   checks `-d` on the source tree). We have no tree, so such a pattern covers the path
   itself, paths that start with it at the same depth (the script's rule for a file) and
-  everything below `pattern/` (its rule for a directory).
+  everything below `pattern/` (its rule for a directory): a superset of what the script
+  matches whichever the name is.
 - `{a,b}` (not nested) is expanded as Xen's fork of the script does; Linux's copy would take
   the braces literally and never match. `[...]` is kept as a character class; other regex
   characters are taken literally (the script would pass `+` or `(` to the regex engine).
@@ -47,7 +48,7 @@ depends on line order); ties keep file order (the script's order there is Perl h
 
 Catch-all. `Section.is_catch_all` is set for "THE REST" and for any section with both
 `F: *` and `F: */` (QEMU's is titled differently), so a report can tell "only THE REST"
-from a real subsystem.
+from a real subsystem; catch-all sections always sort last.
 """
 
 from __future__ import annotations
@@ -149,10 +150,7 @@ def _build_section(title: str, entries: list[tuple[str, str]]) -> Section:
 
 def _looks_real(entries: list[tuple[str, str]]) -> bool:
     """A section names an address or a file pattern; preamble legends do neither."""
-    for tag, value in entries:
-        if tag in "FXNK" or (tag in "MRL" and "@" in value):
-            return True
-    return False
+    return any(tag in "FXNK" or (tag in "MRL" and "@" in value) for tag, value in entries)
 
 
 def parse_maintainers(text: str) -> list[Section]:
@@ -277,7 +275,7 @@ class _FilePattern:
 
 
 def _dir_prefixes(path: str) -> list[str]:
-    """"", "a/", "a/b/" for "a/b/c": the index keys that can hold patterns for the path."""
+    """Index keys that can hold patterns for a path: "", "a/", "a/b/" for "a/b/c"."""
     out = [""]
     i = path.find("/")
     while i != -1:
@@ -428,21 +426,21 @@ class Maintainers:
 
         Per path, the catch-all's people count only when no other covering section names
         anyone (as Xen's get_maintainer.pl drops THE REST once a file has a real
-        maintainer). `nearest` keeps, per path, only the most specific sections (Xen's rule:
-        the most specific maintainer's ack is necessary and sufficient). `text`, a patch,
-        adds the people of sections whose K: keywords it contains.
+        maintainer). `nearest` keeps, per path, only the most specific sections that name
+        someone (Xen's rule: the most specific maintainer's ack is necessary and
+        sufficient). `text`, a patch, adds the people of sections whose K: keywords it
+        contains.
         """
         out: set[str] = set()
         secs = self.sections
         for path in paths:
             matched = self._match(path)
             specific = [(i, d) for i, d in matched if not secs[i].is_catch_all]
-            people: set[str] = set()
-            if specific:
-                if nearest:
-                    top = specific[0][1]
-                    specific = [(i, d) for i, d in specific if d == top]
-                people = _emails(secs[i] for i, _ in specific)
+            if nearest:
+                # The most specific sections that name someone (an orphaned one does not).
+                specific = [(i, d) for i, d in specific if _emails([secs[i]])]
+                specific = [(i, d) for i, d in specific if d == specific[0][1]]
+            people = _emails(secs[i] for i, _ in specific)
             if not people:
                 people = _emails(secs[i] for i, _ in matched if secs[i].is_catch_all)
             out |= people
@@ -452,9 +450,7 @@ class Maintainers:
 
 
 def _emails(sections: Iterable[Section]) -> set[str]:
-    return {
-        p.email.lower() for s in sections for p in (*s.maintainers, *s.reviewers) if p.email
-    }
+    return {p.email.lower() for s in sections for p in (*s.maintainers, *s.reviewers) if p.email}
 
 
 # ---------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ FREEMAIL_DOMAINS: tuple[str, ...] = (
     "qq.com", "foxmail.com", "163.com", "126.com", "yeah.net", "188.com", "sina.com",
     "sina.cn", "sohu.com", "139.com", "189.cn", "wo.cn", "aliyun.com", "tom.com", "21cn.com",
     # Japan, Korea, India, elsewhere
-    "naver.com", "hanmail.net", "daum.net", "nate.com", "rediffmail.com", "yahoo.co.jp",
+    "naver.com", "hanmail.net", "daum.net", "nate.com", "rediffmail.com",
     "ezweb.ne.jp", "docomo.ne.jp", "hinet.net", "bigpond.com", "optusnet.com.au",
     "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "cox.net", "charter.net",
     "earthlink.net", "shaw.ca", "rogers.com", "sympatico.ca", "uol.com.br", "bol.com.br",

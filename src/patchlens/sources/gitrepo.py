@@ -1,31 +1,37 @@
-"""Commits of a git repository, with their diffs, read through `git log -p`.
+"""Commits of a git repository, with their diffs, read through `git log -p --numstat`.
 
 The `git` binary walks history with diffs several times faster than any Python binding here;
-the range is cut into slices that run as parallel `git log` processes while this process
-parses the output in order. Patch-ids are computed from the same diff text by the port of
-`git patch-id --stable`, so the log is produced once.
+the range is cut into slices that run as parallel `git log` processes, each followed by
+`git patch-id --stable` on its own output (the same pipeline as `git log -p | git patch-id`),
+while this process only splits the output: per-line work stays in git. File statistics come
+from git's numstat, so the diff text is stored but not scanned here.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from patchlens.mail.diff import FileStat, file_stats
-from patchlens.mail.patchid import patch_id
+from patchlens.compression import compress_text
+from patchlens.mail.diff import FileStat, unquote_path
 from patchlens.mail.trailers import Trailer, parse_trailers
 from patchlens.sources.base import SourceError
 from patchlens.sources.gitutil import GIT_ENV, git
 
-_FORMAT = "%x00%x01%H%x00%P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"
+# "commit %H" first, so that `git patch-id` can name each patch; then NUL-separated fields.
+_FORMAT = "commit %H%n%x00%x01%H%x00%P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"
+# The "commit <sha>" line that opens the next record ends the current one.
+_NEXT_COMMIT = re.compile(r"commit [0-9a-f]{40,64}\n?\Z")
 LOG_ARGS = [
     "log",
     "--no-walk=unsorted",
     "--stdin",
     "-p",
+    "--numstat",
     "--no-color",
     "--no-ext-diff",
     "-M",
@@ -52,6 +58,7 @@ class CommitRecord:
     files: list[FileStat]
     patch_id: str | None
     trailers: list[Trailer]
+    diff_z: bytes | None = None  # the diff, compressed for the store
 
     @property
     def subject(self) -> str:
@@ -70,20 +77,60 @@ def _raw_date(value: str) -> tuple[int, int]:
     return int(ts), sign * minutes
 
 
-def parse_log(data: bytes) -> Iterator[CommitRecord]:
+def _numstat_path(path: str) -> tuple[str, str | None]:
+    """(path, old path) from numstat's "old => new" and "dir/{old => new}/x" forms."""
+    path = unquote_path(path)
+    if " => " not in path:
+        return path, None
+    if "{" in path and "}" in path:
+        pre, rest = path.split("{", 1)
+        mid, post = rest.split("}", 1)
+        old, new = mid.split(" => ", 1)
+        return (pre + new + post).replace("//", "/"), (pre + old + post).replace("//", "/")
+    old, new = path.split(" => ", 1)
+    return new, old
+
+
+def _numstat(block: str) -> list[FileStat]:
+    out = []
+    for line in block.split("\n"):
+        parts = line.split("\t", 2)
+        if len(parts) != 3:
+            continue
+        added, removed, path = parts
+        binary = added == "-"
+        new, old = _numstat_path(path)
+        out.append(
+            FileStat(new, old, 0 if binary else int(added), 0 if binary else int(removed), binary)
+        )
+    return out
+
+
+def parse_log(data: bytes, patch_ids: dict[str, str] | None = None) -> Iterator[CommitRecord]:
     """CommitRecords from `git log` output in the LOG_ARGS format."""
+    patch_ids = patch_ids or {}
     for rec in data.split(b"\0\x01")[1:]:
         fields = rec.split(b"\0", 9)
         if len(fields) < 10:
             raise SourceError(f"unexpected git log record: {rec[:80]!r}")
         sha, parents, an, ae, ad, cn, ce, cd, message, rest = fields
-        diff_text = rest.lstrip(b"\n").decode("utf-8", "surrogateescape")
-        diff = diff_text if diff_text.strip() else None
+        # After the message: numstat lines, then the diff; the next record's "commit" line
+        # closes it.
+        tail = rest.decode("utf-8", "surrogateescape")
+        last = tail.rfind("commit ", max(0, len(tail) - 80))
+        if last != -1 and (last == 0 or tail[last - 1] == "\n") and _NEXT_COMMIT.match(tail, last):
+            tail = tail[:last]
+        cut = tail.find("\ndiff ")
+        if cut == -1:
+            stats, diff_text = tail, ""
+        else:
+            stats, diff_text = tail[:cut], tail[cut + 1 :]
         msg = message.decode("utf-8", "replace").rstrip("\n")
         a_date, a_off = _raw_date(ad.decode())
         c_date, c_off = _raw_date(cd.decode())
+        commit = sha.decode()
         yield CommitRecord(
-            sha=sha.decode(),
+            sha=commit,
             parents=parents.decode().split(),
             author_name=an.decode("utf-8", "replace"),
             author_email=ae.decode("utf-8", "replace").lower(),
@@ -94,9 +141,9 @@ def parse_log(data: bytes) -> Iterator[CommitRecord]:
             committer_date=c_date,
             committer_offset=c_off,
             message=msg,
-            diff=diff,
-            files=file_stats(diff) if diff else [],
-            patch_id=patch_id(diff) if diff else None,
+            diff=diff_text or None,
+            files=_numstat(stats),
+            patch_id=patch_ids.get(commit),
             trailers=parse_trailers(msg),
         )
 
@@ -137,7 +184,8 @@ def rev_list(gitdir: Path, head: str, exclude: list[str]) -> list[str]:
     return git(args, cwd=gitdir).decode().split()
 
 
-def _run_log(gitdir: Path, shas: list[str]) -> bytes:
+def _run_log(gitdir: Path, shas: list[str]) -> tuple[bytes, dict[str, str]]:
+    """A slice's log, and its patch-ids from `git patch-id --stable` fed that same log."""
     proc = subprocess.run(
         ["git", *LOG_ARGS],
         cwd=gitdir,
@@ -148,7 +196,33 @@ def _run_log(gitdir: Path, shas: list[str]) -> bytes:
     )
     if proc.returncode != 0:
         raise SourceError(f"{gitdir}: git log failed: {proc.stderr.decode('utf-8', 'replace')}")
-    return proc.stdout
+    pid = subprocess.run(
+        ["git", "patch-id", "--stable"],
+        cwd=gitdir,
+        input=proc.stdout,
+        capture_output=True,
+        env=GIT_ENV,
+        check=False,
+    )
+    if pid.returncode != 0:
+        raise SourceError(f"{gitdir}: git patch-id failed: {pid.stderr.decode('utf-8', 'replace')}")
+    ids = {}
+    for line in pid.stdout.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            ids[parts[1]] = parts[0]
+    return proc.stdout, ids
+
+
+def _read_slice(gitdir: Path, shas: list[str]) -> list[CommitRecord]:
+    """Log, patch-ids, parse and compression of one slice: runs in a thread, beside git and
+    the writer (zstd and the subprocess waits release the GIL)."""
+    out, ids = _run_log(gitdir, shas)
+    records = list(parse_log(out, ids))
+    for r in records:
+        if r.diff is not None:
+            r.diff_z = compress_text(r.diff)
+    return records
 
 
 def read_commits(
@@ -160,14 +234,14 @@ def read_commits(
     """
     slices = [shas[i : i + slice_size] for i in range(0, len(shas), slice_size)]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        pending: list[Future[bytes]] = []
+        pending: list[Future[list[CommitRecord]]] = []
         nxt = 0
         while nxt < len(slices) and len(pending) < jobs + 1:
-            pending.append(pool.submit(_run_log, gitdir, slices[nxt]))
+            pending.append(pool.submit(_read_slice, gitdir, slices[nxt]))
             nxt += 1
         while pending:
-            out = pending.pop(0).result()
+            records = pending.pop(0).result()
             if nxt < len(slices):
-                pending.append(pool.submit(_run_log, gitdir, slices[nxt]))
+                pending.append(pool.submit(_read_slice, gitdir, slices[nxt]))
                 nxt += 1
-            yield list(parse_log(out))
+            yield records

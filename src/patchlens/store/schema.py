@@ -8,7 +8,6 @@ smaller than the archives it holds.
 
 from __future__ import annotations
 
-import zstandard
 from sqlalchemy import (
     Boolean,
     Column,
@@ -25,24 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-_ZC = zstandard.ZstdCompressor(level=3)
-_ZD = zstandard.ZstdDecompressor()
-
-
-class Precompressed(bytes):
-    """Bytes already compressed (by a worker process): stored as they are."""
-
-
-def compress(data: bytes) -> bytes:
-    return _ZC.compress(data)
-
-
-def decompress(data: bytes) -> bytes:
-    return _ZD.decompress(data)
-
-
-def compress_text(text: str) -> Precompressed:
-    return Precompressed(_ZC.compress(text.encode("utf-8", "surrogatepass")))
+from patchlens.compression import (
+    Precompressed,
+    compress,
+    compress_text,
+    decompress,
+    decompress_text,
+)
 
 
 class Compressed(TypeDecorator[bytes]):
@@ -54,10 +42,10 @@ class Compressed(TypeDecorator[bytes]):
     def process_bind_param(self, value: bytes | None, dialect: object) -> bytes | None:
         if value is None or isinstance(value, Precompressed):
             return value
-        return _ZC.compress(value)
+        return compress(value)
 
     def process_result_value(self, value: bytes | None, dialect: object) -> bytes | None:
-        return None if value is None else _ZD.decompress(value)
+        return None if value is None else decompress(value)
 
 
 class CompressedText(TypeDecorator[str]):
@@ -69,10 +57,10 @@ class CompressedText(TypeDecorator[str]):
     def process_bind_param(self, value: str | bytes | None, dialect: object) -> bytes | None:
         if value is None or isinstance(value, Precompressed):
             return value
-        return _ZC.compress(value.encode("utf-8", "surrogatepass"))
+        return compress_text(value)
 
     def process_result_value(self, value: bytes | None, dialect: object) -> str | None:
-        return None if value is None else _ZD.decompress(value).decode("utf-8", "surrogatepass")
+        return None if value is None else decompress_text(value)
 
 
 metadata = MetaData(

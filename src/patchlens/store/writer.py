@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, select, tuple_, update
 from sqlalchemy.dialects import sqlite
 
+from patchlens.compression import Precompressed, compress, compress_text
 from patchlens.mail.parse import ParsedMessage, Unparseable, parse_message
 from patchlens.sources.base import RawMessage
 from patchlens.sources.gitrepo import CommitRecord
 from patchlens.store import schema as s
-from patchlens.store.schema import Precompressed, compress, compress_text
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -269,7 +269,7 @@ def store_commits(conn: Connection, repo_id: int, branch: str, records: list[Com
                 "lines_added": sum(f.added for f in r.files),
                 "lines_removed": sum(f.removed for f in r.files),
                 "patch_id": r.patch_id,
-                "diff": r.diff,
+                "diff": r.diff_z if r.diff_z is not None else r.diff,
             }
             for r in fresh
         ],
