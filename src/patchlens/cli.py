@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import sys
@@ -19,9 +20,15 @@ from rich.table import Table
 from sqlalchemy import select
 
 from patchlens import ingest
+from patchlens.config import Config, ConfigError, load_config
+from patchlens.exporting import write_rows
 from patchlens.match.evaluate import evaluate
-from patchlens.match.stage import MatchReport, fingerprint_new, links_export, run_matching
+from patchlens.match.stage import fingerprint_new, links_export
 from patchlens.match.stage import load as load_match_inputs
+from patchlens.metrics.backlog import BacklogRules
+from patchlens.metrics.exports import patch_rows, people_rows
+from patchlens.metrics.report import ReportFilter, build_report, metric_rows, render
+from patchlens.pipeline import StagesReport, run_stages
 from patchlens.progress import Reporter
 from patchlens.review.queries import (
     SeriesFilter,
@@ -31,7 +38,6 @@ from patchlens.review.queries import (
     series_list,
     versions_detail,
 )
-from patchlens.review.reconstruct import ReconstructReport, reconstruct
 from patchlens.sources.base import SourceError
 from patchlens.store import schema as s
 from patchlens.store.db import cache_dir, database_url, open_store
@@ -49,6 +55,7 @@ err = Console(stderr=True)
 class State:
     db: str | None = None
     quiet: bool = False
+    config: str | None = None
 
 
 state = State()
@@ -65,9 +72,16 @@ def _global(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config", envvar="PATCHLENS_CONFIG", help="Settings file (default ./patchlens.toml)."
+        ),
+    ] = None,
 ) -> None:
     state.db = db
     state.quiet = quiet
+    state.config = config
 
 
 def _fail(message: str) -> None:
@@ -108,20 +122,35 @@ def add_repo(
     console.print(f"{name}: {source} ({', '.join(branch or ['default branch'])})")
 
 
-def _run_update() -> tuple[list[ingest.SourceReport], ReconstructReport, MatchReport]:
+def _config() -> Config:
+    try:
+        return load_config(state.config)
+    except ConfigError as e:
+        _fail(str(e))
+        raise  # unreachable: _fail exits
+
+
+def _run_update(force: bool = False) -> tuple[list[ingest.SourceReport], StagesReport]:
     url = database_url(state.db)
+    cfg = _config()
     engine = open_store(state.db)
     reporter = Reporter(quiet=state.quiet, console=err)
     reports = ingest.run_update(engine, cache_dir(url), reporter)
-    rec = reconstruct(engine, reporter)
-    return reports, rec, run_matching(engine, reporter)
+    return reports, run_stages(engine, cfg, cache_dir(url), reporter, force=force)
 
 
 @app.command()
-def update() -> None:
-    """Ingest everything new from every registered list and repository."""
+def update(
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Rebuild review, matching and metrics even if nothing is new."
+        ),
+    ] = False,
+) -> None:
+    """Ingest everything new, then rebuild what depends on it: review, matching, metrics."""
     t0 = time.perf_counter()
-    reports, rec, mat = _run_update()
+    reports, st = _run_update(force)
     failed = [r for r in reports if r.error]
     if not state.quiet:
         for r in reports:
@@ -135,17 +164,22 @@ def update() -> None:
                     f" {r.quarantined} quarantined"
                 )
             err.print(f"{r.name}: {r.read} {what} read, {r.new} new{extra}", highlight=False)
-        if rec.analysed:
+        if not st.skipped:
+            rec, mat, met = st.review, st.matching, st.metrics
             err.print(
-                f"review: {rec.analysed} messages analysed; {rec.threads} threads,"
+                f"review: {st.analysed} messages analysed; {rec.threads} threads,"
                 f" {rec.versions} versions in {rec.series} series ({rec.links} version links),"
-                f" {rec.replies} review replies; {rec.changed_rows} rows changed",
+                f" {rec.replies} replies; {rec.changed_rows} rows changed",
                 highlight=False,
             )
-        if mat.changed_rows:
             err.print(
                 f"matching: {mat.links} postings linked to commits ({mat.ambiguous} ambiguous)"
                 f" among {mat.postings} postings and {mat.commits} commits",
+                highlight=False,
+            )
+            err.print(
+                f"metrics: {met.series} series in {met.seconds:.2f} s; "
+                f"{met.changed_rows} rows changed",
                 highlight=False,
             )
         err.print(f"update took {time.perf_counter() - t0:.2f} s")
@@ -509,6 +543,83 @@ def export_links(
     finally:
         if output:
             out.close()
+
+
+@app.command()
+def report(
+    since: Annotated[str | None, typer.Option(help="Series first posted on or after.")] = None,
+    until: Annotated[str | None, typer.Option(help="Series first posted before.")] = None,
+    list_name: Annotated[str | None, typer.Option("--list", help="Mailing list name.")] = None,
+    subsystem: Annotated[str | None, typer.Option(help="MAINTAINERS section title.")] = None,
+    org: Annotated[str | None, typer.Option(help="Organisation of the author.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Backlog as of this date.")] = None,
+    top: Annotated[int, typer.Option(help="Rows in each top list.")] = 15,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The three use cases in the terminal: backlog, performance, community."""
+    cfg = _config()
+    engine = open_store(state.db)
+    f = ReportFilter(
+        _date_arg(since),
+        _date_arg(until),
+        list_name,
+        subsystem,
+        org,
+        _date_arg(as_of),
+        BacklogRules(cfg.stale_days, cfg.abandoned_days),
+    )
+    with engine.connect() as conn:
+        rep = build_report(conn, f, top)
+    if as_json:
+        print(json.dumps(dataclasses.asdict(rep), indent=1, default=str))
+        return
+    render(rep, console)
+
+
+EXPORTS = ("series", "versions", "patches", "people", "metrics", "links")
+
+
+@export_app.command("metrics")
+def export_metrics(
+    fmt: Annotated[str, typer.Option("--format", help="csv, tsv, json or parquet.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File.")] = None,
+) -> None:
+    """One row per series: every metric of docs/METRICS.md, the state facts, anomalies."""
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        rows = metric_rows(conn, ReportFilter())
+    _write(rows, fmt, output)
+
+
+@export_app.command("patches")
+def export_patches(
+    fmt: Annotated[str, typer.Option("--format", help="csv, tsv, json or parquet.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File.")] = None,
+) -> None:
+    """One row per posted patch: its version, metrics, and the commit it became."""
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        rows = patch_rows(conn)
+    _write(rows, fmt, output)
+
+
+@export_app.command("people")
+def export_people(
+    fmt: Annotated[str, typer.Option("--format", help="csv, tsv, json or parquet.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File.")] = None,
+) -> None:
+    """One row per person: review given against contributions received, organisation."""
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        rows = people_rows(conn)
+    _write(rows, fmt, output)
+
+
+def _write(rows: list[dict], fmt: str, output: Path | None) -> None:
+    try:
+        write_rows(rows, fmt, output)
+    except ValueError as e:
+        _fail(str(e))
 
 
 def shared_data_dir() -> Path:

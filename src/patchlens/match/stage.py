@@ -88,18 +88,24 @@ def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
     return len(todo)
 
 
-def load(conn: Connection) -> tuple[list[Posting], list[CommitInfo]]:
+def load(
+    conn: Connection, people: Identities | None = None
+) -> tuple[list[Posting], list[CommitInfo]]:
     fp = s.diff_fingerprints
     hashes = {
         (k, pk): unpack(h) for k, pk, h in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.hashes))
     }
-    people = Identities(
-        [(n, a) for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))]
-        + [
-            (n, a)
-            for n, a in conn.execute(select(s.commits.c.author_name, s.commits.c.author_email))
-        ]
-    )
+    if people is None:
+        people = Identities(
+            [
+                (n, a)
+                for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))
+            ]
+            + [
+                (n, a)
+                for n, a in conn.execute(select(s.commits.c.author_name, s.commits.c.author_email))
+            ]
+        )
     postings = [
         Posting(
             pk=r.id,
@@ -168,14 +174,16 @@ def link_rows(links: list[Match]) -> list[dict[str, object]]:
     ]
 
 
-def run_matching(engine: Engine, reporter: Reporter, *, force: bool = False) -> MatchReport:
+def run_matching(
+    engine: Engine, reporter: Reporter, *, force: bool = False, people: Identities | None = None
+) -> MatchReport:
     rep = MatchReport()
     rep.fingerprinted = fingerprint_new(engine, reporter)
     with engine.begin() as conn:
         stored = conn.execute(select(s.patch_commits.c.commit_pk).limit(1)).first()
         if rep.fingerprinted == 0 and stored and not force:
             return rep  # nothing new to match
-        postings, commits = load(conn)
+        postings, commits = load(conn, people)
         links = match(postings, commits)
         rep.changed_rows = sync_table(conn, s.patch_commits, ("commit_pk",), link_rows(links))
     rep.postings, rep.commits = len(postings), len(commits)

@@ -14,6 +14,7 @@ from patchlens.metrics.backlog import facts
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.load import load_series
 from patchlens.metrics.model import SeriesEv
+from patchlens.review.people import Identities
 from patchlens.store import schema as s
 from patchlens.store.writer import sync_table
 
@@ -83,11 +84,12 @@ def run_metrics(
     org_of: OrgOf,
     subsystems_of: SubsystemsOf,
     now: int | None = None,
+    people: Identities | None = None,
 ) -> MetricsReport:
     t0 = time.perf_counter()
     rep = MetricsReport()
     with engine.begin() as conn:
-        all_series = load_series(conn)
+        all_series = load_series(conn, people)
         rows = metric_rows(
             all_series, now or int(time.time()), repo_paths(conn), org_of, subsystems_of
         )

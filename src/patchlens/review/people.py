@@ -1,33 +1,82 @@
 """Who someone is, across the addresses and spellings they post under.
 
-Two senders are one person when they share an address, or the same full display name (two
-or more words, order-insensitive, so "Xiang, Gao" and "Gao Xiang" agree). A single word
-("Chao", "root") is never enough: that is how two real people get merged. Identities are the
-connected groups of those links (union-find over everything seen).
+Two senders are one person when a curated source says so (a repository's `.mailmap`, the
+user's people file), when they share an address, or when they share a full display name of
+two or more words, in the same order ("Liu Bo" and "Bo Liu" are often two people). A single
+word ("Chao", "root") is never enough, and neither are names of machines and roles ("kernel
+test robot", "Mail Delivery System"): that is how two real people get merged. Identities are
+the connected groups of those links (union-find over everything seen); the representative
+is the curated address when there is one.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
-_NOT_NAMES = frozenset({"via", "on", "behalf", "of", "the", "list", "mailing", "linux", "erofs"})
+_NOT_NAMES = frozenset(
+    {
+        "via",
+        "on",
+        "behalf",
+        "of",
+        "the",
+        "list",
+        "lists",
+        "mailing",
+        "linux",
+        "erofs",
+        "robot",
+        "bot",
+        "test",
+        "admin",
+        "system",
+        "delivery",
+        "support",
+        "noreply",
+        "mail",
+        "team",
+        "service",
+        "daemon",
+        "postmaster",
+        "administrator",
+        "ci",
+        "patchwork",
+    }
+)
+_DOMAIN_LIKE = re.compile(r"\w\.\w{2,}$")
+
+Canonical = Callable[[str, str], tuple[str, str]]
+IsBot = Callable[[str, str], bool]
 
 
 def name_key(name: str) -> str | None:
-    words = [w.casefold() for w in _WORD.findall(unicodedata.normalize("NFKC", name or ""))]
+    """The key two senders must share to be joined by name; None when the name says too
+    little (one word, a role, a domain)."""
+    name = unicodedata.normalize("NFKC", name or "").strip()
+    if not name or _DOMAIN_LIKE.search(name):
+        return None
+    words = [w.casefold() for w in _WORD.findall(name)]
     if len(words) >= 2 and not set(words) & _NOT_NAMES:
-        return "name:" + " ".join(sorted(words))
+        return "name:" + " ".join(words)
     return None
 
 
 class Identities:
-    """Maps (name, address) to a stable identity key: the smallest address of the group."""
+    """Maps (name, address) to a stable identity key: `addr:` plus the group's address."""
 
-    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        pairs: Iterable[tuple[str, str]] = (),
+        canonical: Canonical | None = None,
+        is_bot: IsBot | None = None,
+    ) -> None:
         self._parent: dict[str, str] = {}
+        self._preferred: set[str] = set()
+        self._canonical = canonical
+        self._is_bot = is_bot
         for name, addr in pairs:
             self.add(name, addr)
 
@@ -41,24 +90,47 @@ class Identities:
             parent[x], x = root, parent[x]
         return root
 
+    def _rank(self, key: str) -> tuple[int, int, str]:
+        return (0 if key in self._preferred else 1, 0 if key.startswith("addr:") else 1, key)
+
     def _union(self, a: str, b: str) -> None:
         ra, rb = self._find(a), self._find(b)
         if ra != rb:
-            # Keep an address as the representative: it is what people recognise.
-            if rb.startswith("addr:") and (not ra.startswith("addr:") or rb < ra):
+            if self._rank(rb) < self._rank(ra):
                 ra, rb = rb, ra
             self._parent[rb] = ra
 
+    @staticmethod
+    def _addr_key(name: str, addr: str) -> str:
+        return "addr:" + (addr or name or "").lower()
+
     def add(self, name: str, addr: str) -> None:
-        a = "addr:" + (addr or name or "").lower()
+        a = self._addr_key(name, addr)
         self._find(a)
+        if self._canonical is not None:
+            cname, caddr = self._canonical(name, addr)
+            if caddr and caddr.lower() != (addr or "").lower():
+                c = self._addr_key(cname, caddr)
+                self._preferred.add(c)
+                self._find(c)
+                # The curated address must stay the representative.
+                self._union(c, a)
+        if self._is_bot is not None and self._is_bot(name, addr):
+            return
         n = name_key(name)
         if n:
             self._union(a, n)
 
     def __call__(self, name: str, addr: str) -> str:
-        a = "addr:" + (addr or name or "").lower()
+        a = self._addr_key(name, addr)
         if a in self._parent:
             return self._find(a)
+        if self._canonical is not None:
+            _cname, caddr = self._canonical(name, addr)
+            c = self._addr_key(name, caddr)
+            if c in self._parent:
+                return self._find(c)
         n = name_key(name)
-        return self._find(n) if n and n in self._parent else a
+        if n and n in self._parent and not (self._is_bot and self._is_bot(name, addr)):
+            return self._find(n)
+        return a

@@ -180,16 +180,22 @@ class Structure:
     mails: list[Mail]
 
 
-def build_structure(mails: list[Mail], threads: dict[int, ThreadLink]) -> Structure:
+def build_structure(
+    mails: list[Mail],
+    threads: dict[int, ThreadLink],
+    people: Identities | None = None,
+    is_bot: BotMatcher | None = None,
+) -> Structure:
     """Pure: versions, links, series and reply attribution from analysed mails."""
     versions = group_versions(mails)
-    people = Identities(
-        [(m.from_name, m.from_addr) for m in mails]
-        + [(m.author_name, m.author_addr) for m in mails if m.author_addr != m.from_addr]
-    )
+    if people is None:
+        people = Identities(
+            [(m.from_name, m.from_addr) for m in mails]
+            + [(m.author_name, m.author_addr) for m in mails if m.author_addr != m.from_addr]
+        )
     links = link_versions(versions, people)
     series = chains(versions, links)
-    replies = attribute_replies(mails, versions, BotMatcher(), people)
+    replies = attribute_replies(mails, versions, is_bot or BotMatcher(), people)
     return Structure(threads, versions, links, series, replies, mails)
 
 
@@ -289,17 +295,14 @@ TABLE_KEYS: dict[str, tuple[Table, tuple[str, ...]]] = {
 }
 
 
-def reconstruct(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) -> ReconstructReport:
+def rebuild_structure(
+    engine: Engine, people: Identities | None = None, is_bot: BotMatcher | None = None
+) -> ReconstructReport:
+    """Threads, versions, series and replies from the analysed messages; writes what changed."""
     rep = ReconstructReport()
-    rep.analysed = analyse_new(engine, reporter, jobs)
     with engine.begin() as conn:
-        if (
-            rep.analysed == 0
-            and conn.execute(select(s.message_threads.c.message_pk).limit(1)).first()
-        ):
-            return rep  # nothing new: the structure stored is current
         mails, threads = load_mails(conn)
-        st = build_structure(mails, threads)
+        st = build_structure(mails, threads, people, is_bot)
         rows = structure_rows(st)
         for name, (table, key) in TABLE_KEYS.items():
             rep.changed_rows += sync_table(conn, table, key, rows[name])
@@ -308,4 +311,22 @@ def reconstruct(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) ->
     rep.series = len(st.series)
     rep.links = len(st.links)
     rep.replies = len(st.replies)
+    return rep
+
+
+def reconstruct(
+    engine: Engine,
+    reporter: Reporter,
+    jobs: int = DEFAULT_JOBS,
+    people: Identities | None = None,
+    is_bot: BotMatcher | None = None,
+) -> ReconstructReport:
+    """Analysis of new messages, then the structure; nothing at all when nothing is new."""
+    analysed = analyse_new(engine, reporter, jobs)
+    with engine.connect() as conn:
+        built = conn.execute(select(s.message_threads.c.message_pk).limit(1)).first()
+    if analysed == 0 and built:
+        return ReconstructReport()  # nothing new: the structure stored is current
+    rep = rebuild_structure(engine, people, is_bot)
+    rep.analysed = analysed
     return rep

@@ -57,7 +57,7 @@ def is_git_dir(path: Path) -> bool:
     return path.is_dir() and (path / "HEAD").is_file() and (path / "objects").is_dir()
 
 
-def mirror(location: str, cache: Path) -> Path:
+def mirror(location: str, cache: Path, fetch: bool = True) -> Path:
     """A local bare mirror of a bundle or URL, fetched up to date; made on first use."""
     digest = hashlib.sha1(location.encode()).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(location.rstrip("/")).name)[:60]
@@ -69,16 +69,16 @@ def mirror(location: str, cache: Path) -> Path:
         cache.mkdir(parents=True, exist_ok=True)
         git(["clone", "--quiet", "--mirror", location, str(tmp)])
         tmp.rename(dest)  # atomic: an interrupted clone never looks complete
-    else:
+    elif fetch:
         git(["fetch", "--quiet", "--prune", location, "+refs/*:refs/*"], cwd=dest)
     return dest
 
 
-def resolve_repo(location: str, cache: Path) -> Path:
+def resolve_repo(location: str, cache: Path, fetch: bool = True) -> Path:
     """A git dir for any location git accepts: a repository, a bundle, or a URL."""
     path = Path(location).expanduser()
     if is_url(location) or is_bundle(path):
-        return mirror(location if is_url(location) else str(path.resolve()), cache)
+        return mirror(location if is_url(location) else str(path.resolve()), cache, fetch)
     if is_git_dir(path):
         return path
     if (path / ".git").is_dir():

@@ -460,3 +460,13 @@ series_metrics = Table(
     Index(None, "author"),
     Index(None, "org"),
 )
+
+# What each stage after ingest last ran on (see context.inputs_digest): a stage whose inputs
+# are unchanged is skipped.
+stage_state = Table(
+    "stage_state",
+    metadata,
+    Column("stage", String(40), primary_key=True),
+    Column("inputs", Text, nullable=False),
+    Column("finished_at", Integer, nullable=False),
+)

@@ -1,0 +1,122 @@
+"""What every stage after ingest shares: who is who, who is a bot, which organisation, which
+subsystem. Built once per run from the store, the registered repositories and the config."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, func, select
+
+from patchlens.config import Config
+from patchlens.metrics.backlog import BacklogRules
+from patchlens.metrics.mailmap import Mailmap, People, parse_mailmap, parse_people_file
+from patchlens.metrics.maintainers import MaintainersHistory, from_files, load_from_git
+from patchlens.metrics.orgs import OrgMap
+from patchlens.review.people import Identities
+from patchlens.review.replies import DEFAULT_BOT_PATTERNS, BotMatcher
+from patchlens.sources.base import SourceError
+from patchlens.sources.gitrepo import default_branch
+from patchlens.sources.gitutil import GIT_ENV, resolve_repo
+from patchlens.store import schema as s
+
+
+def config_digest(cfg: Config) -> str:
+    """Changes when the configuration or a file it names changes: stages then run again."""
+    h = hashlib.sha1()
+    for p in [cfg.path, *cfg.mailmaps, cfg.people_file, cfg.domain_map, cfg.maintainers_file]:
+        if p is not None and p.is_file():
+            h.update(str(p).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def inputs_digest(conn: Connection, cfg: Config) -> str:
+    """What the stages after ingest read: when it is unchanged, so is their output."""
+    m, c = s.messages, s.commits
+    msgs = conn.execute(select(func.count(), func.max(m.c.id)).select_from(m)).one()
+    commits = conn.execute(select(func.count(), func.max(c.c.id)).select_from(c)).one()
+    return f"{msgs[0]}:{msgs[1]}:{commits[0]}:{commits[1]}:{config_digest(cfg)}"
+
+
+@dataclass
+class Context:
+    people: Identities
+    is_bot: BotMatcher
+    orgs: OrgMap
+    maintainers: MaintainersHistory
+    rules: BacklogRules
+    archive_url: str
+
+
+def _repo_dirs(conn: Connection, cache: Path) -> list[tuple[Path, str]]:
+    out = []
+    for location, branches in conn.execute(select(s.repos.c.location, s.repos.c.branches)):
+        try:
+            gitdir = resolve_repo(location, cache, fetch=False)
+            names = json.loads(branches) or [default_branch(gitdir)]
+        except SourceError:
+            continue  # a repository not ingested yet, or gone: nothing to read from it
+        out.append((gitdir, names[0]))
+    return out
+
+
+def _show(gitdir: Path, spec: str) -> str | None:
+    proc = subprocess.run(
+        ["git", "show", spec], cwd=gitdir, capture_output=True, env=GIT_ENV, check=False
+    )
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+
+def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
+    repos = _repo_dirs(conn, cache)
+    mailmaps: list[Mailmap] = []
+    for gitdir, branch in repos:
+        text = _show(gitdir, f"{branch}:.mailmap")
+        if text:
+            mailmaps.append(parse_mailmap(text))
+    mailmaps += [parse_mailmap(p.read_text(encoding="utf-8")) for p in cfg.mailmaps]
+    people_file: People | None = (
+        parse_people_file(cfg.people_file.read_text(encoding="utf-8")) if cfg.people_file else None
+    )
+
+    def canonical(name: str, addr: str) -> tuple[str, str]:
+        for mm in mailmaps:
+            name, addr = mm.canonical(name, addr)
+        if people_file is not None:
+            name, addr = people_file.canonical(name, addr)
+        return name, addr
+
+    is_bot = BotMatcher([*DEFAULT_BOT_PATTERNS, *cfg.bot_patterns])
+    m, a, c = s.messages, s.message_analysis, s.commits
+    pairs = [(n, ad) for n, ad in conn.execute(select(m.c.from_name, m.c.from_addr))]
+    pairs += [
+        (n, ad)
+        for n, ad in conn.execute(
+            select(a.c.author_name, a.c.author_addr).where(a.c.author_addr.is_not(None))
+        )
+    ]
+    pairs += [(n, ad) for n, ad in conn.execute(select(c.c.author_name, c.c.author_email))]
+    people = Identities(pairs, canonical if (mailmaps or people_file) else None, is_bot)
+
+    email_map = cfg.domain_map.read_text(encoding="utf-8") if cfg.domain_map else ""
+    orgs = OrgMap.default(email_map)
+    if cfg.maintainers_file is not None:
+        maintainers = from_files([(0, cfg.maintainers_file)])
+    else:
+        maintainers = MaintainersHistory([])
+        for gitdir, branch in repos:
+            history = load_from_git(gitdir, branch=branch)
+            if len(history):
+                maintainers = history
+                break
+    return Context(
+        people=people,
+        is_bot=is_bot,
+        orgs=orgs,
+        maintainers=maintainers,
+        rules=BacklogRules(cfg.stale_days, cfg.abandoned_days),
+        archive_url=cfg.archive_url,
+    )

@@ -1,0 +1,88 @@
+"""`patchlens update` after ingest: analysis, reconstruction, matching, metrics.
+
+Analysis and fingerprints are per message and per commit, done once. The rest is rebuilt in
+memory and written back where it changed, and only when its inputs changed (new mail, new
+commits, another configuration): an update with nothing new does nothing here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from patchlens.config import Config
+from patchlens.context import Context, build_context, inputs_digest
+from patchlens.match.stage import MatchReport, fingerprint_new, run_matching
+from patchlens.metrics.model import SeriesEv
+from patchlens.metrics.stage import MetricsReport, run_metrics
+from patchlens.parallel import DEFAULT_JOBS
+from patchlens.progress import Reporter
+from patchlens.review.reconstruct import ReconstructReport, analyse_new, rebuild_structure
+from patchlens.store import schema as s
+from patchlens.store.writer import sync_table
+
+STAGE = "review+match+metrics"
+
+
+@dataclass
+class StagesReport:
+    skipped: bool = False
+    analysed: int = 0
+    fingerprinted: int = 0
+    review: ReconstructReport = field(default_factory=ReconstructReport)
+    matching: MatchReport = field(default_factory=MatchReport)
+    metrics: MetricsReport = field(default_factory=MetricsReport)
+
+
+def subsystems_for(ctx: Context):
+    def subsystems_of(se: SeriesEv) -> tuple[tuple[str, ...], frozenset[str]] | None:
+        if not len(ctx.maintainers):
+            return None
+        files = {f for v in se.versions for p in v.patches.values() for f in p.files}
+        sections = ctx.maintainers.sections_for_files(se.first_date, files)
+        named = [sec for sec in sections if not sec.is_catch_all]
+        titles = tuple(sec.title for sec in (named or sections))
+        emails = ctx.maintainers.expected_reviewers(se.first_date, files)
+        return titles, frozenset(ctx.people("", e) for e in emails)
+
+    return subsystems_of
+
+
+def run_stages(
+    engine: Engine,
+    cfg: Config,
+    cache: Path,
+    reporter: Reporter,
+    jobs: int = DEFAULT_JOBS,
+    force: bool = False,
+) -> StagesReport:
+    rep = StagesReport()
+    rep.analysed = analyse_new(engine, reporter, jobs)
+    with engine.connect() as conn:
+        digest = inputs_digest(conn, cfg)
+        last = conn.execute(
+            select(s.stage_state.c.inputs).where(s.stage_state.c.stage == STAGE)
+        ).scalar()
+    if digest == last and not force:
+        rep.skipped = True
+        return rep
+    with engine.connect() as conn:
+        ctx = build_context(conn, cfg, cache)
+    with reporter.task("reconstructing review", None):
+        rep.review = rebuild_structure(engine, ctx.people, ctx.is_bot)
+    rep.fingerprinted = fingerprint_new(engine, reporter)
+    with reporter.task("matching patches to commits", None):
+        rep.matching = run_matching(engine, reporter, force=True, people=ctx.people)
+    with reporter.task("computing metrics", None):
+        rep.metrics = run_metrics(engine, ctx.orgs.org, subsystems_for(ctx), people=ctx.people)
+    with engine.begin() as conn:
+        sync_table(
+            conn,
+            s.stage_state,
+            ("stage",),
+            [{"stage": STAGE, "inputs": digest, "finished_at": int(time.time())}],
+        )
+    return rep
