@@ -27,6 +27,7 @@ from patchlens.match.stage import fingerprint_new, links_export
 from patchlens.match.stage import load as load_match_inputs
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.exports import patch_rows, people_rows
+from patchlens.metrics.orgs import OrgMap
 from patchlens.metrics.report import ReportFilter, build_report, metric_rows, render
 from patchlens.pipeline import StagesReport, run_stages
 from patchlens.progress import Reporter
@@ -568,8 +569,9 @@ def report(
         _date_arg(as_of),
         BacklogRules(cfg.stale_days, cfg.abandoned_days),
     )
+    orgs = OrgMap.default(cfg.domain_map.read_text(encoding="utf-8") if cfg.domain_map else "")
     with engine.connect() as conn:
-        rep = build_report(conn, f, top)
+        rep = build_report(conn, f, orgs.org, top)
     if as_json:
         print(json.dumps(dataclasses.asdict(rep), indent=1, default=str))
         return

@@ -47,27 +47,33 @@ class Balance:
         }
 
 
-def balances(
-    all_series: list[SeriesEv], group: Callable[[str], str] = lambda who: who
-) -> list[Balance]:
-    """Per person (or per whatever `group` maps a person to, e.g. an organisation)."""
+Group = Callable[[str, str, int], str]
+
+
+def by_person(who: str, addr: str, when: int) -> str:
+    return who
+
+
+def balances(all_series: list[SeriesEv], group: Group = by_person) -> list[Balance]:
+    """Per person, or per whatever `group(identity, address, date)` maps each event to: an
+    organisation is decided per message, by the address it came from and its date, so a
+    person who changed employer counts for both."""
     out: dict[str, Balance] = {}
 
-    def get(who: str) -> Balance:
-        key = group(who)
+    def get(key: str) -> Balance:
         if key not in out:
             out[key] = Balance(key)
         return out[key]
 
     for se in all_series:
-        author = get(se.author)
+        author = get(group(se.author, se.author_addr, se.first_date))
         author.series_authored += 1
         author.patches_authored += len(se.latest.patches)
         for v in se.versions:
             for r in v.replies:
                 if not r.reviewer:
                     continue
-                b = get(r.who)
+                b = get(group(r.who, r.addr, r.date))
                 b.review_replies += 1
                 b.lines_written += r.lines_written
                 b.series_reviewed.add(se.key)

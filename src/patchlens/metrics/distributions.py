@@ -60,6 +60,11 @@ def bucket_versions(n: int) -> str:
     return "1" if n <= 1 else "2" if n == 2 else "3-4" if n <= 4 else "5+"
 
 
+BUCKET_ORDER = {
+    "patches": ("1", "2-5", "6-15", "16+"),
+    "lines": ("<10", "10-99", "100-999", "1000+"),
+    "versions": ("1", "2", "3-4", "5+"),
+}
 BUCKETS: dict[str, Callable[[dict[str, Any]], str]] = {
     "patches": lambda r: bucket_patches(r["patches"]),
     "lines": lambda r: bucket_lines(r["lines_added"] + r["lines_removed"]),
@@ -78,9 +83,15 @@ def by_period(
 
 
 def by_key(
-    rows: list[dict[str, Any]], metric: str, key: Callable[[dict[str, Any]], str]
+    rows: list[dict[str, Any]],
+    metric: str,
+    key: Callable[[dict[str, Any]], str],
+    order: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
+    """One summary per group, in `order` (then alphabetically for groups not in it)."""
     groups: dict[str, list[float | None]] = {}
     for r in rows:
         groups.setdefault(key(r), []).append(r.get(metric))
-    return [{"group": g, **summary(v)} for g, v in sorted(groups.items())]
+    rank = {g: i for i, g in enumerate(order)}
+    keys = sorted(groups, key=lambda g: (rank.get(g, len(rank)), g))
+    return [{"group": g, **summary(groups[g])} for g in keys]

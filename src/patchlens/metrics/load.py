@@ -109,6 +109,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
                 r.is_bot,
                 r.lines_written,
                 r.id in reviewed,
+                r.from_addr,
             )
         )
     _mark_new_contributors(list(series.values()))

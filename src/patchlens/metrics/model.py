@@ -34,6 +34,7 @@ class ReplyEv:
     is_bot: bool
     lines_written: int
     review: bool  # gives Reviewed-by or Acked-by
+    addr: str = ""  # the address it was sent from (organisations are per address and date)
 
     @property
     def reviewer(self) -> bool:

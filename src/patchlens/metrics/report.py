@@ -6,17 +6,25 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from patchlens.metrics.backlog import STATES, BacklogRules, Facts, decide
 from patchlens.metrics.community import balances, display_names
-from patchlens.metrics.distributions import BUCKETS, DURATIONS, by_key, by_period, summary
+from patchlens.metrics.distributions import (
+    BUCKET_ORDER,
+    BUCKETS,
+    DURATIONS,
+    by_key,
+    by_period,
+    summary,
+)
 from patchlens.metrics.load import load_series, people_of
 from patchlens.store import schema as s
 
@@ -51,7 +59,7 @@ def metric_rows(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
         r["anomalies"] = json.loads(r["anomalies"])
     if f.subsystem:
         rows = [r for r in rows if f.subsystem in r["subsystems"]]
-    when = f.as_of or int(time.time())
+    when = f.as_of or data_date(conn)
     for r in rows:
         r["state"] = decide(
             Facts(
@@ -66,6 +74,19 @@ def metric_rows(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
             f.rules,
         )
     return rows
+
+
+def data_date(conn: Connection) -> int:
+    """The date of the newest message or commit: the default "as of" for states, so that an
+    archive that stopped (a mirror not updated, a sample) is not all stale by now."""
+    m, c = s.messages, s.commits
+    newest = [
+        conn.execute(select(func.max(m.c.date_utc))).scalar(),
+        conn.execute(select(func.max(c.c.committer_date))).scalar(),
+    ]
+    dates = [d for d in newest if d]
+    now = int(time.time())
+    return min(now, max(dates)) if dates else now
 
 
 def _series_in_list(conn: Connection, name: str) -> set[str]:
@@ -85,6 +106,7 @@ def _series_in_list(conn: Connection, name: str) -> set[str]:
 
 @dataclass
 class Report:
+    as_of: int
     series: int
     states: dict[str, int]
     oldest_new: list[dict[str, Any]]
@@ -101,7 +123,9 @@ class Report:
     anomalies: dict[str, int]
 
 
-def build_report(conn: Connection, f: ReportFilter, top: int = 15) -> Report:
+def build_report(
+    conn: Connection, f: ReportFilter, org_of: Callable[[str, int], str], top: int = 15
+) -> Report:
     rows = metric_rows(conn, f)
     keys = {r["series_key"] for r in rows}
     states = {st: 0 for st in STATES}
@@ -136,12 +160,12 @@ def build_report(conn: Connection, f: ReportFilter, top: int = 15) -> Report:
             for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))
         ]
     )
-    org_of_person = {r["author"]: r["org"] for r in rows}
-    by_person = balances(series)
-    by_org = balances(series, lambda who: org_of_person.get(who) or _org_guess(who))
+    per_person = balances(series)
+    per_org = balances(series, lambda who, addr, when: org_of(addr, when))
     unanswered = [r["unanswered_by_subsystem"] for r in rows]
     known = [u for u in unanswered if u is not None]
     return Report(
+        as_of=f.as_of or data_date(conn),
         series=len(rows),
         states=states,
         oldest_new=[brief(r) for r in by_first if r["state"] == "new"][:top],
@@ -156,22 +180,19 @@ def build_report(conn: Connection, f: ReportFilter, top: int = 15) -> Report:
         per_quarter={
             m: by_period(rows, m, "quarter") for m in ("time_to_first_response", "time_to_merge")
         },
-        per_bucket={name: by_key(rows, "time_to_merge", fn) for name, fn in BUCKETS.items()},
+        per_bucket={
+            name: by_key(rows, "time_to_merge", fn, BUCKET_ORDER[name])
+            for name, fn in BUCKETS.items()
+        },
         new_vs_established=by_key(
             rows,
             "time_to_first_response",
             lambda r: "new contributor" if r["new_contributor"] else "established",
         ),
-        people=[{"person": names.get(b.key, b.key), **b.row()} for b in by_person[:top]],
-        orgs=[b.row() for b in by_org[:top]],
+        people=[{"person": names.get(b.key, b.key), **b.row()} for b in per_person[:top]],
+        orgs=[b.row() for b in per_org[:top]],
         anomalies=dict(Counter(a for r in rows for a in r["anomalies"])),
     )
-
-
-def _org_guess(who: str) -> str:
-    """An identity's domain when it authored nothing in the selection."""
-    addr = who.removeprefix("addr:")
-    return addr.rsplit("@", 1)[-1] if "@" in addr else "(unknown)"
 
 
 def _h(v: float | None) -> str:
@@ -186,7 +207,9 @@ def _day(ts: int) -> str:
 
 def render(rep: Report, console: Console) -> None:
     console.rule("[bold]Backlog")
-    t = Table(title=f"{rep.series:,} series by state", title_justify="left")
+    t = Table(
+        title=f"{rep.series:,} series by state, as of {_day(rep.as_of)}", title_justify="left"
+    )
     t.add_column("state")
     t.add_column("series", justify="right")
     for st, n in rep.states.items():
