@@ -73,14 +73,14 @@ def facts(s: SeriesEv, when: int, in_repo: bool = True) -> Facts | None:
     reviewer = [r for r in latest.replies if r.reviewer]
     cover_reviewed = any(r.review and r.patch_idx == 0 for r in reviewer)
     nearly = bool(latest.patches) and all(
-        cover_reviewed or any(r.review and r.patch_idx == i for r in reviewer)
-        for i in latest.patches
+        p.carried_review or cover_reviewed or any(r.review and r.patch_idx == i for r in reviewer)
+        for i, p in latest.patches.items()
     )
     spoke = [r for r in latest.replies if not r.is_bot]
     return Facts(
         merged="fully" if merged_any and fully else "partly" if merged_any else "none",
         nearly_complete=nearly,
-        has_reviewer_reply=bool(reviewer),
+        has_reviewer_reply=any(r.reviewer for v in versions for r in v.replies),
         reviewer_spoke_last=bool(spoke) and not spoke[-1].is_author,
         last_date=max([v.date for v in versions] + [r.date for v in versions for r in v.replies]),
         in_repo=in_repo,

@@ -73,6 +73,18 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
             amb,
         )
     mt = s.message_trailers
+    carried = {
+        pk
+        for pk, email, addr in conn.execute(
+            select(mt.c.message_pk, mt.c.email, m.c.from_addr)
+            .join(m, m.c.id == mt.c.message_pk)
+            .where(~mt.c.given, mt.c.key.in_(REVIEW_KEYS))
+        )
+        if (email or "") != addr
+    }
+    for v in versions.values():
+        for p in v.patches.values():
+            p.carried_review = p.pk in carried
     reviewed = {
         pk
         for (pk,) in conn.execute(

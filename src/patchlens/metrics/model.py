@@ -22,6 +22,8 @@ class PatchEv:
     files: tuple[str, ...]
     commit_date: int | None = None  # committer date of the linked commit
     ambiguous: bool = False  # linked, but another posting fitted as well
+    # Carries a Reviewed-by/Acked-by from someone else, given to an earlier version.
+    carried_review: bool = False
 
 
 @dataclass(slots=True)

@@ -1,0 +1,151 @@
+"""Each metric of docs/METRICS.md on a real thread, with the value worked out by hand from the
+messages' Date headers (UTC) and the commit's committer date."""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+import pytest
+
+from patchlens.metrics.backlog import STATES, BacklogRules, decide, facts, state
+from patchlens.metrics.compute import series_metrics, version_metrics
+from patchlens.metrics.load import load_series
+from patchlens.metrics.model import SeriesEv
+from tests.test_review_pipeline import xq  # noqa: F401 - the xen/qemu store fixture
+
+H = 3600.0
+
+
+def utc(text: str) -> int:
+    return calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M:%S"))
+
+
+def hours(a: str, b: str) -> float:
+    return (utc(b) - utc(a)) / H
+
+
+def _series(engine, title_part: str) -> SeriesEv:
+    with engine.connect() as conn:
+        found = [s for s in load_series(conn) if title_part in s.title]
+    assert len(found) == 1, [s.title for s in found]
+    return found[0]
+
+
+# tools/xenstore: fix get_spec_node(), Juergen Gross, July 2023 (xen-qemu-samples/README.md):
+#   v1 2023-07-20 15:08:53   Julien Grall replies 22:45:44
+#   v2 2023-07-22 08:16:44   Julien: 1/2 at 15:20:57, Reviewed-by on 2/2 at 15:25:20,
+#                            1/2 again 16:44:32, the cover 16:54:36
+#   v3 2023-07-24 10:33:22   Julien: Reviewed-by on 1/2 2023-07-25 15:52:54; Jan Beulich
+#                            commits 2023-07-27 07:53:01, backport note 2023-08-03 09:53:33
+def test_durations_and_counts_get_spec_node(xq) -> None:  # noqa: F811
+    engine, _ = xq
+    m = series_metrics(_series(engine, "fix get_spec_node"))
+    v1, v2, v3 = "2023-07-20 15:08:53", "2023-07-22 08:16:44", "2023-07-24 10:33:22"
+    assert m["versions"] == 3 and m["patches"] == 2
+    assert m["time_to_first_response"] == pytest.approx(hours(v1, "2023-07-20 22:45:44"), abs=1e-3)
+    assert m["time_to_first_comment"] == pytest.approx(hours(v1, "2023-07-20 22:45:44"), abs=1e-3)
+    assert m["time_to_first_review"] == pytest.approx(hours(v1, "2023-07-22 15:25:20"), abs=1e-3)
+    # cycle: v1->v2 and v2->v3, median of two = their mean
+    cycle = (hours(v1, v2) + hours(v2, v3)) / 2
+    assert m["cycle_time"] == pytest.approx(cycle, abs=1e-3)
+    # rework: last reviewer reply before the next version, to that version
+    rework = (hours("2023-07-20 22:45:44", v2) + hours("2023-07-22 16:54:36", v3)) / 2
+    assert m["rework_time"] == pytest.approx(rework, abs=1e-3)
+    # Julien 1 + 4 + 1 replies, Jan 2; two reviews (v2 2/2, v3 1/2); no repository: no merge
+    assert (m["review_replies"], m["reviewers"], m["reviews"]) == (8, 2, 2)
+    # after 15:25:20: Julien 16:44:32, 16:54:36 and Jul 25, and Jan's two
+    assert m["comments_after_first_ack"] == 5
+    assert m["time_to_merge"] is None and m["merged_patches"] == 0
+
+
+def test_version_metrics_get_spec_node(xq) -> None:  # noqa: F811
+    engine, _ = xq
+    se = _series(engine, "fix get_spec_node")
+    v3 = version_metrics(se.versions[2])
+    assert v3["time_to_first_response"] == pytest.approx(
+        hours("2023-07-24 10:33:22", "2023-07-25 15:52:54"), abs=1e-3
+    )
+    assert v3["time_to_first_review"] == v3["time_to_first_response"]
+
+
+# libxl: CODING_STYLE: Explicitly deprecate #ifdef, Ian Jackson, 2021-10-12 14:52:26;
+# Anthony PERARD Acked-by 15:02:52, Juergen Gross Reviewed-by 15:06:17, Ian "committed".
+def test_first_review_and_states_coding_style(xq) -> None:  # noqa: F811
+    engine, _ = xq
+    se = _series(engine, "Explicitly deprecate #ifdef")
+    m = series_metrics(se)
+    assert m["time_to_first_review"] == pytest.approx(
+        hours("2021-10-12 14:52:26", "2021-10-12 15:02:52"), abs=1e-3
+    )
+    assert state(se, utc("2021-10-12 14:55:00")) == "new"
+    assert state(se, utc("2021-10-12 15:10:00")) == "nearly complete"
+    assert state(se, utc("2021-10-12 14:50:00")) is None  # not posted yet
+    # No commit can be seen (no repository registered): idle for 30 days is stale, 180
+    # abandoned.
+    assert state(se, utc("2021-11-20 00:00:00")) == "stale"
+    assert state(se, utc("2022-06-01 00:00:00")) == "abandoned"
+    assert state(se, utc("2021-11-20 00:00:00"), BacklogRules(stale_days=60)) == "nearly complete"
+
+
+def test_waiting_on_author_and_carried_reviews(xq) -> None:  # noqa: F811
+    engine, _ = xq
+    se = _series(engine, "fix get_spec_node")
+    # After Julien's reply to v1 and before v2: a reviewer spoke last.
+    assert state(se, utc("2023-07-21 00:00:00")) == "waiting on author"
+    # Juergen answered (06:09:31 +0200 = 04:09:31 UTC): the author spoke last.
+    assert state(se, utc("2023-07-21 05:00:00")) == "under review"
+    # v3 2/2 carries Julien's Reviewed-by from v2; his Reviewed-by on v3 1/2 makes it complete.
+    assert state(se, utc("2023-07-25 12:00:00")) == "under review"
+    assert state(se, utc("2023-07-25 16:00:00")) == "nearly complete"
+
+
+# erofs-utils: mkfs: Support tar source without data, Mike Baynton, on the EROFS archive:
+#   v1 2024-02-27 05:11:54; Gao Xiang replies 05:43:30 (6 lines written)
+#   v2 2024-02-27 08:42:21 (sent by Gao with "From: Mike"); Mike 15:22:03; Gao 15:36:04
+#   commit 6894ca9623e7, committer date 2024-03-08 07:38:36 (its Link: names v2)
+@pytest.mark.slow
+def test_merge_metrics_on_erofs(erofs_store) -> None:
+    _db, engine, _ = erofs_store
+    se = _series(engine, "mkfs: Support tar source without data")
+    m = series_metrics(se)
+    v1, commit = "2024-02-27 05:11:54", "2024-03-08 07:38:36"
+    assert m["versions"] == 2 and m["merged_patches"] == 1
+    assert m["time_to_first_response"] == pytest.approx(hours(v1, "2024-02-27 05:43:30"), abs=1e-3)
+    assert m["time_to_first_review"] is None
+    assert m["time_to_merge"] == pytest.approx(hours(v1, commit), abs=1e-3)
+    assert m["time_to_commit"] == pytest.approx(hours("2024-02-27 15:36:04", commit), abs=1e-3)
+    assert m["rework_time"] == pytest.approx(
+        hours("2024-02-27 05:43:30", "2024-02-27 08:42:21"), abs=1e-3
+    )
+    assert (m["review_replies"], m["reviewers"]) == (2, 1)  # Mike's own reply does not count
+    assert state(se, utc("2024-02-27 05:30:00")) == "new"
+    assert state(se, utc("2024-02-27 06:00:00")) == "waiting on author"
+    assert state(se, utc("2024-02-27 10:00:00")) == "under review"  # v2 not answered yet
+    assert state(se, utc("2024-03-01 00:00:00")) == "waiting on author"
+    assert state(se, utc("2024-03-08 07:00:00")) == "waiting on author"
+    assert state(se, utc("2024-03-08 08:00:00")) == "merged"
+
+
+@pytest.mark.slow
+def test_states_add_up_and_facts_agree(erofs_store) -> None:
+    _db, engine, _ = erofs_store
+    with engine.connect() as conn:
+        all_series = load_series(conn)
+    when = utc("2026-08-04 00:00:00")
+    counted = {st: 0 for st in STATES}
+    for se in all_series:
+        f = facts(se, when)
+        assert f is not None
+        st = decide(f, when)
+        assert st == state(se, when)
+        counted[st] += 1
+    assert sum(counted.values()) == len(all_series)
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    from patchlens.metrics.distributions import percentile, summary
+
+    xs = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    assert (percentile(xs, 50), percentile(xs, 75), percentile(xs, 90)) == (5.0, 8.0, 9.0)
+    assert summary([None, 3.0, None]) == {"n": 1, "median": 3.0, "p75": 3.0, "p90": 3.0}
