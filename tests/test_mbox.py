@@ -105,7 +105,20 @@ def test_from_line_date_variants() -> None:
         b"From 1234abcd Mon Sep 17 00:00:00 2001\nSubject: c\n\nx\n\n"
         b"From nobody-without-a-date\nSubject: d\n\nx\n"
     )
-    assert [d for *_x, d in read_all(data)] == [1291192000, 1421328120, 1000684800, None]
+    # Dated From_ lines: an undated "From " line after an empty line is body text (writers
+    # that do not escape "From " in bodies produce exactly this).
+    got = read_all(data)
+    assert [d for *_x, d in got] == [1291192000, 1421328120, 1000684800]
+    assert b"From nobody-without-a-date" in got[-1][2]
+    undated = b"From nobody\nSubject: d\n\nx\n\nFrom somebody\nSubject: e\n\ny\n"
+    assert [d for *_x, d in read_all(undated)] == [None, None]
+
+
+def test_unescaped_from_in_bodies_of_a_real_export() -> None:
+    """The Xen patches exported by Patchew: six bodies have lines "From the TRM ..." after an
+    empty line; the file holds 3,744 messages."""
+    with gzip.open(data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz")) as f:
+        assert sum(1 for _ in iter_mbox(f)) == 3744
 
 
 def test_not_an_mbox_and_empty() -> None:

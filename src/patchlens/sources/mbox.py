@@ -27,6 +27,15 @@ _TAIL = 4096
 # mboxo writers escape body lines that start with "From ", so this is safe; requiring the
 # empty line as well keeps unescaped "From " lines of sloppy writers inside their message.
 _SEP = re.compile(rb"(?:\A\r?\n?|\n\r?\n)(From [^\n]*\n)")
+# Some writers (Patchew's export, for one) do not escape "From " in bodies, so a body line
+# "From the TRM documents ..." after an empty line looks like a separator. Real From_ lines
+# end with an asctime date; when a file's first line does, only such lines separate.
+_DATED = (
+    rb"From [^\n]*?[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{1,2}:\d\d(?::\d\d)?"
+    rb"(?: [^\n]*?)? \d{4}[^\n]*\n"
+)
+_SEP_DATED = re.compile(rb"(?:\A\r?\n?|\n\r?\n)(" + _DATED + rb")")
+_FIRST_DATED = re.compile(rb"\A\r?\n?" + _DATED)
 _UNESCAPE = re.compile(rb"^>(>*From )", re.M)
 _ASCTIME = re.compile(rb"(\w{3} \w{3} [ \d]\d \d\d:\d\d(?::\d\d)? \d{4})")
 
@@ -66,11 +75,14 @@ def iter_mbox(stream: IO[bytes], start: int = 0) -> Iterator[tuple[int, int, byt
     buf = b""
     base = start  # offset of buf[0]
     eof = False
+    sep: re.Pattern[bytes] | None = None
     while not eof:
         chunk = stream.read(CHUNK)
         eof = not chunk
         buf += chunk
-        seps = list(_SEP.finditer(buf))
+        if sep is None:
+            sep = _SEP_DATED if _FIRST_DATED.match(buf.lstrip(b"\r\n")) else _SEP
+        seps = list(sep.finditer(buf))
         # Keep the last separator's message in the buffer until it is known to be complete.
         limit = len(seps) if eof else len(seps) - 1
         for i in range(limit):
