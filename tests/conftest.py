@@ -59,9 +59,9 @@ def erofs_utils_git(tmp_path_factory: pytest.TempPathFactory, erofs_utils: Path)
 def erofs_store(tmp_path_factory, erofs_archive_git, erofs_utils, erofs_2024):
     """The EROFS archive, the 2024 mbox and erofs-utils, ingested and reconstructed once."""
     from patchlens import ingest
-    from patchlens.match.stage import run_matching
+    from patchlens.config import Config
+    from patchlens.pipeline import run_stages
     from patchlens.progress import Reporter
-    from patchlens.review.reconstruct import reconstruct
     from patchlens.store.db import open_store
 
     db = tmp_path_factory.mktemp("store") / "erofs.db"
@@ -71,6 +71,5 @@ def erofs_store(tmp_path_factory, erofs_archive_git, erofs_utils, erofs_2024):
     ingest.add_repo(engine, "erofs-utils", str(erofs_utils), ["dev"])
     reports = ingest.run_update(engine, db.with_name("cache"), Reporter(quiet=True))
     assert not [r.error for r in reports if r.error]
-    reconstruct(engine, Reporter(quiet=True))
-    run_matching(engine, Reporter(quiet=True))
+    run_stages(engine, Config(), db.with_name("cache"), Reporter(quiet=True))
     return db, engine, reports
