@@ -10,7 +10,7 @@ from sqlalchemy import select
 from patchlens.store import schema as s
 from patchlens.store.db import open_store
 
-TIME_COLUMNS = {"ingested_at", "created_at", "last_update"}
+TIME_COLUMNS = {"ingested_at", "created_at", "last_update", "finished_at"}
 
 
 def dump(db: Path) -> dict[str, list[tuple]]:
