@@ -77,7 +77,15 @@ def run_stages(
     with reporter.task("matching patches to commits", None):
         rep.matching = run_matching(engine, reporter, force=True, people=ctx.people)
     with reporter.task("computing metrics", None):
-        rep.metrics = run_metrics(engine, ctx.orgs.org, subsystems_for(ctx), people=ctx.people)
+        newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
+        rep.metrics = run_metrics(
+            engine,
+            ctx.orgs.org,
+            subsystems_for(ctx),
+            people=ctx.people,
+            is_bot=ctx.is_bot,
+            sections=list(newest.sections) if newest is not None else [],
+        )
     with engine.begin() as conn:
         sync_table(
             conn,

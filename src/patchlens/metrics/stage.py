@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import Connection, Engine, select
 
 from patchlens.metrics.backlog import facts
 from patchlens.metrics.compute import series_metrics
-from patchlens.metrics.load import load_series
+from patchlens.metrics.load import load_series, people_of
 from patchlens.metrics.model import SeriesEv
 from patchlens.review.people import Identities
 from patchlens.store import schema as s
@@ -85,15 +86,101 @@ def run_metrics(
     subsystems_of: SubsystemsOf,
     now: int | None = None,
     people: Identities | None = None,
+    is_bot: Callable[[str, str], bool] = lambda name, addr: False,
+    sections: list[Any] | None = None,
 ) -> MetricsReport:
     t0 = time.perf_counter()
     rep = MetricsReport()
     with engine.begin() as conn:
+        people = people or people_of(conn)
         all_series = load_series(conn, people)
+        rep.changed_rows += sync_table(
+            conn, s.review_events, ("message_pk",), event_rows(all_series, org_of)
+        )
+        rep.changed_rows += sync_table(
+            conn, s.people, ("identity",), people_rows(conn, people, org_of, is_bot)
+        )
+        rep.changed_rows += sync_table(
+            conn, s.subsystems, ("title",), subsystem_rows(sections or [])
+        )
         rows = metric_rows(
             all_series, now or int(time.time()), repo_paths(conn), org_of, subsystems_of
         )
-        rep.changed_rows = sync_table(conn, s.series_metrics, ("series_key",), rows)
+        rep.changed_rows += sync_table(conn, s.series_metrics, ("series_key",), rows)
     rep.series = len(rows)
     rep.seconds = time.perf_counter() - t0
     return rep
+
+
+def event_rows(all_series: list[SeriesEv], org_of: OrgOf) -> list[dict[str, Any]]:
+    """Pure: one row per reviewer reply."""
+    return [
+        {
+            "message_pk": r.pk,
+            "series_key": se.key,
+            "who": r.who,
+            "org": org_of(r.addr, r.date),
+            "date": r.date,
+            "review": r.review,
+            "substantive": r.substantive,
+            "lines_written": r.lines_written,
+        }
+        for se in all_series
+        for v in se.versions
+        for r in v.replies
+        if r.reviewer
+    ]
+
+
+def people_rows(
+    conn: Connection, people: Identities, org_of: OrgOf, is_bot: Callable[[str, str], bool]
+) -> list[dict[str, Any]]:
+    """One row per identity seen sending mail: display name, addresses, organisation."""
+    m = s.messages
+    acc: dict[str, dict[str, Any]] = {}
+    for name, addr, date in conn.execute(
+        select(m.c.from_name, m.c.from_addr, m.c.date_utc).order_by(m.c.date_utc, m.c.id)
+    ):
+        who = people(name, addr)
+        a = acc.setdefault(
+            who, {"names": Counter(), "addrs": Counter(), "first": None, "last": None, "bot": False}
+        )
+        if name:
+            a["names"][name] += 1
+        a["addrs"][addr] += 1
+        if date is not None:
+            a["first"] = date if a["first"] is None else min(a["first"], date)
+            if a["last"] is None or date >= a["last"]:
+                a["last"], a["last_addr"] = date, addr
+        a["bot"] = a["bot"] or is_bot(name, addr)
+    rows = []
+    for who, a in acc.items():
+        address = a["addrs"].most_common(1)[0][0]
+        rows.append(
+            {
+                "identity": who,
+                "name": a["names"].most_common(1)[0][0] if a["names"] else "",
+                "address": address,
+                "addresses": json.dumps(sorted(a["addrs"])),
+                "org": org_of(a.get("last_addr", address), a["last"] or 0),
+                "messages": sum(a["addrs"].values()),
+                "first_date": a["first"],
+                "last_date": a["last"],
+                "is_bot": a["bot"],
+            }
+        )
+    return rows
+
+
+def subsystem_rows(sections: list[Any]) -> list[dict[str, Any]]:
+    rows = {}
+    for sec in sections:
+        rows[sec.title] = {
+            "title": sec.title,
+            "status": sec.status,
+            "maintainers": json.dumps([[p.name, p.email] for p in sec.maintainers]),
+            "reviewers": json.dumps([[p.name, p.email] for p in sec.reviewers]),
+            "lists": json.dumps(list(sec.lists)),
+            "files": json.dumps(list(sec.files)),
+        }
+    return list(rows.values())

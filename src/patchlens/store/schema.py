@@ -470,3 +470,49 @@ stage_state = Table(
     Column("inputs", Text, nullable=False),
     Column("finished_at", Integer, nullable=False),
 )
+
+# Per reviewer reply: who (identity), for which series, when, from which organisation (by
+# the address and date of that message), and what kind of review. The community views group
+# these with SQL instead of re-reading every series.
+review_events = Table(
+    "review_events",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), primary_key=True),
+    Column("series_key", Text, nullable=False),
+    Column("who", Text, nullable=False),
+    Column("org", Text, nullable=False),
+    Column("date", Integer, nullable=False),
+    Column("review", Boolean, nullable=False),  # gave Reviewed-by/Acked-by
+    Column("substantive", Boolean, nullable=False),
+    Column("lines_written", Integer, nullable=False),
+    Index(None, "who"),
+    Index(None, "org"),
+    Index(None, "date"),
+    Index(None, "series_key"),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("identity", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("address", Text, nullable=False),  # the one used most
+    Column("addresses", Text, nullable=False),  # JSON list
+    Column("org", Text, nullable=False),  # of the most recent message
+    Column("messages", Integer, nullable=False),
+    Column("first_date", Integer),
+    Column("last_date", Integer),
+    Column("is_bot", Boolean, nullable=False),
+)
+
+# MAINTAINERS sections as the newest file has them (for the subsystem pages).
+subsystems = Table(
+    "subsystems",
+    metadata,
+    Column("title", Text, primary_key=True),
+    Column("status", Text),
+    Column("maintainers", Text, nullable=False),  # JSON [[name, email], ...]
+    Column("reviewers", Text, nullable=False),
+    Column("lists", Text, nullable=False),
+    Column("files", Text, nullable=False),
+)
