@@ -624,6 +624,25 @@ def _write(rows: list[dict], fmt: str, output: Path | None) -> None:
         _fail(str(e))
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """The dashboard, read-only over the store: pages, charts and the JSON API."""
+    import uvicorn
+
+    from patchlens.web.app import create_app
+
+    url = database_url(state.db)
+    try:
+        web = create_app(url, _config())
+    except FileNotFoundError as e:
+        _fail(str(e))
+    console.print(f"patchlens dashboard on http://{host}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
 def shared_data_dir() -> Path:
     """`../shared/data` beside the project, or $PATCHLENS_DATA."""
     env = os.environ.get("PATCHLENS_DATA")
@@ -638,8 +657,15 @@ def shared_data_dir() -> Path:
 
 
 @app.command()
-def demo() -> None:
-    """Ingest the real EROFS sample (../shared/data/erofs) and print the status."""
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the dashboard afterwards.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Ingest the real EROFS sample (../shared/data/erofs), print the status, and serve the
+    dashboard."""
     data = shared_data_dir() / "erofs"
     archive = data / "linux-erofs-archive.0.bundle"
     repo = data / "erofs-utils.bundle"
@@ -648,8 +674,10 @@ def demo() -> None:
     engine = open_store(state.db)
     ingest.add_list(engine, "linux-erofs", [str(archive)])
     ingest.add_repo(engine, "erofs-utils", str(repo), ["dev"])
-    update()
+    update(force=False)
     status(as_json=False)
+    if serve_after:
+        serve(host=host, port=port)
 
 
 def main() -> None:

@@ -102,7 +102,8 @@ class Filters:
         pairs = [
             (k, v)
             for k, v in values.items()
-            if v not in ("", None) and not (k == "page" and v == 1)
+            if v not in ("", None)
+            and not (k == "page" and v == 1)
             and not (k == "period" and v == "quarter")
         ]
         return "?" + urlencode(pairs) if pairs else ""
