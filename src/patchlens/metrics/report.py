@@ -52,7 +52,7 @@ def metric_rows(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
         q = q.where(sm.c.org == f.org)
     rows = [dict(r._mapping) for r in conn.execute(q)]
     if f.list_name:
-        keys = _series_in_list(conn, f.list_name)
+        keys = series_in_list(conn, f.list_name)
         rows = [r for r in rows if r["series_key"] in keys]
     for r in rows:
         r["subsystems"] = json.loads(r["subsystems"])
@@ -89,7 +89,7 @@ def data_date(conn: Connection) -> int:
     return min(now, max(dates)) if dates else now
 
 
-def _series_in_list(conn: Connection, name: str) -> set[str]:
+def series_in_list(conn: Connection, name: str) -> set[str]:
     sv, vm, ms, ml = s.series_versions, s.version_members, s.message_sightings, s.mailing_lists
     return {
         k

@@ -22,7 +22,7 @@ from patchlens.metrics.distributions import (
     period_of,
     summary,
 )
-from patchlens.metrics.report import ReportFilter, data_date, metric_rows
+from patchlens.metrics.report import ReportFilter, data_date, metric_rows, series_in_list
 from patchlens.review.queries import versions_detail
 from patchlens.store import schema as s
 from patchlens.web.filters import PAGE_SIZE, Filters
@@ -41,9 +41,45 @@ SORTABLE = (
 )
 
 
+# Series rows with their states, per store and data version: every page filters the same
+# rows, and they change only when an update finishes (stage_state records when).
+_CACHE: dict[tuple[str, Any, BacklogRules], list[dict[str, Any]]] = {}
+_LISTS: dict[tuple[str, Any, str], set[str]] = {}
+
+
+def _version(conn: Connection) -> Any:
+    row = conn.execute(select(s.stage_state.c.inputs, s.stage_state.c.finished_at)).first()
+    return tuple(row) if row else None
+
+
+def all_series_rows(conn: Connection, rules: BacklogRules) -> list[dict[str, Any]]:
+    key = (str(conn.engine.url), _version(conn), rules)
+    rows = _CACHE.get(key)
+    if rows is None:
+        rows = metric_rows(conn, ReportFilter(rules=rules))
+        _CACHE.clear()  # one version per store is enough; old ones are stale
+        _CACHE[key] = rows
+    return rows
+
+
 def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
-    rf = ReportFilter(f.since_ts, f.until_ts, f.list or None, None, f.org or None, None, rules)
-    return [r for r in metric_rows(conn, rf) if f.keep(r)]
+    rows = all_series_rows(conn, rules)
+    since, until = f.since_ts, f.until_ts
+    in_list: set[str] | None = None
+    if f.list:
+        lkey = (str(conn.engine.url), _version(conn), f.list)
+        in_list = _LISTS.get(lkey)
+        if in_list is None:
+            in_list = _LISTS[lkey] = series_in_list(conn, f.list)
+    return [
+        r
+        for r in rows
+        if (since is None or r["first_date"] >= since)
+        and (until is None or r["first_date"] < until)
+        and (not f.org or r["org"] == f.org)
+        and (in_list is None or r["series_key"] in in_list)
+        and f.keep(r)
+    ]
 
 
 def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
