@@ -1,0 +1,449 @@
+"""The dashboard in a real browser: headless Chromium (the Debian package) through Playwright.
+
+The app is served by uvicorn on 127.0.0.1 from a background thread, over the store built from
+the real EROFS data. Every page must load without a console error, a failed request or an
+error response; filters, sorting and links must change the view and the URL; the pages must
+work with JavaScript turned off. One test also writes the screenshots in docs/screenshots.
+
+The helpers here (chromium, serve, Watch) are shared with tests/test_web_xss.py.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx
+import pytest
+import uvicorn
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+SCREENSHOT_LIMIT = 400_000  # bytes: the PNGs are committed
+FULL_PAGE_MAX_HEIGHT = 2400  # taller pages are shot as one viewport
+ROWS = "main table tbody tr"
+# Chromium asks every site for /favicon.ico, and the app has none: a 404 and a console error
+# on every first page load. Tolerated here (only that URL, only 404) until the app serves one;
+# test_favicon (strict xfail) flips to a failure once it does, so this can go then.
+KNOWN_MISSING = ("/favicon.ico",)
+
+
+# --- shared helpers -----------------------------------------------------------------------
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium from /usr/bin/chromium; fails (never skips) when it is missing."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
+            "(apt-get install chromium); 'playwright install' is not used",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        pw.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve an ASGI app on a free local port from a daemon thread; yields the base URL."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name=f"uvicorn:{port}", daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        if not thread.is_alive():
+            pytest.fail(f"the server on port {port} stopped while starting", pytrace=False)
+        try:
+            if server.started and httpx.get(base + "/openapi.json", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            pytest.fail(f"the server on port {port} did not answer within 20 s", pytrace=False)
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+class Watch:
+    """Everything that went wrong on a page: console errors, uncaught exceptions, failed
+    requests, same-origin error responses (minus the ones expected), and dialogs."""
+
+    def __init__(self, page: Any, base: str) -> None:
+        self.base = base
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        self.expected: dict[str, int] = {base + p: 404 for p in KNOWN_MISSING}
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on(
+            "requestfailed",
+            lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"),
+        )
+        page.on("response", self._response)
+        page.on("dialog", self._dialog)
+
+    def expect_status(self, url: str, status: int) -> None:
+        """`url` is meant to answer `status` (an error page under test)."""
+        self.expected[url] = status
+
+    def _console(self, msg: Any) -> None:
+        if msg.type != "error":
+            return
+        where = (msg.location or {}).get("url", "")
+        if (
+            where in self.expected
+            and msg.text.startswith("Failed to load resource")
+            and str(self.expected[where]) in msg.text
+        ):
+            return
+        self.problems.append(f"console error: {msg.text} ({where})")
+
+    def _response(self, resp: Any) -> None:
+        if resp.status < 400 or not resp.url.startswith(self.base):
+            return
+        if self.expected.get(resp.url) == resp.status:
+            return
+        self.problems.append(f"HTTP {resp.status}: {resp.url}")
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def assert_clean(self) -> None:
+        assert not self.dialogs, f"dialogs opened: {self.dialogs}"
+        assert not self.problems, "\n".join(self.problems)
+
+
+def broken_images(page: Any) -> list[str]:
+    """The <img> elements that did not load (naturalWidth 0)."""
+    images = page.eval_on_selector_all(
+        "img", "els => els.map(e => [e.currentSrc || e.src, e.complete, e.naturalWidth])"
+    )
+    return [src for src, complete, width in images if not complete or width <= 0]
+
+
+def count_of(text: str) -> int:
+    """The leading number of '1,234 series, page 1 of 25.'."""
+    m = re.match(r"\s*([\d,]+)", text)
+    assert m, f"no count in {text!r}"
+    return int(m.group(1).replace(",", ""))
+
+
+# --- fixtures -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def site(erofs_store) -> Iterator[str]:
+    from patchlens.store.db import database_url
+    from patchlens.web.app import create_app
+
+    db, _engine, _reports = erofs_store
+    with serve(create_app(database_url(str(db)))) as base:
+        yield base
+
+
+@pytest.fixture
+def open_page(browser, site) -> Iterator[Callable[..., tuple[Any, Watch]]]:
+    """A fresh context and page (1280x900, base URL set) with a Watch on it."""
+    contexts: list[Any] = []
+
+    def make(**options: Any) -> tuple[Any, Watch]:
+        ctx = browser.new_context(base_url=site, viewport=VIEWPORT, **options)
+        ctx.set_default_timeout(15_000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        return page, Watch(page, site)
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def samples(site) -> dict[str, str]:
+    """Paths of one merged series with a commit, a person and that commit (found over HTTP)."""
+    with httpx.Client(base_url=site, timeout=30) as client:
+        rows = client.get("/api/series", params={"state": "merged", "sort": "-reviewers"}).json()
+        for row in rows["rows"]:
+            d = client.get(f"/api/series/{row['series_key']}").json()
+            shas = [
+                mm["commit"]["sha"] for v in d["versions"] for mm in v["members"] if mm["commit"]
+            ]
+            if shas and any(v["replies"] for v in d["versions"]):
+                series = f"/series/{quote(row['series_key'], safe='@')}"
+                person = re.findall(r'href="(/people/[^"]+)"', client.get(series).text)
+                assert person, "a series page links to its author"
+                return {"series": series, "person": person[0], "commit": f"/commits/{shas[0]}"}
+    pytest.fail("no merged series with a commit and a reply in the EROFS store")
+
+
+# --- tests --------------------------------------------------------------------------------
+
+TOP_PAGES = ["/", "/community", "/performance", "/backlog", "/series", "/patches"]
+
+
+@pytest.mark.xfail(
+    strict=True, reason="src: no /favicon.ico, so every browser logs a 404 console error"
+)
+def test_favicon(site):
+    assert httpx.get(f"{site}/favicon.ico", timeout=10).status_code < 400
+
+
+@pytest.mark.parametrize("which", [*TOP_PAGES, "series", "person", "commit"])
+def test_page_loads_cleanly(open_page, samples, which):
+    path = samples.get(which, which)
+    page, watch = open_page()
+    resp = page.goto(path)
+    assert resp is not None and resp.status == 200, f"{path}: {resp and resp.status}"
+    assert "default-src 'none'" in resp.headers.get("content-security-policy", "")
+    assert page.locator("main h1").count() == 1
+    assert page.locator("main table").count() >= 1, f"{path}: no table"
+    # The stylesheet applied (it is a same-origin file the CSP must allow).
+    assert page.eval_on_selector("body", "b => getComputedStyle(b).marginTop") == "0px"
+    assert broken_images(page) == [], f"{path}: charts that did not load"
+    if which in ("/", "/community", "/performance", "/backlog"):
+        assert page.locator("figure img").count() >= 1, f"{path}: no chart"
+    watch.assert_clean()
+
+
+def test_subsystem_page_or_404(open_page, site):
+    """EROFS has no MAINTAINERS file: no subsystem links, and a made-up one is a clean 404."""
+    page, watch = open_page()
+    page.goto("/backlog")
+    links = page.locator("a[href^='/subsystems/']")
+    if links.count():
+        href = links.first.get_attribute("href")
+        resp = page.goto(href)
+        assert resp.status == 200
+        assert page.locator("main h1").count() == 1
+        assert broken_images(page) == []
+    else:
+        url = f"{site}/subsystems/no-such-subsystem"
+        watch.expect_status(url, 404)
+        resp = page.goto(url)
+        assert resp.status == 404
+        assert page.locator("main h1").inner_text() == "Not found"
+        assert "no such subsystem" in page.locator("main").inner_text()
+        assert page.locator("header nav a").count() == 6, "the error page keeps the navigation"
+    watch.assert_clean()
+
+
+def test_state_filter_search_and_sort(open_page):
+    page, watch = open_page()
+    page.goto("/series")
+    count_line = page.locator("main > p").first
+    total = count_of(count_line.inner_text())
+
+    page.select_option("form.filters select[name=state]", "merged")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert parse_qs(urlsplit(page.url).query).get("state") == ["merged"], page.url
+    merged = count_of(count_line.inner_text())
+    assert 0 < merged < total
+    states = page.locator(f"{ROWS} span.state").all_inner_texts()
+    assert states and set(states) == {"merged"}
+    assert page.locator("form.filters select[name=state]").input_value() == "merged"
+    assert page.locator("a.reset").count() == 1, "an active filter offers 'Clear'"
+
+    # Search for a word of a title on this page, within the merged series.
+    titles = page.locator(f"{ROWS} td:nth-child(3) a").all_inner_texts()
+    term = max((w for t in titles for w in re.findall(r"[A-Za-z_]{6,}", t)), key=len)
+    page.fill("form.filters input[name=q]", term)
+    with page.expect_navigation():
+        page.press("form.filters input[name=q]", "Enter")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query.get("q") == [term] and query.get("state") == ["merged"], page.url
+    found = count_of(count_line.inner_text())
+    assert 0 < found <= merged
+    rows = page.locator(ROWS)
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        hay = " ".join(
+            [row.inner_text(), *(a.get_attribute("href") or "" for a in row.locator("a").all())]
+        )
+        assert term.casefold() in hay.casefold(), f"row without {term!r}: {row.inner_text()}"
+        assert row.locator("span.state").inner_text() == "merged"
+    assert page.locator("form.filters input[name=q]").input_value() == term
+
+    # Sorting by a column: the link sets sort= in the URL and the rows follow it.
+    page.goto("/series?state=merged")
+    col = "td:nth-child(6)"  # Patches
+    with page.expect_navigation():
+        page.click("thead th a:text('Patches')")
+    assert parse_qs(urlsplit(page.url).query).get("sort") == ["-patches"], page.url
+    assert parse_qs(urlsplit(page.url).query).get("state") == ["merged"], "sorting keeps filters"
+    desc = [int(x) for x in page.locator(f"{ROWS} {col}").all_inner_texts()]
+    assert desc == sorted(desc, reverse=True) and desc[0] > desc[-1]
+    assert "▼" in page.locator("thead th a:text('Patches')").inner_text()
+    with page.expect_navigation():
+        page.click("thead th a:text('Patches')")
+    assert parse_qs(urlsplit(page.url).query).get("sort") == ["patches"], page.url
+    asc = [int(x) for x in page.locator(f"{ROWS} {col}").all_inner_texts()]
+    assert asc == sorted(asc) and asc != desc
+    # And the next page continues the order.
+    with page.expect_navigation():
+        page.click("nav.pages a[rel=next]")
+    assert parse_qs(urlsplit(page.url).query).get("page") == ["2"], page.url
+    assert parse_qs(urlsplit(page.url).query).get("sort") == ["patches"], page.url
+    more = [int(x) for x in page.locator(f"{ROWS} {col}").all_inner_texts()]
+    assert more == sorted(more) and more[0] >= asc[-1]
+    watch.assert_clean()
+
+
+def test_click_from_backlog_to_a_commit(open_page):
+    page, watch = open_page()
+    link = None
+    for start in ("/backlog", "/series?state=merged"):
+        page.goto(start)
+        n = page.locator("main table a[href^='/series/']").count()
+        for i in range(min(n, 8)):
+            if i:
+                page.goto(start)
+            series_link = page.locator("main table a[href^='/series/']").nth(i)
+            title = series_link.inner_text()
+            with page.expect_navigation():
+                series_link.click()
+            assert urlsplit(page.url).path.startswith("/series/"), page.url
+            assert page.locator("main h1").inner_text() == title
+            commits = page.locator("a.commit, a[href^='/commits/']")
+            if commits.count():
+                link = commits.first
+                break
+        if link is not None:
+            break
+    assert link is not None, "no series reachable from /backlog or merged series has a commit"
+    series_url = page.url
+    short = link.inner_text().strip()
+    with page.expect_navigation():
+        link.click()
+    path = urlsplit(page.url).path
+    assert path.startswith("/commits/"), page.url
+    sha = path.removeprefix("/commits/")
+    assert re.fullmatch(r"[0-9a-f]{40}", sha), sha
+    assert sha.startswith(short)
+    assert sha in page.locator("main p.meta code").first.inner_text()
+    # The commit page links back to the series it was posted as.
+    back = page.locator("main a[href^='/series/']")
+    assert back.count() >= 1
+    with page.expect_navigation():
+        back.first.click()
+    assert page.url == series_url
+    watch.assert_clean()
+
+
+def test_works_without_javascript(open_page):
+    page, watch = open_page(java_script_enabled=False)
+    page.goto("/series")
+    assert page.locator(ROWS).count() > 10
+    total = count_of(page.locator("main > p").first.inner_text())
+    page.select_option("form.filters select[name=state]", "abandoned")
+    page.fill("form.filters input[name=q]", "erofs")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query.get("state") == ["abandoned"] and query.get("q") == ["erofs"], page.url
+    assert 0 < count_of(page.locator("main > p").first.inner_text()) < total
+    assert set(page.locator(f"{ROWS} span.state").all_inner_texts()) == {"abandoned"}
+    # Other pages render their tables and charts without script too.
+    for path in ("/", "/backlog", "/performance"):
+        page.goto(path)
+        assert page.locator("main table").count() >= 1
+        assert broken_images(page) == []
+    watch.assert_clean()
+
+
+def test_csp_and_api_mirrors_backlog(open_page, site, samples):
+    page, watch = open_page()
+    for path in [*TOP_PAGES, samples["series"], samples["commit"]]:
+        resp = page.goto(path)
+        csp = resp.headers.get("content-security-policy", "")
+        assert "default-src 'none'" in csp, f"{path}: {csp!r}"
+        assert "script-src" not in csp or "'unsafe-inline'" not in csp
+        assert resp.headers.get("x-content-type-options") == "nosniff"
+    page.goto("/backlog")
+    table = page.locator("main table", has=page.locator("caption", has_text="Series by state"))
+    shown: dict[str, int] = {}
+    total = None
+    for row in table.locator("tbody tr").all():
+        cells = row.locator("td, th").all_inner_texts()
+        if cells[0] == "All":
+            total = int(cells[1])
+        else:
+            shown[cells[0]] = int(cells[1])
+    api = httpx.get(f"{site}/api/backlog", timeout=30).json()
+    assert shown == api["states"]
+    assert total == sum(api["states"].values()) == api["series"]
+    assert count_of(page.locator("main p.note").inner_text()) == api["series"]
+    watch.assert_clean()
+
+
+@pytest.mark.slow
+def test_screenshots(open_page, samples):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page, watch = open_page()
+    shots = {
+        "overview": "/",
+        "community": "/community",
+        "performance": "/performance",
+        "backlog": "/backlog",
+        "series-explorer": "/series",
+        "series": samples["series"],
+        "commit": samples["commit"],
+    }
+    for name, path in shots.items():
+        resp = page.goto(path)
+        assert resp.status == 200
+        height = page.evaluate("document.documentElement.scrollHeight")
+        out = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(out), full_page=height <= FULL_PAGE_MAX_HEIGHT)
+        size = out.stat().st_size
+        assert 0 < size < SCREENSHOT_LIMIT, f"{out.name}: {size} bytes"
+    watch.assert_clean()
