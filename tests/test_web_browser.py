@@ -39,10 +39,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 SCREENSHOT_LIMIT = 400_000  # bytes: the PNGs are committed
 FULL_PAGE_MAX_HEIGHT = 2400  # taller pages are shot as one viewport
 ROWS = "main table tbody tr"
-# Chromium asks every site for /favicon.ico, and the app has none: a 404 and a console error
-# on every first page load. Tolerated here (only that URL, only 404) until the app serves one;
-# test_favicon (strict xfail) flips to a failure once it does, so this can go then.
-KNOWN_MISSING = ("/favicon.ico",)
+KNOWN_MISSING: tuple[str, ...] = ()
 
 
 # --- shared helpers -----------------------------------------------------------------------
@@ -117,16 +114,20 @@ class Watch:
         self.expected: dict[str, int] = {base + p: 404 for p in KNOWN_MISSING}
         page.on("console", self._console)
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on(
-            "requestfailed",
-            lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"),
-        )
+        page.on("requestfailed", self._failed)
         page.on("response", self._response)
         page.on("dialog", self._dialog)
 
     def expect_status(self, url: str, status: int) -> None:
         """`url` is meant to answer `status` (an error page under test)."""
         self.expected[url] = status
+
+    def _failed(self, request: Any) -> None:
+        # The browser abandons the icon it fetches in the background when the test navigates
+        # on before it arrives: not a failure of the page.
+        if "favicon" in request.url and "ERR_ABORTED" in str(request.failure):
+            return
+        self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def _console(self, msg: Any) -> None:
         if msg.type != "error":
@@ -233,12 +234,13 @@ def samples(site) -> dict[str, str]:
     with httpx.Client(base_url=site, timeout=30) as client:
         rows = client.get("/api/series", params={"state": "merged", "sort": "-reviewers"}).json()
         for row in rows["rows"]:
-            d = client.get(f"/api/series/{row['series_key']}").json()
+            key = quote(row["series_key"], safe="@")
+            d = client.get(f"/api/series/{key}").json()
             shas = [
                 mm["commit"]["sha"] for v in d["versions"] for mm in v["members"] if mm["commit"]
             ]
             if shas and any(v["replies"] for v in d["versions"]):
-                series = f"/series/{quote(row['series_key'], safe='@')}"
+                series = f"/series/{key}"
                 person = re.findall(r'href="(/people/[^"]+)"', client.get(series).text)
                 assert person, "a series page links to its author"
                 return {"series": series, "person": person[0], "commit": f"/commits/{shas[0]}"}
@@ -250,9 +252,6 @@ def samples(site) -> dict[str, str]:
 TOP_PAGES = ["/", "/community", "/performance", "/backlog", "/series", "/patches"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="src: no /favicon.ico, so every browser logs a 404 console error"
-)
 def test_favicon(site):
     assert httpx.get(f"{site}/favicon.ico", timeout=10).status_code < 400
 
@@ -364,7 +363,7 @@ def test_click_from_backlog_to_a_commit(open_page):
     for start in ("/backlog", "/series?state=merged"):
         page.goto(start)
         n = page.locator("main table a[href^='/series/']").count()
-        for i in range(min(n, 8)):
+        for i in range(min(n, 3)):
             if i:
                 page.goto(start)
             series_link = page.locator("main table a[href^='/series/']").nth(i)
@@ -445,11 +444,6 @@ def test_csp_and_api_mirrors_backlog(open_page, site, samples):
     watch.assert_clean()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src: style.css 'th, td { overflow-wrap: anywhere }' lets wide tables squeeze text "
-    "columns to one letter (Community: 'P e r s o n'; Series: 'Pos ted')",
-)
 def test_table_columns_keep_whole_words(open_page, samples):
     page, watch = open_page()
     problems = {}

@@ -297,9 +297,6 @@ def test_chart_svg_escapes_names(visit, xss_site):
     assert watch.dialogs == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="src: pygal's inline config <script> (with mail text) stays in the SVG"
-)
 def test_chart_svg_has_no_script(xss_site):
     base, _shas = xss_site
     assert "<script" not in httpx.get(f"{base}/charts/reviewers.svg", timeout=30).text

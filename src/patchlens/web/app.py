@@ -168,6 +168,10 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
     one("subsystem", data.subsystem_page, "rules")
     one("commit", data.commit_page, "plain")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response((HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
+
     @app.get("/charts/{name}.svg", include_in_schema=False)
     def chart(request: Request, name: str) -> Response:
         f = Filters.from_query(request.query_params)

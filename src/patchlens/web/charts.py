@@ -1,8 +1,10 @@
 """Charts as SVG, drawn on the server with pygal, each with the numbers it shows so that the
-page can give them as a table too. No script: the SVG is served as an image."""
+page can give them as a table too. No script: the SVG is served as an image, and the config
+script pygal embeds even without its JavaScript (labels are mail display names) is removed."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pygal
@@ -21,6 +23,13 @@ STYLE = Style(
     legend_font_size=12,
     title_font_size=14,
 )
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
+
+
+def _clean(svg: str) -> str:
+    return _SCRIPT.sub("", svg)
+
+
 COMMON = {
     "style": STYLE,
     "js": [],
@@ -44,7 +53,7 @@ def line(title: str, labels: list[str], series: dict[str, list[float | None]], y
     chart.x_labels_major_every = max(1, len(labels) // 12)
     for name, values in series.items():
         chart.add(name, values)
-    return chart.render(is_unicode=True)
+    return _clean(chart.render(is_unicode=True))
 
 
 def bars(
@@ -55,14 +64,14 @@ def bars(
     chart.x_labels_major_every = max(1, len(labels) // 12)
     for name, values in series.items():
         chart.add(name, values)
-    return chart.render(is_unicode=True)
+    return _clean(chart.render(is_unicode=True))
 
 
 def hbars(title: str, items: list[tuple[str, float]]) -> str:
     chart = pygal.HorizontalBar(title=title, show_legend=False, **COMMON)
     chart.x_labels = [k for k, _v in items]
     chart.add("", [v for _k, v in items])
-    return chart.render(is_unicode=True)
+    return _clean(chart.render(is_unicode=True))
 
 
 def percentiles_over_time(title: str, rows: list[dict[str, Any]]) -> str:
