@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from patchlens import __version__
 from patchlens.config import Config
 from patchlens.metrics.backlog import BacklogRules
+from patchlens.metrics.distributions import DURATIONS, by_period
 from patchlens.store.db import make_engine
 from patchlens.web import charts, data
 from patchlens.web.filters import Filters
@@ -80,6 +81,10 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
         q=lambda v: quote(str(v), safe="@"),
         archive=lambda mid: cfg.archive_url.format(message_id=quote(mid, safe="@")),
     )
+
+    # Compile every template now rather than on the first request after a start.
+    for t in (HERE / "templates").glob("*.html"):
+        env.get_template(t.name)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
@@ -213,12 +218,10 @@ def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
         return charts.hbars("Series by state", [(k, v) for k, v in d["states"].items()])
     if name.startswith("perf-"):
         metric = name[5:]
-        d = data.performance(conn, f, rules)
-        if metric not in d["over_time"]:
+        if metric not in DURATIONS:
             return None
-        return charts.percentiles_over_time(
-            f"{metric.replace('_', ' ')} per {f.period}", d["over_time"][metric]
-        )
+        rows = by_period(data.series_rows(conn, f, rules), metric, f.period)
+        return charts.percentiles_over_time(f"{metric.replace('_', ' ')} per {f.period}", rows)
     if name == "reviewers":
         d = data.community(conn, f)
         return charts.hbars(
