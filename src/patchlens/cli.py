@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
 import sys
 import time
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -392,14 +390,9 @@ export_app = typer.Typer(help="Export what patchlens reconstructed, for use else
 app.add_typer(export_app, name="export")
 
 
-class Format(StrEnum):
-    json = "json"
-    csv = "csv"
-
-
 @export_app.command("series")
 def export_series(
-    fmt: Annotated[Format, typer.Option("--format", help="json or csv.")] = Format.json,
+    fmt: Annotated[str, typer.Option("--format", help="json, csv, tsv or parquet.")] = "json",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File (default stdout).")
     ] = None,
@@ -408,47 +401,7 @@ def export_series(
     engine = open_store(state.db)
     with engine.connect() as conn:
         rows = export_rows(conn)
-    out = output.open("w", newline="") if output else sys.stdout
-    try:
-        if fmt is Format.json:
-            json.dump(rows, out, indent=1)
-            out.write("\n")
-        else:
-            w = csv.writer(out)
-            cols = [
-                "series",
-                "version_key",
-                "seq",
-                "version",
-                "flags",
-                "title",
-                "author",
-                "date",
-                "total",
-                "cover",
-                "patches",
-                "missing",
-                "previous_version",
-                "next_version",
-                "replies",
-            ]
-            w.writerow(cols)
-            for r in rows:
-                w.writerow(
-                    [
-                        *(r[c] for c in cols[:4]),
-                        " ".join(r["flags"]),
-                        *(r[c] for c in cols[5:10]),
-                        " ".join(r["patches"]),
-                        " ".join(map(str, r["missing"])),
-                        r["previous_version"] or "",
-                        r["next_version"] or "",
-                        json.dumps(r["replies"], separators=(",", ":")),
-                    ]
-                )
-    finally:
-        if output:
-            out.close()
+    _write(rows, fmt, output)
 
 
 @app.command("eval-match")
@@ -511,17 +464,9 @@ def eval_match(
         console.print(e)
 
 
-class LinkFormat(StrEnum):
-    tsv = "tsv"
-    csv = "csv"
-    json = "json"
-
-
 @export_app.command("links")
 def export_links(
-    fmt: Annotated[LinkFormat, typer.Option("--format", help="tsv, csv or json.")] = (
-        LinkFormat.tsv
-    ),
+    fmt: Annotated[str, typer.Option("--format", help="tsv, csv, json or parquet.")] = "tsv",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File (default stdout).")
     ] = None,
@@ -530,20 +475,7 @@ def export_links(
     engine = open_store(state.db)
     with engine.connect() as conn:
         rows = links_export(conn)
-    out = output.open("w", newline="") if output else sys.stdout
-    try:
-        if fmt is LinkFormat.json:
-            json.dump(rows, out, indent=1)
-            out.write("\n")
-        else:
-            cols = ["message_id", "repo", "commit", "method", "score", "ambiguous", "evidence"]
-            w = csv.writer(out, delimiter="\t" if fmt is LinkFormat.tsv else ",")
-            w.writerow(cols)
-            for r in rows:
-                w.writerow([r[c] for c in cols])
-    finally:
-        if output:
-            out.close()
+    _write(rows, fmt, output)
 
 
 @app.command()
@@ -554,6 +486,10 @@ def report(
     subsystem: Annotated[str | None, typer.Option(help="MAINTAINERS section title.")] = None,
     org: Annotated[str | None, typer.Option(help="Organisation of the author.")] = None,
     as_of: Annotated[str | None, typer.Option(help="Backlog as of this date.")] = None,
+    bucket: Annotated[
+        str | None, typer.Option(help="Size: patches:2-5, lines:100-999, versions:3-4, ...")
+    ] = None,
+    contributor: Annotated[str | None, typer.Option(help="new or established.")] = None,
     top: Annotated[int, typer.Option(help="Rows in each top list.")] = 15,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -568,10 +504,15 @@ def report(
         org,
         _date_arg(as_of),
         BacklogRules(cfg.stale_days, cfg.abandoned_days),
+        bucket,
+        contributor,
     )
     orgs = OrgMap.default(cfg.domain_map.read_text(encoding="utf-8") if cfg.domain_map else "")
     with engine.connect() as conn:
-        rep = build_report(conn, f, orgs.org, top)
+        try:
+            rep = build_report(conn, f, orgs.org, top)
+        except ValueError as e:
+            _fail(str(e))
     if as_json:
         print(json.dumps(dataclasses.asdict(rep), indent=1, default=str))
         return

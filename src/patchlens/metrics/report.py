@@ -38,6 +38,8 @@ class ReportFilter:
     org: str | None = None
     as_of: int | None = None
     rules: BacklogRules = field(default_factory=BacklogRules)
+    bucket: str | None = None  # "patches:2-5", "lines:<10", "versions:3-4"
+    contributor: str | None = None  # new | established
 
 
 def metric_rows(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
@@ -59,6 +61,16 @@ def metric_rows(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
         r["anomalies"] = json.loads(r["anomalies"])
     if f.subsystem:
         rows = [r for r in rows if f.subsystem in r["subsystems"]]
+    if f.contributor in ("new", "established"):
+        rows = [r for r in rows if r["new_contributor"] == (f.contributor == "new")]
+    if f.bucket:
+        kind, _, value = f.bucket.partition(":")
+        if kind not in BUCKETS or value not in BUCKET_ORDER[kind]:
+            raise ValueError(
+                f"unknown size bucket {f.bucket!r}: one of "
+                + ", ".join(f"{k}:{v}" for k in BUCKETS for v in BUCKET_ORDER[k])
+            )
+        rows = [r for r in rows if BUCKETS[kind](r) == value]
     when = f.as_of or data_date(conn)
     for r in rows:
         r["state"] = decide(
@@ -121,6 +133,8 @@ class Report:
     people: list[dict[str, Any]]
     orgs: list[dict[str, Any]]
     anomalies: dict[str, int]
+    to_curate: dict[str, Any]
+    maintainer_load: list[dict[str, Any]]
 
 
 def build_report(
@@ -192,7 +206,74 @@ def build_report(
         people=[{"person": names.get(b.key, b.key), **b.row()} for b in per_person[:top]],
         orgs=[b.row() for b in per_org[:top]],
         anomalies=dict(Counter(a for r in rows for a in r["anomalies"])),
+        to_curate=to_curate(conn, top),
+        maintainer_load=maintainer_load(conn, rows, top),
     )
+
+
+def to_curate(conn: Connection, top: int) -> dict[str, Any]:
+    """People whose organisation is unknown (free-mail and personal domains): never guessed,
+    listed so that a domain or email map can name them."""
+    pe = s.people
+    rows = conn.execute(
+        select(pe.c.address, pe.c.name, pe.c.messages)
+        .where(pe.c.org == "(unknown)", ~pe.c.is_bot)
+        .order_by(pe.c.messages.desc(), pe.c.address)
+    ).all()
+    return {
+        "people": len(rows),
+        "messages": sum(r.messages for r in rows),
+        "top": [{"address": r.address, "name": r.name, "messages": r.messages} for r in rows[:top]],
+    }
+
+
+def maintainer_load(conn: Connection, rows: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
+    """Per maintainer or designated reviewer (MAINTAINERS M:/R:): replies they sent to the
+    selected series of their own subsystems, against those subsystems' series count."""
+    sections = {
+        r.title: (json.loads(r.maintainers), json.loads(r.reviewers))
+        for r in conn.execute(
+            select(s.subsystems.c.title, s.subsystems.c.maintainers, s.subsystems.c.reviewers)
+        )
+    }
+    if not sections:
+        return []
+    identity = {}
+    for who, addresses in conn.execute(select(s.people.c.identity, s.people.c.addresses)):
+        for a in json.loads(addresses):
+            identity[a.lower()] = who
+    by_sub: dict[str, list[str]] = {}
+    for r in rows:
+        for sub in r["subsystems"]:
+            by_sub.setdefault(sub, []).append(r["series_key"])
+    ev = s.review_events
+    out = []
+    for title, (maint, revs) in sections.items():
+        keys = by_sub.get(title)
+        if not keys:
+            continue
+        people = [(n, e, "maintainer") for n, e in maint] + [(n, e, "reviewer") for n, e in revs]
+        for name, email, role in people:
+            who = identity.get(email.lower(), f"addr:{email.lower()}")
+            replies = 0
+            for i in range(0, len(keys), 500):
+                replies += conn.execute(
+                    select(func.count()).where(
+                        ev.c.who == who, ev.c.series_key.in_(keys[i : i + 500])
+                    )
+                ).scalar_one()
+            out.append(
+                {
+                    "subsystem": title,
+                    "person": name or email,
+                    "email": email,
+                    "role": role,
+                    "series": len(keys),
+                    "replies": replies,
+                }
+            )
+    out.sort(key=lambda x: (-x["series"], x["subsystem"], -x["replies"]))
+    return out[: top * 4]
 
 
 def _h(v: float | None) -> str:
@@ -303,6 +384,30 @@ def render(rep: Report, console: Console) -> None:
         for r in items:
             t.add_row(*(escape(str(r[c] if r[c] is not None else "-")) for c in cols))
         console.print(t)
+    if rep.maintainer_load:
+        t = Table(
+            title="Maintainer and reviewer load (replies to their subsystems' series)",
+            title_justify="left",
+        )
+        for col in ("subsystem", "who", "role", "series", "replies"):
+            t.add_column(col, justify="right" if col in ("series", "replies") else "left")
+        for r in rep.maintainer_load:
+            t.add_row(
+                escape(r["subsystem"]),
+                escape(r["person"]),
+                r["role"],
+                str(r["series"]),
+                str(r["replies"]),
+            )
+        console.print(t)
+    cur = rep.to_curate
+    if cur["people"]:
+        console.print(
+            f"organisation unknown for {cur['people']:,} people ({cur['messages']:,} messages),"
+            " e.g. "
+            + ", ".join(escape(x["address"]) for x in cur["top"][:5])
+            + ": name their domains or addresses in a domain map (see patchlens.toml)"
+        )
     if rep.anomalies:
         console.print(
             "anomalies: " + ", ".join(f"{k} {v}" for k, v in sorted(rep.anomalies.items()))

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable
 
 from patchlens.review.model import Mail, Version
 
-# Patches of one posting arrive within minutes; hours cover slow SMTP relays.
-BROKEN_THREAD_WINDOW = 6 * 3600
+# Patches of one posting arrive within minutes; a day covers slow relays and the patches of
+# a partial re-roll sent one by one (v2 4/6 in the morning, v2 5/6 in the evening).
+BROKEN_THREAD_WINDOW = 24 * 3600
 
 
 def _key(m: Mail) -> tuple[object, ...]:
@@ -90,8 +91,9 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             av = version_of.get(anc.message_id)
             if av is not None and _key(anc) == key and s.index not in av.patches:
                 target = av
-        if target is None and anc is None:
-            # Broken threading: the newest open version of the same key, sent shortly before.
+        if target is None and (anc is None or _key(anc) != key):
+            # Broken threading, or a patch sent in reply to another version's message: the
+            # newest open version of the same key, sent shortly before.
             for cand in reversed(open_by_key.get(key, [])):
                 if m.date - cand.date > BROKEN_THREAD_WINDOW:
                     break

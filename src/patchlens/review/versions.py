@@ -193,8 +193,12 @@ def link_versions(versions: list[Version], people: Identities | None = None) -> 
             # version soon after is needed too.
             if set(ev) <= {"same-files"}:
                 continue
+            # A repost is the same posting sent again: as many patches, and the same title or
+            # patches. A single patch later sent as 1/2 of a series is another piece of work.
             if how == "repost" and not (
-                ("same-title" in ev or "patch-titles" in ev) and len(ev) >= 2
+                ("same-title" in ev or "patch-titles" in ev)
+                and len(ev) >= 2
+                and old.total == new.total
             ):
                 continue
             total = sum(ev.values())

@@ -287,8 +287,12 @@ def patches(conn: Connection, f: Filters) -> dict[str, Any]:
     total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(f.page, pages)
+    columns = {"date": m.c.date_utc, "subject": m.c.subject, "lines": a.c.lines_added}
+    key = f.sort.lstrip("-") if f.sort.lstrip("-") in columns else "date"
+    desc = f.sort.startswith("-") or not f.sort
+    col = columns[key].desc() if desc else columns[key].asc()
     rows = conn.execute(
-        base.order_by(m.c.date_utc.desc(), m.c.id.desc())
+        base.order_by(col, m.c.id.desc() if desc else m.c.id.asc())
         .limit(PAGE_SIZE)
         .offset((page - 1) * PAGE_SIZE)
     )
@@ -296,6 +300,8 @@ def patches(conn: Connection, f: Filters) -> dict[str, Any]:
         "total": total,
         "page": page,
         "pages": pages,
+        "sort": key,
+        "desc": desc,
         "rows": [
             {
                 "message_id": r.message_id,
