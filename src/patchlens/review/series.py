@@ -34,7 +34,8 @@ def _new_version(m: Mail) -> Version:
         version=s.version,
         version_str=s.version_str,
         rfc=s.rfc,
-        resend=s.resend,
+        # "[PATCH v2 REBASED]" is the same version sent again, like a RESEND.
+        resend=s.resend or "REBASED" in s.flags,
         pull=s.pull,
         backport="AUTOSEL" in s.flags,
         partial="." in s.version_str,
