@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from patchlens import ingest
 from patchlens.config import Config, ConfigError, load_config
@@ -390,20 +391,6 @@ export_app = typer.Typer(help="Export what patchlens reconstructed, for use else
 app.add_typer(export_app, name="export")
 
 
-@export_app.command("series")
-def export_series(
-    fmt: Annotated[str, typer.Option("--format", help="json, csv, tsv or parquet.")] = "json",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
-    ] = None,
-) -> None:
-    """Per series version: cover, patches in order, previous/next version, every reply."""
-    engine = open_store(state.db)
-    with engine.connect() as conn:
-        rows = export_rows(conn)
-    _write(rows, fmt, output)
-
-
 @app.command("eval-match")
 def eval_match(
     errors: Annotated[int, typer.Option(help="List at most this many errors.")] = 50,
@@ -464,20 +451,6 @@ def eval_match(
         console.print(e)
 
 
-@export_app.command("links")
-def export_links(
-    fmt: Annotated[str, typer.Option("--format", help="tsv, csv, json or parquet.")] = "tsv",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
-    ] = None,
-) -> None:
-    """Every posting-to-commit link: message_id, repo, commit, method, score."""
-    engine = open_store(state.db)
-    with engine.connect() as conn:
-        rows = links_export(conn)
-    _write(rows, fmt, output)
-
-
 @app.command()
 def report(
     since: Annotated[str | None, typer.Option(help="Series first posted on or after.")] = None,
@@ -519,43 +492,59 @@ def report(
     render(rep, console)
 
 
-EXPORTS = ("series", "versions", "patches", "people", "metrics", "links")
-
-
-@export_app.command("metrics")
-def export_metrics(
-    fmt: Annotated[str, typer.Option("--format", help="csv, tsv, json or parquet.")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File.")] = None,
+def _register_export(
+    name: str, rows: Callable[[Connection], list[dict]], default: str, doc: str
 ) -> None:
-    """One row per series: every metric of docs/METRICS.md, the state facts, anomalies."""
-    engine = open_store(state.db)
-    with engine.connect() as conn:
-        rows = metric_rows(conn, ReportFilter())
-    _write(rows, fmt, output)
+    """One `patchlens export NAME` command: the rows, in any format write_rows knows."""
+
+    def command(
+        fmt: Annotated[str, typer.Option("--format", help="csv, tsv, json or parquet.")] = default,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+        ] = None,
+    ) -> None:
+        engine = open_store(state.db)
+        with engine.connect() as conn:
+            data = rows(conn)
+        _write(data, fmt, output)
+
+    command.__doc__ = doc
+    export_app.command(name)(command)
 
 
-@export_app.command("patches")
-def export_patches(
-    fmt: Annotated[str, typer.Option("--format", help="csv, tsv, json or parquet.")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File.")] = None,
-) -> None:
-    """One row per posted patch: its version, metrics, and the commit it became."""
-    engine = open_store(state.db)
-    with engine.connect() as conn:
-        rows = patch_rows(conn)
-    _write(rows, fmt, output)
-
-
-@export_app.command("people")
-def export_people(
-    fmt: Annotated[str, typer.Option("--format", help="csv, tsv, json or parquet.")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File.")] = None,
-) -> None:
-    """One row per person: review given against contributions received, organisation."""
-    engine = open_store(state.db)
-    with engine.connect() as conn:
-        rows = people_rows(conn)
-    _write(rows, fmt, output)
+for _name, _rows, _default, _doc in (
+    (
+        "series",
+        export_rows,
+        "json",
+        "Per series version: cover, patches in order, previous/next version, every reply.",
+    ),
+    (
+        "links",
+        links_export,
+        "tsv",
+        "Every posting-to-commit link: message_id, repo, commit, method, score.",
+    ),
+    (
+        "metrics",
+        lambda conn: metric_rows(conn, ReportFilter()),
+        "csv",
+        "One row per series: every metric of docs/METRICS.md, the state facts, anomalies.",
+    ),
+    (
+        "patches",
+        patch_rows,
+        "csv",
+        "One row per posted patch: its version, metrics, and the commit it became.",
+    ),
+    (
+        "people",
+        people_rows,
+        "csv",
+        "One row per person: review given against contributions received, organisation.",
+    ),
+):
+    _register_export(_name, _rows, _default, _doc)
 
 
 def _write(rows: list[dict], fmt: str, output: Path | None) -> None:

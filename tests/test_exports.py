@@ -1,0 +1,77 @@
+"""Exports in every format, readable without patchlens."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _run(db: Path, *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "patchlens", "--db", str(db), "-q", "export", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_metrics_parquet_and_csv_agree(erofs_store, tmp_path: Path) -> None:
+    db, _engine, _ = erofs_store
+    out = tmp_path / "m.parquet"
+    _run(db, "metrics", "--format", "parquet", "-o", str(out))
+    con = duckdb.connect()
+    n, states = con.execute(
+        "SELECT count(*), count(DISTINCT merged) FROM read_parquet(?)", [str(out)]
+    ).fetchall()[0]
+    con.close()
+    rows = list(csv.DictReader(io.StringIO(_run(db, "metrics", "--format", "csv"))))
+    assert n == len(rows) > 1000 and states == 3
+    assert {"series_key", "time_to_merge", "state", "org"} <= set(rows[0])
+
+
+def test_series_json_is_self_contained(erofs_store) -> None:
+    db, _engine, _ = erofs_store
+    versions = json.loads(_run(db, "series", "--format", "json"))
+    keys = {v["version_key"] for v in versions}
+    linked = [v for v in versions if v["previous_version"]]
+    assert linked and all(v["previous_version"] in keys for v in linked)
+    assert any(r["trailers"] for v in versions for r in v["replies"])
+
+
+def test_people_and_patches(erofs_store) -> None:
+    db, _engine, _ = erofs_store
+    people = list(csv.DictReader(io.StringIO(_run(db, "people"))))
+    assert people[0]["review_replies"] and int(people[0]["review_replies"]) > 1000
+    patches = json.loads(_run(db, "patches", "--format", "json"))
+    merged = [p for p in patches if p["commit"]]
+    assert len(merged) > 1000 and all(p["match_method"] for p in merged)
+    assert any(p["superseded"] for p in patches)
+
+
+def test_parquet_needs_a_file(erofs_store) -> None:
+    db, _engine, _ = erofs_store
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "patchlens",
+            "--db",
+            str(db),
+            "export",
+            "people",
+            "--format",
+            "parquet",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "--output" in proc.stderr
