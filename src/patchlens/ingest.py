@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from patchlens.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.progress import Reporter
@@ -257,8 +257,3 @@ def run_update(
 ) -> list[SourceReport]:
     """Ingest only: lists, then repositories."""
     return update_lists(engine, cache, reporter, jobs) + update_repos(engine, cache, reporter)
-
-
-def count(engine: Engine, table: s.Table) -> int:
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table)).scalar_one()

@@ -21,14 +21,9 @@ from rich.progress import (
 class Task(Protocol):
     def advance(self, n: int = 1) -> None: ...
 
-    def set_total(self, total: int | None) -> None: ...
-
 
 class _Silent:
     def advance(self, n: int = 1) -> None:
-        pass
-
-    def set_total(self, total: int | None) -> None:
         pass
 
 
@@ -39,9 +34,6 @@ class _RichTask:
 
     def advance(self, n: int = 1) -> None:
         self._p.advance(self._id, n)  # type: ignore[arg-type]
-
-    def set_total(self, total: int | None) -> None:
-        self._p.update(self._id, total=total)  # type: ignore[arg-type]
 
 
 class RateColumn(TextColumn):

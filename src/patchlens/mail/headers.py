@@ -14,7 +14,6 @@ import re
 from datetime import datetime
 
 _FOLD = re.compile(rb"\r?\n[ \t]+")
-_HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]*:[ \t]*(.*?)[ \t]*$", re.M)
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _ENCODED_WORD = "=?"
 
@@ -70,14 +69,6 @@ def scan_headers(block: bytes) -> dict[str, list[bytes]]:
         if b"\n" in value:
             value = _FOLD.sub(b" ", value)
         out.setdefault(m.group(1).decode("ascii"), []).append(value.strip())
-    return out
-
-
-def scan_all_headers(block: bytes) -> dict[str, list[bytes]]:
-    """Every header, for the rare reader that needs more than WANTED."""
-    out: dict[str, list[bytes]] = {}
-    for m in _HEADER_LINE.finditer(_FOLD.sub(b" ", block)):
-        out.setdefault(m.group(1).decode("ascii").lower(), []).append(m.group(2))
     return out
 
 
