@@ -15,6 +15,7 @@ from patchlens.mail.diff import file_stats
 from patchlens.mail.patchid import patch_id
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.trailers import Trailer, parse_trailers
+from patchlens.match.fingerprint import fingerprint, pack
 from patchlens.review.model import (
     body_author,
     commit_message,
@@ -30,6 +31,7 @@ class Analysis:
     row: dict[str, Any]
     trailers: list[tuple[bool, Trailer]]  # (given in a reply?, trailer)
     notices: list[str]
+    fingerprint: bytes | None = None  # a posting's changed lines (match/fingerprint.py)
 
 
 def analyze(
@@ -82,4 +84,5 @@ def analyze(
         "lines_quoted": quoted,
         "first_line": first_line[:500] if first_line else None,
     }
-    return Analysis(row, trailers, notices)
+    fp = pack(fingerprint(diff)) if posting and diff else None
+    return Analysis(row, trailers, notices, fp)

@@ -106,6 +106,7 @@ class Mail:
     # The patch's author: the in-body "From:" when there is one, else the sender.
     author_name: str = ""
     author_addr: str = ""
+    hashes: frozenset[int] = frozenset()  # the diff's changed lines (match/fingerprint.py)
 
     def __post_init__(self) -> None:
         if not self.author_addr:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select
 
 from patchlens.mail.subject import parse_subject
+from patchlens.match.fingerprint import unpack
 from patchlens.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.progress import Reporter
 from patchlens.review.analysis import Analysis, analyze
@@ -94,6 +95,15 @@ def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
     insert_ignore(conn, s.message_analysis, [r.row for r in results])
     insert_ignore(
         conn,
+        s.diff_fingerprints,
+        [
+            {"kind": "m", "pk": r.row["message_pk"], "hashes": r.fingerprint}
+            for r in results
+            if r.fingerprint is not None
+        ],
+    )
+    insert_ignore(
+        conn,
         s.message_trailers,
         [
             {
@@ -121,7 +131,11 @@ def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
 
 
 def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
-    m, a = s.messages, s.message_analysis
+    m, a, fp = s.messages, s.message_analysis, s.diff_fingerprints
+    hashes = {
+        pk: unpack(h)
+        for pk, h in conn.execute(select(fp.c.pk, fp.c.hashes).where(fp.c.kind == "m"))
+    }
     rows = conn.execute(
         select(
             m.c.id,
@@ -165,6 +179,7 @@ def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
                 mentioned=frozenset(json.loads(r.mentioned_ids)),
                 author_name=r.author_name or "",
                 author_addr=r.author_addr or "",
+                hashes=hashes.get(r.id, frozenset()),
             )
         )
     return mails, links

@@ -92,13 +92,15 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             av = version_of.get(anc.message_id)
             if av is not None and _key(anc) == key and s.index not in av.patches:
                 target = av
-        if target is None and (anc is None or _key(anc) != key):
-            # Broken threading, or a patch sent in reply to another version's message: the
-            # newest open version of the same key, sent shortly before.
+        # Broken threading, or one patch re-rolled in reply to its own earlier version (v2 5/6
+        # under v1 5/6): the newest open version of the same key sent shortly before (for a
+        # re-rolled patch, only a version without cover letter: a partial re-roll).
+        rerolled = anc is not None and _key(anc) != key and anc.subject.index == s.index
+        if target is None and (anc is None or rerolled):
             for cand in reversed(open_by_key.get(key, [])):
                 if m.date - cand.date > BROKEN_THREAD_WINDOW:
                     break
-                if s.index not in cand.patches:
+                if s.index not in cand.patches and not (rerolled and cand.cover is not None):
                     target = cand
                     break
         if target is None:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from patchlens.match.fingerprint import similarity
 from patchlens.review.model import Version
 from patchlens.review.people import Identities
 
@@ -68,6 +69,7 @@ class Features:
     patch_titles: frozenset[str]
     files: frozenset[str]
     tokens: frozenset[str]
+    hashes: frozenset[int]
 
     @classmethod
     def of(cls, v: Version) -> Features:
@@ -79,6 +81,7 @@ class Features:
             patch_titles=frozenset(v.patch_titles()),
             files=frozenset(v.files()),
             tokens=frozenset(_TOKEN.findall(v.normalized_title)),
+            hashes=frozenset(h for p in v.patches.values() for h in p.hashes),
         )
 
 
@@ -112,6 +115,10 @@ def score_link(
         j = len(fo.files & fn.files) / len(fo.files | fn.files)
         if j >= 0.5:
             ev["same-files"] = round(j * 0.5, 3)
+    # The same change under another title: most changed lines in common.
+    d = similarity(fo.hashes, fn.hashes)
+    if d >= 0.5:
+        ev["similar-diff"] = round(d, 3)
     return ev
 
 
