@@ -277,6 +277,7 @@ def export_rows(conn: Connection) -> list[dict[str, Any]]:
                         "patch": by_idx.get(rep["patch_idx"]),
                         "patch_idx": rep["patch_idx"],
                         "lines_written": rep["lines_written"],
+                        "lines_quoted": rep["lines_quoted"],
                         "is_author": rep["is_author"],
                         "is_bot": rep["is_bot"],
                         "trailers": [
