@@ -115,10 +115,12 @@ def score_link(
         j = len(fo.files & fn.files) / len(fo.files | fn.files)
         if j >= 0.5:
             ev["same-files"] = round(j * 0.5, 3)
-    # The same change under another title: most changed lines in common.
-    d = similarity(fo.hashes, fn.hashes)
-    if d >= 0.5:
-        ev["similar-diff"] = round(d, 3)
+    # The same change under another title: most changed lines in common. Only asked when
+    # the title or an explicit pointer does not already say it (it is the costly test).
+    if not ev.keys() & {"same-title", "change-id", "link-in-changelog"}:
+        d = similarity(fo.hashes, fn.hashes)
+        if d >= 0.5:
+            ev["similar-diff"] = round(d, 3)
     return ev
 
 
