@@ -130,3 +130,39 @@ def test_no_maintainers_file_degrades(erofs_store) -> None:
     assert rep["unanswered_by_subsystem"] is None
     assert rep["per_subsystem"][0]["subsystem"] == "(none)"
     assert sum(rep["states"].values()) == rep["series"] > 1000
+
+
+def test_subsystem_pages(xen) -> None:
+    from urllib.parse import quote
+
+    import httpx
+
+    from patchlens.store.db import database_url
+    from patchlens.web.app import create_app
+
+    _tmp, db, _engine = xen
+    app = create_app(database_url(str(db)))
+    transport = httpx.ASGITransport(app=app)
+
+    async def fetch(path: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get(path)
+
+    import asyncio
+
+    title = "TOOLSTACK"
+    page = asyncio.run(fetch(f"/subsystems/{quote(title)}"))
+    assert page.status_code == 200
+    assert "Reviewer load on this subsystem" in page.text and "maintainer" in page.text.lower()
+    api = asyncio.run(fetch(f"/api/subsystems/{quote(title)}")).json()
+    assert api["series"] > 200 and api["maintainers"]
+    assert sum(api["states"].values()) == api["series"]
+    # The file's TOOLSTACK section (MAINTAINERS-2019-06): M: Ian Jackson, M: Wei Liu. The
+    # Xen export holds postings only (no replies), so there is no reviewer load to show.
+    assert {e for _n, e in api["maintainers"]} == {
+        "ian.jackson@eu.citrix.com",
+        "wei.liu2@citrix.com",
+    }
+    assert api["reviewer_load"] == []
+    backlog = asyncio.run(fetch(f"/backlog?subsystem={quote(title)}"))
+    assert backlog.status_code == 200 and f"/subsystems/{quote(title)}" in backlog.text
