@@ -14,16 +14,7 @@ import pytest
 
 from patchlens.mail import headers as h
 from patchlens.mail.parse import ParsedMessage, Unparseable, content_hash, parse_message
-
-try:
-    from tests.conftest import data_path
-except ImportError:  # tests/ is not a package when pytest prepends it to sys.path
-
-    def data_path(*parts: str) -> Path:
-        path = Path(__file__).resolve().parents[1].parent.joinpath("shared", "data", *parts)
-        if not path.exists():
-            pytest.fail(f"real test data missing: {path}", pytrace=False)
-        return path
+from tests.conftest import data_path
 
 
 def public_inbox(*parts: str) -> Path:

@@ -11,16 +11,7 @@ import pytest
 from patchlens.mail.parse import parse_message
 from patchlens.sources.base import SourceError
 from patchlens.sources.maildir import EmlSource, MaildirSource
-
-try:
-    from tests.conftest import data_path
-except ImportError:  # tests/ is not a package when pytest prepends it to sys.path
-
-    def data_path(*parts: str) -> Path:
-        path = Path(__file__).resolve().parents[1].parent.joinpath("shared", "data", *parts)
-        if not path.exists():
-            pytest.fail(f"real test data missing: {path}", pytrace=False)
-        return path
+from tests.conftest import data_path
 
 
 def mail(i: int) -> bytes:

@@ -29,23 +29,13 @@ from patchlens.metrics.maintainers import (
     parse_person,
     pattern_depth,
 )
+from tests.conftest import data_path
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "maintainers"
 
 X86 = "X86 ARCHITECTURE"
 ARM = "ARM (W/ VIRTUALISATION EXTENSIONS) ARCHITECTURE"
 REST = "THE REST"
-
-
-def data_file(*parts: str) -> Path:
-    path = DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(
-            f"real test data missing: {path} (expected ../shared/data beside the project root)",
-            pytrace=False,
-        )
-    return path
 
 
 def fixture(name: str) -> Maintainers:
@@ -54,12 +44,12 @@ def fixture(name: str) -> Maintainers:
 
 @pytest.fixture(scope="module")
 def xen2019() -> Maintainers:
-    return Maintainers.from_text(data_file("xen", "MAINTAINERS-2019-06").read_text("utf-8"))
+    return Maintainers.from_text(data_path("xen", "MAINTAINERS-2019-06").read_text("utf-8"))
 
 
 @pytest.fixture(scope="module")
 def xen2026() -> Maintainers:
-    return Maintainers.from_text(data_file("xen", "MAINTAINERS-2026").read_text("utf-8"))
+    return Maintainers.from_text(data_path("xen", "MAINTAINERS-2026").read_text("utf-8"))
 
 
 def titles(sections) -> list[str]:
@@ -549,8 +539,8 @@ def test_history_from_files() -> None:
     june_2019, jan_2026 = 1_559_347_200, 1_767_225_600
     history = from_files(
         [
-            (jan_2026, data_file("xen", "MAINTAINERS-2026")),
-            (june_2019, data_file("xen", "MAINTAINERS-2019-06")),
+            (jan_2026, data_path("xen", "MAINTAINERS-2026")),
+            (june_2019, data_path("xen", "MAINTAINERS-2019-06")),
         ]
     )
     assert history.dates == [june_2019, jan_2026]
@@ -640,7 +630,7 @@ _SEP = re.compile(rb"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001\n", re.M)
 
 def _xen_patches() -> list[tuple[str, list[str]]]:
     data = gzip.decompress(
-        data_file("xen", "xen-devel-posted-patches-2019-2020.mbox.gz").read_bytes()
+        data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz").read_bytes()
     )
     starts = [m.start() for m in _SEP.finditer(data)] + [len(data)]
     out = []
@@ -684,8 +674,8 @@ def test_xen_devel_patches_by_subsystem(capsys: pytest.CaptureFixture[str]) -> N
     assert _band(n_paths, 11923)
 
     texts = {
-        "2019": data_file("xen", "MAINTAINERS-2019-06").read_text("utf-8"),
-        "2026": data_file("xen", "MAINTAINERS-2026").read_text("utf-8"),
+        "2019": data_path("xen", "MAINTAINERS-2019-06").read_text("utf-8"),
+        "2026": data_path("xen", "MAINTAINERS-2026").read_text("utf-8"),
     }
     got = {}
     for year, text in texts.items():

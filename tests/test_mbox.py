@@ -16,17 +16,7 @@ from patchlens.mail.parse import parse_message
 from patchlens.sources import mbox as mbox_mod
 from patchlens.sources.base import SourceError
 from patchlens.sources.mbox import MboxSource, iter_mbox, open_maybe_compressed
-
-try:
-    from tests.conftest import data_path
-except ImportError:  # tests/ is not a package when pytest prepends it to sys.path
-
-    def data_path(*parts: str) -> Path:
-        path = Path(__file__).resolve().parents[1].parent.joinpath("shared", "data", *parts)
-        if not path.exists():
-            pytest.fail(f"real test data missing: {path}", pytrace=False)
-        return path
-
+from tests.conftest import data_path
 
 FROM_DATE = 978307200  # Mon Jan  1 00:00:00 2001 UTC
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from patchlens.mail.patchid import patch_id, patch_ids
+from tests.conftest import DATA  # ../shared/data, or $PATCHLENS_DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EROFS_BUNDLE = DATA / "erofs" / "erofs-utils.bundle"
 PUBLIC_INBOX = DATA / "fixtures" / "public-inbox" / "t"
 FIXTURE_PATCHES = [

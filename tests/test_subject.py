@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from patchlens.mail.subject import Subject, normalize_title, parse_subject
+from tests.conftest import DATA as DATA_DIR  # ../shared/data, or $PATCHLENS_DATA
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EROFS_BUNDLE = DATA_DIR / "erofs" / "linux-erofs-archive.0.bundle"
 XEN_MBOX = DATA_DIR / "xen" / "xen-devel-posted-patches-2019-2020.mbox.gz"
 

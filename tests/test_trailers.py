@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from patchlens.mail.trailers import Trailer, canonical_key, make_trailer, parse_trailers
-
-try:
-    from tests.conftest import data_path
-except ImportError:  # tests/ is not a package when pytest prepends it to sys.path
-
-    def data_path(*parts: str) -> Path:
-        path = Path(__file__).resolve().parents[1].parent.joinpath("shared", "data", *parts)
-        if not path.exists():
-            pytest.fail(f"real test data missing: {path}", pytrace=False)
-        return path
+from tests.conftest import data_path
 
 
 def kv(message: str) -> list[tuple[str, str]]:

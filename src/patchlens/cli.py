@@ -26,7 +26,6 @@ from patchlens.match.stage import fingerprint_new, links_export
 from patchlens.match.stage import load as load_match_inputs
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.exports import patch_rows, people_rows
-from patchlens.metrics.orgs import OrgMap
 from patchlens.metrics.report import ReportFilter, build_report, metric_rows, render
 from patchlens.pipeline import StagesReport, run_stages
 from patchlens.progress import Reporter
@@ -480,10 +479,9 @@ def report(
         bucket,
         contributor,
     )
-    orgs = OrgMap.default(cfg.domain_map.read_text(encoding="utf-8") if cfg.domain_map else "")
     with engine.connect() as conn:
         try:
-            rep = build_report(conn, f, orgs.org, top)
+            rep = build_report(conn, f, top)
         except ValueError as e:
             _fail(str(e))
     if as_json:

@@ -1,102 +1,151 @@
 """Who reviews and who is reviewed: review given against contributions received, per person
-and per organisation, and real comments against flag-only reviews. Pure."""
+and per organisation, and real comments against flag-only reviews."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
-from patchlens.metrics.model import SeriesEv
+from sqlalchemy import Connection, Integer, and_, func, select
+
+from patchlens.store import schema as s
 
 
-@dataclass
-class Balance:
-    key: str
-    review_replies: int = 0  # reviewer replies sent on others' series
-    reviews_given: int = 0  # of which gave Reviewed-by/Acked-by
-    flag_only: int = 0  # a review with (almost) nothing written: the tag alone
-    lines_written: int = 0
-    series_reviewed: set[str] = field(default_factory=set)
-    series_authored: int = 0
-    patches_authored: int = 0
-    replies_received: int = 0  # reviewer replies on own series
-    reviews_received: int = 0
-
-    @property
-    def ratio(self) -> float | None:
-        """Review replies given per review reply received."""
-        return (
-            round(self.review_replies / self.replies_received, 2) if self.replies_received else None
+def review_balance(
+    conn: Connection,
+    since: int | None = None,
+    until: int | None = None,
+    org: str | None = None,
+    top: int | None = 25,
+    series: set[str] | None = None,
+) -> dict[str, Any]:
+    """Review given against contributions received, per person and per organisation, from
+        the stored review events and series metrics (made with the run's identities, mailmaps
+        and organisation map). Reviews come by the date of the reply, contributions by the date
+        of the series' first posting; `org` selects by the organisation of each message, `series`
+    limits both to those series."""
+    ev, sm, pe = s.review_events, s.series_metrics, s.people
+    conds = []
+    if since is not None:
+        conds.append(ev.c.date >= since)
+    if until is not None:
+        conds.append(ev.c.date < until)
+    if org:
+        conds.append(ev.c.org == org)
+    if series is not None:
+        conds.append(ev.c.series_key.in_(sorted(series)))
+    given_q = (
+        select(
+            ev.c.who,
+            func.count().label("replies"),
+            func.sum(ev.c.review.cast(Integer)).label("reviews"),
+            func.sum((ev.c.review & ~ev.c.substantive).cast(Integer)).label("flag_only"),
+            func.sum(ev.c.substantive.cast(Integer)).label("substantive"),
+            func.sum(ev.c.lines_written).label("lines"),
+            func.count(func.distinct(ev.c.series_key)).label("series"),
         )
-
-    def row(self) -> dict[str, object]:
-        return {
-            "key": self.key,
-            "review_replies": self.review_replies,
-            "reviews_given": self.reviews_given,
-            "flag_only_reviews": self.flag_only,
-            "substantive_reviews": self.reviews_given - self.flag_only,
-            "lines_written": self.lines_written,
-            "series_reviewed": len(self.series_reviewed),
-            "series_authored": self.series_authored,
-            "patches_authored": self.patches_authored,
-            "replies_received": self.replies_received,
-            "reviews_received": self.reviews_received,
-            "given_per_received": self.ratio,
+        .where(and_(*conds) if conds else True)
+        .group_by(ev.c.who)
+    )
+    given = {r.who: r._mapping for r in conn.execute(given_q)}
+    sconds = []
+    if since is not None:
+        sconds.append(sm.c.first_date >= since)
+    if until is not None:
+        sconds.append(sm.c.first_date < until)
+    if org:
+        sconds.append(sm.c.org == org)
+    if series is not None:
+        sconds.append(sm.c.series_key.in_(sorted(series)))
+    received = {
+        r.author: r._mapping
+        for r in conn.execute(
+            select(
+                sm.c.author,
+                func.count().label("series"),
+                func.sum(sm.c.patches).label("patches"),
+                func.sum(sm.c.review_replies).label("replies_received"),
+                func.sum(sm.c.reviews).label("reviews_received"),
+            )
+            .where(and_(*sconds) if sconds else True)
+            .group_by(sm.c.author)
+        )
+    }
+    names = {
+        r.identity: r._mapping
+        for r in conn.execute(select(pe.c.identity, pe.c.name, pe.c.address, pe.c.org, pe.c.is_bot))
+    }
+    people = []
+    for who in set(given) | set(received):
+        p = names.get(who, {})
+        if p.get("is_bot"):
+            continue
+        g, rc = given.get(who, {}), received.get(who, {})
+        replies_received = int(rc.get("replies_received") or 0)
+        replies = int(g.get("replies") or 0)
+        people.append(
+            {
+                "identity": who,
+                "name": p.get("name") or "",
+                "address": p.get("address") or who.removeprefix("addr:"),
+                "org": p.get("org") or "",
+                "review_replies": replies,
+                "reviews": int(g.get("reviews") or 0),
+                "flag_only": int(g.get("flag_only") or 0),
+                "substantive": int(g.get("substantive") or 0),
+                "lines_written": int(g.get("lines") or 0),
+                "series_reviewed": int(g.get("series") or 0),
+                "series_authored": int(rc.get("series") or 0),
+                "patches_authored": int(rc.get("patches") or 0),
+                "replies_received": replies_received,
+                "given_per_received": round(replies / replies_received, 2)
+                if replies_received
+                else None,
+            }
+        )
+    orgs: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(
+        select(
+            ev.c.org,
+            func.count().label("replies"),
+            func.sum(ev.c.review.cast(Integer)).label("reviews"),
+            func.sum(ev.c.lines_written).label("lines"),
+            func.count(func.distinct(ev.c.who)).label("people"),
+        )
+        .where(and_(*conds) if conds else True)
+        .group_by(ev.c.org)
+    ):
+        orgs[r.org] = {
+            "org": r.org,
+            "review_replies": r.replies,
+            "reviews": int(r.reviews or 0),
+            "lines_written": int(r.lines or 0),
+            "reviewers": r.people,
+            "series_authored": 0,
+            "replies_received": 0,
         }
-
-
-Group = Callable[[str, str, int], str]
-
-
-def by_person(who: str, addr: str, when: int) -> str:
-    return who
-
-
-def balances(all_series: list[SeriesEv], group: Group = by_person) -> list[Balance]:
-    """Per person, or per whatever `group(identity, address, date)` maps each event to: an
-    organisation is decided per message, by the address it came from and its date, so a
-    person who changed employer counts for both."""
-    out: dict[str, Balance] = {}
-
-    def get(key: str) -> Balance:
-        if key not in out:
-            out[key] = Balance(key)
-        return out[key]
-
-    for se in all_series:
-        author = get(group(se.author, se.author_addr, se.first_date))
-        author.series_authored += 1
-        author.patches_authored += len(se.latest.patches)
-        for v in se.versions:
-            for r in v.replies:
-                if not r.reviewer:
-                    continue
-                b = get(group(r.who, r.addr, r.date))
-                b.review_replies += 1
-                b.lines_written += r.lines_written
-                b.series_reviewed.add(se.key)
-                author.replies_received += 1
-                if r.review:
-                    b.reviews_given += 1
-                    author.reviews_received += 1
-                    if not r.substantive:
-                        b.flag_only += 1
-    return sorted(out.values(), key=lambda b: (-b.review_replies, -b.series_authored, b.key))
-
-
-def display_names(pairs: list[tuple[str, str, str]]) -> dict[str, str]:
-    """identity -> "Name <address>" by the name and address used most often."""
-    names: dict[str, Counter[str]] = {}
-    addrs: dict[str, Counter[str]] = {}
-    for ident, name, addr in pairs:
-        if name:
-            names.setdefault(ident, Counter())[name] += 1
-        addrs.setdefault(ident, Counter())[addr] += 1
-    out = {}
-    for ident, c in addrs.items():
-        addr = c.most_common(1)[0][0]
-        name = names[ident].most_common(1)[0][0] if ident in names else ""
-        out[ident] = f"{name} <{addr}>" if name else addr
-    return out
+    for r in conn.execute(
+        select(sm.c.org, func.count().label("series"), func.sum(sm.c.review_replies).label("recv"))
+        .where(and_(*sconds) if sconds else True)
+        .group_by(sm.c.org)
+    ):
+        o = orgs.setdefault(
+            r.org,
+            {"org": r.org, "review_replies": 0, "reviews": 0, "lines_written": 0, "reviewers": 0},
+        )
+        o["series_authored"] = r.series
+        o["replies_received"] = int(r.recv or 0)
+    for o in orgs.values():
+        o["given_per_received"] = (
+            round(o["review_replies"] / o["replies_received"], 2) if o["replies_received"] else None
+        )
+    total_reviews = sum(p["reviews"] for p in people)
+    flag_only = sum(p["flag_only"] for p in people)
+    return {
+        "reviewers": sorted(people, key=lambda p: (-p["review_replies"], p["identity"]))[:top],
+        "contributors": sorted(people, key=lambda p: (-p["series_authored"], p["identity"]))[:top],
+        "orgs": sorted(orgs.values(), key=lambda o: (-o["review_replies"], o["org"]))[:top],
+        "reviews": total_reviews,
+        "flag_only_reviews": flag_only,
+        "substantive_reviews": total_reviews - flag_only,
+        "review_replies": sum(p["review_replies"] for p in people),
+    }

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from patchlens.metrics.community import balances, display_names
+from patchlens.metrics.community import review_balance
 from patchlens.metrics.compute import patch_metrics
 from patchlens.metrics.load import load_series, people_of
 from patchlens.store import schema as s
@@ -48,19 +48,6 @@ def patch_rows(conn: Connection) -> list[dict[str, Any]]:
 
 
 def people_rows(conn: Connection) -> list[dict[str, Any]]:
-    people = people_of(conn)
-    names = display_names(
-        [
-            (people(n, a), n, a)
-            for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))
-        ]
-    )
-    orgs = {
-        a: o for a, o in conn.execute(select(s.series_metrics.c.author, s.series_metrics.c.org))
-    }
-    out = []
-    for b in balances(load_series(conn, people)):
-        row = b.row()
-        key = row.pop("key")
-        out.append({"person": names.get(key, key), "identity": key, "org": orgs.get(key), **row})
-    return out
+    """Everyone who reviewed or contributed, with the balance the dashboard shows."""
+    balance = review_balance(conn, top=None)
+    return sorted(balance["reviewers"], key=lambda p: (-p["review_replies"], p["identity"]))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,7 @@ from rich.table import Table
 from sqlalchemy import Connection, func, select
 
 from patchlens.metrics.backlog import STATES, BacklogRules, Facts, decide
-from patchlens.metrics.community import balances, display_names
+from patchlens.metrics.community import review_balance
 from patchlens.metrics.distributions import (
     BUCKET_ORDER,
     BUCKETS,
@@ -25,7 +24,6 @@ from patchlens.metrics.distributions import (
     by_period,
     summary,
 )
-from patchlens.metrics.load import load_series, people_of
 from patchlens.store import schema as s
 
 
@@ -88,6 +86,28 @@ def metric_rows(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
     return rows
 
 
+BRIEF = (
+    "series_key",
+    "title",
+    "author_addr",
+    "org",
+    "first_date",
+    "last_date",
+    "versions",
+    "patches",
+    "reviewers",
+    "review_replies",
+    "state",
+    "time_to_first_response",
+    "time_to_merge",
+)
+
+
+def brief(r: dict[str, Any]) -> dict[str, Any]:
+    """A series in a list: what the report's and the dashboard's tables show of it."""
+    return {k: r.get(k) for k in BRIEF}
+
+
 def data_date(conn: Connection) -> int:
     """The date of the newest message or commit: the default "as of" for states, so that an
     archive that stopped (a mirror not updated, a sample) is not all stale by now."""
@@ -137,45 +157,18 @@ class Report:
     maintainer_load: list[dict[str, Any]]
 
 
-def build_report(
-    conn: Connection, f: ReportFilter, org_of: Callable[[str, int], str], top: int = 15
-) -> Report:
+def build_report(conn: Connection, f: ReportFilter, top: int = 15) -> Report:
     rows = metric_rows(conn, f)
     keys = {r["series_key"] for r in rows}
     states = {st: 0 for st in STATES}
     states.update(Counter(r["state"] for r in rows))
     by_first = sorted(rows, key=lambda r: r["first_date"])
 
-    def brief(r: dict[str, Any]) -> dict[str, Any]:
-        return {
-            k: r[k]
-            for k in (
-                "series_key",
-                "title",
-                "author_addr",
-                "org",
-                "first_date",
-                "last_date",
-                "versions",
-                "patches",
-                "reviewers",
-            )
-        }
-
     subs: dict[str, Counter[str]] = {}
     for r in rows:
         for sub in r["subsystems"] or ["(none)"]:
             subs.setdefault(sub, Counter())[r["state"]] += 1
-    people = people_of(conn)
-    series = [x for x in load_series(conn, people) if x.key in keys]
-    names = display_names(
-        [
-            (people(n, a), n, a)
-            for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))
-        ]
-    )
-    per_person = balances(series)
-    per_org = balances(series, lambda who, addr, when: org_of(addr, when))
+    balance = review_balance(conn, top=top, series=keys)
     unanswered = [r["unanswered_by_subsystem"] for r in rows]
     known = [u for u in unanswered if u is not None]
     return Report(
@@ -203,8 +196,8 @@ def build_report(
             "time_to_first_response",
             lambda r: "new contributor" if r["new_contributor"] else "established",
         ),
-        people=[{"person": names.get(b.key, b.key), **b.row()} for b in per_person[:top]],
-        orgs=[b.row() for b in per_org[:top]],
+        people=balance["reviewers"],
+        orgs=balance["orgs"],
         anomalies=dict(Counter(a for r in rows for a in r["anomalies"])),
         to_curate=to_curate(conn, top),
         maintainer_load=maintainer_load(conn, rows, top),
@@ -354,35 +347,41 @@ def render(rep: Report, console: Console) -> None:
     console.print(t)
 
     console.rule("[bold]Community")
-    for title, items, keycol in (
-        ("People: review given against contributions received", rep.people, "person"),
-        ("Organisations", rep.orgs, "key"),
+    common = (
+        ("review replies", "review_replies"),
+        ("reviews", "reviews"),
+        ("lines", "lines_written"),
+        ("series", "series_authored"),
+        ("replies received", "replies_received"),
+        ("given/received", "given_per_received"),
+    )
+    for title, items, extra in (
+        (
+            "People: review given against contributions received",
+            rep.people,
+            (("tag-only", "flag_only"),),
+        ),
+        (
+            "Organisations (each message by its address and date)",
+            rep.orgs,
+            (("reviewers", "reviewers"),),
+        ),
     ):
         t = Table(title=title, title_justify="left")
-        cols = (
-            keycol,
-            "review_replies",
-            "reviews_given",
-            "flag_only_reviews",
-            "lines_written",
-            "series_authored",
-            "replies_received",
-            "given_per_received",
-        )
-        heads = (
-            "who",
-            "review replies",
-            "reviews",
-            "flag-only",
-            "lines",
-            "series",
-            "replies received",
-            "given/received",
-        )
-        for col in heads:
-            t.add_column(col, justify="left" if col == "who" else "right")
+        columns = (*common[:2], *extra, *common[2:])
+        t.add_column("who")
+        for head, _key in columns:
+            t.add_column(head, justify="right")
         for r in items:
-            t.add_row(*(escape(str(r[c] if r[c] is not None else "-")) for c in cols))
+            who = (
+                r.get("org")
+                if "identity" not in r
+                else (f"{r['name']} <{r['address']}>" if r["name"] else r["address"])
+            )
+            t.add_row(
+                escape(str(who)),
+                *(escape(str(r[k] if r[k] is not None else "-")) for _h, k in columns),
+            )
         console.print(t)
     if rep.maintainer_load:
         t = Table(

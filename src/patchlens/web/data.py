@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Integer, and_, func, select
 
 from patchlens.metrics.backlog import STATES, BacklogRules, Facts, decide
+from patchlens.metrics.community import review_balance
 from patchlens.metrics.distributions import (
     BUCKET_ORDER,
     BUCKETS,
@@ -22,7 +23,13 @@ from patchlens.metrics.distributions import (
     period_of,
     summary,
 )
-from patchlens.metrics.report import ReportFilter, data_date, metric_rows, series_in_list
+from patchlens.metrics.report import (
+    ReportFilter,
+    brief,
+    data_date,
+    metric_rows,
+    series_in_list,
+)
 from patchlens.review.queries import versions_detail
 from patchlens.store import schema as s
 from patchlens.web.filters import PAGE_SIZE, Filters
@@ -109,25 +116,6 @@ def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
     }
 
 
-def _brief(r: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "series_key",
-        "title",
-        "author_addr",
-        "org",
-        "first_date",
-        "last_date",
-        "versions",
-        "patches",
-        "reviewers",
-        "review_replies",
-        "state",
-        "time_to_first_response",
-        "time_to_merge",
-    )
-    return {k: r.get(k) for k in keys}
-
-
 def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
     rows = series_rows(conn, f, rules)
     states = Counter(r["state"] for r in rows)
@@ -202,16 +190,12 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
         "as_of": data_date(conn),
         "series": len(rows),
         "states": {st: states.get(st, 0) for st in STATES},
-        "waiting_first_response": [_brief(r) for r in by_first if r["state"] == "new"][:top],
-        "nearly_complete": [_brief(r) for r in by_first if r["state"] == "nearly complete"][:top],
-        "waiting_on_author": [_brief(r) for r in by_last if r["state"] == "waiting on author"][
-            :top
-        ],
-        "stale": [_brief(r) for r in by_last if r["state"] == "stale"][-top:][::-1],
+        "waiting_first_response": [brief(r) for r in by_first if r["state"] == "new"][:top],
+        "nearly_complete": [brief(r) for r in by_first if r["state"] == "nearly complete"][:top],
+        "waiting_on_author": [brief(r) for r in by_last if r["state"] == "waiting on author"][:top],
+        "stale": [brief(r) for r in by_last if r["state"] == "stale"][-top:][::-1],
         "unanswered_by_subsystem": [
-            _brief(r)
-            for r in by_first
-            if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
+            brief(r) for r in by_first if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
         ][:top],
         "per_subsystem": [
             {
@@ -241,7 +225,7 @@ def explorer(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
         "pages": pages,
         "sort": key,
         "desc": desc,
-        "rows": [_brief(r) for r in ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
+        "rows": [brief(r) for r in ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
     }
 
 
@@ -322,128 +306,7 @@ def patches(conn: Connection, f: Filters) -> dict[str, Any]:
 
 
 def community(conn: Connection, f: Filters, top: int = 25) -> dict[str, Any]:
-    ev, sm, pe = s.review_events, s.series_metrics, s.people
-    conds = []
-    if f.since_ts is not None:
-        conds.append(ev.c.date >= f.since_ts)
-    if f.until_ts is not None:
-        conds.append(ev.c.date < f.until_ts)
-    if f.org:
-        conds.append(ev.c.org == f.org)
-    given_q = (
-        select(
-            ev.c.who,
-            func.count().label("replies"),
-            func.sum(ev.c.review.cast(Integer)).label("reviews"),
-            func.sum((ev.c.review & ~ev.c.substantive).cast(Integer)).label("flag_only"),
-            func.sum(ev.c.substantive.cast(Integer)).label("substantive"),
-            func.sum(ev.c.lines_written).label("lines"),
-            func.count(func.distinct(ev.c.series_key)).label("series"),
-        )
-        .where(and_(*conds) if conds else True)
-        .group_by(ev.c.who)
-    )
-    given = {r.who: r._mapping for r in conn.execute(given_q)}
-    sconds = []
-    if f.since_ts is not None:
-        sconds.append(sm.c.first_date >= f.since_ts)
-    if f.until_ts is not None:
-        sconds.append(sm.c.first_date < f.until_ts)
-    if f.org:
-        sconds.append(sm.c.org == f.org)
-    received = {
-        r.author: r._mapping
-        for r in conn.execute(
-            select(
-                sm.c.author,
-                func.count().label("series"),
-                func.sum(sm.c.patches).label("patches"),
-                func.sum(sm.c.review_replies).label("replies_received"),
-                func.sum(sm.c.reviews).label("reviews_received"),
-            )
-            .where(and_(*sconds) if sconds else True)
-            .group_by(sm.c.author)
-        )
-    }
-    names = {
-        r.identity: r._mapping
-        for r in conn.execute(select(pe.c.identity, pe.c.name, pe.c.address, pe.c.org, pe.c.is_bot))
-    }
-    people = []
-    for who in set(given) | set(received):
-        p = names.get(who, {})
-        if p.get("is_bot"):
-            continue
-        g, rc = given.get(who, {}), received.get(who, {})
-        replies_received = int(rc.get("replies_received") or 0)
-        replies = int(g.get("replies") or 0)
-        people.append(
-            {
-                "identity": who,
-                "name": p.get("name") or "",
-                "address": p.get("address") or who.removeprefix("addr:"),
-                "org": p.get("org") or "",
-                "review_replies": replies,
-                "reviews": int(g.get("reviews") or 0),
-                "flag_only": int(g.get("flag_only") or 0),
-                "substantive": int(g.get("substantive") or 0),
-                "lines_written": int(g.get("lines") or 0),
-                "series_reviewed": int(g.get("series") or 0),
-                "series_authored": int(rc.get("series") or 0),
-                "patches_authored": int(rc.get("patches") or 0),
-                "replies_received": replies_received,
-                "given_per_received": round(replies / replies_received, 2)
-                if replies_received
-                else None,
-            }
-        )
-    orgs: dict[str, dict[str, Any]] = {}
-    for r in conn.execute(
-        select(
-            ev.c.org,
-            func.count().label("replies"),
-            func.sum(ev.c.review.cast(Integer)).label("reviews"),
-            func.sum(ev.c.lines_written).label("lines"),
-            func.count(func.distinct(ev.c.who)).label("people"),
-        )
-        .where(and_(*conds) if conds else True)
-        .group_by(ev.c.org)
-    ):
-        orgs[r.org] = {
-            "org": r.org,
-            "review_replies": r.replies,
-            "reviews": int(r.reviews or 0),
-            "lines_written": int(r.lines or 0),
-            "reviewers": r.people,
-            "series_authored": 0,
-            "replies_received": 0,
-        }
-    for r in conn.execute(
-        select(sm.c.org, func.count().label("series"), func.sum(sm.c.review_replies).label("recv"))
-        .where(and_(*sconds) if sconds else True)
-        .group_by(sm.c.org)
-    ):
-        o = orgs.setdefault(
-            r.org,
-            {"org": r.org, "review_replies": 0, "reviews": 0, "lines_written": 0, "reviewers": 0},
-        )
-        o["series_authored"] = r.series
-        o["replies_received"] = int(r.recv or 0)
-    for o in orgs.values():
-        o["given_per_received"] = (
-            round(o["review_replies"] / o["replies_received"], 2) if o["replies_received"] else None
-        )
-    total_reviews = sum(p["reviews"] for p in people)
-    flag_only = sum(p["flag_only"] for p in people)
-    return {
-        "reviewers": sorted(people, key=lambda p: (-p["review_replies"], p["identity"]))[:top],
-        "contributors": sorted(people, key=lambda p: (-p["series_authored"], p["identity"]))[:top],
-        "orgs": sorted(orgs.values(), key=lambda o: (-o["review_replies"], o["org"]))[:top],
-        "reviews": total_reviews,
-        "flag_only_reviews": flag_only,
-        "substantive_reviews": total_reviews - flag_only,
-        "review_replies": sum(p["review_replies"] for p in people),
-    }
+    return review_balance(conn, f.since_ts, f.until_ts, f.org or None, top)
 
 
 def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, Any] | None:
@@ -602,8 +465,8 @@ def subsystem_page(conn: Connection, title: str, rules: BacklogRules) -> dict[st
             }
             for w, n in load.most_common(25)
         ],
-        "unanswered": [_brief(r) for r in rows if r["unanswered_by_subsystem"]][:25],
-        "open": [_brief(r) for r in rows if r["state"] in OPEN_STATES][:50],
+        "unanswered": [brief(r) for r in rows if r["unanswered_by_subsystem"]][:25],
+        "open": [brief(r) for r in rows if r["state"] in OPEN_STATES][:50],
     }
 
 
