@@ -16,6 +16,7 @@ STATES = (
     "merged",
     "partly merged",
     "other tree",
+    "unknown",
     "abandoned",
     "stale",
     "nearly complete",
@@ -23,6 +24,10 @@ STATES = (
     "waiting on author",
     "under review",
 )
+
+# The backlog: series that still wait for something. Stale series wait longest, so they are
+# counted with the rest, never hidden.
+OPEN_STATES = ("stale", "new", "under review", "waiting on author", "nearly complete")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, and_, func, select
 
-from patchlens.metrics.backlog import STATES, BacklogRules, Facts, decide
+from patchlens.metrics.backlog import OPEN_STATES, STATES, BacklogRules, Facts, decide
 from patchlens.metrics.community import review_balance
 from patchlens.metrics.distributions import (
     BUCKET_ORDER,
@@ -34,7 +34,6 @@ from patchlens.review.queries import versions_detail
 from patchlens.store import schema as s
 from patchlens.web.filters import PAGE_SIZE, Filters
 
-OPEN_STATES = ("new", "under review", "waiting on author", "nearly complete")
 SORTABLE = (
     "first_date",
     "last_date",
