@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -56,7 +57,10 @@ def test_durations_and_counts_get_spec_node(xq) -> None:  # noqa: F811
     assert (m["review_replies"], m["reviewers"], m["reviews"]) == (8, 2, 2)
     # after 15:25:20: Julien 16:44:32, 16:54:36 and Jul 25, and Jan's two
     assert m["comments_after_first_ack"] == 5
-    assert m["time_to_merge"] is None and m["merged_patches"] == 0
+    # No repository: no commit, but Jan Beulich's "I've committed the two patches" (2023-07-27
+    # 09:53:01 +0200) is a merge by notice, and its date stands for the merge.
+    assert m["merged_patches"] == 0
+    assert m["time_to_merge"] == pytest.approx(hours(v1, "2023-07-27 07:53:01"), abs=1e-3)
 
 
 def test_version_metrics_get_spec_node(xq) -> None:  # noqa: F811
@@ -81,11 +85,20 @@ def test_first_review_and_states_coding_style(xq) -> None:  # noqa: F811
     assert state(se, utc("2021-10-12 14:55:00")) == "new"
     assert state(se, utc("2021-10-12 15:10:00")) == "nearly complete"
     assert state(se, utc("2021-10-12 14:50:00")) is None  # not posted yet
-    # No commit can be seen (no repository registered): idle for 30 days is stale, 180
-    # abandoned.
-    assert state(se, utc("2021-11-20 00:00:00")) == "stale"
-    assert state(se, utc("2022-06-01 00:00:00")) == "abandoned"
-    assert state(se, utc("2021-11-20 00:00:00"), BacklogRules(stale_days=60)) == "nearly complete"
+    # Ian (the author, a committer) "And committed." on 2021-10-13 14:11:09 UTC: merged by
+    # notice from then on, whatever the idle time.
+    assert state(se, utc("2021-10-13 14:00:00")) == "nearly complete"
+    assert state(se, utc("2021-10-13 14:12:00")) == "merged"
+    assert state(se, utc("2022-06-01 00:00:00")) == "merged"
+    assert state(se, utc("2022-06-01 00:00:00"), repo_registered=False) == "merged"
+    # Without the notice: idle 30 days is stale, 180 abandoned, or unknown with no repository.
+    quiet = replace(se, versions=[replace(v, replies=v.replies[:-1]) for v in se.versions])
+    assert state(quiet, utc("2021-11-20 00:00:00")) == "stale"
+    assert state(quiet, utc("2022-06-01 00:00:00")) == "abandoned"
+    assert state(quiet, utc("2022-06-01 00:00:00"), repo_registered=False) == "unknown"
+    assert state(quiet, utc("2021-11-20 00:00:00"), BacklogRules(stale_days=60)) == (
+        "nearly complete"
+    )
 
 
 def test_waiting_on_author_and_carried_reviews(xq) -> None:  # noqa: F811

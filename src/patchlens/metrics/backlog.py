@@ -8,8 +8,9 @@ the dashboard can give today's state with SQL; `state()` recomputes them for any
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
-from patchlens.metrics.model import SeriesEv, VersionEv
+from patchlens.metrics.model import ReplyEv, SeriesEv, VersionEv, current_version
 
 DAY = 86400
 STATES = (
@@ -44,6 +45,10 @@ class Facts:
     reviewer_spoke_last: bool
     last_date: int
     in_repo: bool = True
+    merged_by: str = ""  # commit | notice | "" (docs/METRICS.md, "Merge evidence")
+    # Whether any repository is registered: without one a merge shows only by notice, so an
+    # idle series is "unknown", not "abandoned".
+    repo_registered: bool = True
 
 
 def _version_at(v: VersionEv, when: int) -> VersionEv:
@@ -52,29 +57,45 @@ def _version_at(v: VersionEv, when: int) -> VersionEv:
         i: (p if (p.commit_date or 0) <= when else replace(p, commit_date=None))
         for i, p in v.patches.items()
     }
-    return VersionEv(
-        v.key,
-        v.seq,
-        v.version,
-        v.date,
-        v.has_cover,
-        patches,
-        [r for r in v.replies if r.date <= when],
-    )
+    return replace(v, patches=patches, replies=[r for r in v.replies if r.date <= when])
 
 
-def facts(s: SeriesEv, when: int, in_repo: bool = True) -> Facts | None:
-    """What decides the state at `when`; None if the series was not posted yet."""
+def merge_notice(versions: list[VersionEv]) -> ReplyEv | None:
+    """The first maintainer's notice ("applied", "committed", "pushed", "queued", "merged")
+    in reply to any version, from someone other than the series' author; bots count, since
+    pr-tracker-bot and patchwork-bot report merges. The author's own notice counts only when
+    it says "committed": committers commit their own reviewed patches ("Fixed, thanks. And
+    committed."), while an author's "applied"/"pushed"/"merged" usually speaks of a suggestion
+    taken into the next version or a branch published for review. None when there is none."""
+    found = [
+        r
+        for v in versions
+        for r in v.replies
+        if r.notices and (not r.is_author or "committed" in r.notices)
+    ]
+    return min(found, key=lambda r: (r.date, r.pk)) if found else None
+
+
+def facts(
+    s: SeriesEv, when: int, in_repo: bool = True, repo_registered: bool = True
+) -> Facts | None:
+    """What decides the state at `when`; None if the series was not posted yet.
+
+    Merge evidence: a linked commit decides where there is one (fully or partly merged);
+    only when no patch of the series has a linked commit does a maintainer's notice make it
+    merged ("by notice").
+    """
     versions = [_version_at(v, when) for v in s.versions if v.date <= when]
     if not versions:
         return None
-    latest = versions[-1]
+    latest = current_version(versions)
     merged_any = any(
         p.commit_date and not p.ambiguous for v in versions for p in v.patches.values()
     )
     fully = bool(latest.patches) and all(
         p.commit_date and not p.ambiguous for p in latest.patches.values()
     )
+    notice = None if merged_any else merge_notice(versions)
     reviewer = [r for r in latest.replies if r.reviewer]
     cover_reviewed = any(r.review and r.patch_idx == 0 for r in reviewer)
     nearly = bool(latest.patches) and all(
@@ -83,12 +104,16 @@ def facts(s: SeriesEv, when: int, in_repo: bool = True) -> Facts | None:
     )
     spoke = [r for r in latest.replies if not r.is_bot]
     return Facts(
-        merged="fully" if merged_any and fully else "partly" if merged_any else "none",
+        merged=(
+            "fully" if (merged_any and fully) or notice else "partly" if merged_any else "none"
+        ),
         nearly_complete=nearly,
         has_reviewer_reply=any(r.reviewer for v in versions for r in v.replies),
         reviewer_spoke_last=bool(spoke) and not spoke[-1].is_author,
         last_date=max([v.date for v in versions] + [r.date for v in versions for r in v.replies]),
         in_repo=in_repo,
+        merged_by="commit" if merged_any else "notice" if notice else "",
+        repo_registered=repo_registered,
     )
 
 
@@ -97,12 +122,13 @@ def decide(f: Facts, when: int, rules: BacklogRules = BacklogRules()) -> str:
         return "merged"
     if f.merged == "partly":
         return "partly merged"
-    if not f.in_repo:
+    if f.repo_registered and not f.in_repo:
         # Its files are in no registered repository: a merge there cannot be seen.
         return "other tree"
     idle = when - f.last_date
     if idle >= rules.abandoned_days * DAY:
-        return "abandoned"
+        # Idle that long, with no repository that could show a merge: unknown, not abandoned.
+        return "abandoned" if f.repo_registered else "unknown"
     if idle >= rules.stale_days * DAY:
         return "stale"
     if f.nearly_complete:
@@ -115,8 +141,48 @@ def decide(f: Facts, when: int, rules: BacklogRules = BacklogRules()) -> str:
 
 
 def state(
-    s: SeriesEv, when: int, rules: BacklogRules = BacklogRules(), in_repo: bool = True
+    s: SeriesEv,
+    when: int,
+    rules: BacklogRules = BacklogRules(),
+    in_repo: bool = True,
+    repo_registered: bool = True,
 ) -> str | None:
     """The series' state at `when`, or None if it had not been posted yet."""
-    f = facts(s, when, in_repo)
+    f = facts(s, when, in_repo, repo_registered)
     return None if f is None else decide(f, when, rules)
+
+
+def merge_rate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The share of series merged, over the series whose merge can be seen. Pure.
+
+    A merge can be seen for a series whose files are in a registered repository (a commit
+    would show it) and for any series a maintainer's notice says was merged. Series of other
+    trees without a notice are left out of the base, since nothing could show them merged.
+    With no repository registered at all only notices show merges: the rate would be a share
+    of the announced merges among themselves, so it is None and `basis` says why.
+    """
+    registered = any(r["repo_registered"] for r in rows)
+    base = [
+        r for r in rows if (r["repo_registered"] and r["in_repo"]) or r.get("merged_by") == "notice"
+    ]
+    merged = [r for r in base if r["merged"] != "none"]
+    by_notice = sum(1 for r in merged if r.get("merged_by") == "notice")
+    if not rows:
+        basis = "no series"
+    elif registered:
+        basis = (
+            f"of {len(base):,} series whose merge a registered repository or a maintainer's"
+            f" notice can show ({by_notice:,} merged by notice)"
+        )
+    else:
+        basis = (
+            f"no repository is registered: {by_notice:,} series merged by maintainers' notices;"
+            " merges not announced on the list cannot be seen"
+        )
+    return {
+        "merged": len(merged),
+        "merged_by_notice": by_notice,
+        "over": len(base) if registered else None,
+        "rate": round(len(merged) / len(base), 4) if registered and base else None,
+        "basis": basis,
+    }

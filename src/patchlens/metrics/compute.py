@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from patchlens.metrics.backlog import merge_notice
 from patchlens.metrics.model import ReplyEv, SeriesEv, VersionEv
 
 HOUR = 3600.0
@@ -87,7 +88,11 @@ def series_metrics(s: SeriesEv) -> dict[str, Any]:
     if any(p.ambiguous for p in patches):
         anomalies.append("ambiguous_merge")
     merged_at = commits[-1] if commits else None
+    notice = None if commits else merge_notice(s.versions)
     ttm = ttc = None
+    if notice is not None:
+        # Merged by notice: the notice's date stands for the merge (a commit would override).
+        ttm = _hours(start, notice.date) if notice.date >= start else None
     if merged_at is not None:
         if commits[0] < start:
             anomalies.append("commit_before_posting")
@@ -104,7 +109,7 @@ def series_metrics(s: SeriesEv) -> dict[str, Any]:
         if last:
             rework.append((b.date - last[-1]) / HOUR)
 
-    latest = s.latest
+    latest = s.current
     first_review_date = review.date if review else None
     return {
         "series_key": s.key,

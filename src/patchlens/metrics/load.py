@@ -32,7 +32,17 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
                 author=people(r.author_name, r.author_addr),
                 author_addr=r.author_addr,
             )
-        v = versions[r.key] = VersionEv(r.key, r.seq, r.version, r.date, r.cover_pk is not None)
+        v = versions[r.key] = VersionEv(
+            r.key,
+            r.seq,
+            r.version,
+            r.date,
+            r.cover_pk is not None,
+            title=r.title,
+            partial=r.partial,
+            pull=r.pull,
+            backport=r.backport,
+        )
         se.versions.append(v)
     commits = {
         mpk: (cdate, amb)
@@ -50,6 +60,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
             vm.c.idx,
             m.c.id,
             m.c.date_utc,
+            m.c.subject,
             a.c.lines_added,
             a.c.lines_removed,
             a.c.files,
@@ -71,6 +82,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
             tuple(_files(r.files)),
             cdate,
             amb,
+            subject=r.subject or "",
         )
     mt = s.message_trailers
     carried = {
@@ -91,6 +103,14 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
             select(mt.c.message_pk).where(and_(mt.c.given, mt.c.key.in_(REVIEW_KEYS)))
         )
     }
+    mn = s.message_notices
+    notices: dict[int, tuple[list[str], str]] = {}
+    for pk, kind, tree in conn.execute(
+        select(mn.c.message_pk, mn.c.kind, mn.c.tree).order_by(mn.c.message_pk, mn.c.kind)
+    ):
+        kinds, old = notices.setdefault(pk, ([], ""))
+        kinds.append(kind)
+        notices[pk] = (kinds, old or tree or "")
     rp = s.replies
     for r in conn.execute(
         select(
@@ -99,6 +119,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
             rp.c.is_author,
             rp.c.is_bot,
             m.c.id,
+            m.c.message_id,
             m.c.date_utc,
             m.c.from_name,
             m.c.from_addr,
@@ -122,6 +143,9 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
                 r.lines_written,
                 r.id in reviewed,
                 r.from_addr,
+                r.message_id,
+                tuple(notices.get(r.id, ((), ""))[0]),
+                notices.get(r.id, ((), ""))[1],
             )
         )
     _mark_new_contributors(list(series.values()))

@@ -24,6 +24,7 @@ class PatchEv:
     ambiguous: bool = False  # linked, but another posting fitted as well
     # Carries a Reviewed-by/Acked-by from someone else, given to an earlier version.
     carried_review: bool = False
+    subject: str = ""
 
 
 @dataclass(slots=True)
@@ -37,6 +38,10 @@ class ReplyEv:
     lines_written: int
     review: bool  # gives Reviewed-by or Acked-by
     addr: str = ""  # the address it was sent from (organisations are per address and date)
+    message_id: str = ""
+    # Maintainers' notices it gives ("applied", "committed", ...) and the tree one names.
+    notices: tuple[str, ...] = ()
+    notice_tree: str = ""
 
     @property
     def reviewer(self) -> bool:
@@ -56,6 +61,10 @@ class VersionEv:
     has_cover: bool
     patches: dict[int, PatchEv] = field(default_factory=dict)
     replies: list[ReplyEv] = field(default_factory=list)  # sorted by date
+    title: str = ""
+    partial: bool = False  # a partial re-roll: a few patches of the version before sent again
+    pull: bool = False  # a pull request
+    backport: bool = False  # a stable-tree backport or stable review: merged work again
 
 
 @dataclass(slots=True)
@@ -77,3 +86,47 @@ class SeriesEv:
     @property
     def latest(self) -> VersionEv:
         return self.versions[-1]
+
+    @property
+    def current(self) -> VersionEv:
+        """The latest full version, with the patches of later partial re-rolls laid over it.
+
+        A v19 that re-sends patch 3 of the ten of v18 leaves the series at ten patches, one
+        of them new: its size, title and merge state are those of v18 with patch 3 replaced.
+        """
+        return current_version(self.versions)
+
+    @property
+    def kind(self) -> str:
+        """series | pull | stable: pull requests and stable backports are not review work."""
+        if all(v.pull for v in self.versions):
+            return "pull"
+        if all(v.backport for v in self.versions):
+            return "stable"
+        return "series"
+
+
+def current_version(versions: list[VersionEv]) -> VersionEv:
+    """The latest full version among `versions` (in order) with later partial re-rolls of it
+    laid over it (see SeriesEv.current). Pure: the inputs are not changed."""
+    base: VersionEv | None = None
+    for v in versions:
+        if base is None or not v.partial:
+            base = VersionEv(
+                v.key,
+                v.seq,
+                v.version,
+                v.date,
+                v.has_cover,
+                dict(v.patches),
+                list(v.replies),
+                v.title,
+                v.partial,
+                v.pull,
+                v.backport,
+            )
+        else:
+            base.patches.update(v.patches)
+            base.replies = sorted(base.replies + v.replies, key=lambda r: (r.date, r.pk))
+    assert base is not None, "a series has at least one version"
+    return base

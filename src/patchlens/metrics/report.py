@@ -79,6 +79,8 @@ def metric_rows(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
                 r["reviewer_spoke_last"],
                 r["last_date"],
                 r["in_repo"],
+                merged_by=r["merged_by"] or "",
+                repo_registered=r["repo_registered"],
             ),
             when,
             f.rules,

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from patchlens.metrics.backlog import facts
+from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.load import load_series, people_of
-from patchlens.metrics.model import SeriesEv
+from patchlens.metrics.model import ReplyEv, SeriesEv
 from patchlens.review.people import Identities
 from patchlens.store import schema as s
 from patchlens.store.writer import sync_table
@@ -45,13 +45,17 @@ def metric_rows(
     org_of: OrgOf,
     subsystems_of: SubsystemsOf,
 ) -> list[dict[str, Any]]:
-    """Pure: the series_metrics rows."""
+    """Pure: the series_metrics rows, one per series under review (pull requests and stable
+    backports are not: see `pull_rows`)."""
     rows = []
     for se in all_series:
+        if se.kind != "series":
+            continue
         files = {f for v in se.versions for p in v.patches.values() for f in p.files}
         in_repo = not paths or not files or bool(files & paths)
-        f = facts(se, max(now, se.first_date), in_repo)
+        f = facts(se, max(now, se.first_date), in_repo, repo_registered=bool(paths))
         assert f is not None
+        notice = merge_notice(se.versions) if f.merged_by == "notice" else None
         m = series_metrics(se)
         subs = subsystems_of(se)
         unanswered = None
@@ -61,7 +65,7 @@ def metric_rows(
         rows.append(
             {
                 "series_key": se.key,
-                "title": se.title,
+                "title": se.current.title or se.title,
                 "author": se.author,
                 "author_addr": se.author_addr,
                 "org": org_of(se.author_addr, se.first_date),
@@ -75,6 +79,67 @@ def metric_rows(
                 "nearly_complete": f.nearly_complete,
                 "has_reviewer_reply": f.has_reviewer_reply,
                 "reviewer_spoke_last": f.reviewer_spoke_last,
+                "merged_by": f.merged_by or None,
+                "merge_evidence": _evidence(notice),
+                "repo_registered": f.repo_registered,
+                "search_text": search_text(se),
+            }
+        )
+    return rows
+
+
+def _evidence(r: ReplyEv | None) -> str | None:
+    """The notice a merge by notice rests on, as stored JSON (traceable to its message)."""
+    if r is None:
+        return None
+    return json.dumps(
+        {
+            "message_pk": r.pk,
+            "message_id": r.message_id,
+            "who": r.who,
+            "date": r.date,
+            "kind": r.notices[0],
+            "tree": r.notice_tree or None,
+        },
+        sort_keys=True,
+    )
+
+
+def search_text(se: SeriesEv) -> str:
+    """Every version's title and every patch subject, casefolded, one per line: what a search
+    of the series matches, so that an old title or one patch's subject finds it."""
+    seen = dict.fromkeys(
+        t.casefold()
+        for t in [se.title]
+        + [v.title for v in se.versions]
+        + [p.subject for v in se.versions for p in v.patches.values()]
+        if t
+    )
+    return "\n".join(seen)
+
+
+def pull_rows(all_series: list[SeriesEv]) -> list[dict[str, Any]]:
+    """Pure: one row per pull request, merged when a notice (pr-tracker-bot's "has been merged
+    into ...", a maintainer's "Applied, thanks") says so."""
+    rows = []
+    for se in all_series:
+        if se.kind != "pull":
+            continue
+        notice = merge_notice(se.versions)
+        replies = [r for v in se.versions for r in v.replies]
+        rows.append(
+            {
+                "series_key": se.key,
+                "title": se.title,
+                "author": se.author,
+                "author_addr": se.author_addr,
+                "first_date": se.first_date,
+                "last_date": max([v.date for v in se.versions] + [r.date for r in replies]),
+                "versions": len(se.versions),
+                "replies": sum(1 for r in replies if not r.is_author),
+                "merged_by": "notice" if notice else None,
+                "merged_date": notice.date if notice else None,
+                "merge_evidence": _evidence(notice),
             }
         )
     return rows
@@ -107,6 +172,9 @@ def run_metrics(
             all_series, now or int(time.time()), repo_paths(conn), org_of, subsystems_of
         )
         rep.changed_rows += sync_table(conn, s.series_metrics, ("series_key",), rows)
+        rep.changed_rows += sync_table(
+            conn, s.pull_requests, ("series_key",), pull_rows(all_series)
+        )
     rep.series = len(rows)
     rep.seconds = time.perf_counter() - t0
     return rep
@@ -126,6 +194,7 @@ def event_rows(all_series: list[SeriesEv], org_of: OrgOf) -> list[dict[str, Any]
             "lines_written": r.lines_written,
         }
         for se in all_series
+        if se.kind == "series"
         for v in se.versions
         for r in v.replies
         if r.reviewer

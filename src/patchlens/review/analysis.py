@@ -32,6 +32,7 @@ class Analysis:
     trailers: list[tuple[bool, Trailer]]  # (given in a reply?, trailer)
     notices: list[str]
     fingerprint: bytes | None = None  # a posting's changed lines (match/fingerprint.py)
+    notice_tree: str = ""  # where a notice says the patches went ("u-boot/next"), if it says
 
 
 def analyze(
@@ -48,6 +49,7 @@ def analyze(
     stats = file_stats(diff) if diff else []
     trailers: list[tuple[bool, Trailer]] = []
     notices: list[str] = []
+    tree = ""
     written = quoted = 0
     first_line = None
     author = body_author(body) if posting else None
@@ -59,6 +61,7 @@ def analyze(
         written, quoted, first_line = rt.lines_written, rt.lines_quoted, rt.first_written_line
         trailers = [(True, t) for t in rt.trailers]
         notices = list(rt.notices)
+        tree = rt.notice_tree
     row = {
         "message_pk": message_pk,
         "is_reply": s.is_reply,
@@ -85,4 +88,4 @@ def analyze(
         "first_line": first_line[:500] if first_line else None,
     }
     fp = pack(fingerprint(diff)) if posting and diff else None
-    return Analysis(row, trailers, notices, fp)
+    return Analysis(row, trailers, notices, fp, tree)

@@ -69,14 +69,36 @@ def mentioned_ids(body: str) -> set[str]:
     return found
 
 
+# The stable maintainers' robots: 'Patch "x" has been added to the 6.1-stable tree',
+# 'FAILED: patch "[PATCH] x" failed to apply to 5.10-stable tree'. They carry the diff of a
+# patch merged long ago: a notice about it, not a posting.
+_STABLE_NOTICE = re.compile(
+    r"(?i)^(?:FAILED:\s*)?patch\s+\".*\"\s+(?:has been\s+)?(?:added to|removed from|failed to"
+    r" apply to)\s+(?:the\s+)?\S*stable"
+)
+# A bare kernel version as a subject tag ("[PATCH 6.18 002/108]", "[PATCH 5.10.y]"): a patch
+# sent for a stable tree, i.e. merged work again, not new work to review.
+_STABLE_TREE = re.compile(r"^\d+\.\d+(?:\.\d+)*(?:\.y)?$")
+
+
+def is_stable_notice(subject_text: str) -> bool:
+    """A stable-tree robot's notice about a merged patch (see `_STABLE_NOTICE`)."""
+    return bool(_STABLE_NOTICE.match(subject_text.strip()))
+
+
+def is_stable_backport(subject: Subject) -> bool:
+    """A patch tagged for a stable tree: AUTOSEL, or a bare version such as [PATCH 6.6 3/9]."""
+    return "AUTOSEL" in subject.flags or any(_STABLE_TREE.match(p) for p in subject.prefixes)
+
+
 def is_posting(subject: Subject, has_patch: bool, has_parent: bool) -> bool:
     """A patch, cover letter or pull request as sent, as opposed to a reply.
 
     A `[PATCH]` subject without a diff that answers another message is a reply whose sender
     kept the subject (no "Re:"); a cover letter (0/N) or pull request is a posting wherever
-    it sits.
+    it sits. A stable-tree robot's notice carries a diff but is no posting.
     """
-    if subject.is_reply:
+    if subject.is_reply or is_stable_notice(subject.title):
         return False
     if has_patch:
         return True

@@ -123,7 +123,7 @@ def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
         conn,
         s.message_notices,
         [
-            {"message_pk": r.row["message_pk"], "kind": k}
+            {"message_pk": r.row["message_pk"], "kind": k, "tree": r.notice_tree or None}
             for r in results
             for k in dict.fromkeys(r.notices)
         ],
@@ -286,10 +286,12 @@ def structure_rows(st: Structure) -> dict[str, list[dict[str, Any]]]:
                     {"message_pk": mail.pk, "version_key": key, "idx": idx}
                 )
         first, latest = by_key[chain[0]], by_key[chain[-1]]
+        # Named after its latest full version: a partial re-roll re-sends a patch or two.
+        full = [by_key[k] for k in chain if not by_key[k].partial] or [latest]
         rows["series"].append(
             {
                 "key": series_key,
-                "title": latest.title,
+                "title": full[-1].title,
                 "author_name": latest.author_name,
                 "author_addr": latest.author_addr,
                 "n_versions": len(chain),

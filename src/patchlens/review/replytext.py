@@ -38,6 +38,9 @@ the patch", "will be applied once ...", "let me apply"), conditionals ("if nobod
 questions, and a tester's "I applied your patch and here is the output" are not notices. A
 promise is not an event: the patch may never be applied, so "I'll queue/apply" does not count.
 "Queued for backporting"/"for stable" is a stable-tree queue, not the patch being taken.
+A notice that names where the patches went ("Applied to the vfs.fixes branch of the vfs/vfs.git
+tree", "applied to u-boot/next", "has been merged into torvalds/linux.git", "pushed to the fixes
+branch") gives that tree or branch, as written, so a merge known only by notice says where.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ class ReplyText:
     trailers: tuple[Trailer, ...]
     notices: tuple[str, ...]
     first_written_line: str | None
+    # The tree or branch the first notice naming one says the patches went to, else "".
+    notice_tree: str = ""
 
 
 def _words(text: str) -> frozenset[str]:
@@ -183,6 +188,26 @@ _PUSHED_AWAY = re.compile(
 )
 _TEST_MERGE = re.compile(r"(?i)^\s*with\s+(?:linux-next|next|-next|master|mainline|upstream)")
 _BACKPORT = re.compile(r"(?i)\b(?:backport\w*|stable)\b")
+# "committed to providing ...": an adjective, not a notice (seen in spam replies).
+_COMMITTED_TO_DOING = re.compile(r"(?i)^\s*to\s+(?:\w+\s+)?\w+ing\b")
+# Where a notice says the patches went: "to the vfs.fixes branch of the vfs/vfs.git tree",
+# "to u-boot/next", "into torvalds/linux.git", "to jaegeuk/f2fs.git (dev)", "for -next".
+_TREE_AFTER = re.compile(
+    r"(?i)^\s*(?:(?:it|them|this|these|that|both|all|now|out|up|the|patch|patches|series|pile"
+    r"|one|ones)\s+)*(?:to|into|onto|in|on|for)\s+(?:the\s+|my\s+|our\s+)?(?P<ref>[\w][\w./+@:~-]*|-[\w.-]+)"
+    r"(?P<kind>\s+(?:branch|tree|repo|repository|queue))?"
+    r"(?:\s+of\s+(?:the\s+)?(?P<repo>[\w][\w./+@:~-]*)(?:\s+(?:tree|repo|repository))?)?"
+    r"(?:\s*\((?P<paren>[\w./+@:~-]+)\))?"
+)
+# Words after "applied to" that are not a tree: "applied to the wrong branch", "to my surprise".
+_NOT_TREES = _words(
+    "a an the my our your their this that it them me you him her us time order top master's"
+    " next-week surprise wrong right previous latest current last first second"
+)
+_TREE_WORDS = _words(
+    "master main dev devel development next for-next fixes testing test staging queue mainline"
+    " stable experimental trunk linux-next"
+)
 
 
 def _clean_person_value(value: str) -> str:
@@ -439,8 +464,42 @@ def _drop_examples(
     return keep
 
 
+def notice_tree(after: str) -> str:
+    """The tree or branch named right after a notice verb, as written, else "". Pure.
+
+    A ref is taken when it looks like one (a path, a dotted or dashed name, a word such as
+    "next" or "fixes") or is called a branch, tree or queue: "applied to dev, thanks" names the
+    dev branch; "applied to the wrong branch" names none.
+    """
+    m = _TREE_AFTER.match(after)
+    if m is None:
+        return ""
+    ref = m.group("ref").rstrip(".,:;!)")
+    if not ref or ref.lower() in _NOT_TREES:
+        return ""
+    looks = (
+        bool(m.group("kind"))
+        or bool(re.search(r"[./:-]", ref))
+        or ref.lower() in _TREE_WORDS
+        or any(ch.isdigit() for ch in ref)
+    )
+    if not looks:
+        return ""
+    repo = (m.group("repo") or "").rstrip(".,:;!)")
+    if repo and repo.lower() not in _NOT_TREES:
+        return f"{repo} {ref}"
+    if m.group("paren"):
+        return f"{ref} ({m.group('paren')})"
+    return ref
+
+
 def _notice_kinds(roles: bytearray, lines: list[str]) -> list[str]:
     """Notice kinds in the written paragraphs, in order (trailer lines are not read)."""
+    return [k for k, _tree in _notices(roles, lines)]
+
+
+def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str]]:
+    """(kind, tree) of each notice in the written paragraphs, in order, one per kind."""
     paragraphs: list[str] = []
     cur: list[str] = []
     for i, role in enumerate(roles):
@@ -451,7 +510,7 @@ def _notice_kinds(roles: bytearray, lines: list[str]) -> list[str]:
             cur = []
     if cur:
         paragraphs.append(" ".join(cur))
-    kinds: list[str] = []
+    found: list[tuple[str, str]] = []
     for para in paragraphs:
         if not _NOTICE_HINT.search(para):
             continue
@@ -460,9 +519,9 @@ def _notice_kinds(roles: bytearray, lines: list[str]) -> list[str]:
                 continue
             for m in _NOTICE_VERB.finditer(sentence):
                 kind = _notice_at(sentence, m)
-                if kind and kind not in kinds:
-                    kinds.append(kind)
-    return kinds
+                if kind and all(k != kind for k, _t in found):
+                    found.append((kind, notice_tree(sentence[m.end() :])))
+    return found
 
 
 def _notice_at(sentence: str, m: re.Match[str]) -> str | None:
@@ -497,6 +556,8 @@ def _notice_at(sentence: str, m: re.Match[str]) -> str | None:
         return None  # a test merge with linux-next
     if verb == "queued" and _BACKPORT.search(clause_after):
         return None  # a stable-tree queue, not the patch being taken
+    if verb == "committed" and _COMMITTED_TO_DOING.match(after):
+        return None  # "committed to providing ...": devoted, not committed to a tree
     return verb
 
 
@@ -515,7 +576,8 @@ def analyze_reply(body: str) -> ReplyText:
                 first = lines[i].strip()
         elif role == _QUOTED:
             quoted += 1
-    kinds = _notice_kinds(roles, lines) if written else []
+    found_notices = _notices(roles, lines) if written else []
+    kinds = [k for k, _t in found_notices]
     # "Acked." / "NAK." / "Acked + applied." on a line of its own: a tag without a person,
     # unless more quoted text follows ("> please add a comment" / "Ack." acknowledges a point).
     last_quoted = max((i for i, r in enumerate(roles) if r == _QUOTED), default=-1)
@@ -531,6 +593,7 @@ def analyze_reply(body: str) -> ReplyText:
         lines_quoted=quoted,
         trailers=tuple(trailers),
         notices=tuple(kinds),
+        notice_tree=next((t for _k, t in found_notices if t), ""),
         first_written_line=first,
     )
 

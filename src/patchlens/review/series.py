@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from patchlens.review.model import Mail, Version
+from patchlens.review.model import Mail, Version, is_stable_backport
 
 # Patches of one posting arrive within minutes; a day covers slow relays and the patches of
 # a partial re-roll sent one by one (v2 4/6 in the morning, v2 5/6 in the evening).
@@ -37,7 +37,7 @@ def _new_version(m: Mail) -> Version:
         # "[PATCH v2 REBASED]" is the same version sent again, like a RESEND.
         resend=s.resend or "REBASED" in s.flags,
         pull=s.pull,
-        backport="AUTOSEL" in s.flags,
+        backport=is_stable_backport(s),
         partial="." in s.version_str,
         title=s.title,
         normalized_title=s.normalized_title,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -304,6 +305,7 @@ message_notices = Table(
     metadata,
     Column("message_pk", ForeignKey("messages.id"), nullable=False),
     Column("kind", String(20), nullable=False),  # applied | committed | pushed | queued | merged
+    Column("tree", Text, nullable=True),  # where the notice says the patches went, if it says
     UniqueConstraint("message_pk", "kind"),
 )
 
@@ -456,9 +458,36 @@ series_metrics = Table(
     Column("nearly_complete", Boolean, nullable=False),
     Column("has_reviewer_reply", Boolean, nullable=False),
     Column("reviewer_spoke_last", Boolean, nullable=False),
+    # commit | notice | NULL: what shows the merge (docs/METRICS.md, "Merge evidence").
+    Column("merged_by", String(10), nullable=True),
+    # The notice a merge by notice rests on: JSON {message_pk, message_id, who, date, kind, tree}.
+    Column("merge_evidence", Text, nullable=True),
+    # False when no repository is registered at all: a merge can then be seen only by notice.
+    Column("repo_registered", Boolean, nullable=False, server_default=true()),
+    # Every version's title and every patch subject, casefolded: what a search matches.
+    Column("search_text", Text, nullable=False, server_default=""),
     Index(None, "first_date"),
     Index(None, "author"),
     Index(None, "org"),
+)
+
+# Pull requests ([GIT PULL], [PULL]) are not series to review: kept apart, with the merged
+# state their notices give (pr-tracker-bot's "has been merged into ...", "Applied, thanks").
+pull_requests = Table(
+    "pull_requests",
+    metadata,
+    Column("series_key", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("author_addr", Text, nullable=False),
+    Column("first_date", Integer, nullable=False),
+    Column("last_date", Integer, nullable=False),
+    Column("versions", Integer, nullable=False),
+    Column("replies", Integer, nullable=False),
+    Column("merged_by", String(10), nullable=True),  # notice | NULL
+    Column("merged_date", Integer, nullable=True),
+    Column("merge_evidence", Text, nullable=True),
+    Index(None, "first_date"),
 )
 
 # What each stage after ingest last ran on (see context.inputs_digest): a stage whose inputs

@@ -12,7 +12,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, and_, func, select
 
-from patchlens.metrics.backlog import OPEN_STATES, STATES, BacklogRules, Facts, decide
+from patchlens.metrics.backlog import (
+    OPEN_STATES,
+    STATES,
+    BacklogRules,
+    Facts,
+    decide,
+    merge_rate,
+)
 from patchlens.metrics.community import review_balance
 from patchlens.metrics.distributions import (
     BUCKET_ORDER,
@@ -118,8 +125,7 @@ def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
 def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
     rows = series_rows(conn, f, rules)
     states = Counter(r["state"] for r in rows)
-    in_repo = [r for r in rows if r["in_repo"]]
-    merged = [r for r in in_repo if r["merged"] != "none"]
+    merges = merge_rate(rows)
     per_period: dict[str, dict[str, Any]] = {}
     for r in rows:
         p = per_period.setdefault(
@@ -145,9 +151,11 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
         "as_of": data_date(conn),
         "series": len(rows),
         "patches": sum(r["patches"] for r in rows),
-        "in_repo": len(in_repo),
-        "merged": len(merged),
-        "merge_rate": round(len(merged) / len(in_repo), 4) if in_repo else None,
+        "merged": merges["merged"],
+        "merged_by_notice": merges["merged_by_notice"],
+        "merge_base": merges["over"],
+        "merge_rate": merges["rate"],
+        "merge_basis": merges["basis"],
         "time_to_merge": summary(r["time_to_merge"] for r in rows),
         "time_to_first_response": summary(r["time_to_first_response"] for r in rows),
         "backlog": sum(states[st] for st in OPEN_STATES),
@@ -355,6 +363,8 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
             m["reviewer_spoke_last"],
             m["last_date"],
             m["in_repo"],
+            merged_by=m["merged_by"] or "",
+            repo_registered=m["repo_registered"],
         )
         m["state"] = decide(facts, data_date(conn), rules)
         m["subsystems"] = json.loads(m["subsystems"])
