@@ -36,7 +36,19 @@ def series_list(conn: Connection, f: SeriesFilter) -> list[dict[str, Any]]:
     if f.until is not None:
         conds.append(se.c.first_date < f.until)
     if f.search:
-        conds.append(se.c.title.ilike(f"%{f.search}%"))
+        # Any version's title or patch subject (series_metrics.search_text), matched literally.
+        needle = f.search.casefold()
+        sm = s.series_metrics
+        conds.append(
+            or_(
+                func.lower(se.c.title).contains(needle, autoescape=True),
+                se.c.key.in_(
+                    select(sm.c.series_key).where(
+                        sm.c.search_text.contains(needle, autoescape=True)
+                    )
+                ),
+            )
+        )
     if f.list_name:
         latest = (
             select(s.message_sightings.c.message_pk)
@@ -216,7 +228,48 @@ def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dic
     by_key = {v["key"]: v for v in versions}
     for v in versions:
         _patch_trailers(v, by_key.get(v["rerolls_key"]) if v["rerolls_key"] else None)
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for v in sorted(versions, key=lambda v: (v["series_key"], v["seq"])):
+        earlier = seen.setdefault(v["series_key"], [])
+        v["label"] = version_label(v, earlier, by_key.get(v["rerolls_key"] or ""))
+        earlier.append(v)
     return versions
+
+
+def version_label(
+    v: dict[str, Any], earlier: list[dict[str, Any]], rerolled: dict[str, Any] | None
+) -> str:
+    """What a version is, in words, so that two "v6" on one page are told apart. Pure.
+
+    "v3", "v3 RFC", "v6 · RESEND · posting 2 of v6", "v19 · partial re-roll of v18 (patch 3)",
+    "v2 · sent again, not marked RESEND · posting 2 of v2", "v5 · pull request",
+    "v1 · stable backport".
+    """
+    name = f"v{v['version_str'] or v['version']}"
+    words = [name + (" RFC" if v["rfc"] else "")]
+    if v.get("pull"):
+        words.append("pull request")
+    if v.get("backport"):
+        words.append("stable backport")
+    if v["partial"] and rerolled is not None:
+        idx = [mm["idx"] for mm in v.get("members", []) if mm["idx"] > 0]
+        which = ", ".join(str(i) for i in idx)
+        base = f"v{rerolled['version_str'] or rerolled['version']}"
+        words.append(f"partial re-roll of {base} (patch{'es' if len(idx) != 1 else ''} {which})")
+        return " · ".join(words)
+    same = [
+        e
+        for e in earlier
+        if not e["partial"]
+        and (e["version_str"] or str(e["version"])) == (v["version_str"] or str(v["version"]))
+    ]
+    if v["resend"]:
+        words.append("RESEND")
+    elif same:
+        words.append("sent again, not marked RESEND")
+    if same:
+        words.append(f"posting {len(same) + 1} of {name}")
+    return " · ".join(words)
 
 
 def _patch_trailers(v: dict[str, Any], rerolled: dict[str, Any] | None) -> None:

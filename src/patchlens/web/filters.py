@@ -88,7 +88,11 @@ class Filters:
             return False
         if self.q:
             needle = self.q.casefold()
-            hay = f"{row['title']} {row['author_addr']} {row['series_key']}".casefold()
+            # Every version's title and every patch subject (search_text), not only the name.
+            hay = (
+                f"{row['title']} {row['author_addr']} {row['series_key']} "
+                f"{row.get('search_text', '')}"
+            ).casefold()
             if needle not in hay:
                 return False
         return True
