@@ -176,11 +176,19 @@ def test_dominant_bar_is_cut_and_labelled():
     items = [("Gao Xiang", 1824), ("Chao Yu", 500), ("Christoph Hellwig", 211), ("Yue Hu", 137)]
     assert charts.fitted_axis([v for _k, v in items]) == pytest.approx(625)
     svg = charts.hbars("Review replies given", items)
-    assert "Gao Xiang  1,824 (bar cut)" in svg
-    assert "Chao Yu  500" in svg
-    # The first item is on top: pygal draws the last label highest.
-    labels = re.findall(r"<text[^>]*>([^<]*  [\d,]+[^<]*)</text>", svg)
-    assert labels[-1].startswith("Gao Xiang")
+    values = re.findall(
+        r'<text text-anchor="(\w+)" x="[\d.]+" y="[\d.]+" class="value">([^<]*)<', svg
+    )
+    # Bottom to top (pygal's order): the first item is on top, cut, its value inside its end;
+    # the others' values beside their bars.
+    assert values == [
+        ("start", "137"),
+        ("start", "211"),
+        ("start", "500"),
+        ("end", "1,824 (bar cut)"),
+    ]
+    names = re.findall(r'<text x="-5" y="[\d.]+" class="[^"]*">([^<]*)</text>', svg)
+    assert names[-1] == "Gao Xiang" and names[0] == "Yue Hu"
     # Without a dominant value nothing is cut.
     assert charts.fitted_axis([852, 647, 208, 92]) is None
     assert "bar cut" not in charts.hbars("Series by state", [("a", 852), ("b", 647)])

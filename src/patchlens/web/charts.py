@@ -149,38 +149,54 @@ def fitted_axis(values: list[float]) -> float | None:
     return None
 
 
-def _name(label: str, width: int = 24) -> str:
-    return label if len(label) <= width else label[: width - 1] + "…"
+_VALUE = re.compile(r'<text text-anchor="middle" x="([\d.]+)" (y="[\d.]+" class="value">[^<]*)')
+CUT = " (bar cut)"
+
+
+def _values_beside(svg: str) -> str:
+    """Bar values written just past the end of their bar (pygal centres them on it, half over
+    the bar), and a cut bar's inside its end, where the axis stops."""
+
+    def place(m: re.Match[str]) -> str:
+        x, rest = float(m.group(1)), m.group(2)
+        if rest.endswith(CUT):
+            return f'<text text-anchor="end" x="{x - 6:.1f}" {rest}'
+        return f'<text text-anchor="start" x="{x + 4:.1f}" {rest}'
+
+    return _VALUE.sub(place, svg)
 
 
 def hbars(title: str, items: list[tuple[str, float]]) -> str:
-    """Horizontal bars, the first item on top, each labelled with its value. When the largest
-    value dwarfs the next the axis is fitted to the others and its bar is cut at the end of
-    the axis, drawn hatched-light and labelled with its whole value and 'bar cut'."""
+    """Horizontal bars, the first item on top, each with its value written beside it. When
+    the largest value dwarfs the next, the axis is fitted to the others and that bar is cut
+    at the end of the axis, drawn light with a dashed edge and labelled 'N (bar cut)'."""
     cap = fitted_axis([v for _k, v in items])
-    chart = pygal.HorizontalBar(title=title, show_legend=False, **COMMON)
-    chart.truncate_label = -1
+    chart = pygal.HorizontalBar(
+        title=title,
+        show_legend=False,
+        print_values_position="top",
+        **{**COMMON, "print_values": True, "truncate_label": 24},
+    )
     if cap is not None:
         chart.range = (0, cap)
     # pygal draws the first value at the bottom; a ranking reads from the top.
     rows = list(reversed(items))
-    labels, shown = [], []
-    for k, v in rows:
+    chart.x_labels = [k for k, _v in rows]
+    shown: list[Any] = []
+    for _k, v in rows:
         if cap is not None and v > cap:
-            labels.append(f"{_name(k)}  {v:,.0f} (bar cut)")
             shown.append(
                 {
                     "value": cap,
-                    "style": "fill: #a3bfe0; stroke: #2b6cb0; "
-                    "stroke-dasharray: 6 3; stroke-width: 2",
+                    "formatter": lambda _x, v=v: f"{v:,.0f}{CUT}",
+                    "style": "fill: #c3d6ee; stroke: #2b6cb0; stroke-dasharray: 6 3; "
+                    "stroke-width: 2",
                 }
             )
         else:
-            labels.append(f"{_name(k)}  {v:,.0f}")
-            shown.append(v)
-    chart.x_labels = labels
+            shown.append({"value": v, "formatter": lambda x: f"{x:,.0f}"})
     chart.add("", shown)
-    return _clean(chart.render(is_unicode=True))
+    return _values_beside(_clean(chart.render(is_unicode=True)))
 
 
 def _log_ticks(values: list[float]) -> tuple[float, float, list[dict[str, Any]]]:
@@ -288,6 +304,6 @@ def percentiles_over_time(title: str, rows: list[dict[str, Any]]) -> str:
     height = TIME_HEIGHT + COUNT_HEIGHT
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'class="panels log-scale">'
+        f'width="{WIDTH}" height="{height}" class="panels log-scale">'
         f"{_nest(upper, 0, TIME_HEIGHT)}{_nest(lower, TIME_HEIGHT, COUNT_HEIGHT)}</svg>"
     )
