@@ -145,6 +145,21 @@ def assert_each_period_in_place(panel: str, rows: list[dict]) -> None:
         assert x == pytest.approx(x0 + (i - i0) * step, abs=0.05), rows[i]["period"]
 
 
+def y_ticks(panel: str) -> dict[str, float]:
+    """The y axis ticks of a pygal chart: label -> y."""
+    return {
+        label: float(y)
+        for y, label in re.findall(r'<text x="-5" y="([\d.]+)" class="[^"]*">([^<]+)</text>', panel)
+    }
+
+
+def assert_log_axis(ticks: dict[str, float]) -> None:
+    """The ticks stand at distances proportional to the log of the durations: 1 h to 1 d is
+    log(24), 1 d to 1 wk is log(7)."""
+    h, d, wk = ticks["1 h"], ticks["1 d"], ticks["1 wk"]
+    assert (h - d) / (d - wk) == pytest.approx(math.log(24) / math.log(7), rel=0.01)
+
+
 def x_labels(panel: str) -> list[str]:
     m = re.search(r'<g class="axis x[^"]*">(.*?)</g></g>', panel, re.S)
     assert m
@@ -161,15 +176,18 @@ def test_percentiles_chart_made_up_rows():
     svg = charts.percentiles_over_time("t", rows)
     assert "<script" not in svg
     top, low = panels(svg)
-    assert "logarithmic" in top, "the durations panel has a log axis"
-    ticks = re.findall(r'<text x="-5" y="[\d.]+" class="[^"]*">([^<]+)</text>', top)
+    ticks = y_ticks(top)
     assert {"1 h", "1 d", "1 wk", "1 yr"} <= set(ticks)
+    assert_log_axis(ticks)
     # Three periods on both axes, the empty one too; the last labelled partial.
     assert x_labels(low) == ["2024-Q1", "2024-Q2", "2024-Q3 (partial)"]
-    # The empty quarter is a gap (no dot); the zero durations sit on the floor of the axis.
+    # The empty quarter is a gap (no dot); the zero durations sit on the lowest tick.
     median = series_dots(top, 0)
     assert len(median) == 2
-    assert median[1] == pytest.approx(plot_height(top), abs=1)
+    floor = min(ticks, key=lambda k: -ticks[k])
+    assert floor == "1 h"
+    # (pygal writes a tick's text 0.35 font sizes below its line)
+    assert median[1] == pytest.approx(ticks[floor] - 0.35 * 11, abs=0.5)
 
 
 def test_dominant_bar_is_cut_and_labelled():
@@ -232,6 +250,7 @@ def test_time_to_merge_medians_are_readable(client):
     assert len(ys) == len(medians)
     share = spread(ys) / plot_height(top)
     assert share > 0.25, f"medians spread over {share:.0%} of the plot"
+    assert_log_axis(y_ticks(top))
     # Every period of the table is on the axis, each at its own place.
     assert [p[2] for p in series_points(top, 0)] == [
         r["period"] + (" (partial)" if r["partial"] else "") for r in over if r["median"]
@@ -299,3 +318,29 @@ def test_community_chart_cuts_the_dominant_reviewer(client):
     assert lengths[-2] / full == pytest.approx(second / (second * 1.25), abs=0.01)
     assert lengths[0] / full == pytest.approx(top[-1]["review_replies"] / (second * 1.25), abs=0.01)
     assert math.isclose(charts.fitted_axis([p["review_replies"] for p in top]), second * 1.25)
+
+
+def test_an_empty_period_breaks_the_lines():
+    def row(p: str, v: float | None) -> dict:
+        return {
+            "period": p,
+            "series": int(v is not None),
+            "n": int(v is not None),
+            "median": v,
+            "p75": v,
+            "p90": v,
+        }
+
+    rows = [
+        row("2024-01", 2.0),
+        row("2024-02", 30.0),
+        row("2024-03", None),
+        row("2024-04", 300.0),
+        row("2024-05", 5.0),
+    ]
+    top = panels(charts.percentiles_over_time("t", rows))[0]
+    plot = top.split('class="plot">', 1)[1].split('class="plot overlay"')[0]
+    median = plot.split('<g class="series serie-0 color-0">', 1)[1].split("</g>", 1)[0]
+    lines = re.findall(r'<path d="M([^"]*)" class="line reactive nofill"', median)
+    assert len(lines) == 2, "two pieces of line, none across the empty month"
+    assert all(len(re.findall(r"[\d.]+ [\d.]+", d)) == 2 for d in lines)

@@ -5,6 +5,8 @@ on a log axis above a panel of the series per period."""
 
 from __future__ import annotations
 
+import math
+import re
 from urllib.parse import urlsplit
 
 import httpx
@@ -76,7 +78,13 @@ def test_performance_charts_have_a_log_axis_and_a_count_panel(open_page, site):
         svg = httpx.get(site + img.get_attribute("src"), timeout=30).text
         assert 'class="panels log-scale"' in svg
         assert svg.count("<svg ") == 3, "an outer SVG with two panels"
-        assert "logarithmic" in svg and ">1 d</text>" in svg
+        # Ticks 1 h, 1 d, 1 wk at distances log(24) : log(7): a log axis.
+        y = {
+            k: float(v)
+            for v, k in re.findall(r'<text x="-5" y="([\d.]+)" class="[^"]*">([^<]+)</text>', svg)
+        }
+        ratio = (y["1 h"] - y["1 d"]) / (y["1 d"] - y["1 wk"])
+        assert abs(ratio - math.log(24) / math.log(7)) < 0.02, ratio
         assert "series per period" in svg
         assert "2026-Q3 (partial)" in svg
     # The partial quarter is said so in the table of numbers.

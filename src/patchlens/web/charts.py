@@ -7,7 +7,8 @@ Two kinds of figures mislead when drawn plainly, and are drawn differently here:
 - durations over time: one slow series makes a 90th percentile of 250 days, and a linear axis
   then flattens the median and p75 (days, hours) onto the floor. They are drawn on a
   logarithmic axis whose ticks are plain durations (1 h, 1 d, 1 wk, 30 d, 1 yr), above a small
-  panel of how many series each period rests on: a period of 2 series is not a trend.
+  panel of how many series each period rests on: a period of 2 series is not a trend. An
+  empty period is a gap in the lines.
 - bars where one value dwarfs the rest (one reviewer with 1,824 replies against tens): the
   axis is fitted to the others and the long bar is cut, with its value written on it; every
   bar carries its value.
@@ -199,6 +200,13 @@ def hbars(title: str, items: list[tuple[str, float]]) -> str:
     return _values_beside(_clean(chart.render(is_unicode=True)))
 
 
+def _human(hours: float) -> str:
+    """A duration as the dashboard writes it (min, h, d)."""
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+
+
 def _log_ticks(values: list[float]) -> tuple[float, float, list[dict[str, Any]]]:
     """Axis bounds and ticks covering the values (hours > 0)."""
     lo_v, hi_v = (min(values), max(values)) if values else (1.0, 24.0)
@@ -243,17 +251,19 @@ def percentiles_over_time(title: str, rows: list[dict[str, Any]]) -> str:
     qs = ("median", "p75", "p90")
     positive = [r[q] for r in rows for q in qs if r.get(q) is not None and r[q] > 0]
     lo, hi, ticks = _log_ticks(positive)
-    # pygal leaves out a tick at the very top of the plot: a little room above the last.
 
+    # The axis is logarithmic, drawn as log10(duration / lo) on a linear axis whose ticks are
+    # placed at the same log of round durations: pygal's own log axis joins the line over an
+    # empty period instead of leaving a gap. The floor of the axis (lo) is 0.
     def at(v: float | None) -> float | None:
         # Durations of zero (or under the lowest tick) sit on the floor of the axis.
-        return None if v is None else max(v, lo)
+        return None if v is None else math.log10(max(v, lo) / lo)
 
     top = pygal.Line(
         title=title,
         y_title="log scale",
-        logarithmic=True,
-        range=(lo, hi * 1.2),
+        # pygal leaves out a tick at the very top of the plot: a little room above the last.
+        range=(0, math.log10(hi / lo) + 0.08),
         allow_interruptions=True,
         show_dots=True,
         dots_size=2,
@@ -261,9 +271,10 @@ def percentiles_over_time(title: str, rows: list[dict[str, Any]]) -> str:
         show_x_guides=True,
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
+        value_formatter=lambda y: _human(lo * 10**y),
         **{**COMMON, "height": TIME_HEIGHT},
     )
-    top.y_labels = ticks
+    top.y_labels = [{"value": math.log10(t["value"] / lo), "label": t["label"]} for t in ticks]
     top.x_labels = labels
     top.x_labels_major = _majors(labels)
     for q in qs:
