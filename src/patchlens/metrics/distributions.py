@@ -1,4 +1,10 @@
-"""Percentiles of durations per month or quarter, and the filters they are cut by. Pure."""
+"""Percentiles of durations per month or quarter, and the filters they are cut by. Pure.
+
+A time series keeps every period between its first and its last on the axis, the empty ones
+too (a quarter without a series is a gap, not a quarter that never was), and says which
+periods the data covers only in part (the one still running, or one cut by a date filter):
+their figures rest on fewer series and on the fast ones (the slow ones have not ended yet).
+"""
 
 from __future__ import annotations
 
@@ -48,6 +54,64 @@ def period_of(ts: int, period: str) -> str:
     raise ValueError(f"unknown period {period!r} (month, quarter, year)")
 
 
+def period_bounds(label: str, period: str) -> tuple[int, int]:
+    """The UTC seconds at which the period `label` (as `period_of` writes it) starts and the
+    next one starts."""
+    if period == "month":
+        y, m = int(label[:4]), int(label[5:7])
+        start = datetime(y, m, 1, tzinfo=UTC)
+        end = datetime(y + m // 12, m % 12 + 1, 1, tzinfo=UTC)
+    elif period == "quarter":
+        y, q = int(label[:4]), int(label[6:])
+        start = datetime(y, 3 * q - 2, 1, tzinfo=UTC)
+        end = datetime(y + q // 4, 3 * (q % 4) + 1, 1, tzinfo=UTC)
+    elif period == "year":
+        y = int(label)
+        start, end = datetime(y, 1, 1, tzinfo=UTC), datetime(y + 1, 1, 1, tzinfo=UTC)
+    else:
+        raise ValueError(f"unknown period {period!r} (month, quarter, year)")
+    return int(start.timestamp()), int(end.timestamp())
+
+
+def timeline(labels: Iterable[str], period: str) -> list[str]:
+    """Every period from the earliest of `labels` to the latest, none skipped."""
+    present = sorted(set(labels))
+    if not present:
+        return []
+    out = [present[0]]
+    last_end = period_bounds(present[-1], period)[1]
+    while True:
+        nxt_start = period_bounds(out[-1], period)[1]
+        if nxt_start >= last_end:
+            return out
+        out.append(period_of(nxt_start, period))
+
+
+def is_partial(label: str, period: str, since: int | None, until: int | None) -> bool:
+    """Whether the data covers the period only in part: it starts before `since` or ends
+    after `until` (exclusive; the newest data of the store, or a date filter)."""
+    start, end = period_bounds(label, period)
+    return (since is not None and start < since) or (until is not None and end > until)
+
+
+def mark_partial(
+    rows: list[dict[str, Any]], period: str, since: int | None, until: int | None
+) -> list[dict[str, Any]]:
+    """Set `partial` on each row of a per-period list (see `is_partial`); returns the rows."""
+    for r in rows:
+        r["partial"] = is_partial(r["period"], period, since, until)
+    return rows
+
+
+def fill_periods(
+    rows: list[dict[str, Any]], period: str, empty: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The per-period rows with a copy of `empty` for each period missing between the first
+    and the last, oldest first."""
+    have = {r["period"]: r for r in rows}
+    return [have.get(p) or {"period": p, **empty} for p in timeline(have, period)]
+
+
 def bucket_patches(n: int) -> str:
     return "1" if n <= 1 else "2-5" if n <= 5 else "6-15" if n <= 15 else "16+"
 
@@ -73,13 +137,28 @@ BUCKETS: dict[str, Callable[[dict[str, Any]], str]] = {
 
 
 def by_period(
-    rows: list[dict[str, Any]], metric: str, period: str = "quarter"
+    rows: list[dict[str, Any]],
+    metric: str,
+    period: str = "quarter",
+    since: int | None = None,
+    until: int | None = None,
 ) -> list[dict[str, Any]]:
-    """One summary per period of the series' first posting, oldest first."""
+    """One summary per period of the series' first posting, oldest first, with `series` (how
+    many were posted then; `n` of them have the duration) and `partial` (see `is_partial`:
+    `since`/`until` bound the data the rows could hold). Periods without a series between
+    the first and the last are kept, with n = 0 and no percentiles."""
     groups: dict[str, list[float | None]] = {}
     for r in rows:
         groups.setdefault(period_of(r["first_date"], period), []).append(r.get(metric))
-    return [{"period": p, **summary(v)} for p, v in sorted(groups.items())]
+    return [
+        {
+            "period": p,
+            "series": len(groups.get(p, ())),
+            **summary(groups.get(p, ())),
+            "partial": is_partial(p, period, since, until),
+        }
+        for p in timeline(groups, period)
+    ]
 
 
 def by_key(

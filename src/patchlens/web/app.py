@@ -26,9 +26,10 @@ from sqlalchemy import Engine
 from patchlens import __version__
 from patchlens.config import Config
 from patchlens.metrics.backlog import BacklogRules
-from patchlens.metrics.distributions import DURATIONS, by_period
+from patchlens.metrics.distributions import DURATIONS, by_period, fill_periods, mark_partial
+from patchlens.metrics.report import data_date
 from patchlens.store.db import make_engine
-from patchlens.web import charts, data
+from patchlens.web import charts, data, glossary
 from patchlens.web.filters import Filters
 
 HERE = Path(__file__).parent
@@ -80,6 +81,9 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
     env.globals.update(
         q=lambda v: quote(str(v), safe="@"),
         archive=lambda mid: cfg.archive_url.format(message_id=quote(mid, safe="@")),
+        gl=glossary.gl,
+        gl_state=glossary.gl_state,
+        gl_method=glossary.gl_method,
     )
 
     # Compile every template now rather than on the first request after a start.
@@ -129,8 +133,8 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             "contributor, bucket, period, state, q, sort, page)",
         )
 
-    view("overview", data.overview)
-    view("performance", data.performance)
+    view("overview", _periods(data.overview))
+    view("performance", _periods(data.performance))
     view("backlog", data.backlog)
     view("community", data.community, needs_rules=False)
     view("series", data.explorer)
@@ -173,6 +177,15 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
     one("subsystem", data.subsystem_page, "rules")
     one("commit", data.commit_page, "plain")
 
+    @app.get("/glossary", include_in_schema=False, name="glossary")
+    def glossary_page(request: Request) -> HTMLResponse:
+        return page(request, "glossary.html", f=Filters(), sections=glossary.SECTIONS)
+
+    @app.get("/api/glossary", name="api_glossary", summary="every term the dashboard shows")
+    def glossary_api() -> JSONResponse:
+        """The definitions the glossary page shows, by section, each with its anchor."""
+        return JSONResponse(glossary.as_json())
+
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
         return Response((HERE / "static" / "favicon.svg").read_bytes(), media_type="image/svg+xml")
@@ -204,13 +217,39 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
     return app
 
 
+def _span(conn: Any, f: Filters) -> tuple[int | None, int]:
+    """The time the selected data covers: from the `since` filter to the newest data of the
+    store or the `until` filter, whichever comes first (periods cut by it are partial)."""
+    until = data_date(conn) + 1
+    return f.since_ts, until if f.until_ts is None else min(until, f.until_ts)
+
+
+def _periods(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """A page's per-period tables with every period between the first and the last (zeros
+    for the empty ones) and each marked `partial` or not."""
+
+    def marked(conn: Any, f: Filters, rules: BacklogRules) -> dict[str, Any]:
+        d = fn(conn, f, rules)
+        since, until = _span(conn, f)
+        if "trend" in d:
+            empty = {"series": 0, "patches": 0, "merged": 0, "median_time_to_merge": None}
+            d["trend"] = mark_partial(
+                fill_periods(d["trend"], f.period, empty), f.period, since, until
+            )
+        for rows in d.get("over_time", {}).values():
+            mark_partial(rows, f.period, since, until)
+        return d
+
+    marked.__doc__ = fn.__doc__
+    return marked
+
+
 def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
     if name == "activity":
-        d = data.overview(conn, f, rules)
-        t = d["trend"]
+        t = _periods(data.overview)(conn, f, rules)["trend"]
         return charts.bars(
             f"Series posted and merged per {f.period}",
-            [r["period"] for r in t],
+            charts.period_labels(t),
             {"posted": [r["series"] for r in t], "merged": [r["merged"] for r in t]},
         )
     if name == "states":
@@ -220,7 +259,7 @@ def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
         metric = name[5:]
         if metric not in DURATIONS:
             return None
-        rows = by_period(data.series_rows(conn, f, rules), metric, f.period)
+        rows = by_period(data.series_rows(conn, f, rules), metric, f.period, *_span(conn, f))
         return charts.percentiles_over_time(f"{metric.replace('_', ' ')} per {f.period}", rows)
     if name == "reviewers":
         d = data.community(conn, f)

@@ -1,0 +1,548 @@
+"""Every term the dashboard shows, defined once: the glossary page (/glossary), its JSON
+(/api/glossary), the links from table heads, state badges and method labels, and the
+generated glossary of docs/METRICS.md all come from here.
+
+Definitions are plain text (escaped like everything else when shown). Each term has an
+anchor; `gl(anchor)` is the link a template puts on a term, and fails on an anchor that does
+not exist, so a template cannot link to a definition nobody wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from patchlens.match.matcher import RANK
+from patchlens.metrics.distributions import DURATIONS
+
+
+@dataclass(frozen=True)
+class Term:
+    anchor: str
+    term: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    anchor: str
+    title: str
+    terms: tuple[Term, ...]
+
+
+def slug(name: str) -> str:
+    """'waiting on author' -> 'waiting-on-author', 'time_to_merge' -> 'time-to-merge'."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def state_anchor(state: str) -> str:
+    return f"state-{slug(state)}"
+
+
+def method_anchor(method: str) -> str:
+    return f"method-{slug(method)}"
+
+
+def duration_anchor(metric: str) -> str:
+    return f"duration-{slug(metric)}"
+
+
+_STATES = (
+    Term(
+        state_anchor("merged"),
+        "merged",
+        "The series went in: every patch of its current version is linked to a commit of a "
+        "registered repository (merged by commit; see matching methods), or, when no patch has "
+        "a linked commit, a maintainer's notice on the list ('applied', 'committed', 'pushed', "
+        "'queued', 'merged', pr-tracker-bot's 'has been merged') says it was taken (merged by "
+        "notice; the notice and the tree it names are kept as evidence). A commit overrides a "
+        "notice. A link flagged ambiguous does not count.",
+    ),
+    Term(
+        state_anchor("partly merged"),
+        "partly merged",
+        "Some patches of the series are linked to commits, but not every patch of its current "
+        "version.",
+    ),
+    Term(
+        state_anchor("other tree"),
+        "other tree",
+        "The series changes files that are in none of the registered repositories (on the "
+        "EROFS list: kernel patches, while the registered repository is erofs-utils). Its "
+        "merge cannot be seen, so it is neither waiting nor abandoned, unless a maintainer's "
+        "notice says it was applied (then merged).",
+    ),
+    Term(
+        state_anchor("unknown"),
+        "unknown",
+        "Idle for longer than the abandoned threshold, and nothing could show whether it was "
+        "merged: no repository is registered and no maintainer's notice says it was taken. Not "
+        "counted as abandoned, because it may well have been merged without a notice.",
+    ),
+    Term(
+        state_anchor("abandoned"),
+        "abandoned",
+        "Not merged, and no posting or reply for abandoned_days (default 180) before the "
+        "'as of' date.",
+    ),
+    Term(
+        state_anchor("stale"),
+        "stale",
+        "Not merged, and no posting or reply for stale_days (default 30) before the 'as of' "
+        "date, but less than abandoned_days. Stale series still count in the backlog.",
+    ),
+    Term(
+        state_anchor("nearly complete"),
+        "nearly complete",
+        "Not merged, and every patch of the latest version has a review (Reviewed-by or "
+        "Acked-by): given to the patch, to the cover letter (which covers every patch), or "
+        "carried in the patch from an earlier version.",
+    ),
+    Term(
+        state_anchor("new"),
+        "new",
+        "No reviewer reply yet, on any version: nobody but the author (or a bot) has answered.",
+    ),
+    Term(
+        state_anchor("waiting on author"),
+        "waiting on author",
+        "A reviewer spoke last on the latest version: the next step is the author's.",
+    ),
+    Term(
+        state_anchor("under review"),
+        "under review",
+        "Otherwise: the author answered last, or posted a version that nobody has answered yet "
+        "after earlier versions were reviewed.",
+    ),
+    Term(
+        "state",
+        "State",
+        "Every series has exactly one state, decided as of a date in this order: merged, "
+        "partly merged, other tree, unknown, abandoned, stale, nearly complete, new, waiting "
+        "on author, under review. A series has the state of its latest version.",
+    ),
+    Term(
+        "as-of",
+        "as of",
+        "The date states are decided at: the newest message or commit in the store, so that an "
+        "archive that stopped is not all stale by today. Only what happened by then counts.",
+    ),
+    Term(
+        "backlog",
+        "backlog (open)",
+        "Series that still wait for something: new, under review, waiting on author, nearly "
+        "complete and stale.",
+    ),
+    Term(
+        "never-answered",
+        "never answered",
+        "An open series that no one but its author (or a bot) has replied to, on any version.",
+    ),
+    Term(
+        "superseded",
+        "superseded",
+        "A version for which a later version of the same series exists. Its patches are not "
+        "merges of their own when a later version's patch is merged.",
+    ),
+)
+
+_METHODS = {
+    "pointer": "The commit names the posting: a Link: lore URL or a Message-ID: trailer in the "
+    "commit message. The strongest evidence; its score is 1.00.",
+    "patch-id": "The commit has the same 'git patch-id --stable' as the posted diff: the same "
+    "change, whatever the message. Score 0.98.",
+    "subject": "The same author and the same subject (or the same subject without its "
+    "'subsystem:' prefixes), committed within about a year of the posting, touching the same "
+    "files. Score 0.90 (0.85 without prefixes).",
+    "diff": "A commit touching the same files after the posting, whose changed lines are "
+    "similar enough (white space and context ignored), helped by a similar title and the same "
+    "author. The score weighs lines 0.6, title 0.25, same author 0.15; 0.55 is needed.",
+}
+_MATCHING = (
+    *(Term(method_anchor(m), m, _METHODS[m]) for m in RANK),
+    Term(
+        "merged-by-notice",
+        "merged by notice",
+        "A patch counted as merged without a linked commit, because a maintainer's reply "
+        "says it was taken ('Applied, thanks', 'committed', ...): the way to see merges into "
+        "a repository that is not registered.",
+    ),
+    Term(
+        "score",
+        "score",
+        "How strong the evidence of a commit link is, from 0 to 1 (pointer 1.00, patch-id "
+        "0.98, subject 0.90 or 0.85, diff 0.55 and up).",
+    ),
+    Term(
+        "ambiguous",
+        "ambiguous",
+        "Another series' posting fits the same commit (nearly) as well. The link is kept and "
+        "shown but does not count as a merge.",
+    ),
+    Term(
+        "commit",
+        "commit (became)",
+        "The commit a posted patch became, linked by one of the matching methods; its date is "
+        "the committer date (when it went in).",
+    ),
+)
+
+_DURATIONS = {
+    "time_to_first_response": (
+        "time to first response",
+        "From the posting to the first reviewer reply. A series looks at every version: a "
+        "first response to v2 counts if v1 had none.",
+    ),
+    "time_to_first_review": (
+        "time to first review",
+        "From the posting to the first review (a reply giving Reviewed-by or Acked-by).",
+    ),
+    "time_to_first_comment": (
+        "time to first comment",
+        "From the posting to the first substantive comment (a reviewer reply with at least "
+        "3 lines written).",
+    ),
+    "time_to_merge": (
+        "time to merge",
+        "From the posting of the first version to the last commit of the series (committer "
+        "date). Empty for a series not merged.",
+    ),
+    "time_to_commit": (
+        "time to commit (last review to commit)",
+        "From the last reviewer reply before the commit to that commit.",
+    ),
+    "rework_time": (
+        "rework time",
+        "From the last reviewer reply on vN (before vN+1) to the posting of vN+1: how long "
+        "the author took to re-roll. A series reports the median over its versions.",
+    ),
+    "cycle_time": (
+        "cycle time",
+        "From the posting of vN to the posting of vN+1. A series reports the median over its "
+        "versions.",
+    ),
+}
+_DURATION_TERMS = (
+    *(Term(duration_anchor(m), *_DURATIONS[m]) for m in DURATIONS),
+    Term(
+        "duration",
+        "durations",
+        "Measured per series (and per version and patch), in minutes (min), hours (h) or days "
+        "(d). A duration whose end never happened is empty (shown –), never zero.",
+    ),
+    Term(
+        "median",
+        "median",
+        "The middle value: half the series took less, half took more (nearest rank: always a "
+        "value that occurred).",
+    ),
+    Term("p75", "p75", "The 75th percentile: three series in four took at most this long."),
+    Term(
+        "p90",
+        "p90",
+        "The 90th percentile: nine series in ten took at most this long. One slow series in a "
+        "small period moves it a lot.",
+    ),
+    Term(
+        "n",
+        "n",
+        "How many series have the duration (the ones its end event happened for): the number "
+        "the percentiles rest on.",
+    ),
+    Term(
+        "period",
+        "period (month, quarter, year)",
+        "Series are counted in the period of their first posting (UTC). Periods without a "
+        "series stay on the time axis as gaps.",
+    ),
+    Term(
+        "partial-period",
+        "partial period",
+        "A period the data covers only in part: the one still running at the 'as of' date, or "
+        "one cut by a date filter. Its figures rest on fewer series, and on the fast ones (the "
+        "slow ones have not finished yet).",
+    ),
+    Term(
+        "log-scale",
+        "log scale",
+        "Each step up the axis multiplies the duration (1 h, 6 h, 1 d, 1 wk, ...), so that a "
+        "p90 of months and a median of hours are both readable. Durations below the lowest "
+        "tick are drawn on it.",
+    ),
+)
+
+_REVIEW = (
+    Term(
+        "author",
+        "author",
+        "The sender of the cover letter, or of the first patch when there is none (the "
+        "in-body From: when someone else sent it).",
+    ),
+    Term(
+        "review-replies",
+        "review replies (reviewer replies)",
+        "Replies to a series from anyone but its author and bots.",
+    ),
+    Term(
+        "reviews",
+        "reviews",
+        "Reviewer replies that give Reviewed-by: or Acked-by:.",
+    ),
+    Term(
+        "comments",
+        "comments (substantive)",
+        "Reviewer replies with at least 3 lines written: not quoted, not an attribution, "
+        "signature or trailer line.",
+    ),
+    Term(
+        "tag-only",
+        "tag only",
+        "A review (Reviewed-by/Acked-by) that came with fewer than 3 lines written: the tag alone.",
+    ),
+    Term(
+        "lines-written",
+        "lines written",
+        "Lines a reviewer wrote in replies: quoted text, attributions, signatures and "
+        "trailers left out.",
+    ),
+    Term("reviewers", "reviewers", "Distinct people who sent a reviewer reply."),
+    Term(
+        "series-reviewed",
+        "series reviewed",
+        "Series a person sent at least one reviewer reply to.",
+    ),
+    Term("series-authored", "series authored", "Series a person (or organisation) posted."),
+    Term(
+        "replies-received",
+        "replies received",
+        "Reviewer replies to the series a person (or organisation) authored.",
+    ),
+    Term(
+        "given-received",
+        "given / received",
+        "Review replies given divided by review replies received: above 1, more review given "
+        "than received; – when nothing was received.",
+    ),
+    Term(
+        "trailers",
+        "trailers",
+        "Tags at the end of a message: Reviewed-by, Acked-by, Tested-by, Signed-off-by, ... "
+        "'Trailers given' are the ones a reply gives to the patch it answers.",
+    ),
+    Term(
+        "notice",
+        "notice",
+        "A maintainer's reply saying the patch was taken: 'applied', 'committed', 'pushed', "
+        "'queued' or 'merged', in the past tense (a promise to apply is not a notice).",
+    ),
+    Term(
+        "bot",
+        "bot",
+        "Senders matching the bot patterns (kernel test robot, syzbot, patchwork, CI "
+        "services): their replies count for nothing.",
+    ),
+)
+
+_SERIES = (
+    Term(
+        "series",
+        "series",
+        "A patch set and all its versions (v1, v2, RESEND, ...), linked by change-id, "
+        "changelog links, replies, titles and files.",
+    ),
+    Term("versions", "versions", "How many versions of the series were posted."),
+    Term("patches", "patches", "Patches of the latest version (0 for a cover letter alone)."),
+    Term(
+        "posted",
+        "posted (first posting)",
+        "The Date of the earliest message of the series' first version, UTC.",
+    ),
+    Term(
+        "last-activity",
+        "last activity",
+        "The latest posting or reply of the series, any version.",
+    ),
+    Term(
+        "lines",
+        "lines + / −",
+        "Lines added and removed by the diffs (of the latest version, for a series).",
+    ),
+    Term("files", "files changed", "Files the diffs touch (of the latest version)."),
+    Term("cover-letter", "cover letter", "Patch 0 of a series: its introduction, no diff."),
+    Term(
+        "rfc-resend",
+        "RFC, RESEND",
+        "RFC: posted for comments, not for merging. RESEND: the same version sent again.",
+    ),
+    Term(
+        "partial-reroll",
+        "partial re-roll",
+        "A new version that re-sends only some patches of the series.",
+    ),
+    Term(
+        "missing",
+        "missing",
+        "Patches a version announces (1/5 ... 5/5) that are not in the archive.",
+    ),
+    Term(
+        "follows",
+        "follows the previous version",
+        "How a version was linked to the one before, with the weight of each piece of "
+        "evidence (change-id, changelog link, in reply to, title, patch titles, files).",
+    ),
+    Term(
+        "anomalies",
+        "anomalies",
+        "Data that does not fit, reported rather than silently kept or dropped: "
+        "commit_before_posting (a commit dated before its posting: merge durations left empty), "
+        "reply_before_posting, no_date, ambiguous_merge.",
+    ),
+)
+
+_PEOPLE = (
+    Term(
+        "person",
+        "person",
+        "One person with all their addresses, joined by the repositories' .mailmap, a user "
+        "file of aliases, and the same full display name of two or more words.",
+    ),
+    Term(
+        "organisation",
+        "organisation",
+        "From the address's domain with a gitdm domain-map (longest suffix wins, dated "
+        "entries for people who changed employer). Free-mail domains give (unknown); other "
+        "domains not in the map stand for themselves.",
+    ),
+    Term(
+        "new-contributor",
+        "new contributor",
+        "The series' first posting is its author's first posting on the list. Everyone else "
+        "is established.",
+    ),
+    Term(
+        "established",
+        "established contributor",
+        "An author who had posted on the list before this series.",
+    ),
+)
+
+_SIZES = (
+    Term(
+        "bucket",
+        "size buckets",
+        "Series grouped by size, to compare like with like: by patches, by lines changed, "
+        "by versions.",
+    ),
+    Term("bucket-patches", "patches bucket", "Patches of the latest version: 1, 2-5, 6-15, 16+."),
+    Term(
+        "bucket-lines",
+        "lines bucket",
+        "Lines added plus removed in the latest version: <10, 10-99, 100-999, 1000+.",
+    ),
+    Term("bucket-versions", "versions bucket", "Versions posted: 1, 2, 3-4, 5+."),
+)
+
+_SUBSYSTEMS = (
+    Term(
+        "subsystem",
+        "subsystem",
+        "A section of the repository's MAINTAINERS file as it stood when the series was "
+        "posted: a series belongs to every section whose F:/N: patterns match a file it "
+        "touches (and no X: excludes it). Without a MAINTAINERS file, no subsystem.",
+    ),
+    Term(
+        "maintainers",
+        "maintainers and designated reviewers",
+        "The M: and R: people of a series' subsystems: its expected reviewers.",
+    ),
+    Term(
+        "unanswered-by-subsystem",
+        "unanswered by its subsystem",
+        "No maintainer or designated reviewer of the series' subsystems sent a reply to it.",
+    ),
+    Term(
+        "open",
+        "open",
+        "Series in a backlog state (see backlog).",
+    ),
+)
+
+SECTIONS: tuple[Section, ...] = (
+    Section("states", "States", _STATES),
+    Section("matching", "Matching postings to commits", _MATCHING),
+    Section("durations", "Durations and percentiles", _DURATION_TERMS),
+    Section("review", "Review", _REVIEW),
+    Section("series-terms", "Series, versions, patches", _SERIES),
+    Section("people", "People and organisations", _PEOPLE),
+    Section("sizes", "Size buckets", _SIZES),
+    Section("subsystems", "Subsystems", _SUBSYSTEMS),
+)
+TERMS: dict[str, Term] = {t.anchor: t for s in SECTIONS for t in s.terms}
+ANCHORS = frozenset(TERMS) | {s.anchor for s in SECTIONS}
+
+
+def gl(anchor: str) -> str:
+    """The link to a term of the glossary; a KeyError for an anchor with no definition."""
+    if anchor not in ANCHORS:
+        raise KeyError(f"no glossary entry {anchor!r}")
+    return f"/glossary#{anchor}"
+
+
+def gl_state(state: str) -> str:
+    """The link for a state badge (the States section for a state it does not know)."""
+    a = state_anchor(state)
+    return f"/glossary#{a if a in ANCHORS else 'states'}"
+
+
+def gl_method(method: str) -> str:
+    """The link for a matching method label (the Matching section for one it does not know)."""
+    a = method_anchor(method)
+    return f"/glossary#{a if a in ANCHORS else 'matching'}"
+
+
+def as_json() -> dict[str, Any]:
+    return {
+        "sections": [
+            {
+                "anchor": s.anchor,
+                "title": s.title,
+                "terms": [{"anchor": t.anchor, "term": t.term, "text": t.text} for t in s.terms],
+            }
+            for s in SECTIONS
+        ]
+    }
+
+
+MD_START = "<!-- glossary: generated from src/patchlens/web/glossary.py; do not edit -->"
+MD_END = "<!-- glossary: end -->"
+
+
+def markdown() -> str:
+    """The glossary as the Markdown block of docs/METRICS.md (between MD_START and MD_END)."""
+    out = [MD_START, ""]
+    for s in SECTIONS:
+        out += [f"### {s.title}", ""]
+        out += [f"- **{t.term}**: {t.text}" for t in s.terms]
+        out.append("")
+    out.append(MD_END)
+    return "\n".join(out)
+
+
+def update_metrics_md(text: str) -> str:
+    """docs/METRICS.md with its glossary block replaced by `markdown()`."""
+    head, sep, rest = text.partition(MD_START)
+    if not sep:
+        raise ValueError("docs/METRICS.md has no glossary block")
+    _old, sep, tail = rest.partition(MD_END)
+    if not sep:
+        raise ValueError("docs/METRICS.md's glossary block has no end")
+    return head + markdown() + tail
+
+
+if __name__ == "__main__":  # python -m patchlens.web.glossary docs/METRICS.md: rewrite the block
+    import sys
+    from pathlib import Path
+
+    path = Path(sys.argv[1])
+    path.write_text(update_metrics_md(path.read_text()))
