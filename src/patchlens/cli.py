@@ -30,6 +30,7 @@ from patchlens.match.stage import load as load_match_inputs
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.exports import patch_rows, people_rows
 from patchlens.metrics.report import ReportFilter, build_report, metric_rows, render
+from patchlens.parallel import stop_workers
 from patchlens.pipeline import StagesReport, run_stages
 from patchlens.progress import Reporter
 from patchlens.review.queries import (
@@ -271,8 +272,9 @@ def update(
     try:
         reports, st = _run_update(force, wait)
     except KeyboardInterrupt:
-        # Ctrl-C reaches this process (worker processes ignore it). Every batch committed
-        # is kept and the one in flight rolled back, so a re-run resumes: say that, once.
+        # Ctrl-C reaches this process (worker processes ignore it; typer would turn it into
+        # "Aborted!" later). The transaction in flight has been rolled back and every batch
+        # committed is kept, so a re-run resumes: say that, once.
         _interrupted()
     failed = [r for r in reports if r.error]
     if not state.quiet:
@@ -733,9 +735,13 @@ def demo(
 
 
 def _interrupted() -> NoReturn:
+    """Stop the workers and exit at once: waiting for the process pools' threads could
+    hang on a queue a killed worker left half-written, and would say nothing useful."""
+    stop_workers()
+    sys.stdout.flush()
     sys.stderr.write("interrupted; run update again to resume\n")
     sys.stderr.flush()
-    raise typer.Exit(EXIT_INTERRUPTED)
+    os._exit(EXIT_INTERRUPTED)
 
 
 for _app in (app, export_app):
