@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -144,11 +144,14 @@ def add_list(
         ),
     ] = False,
 ) -> None:
-    """Register a mailing list and its archive source(s); the format is detected and each
-    source checked before anything is registered."""
+    """Register a mailing list and its archive source(s); the format is detected.
+
+    Each source is checked before anything is registered."""
     engine = open_store(state.db)
     try:
-        found = ingest.add_list(engine, name, sources, replace=replace)
+        # Replacing removes rows: not under an update that is writing them.
+        with _store_lock(engine, wait=True) if replace else nullcontext():
+            found = ingest.add_list(engine, name, sources, replace=replace)
     except SourceError as e:
         _fail(str(e))
     for loc, fmt in found:
@@ -168,11 +171,13 @@ def add_repo(
         typer.Option("--replace", help="Change the source of a registered repository."),
     ] = False,
 ) -> None:
-    """Register a git repository whose commits patches are matched against; git must be
-    able to read it now."""
+    """Register a git repository whose commits patches are matched against.
+
+    Git must be able to read it now."""
     engine = open_store(state.db)
     try:
-        ingest.add_repo(engine, name, source, branch or [], replace=replace)
+        with _store_lock(engine, wait=True) if replace else nullcontext():
+            ingest.add_repo(engine, name, source, branch or [], replace=replace)
     except SourceError as e:
         _fail(str(e))
     console.print(f"{name}: {source} ({', '.join(branch or ['default branch'])})")
@@ -180,8 +185,9 @@ def add_repo(
 
 @app.command("remove-list")
 def remove_list(name: Annotated[str, typer.Argument(help="The list's name.")]) -> None:
-    """Unregister a mailing list: messages no other list has go, with all derived from them;
-    the next update rebuilds review, matching and metrics."""
+    """Unregister a mailing list; messages no other list has go with all derived from them.
+
+    The next update rebuilds review, matching and metrics."""
     engine = open_store(state.db)
     try:
         with _store_lock(engine, wait=True):
