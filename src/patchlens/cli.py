@@ -198,6 +198,7 @@ def remove_list(name: Annotated[str, typer.Argument(help="The list's name.")]) -
         f"{name}: removed ({rem.sources} sources, {rem.messages} messages removed,"
         f" {rem.kept} kept as another list has them); run update to rebuild",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -211,7 +212,9 @@ def remove_repo(name: Annotated[str, typer.Argument(help="The repository's name.
     except SourceError as e:
         _fail(str(e))
     console.print(
-        f"{name}: removed ({rem.commits} commits); run update to rebuild", highlight=False
+        f"{name}: removed ({rem.commits} commits); run update to rebuild",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -203,12 +203,16 @@ def drop_list_sources(conn: Connection, source_ids: list[int]) -> Removed:
         ):
             still_seen[pk] = source_id
     orphans = sorted(touched - still_seen.keys())
+    moved: dict[int, list[int]] = {}  # remaining source -> messages now first seen there
     for pk, source_id in still_seen.items():
-        conn.execute(
-            update(m)
-            .where(m.c.id == pk, m.c.first_source_id.in_(source_ids))
-            .values(first_source_id=source_id)
-        )
+        moved.setdefault(source_id, []).append(pk)
+    for source_id, pks in moved.items():
+        for chunk in _chunks(sorted(pks)):
+            conn.execute(
+                update(m)
+                .where(m.c.id.in_(chunk), m.c.first_source_id.in_(source_ids))
+                .values(first_source_id=source_id)
+            )
     fp = s.diff_fingerprints
     for chunk in _chunks(orphans):
         conn.execute(delete(fp).where(fp.c.kind == "m", fp.c.pk.in_(chunk)))
