@@ -99,3 +99,32 @@ def test_ctrl_c_during_update(tmp_path: Path, erofs_archive_git: Path) -> None:
     assert _rows(db, "message_sightings") == 15218
     assert _rows(db, "message_analysis") == _rows(db, "messages") > 15000
     assert _rows(db, "series") > 0
+
+
+def test_workers_end_with_a_killed_update(tmp_path: Path, erofs_archive_git: Path) -> None:
+    """kill -9 leaves the parent no chance to stop its workers: they end by themselves."""
+    db = tmp_path / "s.db"
+    assert _start(db, "add-list", "linux-erofs", str(erofs_archive_git)).wait(60) == 0
+    proc = _start(db, "update", "-q")
+    deadline = time.monotonic() + 120
+
+    def group() -> list[str]:
+        ps = subprocess.run(
+            ["ps", "-o", "pid=,stat=", "-g", str(proc.pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split("\n")
+        # Zombies are dead already; reaping them is up to whoever adopted them.
+        return [line.split()[0] for line in ps if line.strip() and "Z" not in line.split()[1]]
+
+    while len(group()) < 3:  # the update and at least two parse workers (PATCHLENS_JOBS=2)
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    workers = [pid for pid in group() if int(pid) != proc.pid]
+    proc.kill()
+    proc.wait(30)
+    deadline = time.monotonic() + 10
+    while group() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert group() == [], f"workers {workers} outlived their parent"
