@@ -154,3 +154,26 @@ def test_lock_on_postgres(postgres: str, tmp_path: Path) -> None:  # noqa: F811
     _killed_holder(url)
     proc = _run(url, "update", "-q", "--no-wait")
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.slow
+def test_remove_and_replace_on_postgres(postgres: str) -> None:  # noqa: F811
+    """remove-list and add-list --replace on PostgreSQL (same server as above)."""
+    url = postgres
+    other = str(data_path("xen-qemu-samples", "xen-ctrl-ballooned-dump.mbox"))
+    assert _run(url, "add-list", "xen", str(data_path(*MBOX))).returncode == 0  # if not yet
+    assert _run(url, "add-list", "two", str(data_path(*MBOX)), other).returncode == 0
+    assert _run(url, "update", "-q").returncode == 0
+    proc = _run(url, "add-list", "two", other, "--replace")
+    assert proc.returncode == 0, proc.stderr
+    # The dead-code thread is now only xen's (the replace dropped it from list two).
+    proc = _run(url, "remove-list", "xen")
+    assert proc.returncode == 0, proc.stderr
+    assert "xen: removed (1 sources, 10 messages removed, 0 kept" in proc.stdout
+    assert _run(url, "update", "-q").returncode == 0
+    proc = _run(url, "remove-list", "two")
+    assert "two: removed (1 sources, 3 messages removed, 0 kept" in proc.stdout
+    proc = _run(url, "update", "-q")
+    assert proc.returncode == 0, proc.stderr
+    status = _run(url, "status", "--json")
+    assert '"lists": []' in status.stdout
