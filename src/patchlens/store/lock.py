@@ -41,18 +41,31 @@ class StoreBusy(Exception):
         self.holder = holder
 
 
-def describe_holder(conn: Connection) -> str:
-    """'pid N since HH:MM' (with the host when it is another machine), from update_lock."""
+def describe_holder(conn: Connection) -> str | None:
+    """'pid N since HH:MM' (with the host when it is another machine), from update_lock;
+    None when no row names a live process (the holder has not written its row yet)."""
     row = conn.execute(
         select(s.update_lock.c.pid, s.update_lock.c.host, s.update_lock.c.started_at)
         .order_by(s.update_lock.c.started_at.desc())
         .limit(1)
     ).first()
     if row is None:
-        return "pid unknown"
+        return None
+    here = row.host == socket.gethostname()
+    if here and not _alive(row.pid):
+        return None  # left by a killed holder; the new one is about to replace it
     since = datetime.fromtimestamp(row.started_at).strftime("%H:%M")
-    where = "" if row.host == socket.gethostname() else f" on {row.host}"
-    return f"pid {row.pid}{where} since {since}"
+    return f"pid {row.pid}{'' if here else f' on {row.host}'} since {since}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _record(engine: Engine) -> None:
@@ -79,11 +92,18 @@ def lock_path(engine: Engine) -> Path | None:
 
 
 def _holder(engine: Engine) -> str:
-    try:
-        with engine.connect() as conn:
-            return describe_holder(conn)
-    except Exception:  # the holder may be mid-migration; the message is only a courtesy
-        return "pid unknown"
+    """Who holds the lock, for the message; waits briefly for a holder that has just taken
+    the lock to write its row."""
+    for _ in range(20):
+        try:
+            with engine.connect() as conn:
+                found = describe_holder(conn)
+        except Exception:  # the holder may be mid-migration; the message is only a courtesy
+            found = None
+        if found:
+            return found
+        time.sleep(0.1)
+    return "pid unknown"
 
 
 @contextmanager
