@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import json
 import os
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from patchlens import ingest
 from patchlens.config import Config, ConfigError, load_config
@@ -27,6 +30,7 @@ from patchlens.match.stage import load as load_match_inputs
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.exports import patch_rows, people_rows
 from patchlens.metrics.report import ReportFilter, build_report, metric_rows, render
+from patchlens.parallel import stop_workers
 from patchlens.pipeline import StagesReport, run_stages
 from patchlens.progress import Reporter
 from patchlens.review.queries import (
@@ -40,6 +44,7 @@ from patchlens.review.queries import (
 from patchlens.sources.base import SourceError
 from patchlens.store import schema as s
 from patchlens.store.db import cache_dir, database_url, open_store
+from patchlens.store.lock import StoreBusy, update_lock
 from patchlens.store.status import list_status, repo_status
 
 app = typer.Typer(
@@ -83,20 +88,70 @@ def _global(
     state.config = config
 
 
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    raise typer.Exit(2)
+def _fail(message: str, code: int = 2) -> NoReturn:
+    # soft_wrap: one line however long, so that scripts and people see one error line.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+# --- options accepted after the subcommand too ----------------------------------------------
+# `patchlens update --db X -q` works like `patchlens --db X -q update`: people type options
+# where they think of them. The subcommand's spelling wins when both are given.
+
+_DB_OPT = typer.Option("--db", help="SQLite file (default ./patchlens.db) or a SQLAlchemy URL.")
+_QUIET_OPT = typer.Option("--quiet", "-q", help="No progress bars.")
+_CONFIG_OPT = typer.Option("--config", help="Settings file (default ./patchlens.toml).")
+_GLOBALS = {
+    "global_db": (Annotated[str | None, _DB_OPT], None),
+    "global_quiet": (Annotated[bool, _QUIET_OPT], False),
+    "global_config": (Annotated[str | None, _CONFIG_OPT], None),
+}
+
+
+def with_global_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` as a command that also takes --db, --quiet and --config (typer reads the
+    signature and the annotations, so both are extended)."""
+    sig = inspect.signature(fn, eval_str=True)  # the Annotated[...] objects, not strings
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+        for name, (ann, default) in _GLOBALS.items()
+    ]
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        db, quiet, config = (kwargs.pop(name) for name in _GLOBALS)
+        if db is not None:
+            state.db = db
+        if quiet:
+            state.quiet = True
+        if config is not None:
+            state.config = config
+        return fn(*args, **kwargs)
+
+    command.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra])  # type: ignore[attr-defined]
+    return command
 
 
 @app.command("add-list")
 def add_list(
     name: Annotated[str, typer.Argument(help="A name for the mailing list.")],
     sources: Annotated[list[str], typer.Argument(help="Archive files, folders or URLs.")],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="These become the list's only sources; messages only the others had go.",
+        ),
+    ] = False,
 ) -> None:
-    """Register a mailing list and its archive source(s); the format is detected."""
+    """Register a mailing list and its archive source(s); the format is detected.
+
+    Each source is checked before anything is registered."""
     engine = open_store(state.db)
     try:
-        found = ingest.add_list(engine, name, sources)
+        # Replacing removes rows: not under an update that is writing them.
+        with _store_lock(engine, wait=True) if replace else nullcontext():
+            found = ingest.add_list(engine, name, sources, replace=replace)
     except SourceError as e:
         _fail(str(e))
     for loc, fmt in found:
@@ -111,14 +166,67 @@ def add_repo(
         list[str] | None,
         typer.Option("--branch", "-b", help="Branch to follow (repeatable; default: HEAD's)."),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Change the source of a registered repository."),
+    ] = False,
 ) -> None:
-    """Register a git repository whose commits patches are matched against."""
+    """Register a git repository whose commits patches are matched against.
+
+    Git must be able to read it now."""
     engine = open_store(state.db)
     try:
-        ingest.add_repo(engine, name, source, branch or [])
+        with _store_lock(engine, wait=True) if replace else nullcontext():
+            ingest.add_repo(engine, name, source, branch or [], replace=replace)
     except SourceError as e:
         _fail(str(e))
     console.print(f"{name}: {source} ({', '.join(branch or ['default branch'])})")
+
+
+@app.command("remove-list")
+def remove_list(name: Annotated[str, typer.Argument(help="The list's name.")]) -> None:
+    """Unregister a mailing list; messages no other list has go with all derived from them.
+
+    The next update rebuilds review, matching and metrics."""
+    engine = open_store(state.db)
+    try:
+        with _store_lock(engine, wait=True):
+            rem = ingest.remove_list(engine, name)
+    except SourceError as e:
+        _fail(str(e))
+    console.print(
+        f"{name}: removed ({rem.sources} sources, {rem.messages} messages removed,"
+        f" {rem.kept} kept as another list has them); run update to rebuild",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("remove-repo")
+def remove_repo(name: Annotated[str, typer.Argument(help="The repository's name.")]) -> None:
+    """Unregister a repository and its commits; the next update matches again."""
+    engine = open_store(state.db)
+    try:
+        with _store_lock(engine, wait=True):
+            rem = ingest.remove_repo(engine, name)
+    except SourceError as e:
+        _fail(str(e))
+    console.print(
+        f"{name}: removed ({rem.commits} commits); run update to rebuild",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _store_lock(engine: Engine, wait: bool) -> AbstractContextManager[None]:
+    def waiting(holder: str) -> None:
+        err.print(
+            f"another update is running on this store ({holder}); waiting...",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return update_lock(engine, wait=wait, on_wait=waiting)
 
 
 def _config() -> Config:
@@ -129,13 +237,27 @@ def _config() -> Config:
         raise  # unreachable: _fail exits
 
 
-def _run_update(force: bool = False) -> tuple[list[ingest.SourceReport], StagesReport]:
+# sysexits.h EX_TEMPFAIL: the store is busy, try again later.
+EXIT_BUSY = 75
+EXIT_INTERRUPTED = 130
+
+
+def _run_update(
+    force: bool = False, wait: bool = True
+) -> tuple[list[ingest.SourceReport], StagesReport]:
     url = database_url(state.db)
     cfg = _config()
     engine = open_store(state.db)
     reporter = Reporter(quiet=state.quiet, console=err)
-    reports = ingest.run_update(engine, cache_dir(url), reporter)
-    return reports, run_stages(engine, cfg, cache_dir(url), reporter, force=force)
+    try:
+        with _store_lock(engine, wait):
+            reports = ingest.run_update(engine, cache_dir(url), reporter)
+            return reports, run_stages(engine, cfg, cache_dir(url), reporter, force=force)
+    except StoreBusy as e:
+        _fail(
+            f"another update is running on this store ({e.holder}); not waiting (--no-wait)",
+            EXIT_BUSY,
+        )
 
 
 @app.command()
@@ -146,10 +268,23 @@ def update(
             "--force", help="Rebuild review, matching and metrics even if nothing is new."
         ),
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="When another update is running on the store: wait for it, or exit with 75.",
+        ),
+    ] = True,
 ) -> None:
     """Ingest everything new, then rebuild what depends on it: review, matching, metrics."""
     t0 = time.perf_counter()
-    reports, st = _run_update(force)
+    try:
+        reports, st = _run_update(force, wait)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches this process (worker processes ignore it; typer would turn it into
+        # "Aborted!" later). The transaction in flight has been rolled back and every batch
+        # committed is kept, so a re-run resumes: say that, once.
+        _interrupted()
     failed = [r for r in reports if r.error]
     if not state.quiet:
         for r in reports:
@@ -608,12 +743,28 @@ def demo(
         serve(host=host, port=port)
 
 
+def _interrupted() -> NoReturn:
+    """Stop the workers and exit at once: waiting for the process pools' threads could
+    hang on a queue a killed worker left half-written, and would say nothing useful."""
+    stop_workers()
+    sys.stdout.flush()
+    sys.stderr.write("interrupted; run update again to resume\n")
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+for _app in (app, export_app):
+    for _info in _app.registered_commands:
+        if _info.callback is not None:
+            _info.callback = with_global_options(_info.callback)
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted: what was committed is kept; run the same command again")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ from pathlib import Path
 from sqlalchemy import Connection, func, select
 
 from patchlens.config import Config
+from patchlens.match import stage as match_stage
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.mailmap import Mailmap, People, parse_mailmap, parse_people_file
 from patchlens.metrics.maintainers import MaintainersHistory, from_files, load_from_git
 from patchlens.metrics.orgs import OrgMap
+from patchlens.review import analysis
 from patchlens.review.people import Identities
 from patchlens.review.replies import DEFAULT_BOT_PATTERNS, BotMatcher
 from patchlens.sources.base import SourceError
@@ -34,11 +36,26 @@ def config_digest(cfg: Config) -> str:
 
 
 def inputs_digest(conn: Connection, cfg: Config) -> str:
-    """What the stages after ingest read: when it is unchanged, so is their output."""
-    m, c = s.messages, s.commits
+    """What the stages after ingest read: when it is unchanged, so is their output.
+
+    Besides the messages and commits, the sources that saw them (a list removed or replaced
+    whose messages another list also carries changes only the sightings) and the versions of
+    the per-message analysis and of fingerprints (rows redone by newer code)."""
+    m, c, sg = s.messages, s.commits, s.message_sightings
     msgs = conn.execute(select(func.count(), func.max(m.c.id)).select_from(m)).one()
     commits = conn.execute(select(func.count(), func.max(c.c.id)).select_from(c)).one()
-    return f"{msgs[0]}:{msgs[1]}:{commits[0]}:{commits[1]}:{config_digest(cfg)}"
+    seen = conn.execute(select(func.count()).select_from(sg)).scalar()
+    h = hashlib.sha1()
+    for row in conn.execute(
+        select(s.list_sources.c.id, s.list_sources.c.list_id).order_by(s.list_sources.c.id)
+    ):
+        h.update(f"l{row.id}:{row.list_id};".encode())
+    for row in conn.execute(select(s.repos.c.id, s.repos.c.branches).order_by(s.repos.c.id)):
+        h.update(f"r{row.id}:{row.branches};".encode())
+    return (
+        f"{msgs[0]}:{msgs[1]}:{commits[0]}:{commits[1]}:{seen}:{h.hexdigest()[:12]}"
+        f":a{analysis.ANALYSIS_VERSION}:f{match_stage.FINGERPRINT_VERSION}:{config_digest(cfg)}"
+    )
 
 
 @dataclass

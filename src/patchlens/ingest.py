@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 
 from patchlens.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.progress import Reporter
 from patchlens.sources import gitrepo
 from patchlens.sources.base import Batch, Plan, SourceError
 from patchlens.sources.detect import detect_format, open_source
-from patchlens.sources.gitutil import is_url, resolve_repo
+from patchlens.sources.gitutil import check_remote, check_repo, is_url, resolve_repo
 from patchlens.store import schema as s
 from patchlens.store.writer import (
     BatchResult,
@@ -46,9 +46,20 @@ def _location(source: str) -> str:
     return source if is_url(source) else str(Path(source).expanduser().resolve())
 
 
-def add_list(engine: Engine, name: str, sources: list[str]) -> list[tuple[str, str]]:
-    """Register a list (or add sources to one); returns (location, format) per source."""
-    detected = [(_location(src), detect_format(src)) for src in sources]
+def add_list(
+    engine: Engine, name: str, sources: list[str], replace: bool = False
+) -> list[tuple[str, str]]:
+    """Register a list (or add sources to one); returns (location, format) per source.
+
+    Every source is checked first (it exists, its format is known, a URL answers) and nothing
+    is registered unless all are readable. With `replace`, the list's sources become exactly
+    these: any other source of the list is removed as `remove_list` removes one."""
+    detected = []
+    for src in sources:
+        fmt = detect_format(src)
+        if is_url(src):
+            check_remote(src)
+        detected.append((_location(src), fmt))
     now = int(time.time())
     with engine.begin() as conn:
         list_id = conn.execute(
@@ -58,6 +69,18 @@ def add_list(engine: Engine, name: str, sources: list[str]) -> list[tuple[str, s
             list_id = conn.execute(
                 insert(s.mailing_lists).values(name=name, created_at=now)
             ).inserted_primary_key[0]
+        if replace:
+            wanted = {loc for loc, _fmt in detected}
+            gone = [
+                sid
+                for sid, loc in conn.execute(
+                    select(s.list_sources.c.id, s.list_sources.c.location).where(
+                        s.list_sources.c.list_id == list_id
+                    )
+                )
+                if loc not in wanted
+            ]
+            drop_list_sources(conn, gone)
         for loc, fmt in detected:
             exists = conn.execute(
                 select(s.list_sources.c.id).where(
@@ -71,17 +94,149 @@ def add_list(engine: Engine, name: str, sources: list[str]) -> list[tuple[str, s
     return detected
 
 
-def add_repo(engine: Engine, name: str, location: str, branches: list[str]) -> None:
+def add_repo(
+    engine: Engine, name: str, location: str, branches: list[str], replace: bool = False
+) -> None:
+    """Register a repository, after checking git can read it. A name already registered
+    keeps its commits when the location is the same (the branches are updated); another
+    location needs `replace`, which drops the old commits so the new source is read anew."""
+    check_repo(location)
     loc = _location(location)
-    if not is_url(location) and not Path(loc).exists():
-        raise SourceError(f"{location}: no such file or directory")
     with engine.begin() as conn:
-        row = conn.execute(select(s.repos.c.id).where(s.repos.c.name == name)).scalar()
-        values = {"location": loc, "branches": json.dumps(sorted(set(branches)))}
+        row = conn.execute(
+            select(s.repos.c.id, s.repos.c.location).where(s.repos.c.name == name)
+        ).first()
+        values: dict[str, Any] = {"location": loc, "branches": json.dumps(sorted(set(branches)))}
         if row is None:
             conn.execute(insert(s.repos).values(name=name, created_at=int(time.time()), **values))
-        else:
-            conn.execute(update(s.repos).where(s.repos.c.id == row).values(**values))
+            return
+        if row.location != loc:
+            if not replace:
+                raise SourceError(
+                    f"{name} is already registered with {row.location}; add --replace to use "
+                    f"{location} instead (its commits are then read again from there)"
+                )
+            drop_repo_commits(conn, row.id)
+            values.update(cursor=None, last_update=None)
+        conn.execute(update(s.repos).where(s.repos.c.id == row.id).values(**values))
+
+
+@dataclass
+class Removed:
+    sources: int = 0
+    messages: int = 0  # only this list had them: removed with all that was derived from them
+    kept: int = 0  # another list also has them: kept
+    commits: int = 0
+
+
+def remove_list(engine: Engine, name: str) -> Removed:
+    """Unregister a list. Its messages that no other list has seen go, with everything
+    derived from them; those another list also has stay, attributed to that list."""
+    with engine.begin() as conn:
+        list_id = conn.execute(
+            select(s.mailing_lists.c.id).where(s.mailing_lists.c.name == name)
+        ).scalar()
+        if list_id is None:
+            raise SourceError(f"{name}: no such list (see 'patchlens status')")
+        ids = [
+            sid
+            for (sid,) in conn.execute(
+                select(s.list_sources.c.id).where(s.list_sources.c.list_id == list_id)
+            )
+        ]
+        rem = drop_list_sources(conn, ids)
+        conn.execute(delete(s.mailing_lists).where(s.mailing_lists.c.id == list_id))
+    return rem
+
+
+def remove_repo(engine: Engine, name: str) -> Removed:
+    """Unregister a repository with its commits and everything derived from them (links to
+    postings included). Its mirror in the cache stays, as any cache entry does."""
+    with engine.begin() as conn:
+        repo_id = conn.execute(select(s.repos.c.id).where(s.repos.c.name == name)).scalar()
+        if repo_id is None:
+            raise SourceError(f"{name}: no such repository (see 'patchlens status')")
+        rem = Removed(commits=drop_repo_commits(conn, repo_id))
+        conn.execute(delete(s.repos).where(s.repos.c.id == repo_id))
+    return rem
+
+
+def _chunks(items: list[int], n: int = 500) -> Iterator[list[int]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _delete_referring(conn: Connection, target: Table, pks: list[int]) -> None:
+    """Delete rows of every table with a foreign key to `target`'s primary key among `pks`,
+    children first (found from the schema, so a table added later is not forgotten)."""
+    for table in reversed(s.metadata.sorted_tables):
+        for fk in table.foreign_keys:
+            if fk.column.table is target and table is not target:
+                for chunk in _chunks(pks):
+                    conn.execute(delete(table).where(fk.parent.in_(chunk)))
+
+
+def drop_list_sources(conn: Connection, source_ids: list[int]) -> Removed:
+    """Remove list sources: their sightings, variants and quarantined messages; the messages
+    no remaining source has seen, with every row derived from them."""
+    rem = Removed(sources=len(source_ids))
+    if not source_ids:
+        return rem
+    m, sg = s.messages, s.message_sightings
+    touched: set[int] = set()
+    for chunk in _chunks(source_ids):
+        touched.update(
+            pk for (pk,) in conn.execute(select(sg.c.message_pk).where(sg.c.source_id.in_(chunk)))
+        )
+        touched.update(
+            pk for (pk,) in conn.execute(select(m.c.id).where(m.c.first_source_id.in_(chunk)))
+        )
+    for table in (sg, s.message_variants, s.quarantine):
+        for chunk in _chunks(source_ids):
+            conn.execute(delete(table).where(table.c.source_id.in_(chunk)))
+    still_seen: dict[int, int] = {}  # message -> a source that still has it
+    for chunk in _chunks(sorted(touched)):
+        for pk, source_id in conn.execute(
+            select(sg.c.message_pk, func.min(sg.c.source_id))
+            .where(sg.c.message_pk.in_(chunk))
+            .group_by(sg.c.message_pk)
+        ):
+            still_seen[pk] = source_id
+    orphans = sorted(touched - still_seen.keys())
+    moved: dict[int, list[int]] = {}  # remaining source -> messages now first seen there
+    for pk, source_id in still_seen.items():
+        moved.setdefault(source_id, []).append(pk)
+    for source_id, pks in moved.items():
+        for chunk in _chunks(sorted(pks)):
+            conn.execute(
+                update(m)
+                .where(m.c.id.in_(chunk), m.c.first_source_id.in_(source_ids))
+                .values(first_source_id=source_id)
+            )
+    fp = s.diff_fingerprints
+    for chunk in _chunks(orphans):
+        conn.execute(delete(fp).where(fp.c.kind == "m", fp.c.pk.in_(chunk)))
+    _delete_referring(conn, m, orphans)
+    for chunk in _chunks(orphans):
+        conn.execute(delete(m).where(m.c.id.in_(chunk)))
+    for chunk in _chunks(source_ids):
+        conn.execute(delete(s.list_sources).where(s.list_sources.c.id.in_(chunk)))
+    rem.messages, rem.kept = len(orphans), len(still_seen)
+    return rem
+
+
+def drop_repo_commits(conn: Connection, repo_id: int) -> int:
+    """Remove a repository's commits with every row derived from them; returns how many."""
+    c = s.commits
+    pks = [pk for (pk,) in conn.execute(select(c.c.id).where(c.c.repo_id == repo_id))]
+    fp = s.diff_fingerprints
+    for chunk in _chunks(pks):
+        conn.execute(delete(fp).where(fp.c.kind == "c", fp.c.pk.in_(chunk)))
+    _delete_referring(conn, c, pks)
+    conn.execute(delete(s.patch_commits).where(s.patch_commits.c.repo_id == repo_id))
+    for chunk in _chunks(pks):
+        conn.execute(delete(c).where(c.c.id.in_(chunk)))
+    return len(pks)
 
 
 @dataclass

@@ -6,18 +6,60 @@ run ahead by a bounded number of batches, so memory stays flat however large the
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.process import BaseProcess
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 DEFAULT_JOBS = int(os.environ.get("PATCHLENS_JOBS") or os.cpu_count() or 1)
+
+
+# Pools with workers alive, and workers of pools stopped early that may still be finishing
+# a batch, so that an interrupted run can stop them all (stop_workers).
+_live: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()
+_finishing: weakref.WeakSet[BaseProcess] = weakref.WeakSet()
+
+
+def _workers(pool: ProcessPoolExecutor) -> list[BaseProcess]:
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _worker_init(parent: int) -> None:
+    """Workers ignore Ctrl-C: the terminal sends SIGINT to the whole process group, and only
+    the parent should react (roll back, say so once, exit 130); the parent stops them. On
+    Linux a worker also dies with its parent however the parent ends (kill -9 included),
+    rather than waiting forever for work that will not come."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux":
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def stop_workers() -> None:
+    """Kill every worker process of this process's pools, for a run that is about to end
+    at once (Ctrl-C). Their queues are then unusable: call this only before exiting with
+    os._exit, which does not wait for the pools' threads."""
+    procs = [*(p for pool in list(_live) for p in _workers(pool)), *list(_finishing)]
+    for proc in procs:
+        if proc.is_alive():
+            proc.kill()
+    for proc in procs:
+        proc.join(timeout=5)  # reap them: no zombie is left behind
 
 
 def ordered_map(
@@ -29,17 +71,26 @@ def ordered_map(
             yield item, fn(item)
         return
     ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        pending: deque[tuple[T, Future[R]]] = deque()
-        try:
-            for item in items:
-                pending.append((item, pool.submit(fn, item)))
-                if len(pending) > jobs + 1:
-                    done, fut = pending.popleft()
-                    yield done, fut.result()
-            while pending:
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+    )
+    _live.add(pool)
+    pending: deque[tuple[T, Future[R]]] = deque()
+    finished = False
+    try:
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
+            if len(pending) > jobs + 1:
                 done, fut = pending.popleft()
                 yield done, fut.result()
-        finally:
-            for _item, fut in pending:
-                fut.cancel()
+        while pending:
+            done, fut = pending.popleft()
+            yield done, fut.result()
+        finished = True
+    finally:
+        # Stopped early (an error, the consumer stopped): nothing queued is started, and the
+        # workers end after the batch in hand.
+        if not finished:
+            _finishing.update(_workers(pool))
+        pool.shutdown(wait=finished, cancel_futures=not finished)
+        _live.discard(pool)

@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, Table, func, select
 
 from patchlens.config import Config
 from patchlens.context import Context, build_context, inputs_digest
-from patchlens.match.stage import MatchReport, fingerprint_new, run_matching
+from patchlens.match.stage import MatchReport, _posting_query, fingerprint_new, run_matching
 from patchlens.metrics.model import SeriesEv
 from patchlens.metrics.stage import MetricsReport, run_metrics
 from patchlens.parallel import DEFAULT_JOBS
@@ -51,6 +51,10 @@ def subsystems_for(ctx: Context):
     return subsystems_of
 
 
+def _count(conn: Connection, table: Table) -> int:
+    return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
 def run_stages(
     engine: Engine,
     cfg: Config,
@@ -71,12 +75,27 @@ def run_stages(
         return rep
     with engine.connect() as conn:
         ctx = build_context(conn, cfg, cache)
-    with reporter.task("reconstructing review", None):
+    # Each step's total is what it works through; it advances when the step's rows are
+    # written (the steps are single passes over data held in memory).
+    with engine.connect() as conn:
+        n_messages = _count(conn, s.message_analysis)
+    with reporter.task("reconstructing review (messages)", n_messages) as task:
         rep.review = rebuild_structure(engine, ctx.people, ctx.is_bot)
+        task.advance(n_messages)
     rep.fingerprinted = fingerprint_new(engine, reporter)
-    with reporter.task("matching patches to commits", None):
+    with engine.connect() as conn:
+        n_postings = conn.execute(
+            select(func.count()).select_from(_posting_query().subquery())
+        ).scalar_one()
+        n_commits = conn.execute(
+            select(func.count()).select_from(s.commits).where(~s.commits.c.is_merge)
+        ).scalar_one()
+    with reporter.task("matching (postings + commits)", n_postings + n_commits) as task:
         rep.matching = run_matching(engine, reporter, force=True, people=ctx.people)
-    with reporter.task("computing metrics", None):
+        task.advance(n_postings + n_commits)
+    with engine.connect() as conn:
+        n_series = _count(conn, s.series)
+    with reporter.task("computing metrics (series)", n_series) as task:
         newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
         rep.metrics = run_metrics(
             engine,
@@ -86,6 +105,7 @@ def run_stages(
             is_bot=ctx.is_bot,
             sections=list(newest.sections) if newest is not None else [],
         )
+        task.advance(n_series)
     with engine.begin() as conn:
         sync_table(
             conn,

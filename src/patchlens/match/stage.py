@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, and_, delete, select
 
 from patchlens.mail.subject import normalize_title
 from patchlens.match.fingerprint import fingerprint, pack, unpack
@@ -17,6 +17,9 @@ from patchlens.store import schema as s
 from patchlens.store.writer import insert_ignore, sync_table
 
 FP_BATCH = 500
+# Bump when match/fingerprint.py changes what it computes: `update` then recomputes every
+# stored fingerprint (of postings and of commits) and matches again.
+FINGERPRINT_VERSION = 1
 
 
 @dataclass
@@ -57,17 +60,20 @@ def _posting_query():
 
 
 def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
-    """Fingerprints for postings and commits that have none yet."""
+    """Fingerprints for postings and commits that have none yet, or one computed by an older
+    FINGERPRINT_VERSION (replaced)."""
     fp = s.diff_fingerprints
     with engine.connect() as conn:
         posted = {r.id for r in conn.execute(_posting_query())}
-        have_m = {pk for (pk,) in conn.execute(select(fp.c.pk).where(fp.c.kind == "m"))}
-        have_c = {pk for (pk,) in conn.execute(select(fp.c.pk).where(fp.c.kind == "c"))}
+        have: dict[str, set[int]] = {"m": set(), "c": set()}
+        stale: dict[str, set[int]] = {"m": set(), "c": set()}
+        for kind, pk, version in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.fp_version)):
+            (stale if version < FINGERPRINT_VERSION else have)[kind].add(pk)
         commits = {
             pk for (pk,) in conn.execute(select(s.commits.c.id).where(~s.commits.c.is_merge))
         }
-    todo = [("m", pk) for pk in sorted(posted - have_m)] + [
-        ("c", pk) for pk in sorted(commits - have_c)
+    todo = [("m", pk) for pk in sorted((posted - have["m"]) | stale["m"])] + [
+        ("c", pk) for pk in sorted((commits - have["c"]) | stale["c"])
     ]
     if not todo:
         return 0
@@ -78,11 +84,20 @@ def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
                 rows = []
                 for kind, table in (("m", s.messages), ("c", s.commits)):
                     pks = [pk for k, pk in chunk if k == kind]
-                    if pks:
-                        for pk, diff in conn.execute(
-                            select(table.c.id, table.c.diff).where(table.c.id.in_(pks))
-                        ):
-                            rows.append({"kind": kind, "pk": pk, "hashes": pack(fingerprint(diff))})
+                    if not pks:
+                        continue
+                    conn.execute(delete(fp).where(fp.c.kind == kind, fp.c.pk.in_(pks)))
+                    for pk, diff in conn.execute(
+                        select(table.c.id, table.c.diff).where(table.c.id.in_(pks))
+                    ):
+                        rows.append(
+                            {
+                                "kind": kind,
+                                "pk": pk,
+                                "hashes": pack(fingerprint(diff)),
+                                "fp_version": FINGERPRINT_VERSION,
+                            }
+                        )
                 insert_ignore(conn, s.diff_fingerprints, rows)
             task.advance(len(chunk))
     return len(todo)

@@ -1,4 +1,4 @@
-"""What can be said of one message from its own content: computed once, when it arrives.
+"""What can be said of one message from its own content: computed once per ANALYSIS_VERSION.
 
 Subject fields, the files and lines its diff touches, its patch-id, the b4 change-id and the
 Message-IDs it links to (for version linking), and, for replies, how much the sender wrote,
@@ -24,6 +24,11 @@ from patchlens.review.model import (
     mentioned_ids,
 )
 from patchlens.review.replytext import analyze_reply
+
+# Bump when anything this module calls changes what it computes (subject, diff stats, patch-id,
+# trailers, reply text, notices, fingerprints of postings): `update` then re-analyses every
+# message stored by an older version, and the stages after it run again.
+ANALYSIS_VERSION = 1
 
 
 @dataclass(slots=True)
@@ -86,6 +91,7 @@ def analyze(
         "lines_written": written,
         "lines_quoted": quoted,
         "first_line": first_line[:500] if first_line else None,
+        "analysis_version": ANALYSIS_VERSION,
     }
     fp = pack(fingerprint(diff)) if posting and diff else None
     return Analysis(row, trailers, notices, fp, tree)

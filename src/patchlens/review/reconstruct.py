@@ -12,12 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, delete, or_, select
 
 from patchlens.mail.subject import parse_subject
+from patchlens.match import stage as match_stage
 from patchlens.match.fingerprint import unpack
 from patchlens.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.progress import Reporter
+from patchlens.review import analysis
 from patchlens.review.analysis import Analysis, analyze
 from patchlens.review.model import Mail, Version
 from patchlens.review.people import Identities
@@ -67,7 +69,8 @@ def _analyse_chunk(job: tuple[str, list[int]]) -> list[Analysis]:
 
 
 def analyse_new(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) -> int:
-    """Analyse every message that has no analysis yet; returns how many."""
+    """Analyse every message that has no analysis yet, or one written by an older
+    ANALYSIS_VERSION (its rows are replaced); returns how many."""
     m, a = s.messages, s.message_analysis
     with engine.connect() as conn:
         todo = [
@@ -75,7 +78,12 @@ def analyse_new(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) ->
             for (pk,) in conn.execute(
                 select(m.c.id)
                 .outerjoin(a, a.c.message_pk == m.c.id)
-                .where(a.c.message_pk.is_(None))
+                .where(
+                    or_(
+                        a.c.message_pk.is_(None),
+                        a.c.analysis_version < analysis.ANALYSIS_VERSION,
+                    )
+                )
                 .order_by(m.c.id)
             )
         ]
@@ -86,9 +94,18 @@ def analyse_new(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) ->
     with reporter.task("analysing messages", len(todo)) as task:
         for (_url, pks), results in ordered_map(_analyse_chunk, chunks, jobs):
             with engine.begin() as conn:
+                _forget_analysis(conn, pks)
                 _store_analysis(conn, results)
             task.advance(len(pks))
     return len(todo)
+
+
+def _forget_analysis(conn: Connection, pks: list[int]) -> None:
+    """Drop what an older analysis stored for these messages (nothing for new ones)."""
+    for table in (s.message_analysis, s.message_trailers, s.message_notices):
+        conn.execute(delete(table).where(table.c.message_pk.in_(pks)))
+    fp = s.diff_fingerprints
+    conn.execute(delete(fp).where(fp.c.kind == "m", fp.c.pk.in_(pks)))
 
 
 def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
@@ -97,7 +114,12 @@ def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
         conn,
         s.diff_fingerprints,
         [
-            {"kind": "m", "pk": r.row["message_pk"], "hashes": r.fingerprint}
+            {
+                "kind": "m",
+                "pk": r.row["message_pk"],
+                "hashes": r.fingerprint,
+                "fp_version": match_stage.FINGERPRINT_VERSION,
+            }
             for r in results
             if r.fingerprint is not None
         ],

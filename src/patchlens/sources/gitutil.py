@@ -86,3 +86,65 @@ def resolve_repo(location: str, cache: Path, fetch: bool = True) -> Path:
     if not path.exists():
         raise SourceError(f"{location}: no such file or directory")
     raise SourceError(f"{location}: not a git repository, bundle or URL")
+
+
+REMOTE_TIMEOUT = 30  # seconds: an unreachable host fails here rather than hanging the command
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line.removeprefix("fatal: ")
+    return "no answer"
+
+
+def check_remote(url: str, timeout: float = REMOTE_TIMEOUT) -> None:
+    """SourceError unless `git ls-remote` answers for `url` within `timeout` seconds."""
+    env = {**GIT_ENV}
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=15")
+    try:
+        proc = subprocess.run(
+            ["git", "ls-remote", "--heads", url],
+            capture_output=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as e:
+        raise SourceError("the git command is not installed") from e
+    except subprocess.TimeoutExpired:
+        raise SourceError(f"{url}: unreachable (no answer in {timeout:g} s)") from None
+    if proc.returncode != 0:
+        reason = _first_line(proc.stderr.decode("utf-8", "replace"))
+        raise SourceError(f"{url}: unreachable: {reason}")
+
+
+def check_repo(location: str) -> None:
+    """SourceError unless `location` is something git can read commits from: a repository,
+    a bundle, or a URL that answers. Says what it is instead when it is not."""
+    if is_url(location):
+        check_remote(location)
+        return
+    path = Path(location).expanduser()
+    if not path.exists():
+        raise SourceError(f"{location}: no such file or directory")
+    if is_git_dir(path) or (path / ".git").exists() or is_bundle(path):
+        return
+    if path.is_dir():
+        raise SourceError(f"{location}: a folder that is not a git repository")
+    try:
+        with path.open("rb") as f:
+            head = f.read(5)
+    except OSError as e:
+        raise SourceError(f"{location}: cannot read: {e}") from e
+    if head.startswith(b"From "):
+        raise SourceError(
+            f"{location}: an mbox file, not a git repository (mail archives go to add-list)"
+        )
+    if head.startswith((b"\x1f\x8b", b"\xfd7zXZ", b"BZh")):
+        raise SourceError(
+            f"{location}: a compressed file, not a git repository or bundle "
+            "(mail archives go to add-list)"
+        )
+    raise SourceError(f"{location}: not a git repository or bundle")

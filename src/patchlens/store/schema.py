@@ -282,6 +282,9 @@ message_analysis = Table(
     Column("lines_written", Integer, nullable=False),
     Column("lines_quoted", Integer, nullable=False),
     Column("first_line", Text),
+    # review/analysis.py ANALYSIS_VERSION of the code that wrote the row: `update` redoes rows
+    # written by an older version, so an improved parser reaches existing stores.
+    Column("analysis_version", Integer, nullable=False, server_default="1"),
     Index(None, "patch_id"),
 )
 
@@ -398,6 +401,8 @@ diff_fingerprints = Table(
     Column("kind", String(1), primary_key=True),  # m: a message, c: a commit
     Column("pk", Integer, primary_key=True),
     Column("hashes", LargeBinary, nullable=False),
+    # match/stage.py FINGERPRINT_VERSION of the code that computed it (redone when older).
+    Column("fp_version", Integer, nullable=False, server_default="1"),
 )
 
 # The commit each posted patch became: one row per commit at most, and per posting.
@@ -498,6 +503,18 @@ stage_state = Table(
     Column("stage", String(40), primary_key=True),
     Column("inputs", Text, nullable=False),
     Column("finished_at", Integer, nullable=False),
+)
+
+# Who is running `update` on this store (one row, or none): what a second `update` prints
+# while it waits. The lock itself is a file lock beside a SQLite store, or a session-scoped
+# advisory lock on PostgreSQL, so a killed process never leaves it held (see store/lock.py).
+update_lock = Table(
+    "update_lock",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("started_at", Integer, nullable=False),
 )
 
 # Per reviewer reply: who (identity), for which series, when, from which organisation (by

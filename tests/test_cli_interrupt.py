@@ -1,0 +1,130 @@
+"""Ctrl-C during `update`: one line, status 130, no traceback from any process, and the next
+run completes. Ctrl-C in a terminal signals the whole process group (the update, its parse
+and analysis workers, git), so the test does the same."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+LINE = "interrupted; run update again to resume"
+
+
+def _start(db: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PATCHLENS_DB", "PATCHLENS_CONFIG")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "patchlens", *args, "--db", str(db)],
+        env={**env, "PATCHLENS_JOBS": "2"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a shell job has
+    )
+
+
+def _rows(db: Path, table: str) -> int:
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _ctrl_c(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def test_ctrl_c_during_update(tmp_path: Path, erofs_archive_git: Path) -> None:
+    db = tmp_path / "s.db"
+    add = _start(db, "add-list", "linux-erofs", str(erofs_archive_git))
+    assert add.wait(60) == 0
+
+    # During ingest: parse workers are running.
+    # About 2 s in, and once something is stored (the machine may be slow to start it).
+    proc = _start(db, "update", "-q")
+    time.sleep(2)
+    deadline = time.monotonic() + 120
+    while _rows(db, "message_sightings") == 0 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert proc.poll() is None, "update finished: nothing was interrupted"
+    code, err = _ctrl_c(proc)
+    assert code == 130
+    assert err == LINE + "\n"
+    stored = _rows(db, "message_sightings")
+    assert 0 < stored < 15218
+
+    # During analysis (after ingest): analysis workers are running. With progress shown,
+    # the bars may be there, but the last line is the one and there is no traceback.
+    proc = _start(db, "update")
+    deadline = time.monotonic() + 240
+    while _rows(db, "message_analysis") == 0 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert proc.poll() is None, "update finished before analysis could be interrupted"
+    code, err = _ctrl_c(proc)
+    assert code == 130
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.splitlines()[-1] == LINE
+    assert err.count(LINE) == 1
+    assert 0 < _rows(db, "message_analysis") < 15218
+
+    # No worker is left behind, and a re-run completes.
+    time.sleep(0.5)
+    left = subprocess.run(
+        ["ps", "-o", "pid=,stat=,cmd=", "-g", str(proc.pid)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    assert left == []
+    rerun = _start(db, "update", "-q")
+    _out, err = rerun.communicate(timeout=600)
+    assert rerun.returncode == 0, err
+    assert err == ""
+    assert _rows(db, "message_sightings") == 15218
+    assert _rows(db, "message_analysis") == _rows(db, "messages") > 15000
+    assert _rows(db, "series") > 0
+
+
+def test_workers_end_with_a_killed_update(tmp_path: Path, erofs_archive_git: Path) -> None:
+    """kill -9 leaves the parent no chance to stop its workers: they end by themselves."""
+    db = tmp_path / "s.db"
+    assert _start(db, "add-list", "linux-erofs", str(erofs_archive_git)).wait(60) == 0
+    proc = _start(db, "update", "-q")
+    deadline = time.monotonic() + 120
+
+    def group() -> list[str]:
+        ps = subprocess.run(
+            ["ps", "-o", "pid=,stat=", "-g", str(proc.pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split("\n")
+        # Zombies are dead already; reaping them is up to whoever adopted them.
+        return [line.split()[0] for line in ps if line.strip() and "Z" not in line.split()[1]]
+
+    while len(group()) < 3:  # the update and at least two parse workers (PATCHLENS_JOBS=2)
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    workers = [pid for pid in group() if int(pid) != proc.pid]
+    proc.kill()
+    proc.wait(30)
+    deadline = time.monotonic() + 10
+    while group() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert group() == [], f"workers {workers} outlived their parent"

@@ -1,0 +1,105 @@
+"""--db, --quiet and --config work after the subcommand exactly as before it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import data_path
+
+MBOX = ("xen-qemu-samples", "xen-ctrl-ballooned-dump.mbox")
+
+
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PATCHLENS_DB", "PATCHLENS_CONFIG")}
+    return subprocess.run(
+        [sys.executable, "-m", "patchlens", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture()
+def registered(tmp_path: Path) -> Path:
+    """A store with one small real list registered (not yet updated), at tmp/store.db."""
+    proc = _run(tmp_path, "--db", "store.db", "add-list", "xen", str(data_path(*MBOX)))
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--db", "other.db", "update"),
+        ("update", "--db", "other.db"),
+        # The subcommand's option wins over the one before it.
+        ("--db", "ignored.db", "update", "--db", "other.db"),
+    ],
+)
+def test_db_before_or_after_the_subcommand(registered: Path, args: tuple[str, ...]) -> None:
+    proc = _run(registered, "-q", "add-list", "xen", str(data_path(*MBOX)), "--db", "other.db")
+    assert proc.returncode == 0, proc.stderr
+    proc = _run(registered, "-q", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert (registered / "other.db").is_file()
+    assert not (registered / "patchlens.db").exists()
+    assert not (registered / "ignored.db").exists()
+    status = _run(registered, "status", "--json", "--db", "other.db")
+    assert status.returncode == 0, status.stderr
+    lists = json.loads(status.stdout)["lists"]
+    assert [(li["list"], li["messages"]) for li in lists] == [("xen", 3)]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--quiet", "update"), ("update", "--quiet"), ("-q", "update"), ("update", "-q")],
+)
+def test_quiet_before_or_after_the_subcommand(registered: Path, args: tuple[str, ...]) -> None:
+    proc = _run(registered, "--db", "store.db", *args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+
+
+def test_not_quiet_prints_a_summary(registered: Path) -> None:
+    proc = _run(registered, "update", "--db", "store.db")
+    assert proc.returncode == 0, proc.stderr
+    assert "xen: 3 messages read, 3 new" in proc.stderr
+    assert "update took" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--config", "missing.toml", "update"),
+        ("update", "--config", "missing.toml"),
+        ("report", "--config", "missing.toml"),
+    ],
+)
+def test_config_before_or_after_the_subcommand(registered: Path, args: tuple[str, ...]) -> None:
+    proc = _run(registered, "--db", "store.db", *args)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: missing.toml: no such configuration file"
+
+
+def test_config_after_the_subcommand_is_read(registered: Path) -> None:
+    (registered / "bad.toml").write_text("[backlog]\nstale_days = [\n", encoding="utf-8")
+    proc = _run(registered, "update", "-q", "--db", "store.db", "--config", "bad.toml")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: bad.toml: ")
+
+
+def test_options_on_export_subcommands(registered: Path) -> None:
+    assert _run(registered, "update", "-q", "--db", "store.db").returncode == 0
+    proc = _run(registered, "export", "series", "--db", "store.db", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert rows and all(r["series"] and r["version_key"] for r in rows)
+    assert not (registered / "patchlens.db").exists()
