@@ -28,7 +28,7 @@ from patchlens.review.replytext import analyze_reply
 # Bump when anything this module calls changes what it computes (subject, diff stats, patch-id,
 # trailers, reply text, notices, fingerprints of postings): `update` then re-analyses every
 # message stored by an older version, and the stages after it run again.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # 2: notices name their tree; stable-tree robot notices are not postings
 
 
 @dataclass(slots=True)
