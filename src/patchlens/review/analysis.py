@@ -46,8 +46,10 @@ def analyze(
 ) -> Analysis:
     """Pure: the message_analysis row, trailers and notices of one message."""
     s = parse_subject(subject_text)
-    # A pull request is known by its body too ("[GIT] Networking" + `git request-pull` text).
-    pull = s.pull or (not s.is_reply and is_request_pull(body))
+    # A pull request is known by its body too ("[GIT] Networking" + `git request-pull` text),
+    # unless its subject numbers it in a series: a cover letter (0/N) that also offers a pull
+    # remains the cover of its patches.
+    pull = s.pull or (not s.is_reply and s.index is None and is_request_pull(body))
     posting = is_posting(s, has_patch, has_parent, pull=pull)
     stats = file_stats(diff) if diff else []
     trailers: list[tuple[bool, Trailer]] = []
