@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from patchlens.mail.subject import Subject, parse_subject
+from patchlens.review.analysis import analyze
 from patchlens.review.model import Mail, is_posting, is_request_pull
 from patchlens.review.series import group_versions
 from patchlens.store import schema as s
@@ -107,6 +108,19 @@ def test_pull_by_body_is_a_posting() -> None:
     assert is_posting(subject, False, False, pull=True)
     assert is_posting(subject, False, True, pull=True)  # wherever it sits in a thread
     assert not is_posting(parse_subject("Re: [GIT] Networking"), False, True, pull=True)
+
+
+def test_analysis_marks_pull_by_body_only_when_unnumbered() -> None:
+    def row(subject: str, body: str, has_parent: bool = False) -> dict:
+        return analyze(1, subject, body, None, False, has_parent).row
+
+    pr = row("[GIT] Networking", REQUEST_PULL)
+    assert pr["is_pull"] and pr["is_posting"] and pr["title"] == "Networking"
+    # A cover letter that also offers its patches for pulling stays the cover of its patches.
+    cover = row("[PATCH v2 0/3] net: tidy", REQUEST_PULL)
+    assert not cover["is_pull"] and cover["is_posting"]
+    assert not row("[GIT] Networking", "Please pull.\n")["is_posting"]
+    assert not row("Re: [GIT] Networking", REQUEST_PULL, True)["is_pull"]
 
 
 # -- a versioned cover letter answered by bare patches ------------------------------------------
