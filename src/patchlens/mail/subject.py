@@ -241,8 +241,7 @@ def _classify_group(content: str) -> _Group:
     if " " in content:
         if "/" in content:
             content = _SPACED_INDEX_RE.sub(lambda m: f"{m[1] or m[3]}/{m[2] or m[4]}", content)
-        if "of" in content or "OF" in content or "Of" in content:
-            content = _OF_INDEX_RE.sub(r"\1/\2", content)
+        content = _OF_INDEX_RE.sub(r"\1/\2", content)
     raw_tokens = _TOKEN_RE.findall(content.lstrip("["))
     # Multi-word keywords first: GIT PULL [REQUEST], PULL REQUEST.
     tokens: list[tuple[int, Any]] = []
