@@ -7,8 +7,10 @@ last hunk is not taken for a removed line.
 
 from __future__ import annotations
 
+import base64
 import re
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 
 # Tolerates the stray spaces some mailers and hand edits leave ("@@ -49, 7 +49,34 @@").
 _HUNK = re.compile(r"^@@ -\d+(?:,\s*(\d+))? \+\d+(?:,\s*(\d+))? @@")
@@ -38,6 +40,11 @@ class FileStat:
     added: int
     removed: int
     binary: bool
+    # For a `GIT binary patch`: the size in bytes of the file after the patch, read from its
+    # forward hunk (`literal N` says it; a `delta` hunk carries it in its header). None when
+    # the diff does not say (a text file, "Binary files ... differ", an unreadable delta).
+    # Not compared: two stats of the same change are equal whether or not a size was read.
+    binary_size: int | None = field(default=None, compare=False)
 
 
 def _starts_diff(lines: list[str], i: int) -> bool:
@@ -201,7 +208,10 @@ def _header_path(line: str) -> str:
 
 
 def _diff_git_paths(line: str) -> tuple[str | None, str | None]:
-    """(old, new) from `diff --git a/P b/Q`; exact when P == Q, even with spaces in P."""
+    """(old, new) from `diff --git a/P b/Q`; exact when P == Q, even with spaces in P.
+
+    Also without prefixes (`diff --git P P`, from `--no-prefix`), which git writes for
+    binary files too: the file would otherwise be lost, as nothing else names it."""
     rest = line[len("diff --git ") :]
     if rest.startswith('"') or rest.endswith('"'):
         parts = re.findall(r'"(?:[^"\\]|\\.)*"|\S+', rest)
@@ -214,39 +224,96 @@ def _diff_git_paths(line: str) -> tuple[str | None, str | None]:
         a, b = rest[:half], rest[half + 1 :]
         if a.startswith("a/") and b.startswith("b/") and a[2:] == b[2:]:
             return a[2:], b[2:]
+        if a == b and a:
+            return a, b
     if " b/" in rest:
         a, b = rest.split(" b/", 1)
         return _strip_prefix(a, "a/"), b
     return None, None
 
 
+_BINARY_FILES = re.compile(r"^Binary files (.+) and (.+) differ$")
+# Git's base85 line: a length character (A-Z = 1..26, a-z = 27..52 bytes), then the data.
+_B85_LEN = {c: i + 1 for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")}
+
+
+def _delta_target_size(lines: list[str]) -> int | None:
+    """The result size a git binary `delta` hunk declares (its header's second varint).
+
+    The hunk is zlib data in git's base85 (the RFC 1924 alphabet that `base64.b85decode`
+    reads); the delta starts with two little-endian base-128 varints, source size then
+    target size. Only the first lines are decoded: the header sits in the first bytes."""
+    raw = bytearray()
+    for line in lines[:8]:
+        n = _B85_LEN.get(line[:1])
+        if n is None:
+            break
+        try:
+            raw += base64.b85decode(line[1:])[:n]
+        except ValueError:
+            return None
+    try:
+        data = zlib.decompressobj().decompress(bytes(raw), 32)
+    except zlib.error:
+        return None
+    sizes = []
+    pos = 0
+    for _ in range(2):
+        value = shift = 0
+        while True:
+            if pos >= len(data):
+                return None
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        sizes.append(value)
+    return sizes[1]
+
+
 def file_stats(diff: str) -> list[FileStat]:
-    """Per file: path, old path when renamed, lines added and removed, binary flag."""
+    """Per file: path, old path when renamed, lines added and removed, binary flag and size.
+
+    A hunk ends when its header counts are used up, or earlier at a line that cannot be in a
+    hunk (hand-edited patches carry wrong counts): the next `diff --git` must start a file of
+    its own, or a pure rename after a modified file would be taken for part of it."""
     stats: list[FileStat] = []
     path: str | None = None
     old: str | None = None
     added = removed = 0
     binary = False
+    binary_size: int | None = None
+    want_size = False  # in a `GIT binary patch`, before its first (forward) hunk
     old_left = new_left = 0  # lines still expected in the current hunk
     in_header = False  # between a `diff` line and its first hunk
+    lines = diff.split("\n")
 
     def flush() -> None:
         if path is not None:
-            stats.append(FileStat(path, old if old != path else None, added, removed, binary))
+            renamed = old if old != path else None
+            stats.append(FileStat(path, renamed, added, removed, binary, binary_size))
 
-    for line in diff.split("\n"):
+    for i, line in enumerate(lines):
         if old_left > 0 or new_left > 0:
             c = line[:1]
             if c == "+":
                 added += 1
                 new_left -= 1
-            elif c == "-":
+                continue
+            if c == "-":
                 removed += 1
                 old_left -= 1
-            elif c != "\\":
+                continue
+            if c in (" ", "", "\r"):
+                # Mailers often strip the space of an empty context line.
                 old_left -= 1
                 new_left -= 1
-            continue
+                continue
+            if c == "\\":
+                continue
+            old_left = new_left = 0  # the counts were wrong: this line is no hunk line
         if line.startswith("@@ "):
             m = _HUNK.match(line)
             if m:
@@ -257,7 +324,8 @@ def file_stats(diff: str) -> list[FileStat]:
             flush()
             old, path = _diff_git_paths(line) if line.startswith("diff --git ") else (None, None)
             added = removed = 0
-            binary = False
+            binary = want_size = False
+            binary_size = None
             in_header = True
         elif line.startswith("--- "):
             if not in_header:
@@ -274,8 +342,24 @@ def file_stats(diff: str) -> list[FileStat]:
                 path = _strip_prefix(dst, "b/")
             elif path is None:
                 path = old
-        elif line.startswith(("Binary files ", "GIT binary patch")):
+        elif line.startswith("GIT binary patch"):
+            binary = want_size = True
+        elif want_size and line.startswith(("literal ", "delta ")):
+            want_size = False
+            kind, _, size = line.partition(" ")
+            if kind == "literal" and size.strip().isdigit():
+                binary_size = int(size)
+            elif kind == "delta":
+                binary_size = _delta_target_size(lines[i + 1 : i + 9])
+        elif line.startswith("Binary files "):
             binary = True
+            m = _BINARY_FILES.match(line.rstrip("\r"))
+            if m and path is None:
+                # `diff --git` names that cannot be split: the `Binary files` line names them.
+                src, dst = m.group(1), m.group(2)
+                if src != "/dev/null":
+                    old = _strip_prefix(src, "a/")
+                path = _strip_prefix(dst, "b/") if dst != "/dev/null" else old
         elif line.startswith("rename from "):
             old = unquote_path(line[12:])
         elif line.startswith("rename to "):

@@ -18,17 +18,26 @@ Conventions chosen (they are part of the contract and are asserted by the tests)
   ``回复:``/``答复:``, ``Fwd:``, ``Fw:``, ``WG:``, ``TR:``, ``转发:``; any case, any number,
   counted forms ``Re[2]:``/``Re^2:``/``Re3:``, full-width colon; also Outlook's recall notice
   ``Recall:``/``撤回:``, a follow-up too) are stripped wherever they occur
-  in the leading region, also between list tags (``[Xen-devel] Re: [PATCH]``, as old Mailman
-  writes it).  ``is_reply`` is true for any of them, forwards included (a forward is a
-  follow-up, not a posting); ``is_forward`` is true only for forward prefixes.  A stray
-  ``Subject:`` and b4's ``(subset)`` in that region are stripped too (``(subset)`` adds the
-  flag ``SUBSET``).
+  in the leading region, and so is a bare ``RE``/``Re`` followed by a space (``RE meep``,
+  ``Re [PATCH] x``: Outlook-style replies that drop the colon and often carry the quoted
+  patch unquoted; written in lower case, ``re`` stays title text), also between list tags
+  (``[Xen-devel] Re: [PATCH]``, as old Mailman writes it).  ``is_reply`` is true for any of
+  them, forwards included (a forward is a follow-up, not a posting); ``is_forward`` is true
+  only for forward prefixes.  A stray ``Subject:`` and b4's ``(subset)`` in that region are
+  stripped too (``(subset)`` adds the flag ``SUBSET``).
 * **Leading bracket groups** only: a bracket in the middle of the title
   (``xen: fix [foo] handling``) is title text.  A group is a *patch group* when it holds a
   patch keyword: ``PATCH`` (also ``PATCHES``/``PATCHSET``), ``RFC``, ``RFT``, ``PULL``,
   ``GIT PULL``, ``PULL REQUEST``; keywords may be glued to a version or joined by a hyphen
-  (``PATCHv2``, ``RFCv3``, ``PATCH-for-9.1``, ``PATCH-v2``) and ``RFC/PATCH`` is split.
-* A group **before** the first patch group that has no keyword is a **list tag**
+  (``PATCHv2``, ``RFCv3``, ``PATCH-for-9.1``, ``PATCH-v2``), ``PATCH`` may be glued to an
+  index (``PATCH1/8``, ``PATCH100/123``), a version may be glued before a keyword
+  (``v2PATCH1/4``, ``v2.3PATCH1/4``) and ``RFC/PATCH`` is split.
+* A group without a keyword is read by its **content**, wherever it stands: when it holds an
+  index and none of its words names a repository branch (``tree:branch``), it is patch
+  information and makes the subject a patch (``[net,v2,1/2]``: prefix ``net``, version 2,
+  1/2; also ``[1/3]``); the kernel test robot's ``[xiang-erofs:dev-test 10/10]`` stays a list
+  tag, its index counting build reports, not patches.
+* Other keyword-less groups **before** the first patch group are **list tags**
   (``[LTP]``, ``[Xen-devel]``, ``[syzbot]``), unless it consists only of recognised flags,
   versions and indexes (``[RESEND]``, ``[WIP]``, ``[v2]``), which are merged into the patch
   information.  A group **after** a patch group is always merged (``[PATCH] [net-next]``,
@@ -48,15 +57,18 @@ Conventions chosen (they are part of the contract and are asserted by the tests)
   when absent.  ``v2-rebased`` gives version 2 plus the flag ``REBASED`` (``v2-changed``: plus
   the prefix ``changed``).  Bare numbers (``6.6``, ``5.10.y``) are never versions: they are
   kernel/stable trees, kept as prefixes.  The converse is ambiguous and not resolved: a
-  stable backport tagged ``[PATCH v6.6]`` reads as version "6.6".
-* **Index**: the first ``N/M`` token; ``total`` is None when ``M`` is not a number
-  (``0/<VARIOUS>``, ``1/n``).
+  stable backport tagged ``[PATCH v6.6]`` reads as version "6.6".  When no bracket gives a
+  version, a parenthesised one at the end of the title is taken and removed from the title
+  (``Hello, world (v2)``, ``... (V6)``), also on subjects that are not patches.
+* **Index**: the first ``N/M`` token, also written ``N of M`` (Mercurial's ``hg email``:
+  ``[PATCH 0 of 2]`` is its cover letter, ``[PATCH1 of 8]`` glued); ``total`` is None when
+  ``M`` is not a number (``0/<VARIOUS>``, ``1/n``).
 * The first version and first index seen win if several are present.  Indexes are reported as
   written, even when larger than the total (real follow-ups such as ``[PATCH 4/3]``).
-* ``is_patch`` is strict: a bracketed keyword must be present.  ``[v2] erofs: ...`` has
-  version 2 but is not a patch, and ``Patch "x" has been added to the 6.1-stable tree`` or a
-  subject renamed with ``..., was: Re: [PATCH] ...`` are not patches either (the ``[PATCH]``
-  there is not leading).
+* ``is_patch`` is strict: a bracketed keyword or an index group (see above) must be present.
+  ``[v2] erofs: ...`` has version 2 but is not a patch, and ``Patch "x" has been added to
+  the 6.1-stable tree`` or a subject renamed with ``..., was: Re: [PATCH] ...`` are not
+  patches either (the ``[PATCH]`` there is not leading).
 """
 
 from __future__ import annotations
@@ -100,7 +112,10 @@ _LEAD_RE = re.compile(
     r"|(?P<re>re|aw|antw|sv|odp|回复|答复|回覆|recall|撤回)"
     r"|(?P<subj>subject)"
     r")\s*(?:\[\d+\]|\(\d+\)|\^\d+|\d+)?\s*[:：]"
-    r"|\s*(?P<subset>\(subset\))",
+    r"|\s*(?P<subset>\(subset\))"
+    # "RE meep" / "Re [PATCH] x": a reply marker without its colon, as some clients write it.
+    # Written "Re"/"RE" only (not "re"), and only before the title starts (see parse_subject).
+    r"|\s*(?P<re_bare>(?-i:RE|Re))[ \t]+(?=\S)",
     re.IGNORECASE,
 )
 # One leading bracket group; a doubled "[[PATCH" is tolerated by stripping "[" from content.
@@ -109,17 +124,27 @@ _GROUP_RE = re.compile(r"\s*\[([^\]]*)\]")
 _TOKEN_RE = re.compile(r"[^\s,;]+|[,;]")
 # "1 / 3" -> "1/3" before tokenising.
 _SPACED_INDEX_RE = re.compile(r"(\d)\s+/\s*(\d)|(\d)\s*/\s+(\d)")
+# Mercurial's "hg email": "[PATCH 1 of 8]", also glued "[PATCH1 of 8]" -> "1/8".
+_OF_INDEX_RE = re.compile(r"(\d)\s+of\s+(\d)", re.IGNORECASE)
 _INDEX_RE = re.compile(r"(\d{1,9})/(\d{1,9}|[nx?]+|<[^>]*>)", re.IGNORECASE)
-# v3, V13, v5.1, v0.5; optional "-suffix"/"_suffix" handed back as a further token.
-_VERSION_RE = re.compile(r"v(\d{1,9}(?:\.\d{1,9})*)(?:[-_](.+))?", re.IGNORECASE)
-# Keyword glued to a version ("PATCHv2", "RFCv3") or joined by "-"/"_"/":" ("PATCH-for-9.1").
+# v3, V13, v5.1, v0.5; optional "-suffix"/"_suffix" handed back as a further token, or a
+# keyword glued after the version ("v2PATCH1/4", "v2.3PATCH1/4").
+_VERSION_RE = re.compile(
+    r"v(\d{1,9}(?:\.\d{1,9})*)(?:[-_](.+)|((?:patch|rfc|rft|pull|resend).*))?", re.IGNORECASE
+)
+# Keyword glued to a version ("PATCHv2", "RFCv3") or joined by "-"/"_"/":" ("PATCH-for-9.1");
+# PATCH glued to an index ("PATCH1/8", "PATCH100/123").
 _GLUED_RE = re.compile(
-    r"(patchset|patches|patch|rfc|rft|pull|resend)(?:(v\d.*)|[-_:](.+))", re.IGNORECASE
+    r"(patchset|patches|patch|rfc|rft|pull|resend)(?:(v\d.*)|[-_:](.+))"
+    r"|(patchset|patches|patch)(\d{1,9}/\S+)",
+    re.IGNORECASE,
 )
 _PUNCT_ONLY_RE = re.compile(r"[^\w]+")
 # After the leading groups: "[PATCH]: foo" and "[PATCH] - foo" lose the ":" / "- ".
 _TITLE_LEAD_RE = re.compile(r"(?:[\s:：]|-(?=\s))+")
 _LATE_VERSION_RE = re.compile(r"^[vV](\d+(?:\.\d+)?)\s*[:-]\s+")
+# "Hello, world (v2)", "... (V6)": a version written at the end of the title.
+_TAIL_VERSION_RE = re.compile(r"\s*\([vV](\d{1,9}(?:\.\d{1,9})?)\)$")
 # Whitespace next to punctuation is insignificant for matching ("erofs:fix" == "erofs: fix").
 _PUNCT_SPACE_RE = re.compile(r"\s+(?=[^\w\s])|(?<=[^\w\s])\s+")
 
@@ -150,6 +175,8 @@ class _Group:
     """What one bracket group contributes; cached per distinct content string."""
 
     has_keyword: bool
+    # No keyword, but an index and no `tree:branch` word ("[net,v2,1/2]"): patch information.
+    is_marker: bool
     all_known: bool  # no free words: only keywords, flags, versions, indexes, separators
     flags: tuple[str, ...]
     version_str: str | None
@@ -184,13 +211,18 @@ def _expand_token(tok: str, out: list[tuple[int, Any]]) -> None:
         m = _VERSION_RE.fullmatch(tok)
         if m:
             out.append((_K_VERSION, m.group(1)))
-            if m.group(2):
-                _expand_token(m.group(2), out)
+            rest = m.group(2) or m.group(3)
+            if rest:
+                _expand_token(rest, out)
             return
     m = _GLUED_RE.fullmatch(tok)
     if m:
-        _expand_token(m.group(1), out)
-        _expand_token(m.group(2) or m.group(3), out)
+        if m.group(1):
+            _expand_token(m.group(1), out)
+            _expand_token(m.group(2) or m.group(3), out)
+        else:
+            _expand_token(m.group(4), out)
+            _expand_token(m.group(5), out)
         return
     word = tok.lstrip("-")
     if not word or _PUNCT_ONLY_RE.fullmatch(word):
@@ -206,8 +238,10 @@ def _classify_group(content: str) -> _Group:
     Cached because archives repeat the same few thousand group contents ("PATCH v2 1/3")
     across ~100k messages; the cache is bounded so odd inputs cannot grow it without limit.
     """
-    if "/" in content and " " in content:
-        content = _SPACED_INDEX_RE.sub(lambda m: f"{m[1] or m[3]}/{m[2] or m[4]}", content)
+    if " " in content:
+        if "/" in content:
+            content = _SPACED_INDEX_RE.sub(lambda m: f"{m[1] or m[3]}/{m[2] or m[4]}", content)
+        content = _OF_INDEX_RE.sub(r"\1/\2", content)
     raw_tokens = _TOKEN_RE.findall(content.lstrip("["))
     # Multi-word keywords first: GIT PULL [REQUEST], PULL REQUEST.
     tokens: list[tuple[int, Any]] = []
@@ -263,6 +297,9 @@ def _classify_group(content: str) -> _Group:
         prefixes.append(" ".join(phrase))
     return _Group(
         has_keyword=has_keyword,
+        # The kernel test robot writes "[tree:branch 10/10] <build error>": the index there
+        # counts the robot's reports about a branch, and the branch names a repository.
+        is_marker=(not has_keyword and index is not None and not any(":" in p for p in prefixes)),
         all_known=all_known,
         flags=tuple(flags),
         version_str=version_str,
@@ -314,7 +351,7 @@ def parse_subject(subject: str) -> Subject:
             if m:
                 if m.group("fwd"):
                     is_reply = is_forward = True
-                elif m.group("re"):
+                elif m.group("re") or m.group("re_bare"):
                     is_reply = True
                 elif m.group("subset"):
                     flags.append("SUBSET")
@@ -324,7 +361,7 @@ def parse_subject(subject: str) -> Subject:
         if not m:
             break
         group = _classify_group(m.group(1))
-        if not group.has_keyword:
+        if not group.has_keyword and not group.is_marker:
             after = m.end()
             if after < end and s[after] in ":：":
                 break  # "[dax|pmem]: Enable ..." - a subsystem prefix of the title
@@ -334,7 +371,7 @@ def parse_subject(subject: str) -> Subject:
                     list_tags.append(tag)
                 pos = after
                 continue
-        seen_patch = seen_patch or group.has_keyword
+        seen_patch = seen_patch or group.has_keyword or group.is_marker
         flags.extend(group.flags)
         prefixes.extend(group.prefixes)
         if version_str is None:
@@ -354,6 +391,11 @@ def parse_subject(subject: str) -> Subject:
         if late:
             version_str = late.group(1)
             title = title[late.end() :]
+    if version_str is None and title.endswith(")"):
+        tail = _TAIL_VERSION_RE.search(title)
+        if tail and tail.start() > 0:
+            version_str = tail.group(1)
+            title = title[: tail.start()]
 
     flag_t = _dedupe(flags)
     if version_str:

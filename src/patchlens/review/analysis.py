@@ -21,6 +21,7 @@ from patchlens.review.model import (
     commit_message,
     find_change_id,
     is_posting,
+    is_request_pull,
     mentioned_ids,
 )
 from patchlens.review.replytext import analyze_reply
@@ -50,7 +51,11 @@ def analyze(
 ) -> Analysis:
     """Pure: the message_analysis row, trailers and notices of one message."""
     s = parse_subject(subject_text)
-    posting = is_posting(s, has_patch, has_parent)
+    # A pull request is known by its body too ("[GIT] Networking" + `git request-pull` text),
+    # unless its subject numbers it in a series: a cover letter (0/N) that also offers a pull
+    # remains the cover of its patches.
+    pull = s.pull or (not s.is_reply and s.index is None and is_request_pull(body))
+    posting = is_posting(s, has_patch, has_parent, pull=pull)
     stats = file_stats(diff) if diff else []
     trailers: list[tuple[bool, Trailer]] = []
     notices: list[str] = []
@@ -71,7 +76,7 @@ def analyze(
         "message_pk": message_pk,
         "is_reply": s.is_reply,
         "is_posting": posting,
-        "is_pull": s.pull,
+        "is_pull": pull,
         "version": s.version,
         "version_str": s.version_str,
         "idx": s.index,

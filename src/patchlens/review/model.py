@@ -91,16 +91,34 @@ def is_stable_backport(subject: Subject) -> bool:
     return "AUTOSEL" in subject.flags or any(_STABLE_TREE.match(p) for p in subject.prefixes)
 
 
-def is_posting(subject: Subject, has_patch: bool, has_parent: bool) -> bool:
+# `git request-pull` output, from its first line to the URL line (older git wrote "git
+# repository", newer "Git repository"), each at the start of a line: a quoted copy ("> The
+# following changes ...") in a reply is not a pull request.
+_REQUEST_PULL = re.compile(
+    r"^The following changes since commit [0-9a-f]{7,40}\b.*?"
+    r"^\s*are available in the git repository at:?[ \t\r]*$",
+    re.M | re.S | re.I,
+)
+
+
+def is_request_pull(body: str) -> bool:
+    """Whether a mail body is a pull request (`git request-pull` output), whatever its
+    subject says: "[GIT] Networking" carries no PULL keyword but asks for a pull."""
+    return "following changes since commit" in body and bool(_REQUEST_PULL.search(body))
+
+
+def is_posting(subject: Subject, has_patch: bool, has_parent: bool, *, pull: bool = False) -> bool:
     """A patch, cover letter or pull request as sent, as opposed to a reply.
 
     A `[PATCH]` subject without a diff that answers another message is a reply whose sender
     kept the subject (no "Re:"); a cover letter (0/N) or pull request is a posting wherever
-    it sits. A stable-tree robot's notice carries a diff but is no posting.
+    it sits. `pull` says the body is a pull request (`is_request_pull`), which makes the mail
+    a posting even when its subject has no patch keyword ("[GIT] Networking"). A stable-tree
+    robot's notice carries a diff but is no posting.
     """
     if subject.is_reply or is_stable_notice(subject.title):
         return False
-    if has_patch:
+    if has_patch or pull:
         return True
     if not subject.is_patch:
         return False
@@ -129,6 +147,8 @@ class Mail:
     author_name: str = ""
     author_addr: str = ""
     hashes: frozenset[int] = frozenset()  # the diff's changed lines (match/fingerprint.py)
+    # A pull request by its subject or by its body (`is_request_pull`; message_analysis.is_pull).
+    is_pull: bool = False
 
     def __post_init__(self) -> None:
         if not self.author_addr:

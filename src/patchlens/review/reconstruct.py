@@ -170,6 +170,7 @@ def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
             m.c.from_addr,
             m.c.has_patch,
             a.c.is_posting,
+            a.c.is_pull,
             a.c.files,
             a.c.change_id,
             a.c.mentioned_ids,
@@ -202,6 +203,7 @@ def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
                 author_name=r.author_name or "",
                 author_addr=r.author_addr or "",
                 hashes=hashes.get(r.id, frozenset()),
+                is_pull=bool(r.is_pull),
             )
         )
     return mails, links

@@ -2,6 +2,8 @@
 
 Patches join the cover or first patch they were sent in reply to; when threading is broken
 they join an open version of the same sender, version, total and flags sent shortly before.
+A patch that answers a cover letter directly (In-Reply-To) joins it even when its subject
+leaves out the cover's version or flags (`[PATCH net-next v3 0/4]` with `[PATCH 1/4]`...).
 A version sent in reply to another version (v2 in reply to v1) stays its own: only a posting
 of the same key can take a patch in.
 """
@@ -19,7 +21,26 @@ BROKEN_THREAD_WINDOW = 24 * 3600
 
 def _key(m: Mail) -> tuple[object, ...]:
     s = m.subject
-    return (m.from_addr, s.version_str, s.total, s.rfc, s.resend, s.pull)
+    return (m.from_addr, s.version_str, s.total, s.rfc, s.resend, s.pull or m.is_pull)
+
+
+def _answers_cover(m: Mail, cover: Mail) -> bool:
+    """`m` was sent in direct reply to the cover letter `cover`, by its sender, with its
+    total, and says at most what the cover says: no other version, no flag it lacks.
+
+    Tools such as some send scripts put the version and flags on the cover only; reading
+    each bare `[PATCH i/N]` as a version 1 of its own would split one posting in N+1."""
+    s, c = m.subject, cover.subject
+    return (
+        c.index == 0
+        and m.parent == cover.message_id
+        and m.from_addr == cover.from_addr
+        and s.total == c.total
+        and s.version_str in ("", c.version_str)
+        and (not s.rfc or c.rfc)
+        and (not s.resend or c.resend)
+        and (not (s.pull or m.is_pull) or c.pull or cover.is_pull)
+    )
 
 
 def _new_version(m: Mail) -> Version:
@@ -36,7 +57,7 @@ def _new_version(m: Mail) -> Version:
         rfc=s.rfc,
         # "[PATCH v2 REBASED]" is the same version sent again, like a RESEND.
         resend=s.resend or "REBASED" in s.flags,
-        pull=s.pull,
+        pull=s.pull or m.is_pull,
         backport=is_stable_backport(s),
         partial="." in s.version_str,
         title=s.title,
@@ -90,7 +111,11 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
         target: Version | None = None
         if anc is not None:
             av = version_of.get(anc.message_id)
-            if av is not None and _key(anc) == key and s.index not in av.patches:
+            if (
+                av is not None
+                and s.index not in av.patches
+                and (_key(anc) == key or (av.cover is anc and _answers_cover(m, anc)))
+            ):
                 target = av
         # Broken threading, or one patch re-rolled in reply to its own earlier version (v2 5/6
         # under v1 5/6): the newest open version of the same key sent shortly before (for a

@@ -1,0 +1,247 @@
+"""Issue 13's subject forms, one by one; pull requests by body; bare patches under a versioned
+cover; and the whole EROFS archive parsed as before, except the subjects these forms change.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from patchlens.mail.subject import Subject, parse_subject
+from patchlens.review.analysis import analyze
+from patchlens.review.model import Mail, is_posting, is_request_pull
+from patchlens.review.series import group_versions
+from patchlens.store import schema as s
+from tests.test_subject import _exp
+
+FOO = ("foo: bar", "foo:bar")
+
+FORMS: list[Subject] = [
+    # A bracket without PATCH, read by its content: an index makes it patch information.
+    _exp("[net,v2,1/2] foo: bar", *FOO, version=2, version_str="2", index=1, total=2,
+         prefixes=("net",)),
+    _exp("[1/3] foo: bar", *FOO, index=1, total=3),
+    _exp("[LTP] [net,v2,1/2] foo: bar", *FOO, version=2, version_str="2", index=1, total=2,
+         prefixes=("net",), list_tags=("LTP",)),
+    # PATCH glued to the index; Mercurial's "N of M".
+    _exp("[PATCH1/8] foo: bar", *FOO, index=1, total=8),
+    _exp("[PATCH100/123] foo: bar", *FOO, index=100, total=123),
+    _exp("[PATCH1 of 8] foo: bar", *FOO, index=1, total=8),
+    _exp("[PATCH 0 of 2] foo: bar", *FOO, index=0, total=2),
+    _exp("[PATCH 1 of 2] foo: bar", *FOO, index=1, total=2),
+    _exp("[PATCH 2 OF 2] foo: bar", *FOO, index=2, total=2),
+    # The version glued before PATCH.
+    _exp("[v2PATCH1/4] foo: bar", *FOO, version=2, version_str="2", index=1, total=4),
+    _exp("[v2 PATCH1/4] foo: bar", *FOO, version=2, version_str="2", index=1, total=4),
+    _exp("[v2.3PATCH1/4] foo: bar", *FOO, version=2, version_str="2.3", index=1, total=4),
+    _exp("[v3RFC 2/5] foo: bar", *FOO, version=3, version_str="3", index=2, total=5, rfc=True,
+         flags=("RFC",)),
+    # A version outside the brackets, at the end of the title.
+    _exp("Hello, world (v2)", "Hello, world", "hello,world", is_patch=False, version=2,
+         version_str="2"),
+    _exp("[PATCH] foo: bar (V6)", *FOO, version=6, version_str="6"),
+    _exp("[PATCH 3/4] foo: bar (v2.1)", *FOO, version=2, version_str="2.1", index=3, total=4),
+    # ... only there, and only when the brackets gave none.
+    _exp("[PATCH v3] foo: bar (v2)", "foo: bar (v2)", "foo:bar(v2)", version=3,
+         version_str="3"),
+    _exp("[PATCH] foo (v2) bar", "foo (v2) bar", "foo(v2)bar"),
+    _exp("[PATCH] (v2)", "(v2)", "(v2)"),
+    # Replies that drop the colon.
+    _exp("RE meep", "meep", "meep", is_reply=True, is_patch=False),
+    _exp("Re meep", "meep", "meep", is_reply=True, is_patch=False),
+    _exp("Re [PATCH 1/2] foo: bar", *FOO, is_reply=True, index=1, total=2),
+    _exp("[Xen-devel] RE [PATCH] foo: bar", *FOO, is_reply=True, list_tags=("Xen-devel",)),
+    # ... but not lower-case "re", a hyphenated "Re-", or "Re" inside the title.
+    _exp("re meep", "re meep", "re meep", is_patch=False),
+    _exp("Re-add the foo", "Re-add the foo", "re-add the foo", is_patch=False),
+    _exp("[PATCH] Re work the foo", "Re work the foo", "re work the foo"),
+    # The kernel test robot's "[tree:branch N/M]" stays a list tag: not patch information.
+    _exp("[linux-next:master 3/5] drivers/x.c: error", "drivers/x.c: error",
+         "drivers/x.c:error", is_patch=False, list_tags=("linux-next:master 3/5",)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("expected", [pytest.param(c, id=c.raw) for c in FORMS])
+def test_issue13_subject_forms(expected: Subject) -> None:
+    assert parse_subject(expected.raw) == expected
+
+
+# -- pull requests by their body ---------------------------------------------------------------
+
+REQUEST_PULL = (
+    "Please pull, thanks a lot.\n\n"
+    "The following changes since commit ef7f8cec80a0ba7bd00ece46844c8994117dc910:\n\n"
+    "  Merge git://git.kernel.org/pub/scm/linux/kernel/git/davem/net (2018-01-08)\n\n"
+    "are available in the Git repository at:\n\n"
+    "  git://git.kernel.org/pub/scm/linux/kernel/git/davem/net \n"
+)
+# git before 1.7.x: a shortlog under the base commit and "git repository" in lower case.
+OLD_REQUEST_PULL = (
+    "The following changes since commit e10117d36ef758da0690c95ecffc09d5dd7da479:\n"
+    "  Linus Torvalds (1):\n        Merge branch 'upstream-linus'\n\n"
+    "are available in the git repository at:\n\n"
+    "  http://git.kernel.org/pub/scm/linux/kernel/git/benh/powerpc.git next\n"
+)
+
+
+def test_request_pull_bodies() -> None:
+    assert is_request_pull(REQUEST_PULL)
+    assert is_request_pull(OLD_REQUEST_PULL)
+    assert is_request_pull(REQUEST_PULL.replace("\n", "\r\n"))
+    # A quoted request-pull in a reply, or the sentence alone, is no pull request.
+    quoted = "".join("> " + line + "\n" for line in REQUEST_PULL.splitlines())
+    assert not is_request_pull(quoted)
+    assert not is_request_pull("The following changes since commit abc are in my tree.\n")
+    assert not is_request_pull(REQUEST_PULL.split("are available")[0])
+
+
+def test_pull_by_body_is_a_posting() -> None:
+    subject = parse_subject("[GIT] Networking")
+    assert not subject.is_patch and not subject.pull
+    assert not is_posting(subject, False, False)
+    assert is_posting(subject, False, False, pull=True)
+    assert is_posting(subject, False, True, pull=True)  # wherever it sits in a thread
+    assert not is_posting(parse_subject("Re: [GIT] Networking"), False, True, pull=True)
+
+
+def test_analysis_marks_pull_by_body_only_when_unnumbered() -> None:
+    def row(subject: str, body: str, has_parent: bool = False) -> dict:
+        return analyze(1, subject, body, None, False, has_parent).row
+
+    pr = row("[GIT] Networking", REQUEST_PULL)
+    assert pr["is_pull"] and pr["is_posting"] and pr["title"] == "Networking"
+    # A cover letter that also offers its patches for pulling stays the cover of its patches.
+    cover = row("[PATCH v2 0/3] net: tidy", REQUEST_PULL)
+    assert not cover["is_pull"] and cover["is_posting"]
+    assert not row("[GIT] Networking", "Please pull.\n")["is_posting"]
+    assert not row("Re: [GIT] Networking", REQUEST_PULL, True)["is_pull"]
+
+
+# -- a versioned cover letter answered by bare patches ------------------------------------------
+
+
+_PK = itertools.count(1)
+
+
+def _mail(mid: str, subject: str, parent: str | None, *, sender: str = "a@example.org") -> Mail:
+    """A posting sent a minute after the previous one built here."""
+    pk = next(_PK)
+    return Mail(
+        pk=pk,
+        message_id=mid,
+        subject=parse_subject(subject),
+        from_name="A",
+        from_addr=sender,
+        date=1_700_000_000 + pk * 60,
+        thread="t",
+        parent=parent,
+        has_patch="0/" not in subject,
+        is_posting=True,
+    )
+
+
+def _shape(mails: list[Mail]) -> list[tuple[str, int, list[int]]]:
+    versions = group_versions(mails)
+    return sorted(
+        (v.key, v.version, sorted(m.subject.index or 0 for m in v.members)) for v in versions
+    )
+
+
+def test_bare_patches_join_the_cover_they_answer() -> None:
+    cover = _mail("c-0", "[PATCH net-next v3 0/4] net: tidy", None)
+    mails = [cover] + [_mail(f"p-{i}", f"[PATCH {i}/4] net: fix {i}", "c-0") for i in (1, 2, 3, 4)]
+    assert _shape(mails) == [("c-0", 3, [0, 1, 2, 3, 4])]
+    # The same with an RFC cover, and with patches that repeat only part of its prefix.
+    rfc = _mail("c-0", "[RFC PATCH v2 0/2] net: tidy", None)
+    mails = [rfc, _mail("p-1", "[PATCH 1/2] a", "c-0"), _mail("p-2", "[PATCH v2 2/2] b", "c-0")]
+    versions = group_versions(mails)
+    assert len(versions) == 1 and versions[0].rfc and len(versions[0].patches) == 2
+
+
+@pytest.mark.parametrize(
+    ("patch_subject", "sender", "why"),
+    [
+        ("[PATCH v2 1/4] net: fix 1", "a@example.org", "another version"),
+        ("[PATCH RFC 1/4] net: fix 1", "a@example.org", "a flag the cover lacks"),
+        ("[PATCH 1/5] net: fix 1", "a@example.org", "another total"),
+        ("[PATCH 1/4] net: fix 1", "b@example.org", "another sender"),
+    ],
+)
+def test_patches_that_differ_otherwise_stay_apart(
+    patch_subject: str, sender: str, why: str
+) -> None:
+    cover = _mail("c-0", "[PATCH net-next v3 0/4] net: tidy", None)
+    patch = _mail("p-1", patch_subject, "c-0", sender=sender)
+    assert len(group_versions([cover, patch])) == 2, why
+
+
+def test_only_a_direct_answer_to_the_cover_joins_it() -> None:
+    cover = _mail("c-0", "[PATCH net-next v3 0/4] net: tidy", None)
+    reply = Mail(
+        pk=50, message_id="r-0", subject=parse_subject("Re: [PATCH net-next v3 0/4] net: tidy"),
+        from_name="B", from_addr="b@example.org", date=1_700_000_030, thread="t",
+        parent="c-0", has_patch=False, is_posting=False,
+    )  # fmt: skip
+    patch = _mail("p-1", "[PATCH 1/4] net: fix 1", "r-0")
+    assert len(group_versions([cover, reply, patch])) == 2
+
+
+# -- the EROFS archive: the same version/index/total as before, except these ----------------
+
+BEFORE_COMMIT = "3edeab1"
+# Subjects of the EROFS archive whose (version, index, total) or is_patch the issue 13 forms
+# change, with (before, after).  Only one: a keyword-less group holding an index is now read
+# as patch information.
+CHANGED = {
+    "[Interdiff v3~v4 4/4] erofs-utils: mkfs: support EROFS index-only image generation from S3": (
+        ((1, None, None), False),
+        ((1, 4, 4), True),
+    ),
+}
+
+
+def _parser_before():
+    """`parse_subject` as it was at BEFORE_COMMIT, loaded from git history."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        src = subprocess.run(
+            ["git", "show", f"{BEFORE_COMMIT}:src/patchlens/mail/subject.py"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.fail(f"cannot read the parser of {BEFORE_COMMIT} from git: {exc}")
+    spec = importlib.util.spec_from_loader("patchlens_subject_before", loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    try:
+        exec(compile(src, f"{BEFORE_COMMIT}:subject.py", "exec"), module.__dict__)
+    finally:
+        del sys.modules[spec.name]
+    return module.parse_subject
+
+
+@pytest.mark.slow
+def test_erofs_subjects_parse_as_before_except_the_new_forms(erofs_store) -> None:
+    _db, engine, _ = erofs_store
+    with engine.connect() as conn:
+        subjects = sorted({r[0] for r in conn.execute(select(s.messages.c.subject))})
+    assert len(subjects) > 9_000
+    before = _parser_before()
+    changed = {}
+    for subject in subjects:
+        old, new = before(subject), parse_subject(subject)
+        a = ((old.version, old.index, old.total), old.is_patch)
+        b = ((new.version, new.index, new.total), new.is_patch)
+        if a != b:
+            changed[subject] = (a, b)
+    print(f"\n{len(subjects)} distinct EROFS subjects, {len(changed)} parse differently")
+    assert changed == CHANGED
