@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-# How far back a rename may lie: the diff layer's window, the longest the matcher looks.
-MAX_DEPTH = 4  # renames chained on one path (a -> b -> c ...)
+MAX_DEPTH = 4  # renames followed back on one path (a -> b -> c ...)
 
 
 @dataclass(slots=True)
