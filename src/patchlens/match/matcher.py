@@ -32,6 +32,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from patchlens.match.fingerprint import similarity
 
@@ -98,6 +99,7 @@ class Match:
 _PREFIXES = re.compile(r"^(?:[\w./-]+:\s*)+")
 
 
+@lru_cache(maxsize=1 << 18)
 def core_title(title: str) -> str:
     """A title without its subsystem prefixes ("erofs-utils: lib: x" -> "x"): maintainers
     add or reword them when applying."""
@@ -108,6 +110,7 @@ def core_title(title: str) -> str:
 _REVERT = re.compile(r"^revert(?![a-z0-9])[\s:]*[\"'“]?(.*?)[\"'”]?$")
 
 
+@lru_cache(maxsize=1 << 18)
 def revert_target(title: str) -> str | None:
     """The reverted commit's (core) title when a normalised title is a revert, else None:
     `revert"erofs:fix x"` and `erofs:revert "fix x"` both give "fix x"."""
@@ -249,10 +252,8 @@ def candidates(
                 seen.add(p.pk)
                 if not -EARLY <= c.date - p.date <= DIFF_WINDOW:
                     continue
-                if not _shares_file(c, p) or not _revert_ok(c, p):
-                    continue
                 sim = similarity(c.hashes, p.hashes)
-                if sim < 0.2:
+                if sim < 0.2 or not _shares_file(c, p) or not _revert_ok(c, p):
                     continue
                 t = _title_sim(c.title, p.title)
                 same = p.author == c.author
