@@ -101,6 +101,7 @@ def replicate(
                     files=files(c.files),
                     hashes=hashes(c.hashes),
                     pointers=frozenset(),
+                    aliases={f"{tag}/{a}": d + k * YEAR for a, d in c.aliases.items()},
                 )
             )
         k += 1

@@ -6,9 +6,21 @@
 4. diff: commits touching the same files after the posting, compared by the changed lines
    (white space and context ignored), the subject a weaker signal.
 
+"The same files" is up to a rename: a commit's files carry the names they had before the
+renames git recorded (`match.renames`), and an old name counts for a posting sent before
+that rename.
+
 Each commit gets at most one posting and each posting at most one commit. Among postings
-carrying the same change (v1 and v2 alike, a RESEND) the last one sent before the commit
+carrying the same change, the one whose author and subject agree with the commit's comes
+first: the same diff posted by two people (a colleague's re-send, an independent identical
+fix) is credited to the commit's author, and the others are recorded as `twins` in the
+link's evidence. Then (v1 and v2 alike, a RESEND) the last one sent before the commit
 wins; the earlier ones are superseded through the version chain, not merges of their own.
+
+The same lines are not enough on their own: a revert is matched only to a revert of the
+same commit, and a posting by someone else than the commit's author needs its subject and
+a short time window (and, by diff, the same files) to agree, at a lower score. Reverts
+of one commit posted a year apart and code moved twice have the same lines.
 When another series' posting scores (nearly) as high, the link is kept but flagged as
 ambiguous rather than silently picked. Candidates come from indexes (by patch-id, subject,
 file), so the work grows with the number of commits, not with commits x postings.
@@ -20,6 +32,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from patchlens.match.fingerprint import similarity
 
@@ -34,6 +47,12 @@ W_LINES, W_TITLE, W_AUTHOR = 0.6, 0.25, 0.15
 AMBIGUITY_MARGIN = 0.05
 MAX_FILE_CANDIDATES = 400
 RANK = {"pointer": 4, "patch-id": 3, "subject": 2, "diff": 1}
+# A posting by someone else than the commit's author is taken on the same diff only when
+# the commit follows it within this window (a colleague's re-send, a maintainer applying a
+# patch under another identity); a year later it is someone's independent change.
+OTHER_AUTHOR_WINDOW = 60 * DAY
+OTHER_AUTHOR_TITLE = 0.8  # the subject similarity a diff link by another author needs
+OTHER_AUTHOR_PID_SCORE = 0.9  # patch-id by another author: weaker than a subject match
 
 
 @dataclass(slots=True)
@@ -62,6 +81,8 @@ class CommitInfo:
     files: frozenset[str]
     hashes: frozenset[int]
     pointers: frozenset[str] = frozenset()
+    # Earlier names of its files (renames git recorded before it): name -> rename date.
+    aliases: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -78,11 +99,37 @@ class Match:
 _PREFIXES = re.compile(r"^(?:[\w./-]+:\s*)+")
 
 
+@lru_cache(maxsize=1 << 18)
 def core_title(title: str) -> str:
     """A title without its subsystem prefixes ("erofs-utils: lib: x" -> "x"): maintainers
     add or reword them when applying."""
     core = _PREFIXES.sub("", title)
     return core if len(core) >= 8 else title
+
+
+_REVERT = re.compile(r"^revert(?![a-z0-9])[\s:]*[\"'“]?(.*?)[\"'”]?$")
+
+
+@lru_cache(maxsize=1 << 18)
+def revert_target(title: str) -> str | None:
+    """The reverted commit's (core) title when a normalised title is a revert, else None:
+    `revert"erofs:fix x"` and `erofs:revert "fix x"` both give "fix x"."""
+    m = _REVERT.match(title) or _REVERT.match(core_title(title))
+    return core_title(m.group(1)) if m else None
+
+
+def _revert_ok(c: CommitInfo, p: Posting) -> bool:
+    """A revert only for a revert of the same commit; a change never for a revert."""
+    a, b = revert_target(c.title), revert_target(p.title)
+    return a == b
+
+
+def _agreement(c: CommitInfo, p: Posting) -> tuple[bool, bool]:
+    """(same author, same subject): which of the postings of one diff the commit is."""
+    return (
+        p.author == c.author,
+        p.title == c.title or core_title(p.title) == core_title(c.title),
+    )
 
 
 def _title_sim(a: str, b: str) -> float:
@@ -115,20 +162,47 @@ class PostingIndex:
                 self.by_file.setdefault(f, []).append(p)
 
 
-def _preference(c: CommitInfo, p: Posting) -> tuple[int, int, int]:
-    """Among equal candidates: one posted before the commit, then the last one sent (the
-    maintainer applies the latest re-send, or the second of a double send), then the
-    highest version."""
+def _preference(c: CommitInfo, p: Posting) -> tuple[bool, bool, int, int, int]:
+    """Among equal candidates: the one whose author and subject agree with the commit's (the
+    same diff posted by two people), then one posted before the commit, then the last one
+    sent (the maintainer applies the latest re-send, or the second of a double send), then
+    the highest version."""
     before = p.date <= c.date + DAY
-    return (1 if before else 0, p.date if before else -p.date, p.version)
+    return (*_agreement(c, p), 1 if before else 0, p.date if before else -p.date, p.version)
+
+
+def renamed_files(c: CommitInfo, p: Posting) -> list[str]:
+    """The posting's paths that are earlier names of the commit's files, renamed after the
+    posting was sent (git's renames between the two dates)."""
+    return sorted(f for f in p.files - c.files if f in c.aliases and c.aliases[f] >= p.date - EARLY)
+
+
+def _shares_file(c: CommitInfo, p: Posting) -> bool:
+    """At least one file in common, up to a rename; true when either has no file list."""
+    return bool(c.files & p.files or not (c.files and p.files) or renamed_files(c, p))
+
+
+def _same_files(c: CommitInfo, p: Posting) -> bool:
+    """The same set of files, up to renames."""
+    renamed = renamed_files(c, p)
+    moved_to = {g for g in c.files if g not in p.files}
+    return (p.files - c.files) == set(renamed) and len(moved_to) <= len(renamed)
 
 
 def _same_work(c: CommitInfo, p: Posting) -> bool:
     return (
         p.author == c.author
         and -EARLY <= c.date - p.date <= SUBJECT_WINDOW
-        and bool(c.files & p.files or not (c.files and p.files))
+        and _shares_file(c, p)
+        and _revert_ok(c, p)
     )
+
+
+def _with_renames(c: CommitInfo, p: Posting, ev: dict[str, object]) -> dict[str, object]:
+    renamed = renamed_files(c, p)
+    if renamed and not c.files & p.files:
+        return {**ev, "renamed": renamed}
+    return ev
 
 
 def candidates(
@@ -149,19 +223,28 @@ def candidates(
                 offer(RANK["pointer"], 1.0, p, {"message_id": mid})
     if c.patch_id:
         for p in idx.by_pid.get(c.patch_id, ()):
-            offer(RANK["patch-id"], 0.98, p, {"patch_id": c.patch_id})
+            if not _revert_ok(c, p):
+                continue
+            if p.author == c.author:
+                offer(RANK["patch-id"], 0.98, p, {"patch_id": c.patch_id})
+            elif -EARLY <= c.date - p.date <= OTHER_AUTHOR_WINDOW:
+                # Someone else's posting of the same diff: a re-send for the author, or an
+                # independent identical change; weaker, and never across a year.
+                ev = {"patch_id": c.patch_id, "same_author": False}
+                offer(RANK["patch-id"], OTHER_AUTHOR_PID_SCORE, p, ev)
     # The same subject counts only for a change to the same files: the same fix is often
     # posted for two trees (the kernel and erofs-utils, say) under one title.
     for p in idx.by_title.get(c.title, ()):
         if _same_work(c, p):
-            offer(RANK["subject"], 0.9, p, {"author": c.author})
+            offer(RANK["subject"], 0.9, p, _with_renames(c, p, {"author": c.author}))
     core = core_title(c.title)
     for p in (*idx.by_core.get(core, ()), *idx.by_title.get(core, ())):
         if _same_work(c, p):
-            offer(RANK["subject"], 0.85, p, {"author": c.author, "subject": "without prefixes"})
+            ev = {"author": c.author, "subject": "without prefixes"}
+            offer(RANK["subject"], 0.85, p, _with_renames(c, p, ev))
     if c.files and c.hashes:
         seen: set[int] = set()
-        files = sorted(c.files, key=lambda f: len(idx.by_file.get(f, ())))
+        files = sorted({*c.files, *c.aliases}, key=lambda f: len(idx.by_file.get(f, ())))
         for f in files:
             for p in idx.by_file.get(f, ()):
                 if p.pk in seen or p.pk in out or not p.hashes:
@@ -170,17 +253,38 @@ def candidates(
                 if not -EARLY <= c.date - p.date <= DIFF_WINDOW:
                     continue
                 sim = similarity(c.hashes, p.hashes)
-                if sim < 0.2:
+                if sim < 0.2 or not _shares_file(c, p) or not _revert_ok(c, p):
                     continue
                 t = _title_sim(c.title, p.title)
                 same = p.author == c.author
+                # Shared lines alone are weak (reverts, code moved twice): another author's
+                # posting needs the subject, the files and a short window to agree as well.
+                if not same and not (
+                    t >= OTHER_AUTHOR_TITLE
+                    and -EARLY <= c.date - p.date <= OTHER_AUTHOR_WINDOW
+                    and _same_files(c, p)
+                ):
+                    continue
                 score = round(W_LINES * sim + W_TITLE * t + (W_AUTHOR if same else 0.0), 4)
                 if score >= DIFF_THRESHOLD:
                     ev = {"lines": round(sim, 3), "title": round(t, 3), "same_author": same}
-                    offer(RANK["diff"], score, p, ev)
+                    offer(RANK["diff"], score, p, _with_renames(c, p, ev))
             if len(seen) >= MAX_FILE_CANDIDATES:
                 break
     return sorted(out.values(), key=lambda x: (x[0], x[1], _preference(c, x[2])), reverse=True)
+
+
+def twin_postings(c: CommitInfo, p: Posting, idx: PostingIndex) -> list[str]:
+    """Message-IDs of the other people's postings of the commit's diff (its patch-id) than
+    the linked one, outside its series (an earlier version is superseded, not a twin):
+    credited to nobody, listed in the link's evidence as `twins`."""
+    if not c.patch_id:
+        return []
+    return sorted(
+        x.message_id
+        for x in idx.by_pid.get(c.patch_id, ())
+        if x.pk != p.pk and x.author != p.author and x.series_key != p.series_key
+    )
 
 
 def match(
@@ -206,6 +310,8 @@ def match(
         # A rival is another series' posting that fits as well: for diffs, a score within
         # the margin; for patch-ids and subjects (equal scores), one sent within a day of
         # the pick, so that no order of posting tells them apart.
+        # One whose author and subject agree less with the commit's is a twin, not a rival.
+        agree = _agreement(c, p)
         rivals = [
             x
             for x in free[1:]
@@ -213,10 +319,14 @@ def match(
             and x[2].series_key != p.series_key
             and x[1] >= score - AMBIGUITY_MARGIN
             and (rank == RANK["diff"] or abs(x[2].date - p.date) <= DAY)
+            and _agreement(c, x[2]) == agree
         ]
         ambiguous = bool(rivals) and rank != RANK["pointer"]
         if ambiguous:
             ev = {**ev, "rivals": [x[2].message_id for x in rivals[:5]]}
+        twins = twin_postings(c, p, idx)
+        if twins:
+            ev = {**ev, "twins": twins}
         taken.add(p.pk)
         links.append(Match(p.pk, c.pk, c.repo_id, method, score, ev, ambiguous))
     return links

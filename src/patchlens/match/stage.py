@@ -9,8 +9,9 @@ from sqlalchemy import Connection, Engine, and_, delete, select
 
 from patchlens.mail.subject import normalize_title
 from patchlens.match.fingerprint import fingerprint, pack, unpack
-from patchlens.match.matcher import CommitInfo, Match, Posting, match
+from patchlens.match.matcher import DIFF_WINDOW, CommitInfo, Match, Posting, match
 from patchlens.match.pointers import pointer_ids
+from patchlens.match.renames import Renames, commit_aliases
 from patchlens.progress import Reporter
 from patchlens.review.people import Identities
 from patchlens.store import schema as s
@@ -144,9 +145,19 @@ def load(
     ):
         trailers.setdefault(pk, []).append((key, value))
     files: dict[int, set[str]] = {}
-    for pk, path in conn.execute(select(s.commit_files.c.commit_pk, s.commit_files.c.path)):
+    own: dict[int, list[tuple[str, str]]] = {}
+    cf, c = s.commit_files, s.commits
+    for pk, path, old in conn.execute(select(cf.c.commit_pk, cf.c.path, cf.c.old_path)):
         files.setdefault(pk, set()).add(path)
-    c = s.commits
+        if old and old != path:
+            own.setdefault(pk, []).append((old, path))
+    renames = Renames.from_rows(
+        conn.execute(
+            select(cf.c.commit_pk, c.c.committer_date, cf.c.path, cf.c.old_path)
+            .join(c, c.c.id == cf.c.commit_pk)
+            .where(cf.c.old_path.is_not(None))
+        ).all()
+    )
     commits = [
         CommitInfo(
             pk=r.id,
@@ -158,6 +169,9 @@ def load(
             files=frozenset(files.get(r.id, ())),
             hashes=hashes.get(("c", r.id), frozenset()),
             pointers=frozenset(pointer_ids(trailers.get(r.id, ()))),
+            aliases=commit_aliases(
+                files.get(r.id, ()), own.get(r.id, ()), renames, r.committer_date, DIFF_WINDOW
+            ),
         )
         for r in conn.execute(
             select(

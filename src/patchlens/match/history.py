@@ -1,0 +1,89 @@
+"""What happened to the earlier versions of a merged series: superseded by the merged version.
+
+Each commit is linked to one posting, the last send of the change (see `matcher`), so a
+series merged as v4 has links on v4's patches only, and its v1-v3 have none. Read alone,
+v3 looks abandoned; it was not: its work went in as v4. `superseded_by_merged` says so for
+every version that precedes, in its series, a version with a merged patch, naming that
+version (the latest merged one after it), so that the series page, the states and the
+patches and series exports can say "superseded by the merged v4" instead of nothing.
+
+Ambiguous links (another series' posting fitted as well) are not merges and count for
+nothing here, as everywhere. `as_of` gives the answer as it stood on a date: only versions
+posted and commits committed by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from patchlens.store import schema as s
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRef:
+    """A version of a series, as far as its history needs it."""
+
+    key: str
+    series_key: str
+    seq: int  # 1 for the first version of its series
+    version: int
+    version_str: str
+    date: int
+
+
+@dataclass(frozen=True, slots=True)
+class MergedAs:
+    """The merged version that supersedes an earlier one."""
+
+    key: str
+    version: int
+    version_str: str
+
+
+def superseded_by_merged(
+    versions: Iterable[VersionRef], merged: dict[str, int], as_of: int | None = None
+) -> dict[str, MergedAs]:
+    """version key -> the latest later version of its series with a merged patch.
+
+    `merged` maps the key of each version with a (non-ambiguous) link to the date of its
+    first linked commit. A version merged itself is still superseded when a later one is
+    merged too (v2 1/3 applied, the rest in v3). Pure."""
+    by_series: dict[str, list[VersionRef]] = {}
+    for v in versions:
+        if as_of is None or v.date <= as_of:
+            by_series.setdefault(v.series_key, []).append(v)
+    out: dict[str, MergedAs] = {}
+    for vs in by_series.values():
+        vs.sort(key=lambda v: v.seq)
+        last: MergedAs | None = None
+        for v in reversed(vs):
+            if last is not None:
+                out[v.key] = last
+            when = merged.get(v.key)
+            if last is None and when is not None and (as_of is None or when <= as_of):
+                last = MergedAs(v.key, v.version, v.version_str)
+    return out
+
+
+def load_superseded_by_merged(conn: Connection, as_of: int | None = None) -> dict[str, MergedAs]:
+    """`superseded_by_merged` over the store's versions and links."""
+    sv, vm, pc, c = s.series_versions, s.version_members, s.patch_commits, s.commits
+    versions = [
+        VersionRef(r.key, r.series_key, r.seq, r.version, r.version_str, r.date)
+        for r in conn.execute(
+            select(sv.c.key, sv.c.series_key, sv.c.seq, sv.c.version, sv.c.version_str, sv.c.date)
+        )
+    ]
+    merged: dict[str, int] = {}
+    for key, when in conn.execute(
+        select(vm.c.version_key, c.c.committer_date)
+        .join(pc, pc.c.message_pk == vm.c.message_pk)
+        .join(c, c.c.id == pc.c.commit_pk)
+        .where(~pc.c.ambiguous)
+    ):
+        if key not in merged or when < merged[key]:
+            merged[key] = when
+    return superseded_by_merged(versions, merged, as_of)
