@@ -265,7 +265,9 @@ def _sort_key(f: Filters, columns: Any, default: str) -> str:
     if not key:
         return default
     if key not in columns:
-        raise FilterError("sort", f"sort: one of {', '.join(columns)}, '-' first to descend")
+        raise FilterError(
+            "sort", f"sort: one of {', '.join(columns)}, '-' first to descend; got {f.sort!r}"
+        )
     return key
 
 
