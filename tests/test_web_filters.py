@@ -4,6 +4,7 @@ rows with plain SQL and plain Python counts."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections import Counter
@@ -288,3 +289,96 @@ def test_filters_combine(client, base) -> None:
     assert keys
     assert client.get("/api/series", params=params).json()["total"] == len(keys)
     assert client.get("/api/overview", params=params).json()["series"] == len(keys)
+
+
+# --- the subsystem page, on the Xen store (EROFS has no MAINTAINERS file) ---------------------
+
+
+@pytest.fixture(scope="module")
+def xen(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from fastapi.testclient import TestClient
+
+    from patchlens import ingest
+    from patchlens.config import load_config
+    from patchlens.pipeline import run_stages
+    from patchlens.progress import Reporter
+    from patchlens.store.db import database_url, open_store
+    from patchlens.web.app import create_app
+    from tests.conftest import data_path
+
+    tmp = tmp_path_factory.mktemp("xen-filters")
+    maintainers = data_path("xen", "MAINTAINERS-2019-06")
+    (tmp / "patchlens.toml").write_text(f'[maintainers]\nfile = "{maintainers}"\n')
+    db = tmp / "xen.db"
+    engine = open_store(str(db))
+    mbox = data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz")
+    ingest.add_list(engine, "xen-devel", [str(mbox)])
+    quiet = Reporter(quiet=True)
+    ingest.run_update(engine, tmp / "cache", quiet)
+    cfg = load_config(str(tmp / "patchlens.toml"))
+    run_stages(engine, cfg, tmp / "cache", quiet)
+    return db, TestClient(create_app(database_url(str(db)), cfg))
+
+
+SUB = "TOOLSTACK"
+
+
+def test_the_subsystem_page_obeys_every_filter(xen) -> None:
+    db, client = xen
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    rows = {
+        r["series_key"]: dict(r)
+        for r in con.execute("SELECT * FROM series_metrics")
+        if f'"{SUB}"' in r["subsystems"]
+    }
+    everything = client.get("/api/series", params={"subsystem": SUB}).json()
+    for page in range(1, everything["pages"] + 1):
+        got = client.get("/api/series", params={"subsystem": SUB, "page": page}).json()
+        for row in got["rows"]:
+            rows[row["series_key"]]["state"] = row["state"]
+    assert len(rows) > 200 and all("state" in r for r in rows.values())
+    orgs = [o for o, _n in Counter(r["org"] for r in rows.values()).most_common(2)]
+    states = [s for s, _n in Counter(r["state"] for r in rows.values()).most_common(2)]
+    con.close()
+    # The section that shares most series with TOOLSTACK, and one that shares none.
+    shared = Counter(t for r in rows.values() for t in json.loads(r["subsystems"]) if t != SUB)
+    other, overlap = shared.most_common(1)[0]
+    base = {"series": rows, "lists": {"xen-devel": set(rows)}}
+    values = {
+        **VALUES,
+        "since": ("2019-09-01", "2020-06-01"),
+        "until": ("2019-09-30", "2020-03-31"),
+        "list": ("xen-devel", "no-such-list"),
+        "org": tuple(orgs),
+        "state": tuple(states),
+        "q": ("libxl", "fix"),
+        "bucket": ("patches:1", "patches:2-5"),
+    }
+    checked = 0
+    for name, pair in values.items():
+        if name == "subsystem":
+            continue
+        counts = []
+        for value in pair:
+            sel = selected(base, name, value)
+            counts.append(len(sel))
+            st = Counter(r["state"] for r in sel)
+            d = client.get(f"/api/subsystems/{SUB}", params={name: value}).json()
+            assert d["series"] == len(sel), (name, value)
+            assert d["states"] == {s: st.get(s, 0) for s in d["states"]}, (name, value)
+            assert d["open"]["total"] == sum(1 for r in sel if r["state"] in OPEN)
+            assert d["unanswered"]["total"] == sum(1 for r in sel if r["unanswered_by_subsystem"])
+            assert d["time_to_first_response_hours"]["n"] == sum(
+                1 for r in sel if r["time_to_first_response"] is not None
+            )
+            html = client.get(f"/subsystems/{SUB}", params={name: value}).text
+            assert f"{len(sel)} series" in html, (name, value)
+            checked += 1
+        assert counts[0] != counts[1] and min(counts) < len(rows), (name, counts)
+    # The subsystem filter on a subsystem's page: both sections at once.
+    d = client.get(f"/api/subsystems/{SUB}", params={"subsystem": SUB}).json()
+    assert d["series"] == len(rows)
+    d = client.get(f"/api/subsystems/{SUB}", params={"subsystem": other}).json()
+    assert 0 < d["series"] == overlap < len(rows)
+    assert checked == 16
