@@ -280,6 +280,8 @@ def test_until_keeps_its_day(client, sql, erofs_store) -> None:
     # The report.
     rep = json.loads(_cli(db, "report", "--until", day, "--json").stdout)
     assert rep["series"] == inclusive
+    assert ISO.match(rep["as_of"]) and "time_to_merge_hours" in rep["durations"]
+    assert "time_to_merge_hours_per_bucket" in rep
     # The series list.
     active = sql.execute(
         "SELECT count(*) FROM series WHERE last_date >= ? AND first_date < ?",

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 
 from patchlens import ingest
 from patchlens.config import Config, ConfigError, load_config
-from patchlens.exporting import write_rows
+from patchlens.exporting import with_units, write_rows
 from patchlens.match.evaluate import evaluate
 from patchlens.match.stage import LINK_COLUMNS, fingerprint_new, links_export
 from patchlens.match.stage import load as load_match_inputs
@@ -506,7 +506,7 @@ def report(
         except ValueError as e:
             _fail(str(e))
     if as_json:
-        print(json.dumps(dataclasses.asdict(rep), indent=1, default=str))
+        print(json.dumps(with_units(dataclasses.asdict(rep)), indent=1, default=str))
         return
     render(rep, console)
 

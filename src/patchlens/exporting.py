@@ -54,6 +54,8 @@ RENAMED = {
     **DURATION_FIELDS,
     "by_bucket": "time_to_merge_hours_by_bucket",
     "by_contributor": "time_to_first_response_hours_by_contributor",
+    "per_bucket": "time_to_merge_hours_per_bucket",  # report --json
+    "new_vs_established": "time_to_first_response_hours_new_vs_established",
 }
 
 
