@@ -73,6 +73,10 @@ def _sample_paths(client, sql) -> list[str]:
     sha = sql.execute("SELECT sha FROM commits LIMIT 1").fetchone()[0]
     return [
         "/api/overview",
+        "/api/overview?state=unanswered&period=month",
+        "/api/community?full=1&org=Alibaba",
+        "/api/backlog?full=1",
+        "/api/patches?q=fix&sort=-lines",
         "/api/performance",
         "/api/backlog",
         "/api/community",
@@ -121,6 +125,9 @@ def test_openapi_lists_every_parameter_with_type_and_enum(openapi) -> None:
             assert names["bucket"]["schema"]["enum"][0] == "patches:1"
             assert names["period"]["schema"]["enum"] == ["month", "quarter", "year"]
             assert names["since"]["schema"]["format"] == "date"
+        if path in ("/api/series", "/api/patches"):
+            assert "-first_date" in names["sort"]["schema"]["enum"] or path == "/api/patches"
+            assert "subject" in names["sort"]["schema"]["enum"] or path == "/api/series"
         ok = op["responses"]["200"]["content"]["application/json"]["schema"]
         assert "$ref" in ok, path
         assert "400" in op["responses"]

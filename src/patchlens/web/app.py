@@ -105,21 +105,27 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             request, template, {"f": f, "path": request.url.path, **ctx}
         )
 
-    def params(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    def params(names: tuple[str, ...], sort: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """The query parameters of a route, for /openapi.json, from the one table the parser
-        checks values against."""
-        return [
-            {
-                "name": n,
-                "in": "query",
-                "required": False,
-                "schema": PARAMS[n][0] if n in PARAMS else {"type": "integer", "minimum": 1},
-                "description": PARAMS[n][1] if n in PARAMS else "Page of that list.",
-            }
-            for n in names
-        ]
+        checks values against (`sort`: the route's sortable columns, if it sorts)."""
+        out = []
+        for n in names:
+            schema, text = PARAMS.get(n, ({"type": "integer", "minimum": 1}, "Page of that list."))
+            if n == "sort":
+                if sort:
+                    schema = {"type": "string", "enum": [*sort, *(f"-{c}" for c in sort)]}
+                else:
+                    text = "Not used by this route (accepted, so that links keep it)."
+            elif n in ("period", "page", "full"):
+                text += " Not every route uses it."
+            out.append(
+                {"name": n, "in": "query", "required": False, "schema": schema, "description": text}
+            )
+        return out
 
-    def view(name: str, fn: Callable[..., dict[str, Any]], model: type) -> None:
+    def view(
+        name: str, fn: Callable[..., dict[str, Any]], model: type, sort: tuple[str, ...] = ()
+    ) -> None:
         def html(request: Request) -> HTMLResponse:
             f = Filters.from_query(request.query_params)
             with engine.connect() as conn:
@@ -144,15 +150,15 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             summary=f"The data of the {name} page",
             response_model=model,
             responses={400: {"model": api_models.Error, "description": "a bad parameter"}},
-            openapi_extra={"parameters": params(tuple(PARAMS))},
+            openapi_extra={"parameters": params(tuple(PARAMS), sort)},
         )
 
     view("overview", data.overview, api_models.Overview)
     view("performance", data.performance, api_models.Performance)
     view("backlog", data.backlog, api_models.Backlog)
     view("community", data.community, api_models.Community)
-    view("series", data.explorer, api_models.Explorer)
-    view("patches", data.patches, api_models.Patches)
+    view("series", data.explorer, api_models.Explorer, data.SORTABLE)
+    view("patches", data.patches, api_models.Patches, data.PATCH_SORT)
 
     def one(
         name: str,

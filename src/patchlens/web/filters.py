@@ -85,7 +85,7 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         "Length of the periods of trends.",
     ),
     "sort": (
-        {"type": "string", "maxLength": 40},
+        {"type": "string", "maxLength": MAX_TEXT},
         "Column to sort by, '-' first for descending (the page's sortable columns).",
     ),
     "page": (
