@@ -5,22 +5,66 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Integer, func, select
 
 from patchlens.store import schema as s
 
 
-def _events(conn: Connection, series: set[str] | None) -> list[Any]:
-    """The review events (of the given series, or all), in chunks the databases accept."""
-    ev = s.review_events
-    cols = (ev.c.who, ev.c.org, ev.c.series_key, ev.c.review, ev.c.substantive, ev.c.lines_written)
+def _chunks(series: set[str] | None) -> list[list[str] | None]:
+    """The series in groups a query may bind (one group of None: every series)."""
     if series is None:
-        return list(conn.execute(select(*cols)))
+        return [None]
     keys = sorted(series)
-    out: list[Any] = []
-    for i in range(0, len(keys), 500):
-        out.extend(conn.execute(select(*cols).where(ev.c.series_key.in_(keys[i : i + 500]))))
-    return out
+    return [keys[i : i + 500] for i in range(0, len(keys), 500)]
+
+
+def _given(
+    conn: Connection, series: set[str] | None
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Review given per person and per organisation, summed by the database in chunks of
+    series (the chunks are disjoint, so sums and per-person distinct series add up)."""
+    ev = s.review_events
+    given: dict[str, dict[str, Any]] = {}
+    org_given: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(series):
+        where = ev.c.series_key.in_(chunk) if chunk is not None else True
+        for r in conn.execute(
+            select(
+                ev.c.who,
+                func.count().label("replies"),
+                func.sum(ev.c.review.cast(Integer)).label("reviews"),
+                func.sum((ev.c.review & ~ev.c.substantive).cast(Integer)).label("flag_only"),
+                func.sum(ev.c.substantive.cast(Integer)).label("substantive"),
+                func.sum(ev.c.lines_written).label("lines"),
+                func.count(func.distinct(ev.c.series_key)).label("series"),
+            )
+            .where(where)
+            .group_by(ev.c.who)
+        ):
+            g = given.setdefault(
+                r.who,
+                {"replies": 0, "reviews": 0, "flag_only": 0, "substantive": 0, "lines": 0},
+            )
+            g["series"] = g.get("series", 0) + r.series
+            for k in ("replies", "reviews", "flag_only", "substantive", "lines"):
+                g[k] += int(getattr(r, k) or 0)
+        for r in conn.execute(
+            select(
+                ev.c.org,
+                ev.c.who,
+                func.count().label("replies"),
+                func.sum(ev.c.review.cast(Integer)).label("reviews"),
+                func.sum(ev.c.lines_written).label("lines"),
+            )
+            .where(where)
+            .group_by(ev.c.org, ev.c.who)
+        ):
+            o = org_given.setdefault(r.org, {"replies": 0, "reviews": 0, "lines": 0, "who": set()})
+            o["replies"] += r.replies
+            o["reviews"] += int(r.reviews or 0)
+            o["lines"] += int(r.lines or 0)
+            o["who"].add(r.who)
+    return given, org_given
 
 
 def review_balance(
@@ -33,31 +77,7 @@ def review_balance(
 
     Each list is cut at `top` (None: all); `*_total` says how long the whole list is."""
     sm, pe = s.series_metrics, s.people
-    given: dict[str, dict[str, Any]] = {}
-    org_given: dict[str, dict[str, Any]] = {}
-    for who, org, key, review, substantive, lines in _events(conn, series):
-        g = given.setdefault(
-            who,
-            {
-                "replies": 0,
-                "reviews": 0,
-                "flag_only": 0,
-                "substantive": 0,
-                "lines": 0,
-                "keys": set(),
-            },
-        )
-        g["replies"] += 1
-        g["reviews"] += int(bool(review))
-        g["flag_only"] += int(bool(review) and not substantive)
-        g["substantive"] += int(bool(substantive))
-        g["lines"] += int(lines or 0)
-        g["keys"].add(key)
-        o = org_given.setdefault(org, {"replies": 0, "reviews": 0, "lines": 0, "who": set()})
-        o["replies"] += 1
-        o["reviews"] += int(bool(review))
-        o["lines"] += int(lines or 0)
-        o["who"].add(who)
+    given, org_given = _given(conn, series)
     received: dict[str, dict[str, int]] = {}
     org_received: dict[str, dict[str, int]] = {}
     for row in conn.execute(
@@ -96,7 +116,7 @@ def review_balance(
                 "flag_only": g.get("flag_only", 0),
                 "substantive": g.get("substantive", 0),
                 "lines_written": g.get("lines", 0),
-                "series_reviewed": len(g.get("keys", ())),
+                "series_reviewed": g.get("series", 0),
                 "series_authored": rc.get("series", 0),
                 "patches_authored": rc.get("patches", 0),
                 "replies_received": replies_received,
