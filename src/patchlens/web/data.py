@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -69,11 +70,8 @@ def all_series_rows(conn: Connection, rules: BacklogRules) -> list[dict[str, Any
     return rows
 
 
-def series_rows(
-    conn: Connection, f: Filters, rules: BacklogRules, text: bool = True
-) -> list[dict[str, Any]]:
-    """The series every figure of a page is computed over: those passing every filter (`text`:
-    whether q applies to the series rather than to patches)."""
+def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
+    """The series every figure of a page is computed over: those passing every filter."""
     rows = all_series_rows(conn, rules)
     since, until = f.since_ts, f.until_ts
     in_list: set[str] | None = None
@@ -89,7 +87,7 @@ def series_rows(
         and (until is None or r["first_date"] < until)
         and (not f.org or r["org"] == f.org)
         and (in_list is None or r["series_key"] in in_list)
-        and f.keep(r, text)
+        and f.keep(r)
     ]
 
 
@@ -328,7 +326,7 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
     if f.q:
         like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(m.c.subject.ilike(like, escape="\\") | m.c.from_addr.ilike(like, escape="\\"))
-    series_f = Filters(**{**f.__dict__, "since": "", "until": "", "q": ""})
+    series_f = replace(f, since="", until="", q="")
     keys = selected_keys(conn, series_f, rules)
     joined = (
         vm.join(m, m.c.id == vm.c.message_pk)

@@ -217,9 +217,8 @@ class Filters:
             return row["state"] in OPEN_STATES and not row["has_reviewer_reply"]
         return row.get("state") == self.state
 
-    def keep(self, row: dict[str, Any], text: bool = True) -> bool:
-        """Whether a series_metrics row passes the filters that SQL did not apply (`text`:
-        whether q applies to the series; the patches page applies it to patches)."""
+    def keep(self, row: dict[str, Any]) -> bool:
+        """Whether a series_metrics row passes the filters that SQL did not apply."""
         if self.contributor == "new" and not row["new_contributor"]:
             return False
         if self.contributor == "established" and row["new_contributor"]:
@@ -231,7 +230,7 @@ class Filters:
             return False
         if not self.state_ok(row):
             return False
-        if self.q and text:
+        if self.q:
             needle = self.q.casefold()
             hay = f"{row['title']} {row['author_addr']} {row['series_key']}".casefold()
             if needle not in hay:
