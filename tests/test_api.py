@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import duckdb
 import jsonschema
 import pytest
 
@@ -213,6 +214,13 @@ def test_an_empty_export_writes_its_header(tmp_path: Path) -> None:
             lines = out.splitlines()
             assert len(lines) == 1 and sep in lines[0], (name, fmt, out)
     assert "time_to_merge_hours" in _cli(db, "export", "metrics").stdout
+    out = tmp_path / "links.parquet"
+    _cli(db, "export", "links", "--format", "parquet", "-o", str(out))
+    con = duckdb.connect()
+    cols = [d[0] for d in con.execute("SELECT * FROM read_parquet(?)", [str(out)]).description]
+    n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(out)]).fetchone()[0]
+    con.close()
+    assert cols[:3] == ["message_id", "repo", "commit"] and n == 0
     assert _cli(db, "export", "links").stdout.startswith("message_id\trepo\tcommit")
 
 

@@ -102,7 +102,7 @@ def write_rows(
     if fmt == "parquet":
         if output is None:
             raise ValueError("Parquet is binary: give --output FILE")
-        _write_parquet(rows, output)
+        _write_parquet(rows, output, columns)
         return
     out = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
@@ -120,16 +120,29 @@ def write_rows(
             out.close()
 
 
-def _write_parquet(rows: Sequence[dict[str, Any]], output: Path) -> None:
-    """Through DuckDB, which types the columns from the data (lists stay lists)."""
+def _write_parquet(
+    rows: Sequence[dict[str, Any]], output: Path, columns: Sequence[str] | None = None
+) -> None:
+    """Through DuckDB, which types the columns from the data (lists stay lists); with no rows,
+    the named columns as text, so that the file still says what it would hold."""
     import duckdb
 
+    target = str(output.resolve()).replace("'", "''")
+    if not rows:
+        names = ", ".join(
+            'NULL::VARCHAR AS "' + c.replace('"', '""') + '"' for c in columns or ["empty"]
+        )
+        con = duckdb.connect()
+        try:
+            con.execute(f"COPY (SELECT {names} LIMIT 0) TO '{target}' (FORMAT parquet)")
+        finally:
+            con.close()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "rows.json"
         src.write_text(json.dumps(list(rows), ensure_ascii=False), encoding="utf-8")
         con = duckdb.connect()
         try:
-            target = str(output.resolve()).replace("'", "''")
             con.execute(
                 f"COPY (SELECT * FROM read_json_auto(?)) TO '{target}' (FORMAT parquet)",
                 [str(src)],
