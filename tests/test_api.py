@@ -377,7 +377,8 @@ def test_backlog_headline_counts_every_open_state(client, sql) -> None:
     open_rows = [r for r in rows if r["state"] in OPEN]
     stale = sum(1 for r in rows if r["state"] == "stale")
     d = client.get("/api/overview").json()
-    assert stale == 92 and d["backlog"] == len(open_rows) >= stale
+    # 92 stale when this was written; the state rules may move that number, not the rule.
+    assert stale > 2 and d["backlog"] == len(open_rows) >= stale
     html = client.get("/").text
     assert f'href="/series?state=open">{len(open_rows)}</a>' in html
     assert not re.search(r">2</a></span> open in the", html)
