@@ -240,6 +240,8 @@ BAD = [
     ("/performance", {"sinse": "2020-01-01"}, "sinse", "since"),
     ("/series", {"since": "2021-01-01", "until": "2020-01-01"}, "until", "on or after"),
     ("/people/gaoxiang25@huawei.com", {"authored_page": "-1"}, "authored_page", "whole"),
+    ("/series", {"state": ["merged", "new"]}, "state", "more than once"),
+    ("/subsystems/TOOLSTACK", {"bucket": "huge"}, "bucket", "patches:1"),
 ]
 
 
