@@ -236,7 +236,7 @@ def test_time_to_merge_medians_are_readable(client):
     """On a linear axis the largest p90 (82 days since merges by notice count, 258 days
     before) squeezes most medians (the middle 80% of them) into a few percent of the plot's
     height; on the log axis they spread over a good part of it."""
-    over = client.get("/api/performance").json()["over_time"]["time_to_merge"]
+    over = client.get("/api/performance").json()["over_time"]["time_to_merge_hours"]
     p90 = max(r["p90"] for r in over if r["p90"] is not None)
     medians = [r["median"] for r in over if r["median"] is not None]
     assert p90 / 24 > 60, "EROFS has a p90 of more than 60 days"
@@ -263,7 +263,7 @@ def test_partial_and_empty_periods_on_erofs(client):
     """The archive ends in August 2026: its quarter is partial, in the API, the table and the
     chart. An organisation that posted in some quarters only keeps the others as gaps."""
     perf = client.get("/api/performance").json()
-    rows = perf["over_time"]["time_to_first_response"]
+    rows = perf["over_time"]["time_to_first_response_hours"]
     assert rows[-1]["period"] == "2026-Q3" and rows[-1]["partial"] is True
     assert not any(r["partial"] for r in rows[:-1])
     html = client.get("/performance").text
@@ -276,7 +276,7 @@ def test_partial_and_empty_periods_on_erofs(client):
     orgs = client.get("/api/community").json()["orgs"]
     for o in orgs:
         got = client.get("/api/performance", params={"org": o["org"]}).json()
-        rows = got["over_time"]["time_to_merge"]
+        rows = got["over_time"]["time_to_merge_hours"]
         dotted = [i for i, r in enumerate(rows) if r["n"]]
         gaps = [i for i, r in enumerate(rows) if r["series"] == 0]
         if dotted and any(dotted[0] < i < dotted[-1] for i in gaps):
@@ -290,8 +290,8 @@ def test_partial_and_empty_periods_on_erofs(client):
     assert_each_period_in_place(panels(svg)[0], rows)
     # A date filter cutting a quarter makes it partial.
     cut = client.get("/api/performance", params={"until": "2024-02-15"}).json()
-    assert cut["over_time"]["time_to_merge"][-1] == {
-        **cut["over_time"]["time_to_merge"][-1],
+    assert cut["over_time"]["time_to_merge_hours"][-1] == {
+        **cut["over_time"]["time_to_merge_hours"][-1],
         "period": "2024-Q1",
         "partial": True,
     }

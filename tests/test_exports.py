@@ -35,7 +35,7 @@ def test_metrics_parquet_and_csv_agree(erofs_store, tmp_path: Path) -> None:
     con.close()
     rows = list(csv.DictReader(io.StringIO(_run(db, "metrics", "--format", "csv"))))
     assert n == len(rows) > 1000 and states == 3
-    assert {"series_key", "time_to_merge", "state", "org"} <= set(rows[0])
+    assert {"series_key", "time_to_merge_hours", "state", "org"} <= set(rows[0])
 
 
 def test_series_json_is_self_contained(erofs_store) -> None:

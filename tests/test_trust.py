@@ -235,3 +235,43 @@ def test_docs_define_the_new_states() -> None:
     text = (Path(__file__).resolve().parents[1] / "docs" / "METRICS.md").read_text().lower()
     for word in ("unknown", "by notice", "pull request"):
         assert word in text, word
+
+
+def test_pull_requests_page_and_api(erofs_store) -> None:
+    db, engine, _reports = erofs_store
+    with engine.connect() as conn:
+        pulls = conn.execute(select(s.pull_requests)).all()
+    with TestClient(create_app(f"sqlite:///{db}")) as client:
+        d = client.get("/api/pulls", params={"q": "updates for 7.2-rc1"}).json()
+        assert d["total"] == 1 and d["merged"] == 1
+        row = d["rows"][0]
+        assert row["tree"] == "torvalds/linux.git" and row["merged_date"].endswith("Z")
+        every = client.get("/api/pulls").json()
+        assert every["total"] == len(pulls)
+        assert every["merged"] == sum(1 for p in pulls if p.merged_by)
+        page = client.get("/pulls")
+        assert page.status_code == 200 and "merged by notice" in page.text
+        assert "torvalds/linux.git" in page.text
+        # A series filter does not apply to pull requests: refused, not ignored.
+        bad = client.get("/api/pulls", params={"org": "Huawei"})
+        assert bad.status_code == 400 and bad.json()["parameter"] == "org"
+        assert "/pulls" in client.get("/backlog").text
+
+
+def test_earlier_versions_say_which_merged_version_superseded_them(erofs_store) -> None:
+    db, engine, _reports = erofs_store
+    from patchlens.match.history import load_superseded_by_merged
+
+    with engine.connect() as conn:
+        sup = load_superseded_by_merged(conn)
+        sv = s.series_versions
+        key, series_key = next(
+            (k, sk)
+            for k, sk in conn.execute(select(sv.c.key, sv.c.series_key).order_by(sv.c.key))
+            if k in sup
+        )
+    with TestClient(create_app(f"sqlite:///{db}")) as client:
+        page = client.get(f"/series/{series_key}").text
+    merged = sup[key]
+    assert "superseded by the merged version" in page
+    assert f"v{merged.version_str or merged.version}</a>" in page

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,17 +23,25 @@ from sqlalchemy import Connection, Engine, select
 
 from patchlens import ingest
 from patchlens.config import Config, ConfigError, load_config
-from patchlens.exporting import write_rows
+from patchlens.exporting import with_units, write_rows
 from patchlens.match.evaluate import evaluate
-from patchlens.match.stage import fingerprint_new, links_export
+from patchlens.match.stage import LINK_COLUMNS, fingerprint_new, links_export
 from patchlens.match.stage import load as load_match_inputs
 from patchlens.metrics.backlog import BacklogRules
-from patchlens.metrics.exports import patch_rows, people_rows
-from patchlens.metrics.report import ReportFilter, build_report, metric_rows, render
+from patchlens.metrics.exports import (
+    METRICS_COLUMNS,
+    PATCH_COLUMNS,
+    PEOPLE_COLUMNS,
+    metrics_rows,
+    patch_rows,
+    people_rows,
+)
+from patchlens.metrics.report import ReportFilter, build_report, render
 from patchlens.parallel import stop_workers
 from patchlens.pipeline import StagesReport, run_stages
 from patchlens.progress import Reporter
 from patchlens.review.queries import (
+    EXPORT_COLUMNS,
     SeriesFilter,
     export_rows,
     find_series,
@@ -426,6 +434,15 @@ def _print_status(lists: list[dict], repos: list[dict]) -> None:
     console.print(r)
 
 
+def _until_arg(value: str | None) -> int | None:
+    """`--until DAY` keeps that whole day: the bound is the next midnight (exclusive); a full
+    date and time is taken as given."""
+    ts = _date_arg(value)
+    if ts is not None and value is not None and len(value.strip()) == 10:
+        ts += 86400
+    return ts
+
+
 def _date_arg(value: str | None) -> int | None:
     if not value:
         return None
@@ -446,14 +463,16 @@ def _day(ts: int | None) -> str:
 def series_cmd(
     author: Annotated[str | None, typer.Option(help="Author name or address contains.")] = None,
     since: Annotated[str | None, typer.Option(help="Active on or after (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Started before (YYYY-MM-DD).")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Started on or before (YYYY-MM-DD, the day included).")
+    ] = None,
     search: Annotated[str | None, typer.Option(help="Title contains.")] = None,
     list_name: Annotated[str | None, typer.Option("--list", help="Mailing list name.")] = None,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
 ) -> None:
     """List series, most recently active first."""
     engine = open_store(state.db)
-    f = SeriesFilter(author, _date_arg(since), _date_arg(until), search, list_name, limit)
+    f = SeriesFilter(author, _date_arg(since), _until_arg(until), search, list_name, limit)
     with engine.connect() as conn:
         rows = series_list(conn, f)
     t = Table(title=f"Series ({len(rows)} shown)", title_justify="left")
@@ -588,7 +607,9 @@ def eval_match(
 @app.command()
 def report(
     since: Annotated[str | None, typer.Option(help="Series first posted on or after.")] = None,
-    until: Annotated[str | None, typer.Option(help="Series first posted before.")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Series first posted on or before (the day included).")
+    ] = None,
     list_name: Annotated[str | None, typer.Option("--list", help="Mailing list name.")] = None,
     subsystem: Annotated[str | None, typer.Option(help="MAINTAINERS section title.")] = None,
     org: Annotated[str | None, typer.Option(help="Organisation of the author.")] = None,
@@ -605,7 +626,7 @@ def report(
     engine = open_store(state.db)
     f = ReportFilter(
         _date_arg(since),
-        _date_arg(until),
+        _until_arg(until),
         list_name,
         subsystem,
         org,
@@ -620,13 +641,17 @@ def report(
         except ValueError as e:
             _fail(str(e))
     if as_json:
-        print(json.dumps(dataclasses.asdict(rep), indent=1, default=str))
+        print(json.dumps(with_units(dataclasses.asdict(rep)), indent=1, default=str))
         return
     render(rep, console)
 
 
 def _register_export(
-    name: str, rows: Callable[[Connection], list[dict]], default: str, doc: str
+    name: str,
+    rows: Callable[[Connection], list[dict]],
+    columns: Sequence[str],
+    default: str,
+    doc: str,
 ) -> None:
     """One `patchlens export NAME` command: the rows, in any format write_rows knows."""
 
@@ -639,50 +664,57 @@ def _register_export(
         engine = open_store(state.db)
         with engine.connect() as conn:
             data = rows(conn)
-        _write(data, fmt, output)
+        _write(data, fmt, output, columns)
 
     command.__doc__ = doc
     export_app.command(name)(command)
 
 
-for _name, _rows, _default, _doc in (
+for _name, _rows, _columns, _default, _doc in (
     (
         "series",
         export_rows,
+        EXPORT_COLUMNS,
         "json",
         "Per series version: cover, patches in order, previous/next version, every reply.",
     ),
     (
         "links",
         links_export,
+        LINK_COLUMNS,
         "tsv",
         "Every posting-to-commit link: message_id, repo, commit, method, score.",
     ),
     (
         "metrics",
-        lambda conn: metric_rows(conn, ReportFilter()),
+        metrics_rows,
+        METRICS_COLUMNS,
         "csv",
         "One row per series: every metric of docs/METRICS.md, the state facts, anomalies.",
     ),
     (
         "patches",
         patch_rows,
+        PATCH_COLUMNS,
         "csv",
         "One row per posted patch: its version, metrics, and the commit it became.",
     ),
     (
         "people",
         people_rows,
+        PEOPLE_COLUMNS,
         "csv",
         "One row per person: review given against contributions received, organisation.",
     ),
 ):
-    _register_export(_name, _rows, _default, _doc)
+    _register_export(_name, _rows, _columns, _default, _doc)
 
 
-def _write(rows: list[dict], fmt: str, output: Path | None) -> None:
+def _write(
+    rows: list[dict], fmt: str, output: Path | None, columns: Sequence[str] | None = None
+) -> None:
     try:
-        write_rows(rows, fmt, output)
+        write_rows(rows, fmt, output, columns)
     except ValueError as e:
         _fail(str(e))
 

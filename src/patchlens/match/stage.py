@@ -221,6 +221,9 @@ def run_matching(
     return rep
 
 
+LINK_COLUMNS = ("message_id", "repo", "commit", "method", "score", "ambiguous", "evidence")
+
+
 def links_export(conn: Connection) -> list[dict[str, object]]:
     """Every link, one a row, with what anyone needs to check it without patchlens."""
     pc, m, c, r = s.patch_commits, s.messages, s.commits, s.repos

@@ -152,7 +152,7 @@ def state(
     return None if f is None else decide(f, when, rules)
 
 
-def merge_rate(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def merge_rate(rows: list[dict[str, Any]], registered: bool | None = None) -> dict[str, Any]:
     """The share of series merged, over the series whose merge can be seen. Pure.
 
     A merge can be seen for a series whose files are in a registered repository (a commit
@@ -160,8 +160,10 @@ def merge_rate(rows: list[dict[str, Any]]) -> dict[str, Any]:
     trees without a notice are left out of the base, since nothing could show them merged.
     With no repository registered at all only notices show merges: the rate would be a share
     of the announced merges among themselves, so it is None and `basis` says why.
+    `registered` says whether the store has a repository; by default the rows say it.
     """
-    registered = any(r["repo_registered"] for r in rows)
+    if registered is None:  # said by the rows, unless the caller knows (an empty selection)
+        registered = any(r["repo_registered"] for r in rows)
     base = [
         r for r in rows if (r["repo_registered"] and r["in_repo"]) or r.get("merged_by") == "notice"
     ]

@@ -1,4 +1,5 @@
-"""Rows for `patchlens export patches|people`: per patch and per person."""
+"""Rows for `patchlens export patches|people|metrics`: per patch, per person, per series, with
+the units of every export (see patchlens.exporting)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,53 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from patchlens.exporting import column_names, with_units
+from patchlens.match.history import load_superseded_by_merged
 from patchlens.metrics.community import review_balance
 from patchlens.metrics.compute import patch_metrics
 from patchlens.metrics.load import load_series, people_of
+from patchlens.metrics.report import ReportFilter, metric_rows
 from patchlens.store import schema as s
+
+PATCH_COLUMNS = column_names(
+    (
+        "message_id",
+        "series",
+        "version_seq",
+        "superseded",
+        "superseded_by_merged",
+        "version_key",
+        "idx",
+        "time_to_first_response",
+        "time_to_first_review",
+        "time_to_merge",
+        "reviewed",
+        "merged",
+        "lines_added",
+        "lines_removed",
+        "files_changed",
+        "commit",
+        "match_method",
+        "match_score",
+    )
+)
+PEOPLE_COLUMNS = (
+    "identity",
+    "name",
+    "address",
+    "org",
+    "review_replies",
+    "reviews",
+    "flag_only",
+    "substantive",
+    "lines_written",
+    "series_reviewed",
+    "series_authored",
+    "patches_authored",
+    "replies_received",
+    "given_per_received",
+)
+METRICS_COLUMNS = column_names([c.name for c in s.series_metrics.c] + ["state"])
 
 
 def patch_rows(conn: Connection) -> list[dict[str, Any]]:
@@ -26,6 +70,9 @@ def patch_rows(conn: Connection) -> list[dict[str, Any]]:
             ).join(s.commits, s.commits.c.id == s.patch_commits.c.commit_pk)
         )
     }
+    merged_as = {
+        k: f"v{m.version_str or m.version}" for k, m in load_superseded_by_merged(conn).items()
+    }
     rows = []
     for se in load_series(conn, people):
         superseded_after = {v.key: i < len(se.versions) - 1 for i, v in enumerate(se.versions)}
@@ -38,16 +85,23 @@ def patch_rows(conn: Connection) -> list[dict[str, Any]]:
                         "series": se.key,
                         "version_seq": v.seq,
                         "superseded": superseded_after[v.key],
+                        # "v4" when a later version of the series went in: what became of it.
+                        "superseded_by_merged": merged_as.get(v.key),
                         **r,
                         "commit": sha,
                         "match_method": method,
                         "match_score": score,
                     }
                 )
-    return rows
+    return [with_units(r) for r in rows]
 
 
 def people_rows(conn: Connection) -> list[dict[str, Any]]:
     """Everyone who reviewed or contributed, with the balance the dashboard shows."""
     balance = review_balance(conn, top=None)
-    return sorted(balance["reviewers"], key=lambda p: (-p["review_replies"], p["identity"]))
+    return [with_units(p) for p in balance["people"]]
+
+
+def metrics_rows(conn: Connection) -> list[dict[str, Any]]:
+    """Every series with every metric and its state today."""
+    return [with_units(r) for r in metric_rows(conn, ReportFilter())]

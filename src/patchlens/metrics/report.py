@@ -29,6 +29,10 @@ from patchlens.store import schema as s
 
 @dataclass
 class ReportFilter:
+    """Which series a report covers. `since` and `until` are Unix seconds: series first posted
+    at or after `since` and before `until` (exclusive). A day given as `--until DAY` is kept
+    whole: the CLI passes the midnight after it, as the dashboard does."""
+
     since: int | None = None
     until: int | None = None
     list_name: str | None = None

@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
@@ -97,7 +98,8 @@ def _evidence(r: ReplyEv | None) -> str | None:
             "message_pk": r.pk,
             "message_id": r.message_id,
             "who": r.who,
-            "date": r.date,
+            # ISO 8601 UTC, as the API and the exports give every instant.
+            "date": datetime.fromtimestamp(r.date, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "kind": r.notices[0],
             "tree": r.notice_tree or None,
         },

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from patchlens.exporting import iso
 from patchlens.store import schema as s
 
 REVIEW_KEYS = ("Reviewed-by", "Acked-by", "Tested-by", "Nacked-by", "Release-acked-by")
@@ -15,6 +16,9 @@ REVIEW_KEYS = ("Reviewed-by", "Acked-by", "Tested-by", "Nacked-by", "Release-ack
 
 @dataclass
 class SeriesFilter:
+    """`since`: active at or after (Unix seconds); `until`: first posted before (exclusive;
+    `--until DAY` passes the midnight after DAY, so that the day is included)."""
+
     author: str | None = None
     since: int | None = None
     until: int | None = None
@@ -291,8 +295,33 @@ def _patch_trailers(v: dict[str, Any], rerolled: dict[str, Any] | None) -> None:
         mm["trailers"] = given
 
 
+EXPORT_COLUMNS = (
+    "series",
+    "version_key",
+    "seq",
+    "version",
+    "flags",
+    "title",
+    "author",
+    "date",
+    "total",
+    "cover",
+    "patches",
+    "missing",
+    "previous_version",
+    "next_version",
+    "superseded_by_merged",
+    "link_evidence",
+    "replies",
+)
+
+
 def export_rows(conn: Connection) -> list[dict[str, Any]]:
-    """One record per series version, self-contained, for checking without patchlens."""
+    """One record per series version, self-contained, for checking without patchlens; the
+    version's date is ISO 8601 UTC (see patchlens.exporting)."""
+    from patchlens.match.history import load_superseded_by_merged
+
+    merged_as = load_superseded_by_merged(conn)
     out = []
     for v in versions_detail(conn, None):
         cover = next((mm["message_id"] for mm in v["members"] if mm["idx"] == 0), None)
@@ -315,13 +344,15 @@ def export_rows(conn: Connection) -> list[dict[str, Any]]:
                 ],
                 "title": v["title"],
                 "author": v["author_addr"],
-                "date": v["date"],
+                "date": iso(v["date"]),
                 "total": v["total"],
                 "cover": cover,
                 "patches": [mm["message_id"] for mm in v["members"] if mm["idx"] > 0],
                 "missing": v["missing"],
                 "previous_version": v["prev_key"],
                 "next_version": v["next_key"],
+                # The later version that was merged, when there is one (its key).
+                "superseded_by_merged": merged_as[v["key"]].key if v["key"] in merged_as else None,
                 "link_evidence": v["link_evidence"],
                 "replies": [
                     {

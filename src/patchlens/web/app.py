@@ -22,15 +22,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from patchlens import __version__
 from patchlens.config import Config
+from patchlens.exporting import with_units
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.distributions import DURATIONS, by_period, fill_periods, mark_partial
 from patchlens.metrics.report import data_date
 from patchlens.store.db import make_engine
-from patchlens.web import charts, data, glossary
-from patchlens.web.filters import Filters
+from patchlens.web import api_models, charts, data, glossary
+from patchlens.web.filters import PARAMS, FilterError, Filters, check_params, parse_int
 
 HERE = Path(__file__).parent
 PAGE_CSP = (
@@ -102,24 +104,44 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
         return response
 
     def page(request: Request, template: str, **ctx: Any) -> HTMLResponse:
-        f = ctx.get("f") or Filters.from_query(request.query_params)
+        f = ctx.get("f") or Filters()
         return templates.TemplateResponse(
             request, template, {"f": f, "path": request.url.path, **ctx}
         )
 
-    def view(name: str, fn: Callable[..., dict[str, Any]], *, needs_rules: bool = True) -> None:
+    def params(names: tuple[str, ...], sort: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The query parameters of a route, for /openapi.json, from the one table the parser
+        checks values against (`sort`: the route's sortable columns, if it sorts)."""
+        out = []
+        for n in names:
+            schema, text = PARAMS.get(n, ({"type": "integer", "minimum": 1}, "Page of that list."))
+            if n == "sort":
+                if sort:
+                    schema = {"type": "string", "enum": [*sort, *(f"-{c}" for c in sort)]}
+                else:
+                    text = "Not used by this route (accepted, so that links keep it)."
+            elif n in ("period", "page", "full"):
+                text += " Not every route uses it."
+            out.append(
+                {"name": n, "in": "query", "required": False, "schema": schema, "description": text}
+            )
+        return out
+
+    def view(
+        name: str, fn: Callable[..., dict[str, Any]], model: type, sort: tuple[str, ...] = ()
+    ) -> None:
         def html(request: Request) -> HTMLResponse:
             f = Filters.from_query(request.query_params)
             with engine.connect() as conn:
-                d = fn(conn, f, rules) if needs_rules else fn(conn, f)
+                d = fn(conn, f, rules)
                 choices = data.lists_and_orgs(conn)
             return page(request, f"{name}.html", f=f, d=d, choices=choices)
 
         def api(request: Request) -> JSONResponse:
             f = Filters.from_query(request.query_params)
             with engine.connect() as conn:
-                d = fn(conn, f, rules) if needs_rules else fn(conn, f)
-            return JSONResponse(d)
+                d = fn(conn, f, rules)
+            return JSONResponse(with_units(d))
 
         path = "/" if name == "overview" else f"/{name}"
         app.add_api_route(path, html, methods=["GET"], include_in_schema=False, name=name)
@@ -129,31 +151,54 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             api,
             methods=["GET"],
             name=f"api_{name}",
-            summary=f"{name} (filters: since, until, list, org, subsystem, "
-            "contributor, bucket, period, state, q, sort, page)",
+            summary=f"The data of the {name} page",
+            response_model=model,
+            responses={400: {"model": api_models.Error, "description": "a bad parameter"}},
+            openapi_extra={"parameters": params(tuple(PARAMS), sort)},
         )
 
-    view("overview", _periods(data.overview))
-    view("performance", _periods(data.performance))
-    view("backlog", data.backlog)
-    view("community", data.community, needs_rules=False)
-    view("series", data.explorer)
-    view("patches", data.patches, needs_rules=False)
+    view("overview", _periods(data.overview), api_models.Overview)
+    view("performance", _periods(data.performance), api_models.Performance)
+    view("backlog", data.backlog, api_models.Backlog)
+    view("community", data.community, api_models.Community)
+    view("series", data.explorer, api_models.Explorer, data.SORTABLE)
+    view("patches", data.patches, api_models.Patches, data.PATCH_SORT)
 
-    def one(name: str, fn: Callable[..., dict[str, Any] | None], kind: str) -> None:
+    def one(
+        name: str,
+        fn: Callable[..., dict[str, Any] | None],
+        model: type,
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        """A page about one thing. Series and commit pages take no filters; person and
+        subsystem pages take every filter (and a person's page, a page number per list)."""
+        takes_filters = name in ("person", "subsystem")
+
+        def load(request: Request, ident: str) -> tuple[Filters, dict[str, Any], Any]:
+            query = request.query_params
+            if not takes_filters:
+                check_params(query, ())
+                with engine.connect() as conn:
+                    d = fn(conn, ident, rules) if name == "series_one" else fn(conn, ident)
+                return Filters(), d, None
+            f = Filters.from_query(query, extra)
+            pages = {k: parse_int(k, query[k]) for k in extra if query.get(k)}
+            with engine.connect() as conn:
+                d = fn(conn, ident, f, rules, **pages)
+                choices = data.lists_and_orgs(conn)
+            return f, d, choices
+
         def html(request: Request, ident: str) -> HTMLResponse:
-            with engine.connect() as conn:
-                d = fn(conn, ident, rules) if kind == "rules" else fn(conn, ident)
+            f, d, choices = load(request, ident)
             if d is None:
-                raise HTTPException(404, f"no such {name}")
-            return page(request, f"{name}.html", d=d)
+                raise HTTPException(404, f"no such {label}")
+            return page(request, f"{name}.html", f=f, d=d, choices=choices)
 
-        def api(ident: str) -> JSONResponse:
-            with engine.connect() as conn:
-                d = fn(conn, ident, rules) if kind == "rules" else fn(conn, ident)
+        def api(request: Request, ident: str) -> JSONResponse:
+            _f, d, _choices = load(request, ident)
             if d is None:
-                raise HTTPException(404, f"no such {name}")
-            return JSONResponse(d)
+                raise HTTPException(404, f"no such {label}")
+            return JSONResponse(with_units(d))
 
         prefix = {
             "series_one": "series",
@@ -161,30 +206,73 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             "subsystem": "subsystems",
             "commit": "commits",
         }[name]
+        label = {"series_one": "series", "person": "person"}.get(name, name)
         app.add_api_route(
             f"/{prefix}/{{ident:path}}", html, methods=["GET"], include_in_schema=False, name=name
         )
+        api.__doc__ = fn.__doc__
         app.add_api_route(
             f"/api/{prefix}/{{ident:path}}",
             api,
             methods=["GET"],
             name=f"api_{name}",
-            summary=f"one {prefix.rstrip('s')}",
+            summary=f"One {label}",
+            response_model=model,
+            responses={
+                400: {"model": api_models.Error, "description": "a bad parameter"},
+                404: {"model": api_models.Error, "description": f"no such {label}"},
+            },
+            openapi_extra={
+                "parameters": params((*PARAMS, *extra)) if takes_filters else [],
+            },
         )
 
-    one("series_one", data.series_page, "rules")
-    one("person", data.person_page, "plain")
-    one("subsystem", data.subsystem_page, "rules")
-    one("commit", data.commit_page, "plain")
+    one("series_one", data.series_page, api_models.SeriesOne)
+    one("person", data.person_page, api_models.PersonPage, ("authored_page", "reviewed_page"))
+    one("subsystem", data.subsystem_page, api_models.Subsystem)
+    one("commit", data.commit_page, api_models.Commit)
 
     @app.get("/glossary", include_in_schema=False, name="glossary")
     def glossary_page(request: Request) -> HTMLResponse:
         return page(request, "glossary.html", f=Filters(), sections=glossary.SECTIONS)
 
-    @app.get("/api/glossary", name="api_glossary", summary="every term the dashboard shows")
-    def glossary_api() -> JSONResponse:
+    @app.get(
+        "/api/glossary",
+        name="api_glossary",
+        summary="Every term the dashboard shows",
+        response_model=api_models.Glossary,
+        responses={400: {"model": api_models.Error, "description": "a bad parameter"}},
+    )
+    def glossary_api(request: Request) -> JSONResponse:
         """The definitions the glossary page shows, by section, each with its anchor."""
+        check_params(request.query_params, ())
         return JSONResponse(glossary.as_json())
+
+    def pulls_data(request: Request) -> tuple[Filters, dict[str, Any]]:
+        check_params(request.query_params, data.PULL_PARAMS)
+        f = Filters.from_query(request.query_params)
+        with engine.connect() as conn:
+            return f, data.pulls(conn, f)
+
+    @app.get("/pulls", include_in_schema=False, name="pulls")
+    def pulls_page(request: Request) -> HTMLResponse:
+        f, d = pulls_data(request)
+        with engine.connect() as conn:
+            choices = data.lists_and_orgs(conn)
+        return page(request, "pulls.html", f=f, d=d, choices=choices)
+
+    @app.get(
+        "/api/pulls",
+        name="api_pulls",
+        summary="The data of the pull requests page",
+        response_model=api_models.Pulls,
+        responses={400: {"model": api_models.Error, "description": "a bad parameter"}},
+        openapi_extra={"parameters": params(data.PULL_PARAMS)},
+    )
+    def pulls_api(request: Request) -> JSONResponse:
+        """Pull requests, kept apart from the series under review (date, list and search
+        filters only), each merged when a notice says so."""
+        return JSONResponse(with_units(pulls_data(request)[1]))
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
@@ -203,16 +291,40 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             headers={"Content-Security-Policy": SVG_CSP, "Cache-Control": "max-age=60"},
         )
 
-    @app.exception_handler(HTTPException)
-    def not_found(request: Request, exc: HTTPException) -> Response:
+    def error(request: Request, status: int, message: str, parameter: str | None) -> Response:
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+            return JSONResponse({"error": message, "parameter": parameter}, status_code=status)
+        accepted = None
+        if parameter in PARAMS:
+            schema = PARAMS[parameter][0]
+            accepted = (
+                ", ".join(schema["enum"])
+                if "enum" in schema
+                else "YYYY-MM-DD"
+                if schema.get("format") == "date"
+                else PARAMS[parameter][1]
+            )
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"f": Filters(), "path": request.url.path, "message": exc.detail},
-            status_code=exc.status_code,
+            {
+                "f": Filters(),
+                "path": request.url.path,
+                "message": message,
+                "heading": "Not found" if status == 404 else "Bad request",
+                "parameter": parameter,
+                "accepted": accepted,
+            },
+            status_code=status,
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error(request, exc.status_code, str(exc.detail), None)
+
+    @app.exception_handler(FilterError)
+    def bad_filter(request: Request, exc: FilterError) -> Response:
+        return error(request, 400, exc.message, exc.parameter)
 
     return app
 
@@ -262,7 +374,7 @@ def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
         rows = by_period(data.series_rows(conn, f, rules), metric, f.period, *_span(conn, f))
         return charts.percentiles_over_time(f"{metric.replace('_', ' ')} per {f.period}", rows)
     if name == "reviewers":
-        d = data.community(conn, f)
+        d = data.community(conn, f, rules)
         return charts.hbars(
             "Review replies given",
             [(p["name"] or p["address"], p["review_replies"]) for p in d["reviewers"][:15]],

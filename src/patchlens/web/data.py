@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import Connection, Integer, and_, func, select
+from sqlalchemy import Connection, and_, func, select
 
+from patchlens.match.history import VersionRef, superseded_by_merged
 from patchlens.metrics.backlog import (
     OPEN_STATES,
     STATES,
@@ -39,7 +42,7 @@ from patchlens.metrics.report import (
 )
 from patchlens.review.queries import versions_detail
 from patchlens.store import schema as s
-from patchlens.web.filters import PAGE_SIZE, Filters
+from patchlens.web.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 
 SORTABLE = (
     "first_date",
@@ -76,6 +79,7 @@ def all_series_rows(conn: Connection, rules: BacklogRules) -> list[dict[str, Any
 
 
 def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
+    """The series every figure of a page is computed over: those passing every filter."""
     rows = all_series_rows(conn, rules)
     since, until = f.since_ts, f.until_ts
     in_list: set[str] | None = None
@@ -93,6 +97,20 @@ def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[
         and (in_list is None or r["series_key"] in in_list)
         and f.keep(r)
     ]
+
+
+def selected_keys(conn: Connection, f: Filters, rules: BacklogRules) -> set[str] | None:
+    """The keys of the selected series, or None when no filter narrows them."""
+    if f.selects_all():
+        return None
+    return {r["series_key"] for r in series_rows(conn, f, rules)}
+
+
+def part(rows: list[dict[str, Any]], f: Filters, link: str, top: int = 25) -> dict[str, Any]:
+    """A table that may show only its first rows: how many there are in all, and where the
+    whole list is (another page with the same filters, or this one with full=1)."""
+    shown = rows if f.full else rows[:top]
+    return {"total": len(rows), "rows": shown, "full_list": link}
 
 
 def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
@@ -117,15 +135,31 @@ def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
         "subsystems": [
             t for (t,) in conn.execute(select(s.subsystems.c.title).order_by(s.subsystems.c.title))
         ],
-        "states": list(STATES),
+        "states": list(STATE_VALUES),
         "buckets": [f"{k}:{v}" for k in BUCKETS for v in BUCKET_ORDER[k]],
     }
 
 
+def _reviewers(conn: Connection, keys: list[str] | None) -> int:
+    """How many people (bots aside) replied to the series (None: to any series)."""
+    ev, pe = s.review_events, s.people
+    bots = {w for (w,) in conn.execute(select(pe.c.identity).where(pe.c.is_bot))}
+    if keys is None:
+        who = {w for (w,) in conn.execute(select(ev.c.who).distinct())}
+    else:
+        who = set()
+        for i in range(0, len(keys), 500):
+            q = select(ev.c.who).where(ev.c.series_key.in_(keys[i : i + 500])).distinct()
+            who |= {w for (w,) in conn.execute(q)}
+    return len(who - bots)
+
+
 def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
+    """Headline figures and the activity trend of the selected series; `reviewers` is the
+    number of people (bots aside) who replied to them."""
     rows = series_rows(conn, f, rules)
     states = Counter(r["state"] for r in rows)
-    merges = merge_rate(rows)
+    merges = merge_rate(rows, any(r["repo_registered"] for r in all_series_rows(conn, rules)))
     per_period: dict[str, dict[str, Any]] = {}
     for r in rows:
         p = per_period.setdefault(
@@ -159,9 +193,15 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
         "time_to_merge": summary(r["time_to_merge"] for r in rows),
         "time_to_first_response": summary(r["time_to_first_response"] for r in rows),
         "backlog": sum(states[st] for st in OPEN_STATES),
+        "backlog_list": "/series" + f.query(state="open"),
+        # Open and never answered by anyone but the author or a bot (stale ones included).
+        "unanswered": sum(
+            1 for r in rows if r["state"] in OPEN_STATES and not r["has_reviewer_reply"]
+        ),
+        "unanswered_list": "/series" + f.query(state="unanswered"),
         "states": {st: states.get(st, 0) for st in STATES},
         "trend": trend,
-        "reviewers": len({w for (w,) in conn.execute(select(s.review_events.c.who).distinct())}),
+        "reviewers": _reviewers(conn, None if f.selects_all() else [r["series_key"] for r in rows]),
     }
 
 
@@ -185,6 +225,8 @@ def performance(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, 
 
 
 def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) -> dict[str, Any]:
+    """The selected series by state, and the lists that wait longest (each with its total
+    and a link to all of it)."""
     rows = series_rows(conn, f, rules)
     states = Counter(r["state"] for r in rows)
     by_first = sorted(rows, key=lambda r: (r["first_date"], r["series_key"]))
@@ -193,32 +235,64 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
     for r in rows:
         for sub in r["subsystems"] or ["(none)"]:
             subs.setdefault(sub, Counter())[r["state"]] += 1
+
+    def listed(state: str, ordered: list[dict[str, Any]], sort: str) -> dict[str, Any]:
+        return part(
+            [brief(r) for r in ordered if r["state"] == state],
+            f,
+            "/series" + f.query(state=state, sort=sort),
+            top,
+        )
+
     return {
         "as_of": data_date(conn),
         "series": len(rows),
         "states": {st: states.get(st, 0) for st in STATES},
-        "waiting_first_response": [brief(r) for r in by_first if r["state"] == "new"][:top],
-        "nearly_complete": [brief(r) for r in by_first if r["state"] == "nearly complete"][:top],
-        "waiting_on_author": [brief(r) for r in by_last if r["state"] == "waiting on author"][:top],
-        "stale": [brief(r) for r in by_last if r["state"] == "stale"][-top:][::-1],
-        "unanswered_by_subsystem": [
-            brief(r) for r in by_first if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
-        ][:top],
-        "per_subsystem": [
-            {
-                "subsystem": k,
-                "series": sum(c.values()),
-                "open": sum(c[x] for x in OPEN_STATES),
-                **dict(c),
-            }
-            for k, c in sorted(subs.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
-        ][:top],
+        "waiting_first_response": listed("new", by_first, "first_date"),
+        "nearly_complete": listed("nearly complete", by_first, "first_date"),
+        "waiting_on_author": listed("waiting on author", by_last, "last_date"),
+        "stale": listed("stale", by_last[::-1], "-last_date"),
+        "unanswered_by_subsystem": part(
+            [
+                brief(r)
+                for r in by_first
+                if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
+            ],
+            f,
+            "/backlog" + f.query(full="1"),
+            top,
+        ),
+        "per_subsystem": part(
+            [
+                {
+                    "subsystem": k,
+                    "series": sum(c.values()),
+                    "open": sum(c[x] for x in OPEN_STATES),
+                    "states": {st: c.get(st, 0) for st in STATES},
+                }
+                for k, c in sorted(subs.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+            ],
+            f,
+            "/backlog" + f.query(full="1"),
+            top,
+        ),
     }
+
+
+def _sort_key(f: Filters, columns: Any, default: str) -> str:
+    key = f.sort.removeprefix("-")
+    if not key:
+        return default
+    if key not in columns:
+        raise FilterError(
+            "sort", f"sort: one of {', '.join(columns)}, '-' first to descend; got {f.sort!r}"
+        )
+    return key
 
 
 def explorer(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
     rows = series_rows(conn, f, rules)
-    key = f.sort.lstrip("-") if f.sort.lstrip("-") in SORTABLE else "last_date"
+    key = _sort_key(f, SORTABLE, "last_date")
     desc = f.sort.startswith("-") or not f.sort
     present = [r for r in rows if r.get(key) is not None]
     missing = [r for r in rows if r.get(key) is None]
@@ -236,7 +310,12 @@ def explorer(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     }
 
 
-def patches(conn: Connection, f: Filters) -> dict[str, Any]:
+PATCH_SORT = ("date", "subject", "lines")
+
+
+def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
+    """The patches of the selected series, posted from `since` to `until` (by the patch's own
+    date), whose subject or sender contains `q`."""
     vm, sv, m, a, pc, c = (
         s.version_members,
         s.series_versions,
@@ -245,48 +324,73 @@ def patches(conn: Connection, f: Filters) -> dict[str, Any]:
         s.patch_commits,
         s.commits,
     )
+    columns = {"date": m.c.date_utc, "subject": m.c.subject, "lines": a.c.lines_added}
+    key = _sort_key(f, PATCH_SORT, "date")
+    desc = f.sort.startswith("-") or not f.sort
     conds = [vm.c.idx > 0]
     if f.since_ts is not None:
         conds.append(m.c.date_utc >= f.since_ts)
     if f.until_ts is not None:
         conds.append(m.c.date_utc < f.until_ts)
     if f.q:
-        like = f"%{f.q}%"
-        conds.append(m.c.subject.ilike(like) | m.c.from_addr.ilike(like))
-    base = (
-        select(
-            m.c.message_id,
-            m.c.subject,
-            m.c.from_name,
-            m.c.from_addr,
-            m.c.date_utc,
-            a.c.lines_added,
-            a.c.lines_removed,
-            sv.c.series_key,
-            sv.c.version_str,
-            c.c.sha,
-            pc.c.method,
-        )
-        .select_from(vm)
-        .join(m, m.c.id == vm.c.message_pk)
+        like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(m.c.subject.ilike(like, escape="\\") | m.c.from_addr.ilike(like, escape="\\"))
+    series_f = replace(f, since="", until="", q="")
+    keys = selected_keys(conn, series_f, rules)
+    joined = (
+        vm.join(m, m.c.id == vm.c.message_pk)
         .join(a, a.c.message_pk == m.c.id)
         .join(sv, sv.c.key == vm.c.version_key)
-        .outerjoin(pc, pc.c.message_pk == m.c.id)
-        .outerjoin(c, c.c.id == pc.c.commit_pk)
-        .where(and_(*conds))
     )
-    total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(f.page, pages)
-    columns = {"date": m.c.date_utc, "subject": m.c.subject, "lines": a.c.lines_added}
-    key = f.sort.lstrip("-") if f.sort.lstrip("-") in columns else "date"
-    desc = f.sort.startswith("-") or not f.sort
-    col = columns[key].desc() if desc else columns[key].asc()
-    rows = conn.execute(
-        base.order_by(col, m.c.id.desc() if desc else m.c.id.asc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    )
+    col = columns[key]
+    order = (col.desc(), m.c.id.desc()) if desc else (col.asc(), m.c.id.asc())
+    if keys is None:
+        base = select(m.c.id).select_from(joined).where(and_(*conds))
+        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(f.page, pages)
+        ids = [
+            i
+            for (i,) in conn.execute(
+                base.order_by(*order).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+            )
+        ]
+    else:
+        # The series set can be larger than a query may bind: filter it here, then page.
+        found = [
+            (i, v)
+            for i, k, v in conn.execute(
+                select(m.c.id, sv.c.series_key, col).select_from(joined).where(and_(*conds))
+            )
+            if k in keys
+        ]
+        found.sort(key=lambda x: (x[1] is None, 0 if x[1] is None else x[1], x[0]), reverse=desc)
+        total = len(found)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(f.page, pages)
+        ids = [i for i, _v in found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
+    detail = {
+        r.id: r
+        for r in conn.execute(
+            select(
+                m.c.id,
+                m.c.message_id,
+                m.c.subject,
+                m.c.from_name,
+                m.c.from_addr,
+                m.c.date_utc,
+                a.c.lines_added,
+                a.c.lines_removed,
+                sv.c.series_key,
+                sv.c.version_str,
+                c.c.sha,
+                pc.c.method,
+            )
+            .select_from(joined.outerjoin(pc, pc.c.message_pk == m.c.id))
+            .outerjoin(c, c.c.id == pc.c.commit_pk)
+            .where(m.c.id.in_(ids), vm.c.idx > 0)
+        )
+    }
     return {
         "total": total,
         "page": page,
@@ -307,13 +411,18 @@ def patches(conn: Connection, f: Filters) -> dict[str, Any]:
                 "commit": r.sha,
                 "method": r.method,
             }
-            for r in rows
+            for r in (detail[i] for i in ids if i in detail)
         ],
     }
 
 
-def community(conn: Connection, f: Filters, top: int = 25) -> dict[str, Any]:
-    return review_balance(conn, f.since_ts, f.until_ts, f.org or None, top)
+def community(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) -> dict[str, Any]:
+    """Review given to the selected series against those series, per person and
+    organisation; each table says how long it is in full (full=1 shows all of it)."""
+    d = review_balance(conn, top=None if f.full else top, series=selected_keys(conn, f, rules))
+    del d["people"]
+    d["full_list"] = "/community" + f.query(full="1")
+    return d
 
 
 def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, Any] | None:
@@ -352,6 +461,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
     for v in versions:
         for mm in v["members"]:
             mm["commit"] = commits.get(mm["pk"])
+    _mark_merged_as(versions)
     sm = s.series_metrics
     metrics = conn.execute(select(sm).where(sm.c.series_key == key)).first()
     m = dict(metrics._mapping) if metrics else {}
@@ -373,7 +483,41 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
     return {"key": key, "title": title, "metrics": m, "versions": versions}
 
 
-def person_page(conn: Connection, address: str) -> dict[str, Any] | None:
+def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
+    """Each version a later merged version supersedes gets `merged_as` (its seq and name),
+    so the page says "superseded by the merged v4" rather than leaving v3 unexplained."""
+    refs, merged, seq = [], {}, {}
+    for v in versions:
+        refs.append(
+            VersionRef(
+                v["key"], v["series_key"], v["seq"], v["version"], v["version_str"], v["date"]
+            )
+        )
+        seq[v["key"]] = v["seq"]
+        dates = [
+            mm["commit"]["date"]
+            for mm in v["members"]
+            if mm["commit"] and not mm["commit"]["ambiguous"]
+        ]
+        if dates:
+            merged[v["key"]] = min(dates)
+    later = superseded_by_merged(refs, merged)
+    for v in versions:
+        m = later.get(v["key"])
+        if m is not None:
+            v["merged_as"] = {"seq": seq[m.key], "version": f"v{m.version_str or m.version}"}
+
+
+def person_page(
+    conn: Connection,
+    address: str,
+    f: Filters,
+    rules: BacklogRules,
+    authored_page: int = 1,
+    reviewed_page: int = 1,
+) -> dict[str, Any] | None:
+    """One person over the selected series: what they authored and what they reviewed, every
+    series of both, a page of PAGE_SIZE at a time."""
     pe = s.people
     row = conn.execute(select(pe).where(pe.c.identity == f"addr:{address.lower()}")).first()
     if row is None:
@@ -383,63 +527,91 @@ def person_page(conn: Connection, address: str) -> dict[str, Any] | None:
     p = dict(row._mapping)
     p["addresses"] = json.loads(p["addresses"])
     who = p["identity"]
-    ev, sm = s.review_events, s.series_metrics
-    reviewed = conn.execute(
-        select(
-            sm.c.series_key,
-            sm.c.title,
-            sm.c.author_addr,
-            func.count().label("replies"),
-            func.sum(ev.c.review.cast(Integer)).label("reviews"),
-            func.max(ev.c.date).label("last"),
+    ev = s.review_events
+    rows = series_rows(conn, f, rules)
+    by_key = {r["series_key"]: r for r in rows}
+    everything = f.selects_all()
+    per_series: dict[str, dict[str, Any]] = {}
+    given = {"replies": 0, "reviews": 0, "lines": 0}
+    for key, review, lines, date in conn.execute(
+        select(ev.c.series_key, ev.c.review, ev.c.lines_written, ev.c.date).where(ev.c.who == who)
+    ):
+        r = by_key.get(key)
+        if r is None and not everything:
+            continue
+        given["replies"] += 1
+        given["reviews"] += int(bool(review))
+        given["lines"] += int(lines or 0)
+        x = per_series.setdefault(
+            key,
+            {
+                "series_key": key,
+                "title": r["title"] if r else key,
+                "author_addr": r["author_addr"] if r else "",
+                "replies": 0,
+                "reviews": 0,
+                "last": date,
+            },
         )
-        .join(sm, sm.c.series_key == ev.c.series_key)
-        .where(ev.c.who == who)
-        .group_by(sm.c.series_key, sm.c.title, sm.c.author_addr)
-        .order_by(func.max(ev.c.date).desc())
-        .limit(100)
-    ).all()
-    authored = conn.execute(
-        select(
-            sm.c.series_key,
-            sm.c.title,
-            sm.c.first_date,
-            sm.c.versions,
-            sm.c.patches,
-            sm.c.review_replies,
-            sm.c.merged,
-            sm.c.time_to_merge,
-        )
-        .where(sm.c.author == who)
-        .order_by(sm.c.first_date.desc())
-        .limit(100)
-    ).all()
-    given = conn.execute(
-        select(
-            func.count(), func.sum(ev.c.review.cast(Integer)), func.sum(ev.c.lines_written)
-        ).where(ev.c.who == who)
-    ).one()
-    received = conn.execute(
-        select(func.count(), func.sum(sm.c.review_replies)).where(sm.c.author == who)
-    ).one()
+        x["replies"] += 1
+        x["reviews"] += int(bool(review))
+        x["last"] = max(x["last"], date)
+    reviewed = sorted(per_series.values(), key=lambda x: (-x["last"], x["series_key"]))
+    authored = sorted(
+        (r for r in rows if r["author"] == who),
+        key=lambda r: (-r["first_date"], r["series_key"]),
+    )
+
+    def paged(items: list[dict[str, Any]], page: int, fields: tuple[str, ...]) -> dict[str, Any]:
+        pages = max(1, math.ceil(len(items) / PAGE_SIZE))
+        page = min(page, pages)
+        return {
+            "total": len(items),
+            "page": page,
+            "pages": pages,
+            "rows": [
+                {k: x[k] for k in fields} for x in items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+            ],
+        }
+
     p.update(
         {
-            "review_replies": given[0] or 0,
-            "reviews": int(given[1] or 0),
-            "lines_written": int(given[2] or 0),
-            "series_authored": received[0] or 0,
-            "replies_received": int(received[1] or 0),
-            "reviewed": [dict(r._mapping) for r in reviewed],
-            "authored": [dict(r._mapping) for r in authored],
+            "review_replies": given["replies"],
+            "reviews": given["reviews"],
+            "lines_written": given["lines"],
+            "series_authored": len(authored),
+            "replies_received": sum(r["review_replies"] for r in authored),
+            "reviewed": paged(
+                reviewed,
+                reviewed_page,
+                ("series_key", "title", "author_addr", "replies", "reviews", "last"),
+            ),
+            "authored": paged(
+                authored,
+                authored_page,
+                (
+                    "series_key",
+                    "title",
+                    "first_date",
+                    "versions",
+                    "patches",
+                    "review_replies",
+                    "merged",
+                    "time_to_merge",
+                    "state",
+                ),
+            ),
         }
     )
     return p
 
 
-def subsystem_page(conn: Connection, title: str, rules: BacklogRules) -> dict[str, Any] | None:
+def subsystem_page(
+    conn: Connection, title: str, f: Filters, rules: BacklogRules, top: int = 25
+) -> dict[str, Any] | None:
+    """One MAINTAINERS section over the selected series that touch it."""
     sub = conn.execute(select(s.subsystems).where(s.subsystems.c.title == title)).first()
-    f = Filters(subsystem=title)
-    rows = series_rows(conn, f, rules)
+    rows = [r for r in series_rows(conn, f, rules) if title in r["subsystems"]]
     if sub is None and not rows:
         return None
     info = dict(sub._mapping) if sub else {"title": title, "status": None}
@@ -458,24 +630,40 @@ def subsystem_page(conn: Connection, title: str, rules: BacklogRules) -> dict[st
         ):
             load[who] += n
     states = Counter(r["state"] for r in rows)
+    here = "/subsystems/" + quote(title, safe="") + f.query(full="1")
     return {
         **info,
         "series": len(rows),
         "states": {st: states.get(st, 0) for st in STATES},
         "time_to_first_response": summary(r["time_to_first_response"] for r in rows),
         "time_to_merge": summary(r["time_to_merge"] for r in rows),
-        "reviewer_load": [
-            {
-                "identity": w,
-                "address": addr.get(w, w),
-                "replies": n,
-                "expected": addr.get(w, "").lower() in expected
-                or w.removeprefix("addr:") in expected,
-            }
-            for w, n in load.most_common(25)
-        ],
-        "unanswered": [brief(r) for r in rows if r["unanswered_by_subsystem"]][:25],
-        "open": [brief(r) for r in rows if r["state"] in OPEN_STATES][:50],
+        "reviewer_load": part(
+            [
+                {
+                    "identity": w,
+                    "address": addr.get(w, w),
+                    "replies": n,
+                    "expected": addr.get(w, "").lower() in expected
+                    or w.removeprefix("addr:") in expected,
+                }
+                for w, n in sorted(load.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
+            f,
+            here,
+            top,
+        ),
+        "unanswered": part(
+            [brief(r) for r in rows if r["unanswered_by_subsystem"]],
+            f,
+            here,
+            top,
+        ),
+        "open": part(
+            [brief(r) for r in rows if r["state"] in OPEN_STATES],
+            f,
+            "/series" + f.query(subsystem=title, state="open"),
+            top,
+        ),
     }
 
 
@@ -528,3 +716,41 @@ def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
     d["diff_truncated"] = bool(diff and len(diff) > 200_000)
     del d["id"]
     return d
+
+
+PULL_PARAMS = ("since", "until", "list", "q", "page")
+
+
+def pulls(conn: Connection, f: Filters) -> dict[str, Any]:
+    """Pull requests, apart from the series under review: posted in the selected days, on the
+    selected list, matching the search; each merged when a notice says so (pr-tracker-bot's
+    "has been merged into ...", a maintainer's "Applied"), with the tree the notice names.
+    Only the date, list and search filters apply: a pull request is a maintainer's batch of
+    reviewed patches, so the series filters (organisation, subsystem, size, state) do not."""
+    pr = s.pull_requests
+    q = select(pr).order_by(pr.c.first_date.desc(), pr.c.series_key)
+    if f.since_ts is not None:
+        q = q.where(pr.c.first_date >= f.since_ts)
+    if f.until_ts is not None:
+        q = q.where(pr.c.first_date < f.until_ts)
+    rows = [dict(r._mapping) for r in conn.execute(q)]
+    if f.list:
+        keys = series_in_list(conn, f.list)
+        rows = [r for r in rows if r["series_key"] in keys]
+    if f.q:
+        needle = f.q.casefold()
+        rows = [r for r in rows if needle in f"{r['title']} {r['author_addr']}".casefold()]
+    for r in rows:
+        ev = json.loads(r.pop("merge_evidence") or "null")
+        r["tree"] = ev["tree"] if ev else None
+        r["notice_message_id"] = ev["message_id"] if ev else None
+        r.pop("author")
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = min(f.page, pages)
+    return {
+        "total": len(rows),
+        "merged": sum(1 for r in rows if r["merged_by"]),
+        "page": page,
+        "pages": pages,
+        "rows": rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+    }

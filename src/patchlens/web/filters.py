@@ -1,28 +1,135 @@
-"""The filters every page takes from its query string, so that every view is a link."""
+"""The filters every page takes from its query string, so that every view is a link.
+
+A filter value that cannot be understood is an error (HTTP 400 naming the parameter), never a
+page that quietly shows everything. A list, organisation or subsystem that has no series is not
+an error: it selects nothing, so a link stays valid when the data changes.
+
+What the filters select, on every page: the series first posted from `since` to `until` (both
+days included, UTC), sent to `list`, touching `subsystem`, authored from `org` (the author's
+organisation when the series was posted), by a `contributor` who is new or established, of a
+size `bucket`, in a backlog `state`, whose title, author or key contains `q`. Every figure of a
+page is computed over those series (the patches page: their patches, by the patch's own date).
+"""
 
 from __future__ import annotations
 
-import contextlib
+import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from patchlens.metrics.backlog import OPEN_STATES, STATES
 from patchlens.metrics.distributions import BUCKET_ORDER, BUCKETS
 
 PERIODS = ("month", "quarter", "year")
 CONTRIBUTORS = ("new", "established")
+# Besides every state: "open" is every state of the backlog (OPEN_STATES), "unanswered" the
+# open series nobody but their author or a bot ever answered.
+STATE_GROUPS = ("open", "unanswered")
+STATE_VALUES = (*STATES, *STATE_GROUPS)
+BUCKET_VALUES = tuple(f"{k}:{v}" for k in BUCKETS for v in BUCKET_ORDER[k])
 PAGE_SIZE = 50
+MAX_PAGE = 100_000
+MAX_TEXT = 200
+DAY = 86400
+_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _date(value: str | None) -> int | None:
-    if not value:
-        return None
+class FilterError(ValueError):
+    """A query parameter the page cannot apply: answered with HTTP 400."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.message = message
+
+
+# Every query parameter, with its JSON schema and meaning: the parser checks values against
+# it and /openapi.json lists it, so the two cannot disagree.
+PARAMS: dict[str, tuple[dict[str, Any], str]] = {
+    "since": (
+        {"type": "string", "format": "date"},
+        "Series first posted on or after this day (YYYY-MM-DD, UTC).",
+    ),
+    "until": (
+        {"type": "string", "format": "date"},
+        "Series first posted on or before this day (YYYY-MM-DD, UTC; the day is included).",
+    ),
+    "list": (
+        {"type": "string", "maxLength": MAX_TEXT},
+        "Series sent to this mailing list (a list with no series selects nothing).",
+    ),
+    "subsystem": (
+        {"type": "string", "maxLength": MAX_TEXT},
+        "Series touching this MAINTAINERS section (unknown: selects nothing).",
+    ),
+    "org": (
+        {"type": "string", "maxLength": MAX_TEXT},
+        "Series whose author belonged to this organisation (unknown: selects nothing).",
+    ),
+    "contributor": ({"type": "string", "enum": list(CONTRIBUTORS)}, "New or established author."),
+    "bucket": ({"type": "string", "enum": list(BUCKET_VALUES)}, "Size of the series."),
+    "state": (
+        {"type": "string", "enum": list(STATE_VALUES)},
+        "Backlog state today; 'open' is every open state, 'unanswered' the open series no one "
+        "but the author or a bot answered.",
+    ),
+    "q": (
+        {"type": "string", "maxLength": MAX_TEXT},
+        "Text in the series title, author address or key (patches page: in the patch subject "
+        "or sender).",
+    ),
+    "period": (
+        {"type": "string", "enum": list(PERIODS), "default": "quarter"},
+        "Length of the periods of trends.",
+    ),
+    "sort": (
+        {"type": "string", "maxLength": MAX_TEXT},
+        "Column to sort by, '-' first for descending (the page's sortable columns).",
+    ),
+    "page": (
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+        "Page of a paginated list.",
+    ),
+    "full": (
+        {"type": "string", "enum": ["1"]},
+        "1: every table of the page in full instead of its first rows.",
+    ),
+}
+
+
+def parse_day(value: str, parameter: str) -> int:
+    """Midnight UTC of a YYYY-MM-DD day, or a FilterError naming the parameter."""
+    if not _DAY_RE.fullmatch(value):
+        raise FilterError(parameter, f"{parameter}: expected a day as YYYY-MM-DD, got {value!r}")
     try:
-        d = datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=UTC)
+        d = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        return None  # a bad date filters nothing rather than failing the page
+        raise FilterError(parameter, f"{parameter}: no such day {value!r} (YYYY-MM-DD)") from None
     return int(d.timestamp())
+
+
+def until_bound(day_start: int) -> int:
+    """The exclusive bound that keeps the whole `until` day: the next midnight."""
+    return day_start + DAY
+
+
+def check_params(params: Any, allowed: tuple[str, ...]) -> None:
+    """Unknown or repeated parameters are errors: a typo must not show unfiltered data."""
+    for name in params:
+        if name not in allowed:
+            raise FilterError(
+                name, f"unknown parameter {name!r}; this page takes: {', '.join(allowed)}"
+            )
+        if len(params.getlist(name)) > 1:
+            raise FilterError(name, f"{name} given more than once")
+
+
+def parse_int(name: str, raw: str, maximum: int = MAX_PAGE) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise FilterError(name, f"{name}: expected a whole number from 1 to {maximum}, got {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -39,39 +146,76 @@ class Filters:
     q: str = ""
     sort: str = ""
     page: int = 1
+    full: str = ""  # "1": tables in full
 
     @classmethod
-    def from_query(cls, params: Any) -> Filters:
+    def from_query(cls, params: Any, extra: tuple[str, ...] = ()) -> Filters:
+        """The filters of a query string; FilterError for anything it cannot apply."""
+        check_params(params, (*PARAMS, *extra))
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = params.get(f.name)
             if raw is None or raw == "":
                 continue
-            raw = str(raw)[:200]
+            raw = str(raw)
+            if len(raw) > MAX_TEXT:
+                raise FilterError(f.name, f"{f.name}: at most {MAX_TEXT} characters")
+            enum = PARAMS[f.name][0].get("enum")
             if f.name == "page":
-                with contextlib.suppress(ValueError):
-                    values["page"] = max(1, min(int(raw), 100000))
-            elif f.name == "period":
-                values["period"] = raw if raw in PERIODS else "quarter"
-            elif f.name == "contributor":
-                values["contributor"] = raw if raw in CONTRIBUTORS else ""
+                values["page"] = parse_int("page", raw)
+            elif f.name in ("since", "until"):
+                parse_day(raw, f.name)
+                values[f.name] = raw
+            elif enum is not None and raw not in enum:
+                raise FilterError(
+                    f.name, f"{f.name}: expected one of {', '.join(enum)}; got {raw!r}"
+                )
             else:
                 values[f.name] = raw
-        return cls(**values)
+        made = cls(**values)
+        if made.since and made.until and made.until < made.since:
+            raise FilterError("until", "until: a day on or after since")
+        return made
 
     @property
     def since_ts(self) -> int | None:
-        return _date(self.since)
+        return parse_day(self.since, "since") if self.since else None
 
     @property
     def until_ts(self) -> int | None:
-        return _date(self.until)
+        """Exclusive: the midnight after the `until` day, so that the day is included."""
+        return until_bound(parse_day(self.until, "until")) if self.until else None
 
     def bucket_filter(self) -> tuple[str, str] | None:
         kind, _, value = self.bucket.partition(":")
         if kind in BUCKETS and value in BUCKET_ORDER[kind]:
             return kind, value
         return None
+
+    def selects_all(self) -> bool:
+        """Whether no filter narrows the series (the query can skip the series set)."""
+        return not any(
+            (
+                self.since,
+                self.until,
+                self.list,
+                self.subsystem,
+                self.org,
+                self.contributor,
+                self.bucket,
+                self.state,
+                self.q,
+            )
+        )
+
+    def state_ok(self, row: dict[str, Any]) -> bool:
+        if not self.state:
+            return True
+        if self.state == "open":
+            return row["state"] in OPEN_STATES
+        if self.state == "unanswered":
+            return row["state"] in OPEN_STATES and not row["has_reviewer_reply"]
+        return row.get("state") == self.state
 
     def keep(self, row: dict[str, Any]) -> bool:
         """Whether a series_metrics row passes the filters that SQL did not apply."""
@@ -84,7 +228,7 @@ class Filters:
             return False
         if self.subsystem and self.subsystem not in row["subsystems"]:
             return False
-        if self.state and row.get("state") != self.state:
+        if not self.state_ok(row):
             return False
         if self.q:
             needle = self.q.casefold()
@@ -116,5 +260,5 @@ class Filters:
         return [
             (f.name, str(getattr(self, f.name)))
             for f in fields(self)
-            if f.name not in ("page", "period", "sort") and getattr(self, f.name)
+            if f.name not in ("page", "period", "sort", "full") and getattr(self, f.name)
         ]

@@ -145,6 +145,35 @@ _STATES = (
         "A version for which a later version of the same series exists. Its patches are not "
         "merges of their own when a later version's patch is merged.",
     ),
+    Term(
+        "superseded-by-merged",
+        "superseded by the merged version",
+        "An earlier version of a series whose later version was merged: what became of a v3 "
+        "when v4 went in.",
+    ),
+    Term(
+        "merge-evidence",
+        "merged by commit / by notice",
+        "By commit: a patch is linked to a commit of a registered repository. By notice: no "
+        "patch has a linked commit, but a reply says the series was taken ('Applied, thanks', "
+        "'I've committed the two patches', pr-tracker-bot's 'has been merged into ...') from "
+        "someone other than the author (the author's own 'committed' counts too); the notice, "
+        "its date and the tree it names are kept. A commit overrides a notice.",
+    ),
+    Term(
+        "pull-request",
+        "pull request",
+        "A [GIT PULL] or [PULL] mail (or a body made by git request-pull): a maintainer's batch "
+        "of patches already reviewed. Kept apart on the pull requests page, never in the "
+        "backlog or among authored series; merged when a notice says so.",
+    ),
+    Term(
+        "stable-backport",
+        "stable backport",
+        "A patch sent for a stable tree ([PATCH AUTOSEL 6.6 3/9], [PATCH 6.18 002/108]): merged "
+        "work sent again, not counted as a series; the stable robots' 'Patch ... has been added "
+        "to the 6.1-stable tree' mails are not postings at all.",
+    ),
 )
 
 _METHODS = {

@@ -1,0 +1,365 @@
+"""The shapes of the JSON API's answers, for /openapi.json: one model per route.
+
+Units (see patchlens.exporting): an instant is an ISO 8601 UTC string (`Instant`), a duration
+is in hours and says so in its name (`time_to_merge_hours`). Models whose fields are all ours
+forbid other fields, so that a test validating answers against the schema notices a field that
+is not described; shapes that other modules own (percentile summaries) allow more.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from patchlens.metrics.backlog import STATES
+
+Instant = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+        json_schema_extra={"format": "date-time"},
+        description="ISO 8601, UTC",
+    ),
+]
+Hours = Annotated[float | None, Field(description="hours; null when it did not happen")]
+State = Annotated[str, Field(json_schema_extra={"enum": list(STATES)})]
+
+
+class Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Error(Closed):
+    error: str
+    parameter: str | None = None
+
+
+class Summary(Open):
+    """Nearest-rank percentiles of a duration, in hours."""
+
+    n: int
+    median: float | None
+    p75: float | None
+    p90: float | None
+
+
+class PeriodSummary(Summary):
+    period: str
+
+
+class GroupSummary(Summary):
+    group: str
+
+
+class SeriesBrief(Closed):
+    series_key: str
+    title: str
+    author_addr: str
+    org: str
+    first_date: Instant
+    last_date: Instant
+    versions: int
+    patches: int
+    reviewers: int
+    review_replies: int
+    state: State
+    time_to_first_response_hours: Hours
+    time_to_merge_hours: Hours
+
+
+class Part(Closed):
+    """A table that may show only its first rows: `total` of them in all, all at `full_list`."""
+
+    total: int
+    full_list: str
+
+
+class SeriesPart(Part):
+    rows: list[SeriesBrief]
+
+
+class Trend(Closed):
+    period: str
+    series: int
+    patches: int
+    merged: int
+    median_time_to_merge_hours: Hours
+    partial: bool = Field(
+        False, description="the period is still running, or cut by the since/until filter"
+    )
+
+
+class Overview(Closed):
+    as_of: Instant
+    series: int
+    patches: int
+    merged: int = Field(description="series merged, by commit or by a maintainer's notice")
+    merged_by_notice: int
+    merge_base: int | None = Field(
+        description="series whose merge can be seen (a registered repository holds their files,"
+        " or a notice says they were merged); null when no repository is registered"
+    )
+    merge_rate: float | None = Field(description="merged / merge_base")
+    merge_basis: str = Field(description="what the merge rate is computed over, in words")
+    time_to_merge_hours: Summary
+    time_to_first_response_hours: Summary
+    backlog: int = Field(description="series in an open state (stale included)")
+    backlog_list: str
+    unanswered: int = Field(description="open series no one but the author or a bot answered")
+    unanswered_list: str
+    states: dict[str, int]
+    trend: list[Trend]
+    reviewers: int = Field(description="people (bots aside) who replied to the series")
+
+
+class Performance(Closed):
+    series: int
+    overall: dict[str, Summary] = Field(description="per duration (`*_hours`)")
+    over_time: dict[str, list[PeriodSummary]] = Field(description="per duration (`*_hours`)")
+    time_to_merge_hours_by_bucket: dict[str, list[GroupSummary]]
+    time_to_first_response_hours_by_contributor: list[GroupSummary]
+
+
+class SubsystemCount(Closed):
+    subsystem: str
+    series: int
+    open: int
+    states: dict[str, int]
+
+
+class SubsystemPart(Part):
+    rows: list[SubsystemCount]
+
+
+class Backlog(Closed):
+    as_of: Instant
+    series: int
+    states: dict[str, int]
+    waiting_first_response: SeriesPart
+    nearly_complete: SeriesPart
+    waiting_on_author: SeriesPart
+    stale: SeriesPart
+    unanswered_by_subsystem: SeriesPart
+    per_subsystem: SubsystemPart
+
+
+class Person(Closed):
+    identity: str
+    name: str
+    address: str
+    org: str
+    review_replies: int
+    reviews: int
+    flag_only: int
+    substantive: int
+    lines_written: int
+    series_reviewed: int
+    series_authored: int
+    patches_authored: int
+    replies_received: int
+    given_per_received: float | None
+
+
+class Org(Closed):
+    org: str
+    review_replies: int
+    reviews: int
+    lines_written: int
+    reviewers: int
+    series_authored: int
+    replies_received: int
+    given_per_received: float | None
+
+
+class Community(Closed):
+    reviewers: list[Person]
+    reviewers_total: int
+    contributors: list[Person]
+    contributors_total: int
+    orgs: list[Org]
+    orgs_total: int
+    reviews: int
+    flag_only_reviews: int
+    substantive_reviews: int
+    review_replies: int
+    full_list: str = Field(description="this page with every table in full")
+
+
+class Explorer(Closed):
+    total: int
+    page: int
+    pages: int
+    sort: str
+    desc: bool
+    rows: list[SeriesBrief]
+
+
+class PatchRow(Closed):
+    message_id: str
+    subject: str
+    from_name: str
+    from_addr: str
+    date: Instant | None
+    lines_added: int
+    lines_removed: int
+    series_key: str
+    version: str
+    commit: str | None
+    method: str | None
+
+
+class Patches(Closed):
+    total: int
+    page: int
+    pages: int
+    sort: str
+    desc: bool
+    rows: list[PatchRow]
+
+
+class SeriesOne(Closed):
+    key: str
+    title: str | None
+    metrics: dict[str, Any] = Field(
+        description="every series metric (durations as `*_hours`, dates as instants) and state"
+    )
+    versions: list[dict[str, Any]] = Field(
+        description="each version with its patches and replies (dates as instants)"
+    )
+
+
+class AuthoredRow(Closed):
+    series_key: str
+    title: str
+    first_date: Instant
+    versions: int
+    patches: int
+    review_replies: int
+    merged: str
+    time_to_merge_hours: Hours
+    state: State
+
+
+class ReviewedRow(Closed):
+    series_key: str
+    title: str
+    author_addr: str
+    replies: int
+    reviews: int
+    last: Instant
+
+
+class Paged(Closed):
+    total: int
+    page: int
+    pages: int
+
+
+class AuthoredPage(Paged):
+    rows: list[AuthoredRow]
+
+
+class ReviewedPage(Paged):
+    rows: list[ReviewedRow]
+
+
+class PersonPage(Open):
+    identity: str
+    name: str
+    address: str
+    addresses: list[str]
+    org: str
+    messages: int
+    first_date: Instant | None
+    last_date: Instant | None
+    is_bot: bool
+    review_replies: int
+    reviews: int
+    lines_written: int
+    series_authored: int
+    replies_received: int
+    authored: AuthoredPage
+    reviewed: ReviewedPage
+
+
+class LoadRow(Closed):
+    identity: str
+    address: str
+    replies: int
+    expected: bool
+
+
+class LoadPart(Part):
+    rows: list[LoadRow]
+
+
+class Subsystem(Open):
+    title: str
+    status: str | None
+    maintainers: list[list[str]]
+    reviewers: list[list[str]]
+    lists: list[Any]
+    files: list[Any]
+    series: int
+    states: dict[str, int]
+    time_to_first_response_hours: Summary
+    time_to_merge_hours: Summary
+    reviewer_load: LoadPart
+    unanswered: SeriesPart
+    open: SeriesPart
+
+
+class Commit(Open):
+    sha: str
+    repo: str
+    subject: str
+    author_date: Instant
+    committer_date: Instant
+    files: list[dict[str, Any]]
+    trailers: list[dict[str, Any]]
+    posting: dict[str, Any] | None
+    diff: str | None
+    diff_truncated: bool
+
+
+class PullRequest(Closed):
+    series_key: str
+    title: str
+    author_addr: str
+    first_date: Instant
+    last_date: Instant
+    versions: int
+    replies: int = Field(description="replies from anyone but its sender")
+    merged_by: str | None = Field(description="notice, or null when no notice says merged")
+    merged_date: Instant | None
+    tree: str | None = Field(description="the tree or branch the notice names, if it names one")
+    notice_message_id: str | None
+
+
+class Pulls(Closed):
+    total: int
+    merged: int
+    page: int
+    pages: int
+    rows: list[PullRequest]
+
+
+class GlossaryTerm(Closed):
+    anchor: str
+    term: str
+    text: str
+
+
+class GlossarySection(Closed):
+    anchor: str
+    title: str
+    terms: list[GlossaryTerm]
+
+
+class Glossary(Closed):
+    sections: list[GlossarySection]
