@@ -63,7 +63,7 @@ def test_ctrl_c_during_update(tmp_path: Path, erofs_archive_git: Path) -> None:
         time.sleep(0.05)
     assert proc.poll() is None, "update finished: nothing was interrupted"
     code, err = _ctrl_c(proc)
-    assert code == 130
+    assert code == 130, err
     assert err == LINE + "\n"
     stored = _rows(db, "message_sightings")
     assert 0 < stored < 15218
@@ -77,7 +77,7 @@ def test_ctrl_c_during_update(tmp_path: Path, erofs_archive_git: Path) -> None:
         time.sleep(0.05)
     assert proc.poll() is None, "update finished before analysis could be interrupted"
     code, err = _ctrl_c(proc)
-    assert code == 130
+    assert code == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert err.splitlines()[-1] == LINE
     assert err.count(LINE) == 1

@@ -143,10 +143,11 @@ def _file_lock(
                 on_wait(holder)
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         _record(engine)
-        try:
-            yield
-        finally:
-            _forget(engine)
+        yield
+        # Only after a clean run: after Ctrl-C or an error the interrupted transaction may
+        # still hold the database's write lock, and removing the row would wait on it (and
+        # fail). A row left behind names a dead pid, which is never taken for a holder.
+        _forget(engine)
     finally:
         f.close()  # releases the flock
 
@@ -166,10 +167,11 @@ def _pg_lock(engine: Engine, wait: bool, on_wait: Callable[[str], None] | None) 
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": PG_LOCK_KEY})
             conn.commit()
         _record(engine)
-        try:
-            yield
-        finally:
-            _forget(engine)
+        yield
+        # Only after a clean run: after Ctrl-C or an error the interrupted transaction may
+        # still hold the database's write lock, and removing the row would wait on it (and
+        # fail). A row left behind names a dead pid, which is never taken for a holder.
+        _forget(engine)
     finally:
         # Closing the session (not returning it to the pool) is what releases the lock.
         conn.invalidate()
