@@ -275,3 +275,21 @@ def test_earlier_versions_say_which_merged_version_superseded_them(erofs_store) 
     merged = sup[key]
     assert "superseded by the merged version" in page
     assert f"v{merged.version_str or merged.version}</a>" in page
+
+
+def test_series_page_says_merged_by_notice_with_its_evidence(xen_list_only) -> None:
+    db, engine, cfg = xen_list_only
+    with engine.connect() as conn:
+        key = conn.execute(
+            select(s.series_metrics.c.series_key).where(
+                s.series_metrics.c.title == "tools/xenstore: fix get_spec_node()"
+            )
+        ).scalar_one()
+    with TestClient(create_app(f"sqlite:///{db}", cfg)) as client:
+        page = client.get(f"/series/{key}").text
+        api = client.get(f"/api/series/{key}").json()
+    assert "by notice</a>:" in page and "“committed”" in page
+    assert "jbeulich@suse.com on 2023-07-27" in page
+    assert "5aaf37aa-cb7d-59e5-5e0b-40fa73177d35@suse.com" in page  # links to the notice
+    assert api["metrics"]["merged_by"] == "notice"
+    assert api["metrics"]["merge_evidence"]["date"] == "2023-07-27T07:53:01Z"

@@ -479,6 +479,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         m["state"] = decide(facts, data_date(conn), rules)
         m["subsystems"] = json.loads(m["subsystems"])
         m["anomalies"] = json.loads(m["anomalies"])
+        m["merge_evidence"] = json.loads(m["merge_evidence"] or "null")
     title = conn.execute(select(s.series.c.title).where(s.series.c.key == key)).scalar()
     return {"key": key, "title": title, "metrics": m, "versions": versions}
 
