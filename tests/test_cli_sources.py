@@ -260,7 +260,7 @@ def test_cli_remove_list_and_repo(tmp_path: Path) -> None:
 
 def test_add_list_replace_fixes_the_sources(tmp_path: Path) -> None:
     engine, _repo_dir = _store(tmp_path)
-    dead = str(data_path(*DEAD_CODE))
+    dead = str(data_path(*DEAD_CODE).resolve())  # stored resolved, symlinks followed
     ingest.add_list(engine, "a", [dead], replace=True)
     with engine.connect() as conn:
         locations = conn.execute(
