@@ -78,6 +78,7 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
         docs_url=None,  # the interactive docs load scripts from a CDN; the schema is enough
         redoc_url=None,
     )
+    app.state.engine = engine  # read-only on every engine (tests write through it to check)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
