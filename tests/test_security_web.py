@@ -157,3 +157,44 @@ def test_500_carries_the_security_headers(erofs_store, monkeypatch, path: str) -
         assert r.json()["error"].startswith("internal error")
     else:
         assert "Internal error" in r.text
+
+
+HOSTILE = [
+    "%",
+    "_",
+    "\x00",
+    "%00",
+    "'",
+    '"',
+    "\\",
+    "..",
+    "../../etc/passwd",
+    "\u202e",
+    "a" * 3000,
+    "-1",
+    "99999999999999999999999",
+    "1e9",
+    "NaN",
+    "<script>",
+]
+PAGES = ["/", "/series", "/patches", "/backlog", "/community", "/performance", "/pulls"]
+NAMES = ["q", "since", "until", "list", "org", "state", "sort", "page", "bucket", "zzz"]
+
+
+def test_hostile_values_never_give_a_5xx(client) -> None:
+    """Every page and its API with each hostile value in each parameter, each one-thing page
+    with each as its identifier, and undecodable bytes: a 4xx or a page, never a 5xx."""
+    urls = []
+    for page in PAGES:
+        for api in (False, True):
+            base = ("/api/overview" if page == "/" else "/api" + page) if api else page
+            urls += [f"{base}?{name}={quote(v, safe='')}" for name in NAMES for v in HOSTILE]
+    for kind in ("series", "people", "subsystems", "commits"):
+        for prefix in ("/", "/api/"):
+            urls += [f"{prefix}{kind}/{quote(v, safe='')}" for v in HOSTILE]
+    urls += ["/charts/" + quote(v, safe="") + ".svg" for v in HOSTILE]
+    urls += ["/api/people/%FF%FE", "/people/%ED%A0%80", "/api/series/%FF", "/api/commits/%FF"]
+    urls += ["/series?q=%FF", "/api/patches?q=%ED%A0%80", "/api/series?since=%FF"]
+    failed = [(u[:80], r.status_code) for u in urls if (r := client.get(u)).status_code >= 500]
+    assert len(urls) > 1500
+    assert not failed, failed[:20]
