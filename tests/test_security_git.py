@@ -25,7 +25,7 @@ from patchlens.sources.base import SourceError
 from patchlens.sources.gitutil import check_location, check_repo, git_argv, mirror, resolve_repo
 from patchlens.store import schema as s
 from patchlens.store.db import open_store
-from tests.pihelpers import git
+from tests.pihelpers import add_message, git, init, message
 
 
 def _script(path: Path, marker: Path, then: str = "") -> Path:
@@ -91,6 +91,39 @@ def test_git_runs_nothing_from_a_repository(tmp_path: Path) -> None:
         ).scalar()
     engine.dispose()
     assert n == 2 and diffs == 2  # the commits were read, with their diffs
+    assert not marker.exists(), marker.read_text()
+
+
+def test_public_inbox_runs_nothing(tmp_path: Path) -> None:
+    """A public-inbox archive (v2 layout) whose epoch's config and hooks name commands, read
+    first whole and then incrementally: every message stored, no marker."""
+    marker = tmp_path / "MARKER"
+    epoch = init(tmp_path / "inbox" / "git" / "0.git")
+    for n in range(3):
+        add_message(epoch, message(n))
+    textconv = _script(tmp_path / "textconv.sh", marker, 'cat "$1"')
+    (epoch / "info").mkdir(exist_ok=True)
+    (epoch / "info" / "attributes").write_text("* diff=evil\n")
+    with (epoch / "config").open("a") as f:
+        f.write(
+            f'[diff "evil"]\n\ttextconv = {textconv}\n\tcommand = {textconv}\n'
+            f"[diff]\n\texternal = {textconv}\n[core]\n\tfsmonitor = {textconv}\n"
+        )
+    for name in ("reference-transaction", "post-checkout", "pre-auto-gc"):
+        _script(epoch / "hooks" / name, marker)
+    engine = open_store(str(tmp_path / "s.db"))
+    ingest.add_list(engine, "inbox", [str(tmp_path / "inbox")])
+    quiet = Reporter(quiet=True)
+    assert not [r.error for r in ingest.run_update(engine, tmp_path / "cache", quiet) if r.error]
+    assert not marker.exists(), marker.read_text()
+    add_message(epoch, message(3))
+    # The hooks are live: plain git (the test's own update-ref) runs them.
+    assert "reference-transaction" in marker.read_text()
+    marker.unlink()
+    assert not [r.error for r in ingest.run_update(engine, tmp_path / "cache", quiet) if r.error]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(s.messages)).scalar() == 4
+    engine.dispose()
     assert not marker.exists(), marker.read_text()
 
 
