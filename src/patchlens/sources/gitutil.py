@@ -19,17 +19,18 @@ _SCP = re.compile(r"^(?:([^@/:]+)@)?([^@/:]+):(.*)\Z", re.S)
 
 # Configuration that outranks the repository's own (command-line `-c` beats every file), so
 # that nothing a repository or archive carries runs: no hooks; no fsmonitor daemon or command;
-# no pager, editor, askpass, credential helper or ssh command of a repository's choosing; no
-# ext:: or fd:: transports; no submodule recursion. Textconv and external diff drivers are
-# chosen by attributes under names we cannot know in advance, so the commands that make diffs
-# take --no-textconv and --no-ext-diff (DIFF_SAFETY) as well.
+# no pager, editor, askpass or credential helper of a repository's choosing; no transport but
+# http(s), git, ssh and file (ext:: and fd:: run commands); no submodule recursion. Textconv
+# and external diff drivers are chosen by attributes under names we cannot know in advance,
+# so the commands that make diffs take --no-textconv and --no-ext-diff (DIFF_SAFETY) as well.
+# Only our own cache mirrors are ever fetched into, so a repository's remotes, ssh command
+# and upload-pack settings are never used.
 SAFE_CONFIG = (
     "core.hooksPath=/dev/null",
     "core.fsmonitor=false",
     "core.pager=cat",
     "core.editor=false",
     "core.askPass=",
-    "core.sshCommand=ssh -o BatchMode=yes",
     "core.alternateRefsCommand=",
     "credential.helper=",
     "protocol.allow=never",
@@ -56,6 +57,7 @@ GIT_ENV = {
     # Protocols marked "user" in git's policy are refused when the URL did not come from a
     # person at a terminal; git's own submodule and redirect handling use this.
     "GIT_PROTOCOL_FROM_USER": "0",
+    # A partial clone's promisor remote (named in the repository's config) is never fetched.
     "GIT_NO_LAZY_FETCH": "1",
 }
 for _var in (
@@ -64,15 +66,15 @@ for _var in (
     "GIT_INDEX_FILE",
     "GIT_EXTERNAL_DIFF",
     "GIT_PAGER",
-    "GIT_SSH",
     "GIT_ASKPASS",
     "GIT_EDITOR",
     "GIT_CONFIG_PARAMETERS",
     "GIT_CONFIG_COUNT",
-    "GIT_EXEC_PATH",
     "GIT_TEMPLATE_DIR",
     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
 ):
+    # Set outside, these would point git at another repository, index or config than the
+    # one we name, or run a command of the caller's environment on every diff or prompt.
     GIT_ENV.pop(_var, None)
 
 
