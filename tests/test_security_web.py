@@ -198,3 +198,25 @@ def test_hostile_values_never_give_a_5xx(client) -> None:
     failed = [(u[:80], r.status_code) for u in urls if (r := client.get(u)).status_code >= 500]
     assert len(urls) > 1500
     assert not failed, failed[:20]
+
+
+def test_series_author_is_literal(erofs_store) -> None:
+    """`patchlens series --author` looks for the characters given: `%` and `_` match only
+    themselves (some EROFS author names hold a `_`), while part of an address still matches."""
+    from patchlens.review.queries import SeriesFilter, series_list
+
+    _db, engine, _ = erofs_store
+    with engine.connect() as conn:
+        every = series_list(conn, SeriesFilter(limit=100_000))
+        assert len(every) > 100
+        part = every[0]["author_addr"].split("@")[1].upper()
+        assert series_list(conn, SeriesFilter(author=part, limit=5))
+        for wild in ("%", "_", "%@%", "_a"):
+            want = sorted(
+                r["key"]
+                for r in every
+                if wild in r["author_addr"].lower() or wild in r["author_name"].lower()
+            )
+            got = series_list(conn, SeriesFilter(author=wild, limit=100_000))
+            assert sorted(r["key"] for r in got) == want, wild
+            assert len(want) < len(every)
