@@ -22,7 +22,7 @@ from patchlens.review.people import Identities
 from patchlens.review.replies import DEFAULT_BOT_PATTERNS, BotMatcher
 from patchlens.sources.base import SourceError
 from patchlens.sources.gitrepo import default_branch
-from patchlens.sources.gitutil import GIT_ENV, resolve_repo
+from patchlens.sources.gitutil import GIT_ENV, git_argv, resolve_repo
 from patchlens.store import schema as s
 
 
@@ -81,8 +81,13 @@ def _repo_dirs(conn: Connection, cache: Path) -> list[tuple[Path, str]]:
 
 
 def _show(gitdir: Path, spec: str) -> str | None:
+    # cat-file, not show: it never runs a textconv filter the repository may name.
     proc = subprocess.run(
-        ["git", "show", spec], cwd=gitdir, capture_output=True, env=GIT_ENV, check=False
+        git_argv(["cat-file", "blob", spec]),
+        cwd=gitdir,
+        capture_output=True,
+        env=GIT_ENV,
+        check=False,
     )
     return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
 

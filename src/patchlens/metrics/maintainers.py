@@ -540,7 +540,10 @@ def load_from_git(
     from patchlens.sources.gitutil import git
 
     cwd = Path(gitdir)
-    log = git(["log", "--first-parent", "--format=%H %ct", branch, "--", path], cwd=cwd)
+    log = git(
+        ["log", "--first-parent", "--format=%H %ct", "--end-of-options", branch, "--", path],
+        cwd=cwd,
+    )
     commits = [ln.split() for ln in log.decode("ascii", "replace").splitlines() if ln.strip()]
     if not commits:
         return MaintainersHistory()

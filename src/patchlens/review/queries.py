@@ -33,7 +33,10 @@ def series_list(conn: Connection, f: SeriesFilter) -> list[dict[str, Any]]:
     conds = []
     if f.author:
         conds.append(
-            or_(se.c.author_addr.ilike(f"%{f.author}%"), se.c.author_name.ilike(f"%{f.author}%"))
+            or_(
+                se.c.author_addr.icontains(f.author, autoescape=True),
+                se.c.author_name.icontains(f.author, autoescape=True),
+            )
         )
     if f.since is not None:
         conds.append(se.c.last_date >= f.since)

@@ -20,7 +20,7 @@ from patchlens.compression import compress_text
 from patchlens.mail.diff import FileStat, unquote_path
 from patchlens.mail.trailers import Trailer, parse_trailers
 from patchlens.sources.base import SourceError
-from patchlens.sources.gitutil import GIT_ENV, git
+from patchlens.sources.gitutil import DIFF_SAFETY, GIT_ENV, git, git_argv
 
 # "commit %H" first, so that `git patch-id` can name each patch; then NUL-separated fields.
 _FORMAT = "commit %H%n%x00%x01%H%x00%P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"
@@ -33,7 +33,7 @@ LOG_ARGS = [
     "-p",
     "--numstat",
     "--no-color",
-    "--no-ext-diff",
+    *DIFF_SAFETY,
     "-M",
     "--date=raw",
     "--encoding=UTF-8",
@@ -156,7 +156,7 @@ def default_branch(gitdir: Path) -> str:
 def branch_head(gitdir: Path, branch: str) -> str:
     for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", branch):
         proc = subprocess.run(
-            ["git", "rev-parse", "-q", "--verify", f"{ref}^{{commit}}"],
+            git_argv(["rev-parse", "-q", "--verify", "--end-of-options", f"{ref}^{{commit}}"]),
             cwd=gitdir,
             capture_output=True,
             env=GIT_ENV,
@@ -169,7 +169,7 @@ def branch_head(gitdir: Path, branch: str) -> str:
 
 def has_commit(gitdir: Path, sha: str) -> bool:
     proc = subprocess.run(
-        ["git", "cat-file", "-e", f"{sha}^{{commit}}"],
+        git_argv(["cat-file", "-e", f"{sha}^{{commit}}"]),
         cwd=gitdir,
         capture_output=True,
         env=GIT_ENV,
@@ -180,14 +180,21 @@ def has_commit(gitdir: Path, sha: str) -> bool:
 
 def rev_list(gitdir: Path, head: str, exclude: list[str]) -> list[str]:
     """Commits reachable from head and not from any of `exclude`, oldest first."""
-    args = ["rev-list", "--reverse", "--topo-order", head, *(f"^{e}" for e in exclude)]
+    args = [
+        "rev-list",
+        "--reverse",
+        "--topo-order",
+        "--end-of-options",
+        head,
+        *(f"^{e}" for e in exclude),
+    ]
     return git(args, cwd=gitdir).decode().split()
 
 
 def _run_log(gitdir: Path, shas: list[str]) -> tuple[bytes, dict[str, str]]:
     """A slice's log, and its patch-ids from `git patch-id --stable` fed that same log."""
     proc = subprocess.run(
-        ["git", *LOG_ARGS],
+        git_argv(LOG_ARGS),
         cwd=gitdir,
         input="".join(s + "\n" for s in shas).encode(),
         capture_output=True,
@@ -197,7 +204,7 @@ def _run_log(gitdir: Path, shas: list[str]) -> tuple[bytes, dict[str, str]]:
     if proc.returncode != 0:
         raise SourceError(f"{gitdir}: git log failed: {proc.stderr.decode('utf-8', 'replace')}")
     pid = subprocess.run(
-        ["git", "patch-id", "--stable"],
+        git_argv(["patch-id", "--stable"]),
         cwd=gitdir,
         input=proc.stdout,
         capture_output=True,

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from patchlens.sources.base import Batch, Plan, RawMessage, SourceError
-from patchlens.sources.gitutil import GIT_ENV, git, is_bundle, is_git_dir, is_url, resolve_repo
+from patchlens.sources.gitutil import (
+    GIT_ENV,
+    git,
+    git_argv,
+    is_bundle,
+    is_git_dir,
+    is_url,
+    resolve_repo,
+)
 
 _EPOCH = re.compile(r"^(\d+)\.git$")
 
@@ -124,7 +132,7 @@ class PublicInboxSource:
                 stdin = "".join(b + "\n" for b in by_blob).encode()
             batch: list[RawMessage] = []
             proc = subprocess.Popen(
-                ["git", *args],
+                git_argv(args),
                 cwd=gitdir,
                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

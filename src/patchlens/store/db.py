@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -60,7 +61,31 @@ def make_engine(url: str, *, readonly: bool = False) -> Engine:
             engine = create_engine(url)
         event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, readonly))
         return engine
-    return create_engine(url)
+    engine = create_engine(url)
+    if readonly:
+        statement = _READONLY_SESSION.get(u.get_backend_name())
+        if statement is None:
+            raise ValueError(f"cannot open a {u.get_backend_name()} store read-only")
+        event.listen(engine, "connect", lambda c, r: _session_readonly(c, statement))
+    return engine
+
+
+# Every transaction of a read-only engine's connections is read-only on the server, so a
+# write fails there whatever the code above it does (the dashboard's promise on any engine).
+_READONLY_SESSION = {
+    "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    "mysql": "SET SESSION TRANSACTION READ ONLY",
+    "mariadb": "SET SESSION TRANSACTION READ ONLY",
+}
+
+
+def _session_readonly(dbapi_conn: Any, statement: str) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(statement)
+    cur.close()
+    # The driver opened a transaction for it; a SET undone by the pool's rollback would not
+    # last, so it is committed here, before the pool hands the connection out.
+    dbapi_conn.commit()
 
 
 def _alembic_config(url: str):

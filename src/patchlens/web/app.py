@@ -10,6 +10,7 @@ and every query is parameterised.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
@@ -34,6 +35,7 @@ from patchlens.store.db import make_engine
 from patchlens.web import api_models, charts, data, glossary
 from patchlens.web.filters import PARAMS, FilterError, Filters, check_params, parse_int
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 PAGE_CSP = (
     "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
@@ -76,6 +78,7 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
         docs_url=None,  # the interactive docs load scripts from a CDN; the schema is enough
         redoc_url=None,
     )
+    app.state.engine = engine  # read-only on every engine (tests write through it to check)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
@@ -95,7 +98,13 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
         t0 = time.perf_counter()
-        response: Response = await call_next(request)
+        try:
+            response: Response = await call_next(request)
+        except Exception:
+            # Answered here, not by the server's last-resort handler (which sits outside this
+            # middleware): a failure gets the same headers as any page, and says nothing more.
+            log.exception("%s %s failed", request.method, request.url.path)
+            response = internal_error(request)
         if "content-security-policy" not in response.headers:
             response.headers["Content-Security-Policy"] = PAGE_CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -311,12 +320,20 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
                 "f": Filters(),
                 "path": request.url.path,
                 "message": message,
-                "heading": "Not found" if status == 404 else "Bad request",
+                "heading": {404: "Not found", 500: "Internal error"}.get(status, "Bad request"),
                 "parameter": parameter,
                 "accepted": accepted,
             },
             status_code=status,
         )
+
+    def internal_error(request: Request) -> Response:
+        message = "internal error: this request could not be answered"
+        try:
+            return error(request, 500, message, None)
+        except Exception:
+            log.exception("the error page failed too")
+            return PlainTextResponse(message, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:

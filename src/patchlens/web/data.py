@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -43,6 +44,11 @@ from patchlens.metrics.report import (
 from patchlens.review.queries import versions_detail
 from patchlens.store import schema as s
 from patchlens.web.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
+
+# The longest mail address SMTP allows (RFC 5321: 64 + 1 + 255); a longer one names nobody.
+MAX_ADDRESS = 320
+# A commit id or a prefix of one (4 to 64 hex digits, as `git rev-parse --short` gives).
+_SHA_PREFIX = re.compile(r"^[0-9a-fA-F]{4,64}\Z")
 
 SORTABLE = (
     "first_date",
@@ -520,9 +526,17 @@ def person_page(
     """One person over the selected series: what they authored and what they reviewed, every
     series of both, a page of PAGE_SIZE at a time."""
     pe = s.people
-    row = conn.execute(select(pe).where(pe.c.identity == f"addr:{address.lower()}")).first()
+    if len(address) > MAX_ADDRESS:
+        return None  # longer than any mail address: nobody (and no giant pattern for SQL)
+    addr = address.lower()
+    row = conn.execute(select(pe).where(pe.c.identity == f"addr:{addr}")).first()
     if row is None:
-        row = conn.execute(select(pe).where(pe.c.addresses.like(f'%"{address.lower()}"%'))).first()
+        # One element of the JSON list, exactly: the quoted address with LIKE's wildcards
+        # escaped, so `%` or `_` in the URL match only themselves.
+        needle = json.dumps(addr)
+        row = conn.execute(
+            select(pe).where(pe.c.addresses.contains(needle, autoescape=True)).limit(1)
+        ).first()
     if row is None:
         return None
     p = dict(row._mapping)
@@ -670,8 +684,10 @@ def subsystem_page(
 
 def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
     c = s.commits
+    if not _SHA_PREFIX.match(sha):
+        return None  # not a (prefix of a) commit id: never a pattern
     row = conn.execute(
-        select(c, s.repos.c.name).join(s.repos).where(c.c.sha.like(f"{sha}%")).limit(2)
+        select(c, s.repos.c.name).join(s.repos).where(c.c.sha.startswith(sha.lower())).limit(2)
     ).all()
     if len(row) != 1:
         return None
