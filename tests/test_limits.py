@@ -15,6 +15,7 @@ import pytest
 
 from patchlens.mail import limits
 from patchlens.mail import parse as parse_mod
+from patchlens.mail.diff import file_stats, split_diff
 from patchlens.mail.parse import parse_message
 from patchlens.review.threads import MessageRef, build_threads
 
@@ -173,3 +174,27 @@ def test_header_and_body_charsets_that_are_not_text_encodings_fall_back(charset)
 def test_punycode_words_decode_without_error():
     raw = b"From: a@example.org\nSubject: =?punycode?Q?bcher-kva?= xn--bcher-kva\n\nhi\n"
     assert parse_message(raw).subject == "bcher-kva xn--bcher-kva"
+
+
+def test_many_diffs_between_text_are_split_in_linear_time():
+    # Each diff split the rest of the text again: 4,000 diffs took 1.4 s, 16,000 about 23 s.
+    one = "some words\ndiff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n"
+    t = time.perf_counter()
+    body, diff = split_diff("hi\n" + one * 16_000)
+    assert time.perf_counter() - t < 3.0
+    assert body == "hi\n" + "some words\n" * 16_000
+    assert diff == one.removeprefix("some words\n") * 16_000
+
+
+def test_long_git_binary_patch_is_read_in_linear_time():
+    # Every base85 line walked back to `GIT binary patch`: 20,000 lines took 105 s.
+    b85 = "zcmV-BAQmQ4xQ2fU1e2aaaaaaaaaaaaaaaaaaaaaaaaaa\n" * 20_000
+    patch = (
+        "diff --git a/f.bin b/f.bin\nindex 1111111..2222222 100644\nGIT binary patch\n"
+        "literal 100\n" + b85 + "\nliteral 0\nHcmV?d00001\n\n"
+    )
+    t = time.perf_counter()
+    body, diff = split_diff("msg\n" + patch + "-- \n2.40.0\n")
+    assert time.perf_counter() - t < 3.0
+    assert diff == patch and body == "msg\n-- \n2.40.0\n"
+    assert [(s.path, s.binary, s.binary_size) for s in file_stats(diff)] == [("f.bin", True, 100)]
