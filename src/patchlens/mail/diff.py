@@ -214,14 +214,15 @@ def unquote_path(path: str) -> str:
         c = body[i]
         if c == "\\" and i + 1 < len(body):
             nxt = body[i + 1 : i + 4]
-            if len(nxt) == 3 and all(ch in "01234567" for ch in nxt):
+            # At most \377: a path in mail may carry "\777", which is no byte.
+            if len(nxt) == 3 and nxt[0] in "0123" and all(ch in "01234567" for ch in nxt):
                 raw.append(int(nxt, 8))
                 i += 4
                 continue
-            raw.extend(_C_ESCAPES.get(body[i + 1], body[i + 1]).encode())
+            raw.extend(_C_ESCAPES.get(body[i + 1], body[i + 1]).encode("utf-8", "surrogatepass"))
             i += 2
             continue
-        raw.extend(c.encode())
+        raw.extend(c.encode("utf-8", "surrogatepass"))
         i += 1
     return raw.decode("utf-8", "replace")
 

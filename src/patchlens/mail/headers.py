@@ -81,6 +81,9 @@ _NOT_CHARSETS = frozenset(
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _charset_codec(charset: str) -> str | None:
     """The codec name for a declared charset, or None when it is unknown or not a text charset.
 
@@ -105,9 +108,12 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
         cs = _charset_codec(charset)
         if cs:
             try:
-                return data.decode(cs)
+                text = data.decode(cs)
             except (UnicodeError, ValueError, LookupError):
                 pass
+            else:
+                # UTF-7 decodes "+2D0-" to a lone surrogate, which no store can encode.
+                return _SURROGATE.sub("\ufffd", text) if cs != "utf-8" else text
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
