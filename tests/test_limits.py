@@ -16,8 +16,10 @@ import pytest
 from patchlens.mail import limits
 from patchlens.mail import parse as parse_mod
 from patchlens.mail.diff import file_stats, split_diff
-from patchlens.mail.parse import parse_message
+from patchlens.mail.parse import ParsedMessage, parse_message
 from patchlens.review.threads import MessageRef, build_threads
+from patchlens.sources.base import RawMessage
+from patchlens.store.writer import parse_batch
 
 HEAD = (
     b"From: A <a@example.org>\nSubject: nested\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n"
@@ -198,3 +200,22 @@ def test_long_git_binary_patch_is_read_in_linear_time():
     assert time.perf_counter() - t < 3.0
     assert diff == patch and body == "msg\n-- \n2.40.0\n"
     assert [(s.path, s.binary, s.binary_size) for s in file_stats(diff)] == [("f.bin", True, 100)]
+
+
+def test_odd_charsets_are_stored_not_quarantined():
+    """The batch parser (what `update` runs) gives a message, not a "parser error" string."""
+    odd = [
+        b"From: =?rot13?Q?Wbet?= <j@example.org>\nSubject: =?hex?B?aGk=?=\n"
+        b"Message-ID: <c1@x>\nContent-Type: text/plain; charset=base64\n\nbody\n",
+        b"From: a@example.org\nSubject: =?punycode?Q?bcher-kva?=\nMessage-ID: <c2@x>\n\nhi\n",
+        b"From: a@example.org\nSubject: =?utf\0-8?Q?x?=\nMessage-ID: <c3@x>\n\nhi\n",
+        b"From: a@example.org\nSubject: =?utf-7?Q?+2D0-?=\nMessage-ID: <c4@x>\n"
+        b"Content-Type: text/plain; charset=utf-7\n\nx+2D0-y\n",
+    ]
+    parsed = parse_batch([RawMessage(raw, f"pos{i}") for i, raw in enumerate(odd)])
+    results = [p.result for p in parsed]
+    assert all(isinstance(r, ParsedMessage) for r in results), results
+    assert [r.message_id for r in results] == ["c1@x", "c2@x", "c3@x", "c4@x"]
+    for r in results:
+        r.subject.encode("utf-8")  # storable: no lone surrogate
+    assert results[3].subject == "\ufffd"
