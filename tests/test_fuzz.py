@@ -32,7 +32,7 @@ _COMMON = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 settings.register_profile(
-    "fuzz-ci", max_examples=150, deadline=timedelta(seconds=2), derandomize=True, **_COMMON
+    "fuzz-ci", max_examples=300, deadline=timedelta(seconds=2), derandomize=True, **_COMMON
 )
 settings.register_profile("fuzz-long", max_examples=5000, deadline=None, **_COMMON)
 FUZZ = settings.get_profile(
