@@ -72,19 +72,48 @@ def scan_headers(block: bytes) -> dict[str, list[bytes]]:
     return out
 
 
+# Codecs that Python can look up but that are not mail charsets: domain-name and escape
+# encodings read backslashes or dashes as syntax (punycode decoding is also quadratic), and
+# "undefined" always fails. Non-text codecs (rot13, hex, base64, zlib...) are refused by
+# `_is_text_encoding`.
+_NOT_CHARSETS = frozenset(
+    {"punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined", "unicode-internal"}
+)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _charset_codec(charset: str) -> str | None:
+    """The codec name for a declared charset, or None when it is unknown or not a text charset.
+
+    Never raises: charset names come from mail, and a NUL byte or a codec name such as
+    `rot13` or `hex` made `bytes.decode` raise ValueError/LookupError (a "parser error").
+    """
+    cs = charset.strip().strip('"').strip().lower()
+    if not cs or len(cs) > 64 or "\0" in cs:
+        return None
+    try:
+        info = codecs.lookup(cs)
+    except (LookupError, ValueError, TypeError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None
+    return info.name
+
+
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
     """Bytes to text by the declared charset, then UTF-8, then Latin-1: never fails."""
     if charset:
-        cs = charset.strip().strip('"').lower()
-        try:
-            codecs.lookup(cs)
-        except LookupError:
-            cs = ""
+        cs = _charset_codec(charset)
         if cs:
             try:
-                return data.decode(cs)
-            except UnicodeDecodeError:
+                text = data.decode(cs)
+            except (UnicodeError, ValueError, LookupError):
                 pass
+            else:
+                # UTF-7 decodes "+2D0-" to a lone surrogate, which no store can encode.
+                return _SURROGATE.sub("\ufffd", text) if cs != "utf-8" else text
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
