@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,7 +124,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, s
 
 async def _client(
     port: int,
-    urls: list[str],
+    urls: Callable[[int], str],
     start: int,
     deadline: float,
     conditional: bool,
@@ -134,7 +135,7 @@ async def _client(
     i = start
     reader = writer = None
     while time.monotonic() < deadline:
-        url = urls[i % len(urls)]
+        url = urls(i)
         i += 1
         try:
             if writer is None:
@@ -181,10 +182,13 @@ async def _warm(port: int, urls: list[str]) -> None:
     writer.close()
 
 
-async def _load(port: int, urls: list[str], run: Run, conditional: bool) -> list[float]:
+async def _load(
+    port: int, urls: Callable[[int], str], n: int, run: Run, conditional: bool
+) -> list[float]:
+    """`urls(i)`: the i-th URL of the mix (n of them); client k starts at k * n / clients."""
     lat: list[float] = []
     deadline = time.monotonic() + run.seconds
-    step = max(1, len(urls) // run.clients)
+    step = max(1, n // run.clients)
     t0 = time.monotonic()
     await asyncio.gather(
         *(
@@ -281,6 +285,7 @@ def measure(
     update: bool,
     conditional: bool,
     tmp: Path,
+    distinct: Callable[[int], str] | None = None,
 ) -> Run:
     run = Run(clients=clients, update=update, seconds=seconds)
     srv_log = tmp / f"serve-{clients}-{int(update)}.log"
@@ -291,7 +296,8 @@ def measure(
         if updater:
             updater.start()
             time.sleep(1.0)  # the first update is past its start when the clients begin
-        lat = asyncio.run(_load(port, urls, run, conditional))
+        mix = distinct or (lambda i: urls[i % len(urls)])
+        lat = asyncio.run(_load(port, mix, len(urls), run, conditional))
         if updater:
             updater.stopping.set()
             updater.join()
@@ -348,6 +354,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="`serve --workers` (1: one process)")
     ap.add_argument("--update", choices=("both", "no", "yes"), default="both")
     ap.add_argument("--conditional", action="store_true", help="send If-None-Match")
+    ap.add_argument(
+        "--distinct",
+        action="store_true",
+        help="give every request its own filter values or entity (bench/web.py's distinct "
+        "pass), so that no kept response can answer it: the cost of rendering under load",
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     if not 0 < args.seconds <= 600:
@@ -356,15 +368,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="patchlens-load-") as t:
         tmp = Path(t)
         db = args.db or web.build_store(tmp)
-        picks = web.pick(db, 1)
-        urls = [x.url for x in web.targets(picks)]
+        picks = web.pick(db, 50)
+        targets = web.targets(picks)
+        urls = [x.url for x in targets]
+        distinct = None
+        if args.distinct:
+
+            def distinct(i: int) -> str:
+                # client k starts at k * len(urls) / clients: request i is its own filter
+                # combination (an `until` i days later, or the i-th entity of 50)
+                return web.distinct_url(targets[i % len(targets)], i, picks)
+
         log(f"{len(urls)} URLs; store {db}; {machine()}")
         runs = []
         updates = {"both": (False, True), "no": (False,), "yes": (True,)}[args.update]
         for update in updates:
             for n in (int(c) for c in args.clients.split(",")):
                 log(f"{n} clients, {args.seconds:.0f} s, update --force: {update} ...")
-                r = measure(db, urls, n, args.seconds, args.workers, update, args.conditional, tmp)
+                r = measure(
+                    db,
+                    urls,
+                    n,
+                    args.seconds,
+                    args.workers,
+                    update,
+                    args.conditional,
+                    tmp,
+                    distinct,
+                )
                 log(
                     f"  {r.rps:.0f} req/s, p50 {r.p50_ms:.0f} ms, p95 {r.p95_ms:.0f} ms, "
                     f"p99 {r.p99_ms:.0f} ms, errors {r.errors}, locked {r.locked}"
@@ -377,6 +408,7 @@ def main() -> None:
         print(
             f"{when}; {machine()}; serve --workers {args.workers}; "
             f"{'conditional' if args.conditional else 'unconditional'} requests; "
+            f"{'every request distinct; ' if args.distinct else ''}"
             f"{len(urls)} URLs\n"
         )
         print(table(runs))
@@ -388,6 +420,7 @@ def main() -> None:
                         "machine": machine(),
                         "workers": args.workers,
                         "conditional": args.conditional,
+                        "distinct": args.distinct,
                         "urls": urls,
                         "runs": [asdict(r) for r in runs],
                     },

@@ -2,23 +2,26 @@
 update is under way.
 
 Every page is a function of the store, and the store changes only when `update` writes to
-it. An update records its end in `stage_state` (web/data.py::_version) and names itself in
-`update_lock` while it runs (store/lock.py; the row stays behind when an update is killed or
-fails, and is removed only after a clean run). Together they are the store's *state*: a
-response rendered in one state is valid for as long as the state lasts, so
+it. An update records its end in `stage_state` (web/data.py::_version: the *data version*)
+and names itself in `update_lock` while it runs (store/lock.py; the row stays behind when
+an update is killed or fails, and is removed only after a clean run). So:
 
 - each successful GET response (status 200) is kept, keyed by path and query string, and
-  served again until the state changes; then every kept response is dropped at once, so a
-  reader sees one switch from the old figures to the new ones;
-- the ETag is a hash of the state and the URL (no need to render a page to answer a
-  conditional request), Last-Modified the time the state began; a request whose
-  If-None-Match (or If-Modified-Since) matches gets 304 without a body;
-- while an update runs, or after one that did not finish, the state carries a notice: pages
-  say that the figures may mix old and new data (an update commits stage by stage), and
-  every response carries `X-Patchlens-Update: running` or `interrupted`.
+  served again until the data version changes; then every kept response is dropped at once,
+  so readers see one switch from the figures of one finished update to the next;
+- a response rendered while no update is under way shows one finished update's data, whole:
+  it is kept and served while the next update runs (an update commits stage by stage, and
+  the store may meanwhile hold new threads with old matching and metrics);
+- a response rendered while an update runs, or after one that did not finish, may mix old
+  and new data: the page says so (a notice), and it is kept only while that state lasts;
+  every response carries `X-Patchlens-Update: running` or `interrupted` in such a state;
+- the ETag is a hash of the state a response was rendered in and of its URL, known without
+  rendering; Last-Modified is when that state began. A request whose If-None-Match (or,
+  without one, If-Modified-Since) matches gets 304 without a body.
 
-The state is read at most every `check_every` seconds per process (one small query), so a
-new state shows within that time. Concurrent requests for a URL that is not kept yet wait
+The state is read at most every `check_every` seconds per process (one small query), and
+again before and after each rendering, so a new state shows within that time and nothing
+rendered across a change is kept. Concurrent requests for a URL that is not kept yet wait
 for the first one to render it, rather than all rendering it at once after each update.
 """
 
@@ -52,7 +55,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class StoreState:
     """What a response depends on besides its URL."""
 
-    token: str  # hash of the data version and of the update under way, if any
+    version: str  # hash of the data version (stage_state) and the salt
+    token: str  # hash of the version and of the update_lock row, if any
     modified: int | None  # when this state began (Unix time), for Last-Modified
     update: str | None  # None, "running" or "interrupted"
     holder: str = ""  # "pid N since HH:MM" for a running update
@@ -100,16 +104,25 @@ def read_state(engine: Engine, salt: str = "") -> StoreState:
         since = datetime.fromtimestamp(row.started_at).strftime("%H:%M")
         holder = f"pid {row.pid}{'' if here else f' on {row.host}'} since {since}"
         modified = max(modified or 0, int(row.started_at))
-    key = repr((salt, version, update, row and tuple(row)))
-    token = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return StoreState(token, modified, update, holder)
+    at_rest = hashlib.sha256(repr((salt, version)).encode()).hexdigest()[:16]
+    token = hashlib.sha256(repr((at_rest, update, row and tuple(row))).encode()).hexdigest()[:16]
+    return StoreState(at_rest, token, modified, update, holder)
 
 
 @dataclass
 class _Kept:
-    status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    etag: str
+    modified: int | None
+    # None: rendered with no update under way, so of one finished update's data, valid until
+    # the data version changes. Otherwise rendered during an update (and saying so): valid
+    # only in that same state.
+    token: str | None
+
+
+def _etag(token: str, key: str) -> str:
+    return '"' + hashlib.sha256(f"{token} {key}".encode()).hexdigest()[:24] + '"'
 
 
 class PageCache:
@@ -138,16 +151,23 @@ class PageCache:
         self._rendering: dict[str, asyncio.Event] = {}
         self.hits = self.misses = 0
 
-    def state(self) -> StoreState:
-        """The store's state, read again when the last reading is older than check_every."""
+    def state(self, fresh: bool = False) -> StoreState:
+        """The store's state, read again when the last reading is older than check_every
+        (or `fresh`). A new data version drops every kept response."""
         now = time.monotonic()
-        if self._state is None or now - self._checked >= self.check_every:
+        if fresh or self._state is None or now - self._checked >= self.check_every:
             new = read_state(self.engine, self.salt)
-            if self._state is None or new.token != self._state.token:
+            if self._state is None or new.version != self._state.version:
                 self.kept.clear()
                 self.size = 0
             self._state, self._checked = new, now
         return self._state
+
+    def _valid(self, key: str, st: StoreState) -> _Kept | None:
+        kept = self.kept.get(key)
+        if kept is None or (kept.token is not None and kept.token != st.token):
+            return None
+        return kept
 
     def _keep(self, key: str, kept: _Kept) -> None:
         n = len(kept.body)
@@ -171,42 +191,45 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         st = self.state()
-        scope.setdefault("state", {})["patchlens_notice"] = st.notice()
         qs = scope.get("query_string", b"").decode("latin-1")
         key = f"{path}?{qs}"
-        etag = '"' + hashlib.sha256(f"{st.token} {key}".encode()).hexdigest()[:24] + '"'
-        meta: list[tuple[bytes, bytes]] = [(b"etag", etag.encode())]
-        if st.modified:
-            stamp = format_datetime(datetime.fromtimestamp(st.modified, UTC), usegmt=True)
-            meta.append((b"last-modified", stamp.encode()))
-        if st.update:
-            meta.append((b"x-patchlens-update", st.update.encode()))
 
-        if _not_modified(scope, etag, st.modified):
-            kept = self.kept.get(key)
+        kept = self._valid(key, st)
+        if kept is None:
+            etag, modified = _etag(st.token if st.update else st.version, key), st.modified
+        else:
+            etag, modified = kept.etag, kept.modified
+        if _not_modified(scope, etag, modified):
             headers = [
                 (k, v)
                 for k, v in (kept.headers if kept else [])
-                if k in (b"cache-control", b"content-security-policy", b"content-location")
+                if k in (b"cache-control", b"content-security-policy")
             ]
-            await _reply(send, 304, [*headers, *meta], b"")
+            await _reply(send, 304, [*headers, *_meta(etag, modified, st)], b"")
             return
 
         while True:
-            kept = self.kept.get(key)
             if kept is not None:
                 self.hits += 1
                 self.kept.move_to_end(key)
-                await _reply(send, kept.status, [*kept.headers, *meta, _HIT], kept.body)
+                meta = _meta(kept.etag, kept.modified, st)
+                await _reply(send, 200, [*kept.headers, *meta, _HIT], kept.body)
                 return
             busy = self._rendering.get(key)
             if busy is None:
                 break
             await busy.wait()  # another request is rendering this URL: use its result
-            if self._state is not st:
-                break  # a new state began meanwhile: render in it
+            kept = self._valid(key, self.state())
+            if kept is None:
+                break
 
+        # Rendering: read the state again, so that a page rendered as "no update under way"
+        # is one; and keep the result only if the state did not change meanwhile.
         self.misses += 1
+        st = self.state(fresh=True)
+        scope.setdefault("state", {})["patchlens_notice"] = st.notice()
+        token = st.token if st.update else None
+        etag, modified = _etag(token or st.version, key), st.modified
         owner = key not in self._rendering
         done = self._rendering.setdefault(key, asyncio.Event())
         start: Message = {}
@@ -216,7 +239,9 @@ class PageCache:
             if message["type"] == "http.response.start":
                 start.update(message)
                 if message["status"] == 200:
-                    headers = _merge(message.get("headers", []), [*meta, _MISS])
+                    headers = _merge(
+                        message.get("headers", []), [*_meta(etag, modified, st), _MISS]
+                    )
                     message = {**message, "headers": headers}
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
@@ -224,16 +249,27 @@ class PageCache:
 
         try:
             await self.app(scope, receive, capture)
-            if start.get("status") == 200 and self._state is st:
+            if start.get("status") == 200 and self.state(fresh=True).token == st.token:
                 headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
                 headers = [(k, v) for k, v in headers if k.lower() not in _OURS]
                 if not any(k.lower() == b"cache-control" for k, _v in headers):
                     headers.append((b"cache-control", b"no-cache"))
-                self._keep(key, _Kept(200, headers, b"".join(chunks)))
+                self._keep(key, _Kept(headers, b"".join(chunks), etag, modified, token))
         finally:
             if owner:
                 del self._rendering[key]
                 done.set()
+
+
+def _meta(etag: str, modified: int | None, st: StoreState) -> list[tuple[bytes, bytes]]:
+    """ETag and Last-Modified of a response, and whether an update is under way now."""
+    out = [(b"etag", etag.encode())]
+    if modified:
+        stamp = format_datetime(datetime.fromtimestamp(modified, UTC), usegmt=True)
+        out.append((b"last-modified", stamp.encode()))
+    if st.update:
+        out.append((b"x-patchlens-update", st.update.encode()))
+    return out
 
 
 # Whether a response was kept from an earlier request (for tests and benchmarks).
