@@ -723,6 +723,14 @@ def _write(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (each keeps its own rendered pages); about one per core.",
+        ),
+    ] = 1,
 ) -> None:
     """The dashboard, read-only over the store: pages, charts and the JSON API."""
     import uvicorn
@@ -735,7 +743,21 @@ def serve(
     except FileNotFoundError as e:
         _fail(str(e))
     console.print(f"patchlens dashboard on http://{host}:{port}/ (Ctrl-C to stop)")
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(web, host=host, port=port, log_level="warning")
+        return
+    # Several processes: uvicorn starts each from an import string, and each builds the app
+    # from the store and configuration named in its environment.
+    os.environ["PATCHLENS_SERVE_DB"] = url
+    os.environ["PATCHLENS_SERVE_CONFIG"] = str(state.config or "")
+    uvicorn.run(
+        "patchlens.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def shared_data_dir() -> Path:

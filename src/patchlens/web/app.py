@@ -11,6 +11,7 @@ and every query is parameterised.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from patchlens.metrics.report import data_date
 from patchlens.store.db import make_engine
 from patchlens.web import api_models, charts, data, glossary
 from patchlens.web.filters import PARAMS, FilterError, Filters, check_params, parse_int
+from patchlens.web.pagecache import PageCache
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -95,6 +97,10 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
     for t in (HERE / "templates").glob("*.html"):
         env.get_template(t.name)
 
+    # Added before the headers middleware, so inside it: kept responses, 304s included,
+    # get the same headers as any other.
+    app.add_middleware(PageCache, engine=engine, salt=f"{__version__} {cfg!r}")
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
         t0 = time.perf_counter()
@@ -114,8 +120,10 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
 
     def page(request: Request, template: str, **ctx: Any) -> HTMLResponse:
         f = ctx.get("f") or Filters()
+        # Set by PageCache: a running or unfinished update (the figures may mix old and new).
+        notice = request.scope.get("state", {}).get("patchlens_notice")
         return templates.TemplateResponse(
-            request, template, {"f": f, "path": request.url.path, **ctx}
+            request, template, {"f": f, "path": request.url.path, "update_notice": notice, **ctx}
         )
 
     def params(names: tuple[str, ...], sort: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -344,6 +352,15 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
         return error(request, 400, exc.message, exc.parameter)
 
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one `patchlens serve --workers N` process: the store and configuration
+    the parent named in PATCHLENS_SERVE_DB and PATCHLENS_SERVE_CONFIG."""
+    from patchlens.config import load_config
+
+    config = os.environ.get("PATCHLENS_SERVE_CONFIG") or None
+    return create_app(os.environ["PATCHLENS_SERVE_DB"], load_config(config))
 
 
 def _span(conn: Any, f: Filters) -> tuple[int | None, int]:

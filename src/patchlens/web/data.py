@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -74,13 +75,21 @@ def _version(conn: Connection) -> Any:
     return tuple(row) if row else None
 
 
+# Held while the rows of a new version are computed: concurrent requests after an update
+# wait for one computation instead of each running it (seconds of CPU each).
+_CACHE_LOCK = threading.Lock()
+
+
 def all_series_rows(conn: Connection, rules: BacklogRules) -> list[dict[str, Any]]:
     key = (str(conn.engine.url), _version(conn), rules)
     rows = _CACHE.get(key)
     if rows is None:
-        rows = metric_rows(conn, ReportFilter(rules=rules))
-        _CACHE.clear()  # one version per store is enough; old ones are stale
-        _CACHE[key] = rows
+        with _CACHE_LOCK:
+            rows = _CACHE.get(key)
+            if rows is None:
+                rows = metric_rows(conn, ReportFilter(rules=rules))
+                _CACHE.clear()  # one version per store is enough; old ones are stale
+                _CACHE[key] = rows
     return rows
 
 
