@@ -15,11 +15,12 @@ import gzip
 import hashlib
 import lzma
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from patchlens.sources.base import Batch, Plan, RawMessage, SourceError
+from patchlens.sources.base import Batch, Damage, Plan, RawMessage, SourceError
 
 CHUNK = 8 << 20
 _TAIL = 4096
@@ -38,6 +39,43 @@ _SEP_DATED = re.compile(rb"(?:\A\r?\n?|\n\r?\n)(" + _DATED + rb")")
 _FIRST_DATED = re.compile(rb"\A\r?\n?" + _DATED)
 _UNESCAPE = re.compile(rb"^>(>*From )", re.M)
 _ASCTIME = re.compile(rb"(\w{3} \w{3} [ \d]\d \d\d:\d\d(?::\d\d)? \d{4})")
+
+
+class DamageTolerantReader:
+    """A stream that ends, instead of raising, where its data becomes unreadable (a .gz or
+    .xz cut short or corrupt, a read error): what came before is all kept, and `error`
+    says why it ended there and `offset` how many bytes were read."""
+
+    _STEP = 1 << 16
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self.error: str | None = None
+        self.offset = 0
+
+    def read(self, n: int) -> bytes:
+        out: list[bytes] = []
+        got = 0
+        while got < n and self.error is None:
+            try:
+                part = self._stream.read(min(self._STEP, n - got))
+            except (OSError, EOFError, lzma.LZMAError, zlib.error) as e:
+                self.error = str(e) or type(e).__name__
+                break
+            if not part:
+                break
+            out.append(part)
+            got += len(part)
+        data = b"".join(out)
+        self.offset += len(data)
+        return data
+
+    def seek(self, n: int) -> int:
+        try:
+            self.offset = self._stream.seek(n)
+        except (EOFError, lzma.LZMAError, zlib.error) as e:
+            raise OSError(str(e)) from e
+        return self.offset
 
 
 def open_maybe_compressed(path: Path) -> IO[bytes]:
@@ -83,8 +121,10 @@ def iter_mbox(stream: IO[bytes], start: int = 0) -> Iterator[tuple[int, int, byt
         if sep is None:
             sep = _SEP_DATED if _FIRST_DATED.match(buf.lstrip(b"\r\n")) else _SEP
         seps = list(sep.finditer(buf))
-        # Keep the last separator's message in the buffer until it is known to be complete.
-        limit = len(seps) if eof else len(seps) - 1
+        # Keep the last separator's message in the buffer until it is known to be complete;
+        # a stream that ended on damage (DamageTolerantReader.error) cut the last one short.
+        cut_short = eof and getattr(stream, "error", None) is not None
+        limit = len(seps) if eof and not cut_short else len(seps) - 1
         for i in range(limit):
             m = seps[i]
             msg_start = m.start(1)
@@ -160,21 +200,50 @@ class MboxSource:
 
     def _batches(self, start: int, batch_size: int, st: Any) -> Iterator[Batch]:
         batch: list[RawMessage] = []
+        damage: list[Damage] = []
         end = start
         found = False
         with open_maybe_compressed(self.path) as f:
+            reader = DamageTolerantReader(f)
             try:
-                for off, end, raw, when in iter_mbox(f, start):
+                for off, end, raw, when in iter_mbox(reader, start):  # type: ignore[arg-type]
                     found = True
-                    batch.append(RawMessage(raw, str(off), when))
+                    parts = split_run_together(raw)
+                    if len(parts) > 1:
+                        damage.append(
+                            Damage(
+                                f"{self.location}: offset {off}",
+                                f"{len(parts)} messages run together without 'From ' "
+                                "separators (one header block with a Message-ID each); "
+                                "split and stored as separate messages",
+                            )
+                        )
+                    for at, part in parts:
+                        pos = str(off) if at == 0 else f"{off}+{at}"
+                        batch.append(RawMessage(part, pos, when))
                     if len(batch) >= batch_size:
-                        yield Batch(batch, self._cursor(end, None))
-                        batch = []
-            except (OSError, EOFError, lzma.LZMAError) as e:
+                        yield Batch(batch, self._cursor(end, None), damage)
+                        batch, damage = [], []
+            except OSError as e:
                 raise SourceError(f"{self.location}: cannot read: {e}") from e
+        if reader.error is not None:
+            # Everything before the damage is stored; the message it cut short (from `end`,
+            # the end of the last complete one) is not. The cursor stops there, without the
+            # file's size and time, so every update reads from there again and reports it
+            # again until the file is whole.
+            damage.append(
+                Damage(
+                    f"{self.location}: offset {end}",
+                    f"the file ({st.st_size:,} bytes) cannot be read past this message:"
+                    f" {reader.error}; the message at uncompressed offset {end} is cut short"
+                    " and is not stored",
+                )
+            )
+            yield Batch(batch, self._cursor(end, None), damage)
+            return
         if not found and start == 0 and st.st_size > 0:
             raise SourceError(f"{self.location}: no mbox 'From ' separator found; not an mbox")
-        yield Batch(batch, self._cursor(end, st))
+        yield Batch(batch, self._cursor(end, st), damage)
 
     def _cursor(self, offset: int, st: Any) -> dict[str, Any]:
         cur: dict[str, Any] = {
@@ -185,3 +254,42 @@ class MboxSource:
             cur["file_size"] = st.st_size
             cur["mtime"] = st.st_mtime_ns
         return cur
+
+
+# A header block inside a message's body: after an empty line, lines of `Name: value` (with
+# continuation lines) that hold a Message-ID, a From and a Date or Subject. A quoted or
+# forwarded message rarely has all three at the start of a line; a message whose "From "
+# separator was lost always does.
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:[^\n]*\n(?:[ \t][^\n]*\n)*")
+_BLOCK_START = re.compile(rb"\n\r?\n(?=(?:[!-9;-~]+:[^\n]*\n(?:[ \t][^\n]*\n)*){3})")
+
+
+def _is_header_block(raw: bytes, pos: int) -> bool:
+    names = set()
+    while m := _HEADER_LINE.match(raw, pos):
+        names.add(m.group(0).split(b":", 1)[0].lower())
+        pos = m.end()
+    ends = raw[pos : pos + 1] == b"\n" or raw[pos : pos + 2] == b"\r\n" or pos == len(raw)
+    return ends and {b"message-id", b"from"} <= names and bool(names & {b"date", b"subject"})
+
+
+def split_run_together(raw: bytes) -> list[tuple[int, bytes]]:
+    """(offset, message) for each message in `raw`: one per header block when several ran
+    together (their "From " separators lost); [(0, raw)] otherwise. Pure: the reader
+    reports every split."""
+    head_end = raw.find(b"\n\n")
+    if head_end < 0 or not re.search(rb"(?im)^message-id:", raw[: head_end + 1]):
+        return [(0, raw)]
+    cuts = [
+        m.start() + 1
+        for m in _BLOCK_START.finditer(raw, head_end)
+        if _is_header_block(raw, m.end())
+    ]
+    if not cuts:
+        return [(0, raw)]
+    parts, prev = [], 0
+    for c in cuts:
+        parts.append((prev, raw[prev:c]))
+        prev = c + (2 if raw[c : c + 2] == b"\r\n" else 1)
+    parts.append((prev, raw[prev:]))
+    return parts
