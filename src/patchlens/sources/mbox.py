@@ -42,40 +42,97 @@ _ASCTIME = re.compile(rb"(\w{3} \w{3} [ \d]\d \d\d:\d\d(?::\d\d)? \d{4})")
 
 
 class DamageTolerantReader:
-    """A stream that ends, instead of raising, where its data becomes unreadable (a .gz or
-    .xz cut short or corrupt, a read error): what came before is all kept, and `error`
-    says why it ended there and `offset` how many bytes were read."""
+    """The uncompressed bytes of a plain, .gz, .xz or .bz2 file, as a stream that ends,
+    instead of raising, where the data becomes unreadable (a file cut short, corrupt bytes,
+    a read error): every byte before is returned (the decompressor is fed directly, so
+    nothing decoded before the damage is dropped), `error` says why it ended there and
+    `offset` counts the bytes returned."""
 
     _STEP = 1 << 16
 
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        magic = self._file.read(6)
+        self._file.seek(0)
+        self._kind = (
+            "gz"
+            if magic[:2] == b"\x1f\x8b"
+            else "xz"
+            if magic[:6] == b"\xfd7zXZ\x00"
+            else "bz2"
+            if magic[:3] == b"BZh"
+            else "plain"
+        )
+        self._dec: Any = self._new_decoder()
+        self._fed = False  # bytes given to the current decoder (a member begun)
+        self._pending = b""
+        self._done = False
         self.error: str | None = None
         self.offset = 0
 
-    def read(self, n: int) -> bytes:
-        out: list[bytes] = []
-        got = 0
-        while got < n and self.error is None:
-            try:
-                part = self._stream.read(min(self._STEP, n - got))
-            except (OSError, EOFError, lzma.LZMAError, zlib.error) as e:
-                self.error = str(e) or type(e).__name__
-                break
-            if not part:
-                break
-            out.append(part)
-            got += len(part)
-        data = b"".join(out)
+    def _new_decoder(self) -> Any:
+        if self._kind == "gz":
+            return zlib.decompressobj(31)
+        if self._kind == "xz":
+            return lzma.LZMADecompressor()
+        if self._kind == "bz2":
+            return bz2.BZ2Decompressor()
+        return None
+
+    def _fill(self) -> None:
+        """Decode one more step of the file into `_pending`, or end the stream."""
+        try:
+            raw = self._file.read(self._STEP)
+        except OSError as e:
+            self.error, self._done = f"read error: {e.strerror or e}", True
+            return
+        if self._dec is None:
+            self._pending += raw
+            self._done = not raw
+            return
+        if not raw:
+            if self._fed and not self._dec.eof:
+                self.error = "the compressed data ends before its end marker (file cut short)"
+            self._done = True
+            return
+        try:
+            while raw:
+                self._fed = True
+                self._pending += self._dec.decompress(raw)
+                if not self._dec.eof:
+                    break
+                # Concatenated members (gzip -c a >> b, pigz): go on with the next.
+                raw = self._dec.unused_data
+                self._dec, self._fed = self._new_decoder(), False
+        except (zlib.error, lzma.LZMAError, OSError, EOFError) as e:
+            self.error, self._done = f"corrupt compressed data: {e}", True
+
+    def read(self, n: int = -1) -> bytes:
+        while (n < 0 or len(self._pending) < n) and not self._done:
+            self._fill()
+        if n < 0:
+            data, self._pending = self._pending, b""
+        else:
+            data, self._pending = self._pending[:n], self._pending[n:]
         self.offset += len(data)
         return data
 
     def seek(self, n: int) -> int:
-        try:
-            self.offset = self._stream.seek(n)
-        except (EOFError, lzma.LZMAError, zlib.error) as e:
-            raise OSError(str(e)) from e
-        return self.offset
+        """Only plain files seek; a compressed one raises, and is read up to `n` instead."""
+        if self._dec is not None:
+            raise OSError("not seekable: compressed")
+        self._file.seek(n)
+        self._pending, self._done, self.offset = b"", False, n
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> DamageTolerantReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_maybe_compressed(path: Path) -> IO[bytes]:
@@ -165,7 +222,7 @@ def _skip(stream: IO[bytes], n: int) -> None:
 
 
 def _digest(path: Path, start: int, length: int) -> str:
-    with open_maybe_compressed(path) as f:
+    with DamageTolerantReader(path) as f:
         _skip(f, start)
         return hashlib.sha1(f.read(length)).hexdigest()
 
@@ -203,8 +260,7 @@ class MboxSource:
         damage: list[Damage] = []
         end = start
         found = False
-        with open_maybe_compressed(self.path) as f:
-            reader = DamageTolerantReader(f)
+        with DamageTolerantReader(self.path) as reader:
             try:
                 for off, end, raw, when in iter_mbox(reader, start):  # type: ignore[arg-type]
                     found = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -96,6 +97,15 @@ def _lose(
         damage.append(Damage(f"{where} commit {commit} blob {blob}", reason))
 
 
+def _write_names(proc: subprocess.Popen[bytes], names: list[str]) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write("".join(n + "\n" for n in names).encode())
+        proc.stdin.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass  # git died on an object (or was stopped): what it wrote before is read
+
+
 def _retry_key(name: str) -> str:
     return f"retry:{name}"
 
@@ -170,13 +180,12 @@ class PublicInboxSource:
                 assert proc.stdout is not None and proc.stderr is not None
                 try:
                     if blobs is not None:
-                        assert proc.stdin is not None
-                        # The blob list is small next to the output; write it before reading.
-                        try:
-                            proc.stdin.write("".join(b + "\n" for b in blobs).encode())
-                            proc.stdin.close()
-                        except BrokenPipeError:
-                            pass  # git died on an object: read what it wrote before
+                        # Written by a thread: a list of thousands (a read resumed after a
+                        # corrupt object) fills the pipe while git's output fills the other.
+                        writer = threading.Thread(
+                            target=_write_names, args=(proc, blobs), daemon=True
+                        )
+                        writer.start()
                     for sha, data in _read_objects(proc.stdout):
                         if data is None:
                             _lose(
