@@ -192,8 +192,8 @@ def _commit_of(gitdir: Path, blob: str) -> str:
     for line in out.splitlines():
         if re.fullmatch(r"[0-9a-f]{40}", line):
             commit = line
-        elif blob in line:
-            return commit
+        elif line.startswith(":") and line.split()[3] == blob and line.split()[4] in "AM":
+            return commit  # the commit that adds it (a deletion names it as the old blob)
     raise AssertionError(f"no commit adds {blob}")
 
 

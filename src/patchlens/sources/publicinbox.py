@@ -209,18 +209,22 @@ class PublicInboxSource:
                     err = proc.stderr.read()
                     proc.stderr.close()
                     code = proc.wait()
-                if code == 0 or not by_blob:
+                if not by_blob:
+                    break
+                if blobs is None:
+                    # Every object in pack order, and some wanted ones not among them (a
+                    # partial mirror) or git stopped on one: ask for the rest by name.
+                    blobs = list(by_blob)
+                    continue
+                if code == 0:
                     break
                 reason = err.decode("utf-8", "replace").strip().splitlines()
-                if blobs is not None:
-                    left = [b for b in blobs if b in by_blob]
-                    if not left:
-                        break
-                    why = "unreadable: " + (reason[-1] if reason else f"git exit {code}")
-                    _lose(by_blob, left[0], why, where, failed, damage)
-                    blobs = left[1:]
-                else:
-                    blobs = list(by_blob)
+                left = [b for b in blobs if b in by_blob]
+                if not left:
+                    break
+                why = "unreadable: " + (reason[-1] if reason else f"git exit {code}")
+                _lose(by_blob, left[0], why, where, failed, damage)
+                blobs = left[1:]
                 if not blobs:
                     break
             for blob in list(by_blob):
