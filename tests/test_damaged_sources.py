@@ -16,7 +16,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -306,56 +305,60 @@ def _maildir(root: Path, messages: list[bytes]) -> Path:
 
 
 def test_maildir_unreadable_entries(tmp_path: Path) -> None:
-    """As root a chmod 000 file is still readable, so the update runs as `nobody` when the
-    tests run as root (in a world-writable folder of its own); the other unreadable entries
-    (a folder where a message should be, a dangling symlink, a symlink to a file outside the
-    Maildir) are unreadable for anyone."""
+    """Tests run as root, where chmod 000 does not stop a read, and the interpreter lives
+    under /root (mode 700), so the update cannot be run as another user either: the entries
+    unreadable for anyone are a folder where a message file should be, a FIFO, a dangling
+    symlink and a symlink to a file outside the Maildir (never followed). A chmod 000 file
+    is added only when the tests do not run as root."""
     msgs = _messages(data_path(*SAMPLE).read_bytes())
-    root = Path(tempfile.mkdtemp(prefix="patchlens-maildir-"))
-    try:
-        root.chmod(0o777)
-        md = _maildir(root, msgs[:4])
-        cur = md / "cur"
-        locked = cur / "1003.M1P1.host:2,S"
+    md = _maildir(tmp_path, msgs[:3])
+    cur = md / "cur"
+    (cur / "2000.M1P1.host:2,S").mkdir()
+    os.mkfifo(cur / "2001.M1P1.host:2,S")
+    (cur / "2002.M1P1.host:2,S").symlink_to(tmp_path / "gone")
+    outside = tmp_path / "outside-secret"
+    outside.write_bytes(_SEP.sub(b"", msgs[5], count=1))
+    (cur / "2003.M1P1.host:2,S").symlink_to(outside)
+    expected = {
+        "2000.M1P1.host:2,S": "not a regular file (a folder)",
+        "2001.M1P1.host:2,S": "not a regular file",
+        "2002.M1P1.host:2,S": "a symbolic link to nothing (dangling)",
+        "2003.M1P1.host:2,S": "a symbolic link to a file outside the Maildir: not followed",
+    }
+    if os.geteuid() != 0:
+        locked = cur / "2004.M1P1.host:2,S"
+        locked.write_bytes(_SEP.sub(b"", msgs[6], count=1))
         locked.chmod(0)
-        (cur / "2000.M1P1.host:2,S").mkdir()
-        (cur / "2001.M1P1.host:2,S").symlink_to(root / "gone")
-        outside = root / "outside-secret"
-        outside.write_bytes(_SEP.sub(b"", msgs[5], count=1))
-        (cur / "2002.M1P1.host:2,S").symlink_to(outside)
-        other = root / "other.mbox"
-        other.write_bytes(data_path(*OTHER).read_bytes())
-        db = root / "s.db"
-        assert _cli(db, "add-list", "md", str(md)).returncode == 0
-        assert _cli(db, "add-list", "other", str(other)).returncode == 0
-        for p in root.rglob("*"):
-            if not p.is_symlink() and p != locked:
-                p.chmod(0o777 if p.is_dir() else 0o666)
-        as_nobody = {"user": 65534, "group": 65534} if os.geteuid() == 0 else {}
-        run = _cli(db, "-q", "update", **as_nobody)
-        assert run.returncode == 3, run.stderr
-        # The three readable files, and not the file outside the Maildir.
-        assert _list_messages(db, "md") == 3
-        assert _list_messages(db, "other") == len(_messages(other.read_bytes()))
-        outside_id = _MSGID.search(outside.read_bytes()).group(1).decode()
-        assert not _q(db, "SELECT id FROM messages WHERE message_id = ?", outside_id.strip("<>"))
-        assert not _q(db, "SELECT id FROM quarantine WHERE raw LIKE '%outside%'")
-        (src,) = _health(db)["damaged_sources"]
-        reasons = {i["position"].rsplit("/", 1)[1]: i["reason"] for i in src["unreadable"]}
-        assert reasons == {
-            "1003.M1P1.host:2,S": "cannot read: Permission denied",
-            "2000.M1P1.host:2,S": "not a regular file (a folder)",
-            "2001.M1P1.host:2,S": "a symbolic link to nothing (dangling)",
-            "2002.M1P1.host:2,S": "a symbolic link to a file outside the Maildir: not followed",
-        }
-        # The permission fixed: the next update reads it and forgets it.
-        locked.chmod(0o644)
-        again = _cli(db, "-q", "update", **as_nobody)
-        assert again.returncode == 3
-        assert _list_messages(db, "md") == 4
-        assert len(_health(db)["damaged_sources"][0]["unreadable"]) == 3
-    finally:
-        shutil.rmtree(root)
+        expected[locked.name] = "cannot read: Permission denied"
+    other = data_path(*OTHER)
+    db = tmp_path / "s.db"
+    assert _cli(db, "add-list", "md", str(md)).returncode == 0
+    assert _cli(db, "add-list", "other", str(other)).returncode == 0
+    run = _cli(db, "-q", "update", timeout=120)
+    assert run.returncode == 3, run.stderr
+    for name in expected:
+        assert f"{md}: cur/{name}" not in run.stderr  # details in status, a summary here
+    assert f"damaged: md: {md}: {len(expected)} parts could not be read" in run.stderr
+    # The three readable files, and not the file outside the Maildir.
+    assert _list_messages(db, "md") == 3
+    assert _list_messages(db, "other") == len(_messages(other.read_bytes()))
+    outside_id = _MSGID.search(outside.read_bytes()).group(1).decode().strip("<>")
+    assert not _q(db, "SELECT id FROM messages WHERE message_id = ?", outside_id)
+    assert _q(db, "SELECT count(*) FROM quarantine")[0][0] == 0
+    (src,) = _health(db)["damaged_sources"]
+    reasons = {i["position"].rsplit("/", 1)[1]: i["reason"] for i in src["unreadable"]}
+    assert reasons == expected
+    # The folder replaced by the message it should have been: read on the next update,
+    # and no longer listed.
+    (cur / "2000.M1P1.host:2,S").rmdir()
+    (cur / "2000.M1P1.host:2,S").write_bytes(_SEP.sub(b"", msgs[3], count=1))
+    again = _cli(db, "-q", "update")
+    assert again.returncode == 3
+    assert _list_messages(db, "md") == 4
+    left = {
+        i["position"].rsplit("/", 1)[1] for i in _health(db)["damaged_sources"][0]["unreadable"]
+    }
+    assert left == set(expected) - {"2000.M1P1.host:2,S"}
 
 
 # --- messages run together -------------------------------------------------------------------

@@ -46,14 +46,17 @@ def read_regular(path: Path, root: Path | None = None) -> tuple[bytes, int]:
         raise
     except OSError as e:
         raise Unreadable(f"cannot read: {e.strerror}") from None
-    with os.fdopen(fd, "rb") as f:
+    try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise Unreadable("not a regular file")
-        try:
+            kind = " (a folder)" if stat.S_ISDIR(st.st_mode) else ""
+            raise Unreadable(f"not a regular file{kind}")
+        with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read(), int(st.st_mtime)
-        except OSError as e:
-            raise Unreadable(f"cannot read: {e.strerror}") from None
+    except OSError as e:
+        raise Unreadable(f"cannot read: {e.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 class MaildirSource:
