@@ -443,13 +443,23 @@ def test_update_exit_statuses_and_status(tmp_path: Path) -> None:
         sid = con.execute("SELECT id FROM list_sources WHERE location = ?", (str(good),))
         con.execute(
             "INSERT INTO quarantine (source_id, position, reason, raw, created_at)"
-            " VALUES (?, '4242', 'parser error: test', x'', 0)",
+            " VALUES (?, '4242', 'parser error: <b>test</b>', x'', 0)",
             (sid.fetchone()[0],),
         )
     con.close()
     text = _cli(db, "status").stdout
     assert "Damaged sources" in text and "not a file" in text
-    assert "Quarantined messages (1)" in text and "parser error: test" in text
+    assert "Quarantined messages (1)" in text and "parser error: <b>test</b>" in text
+    # The dashboard's health page lists the same, escaped.
+    from fastapi.testclient import TestClient
+
+    from patchlens.store.db import database_url
+    from patchlens.web.app import create_app
+
+    page = TestClient(create_app(database_url(str(db)))).get("/health")
+    assert page.status_code == 200
+    assert f"{gone}: not a file" in page.text and "Quarantined messages (1)" in page.text
+    assert "parser error: &lt;b&gt;test&lt;/b&gt;" in page.text and "<b>test" not in page.text
     # The source back: all done (0), nothing listed.
     gone.write_bytes(data_path(*OTHER).read_bytes())
     done = _cli(db, "-q", "update")
