@@ -53,10 +53,14 @@ def test_maildir_cur_and_new_with_flags(tmp_path: Path) -> None:
     put(md, "cur", "1600000002.M2P1.host:2,RS", 2)
     put(md, "new", "1600000003.M3P1.host", 3)
     put(md, "tmp", "1600000004.M4P1.host", 4)  # still being delivered: not read
-    (md / "cur" / "subdir").mkdir()  # not a file
+    (md / "cur" / "subdir").mkdir()  # not a file: reported (issue 12), not read
     plan = MaildirSource(str(md)).plan(None, 10)
-    assert plan.total == 3
-    msgs, cursor = consume(plan)
+    assert plan.total == 4
+    batches = list(plan.batches)
+    assert [(d.position, d.reason) for b in batches for d in b.damage] == [
+        (f"{md}: cur/subdir", "not a regular file (a folder)")
+    ]
+    msgs, cursor = consume(type(plan)(plan.total, iter(batches)))
     assert subjects(msgs) == ["message 1", "message 2", "message 3"]
     # Positions are the unique names without the flags.
     assert [m.position for m in msgs] == [

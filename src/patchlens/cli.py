@@ -53,7 +53,7 @@ from patchlens.sources.base import SourceError
 from patchlens.store import schema as s
 from patchlens.store.db import cache_dir, database_url, open_store
 from patchlens.store.lock import StoreBusy, update_lock
-from patchlens.store.status import list_status, repo_status
+from patchlens.store.status import health_status, list_status, repo_status
 
 app = typer.Typer(
     add_completion=False,
@@ -248,6 +248,21 @@ def _config() -> Config:
 # sysexits.h EX_TEMPFAIL: the store is busy, try again later.
 EXIT_BUSY = 75
 EXIT_INTERRUPTED = 130
+# `update`: every source read whole (0); done, but some sources damaged (read around parts
+# that could not be read) or unreadable while the others were updated (3); failed: no
+# registered source could be read at all (1). `status` lists what could not be read.
+EXIT_DONE = 0
+EXIT_FAILED = 1
+EXIT_PARTIAL = 3
+
+
+def update_exit_code(reports: Sequence[ingest.SourceReport]) -> int:
+    """The exit status of an update from its per-source reports (see EXIT_*)."""
+    if reports and all(r.error for r in reports):
+        return EXIT_FAILED
+    if any(r.error or r.damage for r in reports):
+        return EXIT_PARTIAL
+    return EXIT_DONE
 
 
 def _run_update(
@@ -294,6 +309,7 @@ def update(
         # committed is kept, so a re-run resumes: say that, once.
         _interrupted()
     failed = [r for r in reports if r.error]
+    damaged = [r for r in reports if r.damage and not r.error]
     if not state.quiet:
         for r in reports:
             if r.error:
@@ -305,7 +321,11 @@ def update(
                     f", {r.duplicates} duplicates, {r.variants} variants,"
                     f" {r.quarantined} quarantined"
                 )
-            err.print(f"{r.name}: {r.read} {what} read, {r.new} new{extra}", highlight=False)
+            if r.damage:
+                extra += f", {len(r.damage)} unreadable parts (see 'patchlens status')"
+            err.print(
+                escape(f"{r.name}: {r.read} {what} read, {r.new} new{extra}"), highlight=False
+            )
         if not st.skipped:
             rec, mat, met = st.review, st.matching, st.metrics
             err.print(
@@ -325,10 +345,21 @@ def update(
                 highlight=False,
             )
         err.print(f"update took {time.perf_counter() - t0:.2f} s")
-    if failed:
-        for r in failed:
-            err.print(f"[red]failed:[/red] {escape(f'{r.name}: {r.error}')}", highlight=False)
-        raise typer.Exit(1)
+    for r in damaged:
+        err.print(
+            f"[yellow]damaged:[/yellow] {escape(f'{r.name}: {r.location}')}:"
+            f" {len(r.damage)} parts could not be read and were read around"
+            " (see 'patchlens status')",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for r in failed:
+        err.print(
+            f"[red]failed:[/red] {escape(f'{r.name}: {r.error}')}", highlight=False, soft_wrap=True
+        )
+    code = update_exit_code(reports)
+    if code != EXIT_DONE:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -339,11 +370,57 @@ def status(
     engine = open_store(state.db)
     with engine.connect() as conn:
         lists, repos, review = list_status(conn), repo_status(conn), review_status(conn)
+        health = health_status(conn, limit=None if as_json else STATUS_ITEMS)
     if as_json:
-        print(json.dumps({"lists": lists, "repos": repos, "review": review}, indent=2))
+        print(
+            json.dumps(
+                {"lists": lists, "repos": repos, "review": review, "health": health}, indent=2
+            )
+        )
         return
     _print_status(lists, repos)
+    _print_health(health)
     _print_review(review)
+
+
+# How many unreadable parts per source, and quarantined messages, `status` prints (all of
+# them with --json).
+STATUS_ITEMS = 20
+
+
+def _print_health(health: dict) -> None:
+    """Damaged and failed sources with what could not be read, and quarantined messages;
+    nothing when the store read everything."""
+    if health["damaged_sources"]:
+        t = Table(title="Damaged sources", title_justify="left")
+        for col in ("source", "state", "where", "reason"):
+            t.add_column(col, overflow="fold")
+        for src in health["damaged_sources"]:
+            label = escape(f"{src['kind']} {src['name']}: {src['location']}")
+            if src["error"]:
+                t.add_row(label, "failed", "(whole source)", escape(src["error"]))
+            for item in src["unreadable"]:
+                t.add_row(label, src["state"], escape(item["position"]), escape(item["reason"]))
+            more = src["unreadable_count"] - len(src["unreadable"])
+            if more > 0:
+                t.add_row(label, src["state"], f"... {more} more", "patchlens status --json")
+        console.print(t)
+    if health["quarantined"]:
+        q = Table(
+            title=f"Quarantined messages ({health['quarantined_count']:,})", title_justify="left"
+        )
+        for col in ("list", "where", "reason"):
+            q.add_column(col, overflow="fold")
+        for item in health["quarantined"]:
+            q.add_row(
+                escape(item["list"]),
+                escape(f"{Path(item['location']).name}: {item['position']}"),
+                escape(item["reason"]),
+            )
+        more = health["quarantined_count"] - len(health["quarantined"])
+        if more > 0:
+            q.add_row("", f"... {more} more", "patchlens status --json")
+        console.print(q)
 
 
 def _print_review(review: dict) -> None:

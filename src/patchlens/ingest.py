@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 from patchlens.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.progress import Reporter
 from patchlens.sources import gitrepo
-from patchlens.sources.base import Batch, Plan, SourceError
+from patchlens.sources.base import Batch, Damage, Plan, SourceError
 from patchlens.sources.detect import detect_format, open_source
 from patchlens.sources.gitutil import check_remote, check_repo, is_url, resolve_repo
 from patchlens.store import schema as s
@@ -157,6 +157,7 @@ def remove_repo(engine: Engine, name: str) -> Removed:
         if repo_id is None:
             raise SourceError(f"{name}: no such repository (see 'patchlens status')")
         rem = Removed(commits=drop_repo_commits(conn, repo_id))
+        conn.execute(delete(s.source_damage).where(s.source_damage.c.repo_id == repo_id))
         conn.execute(delete(s.repos).where(s.repos.c.id == repo_id))
     return rem
 
@@ -191,7 +192,7 @@ def drop_list_sources(conn: Connection, source_ids: list[int]) -> Removed:
         touched.update(
             pk for (pk,) in conn.execute(select(m.c.id).where(m.c.first_source_id.in_(chunk)))
         )
-    for table in (sg, s.message_variants, s.quarantine):
+    for table in (sg, s.message_variants, s.quarantine, s.source_damage):
         for chunk in _chunks(source_ids):
             conn.execute(delete(table).where(table.c.source_id.in_(chunk)))
     still_seen: dict[int, int] = {}  # message -> a source that still has it
@@ -250,7 +251,45 @@ class SourceReport:
     variants: int = 0
     quarantined: int = 0
     notes: list[str] = field(default_factory=list)
+    # The source could not be read at all (nothing of it was updated) ...
     error: str | None = None
+    # ... or was read around parts it could not read (recorded in source_damage).
+    damage: list[Damage] = field(default_factory=list)
+
+
+def record_damage(
+    engine: Engine,
+    damage: list[Damage],
+    source_id: int | None = None,
+    repo_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    """Replace what is recorded as unreadable for one source by what this run found: a
+    part read again since (a retried blob, a mended file) drops out of the record."""
+    tbl = s.source_damage
+    rows = [(d.position, d.reason) for d in damage]
+    if error is not None:
+        rows.append(("", error))
+    now = int(time.time())
+    with engine.begin() as conn:
+        if source_id is not None:
+            conn.execute(delete(tbl).where(tbl.c.source_id == source_id))
+        else:
+            conn.execute(delete(tbl).where(tbl.c.repo_id == repo_id))
+        if rows:
+            conn.execute(
+                insert(tbl),
+                [
+                    {
+                        "source_id": source_id,
+                        "repo_id": repo_id,
+                        "position": pos,
+                        "reason": why,
+                        "seen_at": now,
+                    }
+                    for pos, why in rows
+                ],
+            )
 
 
 def update_lists(
@@ -289,6 +328,13 @@ def update_lists(
         except SourceError as e:
             rep.error = str(e)
             reporter.note(f"[red]error[/red] {escape(f'{list_name}: {e}')}")
+            record_damage(engine, rep.damage, source_id=source_id, error=rep.error)
+        except OSError as e:
+            # Anything else the file system says about this source: reported for it, and
+            # the next source is read all the same.
+            rep.error = f"{location}: {e.strerror or e}"
+            reporter.note(f"[red]error[/red] {escape(f'{list_name}: {rep.error}')}")
+            record_damage(engine, rep.damage, source_id=source_id, error=rep.error)
     return reports
 
 
@@ -310,9 +356,19 @@ def _update_list_source(
     for n in plan.notes:
         reporter.note(escape(n))
     if plan.total == 0:
+        # Untouched since the last run: the parts recorded as unreadable still are, but a
+        # failure of the whole source (it was read now) is over.
+        with engine.begin() as conn:
+            tbl = s.source_damage
+            conn.execute(delete(tbl).where(tbl.c.source_id == source_id, tbl.c.position == ""))
         return
     with reporter.task(f"{rep.name}: {Path(location).name}", plan.total) as task:
         for batch, parsed in _parsed_batches(plan, jobs):
+            for d in batch.damage:
+                rep.damage.append(d)
+                reporter.note(
+                    f"[yellow]damaged[/yellow] {escape(f'{rep.name}: {d.position}: {d.reason}')}"
+                )
             with engine.begin() as conn:
                 res: BatchResult = store_messages(conn, source_id, list_id, parsed)
                 if batch.cursor is not None:
@@ -323,6 +379,7 @@ def _update_list_source(
             rep.variants += res.variants
             rep.quarantined += res.quarantined
             task.advance(res.read)
+    record_damage(engine, rep.damage, source_id=source_id)
 
 
 def _parsed_batches(plan: Plan, jobs: int) -> Iterator[tuple[Batch, list[Parsed]]]:
@@ -366,6 +423,9 @@ def update_repos(engine: Engine, cache: Path, reporter: Reporter) -> list[Source
         except SourceError as e:
             rep.error = str(e)
             reporter.note(f"[red]error[/red] {escape(f'{name}: {e}')}")
+            record_damage(engine, [], repo_id=repo_id, error=rep.error)
+        else:
+            record_damage(engine, [], repo_id=repo_id)
     return reports
 
 

@@ -23,11 +23,22 @@ class RawMessage:
 
 
 @dataclass(slots=True)
+class Damage:
+    """A part of a source that could not be read: where (file and offset, commit and
+    object, file name) and why. The source is read around it; the next update tries again."""
+
+    position: str
+    reason: str
+
+
+@dataclass(slots=True)
 class Batch:
     messages: list[RawMessage]
     # The cursor to store once this batch is committed; None to keep the old one until a
     # later batch (or the end of the run) moves it.
     cursor: dict[str, Any] | None = None
+    # What could not be read in this stretch of the source, recorded with the batch.
+    damage: list[Damage] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from pathlib import Path
 
 from patchlens.sources.base import ListSource, SourceError
@@ -16,14 +19,31 @@ _PIPERMAIL_NAME = re.compile(r"^\d{4}-[A-Za-z]+\.txt(\.gz)?$")
 _HEADER = re.compile(rb"^[!-9;-~]+:[ \t]")
 
 
+def check_path(location: str) -> os.stat_result:
+    """The stat of a local source, which must be a folder or a regular file: a FIFO or a
+    device would block or never end, and a symlink loop has nothing to read. One line
+    (a SourceError) naming the path otherwise."""
+    path = Path(location).expanduser()
+    try:
+        st = path.stat()
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise SourceError(f"{location}: a symbolic link loop") from None
+        if e.errno == errno.ENOENT:
+            raise SourceError(f"{location}: no such file or directory") from None
+        raise SourceError(f"{location}: cannot read: {e.strerror}") from None
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        raise SourceError(f"{location}: not a regular file or folder; refused")
+    return st
+
+
 def detect_format(location: str) -> str:
     """The format of a list source; a clear SourceError naming the location if unknown."""
     if is_url(location):
         return "public-inbox"
     path = Path(location).expanduser()
-    if not path.exists():
-        raise SourceError(f"{location}: no such file or directory")
-    if path.is_dir():
+    st = check_path(location)
+    if stat.S_ISDIR(st.st_mode):
         if (path / "cur").is_dir() and (path / "new").is_dir():
             return "maildir"
         if looks_like_public_inbox(path):

@@ -15,11 +15,12 @@ import gzip
 import hashlib
 import lzma
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from patchlens.sources.base import Batch, Plan, RawMessage, SourceError
+from patchlens.sources.base import Batch, Damage, Plan, RawMessage, SourceError
 
 CHUNK = 8 << 20
 _TAIL = 4096
@@ -38,6 +39,100 @@ _SEP_DATED = re.compile(rb"(?:\A\r?\n?|\n\r?\n)(" + _DATED + rb")")
 _FIRST_DATED = re.compile(rb"\A\r?\n?" + _DATED)
 _UNESCAPE = re.compile(rb"^>(>*From )", re.M)
 _ASCTIME = re.compile(rb"(\w{3} \w{3} [ \d]\d \d\d:\d\d(?::\d\d)? \d{4})")
+
+
+class DamageTolerantReader:
+    """The uncompressed bytes of a plain, .gz, .xz or .bz2 file, as a stream that ends,
+    instead of raising, where the data becomes unreadable (a file cut short, corrupt bytes,
+    a read error): every byte before is returned (the decompressor is fed directly, so
+    nothing decoded before the damage is dropped), `error` says why it ended there and
+    `offset` counts the bytes returned."""
+
+    _STEP = 1 << 16
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("rb")
+        magic = self._file.read(6)
+        self._file.seek(0)
+        self._kind = (
+            "gz"
+            if magic[:2] == b"\x1f\x8b"
+            else "xz"
+            if magic[:6] == b"\xfd7zXZ\x00"
+            else "bz2"
+            if magic[:3] == b"BZh"
+            else "plain"
+        )
+        self._dec: Any = self._new_decoder()
+        self._fed = False  # bytes given to the current decoder (a member begun)
+        self._pending = b""
+        self._done = False
+        self.error: str | None = None
+        self.offset = 0
+
+    def _new_decoder(self) -> Any:
+        if self._kind == "gz":
+            return zlib.decompressobj(31)
+        if self._kind == "xz":
+            return lzma.LZMADecompressor()
+        if self._kind == "bz2":
+            return bz2.BZ2Decompressor()
+        return None
+
+    def _fill(self) -> None:
+        """Decode one more step of the file into `_pending`, or end the stream."""
+        try:
+            raw = self._file.read(self._STEP)
+        except OSError as e:
+            self.error, self._done = f"read error: {e.strerror or e}", True
+            return
+        if self._dec is None:
+            self._pending += raw
+            self._done = not raw
+            return
+        if not raw:
+            if self._fed and not self._dec.eof:
+                self.error = "the compressed data ends before its end marker (file cut short)"
+            self._done = True
+            return
+        try:
+            while raw:
+                self._fed = True
+                self._pending += self._dec.decompress(raw)
+                if not self._dec.eof:
+                    break
+                # Concatenated members (gzip -c a >> b, pigz): go on with the next.
+                raw = self._dec.unused_data
+                self._dec, self._fed = self._new_decoder(), False
+        except (zlib.error, lzma.LZMAError, OSError, EOFError) as e:
+            self.error, self._done = f"corrupt compressed data: {e}", True
+
+    def read(self, n: int = -1) -> bytes:
+        while (n < 0 or len(self._pending) < n) and not self._done:
+            self._fill()
+        if n < 0:
+            data, self._pending = self._pending, b""
+        else:
+            data, self._pending = self._pending[:n], self._pending[n:]
+        self.offset += len(data)
+        return data
+
+    def seek(self, n: int) -> int:
+        """Only plain files seek; a compressed one raises, and is read up to `n` instead."""
+        if self._dec is not None:
+            raise OSError("not seekable: compressed")
+        self._file.seek(n)
+        self._pending, self._done, self.offset = b"", False, n
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> DamageTolerantReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_maybe_compressed(path: Path) -> IO[bytes]:
@@ -83,8 +178,10 @@ def iter_mbox(stream: IO[bytes], start: int = 0) -> Iterator[tuple[int, int, byt
         if sep is None:
             sep = _SEP_DATED if _FIRST_DATED.match(buf.lstrip(b"\r\n")) else _SEP
         seps = list(sep.finditer(buf))
-        # Keep the last separator's message in the buffer until it is known to be complete.
-        limit = len(seps) if eof else len(seps) - 1
+        # Keep the last separator's message in the buffer until it is known to be complete;
+        # a stream that ended on damage (DamageTolerantReader.error) cut the last one short.
+        cut_short = eof and getattr(stream, "error", None) is not None
+        limit = len(seps) if eof and not cut_short else len(seps) - 1
         for i in range(limit):
             m = seps[i]
             msg_start = m.start(1)
@@ -125,7 +222,7 @@ def _skip(stream: IO[bytes], n: int) -> None:
 
 
 def _digest(path: Path, start: int, length: int) -> str:
-    with open_maybe_compressed(path) as f:
+    with DamageTolerantReader(path) as f:
         _skip(f, start)
         return hashlib.sha1(f.read(length)).hexdigest()
 
@@ -160,21 +257,49 @@ class MboxSource:
 
     def _batches(self, start: int, batch_size: int, st: Any) -> Iterator[Batch]:
         batch: list[RawMessage] = []
+        damage: list[Damage] = []
         end = start
         found = False
-        with open_maybe_compressed(self.path) as f:
+        with DamageTolerantReader(self.path) as reader:
             try:
-                for off, end, raw, when in iter_mbox(f, start):
+                for off, end, raw, when in iter_mbox(reader, start):  # type: ignore[arg-type]
                     found = True
-                    batch.append(RawMessage(raw, str(off), when))
+                    parts = split_run_together(raw)
+                    if len(parts) > 1:
+                        damage.append(
+                            Damage(
+                                f"{self.location}: offset {off}",
+                                f"{len(parts)} messages run together without 'From ' "
+                                "separators (one header block with a Message-ID each); "
+                                "split and stored as separate messages",
+                            )
+                        )
+                    for at, part in parts:
+                        pos = str(off) if at == 0 else f"{off}+{at}"
+                        batch.append(RawMessage(part, pos, when))
                     if len(batch) >= batch_size:
-                        yield Batch(batch, self._cursor(end, None))
-                        batch = []
-            except (OSError, EOFError, lzma.LZMAError) as e:
+                        yield Batch(batch, self._cursor(end, None), damage)
+                        batch, damage = [], []
+            except OSError as e:
                 raise SourceError(f"{self.location}: cannot read: {e}") from e
+        if reader.error is not None:
+            # Everything before the damage is stored; the message it cut short (from `end`,
+            # the end of the last complete one) is not. The cursor stops there, without the
+            # file's size and time, so every update reads from there again and reports it
+            # again until the file is whole.
+            damage.append(
+                Damage(
+                    f"{self.location}: offset {end}",
+                    f"the file ({st.st_size:,} bytes) cannot be read past this message:"
+                    f" {reader.error}; the message at uncompressed offset {end} is cut short"
+                    " and is not stored",
+                )
+            )
+            yield Batch(batch, self._cursor(end, None), damage)
+            return
         if not found and start == 0 and st.st_size > 0:
             raise SourceError(f"{self.location}: no mbox 'From ' separator found; not an mbox")
-        yield Batch(batch, self._cursor(end, st))
+        yield Batch(batch, self._cursor(end, st), damage)
 
     def _cursor(self, offset: int, st: Any) -> dict[str, Any]:
         cur: dict[str, Any] = {
@@ -185,3 +310,42 @@ class MboxSource:
             cur["file_size"] = st.st_size
             cur["mtime"] = st.st_mtime_ns
         return cur
+
+
+# A header block inside a message's body: after an empty line, lines of `Name: value` (with
+# continuation lines) that hold a Message-ID, a From and a Date or Subject. A quoted or
+# forwarded message rarely has all three at the start of a line; a message whose "From "
+# separator was lost always does.
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:[^\n]*\n(?:[ \t][^\n]*\n)*")
+_BLOCK_START = re.compile(rb"\n\r?\n(?=(?:[!-9;-~]+:[^\n]*\n(?:[ \t][^\n]*\n)*){3})")
+
+
+def _is_header_block(raw: bytes, pos: int) -> bool:
+    names = set()
+    while m := _HEADER_LINE.match(raw, pos):
+        names.add(m.group(0).split(b":", 1)[0].lower())
+        pos = m.end()
+    ends = raw[pos : pos + 1] == b"\n" or raw[pos : pos + 2] == b"\r\n" or pos == len(raw)
+    return ends and {b"message-id", b"from"} <= names and bool(names & {b"date", b"subject"})
+
+
+def split_run_together(raw: bytes) -> list[tuple[int, bytes]]:
+    """(offset, message) for each message in `raw`: one per header block when several ran
+    together (their "From " separators lost); [(0, raw)] otherwise. Pure: the reader
+    reports every split."""
+    head_end = raw.find(b"\n\n")
+    if head_end < 0 or not re.search(rb"(?im)^message-id:", raw[: head_end + 1]):
+        return [(0, raw)]
+    cuts = [
+        m.start() + 1
+        for m in _BLOCK_START.finditer(raw, head_end)
+        if _is_header_block(raw, m.end())
+    ]
+    if not cuts:
+        return [(0, raw)]
+    parts, prev = [], 0
+    for c in cuts:
+        parts.append((prev, raw[prev:c]))
+        prev = c + (2 if raw[c : c + 2] == b"\r\n" else 1)
+    parts.append((prev, raw[prev:]))
+    return parts

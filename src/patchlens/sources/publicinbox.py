@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from patchlens.sources.base import Batch, Plan, RawMessage, SourceError
+from patchlens.sources.base import Batch, Damage, Plan, RawMessage, SourceError
 from patchlens.sources.gitutil import (
     GIT_ENV,
     git,
@@ -70,23 +71,58 @@ def _new_commits(gitdir: Path, since: str | None) -> list[tuple[str, int, str]]:
     return result
 
 
-def _read_objects(stream: IO[bytes]) -> Iterator[tuple[str, bytes]]:
-    """(sha, content) of blobs from `git cat-file --batch` output."""
+def _read_objects(stream: IO[bytes]) -> Iterator[tuple[str, bytes | None]]:
+    """(sha, content) of blobs from `git cat-file --batch` output; (sha, None) for an object
+    git reports missing. Ends at an object cut short (git died while writing it)."""
     while True:
         header = stream.readline()
         if not header:
             return
         parts = header.split()
         if len(parts) == 2 and parts[1] == b"missing":
+            yield parts[0].decode(), None
             continue
         size = int(parts[2])
         data = stream.read(size)
+        if len(data) < size:
+            return
         stream.read(1)  # the newline after each object
         if parts[1] == b"blob":
             yield parts[0].decode(), data
 
 
+def _lose(
+    by_blob: dict[str, list[tuple[str, int]]],
+    blob: str,
+    reason: str,
+    where: str,
+    failed: list[tuple[str, int, str]],
+    damage: list[Damage],
+) -> None:
+    """Record a blob git could not give: each commit that added it, with the reason."""
+    for commit, ct in by_blob.pop(blob, ()):
+        failed.append((commit, ct, blob))
+        damage.append(Damage(f"{where} commit {commit} blob {blob}", reason))
+
+
+def _write_names(proc: subprocess.Popen[bytes], names: list[str]) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write("".join(n + "\n" for n in names).encode())
+        proc.stdin.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass  # git died on an object (or was stopped): what it wrote before is read
+
+
+def _retry_key(name: str) -> str:
+    return f"retry:{name}"
+
+
 class PublicInboxSource:
+    """Reads around damage: a blob missing (a partial mirror) or unreadable (a corrupt
+    pack) is reported with its commit and skipped, and kept in the cursor (`retry:<epoch>`)
+    so every later update asks for it again."""
+
     format = "public-inbox"
 
     def __init__(self, location: str, cache: Path) -> None:
@@ -98,77 +134,115 @@ class PublicInboxSource:
         work = []
         for name, gitdir in epochs(self.location, self.cache):
             since = cursor.get(name)
+            retry = [tuple(r) for r in cursor.get(_retry_key(name), [])]
             if since and git(["rev-parse", "HEAD"], cwd=gitdir).strip().decode() == since:
-                continue
-            commits = _new_commits(gitdir, since)
-            if commits:
-                work.append((name, gitdir, since, commits))
+                commits = []
+            else:
+                commits = _new_commits(gitdir, since)
+            if commits or retry:
+                head = commits[-1][0] if commits else since
+                work.append((name, gitdir, since, head, retry + commits))
         total = sum(len(c) for *_, c in work)
         return Plan(total=total, batches=self._batches(work, cursor, batch_size))
 
+    def _cat_file(self, gitdir: Path, blobs: list[str] | None) -> subprocess.Popen[bytes]:
+        """`git cat-file --batch` over `blobs` in that order, or over every object of the
+        repository in pack order (None: a first read)."""
+        # A smaller delta cache: git's default 96 MB buys no speed here (measured).
+        args = ["-c", "core.deltaBaseCacheLimit=16m", "cat-file"]
+        if blobs is None:
+            args += ["--batch-all-objects", "--batch", "--unordered"]
+        else:
+            args += ["--batch"]
+        return subprocess.Popen(
+            git_argv(args),
+            cwd=gitdir,
+            stdin=subprocess.PIPE if blobs is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=GIT_ENV,
+            bufsize=1 << 20,
+        )
+
     def _batches(
         self,
-        work: list[tuple[str, Path, str | None, list[tuple[str, int, str]]]],
+        work: list[tuple[str, Path, str | None, str | None, list[tuple[str, int, str]]]],
         cursor: dict[str, Any],
         batch_size: int,
     ) -> Iterator[Batch]:
-        for name, gitdir, since, commits in work:
+        for name, gitdir, since, head, commits in work:
             by_blob: dict[str, list[tuple[str, int]]] = {}
             for sha, ct, blob in commits:
                 by_blob.setdefault(blob, []).append((sha, ct))
-            # A smaller delta cache: git's default 96 MB buys no speed here (measured).
-            if since is None:
-                args = [
-                    "-c",
-                    "core.deltaBaseCacheLimit=16m",
-                    "cat-file",
-                    "--batch-all-objects",
-                    "--batch",
-                    "--unordered",
-                ]
-                stdin = None
-            else:
-                args = ["-c", "core.deltaBaseCacheLimit=16m", "cat-file", "--batch"]
-                stdin = "".join(b + "\n" for b in by_blob).encode()
+            failed: list[tuple[str, int, str]] = []
+            damage: list[Damage] = []
+
+            where = f"{self.location}: epoch {name}"
+            # A first read takes every object in pack order; after a failure (or for an
+            # incremental read) the blobs still wanted are asked for by name, in order, so
+            # the one git could not read is the first not answered.
+            blobs: list[str] | None = None if since is None else list(by_blob)
             batch: list[RawMessage] = []
-            proc = subprocess.Popen(
-                git_argv(args),
-                cwd=gitdir,
-                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=GIT_ENV,
-                bufsize=1 << 20,
-            )
-            assert proc.stdout is not None
-            try:
-                if stdin:
-                    assert proc.stdin is not None
-                    # The blob list is small next to the output; write it before reading.
-                    proc.stdin.write(stdin)
-                    proc.stdin.close()
-                for sha, data in _read_objects(proc.stdout):
-                    for commit, ct in by_blob.pop(sha, ()):
-                        batch.append(RawMessage(data, commit, ct))
-                    if len(batch) >= batch_size:
-                        yield Batch(batch)
-                        batch = []
-            finally:
-                proc.stdout.close()
-                if proc.poll() is None and by_blob:
-                    proc.kill()  # stopped early (interrupt): do not wait for the rest
-                err = proc.stderr.read() if proc.stderr else b""
-                code = proc.wait()
-            if code != 0:
-                raise SourceError(
-                    f"{self.location}: git cat-file failed: {err.decode('utf-8', 'replace')}"
-                )
-            if by_blob:
-                raise SourceError(
-                    f"{self.location}: {len(by_blob)} message blobs missing from {gitdir}"
-                )
-            cursor[name] = commits[-1][0]
-            yield Batch(batch, dict(cursor))
+            while True:
+                proc = self._cat_file(gitdir, blobs)
+                assert proc.stdout is not None and proc.stderr is not None
+                try:
+                    if blobs is not None:
+                        # Written by a thread: a list of thousands (a read resumed after a
+                        # corrupt object) fills the pipe while git's output fills the other.
+                        writer = threading.Thread(
+                            target=_write_names, args=(proc, blobs), daemon=True
+                        )
+                        writer.start()
+                    for sha, data in _read_objects(proc.stdout):
+                        if data is None:
+                            _lose(
+                                by_blob,
+                                sha,
+                                "message blob missing (a partial mirror?)",
+                                where,
+                                failed,
+                                damage,
+                            )
+                            continue
+                        for commit, ct in by_blob.pop(sha, ()):
+                            batch.append(RawMessage(data, commit, ct))
+                        if len(batch) >= batch_size:
+                            yield Batch(batch, None, damage)
+                            batch, damage = [], []
+                finally:
+                    proc.stdout.close()
+                    if proc.poll() is None and by_blob:
+                        proc.kill()  # stopped early (interrupt): do not wait for the rest
+                    err = proc.stderr.read()
+                    proc.stderr.close()
+                    code = proc.wait()
+                if not by_blob:
+                    break
+                if blobs is None:
+                    # Every object in pack order, and some wanted ones not among them (a
+                    # partial mirror) or git stopped on one: ask for the rest by name.
+                    blobs = list(by_blob)
+                    continue
+                if code == 0:
+                    break
+                reason = err.decode("utf-8", "replace").strip().splitlines()
+                left = [b for b in blobs if b in by_blob]
+                if not left:
+                    break
+                why = "unreadable: " + (reason[-1] if reason else f"git exit {code}")
+                _lose(by_blob, left[0], why, where, failed, damage)
+                blobs = left[1:]
+                if not blobs:
+                    break
+            for blob in list(by_blob):
+                # Listed but never answered (git stopped without a word): tried again later.
+                _lose(by_blob, blob, "not read: git cat-file ended first", where, failed, damage)
+            cursor[name] = head
+            cursor.pop(_retry_key(name), None)
+            if failed:
+                cursor[_retry_key(name)] = [list(f) for f in failed]
+            yield Batch(batch, dict(cursor), damage)
 
 
 def looks_like_public_inbox(path: Path) -> bool:

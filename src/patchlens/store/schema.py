@@ -184,6 +184,22 @@ quarantine = Table(
     UniqueConstraint("source_id", "position"),
 )
 
+# What an update could not read, per source: a whole source that failed (position '') or a
+# part of one read around (file and offset, commit and object, file name), with the reason.
+# Replaced each time the source is updated, so what a later run reads again disappears.
+source_damage = Table(
+    "source_damage",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", ForeignKey("list_sources.id")),  # a list source, or
+    Column("repo_id", ForeignKey("repos.id")),  # a repository
+    Column("position", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("seen_at", Integer, nullable=False),
+    Index(None, "source_id"),
+    Index(None, "repo_id"),
+)
+
 # --- git -----------------------------------------------------------------------------------
 
 commits = Table(

@@ -122,3 +122,70 @@ def repo_status(conn: Connection) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def health_status(conn: Connection, limit: int | None = None) -> dict[str, Any]:
+    """What the store could not read: damaged or failed sources, each with the parts it
+    could not read (place and reason, from the last update of that source), and the
+    messages quarantined because they could not be parsed. `limit` bounds each list; the
+    counts are always whole."""
+    dmg, ls, ml, q = s.source_damage, s.list_sources, s.mailing_lists, s.quarantine
+    rows = conn.execute(
+        select(
+            dmg.c.position,
+            dmg.c.reason,
+            dmg.c.seen_at,
+            ml.c.name.label("list_name"),
+            ls.c.location.label("list_location"),
+            s.repos.c.name.label("repo_name"),
+            s.repos.c.location.label("repo_location"),
+        )
+        .select_from(
+            dmg.outerjoin(ls, ls.c.id == dmg.c.source_id)
+            .outerjoin(ml, ml.c.id == ls.c.list_id)
+            .outerjoin(s.repos, s.repos.c.id == dmg.c.repo_id)
+        )
+        .order_by(dmg.c.source_id, dmg.c.repo_id, dmg.c.id)
+    ).all()
+    sources: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in rows:
+        kind = "list" if r.list_name is not None else "repo"
+        name = r.list_name if kind == "list" else r.repo_name
+        location = r.list_location if kind == "list" else r.repo_location
+        src = sources.setdefault(
+            (kind, name, location),
+            {
+                "kind": kind,
+                "name": name,
+                "location": location,
+                "state": "damaged",
+                "error": None,
+                "unreadable_count": 0,
+                "unreadable": [],
+                "seen_at": format_utc(r.seen_at) or None,
+            },
+        )
+        if r.position == "":
+            src["state"] = "failed"
+            src["error"] = r.reason
+            continue
+        src["unreadable_count"] += 1
+        if limit is None or len(src["unreadable"]) < limit:
+            src["unreadable"].append({"position": r.position, "reason": r.reason})
+    n_quarantined = conn.execute(select(func.count()).select_from(q)).scalar_one()
+    qsel = (
+        select(ml.c.name, ls.c.location, q.c.position, q.c.reason)
+        .select_from(q.join(ls, ls.c.id == q.c.source_id).join(ml, ml.c.id == ls.c.list_id))
+        .order_by(q.c.id)
+    )
+    if limit is not None:
+        qsel = qsel.limit(limit)
+    quarantined = [
+        {"list": name, "location": loc, "position": pos, "reason": why}
+        for name, loc, pos, why in conn.execute(qsel)
+    ]
+    return {
+        "damaged_sources": list(sources.values()),
+        "quarantined_count": n_quarantined,
+        "quarantined": quarantined,
+    }

@@ -253,6 +253,14 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
     def glossary_page(request: Request) -> HTMLResponse:
         return page(request, "glossary.html", f=Filters(), sections=glossary.SECTIONS)
 
+    @app.get("/health", include_in_schema=False, name="health")
+    def health_page(request: Request) -> HTMLResponse:
+        from patchlens.store.status import health_status
+
+        with engine.connect() as conn:
+            h = health_status(conn, limit=200)
+        return page(request, "health.html", f=Filters(), h=h)
+
     @app.get(
         "/api/glossary",
         name="api_glossary",
