@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text
+from sqlalchemy import Connection, Engine, Row, delete, insert, select, text
 from sqlalchemy.engine import make_url
 
 from patchlens.store import schema as s
@@ -41,21 +41,34 @@ class StoreBusy(Exception):
         self.holder = holder
 
 
-def describe_holder(conn: Connection) -> str | None:
-    """'pid N since HH:MM' (with the host when it is another machine), from update_lock;
-    None when no row names a live process (the holder has not written its row yet)."""
-    row = conn.execute(
+def holder_row(conn: Connection) -> Row[Any] | None:
+    """The newest update_lock row (pid, host, started_at), or None."""
+    return conn.execute(
         select(s.update_lock.c.pid, s.update_lock.c.host, s.update_lock.c.started_at)
         .order_by(s.update_lock.c.started_at.desc())
         .limit(1)
     ).first()
-    if row is None:
-        return None
+
+
+def row_is_live(row: Row[Any]) -> bool:
+    """Whether the row's process may still run: alive here, or on another host (unknowable)."""
+    return row.host != socket.gethostname() or _alive(row.pid)
+
+
+def describe_row(row: Row[Any]) -> str:
+    """'pid N since HH:MM', with the host when it is another machine."""
     here = row.host == socket.gethostname()
-    if here and not _alive(row.pid):
-        return None  # left by a killed holder; the new one is about to replace it
     since = datetime.fromtimestamp(row.started_at).strftime("%H:%M")
     return f"pid {row.pid}{'' if here else f' on {row.host}'} since {since}"
+
+
+def describe_holder(conn: Connection) -> str | None:
+    """Who holds the lock, from update_lock; None when no row names a live process (the
+    holder has not written its row yet, or the row was left by a killed holder)."""
+    row = holder_row(conn)
+    if row is None or not row_is_live(row):
+        return None
+    return describe_row(row)
 
 
 def _alive(pid: int) -> bool:

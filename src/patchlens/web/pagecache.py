@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -39,9 +37,9 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from patchlens.store import schema as s
+from patchlens.store.lock import describe_row, holder_row, row_is_live
 from patchlens.web import data
 
 Scope = MutableMapping[str, Any]
@@ -76,33 +74,17 @@ class StoreState:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read_state(engine: Engine, salt: str = "") -> StoreState:
     """The store's state now: its data version (stage_state) and the update_lock row."""
     with engine.connect() as conn:
         version = data._version(conn)
-        row = conn.execute(
-            select(s.update_lock.c.pid, s.update_lock.c.host, s.update_lock.c.started_at)
-            .order_by(s.update_lock.c.started_at.desc())
-            .limit(1)
-        ).first()
+        row = holder_row(conn)
     update, holder, modified = None, "", None
     if version is not None:
         modified = int(version[1])
     if row is not None:
-        here = row.host == socket.gethostname()
-        update = "running" if not here or _alive(row.pid) else "interrupted"
-        since = datetime.fromtimestamp(row.started_at).strftime("%H:%M")
-        holder = f"pid {row.pid}{'' if here else f' on {row.host}'} since {since}"
+        update = "running" if row_is_live(row) else "interrupted"
+        holder = describe_row(row)
         modified = max(modified or 0, int(row.started_at))
     at_rest = hashlib.sha256(repr((salt, version)).encode()).hexdigest()[:16]
     token = hashlib.sha256(repr((at_rest, update, row and tuple(row))).encode()).hexdigest()[:16]
