@@ -265,7 +265,7 @@ def export_mboxrd(gitdir: Path, dest: Path) -> int:
 
 def new_store(db: Path, *, list_source: Path | None = None, repo: Path | None = None) -> None:
     """A fresh store with one list or one repository registered (schema made, not timed)."""
-    from patchlens import ingest
+    from patchlens.stages import ingest
     from patchlens.store.db import open_store
 
     for p in db.parent.glob(db.name + "*"):
@@ -307,8 +307,8 @@ def patchlens_cli_update(db: Path) -> Run:
 def child_ingest(db: str, jobs: str) -> None:
     """What `patchlens update` does to ingest, without the review stage after it."""
     t0 = time.perf_counter()
-    from patchlens import ingest
-    from patchlens.progress import Reporter
+    from patchlens.stages import ingest
+    from patchlens.stages.progress import Reporter
     from patchlens.store.db import cache_dir, database_url, open_store
 
     t1 = time.perf_counter()
@@ -369,14 +369,14 @@ def child_breakdown(gitdir: str, db: str, repeat: str) -> None:
 
     from sqlalchemy import select
 
-    from patchlens import ingest
     from patchlens.mail.parse import ParsedMessage, parse_message
     from patchlens.sources.base import Batch
     from patchlens.sources.publicinbox import PublicInboxSource
+    from patchlens.stages import ingest
+    from patchlens.stages.records import Parsed, parse_batch, save_source_cursor, store_messages
     from patchlens.store import schema as s
     from patchlens.store.db import open_store
     from patchlens.store.schema import compress, compress_text
-    from patchlens.store.writer import Parsed, parse_batch, save_source_cursor, store_messages
 
     n = int(repeat)
     source = PublicInboxSource(gitdir, Path(db + ".cache"))
@@ -454,8 +454,8 @@ def child_profile(db: str, jobs: str, out: str) -> None:
     import cProfile
     import pstats
 
-    from patchlens import ingest
-    from patchlens.progress import Reporter
+    from patchlens.stages import ingest
+    from patchlens.stages.progress import Reporter
     from patchlens.store.db import cache_dir, database_url, open_store
 
     prof = cProfile.Profile()
@@ -476,13 +476,13 @@ def child_gitbreakdown(gitdir_s: str, db: str, repeat: str) -> None:
     """The git ingest's steps, one after the other, in one process (best of `repeat`)."""
     from sqlalchemy import select
 
-    from patchlens import ingest
     from patchlens.mail.diff import file_stats
     from patchlens.mail.patchid import patch_id
     from patchlens.sources import gitrepo
+    from patchlens.stages import ingest
+    from patchlens.stages.records import store_commits
     from patchlens.store import schema as s
     from patchlens.store.db import open_store
-    from patchlens.store.writer import store_commits
 
     n = int(repeat)
     gitdir = Path(gitdir_s)

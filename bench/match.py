@@ -22,12 +22,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from patchlens import ingest
 from patchlens.match.evaluate import evaluate
 from patchlens.match.matcher import CommitInfo, Posting, match
-from patchlens.match.stage import fingerprint_new, load
-from patchlens.progress import Reporter
-from patchlens.review.reconstruct import reconstruct
+from patchlens.stages import ingest
+from patchlens.stages.match import fingerprint_new, load
+from patchlens.stages.progress import Reporter
+from patchlens.stages.review import reconstruct
 from patchlens.store.db import open_store
 
 DATA = Path(

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 from patchlens.config import Config
-from patchlens.context import build_context
 from patchlens.metrics.compute import series_metrics
-from patchlens.metrics.load import load_series
-from patchlens.metrics.stage import run_metrics
-from patchlens.pipeline import subsystems_for
+from patchlens.queries.evidence import load_series
+from patchlens.stages.context import build_context
+from patchlens.stages.metrics import run_metrics
+from patchlens.stages.pipeline import subsystems_for
 
 sys.path.insert(0, str(Path(__file__).parent))
 from match import build_store

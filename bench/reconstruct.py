@@ -20,9 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import delete
 
-from patchlens import ingest
-from patchlens.progress import Reporter
-from patchlens.review.reconstruct import analyse_new, build_structure, load_mails, reconstruct
+from patchlens.stages import ingest
+from patchlens.stages.progress import Reporter
+from patchlens.stages.review import analyse_new, build_structure, load_mails, reconstruct
 from patchlens.store import schema as s
 from patchlens.store.db import open_store
 

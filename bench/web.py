@@ -97,10 +97,10 @@ def build_store(tmp: Path) -> Path:
             + "\n(put the EROFS bundles in ../shared/data/erofs or set $PATCHLENS_DATA,"
             " or pass an existing store with --db PATH)"
         )
-    from patchlens import ingest
     from patchlens.config import Config
-    from patchlens.pipeline import run_stages
-    from patchlens.progress import Reporter
+    from patchlens.stages import ingest
+    from patchlens.stages.pipeline import run_stages
+    from patchlens.stages.progress import Reporter
     from patchlens.store.db import open_store
 
     log("building the EROFS store (ingest and every stage)...")

@@ -58,10 +58,10 @@ def erofs_utils_git(tmp_path_factory: pytest.TempPathFactory, erofs_utils: Path)
 @pytest.fixture(scope="session")
 def erofs_store(tmp_path_factory, erofs_archive_git, erofs_utils, erofs_2024):
     """The EROFS archive, the 2024 mbox and erofs-utils, ingested and reconstructed once."""
-    from patchlens import ingest
     from patchlens.config import Config
-    from patchlens.pipeline import run_stages
-    from patchlens.progress import Reporter
+    from patchlens.stages import ingest
+    from patchlens.stages.pipeline import run_stages
+    from patchlens.stages.progress import Reporter
     from patchlens.store.db import open_store
 
     db = tmp_path_factory.mktemp("store") / "erofs.db"

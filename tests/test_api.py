@@ -309,7 +309,7 @@ def test_until_keeps_its_day(client, sql, erofs_store) -> None:
     out = _cli(db, "series", "--since", day, "--until", day, "--limit", "1000").stdout
     assert active >= 1 and f"Series ({active} shown)" in out
     # The filter functions themselves.
-    from patchlens.web.filters import Filters
+    from patchlens.queries.filters import Filters
 
     f = Filters(until=day)
     assert f.until_ts == midnight + 86400 and f.until_ts > first

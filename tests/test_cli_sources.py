@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from patchlens import ingest
 from patchlens.config import Config
-from patchlens.context import inputs_digest
-from patchlens.pipeline import run_stages
-from patchlens.progress import Reporter
 from patchlens.sources.base import SourceError
+from patchlens.stages import ingest
+from patchlens.stages.context import inputs_digest
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema as s
 from patchlens.store.db import open_store
 from tests.conftest import data_path

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from patchlens import ingest
 from patchlens.config import Config
-from patchlens.match import stage as match_stage
-from patchlens.pipeline import run_stages
-from patchlens.progress import Reporter
 from patchlens.review import analysis
+from patchlens.stages import ingest
+from patchlens.stages import match as match_stage
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema as s
 from patchlens.store.db import open_store
 from tests.conftest import data_path

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from patchlens import ingest
-from patchlens.progress import Reporter
 from patchlens.sources.mbox import split_run_together
+from patchlens.stages import ingest
+from patchlens.stages.progress import Reporter
 from patchlens.store.db import open_store
 from tests.conftest import data_path
 

@@ -24,8 +24,8 @@ from patchlens.mail import headers as h
 from patchlens.mail.diff import file_stats, find_diff, split_diff, unquote_path
 from patchlens.mail.limits import MAX_REFERENCES
 from patchlens.mail.parse import ParsedMessage, Unparseable, content_hash, parse_message
+from patchlens.mail.replytext import analyze_reply
 from patchlens.mail.subject import Subject, parse_subject
-from patchlens.review.replytext import analyze_reply
 
 _COMMON = {
     "database": None,  # no .hypothesis directory in the work tree

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from patchlens import ingest
-from patchlens.progress import Reporter
-from patchlens.review.reconstruct import reconstruct
+from patchlens.queries.status import list_status, repo_status
+from patchlens.stages import ingest
+from patchlens.stages.progress import Reporter
+from patchlens.stages.review import reconstruct
 from patchlens.store import schema as s
-from patchlens.store.status import list_status, repo_status
 
 pytestmark = pytest.mark.slow
 

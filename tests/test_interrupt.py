@@ -57,7 +57,7 @@ KILL_IN_STAGE = r"""
 import os, signal, sys
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-import patchlens.pipeline as pipeline
+import patchlens.stages.pipeline as pipeline
 from patchlens.cli import main
 
 db, stage, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])

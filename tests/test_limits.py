@@ -19,7 +19,7 @@ from patchlens.mail.diff import file_stats, split_diff
 from patchlens.mail.parse import ParsedMessage, parse_message
 from patchlens.review.threads import MessageRef, build_threads
 from patchlens.sources.base import RawMessage
-from patchlens.store.writer import parse_batch
+from patchlens.stages.records import parse_batch
 
 HEAD = (
     b"From: A <a@example.org>\nSubject: nested\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from patchlens.metrics.mailmap import (
+from patchlens.identity.mailmap import (
     parse_gitdm_aliases,
     parse_mailmap,
     parse_people_file,

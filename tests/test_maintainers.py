@@ -17,18 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from patchlens.mail.diff import file_stats
-from patchlens.mail.parse import parse_message
-from patchlens.metrics.maintainers import (
+from patchlens.identity.maintainers import (
     Maintainers,
     MaintainersHistory,
     Person,
     from_files,
-    load_from_git,
+    from_history,
     parse_maintainers,
     parse_person,
     pattern_depth,
 )
+from patchlens.mail.diff import file_stats
+from patchlens.mail.parse import parse_message
+from patchlens.sources.filehistory import file_history
 from tests.conftest import data_path
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "maintainers"
@@ -572,7 +573,7 @@ def _version(owner: str) -> str:
     return f"CORE\nM:\t{owner} <{owner}@example.org>\nF:\tcore/\n\nTHE REST\nF:\t*\nF:\t*/\n"
 
 
-def test_load_from_git(tmp_path: Path) -> None:
+def test_history_from_git(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
@@ -593,7 +594,7 @@ def test_load_from_git(tmp_path: Path) -> None:
     _git(repo, "rm", "-q", "MAINTAINERS")
     _git(repo, "commit", "-q", "-m", "drop", date=4000)
 
-    history = load_from_git(repo, branch="main")
+    history = from_history(file_history(repo, "MAINTAINERS", "main"))
     assert history.dates == [1000, 2000, 3000, 4000]
 
     def who(ts: int) -> set[str]:
@@ -613,7 +614,7 @@ def test_load_from_git(tmp_path: Path) -> None:
     (bare / "README").write_text("no maintainers here")
     _git(bare, "add", "README")
     _git(bare, "commit", "-q", "-m", "init", date=1000)
-    empty = load_from_git(bare)
+    empty = from_history(file_history(bare, "MAINTAINERS"))
     assert len(empty) == 0
     assert empty.at(2000) is None
     assert empty.sections_for_files(2000, ["README"]) == []

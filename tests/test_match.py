@@ -9,13 +9,14 @@ import sys
 import pytest
 from sqlalchemy import select
 
+from patchlens.mail.fingerprint import changed_lines, fingerprint, similarity
 from patchlens.match.evaluate import evaluate
-from patchlens.match.fingerprint import changed_lines, fingerprint, similarity
-from patchlens.match.history import VersionRef, load_superseded_by_merged, superseded_by_merged
+from patchlens.match.history import VersionRef, superseded_by_merged
 from patchlens.match.matcher import CommitInfo, Posting, core_title, match, revert_target
 from patchlens.match.pointers import pointer_ids, strip_pointers
 from patchlens.match.renames import Renames, _dir_move, commit_aliases
-from patchlens.match.stage import load
+from patchlens.queries.history import load_superseded_by_merged
+from patchlens.stages.match import load
 from patchlens.store import schema as s
 
 DAY = 86400

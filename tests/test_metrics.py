@@ -11,8 +11,8 @@ import pytest
 
 from patchlens.metrics.backlog import STATES, BacklogRules, decide, facts, state
 from patchlens.metrics.compute import series_metrics, version_metrics
-from patchlens.metrics.load import load_series
 from patchlens.metrics.model import SeriesEv
+from patchlens.queries.evidence import load_series
 from tests.test_review_pipeline import xq  # noqa: F401 - the xen/qemu store fixture
 
 H = 3600.0

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from patchlens.metrics.orgs import (
+from patchlens.identity.bots import BotMatcher
+from patchlens.identity.orgs import (
     UNKNOWN,
     OrgMap,
     default_domain_map_text,
     parse_email_map,
     registrable_domain,
 )
-from patchlens.review.replies import BotMatcher
 from tests.conftest import FIXTURES
 
 ORGS = FIXTURES / "orgs"

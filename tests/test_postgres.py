@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from patchlens import ingest
 from patchlens.config import Config
-from patchlens.pipeline import run_stages
-from patchlens.progress import Reporter
+from patchlens.stages import ingest
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema as s
 from patchlens.store.db import open_store
 from tests.conftest import data_path

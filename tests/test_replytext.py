@@ -1,4 +1,4 @@
-"""Tests for patchlens.review.replytext: written/quoted lines, trailers given, notices.
+"""Tests for patchlens.mail.replytext: written/quoted lines, trailers given, notices.
 
 Real mail only, beside small synthetic cases for each rule: b4's follow-up samples (checked
 against b4's own expected output), the xen-devel/qemu-devel sample threads (every reply,
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from patchlens.mail.parse import parse_message
+from patchlens.mail.replytext import NOTICE_KINDS, ReplyText, analyze_reply, given_trailers
 from patchlens.mail.trailers import Trailer
-from patchlens.review.replytext import NOTICE_KINDS, ReplyText, analyze_reply, given_trailers
 from tests.conftest import data_path
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patchlens import ingest
-from patchlens.progress import Reporter
-from patchlens.review.reconstruct import reconstruct
+from patchlens.stages import ingest
+from patchlens.stages.progress import Reporter
+from patchlens.stages.review import reconstruct
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.pihelpers import add_message, init

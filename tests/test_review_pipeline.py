@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from patchlens import ingest
-from patchlens.progress import Reporter
-from patchlens.review.queries import find_series, versions_detail
-from patchlens.review.reconstruct import reconstruct
+from patchlens.queries.series import find_series, versions_detail
+from patchlens.stages import ingest
+from patchlens.stages.progress import Reporter
+from patchlens.stages.review import reconstruct
 from patchlens.store.db import open_store
 from tests.conftest import data_path
 from tests.test_replytext import (

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from patchlens import ingest
 from patchlens.config import Config
-from patchlens.pipeline import run_stages
-from patchlens.progress import Reporter
 from patchlens.sources.base import SourceError
 from patchlens.sources.gitutil import check_location, check_repo, git_argv, mirror, resolve_repo
+from patchlens.stages import ingest
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema as s
 from patchlens.store.db import open_store
 from tests.pihelpers import add_message, git, init, message

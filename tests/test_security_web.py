@@ -54,8 +54,8 @@ def test_person_page_takes_no_pattern(erofs_store) -> None:
     """60,000 `%` (more than a URL client sends: SQLite refuses LIKE patterns over 50,000
     bytes with "pattern too complex") straight to the page's query: nobody, no error."""
     from patchlens.metrics.backlog import BacklogRules
-    from patchlens.web import data
-    from patchlens.web.filters import Filters
+    from patchlens.queries import dashboard as data
+    from patchlens.queries.filters import Filters
 
     _db, engine, _ = erofs_store
     with engine.connect() as conn:
@@ -137,9 +137,9 @@ def test_500_carries_the_security_headers(erofs_store, monkeypatch, path: str) -
     """An internal error in a route: a 500 with the headers of every page, no traceback."""
     from fastapi.testclient import TestClient
 
+    from patchlens.queries import dashboard as data
     from patchlens.store.db import database_url
     from patchlens.web import app as web_app
-    from patchlens.web import data
 
     def broken(*_a: Any, **_k: Any) -> None:
         raise RuntimeError("secret detail of the failure")
@@ -203,7 +203,7 @@ def test_hostile_values_never_give_a_5xx(client) -> None:
 def test_series_author_is_literal(erofs_store) -> None:
     """`patchlens series --author` looks for the characters given: `%` and `_` match only
     themselves (some EROFS author names hold a `_`), while part of an address still matches."""
-    from patchlens.review.queries import SeriesFilter, series_list
+    from patchlens.queries.series import SeriesFilter, series_list
 
     _db, engine, _ = erofs_store
     with engine.connect() as conn:

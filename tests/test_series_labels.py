@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from patchlens.review.queries import versions_detail
+from patchlens.queries.series import versions_detail
 
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from patchlens import ingest
-from patchlens.progress import Reporter
 from patchlens.sources.base import SourceError
 from patchlens.sources.detect import detect_format
+from patchlens.stages import ingest
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema as s
 from patchlens.store.db import open_store
 from tests.pihelpers import ENV, add_message, git, init, message

@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from patchlens import ingest
 from patchlens.config import load_config
-from patchlens.metrics.report import ReportFilter, metric_rows
-from patchlens.pipeline import run_stages
-from patchlens.progress import Reporter
+from patchlens.queries.report import ReportFilter, metric_rows
+from patchlens.stages import ingest
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema as s
 from patchlens.store.db import open_store
 from patchlens.web.app import create_app
@@ -172,7 +172,7 @@ def test_series_named_and_sized_after_its_latest_full_version(erofs_store) -> No
 
 def test_every_version_header_says_what_it_is(erofs_store) -> None:
     _db, engine, _reports = erofs_store
-    from patchlens.review.queries import versions_detail
+    from patchlens.queries.series import versions_detail
 
     with engine.connect() as conn:
         versions = versions_detail(conn, None)
@@ -191,7 +191,7 @@ def test_every_version_header_says_what_it_is(erofs_store) -> None:
 
 
 def test_version_label_forms() -> None:
-    from patchlens.review.queries import version_label
+    from patchlens.queries.series import version_label
 
     def v(seq, ver="", **kw):
         base = {"seq": seq, "version": int(ver or 1), "version_str": ver, "rfc": False}
@@ -214,7 +214,7 @@ def test_version_label_forms() -> None:
 
 
 def test_notice_trees_are_read_from_the_notice() -> None:
-    from patchlens.review.replytext import analyze_reply
+    from patchlens.mail.replytext import analyze_reply
 
     cases = {
         "Applied to the vfs.fixes branch of the vfs/vfs.git tree.": "vfs/vfs.git vfs.fixes",
@@ -260,7 +260,7 @@ def test_pull_requests_page_and_api(erofs_store) -> None:
 
 def test_earlier_versions_say_which_merged_version_superseded_them(erofs_store) -> None:
     db, engine, _reports = erofs_store
-    from patchlens.match.history import load_superseded_by_merged
+    from patchlens.queries.history import load_superseded_by_merged
 
     with engine.connect() as conn:
         sup = load_superseded_by_merged(conn)

@@ -312,10 +312,10 @@ def test_filters_combine(client, base) -> None:
 def xen(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from fastapi.testclient import TestClient
 
-    from patchlens import ingest
     from patchlens.config import load_config
-    from patchlens.pipeline import run_stages
-    from patchlens.progress import Reporter
+    from patchlens.stages import ingest
+    from patchlens.stages.pipeline import run_stages
+    from patchlens.stages.progress import Reporter
     from patchlens.store.db import database_url, open_store
     from patchlens.web.app import create_app
     from tests.conftest import data_path

@@ -125,10 +125,10 @@ def _repo_with_patches(repo: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def xss_site(tmp_path_factory) -> Iterator[tuple[str, list[str]]]:
-    from patchlens import ingest
     from patchlens.config import Config
-    from patchlens.pipeline import run_stages
-    from patchlens.progress import Reporter
+    from patchlens.stages import ingest
+    from patchlens.stages.pipeline import run_stages
+    from patchlens.stages.progress import Reporter
     from patchlens.store.db import database_url, open_store
     from patchlens.web.app import create_app
 

@@ -21,26 +21,22 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Connection, Engine, select
 
-from patchlens import ingest
 from patchlens.config import Config, ConfigError, load_config
-from patchlens.exporting import with_units, write_rows
 from patchlens.match.evaluate import evaluate
-from patchlens.match.stage import LINK_COLUMNS, fingerprint_new, links_export
-from patchlens.match.stage import load as load_match_inputs
 from patchlens.metrics.backlog import BacklogRules
-from patchlens.metrics.exports import (
+from patchlens.queries.exports import (
+    LINK_COLUMNS,
     METRICS_COLUMNS,
     PATCH_COLUMNS,
     PEOPLE_COLUMNS,
+    links_export,
     metrics_rows,
     patch_rows,
     people_rows,
 )
-from patchlens.metrics.report import ReportFilter, build_report, render
-from patchlens.parallel import stop_workers
-from patchlens.pipeline import StagesReport, run_stages
-from patchlens.progress import Reporter
-from patchlens.review.queries import (
+from patchlens.queries.formats import with_units, write_rows
+from patchlens.queries.report import ReportFilter, build_report, render
+from patchlens.queries.series import (
     EXPORT_COLUMNS,
     SeriesFilter,
     export_rows,
@@ -49,11 +45,17 @@ from patchlens.review.queries import (
     series_list,
     versions_detail,
 )
+from patchlens.queries.status import health_status, list_status, repo_status
 from patchlens.sources.base import SourceError
+from patchlens.stages import ingest
+from patchlens.stages.match import fingerprint_new
+from patchlens.stages.match import load as load_match_inputs
+from patchlens.stages.parallel import stop_workers
+from patchlens.stages.pipeline import StagesReport, run_stages
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema as s
 from patchlens.store.db import cache_dir, database_url, open_store
 from patchlens.store.lock import StoreBusy, update_lock
-from patchlens.store.status import health_status, list_status, repo_status
 
 app = typer.Typer(
     add_completion=False,

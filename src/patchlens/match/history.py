@@ -17,10 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
-
-from patchlens.store import schema as s
-
 
 @dataclass(frozen=True, slots=True)
 class VersionRef:
@@ -66,24 +62,3 @@ def superseded_by_merged(
             if last is None and when is not None and (as_of is None or when <= as_of):
                 last = MergedAs(v.key, v.version, v.version_str)
     return out
-
-
-def load_superseded_by_merged(conn: Connection, as_of: int | None = None) -> dict[str, MergedAs]:
-    """`superseded_by_merged` over the store's versions and links."""
-    sv, vm, pc, c = s.series_versions, s.version_members, s.patch_commits, s.commits
-    versions = [
-        VersionRef(r.key, r.series_key, r.seq, r.version, r.version_str, r.date)
-        for r in conn.execute(
-            select(sv.c.key, sv.c.series_key, sv.c.seq, sv.c.version, sv.c.version_str, sv.c.date)
-        )
-    ]
-    merged: dict[str, int] = {}
-    for key, when in conn.execute(
-        select(vm.c.version_key, c.c.committer_date)
-        .join(pc, pc.c.message_pk == vm.c.message_pk)
-        .join(c, c.c.id == pc.c.commit_pk)
-        .where(~pc.c.ambiguous)
-    ):
-        if key not in merged or when < merged[key]:
-            merged[key] = when
-    return superseded_by_merged(versions, merged, as_of)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from patchlens.match.fingerprint import similarity
+from patchlens.mail.fingerprint import similarity
 
 DAY = 86400
 # Commits may predate their posting: maintainers post what they applied, clocks drift.

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from patchlens.mail.diff import file_stats
+from patchlens.mail.fingerprint import fingerprint, pack
 from patchlens.mail.patchid import patch_id
+from patchlens.mail.replytext import analyze_reply
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.trailers import Trailer, parse_trailers
-from patchlens.match.fingerprint import fingerprint, pack
 from patchlens.review.model import (
     body_author,
     commit_message,
@@ -24,7 +25,6 @@ from patchlens.review.model import (
     is_request_pull,
     mentioned_ids,
 )
-from patchlens.review.replytext import analyze_reply
 
 # Bump when anything this module calls changes what it computes (subject, diff stats, patch-id,
 # trailers, reply text, notices, fingerprints of postings): `update` then re-analyses every

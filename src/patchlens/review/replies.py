@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from patchlens.identity.bots import BotMatcher
+from patchlens.identity.people import Identities
 from patchlens.review.model import Mail, Version
-from patchlens.review.people import Identities
-
-# Senders that are machines: CI, test robots, patchwork. Their replies are not review.
-DEFAULT_BOT_PATTERNS = (
-    r"^lkp@intel\.com$",
-    r"(^|[.@])syzbot",
-    r"^syzkaller",
-    r"patchwork",
-    r"^noreply@",
-    r"^no-reply@",
-    r"-bot@",
-    r"^bot@",
-    r"^ci@",
-    r"^patchew",
-    r"kernel test robot",
-)
-
-
-class BotMatcher:
-    def __init__(self, patterns: Iterable[str] = DEFAULT_BOT_PATTERNS) -> None:
-        self._re = re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
-
-    def __call__(self, name: str, addr: str) -> bool:
-        return bool(self._re.search(addr) or self._re.search(name))
 
 
 @dataclass(frozen=True, slots=True)

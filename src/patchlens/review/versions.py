@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from patchlens.match.fingerprint import similarity
+from patchlens.identity.people import Identities
+from patchlens.mail.fingerprint import similarity
 from patchlens.review.model import Version
-from patchlens.review.people import Identities
 
 MAX_GAP = 400 * 86400  # a re-roll a year later still happens; beyond, it is a new effort
 SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its next version

@@ -16,11 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from patchlens.compression import compress_text
 from patchlens.mail.diff import FileStat, unquote_path
 from patchlens.mail.trailers import Trailer, parse_trailers
 from patchlens.sources.base import SourceError
 from patchlens.sources.gitutil import DIFF_SAFETY, GIT_ENV, git, git_argv
+from patchlens.store.compression import compress_text
 
 # "commit %H" first, so that `git patch-id` can name each patch; then NUL-separated fields.
 _FORMAT = "commit %H%n%x00%x01%H%x00%P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from patchlens.compression import (
+from patchlens.store.compression import (
     Precompressed,
     compress,
     compress_text,

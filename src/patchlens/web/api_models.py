@@ -1,6 +1,6 @@
 """The shapes of the JSON API's answers, for /openapi.json: one model per route.
 
-Units (see patchlens.exporting): an instant is an ISO 8601 UTC string (`Instant`), a duration
+Units (see patchlens.queries.formats): an instant is an ISO 8601 UTC string (`Instant`), a duration
 is in hours and says so in its name (`time_to_merge_hours`). Models whose fields are all ours
 forbid other fields, so that a test validating answers against the schema notices a field that
 is not described; shapes that other modules own (percentile summaries) allow more.

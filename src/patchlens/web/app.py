@@ -28,13 +28,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from patchlens import __version__
 from patchlens.config import Config
-from patchlens.exporting import with_units
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.distributions import DURATIONS, by_period, fill_periods, mark_partial
-from patchlens.metrics.report import data_date
+from patchlens.queries import dashboard as data
+from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params, parse_int
+from patchlens.queries.formats import with_units
+from patchlens.queries.report import data_date
 from patchlens.store.db import make_engine
-from patchlens.web import api_models, charts, data, glossary
-from patchlens.web.filters import PARAMS, FilterError, Filters, check_params, parse_int
+from patchlens.web import api_models, charts, glossary
 from patchlens.web.pagecache import PageCache
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
 
     @app.get("/health", include_in_schema=False, name="health")
     def health_page(request: Request) -> HTMLResponse:
-        from patchlens.store.status import health_status
+        from patchlens.queries.status import health_status
 
         with engine.connect() as conn:
             h = health_status(conn, limit=200)

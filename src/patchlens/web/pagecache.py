@@ -39,8 +39,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from patchlens.queries import dashboard as data
 from patchlens.store.lock import describe_row, holder_row, row_is_live
-from patchlens.web import data
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -14,19 +14,20 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, or_, select
 
+from patchlens.identity.bots import BotMatcher
+from patchlens.identity.people import Identities
+from patchlens.mail.fingerprint import unpack
 from patchlens.mail.subject import parse_subject
-from patchlens.match import stage as match_stage
-from patchlens.match.fingerprint import unpack
-from patchlens.parallel import DEFAULT_JOBS, ordered_map
-from patchlens.progress import Reporter
 from patchlens.review import analysis
 from patchlens.review.analysis import Analysis, analyze
 from patchlens.review.model import Mail, Version
-from patchlens.review.people import Identities
-from patchlens.review.replies import BotMatcher, ReplyLink, attribute_replies
+from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import MessageRef, ThreadLink, build_threads
 from patchlens.review.versions import Link, chains, link_versions
+from patchlens.stages import match as match_stage
+from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema as s
 from patchlens.store.db import make_engine
 from patchlens.store.writer import insert_ignore, sync_table

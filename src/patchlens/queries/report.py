@@ -15,7 +15,6 @@ from rich.table import Table
 from sqlalchemy import Connection, func, select
 
 from patchlens.metrics.backlog import STATES, BacklogRules, Facts, decide
-from patchlens.metrics.community import review_balance
 from patchlens.metrics.distributions import (
     BUCKET_ORDER,
     BUCKETS,
@@ -24,6 +23,7 @@ from patchlens.metrics.distributions import (
     by_period,
     summary,
 )
+from patchlens.queries.community import review_balance
 from patchlens.store import schema as s
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, and_, select
 
+from patchlens.identity.people import Identities
 from patchlens.metrics.model import PatchEv, ReplyEv, SeriesEv, VersionEv
-from patchlens.review.people import Identities
 from patchlens.store import schema as s
 
 REVIEW_KEYS = ("Reviewed-by", "Acked-by")

@@ -12,17 +12,18 @@ from pathlib import Path
 from sqlalchemy import Connection, func, select
 
 from patchlens.config import Config
-from patchlens.match import stage as match_stage
+from patchlens.identity.bots import DEFAULT_BOT_PATTERNS, BotMatcher
+from patchlens.identity.mailmap import Mailmap, People, parse_mailmap, parse_people_file
+from patchlens.identity.maintainers import MaintainersHistory, from_files, from_history
+from patchlens.identity.orgs import OrgMap
+from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import BacklogRules
-from patchlens.metrics.mailmap import Mailmap, People, parse_mailmap, parse_people_file
-from patchlens.metrics.maintainers import MaintainersHistory, from_files, load_from_git
-from patchlens.metrics.orgs import OrgMap
 from patchlens.review import analysis
-from patchlens.review.people import Identities
-from patchlens.review.replies import DEFAULT_BOT_PATTERNS, BotMatcher
 from patchlens.sources.base import SourceError
+from patchlens.sources.filehistory import file_history
 from patchlens.sources.gitrepo import default_branch
 from patchlens.sources.gitutil import GIT_ENV, git_argv, resolve_repo
+from patchlens.stages import match as match_stage
 from patchlens.store import schema as s
 
 
@@ -130,7 +131,7 @@ def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
     else:
         maintainers = MaintainersHistory([])
         for gitdir, branch in repos:
-            history = load_from_git(gitdir, branch=branch)
+            history = from_history(file_history(gitdir, "MAINTAINERS", branch))
             if len(history):
                 maintainers = history
                 break

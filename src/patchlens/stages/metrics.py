@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
-from patchlens.metrics.load import load_series, people_of
 from patchlens.metrics.model import ReplyEv, SeriesEv
-from patchlens.review.people import Identities
+from patchlens.queries.evidence import load_series, people_of
 from patchlens.store import schema as s
 from patchlens.store.writer import sync_table
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from patchlens.exporting import iso
+from patchlens.queries.formats import iso
 from patchlens.store import schema as s
 
 REVIEW_KEYS = ("Reviewed-by", "Acked-by", "Tested-by", "Nacked-by", "Release-acked-by")
@@ -321,8 +321,8 @@ EXPORT_COLUMNS = (
 
 def export_rows(conn: Connection) -> list[dict[str, Any]]:
     """One record per series version, self-contained, for checking without patchlens; the
-    version's date is ISO 8601 UTC (see patchlens.exporting)."""
-    from patchlens.match.history import load_superseded_by_merged
+    version's date is ISO 8601 UTC (see patchlens.queries.formats)."""
+    from patchlens.queries.history import load_superseded_by_merged
 
     merged_as = load_superseded_by_merged(conn)
     out = []

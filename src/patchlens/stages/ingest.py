@@ -18,14 +18,13 @@ from typing import Any
 from rich.markup import escape
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 
-from patchlens.parallel import DEFAULT_JOBS, ordered_map
-from patchlens.progress import Reporter
 from patchlens.sources import gitrepo
 from patchlens.sources.base import Batch, Damage, Plan, SourceError
 from patchlens.sources.detect import detect_format, open_source
 from patchlens.sources.gitutil import check_remote, check_repo, is_url, resolve_repo
-from patchlens.store import schema as s
-from patchlens.store.writer import (
+from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
+from patchlens.stages.progress import Reporter
+from patchlens.stages.records import (
     BatchResult,
     Parsed,
     add_branch,
@@ -35,6 +34,7 @@ from patchlens.store.writer import (
     store_commits,
     store_messages,
 )
+from patchlens.store import schema as s
 
 # 250 messages a batch: as fast as 1,000 and a third less memory with parse workers in
 # flight (docs/PERFORMANCE.md).

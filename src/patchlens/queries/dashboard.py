@@ -25,7 +25,6 @@ from patchlens.metrics.backlog import (
     decide,
     merge_rate,
 )
-from patchlens.metrics.community import review_balance
 from patchlens.metrics.distributions import (
     BUCKET_ORDER,
     BUCKETS,
@@ -35,16 +34,17 @@ from patchlens.metrics.distributions import (
     period_of,
     summary,
 )
-from patchlens.metrics.report import (
+from patchlens.queries.community import review_balance
+from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
+from patchlens.queries.report import (
     ReportFilter,
     brief,
     data_date,
     metric_rows,
     series_in_list,
 )
-from patchlens.review.queries import versions_detail
+from patchlens.queries.series import versions_detail
 from patchlens.store import schema as s
-from patchlens.web.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 
 # The longest mail address SMTP allows (RFC 5321: 64 + 1 + 255); a longer one names nobody.
 MAX_ADDRESS = 320

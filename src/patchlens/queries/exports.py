@@ -1,18 +1,18 @@
 """Rows for `patchlens export patches|people|metrics`: per patch, per person, per series, with
-the units of every export (see patchlens.exporting)."""
+the units of every export (see patchlens.queries.formats)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, select
 
-from patchlens.exporting import column_names, with_units
-from patchlens.match.history import load_superseded_by_merged
-from patchlens.metrics.community import review_balance
 from patchlens.metrics.compute import patch_metrics
-from patchlens.metrics.load import load_series, people_of
-from patchlens.metrics.report import ReportFilter, metric_rows
+from patchlens.queries.community import review_balance
+from patchlens.queries.evidence import load_series, people_of
+from patchlens.queries.formats import column_names, with_units
+from patchlens.queries.history import load_superseded_by_merged
+from patchlens.queries.report import ReportFilter, metric_rows
 from patchlens.store import schema as s
 
 PATCH_COLUMNS = column_names(
@@ -105,3 +105,39 @@ def people_rows(conn: Connection) -> list[dict[str, Any]]:
 def metrics_rows(conn: Connection) -> list[dict[str, Any]]:
     """Every series with every metric and its state today."""
     return [with_units(r) for r in metric_rows(conn, ReportFilter())]
+
+
+LINK_COLUMNS = ("message_id", "repo", "commit", "method", "score", "ambiguous", "evidence")
+
+
+def links_export(conn: Connection) -> list[dict[str, object]]:
+    """Every link, one a row, with what anyone needs to check it without patchlens."""
+    pc, m, c, r = s.patch_commits, s.messages, s.commits, s.repos
+    q = (
+        select(
+            m.c.message_id,
+            r.c.name,
+            c.c.sha,
+            pc.c.method,
+            pc.c.score,
+            pc.c.ambiguous,
+            pc.c.evidence,
+        )
+        .select_from(pc)
+        .join(m, m.c.id == pc.c.message_pk)
+        .join(c, and_(c.c.id == pc.c.commit_pk))
+        .join(r, r.c.id == pc.c.repo_id)
+        .order_by(r.c.name, c.c.committer_date, c.c.sha)
+    )
+    return [
+        {
+            "message_id": row.message_id,
+            "repo": row.name,
+            "commit": row.sha,
+            "method": row.method,
+            "score": row.score,
+            "ambiguous": row.ambiguous,
+            "evidence": row.evidence,
+        }
+        for row in conn.execute(q)
+    ]

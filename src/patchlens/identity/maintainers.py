@@ -66,7 +66,7 @@ __all__ = [
     "Person",
     "Section",
     "from_files",
-    "load_from_git",
+    "from_history",
     "parse_maintainers",
     "parse_person",
     "pattern_depth",
@@ -526,47 +526,14 @@ def from_files(items: Iterable[tuple[int, str | Path]]) -> MaintainersHistory:
     return MaintainersHistory(versions)
 
 
-def load_from_git(
-    gitdir: str | Path, path: str = "MAINTAINERS", branch: str = "HEAD"
-) -> MaintainersHistory:
-    """Every version of `path` on `branch`, dated by the commit that brought it there.
+def from_history(versions: Iterable[tuple[int, Callable[[], str] | None]]) -> MaintainersHistory:
+    """A history from dated versions of the file's text, each read on first use (a loader), or
+    None where the file was deleted (an empty version). `sources.filehistory` gives these
+    from a repository."""
 
-    We follow first parents: a change made on a side branch takes effect when it is merged,
-    and the file at a mainline commit is what was in force then (a side-branch commit's
-    file may lack mainline changes of the meantime). On a linear history this is plain
-    `git log -- path`. Versions are parsed on first use. No such file: an empty history.
-    A commit that deletes the file starts an empty version.
-    """
-    from patchlens.sources.gitutil import git
+    def parsed(load: Callable[[], str]) -> Callable[[], Maintainers]:
+        return lambda: Maintainers.from_text(load())
 
-    cwd = Path(gitdir)
-    log = git(
-        ["log", "--first-parent", "--format=%H %ct", "--end-of-options", branch, "--", path],
-        cwd=cwd,
+    return MaintainersHistory(
+        (ts, _EMPTY if load is None else parsed(load)) for ts, load in versions
     )
-    commits = [ln.split() for ln in log.decode("ascii", "replace").splitlines() if ln.strip()]
-    if not commits:
-        return MaintainersHistory()
-    commits.reverse()  # oldest first
-    query = "".join(f"{sha}:{path}\n" for sha, _ in commits).encode()
-    check = git(["cat-file", "--batch-check"], cwd=cwd, input=query).decode().splitlines()
-    versions: list[tuple[int, Maintainers | Callable[[], Maintainers]]] = []
-    blobs: list[str | None] = []
-    for (_, ct), line in zip(commits, check, strict=True):
-        parts = line.split()
-        blob = parts[0] if len(parts) == 3 and parts[1] == "blob" else None
-        if blobs and blobs[-1] == blob:
-            continue  # same content again (e.g. a change and its revert on a side branch)
-        blobs.append(blob)
-        versions.append((int(ct), _EMPTY if blob is None else _blob_loader(cwd, blob)))
-    return MaintainersHistory(versions)
-
-
-def _blob_loader(cwd: Path, blob: str) -> Callable[[], Maintainers]:
-    def load() -> Maintainers:
-        from patchlens.sources.gitutil import git
-
-        text = git(["cat-file", "blob", blob], cwd=cwd).decode("utf-8", "replace")
-        return Maintainers.from_text(text)
-
-    return load

@@ -14,13 +14,13 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Table, func, select
 
 from patchlens.config import Config
-from patchlens.context import Context, build_context, inputs_digest
-from patchlens.match.stage import MatchReport, _posting_query, fingerprint_new, run_matching
 from patchlens.metrics.model import SeriesEv
-from patchlens.metrics.stage import MetricsReport, run_metrics
-from patchlens.parallel import DEFAULT_JOBS
-from patchlens.progress import Reporter
-from patchlens.review.reconstruct import ReconstructReport, analyse_new, rebuild_structure
+from patchlens.stages.context import Context, build_context, inputs_digest
+from patchlens.stages.match import MatchReport, _posting_query, fingerprint_new, run_matching
+from patchlens.stages.metrics import MetricsReport, run_metrics
+from patchlens.stages.parallel import DEFAULT_JOBS
+from patchlens.stages.progress import Reporter
+from patchlens.stages.review import ReconstructReport, analyse_new, rebuild_structure
 from patchlens.store import schema as s
 from patchlens.store.writer import sync_table
 

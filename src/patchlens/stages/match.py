@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, and_, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
+from patchlens.identity.people import Identities
+from patchlens.mail.fingerprint import fingerprint, pack, unpack
 from patchlens.mail.subject import normalize_title
-from patchlens.match.fingerprint import fingerprint, pack, unpack
 from patchlens.match.matcher import DIFF_WINDOW, CommitInfo, Match, Posting, match
 from patchlens.match.pointers import pointer_ids
 from patchlens.match.renames import Renames, commit_aliases
-from patchlens.progress import Reporter
-from patchlens.review.people import Identities
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema as s
 from patchlens.store.writer import insert_ignore, sync_table
 
@@ -219,39 +219,3 @@ def run_matching(
     rep.links = len(links)
     rep.ambiguous = sum(lk.ambiguous for lk in links)
     return rep
-
-
-LINK_COLUMNS = ("message_id", "repo", "commit", "method", "score", "ambiguous", "evidence")
-
-
-def links_export(conn: Connection) -> list[dict[str, object]]:
-    """Every link, one a row, with what anyone needs to check it without patchlens."""
-    pc, m, c, r = s.patch_commits, s.messages, s.commits, s.repos
-    q = (
-        select(
-            m.c.message_id,
-            r.c.name,
-            c.c.sha,
-            pc.c.method,
-            pc.c.score,
-            pc.c.ambiguous,
-            pc.c.evidence,
-        )
-        .select_from(pc)
-        .join(m, m.c.id == pc.c.message_pk)
-        .join(c, and_(c.c.id == pc.c.commit_pk))
-        .join(r, r.c.id == pc.c.repo_id)
-        .order_by(r.c.name, c.c.committer_date, c.c.sha)
-    )
-    return [
-        {
-            "message_id": row.message_id,
-            "repo": row.name,
-            "commit": row.sha,
-            "method": row.method,
-            "score": row.score,
-            "ambiguous": row.ambiguous,
-            "evidence": row.evidence,
-        }
-        for row in conn.execute(q)
-    ]
