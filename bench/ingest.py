@@ -374,7 +374,7 @@ def child_breakdown(gitdir: str, db: str, repeat: str) -> None:
     from patchlens.sources.publicinbox import PublicInboxSource
     from patchlens.stages import ingest
     from patchlens.stages.records import Parsed, parse_batch, save_source_cursor, store_messages
-    from patchlens.store import schema as s
+    from patchlens.store import schema
     from patchlens.store.db import open_store
     from patchlens.store.schema import compress, compress_text
 
@@ -428,7 +428,7 @@ def child_breakdown(gitdir: str, db: str, repeat: str) -> None:
         ingest.add_list(engine, "erofs", [gitdir])
         with engine.connect() as conn:
             source_id, list_id = conn.execute(
-                select(s.list_sources.c.id, s.list_sources.c.list_id)
+                select(schema.list_sources.c.id, schema.list_sources.c.list_id)
             ).one()
         t = time.perf_counter()
         for b, p in zip(batches, parsed, strict=True):
@@ -481,7 +481,7 @@ def child_gitbreakdown(gitdir_s: str, db: str, repeat: str) -> None:
     from patchlens.sources import gitrepo
     from patchlens.stages import ingest
     from patchlens.stages.records import store_commits
-    from patchlens.store import schema as s
+    from patchlens.store import schema
     from patchlens.store.db import open_store
 
     n = int(repeat)
@@ -515,7 +515,7 @@ def child_gitbreakdown(gitdir_s: str, db: str, repeat: str) -> None:
         engine = open_store(f"{db}.{i}")
         ingest.add_repo(engine, "erofs-utils", str(gitdir), [UTILS_BRANCH])
         with engine.connect() as conn:
-            repo_id = conn.execute(select(s.repos.c.id)).scalar_one()
+            repo_id = conn.execute(select(schema.repos.c.id)).scalar_one()
         t = time.perf_counter()
         for j in range(0, len(records), 200):
             with engine.begin() as conn:

@@ -23,7 +23,7 @@ from sqlalchemy import delete
 from patchlens.stages import ingest
 from patchlens.stages.progress import Reporter
 from patchlens.stages.review import analyse_new, build_structure, load_mails, reconstruct
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 
 DATA = Path(
@@ -31,14 +31,14 @@ DATA = Path(
     or Path(__file__).resolve().parents[1].parent / "shared" / "data"
 )
 DERIVED = (
-    s.replies,
-    s.version_members,
-    s.series_versions,
-    s.series,
-    s.message_threads,
-    s.message_notices,
-    s.message_trailers,
-    s.message_analysis,
+    schema.replies,
+    schema.version_members,
+    schema.series_versions,
+    schema.series,
+    schema.message_threads,
+    schema.message_notices,
+    schema.message_trailers,
+    schema.message_analysis,
 )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 
 TIME_COLUMNS = {"ingested_at", "created_at", "last_update", "finished_at"}
@@ -17,7 +17,7 @@ def dump(db: Path) -> dict[str, list[tuple]]:
     engine = open_store(str(db), readonly=True)
     out: dict[str, list[tuple]] = {}
     with engine.connect() as conn:
-        for table in s.metadata.sorted_tables:
+        for table in schema.metadata.sorted_tables:
             cols = [c for c in table.columns if c.name not in TIME_COLUMNS]
             rows = conn.execute(select(*cols)).all()
             out[table.name] = sorted((tuple(r) for r in rows), key=repr)

@@ -19,7 +19,7 @@ from patchlens.stages import ingest
 from patchlens.stages.context import inputs_digest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import data_path
 from tests.pihelpers import git
@@ -185,26 +185,26 @@ def _consistent(db: Path) -> None:
 
 def test_remove_list_drops_what_only_it_had_and_update_rebuilds(tmp_path: Path) -> None:
     engine, _repo_dir = _store(tmp_path)
-    assert _count(engine, s.messages) == 10 + 3 + 1
-    assert _count(engine, s.patch_commits) == 1
-    series_before = _count(engine, s.series)
+    assert _count(engine, schema.messages) == 10 + 3 + 1
+    assert _count(engine, schema.patch_commits) == 1
+    series_before = _count(engine, schema.series)
     before = _digest(engine)
 
     rem = ingest.remove_list(engine, "a")
     assert (rem.sources, rem.messages, rem.kept) == (3, 11, 3)
     with engine.connect() as conn:
-        kept = conn.execute(select(s.messages.c.first_source_id)).scalars().all()
-        b_source = conn.execute(select(s.list_sources.c.id)).scalars().all()
-        names = conn.execute(select(s.mailing_lists.c.name)).scalars().all()
+        kept = conn.execute(select(schema.messages.c.first_source_id)).scalars().all()
+        b_source = conn.execute(select(schema.list_sources.c.id)).scalars().all()
+        names = conn.execute(select(schema.mailing_lists.c.name)).scalars().all()
     assert len(kept) == 3 and set(kept) == set(b_source) and names == ["b"]
-    assert _count(engine, s.patch_commits) == 0  # the posting linked to the commit is gone
+    assert _count(engine, schema.patch_commits) == 0  # the posting linked to the commit is gone
     assert _digest(engine) != before
 
     st = _update(engine, tmp_path)
     assert not st.skipped
-    assert 0 < _count(engine, s.series) < series_before
+    assert 0 < _count(engine, schema.series) < series_before
     with engine.connect() as conn:
-        titles = conn.execute(select(s.series.c.title)).scalars().all()
+        titles = conn.execute(select(schema.series.c.title)).scalars().all()
     assert len(titles) == 1 and "ballooned" in titles[0].lower()
     _consistent(tmp_path / "s.db")
     assert _update(engine, tmp_path).skipped  # and then nothing more to do
@@ -212,23 +212,29 @@ def test_remove_list_drops_what_only_it_had_and_update_rebuilds(tmp_path: Path) 
 
 def test_remove_list_keeps_messages_another_list_has(tmp_path: Path) -> None:
     engine, _repo_dir = _store(tmp_path)
-    before, series = _digest(engine), _count(engine, s.series)
+    before, series = _digest(engine), _count(engine, schema.series)
     rem = ingest.remove_list(engine, "b")
     assert (rem.sources, rem.messages, rem.kept) == (1, 0, 3)
-    assert _count(engine, s.messages) == 14
+    assert _count(engine, schema.messages) == 14
     # Nothing was deleted from messages, but what the list saw changed: stages run again.
     assert _digest(engine) != before
     assert not _update(engine, tmp_path).skipped
-    assert _count(engine, s.series) == series
+    assert _count(engine, schema.series) == series
     _consistent(tmp_path / "s.db")
 
 
 def test_remove_repo_drops_its_commits_and_links(tmp_path: Path) -> None:
     engine, _repo_dir = _store(tmp_path)
-    assert _count(engine, s.commits) == 2 and _count(engine, s.patch_commits) == 1
+    assert _count(engine, schema.commits) == 2 and _count(engine, schema.patch_commits) == 1
     before = _digest(engine)
     assert ingest.remove_repo(engine, "r").commits == 2
-    for table in (s.commits, s.commit_files, s.commit_branches, s.patch_commits, s.repos):
+    for table in (
+        schema.commits,
+        schema.commit_files,
+        schema.commit_branches,
+        schema.patch_commits,
+        schema.repos,
+    ):
         assert _count(engine, table) == 0, table.name
     assert _digest(engine) != before
     assert not _update(engine, tmp_path).skipped
@@ -264,13 +270,13 @@ def test_add_list_replace_fixes_the_sources(tmp_path: Path) -> None:
     ingest.add_list(engine, "a", [dead], replace=True)
     with engine.connect() as conn:
         locations = conn.execute(
-            select(s.list_sources.c.location)
-            .join(s.mailing_lists)
-            .where(s.mailing_lists.c.name == "a")
+            select(schema.list_sources.c.location)
+            .join(schema.mailing_lists)
+            .where(schema.mailing_lists.c.name == "a")
         ).scalars()
         assert list(locations) == [dead]
     # The ballooned thread stays (list b has it); the posted patch, only in a, is gone.
-    assert _count(engine, s.messages) == 13
+    assert _count(engine, schema.messages) == 13
     assert not _update(engine, tmp_path).skipped
     _consistent(tmp_path / "s.db")
 
@@ -286,10 +292,10 @@ def test_add_repo_replace_reads_the_new_source(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"already registered.*--replace"):
         ingest.add_repo(engine, "r", str(other), [])
     ingest.add_repo(engine, "r", str(repo), ["main"])  # same place: fine, commits kept
-    assert _count(engine, s.commits) == 2
+    assert _count(engine, schema.commits) == 2
     ingest.add_repo(engine, "r", str(other), [], replace=True)
-    assert _count(engine, s.commits) == 0
+    assert _count(engine, schema.commits) == 0
     assert not _update(engine, tmp_path).skipped
     with engine.connect() as conn:
-        assert conn.execute(select(s.commits.c.subject)).scalars().all() == ["only commit"]
+        assert conn.execute(select(schema.commits.c.subject)).scalars().all() == ["only commit"]
     _consistent(tmp_path / "s.db")

@@ -17,7 +17,7 @@ from patchlens.stages import ingest
 from patchlens.stages import match as match_stage
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import data_path
 from tests.pihelpers import git
@@ -82,14 +82,14 @@ def test_every_step_reports_a_total_and_reaches_it(tmp_path: Path) -> None:
     for t in rec.tasks:
         assert t["total"] is not None and t["total"] > 0, t
         assert t["done"] == t["total"], t
-    messages = _count(engine, s.messages)
-    commits = _count(engine, s.commits, ~s.commits.c.is_merge)
-    postings = _count(engine, s.patch_commits)  # at least the one posted patch
+    messages = _count(engine, schema.messages)
+    commits = _count(engine, schema.commits, ~schema.commits.c.is_merge)
+    postings = _count(engine, schema.patch_commits)  # at least the one posted patch
     assert by_name["analysing messages"]["total"] == messages
     assert by_name["reconstructing review (messages)"]["total"] == messages
     matching = by_name["matching (postings + commits)"]["total"]
     assert matching > commits >= 2 and postings == 1
-    assert by_name["computing metrics (series)"]["total"] == _count(engine, s.series)
+    assert by_name["computing metrics (series)"]["total"] == _count(engine, schema.series)
     assert "fingerprinting diffs" in by_name
     # Ingest: a repository knows its total; an mbox is read as a stream (no total).
     repo_tasks = [t for t in ingest_rec.tasks if t["description"].startswith("r: ")]
@@ -101,15 +101,15 @@ def test_a_new_analysis_version_redoes_the_stored_rows(
 ) -> None:
     engine = _store(tmp_path, Reporter(quiet=True))
     first = _stages(engine, tmp_path)
-    messages = _count(engine, s.messages)
+    messages = _count(engine, schema.messages)
     assert first.analysed == messages
-    a = s.message_analysis
+    a = schema.message_analysis
     assert _count(engine, a, a.c.analysis_version == analysis.ANALYSIS_VERSION) == messages
     with engine.connect() as conn:
         written = dict(conn.execute(select(a.c.message_pk, a.c.lines_written)).all())
-        events = sum(conn.execute(select(s.review_events.c.lines_written)).scalars())
-        n_events = _count(engine, s.review_events)
-        trailers = _count(engine, s.message_trailers)
+        events = sum(conn.execute(select(schema.review_events.c.lines_written)).scalars())
+        n_events = _count(engine, schema.review_events)
+        trailers = _count(engine, schema.message_trailers)
     assert n_events > 0 and trailers > 0
     assert _stages(engine, tmp_path).skipped  # nothing new: nothing redone
 
@@ -129,12 +129,12 @@ def test_a_new_analysis_version_redoes_the_stored_rows(
     with engine.connect() as conn:
         now = dict(conn.execute(select(a.c.message_pk, a.c.lines_written)).all())
         posting = dict(conn.execute(select(a.c.message_pk, a.c.is_posting)).all())
-        events_now = sum(conn.execute(select(s.review_events.c.lines_written)).scalars())
+        events_now = sum(conn.execute(select(schema.review_events.c.lines_written)).scalars())
     for pk, lines in written.items():
         assert now[pk] == (lines if posting[pk] else lines + 100), pk
     # The later stages ran on the new analysis; nothing was stored twice.
     assert events_now == events + 100 * n_events
-    assert _count(engine, s.message_trailers) == trailers
+    assert _count(engine, schema.message_trailers) == trailers
     assert _stages(engine, tmp_path).skipped
 
 
@@ -143,14 +143,14 @@ def test_a_new_fingerprint_version_redoes_the_fingerprints(
 ) -> None:
     engine = _store(tmp_path, Reporter(quiet=True))
     _stages(engine, tmp_path)
-    fp = s.diff_fingerprints
+    fp = schema.diff_fingerprints
     stored = _count(engine, fp)
-    links = _count(engine, s.patch_commits)
+    links = _count(engine, schema.patch_commits)
     assert stored > 0 and links == 1
     monkeypatch.setattr(match_stage, "FINGERPRINT_VERSION", match_stage.FINGERPRINT_VERSION + 1)
     st = _stages(engine, tmp_path)
     assert not st.skipped
     assert st.fingerprinted == stored
     assert _count(engine, fp, fp.c.fp_version == match_stage.FINGERPRINT_VERSION) == stored
-    assert _count(engine, s.patch_commits) == links
+    assert _count(engine, schema.patch_commits) == links
     assert _stages(engine, tmp_path).skipped

@@ -15,7 +15,7 @@ from patchlens.queries.status import list_status, repo_status
 from patchlens.stages import ingest
 from patchlens.stages.progress import Reporter
 from patchlens.stages.review import reconstruct
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def _count(engine, table, *where) -> int:
 
 
 def _all_counts(engine) -> dict[str, int]:
-    return {t.name: _count(engine, t) for t in s.metadata.sorted_tables}
+    return {t.name: _count(engine, t) for t in schema.metadata.sorted_tables}
 
 
 def test_every_archive_message_is_stored(erofs_store, erofs_archive_git):
@@ -44,13 +44,13 @@ def test_every_archive_message_is_stored(erofs_store, erofs_archive_git):
     # One sighting per archive commit: every message read is kept, duplicates included.
     with engine.connect() as conn:
         source_id = conn.execute(
-            select(s.list_sources.c.id)
-            .join(s.mailing_lists)
-            .where(s.mailing_lists.c.name == "linux-erofs")
+            select(schema.list_sources.c.id)
+            .join(schema.mailing_lists)
+            .where(schema.mailing_lists.c.name == "linux-erofs")
         ).scalar_one()
-    assert _count(engine, s.message_sightings, s.message_sightings.c.source_id == source_id) == (
-        commits
-    )
+    assert _count(
+        engine, schema.message_sightings, schema.message_sightings.c.source_id == source_id
+    ) == (commits)
     assert archive.read == commits
     assert archive.quarantined == 0
     # The archive holds 50 messages whose Message-ID it already has: stored once each, the
@@ -102,7 +102,7 @@ def test_commit_fields_match_git(erofs_store, erofs_utils_git):
             an, ae, ct, subj = git_out("show", "-s", "--format=%an%x00%ae%x00%ct%x00%s", sha)[
                 :-1
             ].split("\0")
-            row = conn.execute(select(s.commits).where(s.commits.c.sha == sha)).one()
+            row = conn.execute(select(schema.commits).where(schema.commits.c.sha == sha)).one()
             assert (row.author_name, row.author_email, row.committer_date, row.subject) == (
                 an,
                 ae.lower(),
@@ -128,13 +128,13 @@ def test_commit_fields_match_git(erofs_store, erofs_utils_git):
     ).stdout.split("\n")
     git_ids = {c: p for p, c in (line.split() for line in pids if line)}
     with engine.connect() as conn:
-        ours = dict(conn.execute(select(s.commits.c.sha, s.commits.c.patch_id)).all())
+        ours = dict(conn.execute(select(schema.commits.c.sha, schema.commits.c.patch_id)).all())
     assert {c: ours[c] for c in git_ids} == git_ids
 
 
 def test_link_trailers_are_parsed(erofs_store):
     _db, engine, _ = erofs_store
-    links = _count(engine, s.commit_trailers, s.commit_trailers.c.key == "Link")
+    links = _count(engine, schema.commit_trailers, schema.commit_trailers.c.key == "Link")
     # The data's README: about 97% of the 1,010+ commits since 2023 carry a Link: trailer.
     assert links > 1000
 

@@ -117,7 +117,7 @@ def test_no_module_imports_upward() -> None:
         ("store", "from patchlens.mail.parse import parse_message\n", "imports upward"),
         ("mail", "from patchlens.review import model\n", "imports upward"),
         ("metrics", "import sqlalchemy\n", "pure layer"),
-        ("review", "from patchlens.store import schema as s\n", "pure layer"),
+        ("review", "from patchlens.store import schema\n", "pure layer"),
         ("queries", "from patchlens.stages.pipeline import run_stages\n", "imports upward"),
         ("web", "from patchlens.cli import app\n", "imports upward"),
     ],

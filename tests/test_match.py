@@ -17,7 +17,7 @@ from patchlens.match.pointers import pointer_ids, strip_pointers
 from patchlens.match.renames import Renames, _dir_move, commit_aliases
 from patchlens.queries.history import load_superseded_by_merged
 from patchlens.stages.match import load
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 DAY = 86400
 
@@ -167,7 +167,7 @@ KERNEL_ONLY = (
 @pytest.mark.slow
 def test_kernel_patches_stay_unmatched(erofs_store) -> None:
     _db, engine, _ = erofs_store
-    pc, m, a = s.patch_commits, s.messages, s.message_analysis
+    pc, m, a = schema.patch_commits, schema.messages, schema.message_analysis
     with engine.connect() as conn:
         linked = conn.execute(
             select(m.c.message_id, a.c.files)
@@ -315,7 +315,7 @@ def test_earlier_versions_are_superseded_by_the_merged_one() -> None:
 @pytest.mark.slow
 def test_erofs_earlier_versions_superseded_by_the_merged_version(erofs_store) -> None:
     _db, engine, _ = erofs_store
-    sv, vm, pc = s.series_versions, s.version_members, s.patch_commits
+    sv, vm, pc = schema.series_versions, schema.version_members, schema.patch_commits
     with engine.connect() as conn:
         sup = load_superseded_by_merged(conn)
         seqs = {r.key: (r.series_key, r.seq) for r in conn.execute(select(sv))}
@@ -344,7 +344,7 @@ def test_erofs_twins_credit_the_commit_author(erofs_store) -> None:
     """Real twins on the EROFS list: a commit whose Link: trailers name two people's fixes
     (credited to its author's), and one diff posted again by someone else (listed as twin)."""
     _db, engine, _ = erofs_store
-    pc, m, c = s.patch_commits, s.messages, s.commits
+    pc, m, c = schema.patch_commits, schema.messages, schema.commits
     with engine.connect() as conn:
         links = {
             subject: (mid, json.loads(ev))

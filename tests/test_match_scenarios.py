@@ -24,7 +24,7 @@ from patchlens.config import Config
 from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 
 T0 = 1_700_000_000
@@ -180,7 +180,7 @@ def scenario(tmp_path_factory) -> dict[str, dict[str, tuple[str, str, bool, dict
     reports = ingest.run_update(engine, tmp / "cache", Reporter(quiet=True))
     assert not [x.error for x in reports if x.error]
     run_stages(engine, Config(), tmp / "cache", Reporter(quiet=True))
-    pc, m, c = s.patch_commits, s.messages, s.commits
+    pc, m, c = schema.patch_commits, schema.messages, schema.commits
     with engine.connect() as conn:
         rows = conn.execute(
             select(c.c.subject, m.c.message_id, pc.c.method, pc.c.ambiguous, pc.c.evidence)

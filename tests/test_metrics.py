@@ -11,7 +11,7 @@ import pytest
 
 from patchlens.metrics.backlog import STATES, BacklogRules, decide, facts, state
 from patchlens.metrics.compute import series_metrics, version_metrics
-from patchlens.metrics.model import SeriesEv
+from patchlens.metrics.model import SeriesFacts
 from patchlens.queries.evidence import load_series
 from tests.test_review_pipeline import xq  # noqa: F401 - the xen/qemu store fixture
 
@@ -26,7 +26,7 @@ def hours(a: str, b: str) -> float:
     return (utc(b) - utc(a)) / H
 
 
-def _series(engine, title_part: str) -> SeriesEv:
+def _series(engine, title_part: str) -> SeriesFacts:
     with engine.connect() as conn:
         found = [s for s in load_series(conn) if title_part in s.title]
     assert len(found) == 1, [s.title for s in found]

@@ -22,7 +22,7 @@ from patchlens.config import Config
 from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import data_path
 from tests.pihelpers import git
@@ -97,24 +97,36 @@ def _build(url: str, tmp: Path, repo: Path, posted: Path) -> dict[str, object]:
     run_stages(engine, Config(), tmp / "cache", quiet)
     with engine.connect() as conn:
         out = {
-            "series": sorted(conn.execute(select(s.series.c.key, s.series.c.n_versions)).all()),
+            "series": sorted(
+                conn.execute(select(schema.series.c.key, schema.series.c.n_versions)).all()
+            ),
             "replies": sorted(
                 conn.execute(
-                    select(s.messages.c.message_id, s.replies.c.addressed_idx).join(
-                        s.replies, s.replies.c.message_pk == s.messages.c.id
+                    select(schema.messages.c.message_id, schema.replies.c.addressed_idx).join(
+                        schema.replies, schema.replies.c.message_pk == schema.messages.c.id
                     )
                 ).all()
             ),
             "links": sorted(
                 conn.execute(
-                    select(s.messages.c.message_id, s.commits.c.sha, s.patch_commits.c.method)
-                    .join(s.patch_commits, s.patch_commits.c.message_pk == s.messages.c.id)
-                    .join(s.commits, s.commits.c.id == s.patch_commits.c.commit_pk)
+                    select(
+                        schema.messages.c.message_id,
+                        schema.commits.c.sha,
+                        schema.patch_commits.c.method,
+                    )
+                    .join(
+                        schema.patch_commits,
+                        schema.patch_commits.c.message_pk == schema.messages.c.id,
+                    )
+                    .join(schema.commits, schema.commits.c.id == schema.patch_commits.c.commit_pk)
                 ).all()
             ),
             "metrics": sorted(
                 conn.execute(
-                    select(s.series_metrics.c.series_key, s.series_metrics.c.time_to_first_response)
+                    select(
+                        schema.series_metrics.c.series_key,
+                        schema.series_metrics.c.time_to_first_response,
+                    )
                 ).all()
             ),
         }

@@ -19,7 +19,7 @@ from patchlens.queries.series import versions_detail
 from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 
 MBOX = Path(__file__).parent / "fixtures" / "scenarios" / "issue13-subjects.mbox"
@@ -37,8 +37,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory):
     with engine.connect() as conn:
         versions = versions_detail(conn, None)
         rows = conn.execute(
-            select(s.messages.c.message_id, s.message_analysis).join(
-                s.message_analysis, s.message_analysis.c.message_pk == s.messages.c.id
+            select(schema.messages.c.message_id, schema.message_analysis).join(
+                schema.message_analysis,
+                schema.message_analysis.c.message_pk == schema.messages.c.id,
             )
         ).all()
     analysis = {r.message_id: r for r in rows}

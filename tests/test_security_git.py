@@ -23,7 +23,7 @@ from patchlens.sources.gitutil import check_location, check_repo, git_argv, mirr
 from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.pihelpers import add_message, git, init, message
 
@@ -85,9 +85,11 @@ def test_git_runs_nothing_from_a_repository(tmp_path: Path) -> None:
     cfg = Config(maintainers_file=None)
     run_stages(engine, cfg, tmp_path / "cache", quiet)
     with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(s.commits)).scalar()
+        n = conn.execute(select(func.count()).select_from(schema.commits)).scalar()
         diffs = conn.execute(
-            select(func.count()).select_from(s.commits).where(s.commits.c.diff.is_not(None))
+            select(func.count())
+            .select_from(schema.commits)
+            .where(schema.commits.c.diff.is_not(None))
         ).scalar()
     engine.dispose()
     assert n == 2 and diffs == 2  # the commits were read, with their diffs
@@ -122,7 +124,7 @@ def test_public_inbox_runs_nothing(tmp_path: Path) -> None:
     marker.unlink()
     assert not [r.error for r in ingest.run_update(engine, tmp_path / "cache", quiet) if r.error]
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(s.messages)).scalar() == 4
+        assert conn.execute(select(func.count()).select_from(schema.messages)).scalar() == 4
     engine.dispose()
     assert not marker.exists(), marker.read_text()
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import database_url, open_store
 from patchlens.web.app import create_app
 from tests.test_postgres import postgres  # noqa: F401  (the fixture)
@@ -24,18 +24,18 @@ def _writes_fail(app_engine) -> None:
     row = {"name": "intruder", "location": "/nowhere", "branches": "[]", "created_at": 0}
     readonly = r"(?i)read-only|readonly"
     for _ in range(3):  # and again on connections the pool hands back out
-        for statement in (insert(s.repos).values(**row), delete(s.repos)):
+        for statement in (insert(schema.repos).values(**row), delete(schema.repos)):
             with pytest.raises(DBAPIError, match=readonly), app_engine.begin() as conn:
                 conn.execute(statement)
     with app_engine.connect() as conn:
-        assert conn.execute(select(s.repos.c.name)).all() == [("kept",)]
+        assert conn.execute(select(schema.repos.c.name)).all() == [("kept",)]
 
 
 def _store_with_a_row(url: str) -> None:
     engine = open_store(url)
     with engine.begin() as conn:
         conn.execute(
-            insert(s.repos).values(
+            insert(schema.repos).values(
                 name="kept", location="/somewhere", branches="[]", created_at=int(time.time())
             )
         )

@@ -13,7 +13,7 @@ from patchlens.sources.base import SourceError
 from patchlens.sources.detect import detect_format
 from patchlens.stages import ingest
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.pihelpers import ENV, add_message, git, init, message
 
@@ -45,7 +45,7 @@ def test_public_inbox_incremental(tmp_path: Path, v1: bool) -> None:
     add_message(repo, message(6), v1=v1)
     (rep,) = _update(engine, tmp_path)
     assert (rep.read, rep.new) == (2, 2)
-    assert _n(engine, s.messages) == 7
+    assert _n(engine, schema.messages) == 7
 
 
 def test_v2_deletions_are_not_messages(tmp_path: Path) -> None:
@@ -152,12 +152,14 @@ def test_git_repo_incremental_and_branches(tmp_path: Path) -> None:
     with engine.connect() as conn:
         per_branch = dict(
             conn.execute(
-                select(s.commit_branches.c.branch, func.count()).group_by(
-                    s.commit_branches.c.branch
+                select(schema.commit_branches.c.branch, func.count()).group_by(
+                    schema.commit_branches.c.branch
                 )
             ).all()
         )
-        trailers = conn.execute(select(s.commit_trailers.c.key, s.commit_trailers.c.email)).all()
+        trailers = conn.execute(
+            select(schema.commit_trailers.c.key, schema.commit_trailers.c.email)
+        ).all()
     assert per_branch == {"main": 3, "topic": 3}
     assert sorted(trailers) == [
         ("Reviewed-by", "r@example.com"),
@@ -171,7 +173,7 @@ def test_schema_from_migrations_matches_the_code(tmp_path: Path) -> None:
 
     engine = open_store(str(tmp_path / "s.db"))
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), s.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
     assert diff == []
 
 

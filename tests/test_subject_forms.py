@@ -17,7 +17,7 @@ from patchlens.mail.subject import Subject, parse_subject
 from patchlens.review.analysis import analyze
 from patchlens.review.model import Mail, is_posting, is_request_pull
 from patchlens.review.series import group_versions
-from patchlens.store import schema as s
+from patchlens.store import schema
 from tests.test_subject import _exp
 
 FOO = ("foo: bar", "foo:bar")
@@ -233,7 +233,7 @@ def _parser_before():
 def test_erofs_subjects_parse_as_before_except_the_new_forms(erofs_store) -> None:
     _db, engine, _ = erofs_store
     with engine.connect() as conn:
-        subjects = sorted({r[0] for r in conn.execute(select(s.messages.c.subject))})
+        subjects = sorted({r[0] for r in conn.execute(select(schema.messages.c.subject))})
     assert len(subjects) > 9_000
     before = _parser_before()
     changed = {}

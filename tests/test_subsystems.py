@@ -16,7 +16,7 @@ from patchlens.config import load_config
 from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import data_path
 
@@ -43,9 +43,11 @@ def xen(tmp_path_factory: pytest.TempPathFactory):
 def test_every_patch_and_most_series_get_a_subsystem(xen) -> None:
     _tmp, _db, engine = xen
     with engine.connect() as conn:
-        rows = conn.execute(select(s.series_metrics.c.title, s.series_metrics.c.subsystems)).all()
+        rows = conn.execute(
+            select(schema.series_metrics.c.title, schema.series_metrics.c.subsystems)
+        ).all()
         patches = conn.execute(
-            select(s.version_members.c.message_pk).where(s.version_members.c.idx > 0)
+            select(schema.version_members.c.message_pk).where(schema.version_members.c.idx > 0)
         ).all()
     assert len(patches) == 3744
     subs = {title: json.loads(v) for title, v in rows}
@@ -82,8 +84,8 @@ def test_examples(xen, title_part: str, expected: str) -> None:
     _tmp, _db, engine = xen
     with engine.connect() as conn:
         rows = conn.execute(
-            select(s.series_metrics.c.title, s.series_metrics.c.subsystems).where(
-                s.series_metrics.c.title.like(f"%{title_part}%")
+            select(schema.series_metrics.c.title, schema.series_metrics.c.subsystems).where(
+                schema.series_metrics.c.title.like(f"%{title_part}%")
             )
         ).all()
     assert rows

@@ -17,7 +17,7 @@ from patchlens.queries.report import ReportFilter, metric_rows
 from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import open_store
 from patchlens.web.app import create_app
 from tests.conftest import data_path
@@ -125,8 +125,8 @@ def test_with_a_repository_the_rate_is_over_what_it_could_see(erofs_store) -> No
 def test_pull_requests_are_apart_and_merged_by_notice(erofs_store) -> None:
     _db, engine, _reports = erofs_store
     with engine.connect() as conn:
-        pulls = {r.title: r for r in conn.execute(select(s.pull_requests))}
-        sv = s.series_versions
+        pulls = {r.title: r for r in conn.execute(select(schema.pull_requests))}
+        sv = schema.series_versions
         pull_keys = {k for (k,) in conn.execute(select(sv.c.series_key).where(sv.c.pull))}
     rows = _rows(engine)
     assert not pull_keys & {r["series_key"] for r in rows}
@@ -147,7 +147,9 @@ def test_stable_mails_are_not_authored_series(erofs_store) -> None:
     assert not [r for r in rows if r["title"].startswith('Patch "')]
     with engine.connect() as conn:
         stable_review = conn.execute(
-            select(s.messages.c.subject).where(s.messages.c.subject.like("[PATCH 6.18 0%"))
+            select(schema.messages.c.subject).where(
+                schema.messages.c.subject.like("[PATCH 6.18 0%")
+            )
         ).first()
     assert stable_review is not None  # the archive has them; none became a series above
 
@@ -156,8 +158,12 @@ def test_series_named_and_sized_after_its_latest_full_version(erofs_store) -> No
     db, engine, _reports = erofs_store
     key = "20251021104815.70662-1-lihongbo22@huawei.com"
     with engine.connect() as conn:
-        m = conn.execute(select(s.series_metrics).where(s.series_metrics.c.series_key == key)).one()
-        title = conn.execute(select(s.series.c.title).where(s.series.c.key == key)).scalar()
+        m = conn.execute(
+            select(schema.series_metrics).where(schema.series_metrics.c.series_key == key)
+        ).one()
+        title = conn.execute(
+            select(schema.series.c.title).where(schema.series.c.key == key)
+        ).scalar()
     # v7 RFC ... v18 of ten patches, then a v19 that re-sends one of them.
     assert m.title == title == "erofs: Introduce page cache sharing feature"
     assert (m.versions, m.patches) == (13, 10)
@@ -240,7 +246,7 @@ def test_docs_define_the_new_states() -> None:
 def test_pull_requests_page_and_api(erofs_store) -> None:
     db, engine, _reports = erofs_store
     with engine.connect() as conn:
-        pulls = conn.execute(select(s.pull_requests)).all()
+        pulls = conn.execute(select(schema.pull_requests)).all()
     with TestClient(create_app(f"sqlite:///{db}")) as client:
         d = client.get("/api/pulls", params={"q": "updates for 7.2-rc1"}).json()
         assert d["total"] == 1 and d["merged"] == 1
@@ -264,7 +270,7 @@ def test_earlier_versions_say_which_merged_version_superseded_them(erofs_store) 
 
     with engine.connect() as conn:
         sup = load_superseded_by_merged(conn)
-        sv = s.series_versions
+        sv = schema.series_versions
         key, series_key = next(
             (k, sk)
             for k, sk in conn.execute(select(sv.c.key, sv.c.series_key).order_by(sv.c.key))
@@ -281,8 +287,8 @@ def test_series_page_says_merged_by_notice_with_its_evidence(xen_list_only) -> N
     db, engine, cfg = xen_list_only
     with engine.connect() as conn:
         key = conn.execute(
-            select(s.series_metrics.c.series_key).where(
-                s.series_metrics.c.title == "tools/xenstore: fix get_spec_node()"
+            select(schema.series_metrics.c.series_key).where(
+                schema.series_metrics.c.title == "tools/xenstore: fix get_spec_node()"
             )
         ).scalar_one()
     with TestClient(create_app(f"sqlite:///{db}", cfg)) as client:

@@ -53,7 +53,7 @@ from patchlens.stages.match import load as load_match_inputs
 from patchlens.stages.parallel import stop_workers
 from patchlens.stages.pipeline import StagesReport, run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import cache_dir, database_url, open_store
 from patchlens.store.lock import StoreBusy, update_lock
 
@@ -634,7 +634,7 @@ def eval_match(
     fingerprint_new(engine, Reporter(quiet=state.quiet, console=err))
     with engine.connect() as conn:
         postings, commits = load_match_inputs(conn)
-        shas = dict(conn.execute(select(s.commits.c.id, s.commits.c.sha)).all())
+        shas = dict(conn.execute(select(schema.commits.c.id, schema.commits.c.sha)).all())
     ev = evaluate(postings, commits, describe=shas)
     result = {
         "labelled_commits": ev.labelled,

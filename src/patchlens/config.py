@@ -3,7 +3,7 @@ store needs no configuration to be useful.
 
     [people]
     mailmap = ["path/to/.mailmap"]     # besides each registered repository's own .mailmap
-    people = "people.txt"              # one person a line (see metrics/mailmap.py)
+    people = "people.txt"              # one person a line (see identity/mailmap.py)
 
     [bots]
     patterns = ["^ci@example\\\\.org$"]  # added to the built-in patterns

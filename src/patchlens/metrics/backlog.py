@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from patchlens.metrics.model import ReplyEv, SeriesEv, VersionEv, current_version
+from patchlens.metrics.model import ReplyFacts, SeriesFacts, VersionFacts, current_version
 
 DAY = 86400
 STATES = (
@@ -51,7 +51,7 @@ class Facts:
     repo_registered: bool = True
 
 
-def _version_at(v: VersionEv, when: int) -> VersionEv:
+def _version_at(v: VersionFacts, when: int) -> VersionFacts:
     """The version as it stood at `when`: later replies and commits removed."""
     patches = {
         i: (p if (p.commit_date or 0) <= when else replace(p, commit_date=None))
@@ -60,7 +60,7 @@ def _version_at(v: VersionEv, when: int) -> VersionEv:
     return replace(v, patches=patches, replies=[r for r in v.replies if r.date <= when])
 
 
-def merge_notice(versions: list[VersionEv]) -> ReplyEv | None:
+def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
     """The first maintainer's notice ("applied", "committed", "pushed", "queued", "merged")
     in reply to any version, from someone other than the series' author; bots count, since
     pr-tracker-bot and patchwork-bot report merges. The author's own notice counts only when
@@ -77,7 +77,7 @@ def merge_notice(versions: list[VersionEv]) -> ReplyEv | None:
 
 
 def facts(
-    s: SeriesEv, when: int, in_repo: bool = True, repo_registered: bool = True
+    s: SeriesFacts, when: int, in_repo: bool = True, repo_registered: bool = True
 ) -> Facts | None:
     """What decides the state at `when`; None if the series was not posted yet.
 
@@ -141,7 +141,7 @@ def decide(f: Facts, when: int, rules: BacklogRules = BacklogRules()) -> str:
 
 
 def state(
-    s: SeriesEv,
+    s: SeriesFacts,
     when: int,
     rules: BacklogRules = BacklogRules(),
     in_repo: bool = True,

@@ -6,12 +6,12 @@ import statistics
 from typing import Any
 
 from patchlens.metrics.backlog import merge_notice
-from patchlens.metrics.model import ReplyEv, SeriesEv, VersionEv
+from patchlens.metrics.model import ReplyFacts, SeriesFacts, VersionFacts
 
 HOUR = 3600.0
 
 
-def _first(replies: list[ReplyEv], pred: Any, after: int) -> ReplyEv | None:
+def _first(replies: list[ReplyFacts], pred: Any, after: int) -> ReplyFacts | None:
     for r in replies:
         if pred(r) and r.date >= after:
             return r
@@ -22,11 +22,11 @@ def _hours(start: int, end: int | None) -> float | None:
     return None if end is None else round((end - start) / HOUR, 3)
 
 
-def _all_replies(s: SeriesEv) -> list[ReplyEv]:
+def _all_replies(s: SeriesFacts) -> list[ReplyFacts]:
     return sorted((r for v in s.versions for r in v.replies), key=lambda r: (r.date, r.pk))
 
 
-def version_metrics(v: VersionEv) -> dict[str, Any]:
+def version_metrics(v: VersionFacts) -> dict[str, Any]:
     """Per version: first response, review and comment, counted from its own posting."""
     rr = [r for r in v.replies if r.reviewer]
     first = rr[0] if rr else None
@@ -45,7 +45,7 @@ def version_metrics(v: VersionEv) -> dict[str, Any]:
     }
 
 
-def patch_metrics(v: VersionEv) -> list[dict[str, Any]]:
+def patch_metrics(v: VersionFacts) -> list[dict[str, Any]]:
     """Per patch: replies to it and to the cover letter count for it."""
     out = []
     for idx, p in sorted(v.patches.items()):
@@ -71,7 +71,7 @@ def patch_metrics(v: VersionEv) -> list[dict[str, Any]]:
     return out
 
 
-def series_metrics(s: SeriesEv) -> dict[str, Any]:
+def series_metrics(s: SeriesFacts) -> dict[str, Any]:
     """Per series: every duration and count of docs/METRICS.md, and its anomalies."""
     start = s.first_date
     replies = _all_replies(s)

@@ -1,6 +1,6 @@
 """A series as the metrics see it: its versions, patches, replies and commits, with dates.
 
-Plain data, built from the store by `metrics/load.py`, so that every metric is a pure
+Plain data, built from the store by `queries/evidence.py`, so that every metric is a pure
 function of it (docs/METRICS.md).
 """
 
@@ -13,7 +13,7 @@ SUBSTANTIVE_LINES = 3
 
 
 @dataclass(slots=True)
-class PatchEv:
+class PatchFacts:
     pk: int
     idx: int
     date: int
@@ -28,7 +28,7 @@ class PatchEv:
 
 
 @dataclass(slots=True)
-class ReplyEv:
+class ReplyFacts:
     pk: int
     date: int
     who: str  # identity of the sender
@@ -53,14 +53,14 @@ class ReplyEv:
 
 
 @dataclass(slots=True)
-class VersionEv:
+class VersionFacts:
     key: str
     seq: int
     version: int
     date: int
     has_cover: bool
-    patches: dict[int, PatchEv] = field(default_factory=dict)
-    replies: list[ReplyEv] = field(default_factory=list)  # sorted by date
+    patches: dict[int, PatchFacts] = field(default_factory=dict)
+    replies: list[ReplyFacts] = field(default_factory=list)  # sorted by date
     title: str = ""
     partial: bool = False  # a partial re-roll: a few patches of the version before sent again
     pull: bool = False  # a pull request
@@ -68,12 +68,12 @@ class VersionEv:
 
 
 @dataclass(slots=True)
-class SeriesEv:
+class SeriesFacts:
     key: str
     title: str
     author: str  # identity
     author_addr: str
-    versions: list[VersionEv] = field(default_factory=list)  # by seq
+    versions: list[VersionFacts] = field(default_factory=list)  # by seq
     subsystems: tuple[str, ...] = ()
     expected_reviewers: frozenset[str] = frozenset()
     org: str = ""
@@ -84,11 +84,11 @@ class SeriesEv:
         return self.versions[0].date
 
     @property
-    def latest(self) -> VersionEv:
+    def latest(self) -> VersionFacts:
         return self.versions[-1]
 
     @property
-    def current(self) -> VersionEv:
+    def current(self) -> VersionFacts:
         """The latest full version, with the patches of later partial re-rolls laid over it.
 
         A v19 that re-sends patch 3 of the ten of v18 leaves the series at ten patches, one
@@ -106,13 +106,13 @@ class SeriesEv:
         return "series"
 
 
-def current_version(versions: list[VersionEv]) -> VersionEv:
+def current_version(versions: list[VersionFacts]) -> VersionFacts:
     """The latest full version among `versions` (in order) with later partial re-rolls of it
-    laid over it (see SeriesEv.current). Pure: the inputs are not changed."""
-    base: VersionEv | None = None
+    laid over it (see SeriesFacts.current). Pure: the inputs are not changed."""
+    base: VersionFacts | None = None
     for v in versions:
         if base is None or not v.partial:
-            base = VersionEv(
+            base = VersionFacts(
                 v.key,
                 v.seq,
                 v.version,

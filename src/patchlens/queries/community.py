@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, func, select
 
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 
 def _chunks(series: set[str] | None) -> list[list[str] | None]:
@@ -23,7 +23,7 @@ def _given(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Review given per person and per organisation, summed by the database in chunks of
     series (the chunks are disjoint, so sums and per-person distinct series add up)."""
-    ev = s.review_events
+    ev = schema.review_events
     given: dict[str, dict[str, Any]] = {}
     org_given: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(series):
@@ -76,7 +76,7 @@ def review_balance(
     those series, contributions are those series; an organisation is each message's.
 
     Each list is cut at `top` (None: all); `*_total` says how long the whole list is."""
-    sm, pe = s.series_metrics, s.people
+    sm, pe = schema.series_metrics, schema.people
     given, org_given = _given(conn, series)
     received: dict[str, dict[str, int]] = {}
     org_received: dict[str, dict[str, int]] = {}

@@ -44,7 +44,7 @@ from patchlens.queries.report import (
     series_in_list,
 )
 from patchlens.queries.series import versions_detail
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 # The longest mail address SMTP allows (RFC 5321: 64 + 1 + 255); a longer one names nobody.
 MAX_ADDRESS = 320
@@ -71,7 +71,9 @@ _LISTS: dict[tuple[str, Any, str], set[str]] = {}
 
 
 def _version(conn: Connection) -> Any:
-    row = conn.execute(select(s.stage_state.c.inputs, s.stage_state.c.finished_at)).first()
+    row = conn.execute(
+        select(schema.stage_state.c.inputs, schema.stage_state.c.finished_at)
+    ).first()
     return tuple(row) if row else None
 
 
@@ -130,12 +132,12 @@ def part(rows: list[dict[str, Any]], f: Filters, link: str, top: int = 25) -> di
 
 def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
     """The values the filter forms offer."""
-    sm = s.series_metrics
+    sm = schema.series_metrics
     return {
         "lists": [
             n
             for (n,) in conn.execute(
-                select(s.mailing_lists.c.name).order_by(s.mailing_lists.c.name)
+                select(schema.mailing_lists.c.name).order_by(schema.mailing_lists.c.name)
             )
         ],
         "orgs": [
@@ -148,7 +150,10 @@ def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
             )
         ],
         "subsystems": [
-            t for (t,) in conn.execute(select(s.subsystems.c.title).order_by(s.subsystems.c.title))
+            t
+            for (t,) in conn.execute(
+                select(schema.subsystems.c.title).order_by(schema.subsystems.c.title)
+            )
         ],
         "states": list(STATE_VALUES),
         "buckets": [f"{k}:{v}" for k in BUCKETS for v in BUCKET_ORDER[k]],
@@ -157,7 +162,7 @@ def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
 
 def _reviewers(conn: Connection, keys: list[str] | None) -> int:
     """How many people (bots aside) replied to the series (None: to any series)."""
-    ev, pe = s.review_events, s.people
+    ev, pe = schema.review_events, schema.people
     bots = {w for (w,) in conn.execute(select(pe.c.identity).where(pe.c.is_bot))}
     if keys is None:
         who = {w for (w,) in conn.execute(select(ev.c.who).distinct())}
@@ -332,12 +337,12 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
     """The patches of the selected series, posted from `since` to `until` (by the patch's own
     date), whose subject or sender contains `q`."""
     vm, sv, m, a, pc, c = (
-        s.version_members,
-        s.series_versions,
-        s.messages,
-        s.message_analysis,
-        s.patch_commits,
-        s.commits,
+        schema.version_members,
+        schema.series_versions,
+        schema.messages,
+        schema.message_analysis,
+        schema.patch_commits,
+        schema.commits,
     )
     columns = {"date": m.c.date_utc, "subject": m.c.subject, "lines": a.c.lines_added}
     key = _sort_key(f, PATCH_SORT, "date")
@@ -441,12 +446,12 @@ def community(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) 
 
 
 def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, Any] | None:
-    if not conn.execute(select(s.series.c.key).where(s.series.c.key == key)).first():
+    if not conn.execute(select(schema.series.c.key).where(schema.series.c.key == key)).first():
         return None
     versions = versions_detail(conn, [key])
     pks = [mm["pk"] for v in versions for mm in v["members"]]
     commits: dict[int, dict[str, Any]] = {}
-    pc, c, r = s.patch_commits, s.commits, s.repos
+    pc, c, r = schema.patch_commits, schema.commits, schema.repos
     for row in conn.execute(
         select(
             pc.c.message_pk,
@@ -477,7 +482,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         for mm in v["members"]:
             mm["commit"] = commits.get(mm["pk"])
     _mark_merged_as(versions)
-    sm = s.series_metrics
+    sm = schema.series_metrics
     metrics = conn.execute(select(sm).where(sm.c.series_key == key)).first()
     m = dict(metrics._mapping) if metrics else {}
     if m:
@@ -495,7 +500,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         m["subsystems"] = json.loads(m["subsystems"])
         m["anomalies"] = json.loads(m["anomalies"])
         m["merge_evidence"] = json.loads(m["merge_evidence"] or "null")
-    title = conn.execute(select(s.series.c.title).where(s.series.c.key == key)).scalar()
+    title = conn.execute(select(schema.series.c.title).where(schema.series.c.key == key)).scalar()
     return {"key": key, "title": title, "metrics": m, "versions": versions}
 
 
@@ -534,7 +539,7 @@ def person_page(
 ) -> dict[str, Any] | None:
     """One person over the selected series: what they authored and what they reviewed, every
     series of both, a page of PAGE_SIZE at a time."""
-    pe = s.people
+    pe = schema.people
     if len(address) > MAX_ADDRESS:
         return None  # longer than any mail address: nobody (and no giant pattern for SQL)
     addr = address.lower()
@@ -551,7 +556,7 @@ def person_page(
     p = dict(row._mapping)
     p["addresses"] = json.loads(p["addresses"])
     who = p["identity"]
-    ev = s.review_events
+    ev = schema.review_events
     rows = series_rows(conn, f, rules)
     by_key = {r["series_key"]: r for r in rows}
     everything = f.selects_all()
@@ -634,7 +639,7 @@ def subsystem_page(
     conn: Connection, title: str, f: Filters, rules: BacklogRules, top: int = 25
 ) -> dict[str, Any] | None:
     """One MAINTAINERS section over the selected series that touch it."""
-    sub = conn.execute(select(s.subsystems).where(s.subsystems.c.title == title)).first()
+    sub = conn.execute(select(schema.subsystems).where(schema.subsystems.c.title == title)).first()
     rows = [r for r in series_rows(conn, f, rules) if title in r["subsystems"]]
     if sub is None and not rows:
         return None
@@ -644,13 +649,13 @@ def subsystem_page(
     expected = {e.lower() for _n, e in info["maintainers"] + info["reviewers"]}
     keys = [r["series_key"] for r in rows]
     load: Counter[str] = Counter()
-    pe = s.people
+    pe = schema.people
     addr = {i: a for i, a in conn.execute(select(pe.c.identity, pe.c.address))}
     for i in range(0, len(keys), 500):
         for who, n in conn.execute(
-            select(s.review_events.c.who, func.count())
-            .where(s.review_events.c.series_key.in_(keys[i : i + 500]))
-            .group_by(s.review_events.c.who)
+            select(schema.review_events.c.who, func.count())
+            .where(schema.review_events.c.series_key.in_(keys[i : i + 500]))
+            .group_by(schema.review_events.c.who)
         ):
             load[who] += n
     states = Counter(r["state"] for r in rows)
@@ -692,11 +697,14 @@ def subsystem_page(
 
 
 def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
-    c = s.commits
+    c = schema.commits
     if not _SHA_PREFIX.match(sha):
         return None  # not a (prefix of a) commit id: never a pattern
     row = conn.execute(
-        select(c, s.repos.c.name).join(s.repos).where(c.c.sha.startswith(sha.lower())).limit(2)
+        select(c, schema.repos.c.name)
+        .join(schema.repos)
+        .where(c.c.sha.startswith(sha.lower()))
+        .limit(2)
     ).all()
     if len(row) != 1:
         return None
@@ -706,35 +714,38 @@ def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
         dict(r._mapping)
         for r in conn.execute(
             select(
-                s.commit_files.c.path,
-                s.commit_files.c.old_path,
-                s.commit_files.c.lines_added,
-                s.commit_files.c.lines_removed,
-                s.commit_files.c.binary,
-            ).where(s.commit_files.c.commit_pk == d["id"])
+                schema.commit_files.c.path,
+                schema.commit_files.c.old_path,
+                schema.commit_files.c.lines_added,
+                schema.commit_files.c.lines_removed,
+                schema.commit_files.c.binary,
+            ).where(schema.commit_files.c.commit_pk == d["id"])
         )
     ]
     d["trailers"] = [
         dict(r._mapping)
         for r in conn.execute(
-            select(s.commit_trailers.c.key, s.commit_trailers.c.value)
-            .where(s.commit_trailers.c.commit_pk == d["id"])
-            .order_by(s.commit_trailers.c.seq)
+            select(schema.commit_trailers.c.key, schema.commit_trailers.c.value)
+            .where(schema.commit_trailers.c.commit_pk == d["id"])
+            .order_by(schema.commit_trailers.c.seq)
         )
     ]
     link = conn.execute(
         select(
-            s.messages.c.message_id,
-            s.messages.c.subject,
-            s.patch_commits.c.method,
-            s.patch_commits.c.score,
-            s.version_members.c.version_key,
-            s.series_versions.c.series_key,
+            schema.messages.c.message_id,
+            schema.messages.c.subject,
+            schema.patch_commits.c.method,
+            schema.patch_commits.c.score,
+            schema.version_members.c.version_key,
+            schema.series_versions.c.series_key,
         )
-        .join(s.messages, s.messages.c.id == s.patch_commits.c.message_pk)
-        .join(s.version_members, s.version_members.c.message_pk == s.messages.c.id)
-        .join(s.series_versions, s.series_versions.c.key == s.version_members.c.version_key)
-        .where(s.patch_commits.c.commit_pk == d["id"])
+        .join(schema.messages, schema.messages.c.id == schema.patch_commits.c.message_pk)
+        .join(schema.version_members, schema.version_members.c.message_pk == schema.messages.c.id)
+        .join(
+            schema.series_versions,
+            schema.series_versions.c.key == schema.version_members.c.version_key,
+        )
+        .where(schema.patch_commits.c.commit_pk == d["id"])
     ).first()
     d["posting"] = dict(link._mapping) if link else None
     diff = d.pop("diff")
@@ -753,7 +764,7 @@ def pulls(conn: Connection, f: Filters) -> dict[str, Any]:
     "has been merged into ...", a maintainer's "Applied"), with the tree the notice names.
     Only the date, list and search filters apply: a pull request is a maintainer's batch of
     reviewed patches, so the series filters (organisation, subsystem, size, state) do not."""
-    pr = s.pull_requests
+    pr = schema.pull_requests
     q = select(pr).order_by(pr.c.first_date.desc(), pr.c.series_key)
     if f.since_ts is not None:
         q = q.where(pr.c.first_date >= f.since_ts)

@@ -5,34 +5,44 @@ from __future__ import annotations
 from sqlalchemy import Connection, and_, select
 
 from patchlens.identity.people import Identities
-from patchlens.metrics.model import PatchEv, ReplyEv, SeriesEv, VersionEv
-from patchlens.store import schema as s
+from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
+from patchlens.store import schema
 
 REVIEW_KEYS = ("Reviewed-by", "Acked-by")
 
 
 def people_of(conn: Connection) -> Identities:
     return Identities(
-        [(n, a) for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))]
+        [
+            (n, a)
+            for n, a in conn.execute(
+                select(schema.messages.c.from_name, schema.messages.c.from_addr)
+            )
+        ]
     )
 
 
-def load_series(conn: Connection, people: Identities | None = None) -> list[SeriesEv]:
+def load_series(conn: Connection, people: Identities | None = None) -> list[SeriesFacts]:
     people = people or people_of(conn)
-    sv, vm, m, a = s.series_versions, s.version_members, s.messages, s.message_analysis
-    series: dict[str, SeriesEv] = {}
-    versions: dict[str, VersionEv] = {}
-    titles = dict(conn.execute(select(s.series.c.key, s.series.c.title)).all())
+    sv, vm, m, a = (
+        schema.series_versions,
+        schema.version_members,
+        schema.messages,
+        schema.message_analysis,
+    )
+    series: dict[str, SeriesFacts] = {}
+    versions: dict[str, VersionFacts] = {}
+    titles = dict(conn.execute(select(schema.series.c.key, schema.series.c.title)).all())
     for r in conn.execute(select(sv).order_by(sv.c.series_key, sv.c.seq)):
         se = series.get(r.series_key)
         if se is None:
-            se = series[r.series_key] = SeriesEv(
+            se = series[r.series_key] = SeriesFacts(
                 key=r.series_key,
                 title=titles.get(r.series_key, r.title),
                 author=people(r.author_name, r.author_addr),
                 author_addr=r.author_addr,
             )
-        v = versions[r.key] = VersionEv(
+        v = versions[r.key] = VersionFacts(
             r.key,
             r.seq,
             r.version,
@@ -48,10 +58,10 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
         mpk: (cdate, amb)
         for mpk, cdate, amb in conn.execute(
             select(
-                s.patch_commits.c.message_pk,
-                s.commits.c.committer_date,
-                s.patch_commits.c.ambiguous,
-            ).join(s.commits, s.commits.c.id == s.patch_commits.c.commit_pk)
+                schema.patch_commits.c.message_pk,
+                schema.commits.c.committer_date,
+                schema.patch_commits.c.ambiguous,
+            ).join(schema.commits, schema.commits.c.id == schema.patch_commits.c.commit_pk)
         )
     }
     for r in conn.execute(
@@ -73,7 +83,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
         if v is None:
             continue
         cdate, amb = commits.get(r.id, (None, False))
-        v.patches[r.idx] = PatchEv(
+        v.patches[r.idx] = PatchFacts(
             r.id,
             r.idx,
             r.date_utc or v.date,
@@ -84,7 +94,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
             amb,
             subject=r.subject or "",
         )
-    mt = s.message_trailers
+    mt = schema.message_trailers
     carried = {
         pk
         for pk, email, addr in conn.execute(
@@ -103,7 +113,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
             select(mt.c.message_pk).where(and_(mt.c.given, mt.c.key.in_(REVIEW_KEYS)))
         )
     }
-    mn = s.message_notices
+    mn = schema.message_notices
     notices: dict[int, tuple[list[str], str]] = {}
     for pk, kind, tree in conn.execute(
         select(mn.c.message_pk, mn.c.kind, mn.c.tree).order_by(mn.c.message_pk, mn.c.kind)
@@ -111,7 +121,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
         kinds, old = notices.setdefault(pk, ([], ""))
         kinds.append(kind)
         notices[pk] = (kinds, old or tree or "")
-    rp = s.replies
+    rp = schema.replies
     for r in conn.execute(
         select(
             rp.c.version_key,
@@ -133,7 +143,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
         if v is None or r.date_utc is None:
             continue
         v.replies.append(
-            ReplyEv(
+            ReplyFacts(
                 r.id,
                 r.date_utc,
                 people(r.from_name, r.from_addr),
@@ -158,7 +168,7 @@ def _files(text: str) -> list[str]:
     return json.loads(text)
 
 
-def _mark_new_contributors(all_series: list[SeriesEv]) -> None:
+def _mark_new_contributors(all_series: list[SeriesFacts]) -> None:
     """New: the series is the author's first on the list; everyone else is established."""
     first: dict[str, int] = {}
     for se in all_series:

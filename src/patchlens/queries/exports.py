@@ -13,7 +13,7 @@ from patchlens.queries.evidence import load_series, people_of
 from patchlens.queries.formats import column_names, with_units
 from patchlens.queries.history import load_superseded_by_merged
 from patchlens.queries.report import ReportFilter, metric_rows
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 PATCH_COLUMNS = column_names(
     (
@@ -53,21 +53,21 @@ PEOPLE_COLUMNS = (
     "replies_received",
     "given_per_received",
 )
-METRICS_COLUMNS = column_names([c.name for c in s.series_metrics.c] + ["state"])
+METRICS_COLUMNS = column_names([c.name for c in schema.series_metrics.c] + ["state"])
 
 
 def patch_rows(conn: Connection) -> list[dict[str, Any]]:
     people = people_of(conn)
-    msgid = dict(conn.execute(select(s.messages.c.id, s.messages.c.message_id)).all())
+    msgid = dict(conn.execute(select(schema.messages.c.id, schema.messages.c.message_id)).all())
     commit = {
         mpk: (sha, method, score)
         for mpk, sha, method, score in conn.execute(
             select(
-                s.patch_commits.c.message_pk,
-                s.commits.c.sha,
-                s.patch_commits.c.method,
-                s.patch_commits.c.score,
-            ).join(s.commits, s.commits.c.id == s.patch_commits.c.commit_pk)
+                schema.patch_commits.c.message_pk,
+                schema.commits.c.sha,
+                schema.patch_commits.c.method,
+                schema.patch_commits.c.score,
+            ).join(schema.commits, schema.commits.c.id == schema.patch_commits.c.commit_pk)
         )
     }
     merged_as = {
@@ -112,7 +112,7 @@ LINK_COLUMNS = ("message_id", "repo", "commit", "method", "score", "ambiguous", 
 
 def links_export(conn: Connection) -> list[dict[str, object]]:
     """Every link, one a row, with what anyone needs to check it without patchlens."""
-    pc, m, c, r = s.patch_commits, s.messages, s.commits, s.repos
+    pc, m, c, r = schema.patch_commits, schema.messages, schema.commits, schema.repos
     q = (
         select(
             m.c.message_id,

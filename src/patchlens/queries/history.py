@@ -6,12 +6,17 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from patchlens.match.history import MergedAs, VersionRef, superseded_by_merged
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 
 def load_superseded_by_merged(conn: Connection, as_of: int | None = None) -> dict[str, MergedAs]:
     """`superseded_by_merged` over the store's versions and links."""
-    sv, vm, pc, c = s.series_versions, s.version_members, s.patch_commits, s.commits
+    sv, vm, pc, c = (
+        schema.series_versions,
+        schema.version_members,
+        schema.patch_commits,
+        schema.commits,
+    )
     versions = [
         VersionRef(r.key, r.series_key, r.seq, r.version, r.version_str, r.date)
         for r in conn.execute(

@@ -24,7 +24,7 @@ from patchlens.metrics.distributions import (
     summary,
 )
 from patchlens.queries.community import review_balance
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 
 @dataclass
@@ -46,7 +46,7 @@ class ReportFilter:
 
 def metric_rows(conn: Connection, f: ReportFilter) -> list[dict[str, Any]]:
     """series_metrics rows passing the filter, each with its state at `as_of`."""
-    sm = s.series_metrics
+    sm = schema.series_metrics
     q = select(sm)
     if f.since is not None:
         q = q.where(sm.c.first_date >= f.since)
@@ -117,7 +117,7 @@ def brief(r: dict[str, Any]) -> dict[str, Any]:
 def data_date(conn: Connection) -> int:
     """The date of the newest message or commit: the default "as of" for states, so that an
     archive that stopped (a mirror not updated, a sample) is not all stale by now."""
-    m, c = s.messages, s.commits
+    m, c = schema.messages, schema.commits
     newest = [
         conn.execute(select(func.max(m.c.date_utc))).scalar(),
         conn.execute(select(func.max(c.c.committer_date))).scalar(),
@@ -128,7 +128,12 @@ def data_date(conn: Connection) -> int:
 
 
 def series_in_list(conn: Connection, name: str) -> set[str]:
-    sv, vm, ms, ml = s.series_versions, s.version_members, s.message_sightings, s.mailing_lists
+    sv, vm, ms, ml = (
+        schema.series_versions,
+        schema.version_members,
+        schema.message_sightings,
+        schema.mailing_lists,
+    )
     return {
         k
         for (k,) in conn.execute(
@@ -213,7 +218,7 @@ def build_report(conn: Connection, f: ReportFilter, top: int = 15) -> Report:
 def to_curate(conn: Connection, top: int) -> dict[str, Any]:
     """People whose organisation is unknown (free-mail and personal domains): never guessed,
     listed so that a domain or email map can name them."""
-    pe = s.people
+    pe = schema.people
     rows = conn.execute(
         select(pe.c.address, pe.c.name, pe.c.messages)
         .where(pe.c.org == "(unknown)", ~pe.c.is_bot)
@@ -232,20 +237,24 @@ def maintainer_load(conn: Connection, rows: list[dict[str, Any]], top: int) -> l
     sections = {
         r.title: (json.loads(r.maintainers), json.loads(r.reviewers))
         for r in conn.execute(
-            select(s.subsystems.c.title, s.subsystems.c.maintainers, s.subsystems.c.reviewers)
+            select(
+                schema.subsystems.c.title,
+                schema.subsystems.c.maintainers,
+                schema.subsystems.c.reviewers,
+            )
         )
     }
     if not sections:
         return []
     identity = {}
-    for who, addresses in conn.execute(select(s.people.c.identity, s.people.c.addresses)):
+    for who, addresses in conn.execute(select(schema.people.c.identity, schema.people.c.addresses)):
         for a in json.loads(addresses):
             identity[a.lower()] = who
     by_sub: dict[str, list[str]] = {}
     for r in rows:
         for sub in r["subsystems"]:
             by_sub.setdefault(sub, []).append(r["series_key"])
-    ev = s.review_events
+    ev = schema.review_events
     out = []
     for title, (maint, revs) in sections.items():
         keys = by_sub.get(title)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from patchlens.queries.formats import iso
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 REVIEW_KEYS = ("Reviewed-by", "Acked-by", "Tested-by", "Nacked-by", "Release-acked-by")
 
@@ -28,7 +28,7 @@ class SeriesFilter:
 
 
 def series_list(conn: Connection, f: SeriesFilter) -> list[dict[str, Any]]:
-    se, sv, r = s.series, s.series_versions, s.replies
+    se, sv, r = schema.series, schema.series_versions, schema.replies
     q = select(se).order_by(se.c.last_date.desc(), se.c.key)
     conds = []
     if f.author:
@@ -45,7 +45,7 @@ def series_list(conn: Connection, f: SeriesFilter) -> list[dict[str, Any]]:
     if f.search:
         # Any version's title or patch subject (series_metrics.search_text), matched literally.
         needle = f.search.casefold()
-        sm = s.series_metrics
+        sm = schema.series_metrics
         conds.append(
             or_(
                 func.lower(se.c.title).contains(needle, autoescape=True),
@@ -58,12 +58,12 @@ def series_list(conn: Connection, f: SeriesFilter) -> list[dict[str, Any]]:
         )
     if f.list_name:
         latest = (
-            select(s.message_sightings.c.message_pk)
-            .join(s.mailing_lists)
-            .where(s.mailing_lists.c.name == f.list_name)
+            select(schema.message_sightings.c.message_pk)
+            .join(schema.mailing_lists)
+            .where(schema.mailing_lists.c.name == f.list_name)
         )
-        members = select(s.version_members.c.version_key).where(
-            s.version_members.c.message_pk.in_(latest)
+        members = select(schema.version_members.c.version_key).where(
+            schema.version_members.c.message_pk.in_(latest)
         )
         conds.append(se.c.latest_version_key.in_(members))
     if conds:
@@ -93,16 +93,18 @@ def series_list(conn: Connection, f: SeriesFilter) -> list[dict[str, Any]]:
 def find_series(conn: Connection, ident: str) -> str | None:
     """The series key for a series key, a version key, or any member or reply Message-ID."""
     ident = ident.strip().strip("<>")
-    if conn.execute(select(s.series.c.key).where(s.series.c.key == ident)).first():
+    if conn.execute(select(schema.series.c.key).where(schema.series.c.key == ident)).first():
         return ident
-    sv = s.series_versions
+    sv = schema.series_versions
     hit = conn.execute(select(sv.c.series_key).where(sv.c.key == ident)).scalar()
     if hit:
         return hit
-    pk = conn.execute(select(s.messages.c.id).where(s.messages.c.message_id == ident)).scalar()
+    pk = conn.execute(
+        select(schema.messages.c.id).where(schema.messages.c.message_id == ident)
+    ).scalar()
     if pk is None:
         return None
-    for table, col in ((s.version_members, "message_pk"), (s.replies, "message_pk")):
+    for table, col in ((schema.version_members, "message_pk"), (schema.replies, "message_pk")):
         vkey = conn.execute(select(table.c.version_key).where(table.c[col] == pk)).scalar()
         if vkey:
             return conn.execute(select(sv.c.series_key).where(sv.c.key == vkey)).scalar()
@@ -111,7 +113,7 @@ def find_series(conn: Connection, ident: str) -> str | None:
 
 def _trailers_by_message(conn: Connection, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = {}
-    mt = s.message_trailers
+    mt = schema.message_trailers
     for i in range(0, len(pks), 500):
         for row in conn.execute(
             select(mt.c.message_pk, mt.c.key, mt.c.name, mt.c.email, mt.c.given)
@@ -126,7 +128,7 @@ def _trailers_by_message(conn: Connection, pks: list[int]) -> dict[int, list[dic
 
 def _notices_by_message(conn: Connection, pks: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
-    mn = s.message_notices
+    mn = schema.message_notices
     for i in range(0, len(pks), 500):
         for pk, kind in conn.execute(
             select(mn.c.message_pk, mn.c.kind).where(mn.c.message_pk.in_(pks[i : i + 500]))
@@ -138,11 +140,11 @@ def _notices_by_message(conn: Connection, pks: list[int]) -> dict[int, list[str]
 def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dict[str, Any]]:
     """Every version (of the given series, or all) with members and replies, in order."""
     sv, vm, r, m, ma = (
-        s.series_versions,
-        s.version_members,
-        s.replies,
-        s.messages,
-        s.message_analysis,
+        schema.series_versions,
+        schema.version_members,
+        schema.replies,
+        schema.messages,
+        schema.message_analysis,
     )
     q = select(sv).order_by(sv.c.series_key, sv.c.seq)
     if series_keys is not None:
@@ -385,7 +387,7 @@ def review_status(conn: Connection) -> dict[str, Any]:
     def n(q: Any) -> int:
         return int(conn.execute(q).scalar_one() or 0)
 
-    sv, r, mt = s.series_versions, s.replies, s.message_trailers
+    sv, r, mt = schema.series_versions, schema.replies, schema.message_trailers
     given = dict(
         conn.execute(
             select(mt.c.key, func.count())
@@ -396,21 +398,25 @@ def review_status(conn: Connection) -> dict[str, Any]:
     )
     notices = dict(
         conn.execute(
-            select(s.message_notices.c.kind, func.count())
-            .join(r, r.c.message_pk == s.message_notices.c.message_pk)
-            .group_by(s.message_notices.c.kind)
+            select(schema.message_notices.c.kind, func.count())
+            .join(r, r.c.message_pk == schema.message_notices.c.message_pk)
+            .group_by(schema.message_notices.c.kind)
         ).all()
     )
     return {
-        "threads": n(select(func.count(func.distinct(s.message_threads.c.thread_key)))),
-        "series": n(select(func.count()).select_from(s.series)),
+        "threads": n(select(func.count(func.distinct(schema.message_threads.c.thread_key)))),
+        "series": n(select(func.count()).select_from(schema.series)),
         "versions": n(select(func.count()).select_from(sv)),
         "versions_linked": n(select(func.count()).where(sv.c.prev_key.is_not(None))),
         "patches": n(
-            select(func.count()).select_from(s.version_members).where(s.version_members.c.idx > 0)
+            select(func.count())
+            .select_from(schema.version_members)
+            .where(schema.version_members.c.idx > 0)
         ),
         "cover_letters": n(
-            select(func.count()).select_from(s.version_members).where(s.version_members.c.idx == 0)
+            select(func.count())
+            .select_from(schema.version_members)
+            .where(schema.version_members.c.idx == 0)
         ),
         "review_replies": n(select(func.count()).select_from(r).where(~r.c.is_bot, ~r.c.is_author)),
         "author_replies": n(select(func.count()).select_from(r).where(r.c.is_author)),

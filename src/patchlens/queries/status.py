@@ -8,54 +8,56 @@ from typing import Any
 from sqlalchemy import Connection, Integer, distinct, func, select
 
 from patchlens.mail.headers import format_utc
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 
 def list_status(conn: Connection) -> list[dict[str, Any]]:
     out = []
     lists = conn.execute(
-        select(s.mailing_lists.c.id, s.mailing_lists.c.name).order_by(s.mailing_lists.c.name)
+        select(schema.mailing_lists.c.id, schema.mailing_lists.c.name).order_by(
+            schema.mailing_lists.c.name
+        )
     ).all()
     for list_id, name in lists:
-        sight = s.message_sightings
+        sight = schema.message_sightings
         n_msgs, first, last = conn.execute(
             select(
                 func.count(distinct(sight.c.message_pk)),
-                func.min(s.messages.c.date_utc),
-                func.max(s.messages.c.date_utc),
+                func.min(schema.messages.c.date_utc),
+                func.max(schema.messages.c.date_utc),
             )
-            .select_from(sight.join(s.messages, s.messages.c.id == sight.c.message_pk))
+            .select_from(sight.join(schema.messages, schema.messages.c.id == sight.c.message_pk))
             .where(sight.c.list_id == list_id)
         ).one()
         n_patches = conn.execute(
             select(func.count(distinct(sight.c.message_pk)))
-            .select_from(sight.join(s.messages, s.messages.c.id == sight.c.message_pk))
-            .where(sight.c.list_id == list_id, s.messages.c.has_patch)
+            .select_from(sight.join(schema.messages, schema.messages.c.id == sight.c.message_pk))
+            .where(sight.c.list_id == list_id, schema.messages.c.has_patch)
         ).scalar_one()
         sources = []
         for src_id, location, fmt, last_update, cursor in conn.execute(
             select(
-                s.list_sources.c.id,
-                s.list_sources.c.location,
-                s.list_sources.c.format,
-                s.list_sources.c.last_update,
-                s.list_sources.c.cursor,
+                schema.list_sources.c.id,
+                schema.list_sources.c.location,
+                schema.list_sources.c.format,
+                schema.list_sources.c.last_update,
+                schema.list_sources.c.cursor,
             )
-            .where(s.list_sources.c.list_id == list_id)
-            .order_by(s.list_sources.c.id)
+            .where(schema.list_sources.c.list_id == list_id)
+            .order_by(schema.list_sources.c.id)
         ):
             read = conn.execute(
                 select(func.count()).select_from(sight).where(sight.c.source_id == src_id)
             ).scalar_one()
             variants = conn.execute(
                 select(func.count())
-                .select_from(s.message_variants)
-                .where(s.message_variants.c.source_id == src_id)
+                .select_from(schema.message_variants)
+                .where(schema.message_variants.c.source_id == src_id)
             ).scalar_one()
             quarantined = conn.execute(
                 select(func.count())
-                .select_from(s.quarantine)
-                .where(s.quarantine.c.source_id == src_id)
+                .select_from(schema.quarantine)
+                .where(schema.quarantine.c.source_id == src_id)
             ).scalar_one()
             sources.append(
                 {
@@ -85,27 +87,27 @@ def repo_status(conn: Connection) -> list[dict[str, Any]]:
     out = []
     for repo_id, name, location, branches, last_update in conn.execute(
         select(
-            s.repos.c.id,
-            s.repos.c.name,
-            s.repos.c.location,
-            s.repos.c.branches,
-            s.repos.c.last_update,
-        ).order_by(s.repos.c.name)
+            schema.repos.c.id,
+            schema.repos.c.name,
+            schema.repos.c.location,
+            schema.repos.c.branches,
+            schema.repos.c.last_update,
+        ).order_by(schema.repos.c.name)
     ):
         n, first, last, merges = conn.execute(
             select(
                 func.count(),
-                func.min(s.commits.c.committer_date),
-                func.max(s.commits.c.committer_date),
-                func.coalesce(func.sum(s.commits.c.is_merge.cast(Integer)), 0),
-            ).where(s.commits.c.repo_id == repo_id)
+                func.min(schema.commits.c.committer_date),
+                func.max(schema.commits.c.committer_date),
+                func.coalesce(func.sum(schema.commits.c.is_merge.cast(Integer)), 0),
+            ).where(schema.commits.c.repo_id == repo_id)
         ).one()
         per_branch = dict(
             conn.execute(
-                select(s.commit_branches.c.branch, func.count())
-                .select_from(s.commit_branches.join(s.commits))
-                .where(s.commits.c.repo_id == repo_id)
-                .group_by(s.commit_branches.c.branch)
+                select(schema.commit_branches.c.branch, func.count())
+                .select_from(schema.commit_branches.join(schema.commits))
+                .where(schema.commits.c.repo_id == repo_id)
+                .group_by(schema.commit_branches.c.branch)
             ).all()
         )
         out.append(
@@ -129,7 +131,12 @@ def health_status(conn: Connection, limit: int | None = None) -> dict[str, Any]:
     could not read (place and reason, from the last update of that source), and the
     messages quarantined because they could not be parsed. `limit` bounds each list; the
     counts are always whole."""
-    dmg, ls, ml, q = s.source_damage, s.list_sources, s.mailing_lists, s.quarantine
+    dmg, ls, ml, q = (
+        schema.source_damage,
+        schema.list_sources,
+        schema.mailing_lists,
+        schema.quarantine,
+    )
     rows = conn.execute(
         select(
             dmg.c.position,
@@ -137,13 +144,13 @@ def health_status(conn: Connection, limit: int | None = None) -> dict[str, Any]:
             dmg.c.seen_at,
             ml.c.name.label("list_name"),
             ls.c.location.label("list_location"),
-            s.repos.c.name.label("repo_name"),
-            s.repos.c.location.label("repo_location"),
+            schema.repos.c.name.label("repo_name"),
+            schema.repos.c.location.label("repo_location"),
         )
         .select_from(
             dmg.outerjoin(ls, ls.c.id == dmg.c.source_id)
             .outerjoin(ml, ml.c.id == ls.c.list_id)
-            .outerjoin(s.repos, s.repos.c.id == dmg.c.repo_id)
+            .outerjoin(schema.repos, schema.repos.c.id == dmg.c.repo_id)
         )
         .order_by(dmg.c.source_id, dmg.c.repo_id, dmg.c.id)
     ).all()

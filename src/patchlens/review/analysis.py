@@ -37,7 +37,7 @@ class Analysis:
     row: dict[str, Any]
     trailers: list[tuple[bool, Trailer]]  # (given in a reply?, trailer)
     notices: list[str]
-    fingerprint: bytes | None = None  # a posting's changed lines (match/fingerprint.py)
+    fingerprint: bytes | None = None  # a posting's changed lines (mail/fingerprint.py)
     notice_tree: str = ""  # where a notice says the patches went ("u-boot/next"), if it says
 
 

@@ -146,7 +146,7 @@ class Mail:
     # The patch's author: the in-body "From:" when there is one, else the sender.
     author_name: str = ""
     author_addr: str = ""
-    hashes: frozenset[int] = frozenset()  # the diff's changed lines (match/fingerprint.py)
+    hashes: frozenset[int] = frozenset()  # the diff's changed lines (mail/fingerprint.py)
     # A pull request by its subject or by its body (`is_request_pull`; message_analysis.is_pull).
     is_pull: bool = False
 

@@ -24,7 +24,7 @@ from patchlens.sources.filehistory import file_history
 from patchlens.sources.gitrepo import default_branch
 from patchlens.sources.gitutil import GIT_ENV, git_argv, resolve_repo
 from patchlens.stages import match as match_stage
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 
 def config_digest(cfg: Config) -> str:
@@ -42,16 +42,20 @@ def inputs_digest(conn: Connection, cfg: Config) -> str:
     Besides the messages and commits, the sources that saw them (a list removed or replaced
     whose messages another list also carries changes only the sightings) and the versions of
     the per-message analysis and of fingerprints (rows redone by newer code)."""
-    m, c, sg = s.messages, s.commits, s.message_sightings
+    m, c, sg = schema.messages, schema.commits, schema.message_sightings
     msgs = conn.execute(select(func.count(), func.max(m.c.id)).select_from(m)).one()
     commits = conn.execute(select(func.count(), func.max(c.c.id)).select_from(c)).one()
     seen = conn.execute(select(func.count()).select_from(sg)).scalar()
     h = hashlib.sha1()
     for row in conn.execute(
-        select(s.list_sources.c.id, s.list_sources.c.list_id).order_by(s.list_sources.c.id)
+        select(schema.list_sources.c.id, schema.list_sources.c.list_id).order_by(
+            schema.list_sources.c.id
+        )
     ):
         h.update(f"l{row.id}:{row.list_id};".encode())
-    for row in conn.execute(select(s.repos.c.id, s.repos.c.branches).order_by(s.repos.c.id)):
+    for row in conn.execute(
+        select(schema.repos.c.id, schema.repos.c.branches).order_by(schema.repos.c.id)
+    ):
         h.update(f"r{row.id}:{row.branches};".encode())
     return (
         f"{msgs[0]}:{msgs[1]}:{commits[0]}:{commits[1]}:{seen}:{h.hexdigest()[:12]}"
@@ -71,7 +75,9 @@ class Context:
 
 def _repo_dirs(conn: Connection, cache: Path) -> list[tuple[Path, str]]:
     out = []
-    for location, branches in conn.execute(select(s.repos.c.location, s.repos.c.branches)):
+    for location, branches in conn.execute(
+        select(schema.repos.c.location, schema.repos.c.branches)
+    ):
         try:
             gitdir = resolve_repo(location, cache, fetch=False)
             names = json.loads(branches) or [default_branch(gitdir)]
@@ -113,7 +119,7 @@ def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
         return name, addr
 
     is_bot = BotMatcher([*DEFAULT_BOT_PATTERNS, *cfg.bot_patterns])
-    m, a, c = s.messages, s.message_analysis, s.commits
+    m, a, c = schema.messages, schema.message_analysis, schema.commits
     pairs = [(n, ad) for n, ad in conn.execute(select(m.c.from_name, m.c.from_addr))]
     pairs += [
         (n, ad)

@@ -34,7 +34,7 @@ from patchlens.stages.records import (
     store_commits,
     store_messages,
 )
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 # 250 messages a batch: as fast as 1,000 and a third less memory with parse workers in
 # flight (docs/PERFORMANCE.md).
@@ -63,19 +63,19 @@ def add_list(
     now = int(time.time())
     with engine.begin() as conn:
         list_id = conn.execute(
-            select(s.mailing_lists.c.id).where(s.mailing_lists.c.name == name)
+            select(schema.mailing_lists.c.id).where(schema.mailing_lists.c.name == name)
         ).scalar()
         if list_id is None:
             list_id = conn.execute(
-                insert(s.mailing_lists).values(name=name, created_at=now)
+                insert(schema.mailing_lists).values(name=name, created_at=now)
             ).inserted_primary_key[0]
         if replace:
             wanted = {loc for loc, _fmt in detected}
             gone = [
                 sid
                 for sid, loc in conn.execute(
-                    select(s.list_sources.c.id, s.list_sources.c.location).where(
-                        s.list_sources.c.list_id == list_id
+                    select(schema.list_sources.c.id, schema.list_sources.c.location).where(
+                        schema.list_sources.c.list_id == list_id
                     )
                 )
                 if loc not in wanted
@@ -83,13 +83,13 @@ def add_list(
             drop_list_sources(conn, gone)
         for loc, fmt in detected:
             exists = conn.execute(
-                select(s.list_sources.c.id).where(
-                    s.list_sources.c.list_id == list_id, s.list_sources.c.location == loc
+                select(schema.list_sources.c.id).where(
+                    schema.list_sources.c.list_id == list_id, schema.list_sources.c.location == loc
                 )
             ).scalar()
             if exists is None:
                 conn.execute(
-                    insert(s.list_sources).values(list_id=list_id, location=loc, format=fmt)
+                    insert(schema.list_sources).values(list_id=list_id, location=loc, format=fmt)
                 )
     return detected
 
@@ -104,11 +104,13 @@ def add_repo(
     loc = _location(location)
     with engine.begin() as conn:
         row = conn.execute(
-            select(s.repos.c.id, s.repos.c.location).where(s.repos.c.name == name)
+            select(schema.repos.c.id, schema.repos.c.location).where(schema.repos.c.name == name)
         ).first()
         values: dict[str, Any] = {"location": loc, "branches": json.dumps(sorted(set(branches)))}
         if row is None:
-            conn.execute(insert(s.repos).values(name=name, created_at=int(time.time()), **values))
+            conn.execute(
+                insert(schema.repos).values(name=name, created_at=int(time.time()), **values)
+            )
             return
         if row.location != loc:
             if not replace:
@@ -118,7 +120,7 @@ def add_repo(
                 )
             drop_repo_commits(conn, row.id)
             values.update(cursor=None, last_update=None)
-        conn.execute(update(s.repos).where(s.repos.c.id == row.id).values(**values))
+        conn.execute(update(schema.repos).where(schema.repos.c.id == row.id).values(**values))
 
 
 @dataclass
@@ -134,18 +136,18 @@ def remove_list(engine: Engine, name: str) -> Removed:
     derived from them; those another list also has stay, attributed to that list."""
     with engine.begin() as conn:
         list_id = conn.execute(
-            select(s.mailing_lists.c.id).where(s.mailing_lists.c.name == name)
+            select(schema.mailing_lists.c.id).where(schema.mailing_lists.c.name == name)
         ).scalar()
         if list_id is None:
             raise SourceError(f"{name}: no such list (see 'patchlens status')")
         ids = [
             sid
             for (sid,) in conn.execute(
-                select(s.list_sources.c.id).where(s.list_sources.c.list_id == list_id)
+                select(schema.list_sources.c.id).where(schema.list_sources.c.list_id == list_id)
             )
         ]
         rem = drop_list_sources(conn, ids)
-        conn.execute(delete(s.mailing_lists).where(s.mailing_lists.c.id == list_id))
+        conn.execute(delete(schema.mailing_lists).where(schema.mailing_lists.c.id == list_id))
     return rem
 
 
@@ -153,12 +155,14 @@ def remove_repo(engine: Engine, name: str) -> Removed:
     """Unregister a repository with its commits and everything derived from them (links to
     postings included). Its mirror in the cache stays, as any cache entry does."""
     with engine.begin() as conn:
-        repo_id = conn.execute(select(s.repos.c.id).where(s.repos.c.name == name)).scalar()
+        repo_id = conn.execute(
+            select(schema.repos.c.id).where(schema.repos.c.name == name)
+        ).scalar()
         if repo_id is None:
             raise SourceError(f"{name}: no such repository (see 'patchlens status')")
         rem = Removed(commits=drop_repo_commits(conn, repo_id))
-        conn.execute(delete(s.source_damage).where(s.source_damage.c.repo_id == repo_id))
-        conn.execute(delete(s.repos).where(s.repos.c.id == repo_id))
+        conn.execute(delete(schema.source_damage).where(schema.source_damage.c.repo_id == repo_id))
+        conn.execute(delete(schema.repos).where(schema.repos.c.id == repo_id))
     return rem
 
 
@@ -170,7 +174,7 @@ def _chunks(items: list[int], n: int = 500) -> Iterator[list[int]]:
 def _delete_referring(conn: Connection, target: Table, pks: list[int]) -> None:
     """Delete rows of every table with a foreign key to `target`'s primary key among `pks`,
     children first (found from the schema, so a table added later is not forgotten)."""
-    for table in reversed(s.metadata.sorted_tables):
+    for table in reversed(schema.metadata.sorted_tables):
         for fk in table.foreign_keys:
             if fk.column.table is target and table is not target:
                 for chunk in _chunks(pks):
@@ -183,7 +187,7 @@ def drop_list_sources(conn: Connection, source_ids: list[int]) -> Removed:
     rem = Removed(sources=len(source_ids))
     if not source_ids:
         return rem
-    m, sg = s.messages, s.message_sightings
+    m, sg = schema.messages, schema.message_sightings
     touched: set[int] = set()
     for chunk in _chunks(source_ids):
         touched.update(
@@ -192,7 +196,7 @@ def drop_list_sources(conn: Connection, source_ids: list[int]) -> Removed:
         touched.update(
             pk for (pk,) in conn.execute(select(m.c.id).where(m.c.first_source_id.in_(chunk)))
         )
-    for table in (sg, s.message_variants, s.quarantine, s.source_damage):
+    for table in (sg, schema.message_variants, schema.quarantine, schema.source_damage):
         for chunk in _chunks(source_ids):
             conn.execute(delete(table).where(table.c.source_id.in_(chunk)))
     still_seen: dict[int, int] = {}  # message -> a source that still has it
@@ -214,27 +218,27 @@ def drop_list_sources(conn: Connection, source_ids: list[int]) -> Removed:
                 .where(m.c.id.in_(chunk), m.c.first_source_id.in_(source_ids))
                 .values(first_source_id=source_id)
             )
-    fp = s.diff_fingerprints
+    fp = schema.diff_fingerprints
     for chunk in _chunks(orphans):
         conn.execute(delete(fp).where(fp.c.kind == "m", fp.c.pk.in_(chunk)))
     _delete_referring(conn, m, orphans)
     for chunk in _chunks(orphans):
         conn.execute(delete(m).where(m.c.id.in_(chunk)))
     for chunk in _chunks(source_ids):
-        conn.execute(delete(s.list_sources).where(s.list_sources.c.id.in_(chunk)))
+        conn.execute(delete(schema.list_sources).where(schema.list_sources.c.id.in_(chunk)))
     rem.messages, rem.kept = len(orphans), len(still_seen)
     return rem
 
 
 def drop_repo_commits(conn: Connection, repo_id: int) -> int:
     """Remove a repository's commits with every row derived from them; returns how many."""
-    c = s.commits
+    c = schema.commits
     pks = [pk for (pk,) in conn.execute(select(c.c.id).where(c.c.repo_id == repo_id))]
-    fp = s.diff_fingerprints
+    fp = schema.diff_fingerprints
     for chunk in _chunks(pks):
         conn.execute(delete(fp).where(fp.c.kind == "c", fp.c.pk.in_(chunk)))
     _delete_referring(conn, c, pks)
-    conn.execute(delete(s.patch_commits).where(s.patch_commits.c.repo_id == repo_id))
+    conn.execute(delete(schema.patch_commits).where(schema.patch_commits.c.repo_id == repo_id))
     for chunk in _chunks(pks):
         conn.execute(delete(c).where(c.c.id.in_(chunk)))
     return len(pks)
@@ -266,7 +270,7 @@ def record_damage(
 ) -> None:
     """Replace what is recorded as unreadable for one source by what this run found: a
     part read again since (a retried blob, a mended file) drops out of the record."""
-    tbl = s.source_damage
+    tbl = schema.source_damage
     rows = [(d.position, d.reason) for d in damage]
     if error is not None:
         rows.append(("", error))
@@ -298,15 +302,15 @@ def update_lists(
     with engine.connect() as conn:
         rows = conn.execute(
             select(
-                s.list_sources.c.id,
-                s.list_sources.c.list_id,
-                s.list_sources.c.location,
-                s.list_sources.c.format,
-                s.list_sources.c.cursor,
-                s.mailing_lists.c.name,
+                schema.list_sources.c.id,
+                schema.list_sources.c.list_id,
+                schema.list_sources.c.location,
+                schema.list_sources.c.format,
+                schema.list_sources.c.cursor,
+                schema.mailing_lists.c.name,
             )
-            .join(s.mailing_lists)
-            .order_by(s.list_sources.c.id)
+            .join(schema.mailing_lists)
+            .order_by(schema.list_sources.c.id)
         ).all()
     reports = []
     for source_id, list_id, location, fmt, cursor, list_name in rows:
@@ -359,7 +363,7 @@ def _update_list_source(
         # Untouched since the last run: the parts recorded as unreadable still are, but a
         # failure of the whole source (it was read now) is over.
         with engine.begin() as conn:
-            tbl = s.source_damage
+            tbl = schema.source_damage
             conn.execute(delete(tbl).where(tbl.c.source_id == source_id, tbl.c.position == ""))
         return
     with reporter.task(f"{rep.name}: {Path(location).name}", plan.total) as task:
@@ -398,12 +402,12 @@ def update_repos(engine: Engine, cache: Path, reporter: Reporter) -> list[Source
     with engine.connect() as conn:
         rows = conn.execute(
             select(
-                s.repos.c.id,
-                s.repos.c.name,
-                s.repos.c.location,
-                s.repos.c.branches,
-                s.repos.c.cursor,
-            ).order_by(s.repos.c.id)
+                schema.repos.c.id,
+                schema.repos.c.name,
+                schema.repos.c.location,
+                schema.repos.c.branches,
+                schema.repos.c.cursor,
+            ).order_by(schema.repos.c.id)
         ).all()
     reports = []
     for repo_id, name, location, branches, cursor in rows:
@@ -461,8 +465,8 @@ def _update_repo(
             # Commits read before through another branch are on this one too.
             add_branch(conn, branch, list(known.values()))
             conn.execute(
-                update(s.repos)
-                .where(s.repos.c.id == repo_id)
+                update(schema.repos)
+                .where(schema.repos.c.id == repo_id)
                 .values(cursor=json.dumps(cursor, sort_keys=True), last_update=int(time.time()))
             )
 

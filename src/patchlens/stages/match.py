@@ -14,11 +14,11 @@ from patchlens.match.matcher import DIFF_WINDOW, CommitInfo, Match, Posting, mat
 from patchlens.match.pointers import pointer_ids
 from patchlens.match.renames import Renames, commit_aliases
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.writer import insert_ignore, sync_table
 
 FP_BATCH = 500
-# Bump when match/fingerprint.py changes what it computes: `update` then recomputes every
+# Bump when mail/fingerprint.py changes what it computes: `update` then recomputes every
 # stored fingerprint (of postings and of commits) and matches again.
 FINGERPRINT_VERSION = 1
 
@@ -34,7 +34,12 @@ class MatchReport:
 
 
 def _posting_query():
-    vm, sv, m, a = s.version_members, s.series_versions, s.messages, s.message_analysis
+    vm, sv, m, a = (
+        schema.version_members,
+        schema.series_versions,
+        schema.messages,
+        schema.message_analysis,
+    )
     return (
         select(
             m.c.id,
@@ -63,7 +68,7 @@ def _posting_query():
 def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
     """Fingerprints for postings and commits that have none yet, or one computed by an older
     FINGERPRINT_VERSION (replaced)."""
-    fp = s.diff_fingerprints
+    fp = schema.diff_fingerprints
     with engine.connect() as conn:
         posted = {r.id for r in conn.execute(_posting_query())}
         have: dict[str, set[int]] = {"m": set(), "c": set()}
@@ -71,7 +76,8 @@ def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
         for kind, pk, version in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.fp_version)):
             (stale if version < FINGERPRINT_VERSION else have)[kind].add(pk)
         commits = {
-            pk for (pk,) in conn.execute(select(s.commits.c.id).where(~s.commits.c.is_merge))
+            pk
+            for (pk,) in conn.execute(select(schema.commits.c.id).where(~schema.commits.c.is_merge))
         }
     todo = [("m", pk) for pk in sorted((posted - have["m"]) | stale["m"])] + [
         ("c", pk) for pk in sorted((commits - have["c"]) | stale["c"])
@@ -83,7 +89,7 @@ def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
             chunk = todo[i : i + FP_BATCH]
             with engine.begin() as conn:
                 rows = []
-                for kind, table in (("m", s.messages), ("c", s.commits)):
+                for kind, table in (("m", schema.messages), ("c", schema.commits)):
                     pks = [pk for k, pk in chunk if k == kind]
                     if not pks:
                         continue
@@ -99,7 +105,7 @@ def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
                                 "fp_version": FINGERPRINT_VERSION,
                             }
                         )
-                insert_ignore(conn, s.diff_fingerprints, rows)
+                insert_ignore(conn, schema.diff_fingerprints, rows)
             task.advance(len(chunk))
     return len(todo)
 
@@ -107,7 +113,7 @@ def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
 def load(
     conn: Connection, people: Identities | None = None
 ) -> tuple[list[Posting], list[CommitInfo]]:
-    fp = s.diff_fingerprints
+    fp = schema.diff_fingerprints
     hashes = {
         (k, pk): unpack(h) for k, pk, h in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.hashes))
     }
@@ -115,11 +121,15 @@ def load(
         people = Identities(
             [
                 (n, a)
-                for n, a in conn.execute(select(s.messages.c.from_name, s.messages.c.from_addr))
+                for n, a in conn.execute(
+                    select(schema.messages.c.from_name, schema.messages.c.from_addr)
+                )
             ]
             + [
                 (n, a)
-                for n, a in conn.execute(select(s.commits.c.author_name, s.commits.c.author_email))
+                for n, a in conn.execute(
+                    select(schema.commits.c.author_name, schema.commits.c.author_email)
+                )
             ]
         )
     postings = [
@@ -139,14 +149,14 @@ def load(
         for r in conn.execute(_posting_query())
     ]
     trailers: dict[int, list[tuple[str, str]]] = {}
-    ct = s.commit_trailers
+    ct = schema.commit_trailers
     for pk, key, value in conn.execute(
         select(ct.c.commit_pk, ct.c.key, ct.c.value).where(ct.c.key.in_(("Link", "Message-ID")))
     ):
         trailers.setdefault(pk, []).append((key, value))
     files: dict[int, set[str]] = {}
     own: dict[int, list[tuple[str, str]]] = {}
-    cf, c = s.commit_files, s.commits
+    cf, c = schema.commit_files, schema.commits
     for pk, path, old in conn.execute(select(cf.c.commit_pk, cf.c.path, cf.c.old_path)):
         files.setdefault(pk, set()).add(path)
         if old and old != path:
@@ -209,12 +219,12 @@ def run_matching(
     rep = MatchReport()
     rep.fingerprinted = fingerprint_new(engine, reporter)
     with engine.begin() as conn:
-        stored = conn.execute(select(s.patch_commits.c.commit_pk).limit(1)).first()
+        stored = conn.execute(select(schema.patch_commits.c.commit_pk).limit(1)).first()
         if rep.fingerprinted == 0 and stored and not force:
             return rep  # nothing new to match
         postings, commits = load(conn, people)
         links = match(postings, commits)
-        rep.changed_rows = sync_table(conn, s.patch_commits, ("commit_pk",), link_rows(links))
+        rep.changed_rows = sync_table(conn, schema.patch_commits, ("commit_pk",), link_rows(links))
     rep.postings, rep.commits = len(postings), len(commits)
     rep.links = len(links)
     rep.ambiguous = sum(lk.ambiguous for lk in links)

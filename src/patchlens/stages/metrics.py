@@ -15,13 +15,13 @@ from sqlalchemy import Connection, Engine, select
 from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
-from patchlens.metrics.model import ReplyEv, SeriesEv
+from patchlens.metrics.model import ReplyFacts, SeriesFacts
 from patchlens.queries.evidence import load_series, people_of
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
 OrgOf = Callable[[str, int], str]
-SubsystemsOf = Callable[[SeriesEv], tuple[tuple[str, ...], frozenset[str]] | None]
+SubsystemsOf = Callable[[SeriesFacts], tuple[tuple[str, ...], frozenset[str]] | None]
 
 
 @dataclass
@@ -33,14 +33,14 @@ class MetricsReport:
 
 def repo_paths(conn: Connection) -> set[str]:
     """Every path a registered repository's history touched."""
-    cf = s.commit_files
+    cf = schema.commit_files
     paths = {p for (p,) in conn.execute(select(cf.c.path).distinct())}
     paths |= {p for (p,) in conn.execute(select(cf.c.old_path).distinct()) if p}
     return paths
 
 
 def metric_rows(
-    all_series: list[SeriesEv],
+    all_series: list[SeriesFacts],
     now: int,
     paths: set[str],
     org_of: OrgOf,
@@ -89,7 +89,7 @@ def metric_rows(
     return rows
 
 
-def _evidence(r: ReplyEv | None) -> str | None:
+def _evidence(r: ReplyFacts | None) -> str | None:
     """The notice a merge by notice rests on, as stored JSON (traceable to its message)."""
     if r is None:
         return None
@@ -107,7 +107,7 @@ def _evidence(r: ReplyEv | None) -> str | None:
     )
 
 
-def search_text(se: SeriesEv) -> str:
+def search_text(se: SeriesFacts) -> str:
     """Every version's title and every patch subject, casefolded, one per line: what a search
     of the series matches, so that an old title or one patch's subject finds it."""
     seen = dict.fromkeys(
@@ -120,7 +120,7 @@ def search_text(se: SeriesEv) -> str:
     return "\n".join(seen)
 
 
-def pull_rows(all_series: list[SeriesEv]) -> list[dict[str, Any]]:
+def pull_rows(all_series: list[SeriesFacts]) -> list[dict[str, Any]]:
     """Pure: one row per pull request, merged when a notice (pr-tracker-bot's "has been merged
     into ...", a maintainer's "Applied, thanks") says so."""
     rows = []
@@ -162,27 +162,27 @@ def run_metrics(
         people = people or people_of(conn)
         all_series = load_series(conn, people)
         rep.changed_rows += sync_table(
-            conn, s.review_events, ("message_pk",), event_rows(all_series, org_of)
+            conn, schema.review_events, ("message_pk",), event_rows(all_series, org_of)
         )
         rep.changed_rows += sync_table(
-            conn, s.people, ("identity",), people_rows(conn, people, org_of, is_bot)
+            conn, schema.people, ("identity",), people_rows(conn, people, org_of, is_bot)
         )
         rep.changed_rows += sync_table(
-            conn, s.subsystems, ("title",), subsystem_rows(sections or [])
+            conn, schema.subsystems, ("title",), subsystem_rows(sections or [])
         )
         rows = metric_rows(
             all_series, now or int(time.time()), repo_paths(conn), org_of, subsystems_of
         )
-        rep.changed_rows += sync_table(conn, s.series_metrics, ("series_key",), rows)
+        rep.changed_rows += sync_table(conn, schema.series_metrics, ("series_key",), rows)
         rep.changed_rows += sync_table(
-            conn, s.pull_requests, ("series_key",), pull_rows(all_series)
+            conn, schema.pull_requests, ("series_key",), pull_rows(all_series)
         )
     rep.series = len(rows)
     rep.seconds = time.perf_counter() - t0
     return rep
 
 
-def event_rows(all_series: list[SeriesEv], org_of: OrgOf) -> list[dict[str, Any]]:
+def event_rows(all_series: list[SeriesFacts], org_of: OrgOf) -> list[dict[str, Any]]:
     """Pure: one row per reviewer reply."""
     return [
         {
@@ -207,7 +207,7 @@ def people_rows(
     conn: Connection, people: Identities, org_of: OrgOf, is_bot: Callable[[str, str], bool]
 ) -> list[dict[str, Any]]:
     """One row per identity seen sending mail: display name, addresses, organisation."""
-    m = s.messages
+    m = schema.messages
     acc: dict[str, dict[str, Any]] = {}
     for name, addr, date in conn.execute(
         select(m.c.from_name, m.c.from_addr, m.c.date_utc).order_by(m.c.date_utc, m.c.id)

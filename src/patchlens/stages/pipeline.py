@@ -14,14 +14,14 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, Table, func, select
 
 from patchlens.config import Config
-from patchlens.metrics.model import SeriesEv
+from patchlens.metrics.model import SeriesFacts
 from patchlens.stages.context import Context, build_context, inputs_digest
 from patchlens.stages.match import MatchReport, _posting_query, fingerprint_new, run_matching
 from patchlens.stages.metrics import MetricsReport, run_metrics
 from patchlens.stages.parallel import DEFAULT_JOBS
 from patchlens.stages.progress import Reporter
 from patchlens.stages.review import ReconstructReport, analyse_new, rebuild_structure
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
 STAGE = "review+match+metrics"
@@ -38,7 +38,7 @@ class StagesReport:
 
 
 def subsystems_for(ctx: Context):
-    def subsystems_of(se: SeriesEv) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    def subsystems_of(se: SeriesFacts) -> tuple[tuple[str, ...], frozenset[str]] | None:
         if not len(ctx.maintainers):
             return None
         files = {f for v in se.versions for p in v.patches.values() for f in p.files}
@@ -68,7 +68,7 @@ def run_stages(
     with engine.connect() as conn:
         digest = inputs_digest(conn, cfg)
         last = conn.execute(
-            select(s.stage_state.c.inputs).where(s.stage_state.c.stage == STAGE)
+            select(schema.stage_state.c.inputs).where(schema.stage_state.c.stage == STAGE)
         ).scalar()
     if digest == last and not force:
         rep.skipped = True
@@ -78,7 +78,7 @@ def run_stages(
     # Each step's total is what it works through; it advances when the step's rows are
     # written (the steps are single passes over data held in memory).
     with engine.connect() as conn:
-        n_messages = _count(conn, s.message_analysis)
+        n_messages = _count(conn, schema.message_analysis)
     with reporter.task("reconstructing review (messages)", n_messages) as task:
         rep.review = rebuild_structure(engine, ctx.people, ctx.is_bot)
         task.advance(n_messages)
@@ -88,13 +88,13 @@ def run_stages(
             select(func.count()).select_from(_posting_query().subquery())
         ).scalar_one()
         n_commits = conn.execute(
-            select(func.count()).select_from(s.commits).where(~s.commits.c.is_merge)
+            select(func.count()).select_from(schema.commits).where(~schema.commits.c.is_merge)
         ).scalar_one()
     with reporter.task("matching (postings + commits)", n_postings + n_commits) as task:
         rep.matching = run_matching(engine, reporter, force=True, people=ctx.people)
         task.advance(n_postings + n_commits)
     with engine.connect() as conn:
-        n_series = _count(conn, s.series)
+        n_series = _count(conn, schema.series)
     with reporter.task("computing metrics (series)", n_series) as task:
         newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
         rep.metrics = run_metrics(
@@ -109,7 +109,7 @@ def run_stages(
     with engine.begin() as conn:
         sync_table(
             conn,
-            s.stage_state,
+            schema.stage_state,
             ("stage",),
             [{"stage": STAGE, "inputs": digest, "finished_at": int(time.time())}],
         )

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select, update
 from patchlens.mail.parse import ParsedMessage, Unparseable, parse_message
 from patchlens.sources.base import RawMessage
 from patchlens.sources.gitrepo import CommitRecord
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.compression import Precompressed, compress, compress_text
 from patchlens.store.writer import insert_ignore
 
@@ -78,7 +78,7 @@ def store_messages(
     if bad:
         insert_ignore(
             conn,
-            s.quarantine,
+            schema.quarantine,
             [
                 {
                     "source_id": source_id,
@@ -97,9 +97,9 @@ def store_messages(
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         for pk, mid, chash in conn.execute(
-            select(s.messages.c.id, s.messages.c.message_id, s.messages.c.content_hash).where(
-                s.messages.c.message_id.in_(chunk)
-            )
+            select(
+                schema.messages.c.id, schema.messages.c.message_id, schema.messages.c.content_hash
+            ).where(schema.messages.c.message_id.in_(chunk))
         ):
             existing[mid] = (pk, chash)
 
@@ -112,16 +112,18 @@ def store_messages(
             continue
         firsts[p.message_id] = p.content_hash
         new_rows.append(_message_row(raw, p, source_id, now))
-    insert_ignore(conn, s.messages, new_rows)
+    insert_ignore(conn, schema.messages, new_rows)
     res.new = len(new_rows)
 
     if firsts:
         chunk_ids = list(firsts)
         for i in range(0, len(chunk_ids), 500):
             for pk, mid, chash in conn.execute(
-                select(s.messages.c.id, s.messages.c.message_id, s.messages.c.content_hash).where(
-                    s.messages.c.message_id.in_(chunk_ids[i : i + 500])
-                )
+                select(
+                    schema.messages.c.id,
+                    schema.messages.c.message_id,
+                    schema.messages.c.content_hash,
+                ).where(schema.messages.c.message_id.in_(chunk_ids[i : i + 500]))
             ):
                 existing[mid] = (pk, chash)
 
@@ -150,8 +152,8 @@ def store_messages(
                     "raw": raw.raw,
                 }
             )
-    insert_ignore(conn, s.message_sightings, sightings)
-    insert_ignore(conn, s.message_variants, variants)
+    insert_ignore(conn, schema.message_sightings, sightings)
+    insert_ignore(conn, schema.message_variants, variants)
     return res
 
 
@@ -195,8 +197,8 @@ def _clean(text: str) -> str:
 
 def save_source_cursor(conn: Connection, source_id: int, cursor: dict[str, Any]) -> None:
     conn.execute(
-        update(s.list_sources)
-        .where(s.list_sources.c.id == source_id)
+        update(schema.list_sources)
+        .where(schema.list_sources.c.id == source_id)
         .values(cursor=json.dumps(cursor, sort_keys=True), last_update=int(time.time()))
     )
 
@@ -209,8 +211,8 @@ def known_commits(conn: Connection, repo_id: int, shas: list[str]) -> dict[str, 
     known: dict[str, int] = {}
     for i in range(0, len(shas), 500):
         for pk, sha in conn.execute(
-            select(s.commits.c.id, s.commits.c.sha).where(
-                s.commits.c.repo_id == repo_id, s.commits.c.sha.in_(shas[i : i + 500])
+            select(schema.commits.c.id, schema.commits.c.sha).where(
+                schema.commits.c.repo_id == repo_id, schema.commits.c.sha.in_(shas[i : i + 500])
             )
         ):
             known[sha] = pk
@@ -219,7 +221,7 @@ def known_commits(conn: Connection, repo_id: int, shas: list[str]) -> dict[str, 
 
 def add_branch(conn: Connection, branch: str, commit_pks: list[int]) -> None:
     insert_ignore(
-        conn, s.commit_branches, [{"commit_pk": pk, "branch": branch} for pk in commit_pks]
+        conn, schema.commit_branches, [{"commit_pk": pk, "branch": branch} for pk in commit_pks]
     )
 
 
@@ -232,7 +234,7 @@ def store_commits(conn: Connection, repo_id: int, branch: str, records: list[Com
     fresh = [r for r in records if r.sha not in known]
     insert_ignore(
         conn,
-        s.commits,
+        schema.commits,
         [
             {
                 "repo_id": repo_id,
@@ -289,7 +291,7 @@ def store_commits(conn: Connection, repo_id: int, branch: str, records: list[Com
                     "email": t.email,
                 }
             )
-    insert_ignore(conn, s.commit_files, files)
-    insert_ignore(conn, s.commit_trailers, trailers)
+    insert_ignore(conn, schema.commit_files, files)
+    insert_ignore(conn, schema.commit_trailers, trailers)
     add_branch(conn, branch, [known[sha] for sha in shas])
     return len(fresh)

@@ -28,7 +28,7 @@ from patchlens.review.versions import Link, chains, link_versions
 from patchlens.stages import match as match_stage
 from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.stages.progress import Reporter
-from patchlens.store import schema as s
+from patchlens.store import schema
 from patchlens.store.db import make_engine
 from patchlens.store.writer import insert_ignore, sync_table
 
@@ -50,7 +50,7 @@ def _analyse_chunk(job: tuple[str, list[int]]) -> list[Analysis]:
     """Read and analyse messages by primary key; runs in a worker with its own connection."""
     url, pks = job
     engine = make_engine(url, readonly=True)
-    m = s.messages
+    m = schema.messages
     try:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -72,7 +72,7 @@ def _analyse_chunk(job: tuple[str, list[int]]) -> list[Analysis]:
 def analyse_new(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) -> int:
     """Analyse every message that has no analysis yet, or one written by an older
     ANALYSIS_VERSION (its rows are replaced); returns how many."""
-    m, a = s.messages, s.message_analysis
+    m, a = schema.messages, schema.message_analysis
     with engine.connect() as conn:
         todo = [
             pk
@@ -103,17 +103,17 @@ def analyse_new(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) ->
 
 def _forget_analysis(conn: Connection, pks: list[int]) -> None:
     """Drop what an older analysis stored for these messages (nothing for new ones)."""
-    for table in (s.message_analysis, s.message_trailers, s.message_notices):
+    for table in (schema.message_analysis, schema.message_trailers, schema.message_notices):
         conn.execute(delete(table).where(table.c.message_pk.in_(pks)))
-    fp = s.diff_fingerprints
+    fp = schema.diff_fingerprints
     conn.execute(delete(fp).where(fp.c.kind == "m", fp.c.pk.in_(pks)))
 
 
 def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
-    insert_ignore(conn, s.message_analysis, [r.row for r in results])
+    insert_ignore(conn, schema.message_analysis, [r.row for r in results])
     insert_ignore(
         conn,
-        s.diff_fingerprints,
+        schema.diff_fingerprints,
         [
             {
                 "kind": "m",
@@ -127,7 +127,7 @@ def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
     )
     insert_ignore(
         conn,
-        s.message_trailers,
+        schema.message_trailers,
         [
             {
                 "message_pk": r.row["message_pk"],
@@ -144,7 +144,7 @@ def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
     )
     insert_ignore(
         conn,
-        s.message_notices,
+        schema.message_notices,
         [
             {"message_pk": r.row["message_pk"], "kind": k, "tree": r.notice_tree or None}
             for r in results
@@ -154,7 +154,7 @@ def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
 
 
 def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
-    m, a, fp = s.messages, s.message_analysis, s.diff_fingerprints
+    m, a, fp = schema.messages, schema.message_analysis, schema.diff_fingerprints
     hashes = {
         pk: unpack(h)
         for pk, h in conn.execute(select(fp.c.pk, fp.c.hashes).where(fp.c.kind == "m"))
@@ -329,11 +329,11 @@ def structure_rows(st: Structure) -> dict[str, list[dict[str, Any]]]:
 
 
 TABLE_KEYS: dict[str, tuple[Table, tuple[str, ...]]] = {
-    "message_threads": (s.message_threads, ("message_pk",)),
-    "series_versions": (s.series_versions, ("key",)),
-    "version_members": (s.version_members, ("message_pk",)),
-    "series": (s.series, ("key",)),
-    "replies": (s.replies, ("message_pk",)),
+    "message_threads": (schema.message_threads, ("message_pk",)),
+    "series_versions": (schema.series_versions, ("key",)),
+    "version_members": (schema.version_members, ("message_pk",)),
+    "series": (schema.series, ("key",)),
+    "replies": (schema.replies, ("message_pk",)),
 }
 
 
@@ -366,7 +366,7 @@ def reconstruct(
     """Analysis of new messages, then the structure; nothing at all when nothing is new."""
     analysed = analyse_new(engine, reporter, jobs)
     with engine.connect() as conn:
-        built = conn.execute(select(s.message_threads.c.message_pk).limit(1)).first()
+        built = conn.execute(select(schema.message_threads.c.message_pk).limit(1)).first()
     if analysed == 0 and built:
         return ReconstructReport()  # nothing new: the structure stored is current
     rep = rebuild_structure(engine, people, is_bot)

@@ -27,7 +27,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, Engine, Row, delete, insert, select, text
 from sqlalchemy.engine import make_url
 
-from patchlens.store import schema as s
+from patchlens.store import schema
 
 # pg_advisory_lock's key: any constant unlikely to clash with another application's lock.
 PG_LOCK_KEY = 0x7061_746C  # "patl"
@@ -44,8 +44,8 @@ class StoreBusy(Exception):
 def holder_row(conn: Connection) -> Row[Any] | None:
     """The newest update_lock row (pid, host, started_at), or None."""
     return conn.execute(
-        select(s.update_lock.c.pid, s.update_lock.c.host, s.update_lock.c.started_at)
-        .order_by(s.update_lock.c.started_at.desc())
+        select(schema.update_lock.c.pid, schema.update_lock.c.host, schema.update_lock.c.started_at)
+        .order_by(schema.update_lock.c.started_at.desc())
         .limit(1)
     ).first()
 
@@ -83,9 +83,9 @@ def _alive(pid: int) -> bool:
 
 def _record(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(delete(s.update_lock))
+        conn.execute(delete(schema.update_lock))
         conn.execute(
-            insert(s.update_lock).values(
+            insert(schema.update_lock).values(
                 id=1, pid=os.getpid(), host=socket.gethostname(), started_at=int(time.time())
             )
         )
@@ -93,7 +93,7 @@ def _record(engine: Engine) -> None:
 
 def _forget(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(delete(s.update_lock).where(s.update_lock.c.pid == os.getpid()))
+        conn.execute(delete(schema.update_lock).where(schema.update_lock.c.pid == os.getpid()))
 
 
 def lock_path(engine: Engine) -> Path | None:

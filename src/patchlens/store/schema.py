@@ -408,7 +408,7 @@ replies = Table(
 
 # --- matching postings to commits ---------------------------------------------------------
 # Fingerprints of a diff: the sorted, de-duplicated 32-bit hashes of its changed lines with
-# white space removed (see match/fingerprint.py), packed as bytes. Kept per posting and per
+# white space removed (see mail/fingerprint.py), packed as bytes. Kept per posting and per
 # commit so that matching never re-reads diffs.
 
 diff_fingerprints = Table(
@@ -417,7 +417,7 @@ diff_fingerprints = Table(
     Column("kind", String(1), primary_key=True),  # m: a message, c: a commit
     Column("pk", Integer, primary_key=True),
     Column("hashes", LargeBinary, nullable=False),
-    # match/stage.py FINGERPRINT_VERSION of the code that computed it (redone when older).
+    # stages/match.py FINGERPRINT_VERSION of the code that computed it (redone when older).
     Column("fp_version", Integer, nullable=False, server_default="1"),
 )
 

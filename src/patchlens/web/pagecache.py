@@ -2,7 +2,7 @@
 update is under way.
 
 Every page is a function of the store, and the store changes only when `update` writes to
-it. An update records its end in `stage_state` (web/data.py::_version: the *data version*)
+it. An update records its end in `stage_state` (queries/dashboard.py::_version: the *data version*)
 and names itself in `update_lock` while it runs (store/lock.py; the row stays behind when
 an update is killed or fails, and is removed only after a clean run). So:
 
