@@ -8,6 +8,7 @@ database driver or other processes: they compute on values they are given.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,27 @@ def test_the_rule_catches_upward_imports(
 def test_every_layer_exists() -> None:
     for layer in LAYERS:
         assert (PACKAGE / layer).is_dir() or (PACKAGE / f"{layer}.py").is_file(), layer
+
+
+ARCHITECTURE = PACKAGE.parents[1] / "docs" / "ARCHITECTURE.md"
+_MENTION = re.compile(r"`((?:[a-z_]+/)*[a-z_]+\.py)`")
+
+
+def test_architecture_page_matches_the_tree() -> None:
+    """docs/ARCHITECTURE.md names every module of the package, and every module it names
+    exists: a move that forgets the page fails here."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    mentioned = set(_MENTION.findall(text))
+    modules = {
+        str(p.relative_to(PACKAGE))
+        for p in sources()
+        if p.name not in ("__init__.py", "__main__.py")
+    }
+    missing = sorted(modules - mentioned)
+    assert not missing, f"modules not described in docs/ARCHITECTURE.md: {missing}"
+    root = PACKAGE.parents[1]
+    stale = sorted(m for m in mentioned if not (PACKAGE / m).exists() and not (root / m).exists())
+    assert not stale, f"docs/ARCHITECTURE.md names modules that do not exist: {stale}"
+    for layer in LAYERS:
+        if layer != "__main__":
+            assert f"{layer}/" in text or f"{layer}.py" in text, layer
