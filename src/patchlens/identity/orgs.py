@@ -42,7 +42,7 @@ has not ended applies. Keys are matched ignoring case. An organisation written
   lines with the same key and end date wins.
 - a malformed line raises ValueError naming its line number (gitdm exits; SortingHat skips).
 
-**Default map** (`OrgMap.default`, package file ``metrics/domain-map``): a modest list for
+**Default map** (`OrgMap.default`, package file ``identity/domain-map``): a modest list for
 the projects at hand. Project and vanity domains (kernel.org, xen.org, infradead.org,
 linux.dev) map to ``(unknown)``: they are given to people, not by employers.
 
@@ -172,8 +172,8 @@ class Affiliation:
 
 
 def default_domain_map_text() -> str:
-    """The domain map shipped with patchlens (``patchlens/metrics/domain-map``)."""
-    return resources.files("patchlens.metrics").joinpath("domain-map").read_text("utf-8")
+    """The domain map shipped with patchlens (``patchlens/identity/domain-map``)."""
+    return resources.files("patchlens.identity").joinpath("domain-map").read_text("utf-8")
 
 
 def _day(when: int | None) -> dt.date | None:
