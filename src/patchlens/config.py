@@ -21,6 +21,9 @@ store needs no configuration to be useful.
     [web]
     archive_url = "https://lore.kernel.org/r/{message_id}"
 
+    [cluster]
+    scheduler = "tcp://scheduler.example.org:8786"   # a Dask scheduler (stages/cluster.py)
+
 Relative paths are taken from the directory of the file.
 """
 
@@ -50,6 +53,7 @@ class Config:
     stale_days: int = 30
     abandoned_days: int = 180
     archive_url: str = "https://lore.kernel.org/r/{message_id}"
+    scheduler: str | None = None  # a Dask scheduler's address; None: work locally
 
 
 def _path(base: Path, value: Any, key: str) -> Path:
@@ -86,6 +90,11 @@ def load_config(explicit: str | None = None) -> Config:
     cfg.stale_days = int(backlog.get("stale_days", cfg.stale_days))
     cfg.abandoned_days = int(backlog.get("abandoned_days", cfg.abandoned_days))
     cfg.archive_url = str(data.get("web", {}).get("archive_url", cfg.archive_url))
+    scheduler = data.get("cluster", {}).get("scheduler")
+    if scheduler is not None:
+        if not isinstance(scheduler, str) or not scheduler.strip():
+            raise ConfigError(f"{path}: cluster.scheduler: an address is expected")
+        cfg.scheduler = scheduler.strip()
     for p in [*cfg.mailmaps, cfg.people_file, cfg.domain_map, cfg.maintainers_file]:
         if p is not None and not p.is_file():
             raise ConfigError(f"{path}: {p} does not exist")

@@ -1,7 +1,8 @@
 """Running a pure function over batches in worker processes, results in input order.
 
 Parsing and analysing mail is CPU-bound Python; the writer (SQLite) is one process. Workers
-run ahead by a bounded number of batches, so memory stays flat however large the input.
+run ahead by a bounded number of batches, so memory stays flat however large the input. With a
+Dask scheduler (stages/cluster.py) the same batches go to the cluster's workers.
 """
 
 from __future__ import annotations
@@ -65,7 +66,14 @@ def stop_workers() -> None:
 def ordered_map(
     fn: Callable[[T], R], items: Iterable[T], jobs: int = DEFAULT_JOBS
 ) -> Iterator[tuple[T, R]]:
-    """(item, fn(item)) in input order; in-process when jobs <= 1."""
+    """(item, fn(item)) in input order: on the Dask cluster `stages.cluster.connect` opened,
+    else in `jobs` local worker processes, or in this process when jobs <= 1."""
+    from patchlens.stages import cluster
+
+    client = cluster.current()
+    if client is not None:
+        yield from cluster.ordered_map(client, fn, items)
+        return
     if jobs <= 1:
         for item in items:
             yield item, fn(item)
