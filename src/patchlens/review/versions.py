@@ -160,25 +160,24 @@ def link_versions(versions: list[Version], people: Identities | None = None) -> 
     idents = [
         {people(v.author_name, v.author_addr), people(v.sender_name, v.sender_addr)} for v in order
     ]
-    # Words in many of a person's titles ("erofs", "fix") say nothing about kinship.
+    # Words in many of a person's earlier titles ("erofs", "fix") say nothing about kinship.
+    # Counted over the versions before this one only (causal), so that mail that comes later
+    # never changes an earlier decision: an update can then link only what is new.
     df: dict[str, dict[str, int]] = {}
     sizes: dict[str, int] = {}
-    for f, ids in zip(feats, idents, strict=True):
-        for ident in ids:
-            sizes[ident] = sizes.get(ident, 0) + 1
-            counts = df.setdefault(ident, {})
-            for t in f.tokens:
-                counts[t] = counts.get(t, 0) + 1
-    common = {
-        ident: frozenset(t for t, n in counts.items() if n > max(3, sizes[ident] // 20))
-        for ident, counts in df.items()
-    }
+
+    def common_of(ident: str) -> frozenset[str]:
+        counts = df.get(ident, {})
+        limit = max(3, sizes.get(ident, 0) // 20)
+        return frozenset(t for t, n in counts.items() if n > limit)
+
     index: dict[str, set[int]] = {}
     has_next: set[str] = set()
     links: list[Link] = []
     for i, new in enumerate(order):
         fn = feats[i]
         cands: set[int] = set()
+        common = {ident: common_of(ident) for ident in idents[i]}
         for ident in idents[i]:
             for key in _keys(new, fn, fn.tokens - common[ident], lookup=True):
                 cands |= index.get(f"{ident}|{key}", set())
@@ -219,6 +218,10 @@ def link_versions(versions: list[Version], people: Identities | None = None) -> 
         for ident in idents[i]:
             for key in _keys(new, fn, fn.tokens - common[ident], lookup=False):
                 index.setdefault(f"{ident}|{key}", set()).add(i)
+            sizes[ident] = sizes.get(ident, 0) + 1
+            counts = df.setdefault(ident, {})
+            for token in fn.tokens:
+                counts[token] = counts.get(token, 0) + 1
     return links
 
 
