@@ -103,13 +103,16 @@ def facts(
         for i, p in latest.patches.items()
     )
     spoke = [r for r in latest.replies if not r.is_bot]
+    # A partial re-roll laid over the latest version is the author's answer too: a reviewer
+    # who spoke before it has been answered ("posted a version nobody has answered yet").
+    rerolled = max((v.date for v in versions if v.partial and v.date > latest.date), default=0)
     return Facts(
         merged=(
             "fully" if (merged_any and fully) or notice else "partly" if merged_any else "none"
         ),
         nearly_complete=nearly,
         has_reviewer_reply=any(r.reviewer for v in versions for r in v.replies),
-        reviewer_spoke_last=bool(spoke) and not spoke[-1].is_author,
+        reviewer_spoke_last=bool(spoke) and not spoke[-1].is_author and spoke[-1].date >= rerolled,
         last_date=max([v.date for v in versions] + [r.date for v in versions for r in v.replies]),
         in_repo=in_repo,
         merged_by="commit" if merged_any else "notice" if notice else "",
