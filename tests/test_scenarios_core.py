@@ -752,12 +752,6 @@ def test_14_parsers() -> None:
     assert parse_subject(v2.subject).title != parse_subject(v1.subject).title
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review.model.find_change_id takes the first `change-id:` line of the body, so a "
-    "Gerrit `Change-Id:` trailer in the commit message wins over b4's series change-id "
-    "written after `---` (the analysis column is documented as b4's change-id)",
-)
 def test_14_change_id_is_b4s() -> None:
     v1 = parsed("14-change-id-base-commit")[UMA_V1]
     assert find_change_id(v1.body) == "20250619-shax-free-7a8b9c0d1e2f"

@@ -29,7 +29,9 @@ from patchlens.review.model import (
 # Bump when anything this module calls changes what it computes (subject, diff stats, patch-id,
 # trailers, reply text, notices, fingerprints of postings): `update` then re-analyses every
 # message stored by an older version, and the stages after it run again.
-ANALYSIS_VERSION = 2  # 2: notices name their tree; stable-tree robot notices are not postings
+# 2: notices name their tree; stable-tree robot notices are not postings.
+# 3: b4's series change-id wins over a Gerrit Change-Id above it.
+ANALYSIS_VERSION = 3
 
 
 @dataclass(slots=True)

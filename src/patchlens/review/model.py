@@ -14,6 +14,9 @@ from patchlens.mail.subject import Subject
 
 _NOTES_SEP = re.compile(r"^---[ \t]*$", re.M)
 _CHANGE_ID = re.compile(r"^change-id:[ \t]*(\S+)", re.M | re.I)
+# b4's own form, YYYYMMDD-slug-<12 hex>: one per series, where Gerrit's `Change-Id: I<hex>` is
+# one per patch.
+_B4_CHANGE_ID = re.compile(r"^change-id:[ \t]*(\d{8}-[\w.-]+-[0-9a-f]{12})[ \t]*$", re.M | re.I)
 _MSGID_IN_TEXT = re.compile(
     r"(?:lore\.kernel\.org/(?:[\w.-]+/)?|patch\.msgid\.link/|msgid\.link/|/r/)"
     r"<?([^\s<>/\"']+@[^\s<>/\"']+)"
@@ -33,8 +36,10 @@ def notes(body: str) -> str:
 
 
 def find_change_id(body: str) -> str | None:
-    """b4's `change-id:` line, which stays the same across the versions of a series."""
-    m = _CHANGE_ID.search(body)
+    """b4's `change-id:` line, which stays the same across the versions of a series; else
+    the first other change-id (Gerrit's `Change-Id:` trailer, stable across the versions of
+    one patch). b4's wins wherever it stands: a commit message may carry Gerrit's above it."""
+    m = _B4_CHANGE_ID.search(body) or _CHANGE_ID.search(body)
     return m.group(1) if m else None
 
 
