@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from patchlens.config import Config
 from patchlens.queries.status import list_status, repo_status
 from patchlens.stages import ingest
+from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.stages.review import reconstruct
 from patchlens.store import schema
 
 pytestmark = pytest.mark.slow
@@ -139,17 +139,17 @@ def test_link_trailers_are_parsed(erofs_store):
     assert links > 1000
 
 
-def test_second_update_adds_nothing_and_is_fast(erofs_store):
+def test_second_update_adds_nothing(erofs_store):
+    """A second update with nothing new, as `patchlens update` runs it (ingest, then the
+    stages), stores nothing and redoes nothing. How long it takes is a benchmark's figure,
+    not a test's: bench/noop_update.py times it (target under 1 s)."""
     db, engine, _ = erofs_store
     before = _all_counts(engine)
-    t0 = time.perf_counter()
     reports = ingest.run_update(engine, db.with_name("cache"), Reporter(quiet=True))
-    rec = reconstruct(engine, Reporter(quiet=True))
-    elapsed = time.perf_counter() - t0
-    assert rec.analysed == 0 and rec.changed_rows == 0
+    rec = run_stages(engine, Config(), db.with_name("cache"), Reporter(quiet=True))
+    assert rec.analysed == 0 and rec.skipped  # skipped: no stage rewrote a row
     assert _all_counts(engine) == before
     assert sum(r.new for r in reports) == 0
-    assert elapsed < 1.0, f"a no-op update took {elapsed:.2f} s"
 
 
 def test_status_json(erofs_store):
