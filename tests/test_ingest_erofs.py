@@ -25,20 +25,21 @@ def _count(engine, table, *where) -> int:
         return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
+def _commits(gitdir: Path, rev: str) -> int:
+    """How many commits git counts on `rev`: what the store must hold, by git's own count."""
+    out = subprocess.run(
+        ["git", "rev-list", "--count", rev], cwd=gitdir, capture_output=True, check=True
+    ).stdout
+    return int(out)
+
+
 def _all_counts(engine) -> dict[str, int]:
     return {t.name: _count(engine, t) for t in schema.metadata.sorted_tables}
 
 
 def test_every_archive_message_is_stored(erofs_store, erofs_archive_git):
     _db, engine, reports = erofs_store
-    commits = int(
-        subprocess.run(
-            ["git", "rev-list", "--count", "HEAD"],
-            cwd=erofs_archive_git,
-            capture_output=True,
-            check=True,
-        ).stdout
-    )
+    commits = _commits(erofs_archive_git, "HEAD")
     assert commits == 15218
     archive = next(r for r in reports if r.name == "linux-erofs")
     # One sighting per archive commit: every message read is kept, duplicates included.
@@ -76,14 +77,7 @@ def test_mbox_list_has_all_2024_messages(erofs_store):
 
 def test_repo_has_every_commit_of_dev(erofs_store, erofs_utils_git):
     _db, engine, _ = erofs_store
-    expected = int(
-        subprocess.run(
-            ["git", "rev-list", "--count", "dev"],
-            cwd=erofs_utils_git,
-            capture_output=True,
-            check=True,
-        ).stdout
-    )
+    expected = _commits(erofs_utils_git, "dev")
     repo = repo_status(engine.connect())[0]
     assert repo["commits"] == expected == repo["commits_per_branch"]["dev"]
 
