@@ -8,6 +8,14 @@ from pathlib import Path
 
 import pytest
 
+# Fixtures shared by several test modules live in tests/helpers/ (one plugin a line), so that
+# no test module imports another.
+pytest_plugins = [
+    "tests.helpers.browser",
+    "tests.helpers.dashboard",
+    "tests.helpers.postgres",
+]
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("PATCHLENS_DATA") or ROOT.parent / "shared" / "data")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

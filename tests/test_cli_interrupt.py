@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.storedump import count_rows
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +32,13 @@ def _start(db: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _rows(db: Path, table: str) -> int:
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
+def _until_rows(proc: subprocess.Popen[str], db: Path, table: str, seconds: float) -> None:
+    """Wait until the update has written a row of `table` (or has ended); fails after
+    `seconds`, however slow the machine is to start it."""
+    deadline = time.monotonic() + seconds
+    while count_rows(db, table) == 0 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
 
 def _ctrl_c(proc: subprocess.Popen[str]) -> tuple[int, str]:
@@ -57,31 +56,25 @@ def test_ctrl_c_during_update(tmp_path: Path, erofs_archive_git: Path) -> None:
     # About 2 s in, and once something is stored (the machine may be slow to start it).
     proc = _start(db, "update", "-q")
     time.sleep(2)
-    deadline = time.monotonic() + 120
-    while _rows(db, "message_sightings") == 0 and proc.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _until_rows(proc, db, "message_sightings", 120)
     assert proc.poll() is None, "update finished: nothing was interrupted"
     code, err = _ctrl_c(proc)
     assert code == 130, err
     assert err == LINE + "\n"
-    stored = _rows(db, "message_sightings")
+    stored = count_rows(db, "message_sightings")
     assert 0 < stored < 15218
 
     # During analysis (after ingest): analysis workers are running. With progress shown,
     # the bars may be there, but the last line is the one and there is no traceback.
     proc = _start(db, "update")
-    deadline = time.monotonic() + 240
-    while _rows(db, "message_analysis") == 0 and proc.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    _until_rows(proc, db, "message_analysis", 240)
     assert proc.poll() is None, "update finished before analysis could be interrupted"
     code, err = _ctrl_c(proc)
     assert code == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert err.splitlines()[-1] == LINE
     assert err.count(LINE) == 1
-    assert 0 < _rows(db, "message_analysis") < 15218
+    assert 0 < count_rows(db, "message_analysis") < 15218
 
     # No worker is left behind, and a re-run completes.
     time.sleep(0.5)
@@ -96,9 +89,9 @@ def test_ctrl_c_during_update(tmp_path: Path, erofs_archive_git: Path) -> None:
     _out, err = rerun.communicate(timeout=600)
     assert rerun.returncode == 0, err
     assert err == ""
-    assert _rows(db, "message_sightings") == 15218
-    assert _rows(db, "message_analysis") == _rows(db, "messages") > 15000
-    assert _rows(db, "series") > 0
+    assert count_rows(db, "message_sightings") == 15218
+    assert count_rows(db, "message_analysis") == count_rows(db, "messages") > 15000
+    assert count_rows(db, "series") > 0
 
 
 def test_workers_end_with_a_killed_update(tmp_path: Path, erofs_archive_git: Path) -> None:

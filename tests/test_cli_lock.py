@@ -18,7 +18,6 @@ import pytest
 from patchlens.store.db import open_store
 from patchlens.store.lock import update_lock
 from tests.conftest import data_path
-from tests.test_postgres import postgres  # noqa: F401  (the throwaway server fixture)
 
 MBOX = ("xen-qemu-samples", "xen-remove-dead-code.mbox")
 BUSY = re.compile(
@@ -144,7 +143,7 @@ def test_a_killed_holder_does_not_block(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_lock_on_postgres(postgres: str, tmp_path: Path) -> None:  # noqa: F811
+def test_lock_on_postgres(postgres: str, tmp_path: Path) -> None:
     url = postgres
     assert _run(url, "add-list", "xen", str(data_path(*MBOX))).returncode == 0
     engine = open_store(url)
@@ -157,7 +156,7 @@ def test_lock_on_postgres(postgres: str, tmp_path: Path) -> None:  # noqa: F811
 
 
 @pytest.mark.slow
-def test_remove_and_replace_on_postgres(postgres: str) -> None:  # noqa: F811
+def test_remove_and_replace_on_postgres(postgres: str) -> None:
     """remove-list and add-list --replace on PostgreSQL (same server as above)."""
     url = postgres
     other = str(data_path("xen-qemu-samples", "xen-ctrl-ballooned-dump.mbox"))

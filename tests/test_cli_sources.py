@@ -22,7 +22,7 @@ from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import data_path
-from tests.pihelpers import git
+from tests.helpers.gitrepos import git, posted_patch, two_commit_repo
 
 QUIET = Reporter(quiet=True)
 DEAD_CODE = ("xen-qemu-samples", "xen-remove-dead-code.mbox")  # 10 messages
@@ -95,7 +95,7 @@ def test_add_list_refuses_a_missing_path_and_registers_none_of_the_others(
 
 
 def test_add_list_and_repo_accept_what_they_can_read(tmp_path: Path) -> None:
-    repo = _repo(tmp_path)
+    repo = two_commit_repo(tmp_path / "repo")
     assert _cli(tmp_path, "add-list", "l", f"file://{repo}").returncode == 0
     assert _cli(tmp_path, "add-repo", "r", f"file://{repo}").returncode == 0
     assert _cli(tmp_path, "add-repo", "r2", str(repo)).returncode == 0
@@ -104,24 +104,11 @@ def test_add_list_and_repo_accept_what_they_can_read(tmp_path: Path) -> None:
 # --- removing and replacing -----------------------------------------------------------------
 
 
-def _repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "README").write_text("x\n")
-    git(repo, "add", "README")
-    git(repo, "commit", "-q", "-m", "init")
-    (repo / "README").write_text("x\ny\n")
-    git(repo, "commit", "-q", "-am", "README: say y\n\nSigned-off-by: A <a@example.com>")
-    return repo
-
-
 def _store(tmp_path: Path) -> tuple[Engine, Path]:
     """List a: two real threads and a posted patch; list b: one of those threads again;
     repository r has the commit the posted patch became."""
-    repo = _repo(tmp_path)
-    posted = tmp_path / "posted.mbox"
-    posted.write_text(git(repo, "format-patch", "-1", "--stdout") + "\n")
+    repo = two_commit_repo(tmp_path / "repo")
+    posted = posted_patch(repo, tmp_path / "posted.mbox")
     engine = open_store(str(tmp_path / "s.db"))
     dead, ballooned = str(data_path(*DEAD_CODE)), str(data_path(*BALLOONED))
     ingest.add_list(engine, "a", [dead, ballooned, str(posted)])

@@ -20,7 +20,7 @@ from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import data_path
-from tests.pihelpers import git
+from tests.helpers.gitrepos import posted_patch, two_commit_repo
 
 
 class Recorder(Reporter):
@@ -44,16 +44,8 @@ class Recorder(Reporter):
 
 def _store(tmp_path: Path, reporter: Reporter) -> Engine:
     """The real xen/qemu threads, a repository and a patch of it posted to the list."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "README").write_text("x\n")
-    git(repo, "add", "README")
-    git(repo, "commit", "-q", "-m", "init")
-    (repo / "README").write_text("x\ny\n")
-    git(repo, "commit", "-q", "-am", "README: say y\n\nSigned-off-by: A <a@example.com>")
-    posted = tmp_path / "posted.mbox"
-    posted.write_text(git(repo, "format-patch", "-1", "--stdout") + "\n")
+    repo = two_commit_repo(tmp_path / "repo")
+    posted = posted_patch(repo, tmp_path / "posted.mbox")
     engine = open_store(str(tmp_path / "s.db"))
     samples = sorted(data_path("xen-qemu-samples").glob("*.mbox"))
     ingest.add_list(engine, "xq", [*map(str, samples), str(posted)])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from patchlens.mail.diff import file_stats, split_diff
 from patchlens.mail.parse import parse_message
-from tests.pihelpers import ENV
+from tests.helpers.gitrepos import ENV
 
 
 def _git(repo: Path, *args: str) -> str:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from patchlens.config import Config
 from patchlens.queries.status import list_status, repo_status
 from patchlens.stages import ingest
+from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.stages.review import reconstruct
 from patchlens.store import schema
 
 pytestmark = pytest.mark.slow
@@ -25,20 +25,21 @@ def _count(engine, table, *where) -> int:
         return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
+def _commits(gitdir: Path, rev: str) -> int:
+    """How many commits git counts on `rev`: what the store must hold, by git's own count."""
+    out = subprocess.run(
+        ["git", "rev-list", "--count", rev], cwd=gitdir, capture_output=True, check=True
+    ).stdout
+    return int(out)
+
+
 def _all_counts(engine) -> dict[str, int]:
     return {t.name: _count(engine, t) for t in schema.metadata.sorted_tables}
 
 
 def test_every_archive_message_is_stored(erofs_store, erofs_archive_git):
     _db, engine, reports = erofs_store
-    commits = int(
-        subprocess.run(
-            ["git", "rev-list", "--count", "HEAD"],
-            cwd=erofs_archive_git,
-            capture_output=True,
-            check=True,
-        ).stdout
-    )
+    commits = _commits(erofs_archive_git, "HEAD")
     assert commits == 15218
     archive = next(r for r in reports if r.name == "linux-erofs")
     # One sighting per archive commit: every message read is kept, duplicates included.
@@ -76,14 +77,7 @@ def test_mbox_list_has_all_2024_messages(erofs_store):
 
 def test_repo_has_every_commit_of_dev(erofs_store, erofs_utils_git):
     _db, engine, _ = erofs_store
-    expected = int(
-        subprocess.run(
-            ["git", "rev-list", "--count", "dev"],
-            cwd=erofs_utils_git,
-            capture_output=True,
-            check=True,
-        ).stdout
-    )
+    expected = _commits(erofs_utils_git, "dev")
     repo = repo_status(engine.connect())[0]
     assert repo["commits"] == expected == repo["commits_per_branch"]["dev"]
 
@@ -139,17 +133,17 @@ def test_link_trailers_are_parsed(erofs_store):
     assert links > 1000
 
 
-def test_second_update_adds_nothing_and_is_fast(erofs_store):
+def test_second_update_adds_nothing(erofs_store):
+    """A second update with nothing new, as `patchlens update` runs it (ingest, then the
+    stages), stores nothing and redoes nothing. How long it takes is a benchmark's figure,
+    not a test's: bench/noop_update.py times it (target under 1 s)."""
     db, engine, _ = erofs_store
     before = _all_counts(engine)
-    t0 = time.perf_counter()
     reports = ingest.run_update(engine, db.with_name("cache"), Reporter(quiet=True))
-    rec = reconstruct(engine, Reporter(quiet=True))
-    elapsed = time.perf_counter() - t0
-    assert rec.analysed == 0 and rec.changed_rows == 0
+    rec = run_stages(engine, Config(), db.with_name("cache"), Reporter(quiet=True))
+    assert rec.analysed == 0 and rec.skipped  # skipped: no stage rewrote a row
     assert _all_counts(engine) == before
     assert sum(r.new for r in reports) == 0
-    assert elapsed < 1.0, f"a no-op update took {elapsed:.2f} s"
 
 
 def test_status_json(erofs_store):

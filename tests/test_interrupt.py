@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.storedump import dump
+from tests.helpers.storedump import dump
 
 pytestmark = pytest.mark.slow
 

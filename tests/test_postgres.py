@@ -3,16 +3,7 @@ repository, and the same reconstruction, matching and metrics as on SQLite."""
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shlex
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,66 +16,9 @@ from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import data_path
-from tests.pihelpers import git
+from tests.helpers.gitrepos import posted_patch, two_commit_repo
 
 pytestmark = pytest.mark.slow
-
-
-def _bindir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.fail(
-            "PostgreSQL is not installed (Debian package postgresql): the test script installs it",
-            pytrace=False,
-        )
-    return Path(found[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    """A server of our own on a free port, run as the postgres user when we are root (in a
-    folder of /tmp that user can reach: pytest's own are private to root)."""
-    bindir = _bindir()
-    root = Path(tempfile.mkdtemp(prefix="patchlens-pg-"))
-    data, sock = root / "data", root / "sock"
-    sock.mkdir()
-    user = None
-    if os.geteuid() == 0:
-        user = pwd.getpwnam("postgres")
-        for p in (root, sock):
-            os.chown(p, user.pw_uid, user.pw_gid)
-    port = _free_port()
-
-    def run(*cmd: str) -> None:
-        full = list(cmd)
-        if user is not None:
-            full = ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(cmd)]
-        subprocess.run(full, check=True, capture_output=True)
-
-    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
-    run(
-        str(bindir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-w",
-        "-l",
-        str(root / "log"),
-        "-o",
-        f"-p {port} -k {sock} -c listen_addresses=",
-        "start",
-    )
-    try:
-        url = f"postgresql+psycopg://postgres@/postgres?host={sock}&port={port}"
-        yield url
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _build(url: str, tmp: Path, repo: Path, posted: Path) -> dict[str, object]:
@@ -136,16 +70,8 @@ def _build(url: str, tmp: Path, repo: Path, posted: Path) -> dict[str, object]:
 
 def test_postgres_gives_what_sqlite_gives(postgres: str, tmp_path: Path) -> None:
     # A repository and, posted to the list, one of its commits: matching has work to do.
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "README").write_text("x\n")
-    git(repo, "add", "README")
-    git(repo, "commit", "-q", "-m", "init")
-    (repo / "README").write_text("x\ny\n")
-    git(repo, "commit", "-q", "-am", "README: say y\n\nSigned-off-by: A <a@example.com>")
-    posted = tmp_path / "posted.mbox"
-    posted.write_text(git(repo, "format-patch", "-1", "--stdout") + "\n")
+    repo = two_commit_repo(tmp_path / "repo")
+    posted = posted_patch(repo, tmp_path / "posted.mbox")
     t0 = time.monotonic()
     on_pg = _build(postgres, tmp_path / "pg", repo, posted)
     on_sqlite = _build(str(tmp_path / "s.db"), tmp_path / "sqlite", repo, posted)

@@ -25,6 +25,15 @@ from patchlens.mail.parse import parse_message
 from patchlens.mail.replytext import NOTICE_KINDS, ReplyText, analyze_reply, given_trailers
 from patchlens.mail.trailers import Trailer
 from tests.conftest import data_path
+from tests.helpers.b4samples import (
+    B4_FOLLOWUPS,
+    B4_REFS,
+    B4_SAMPLES,
+    msgid,
+    person_trailers,
+    ref_trailers,
+    text_body,
+)
 
 
 def kv(trailers: tuple[Trailer, ...]) -> list[tuple[str, str]]:
@@ -353,167 +362,6 @@ def test_several_notice_kinds_in_order() -> None:
 
 # -- b4's follow-up samples ----------------------------------------------------------------
 
-B4_SAMPLES = ("fixtures", "b4", "src", "tests", "samples")
-# The person trailers a reviewer gives (what `given_trailers` returns); b4 also carries
-# Link:/Closes: from follow-ups, which are not people.
-PERSON_KEYS = {
-    "reviewed-by",
-    "acked-by",
-    "tested-by",
-    "nacked-by",
-    "reported-by",
-    "suggested-by",
-    "release-acked-by",
-    "reported-and-tested-by",
-    "co-developed-by",
-    "signed-off-by",
-}
-B4_OWN_SOB = "Signed-off-by: Test Override <test-override@example.com>"
-_TRAILER_RE = re.compile(r"^([A-Za-z][A-Za-z-]*): (\S.*)$")
-
-# Exactly what each follow-up gives, labelled by hand. b4's defaults then keep only the tags
-# whose address or name matches the sender (so "Mismatched Reviewer1 <...example.net>" sent
-# from example.com is parsed but not attributed: the -ref-sloppy output shows it added).
-B4_FOLLOWUPS: dict[str, dict[str, list[str]]] = {
-    "trailers-followup-single": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 <followup-reviewer1@example.com>"
-        ],
-        "fwup-message-2@example.com": [
-            "Tested-by: Followup Reviewer2 <followup-reviewer2@example.com>"
-        ],
-        "fwup-message-3@example.com": [
-            "Reviewed-by: Mismatched Reviewer1 <mismatched-reviewer1@example.net>"
-        ],
-    },
-    "trailers-followup-bare-address": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 (corporate) <followup-reviewer1@example.com>"
-        ],
-        "fwup-message-2@example.com": [
-            "Tested-by: Followup Reviewer2 <followup-reviewer2@example.com>"
-        ],
-        "fwup-message-3@example.com": [
-            "Reviewed-by: Mismatched Reviewer1 <mismatched-reviewer1@example.net>"
-        ],
-    },
-    "trailers-followup-name-parens": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 (corporate) <followup-reviewer1@example.com>"
-        ],
-        "fwup-message-2@example.com": [
-            "Tested-by: Followup Reviewer2 <followup-reviewer2@example.com>"
-        ],
-        "fwup-message-3@example.com": [
-            "Reviewed-by: Mismatched Reviewer1 <mismatched-reviewer1@example.net>"
-        ],
-        "fwup-message-4@example.com": [
-            "Tested-by: Followup Tester1 [corporate] <followup-tester1@example.com>"
-        ],
-        "fwup-message-5@example.com": [
-            "Tested-by: Tester2, Followup <followup-tester2@example.com>"
-        ],
-    },
-    "trailers-followup-custody": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 <followup-reviewer1@example.com>"
-        ],
-        "fwup-message-2@example.com": [
-            "Tested-by: Followup Reviewer2 <followup-reviewer2@example.com>"
-        ],
-    },
-    "trailers-followup-htmljunk": {
-        "fwup-message-1@example.com": ["Reviewed-by: HTML Junker <html-junker@example.com>"],
-    },
-    "trailers-followup-nore": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 <followup-reviewer1@example.com>"
-        ],
-    },
-    "trailers-followup-stripped-lines": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 <followup-reviewer1@example.com>"
-        ],
-    },
-    "trailers-followup-with-diffstat": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 <followup-reviewer1@example.com>"
-        ],
-    },
-    "trailers-followup-non-git-patch": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 <followup-reviewer1@example.com>"
-        ],
-    },
-    "trailers-followup-non-git-patch-with-comments": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 <followup-reviewer1@example.com>"
-        ],
-    },
-    "trailers-followup-with-cover": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 <followup-reviewer1@example.com>"
-        ],
-        "fwup-message-2@example.com": [
-            "Reviewed-by: Coverletter Reviewer1 <followup-reviewer1@example.com>"
-        ],
-    },
-    # fwup-message-1 answers v2 2/2, which v3 2/2 replaced: b4 does not carry its tag over.
-    "trailers-followup-partial-reroll": {
-        "fwup-message-1@example.com": [
-            "Reviewed-by: Followup Reviewer1 <followup-reviewer1@example.com>"
-        ],
-        "fwup-message-2@example.com": [
-            "Reviewed-by: Coverletter Reviewer1 <followup-reviewer1@example.com>"
-        ],
-    },
-    # Miguel quotes the patch's own tags, indented, to suggest an order: he gives none.
-    "trailers-followup-already-present": {
-        "fwup-message-1@example.com": [],
-        "fwup-message-2@example.com": ["Tested-by: Someone Else <someone-else@example.com>"],
-    },
-    "trailers-thread-with-followups": {
-        "fwup1@example.org": ["Reviewed-by: Follow Upper <follow.upper@example.org>"],
-    },
-    "trailers-thread-with-cover-followup": {
-        "fwup1@example.org": ["Tested-by: Follow Upper <follow.upper@example.org>"],
-        "cover-fwup1@example.org": ["Reviewed-by: Cover Upper <cover.upper@example.org>"],
-    },
-}
-# The expected b4 output for each sample: `b4 shazam`/`b4 am` defaults, except custody (no
-# defaults file: the unordered one keeps b4's order) and already-present (b4 adds nothing).
-B4_REFS = {
-    "trailers-followup-custody": "trailers-followup-custody-ref-unordered.txt",
-    "trailers-followup-already-present": None,
-    "trailers-thread-with-followups": "trailers-thread-with-followups.verify",
-    "trailers-thread-with-cover-followup": "trailers-thread-with-cover-followup.verify",
-}
-
-
-def _text_body(msg: email.message.Message) -> str:
-    for part in msg.walk():
-        if part.get_content_type() == "text/plain" and not part.is_multipart():
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            return payload.decode(part.get_content_charset() or "utf-8", "replace")
-    return ""
-
-
-def _msgid(msg: email.message.Message, header: str = "Message-Id") -> str:
-    return (msg.get(header) or "").strip().strip("<>")
-
-
-def _person_trailers(body: str) -> set[str]:
-    """Person trailer lines of a patch's commit message (above `---` or the diff)."""
-    found = set()
-    for line in body.split("\n"):
-        if line == "---" or line.startswith(("diff ", "--- a/")):
-            break
-        m = _TRAILER_RE.match(line)
-        if m and m.group(1).lower() in PERSON_KEYS and line != B4_OWN_SOB:
-            found.add(line.rstrip())
-    return found
-
 
 def _has_diff(body: str) -> bool:
     return bool(re.search(r"^(?:diff --git |--- a/)", body, re.M))
@@ -525,30 +373,11 @@ def _b4_keeps(t: Trailer, msg: email.message.Message) -> bool:
     return (t.email or "") == addr.lower() or (t.name or "").lower() == name.lower()
 
 
-def _ref_trailers(sample: str, by_subject: dict[str, str]) -> dict[str, set[str]]:
-    """Message-ID of each patch -> the person trailers b4 gives it in its expected output."""
-    ref = B4_REFS.get(sample, f"{sample}-ref-defaults.txt")
-    if ref is None:
-        return {}
-    path = data_path(*B4_SAMPLES, ref)
-    out: dict[str, set[str]] = {}
-    if ref.endswith(".verify"):
-        # `<author email>\n<subject>\n<body>` blocks, separated by `---` lines.
-        for block in path.read_text().split("\n---\n"):
-            lines = block.strip("\n").split("\n")
-            if len(lines) >= 2:
-                out[by_subject[lines[1]]] = _person_trailers("\n".join(lines[2:]))
-        return out
-    for msg in mailbox.mbox(path):
-        out[_msgid(msg)] = _person_trailers(_text_body(msg))
-    return out
-
-
 @pytest.mark.parametrize("sample", sorted(B4_FOLLOWUPS))
 def test_b4_followup_samples(sample: str) -> None:
     msgs = list(mailbox.mbox(data_path(*B4_SAMPLES, f"{sample}.mbox")))
-    by_id = {_msgid(m): m for m in msgs}
-    bodies = {mid: _text_body(m) for mid, m in by_id.items()}
+    by_id = {msgid(m): m for m in msgs}
+    bodies = {mid: text_body(m) for mid, m in by_id.items()}
     followups = [mid for mid, m in by_id.items() if m["In-Reply-To"] and not _has_diff(bodies[mid])]
     assert sorted(followups) == sorted(B4_FOLLOWUPS[sample]), "follow-ups of the sample"
 
@@ -560,13 +389,13 @@ def test_b4_followup_samples(sample: str) -> None:
     # 2. With b4's sender check, they add up to what b4 appends to each patch.
     def root(mid: str) -> str:
         while mid in given:
-            mid = _msgid(by_id[mid], "In-Reply-To")
+            mid = msgid(by_id[mid], "In-Reply-To")
         return mid
 
     patches = [mid for mid in by_id if mid not in given and _has_diff(bodies[mid])]
     covers = [mid for mid in by_id if mid not in given and not _has_diff(bodies[mid])]
     by_subject = {re.sub(r"^\[[^\]]*\]\s*", "", str(by_id[mid]["Subject"])): mid for mid in patches}
-    refs = _ref_trailers(sample, by_subject)
+    refs = ref_trailers(sample, by_subject)
     checked = 0
     for pid in patches:
         if refs and pid not in refs:
@@ -574,7 +403,7 @@ def test_b4_followup_samples(sample: str) -> None:
         # A reply to a patch gives to that patch, a reply to the cover letter to them all.
         targets = [mid for mid in given if root(mid) in (pid, *covers)]
         got = {rendered(t) for mid in targets for t in given[mid] if _b4_keeps(t, by_id[mid])}
-        expected = refs.get(pid, set()) - _person_trailers(bodies[pid])
+        expected = refs.get(pid, set()) - person_trailers(bodies[pid])
         assert got == expected, f"{sample}: patch <{pid}>"
         checked += len(expected)
     assert checked or B4_REFS.get(sample, "") is None, "nothing compared"
@@ -583,17 +412,17 @@ def test_b4_followup_samples(sample: str) -> None:
 def test_b4_sloppy_mode_keeps_mismatched_senders() -> None:
     """`b4 am --sloppy-trailers` adds every tag given, whoever sent it: the parse itself."""
     msgs = {
-        _msgid(m): m for m in mailbox.mbox(data_path(*B4_SAMPLES, "trailers-followup-single.mbox"))
+        msgid(m): m for m in mailbox.mbox(data_path(*B4_SAMPLES, "trailers-followup-single.mbox"))
     }
     got = {
         rendered(t)
         for mid, m in msgs.items()
         if m["In-Reply-To"]
-        for t in given_trailers(_text_body(m))
+        for t in given_trailers(text_body(m))
     }
     sloppy = mailbox.mbox(data_path(*B4_SAMPLES, "trailers-followup-single-ref-sloppy.txt"))
-    ref = _person_trailers(_text_body(next(iter(sloppy))))
-    assert got == ref - _person_trailers(_text_body(msgs["orig-message@example.com"]))
+    ref = person_trailers(text_body(next(iter(sloppy))))
+    assert got == ref - person_trailers(text_body(msgs["orig-message@example.com"]))
 
 
 # -- xen-devel / qemu-devel sample threads -------------------------------------------------
@@ -676,7 +505,7 @@ def _xq_messages() -> dict[str, tuple[str, str]]:
     bodies: dict[str, str] = {}
     for name in files:
         for msg in mailbox.mbox(root / name):
-            bodies[_msgid(msg, "Message-ID")] = _text_body(msg)
+            bodies[msgid(msg, "Message-ID")] = text_body(msg)
     out = {}
     for row in rows:
         mid = row["message_id"].strip("<>")

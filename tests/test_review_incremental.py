@@ -10,8 +10,8 @@ from patchlens.stages.progress import Reporter
 from patchlens.stages.review import reconstruct
 from patchlens.store import schema
 from patchlens.store.db import open_store
-from tests.pihelpers import add_message, init
-from tests.storedump import TIME_COLUMNS, dump
+from tests.helpers.publicinbox import add_message, init
+from tests.helpers.storedump import TIME_COLUMNS, dump
 
 
 def mail(

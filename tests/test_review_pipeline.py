@@ -14,14 +14,14 @@ from patchlens.stages.progress import Reporter
 from patchlens.stages.review import reconstruct
 from patchlens.store.db import open_store
 from tests.conftest import data_path
-from tests.test_replytext import (
+from tests.helpers.b4samples import (
     B4_FOLLOWUPS,
     B4_SAMPLES,
-    _msgid,
-    _person_trailers,
-    _ref_trailers,
-    _text_body,
 )
+from tests.helpers.b4samples import msgid as _msgid
+from tests.helpers.b4samples import person_trailers as _person_trailers
+from tests.helpers.b4samples import ref_trailers as _ref_trailers
+from tests.helpers.b4samples import text_body as _text_body
 
 
 def build(tmp_path: Path, *files: Path):

@@ -25,7 +25,8 @@ from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
-from tests.pihelpers import add_message, git, init, message
+from tests.helpers.gitrepos import git
+from tests.helpers.publicinbox import add_message, init, message
 
 
 def _script(path: Path, marker: Path, then: str = "") -> Path:

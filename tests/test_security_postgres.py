@@ -1,5 +1,5 @@
 """`serve` opens the store read-only on every engine: a write through the dashboard's own
-engine fails on the server, on PostgreSQL (the throwaway server of test_postgres) as on
+engine fails on the server, on PostgreSQL (the throwaway server of tests/helpers/postgres.py) as on
 SQLite, while the pages still read."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from sqlalchemy.exc import DBAPIError
 from patchlens.store import schema
 from patchlens.store.db import database_url, open_store
 from patchlens.web.app import create_app
-from tests.test_postgres import postgres  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +41,7 @@ def _store_with_a_row(url: str) -> None:
     engine.dispose()
 
 
-def test_postgres_serve_is_read_only(postgres: str) -> None:  # noqa: F811
+def test_postgres_serve_is_read_only(postgres: str) -> None:
     _store_with_a_row(postgres)
     app = create_app(postgres)
     client = TestClient(app)

@@ -15,7 +15,8 @@ from patchlens.stages import ingest
 from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
-from tests.pihelpers import ENV, add_message, git, init, message
+from tests.helpers.gitrepos import ENV, git
+from tests.helpers.publicinbox import add_message, init, message
 
 
 def _update(engine, tmp_path: Path) -> list[ingest.SourceReport]:

@@ -19,6 +19,7 @@ import pytest
 
 from patchlens.mail.subject import Subject, normalize_title, parse_subject
 from tests.conftest import DATA as DATA_DIR  # ../shared/data, or $PATCHLENS_DATA
+from tests.helpers.subjects import expect
 
 EROFS_BUNDLE = DATA_DIR / "erofs" / "linux-erofs-archive.0.bundle"
 XEN_MBOX = DATA_DIR / "xen" / "xen-devel-posted-patches-2019-2020.mbox.gz"
@@ -40,55 +41,15 @@ KNOWN_FLAGS = {
 }
 
 
-def _exp(
-    raw: str,
-    title: str,
-    normalized_title: str,
-    *,
-    is_reply: bool = False,
-    is_forward: bool = False,
-    is_patch: bool = True,
-    version: int = 1,
-    version_str: str = "",
-    index: int | None = None,
-    total: int | None = None,
-    rfc: bool = False,
-    resend: bool = False,
-    pull: bool = False,
-    flags: tuple[str, ...] = (),
-    prefixes: tuple[str, ...] = (),
-    list_tags: tuple[str, ...] = (),
-) -> Subject:
-    """Build the full expected Subject; defaults are the 'absent' values of each field."""
-    return Subject(
-        raw=raw,
-        is_reply=is_reply,
-        is_forward=is_forward,
-        is_patch=is_patch,
-        version=version,
-        version_str=version_str,
-        index=index,
-        total=total,
-        rfc=rfc,
-        resend=resend,
-        pull=pull,
-        flags=flags,
-        prefixes=prefixes,
-        list_tags=list_tags,
-        title=title,
-        normalized_title=normalized_title,
-    )
-
-
 FOO = ("xen: fix foo", "xen:fix foo")
 
 CASES: list[Subject] = [
     # --- the forms required by the brief ---
-    _exp("[PATCH] xen: fix foo", *FOO),
-    _exp("[PATCH v3 2/7] xen: fix foo", *FOO, version=3, version_str="3", index=2, total=7),
-    _exp("[PATCHv2] xen: fix foo", *FOO, version=2, version_str="2"),
-    _exp("[PATCH 2/7 v3] xen: fix foo", *FOO, version=3, version_str="3", index=2, total=7),
-    _exp(
+    expect("[PATCH] xen: fix foo", *FOO),
+    expect("[PATCH v3 2/7] xen: fix foo", *FOO, version=3, version_str="3", index=2, total=7),
+    expect("[PATCHv2] xen: fix foo", *FOO, version=2, version_str="2"),
+    expect("[PATCH 2/7 v3] xen: fix foo", *FOO, version=3, version_str="3", index=2, total=7),
+    expect(
         "[RFC PATCH v2 0/3] xen: fix foo",
         *FOO,
         version=2,
@@ -98,22 +59,22 @@ CASES: list[Subject] = [
         rfc=True,
         flags=("RFC",),
     ),
-    _exp("[PATCH RFC] xen: fix foo", *FOO, rfc=True, flags=("RFC",)),
-    _exp("[PATCH RESEND] xen: fix foo", *FOO, resend=True, flags=("RESEND",)),
-    _exp("[PATCH, RESEND] xen: fix foo", *FOO, resend=True, flags=("RESEND",)),
-    _exp(
+    expect("[PATCH RFC] xen: fix foo", *FOO, rfc=True, flags=("RFC",)),
+    expect("[PATCH RESEND] xen: fix foo", *FOO, resend=True, flags=("RESEND",)),
+    expect("[PATCH, RESEND] xen: fix foo", *FOO, resend=True, flags=("RESEND",)),
+    expect(
         "[PATCH net-next v2] xen: fix foo", *FOO, version=2, version_str="2", prefixes=("net-next",)
     ),
-    _exp("[PATCH v5.1 3/7] xen: fix foo", *FOO, version=5, version_str="5.1", index=3, total=7),
-    _exp("[PULL 05/22] xen: fix foo", *FOO, index=5, total=22, pull=True, flags=("PULL",)),
-    _exp(
+    expect("[PATCH v5.1 3/7] xen: fix foo", *FOO, version=5, version_str="5.1", index=3, total=7),
+    expect("[PULL 05/22] xen: fix foo", *FOO, index=5, total=22, pull=True, flags=("PULL",)),
+    expect(
         "[GIT PULL] erofs updates for 6.8-rc1",
         "erofs updates for 6.8-rc1",
         "erofs updates for 6.8-rc1",
         pull=True,
         flags=("GIT PULL",),
     ),
-    _exp(
+    expect(
         "[LTP] [PATCH v2 1/3] syscalls/open: fix foo",
         "syscalls/open: fix foo",
         "syscalls/open:fix foo",
@@ -123,30 +84,30 @@ CASES: list[Subject] = [
         total=3,
         list_tags=("LTP",),
     ),
-    _exp("[XEN PATCH v2] xen: fix foo", *FOO, version=2, version_str="2", prefixes=("XEN",)),
-    _exp(
+    expect("[XEN PATCH v2] xen: fix foo", *FOO, version=2, version_str="2", prefixes=("XEN",)),
+    expect(
         "[PATCH for-4.19 v2] xen: fix foo", *FOO, version=2, version_str="2", prefixes=("for-4.19",)
     ),
-    _exp(
+    expect(
         "[PATCH-for-9.1] hw/xen: fix foo",
         "hw/xen: fix foo",
         "hw/xen:fix foo",
         prefixes=("for-9.1",),
     ),
-    _exp("Re: [PATCH] xen: fix foo", *FOO, is_reply=True),
-    _exp("RE: [PATCH] xen: fix foo", *FOO, is_reply=True),
-    _exp("Aw: [PATCH] xen: fix foo", *FOO, is_reply=True),
-    _exp("AW: [PATCH] xen: fix foo", *FOO, is_reply=True),
-    _exp("Antw: [PATCH] xen: fix foo", *FOO, is_reply=True),
-    _exp("Sv: [PATCH] xen: fix foo", *FOO, is_reply=True),
-    _exp("Fwd: [PATCH] xen: fix foo", *FOO, is_reply=True, is_forward=True),
-    _exp("Fw: [PATCH] xen: fix foo", *FOO, is_reply=True, is_forward=True),
-    _exp("WG: [PATCH] xen: fix foo", *FOO, is_reply=True, is_forward=True),
-    _exp("Re[2]: [PATCH] xen: fix foo", *FOO, is_reply=True),
-    _exp("re: RE:Re: [PATCH] xen: fix foo", *FOO, is_reply=True),
-    _exp("Re: Re: [PATCH] xen: fix foo", *FOO, is_reply=True),
-    _exp("Re: Fwd: [PATCH] xen: fix foo", *FOO, is_reply=True, is_forward=True),
-    _exp(
+    expect("Re: [PATCH] xen: fix foo", *FOO, is_reply=True),
+    expect("RE: [PATCH] xen: fix foo", *FOO, is_reply=True),
+    expect("Aw: [PATCH] xen: fix foo", *FOO, is_reply=True),
+    expect("AW: [PATCH] xen: fix foo", *FOO, is_reply=True),
+    expect("Antw: [PATCH] xen: fix foo", *FOO, is_reply=True),
+    expect("Sv: [PATCH] xen: fix foo", *FOO, is_reply=True),
+    expect("Fwd: [PATCH] xen: fix foo", *FOO, is_reply=True, is_forward=True),
+    expect("Fw: [PATCH] xen: fix foo", *FOO, is_reply=True, is_forward=True),
+    expect("WG: [PATCH] xen: fix foo", *FOO, is_reply=True, is_forward=True),
+    expect("Re[2]: [PATCH] xen: fix foo", *FOO, is_reply=True),
+    expect("re: RE:Re: [PATCH] xen: fix foo", *FOO, is_reply=True),
+    expect("Re: Re: [PATCH] xen: fix foo", *FOO, is_reply=True),
+    expect("Re: Fwd: [PATCH] xen: fix foo", *FOO, is_reply=True, is_forward=True),
+    expect(
         "Re: [Xen-devel] [PATCH v2] xen: fix foo",
         *FOO,
         is_reply=True,
@@ -155,7 +116,7 @@ CASES: list[Subject] = [
         list_tags=("Xen-devel",),
     ),
     # --- the seven real subjects that broke a previous tool (exact titles) ---
-    _exp(
+    expect(
         "[PATCHv1 net] xen-netfront: request Tx response events more often",
         "xen-netfront: request Tx response events more often",
         "xen-netfront:request tx response events more often",
@@ -163,7 +124,7 @@ CASES: list[Subject] = [
         version_str="1",
         prefixes=("net",),
     ),
-    _exp(
+    expect(
         "[PATCH v8 0/<VARIOUS>] Begin to  disentangle libxenctrl and provide some stable libraries",
         "Begin to disentangle libxenctrl and provide some stable libraries",
         "begin to disentangle libxenctrl and provide some stable libraries",
@@ -172,14 +133,14 @@ CASES: list[Subject] = [
         index=0,
         total=None,
     ),
-    _exp(
+    expect(
         "[PATCH RFC] xen/Kconfig: Use olddefconfig not silentoldconfig to update .config",
         "xen/Kconfig: Use olddefconfig not silentoldconfig to update .config",
         "xen/kconfig:use olddefconfig not silentoldconfig to update.config",
         rfc=True,
         flags=("RFC",),
     ),
-    _exp(
+    expect(
         "[PATCH LIBVIRT v2] libxl: Support cmdline= in xl config files",
         "libxl: Support cmdline= in xl config files",
         "libxl:support cmdline=in xl config files",
@@ -187,7 +148,7 @@ CASES: list[Subject] = [
         version_str="2",
         prefixes=("LIBVIRT",),
     ),
-    _exp(
+    expect(
         "Re: [PATCH V13 3/5] libxl: add pvusb API",
         "libxl: add pvusb API",
         "libxl:add pvusb api",
@@ -197,7 +158,7 @@ CASES: list[Subject] = [
         index=3,
         total=5,
     ),
-    _exp(
+    expect(
         "[PATCH v5 for Xen 4.7 0/4] Enable per-VCPU parameter settings for RTDS scheduler",
         "Enable per-VCPU parameter settings for RTDS scheduler",
         "enable per-vcpu parameter settings for rtds scheduler",
@@ -207,7 +168,7 @@ CASES: list[Subject] = [
         total=4,
         prefixes=("for Xen 4.7",),
     ),
-    _exp(
+    expect(
         "[PATCH, RESEND] xen: allocate gntdev_copy_batch dynamically",
         "xen: allocate gntdev_copy_batch dynamically",
         "xen:allocate gntdev_copy_batch dynamically",
@@ -215,8 +176,8 @@ CASES: list[Subject] = [
         flags=("RESEND",),
     ),
     # --- more real forms ---
-    _exp("[PATCH 00/10] xen: fix foo", *FOO, index=0, total=10),
-    _exp(
+    expect("[PATCH 00/10] xen: fix foo", *FOO, index=0, total=10),
+    expect(
         "[PATCH v2 RESEND 1/2] xen: fix foo",
         *FOO,
         version=2,
@@ -226,7 +187,7 @@ CASES: list[Subject] = [
         resend=True,
         flags=("RESEND",),
     ),
-    _exp(
+    expect(
         "[RESEND PATCH v3] xen: fix foo",
         *FOO,
         version=3,
@@ -234,7 +195,7 @@ CASES: list[Subject] = [
         resend=True,
         flags=("RESEND",),
     ),
-    _exp(
+    expect(
         "[RESEND,PATCH v2 1/2] xen: fix foo",
         *FOO,
         version=2,
@@ -244,9 +205,9 @@ CASES: list[Subject] = [
         resend=True,
         flags=("RESEND",),
     ),
-    _exp("[PATCH -next] xen: fix foo", *FOO, prefixes=("next",)),
-    _exp("[PATCH-next v2] xen: fix foo", *FOO, version=2, version_str="2", prefixes=("next",)),
-    _exp(
+    expect("[PATCH -next] xen: fix foo", *FOO, prefixes=("next",)),
+    expect("[PATCH-next v2] xen: fix foo", *FOO, version=2, version_str="2", prefixes=("next",)),
+    expect(
         "[PATCH v2][RFC] xen: fix foo",
         *FOO,
         version=2,
@@ -254,9 +215,9 @@ CASES: list[Subject] = [
         rfc=True,
         flags=("RFC",),
     ),
-    _exp("[PATCH 1/2 v2] xen: fix foo", *FOO, version=2, version_str="2", index=1, total=2),
-    _exp("[PATCH v3 07/15] xen: fix foo", *FOO, version=3, version_str="3", index=7, total=15),
-    _exp(
+    expect("[PATCH 1/2 v2] xen: fix foo", *FOO, version=2, version_str="2", index=1, total=2),
+    expect("[PATCH v3 07/15] xen: fix foo", *FOO, version=3, version_str="3", index=7, total=15),
+    expect(
         "[PATCH net v2 3/4] xen: fix foo",
         *FOO,
         version=2,
@@ -265,8 +226,8 @@ CASES: list[Subject] = [
         total=4,
         prefixes=("net",),
     ),
-    _exp("[PATCH] [RFC] xen: fix foo", *FOO, rfc=True, flags=("RFC",)),
-    _exp(
+    expect("[PATCH] [RFC] xen: fix foo", *FOO, rfc=True, flags=("RFC",)),
+    expect(
         "[PULL v2 00/10] xen: fix foo",
         *FOO,
         version=2,
@@ -276,11 +237,11 @@ CASES: list[Subject] = [
         pull=True,
         flags=("PULL",),
     ),
-    _exp("[PULL REQUEST] xen: fix foo", *FOO, pull=True, flags=("PULL",)),
-    _exp("[GIT PULL REQUEST] xen: fix foo", *FOO, pull=True, flags=("GIT PULL",)),
-    _exp("[RFC][PATCH 2/3] xen: fix foo", *FOO, index=2, total=3, rfc=True, flags=("RFC",)),
-    _exp("[RFC/PATCH] xen: fix foo", *FOO, rfc=True, flags=("RFC",)),
-    _exp(
+    expect("[PULL REQUEST] xen: fix foo", *FOO, pull=True, flags=("PULL",)),
+    expect("[GIT PULL REQUEST] xen: fix foo", *FOO, pull=True, flags=("GIT PULL",)),
+    expect("[RFC][PATCH 2/3] xen: fix foo", *FOO, index=2, total=3, rfc=True, flags=("RFC",)),
+    expect("[RFC/PATCH] xen: fix foo", *FOO, rfc=True, flags=("RFC",)),
+    expect(
         "[RFCv3 1/2] xen: fix foo",
         *FOO,
         version=3,
@@ -290,11 +251,11 @@ CASES: list[Subject] = [
         rfc=True,
         flags=("RFC",),
     ),
-    _exp("[PATCH xen-unstable] xen: fix foo", *FOO, prefixes=("xen-unstable",)),
-    _exp("[PATCH for-next 1/1] xen: fix foo", *FOO, index=1, total=1, prefixes=("for-next",)),
-    _exp("[patch v2] xen: fix foo", *FOO, version=2, version_str="2"),
-    _exp("[Patch V2] xen: fix foo", *FOO, version=2, version_str="2"),
-    _exp(
+    expect("[PATCH xen-unstable] xen: fix foo", *FOO, prefixes=("xen-unstable",)),
+    expect("[PATCH for-next 1/1] xen: fix foo", *FOO, index=1, total=1, prefixes=("for-next",)),
+    expect("[patch v2] xen: fix foo", *FOO, version=2, version_str="2"),
+    expect("[Patch V2] xen: fix foo", *FOO, version=2, version_str="2"),
+    expect(
         "[PATCH v2 1/3] erofs-utils: lib: fix foo",
         "erofs-utils: lib: fix foo",
         "erofs-utils:lib:fix foo",
@@ -303,26 +264,26 @@ CASES: list[Subject] = [
         index=1,
         total=3,
     ),
-    _exp(
+    expect(
         "[PATCH] xen: fix [foo] handling",
         "xen: fix [foo] handling",
         "xen:fix[foo]handling",
     ),
-    _exp("[PATCH] [net-next] xen: fix foo", *FOO, prefixes=("net-next",)),
-    _exp(
+    expect("[PATCH] [net-next] xen: fix foo", *FOO, prefixes=("net-next",)),
+    expect(
         "[PATCH 1/2][next] xen: fix foo",
         *FOO,
         index=1,
         total=2,
         prefixes=("next",),
     ),
-    _exp(
+    expect(
         "[PATCH] [PATCH v2] xen: fix foo",
         *FOO,
         version=2,
         version_str="2",
     ),
-    _exp(
+    expect(
         "Re: [PATCH v4][ 1/2] erofs-utils: introduce fixed UNIX timestamp",
         "erofs-utils: introduce fixed UNIX timestamp",
         "erofs-utils:introduce fixed unix timestamp",
@@ -332,7 +293,7 @@ CASES: list[Subject] = [
         index=1,
         total=2,
     ),
-    _exp(
+    expect(
         "[[PATCH v2 1/2] xen: fix foo",
         *FOO,
         version=2,
@@ -340,11 +301,11 @@ CASES: list[Subject] = [
         index=1,
         total=2,
     ),
-    _exp("[PATCH 1 / 3] xen: fix foo", *FOO, index=1, total=3),
-    _exp("[PATCH 2/n] xen: fix foo", *FOO, index=2, total=None),
-    _exp("[PATCH]: xen: fix foo", *FOO),
+    expect("[PATCH 1 / 3] xen: fix foo", *FOO, index=1, total=3),
+    expect("[PATCH 2/n] xen: fix foo", *FOO, index=2, total=None),
+    expect("[PATCH]: xen: fix foo", *FOO),
     # a keyword-less group directly followed by ":" is the title's subsystem, not a prefix
-    _exp(
+    expect(
         "[PATCH RFC PKS/PMEM 58/58] [dax|pmem]: Enable stray access protection",
         "[dax|pmem]: Enable stray access protection",
         "[dax|pmem]:enable stray access protection",
@@ -354,7 +315,7 @@ CASES: list[Subject] = [
         flags=("RFC",),
         prefixes=("PKS/PMEM",),
     ),
-    _exp(
+    expect(
         "[PATCH RFC v2 for-6.8/block 01/18] block: add a bdev_file_open_by_dev helper",
         "block: add a bdev_file_open_by_dev helper",
         "block:add a bdev_file_open_by_dev helper",
@@ -366,7 +327,7 @@ CASES: list[Subject] = [
         flags=("RFC",),
         prefixes=("for-6.8/block",),
     ),
-    _exp(
+    expect(
         "[PATCH AUTOSEL 6.6 21/43] erofs: reliably distinguish block based and fscache mode",
         "erofs: reliably distinguish block based and fscache mode",
         "erofs:reliably distinguish block based and fscache mode",
@@ -375,7 +336,7 @@ CASES: list[Subject] = [
         flags=("AUTOSEL",),
         prefixes=("6.6",),
     ),
-    _exp(
+    expect(
         "[PATCH v2 00/27 5.10.y] Backport minmax.h updates from v6.17-rc7",
         "Backport minmax.h updates from v6.17-rc7",
         "backport minmax.h updates from v6.17-rc7",
@@ -385,14 +346,14 @@ CASES: list[Subject] = [
         total=27,
         prefixes=("5.10.y",),
     ),
-    _exp(
+    expect(
         "[PATCH v2-rebased] xen: fix foo",
         *FOO,
         version=2,
         version_str="2",
         flags=("REBASED",),
     ),
-    _exp(
+    expect(
         "[WIP] [PATCH v2 1/3] xen: fix foo",
         *FOO,
         version=2,
@@ -401,14 +362,14 @@ CASES: list[Subject] = [
         total=3,
         flags=("WIP",),
     ),
-    _exp(
+    expect(
         "[GSoC 2026 + PATCH erofs-rs] chunk index (8-byte) layout support",
         "chunk index (8-byte) layout support",
         "chunk index(8-byte)layout support",
         prefixes=("GSoC 2026", "erofs-rs"),
     ),
     # reply prefixes and list tags interleaved, as Mailman and corporate gateways write them
-    _exp(
+    expect(
         "[Xen-devel] Re: [PATCH v2] xen: fix foo",
         *FOO,
         is_reply=True,
@@ -416,7 +377,7 @@ CASES: list[Subject] = [
         version_str="2",
         list_tags=("Xen-devel",),
     ),
-    _exp(
+    expect(
         "Re: [External Mail]Re: [PATCH v5] erofs-utils: fsck: introduce exporting xattrs",
         "erofs-utils: fsck: introduce exporting xattrs",
         "erofs-utils:fsck:introduce exporting xattrs",
@@ -425,14 +386,14 @@ CASES: list[Subject] = [
         version_str="5",
         list_tags=("External Mail",),
     ),
-    _exp(
+    expect(
         "答复: [External Mail][PATCH] erofs: fix wrong primary bvec selection",
         "erofs: fix wrong primary bvec selection",
         "erofs:fix wrong primary bvec selection",
         is_reply=True,
         list_tags=("External Mail",),
     ),
-    _exp(
+    expect(
         "撤回: [PATCH 2/2] erofs-utils: support 128-bit filesystem UUID",
         "erofs-utils: support 128-bit filesystem UUID",
         "erofs-utils:support 128-bit filesystem uuid",
@@ -440,7 +401,7 @@ CASES: list[Subject] = [
         index=2,
         total=2,
     ),
-    _exp(
+    expect(
         "Re: (subset) [PATCH v14 00/10] erofs: Introduce page cache sharing feature",
         "erofs: Introduce page cache sharing feature",
         "erofs:introduce page cache sharing feature",
@@ -451,27 +412,27 @@ CASES: list[Subject] = [
         total=10,
         flags=("SUBSET",),
     ),
-    _exp(
+    expect(
         "Subject: [PATCH] tests: add basic smoke/integration test script",
         "tests: add basic smoke/integration test script",
         "tests:add basic smoke/integration test script",
     ),
     # --- not patches ---
-    _exp(
+    expect(
         "[syzbot] [erofs?] KASAN: use-after-free Read in z_erofs_decompress",
         "KASAN: use-after-free Read in z_erofs_decompress",
         "kasan:use-after-free read in z_erofs_decompress",
         is_patch=False,
         list_tags=("syzbot", "erofs?"),
     ),
-    _exp(
+    expect(
         "[xiang-erofs:dev-test 10/10] ERROR: modpost: undefined!",
         "ERROR: modpost: undefined!",
         "error:modpost:undefined!",
         is_patch=False,
         list_tags=("xiang-erofs:dev-test 10/10",),
     ),
-    _exp(
+    expect(
         "[v2] erofs: get rid of erofs_kmap_type",
         "erofs: get rid of erofs_kmap_type",
         "erofs:get rid of erofs_kmap_type",
@@ -479,40 +440,40 @@ CASES: list[Subject] = [
         version=2,
         version_str="2",
     ),
-    _exp(
+    expect(
         "Re: don't merge bios, was: Re: [PATCH] erofs:  prevent merges",
         "don't merge bios, was: Re: [PATCH] erofs: prevent merges",
         "don't merge bios,was:re:[patch]erofs:prevent merges",
         is_reply=True,
         is_patch=False,
     ),
-    _exp(
+    expect(
         'Patch "erofs: fix PSI memstall accounting" has been added to the 6.1-stable tree',
         'Patch "erofs: fix PSI memstall accounting" has been added to the 6.1-stable tree',
         'patch"erofs:fix psi memstall accounting"has been added to the 6.1-stable tree',
         is_patch=False,
     ),
-    _exp(
+    expect(
         "no brackets here at all",
         "no brackets here at all",
         "no brackets here at all",
         is_patch=False,
     ),
-    _exp(
+    expect(
         "Request for Assistance: GSoC",
         "Request for Assistance: GSoC",
         "request for assistance:gsoc",
         is_patch=False,
     ),
-    _exp(
+    expect(
         "Proposal Documentation Available â€“ Project Details Included",
         "Proposal Documentation Available â€“ Project Details Included",
         "proposal documentation available â€“project details included",
         is_patch=False,
     ),
-    _exp("", "", "", is_patch=False),
-    _exp("Re:", "", "", is_reply=True, is_patch=False),
-    _exp("[PATCH v2", "[PATCH v2", "[patch v2", is_patch=False),
+    expect("", "", "", is_patch=False),
+    expect("Re:", "", "", is_reply=True, is_patch=False),
+    expect("[PATCH v2", "[PATCH v2", "[patch v2", is_patch=False),
 ]
 
 

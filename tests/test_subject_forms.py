@@ -18,51 +18,51 @@ from patchlens.review.analysis import analyze
 from patchlens.review.model import Mail, is_posting, is_request_pull
 from patchlens.review.series import group_versions
 from patchlens.store import schema
-from tests.test_subject import _exp
+from tests.helpers.subjects import expect
 
 FOO = ("foo: bar", "foo:bar")
 
 FORMS: list[Subject] = [
     # A bracket without PATCH, read by its content: an index makes it patch information.
-    _exp("[net,v2,1/2] foo: bar", *FOO, version=2, version_str="2", index=1, total=2,
+    expect("[net,v2,1/2] foo: bar", *FOO, version=2, version_str="2", index=1, total=2,
          prefixes=("net",)),
-    _exp("[1/3] foo: bar", *FOO, index=1, total=3),
-    _exp("[LTP] [net,v2,1/2] foo: bar", *FOO, version=2, version_str="2", index=1, total=2,
+    expect("[1/3] foo: bar", *FOO, index=1, total=3),
+    expect("[LTP] [net,v2,1/2] foo: bar", *FOO, version=2, version_str="2", index=1, total=2,
          prefixes=("net",), list_tags=("LTP",)),
     # PATCH glued to the index; Mercurial's "N of M".
-    _exp("[PATCH1/8] foo: bar", *FOO, index=1, total=8),
-    _exp("[PATCH100/123] foo: bar", *FOO, index=100, total=123),
-    _exp("[PATCH1 of 8] foo: bar", *FOO, index=1, total=8),
-    _exp("[PATCH 0 of 2] foo: bar", *FOO, index=0, total=2),
-    _exp("[PATCH 1 of 2] foo: bar", *FOO, index=1, total=2),
-    _exp("[PATCH 2 OF 2] foo: bar", *FOO, index=2, total=2),
+    expect("[PATCH1/8] foo: bar", *FOO, index=1, total=8),
+    expect("[PATCH100/123] foo: bar", *FOO, index=100, total=123),
+    expect("[PATCH1 of 8] foo: bar", *FOO, index=1, total=8),
+    expect("[PATCH 0 of 2] foo: bar", *FOO, index=0, total=2),
+    expect("[PATCH 1 of 2] foo: bar", *FOO, index=1, total=2),
+    expect("[PATCH 2 OF 2] foo: bar", *FOO, index=2, total=2),
     # The version glued before PATCH.
-    _exp("[v2PATCH1/4] foo: bar", *FOO, version=2, version_str="2", index=1, total=4),
-    _exp("[v2 PATCH1/4] foo: bar", *FOO, version=2, version_str="2", index=1, total=4),
-    _exp("[v2.3PATCH1/4] foo: bar", *FOO, version=2, version_str="2.3", index=1, total=4),
-    _exp("[v3RFC 2/5] foo: bar", *FOO, version=3, version_str="3", index=2, total=5, rfc=True,
+    expect("[v2PATCH1/4] foo: bar", *FOO, version=2, version_str="2", index=1, total=4),
+    expect("[v2 PATCH1/4] foo: bar", *FOO, version=2, version_str="2", index=1, total=4),
+    expect("[v2.3PATCH1/4] foo: bar", *FOO, version=2, version_str="2.3", index=1, total=4),
+    expect("[v3RFC 2/5] foo: bar", *FOO, version=3, version_str="3", index=2, total=5, rfc=True,
          flags=("RFC",)),
     # A version outside the brackets, at the end of the title.
-    _exp("Hello, world (v2)", "Hello, world", "hello,world", is_patch=False, version=2,
+    expect("Hello, world (v2)", "Hello, world", "hello,world", is_patch=False, version=2,
          version_str="2"),
-    _exp("[PATCH] foo: bar (V6)", *FOO, version=6, version_str="6"),
-    _exp("[PATCH 3/4] foo: bar (v2.1)", *FOO, version=2, version_str="2.1", index=3, total=4),
+    expect("[PATCH] foo: bar (V6)", *FOO, version=6, version_str="6"),
+    expect("[PATCH 3/4] foo: bar (v2.1)", *FOO, version=2, version_str="2.1", index=3, total=4),
     # ... only there, and only when the brackets gave none.
-    _exp("[PATCH v3] foo: bar (v2)", "foo: bar (v2)", "foo:bar(v2)", version=3,
+    expect("[PATCH v3] foo: bar (v2)", "foo: bar (v2)", "foo:bar(v2)", version=3,
          version_str="3"),
-    _exp("[PATCH] foo (v2) bar", "foo (v2) bar", "foo(v2)bar"),
-    _exp("[PATCH] (v2)", "(v2)", "(v2)"),
+    expect("[PATCH] foo (v2) bar", "foo (v2) bar", "foo(v2)bar"),
+    expect("[PATCH] (v2)", "(v2)", "(v2)"),
     # Replies that drop the colon.
-    _exp("RE meep", "meep", "meep", is_reply=True, is_patch=False),
-    _exp("Re meep", "meep", "meep", is_reply=True, is_patch=False),
-    _exp("Re [PATCH 1/2] foo: bar", *FOO, is_reply=True, index=1, total=2),
-    _exp("[Xen-devel] RE [PATCH] foo: bar", *FOO, is_reply=True, list_tags=("Xen-devel",)),
+    expect("RE meep", "meep", "meep", is_reply=True, is_patch=False),
+    expect("Re meep", "meep", "meep", is_reply=True, is_patch=False),
+    expect("Re [PATCH 1/2] foo: bar", *FOO, is_reply=True, index=1, total=2),
+    expect("[Xen-devel] RE [PATCH] foo: bar", *FOO, is_reply=True, list_tags=("Xen-devel",)),
     # ... but not lower-case "re", a hyphenated "Re-", or "Re" inside the title.
-    _exp("re meep", "re meep", "re meep", is_patch=False),
-    _exp("Re-add the foo", "Re-add the foo", "re-add the foo", is_patch=False),
-    _exp("[PATCH] Re work the foo", "Re work the foo", "re work the foo"),
+    expect("re meep", "re meep", "re meep", is_patch=False),
+    expect("Re-add the foo", "Re-add the foo", "re-add the foo", is_patch=False),
+    expect("[PATCH] Re work the foo", "Re work the foo", "re work the foo"),
     # The kernel test robot's "[tree:branch N/M]" stays a list tag: not patch information.
-    _exp("[linux-next:master 3/5] drivers/x.c: error", "drivers/x.c: error",
+    expect("[linux-next:master 3/5] drivers/x.c: error", "drivers/x.c: error",
          "drivers/x.c:error", is_patch=False, list_tags=("linux-next:master 3/5",)),
 ]  # fmt: skip
 

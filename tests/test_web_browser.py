@@ -5,167 +5,32 @@ the real EROFS data. Every page must load without a console error, a failed requ
 error response; filters, sorting and links must change the view and the URL; the pages must
 work with JavaScript turned off. One test also writes the screenshots in docs/screenshots.
 
-The helpers here (chromium, serve, Watch) are shared with tests/test_web_xss.py.
+The browser, the served store and the pages with their Watch come from tests/helpers/browser.py
+and tests/helpers/dashboard.py (fixtures `browser`, `site`, `open_page`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1280, "height": 900}
+from tests.helpers.browser import broken_images
+
 # The committed screenshots are remade only when asked (PATCHLENS_SCREENSHOTS=1); otherwise
 # the test still takes them, into a temporary folder, so a run leaves the tree as it was.
 DOC_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 SCREENSHOT_LIMIT = 400_000  # bytes: the PNGs are committed
 FULL_PAGE_MAX_HEIGHT = 2400  # taller pages are shot as one viewport
 ROWS = "main table tbody tr"
-KNOWN_MISSING: tuple[str, ...] = ()
 
 
-# --- shared helpers -----------------------------------------------------------------------
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """Headless Chromium from /usr/bin/chromium; fails (never skips) when it is missing."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the browser tests need Debian's chromium package "
-            "(apt-get install chromium); 'playwright install' is not used",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    try:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        pw.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve an ASGI app on a free local port from a daemon thread; yields the base URL."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name=f"uvicorn:{port}", daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        if not thread.is_alive():
-            pytest.fail(f"the server on port {port} stopped while starting", pytrace=False)
-        try:
-            if server.started and httpx.get(base + "/openapi.json", timeout=5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail(f"the server on port {port} did not answer within 20 s", pytrace=False)
-        time.sleep(0.05)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-class Watch:
-    """Everything that went wrong on a page: console errors, uncaught exceptions, failed
-    requests, same-origin error responses (minus the ones expected), and dialogs."""
-
-    def __init__(self, page: Any, base: str) -> None:
-        self.base = base
-        self.problems: list[str] = []
-        self.dialogs: list[str] = []
-        self.expected: dict[str, int] = {base + p: 404 for p in KNOWN_MISSING}
-        page.on("console", self._console)
-        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", self._failed)
-        page.on("response", self._response)
-        page.on("dialog", self._dialog)
-
-    def expect_status(self, url: str, status: int) -> None:
-        """`url` is meant to answer `status` (an error page under test)."""
-        self.expected[url] = status
-
-    def _failed(self, request: Any) -> None:
-        # The browser abandons the icon it fetches in the background when the test navigates
-        # on before it arrives: not a failure of the page.
-        if "favicon" in request.url and "ERR_ABORTED" in str(request.failure):
-            return
-        self.problems.append(f"request failed: {request.url} ({request.failure})")
-
-    def _console(self, msg: Any) -> None:
-        if msg.type != "error":
-            return
-        where = (msg.location or {}).get("url", "")
-        if (
-            where in self.expected
-            and msg.text.startswith("Failed to load resource")
-            and str(self.expected[where]) in msg.text
-        ):
-            return
-        self.problems.append(f"console error: {msg.text} ({where})")
-
-    def _response(self, resp: Any) -> None:
-        if resp.status < 400 or not resp.url.startswith(self.base):
-            return
-        if self.expected.get(resp.url) == resp.status:
-            return
-        self.problems.append(f"HTTP {resp.status}: {resp.url}")
-
-    def _dialog(self, dialog: Any) -> None:
-        self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.dismiss()
-
-    def assert_clean(self) -> None:
-        assert not self.dialogs, f"dialogs opened: {self.dialogs}"
-        assert not self.problems, "\n".join(self.problems)
-
-
-def broken_images(page: Any) -> list[str]:
-    """The <img> elements that did not load (naturalWidth 0)."""
-    images = page.eval_on_selector_all(
-        "img", "els => els.map(e => [e.currentSrc || e.src, e.complete, e.naturalWidth])"
-    )
-    return [src for src, complete, width in images if not complete or width <= 0]
+# --- helpers of this module ----------------------------------------------------------
 
 
 # Table headers whose longest word does not fit their column: words broken letter by letter.
@@ -196,39 +61,6 @@ def count_of(text: str) -> int:
 
 
 # --- fixtures -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def site(erofs_store) -> Iterator[str]:
-    from patchlens.store.db import database_url
-    from patchlens.web.app import create_app
-
-    db, _engine, _reports = erofs_store
-    with serve(create_app(database_url(str(db)))) as base:
-        yield base
-
-
-@pytest.fixture
-def open_page(browser, site) -> Iterator[Callable[..., tuple[Any, Watch]]]:
-    """A fresh context and page (1280x900, base URL set) with a Watch on it."""
-    contexts: list[Any] = []
-
-    def make(**options: Any) -> tuple[Any, Watch]:
-        ctx = browser.new_context(base_url=site, viewport=VIEWPORT, **options)
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        return page, Watch(page, site)
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
 
 
 @pytest.fixture(scope="module")

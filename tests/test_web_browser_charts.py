@@ -1,7 +1,7 @@
 """The charts and the glossary in a real browser (headless Chromium through Playwright, the
-helpers and fixtures of tests/test_web_browser.py, the EROFS store): the glossary loads
-cleanly, a table head's link lands on its definition, and the performance charts are drawn
-on a log axis above a panel of the series per period."""
+fixtures of tests/helpers/browser.py and tests/helpers/dashboard.py, the EROFS store): the
+glossary loads cleanly, a table head's link lands on its definition, and the performance
+charts are drawn on a log axis above a panel of the series per period."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from patchlens.web import glossary
-from tests import test_web_browser as wb
-
-# The browser, the served EROFS store and a fresh page, shared with tests/test_web_browser.py.
-browser, site, open_page = wb.browser, wb.site, wb.open_page
+from tests.helpers.browser import broken_images
 
 
 def test_glossary_loads_cleanly(open_page):
@@ -69,7 +66,7 @@ def test_performance_charts_have_a_log_axis_and_a_count_panel(open_page, site):
     page.goto("/performance")
     images = page.locator("main figure img")
     assert images.count() == 4
-    assert wb.broken_images(page) == []
+    assert broken_images(page) == []
     for i in range(images.count()):
         img = images.nth(i)
         # Drawn at the size the page reserves (760 x 460: two panels).

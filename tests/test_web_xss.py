@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.test_web_browser import VIEWPORT, Watch, broken_images, chromium, serve
+from tests.helpers.browser import Watch, broken_images, page_maker, serve
 
 MBOX = FIXTURES / "xss" / "hostile.mbox"
 COVER_ID = 'cover"onmouseover="alert(1)\'&amp;/x?y#z%2F@xss.example'
@@ -147,31 +147,20 @@ def xss_site(tmp_path_factory) -> Iterator[tuple[str, list[str]]]:
         yield base, shas
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
 @pytest.fixture
 def visit(browser, xss_site):
     """Open a path in a fresh context; returns the page and its Watch."""
     base, _shas = xss_site
-    contexts: list[Any] = []
 
-    def go(path: str, **options: Any) -> tuple[Any, Watch]:
-        ctx = browser.new_context(base_url=base, viewport=VIEWPORT, **options)
-        ctx.set_default_timeout(15_000)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        watch = Watch(page, base)
-        resp = page.goto(path)
-        assert resp is not None and resp.status == 200, f"{path}: {resp and resp.status}"
-        return page, watch
+    with page_maker(browser, base) as make:
 
-    yield go
-    for ctx in contexts:
-        ctx.close()
+        def go(path: str, **options: Any) -> tuple[Any, Watch]:
+            page, watch = make(**options)
+            resp = page.goto(path)
+            assert resp is not None and resp.status == 200, f"{path}: {resp and resp.status}"
+            return page, watch
+
+        yield go
 
 
 def assert_inert(page: Any, watch: Watch, texts: list[str]) -> None:

@@ -3,29 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 from pathlib import Path
 
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "a",
-    "GIT_AUTHOR_EMAIL": "a@example.com",
-    "GIT_COMMITTER_NAME": "a",
-    "GIT_COMMITTER_EMAIL": "a@example.com",
-    "GIT_AUTHOR_DATE": "1700000000 +0000",
-    "GIT_COMMITTER_DATE": "1700000000 +0000",
-}
-
-
-def git(repo: Path, *args: str, input: bytes | None = None) -> str:
-    return (
-        subprocess.run(
-            ["git", *args], cwd=repo, input=input, capture_output=True, check=True, env=ENV
-        )
-        .stdout.decode()
-        .strip()
-    )
+from tests.helpers.gitrepos import ENV, git
 
 
 def init(repo: Path) -> Path:
