@@ -16,7 +16,7 @@ from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
 from patchlens.store.db import open_store
 from tests.conftest import data_path
-from tests.storedump import dump
+from tests.helpers.storedump import dump
 
 distributed = pytest.importorskip("distributed", reason="Dask is a test dependency")
 
