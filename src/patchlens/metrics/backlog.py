@@ -73,7 +73,7 @@ def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
         for r in v.replies
         if r.notices and (not r.is_author or "committed" in r.notices)
     ]
-    return min(found, key=lambda r: (r.date, r.pk)) if found else None
+    return min(found, key=lambda r: (r.date, r.message_id)) if found else None
 
 
 def facts(

@@ -23,7 +23,7 @@ def _hours(start: int, end: int | None) -> float | None:
 
 
 def _all_replies(s: SeriesFacts) -> list[ReplyFacts]:
-    return sorted((r for v in s.versions for r in v.replies), key=lambda r: (r.date, r.pk))
+    return sorted((r for v in s.versions for r in v.replies), key=lambda r: (r.date, r.message_id))
 
 
 def version_metrics(v: VersionFacts) -> dict[str, Any]:

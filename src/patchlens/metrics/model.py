@@ -127,6 +127,6 @@ def current_version(versions: list[VersionFacts]) -> VersionFacts:
             )
         else:
             base.patches.update(v.patches)
-            base.replies = sorted(base.replies + v.replies, key=lambda r: (r.date, r.pk))
+            base.replies = sorted(base.replies + v.replies, key=lambda r: (r.date, r.message_id))
     assert base is not None, "a series has at least one version"
     return base

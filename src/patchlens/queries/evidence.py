@@ -78,6 +78,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
         .join(m, m.c.id == vm.c.message_pk)
         .join(a, a.c.message_pk == m.c.id)
         .where(vm.c.idx > 0)
+        .order_by(vm.c.version_key, vm.c.idx)  # patches in order, whatever order mail was read
     ):
         v = versions.get(r.version_key)
         if v is None:
@@ -137,7 +138,7 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
         )
         .join(m, m.c.id == rp.c.message_pk)
         .join(a, a.c.message_pk == m.c.id)
-        .order_by(m.c.date_utc, m.c.id)
+        .order_by(m.c.date_utc, m.c.message_id)
     ):
         v = versions.get(r.version_key)
         if v is None or r.date_utc is None:

@@ -202,7 +202,7 @@ def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dic
             .join(m, m.c.id == r.c.message_pk)
             .join(ma, ma.c.message_pk == m.c.id)
             .where(r.c.version_key.in_(chunk))
-            .order_by(m.c.date_utc, m.c.id)
+            .order_by(m.c.date_utc, m.c.message_id)
         ):
             replies.setdefault(row.version_key, []).append(
                 {

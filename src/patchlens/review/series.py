@@ -75,7 +75,9 @@ def _new_version(m: Mail) -> Version:
 def group_versions(mails: Iterable[Mail]) -> list[Version]:
     """Versions from the postings among `mails` (other messages are ignored). Pure."""
     by_id = {m.message_id: m for m in mails}
-    postings = sorted((m for m in by_id.values() if m.is_posting), key=lambda m: (m.date, m.pk))
+    postings = sorted(
+        (m for m in by_id.values() if m.is_posting), key=lambda m: (m.date, m.message_id)
+    )
     version_of: dict[str, Version] = {}
     versions: list[Version] = []
     open_by_key: dict[tuple[object, ...], list[Version]] = {}

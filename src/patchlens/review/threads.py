@@ -53,7 +53,7 @@ def build_threads(
     messages: Iterable[MessageRef], window: int = SUBJECT_WINDOW
 ) -> dict[int, ThreadLink]:
     """Thread membership of every message, keyed by primary key. Pure."""
-    msgs = sorted(messages, key=lambda m: (m.date or 0, m.pk))
+    msgs = sorted(messages, key=lambda m: (m.date or 0, m.message_id))
     parent: dict[str, str | None] = {}
     known: set[str] = {m.message_id for m in msgs}
     # Union-find over the trees of `parent`: `up` leads from a node towards its root. Links

@@ -90,12 +90,12 @@ def metric_rows(
 
 
 def _evidence(r: ReplyFacts | None) -> str | None:
-    """The notice a merge by notice rests on, as stored JSON (traceable to its message)."""
+    """The notice a merge by notice rests on, as stored JSON, traceable to its message by its
+    Message-ID (not the store's row number, which depends on the order mail was read)."""
     if r is None:
         return None
     return json.dumps(
         {
-            "message_pk": r.pk,
             "message_id": r.message_id,
             "who": r.who,
             # ISO 8601 UTC, as the API and the exports give every instant.
@@ -210,7 +210,7 @@ def people_rows(
     m = schema.messages
     acc: dict[str, dict[str, Any]] = {}
     for name, addr, date in conn.execute(
-        select(m.c.from_name, m.c.from_addr, m.c.date_utc).order_by(m.c.date_utc, m.c.id)
+        select(m.c.from_name, m.c.from_addr, m.c.date_utc).order_by(m.c.date_utc, m.c.message_id)
     ):
         who = people(name, addr)
         a = acc.setdefault(
