@@ -18,7 +18,6 @@ another answer, and how far the scores move.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -32,33 +31,16 @@ import patchlens.match.matcher as matcher
 import patchlens.review.versions as versions
 from patchlens.match.evaluate import evaluate
 from patchlens.review.series import group_versions
-from patchlens.stages import ingest
 from patchlens.stages.match import fingerprint_new, load
 from patchlens.stages.progress import Reporter
-from patchlens.stages.review import load_mails, reconstruct
+from patchlens.stages.review import load_mails
+
+sys.path.insert(0, str(Path(__file__).parent))
+from match import build_store  # bench/match.py: the EROFS store the matcher benchmarks use
+
 from patchlens.store.db import open_store
 
-DATA = Path(
-    os.environ.get("PATCHLENS_DATA")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
-)
 Pair = tuple[str, str, float]  # (title, title, floor the caller passed)
-
-
-def build_store(tmp: Path) -> Path:
-    erofs = DATA / "erofs"
-    archive, repo = erofs / "linux-erofs-archive.0.bundle", erofs / "erofs-utils.bundle"
-    if not archive.is_file() or not repo.is_file():
-        sys.exit(f"missing benchmark data under {erofs}")
-    db = tmp / "erofs.db"
-    engine = open_store(str(db))
-    ingest.add_list(engine, "linux-erofs", [str(archive)])
-    ingest.add_repo(engine, "erofs-utils", str(repo), ["dev"])
-    quiet = Reporter(quiet=True)
-    ingest.run_update(engine, tmp / "cache", quiet)
-    reconstruct(engine, quiet)
-    engine.dispose()
-    return db
 
 
 def difflib_ratio(a: str, b: str, floor: float = 0.0) -> float:
@@ -146,29 +128,32 @@ def agreement(name: str, pairs: list[Pair], thresholds: tuple[float, ...]) -> No
         print(f"    at {th}: {up} pairs cross it upwards with Indel, {down} downwards")
 
 
+def timings(pairs: list[Pair], rounds: int) -> str:
+    """One row of the timing table: per call and per whole run, both measures, their ratio."""
+    s_old = best_time(difflib_ratio, pairs, rounds)
+    s_new = best_time(indel_ratio, pairs, rounds)
+    per_old, per_new = s_old / len(pairs) * 1e6, s_new / len(pairs) * 1e6
+    return (
+        f"{len(pairs):>7} {per_old:>11.2f} {per_new:>9.3f} {per_old / per_new:>7.1f}"
+        f" {s_old:>14.4f} {s_new:>12.4f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", help="an EROFS store already built (else one is built)")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Path(args.db) if args.db else build_store(Path(tmp))
-        match_pairs, version_pairs = collect(db)
+    if args.db:
+        match_pairs, version_pairs = collect(Path(args.db))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            match_pairs, version_pairs = collect(build_store(Path(tmp)))
     print("title pairs compared on EROFS (matcher: update and evaluation runs):")
     print(f"  {'caller':<9} {'pairs':>7} {'difflib us':>11} {'Indel us':>9} {'ratio':>7}", end="")
     print(f" {'difflib s/run':>14} {'Indel s/run':>12}")
     for name, pairs in (("matcher", match_pairs), ("versions", version_pairs)):
-        if not pairs:
-            print(f"  {name:<9} {0:>7}")
-            continue
-        s_old = best_time(difflib_ratio, pairs, args.rounds)
-        s_new = best_time(indel_ratio, pairs, args.rounds)
-        t_old, t_new = s_old / len(pairs) * 1e6, s_new / len(pairs) * 1e6
-        print(
-            f"  {name:<9} {len(pairs):>7} {t_old:>11.2f} {t_new:>9.3f} {t_old / t_new:>7.1f}",
-            end="",
-        )
-        print(f" {s_old:>14.4f} {s_new:>12.4f}")
+        print(f"  {name:<9} {timings(pairs, args.rounds) if pairs else 0:>7}")
     print("agreement (Indel >= difflib on every pair; thresholds the callers use):")
     agreement("matcher", match_pairs, (matcher.OTHER_AUTHOR_TITLE,))
     agreement("versions", version_pairs, (versions.SIMILAR_TITLE, 0.999))
