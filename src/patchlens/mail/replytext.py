@@ -123,11 +123,11 @@ _QUOTE_HEADER = re.compile(
     re.I,
 )
 _OUTLOOK_FROM = re.compile(r"^\s*(?:From|发件人|寄件者|De|Von|Da)\s*[:：]")
-_OUTLOOK_SENT = re.compile(
-    r"^\s*(?:Sent|发送时间|時間|时\s*间|Envoyé|Gesendet|Inviato|Enviado)\s*[:：]", re.I
+# The fields that follow an Outlook-style quoted `From:`; the group named is the field.
+_OUTLOOK_FIELD = re.compile(
+    r"^\s*(?:(?P<sent>(?i:Sent|发送时间|時間|时\s*间|Envoyé|Gesendet|Inviato|Enviado))"
+    r"|(?P<to>To|收件人|收件者|À|An|A|Para)|(?P<date>Date|日期|Datum))\s*[:：]"
 )
-_OUTLOOK_TO = re.compile(r"^\s*(?:To|收件人|收件者|À|An|A|Para)\s*[:：]")
-_OUTLOOK_DATE = re.compile(r"^\s*(?:Date|日期|Datum)\s*[:：]")
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
 _SCISSORS = re.compile(r"^\s*(?:-+\s*>8\s*-*|-*\s*8<\s*-+|-{2,}\s*✂\s*-*|.*[-―]{8,}\s*✀.*)\s*$")
 _GIT_FROM = re.compile(r"^\s*From [0-9a-f]{40} Mon Sep 17 00:00:00 2001\s*$")
@@ -291,17 +291,14 @@ def _parse_trailer(line: str) -> Trailer | None:
 
 def _is_outlook_header(lines: list[str], i: int) -> bool:
     """A `From:` line opening a quoted original: `Sent:` or `Date:`+`To:` follow closely."""
-    sent = date = to = False
+    fields: set[str | None] = set()
     for line in lines[i + 1 : i + 6]:
         if not line.strip():
             break
-        if _OUTLOOK_SENT.match(line):
-            sent = True
-        elif _OUTLOOK_DATE.match(line):
-            date = True
-        elif _OUTLOOK_TO.match(line):
-            to = True
-    return sent or (date and to)
+        m = _OUTLOOK_FIELD.match(line)
+        if m:
+            fields.add(m.lastgroup)
+    return "sent" in fields or {"date", "to"} <= fields
 
 
 def _classify(lines: list[str]) -> tuple[bytearray, list[tuple[int, Trailer, bool]]]:

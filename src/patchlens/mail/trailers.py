@@ -13,52 +13,37 @@ from dataclasses import dataclass
 
 _LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(\S.*?)\s*$")
 
-CANONICAL = {
-    k.lower(): k
-    for k in (
-        "Signed-off-by",
-        "Reviewed-by",
-        "Acked-by",
-        "Tested-by",
-        "Reported-by",
-        "Suggested-by",
-        "Co-developed-by",
-        "Nacked-by",
-        "NAKed-by",
-        "Release-acked-by",
-        "Reported-and-tested-by",
-        "Requested-by",
-        "Cc",
-        "Link",
-        "Closes",
-        "Message-ID",
-        "Fixes",
-        "Change-Id",
-        "Based-on-patch-by",
-        "Backport-of",
-    )
-}
+# Person trailers: the value names someone. Spelled canonically; "Nacked-by" and "NAKed-by"
+# are one key, and the later spelling is the canonical one.
+_PERSON_SPELLINGS = (
+    "Signed-off-by",
+    "Reviewed-by",
+    "Acked-by",
+    "Tested-by",
+    "Reported-by",
+    "Suggested-by",
+    "Co-developed-by",
+    "Nacked-by",
+    "NAKed-by",
+    "Release-acked-by",
+    "Reported-and-tested-by",
+    "Requested-by",
+    "Cc",
+)
+# Other known keys: one spelling makes them countable, but their value is not read as a person.
+_REFERENCE_SPELLINGS = (
+    "Link",
+    "Closes",
+    "Message-ID",
+    "Fixes",
+    "Change-Id",
+    "Based-on-patch-by",
+    "Backport-of",
+)
+PERSON_KEYS = frozenset(k.lower() for k in _PERSON_SPELLINGS)
+CANONICAL = {k.lower(): k for k in _PERSON_SPELLINGS + _REFERENCE_SPELLINGS}
 # Keys that make git accept a block as trailers even when most lines are not.
 _KNOWN = frozenset(("signed-off-by", "(cherry picked from commit"))
-# Person trailers: the value names someone.
-PERSON_KEYS = frozenset(
-    k.lower()
-    for k in (
-        "Signed-off-by",
-        "Reviewed-by",
-        "Acked-by",
-        "Tested-by",
-        "Reported-by",
-        "Suggested-by",
-        "Co-developed-by",
-        "Nacked-by",
-        "NAKed-by",
-        "Release-acked-by",
-        "Reported-and-tested-by",
-        "Requested-by",
-        "Cc",
-    )
-)
 
 
 @dataclass(frozen=True, slots=True)

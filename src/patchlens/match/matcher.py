@@ -31,10 +31,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from functools import lru_cache
 
 from patchlens.mail.fingerprint import similarity
+from patchlens.mail.subject import title_similarity
 
 DAY = 86400
 # Commits may predate their posting: maintainers post what they applied, clocks drift.
@@ -130,14 +130,6 @@ def _agreement(c: CommitInfo, p: Posting) -> tuple[bool, bool]:
         p.author == c.author,
         p.title == c.title or core_title(p.title) == core_title(c.title),
     )
-
-
-def _title_sim(a: str, b: str) -> float:
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
-    return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
 class PostingIndex:
@@ -255,7 +247,7 @@ def candidates(
                 sim = similarity(c.hashes, p.hashes)
                 if sim < 0.2 or not _shares_file(c, p) or not _revert_ok(c, p):
                     continue
-                t = _title_sim(c.title, p.title)
+                t = title_similarity(c.title, p.title)
                 same = p.author == c.author
                 # Shared lines alone are weak (reverts, code moved twice): another author's
                 # posting needs the subject, the files and a short window to agree as well.

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from patchlens.metrics.distributions import DURATIONS
+
 FORMATS = ("csv", "tsv", "json", "parquet")
 
 # Fields that hold an instant (Unix seconds in the store).
@@ -37,19 +39,7 @@ DATE_FIELDS = frozenset(
     }
 )
 # Fields that hold hours, and the name that says so.
-DURATION_FIELDS = {
-    name: f"{name}_hours"
-    for name in (
-        "time_to_first_response",
-        "time_to_first_review",
-        "time_to_first_comment",
-        "time_to_merge",
-        "time_to_commit",
-        "rework_time",
-        "cycle_time",
-        "median_time_to_merge",
-    )
-}
+DURATION_FIELDS = {name: f"{name}_hours" for name in (*DURATIONS, "median_time_to_merge")}
 # Tables of durations keyed by something else: named after the duration they hold.
 RENAMED = {
     **DURATION_FIELDS,

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import similarity
+from patchlens.mail.subject import title_similarity
 from patchlens.review.model import Version
 
 MAX_GAP = 400 * 86400  # a re-roll a year later still happens; beyond, it is a new effort
 SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its next version
 THRESHOLD = 1.0
+SIMILAR_TITLE = 0.75  # the title similarity that counts as evidence of kinship
 
 
 @dataclass(slots=True)
@@ -29,17 +30,6 @@ class Link:
     next: str
     score: float
     evidence: dict[str, float] = field(default_factory=dict)
-
-
-def _title_similarity(a: str, b: str) -> float:
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
-    sm = SequenceMatcher(None, a, b, autojunk=False)
-    if sm.real_quick_ratio() < 0.75 or sm.quick_ratio() < 0.75:
-        return 0.0  # below what counts; the full ratio is the expensive part
-    return sm.ratio()
 
 
 def _order(old: Version, new: Version) -> str | None:
@@ -101,10 +91,10 @@ def score_link(
         ev["link-in-changelog"] = 2.0
     if new.anchor.parent in fo.ids or new.thread == old.thread:
         ev["in-reply-to"] = 1.5
-    t = _title_similarity(old.normalized_title, new.normalized_title)
+    t = title_similarity(old.normalized_title, new.normalized_title, SIMILAR_TITLE)
     if t >= 0.999:
         ev["same-title"] = 1.0
-    elif t >= 0.75:
+    elif t >= SIMILAR_TITLE:
         ev["similar-title"] = round(t * 0.8, 3)
     if len(old.patches) > 1 or len(new.patches) > 1:
         a, b = fo.patch_titles, fn.patch_titles

@@ -112,18 +112,34 @@ def check_location(location: str) -> None:
             raise SourceError(f"{location}: a user, host or path may not begin with '-'")
 
 
-def git(args: list[str], cwd: Path | None = None, *, input: bytes | None = None) -> bytes:
+def run_git(
+    args: list[str],
+    cwd: Path | None = None,
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """git on the safe command line (git_argv) and environment (GIT_ENV unless `env`), its
+    output captured. A SourceError when git is not installed; the exit status, and a timeout
+    (subprocess.TimeoutExpired), are the caller's to read."""
     try:
-        proc = subprocess.run(
+        return subprocess.run(
             git_argv(args),
             cwd=cwd,
             input=input,
             capture_output=True,
-            env=GIT_ENV,
+            env=GIT_ENV if env is None else env,
+            timeout=timeout,
             check=False,
         )
     except FileNotFoundError as e:
         raise SourceError("the git command is not installed") from e
+
+
+def git(args: list[str], cwd: Path | None = None, *, input: bytes | None = None) -> bytes:
+    """git's output; a SourceError naming the command and git's message when it fails."""
+    proc = run_git(args, cwd, input=input)
     if proc.returncode != 0:
         where = f" in {cwd}" if cwd else ""
         msg = proc.stderr.decode("utf-8", "replace").strip()
@@ -197,15 +213,7 @@ def check_remote(url: str, timeout: float = REMOTE_TIMEOUT) -> None:
     env = {**GIT_ENV}
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=15")
     try:
-        proc = subprocess.run(
-            git_argv(["ls-remote", "--heads", "--", url]),
-            capture_output=True,
-            env=env,
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError as e:
-        raise SourceError("the git command is not installed") from e
+        proc = run_git(["ls-remote", "--heads", "--", url], env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise SourceError(f"{url}: unreachable (no answer in {timeout:g} s)") from None
     if proc.returncode != 0:

@@ -23,34 +23,30 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
+# What every chart shares: white ground, grey text, one font.
+_BASE_STYLE: dict[str, Any] = {
+    "background": "#ffffff",
+    "plot_background": "#ffffff",
+    "foreground": "#333333",
+    "foreground_strong": "#111111",
+    "foreground_subtle": "#888888",
+    "font_family": "sans-serif",
+    "label_font_size": 11,
+    "major_label_font_size": 11,
+    "legend_font_size": 12,
+}
 STYLE = Style(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#333333",
-    foreground_strong="#111111",
-    foreground_subtle="#888888",
+    **_BASE_STYLE,
     colors=("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#e53e3e", "#718096", "#d69e2e"),
-    font_family="sans-serif",
-    label_font_size=11,
-    major_label_font_size=11,
-    legend_font_size=12,
     title_font_size=14,
     value_font_size=10,
 )
 # The panel of counts under a time chart: grey, so that it reads as context, not as a metric.
 COUNT_STYLE = Style(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#333333",
-    foreground_strong="#111111",
-    foreground_subtle="#888888",
+    **_BASE_STYLE,
     colors=("#cbd5e0", "#718096"),
     opacity=".8",
     opacity_hover=".8",
-    font_family="sans-serif",
-    label_font_size=11,
-    major_label_font_size=11,
-    legend_font_size=12,
     title_font_size=12,
 )
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)

@@ -48,82 +48,69 @@ def duration_anchor(metric: str) -> str:
     return f"duration-{slug(metric)}"
 
 
-_STATES = (
-    Term(
-        state_anchor("merged"),
-        "merged",
+def _term(term: str, text: str) -> Term:
+    """A term whose anchor is its own slug: 'new contributor' is /glossary#new-contributor."""
+    return Term(slug(term), term, text)
+
+
+# Each state's definition, in the order states are decided.
+_STATE_TEXT = {
+    "merged": (
         "The series went in: every patch of its current version is linked to a commit of a "
         "registered repository (merged by commit; see matching methods), or, when no patch has "
         "a linked commit, a maintainer's notice on the list ('applied', 'committed', 'pushed', "
         "'queued', 'merged', pr-tracker-bot's 'has been merged') says it was taken (merged by "
         "notice; the notice and the tree it names are kept as evidence). A commit overrides a "
-        "notice. A link flagged ambiguous does not count.",
+        "notice. A link flagged ambiguous does not count."
     ),
-    Term(
-        state_anchor("partly merged"),
-        "partly merged",
+    "partly merged": (
         "Some patches of the series are linked to commits, but not every patch of its current "
-        "version.",
+        "version."
     ),
-    Term(
-        state_anchor("other tree"),
-        "other tree",
+    "other tree": (
         "The series changes files that are in none of the registered repositories (on the "
         "EROFS list: kernel patches, while the registered repository is erofs-utils). Its "
         "merge cannot be seen, so it is neither waiting nor abandoned, unless a maintainer's "
-        "notice says it was applied (then merged).",
+        "notice says it was applied (then merged)."
     ),
-    Term(
-        state_anchor("unknown"),
-        "unknown",
+    "unknown": (
         "Idle for longer than the abandoned threshold, and nothing could show whether it was "
         "merged: no repository is registered and no maintainer's notice says it was taken. Not "
-        "counted as abandoned, because it may well have been merged without a notice.",
+        "counted as abandoned, because it may well have been merged without a notice."
     ),
-    Term(
-        state_anchor("abandoned"),
-        "abandoned",
+    "abandoned": (
         "Not merged, and no posting or reply for abandoned_days (default 180) before the "
-        "'as of' date.",
+        "'as of' date."
     ),
-    Term(
-        state_anchor("stale"),
-        "stale",
+    "stale": (
         "Not merged, and no posting or reply for stale_days (default 30) before the 'as of' "
-        "date, but less than abandoned_days. Stale series still count in the backlog.",
+        "date, but less than abandoned_days. Stale series still count in the backlog."
     ),
-    Term(
-        state_anchor("nearly complete"),
-        "nearly complete",
+    "nearly complete": (
         "Not merged, and every patch of the latest version has a review (Reviewed-by or "
         "Acked-by): given to the patch, to the cover letter (which covers every patch), or "
-        "carried in the patch from an earlier version.",
+        "carried in the patch from an earlier version."
     ),
-    Term(
-        state_anchor("new"),
-        "new",
-        "No reviewer reply yet, on any version: nobody but the author (or a bot) has answered.",
+    "new": (
+        "No reviewer reply yet, on any version: nobody but the author (or a bot) has answered."
     ),
-    Term(
-        state_anchor("waiting on author"),
-        "waiting on author",
-        "A reviewer spoke last on the latest version: the next step is the author's.",
+    "waiting on author": (
+        "A reviewer spoke last on the latest version: the next step is the author's."
     ),
-    Term(
-        state_anchor("under review"),
-        "under review",
+    "under review": (
         "Otherwise: the author answered last, or posted a version that nobody has answered yet "
-        "after earlier versions were reviewed.",
+        "after earlier versions were reviewed."
     ),
-    Term(
-        "state",
+}
+_STATES = (
+    *(Term(state_anchor(s), s, text) for s, text in _STATE_TEXT.items()),
+    _term(
         "State",
         "Every series has exactly one state, decided as of a date in this order: merged, "
         "partly merged, other tree, unknown, abandoned, stale, nearly complete, new, waiting "
         "on author, under review. A series has the state of its latest version.",
     ),
-    Term(
-        "as-of",
+    _term(
         "as of",
         "The date states are decided at: the newest message or commit in the store, so that an "
         "archive that stopped is not all stale by today. Only what happened by then counts.",
@@ -134,13 +121,11 @@ _STATES = (
         "Series that still wait for something: new, under review, waiting on author, nearly "
         "complete and stale.",
     ),
-    Term(
-        "never-answered",
+    _term(
         "never answered",
         "An open series that no one but its author (or a bot) has replied to, on any version.",
     ),
-    Term(
-        "superseded",
+    _term(
         "superseded",
         "A version for which a later version of the same series exists. Its patches are not "
         "merges of their own when a later version's patch is merged.",
@@ -160,15 +145,13 @@ _STATES = (
         "someone other than the author (the author's own 'committed' counts too); the notice, "
         "its date and the tree it names are kept. A commit overrides a notice.",
     ),
-    Term(
-        "pull-request",
+    _term(
         "pull request",
         "A [GIT PULL] or [PULL] mail (or a body made by git request-pull): a maintainer's batch "
         "of patches already reviewed. Kept apart on the pull requests page, never in the "
         "backlog or among authored series; merged when a notice says so.",
     ),
-    Term(
-        "stable-backport",
+    _term(
         "stable backport",
         "A patch sent for a stable tree ([PATCH AUTOSEL 6.6 3/9], [PATCH 6.18 002/108]): merged "
         "work sent again, not counted as a series; the stable robots' 'Patch ... has been added "
@@ -190,21 +173,18 @@ _METHODS = {
 }
 _MATCHING = (
     *(Term(method_anchor(m), m, _METHODS[m]) for m in RANK),
-    Term(
-        "merged-by-notice",
+    _term(
         "merged by notice",
         "A patch counted as merged without a linked commit, because a maintainer's reply "
         "says it was taken ('Applied, thanks', 'committed', ...): the way to see merges into "
         "a repository that is not registered.",
     ),
-    Term(
-        "score",
+    _term(
         "score",
         "How strong the evidence of a commit link is, from 0 to 1 (pointer 1.00, patch-id "
         "0.98, subject 0.90 or 0.85, diff 0.55 and up).",
     ),
-    Term(
-        "ambiguous",
+    _term(
         "ambiguous",
         "Another series' posting fits the same commit (nearly) as well. The link is kept and "
         "shown but does not count as a merge.",
@@ -260,21 +240,18 @@ _DURATION_TERMS = (
         "Measured per series (and per version and patch), in minutes (min), hours (h) or days "
         "(d). A duration whose end never happened is empty (shown –), never zero.",
     ),
-    Term(
-        "median",
+    _term(
         "median",
         "The middle value: half the series took less, half took more (nearest rank: always a "
         "value that occurred).",
     ),
-    Term("p75", "p75", "The 75th percentile: three series in four took at most this long."),
-    Term(
-        "p90",
+    _term("p75", "The 75th percentile: three series in four took at most this long."),
+    _term(
         "p90",
         "The 90th percentile: nine series in ten took at most this long. One slow series in a "
         "small period moves it a lot.",
     ),
-    Term(
-        "n",
+    _term(
         "n",
         "How many series have the duration (the ones its end event happened for): the number "
         "the percentiles rest on.",
@@ -285,15 +262,13 @@ _DURATION_TERMS = (
         "Series are counted in the period of their first posting (UTC). Periods without a "
         "series stay on the time axis as gaps.",
     ),
-    Term(
-        "partial-period",
+    _term(
         "partial period",
         "A period the data covers only in part: the one still running at the 'as of' date, or "
         "one cut by a date filter. Its figures rest on fewer series, and on the fast ones (the "
         "slow ones have not finished yet).",
     ),
-    Term(
-        "log-scale",
+    _term(
         "log scale",
         "Each step up the axis multiplies the duration (1 h, 6 h, 1 d, 1 wk, ...), so that a "
         "p90 of months and a median of hours are both readable. Durations below the lowest "
@@ -302,8 +277,7 @@ _DURATION_TERMS = (
 )
 
 _REVIEW = (
-    Term(
-        "author",
+    _term(
         "author",
         "The sender of the cover letter, or of the first patch when there is none (the "
         "in-body From: when someone else sent it).",
@@ -313,60 +287,44 @@ _REVIEW = (
         "review replies (reviewer replies)",
         "Replies to a series from anyone but its author and bots.",
     ),
-    Term(
-        "reviews",
-        "reviews",
-        "Reviewer replies that give Reviewed-by: or Acked-by:.",
-    ),
+    _term("reviews", "Reviewer replies that give Reviewed-by: or Acked-by:."),
     Term(
         "comments",
         "comments (substantive)",
         "Reviewer replies with at least 3 lines written: not quoted, not an attribution, "
         "signature or trailer line.",
     ),
-    Term(
-        "tag-only",
+    _term(
         "tag only",
         "A review (Reviewed-by/Acked-by) that came with fewer than 3 lines written: the tag alone.",
     ),
-    Term(
-        "lines-written",
+    _term(
         "lines written",
         "Lines a reviewer wrote in replies: quoted text, attributions, signatures and "
         "trailers left out.",
     ),
-    Term("reviewers", "reviewers", "Distinct people who sent a reviewer reply."),
-    Term(
-        "series-reviewed",
-        "series reviewed",
-        "Series a person sent at least one reviewer reply to.",
+    _term("reviewers", "Distinct people who sent a reviewer reply."),
+    _term("series reviewed", "Series a person sent at least one reviewer reply to."),
+    _term("series authored", "Series a person (or organisation) posted."),
+    _term(
+        "replies received", "Reviewer replies to the series a person (or organisation) authored."
     ),
-    Term("series-authored", "series authored", "Series a person (or organisation) posted."),
-    Term(
-        "replies-received",
-        "replies received",
-        "Reviewer replies to the series a person (or organisation) authored.",
-    ),
-    Term(
-        "given-received",
+    _term(
         "given / received",
         "Review replies given divided by review replies received: above 1, more review given "
         "than received; – when nothing was received.",
     ),
-    Term(
-        "trailers",
+    _term(
         "trailers",
         "Tags at the end of a message: Reviewed-by, Acked-by, Tested-by, Signed-off-by, ... "
         "'Trailers given' are the ones a reply gives to the patch it answers.",
     ),
-    Term(
-        "notice",
+    _term(
         "notice",
         "A maintainer's reply saying the patch was taken: 'applied', 'committed', 'pushed', "
         "'queued' or 'merged', in the past tense (a promise to apply is not a notice).",
     ),
-    Term(
-        "bot",
+    _term(
         "bot",
         "Senders matching the bot patterns (kernel test robot, syzbot, patchwork, CI "
         "services): their replies count for nothing.",
@@ -374,33 +332,25 @@ _REVIEW = (
 )
 
 _SERIES = (
-    Term(
-        "series",
+    _term(
         "series",
         "A patch set and all its versions (v1, v2, RESEND, ...), linked by change-id, "
         "changelog links, replies, titles and files.",
     ),
-    Term("versions", "versions", "How many versions of the series were posted."),
-    Term("patches", "patches", "Patches of the latest version (0 for a cover letter alone)."),
+    _term("versions", "How many versions of the series were posted."),
+    _term("patches", "Patches of the latest version (0 for a cover letter alone)."),
     Term(
         "posted",
         "posted (first posting)",
         "The Date of the earliest message of the series' first version, UTC.",
     ),
-    Term(
-        "last-activity",
-        "last activity",
-        "The latest posting or reply of the series, any version.",
-    ),
-    Term(
-        "lines",
-        "lines + / −",
-        "Lines added and removed by the diffs (of the latest version, for a series).",
+    _term("last activity", "The latest posting or reply of the series, any version."),
+    _term(
+        "lines + / −", "Lines added and removed by the diffs (of the latest version, for a series)."
     ),
     Term("files", "files changed", "Files the diffs touch (of the latest version)."),
-    Term("cover-letter", "cover letter", "Patch 0 of a series: its introduction, no diff."),
-    Term(
-        "rfc-resend",
+    _term("cover letter", "Patch 0 of a series: its introduction, no diff."),
+    _term(
         "RFC, RESEND",
         "RFC: posted for comments, not for merging. RESEND: the same version sent again.",
     ),
@@ -409,19 +359,14 @@ _SERIES = (
         "partial re-roll",
         "A new version that re-sends only some patches of the series.",
     ),
-    Term(
-        "missing",
-        "missing",
-        "Patches a version announces (1/5 ... 5/5) that are not in the archive.",
-    ),
+    _term("missing", "Patches a version announces (1/5 ... 5/5) that are not in the archive."),
     Term(
         "follows",
         "follows the previous version",
         "How a version was linked to the one before, with the weight of each piece of "
         "evidence (change-id, changelog link, in reply to, title, patch titles, files).",
     ),
-    Term(
-        "anomalies",
+    _term(
         "anomalies",
         "Data that does not fit, reported rather than silently kept or dropped: "
         "commit_before_posting (a commit dated before its posting: merge durations left empty), "
@@ -430,21 +375,18 @@ _SERIES = (
 )
 
 _PEOPLE = (
-    Term(
-        "person",
+    _term(
         "person",
         "One person with all their addresses, joined by the repositories' .mailmap, a user "
         "file of aliases, and the same full display name of two or more words.",
     ),
-    Term(
-        "organisation",
+    _term(
         "organisation",
         "From the address's domain with a gitdm domain-map (longest suffix wins, dated "
         "entries for people who changed employer). Free-mail domains give (unknown); other "
         "domains not in the map stand for themselves.",
     ),
-    Term(
-        "new-contributor",
+    _term(
         "new contributor",
         "The series' first posting is its author's first posting on the list. Everyone else "
         "is established.",
@@ -473,8 +415,7 @@ _SIZES = (
 )
 
 _SUBSYSTEMS = (
-    Term(
-        "subsystem",
+    _term(
         "subsystem",
         "A section of the repository's MAINTAINERS file as it stood when the series was "
         "posted: a series belongs to every section whose F:/N: patterns match a file it "
@@ -490,11 +431,7 @@ _SUBSYSTEMS = (
         "unanswered by its subsystem",
         "No maintainer or designated reviewer of the series' subsystems sent a reply to it.",
     ),
-    Term(
-        "open",
-        "open",
-        "Series in a backlog state (see backlog).",
-    ),
+    _term("open", "Series in a backlog state (see backlog)."),
 )
 
 SECTIONS: tuple[Section, ...] = (
