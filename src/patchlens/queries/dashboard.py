@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -34,13 +33,15 @@ from patchlens.metrics.distributions import (
     period_of,
     summary,
 )
+from patchlens.queries import selection
 from patchlens.queries.community import review_balance
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
-from patchlens.queries.report import (
-    ReportFilter,
+from patchlens.queries.report import states_by_subsystem
+from patchlens.queries.selection import (
+    all_series,
     brief,
     data_date,
-    metric_rows,
+    select_series,
     series_in_list,
 )
 from patchlens.queries.series import versions_detail
@@ -64,63 +65,15 @@ SORTABLE = (
 )
 
 
-# Series rows with their states, per store and data version: every page filters the same
-# rows, and they change only when an update finishes (stage_state records when).
-_CACHE: dict[tuple[str, Any, BacklogRules], list[dict[str, Any]]] = {}
-_LISTS: dict[tuple[str, Any, str], set[str]] = {}
-
-
-def _version(conn: Connection) -> Any:
-    row = conn.execute(
-        select(schema.stage_state.c.inputs, schema.stage_state.c.finished_at)
-    ).first()
-    return tuple(row) if row else None
-
-
-# Held while the rows of a new version are computed: concurrent requests after an update
-# wait for one computation instead of each running it (seconds of CPU each).
-_CACHE_LOCK = threading.Lock()
-
-
-def all_series_rows(conn: Connection, rules: BacklogRules) -> list[dict[str, Any]]:
-    key = (str(conn.engine.url), _version(conn), rules)
-    rows = _CACHE.get(key)
-    if rows is None:
-        with _CACHE_LOCK:
-            rows = _CACHE.get(key)
-            if rows is None:
-                rows = metric_rows(conn, ReportFilter(rules=rules))
-                _CACHE.clear()  # one version per store is enough; old ones are stale
-                _CACHE[key] = rows
-    return rows
-
-
 def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
-    """The series every figure of a page is computed over: those passing every filter."""
-    rows = all_series_rows(conn, rules)
-    since, until = f.since_ts, f.until_ts
-    in_list: set[str] | None = None
-    if f.list:
-        lkey = (str(conn.engine.url), _version(conn), f.list)
-        in_list = _LISTS.get(lkey)
-        if in_list is None:
-            in_list = _LISTS[lkey] = series_in_list(conn, f.list)
-    return [
-        r
-        for r in rows
-        if (since is None or r["first_date"] >= since)
-        and (until is None or r["first_date"] < until)
-        and (not f.org or r["org"] == f.org)
-        and (in_list is None or r["series_key"] in in_list)
-        and f.keep(r)
-    ]
+    """The series every figure of a page is computed over: `select_series` over the rows kept
+    in memory for this data version (a page answers many requests over one version)."""
+    return select_series(conn, f, rules, keep_all=True)
 
 
 def selected_keys(conn: Connection, f: Filters, rules: BacklogRules) -> set[str] | None:
     """The keys of the selected series, or None when no filter narrows them."""
-    if f.selects_all():
-        return None
-    return {r["series_key"] for r in series_rows(conn, f, rules)}
+    return selection.selected_keys(conn, f, rules, keep_all=True)
 
 
 def part(rows: list[dict[str, Any]], f: Filters, link: str, top: int = 25) -> dict[str, Any]:
@@ -179,7 +132,7 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     number of people (bots aside) who replied to them."""
     rows = series_rows(conn, f, rules)
     states = Counter(r["state"] for r in rows)
-    merges = merge_rate(rows, any(r["repo_registered"] for r in all_series_rows(conn, rules)))
+    merges = merge_rate(rows, any(r["repo_registered"] for r in all_series(conn, rules)))
     per_period: dict[str, dict[str, Any]] = {}
     for r in rows:
         p = per_period.setdefault(
@@ -251,10 +204,7 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
     states = Counter(r["state"] for r in rows)
     by_first = sorted(rows, key=lambda r: (r["first_date"], r["series_key"]))
     by_last = sorted(rows, key=lambda r: (r["last_date"], r["series_key"]))
-    subs: dict[str, Counter[str]] = {}
-    for r in rows:
-        for sub in r["subsystems"] or ["(none)"]:
-            subs.setdefault(sub, Counter())[r["state"]] += 1
+    subs = states_by_subsystem(rows)
 
     def listed(state: str, ordered: list[dict[str, Any]], sort: str) -> dict[str, Any]:
         return part(

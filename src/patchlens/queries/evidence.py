@@ -8,6 +8,9 @@ from patchlens.identity.people import Identities
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
 from patchlens.store import schema
 
+# What makes a reviewer's reply a *review* (docs/METRICS.md, "review"): the one definition,
+# behind every stored figure (reviews, time to first review, nearly complete, tag only).
+# Tested-by and Nacked-by are trailers given, not approval of the change.
 REVIEW_KEYS = ("Reviewed-by", "Acked-by")
 
 

@@ -1,93 +1,15 @@
-"""Reading the reconstruction back: series lists, one series' timeline, the export."""
+"""Reading the reconstruction back: one series' timeline, every version for the export."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from patchlens.queries.formats import iso
+from patchlens.queries.history import load_superseded_by_merged
 from patchlens.store import schema
-
-REVIEW_KEYS = ("Reviewed-by", "Acked-by", "Tested-by", "Nacked-by", "Release-acked-by")
-
-
-@dataclass
-class SeriesFilter:
-    """`since`: active at or after (Unix seconds); `until`: first posted before (exclusive;
-    `--until DAY` passes the midnight after DAY, so that the day is included)."""
-
-    author: str | None = None
-    since: int | None = None
-    until: int | None = None
-    search: str | None = None
-    list_name: str | None = None
-    limit: int = 50
-
-
-def series_list(conn: Connection, f: SeriesFilter) -> list[dict[str, Any]]:
-    se, sv, r = schema.series, schema.series_versions, schema.replies
-    q = select(se).order_by(se.c.last_date.desc(), se.c.key)
-    conds = []
-    if f.author:
-        conds.append(
-            or_(
-                se.c.author_addr.icontains(f.author, autoescape=True),
-                se.c.author_name.icontains(f.author, autoescape=True),
-            )
-        )
-    if f.since is not None:
-        conds.append(se.c.last_date >= f.since)
-    if f.until is not None:
-        conds.append(se.c.first_date < f.until)
-    if f.search:
-        # Any version's title or patch subject (series_metrics.search_text), matched literally.
-        needle = f.search.casefold()
-        sm = schema.series_metrics
-        conds.append(
-            or_(
-                func.lower(se.c.title).contains(needle, autoescape=True),
-                se.c.key.in_(
-                    select(sm.c.series_key).where(
-                        sm.c.search_text.contains(needle, autoescape=True)
-                    )
-                ),
-            )
-        )
-    if f.list_name:
-        latest = (
-            select(schema.message_sightings.c.message_pk)
-            .join(schema.mailing_lists)
-            .where(schema.mailing_lists.c.name == f.list_name)
-        )
-        members = select(schema.version_members.c.version_key).where(
-            schema.version_members.c.message_pk.in_(latest)
-        )
-        conds.append(se.c.latest_version_key.in_(members))
-    if conds:
-        q = q.where(and_(*conds))
-    rows = [dict(r._mapping) for r in conn.execute(q.limit(f.limit))]
-    keys = [row["key"] for row in rows]
-    if not keys:
-        return rows
-    stats = {
-        k: (n, p)
-        for k, n, p in conn.execute(
-            select(
-                sv.c.series_key,
-                func.count(func.distinct(r.c.message_pk)),
-                func.max(sv.c.n_patches),
-            )
-            .select_from(sv.outerjoin(r, and_(r.c.version_key == sv.c.key, ~r.c.is_bot)))
-            .where(sv.c.series_key.in_(keys))
-            .group_by(sv.c.series_key)
-        )
-    }
-    for row in rows:
-        row["replies"], row["patches"] = stats.get(row["key"], (0, 0))
-    return rows
 
 
 def find_series(conn: Connection, ident: str) -> str | None:
@@ -147,9 +69,13 @@ def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dic
         schema.message_analysis,
     )
     q = select(sv).order_by(sv.c.series_key, sv.c.seq)
-    if series_keys is not None:
-        q = q.where(sv.c.series_key.in_(series_keys))
-    versions = [dict(row._mapping) for row in conn.execute(q)]
+    wanted = None if series_keys is None else set(series_keys)
+    if wanted is not None and len(wanted) <= 500:
+        q = q.where(sv.c.series_key.in_(sorted(wanted)))
+    # More keys than a query may bind: read every version and keep theirs.
+    versions = [
+        dict(row._mapping) for row in conn.execute(q) if wanted is None or row.series_key in wanted
+    ]
     vkeys = [v["key"] for v in versions]
     members: dict[str, list[dict[str, Any]]] = {}
     replies: dict[str, list[dict[str, Any]]] = {}
@@ -321,14 +247,13 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_rows(conn: Connection) -> list[dict[str, Any]]:
-    """One record per series version, self-contained, for checking without patchlens; the
-    version's date is ISO 8601 UTC (see patchlens.queries.formats)."""
-    from patchlens.queries.history import load_superseded_by_merged
-
+def export_rows(conn: Connection, keys: set[str] | None = None) -> list[dict[str, Any]]:
+    """One record per series version (of the series `keys`, or every one), self-contained,
+    for checking without patchlens; the version's date is ISO 8601 UTC (see
+    patchlens.queries.formats)."""
     merged_as = load_superseded_by_merged(conn)
     out = []
-    for v in versions_detail(conn, None):
+    for v in versions_detail(conn, None if keys is None else sorted(keys)):
         cover = next((mm["message_id"] for mm in v["members"] if mm["idx"] == 0), None)
         by_idx = {mm["idx"]: mm["message_id"] for mm in v["members"]}
         out.append(

@@ -33,7 +33,7 @@ from patchlens.metrics.distributions import DURATIONS, by_period, fill_periods, 
 from patchlens.queries import dashboard as data
 from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params, parse_int
 from patchlens.queries.formats import with_units
-from patchlens.queries.report import data_date
+from patchlens.queries.selection import data_date
 from patchlens.store.db import make_engine
 from patchlens.web import api_models, charts, glossary
 from patchlens.web.pagecache import PageCache

@@ -1,4 +1,5 @@
-"""The `patchlens` command: a thin layer that parses options and calls the stages."""
+"""The `patchlens` command: a thin layer that parses options, calls stages/ (writing) and
+queries/ (reading), and hands what they return to cli/render.py (the terminal output)."""
 
 from __future__ import annotations
 
@@ -18,33 +19,18 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
+from patchlens.cli import render
 from patchlens.config import Config, ConfigError, load_config
 from patchlens.match.evaluate import evaluate
 from patchlens.metrics.backlog import BacklogRules
-from patchlens.queries.exports import (
-    LINK_COLUMNS,
-    METRICS_COLUMNS,
-    PATCH_COLUMNS,
-    PEOPLE_COLUMNS,
-    links_export,
-    metrics_rows,
-    patch_rows,
-    people_rows,
-)
+from patchlens.queries.exports import EXPORTS, Export
+from patchlens.queries.filters import FilterError, Filters
 from patchlens.queries.formats import with_units, write_rows
-from patchlens.queries.report import ReportFilter, build_report, render
-from patchlens.queries.series import (
-    EXPORT_COLUMNS,
-    SeriesFilter,
-    export_rows,
-    find_series,
-    review_status,
-    series_list,
-    versions_detail,
-)
+from patchlens.queries.report import build_report
+from patchlens.queries.selection import select_series
+from patchlens.queries.series import find_series, review_status, versions_detail
 from patchlens.queries.status import health_status, list_status, repo_status
 from patchlens.sources.base import SourceError
 from patchlens.stages import ingest
@@ -310,55 +296,7 @@ def update(
         # "Aborted!" later). The transaction in flight has been rolled back and every batch
         # committed is kept, so a re-run resumes: say that, once.
         _interrupted()
-    failed = [r for r in reports if r.error]
-    damaged = [r for r in reports if r.damage and not r.error]
-    if not state.quiet:
-        for r in reports:
-            if r.error:
-                continue
-            what = "commits" if r.kind == "repo" else "messages"
-            extra = ""
-            if r.kind == "list":
-                extra = (
-                    f", {r.duplicates} duplicates, {r.variants} variants,"
-                    f" {r.quarantined} quarantined"
-                )
-            if r.damage:
-                extra += f", {len(r.damage)} unreadable parts (see 'patchlens status')"
-            err.print(
-                escape(f"{r.name}: {r.read} {what} read, {r.new} new{extra}"), highlight=False
-            )
-        if not st.skipped:
-            rec, mat, met = st.review, st.matching, st.metrics
-            err.print(
-                f"review: {st.analysed} messages analysed; {rec.threads} threads,"
-                f" {rec.versions} versions in {rec.series} series ({rec.links} version links),"
-                f" {rec.replies} replies; {rec.changed_rows} rows changed",
-                highlight=False,
-            )
-            err.print(
-                f"matching: {mat.links} postings linked to commits ({mat.ambiguous} ambiguous)"
-                f" among {mat.postings} postings and {mat.commits} commits",
-                highlight=False,
-            )
-            err.print(
-                f"metrics: {met.series} series in {met.seconds:.2f} s; "
-                f"{met.changed_rows} rows changed",
-                highlight=False,
-            )
-        err.print(f"update took {time.perf_counter() - t0:.2f} s")
-    for r in damaged:
-        err.print(
-            f"[yellow]damaged:[/yellow] {escape(f'{r.name}: {r.location}')}:"
-            f" {len(r.damage)} parts could not be read and were read around"
-            " (see 'patchlens status')",
-            highlight=False,
-            soft_wrap=True,
-        )
-    for r in failed:
-        err.print(
-            f"[red]failed:[/red] {escape(f'{r.name}: {r.error}')}", highlight=False, soft_wrap=True
-        )
+    render.update_summary(reports, st, time.perf_counter() - t0, state.quiet, err)
     code = update_exit_code(reports)
     if code != EXIT_DONE:
         raise typer.Exit(code)
@@ -380,146 +318,14 @@ def status(
             )
         )
         return
-    _print_status(lists, repos)
-    _print_health(health)
-    _print_review(review)
+    render.sources(lists, repos, console)
+    render.health(health, console)
+    render.review(review, console)
 
 
 # How many unreadable parts per source, and quarantined messages, `status` prints (all of
 # them with --json).
 STATUS_ITEMS = 20
-
-
-def _print_health(health: dict) -> None:
-    """Damaged and failed sources with what could not be read, and quarantined messages;
-    nothing when the store read everything."""
-    if health["damaged_sources"]:
-        t = Table(title="Damaged sources", title_justify="left")
-        for col in ("source", "state", "where", "reason"):
-            t.add_column(col, overflow="fold")
-        for src in health["damaged_sources"]:
-            label = escape(f"{src['kind']} {src['name']}: {src['location']}")
-            if src["error"]:
-                t.add_row(label, "failed", "(whole source)", escape(src["error"]))
-            for item in src["unreadable"]:
-                t.add_row(label, src["state"], escape(item["position"]), escape(item["reason"]))
-            more = src["unreadable_count"] - len(src["unreadable"])
-            if more > 0:
-                t.add_row(label, src["state"], f"... {more} more", "patchlens status --json")
-        console.print(t)
-    if health["quarantined"]:
-        q = Table(
-            title=f"Quarantined messages ({health['quarantined_count']:,})", title_justify="left"
-        )
-        for col in ("list", "where", "reason"):
-            q.add_column(col, overflow="fold")
-        for item in health["quarantined"]:
-            q.add_row(
-                escape(item["list"]),
-                escape(f"{Path(item['location']).name}: {item['position']}"),
-                escape(item["reason"]),
-            )
-        more = health["quarantined_count"] - len(health["quarantined"])
-        if more > 0:
-            q.add_row("", f"... {more} more", "patchlens status --json")
-        console.print(q)
-
-
-def _print_review(review: dict) -> None:
-    t = Table(title="Review reconstructed", title_justify="left", show_header=False)
-    t.add_column("what")
-    t.add_column("count", justify="right")
-    for label, key in (
-        ("threads", "threads"),
-        ("series", "series"),
-        ("versions", "versions"),
-        ("versions linked to a previous one", "versions_linked"),
-        ("patches", "patches"),
-        ("cover letters", "cover_letters"),
-        ("review replies", "review_replies"),
-        ("author replies", "author_replies"),
-        ("bot replies", "bot_replies"),
-    ):
-        t.add_row(label, f"{review[key]:,}")
-    for key, count in sorted(review["trailers_given"].items(), key=lambda kv: -kv[1]):
-        t.add_row(f"{escape(key)} given", f"{count:,}")
-    for kind, count in sorted(review["notices"].items()):
-        t.add_row(f"'{kind}' notices", f"{count:,}")
-    console.print(t)
-
-
-def _print_status(lists: list[dict], repos: list[dict]) -> None:
-    t = Table(title="Mailing lists", title_justify="left")
-    for col, just in (
-        ("list", "left"),
-        ("messages", "right"),
-        ("patches", "right"),
-        ("from", "left"),
-        ("to", "left"),
-    ):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    for li in lists:
-        t.add_row(
-            escape(li["list"]),
-            f"{li['messages']:,}",
-            f"{li['patches']:,}",
-            (li["first_date"] or "")[:10],
-            (li["last_date"] or "")[:10],
-        )
-    console.print(t)
-    src = Table(title="Archive sources", title_justify="left")
-    for col, just in (
-        ("list", "left"),
-        ("source", "left"),
-        ("format", "left"),
-        ("read", "right"),
-        ("variants", "right"),
-        ("quarantined", "right"),
-        ("updated", "left"),
-    ):
-        src.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
-    for li in lists:
-        for s_ in li["sources"]:
-            src.add_row(
-                escape(li["list"]),
-                escape(Path(s_["location"]).name),
-                s_["format"],
-                f"{s_['messages_read']:,}",
-                str(s_["variants"]),
-                str(s_["quarantined"]),
-                (s_["last_update"] or "never")[:16],
-            )
-    console.print(src)
-    r = Table(title="Repositories", title_justify="left")
-    for col, just in (
-        ("repo", "left"),
-        ("commits", "right"),
-        ("branches", "left"),
-        ("from", "left"),
-        ("to", "left"),
-        ("updated", "left"),
-    ):
-        r.add_column(col, justify=just)  # type: ignore[arg-type]
-    for repo in repos:
-        branches = ", ".join(f"{b} ({n:,})" for b, n in sorted(repo["commits_per_branch"].items()))
-        r.add_row(
-            escape(repo["repo"]),
-            f"{repo['commits']:,}",
-            escape(branches or ", ".join(repo["branches"])),
-            (repo["first_date"] or "")[:10],
-            (repo["last_date"] or "")[:10],
-            (repo["last_update"] or "never")[:16],
-        )
-    console.print(r)
-
-
-def _until_arg(value: str | None) -> int | None:
-    """`--until DAY` keeps that whole day: the bound is the next midnight (exclusive); a full
-    date and time is taken as given."""
-    ts = _date_arg(value)
-    if ts is not None and value is not None and len(value.strip()) == 10:
-        ts += 86400
-    return ts
 
 
 def _date_arg(value: str | None) -> int | None:
@@ -534,40 +340,113 @@ def _date_arg(value: str | None) -> int | None:
     return int(d.timestamp())
 
 
-def _day(ts: int | None) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d") if ts else ""
+# --- the one series filter, as options ------------------------------------------------------
+# Every command that selects series (report, series, export ...) takes these, and turns them
+# into the one filter type the dashboard takes from its query string (queries/filters.py):
+# the same names, the same checks, the same series.
+
+_FILTER_OPTIONS: dict[str, tuple[Any, None]] = {
+    "since": (
+        Annotated[
+            str | None, typer.Option("--since", help="First posted on or after (YYYY-MM-DD).")
+        ],
+        None,
+    ),
+    "until": (
+        Annotated[
+            str | None,
+            typer.Option("--until", help="First posted on or before (YYYY-MM-DD, included)."),
+        ],
+        None,
+    ),
+    "list": (Annotated[str | None, typer.Option("--list", help="Mailing list name.")], None),
+    "subsystem": (
+        Annotated[str | None, typer.Option("--subsystem", help="MAINTAINERS section title.")],
+        None,
+    ),
+    "org": (
+        Annotated[str | None, typer.Option("--org", help="Organisation of the author.")],
+        None,
+    ),
+    "author": (
+        Annotated[
+            str | None,
+            typer.Option("--author", help="Author name or address contains (literally)."),
+        ],
+        None,
+    ),
+    "contributor": (
+        Annotated[str | None, typer.Option("--contributor", help="new or established.")],
+        None,
+    ),
+    "bucket": (
+        Annotated[
+            str | None,
+            typer.Option("--bucket", help="Size: patches:2-5, lines:100-999, versions:3-4, ..."),
+        ],
+        None,
+    ),
+    "state": (
+        Annotated[
+            str | None,
+            typer.Option("--state", help="Backlog state, or open, or unanswered."),
+        ],
+        None,
+    ),
+    "q": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--search", "--q", help="Title, patch subject, author address or key contains."
+            ),
+        ],
+        None,
+    ),
+}
+
+
+def with_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn(..., filters: Filters)` as a command that takes the series filter options; an
+    option the filter cannot apply is an error naming the option (exit 2)."""
+    sig = inspect.signature(fn, eval_str=True)
+    params = [p for p in sig.parameters.values() if p.name != "filters"]
+    extra = [
+        inspect.Parameter(f"filter_{name}", inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+        for name, (a, d) in _FILTER_OPTIONS.items()
+    ]
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(f"filter_{name}") for name in _FILTER_OPTIONS}
+        try:
+            filters = Filters.from_options(**given)
+        except FilterError as e:
+            option = "--search" if e.parameter == "q" else f"--{e.parameter}"
+            _fail(f"{option}: {e.message.removeprefix(e.parameter + ': ')}")
+        return fn(*args, filters=filters, **kwargs)
+
+    command.__signature__ = sig.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
+    return command
+
+
+def _rules() -> BacklogRules:
+    cfg = _config()
+    return BacklogRules(cfg.stale_days, cfg.abandoned_days)
 
 
 @app.command("series")
+@with_filter_options
 def series_cmd(
-    author: Annotated[str | None, typer.Option(help="Author name or address contains.")] = None,
-    since: Annotated[str | None, typer.Option(help="Active on or after (YYYY-MM-DD).")] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Started on or before (YYYY-MM-DD, the day included).")
-    ] = None,
-    search: Annotated[str | None, typer.Option(help="Title contains.")] = None,
-    list_name: Annotated[str | None, typer.Option("--list", help="Mailing list name.")] = None,
+    filters: Filters,
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
 ) -> None:
-    """List series, most recently active first."""
+    """List the selected series, most recently active first."""
+    rules = _rules()
     engine = open_store(state.db)
-    f = SeriesFilter(author, _date_arg(since), _until_arg(until), search, list_name, limit)
     with engine.connect() as conn:
-        rows = series_list(conn, f)
-    t = Table(title=f"Series ({len(rows)} shown)", title_justify="left")
-    for col in ("last activity", "title", "author", "versions", "patches", "replies", "key"):
-        t.add_column(col, overflow="fold" if col in ("title", "key") else "ellipsis")
-    for r in rows:
-        t.add_row(
-            _day(r["last_date"]),
-            escape(r["title"]),
-            escape(r["author_name"] or r["author_addr"]),
-            str(r["n_versions"]),
-            str(r["patches"]),
-            str(r["replies"]),
-            escape(r["key"]),
-        )
-    console.print(t)
+        rows = select_series(conn, filters, rules)
+    rows.sort(key=lambda r: (-r["last_date"], r["series_key"]))
+    render.series_table(rows[:limit], console)
 
 
 @app.command()
@@ -581,42 +460,7 @@ def show(
         if key is None:
             _fail(f"no series contains {ident!r}")
         versions = versions_detail(conn, [key])
-    for v in versions:
-        flags = " ".join(f for f, on in (("RFC", v["rfc"]), ("RESEND", v["resend"])) if on)
-        head = f"v{v['version_str'] or v['version']} {flags}".strip()
-        console.print(
-            f"\n[bold]{escape(head)}[/bold]  {_day(v['date'])}  {escape(v['title'])}"
-            f"  ({escape(v['author_name'] or v['author_addr'])})",
-            highlight=False,
-        )
-        if v["prev_key"]:
-            ev = ", ".join(f"{k} {w:g}" for k, w in (v["link_evidence"] or {}).items())
-            console.print(f"  follows {escape(v['prev_key'])} ({escape(ev)})", highlight=False)
-        if v["missing"]:
-            console.print(f"  [yellow]missing patches: {v['missing']}[/yellow]")
-        for mm in v["members"]:
-            console.print(
-                f"  {mm['idx']:>2}  {escape(mm['subject'])}  <{escape(mm['message_id'])}>",
-                highlight=False,
-            )
-        for rep in v["replies"]:
-            who = rep["from_name"] or rep["from_addr"]
-            tags = []
-            if rep["is_author"]:
-                tags.append("author")
-            if rep["is_bot"]:
-                tags.append("bot")
-            tr = "; ".join(f"{t['key']}: {t['name'] or t['email']}" for t in rep["trailers"])
-            line = (
-                f"    {_day(rep['date'])}  {escape(who)}"
-                f"{' (' + ', '.join(tags) + ')' if tags else ''} on #{rep['patch_idx']}:"
-                f" {rep['lines_written']} lines written"
-            )
-            if tr:
-                line += f"  [green]{escape(tr)}[/green]"
-            if rep["notices"]:
-                line += f"  [cyan]{escape(', '.join(rep['notices']))}[/cyan]"
-            console.print(line, highlight=False)
+    render.timeline(versions, console)
 
 
 export_app = typer.Typer(help="Export what patchlens reconstructed, for use elsewhere.")
@@ -636,6 +480,9 @@ def eval_match(
         postings, commits = load_match_inputs(conn)
         shas = dict(conn.execute(select(schema.commits.c.id, schema.commits.c.sha)).all())
     ev = evaluate(postings, commits, describe=shas)
+    if not as_json:
+        render.evaluation(ev, errors, console)
+        return
     result = {
         "labelled_commits": ev.labelled,
         "true_positives": ev.tp,
@@ -651,142 +498,54 @@ def eval_match(
         },
         "errors": ev.errors[:errors],
     }
-    if as_json:
-        print(json.dumps(result, indent=2))
-        return
-    if not ev.labelled:
-        console.print("no commit names a posting in this store: nothing to measure")
-        return
-    console.print(
-        f"{ev.labelled} labelled commits: precision {ev.precision:.4f}, recall {ev.recall:.4f},"
-        f" F1 {ev.f1:.4f} ({ev.tp} right, {ev.fp} wrong, {ev.fn} missed of which"
-        f" {ev.ambiguous} ambiguous)",
-        highlight=False,
-    )
-    t = Table(title="Per layer", title_justify="left")
-    for col in ("layer", "right", "wrong", "precision"):
-        t.add_column(col, justify="left" if col == "layer" else "right")
-    for k, v in sorted(ev.layers.items()):
-        t.add_row(k, str(v.tp), str(v.fp), f"{v.precision:.4f}")
-    console.print(t)
-    if ev.errors:
-        e = Table(title=f"Errors ({len(ev.errors)})", title_justify="left")
-        for col in ("commit", "expected posting", "matched", "why"):
-            e.add_column(col, overflow="fold")
-        for row in ev.errors[:errors]:
-            e.add_row(
-                str(row["commit"])[:12],
-                escape(str(row["expected"])),
-                escape(str(row["got"] or "-")),
-                escape(f"{row['why']}" + (f" ({row['method']})" if "method" in row else "")),
-            )
-        console.print(e)
+    print(json.dumps(result, indent=2))
 
 
 @app.command()
+@with_filter_options
 def report(
-    since: Annotated[str | None, typer.Option(help="Series first posted on or after.")] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Series first posted on or before (the day included).")
-    ] = None,
-    list_name: Annotated[str | None, typer.Option("--list", help="Mailing list name.")] = None,
-    subsystem: Annotated[str | None, typer.Option(help="MAINTAINERS section title.")] = None,
-    org: Annotated[str | None, typer.Option(help="Organisation of the author.")] = None,
+    filters: Filters,
     as_of: Annotated[str | None, typer.Option(help="Backlog as of this date.")] = None,
-    bucket: Annotated[
-        str | None, typer.Option(help="Size: patches:2-5, lines:100-999, versions:3-4, ...")
-    ] = None,
-    contributor: Annotated[str | None, typer.Option(help="new or established.")] = None,
     top: Annotated[int, typer.Option(help="Rows in each top list.")] = 15,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The three use cases in the terminal: backlog, performance, community."""
-    cfg = _config()
+    rules = _rules()
     engine = open_store(state.db)
-    f = ReportFilter(
-        _date_arg(since),
-        _until_arg(until),
-        list_name,
-        subsystem,
-        org,
-        _date_arg(as_of),
-        BacklogRules(cfg.stale_days, cfg.abandoned_days),
-        bucket,
-        contributor,
-    )
     with engine.connect() as conn:
-        try:
-            rep = build_report(conn, f, top)
-        except ValueError as e:
-            _fail(str(e))
+        rep = build_report(conn, filters, rules, _date_arg(as_of), top)
     if as_json:
         print(json.dumps(with_units(dataclasses.asdict(rep)), indent=1, default=str))
         return
-    render(rep, console)
+    render.report(rep, console)
 
 
-def _register_export(
-    name: str,
-    rows: Callable[[Connection], list[dict]],
-    columns: Sequence[str],
-    default: str,
-    doc: str,
-) -> None:
-    """One `patchlens export NAME` command: the rows, in any format write_rows knows."""
+def _register_export(name: str, export: Export) -> None:
+    """One `patchlens export NAME` command: the rows of the selected series, in any format
+    write_rows knows."""
 
+    @with_filter_options
     def command(
-        fmt: Annotated[str, typer.Option("--format", help="csv, tsv, json or parquet.")] = default,
+        filters: Filters,
+        fmt: Annotated[
+            str, typer.Option("--format", help="csv, tsv, json or parquet.")
+        ] = export.default_format,
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="File (default stdout).")
         ] = None,
     ) -> None:
+        rules = _rules()
         engine = open_store(state.db)
         with engine.connect() as conn:
-            data = rows(conn)
-        _write(data, fmt, output, columns)
+            data = export.rows(conn, filters, rules)
+        _write(data, fmt, output, export.columns)
 
-    command.__doc__ = doc
+    command.__doc__ = export.doc
     export_app.command(name)(command)
 
 
-for _name, _rows, _columns, _default, _doc in (
-    (
-        "series",
-        export_rows,
-        EXPORT_COLUMNS,
-        "json",
-        "Per series version: cover, patches in order, previous/next version, every reply.",
-    ),
-    (
-        "links",
-        links_export,
-        LINK_COLUMNS,
-        "tsv",
-        "Every posting-to-commit link: message_id, repo, commit, method, score.",
-    ),
-    (
-        "metrics",
-        metrics_rows,
-        METRICS_COLUMNS,
-        "csv",
-        "One row per series: every metric of docs/METRICS.md, the state facts, anomalies.",
-    ),
-    (
-        "patches",
-        patch_rows,
-        PATCH_COLUMNS,
-        "csv",
-        "One row per posted patch: its version, metrics, and the commit it became.",
-    ),
-    (
-        "people",
-        people_rows,
-        PEOPLE_COLUMNS,
-        "csv",
-        "One row per person: review given against contributions received, organisation.",
-    ),
-):
-    _register_export(_name, _rows, _columns, _default, _doc)
+for _name, _export in EXPORTS.items():
+    _register_export(_name, _export)
 
 
 def _write(
