@@ -101,6 +101,7 @@ def test_openapi_lists_every_parameter_with_type_and_enum(openapi) -> None:
         "list",
         "subsystem",
         "org",
+        "author",
         "contributor",
         "bucket",
         "state",

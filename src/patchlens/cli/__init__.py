@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -42,6 +42,8 @@ from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import cache_dir, database_url, open_store
 from patchlens.store.lock import StoreBusy, update_lock
+
+T = TypeVar("T")
 
 app = typer.Typer(
     add_completion=False,
@@ -143,13 +145,7 @@ def add_list(
     """Register a mailing list and its archive source(s); the format is detected.
 
     Each source is checked before anything is registered."""
-    engine = open_store(state.db)
-    try:
-        # Replacing removes rows: not under an update that is writing them.
-        with _store_lock(engine, wait=True) if replace else nullcontext():
-            found = ingest.add_list(engine, name, sources, replace=replace)
-    except SourceError as e:
-        _fail(str(e))
+    found = _change_sources(replace, lambda e: ingest.add_list(e, name, sources, replace=replace))
     for loc, fmt in found:
         console.print(f"{name}: {loc} ({fmt})", highlight=False)
 
@@ -170,12 +166,9 @@ def add_repo(
     """Register a git repository whose commits patches are matched against.
 
     Git must be able to read it now."""
-    engine = open_store(state.db)
-    try:
-        with _store_lock(engine, wait=True) if replace else nullcontext():
-            ingest.add_repo(engine, name, source, branch or [], replace=replace)
-    except SourceError as e:
-        _fail(str(e))
+    _change_sources(
+        replace, lambda e: ingest.add_repo(e, name, source, branch or [], replace=replace)
+    )
     console.print(f"{name}: {source} ({', '.join(branch or ['default branch'])})")
 
 
@@ -184,12 +177,7 @@ def remove_list(name: Annotated[str, typer.Argument(help="The list's name.")]) -
     """Unregister a mailing list; messages no other list has go with all derived from them.
 
     The next update rebuilds review, matching and metrics."""
-    engine = open_store(state.db)
-    try:
-        with _store_lock(engine, wait=True):
-            rem = ingest.remove_list(engine, name)
-    except SourceError as e:
-        _fail(str(e))
+    rem = _change_sources(True, lambda e: ingest.remove_list(e, name))
     console.print(
         f"{name}: removed ({rem.sources} sources, {rem.messages} messages removed,"
         f" {rem.kept} kept as another list has them); run update to rebuild",
@@ -201,17 +189,23 @@ def remove_list(name: Annotated[str, typer.Argument(help="The list's name.")]) -
 @app.command("remove-repo")
 def remove_repo(name: Annotated[str, typer.Argument(help="The repository's name.")]) -> None:
     """Unregister a repository and its commits; the next update matches again."""
-    engine = open_store(state.db)
-    try:
-        with _store_lock(engine, wait=True):
-            rem = ingest.remove_repo(engine, name)
-    except SourceError as e:
-        _fail(str(e))
+    rem = _change_sources(True, lambda e: ingest.remove_repo(e, name))
     console.print(
         f"{name}: removed ({rem.commits} commits); run update to rebuild",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _change_sources(locked: bool, change: Callable[[Engine], T]) -> T:
+    """A change to the registered sources; under the update lock when it removes rows (never
+    under an update that is writing them). A source that cannot be used: an error, exit 2."""
+    engine = open_store(state.db)
+    try:
+        with _store_lock(engine, wait=True) if locked else nullcontext():
+            return change(engine)
+    except SourceError as e:
+        _fail(str(e))
 
 
 def _store_lock(engine: Engine, wait: bool) -> AbstractContextManager[None]:
@@ -513,7 +507,7 @@ def report(
     rules = _rules()
     engine = open_store(state.db)
     with engine.connect() as conn:
-        rep = build_report(conn, filters, rules, _date_arg(as_of), top)
+        rep = build_report(conn, filters, rules, as_of=_date_arg(as_of), top=top)
     if as_json:
         print(json.dumps(with_units(dataclasses.asdict(rep)), indent=1, default=str))
         return

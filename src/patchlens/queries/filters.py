@@ -63,6 +63,8 @@ SERIES_PARAMS = (
     "q",
 )
 
+TEXT = {"type": "string", "maxLength": MAX_TEXT}
+
 # Every query parameter, with its JSON schema and meaning: the parser checks values against
 # it and /openapi.json lists it, so the two cannot disagree.
 PARAMS: dict[str, tuple[dict[str, Any], str]] = {
@@ -74,22 +76,10 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         {"type": "string", "format": "date"},
         "Series first posted on or before this day (YYYY-MM-DD, UTC; the day is included).",
     ),
-    "list": (
-        {"type": "string", "maxLength": MAX_TEXT},
-        "Series sent to this mailing list (a list with no series selects nothing).",
-    ),
-    "subsystem": (
-        {"type": "string", "maxLength": MAX_TEXT},
-        "Series touching this MAINTAINERS section (unknown: selects nothing).",
-    ),
-    "org": (
-        {"type": "string", "maxLength": MAX_TEXT},
-        "Series whose author belonged to this organisation (unknown: selects nothing).",
-    ),
-    "author": (
-        {"type": "string", "maxLength": MAX_TEXT},
-        "Series whose author's name or address contains this text (taken literally).",
-    ),
+    "list": (TEXT, "Series sent to this mailing list (a list with no series selects nothing)."),
+    "subsystem": (TEXT, "Series touching this MAINTAINERS section (unknown: selects nothing)."),
+    "org": (TEXT, "Series whose author belonged to this organisation (unknown: selects nothing)."),
+    "author": (TEXT, "Series whose author's name or address contains this text (literally)."),
     "contributor": ({"type": "string", "enum": list(CONTRIBUTORS)}, "New or established author."),
     "bucket": ({"type": "string", "enum": list(BUCKET_VALUES)}, "Size of the series."),
     "state": (
@@ -98,7 +88,7 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         "but the author or a bot answered.",
     ),
     "q": (
-        {"type": "string", "maxLength": MAX_TEXT},
+        TEXT,
         "Text in the series title, author address or key (patches page: in the patch subject "
         "or sender).",
     ),
@@ -107,7 +97,7 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         "Length of the periods of trends.",
     ),
     "sort": (
-        {"type": "string", "maxLength": MAX_TEXT},
+        TEXT,
         "Column to sort by, '-' first for descending (the page's sortable columns).",
     ),
     "page": (

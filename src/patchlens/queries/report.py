@@ -22,6 +22,7 @@ from patchlens.metrics.distributions import (
 from patchlens.queries.community import review_balance
 from patchlens.queries.filters import Filters
 from patchlens.queries.selection import brief, data_date, select_series
+from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
 
@@ -60,12 +61,13 @@ def build_report(
     conn: Connection,
     f: Filters,
     rules: BacklogRules,
+    *,
     as_of: int | None = None,
     top: int = 15,
 ) -> Report:
     """The report over the series `f` selects, states as of `as_of` (default: the data's
     date); `series_keys` lists them all, so a script can check which series it covers."""
-    rows = select_series(conn, f, rules, as_of)
+    rows = select_series(conn, f, rules, as_of=as_of)
     keys = {r["series_key"] for r in rows}
     states = {st: 0 for st in STATES}
     states.update(Counter(r["state"] for r in rows))
@@ -158,11 +160,9 @@ def maintainer_load(conn: Connection, rows: list[dict[str, Any]], top: int) -> l
         for name, email, role in people:
             who = identity.get(email.lower(), f"addr:{email.lower()}")
             replies = 0
-            for i in range(0, len(keys), 500):
+            for chunk in chunks(keys):
                 replies += conn.execute(
-                    select(func.count()).where(
-                        ev.c.who == who, ev.c.series_key.in_(keys[i : i + 500])
-                    )
+                    select(func.count()).where(ev.c.who == who, ev.c.series_key.in_(chunk))
                 ).scalar_one()
             out.append(
                 {

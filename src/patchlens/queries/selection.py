@@ -79,6 +79,25 @@ def series_in_list(conn: Connection, name: str) -> set[str]:
     return {k for k, _n in conn.execute(_list_members(name))}
 
 
+def decode(r: dict[str, Any], when: int, rules: BacklogRules) -> dict[str, Any]:
+    """A series_metrics row as the read model gives it: its JSON lists decoded and its state
+    as of `when` (metrics/backlog.py decides it from the stored facts)."""
+    r["subsystems"] = json.loads(r["subsystems"])
+    r["anomalies"] = json.loads(r["anomalies"])
+    facts = Facts(
+        r["merged"],
+        r["nearly_complete"],
+        r["has_reviewer_reply"],
+        r["reviewer_spoke_last"],
+        r["last_date"],
+        r["in_repo"],
+        merged_by=r["merged_by"] or "",
+        repo_registered=r["repo_registered"],
+    )
+    r["state"] = decide(facts, when, rules)
+    return r
+
+
 def _load(conn: Connection, f: Filters, rules: BacklogRules, as_of: int | None) -> list[dict]:
     """series_metrics rows, narrowed by SQL where SQL says exactly what `f.keep` says, each
     with its state at `as_of` (default: the data's date), its lists and its author's name."""
@@ -96,25 +115,10 @@ def _load(conn: Connection, f: Filters, rules: BacklogRules, as_of: int | None) 
         lists.setdefault(key, []).append(name)
     when = as_of or data_date(conn)
     for r in rows:
-        r["subsystems"] = json.loads(r["subsystems"])
-        r["anomalies"] = json.loads(r["anomalies"])
         # Every list of the series (only `f.list`, when SQL was asked about that one alone).
         r["lists"] = sorted(lists.get(r["series_key"], ()))
         r["author_name"] = r["author_name"] or ""
-        r["state"] = decide(
-            Facts(
-                r["merged"],
-                r["nearly_complete"],
-                r["has_reviewer_reply"],
-                r["reviewer_spoke_last"],
-                r["last_date"],
-                r["in_repo"],
-                merged_by=r["merged_by"] or "",
-                repo_registered=r["repo_registered"],
-            ),
-            when,
-            rules,
-        )
+        decode(r, when, rules)
     return rows
 
 
@@ -153,6 +157,7 @@ def select_series(
     conn: Connection,
     f: Filters,
     rules: BacklogRules,
+    *,
     as_of: int | None = None,
     keep_all: bool = False,
 ) -> list[dict[str, Any]]:

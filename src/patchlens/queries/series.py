@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, select
 
 from patchlens.queries.formats import iso
 from patchlens.queries.history import load_superseded_by_merged
+from patchlens.queries.sql import CHUNK, grouped
 from patchlens.store import schema
 
 
@@ -33,121 +34,78 @@ def find_series(conn: Connection, ident: str) -> str | None:
     return None
 
 
-def _trailers_by_message(conn: Connection, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {}
-    mt = schema.message_trailers
-    for i in range(0, len(pks), 500):
-        for row in conn.execute(
-            select(mt.c.message_pk, mt.c.key, mt.c.name, mt.c.email, mt.c.given)
-            .where(mt.c.message_pk.in_(pks[i : i + 500]))
-            .order_by(mt.c.message_pk, mt.c.seq)
-        ):
-            out.setdefault(row.message_pk, []).append(
-                {"key": row.key, "name": row.name, "email": row.email, "given": row.given}
-            )
-    return out
-
-
-def _notices_by_message(conn: Connection, pks: list[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    mn = schema.message_notices
-    for i in range(0, len(pks), 500):
-        for pk, kind in conn.execute(
-            select(mn.c.message_pk, mn.c.kind).where(mn.c.message_pk.in_(pks[i : i + 500]))
-        ):
-            out.setdefault(pk, []).append(kind)
-    return out
-
-
 def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dict[str, Any]]:
     """Every version (of the given series, or all) with members and replies, in order."""
-    sv, vm, r, m, ma = (
+    sv, vm, r, m, ma, mt, mn = (
         schema.series_versions,
         schema.version_members,
         schema.replies,
         schema.messages,
         schema.message_analysis,
+        schema.message_trailers,
+        schema.message_notices,
     )
     q = select(sv).order_by(sv.c.series_key, sv.c.seq)
     wanted = None if series_keys is None else set(series_keys)
-    if wanted is not None and len(wanted) <= 500:
+    if wanted is not None and len(wanted) <= CHUNK:
         q = q.where(sv.c.series_key.in_(sorted(wanted)))
     # More keys than a query may bind: read every version and keep theirs.
     versions = [
         dict(row._mapping) for row in conn.execute(q) if wanted is None or row.series_key in wanted
     ]
     vkeys = [v["key"] for v in versions]
-    members: dict[str, list[dict[str, Any]]] = {}
-    replies: dict[str, list[dict[str, Any]]] = {}
-    for i in range(0, len(vkeys), 500):
-        chunk = vkeys[i : i + 500]
-        for row in conn.execute(
-            select(
-                vm.c.version_key,
-                vm.c.idx,
-                m.c.id,
-                m.c.message_id,
-                m.c.subject,
-                m.c.date_utc,
-                ma.c.lines_added,
-                ma.c.lines_removed,
-                ma.c.files,
-            )
-            .join(m, m.c.id == vm.c.message_pk)
-            .join(ma, ma.c.message_pk == m.c.id)
-            .where(vm.c.version_key.in_(chunk))
-            .order_by(vm.c.version_key, vm.c.idx)
-        ):
-            members.setdefault(row.version_key, []).append(
-                {
-                    "idx": row.idx,
-                    "pk": row.id,
-                    "message_id": row.message_id,
-                    "subject": row.subject,
-                    "date": row.date_utc,
-                    "lines_added": row.lines_added,
-                    "lines_removed": row.lines_removed,
-                    "files": json.loads(row.files),
-                }
-            )
-        for row in conn.execute(
-            select(
-                r.c.version_key,
-                r.c.addressed_idx,
-                r.c.is_author,
-                r.c.is_bot,
-                m.c.id,
-                m.c.message_id,
-                m.c.from_name,
-                m.c.from_addr,
-                m.c.date_utc,
-                ma.c.lines_written,
-                ma.c.lines_quoted,
-                ma.c.first_line,
-            )
-            .join(m, m.c.id == r.c.message_pk)
-            .join(ma, ma.c.message_pk == m.c.id)
-            .where(r.c.version_key.in_(chunk))
-            .order_by(m.c.date_utc, m.c.id)
-        ):
-            replies.setdefault(row.version_key, []).append(
-                {
-                    "pk": row.id,
-                    "message_id": row.message_id,
-                    "from_name": row.from_name,
-                    "from_addr": row.from_addr,
-                    "date": row.date_utc,
-                    "patch_idx": row.addressed_idx,
-                    "is_author": row.is_author,
-                    "is_bot": row.is_bot,
-                    "lines_written": row.lines_written,
-                    "lines_quoted": row.lines_quoted,
-                    "first_line": row.first_line,
-                }
-            )
+    posted = {
+        "message_id": m.c.message_id,
+        "date": m.c.date_utc,
+    }
+    members = grouped(
+        conn,
+        vm.c.version_key,
+        vkeys,
+        {
+            "idx": vm.c.idx,
+            "pk": m.c.id,
+            "subject": m.c.subject,
+            **posted,
+            **{k: ma.c[k] for k in ("lines_added", "lines_removed", "files")},
+        },
+        vm.join(m, m.c.id == vm.c.message_pk).join(ma, ma.c.message_pk == m.c.id),
+        (vm.c.version_key, vm.c.idx),
+    )
+    for mm in (mm for lst in members.values() for mm in lst):
+        mm["files"] = json.loads(mm["files"])
+    replies = grouped(
+        conn,
+        r.c.version_key,
+        vkeys,
+        {
+            "pk": m.c.id,
+            **posted,
+            "from_name": m.c.from_name,
+            "from_addr": m.c.from_addr,
+            "patch_idx": r.c.addressed_idx,
+            "is_author": r.c.is_author,
+            "is_bot": r.c.is_bot,
+            **{k: ma.c[k] for k in ("lines_written", "lines_quoted", "first_line")},
+        },
+        r.join(m, m.c.id == r.c.message_pk).join(ma, ma.c.message_pk == m.c.id),
+        (m.c.date_utc, m.c.id),
+    )
     pks = [x["pk"] for lst in replies.values() for x in lst]
-    trailers = _trailers_by_message(conn, pks)
-    notices = _notices_by_message(conn, pks)
+    trailers = grouped(
+        conn,
+        mt.c.message_pk,
+        pks,
+        {k: mt.c[k] for k in ("key", "name", "email", "given")},
+        mt,
+        (mt.c.message_pk, mt.c.seq),
+    )
+    notices = {
+        pk: [n["kind"] for n in found]
+        for pk, found in grouped(
+            conn, mn.c.message_pk, pks, {"kind": mn.c.kind}, mn, (mn.c.message_pk, mn.c.kind)
+        ).items()
+    }
     nxt = {v["prev_key"]: v["key"] for v in versions if v["prev_key"]}
     for v in versions:
         v["members"] = members.get(v["key"], [])
