@@ -26,7 +26,7 @@ from patchlens.config import Config, ConfigError, load_config
 from patchlens.match.evaluate import evaluate
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries.exports import EXPORTS, Export
-from patchlens.queries.filters import FilterError, Filters
+from patchlens.queries.filters import PARAMS, SERIES_PARAMS, FilterError, Filters
 from patchlens.queries.formats import with_units, write_rows
 from patchlens.queries.report import build_report
 from patchlens.queries.selection import select_series
@@ -339,64 +339,18 @@ def _date_arg(value: str | None) -> int | None:
 # into the one filter type the dashboard takes from its query string (queries/filters.py):
 # the same names, the same checks, the same series.
 
-_FILTER_OPTIONS: dict[str, tuple[Any, None]] = {
-    "since": (
-        Annotated[
-            str | None, typer.Option("--since", help="First posted on or after (YYYY-MM-DD).")
-        ],
-        None,
-    ),
-    "until": (
-        Annotated[
-            str | None,
-            typer.Option("--until", help="First posted on or before (YYYY-MM-DD, included)."),
-        ],
-        None,
-    ),
-    "list": (Annotated[str | None, typer.Option("--list", help="Mailing list name.")], None),
-    "subsystem": (
-        Annotated[str | None, typer.Option("--subsystem", help="MAINTAINERS section title.")],
-        None,
-    ),
-    "org": (
-        Annotated[str | None, typer.Option("--org", help="Organisation of the author.")],
-        None,
-    ),
-    "author": (
-        Annotated[
-            str | None,
-            typer.Option("--author", help="Author name or address contains (literally)."),
-        ],
-        None,
-    ),
-    "contributor": (
-        Annotated[str | None, typer.Option("--contributor", help="new or established.")],
-        None,
-    ),
-    "bucket": (
-        Annotated[
-            str | None,
-            typer.Option("--bucket", help="Size: patches:2-5, lines:100-999, versions:3-4, ..."),
-        ],
-        None,
-    ),
-    "state": (
-        Annotated[
-            str | None,
-            typer.Option("--state", help="Backlog state, or open, or unanswered."),
-        ],
-        None,
-    ),
-    "q": (
-        Annotated[
-            str | None,
-            typer.Option(
-                "--search", "--q", help="Title, patch subject, author address or key contains."
-            ),
-        ],
-        None,
-    ),
-}
+
+def _filter_option(name: str) -> tuple[Any, None]:
+    """The option of one series filter: `--NAME` (q is `--search`, or `--q`), with the
+    description of the query parameter (queries/filters.py PARAMS) as its help."""
+    flags = ("--search", "--q") if name == "q" else (f"--{name}",)
+    schema, text = PARAMS[name]
+    if "enum" in schema:
+        text += " One of: " + ", ".join(schema["enum"]) + "."
+    return Annotated[str | None, typer.Option(*flags, help=text)], None
+
+
+_FILTER_OPTIONS = {name: _filter_option(name) for name in SERIES_PARAMS}
 
 
 def with_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -507,7 +461,7 @@ def report(
     rules = _rules()
     engine = open_store(state.db)
     with engine.connect() as conn:
-        rep = build_report(conn, filters, rules, as_of=_date_arg(as_of), top=top)
+        rep = build_report(conn, filters, rules, _date_arg(as_of), top)
     if as_json:
         print(json.dumps(with_units(dataclasses.asdict(rep)), indent=1, default=str))
         return

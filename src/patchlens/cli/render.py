@@ -23,11 +23,18 @@ def day(ts: int | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d") if ts else ""
 
 
-def _table(title: str, columns: tuple[str, ...], right: tuple[str, ...] = ()) -> Table:
-    """A table with a left-aligned title; the `right` columns right-aligned (numbers)."""
+def _table(
+    title: str, columns: tuple[str, ...], right: tuple[str, ...] = (), fold: bool = False
+) -> Table:
+    """A table with a left-aligned title; the `right` columns right-aligned (numbers); with
+    `fold`, long cells wrap instead of being cut."""
     t = Table(title=title, title_justify="left")
     for col in columns:
-        t.add_column(col, justify="right" if col in right else "left")
+        t.add_column(
+            col,
+            justify="right" if col in right else "left",
+            overflow="fold" if fold else "ellipsis",
+        )
     return t
 
 
@@ -90,15 +97,9 @@ def review(review: dict[str, Any], console: Console) -> None:
 
 
 def sources(lists: list[dict[str, Any]], repos: list[dict[str, Any]], console: Console) -> None:
-    t = Table(title="Mailing lists", title_justify="left")
-    for col, just in (
-        ("list", "left"),
-        ("messages", "right"),
-        ("patches", "right"),
-        ("from", "left"),
-        ("to", "left"),
-    ):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    t = _table(
+        "Mailing lists", ("list", "messages", "patches", "from", "to"), ("messages", "patches")
+    )
     for li in lists:
         t.add_row(
             escape(li["list"]),
@@ -108,17 +109,12 @@ def sources(lists: list[dict[str, Any]], repos: list[dict[str, Any]], console: C
             (li["last_date"] or "")[:10],
         )
     console.print(t)
-    src = Table(title="Archive sources", title_justify="left")
-    for col, just in (
-        ("list", "left"),
-        ("source", "left"),
-        ("format", "left"),
-        ("read", "right"),
-        ("variants", "right"),
-        ("quarantined", "right"),
-        ("updated", "left"),
-    ):
-        src.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
+    src = _table(
+        "Archive sources",
+        ("list", "source", "format", "read", "variants", "quarantined", "updated"),
+        ("read", "variants", "quarantined"),
+        fold=True,
+    )
     for li in lists:
         for s_ in li["sources"]:
             src.add_row(
@@ -131,16 +127,9 @@ def sources(lists: list[dict[str, Any]], repos: list[dict[str, Any]], console: C
                 (s_["last_update"] or "never")[:16],
             )
     console.print(src)
-    r = Table(title="Repositories", title_justify="left")
-    for col, just in (
-        ("repo", "left"),
-        ("commits", "right"),
-        ("branches", "left"),
-        ("from", "left"),
-        ("to", "left"),
-        ("updated", "left"),
-    ):
-        r.add_column(col, justify=just)  # type: ignore[arg-type]
+    r = _table(
+        "Repositories", ("repo", "commits", "branches", "from", "to", "updated"), ("commits",)
+    )
     for repo in repos:
         branches = ", ".join(f"{b} ({n:,})" for b, n in sorted(repo["commits_per_branch"].items()))
         r.add_row(
@@ -303,6 +292,16 @@ def _h(v: float | None) -> str:
     return f"{v:.1f} h" if v < 48 else f"{v / 24:.1f} d"
 
 
+def _percentiles(
+    console: Console, title: str, first: str, rows: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """A table of duration summaries (n, median, p75, p90), one labelled row each."""
+    t = _table(title, (first, "n", "median", "p75", "p90"), ("n", "median", "p75", "p90"))
+    for label, sm in rows:
+        t.add_row(label, str(sm["n"]), _h(sm["median"]), _h(sm["p75"]), _h(sm["p90"]))
+    console.print(t)
+
+
 def report(rep: Report, console: Console) -> None:
     """The report (`build_report`) as the three use cases: backlog, performance, community."""
     console.rule("[bold]Backlog")
@@ -342,32 +341,20 @@ def report(rep: Report, console: Console) -> None:
         console.print("no MAINTAINERS file: series are in no subsystem")
 
     console.rule("[bold]Performance")
-    t = Table(title="Durations over all series (nearest-rank percentiles)", title_justify="left")
-    for col in ("metric", "n", "median", "p75", "p90"):
-        t.add_column(col, justify="left" if col == "metric" else "right")
-    for m, sm in rep.durations.items():
-        t.add_row(m.replace("_", " "), str(sm["n"]), _h(sm["median"]), _h(sm["p75"]), _h(sm["p90"]))
-    console.print(t)
+    _percentiles(
+        console,
+        "Durations over all series (nearest-rank percentiles)",
+        "metric",
+        [(m.replace("_", " "), sm) for m, sm in rep.durations.items()],
+    )
     for m, per in rep.per_quarter.items():
-        t = Table(title=f"{m.replace('_', ' ')} per quarter", title_justify="left")
-        for col in ("quarter", "n", "median", "p75", "p90"):
-            t.add_column(col, justify="left" if col == "quarter" else "right")
-        for p in per[-12:]:
-            t.add_row(p["period"], str(p["n"]), _h(p["median"]), _h(p["p75"]), _h(p["p90"]))
-        console.print(t)
+        rows = [(p["period"], p) for p in per[-12:]]
+        _percentiles(console, f"{m.replace('_', ' ')} per quarter", "quarter", rows)
     for name, groups in rep.per_bucket.items():
-        t = Table(title=f"time to merge by {name}", title_justify="left")
-        for col in (name, "n", "median", "p75", "p90"):
-            t.add_column(col, justify="left" if col == name else "right")
-        for g in groups:
-            t.add_row(g["group"], str(g["n"]), _h(g["median"]), _h(g["p75"]), _h(g["p90"]))
-        console.print(t)
-    t = Table(title="time to first response: new vs established", title_justify="left")
-    for col in ("contributor", "n", "median", "p75", "p90"):
-        t.add_column(col, justify="left" if col == "contributor" else "right")
-    for g in rep.new_vs_established:
-        t.add_row(g["group"], str(g["n"]), _h(g["median"]), _h(g["p75"]), _h(g["p90"]))
-    console.print(t)
+        rows = [(g["group"], g) for g in groups]
+        _percentiles(console, f"time to merge by {name}", name, rows)
+    rows = [(g["group"], g) for g in rep.new_vs_established]
+    _percentiles(console, "time to first response: new vs established", "contributor", rows)
 
     console.rule("[bold]Community")
     common = (

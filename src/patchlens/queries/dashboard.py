@@ -77,12 +77,12 @@ def span(conn: Connection, f: Filters) -> tuple[int | None, int]:
 def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
     """The series every figure of a page is computed over: `select_series` over the rows kept
     in memory for this data version (a page answers many requests over one version)."""
-    return select_series(conn, f, rules, keep_all=True)
+    return select_series(conn, f, rules, kept=True)
 
 
 def selected_keys(conn: Connection, f: Filters, rules: BacklogRules) -> set[str] | None:
     """The keys of the selected series, or None when no filter narrows them."""
-    return selection.selected_keys(conn, f, rules, keep_all=True)
+    return selection.selected_keys(conn, f, rules, kept=True)
 
 
 def part(rows: list[dict[str, Any]], f: Filters, link: str, top: int = 25) -> dict[str, Any]:

@@ -58,16 +58,11 @@ def states_by_subsystem(rows: list[dict[str, Any]]) -> dict[str, Counter[str]]:
 
 
 def build_report(
-    conn: Connection,
-    f: Filters,
-    rules: BacklogRules,
-    *,
-    as_of: int | None = None,
-    top: int = 15,
+    conn: Connection, f: Filters, rules: BacklogRules, as_of: int | None = None, top: int = 15
 ) -> Report:
     """The report over the series `f` selects, states as of `as_of` (default: the data's
     date); `series_keys` lists them all, so a script can check which series it covers."""
-    rows = select_series(conn, f, rules, as_of=as_of)
+    rows = select_series(conn, f, rules, as_of)
     keys = {r["series_key"] for r in rows}
     states = {st: 0 for st in STATES}
     states.update(Counter(r["state"] for r in rows))

@@ -154,28 +154,23 @@ def all_series(conn: Connection, rules: BacklogRules) -> list[dict[str, Any]]:
 
 
 def select_series(
-    conn: Connection,
-    f: Filters,
-    rules: BacklogRules,
-    *,
-    as_of: int | None = None,
-    keep_all: bool = False,
+    conn: Connection, f: Filters, rules: BacklogRules, as_of: int | None = None, kept: bool = False
 ) -> list[dict[str, Any]]:
     """The series `f` keeps, each with its state at `as_of` (default: the data's date).
 
-    `keep_all`: start from every series kept in memory for this data version (the dashboard,
+    `kept`: start from every series kept in memory for this data version (the dashboard,
     which answers many requests over one version) rather than from rows SQL narrowed (a
     command, which answers one). Either way `f.keep` decides, so the set is the same."""
-    kept = keep_all and as_of is None
-    rows = all_series(conn, rules) if kept else _load(conn, f, rules, as_of)
+    whole = kept and as_of is None
+    rows = all_series(conn, rules) if whole else _load(conn, f, rules, as_of)
     return [r for r in rows if f.keep(r)]
 
 
 def selected_keys(
-    conn: Connection, f: Filters, rules: BacklogRules, keep_all: bool = False
+    conn: Connection, f: Filters, rules: BacklogRules, kept: bool = False
 ) -> set[str] | None:
     """The keys of the series `f` keeps, or None when no filter narrows them (every series,
     pull requests and all: an export then holds everything)."""
     if f.selects_all():
         return None
-    return {r["series_key"] for r in select_series(conn, f, rules, keep_all=keep_all)}
+    return {r["series_key"] for r in select_series(conn, f, rules, kept=kept)}
