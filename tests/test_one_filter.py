@@ -25,11 +25,11 @@ pytestmark = pytest.mark.slow
 # Each filter as query parameters; the CLI spells each as --name value (q as --search).
 FILTERS: list[dict[str, str]] = [
     {"list": "erofs-2024"},
-    {"since": "2021-01-01", "until": "2021-06-30"},
+    {"since": "2020-02-17", "until": "2020-02-19"},  # the busiest days: both ends count
     {"state": "partly merged"},
     {"state": "other tree", "until": "2019-12-31"},
     {"state": "unanswered", "since": "2019-01-01"},
-    {"org": "Huawei", "until": "2020-12-31"},
+    {"org": "Huawei", "until": "2020-02-17"},
     {"subsystem": "no such subsystem"},
     {"q": "compress", "list": "linux-erofs"},
     {"author": "_"},
