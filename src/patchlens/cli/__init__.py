@@ -428,25 +428,10 @@ def eval_match(
         postings, commits = load_match_inputs(conn)
         shas = dict(conn.execute(select(schema.commits.c.id, schema.commits.c.sha)).all())
     ev = evaluate(postings, commits, describe=shas)
-    if not as_json:
+    if as_json:
+        print(json.dumps(render.evaluation_json(ev, errors), indent=2))
+    else:
         render.evaluation(ev, errors, console)
-        return
-    result = {
-        "labelled_commits": ev.labelled,
-        "true_positives": ev.tp,
-        "false_positives": ev.fp,
-        "false_negatives": ev.fn,
-        "ambiguous": ev.ambiguous,
-        "precision": round(ev.precision, 4),
-        "recall": round(ev.recall, 4),
-        "f1": round(ev.f1, 4),
-        "layers": {
-            k: {"tp": v.tp, "fp": v.fp, "precision": round(v.precision, 4)}
-            for k, v in sorted(ev.layers.items())
-        },
-        "errors": ev.errors[:errors],
-    }
-    print(json.dumps(result, indent=2))
 
 
 @app.command()

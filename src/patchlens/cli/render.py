@@ -255,6 +255,25 @@ def timeline(versions: list[dict[str, Any]], console: Console) -> None:
             console.print(line, highlight=False)
 
 
+def evaluation_json(ev: Evaluation, errors: int) -> dict[str, Any]:
+    """`eval-match --json`: the scores rounded to 4 places, the first `errors` errors."""
+    return {
+        "labelled_commits": ev.labelled,
+        "true_positives": ev.tp,
+        "false_positives": ev.fp,
+        "false_negatives": ev.fn,
+        "ambiguous": ev.ambiguous,
+        "precision": round(ev.precision, 4),
+        "recall": round(ev.recall, 4),
+        "f1": round(ev.f1, 4),
+        "layers": {
+            k: {"tp": v.tp, "fp": v.fp, "precision": round(v.precision, 4)}
+            for k, v in sorted(ev.layers.items())
+        },
+        "errors": ev.errors[:errors],
+    }
+
+
 def evaluation(ev: Evaluation, errors: int, console: Console) -> None:
     """Matching's precision and recall, per layer, and its first `errors` errors."""
     if not ev.labelled:

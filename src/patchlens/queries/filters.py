@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -205,11 +206,12 @@ class Filters:
             raise FilterError("until", "until: a day on or after since")
         return made
 
-    @property
+    # Cached: `keep` asks for each row (the dataclass is frozen, so they never change).
+    @cached_property
     def since_ts(self) -> int | None:
         return parse_day(self.since, "since") if self.since else None
 
-    @property
+    @cached_property
     def until_ts(self) -> int | None:
         """Exclusive: the midnight after the `until` day, so that the day is included."""
         return until_bound(parse_day(self.until, "until")) if self.until else None
