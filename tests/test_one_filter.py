@@ -171,3 +171,63 @@ def test_a_bad_option_names_itself(store) -> None:
         name = option.removeprefix("--")
         resp = client.get("/api/series", params={name: args[1]})
         assert resp.status_code == 400 and resp.json()["parameter"] == name
+
+
+def _row(**over: Any) -> dict[str, Any]:
+    """A series row as select_series gives it, made up."""
+    row = {
+        "series_key": "k1",
+        "title": "erofs: fix the 100% case",
+        "author_addr": "a_b@example.org",
+        "author_name": "Ann Example",
+        "org": "Example",
+        "lists": ["linux-erofs"],
+        "first_date": 1_600_000_000,  # 2020-09-13 12:26:40 UTC
+        "new_contributor": False,
+        "subsystems": ["EROFS FILE SYSTEM"],
+        "state": "stale",
+        "has_reviewer_reply": False,
+        "patches": 3,
+        "lines_added": 10,
+        "lines_removed": 2,
+        "versions": 1,
+        "search_text": "erofs: fix the 100% case",
+    }
+    return {**row, **over}
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ({"since": "2020-09-13"}, True),
+        ({"since": "2020-09-14"}, False),
+        ({"until": "2020-09-13"}, True),  # the until day is included
+        ({"until": "2020-09-12"}, False),
+        ({"list": "linux-erofs"}, True),
+        ({"list": "linux"}, False),  # a list is named whole, never a part of it
+        ({"org": "Example"}, True),
+        ({"org": "Exam"}, False),
+        ({"author": "A_B@"}, True),
+        ({"author": "ann ex"}, True),
+        ({"author": "a%b"}, False),  # taken literally, not as a pattern
+        ({"q": "100%"}, True),
+        ({"q": "fix_the"}, False),
+        ({"state": "open"}, True),
+        ({"state": "unanswered"}, True),
+        ({"state": "merged"}, False),
+        ({"subsystem": "EROFS FILE SYSTEM"}, True),
+        ({"subsystem": "EROFS"}, False),
+        ({"contributor": "new"}, False),
+        ({"bucket": "patches:2-5"}, True),
+    ],
+)
+def test_keep_is_the_whole_definition(given: dict[str, str], kept: bool) -> None:
+    """`Filters.keep` alone decides (SQL only narrows first): each filter on a made-up row,
+    from the query string and from the command-line options alike."""
+    from starlette.datastructures import QueryParams
+
+    from patchlens.queries.filters import Filters
+
+    from_query = Filters.from_query(QueryParams(given))
+    assert from_query == Filters.from_options(**given)
+    assert from_query.keep(_row()) is kept
