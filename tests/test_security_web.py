@@ -201,22 +201,26 @@ def test_hostile_values_never_give_a_5xx(client) -> None:
 
 
 def test_series_author_is_literal(erofs_store) -> None:
-    """`patchlens series --author` looks for the characters given: `%` and `_` match only
-    themselves (some EROFS author names hold a `_`), while part of an address still matches."""
-    from patchlens.queries.series import SeriesFilter, series_list
+    """The `author` filter (`patchlens series --author`, `?author=`) looks for the characters
+    given: `%` and `_` match only themselves (some EROFS author names hold a `_`), while part of
+    an address still matches."""
+    from patchlens.metrics.backlog import BacklogRules
+    from patchlens.queries.filters import Filters
+    from patchlens.queries.selection import select_series
 
     _db, engine, _ = erofs_store
+    rules = BacklogRules()
     with engine.connect() as conn:
-        every = series_list(conn, SeriesFilter(limit=100_000))
+        every = select_series(conn, Filters(), rules)
         assert len(every) > 100
         part = every[0]["author_addr"].split("@")[1].upper()
-        assert series_list(conn, SeriesFilter(author=part, limit=5))
+        assert select_series(conn, Filters(author=part), rules)
         for wild in ("%", "_", "%@%", "_a"):
             want = sorted(
-                r["key"]
+                r["series_key"]
                 for r in every
                 if wild in r["author_addr"].lower() or wild in r["author_name"].lower()
             )
-            got = series_list(conn, SeriesFilter(author=wild, limit=100_000))
-            assert sorted(r["key"] for r in got) == want, wild
+            got = select_series(conn, Filters(author=wild), rules)
+            assert sorted(r["series_key"] for r in got) == want, wild
             assert len(want) < len(every)

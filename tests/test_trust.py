@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from patchlens.config import load_config
-from patchlens.queries.report import ReportFilter, metric_rows
+from patchlens.metrics.backlog import BacklogRules
+from patchlens.queries.filters import Filters
+from patchlens.queries.selection import select_series
 from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
@@ -63,7 +65,7 @@ def xen_list_only(tmp_path_factory: pytest.TempPathFactory):
 
 def _rows(engine) -> list[dict]:
     with engine.connect() as conn:
-        return metric_rows(conn, ReportFilter())
+        return select_series(conn, Filters(), BacklogRules())
 
 
 def test_notices_make_series_merged_without_a_repository(xen_list_only) -> None:

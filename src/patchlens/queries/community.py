@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, func, select
 
+from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
 
@@ -14,8 +15,7 @@ def _chunks(series: set[str] | None) -> list[list[str] | None]:
     """The series in groups a query may bind (one group of None: every series)."""
     if series is None:
         return [None]
-    keys = sorted(series)
-    return [keys[i : i + 500] for i in range(0, len(keys), 500)]
+    return list(chunks(sorted(series)))
 
 
 def _given(

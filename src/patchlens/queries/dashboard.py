@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -21,8 +20,6 @@ from patchlens.metrics.backlog import (
     OPEN_STATES,
     STATES,
     BacklogRules,
-    Facts,
-    decide,
     merge_rate,
 )
 from patchlens.metrics.distributions import (
@@ -31,19 +28,25 @@ from patchlens.metrics.distributions import (
     DURATIONS,
     by_key,
     by_period,
+    fill_periods,
+    mark_partial,
     period_of,
     summary,
 )
+from patchlens.queries import selection
 from patchlens.queries.community import review_balance
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
-from patchlens.queries.report import (
-    ReportFilter,
+from patchlens.queries.report import states_by_subsystem
+from patchlens.queries.selection import (
+    all_series,
     brief,
     data_date,
-    metric_rows,
+    decode,
+    select_series,
     series_in_list,
 )
 from patchlens.queries.series import versions_detail
+from patchlens.queries.sql import chunks, cols, grouped
 from patchlens.store import schema
 
 # The longest mail address SMTP allows (RFC 5321: 64 + 1 + 255); a longer one names nobody.
@@ -64,63 +67,22 @@ SORTABLE = (
 )
 
 
-# Series rows with their states, per store and data version: every page filters the same
-# rows, and they change only when an update finishes (stage_state records when).
-_CACHE: dict[tuple[str, Any, BacklogRules], list[dict[str, Any]]] = {}
-_LISTS: dict[tuple[str, Any, str], set[str]] = {}
-
-
-def _version(conn: Connection) -> Any:
-    row = conn.execute(
-        select(schema.stage_state.c.inputs, schema.stage_state.c.finished_at)
-    ).first()
-    return tuple(row) if row else None
-
-
-# Held while the rows of a new version are computed: concurrent requests after an update
-# wait for one computation instead of each running it (seconds of CPU each).
-_CACHE_LOCK = threading.Lock()
-
-
-def all_series_rows(conn: Connection, rules: BacklogRules) -> list[dict[str, Any]]:
-    key = (str(conn.engine.url), _version(conn), rules)
-    rows = _CACHE.get(key)
-    if rows is None:
-        with _CACHE_LOCK:
-            rows = _CACHE.get(key)
-            if rows is None:
-                rows = metric_rows(conn, ReportFilter(rules=rules))
-                _CACHE.clear()  # one version per store is enough; old ones are stale
-                _CACHE[key] = rows
-    return rows
+def span(conn: Connection, f: Filters) -> tuple[int | None, int]:
+    """The time the selected data covers: from the `since` filter to the newest data of the
+    store or the `until` filter, whichever comes first (periods cut by it are partial)."""
+    until = data_date(conn) + 1
+    return f.since_ts, until if f.until_ts is None else min(until, f.until_ts)
 
 
 def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
-    """The series every figure of a page is computed over: those passing every filter."""
-    rows = all_series_rows(conn, rules)
-    since, until = f.since_ts, f.until_ts
-    in_list: set[str] | None = None
-    if f.list:
-        lkey = (str(conn.engine.url), _version(conn), f.list)
-        in_list = _LISTS.get(lkey)
-        if in_list is None:
-            in_list = _LISTS[lkey] = series_in_list(conn, f.list)
-    return [
-        r
-        for r in rows
-        if (since is None or r["first_date"] >= since)
-        and (until is None or r["first_date"] < until)
-        and (not f.org or r["org"] == f.org)
-        and (in_list is None or r["series_key"] in in_list)
-        and f.keep(r)
-    ]
+    """The series every figure of a page is computed over: `select_series` over the rows kept
+    in memory for this data version (a page answers many requests over one version)."""
+    return select_series(conn, f, rules, kept=True)
 
 
 def selected_keys(conn: Connection, f: Filters, rules: BacklogRules) -> set[str] | None:
     """The keys of the selected series, or None when no filter narrows them."""
-    if f.selects_all():
-        return None
-    return {r["series_key"] for r in series_rows(conn, f, rules)}
+    return selection.selected_keys(conn, f, rules, kept=True)
 
 
 def part(rows: list[dict[str, Any]], f: Filters, link: str, top: int = 25) -> dict[str, Any]:
@@ -168,8 +130,8 @@ def _reviewers(conn: Connection, keys: list[str] | None) -> int:
         who = {w for (w,) in conn.execute(select(ev.c.who).distinct())}
     else:
         who = set()
-        for i in range(0, len(keys), 500):
-            q = select(ev.c.who).where(ev.c.series_key.in_(keys[i : i + 500])).distinct()
+        for chunk in chunks(keys):
+            q = select(ev.c.who).where(ev.c.series_key.in_(chunk)).distinct()
             who |= {w for (w,) in conn.execute(q)}
     return len(who - bots)
 
@@ -179,7 +141,7 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     number of people (bots aside) who replied to them."""
     rows = series_rows(conn, f, rules)
     states = Counter(r["state"] for r in rows)
-    merges = merge_rate(rows, any(r["repo_registered"] for r in all_series_rows(conn, rules)))
+    merges = merge_rate(rows, any(r["repo_registered"] for r in all_series(conn, rules)))
     per_period: dict[str, dict[str, Any]] = {}
     for r in rows:
         p = per_period.setdefault(
@@ -201,6 +163,8 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
         }
         for k, v in sorted(per_period.items())
     ]
+    empty = {"series": 0, "patches": 0, "merged": 0, "median_time_to_merge": None}
+    trend = mark_partial(fill_periods(trend, f.period, empty), f.period, *span(conn, f))
     return {
         "as_of": data_date(conn),
         "series": len(rows),
@@ -225,12 +189,19 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     }
 
 
+def duration_trend(
+    conn: Connection, f: Filters, rules: BacklogRules, metric: str
+) -> list[dict[str, Any]]:
+    """One duration's percentiles per period over the selected series (a chart's data)."""
+    return by_period(series_rows(conn, f, rules), metric, f.period, *span(conn, f))
+
+
 def performance(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
     rows = series_rows(conn, f, rules)
     return {
         "series": len(rows),
         "overall": {m: summary(r[m] for r in rows) for m in DURATIONS},
-        "over_time": {m: by_period(rows, m, f.period) for m in DURATIONS},
+        "over_time": {m: by_period(rows, m, f.period, *span(conn, f)) for m in DURATIONS},
         "by_bucket": {
             kind: by_key(rows, "time_to_merge", fn, BUCKET_ORDER[kind])
             for kind, fn in BUCKETS.items()
@@ -251,10 +222,7 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
     states = Counter(r["state"] for r in rows)
     by_first = sorted(rows, key=lambda r: (r["first_date"], r["series_key"]))
     by_last = sorted(rows, key=lambda r: (r["last_date"], r["series_key"]))
-    subs: dict[str, Counter[str]] = {}
-    for r in rows:
-        for sub in r["subsystems"] or ["(none)"]:
-            subs.setdefault(sub, Counter())[r["state"]] += 1
+    subs = states_by_subsystem(rows)
 
     def listed(state: str, ordered: list[dict[str, Any]], sort: str) -> dict[str, Any]:
         return part(
@@ -450,34 +418,22 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         return None
     versions = versions_detail(conn, [key])
     pks = [mm["pk"] for v in versions for mm in v["members"]]
-    commits: dict[int, dict[str, Any]] = {}
     pc, c, r = schema.patch_commits, schema.commits, schema.repos
-    for row in conn.execute(
-        select(
-            pc.c.message_pk,
-            pc.c.method,
-            pc.c.score,
-            pc.c.ambiguous,
-            c.c.sha,
-            c.c.subject,
-            c.c.committer_date,
-            c.c.committer_name,
-            r.c.name,
-        )
-        .join(c, c.c.id == pc.c.commit_pk)
-        .join(r, r.c.id == pc.c.repo_id)
-        .where(pc.c.message_pk.in_(pks))
-    ):
-        commits[row.message_pk] = {
-            "sha": row.sha,
-            "subject": row.subject,
-            "date": row.committer_date,
-            "committer": row.committer_name,
-            "repo": row.name,
-            "method": row.method,
-            "score": row.score,
-            "ambiguous": row.ambiguous,
-        }
+    found = grouped(
+        conn,
+        pc.c.message_pk,
+        pks,
+        {
+            "sha": c.c.sha,
+            "subject": c.c.subject,
+            "date": c.c.committer_date,
+            "committer": c.c.committer_name,
+            "repo": r.c.name,
+            **{k: pc.c[k] for k in ("method", "score", "ambiguous")},
+        },
+        pc.join(c, c.c.id == pc.c.commit_pk).join(r, r.c.id == pc.c.repo_id),
+    )
+    commits = {pk: links[0] for pk, links in found.items()}
     for v in versions:
         for mm in v["members"]:
             mm["commit"] = commits.get(mm["pk"])
@@ -486,19 +442,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
     metrics = conn.execute(select(sm).where(sm.c.series_key == key)).first()
     m = dict(metrics._mapping) if metrics else {}
     if m:
-        facts = Facts(
-            m["merged"],
-            m["nearly_complete"],
-            m["has_reviewer_reply"],
-            m["reviewer_spoke_last"],
-            m["last_date"],
-            m["in_repo"],
-            merged_by=m["merged_by"] or "",
-            repo_registered=m["repo_registered"],
-        )
-        m["state"] = decide(facts, data_date(conn), rules)
-        m["subsystems"] = json.loads(m["subsystems"])
-        m["anomalies"] = json.loads(m["anomalies"])
+        decode(m, data_date(conn), rules)
         m["merge_evidence"] = json.loads(m["merge_evidence"] or "null")
     title = conn.execute(select(schema.series.c.title).where(schema.series.c.key == key)).scalar()
     return {"key": key, "title": title, "metrics": m, "versions": versions}
@@ -651,11 +595,10 @@ def subsystem_page(
     load: Counter[str] = Counter()
     pe = schema.people
     addr = {i: a for i, a in conn.execute(select(pe.c.identity, pe.c.address))}
-    for i in range(0, len(keys), 500):
+    ev = schema.review_events
+    for chunk in chunks(keys):
         for who, n in conn.execute(
-            select(schema.review_events.c.who, func.count())
-            .where(schema.review_events.c.series_key.in_(keys[i : i + 500]))
-            .group_by(schema.review_events.c.who)
+            select(ev.c.who, func.count()).where(ev.c.series_key.in_(chunk)).group_by(ev.c.who)
         ):
             load[who] += n
     states = Counter(r["state"] for r in rows)
@@ -710,42 +653,25 @@ def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
         return None
     d = dict(row[0]._mapping)
     d["repo"] = d.pop("name")
-    d["files"] = [
-        dict(r._mapping)
-        for r in conn.execute(
-            select(
-                schema.commit_files.c.path,
-                schema.commit_files.c.old_path,
-                schema.commit_files.c.lines_added,
-                schema.commit_files.c.lines_removed,
-                schema.commit_files.c.binary,
-            ).where(schema.commit_files.c.commit_pk == d["id"])
-        )
-    ]
-    d["trailers"] = [
-        dict(r._mapping)
-        for r in conn.execute(
-            select(schema.commit_trailers.c.key, schema.commit_trailers.c.value)
-            .where(schema.commit_trailers.c.commit_pk == d["id"])
-            .order_by(schema.commit_trailers.c.seq)
-        )
-    ]
+    cf, ct, m, pc, vm, sv = (
+        schema.commit_files,
+        schema.commit_trailers,
+        schema.messages,
+        schema.patch_commits,
+        schema.version_members,
+        schema.series_versions,
+    )
+    files = select(*cols(cf, "path", "old_path", "lines_added", "lines_removed", "binary"))
+    d["files"] = [dict(r._mapping) for r in conn.execute(files.where(cf.c.commit_pk == d["id"]))]
+    trailers = select(ct.c.key, ct.c.value).where(ct.c.commit_pk == d["id"]).order_by(ct.c.seq)
+    d["trailers"] = [dict(r._mapping) for r in conn.execute(trailers)]
     link = conn.execute(
-        select(
-            schema.messages.c.message_id,
-            schema.messages.c.subject,
-            schema.patch_commits.c.method,
-            schema.patch_commits.c.score,
-            schema.version_members.c.version_key,
-            schema.series_versions.c.series_key,
-        )
-        .join(schema.messages, schema.messages.c.id == schema.patch_commits.c.message_pk)
-        .join(schema.version_members, schema.version_members.c.message_pk == schema.messages.c.id)
-        .join(
-            schema.series_versions,
-            schema.series_versions.c.key == schema.version_members.c.version_key,
-        )
-        .where(schema.patch_commits.c.commit_pk == d["id"])
+        select(m.c.message_id, m.c.subject, pc.c.method, pc.c.score, vm.c.version_key)
+        .add_columns(sv.c.series_key)
+        .join(m, m.c.id == pc.c.message_pk)
+        .join(vm, vm.c.message_pk == m.c.id)
+        .join(sv, sv.c.key == vm.c.version_key)
+        .where(pc.c.commit_pk == d["id"])
     ).first()
     d["posting"] = dict(link._mapping) if link else None
     diff = d.pop("diff")

@@ -6,8 +6,12 @@ from sqlalchemy import Connection, and_, select
 
 from patchlens.identity.people import Identities
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
+from patchlens.queries.sql import cols
 from patchlens.store import schema
 
+# What makes a reviewer's reply a *review* (docs/METRICS.md, "review"): the one definition,
+# behind every stored figure (reviews, time to first review, nearly complete, tag only).
+# Tested-by and Nacked-by are trailers given, not approval of the change.
 REVIEW_KEYS = ("Reviewed-by", "Acked-by")
 
 
@@ -66,14 +70,9 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
     }
     for r in conn.execute(
         select(
-            vm.c.version_key,
-            vm.c.idx,
-            m.c.id,
-            m.c.date_utc,
-            m.c.subject,
-            a.c.lines_added,
-            a.c.lines_removed,
-            a.c.files,
+            *cols(vm, "version_key", "idx"),
+            *cols(m, "id", "date_utc", "subject"),
+            *cols(a, "lines_added", "lines_removed", "files"),
         )
         .join(m, m.c.id == vm.c.message_pk)
         .join(a, a.c.message_pk == m.c.id)
@@ -125,15 +124,8 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
     rp = schema.replies
     for r in conn.execute(
         select(
-            rp.c.version_key,
-            rp.c.addressed_idx,
-            rp.c.is_author,
-            rp.c.is_bot,
-            m.c.id,
-            m.c.message_id,
-            m.c.date_utc,
-            m.c.from_name,
-            m.c.from_addr,
+            *cols(rp, "version_key", "addressed_idx", "is_author", "is_bot"),
+            *cols(m, "id", "message_id", "date_utc", "from_name", "from_addr"),
             a.c.lines_written,
         )
         .join(m, m.c.id == rp.c.message_pk)

@@ -1,18 +1,25 @@
-"""Rows for `patchlens export patches|people|metrics`: per patch, per person, per series, with
-the units of every export (see patchlens.queries.formats)."""
+"""Rows for `patchlens export series|patches|people|metrics|links`: per version, patch, person,
+series and link, with the units of every export (see patchlens.queries.formats). Each takes
+the one filter: an export covers the series `select_series` keeps (every one when no filter
+is given; the series export then holds pull requests too, as the store does)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
+from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.compute import patch_metrics
 from patchlens.queries.community import review_balance
 from patchlens.queries.evidence import load_series, people_of
+from patchlens.queries.filters import Filters
 from patchlens.queries.formats import column_names, with_units
 from patchlens.queries.history import load_superseded_by_merged
-from patchlens.queries.report import ReportFilter, metric_rows
+from patchlens.queries.selection import select_series, selected_keys
+from patchlens.queries.series import EXPORT_COLUMNS, export_rows
 from patchlens.store import schema
 
 PATCH_COLUMNS = column_names(
@@ -53,10 +60,18 @@ PEOPLE_COLUMNS = (
     "replies_received",
     "given_per_received",
 )
-METRICS_COLUMNS = column_names([c.name for c in schema.series_metrics.c] + ["state"])
+_METRICS = [c.name for c in schema.series_metrics.c] + ["state"]
+METRICS_COLUMNS = column_names(_METRICS)
 
 
-def patch_rows(conn: Connection) -> list[dict[str, Any]]:
+def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
+    """Every version of the selected series, with its patches and replies."""
+    return export_rows(conn, selected_keys(conn, f, rules))
+
+
+def patch_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
+    """Every patch posted in the selected series, with the commit it became."""
+    keys = selected_keys(conn, f, rules)
     people = people_of(conn)
     msgid = dict(conn.execute(select(schema.messages.c.id, schema.messages.c.message_id)).all())
     commit = {
@@ -75,6 +90,8 @@ def patch_rows(conn: Connection) -> list[dict[str, Any]]:
     }
     rows = []
     for se in load_series(conn, people):
+        if keys is not None and se.key not in keys:
+            continue
         superseded_after = {v.key: i < len(se.versions) - 1 for i, v in enumerate(se.versions)}
         for v in se.versions:
             for r in patch_metrics(v):
@@ -96,25 +113,36 @@ def patch_rows(conn: Connection) -> list[dict[str, Any]]:
     return [with_units(r) for r in rows]
 
 
-def people_rows(conn: Connection) -> list[dict[str, Any]]:
-    """Everyone who reviewed or contributed, with the balance the dashboard shows."""
-    balance = review_balance(conn, top=None)
+def people_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
+    """Everyone who reviewed or contributed to the selected series, with the balance the
+    dashboard's community page shows for them."""
+    balance = review_balance(conn, top=None, series=selected_keys(conn, f, rules))
     return [with_units(p) for p in balance["people"]]
 
 
-def metrics_rows(conn: Connection) -> list[dict[str, Any]]:
-    """Every series with every metric and its state today."""
-    return [with_units(r) for r in metric_rows(conn, ReportFilter())]
+def metrics_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
+    """The selected series with every metric and its state today."""
+    return [with_units({k: r[k] for k in _METRICS}) for r in select_series(conn, f, rules)]
 
 
 LINK_COLUMNS = ("message_id", "repo", "commit", "method", "score", "ambiguous", "evidence")
 
 
-def links_export(conn: Connection) -> list[dict[str, object]]:
-    """Every link, one a row, with what anyone needs to check it without patchlens."""
+def links_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, object]]:
+    """Every link of a patch of the selected series, one a row, with what anyone needs to
+    check it without patchlens."""
+    keys = selected_keys(conn, f, rules)
     pc, m, c, r = schema.patch_commits, schema.messages, schema.commits, schema.repos
+    posted_in: dict[int, set[str]] = {}
+    if keys is not None:
+        vm, sv = schema.version_members, schema.series_versions
+        for pk, key in conn.execute(
+            select(vm.c.message_pk, sv.c.series_key).join(sv, sv.c.key == vm.c.version_key)
+        ):
+            posted_in.setdefault(pk, set()).add(key)
     q = (
         select(
+            pc.c.message_pk,
             m.c.message_id,
             r.c.name,
             c.c.sha,
@@ -140,4 +168,50 @@ def links_export(conn: Connection) -> list[dict[str, object]]:
             "evidence": row.evidence,
         }
         for row in conn.execute(q)
+        if keys is None or posted_in.get(row.message_pk, set()) & keys
     ]
+
+
+@dataclass(frozen=True)
+class Export:
+    """One `patchlens export NAME`: its rows over the selected series, its columns (the
+    header of an empty file), the format it is written in by default, what it holds."""
+
+    rows: Callable[[Connection, Filters, BacklogRules], list[dict[str, Any]]]
+    columns: Sequence[str]
+    default_format: str
+    doc: str
+
+
+EXPORTS = {
+    "series": Export(
+        series_rows,
+        EXPORT_COLUMNS,
+        "json",
+        "Per series version: cover, patches in order, previous/next version, every reply.",
+    ),
+    "links": Export(
+        links_rows,
+        LINK_COLUMNS,
+        "tsv",
+        "Every posting-to-commit link: message_id, repo, commit, method, score.",
+    ),
+    "metrics": Export(
+        metrics_rows,
+        METRICS_COLUMNS,
+        "csv",
+        "One row per series: every metric of docs/METRICS.md, the state facts, anomalies.",
+    ),
+    "patches": Export(
+        patch_rows,
+        PATCH_COLUMNS,
+        "csv",
+        "One row per posted patch: its version, metrics, and the commit it became.",
+    ),
+    "people": Export(
+        people_rows,
+        PEOPLE_COLUMNS,
+        "csv",
+        "One row per person: review given against contributions received, organisation.",
+    ),
+}

@@ -1,4 +1,7 @@
-"""The filters every page takes from its query string, so that every view is a link.
+"""The one filter type: which series a dashboard page, the JSON API, `patchlens report` and
+every export cover. Built from a query string (`Filters.from_query`, so that every view is a
+link) or from the shared command-line options (`Filters.from_options`); both check values
+against the one table PARAMS. `queries.selection.select_series` applies it.
 
 A filter value that cannot be understood is an error (HTTP 400 naming the parameter), never a
 page that quietly shows everything. A list, organisation or subsystem that has no series is not
@@ -7,8 +10,9 @@ an error: it selects nothing, so a link stays valid when the data changes.
 What the filters select, on every page: the series first posted from `since` to `until` (both
 days included, UTC), sent to `list`, touching `subsystem`, authored from `org` (the author's
 organisation when the series was posted), by a `contributor` who is new or established, of a
-size `bucket`, in a backlog `state`, whose title, author or key contains `q`. Every figure of a
-page is computed over those series (the patches page: their patches, by the patch's own date).
+size `bucket`, in a backlog `state`, whose `author` name or address contains the text given,
+whose title, author or key contains `q`. Every figure of a page is computed over those series
+(the patches page: their patches, by the patch's own date).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,6 +50,22 @@ class FilterError(ValueError):
         self.message = message
 
 
+# The parameters that select series (the others shape a page: period, sort, page, full).
+SERIES_PARAMS = (
+    "since",
+    "until",
+    "list",
+    "subsystem",
+    "org",
+    "author",
+    "contributor",
+    "bucket",
+    "state",
+    "q",
+)
+
+TEXT = {"type": "string", "maxLength": MAX_TEXT}
+
 # Every query parameter, with its JSON schema and meaning: the parser checks values against
 # it and /openapi.json lists it, so the two cannot disagree.
 PARAMS: dict[str, tuple[dict[str, Any], str]] = {
@@ -56,18 +77,10 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         {"type": "string", "format": "date"},
         "Series first posted on or before this day (YYYY-MM-DD, UTC; the day is included).",
     ),
-    "list": (
-        {"type": "string", "maxLength": MAX_TEXT},
-        "Series sent to this mailing list (a list with no series selects nothing).",
-    ),
-    "subsystem": (
-        {"type": "string", "maxLength": MAX_TEXT},
-        "Series touching this MAINTAINERS section (unknown: selects nothing).",
-    ),
-    "org": (
-        {"type": "string", "maxLength": MAX_TEXT},
-        "Series whose author belonged to this organisation (unknown: selects nothing).",
-    ),
+    "list": (TEXT, "Series sent to this mailing list (a list with no series selects nothing)."),
+    "subsystem": (TEXT, "Series touching this MAINTAINERS section (unknown: selects nothing)."),
+    "org": (TEXT, "Series whose author belonged to this organisation (unknown: selects nothing)."),
+    "author": (TEXT, "Series whose author's name or address contains this text (literally)."),
     "contributor": ({"type": "string", "enum": list(CONTRIBUTORS)}, "New or established author."),
     "bucket": ({"type": "string", "enum": list(BUCKET_VALUES)}, "Size of the series."),
     "state": (
@@ -76,7 +89,7 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         "but the author or a bot answered.",
     ),
     "q": (
-        {"type": "string", "maxLength": MAX_TEXT},
+        TEXT,
         "Text in the series title, author address or key (patches page: in the patch subject "
         "or sender).",
     ),
@@ -85,7 +98,7 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         "Length of the periods of trends.",
     ),
     "sort": (
-        {"type": "string", "maxLength": MAX_TEXT},
+        TEXT,
         "Column to sort by, '-' first for descending (the page's sortable columns).",
     ),
     "page": (
@@ -139,6 +152,7 @@ class Filters:
     list: str = ""
     subsystem: str = ""
     org: str = ""
+    author: str = ""  # name or address contains, literally
     contributor: str = ""  # new | established
     bucket: str = ""  # patches:2-5, lines:<10, versions:3-4
     period: str = "quarter"
@@ -152,9 +166,24 @@ class Filters:
     def from_query(cls, params: Any, extra: tuple[str, ...] = ()) -> Filters:
         """The filters of a query string; FilterError for anything it cannot apply."""
         check_params(params, (*PARAMS, *extra))
+        return cls.from_values({f.name: params.get(f.name) for f in fields(cls)})
+
+    @classmethod
+    def from_options(cls, **options: str | None) -> Filters:
+        """The filters of the shared command-line options (`--since DAY`, `--list NAME`, ...):
+        the same checks as a query string, so a value the dashboard refuses the CLI refuses."""
+        unknown = set(options) - set(SERIES_PARAMS)
+        if unknown:
+            raise FilterError(sorted(unknown)[0], f"not a series filter: {sorted(unknown)}")
+        return cls.from_values(options)
+
+    @classmethod
+    def from_values(cls, given: dict[str, Any]) -> Filters:
+        """The filters of raw text values by name (None or "": not given); FilterError for
+        anything that cannot be applied."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = params.get(f.name)
+            raw = given.get(f.name)
             if raw is None or raw == "":
                 continue
             raw = str(raw)
@@ -177,11 +206,12 @@ class Filters:
             raise FilterError("until", "until: a day on or after since")
         return made
 
-    @property
+    # Cached: `keep` asks for each row (the dataclass is frozen, so they never change).
+    @cached_property
     def since_ts(self) -> int | None:
         return parse_day(self.since, "since") if self.since else None
 
-    @property
+    @cached_property
     def until_ts(self) -> int | None:
         """Exclusive: the midnight after the `until` day, so that the day is included."""
         return until_bound(parse_day(self.until, "until")) if self.until else None
@@ -194,19 +224,7 @@ class Filters:
 
     def selects_all(self) -> bool:
         """Whether no filter narrows the series (the query can skip the series set)."""
-        return not any(
-            (
-                self.since,
-                self.until,
-                self.list,
-                self.subsystem,
-                self.org,
-                self.contributor,
-                self.bucket,
-                self.state,
-                self.q,
-            )
-        )
+        return not any(getattr(self, name) for name in SERIES_PARAMS)
 
     def state_ok(self, row: dict[str, Any]) -> bool:
         if not self.state:
@@ -218,7 +236,22 @@ class Filters:
         return row.get("state") == self.state
 
     def keep(self, row: dict[str, Any]) -> bool:
-        """Whether a series_metrics row passes the filters that SQL did not apply."""
+        """Whether a series row (series_metrics with its `state`, `lists` and `author_name`)
+        passes every filter. Pure, and the whole definition: SQL may narrow the rows first
+        (queries.selection), but what is kept is what this says."""
+        since, until = self.since_ts, self.until_ts
+        if since is not None and row["first_date"] < since:
+            return False
+        if until is not None and row["first_date"] >= until:
+            return False
+        if self.org and row["org"] != self.org:
+            return False
+        if self.list and self.list not in row["lists"]:
+            return False
+        if self.author:
+            needle = self.author.casefold()
+            if not any(needle in (row[k] or "").casefold() for k in ("author_addr", "author_name")):
+                return False
         if self.contributor == "new" and not row["new_contributor"]:
             return False
         if self.contributor == "established" and row["new_contributor"]:

@@ -1,93 +1,16 @@
-"""Reading the reconstruction back: series lists, one series' timeline, the export."""
+"""Reading the reconstruction back: one series' timeline, every version for the export."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, select
 
 from patchlens.queries.formats import iso
+from patchlens.queries.history import load_superseded_by_merged
+from patchlens.queries.sql import CHUNK, grouped
 from patchlens.store import schema
-
-REVIEW_KEYS = ("Reviewed-by", "Acked-by", "Tested-by", "Nacked-by", "Release-acked-by")
-
-
-@dataclass
-class SeriesFilter:
-    """`since`: active at or after (Unix seconds); `until`: first posted before (exclusive;
-    `--until DAY` passes the midnight after DAY, so that the day is included)."""
-
-    author: str | None = None
-    since: int | None = None
-    until: int | None = None
-    search: str | None = None
-    list_name: str | None = None
-    limit: int = 50
-
-
-def series_list(conn: Connection, f: SeriesFilter) -> list[dict[str, Any]]:
-    se, sv, r = schema.series, schema.series_versions, schema.replies
-    q = select(se).order_by(se.c.last_date.desc(), se.c.key)
-    conds = []
-    if f.author:
-        conds.append(
-            or_(
-                se.c.author_addr.icontains(f.author, autoescape=True),
-                se.c.author_name.icontains(f.author, autoescape=True),
-            )
-        )
-    if f.since is not None:
-        conds.append(se.c.last_date >= f.since)
-    if f.until is not None:
-        conds.append(se.c.first_date < f.until)
-    if f.search:
-        # Any version's title or patch subject (series_metrics.search_text), matched literally.
-        needle = f.search.casefold()
-        sm = schema.series_metrics
-        conds.append(
-            or_(
-                func.lower(se.c.title).contains(needle, autoescape=True),
-                se.c.key.in_(
-                    select(sm.c.series_key).where(
-                        sm.c.search_text.contains(needle, autoescape=True)
-                    )
-                ),
-            )
-        )
-    if f.list_name:
-        latest = (
-            select(schema.message_sightings.c.message_pk)
-            .join(schema.mailing_lists)
-            .where(schema.mailing_lists.c.name == f.list_name)
-        )
-        members = select(schema.version_members.c.version_key).where(
-            schema.version_members.c.message_pk.in_(latest)
-        )
-        conds.append(se.c.latest_version_key.in_(members))
-    if conds:
-        q = q.where(and_(*conds))
-    rows = [dict(r._mapping) for r in conn.execute(q.limit(f.limit))]
-    keys = [row["key"] for row in rows]
-    if not keys:
-        return rows
-    stats = {
-        k: (n, p)
-        for k, n, p in conn.execute(
-            select(
-                sv.c.series_key,
-                func.count(func.distinct(r.c.message_pk)),
-                func.max(sv.c.n_patches),
-            )
-            .select_from(sv.outerjoin(r, and_(r.c.version_key == sv.c.key, ~r.c.is_bot)))
-            .where(sv.c.series_key.in_(keys))
-            .group_by(sv.c.series_key)
-        )
-    }
-    for row in rows:
-        row["replies"], row["patches"] = stats.get(row["key"], (0, 0))
-    return rows
 
 
 def find_series(conn: Connection, ident: str) -> str | None:
@@ -111,117 +34,78 @@ def find_series(conn: Connection, ident: str) -> str | None:
     return None
 
 
-def _trailers_by_message(conn: Connection, pks: list[int]) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {}
-    mt = schema.message_trailers
-    for i in range(0, len(pks), 500):
-        for row in conn.execute(
-            select(mt.c.message_pk, mt.c.key, mt.c.name, mt.c.email, mt.c.given)
-            .where(mt.c.message_pk.in_(pks[i : i + 500]))
-            .order_by(mt.c.message_pk, mt.c.seq)
-        ):
-            out.setdefault(row.message_pk, []).append(
-                {"key": row.key, "name": row.name, "email": row.email, "given": row.given}
-            )
-    return out
-
-
-def _notices_by_message(conn: Connection, pks: list[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    mn = schema.message_notices
-    for i in range(0, len(pks), 500):
-        for pk, kind in conn.execute(
-            select(mn.c.message_pk, mn.c.kind).where(mn.c.message_pk.in_(pks[i : i + 500]))
-        ):
-            out.setdefault(pk, []).append(kind)
-    return out
-
-
 def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dict[str, Any]]:
     """Every version (of the given series, or all) with members and replies, in order."""
-    sv, vm, r, m, ma = (
+    sv, vm, r, m, ma, mt, mn = (
         schema.series_versions,
         schema.version_members,
         schema.replies,
         schema.messages,
         schema.message_analysis,
+        schema.message_trailers,
+        schema.message_notices,
     )
     q = select(sv).order_by(sv.c.series_key, sv.c.seq)
-    if series_keys is not None:
-        q = q.where(sv.c.series_key.in_(series_keys))
-    versions = [dict(row._mapping) for row in conn.execute(q)]
+    wanted = None if series_keys is None else set(series_keys)
+    if wanted is not None and len(wanted) <= CHUNK:
+        q = q.where(sv.c.series_key.in_(sorted(wanted)))
+    # More keys than a query may bind: read every version and keep theirs.
+    versions = [
+        dict(row._mapping) for row in conn.execute(q) if wanted is None or row.series_key in wanted
+    ]
     vkeys = [v["key"] for v in versions]
-    members: dict[str, list[dict[str, Any]]] = {}
-    replies: dict[str, list[dict[str, Any]]] = {}
-    for i in range(0, len(vkeys), 500):
-        chunk = vkeys[i : i + 500]
-        for row in conn.execute(
-            select(
-                vm.c.version_key,
-                vm.c.idx,
-                m.c.id,
-                m.c.message_id,
-                m.c.subject,
-                m.c.date_utc,
-                ma.c.lines_added,
-                ma.c.lines_removed,
-                ma.c.files,
-            )
-            .join(m, m.c.id == vm.c.message_pk)
-            .join(ma, ma.c.message_pk == m.c.id)
-            .where(vm.c.version_key.in_(chunk))
-            .order_by(vm.c.version_key, vm.c.idx)
-        ):
-            members.setdefault(row.version_key, []).append(
-                {
-                    "idx": row.idx,
-                    "pk": row.id,
-                    "message_id": row.message_id,
-                    "subject": row.subject,
-                    "date": row.date_utc,
-                    "lines_added": row.lines_added,
-                    "lines_removed": row.lines_removed,
-                    "files": json.loads(row.files),
-                }
-            )
-        for row in conn.execute(
-            select(
-                r.c.version_key,
-                r.c.addressed_idx,
-                r.c.is_author,
-                r.c.is_bot,
-                m.c.id,
-                m.c.message_id,
-                m.c.from_name,
-                m.c.from_addr,
-                m.c.date_utc,
-                ma.c.lines_written,
-                ma.c.lines_quoted,
-                ma.c.first_line,
-            )
-            .join(m, m.c.id == r.c.message_pk)
-            .join(ma, ma.c.message_pk == m.c.id)
-            .where(r.c.version_key.in_(chunk))
-            .order_by(m.c.date_utc, m.c.message_id)
-        ):
-            replies.setdefault(row.version_key, []).append(
-                {
-                    "pk": row.id,
-                    "message_id": row.message_id,
-                    "from_name": row.from_name,
-                    "from_addr": row.from_addr,
-                    "date": row.date_utc,
-                    "patch_idx": row.addressed_idx,
-                    "is_author": row.is_author,
-                    "is_bot": row.is_bot,
-                    "lines_written": row.lines_written,
-                    "lines_quoted": row.lines_quoted,
-                    "first_line": row.first_line,
-                }
-            )
+    posted = {
+        "message_id": m.c.message_id,
+        "date": m.c.date_utc,
+    }
+    members = grouped(
+        conn,
+        vm.c.version_key,
+        vkeys,
+        {
+            "idx": vm.c.idx,
+            "pk": m.c.id,
+            "subject": m.c.subject,
+            **posted,
+            **{k: ma.c[k] for k in ("lines_added", "lines_removed", "files")},
+        },
+        vm.join(m, m.c.id == vm.c.message_pk).join(ma, ma.c.message_pk == m.c.id),
+        (vm.c.version_key, vm.c.idx),
+    )
+    for mm in (mm for lst in members.values() for mm in lst):
+        mm["files"] = json.loads(mm["files"])
+    replies = grouped(
+        conn,
+        r.c.version_key,
+        vkeys,
+        {
+            "pk": m.c.id,
+            **posted,
+            "from_name": m.c.from_name,
+            "from_addr": m.c.from_addr,
+            "patch_idx": r.c.addressed_idx,
+            "is_author": r.c.is_author,
+            "is_bot": r.c.is_bot,
+            **{k: ma.c[k] for k in ("lines_written", "lines_quoted", "first_line")},
+        },
+        r.join(m, m.c.id == r.c.message_pk).join(ma, ma.c.message_pk == m.c.id),
+        (m.c.date_utc, m.c.message_id),
+    )
     pks = [x["pk"] for lst in replies.values() for x in lst]
-    trailers = _trailers_by_message(conn, pks)
-    notices = _notices_by_message(conn, pks)
+    trailers = grouped(
+        conn,
+        mt.c.message_pk,
+        pks,
+        {k: mt.c[k] for k in ("key", "name", "email", "given")},
+        mt,
+        (mt.c.message_pk, mt.c.seq),
+    )
+    notices = {
+        pk: [n["kind"] for n in found]
+        for pk, found in grouped(
+            conn, mn.c.message_pk, pks, {"kind": mn.c.kind}, mn, (mn.c.message_pk, mn.c.kind)
+        ).items()
+    }
     nxt = {v["prev_key"]: v["key"] for v in versions if v["prev_key"]}
     for v in versions:
         v["members"] = members.get(v["key"], [])
@@ -321,14 +205,13 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_rows(conn: Connection) -> list[dict[str, Any]]:
-    """One record per series version, self-contained, for checking without patchlens; the
-    version's date is ISO 8601 UTC (see patchlens.queries.formats)."""
-    from patchlens.queries.history import load_superseded_by_merged
-
+def export_rows(conn: Connection, keys: set[str] | None = None) -> list[dict[str, Any]]:
+    """One record per series version (of the series `keys`, or every one), self-contained,
+    for checking without patchlens; the version's date is ISO 8601 UTC (see
+    patchlens.queries.formats)."""
     merged_as = load_superseded_by_merged(conn)
     out = []
-    for v in versions_detail(conn, None):
+    for v in versions_detail(conn, None if keys is None else sorted(keys)):
         cover = next((mm["message_id"] for mm in v["members"] if mm["idx"] == 0), None)
         by_idx = {mm["idx"]: mm["message_id"] for mm in v["members"]}
         out.append(

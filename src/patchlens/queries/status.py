@@ -5,69 +5,61 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Integer, distinct, func, select
+from sqlalchemy import Connection, Integer, Table, distinct, func, select
 
 from patchlens.mail.headers import format_utc
+from patchlens.queries.sql import cols
 from patchlens.store import schema
 
 
+def _count(conn: Connection, table: Table, *where: Any) -> int:
+    return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
 def list_status(conn: Connection) -> list[dict[str, Any]]:
+    ml, ls, sight, m = (
+        schema.mailing_lists,
+        schema.list_sources,
+        schema.message_sightings,
+        schema.messages,
+    )
+    seen = sight.join(m, m.c.id == sight.c.message_pk)
     out = []
-    lists = conn.execute(
-        select(schema.mailing_lists.c.id, schema.mailing_lists.c.name).order_by(
-            schema.mailing_lists.c.name
-        )
-    ).all()
-    for list_id, name in lists:
-        sight = schema.message_sightings
+    for list_id, name in conn.execute(select(ml.c.id, ml.c.name).order_by(ml.c.name)).all():
+        on_list = sight.c.list_id == list_id
         n_msgs, first, last = conn.execute(
             select(
                 func.count(distinct(sight.c.message_pk)),
-                func.min(schema.messages.c.date_utc),
-                func.max(schema.messages.c.date_utc),
+                func.min(m.c.date_utc),
+                func.max(m.c.date_utc),
             )
-            .select_from(sight.join(schema.messages, schema.messages.c.id == sight.c.message_pk))
-            .where(sight.c.list_id == list_id)
+            .select_from(seen)
+            .where(on_list)
         ).one()
         n_patches = conn.execute(
             select(func.count(distinct(sight.c.message_pk)))
-            .select_from(sight.join(schema.messages, schema.messages.c.id == sight.c.message_pk))
-            .where(sight.c.list_id == list_id, schema.messages.c.has_patch)
+            .select_from(seen)
+            .where(on_list, m.c.has_patch)
         ).scalar_one()
         sources = []
-        for src_id, location, fmt, last_update, cursor in conn.execute(
-            select(
-                schema.list_sources.c.id,
-                schema.list_sources.c.location,
-                schema.list_sources.c.format,
-                schema.list_sources.c.last_update,
-                schema.list_sources.c.cursor,
-            )
-            .where(schema.list_sources.c.list_id == list_id)
-            .order_by(schema.list_sources.c.id)
+        for src in conn.execute(
+            select(*cols(ls, "id", "location", "format", "last_update", "cursor"))
+            .where(ls.c.list_id == list_id)
+            .order_by(ls.c.id)
         ):
-            read = conn.execute(
-                select(func.count()).select_from(sight).where(sight.c.source_id == src_id)
-            ).scalar_one()
-            variants = conn.execute(
-                select(func.count())
-                .select_from(schema.message_variants)
-                .where(schema.message_variants.c.source_id == src_id)
-            ).scalar_one()
-            quarantined = conn.execute(
-                select(func.count())
-                .select_from(schema.quarantine)
-                .where(schema.quarantine.c.source_id == src_id)
-            ).scalar_one()
+            read = _count(conn, sight, sight.c.source_id == src.id)
+            mv = schema.message_variants
+            variants = _count(conn, mv, mv.c.source_id == src.id)
+            quarantined = _count(conn, schema.quarantine, schema.quarantine.c.source_id == src.id)
             sources.append(
                 {
-                    "location": location,
-                    "format": fmt,
+                    "location": src.location,
+                    "format": src.format,
                     "messages_read": read + quarantined,
                     "variants": variants,
                     "quarantined": quarantined,
-                    "last_update": format_utc(last_update) or None,
-                    "cursor": json.loads(cursor) if cursor else None,
+                    "last_update": format_utc(src.last_update) or None,
+                    "cursor": json.loads(src.cursor) if src.cursor else None,
                 }
             )
         out.append(
@@ -84,43 +76,38 @@ def list_status(conn: Connection) -> list[dict[str, Any]]:
 
 
 def repo_status(conn: Connection) -> list[dict[str, Any]]:
+    rp, c, cb = schema.repos, schema.commits, schema.commit_branches
     out = []
-    for repo_id, name, location, branches, last_update in conn.execute(
-        select(
-            schema.repos.c.id,
-            schema.repos.c.name,
-            schema.repos.c.location,
-            schema.repos.c.branches,
-            schema.repos.c.last_update,
-        ).order_by(schema.repos.c.name)
+    for repo in conn.execute(
+        select(*cols(rp, "id", "name", "location", "branches", "last_update")).order_by(rp.c.name)
     ):
         n, first, last, merges = conn.execute(
             select(
                 func.count(),
-                func.min(schema.commits.c.committer_date),
-                func.max(schema.commits.c.committer_date),
-                func.coalesce(func.sum(schema.commits.c.is_merge.cast(Integer)), 0),
-            ).where(schema.commits.c.repo_id == repo_id)
+                func.min(c.c.committer_date),
+                func.max(c.c.committer_date),
+                func.coalesce(func.sum(c.c.is_merge.cast(Integer)), 0),
+            ).where(c.c.repo_id == repo.id)
         ).one()
         per_branch = dict(
             conn.execute(
-                select(schema.commit_branches.c.branch, func.count())
-                .select_from(schema.commit_branches.join(schema.commits))
-                .where(schema.commits.c.repo_id == repo_id)
-                .group_by(schema.commit_branches.c.branch)
+                select(cb.c.branch, func.count())
+                .select_from(cb.join(c))
+                .where(c.c.repo_id == repo.id)
+                .group_by(cb.c.branch)
             ).all()
         )
         out.append(
             {
-                "repo": name,
-                "location": location,
-                "branches": json.loads(branches) or ["(default)"],
+                "repo": repo.name,
+                "location": repo.location,
+                "branches": json.loads(repo.branches) or ["(default)"],
                 "commits": n,
                 "commits_per_branch": per_branch,
                 "merges": int(merges),
                 "first_date": format_utc(first) or None,
                 "last_date": format_utc(last) or None,
-                "last_update": format_utc(last_update) or None,
+                "last_update": format_utc(repo.last_update) or None,
             }
         )
     return out

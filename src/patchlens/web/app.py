@@ -29,11 +29,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from patchlens import __version__
 from patchlens.config import Config
 from patchlens.metrics.backlog import BacklogRules
-from patchlens.metrics.distributions import DURATIONS, by_period, fill_periods, mark_partial
+from patchlens.metrics.distributions import DURATIONS
 from patchlens.queries import dashboard as data
 from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params, parse_int
 from patchlens.queries.formats import with_units
-from patchlens.queries.report import data_date
 from patchlens.store.db import make_engine
 from patchlens.web import api_models, charts, glossary
 from patchlens.web.pagecache import PageCache
@@ -145,6 +144,33 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             )
         return out
 
+    def api_route(
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str,
+        summary: str,
+        model: type,
+        parameters: list[dict[str, Any]],
+        label: str | None = None,
+    ) -> None:
+        """A JSON route, described in /openapi.json: its model, parameters, errors (400 for a
+        bad parameter; 404 when it is about one `label` that may not exist)."""
+        responses: dict[int | str, dict[str, Any]] = {
+            400: {"model": api_models.Error, "description": "a bad parameter"}
+        }
+        if label:
+            responses[404] = {"model": api_models.Error, "description": f"no such {label}"}
+        app.add_api_route(
+            path,
+            endpoint,
+            methods=["GET"],
+            name=f"api_{name}",
+            summary=summary,
+            response_model=model,
+            responses=responses,
+            openapi_extra={"parameters": parameters},
+        )
+
     def view(
         name: str, fn: Callable[..., dict[str, Any]], model: type, sort: tuple[str, ...] = ()
     ) -> None:
@@ -164,19 +190,17 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
         path = "/" if name == "overview" else f"/{name}"
         app.add_api_route(path, html, methods=["GET"], include_in_schema=False, name=name)
         api.__doc__ = fn.__doc__ or f"The data of the {name} page."
-        app.add_api_route(
+        api_route(
             f"/api/{name}",
             api,
-            methods=["GET"],
-            name=f"api_{name}",
-            summary=f"The data of the {name} page",
-            response_model=model,
-            responses={400: {"model": api_models.Error, "description": "a bad parameter"}},
-            openapi_extra={"parameters": params(tuple(PARAMS), sort)},
+            name,
+            f"The data of the {name} page",
+            model,
+            params(tuple(PARAMS), sort),
         )
 
-    view("overview", _periods(data.overview), api_models.Overview)
-    view("performance", _periods(data.performance), api_models.Performance)
+    view("overview", data.overview, api_models.Overview)
+    view("performance", data.performance, api_models.Performance)
     view("backlog", data.backlog, api_models.Backlog)
     view("community", data.community, api_models.Community)
     view("series", data.explorer, api_models.Explorer, data.SORTABLE)
@@ -229,20 +253,14 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             f"/{prefix}/{{ident:path}}", html, methods=["GET"], include_in_schema=False, name=name
         )
         api.__doc__ = fn.__doc__
-        app.add_api_route(
+        api_route(
             f"/api/{prefix}/{{ident:path}}",
             api,
-            methods=["GET"],
-            name=f"api_{name}",
-            summary=f"One {label}",
-            response_model=model,
-            responses={
-                400: {"model": api_models.Error, "description": "a bad parameter"},
-                404: {"model": api_models.Error, "description": f"no such {label}"},
-            },
-            openapi_extra={
-                "parameters": params((*PARAMS, *extra)) if takes_filters else [],
-            },
+            name,
+            f"One {label}",
+            model,
+            params((*PARAMS, *extra)) if takes_filters else [],
+            label,
         )
 
     one("series_one", data.series_page, api_models.SeriesOne)
@@ -262,17 +280,19 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             h = health_status(conn, limit=200)
         return page(request, "health.html", f=Filters(), h=h)
 
-    @app.get(
-        "/api/glossary",
-        name="api_glossary",
-        summary="Every term the dashboard shows",
-        response_model=api_models.Glossary,
-        responses={400: {"model": api_models.Error, "description": "a bad parameter"}},
-    )
     def glossary_api(request: Request) -> JSONResponse:
         """The definitions the glossary page shows, by section, each with its anchor."""
         check_params(request.query_params, ())
         return JSONResponse(glossary.as_json())
+
+    api_route(
+        "/api/glossary",
+        glossary_api,
+        "glossary",
+        "Every term the dashboard shows",
+        api_models.Glossary,
+        [],
+    )
 
     def pulls_data(request: Request) -> tuple[Filters, dict[str, Any]]:
         check_params(request.query_params, data.PULL_PARAMS)
@@ -287,18 +307,19 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
             choices = data.lists_and_orgs(conn)
         return page(request, "pulls.html", f=f, d=d, choices=choices)
 
-    @app.get(
-        "/api/pulls",
-        name="api_pulls",
-        summary="The data of the pull requests page",
-        response_model=api_models.Pulls,
-        responses={400: {"model": api_models.Error, "description": "a bad parameter"}},
-        openapi_extra={"parameters": params(data.PULL_PARAMS)},
-    )
     def pulls_api(request: Request) -> JSONResponse:
         """Pull requests, kept apart from the series under review (date, list and search
         filters only), each merged when a notice says so."""
         return JSONResponse(with_units(pulls_data(request)[1]))
+
+    api_route(
+        "/api/pulls",
+        pulls_api,
+        "pulls",
+        "The data of the pull requests page",
+        api_models.Pulls,
+        params(data.PULL_PARAMS),
+    )
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
@@ -372,36 +393,9 @@ def app_from_env() -> FastAPI:
     return create_app(os.environ["PATCHLENS_SERVE_DB"], load_config(config))
 
 
-def _span(conn: Any, f: Filters) -> tuple[int | None, int]:
-    """The time the selected data covers: from the `since` filter to the newest data of the
-    store or the `until` filter, whichever comes first (periods cut by it are partial)."""
-    until = data_date(conn) + 1
-    return f.since_ts, until if f.until_ts is None else min(until, f.until_ts)
-
-
-def _periods(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """A page's per-period tables with every period between the first and the last (zeros
-    for the empty ones) and each marked `partial` or not."""
-
-    def marked(conn: Any, f: Filters, rules: BacklogRules) -> dict[str, Any]:
-        d = fn(conn, f, rules)
-        since, until = _span(conn, f)
-        if "trend" in d:
-            empty = {"series": 0, "patches": 0, "merged": 0, "median_time_to_merge": None}
-            d["trend"] = mark_partial(
-                fill_periods(d["trend"], f.period, empty), f.period, since, until
-            )
-        for rows in d.get("over_time", {}).values():
-            mark_partial(rows, f.period, since, until)
-        return d
-
-    marked.__doc__ = fn.__doc__
-    return marked
-
-
 def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
     if name == "activity":
-        t = _periods(data.overview)(conn, f, rules)["trend"]
+        t = data.overview(conn, f, rules)["trend"]
         return charts.bars(
             f"Series posted and merged per {f.period}",
             charts.period_labels(t),
@@ -414,7 +408,7 @@ def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
         metric = name[5:]
         if metric not in DURATIONS:
             return None
-        rows = by_period(data.series_rows(conn, f, rules), metric, f.period, *_span(conn, f))
+        rows = data.duration_trend(conn, f, rules, metric)
         return charts.percentiles_over_time(f"{metric.replace('_', ' ')} per {f.period}", rows)
     if name == "reviewers":
         d = data.community(conn, f, rules)

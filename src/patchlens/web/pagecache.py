@@ -2,9 +2,9 @@
 update is under way.
 
 Every page is a function of the store, and the store changes only when `update` writes to
-it. An update records its end in `stage_state` (queries/dashboard.py::_version: the *data version*)
-and names itself in `update_lock` while it runs (store/lock.py; the row stays behind when
-an update is killed or fails, and is removed only after a clean run). So:
+it. An update records its end in `stage_state` (queries/selection.py::data_version: the
+*data version*) and names itself in `update_lock` while it runs (store/lock.py; the row stays
+behind when an update is killed or fails, and is removed only after a clean run). So:
 
 - each successful GET response (status 200) is kept, keyed by path and query string, and
   served again until the data version changes; then every kept response is dropped at once,
@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from patchlens.queries import dashboard as data
+from patchlens.queries.selection import data_version
 from patchlens.store.lock import describe_row, holder_row, row_is_live
 
 Scope = MutableMapping[str, Any]
@@ -77,7 +77,7 @@ class StoreState:
 def read_state(engine: Engine, salt: str = "") -> StoreState:
     """The store's state now: its data version (stage_state) and the update_lock row."""
     with engine.connect() as conn:
-        version = data._version(conn)
+        version = data_version(conn)
         row = holder_row(conn)
     update, holder, modified = None, "", None
     if version is not None:

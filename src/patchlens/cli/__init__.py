@@ -1,0 +1,596 @@
+"""The `patchlens` command: a thin layer that parses options, calls stages/ (writing) and
+queries/ (reading), and hands what they return to cli/render.py (the terminal output)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import Engine, select
+
+from patchlens.cli import render
+from patchlens.config import Config, ConfigError, load_config
+from patchlens.match.evaluate import evaluate
+from patchlens.metrics.backlog import BacklogRules
+from patchlens.queries.exports import EXPORTS, Export
+from patchlens.queries.filters import PARAMS, SERIES_PARAMS, FilterError, Filters
+from patchlens.queries.formats import with_units, write_rows
+from patchlens.queries.report import build_report
+from patchlens.queries.selection import select_series
+from patchlens.queries.series import find_series, review_status, versions_detail
+from patchlens.queries.status import health_status, list_status, repo_status
+from patchlens.sources.base import SourceError
+from patchlens.stages import ingest
+from patchlens.stages.match import fingerprint_new
+from patchlens.stages.match import load as load_match_inputs
+from patchlens.stages.parallel import stop_workers
+from patchlens.stages.pipeline import StagesReport, run_stages
+from patchlens.stages.progress import Reporter
+from patchlens.store import schema
+from patchlens.store.db import cache_dir, database_url, open_store
+from patchlens.store.lock import StoreBusy, update_lock
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Make the code review of mailing-list-driven projects visible.",
+)
+console = Console()
+err = Console(stderr=True)
+
+
+class State:
+    db: str | None = None
+    quiet: bool = False
+    config: str | None = None
+
+
+state = State()
+
+
+@app.callback()
+def _global(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="PATCHLENS_DB",
+            help="SQLite file (default ./patchlens.db) or a SQLAlchemy URL.",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config", envvar="PATCHLENS_CONFIG", help="Settings file (default ./patchlens.toml)."
+        ),
+    ] = None,
+) -> None:
+    state.db = db
+    state.quiet = quiet
+    state.config = config
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    # soft_wrap: one line however long, so that scripts and people see one error line.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+# --- options accepted after the subcommand too ----------------------------------------------
+# `patchlens update --db X -q` works like `patchlens --db X -q update`: people type options
+# where they think of them. The subcommand's spelling wins when both are given.
+
+_DB_OPT = typer.Option("--db", help="SQLite file (default ./patchlens.db) or a SQLAlchemy URL.")
+_QUIET_OPT = typer.Option("--quiet", "-q", help="No progress bars.")
+_CONFIG_OPT = typer.Option("--config", help="Settings file (default ./patchlens.toml).")
+_GLOBALS = {
+    "global_db": (Annotated[str | None, _DB_OPT], None),
+    "global_quiet": (Annotated[bool, _QUIET_OPT], False),
+    "global_config": (Annotated[str | None, _CONFIG_OPT], None),
+}
+
+
+def with_global_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` as a command that also takes --db, --quiet and --config (typer reads the
+    signature and the annotations, so both are extended)."""
+    sig = inspect.signature(fn, eval_str=True)  # the Annotated[...] objects, not strings
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+        for name, (ann, default) in _GLOBALS.items()
+    ]
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        db, quiet, config = (kwargs.pop(name) for name in _GLOBALS)
+        if db is not None:
+            state.db = db
+        if quiet:
+            state.quiet = True
+        if config is not None:
+            state.config = config
+        return fn(*args, **kwargs)
+
+    command.__signature__ = sig.replace(parameters=[*sig.parameters.values(), *extra])  # type: ignore[attr-defined]
+    return command
+
+
+@app.command("add-list")
+def add_list(
+    name: Annotated[str, typer.Argument(help="A name for the mailing list.")],
+    sources: Annotated[list[str], typer.Argument(help="Archive files, folders or URLs.")],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="These become the list's only sources; messages only the others had go.",
+        ),
+    ] = False,
+) -> None:
+    """Register a mailing list and its archive source(s); the format is detected.
+
+    Each source is checked before anything is registered."""
+    found = _change_sources(replace, lambda e: ingest.add_list(e, name, sources, replace=replace))
+    for loc, fmt in found:
+        console.print(f"{name}: {loc} ({fmt})", highlight=False)
+
+
+@app.command("add-repo")
+def add_repo(
+    name: Annotated[str, typer.Argument(help="A name for the repository.")],
+    source: Annotated[str, typer.Argument(help="A path, bundle or URL git can clone.")],
+    branch: Annotated[
+        list[str] | None,
+        typer.Option("--branch", "-b", help="Branch to follow (repeatable; default: HEAD's)."),
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option("--replace", help="Change the source of a registered repository."),
+    ] = False,
+) -> None:
+    """Register a git repository whose commits patches are matched against.
+
+    Git must be able to read it now."""
+    _change_sources(
+        replace, lambda e: ingest.add_repo(e, name, source, branch or [], replace=replace)
+    )
+    console.print(f"{name}: {source} ({', '.join(branch or ['default branch'])})")
+
+
+@app.command("remove-list")
+def remove_list(name: Annotated[str, typer.Argument(help="The list's name.")]) -> None:
+    """Unregister a mailing list; messages no other list has go with all derived from them.
+
+    The next update rebuilds review, matching and metrics."""
+    rem = _change_sources(True, lambda e: ingest.remove_list(e, name))
+    console.print(
+        f"{name}: removed ({rem.sources} sources, {rem.messages} messages removed,"
+        f" {rem.kept} kept as another list has them); run update to rebuild",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("remove-repo")
+def remove_repo(name: Annotated[str, typer.Argument(help="The repository's name.")]) -> None:
+    """Unregister a repository and its commits; the next update matches again."""
+    rem = _change_sources(True, lambda e: ingest.remove_repo(e, name))
+    console.print(
+        f"{name}: removed ({rem.commits} commits); run update to rebuild",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _change_sources(locked: bool, change: Callable[[Engine], T]) -> T:
+    """A change to the registered sources; under the update lock when it removes rows (never
+    under an update that is writing them). A source that cannot be used: an error, exit 2."""
+    engine = open_store(state.db)
+    try:
+        with _store_lock(engine, wait=True) if locked else nullcontext():
+            return change(engine)
+    except SourceError as e:
+        _fail(str(e))
+
+
+def _store_lock(engine: Engine, wait: bool) -> AbstractContextManager[None]:
+    def waiting(holder: str) -> None:
+        err.print(
+            f"another update is running on this store ({holder}); waiting...",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return update_lock(engine, wait=wait, on_wait=waiting)
+
+
+def _config() -> Config:
+    try:
+        return load_config(state.config)
+    except ConfigError as e:
+        _fail(str(e))
+        raise  # unreachable: _fail exits
+
+
+# sysexits.h EX_TEMPFAIL: the store is busy, try again later.
+EXIT_BUSY = 75
+EXIT_INTERRUPTED = 130
+# `update`: every source read whole (0); done, but some sources damaged (read around parts
+# that could not be read) or unreadable while the others were updated (3); failed: no
+# registered source could be read at all (1). `status` lists what could not be read.
+EXIT_DONE = 0
+EXIT_FAILED = 1
+EXIT_PARTIAL = 3
+
+
+def update_exit_code(reports: Sequence[ingest.SourceReport]) -> int:
+    """The exit status of an update from its per-source reports (see EXIT_*)."""
+    if reports and all(r.error for r in reports):
+        return EXIT_FAILED
+    if any(r.error or r.damage for r in reports):
+        return EXIT_PARTIAL
+    return EXIT_DONE
+
+
+def _run_update(
+    force: bool = False, wait: bool = True
+) -> tuple[list[ingest.SourceReport], StagesReport]:
+    url = database_url(state.db)
+    cfg = _config()
+    engine = open_store(state.db)
+    reporter = Reporter(quiet=state.quiet, console=err)
+    try:
+        with _store_lock(engine, wait):
+            reports = ingest.run_update(engine, cache_dir(url), reporter)
+            return reports, run_stages(engine, cfg, cache_dir(url), reporter, force=force)
+    except StoreBusy as e:
+        _fail(
+            f"another update is running on this store ({e.holder}); not waiting (--no-wait)",
+            EXIT_BUSY,
+        )
+
+
+@app.command()
+def update(
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Rebuild review, matching and metrics even if nothing is new."
+        ),
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="When another update is running on the store: wait for it, or exit with 75.",
+        ),
+    ] = True,
+) -> None:
+    """Ingest everything new, then rebuild what depends on it: review, matching, metrics."""
+    t0 = time.perf_counter()
+    try:
+        reports, st = _run_update(force, wait)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches this process (worker processes ignore it; typer would turn it into
+        # "Aborted!" later). The transaction in flight has been rolled back and every batch
+        # committed is kept, so a re-run resumes: say that, once.
+        _interrupted()
+    render.update_summary(reports, st, time.perf_counter() - t0, state.quiet, err)
+    code = update_exit_code(reports)
+    if code != EXIT_DONE:
+        raise typer.Exit(code)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Per source: counts, date range, last update, quarantined messages."""
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        lists, repos, review = list_status(conn), repo_status(conn), review_status(conn)
+        health = health_status(conn, limit=None if as_json else STATUS_ITEMS)
+    if as_json:
+        print(
+            json.dumps(
+                {"lists": lists, "repos": repos, "review": review, "health": health}, indent=2
+            )
+        )
+        return
+    render.sources(lists, repos, console)
+    render.health(health, console)
+    render.review(review, console)
+
+
+# How many unreadable parts per source, and quarantined messages, `status` prints (all of
+# them with --json).
+STATUS_ITEMS = 20
+
+
+def _date_arg(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        d = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"not a date: {value!r} (use YYYY-MM-DD)")
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=UTC)
+    return int(d.timestamp())
+
+
+# --- the one series filter, as options ------------------------------------------------------
+# Every command that selects series (report, series, export ...) takes these, and turns them
+# into the one filter type the dashboard takes from its query string (queries/filters.py):
+# the same names, the same checks, the same series.
+
+
+def _filter_option(name: str) -> tuple[Any, None]:
+    """The option of one series filter: `--NAME` (q is `--search`, or `--q`), with the
+    description of the query parameter (queries/filters.py PARAMS) as its help."""
+    flags = ("--search", "--q") if name == "q" else (f"--{name}",)
+    schema, text = PARAMS[name]
+    if "enum" in schema:
+        text += " One of: " + ", ".join(schema["enum"]) + "."
+    return Annotated[str | None, typer.Option(*flags, help=text)], None
+
+
+_FILTER_OPTIONS = {name: _filter_option(name) for name in SERIES_PARAMS}
+
+
+def with_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn(..., filters: Filters)` as a command that takes the series filter options; an
+    option the filter cannot apply is an error naming the option (exit 2)."""
+    sig = inspect.signature(fn, eval_str=True)
+    params = [p for p in sig.parameters.values() if p.name != "filters"]
+    extra = [
+        inspect.Parameter(f"filter_{name}", inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+        for name, (a, d) in _FILTER_OPTIONS.items()
+    ]
+
+    @functools.wraps(fn)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(f"filter_{name}") for name in _FILTER_OPTIONS}
+        try:
+            filters = Filters.from_options(**given)
+        except FilterError as e:
+            option = "--search" if e.parameter == "q" else f"--{e.parameter}"
+            _fail(f"{option}: {e.message.removeprefix(e.parameter + ': ')}")
+        return fn(*args, filters=filters, **kwargs)
+
+    command.__signature__ = sig.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
+    return command
+
+
+def _rules() -> BacklogRules:
+    cfg = _config()
+    return BacklogRules(cfg.stale_days, cfg.abandoned_days)
+
+
+@app.command("series")
+@with_filter_options
+def series_cmd(
+    filters: Filters,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+) -> None:
+    """List the selected series, most recently active first."""
+    rules = _rules()
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        rows = select_series(conn, filters, rules)
+    rows.sort(key=lambda r: (-r["last_date"], r["series_key"]))
+    render.series_table(rows[:limit], console)
+
+
+@app.command()
+def show(
+    ident: Annotated[str, typer.Argument(help="A series key or any Message-ID in it.")],
+) -> None:
+    """A series' timeline: versions, patches, replies, trailers, notices."""
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        key = find_series(conn, ident)
+        if key is None:
+            _fail(f"no series contains {ident!r}")
+        versions = versions_detail(conn, [key])
+    render.timeline(versions, console)
+
+
+export_app = typer.Typer(help="Export what patchlens reconstructed, for use elsewhere.")
+app.add_typer(export_app, name="export")
+
+
+@app.command("eval-match")
+def eval_match(
+    errors: Annotated[int, typer.Option(help="List at most this many errors.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Precision and recall of matching, against commits whose Link:/Message-ID: trailers
+    name their posting (the trailers are hidden from the matcher)."""
+    engine = open_store(state.db)
+    fingerprint_new(engine, Reporter(quiet=state.quiet, console=err))
+    with engine.connect() as conn:
+        postings, commits = load_match_inputs(conn)
+        shas = dict(conn.execute(select(schema.commits.c.id, schema.commits.c.sha)).all())
+    ev = evaluate(postings, commits, describe=shas)
+    if as_json:
+        print(json.dumps(render.evaluation_json(ev, errors), indent=2))
+    else:
+        render.evaluation(ev, errors, console)
+
+
+@app.command()
+@with_filter_options
+def report(
+    filters: Filters,
+    as_of: Annotated[str | None, typer.Option(help="Backlog as of this date.")] = None,
+    top: Annotated[int, typer.Option(help="Rows in each top list.")] = 15,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The three use cases in the terminal: backlog, performance, community."""
+    rules = _rules()
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        rep = build_report(conn, filters, rules, _date_arg(as_of), top)
+    if as_json:
+        print(json.dumps(with_units(dataclasses.asdict(rep)), indent=1, default=str))
+        return
+    render.report(rep, console)
+
+
+def _register_export(name: str, export: Export) -> None:
+    """One `patchlens export NAME` command: the rows of the selected series, in any format
+    write_rows knows."""
+
+    @with_filter_options
+    def command(
+        filters: Filters,
+        fmt: Annotated[
+            str, typer.Option("--format", help="csv, tsv, json or parquet.")
+        ] = export.default_format,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+        ] = None,
+    ) -> None:
+        rules = _rules()
+        engine = open_store(state.db)
+        with engine.connect() as conn:
+            data = export.rows(conn, filters, rules)
+        _write(data, fmt, output, export.columns)
+
+    command.__doc__ = export.doc
+    export_app.command(name)(command)
+
+
+for _name, _export in EXPORTS.items():
+    _register_export(_name, _export)
+
+
+def _write(
+    rows: list[dict], fmt: str, output: Path | None, columns: Sequence[str] | None = None
+) -> None:
+    try:
+        write_rows(rows, fmt, output, columns)
+    except ValueError as e:
+        _fail(str(e))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (each keeps its own rendered pages); about one per core.",
+        ),
+    ] = 1,
+) -> None:
+    """The dashboard, read-only over the store: pages, charts and the JSON API."""
+    import uvicorn
+
+    from patchlens.web.app import create_app
+
+    url = database_url(state.db)
+    try:
+        web = create_app(url, _config())
+    except FileNotFoundError as e:
+        _fail(str(e))
+    console.print(f"patchlens dashboard on http://{host}:{port}/ (Ctrl-C to stop)")
+    if workers == 1:
+        uvicorn.run(web, host=host, port=port, log_level="warning")
+        return
+    # Several processes: uvicorn starts each from an import string, and each builds the app
+    # from the store and configuration named in its environment.
+    os.environ["PATCHLENS_SERVE_DB"] = url
+    os.environ["PATCHLENS_SERVE_CONFIG"] = str(state.config or "")
+    uvicorn.run(
+        "patchlens.web.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+def shared_data_dir() -> Path:
+    """`../shared/data` beside the project, or $PATCHLENS_DATA."""
+    env = os.environ.get("PATCHLENS_DATA")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        cand = parent / "shared" / "data"
+        if cand.is_dir():
+            return cand
+    return Path.cwd().parent / "shared" / "data"
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the dashboard afterwards.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Ingest the real EROFS sample (../shared/data/erofs), print the status, and serve the
+    dashboard."""
+    data = shared_data_dir() / "erofs"
+    archive = data / "linux-erofs-archive.0.bundle"
+    repo = data / "erofs-utils.bundle"
+    if not archive.is_file() or not repo.is_file():
+        _fail(f"the EROFS sample is missing: expected {archive} and {repo} (set PATCHLENS_DATA)")
+    engine = open_store(state.db)
+    ingest.add_list(engine, "linux-erofs", [str(archive)])
+    ingest.add_repo(engine, "erofs-utils", str(repo), ["dev"])
+    update(force=False)
+    status(as_json=False)
+    if serve_after:
+        serve(host=host, port=port)
+
+
+def _interrupted() -> NoReturn:
+    """Stop the workers and exit at once: waiting for the process pools' threads could
+    hang on a queue a killed worker left half-written, and would say nothing useful."""
+    stop_workers()
+    sys.stdout.flush()
+    sys.stderr.write("interrupted; run update again to resume\n")
+    sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
+for _app in (app, export_app):
+    for _info in _app.registered_commands:
+        if _info.callback is not None:
+            _info.callback = with_global_options(_info.callback)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted: what was committed is kept; run the same command again")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""The one selection of series: which series a `Filters` keeps, with each one's state. The
+dashboard pages, the JSON API, `patchlens report` and every export call `select_series`, so a
+filter names the same series set everywhere (tests/test_one_filter.py checks it).
+
+SQL narrows the rows where it can say the same thing exactly (the day bounds, the
+organisation, the list); then `Filters.keep`, the whole definition, decides every row. A
+narrowing that dropped a row `keep` would keep is a bug; one that keeps too many costs only
+time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select
+
+from patchlens.metrics.backlog import BacklogRules, Facts, decide
+from patchlens.queries.filters import Filters
+from patchlens.store import schema
+
+BRIEF = (
+    "series_key",
+    "title",
+    "author_addr",
+    "org",
+    "first_date",
+    "last_date",
+    "versions",
+    "patches",
+    "reviewers",
+    "review_replies",
+    "state",
+    "time_to_first_response",
+    "time_to_merge",
+)
+
+
+def brief(r: dict[str, Any]) -> dict[str, Any]:
+    """A series in a list: what the report's and the dashboard's tables show of it."""
+    return {k: r.get(k) for k in BRIEF}
+
+
+def data_date(conn: Connection) -> int:
+    """The date of the newest message or commit: the default "as of" for states, so that an
+    archive that stopped (a mirror not updated, a sample) is not all stale by now."""
+    m, c = schema.messages, schema.commits
+    newest = [
+        conn.execute(select(func.max(m.c.date_utc))).scalar(),
+        conn.execute(select(func.max(c.c.committer_date))).scalar(),
+    ]
+    dates = [d for d in newest if d]
+    now = int(time.time())
+    return min(now, max(dates)) if dates else now
+
+
+def _list_members(name: str | None) -> Select[Any]:
+    """(series key, list name) of every series with a posting seen on a list (or on `name`)."""
+    sv, vm, ms, ml = (
+        schema.series_versions,
+        schema.version_members,
+        schema.message_sightings,
+        schema.mailing_lists,
+    )
+    q = (
+        select(sv.c.series_key, ml.c.name)
+        .join(vm, vm.c.version_key == sv.c.key)
+        .join(ms, ms.c.message_pk == vm.c.message_pk)
+        .join(ml, ml.c.id == ms.c.list_id)
+        .distinct()
+    )
+    return q.where(ml.c.name == name) if name is not None else q
+
+
+def series_in_list(conn: Connection, name: str) -> set[str]:
+    """The series with a posting (of any version) seen on the list `name`."""
+    return {k for k, _n in conn.execute(_list_members(name))}
+
+
+def decode(r: dict[str, Any], when: int, rules: BacklogRules) -> dict[str, Any]:
+    """A series_metrics row as the read model gives it: its JSON lists decoded and its state
+    as of `when` (metrics/backlog.py decides it from the stored facts)."""
+    r["subsystems"] = json.loads(r["subsystems"])
+    r["anomalies"] = json.loads(r["anomalies"])
+    facts = Facts(
+        r["merged"],
+        r["nearly_complete"],
+        r["has_reviewer_reply"],
+        r["reviewer_spoke_last"],
+        r["last_date"],
+        r["in_repo"],
+        merged_by=r["merged_by"] or "",
+        repo_registered=r["repo_registered"],
+    )
+    r["state"] = decide(facts, when, rules)
+    return r
+
+
+def _load(conn: Connection, f: Filters, rules: BacklogRules, as_of: int | None) -> list[dict]:
+    """series_metrics rows, narrowed by SQL where SQL says exactly what `f.keep` says, each
+    with its state at `as_of` (default: the data's date), its lists and its author's name."""
+    sm, se = schema.series_metrics, schema.series
+    q = select(sm, se.c.author_name).outerjoin(se, se.c.key == sm.c.series_key)
+    if f.since_ts is not None:
+        q = q.where(sm.c.first_date >= f.since_ts)
+    if f.until_ts is not None:
+        q = q.where(sm.c.first_date < f.until_ts)
+    if f.org:
+        q = q.where(sm.c.org == f.org)
+    rows = [dict(r._mapping) for r in conn.execute(q)]
+    lists: dict[str, list[str]] = {}
+    for key, name in conn.execute(_list_members(f.list or None)):
+        lists.setdefault(key, []).append(name)
+    when = as_of or data_date(conn)
+    for r in rows:
+        # Every list of the series (only `f.list`, when SQL was asked about that one alone).
+        r["lists"] = sorted(lists.get(r["series_key"], ()))
+        r["author_name"] = r["author_name"] or ""
+        decode(r, when, rules)
+    return rows
+
+
+# Every series row with its state, per store and data version: the dashboard filters the same
+# rows on every request, and they change only when an update finishes (stage_state says when).
+_CACHE: dict[tuple[str, Any, BacklogRules], list[dict[str, Any]]] = {}
+# Held while the rows of a new version are computed: concurrent requests after an update
+# wait for one computation instead of each running it (seconds of CPU each).
+_CACHE_LOCK = threading.Lock()
+
+
+def data_version(conn: Connection) -> Any:
+    """What changes when an update finishes: the pages and rows kept for a store are valid
+    as long as this is the same."""
+    row = conn.execute(
+        select(schema.stage_state.c.inputs, schema.stage_state.c.finished_at)
+    ).first()
+    return tuple(row) if row else None
+
+
+def all_series(conn: Connection, rules: BacklogRules) -> list[dict[str, Any]]:
+    """Every series with its state as of the data's date, kept per store and data version."""
+    key = (str(conn.engine.url), data_version(conn), rules)
+    rows = _CACHE.get(key)
+    if rows is None:
+        with _CACHE_LOCK:
+            rows = _CACHE.get(key)
+            if rows is None:
+                rows = _load(conn, Filters(), rules, None)
+                _CACHE.clear()  # one version per store is enough; old ones are stale
+                _CACHE[key] = rows
+    return rows
+
+
+def select_series(
+    conn: Connection, f: Filters, rules: BacklogRules, as_of: int | None = None, kept: bool = False
+) -> list[dict[str, Any]]:
+    """The series `f` keeps, each with its state at `as_of` (default: the data's date).
+
+    `kept`: start from every series kept in memory for this data version (the dashboard,
+    which answers many requests over one version) rather than from rows SQL narrowed (a
+    command, which answers one). Either way `f.keep` decides, so the set is the same."""
+    whole = kept and as_of is None
+    rows = all_series(conn, rules) if whole else _load(conn, f, rules, as_of)
+    return [r for r in rows if f.keep(r)]
+
+
+def selected_keys(
+    conn: Connection, f: Filters, rules: BacklogRules, kept: bool = False
+) -> set[str] | None:
+    """The keys of the series `f` keeps, or None when no filter narrows them (every series,
+    pull requests and all: an export then holds everything)."""
+    if f.selects_all():
+        return None
+    return {r["series_key"] for r in select_series(conn, f, rules, kept=kept)}

@@ -1,0 +1,49 @@
+"""Small tools the read model's queries share: naming columns, binding many keys, and
+reading rows grouped by a key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, FromClause, Table, select
+
+T = TypeVar("T")
+
+# At most this many values in one IN (...): below every database's bind limit.
+CHUNK = 500
+
+
+def cols(table: Table, *names: str) -> list[ColumnElement[Any]]:
+    """The named columns of a table, in that order."""
+    return [table.c[n] for n in names]
+
+
+def labelled(fields: dict[str, ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    """Columns selected under the names a row dict gets (`row._mapping[name]`)."""
+    return [c.label(name) for name, c in fields.items()]
+
+
+def chunks(keys: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """The keys in lists of at most `size`, for queries that bind them (IN (...))."""
+    items: Sequence[T] = keys if isinstance(keys, list) else list(keys)
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def grouped(
+    conn: Connection,
+    key: ColumnElement[Any],
+    keys: list[Any],
+    fields: dict[str, ColumnElement[Any]],
+    joined: FromClause,
+    order: tuple[ColumnElement[Any], ...] = (),
+) -> dict[Any, list[dict[str, Any]]]:
+    """The rows of `joined` whose `key` is one of `keys`, grouped by it, each a dict of
+    `fields` (name -> column), in `order`; any number of keys (bound a chunk at a time)."""
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for chunk in chunks(keys):
+        q = select(key.label("_key"), *labelled(fields)).select_from(joined)
+        for row in conn.execute(q.where(key.in_(chunk)).order_by(*order)):
+            out.setdefault(row._key, []).append({n: row._mapping[n] for n in fields})
+    return out
