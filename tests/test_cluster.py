@@ -81,3 +81,30 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
         cluster.connect("tcp://127.0.0.1:9", timeout=2),
     ):
         pass
+
+
+def test_cli_update_on_a_scheduler(tmp_path: Path, local_cluster) -> None:
+    """`patchlens update --scheduler ADDRESS` runs the update with the cluster's workers."""
+    from typer.testing import CliRunner
+
+    from patchlens.cli import app
+
+    mbox = data_path("xen-qemu-samples", "xen-ctrl-ballooned-dump.mbox")
+    db = str(tmp_path / "s.db")
+    runner = CliRunner()
+    assert runner.invoke(app, ["--db", db, "-q", "add-list", "xen", str(mbox)]).exit_code == 0
+    res = runner.invoke(
+        app, ["--db", db, "-q", "update", "--scheduler", local_cluster.scheduler_address]
+    )
+    assert res.exit_code == 0, res.output
+    assert "Dask cluster" in res.output
+    engine = open_store(db)
+    with engine.connect() as conn:
+        from sqlalchemy import func, select
+
+        from patchlens.store import schema
+
+        assert conn.execute(select(func.count()).select_from(schema.series)).scalar_one() >= 1
+    engine.dispose()
+    bad = runner.invoke(app, ["--db", db, "-q", "update", "--scheduler", "tcp://127.0.0.1:9"])
+    assert bad.exit_code == 1 and "cannot reach the Dask scheduler" in bad.output

@@ -34,6 +34,7 @@ from patchlens.queries.series import find_series, review_status, versions_detail
 from patchlens.queries.status import health_status, list_status, repo_status
 from patchlens.sources.base import SourceError
 from patchlens.stages import ingest
+from patchlens.stages.cluster import ClusterError
 from patchlens.stages.match import fingerprint_new
 from patchlens.stages.match import load as load_match_inputs
 from patchlens.stages.parallel import stop_workers
@@ -248,21 +249,35 @@ def update_exit_code(reports: Sequence[ingest.SourceReport]) -> int:
 
 
 def _run_update(
-    force: bool = False, wait: bool = True
+    force: bool = False, wait: bool = True, scheduler: str | None = None
 ) -> tuple[list[ingest.SourceReport], StagesReport]:
     url = database_url(state.db)
     cfg = _config()
+    scheduler = scheduler or cfg.scheduler
     engine = open_store(state.db)
     reporter = Reporter(quiet=state.quiet, console=err)
     try:
-        with _store_lock(engine, wait):
+        with _store_lock(engine, wait), _cluster(scheduler):
             reports = ingest.run_update(engine, cache_dir(url), reporter)
             return reports, run_stages(engine, cfg, cache_dir(url), reporter, force=force)
+    except ClusterError as e:
+        _fail(str(e), EXIT_FAILED)
+        raise  # unreachable: _fail exits
     except StoreBusy as e:
         _fail(
             f"another update is running on this store ({e.holder}); not waiting (--no-wait)",
             EXIT_BUSY,
         )
+
+
+def _cluster(scheduler: str | None) -> AbstractContextManager[object]:
+    """The Dask scheduler's client for the run, or nothing for a local run."""
+    if not scheduler:
+        return nullcontext()
+    from patchlens.stages import cluster
+
+    err.print(f"batch work on the Dask cluster at {scheduler}", highlight=False, soft_wrap=True)
+    return cluster.connect(scheduler)
 
 
 @app.command()
@@ -280,11 +295,19 @@ def update(
             help="When another update is running on the store: wait for it, or exit with 75.",
         ),
     ] = True,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="A Dask scheduler (tcp://host:8786) whose workers parse and analyse the "
+            "batches; default: [cluster] scheduler in the config, else local processes.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest everything new, then rebuild what depends on it: review, matching, metrics."""
     t0 = time.perf_counter()
     try:
-        reports, st = _run_update(force, wait)
+        reports, st = _run_update(force, wait, scheduler)
     except KeyboardInterrupt:
         # Ctrl-C reaches this process (worker processes ignore it; typer would turn it into
         # "Aborted!" later). The transaction in flight has been rolled back and every batch

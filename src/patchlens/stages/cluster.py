@@ -44,7 +44,7 @@ def _worker_versions() -> tuple[str, int, int]:
 
 
 @contextmanager
-def connect(address: str, timeout: float = 30.0) -> Iterator[Any]:
+def connect(address: str, timeout: float = 10.0) -> Iterator[Any]:
     """Use the Dask scheduler at `address` for the batch work of the stages run inside."""
     global _client
     try:
