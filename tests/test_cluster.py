@@ -16,7 +16,7 @@ from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
 from patchlens.store.db import open_store
 from tests.conftest import data_path
-from tests.helpers.storedump import dump
+from tests.helpers.storedump import logical_dump
 
 distributed = pytest.importorskip("distributed", reason="Dask is a test dependency")
 
@@ -32,11 +32,10 @@ def local_cluster():
         cl.close()
 
 
-def _build(db: Path, archive: Path, scheduler: str | None) -> dict[str, list[tuple]]:
-    engine = open_store(str(db))
+def _build(db: str, cache: Path, archive: Path, scheduler: str | None) -> dict[str, list[tuple]]:
+    engine = open_store(db)
     ingest.add_list(engine, "xen-devel", [str(archive)])
     quiet = Reporter(quiet=True)
-    cache = db.with_name("cache")
     if scheduler is None:
         ingest.run_update(engine, cache, quiet, jobs=2)
         run_stages(engine, Config(), cache, quiet, jobs=2)
@@ -45,16 +44,27 @@ def _build(db: Path, archive: Path, scheduler: str | None) -> dict[str, list[tup
             ingest.run_update(engine, cache, quiet, jobs=2)
             run_stages(engine, Config(), cache, quiet, jobs=2)
     engine.dispose()
-    return dump(db)
+    return logical_dump(db)
+
+
+ARCHIVE = ("xen", "xen-devel-posted-patches-2019-2020.mbox.gz")
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory) -> dict[str, list[tuple]]:
+    """The store a local update (worker processes of this machine) gives, as a logical dump."""
+    where = tmp_path_factory.mktemp("local")
+    return _build(str(where / "s.db"), where / "cache", data_path(*ARCHIVE), None)
 
 
 @pytest.mark.slow
-def test_cluster_update_equals_local_update(tmp_path: Path, local_cluster) -> None:
-    archive = data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz")
-    (tmp_path / "local").mkdir()
-    (tmp_path / "dask").mkdir()
-    local = _build(tmp_path / "local" / "s.db", archive, None)
-    on_cluster = _build(tmp_path / "dask" / "s.db", archive, local_cluster.scheduler_address)
+def test_cluster_update_equals_local_update(tmp_path: Path, local_cluster, local) -> None:
+    on_cluster = _build(
+        str(tmp_path / "s.db"),
+        tmp_path / "cache",
+        data_path(*ARCHIVE),
+        local_cluster.scheduler_address,
+    )
     assert len(local["messages"]) > 1000
     assert len(local["series"]) > 100
     for table, rows in local.items():
@@ -64,6 +74,20 @@ def test_cluster_update_equals_local_update(tmp_path: Path, local_cluster) -> No
         ran = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
     assert any("parse" in name for name in ran), ran
     assert any("analyse" in name for name in ran), ran
+
+
+@pytest.mark.slow
+def test_cluster_on_postgresql_equals_local_update(
+    tmp_path: Path, local_cluster, local, postgres: str
+) -> None:
+    """The deployment issue 11 describes: workers of a Dask cluster, PostgreSQL as the store.
+    The store is the one a local update into SQLite gives, table by table."""
+    on_pg = _build(
+        postgres, tmp_path / "cache", data_path(*ARCHIVE), local_cluster.scheduler_address
+    )
+    assert len(on_pg["series"]) > 100
+    for table, rows in local.items():
+        assert on_pg[table] == rows, f"{table} differs between SQLite (local) and PostgreSQL (Dask)"
 
 
 def test_cluster_batches_come_back_in_order(local_cluster) -> None:
