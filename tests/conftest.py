@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = [
+    "tests.helpers.xenqemu",
+]
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("PATCHLENS_DATA") or ROOT.parent / "shared" / "data")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

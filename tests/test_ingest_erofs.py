@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from patchlens.config import Config
 from patchlens.queries.status import list_status, repo_status
 from patchlens.stages import ingest
+from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.stages.review import reconstruct
 from patchlens.store import schema
 
 pytestmark = pytest.mark.slow
@@ -144,9 +145,9 @@ def test_second_update_adds_nothing_and_is_fast(erofs_store):
     before = _all_counts(engine)
     t0 = time.perf_counter()
     reports = ingest.run_update(engine, db.with_name("cache"), Reporter(quiet=True))
-    rec = reconstruct(engine, Reporter(quiet=True))
+    rec = run_stages(engine, Config(), db.with_name("cache"), Reporter(quiet=True))
     elapsed = time.perf_counter() - t0
-    assert rec.analysed == 0 and rec.changed_rows == 0
+    assert rec.analysed == 0 and rec.review.changed_rows == 0
     assert _all_counts(engine) == before
     assert sum(r.new for r in reports) == 0
     assert elapsed < 1.0, f"a no-op update took {elapsed:.2f} s"
