@@ -13,7 +13,7 @@ from patchlens.mail.subject import normalize_title
 from patchlens.match.matcher import DIFF_WINDOW, CommitInfo, Match, Posting, match
 from patchlens.match.pointers import pointer_ids
 from patchlens.match.renames import Renames, commit_aliases
-from patchlens.stages.progress import Reporter, Task, advancing
+from patchlens.stages.progress import Reporter, StepReport, Task, advancing
 from patchlens.store import schema
 from patchlens.store.writer import insert_ignore, sync_table
 
@@ -24,12 +24,14 @@ FINGERPRINT_VERSION = 1
 
 
 @dataclass
-class MatchReport:
+class MatchReport(StepReport):
+    """How many postings and commits were matched, into how many links, how many of them
+    ambiguous (another series' posting fits as well)."""
+
     postings: int = 0
     commits: int = 0
     links: int = 0
     ambiguous: int = 0
-    changed_rows: int = 0
 
 
 def _posting_query():

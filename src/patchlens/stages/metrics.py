@@ -17,7 +17,7 @@ from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.model import ReplyFacts, SeriesFacts
 from patchlens.queries.evidence import load_series, people_of
-from patchlens.stages.progress import Reporter, advancing
+from patchlens.stages.progress import Reporter, StepReport, advancing
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
@@ -26,9 +26,10 @@ SubsystemsOf = Callable[[SeriesFacts], tuple[tuple[str, ...], frozenset[str]] | 
 
 
 @dataclass
-class MetricsReport:
+class MetricsReport(StepReport):
+    """How many series got a metrics row, and how long the step took (`update` prints it)."""
+
     series: int = 0
-    changed_rows: int = 0
     seconds: float = 0.0
 
 

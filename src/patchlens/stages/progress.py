@@ -1,9 +1,11 @@
-"""Progress bars for long steps (count and rate), silent under --quiet."""
+"""Progress bars for long steps (count and rate), silent under --quiet, and what a step after
+ingest reports once done."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from rich.console import Console
@@ -23,6 +25,14 @@ class Task(Protocol):
 
 
 T = TypeVar("T")
+
+
+@dataclass
+class StepReport:
+    """What every step after ingest reports: how many stored rows it changed (a step writes
+    only what differs, so 0 says its output was current). Each step adds its own counts."""
+
+    changed_rows: int = 0
 
 
 def advancing(items: Iterable[T], task: Task | None, every: int = 500) -> Iterator[T]:

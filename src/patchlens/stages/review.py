@@ -22,19 +22,20 @@ from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import MessageRef, ThreadLink, build_threads
 from patchlens.review.versions import Link, chains, link_versions
-from patchlens.stages.progress import Reporter, Task, advancing
+from patchlens.stages.progress import Reporter, StepReport, Task, advancing
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
 
 @dataclass
-class ReconstructReport:
+class ReconstructReport(StepReport):
+    """What the structural pass built, counted for `update`'s summary."""
+
     threads: int = 0
     versions: int = 0
     series: int = 0
-    links: int = 0
+    links: int = 0  # version -> next version
     replies: int = 0
-    changed_rows: int = 0
 
 
 def _analysed_messages():
