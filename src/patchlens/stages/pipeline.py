@@ -31,6 +31,9 @@ STAGE = "review+match+metrics"
 
 @dataclass
 class StagesReport:
+    """What `run_stages` did: nothing (skipped: the inputs were unchanged), or each step's
+    report; `analysed` and `fingerprinted` count the messages and diffs (re)done."""
+
     skipped: bool = False
     analysed: int = 0
     fingerprinted: int = 0
