@@ -22,12 +22,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from patchlens.config import Config
 from patchlens.match.evaluate import evaluate
 from patchlens.match.matcher import CommitInfo, Posting, match
 from patchlens.stages import ingest
 from patchlens.stages.match import fingerprint_new, load
+from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.stages.review import reconstruct
 from patchlens.store.db import open_store
 
 DATA = Path(
@@ -48,7 +49,7 @@ def build_store(tmp: Path) -> Path:
     ingest.add_repo(engine, "erofs-utils", str(repo), ["dev"])
     quiet = Reporter(quiet=True)
     ingest.run_update(engine, tmp / "cache", quiet)
-    reconstruct(engine, quiet)
+    run_stages(engine, Config(), tmp / "cache", quiet)  # as `patchlens update` does
     engine.dispose()
     return db
 
@@ -117,7 +118,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(args.db) if args.db else build_store(Path(tmp))
         engine = open_store(str(db))
-        fingerprint_new(engine, Reporter(quiet=True))
+        if args.db:  # a store of an older FINGERPRINT_VERSION gets current fingerprints
+            fingerprint_new(engine, Reporter(quiet=True))
         with engine.connect() as conn:
             t0 = time.perf_counter()
             postings, commits = load(conn)

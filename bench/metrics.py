@@ -21,6 +21,7 @@ from patchlens.queries.evidence import load_series
 from patchlens.stages.context import build_context
 from patchlens.stages.metrics import run_metrics
 from patchlens.stages.pipeline import subsystems_for
+from patchlens.stages.progress import Reporter
 
 sys.path.insert(0, str(Path(__file__).parent))
 from match import build_store
@@ -41,7 +42,9 @@ def main() -> None:
         stage, load, compute = [], [], []
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            rep = run_metrics(engine, ctx.orgs.org, subsystems_for(ctx), people=ctx.people)
+            rep = run_metrics(
+                engine, Reporter(quiet=True), ctx.orgs.org, subsystems_for(ctx), people=ctx.people
+            )
             stage.append(time.perf_counter() - t0)
             with engine.connect() as conn:
                 t0 = time.perf_counter()

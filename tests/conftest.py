@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.helpers.browser",
     "tests.helpers.dashboard",
     "tests.helpers.postgres",
+    "tests.helpers.xenqemu",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]

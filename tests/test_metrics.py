@@ -18,10 +18,9 @@ from patchlens.metrics.model import PatchFacts, SeriesFacts
 from patchlens.queries.dashboard import overview
 from patchlens.queries.evidence import load_series
 from patchlens.queries.filters import Filters
-from patchlens.queries.report import ReportFilter, data_date, metric_rows
+from patchlens.queries.selection import data_date, select_series
 from patchlens.stages.context import build_context
 from patchlens.store import schema
-from tests.test_review_pipeline import xq  # noqa: F401 - the xen/qemu store fixture
 
 H = 3600.0
 
@@ -47,7 +46,7 @@ def _series(engine, title_part: str) -> SeriesFacts:
 #                            1/2 again 16:44:32, the cover 16:54:36
 #   v3 2023-07-24 10:33:22   Julien: Reviewed-by on 1/2 2023-07-25 15:52:54; Jan Beulich
 #                            commits 2023-07-27 07:53:01, backport note 2023-08-03 09:53:33
-def test_durations_and_counts_get_spec_node(xq) -> None:  # noqa: F811
+def test_durations_and_counts_get_spec_node(xq) -> None:
     engine, _ = xq
     m = series_metrics(_series(engine, "fix get_spec_node"))
     v1, v2, v3 = "2023-07-20 15:08:53", "2023-07-22 08:16:44", "2023-07-24 10:33:22"
@@ -71,7 +70,7 @@ def test_durations_and_counts_get_spec_node(xq) -> None:  # noqa: F811
     assert m["time_to_merge"] == pytest.approx(hours(v1, "2023-07-27 07:53:01"), abs=1e-3)
 
 
-def test_version_metrics_get_spec_node(xq) -> None:  # noqa: F811
+def test_version_metrics_get_spec_node(xq) -> None:
     engine, _ = xq
     se = _series(engine, "fix get_spec_node")
     v3 = version_metrics(se.versions[2])
@@ -83,7 +82,7 @@ def test_version_metrics_get_spec_node(xq) -> None:  # noqa: F811
 
 # libxl: CODING_STYLE: Explicitly deprecate #ifdef, Ian Jackson, 2021-10-12 14:52:26;
 # Anthony PERARD Acked-by 15:02:52, Juergen Gross Reviewed-by 15:06:17, Ian "committed".
-def test_first_review_and_states_coding_style(xq) -> None:  # noqa: F811
+def test_first_review_and_states_coding_style(xq) -> None:
     engine, _ = xq
     se = _series(engine, "Explicitly deprecate #ifdef")
     m = series_metrics(se)
@@ -109,7 +108,7 @@ def test_first_review_and_states_coding_style(xq) -> None:  # noqa: F811
     )
 
 
-def test_waiting_on_author_and_carried_reviews(xq) -> None:  # noqa: F811
+def test_waiting_on_author_and_carried_reviews(xq) -> None:
     engine, _ = xq
     se = _series(engine, "fix get_spec_node")
     # After Julien's reply to v1 and before v2: a reviewer spoke last.
@@ -225,7 +224,7 @@ def test_states_agree_with_a_recount_from_the_facts(erofs_store) -> None:
         cf = schema.commit_files
         paths = {p for (p,) in conn.execute(select(cf.c.path).distinct())}
         paths |= {p for (p,) in conn.execute(select(cf.c.old_path).distinct()) if p}
-        stored = {r["series_key"]: r["state"] for r in metric_rows(conn, ReportFilter())}
+        stored = {r["series_key"]: r["state"] for r in select_series(conn, Filters(), RULES)}
         shown = overview(conn, Filters(), RULES)
     reviewed = {se.key: se for se in every if se.kind == "series"}  # pulls, backports apart
     assert set(stored) == set(reviewed)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from patchlens.config import Config
 from patchlens.stages import ingest
+from patchlens.stages.pipeline import StagesReport, run_stages
 from patchlens.stages.progress import Reporter
-from patchlens.stages.review import reconstruct
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.helpers.publicinbox import add_message, init
@@ -48,7 +49,8 @@ DAY2 = [
 ]
 
 
-def _build(tmp: Path, days: list[list[bytes]]) -> tuple[Path, list]:
+def _build(tmp: Path, days: list[list[bytes]]) -> tuple[Path, list[StagesReport]]:
+    """A store updated once a day, as `patchlens update` does (ingest, then the pipeline)."""
     repo = init(tmp / "inbox.git")
     db = tmp / "s.db"
     engine = open_store(str(db))
@@ -58,7 +60,7 @@ def _build(tmp: Path, days: list[list[bytes]]) -> tuple[Path, list]:
         for raw in day:
             add_message(repo, raw)
         ingest.run_update(engine, tmp / "cache", Reporter(quiet=True), jobs=1)
-        reports.append(reconstruct(engine, Reporter(quiet=True), jobs=1))
+        reports.append(run_stages(engine, Config(), tmp / "cache", Reporter(quiet=True), jobs=1))
     engine.dispose()
     return db, reports
 
@@ -67,11 +69,12 @@ def test_new_day_equals_from_scratch(tmp_path: Path) -> None:
     step_db, reports = _build(tmp_path / "a", [DAY1, DAY2])
     full_db, _ = _build(tmp_path / "b", [DAY1 + DAY2])
     first, second = reports
-    assert first.versions == 2 and second.versions == 3 and second.series == 2
+    assert first.review.versions == 2 and second.review.versions == 3
+    assert second.review.series == 2
     assert second.analysed == 4
     # Day two adds 4 threads rows, 3 members, 1 version, 1 reply; the series row of "fix
     # things" changes (2 versions now) and nothing about "other" is rewritten.
-    assert second.changed_rows < 20
+    assert second.review.changed_rows < 20
     a, b = _by_message_id(step_db), _by_message_id(full_db)
     for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
         assert a[table] == b[table], table
@@ -96,4 +99,5 @@ def _by_message_id(db: Path) -> dict[str, list]:
 
 def test_nothing_new_changes_nothing(tmp_path: Path) -> None:
     _db, reports = _build(tmp_path, [DAY1, []])
-    assert reports[1].analysed == 0 and reports[1].changed_rows == 0
+    assert reports[1].analysed == 0 and reports[1].review.changed_rows == 0
+    assert reports[1].skipped

@@ -1,4 +1,5 @@
-"""Reconstruction end to end on real threads: ingest, analyse, rebuild, read back."""
+"""Reconstruction end to end on real threads: ingest, the pipeline of stages, read back (the
+`xq` store is tests/helpers/xenqemu.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,6 @@ from pathlib import Path
 import pytest
 
 from patchlens.queries.series import find_series, versions_detail
-from patchlens.stages import ingest
-from patchlens.stages.progress import Reporter
-from patchlens.stages.review import reconstruct
-from patchlens.store.db import open_store
 from tests.conftest import data_path
 from tests.helpers.b4samples import (
     B4_FOLLOWUPS,
@@ -22,21 +19,7 @@ from tests.helpers.b4samples import msgid as _msgid
 from tests.helpers.b4samples import person_trailers as _person_trailers
 from tests.helpers.b4samples import ref_trailers as _ref_trailers
 from tests.helpers.b4samples import text_body as _text_body
-
-
-def build(tmp_path: Path, *files: Path):
-    engine = open_store(str(tmp_path / "s.db"))
-    ingest.add_list(engine, "l", [str(f) for f in files])
-    reports = ingest.run_update(engine, tmp_path / "cache", Reporter(quiet=True), jobs=1)
-    assert not [r.error for r in reports if r.error]
-    reconstruct(engine, Reporter(quiet=True), jobs=1)
-    return engine
-
-
-def all_versions(engine) -> list[dict]:
-    with engine.connect() as conn:
-        return versions_detail(conn, None)
-
+from tests.helpers.xenqemu import all_versions, build
 
 # -- b4's follow-up samples: who gave which trailer to which patch ---------------------------
 
@@ -76,16 +59,6 @@ def test_b4_followup_trailers_reach_the_right_patch(tmp_path: Path, sample: str)
 
 
 # -- xen-devel and qemu-devel sample threads --------------------------------------------------
-
-XQ = ("xen-qemu-samples",)
-
-
-@pytest.fixture(scope="module")
-def xq(tmp_path_factory: pytest.TempPathFactory):
-    files = sorted(data_path(*XQ).glob("*.mbox"))
-    assert len(files) == 8
-    engine = build(tmp_path_factory.mktemp("xq"), *files)
-    return engine, {v["key"]: v for v in all_versions(engine)}
 
 
 def _reply(versions: dict, message_id: str) -> tuple[dict, dict]:

@@ -1,11 +1,11 @@
-"""The matching stage of `update`: fingerprint what is new, match everything, store changes."""
+"""The matching step of `update`: fingerprint what is new, match everything, store changes."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import fingerprint, pack, unpack
@@ -13,7 +13,7 @@ from patchlens.mail.subject import normalize_title
 from patchlens.match.matcher import DIFF_WINDOW, CommitInfo, Match, Posting, match
 from patchlens.match.pointers import pointer_ids
 from patchlens.match.renames import Renames, commit_aliases
-from patchlens.stages.progress import Reporter
+from patchlens.stages.progress import Reporter, StepReport, Task, advancing
 from patchlens.store import schema
 from patchlens.store.writer import insert_ignore, sync_table
 
@@ -24,13 +24,14 @@ FINGERPRINT_VERSION = 1
 
 
 @dataclass
-class MatchReport:
-    fingerprinted: int = 0
+class MatchReport(StepReport):
+    """How many postings and commits were matched, into how many links, how many of them
+    ambiguous (another series' posting fits as well)."""
+
     postings: int = 0
     commits: int = 0
     links: int = 0
     ambiguous: int = 0
-    changed_rows: int = 0
 
 
 def _posting_query():
@@ -111,8 +112,10 @@ def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
 
 
 def load(
-    conn: Connection, people: Identities | None = None
+    conn: Connection, people: Identities | None = None, task: Task | None = None
 ) -> tuple[list[Posting], list[CommitInfo]]:
+    """The matcher's inputs: every posting under review and every non-merge commit, with
+    their fingerprints; `task` advances per posting read."""
     fp = schema.diff_fingerprints
     hashes = {
         (k, pk): unpack(h) for k, pk, h in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.hashes))
@@ -146,7 +149,7 @@ def load(
             files=frozenset(json.loads(r.files)),
             hashes=hashes.get(("m", r.id), frozenset()),
         )
-        for r in conn.execute(_posting_query())
+        for r in advancing(conn.execute(_posting_query()), task)
     ]
     trailers: dict[int, list[tuple[str, str]]] = {}
     ct = schema.commit_trailers
@@ -214,17 +217,30 @@ def link_rows(links: list[Match]) -> list[dict[str, object]]:
 
 
 def run_matching(
-    engine: Engine, reporter: Reporter, *, force: bool = False, people: Identities | None = None
+    engine: Engine, reporter: Reporter, people: Identities | None = None
 ) -> MatchReport:
+    """Match every posting to the commits (the fingerprints are current: `fingerprint_new`
+    runs before) and store the links that changed. Always runs: whether it is needed is the
+    pipeline's one skip rule.
+
+    One transaction. Its progress counts postings as they are read, then the commits once
+    they are matched (the matcher is one pure pass over all of them)."""
     rep = MatchReport()
-    rep.fingerprinted = fingerprint_new(engine, reporter)
+    c = schema.commits
     with engine.begin() as conn:
-        stored = conn.execute(select(schema.patch_commits.c.commit_pk).limit(1)).first()
-        if rep.fingerprinted == 0 and stored and not force:
-            return rep  # nothing new to match
-        postings, commits = load(conn, people)
-        links = match(postings, commits)
-        rep.changed_rows = sync_table(conn, schema.patch_commits, ("commit_pk",), link_rows(links))
+        n_postings = conn.execute(
+            select(func.count()).select_from(_posting_query().subquery())
+        ).scalar_one()
+        n_commits = conn.execute(
+            select(func.count()).select_from(c).where(~c.c.is_merge)
+        ).scalar_one()
+        with reporter.task("matching (postings + commits)", n_postings + n_commits) as task:
+            postings, commits = load(conn, people, task)
+            links = match(postings, commits)
+            task.advance(len(commits))
+            rep.changed_rows = sync_table(
+                conn, schema.patch_commits, ("commit_pk",), link_rows(links)
+            )
     rep.postings, rep.commits = len(postings), len(commits)
     rep.links = len(links)
     rep.ambiguous = sum(lk.ambiguous for lk in links)

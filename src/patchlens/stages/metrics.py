@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.model import ReplyFacts, SeriesFacts
 from patchlens.queries.evidence import load_series, people_of
+from patchlens.stages.progress import Reporter, StepReport, advancing
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
@@ -25,9 +26,10 @@ SubsystemsOf = Callable[[SeriesFacts], tuple[tuple[str, ...], frozenset[str]] | 
 
 
 @dataclass
-class MetricsReport:
+class MetricsReport(StepReport):
+    """How many series got a metrics row, and how long the step took (`update` prints it)."""
+
     series: int = 0
-    changed_rows: int = 0
     seconds: float = 0.0
 
 
@@ -40,7 +42,7 @@ def repo_paths(conn: Connection) -> set[str]:
 
 
 def metric_rows(
-    all_series: list[SeriesFacts],
+    all_series: Iterable[SeriesFacts],
     now: int,
     paths: set[str],
     org_of: OrgOf,
@@ -149,6 +151,7 @@ def pull_rows(all_series: list[SeriesFacts]) -> list[dict[str, Any]]:
 
 def run_metrics(
     engine: Engine,
+    reporter: Reporter,
     org_of: OrgOf,
     subsystems_of: SubsystemsOf,
     now: int | None = None,
@@ -156,27 +159,36 @@ def run_metrics(
     is_bot: Callable[[str, str], bool] = lambda name, addr: False,
     sections: list[Any] | None = None,
 ) -> MetricsReport:
+    """Every series' metrics, review events, people and subsystems; writes what changed.
+
+    One transaction. Its progress counts the series as their metrics are computed."""
     t0 = time.perf_counter()
     rep = MetricsReport()
     with engine.begin() as conn:
-        people = people or people_of(conn)
-        all_series = load_series(conn, people)
-        rep.changed_rows += sync_table(
-            conn, schema.review_events, ("message_pk",), event_rows(all_series, org_of)
-        )
-        rep.changed_rows += sync_table(
-            conn, schema.people, ("identity",), people_rows(conn, people, org_of, is_bot)
-        )
-        rep.changed_rows += sync_table(
-            conn, schema.subsystems, ("title",), subsystem_rows(sections or [])
-        )
-        rows = metric_rows(
-            all_series, now or int(time.time()), repo_paths(conn), org_of, subsystems_of
-        )
-        rep.changed_rows += sync_table(conn, schema.series_metrics, ("series_key",), rows)
-        rep.changed_rows += sync_table(
-            conn, schema.pull_requests, ("series_key",), pull_rows(all_series)
-        )
+        total = conn.execute(select(func.count()).select_from(schema.series)).scalar_one()
+        with reporter.task("computing metrics (series)", total) as task:
+            people = people or people_of(conn)
+            all_series = load_series(conn, people)
+            rep.changed_rows += sync_table(
+                conn, schema.review_events, ("message_pk",), event_rows(all_series, org_of)
+            )
+            rep.changed_rows += sync_table(
+                conn, schema.people, ("identity",), people_rows(conn, people, org_of, is_bot)
+            )
+            rep.changed_rows += sync_table(
+                conn, schema.subsystems, ("title",), subsystem_rows(sections or [])
+            )
+            rows = metric_rows(
+                advancing(all_series, task),
+                now or int(time.time()),
+                repo_paths(conn),
+                org_of,
+                subsystems_of,
+            )
+            rep.changed_rows += sync_table(conn, schema.series_metrics, ("series_key",), rows)
+            rep.changed_rows += sync_table(
+                conn, schema.pull_requests, ("series_key",), pull_rows(all_series)
+            )
     rep.series = len(rows)
     rep.seconds = time.perf_counter() - t0
     return rep

@@ -1,8 +1,9 @@
-"""`patchlens update` after ingest: analysis, reconstruction, matching, metrics.
+"""`patchlens update` after ingest: analysis, reconstruction, fingerprints, matching, metrics.
 
-Analysis and fingerprints are per message and per commit, done once. The rest is rebuilt in
-memory and written back where it changed, and only when its inputs changed (new mail, new
-commits, another configuration): an update with nothing new does nothing here.
+The one place that sequences the read-compute-write steps, and the one place that decides
+whether they run. Analysis and fingerprints are per message and per commit, done once. The
+rest is rebuilt in memory and written back where it changed, and only when its inputs changed
+(new mail, new commits, another configuration): an update with nothing new does nothing here.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Engine, select
 
 from patchlens.config import Config
 from patchlens.metrics.model import SeriesFacts
+from patchlens.stages.analyse import analyse_new
 from patchlens.stages.context import Context, build_context, inputs_digest
-from patchlens.stages.match import MatchReport, _posting_query, fingerprint_new, run_matching
+from patchlens.stages.match import MatchReport, fingerprint_new, run_matching
 from patchlens.stages.metrics import MetricsReport, run_metrics
 from patchlens.stages.parallel import DEFAULT_JOBS
 from patchlens.stages.progress import Reporter
-from patchlens.stages.review import ReconstructReport, analyse_new, rebuild_structure
+from patchlens.stages.review import ReconstructReport, rebuild_structure
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
@@ -29,6 +31,9 @@ STAGE = "review+match+metrics"
 
 @dataclass
 class StagesReport:
+    """What `run_stages` did: nothing (skipped: the inputs were unchanged), or each step's
+    report; `analysed` and `fingerprinted` count the messages and diffs (re)done."""
+
     skipped: bool = False
     analysed: int = 0
     fingerprinted: int = 0
@@ -51,10 +56,6 @@ def subsystems_for(ctx: Context):
     return subsystems_of
 
 
-def _count(conn: Connection, table: Table) -> int:
-    return conn.execute(select(func.count()).select_from(table)).scalar_one()
-
-
 def run_stages(
     engine: Engine,
     cfg: Config,
@@ -63,8 +64,12 @@ def run_stages(
     jobs: int = DEFAULT_JOBS,
     force: bool = False,
 ) -> StagesReport:
+    """The steps after ingest, in order: analyse -> reconstruct -> fingerprints -> match ->
+    metrics. The one skip rule: when the inputs digest (stages/context.py) equals the one the
+    last complete run stored, their output is current and nothing runs; `force` runs them all.
+    The digest is stored last, so a run that dies part-way is redone by the next one (each
+    step resumes from what it committed)."""
     rep = StagesReport()
-    rep.analysed = analyse_new(engine, reporter, jobs)
     with engine.connect() as conn:
         digest = inputs_digest(conn, cfg)
         last = conn.execute(
@@ -73,39 +78,22 @@ def run_stages(
     if digest == last and not force:
         rep.skipped = True
         return rep
+    rep.analysed = analyse_new(engine, reporter, jobs)
     with engine.connect() as conn:
-        ctx = build_context(conn, cfg, cache)
-    # Each step's total is what it works through; it advances when the step's rows are
-    # written (the steps are single passes over data held in memory).
-    with engine.connect() as conn:
-        n_messages = _count(conn, schema.message_analysis)
-    with reporter.task("reconstructing review (messages)", n_messages) as task:
-        rep.review = rebuild_structure(engine, ctx.people, ctx.is_bot)
-        task.advance(n_messages)
+        ctx = build_context(conn, cfg, cache)  # reads the analysis (authors in From: lines)
+    rep.review = rebuild_structure(engine, reporter, ctx.people, ctx.is_bot)
     rep.fingerprinted = fingerprint_new(engine, reporter)
-    with engine.connect() as conn:
-        n_postings = conn.execute(
-            select(func.count()).select_from(_posting_query().subquery())
-        ).scalar_one()
-        n_commits = conn.execute(
-            select(func.count()).select_from(schema.commits).where(~schema.commits.c.is_merge)
-        ).scalar_one()
-    with reporter.task("matching (postings + commits)", n_postings + n_commits) as task:
-        rep.matching = run_matching(engine, reporter, force=True, people=ctx.people)
-        task.advance(n_postings + n_commits)
-    with engine.connect() as conn:
-        n_series = _count(conn, schema.series)
-    with reporter.task("computing metrics (series)", n_series) as task:
-        newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
-        rep.metrics = run_metrics(
-            engine,
-            ctx.orgs.org,
-            subsystems_for(ctx),
-            people=ctx.people,
-            is_bot=ctx.is_bot,
-            sections=list(newest.sections) if newest is not None else [],
-        )
-        task.advance(n_series)
+    rep.matching = run_matching(engine, reporter, people=ctx.people)
+    newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
+    rep.metrics = run_metrics(
+        engine,
+        reporter,
+        ctx.orgs.org,
+        subsystems_for(ctx),
+        people=ctx.people,
+        is_bot=ctx.is_bot,
+        sections=list(newest.sections) if newest is not None else [],
+    )
     with engine.begin() as conn:
         sync_table(
             conn,

@@ -1,10 +1,12 @@
-"""Progress bars for long steps (count and rate), silent under --quiet."""
+"""Progress bars for long steps (count and rate), silent under --quiet, and what a step after
+ingest reports once done."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -20,6 +22,32 @@ from rich.progress import (
 
 class Task(Protocol):
     def advance(self, n: int = 1) -> None: ...
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class StepReport:
+    """What every step after ingest reports: how many stored rows it changed (a step writes
+    only what differs, so 0 says its output was current). Each step adds its own counts."""
+
+    changed_rows: int = 0
+
+
+def advancing(items: Iterable[T], task: Task | None, every: int = 500) -> Iterator[T]:
+    """The items, advancing `task` by one per item as they are used, in steps of `every` (a
+    bar redrawn per item would cost more than the items); by the rest once they run out."""
+    n = 0
+    for item in items:
+        yield item
+        n += 1
+        if n == every:
+            if task is not None:
+                task.advance(n)
+            n = 0
+    if n and task is not None:
+        task.advance(n)
 
 
 class _Silent:

@@ -1,7 +1,6 @@
-"""The reconstruction stage of `update`: analyse new messages, then rebuild threads, versions,
-series and replies in memory and write back only the rows that changed.
+"""The reconstruction step of `update`: rebuild threads, versions, series and replies in memory
+from the analysed messages (stages/analyse.py) and write back only the rows that changed.
 
-Per-message analysis needs the bodies and is the expensive part, so it runs once per message.
 The structural pass needs only headers and the stored analysis; it is global (a version can
 span threads, a series spans versions) but takes about a second on 15,000 messages.
 """
@@ -12,148 +11,43 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, or_, select
+from sqlalchemy import Connection, Engine, Table, func, select
 
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack
 from patchlens.mail.subject import parse_subject
-from patchlens.review import analysis
-from patchlens.review.analysis import Analysis, analyze
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import MessageRef, ThreadLink, build_threads
 from patchlens.review.versions import Link, chains, link_versions
-from patchlens.stages import match as match_stage
-from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
-from patchlens.stages.progress import Reporter
+from patchlens.stages.progress import Reporter, StepReport, Task, advancing
 from patchlens.store import schema
-from patchlens.store.db import make_engine
-from patchlens.store.writer import insert_ignore, sync_table
-
-ANALYSIS_BATCH = 2000
+from patchlens.store.writer import sync_table
 
 
 @dataclass
-class ReconstructReport:
-    analysed: int = 0
+class ReconstructReport(StepReport):
+    """What the structural pass built, counted for `update`'s summary."""
+
     threads: int = 0
     versions: int = 0
     series: int = 0
-    links: int = 0
+    links: int = 0  # version -> next version
     replies: int = 0
-    changed_rows: int = 0
 
 
-def _analyse_chunk(job: tuple[str, list[int]]) -> list[Analysis]:
-    """Read and analyse messages by primary key; runs in a worker with its own connection."""
-    url, pks = job
-    engine = make_engine(url, readonly=True)
-    m = schema.messages
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    m.c.id,
-                    m.c.subject,
-                    m.c.body,
-                    m.c.diff,
-                    m.c.has_patch,
-                    m.c.in_reply_to,
-                    m.c.refs,
-                ).where(m.c.id.in_(pks))
-            ).all()
-    finally:
-        engine.dispose()
-    return [analyze(*r[:5], bool(r.in_reply_to or r.refs)) for r in rows]
-
-
-def analyse_new(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) -> int:
-    """Analyse every message that has no analysis yet, or one written by an older
-    ANALYSIS_VERSION (its rows are replaced); returns how many."""
+def _analysed_messages():
+    """Messages with their analysis: what the structural pass reads, one row per message."""
     m, a = schema.messages, schema.message_analysis
-    with engine.connect() as conn:
-        todo = [
-            pk
-            for (pk,) in conn.execute(
-                select(m.c.id)
-                .outerjoin(a, a.c.message_pk == m.c.id)
-                .where(
-                    or_(
-                        a.c.message_pk.is_(None),
-                        a.c.analysis_version < analysis.ANALYSIS_VERSION,
-                    )
-                )
-                .order_by(m.c.id)
-            )
-        ]
-    if not todo:
-        return 0
-    url = engine.url.render_as_string(hide_password=False)
-    chunks = [(url, todo[i : i + ANALYSIS_BATCH]) for i in range(0, len(todo), ANALYSIS_BATCH)]
-    with reporter.task("analysing messages", len(todo)) as task:
-        for (_url, pks), results in ordered_map(_analyse_chunk, chunks, jobs):
-            with engine.begin() as conn:
-                _forget_analysis(conn, pks)
-                _store_analysis(conn, results)
-            task.advance(len(pks))
-    return len(todo)
+    return m.join(a, a.c.message_pk == m.c.id)
 
 
-def _forget_analysis(conn: Connection, pks: list[int]) -> None:
-    """Drop what an older analysis stored for these messages (nothing for new ones)."""
-    for table in (schema.message_analysis, schema.message_trailers, schema.message_notices):
-        conn.execute(delete(table).where(table.c.message_pk.in_(pks)))
-    fp = schema.diff_fingerprints
-    conn.execute(delete(fp).where(fp.c.kind == "m", fp.c.pk.in_(pks)))
-
-
-def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
-    insert_ignore(conn, schema.message_analysis, [r.row for r in results])
-    insert_ignore(
-        conn,
-        schema.diff_fingerprints,
-        [
-            {
-                "kind": "m",
-                "pk": r.row["message_pk"],
-                "hashes": r.fingerprint,
-                "fp_version": match_stage.FINGERPRINT_VERSION,
-            }
-            for r in results
-            if r.fingerprint is not None
-        ],
-    )
-    insert_ignore(
-        conn,
-        schema.message_trailers,
-        [
-            {
-                "message_pk": r.row["message_pk"],
-                "seq": n,
-                "given": given,
-                "key": t.key,
-                "value": t.value,
-                "name": t.name,
-                "email": t.email,
-            }
-            for r in results
-            for n, (given, t) in enumerate(r.trailers)
-        ],
-    )
-    insert_ignore(
-        conn,
-        schema.message_notices,
-        [
-            {"message_pk": r.row["message_pk"], "kind": k, "tree": r.notice_tree or None}
-            for r in results
-            for k in dict.fromkeys(r.notices)
-        ],
-    )
-
-
-def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
+def load_mails(
+    conn: Connection, task: Task | None = None
+) -> tuple[list[Mail], dict[int, ThreadLink]]:
+    """The analysed messages as Mails, and their threads; `task` advances per message read."""
     m, a, fp = schema.messages, schema.message_analysis, schema.diff_fingerprints
     hashes = {
         pk: unpack(h)
@@ -177,14 +71,14 @@ def load_mails(conn: Connection) -> tuple[list[Mail], dict[int, ThreadLink]]:
             a.c.mentioned_ids,
             a.c.author_name,
             a.c.author_addr,
-        ).join(a, a.c.message_pk == m.c.id)
+        ).select_from(_analysed_messages())
     ).all()
     links = build_threads(
         MessageRef(r.id, r.message_id, r.in_reply_to, tuple(r.refs.split()), r.subject, r.date_utc)
         for r in rows
     )
     mails = []
-    for r in rows:
+    for r in advancing(rows, task):
         t = links[r.id]
         mails.append(
             Mail(
@@ -338,37 +232,27 @@ TABLE_KEYS: dict[str, tuple[Table, tuple[str, ...]]] = {
 
 
 def rebuild_structure(
-    engine: Engine, people: Identities | None = None, is_bot: BotMatcher | None = None
+    engine: Engine,
+    reporter: Reporter,
+    people: Identities | None = None,
+    is_bot: BotMatcher | None = None,
 ) -> ReconstructReport:
-    """Threads, versions, series and replies from the analysed messages; writes what changed."""
+    """Threads, versions, series and replies from the analysed messages; writes what changed.
+
+    One transaction. Its progress counts messages as they are read; grouping them into
+    versions and series is one global pass after that (review/ is pure and whole-corpus)."""
     rep = ReconstructReport()
     with engine.begin() as conn:
-        mails, threads = load_mails(conn)
-        st = build_structure(mails, threads, people, is_bot)
-        rows = structure_rows(st)
-        for name, (table, key) in TABLE_KEYS.items():
-            rep.changed_rows += sync_table(conn, table, key, rows[name])
+        total = conn.execute(select(func.count()).select_from(_analysed_messages())).scalar_one()
+        with reporter.task("reconstructing review (messages)", total) as task:
+            mails, threads = load_mails(conn, task)
+            st = build_structure(mails, threads, people, is_bot)
+            rows = structure_rows(st)
+            for name, (table, key) in TABLE_KEYS.items():
+                rep.changed_rows += sync_table(conn, table, key, rows[name])
     rep.threads = len({t.thread for t in threads.values()})
     rep.versions = len(st.versions)
     rep.series = len(st.series)
     rep.links = len(st.links)
     rep.replies = len(st.replies)
-    return rep
-
-
-def reconstruct(
-    engine: Engine,
-    reporter: Reporter,
-    jobs: int = DEFAULT_JOBS,
-    people: Identities | None = None,
-    is_bot: BotMatcher | None = None,
-) -> ReconstructReport:
-    """Analysis of new messages, then the structure; nothing at all when nothing is new."""
-    analysed = analyse_new(engine, reporter, jobs)
-    with engine.connect() as conn:
-        built = conn.execute(select(schema.message_threads.c.message_pk).limit(1)).first()
-    if analysed == 0 and built:
-        return ReconstructReport()  # nothing new: the structure stored is current
-    rep = rebuild_structure(engine, people, is_bot)
-    rep.analysed = analysed
     return rep
