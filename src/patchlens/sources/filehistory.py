@@ -1,12 +1,27 @@
-"""Every version of one file on a branch of a git repository, dated by the commit that brought
-it there: the MAINTAINERS file in force on the day a series was posted."""
+"""Files of a git repository as of a branch: the file at its head (the project's .mailmap), and
+every version of one file, dated by the commit that brought it there (the MAINTAINERS file in
+force on the day a series was posted)."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from patchlens.sources.gitutil import git
+from patchlens.sources.gitutil import GIT_ENV, git, git_argv
+
+
+def file_at(gitdir: str | Path, branch: str, path: str) -> str | None:
+    """The text of `path` at the head of `branch`, or None when it has no such file."""
+    # cat-file, not show: it never runs a textconv filter the repository may name.
+    proc = subprocess.run(
+        git_argv(["cat-file", "blob", f"{branch}:{path}"]),
+        cwd=Path(gitdir),
+        capture_output=True,
+        env=GIT_ENV,
+        check=False,
+    )
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
 
 
 def file_history(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +19,17 @@ from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.review import analysis
 from patchlens.sources.base import SourceError
-from patchlens.sources.filehistory import file_history
+from patchlens.sources.filehistory import file_at, file_history
 from patchlens.sources.gitrepo import default_branch
-from patchlens.sources.gitutil import GIT_ENV, git_argv, resolve_repo
+from patchlens.sources.gitutil import resolve_repo
 from patchlens.stages import match as match_stage
 from patchlens.store import schema
+
+# Bump when the reconstruction, the matcher or the metrics change what they compute from the
+# same inputs: the next `update` then rebuilds them once (messages and commits are unchanged,
+# so the digest alone would skip them).
+# 2: causal version linking, rapidfuzz title similarity, ties broken by Message-ID.
+DERIVED_VERSION = 2
 
 
 def config_digest(cfg: Config) -> str:
@@ -59,7 +64,8 @@ def inputs_digest(conn: Connection, cfg: Config) -> str:
         h.update(f"r{row.id}:{row.branches};".encode())
     return (
         f"{msgs[0]}:{msgs[1]}:{commits[0]}:{commits[1]}:{seen}:{h.hexdigest()[:12]}"
-        f":a{analysis.ANALYSIS_VERSION}:f{match_stage.FINGERPRINT_VERSION}:{config_digest(cfg)}"
+        f":a{analysis.ANALYSIS_VERSION}:f{match_stage.FINGERPRINT_VERSION}:d{DERIVED_VERSION}"
+        f":{config_digest(cfg)}"
     )
 
 
@@ -87,23 +93,11 @@ def _repo_dirs(conn: Connection, cache: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def _show(gitdir: Path, spec: str) -> str | None:
-    # cat-file, not show: it never runs a textconv filter the repository may name.
-    proc = subprocess.run(
-        git_argv(["cat-file", "blob", spec]),
-        cwd=gitdir,
-        capture_output=True,
-        env=GIT_ENV,
-        check=False,
-    )
-    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
-
-
 def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
     repos = _repo_dirs(conn, cache)
     mailmaps: list[Mailmap] = []
     for gitdir, branch in repos:
-        text = _show(gitdir, f"{branch}:.mailmap")
+        text = file_at(gitdir, branch, ".mailmap")
         if text:
             mailmaps.append(parse_mailmap(text))
     mailmaps += [parse_mailmap(p.read_text(encoding="utf-8")) for p in cfg.mailmaps]
