@@ -134,10 +134,14 @@ _GIT_FROM = re.compile(r"^\s*From [0-9a-f]{40} Mon Sep 17 00:00:00 2001\s*$")
 _INBODY_HEADER = re.compile(r"^(?:From|Subject|Date)\s*:\s")
 
 _ATTR_END = re.compile(
-    r"(?:\b(?:wrote|writes|said|a écrit|schrieb|escribió|escreveu|scrisse|ha scritto|napisał"
-    r"|kirjoitti|skrev|schreef|написал|napsal)|写道|寫道|寫到|写到)\s*[:：]\s*$"
-    r"|\bwrites\s*\(.*\)\s*:\s*$|^\s*Quoting\s.*:\s*$|^\s*\*\s.*\[[^\]]*\d[^\]]*\]\s*:\s*$",
-    re.I,
+    r"""(?ix)
+        (?: \b(?: wrote | writes | said | a\ écrit | schrieb | escribió | escreveu | scrisse
+                | ha\ scritto | napisał | kirjoitti | skrev | schreef | написал | napsal )
+          | 写道 | 寫道 | 寫到 | 写到 ) \s*[:：]\s*$
+      | \bwrites\s*\(.*\)\s*:\s*$            # "X writes (date):"
+      | ^\s*Quoting\s.*:\s*$                  # "Quoting X (date):"
+      | ^\s*\*\s.*\[[^\]]*\d[^\]]*\]\s*:\s*$    # "* X [date]:"
+    """
 )
 _ATTR_OPEN = re.compile(
     r"^\s*(?:On|Le|Am|El|Il|Op|Em|Den|Dne|W dniu|Quoting|在|於|于)(?:\s|$)"
@@ -173,18 +177,25 @@ _COORDINATED = re.compile(
     r"\s(?:and|&|\+)\s+(?:then\s+|now\s+|also\s+)?$"
 )
 _TESTER = re.compile(
-    r"(?i)\b(?:output|results?|rebuil[dt]|reproduc\w*|locally|on my (?:side|machine|box|system"
-    r"|setup|laptop)|kasan|crash\w*|no longer|the issue|the problem|works|worked|everything"
-    r"|fail(?:s|ed)?|(?<![-/])boot(?:s|ed)?"
-    r"|and (?:ran|run|tested|booted|checked))\b"
+    r"""(?ix) \b(?:
+        output | results? | rebuil[dt] | reproduc\w* | locally
+        | on\ my\ (?:side|machine|box|system|setup|laptop)
+        | kasan | crash\w* | no\ longer | the\ issue | the\ problem
+        | works | worked | everything | fail(?:s|ed)? | (?<![-/])boot(?:s|ed)?
+        | and\ (?:ran|run|tested|booted|checked)
+    )\b"""
 )
 _PUSHED_OBJECT = re.compile(
-    r"(?i)^\s*(?:$|[,.!:;)]|(?:it|this|that|them|these|those|both|all|out|to|into|in|on|onto"
-    r"|up|now|the (?:patch|patches|series|fix|fixes|pile|branch|changes?)|v\d+)\b)"
+    r"""(?ix) ^\s*(?: $ | [,.!:;)]
+        | (?: it|this|that|them|these|those|both|all|out|to|into|in|on|onto|up|now
+            | the\ (?:patch|patches|series|fix|fixes|pile|branch|changes?) | v\d+ )\b
+    )"""
 )
 _PUSHED_AWAY = re.compile(
-    r"(?i)^\s*(?:\w+\s+){0,2}(?:down|back|forward|aside|harder|further|through)\b"
-    r"|\b(?:0day|ci|robot|bot|github|gitlab)\b"
+    r"""(?ix)
+        ^\s*(?:\w+\s+){0,2}(?:down|back|forward|aside|harder|further|through)\b
+      | \b(?:0day|ci|robot|bot|github|gitlab)\b
+    """
 )
 _TEST_MERGE = re.compile(r"(?i)^\s*with\s+(?:linux-next|next|-next|master|mainline|upstream)")
 _BACKPORT = re.compile(r"(?i)\b(?:backport\w*|stable)\b")

@@ -137,9 +137,10 @@ _VERSION_RE = re.compile(
 # Keyword glued to a version ("PATCHv2", "RFCv3") or joined by "-"/"_"/":" ("PATCH-for-9.1");
 # PATCH glued to an index ("PATCH1/8", "PATCH100/123").
 _GLUED_RE = re.compile(
-    r"(patchset|patches|patch|rfc|rft|pull|resend)(?:(v\d.*)|[-_:](.+))"
-    r"|(patchset|patches|patch)(\d{1,9}/\S+)",
-    re.IGNORECASE,
+    r"""(?ix)
+        (patchset|patches|patch|rfc|rft|pull|resend) (?: (v\d.*) | [-_:](.+) )
+      | (patchset|patches|patch) (\d{1,9}/\S+)
+    """
 )
 _PUNCT_ONLY_RE = re.compile(r"[^\w]+")
 # After the leading groups: "[PATCH]: foo" and "[PATCH] - foo" lose the ":" / "- ".
@@ -426,10 +427,10 @@ def parse_subject(subject: str) -> Subject:
         raw=subject,
         is_reply=is_reply,
         is_forward=is_forward,
+        index=index[0] if index else None,
         is_patch=seen_patch,
         version=version,
         version_str=version_str,
-        index=index[0] if index else None,
         total=index[1] if index else None,
         rfc="RFC" in flag_t,
         resend="RESEND" in flag_t,

@@ -16,7 +16,6 @@ Without a scheduler nothing here is imported: Dask is an optional dependency (`p
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -86,20 +85,7 @@ def ordered_map(client: Any, fn: Callable[[T], R], items: Iterable[T]) -> Iterat
     """(item, fn(item)) in input order, computed on the cluster's workers. At most twice as
     many batches as the cluster has threads are in flight, so memory stays flat here and on
     the workers however large the input; an error in a batch is raised here, as locally."""
+    from patchlens.stages.parallel import in_order
+
     ahead = max(2, 2 * sum(client.nthreads().values()))
-    pending: deque[tuple[T, Any]] = deque()
-    finished = False
-    try:
-        for item in items:
-            pending.append((item, client.submit(fn, item, pure=False)))
-            if len(pending) > ahead:
-                done, fut = pending.popleft()
-                yield done, fut.result()
-        while pending:
-            done, fut = pending.popleft()
-            yield done, fut.result()
-        finished = True
-    finally:
-        if not finished:
-            for _, fut in pending:
-                fut.cancel()
+    return in_order(lambda item: client.submit(fn, item, pure=False), items, ahead)

@@ -7,10 +7,11 @@ re-read batch stores nothing twice.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from patchlens.sources.gitutil import check_remote, check_repo, is_url, resolve_
 from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.stages.progress import Reporter
 from patchlens.stages.records import (
-    BatchResult,
+    MessageCounts,
     Parsed,
     add_branch,
     known_commits,
@@ -131,15 +132,19 @@ class Removed:
     commits: int = 0
 
 
+def _registered(conn: Connection, table: Table, name: str, what: str) -> int:
+    """The id of the list or repository registered as `name`; a SourceError naming it if none."""
+    pk = conn.execute(select(table.c.id).where(table.c.name == name)).scalar()
+    if pk is None:
+        raise SourceError(f"{name}: no such {what} (see 'patchlens status')")
+    return pk
+
+
 def remove_list(engine: Engine, name: str) -> Removed:
     """Unregister a list. Its messages that no other list has seen go, with everything
     derived from them; those another list also has stay, attributed to that list."""
     with engine.begin() as conn:
-        list_id = conn.execute(
-            select(schema.mailing_lists.c.id).where(schema.mailing_lists.c.name == name)
-        ).scalar()
-        if list_id is None:
-            raise SourceError(f"{name}: no such list (see 'patchlens status')")
+        list_id = _registered(conn, schema.mailing_lists, name, "list")
         ids = [
             sid
             for (sid,) in conn.execute(
@@ -155,11 +160,7 @@ def remove_repo(engine: Engine, name: str) -> Removed:
     """Unregister a repository with its commits and everything derived from them (links to
     postings included). Its mirror in the cache stays, as any cache entry does."""
     with engine.begin() as conn:
-        repo_id = conn.execute(
-            select(schema.repos.c.id).where(schema.repos.c.name == name)
-        ).scalar()
-        if repo_id is None:
-            raise SourceError(f"{name}: no such repository (see 'patchlens status')")
+        repo_id = _registered(conn, schema.repos, name, "repository")
         rem = Removed(commits=drop_repo_commits(conn, repo_id))
         conn.execute(delete(schema.source_damage).where(schema.source_damage.c.repo_id == repo_id))
         conn.execute(delete(schema.repos).where(schema.repos.c.id == repo_id))
@@ -244,16 +245,14 @@ def drop_repo_commits(conn: Connection, repo_id: int) -> int:
     return len(pks)
 
 
-@dataclass
-class SourceReport:
+@dataclass(kw_only=True)
+class SourceReport(MessageCounts):
+    """What an update did with one source: the counts of its messages, notes, and what could
+    not be read."""
+
     kind: str  # list | repo
     name: str
     location: str
-    read: int = 0
-    new: int = 0
-    duplicates: int = 0
-    variants: int = 0
-    quarantined: int = 0
     notes: list[str] = field(default_factory=list)
     # The source could not be read at all (nothing of it was updated) ...
     error: str | None = None
@@ -299,47 +298,50 @@ def record_damage(
 def update_lists(
     engine: Engine, cache: Path, reporter: Reporter, jobs: int = DEFAULT_JOBS
 ) -> list[SourceReport]:
+    ls, ml = schema.list_sources, schema.mailing_lists
     with engine.connect() as conn:
         rows = conn.execute(
-            select(
-                schema.list_sources.c.id,
-                schema.list_sources.c.list_id,
-                schema.list_sources.c.location,
-                schema.list_sources.c.format,
-                schema.list_sources.c.cursor,
-                schema.mailing_lists.c.name,
-            )
-            .join(schema.mailing_lists)
-            .order_by(schema.list_sources.c.id)
+            select(*ls.c["id", "list_id", "location", "format", "cursor"], ml.c.name)
+            .join(ml)
+            .order_by(ls.c.id)
         ).all()
-    reports = []
+    work = []
     for source_id, list_id, location, fmt, cursor, list_name in rows:
-        rep = SourceReport("list", list_name, location)
-        reports.append(rep)
+        rep = SourceReport(kind="list", name=list_name, location=location)
+        read = functools.partial(
+            _update_list_source,
+            engine,
+            cache,
+            reporter,
+            rep,
+            source_id,
+            list_id,
+            location,
+            fmt,
+            json.loads(cursor) if cursor else None,
+            jobs,
+        )
+        work.append((rep, {"source_id": source_id}, read))
+    return _read_each(engine, reporter, work)
+
+
+def _read_each(
+    engine: Engine,
+    reporter: Reporter,
+    work: list[tuple[SourceReport, dict[str, int], Callable[[], None]]],
+) -> list[SourceReport]:
+    """Each source read in turn. One that cannot be read is reported for itself (the error
+    kept as its damage, for `status`), and the next source is read all the same: anything the
+    file system says about a source (OSError) too."""
+    for rep, owner, read in work:
         try:
-            _update_list_source(
-                engine,
-                cache,
-                reporter,
-                rep,
-                source_id,
-                list_id,
-                location,
-                fmt,
-                json.loads(cursor) if cursor else None,
-                jobs,
-            )
-        except SourceError as e:
-            rep.error = str(e)
-            reporter.note(f"[red]error[/red] {escape(f'{list_name}: {e}')}")
-            record_damage(engine, rep.damage, source_id=source_id, error=rep.error)
-        except OSError as e:
-            # Anything else the file system says about this source: reported for it, and
-            # the next source is read all the same.
-            rep.error = f"{location}: {e.strerror or e}"
-            reporter.note(f"[red]error[/red] {escape(f'{list_name}: {rep.error}')}")
-            record_damage(engine, rep.damage, source_id=source_id, error=rep.error)
-    return reports
+            read()
+        except (SourceError, OSError) as e:
+            why = str(e) if isinstance(e, SourceError) else f"{rep.location}: {e.strerror or e}"
+            rep.error = why
+            reporter.note(f"[red]error[/red] {escape(f'{rep.name}: {rep.error}')}")
+            record_damage(engine, rep.damage, error=rep.error, **owner)
+    return [rep for rep, _, _ in work]
 
 
 def _update_list_source(
@@ -374,14 +376,10 @@ def _update_list_source(
                     f"[yellow]damaged[/yellow] {escape(f'{rep.name}: {d.position}: {d.reason}')}"
                 )
             with engine.begin() as conn:
-                res: BatchResult = store_messages(conn, source_id, list_id, parsed)
+                res: MessageCounts = store_messages(conn, source_id, list_id, parsed)
                 if batch.cursor is not None:
                     save_source_cursor(conn, source_id, batch.cursor)
-            rep.read += res.read
-            rep.new += res.new
-            rep.duplicates += res.duplicates
-            rep.variants += res.variants
-            rep.quarantined += res.quarantined
+            rep.add(res)
             task.advance(res.read)
     record_damage(engine, rep.damage, source_id=source_id)
 
@@ -399,21 +397,16 @@ def _parse(batch: Batch) -> list[Parsed]:
 
 
 def update_repos(engine: Engine, cache: Path, reporter: Reporter) -> list[SourceReport]:
+    repos = schema.repos
     with engine.connect() as conn:
         rows = conn.execute(
-            select(
-                schema.repos.c.id,
-                schema.repos.c.name,
-                schema.repos.c.location,
-                schema.repos.c.branches,
-                schema.repos.c.cursor,
-            ).order_by(schema.repos.c.id)
+            select(*repos.c["id", "name", "location", "branches", "cursor"]).order_by(repos.c.id)
         ).all()
-    reports = []
+    work = []
     for repo_id, name, location, branches, cursor in rows:
-        rep = SourceReport("repo", name, location)
-        reports.append(rep)
-        try:
+        rep = SourceReport(kind="repo", name=name, location=location)
+
+        def read(rep=rep, repo_id=repo_id, location=location, branches=branches, cursor=cursor):
             _update_repo(
                 engine,
                 cache,
@@ -424,13 +417,10 @@ def update_repos(engine: Engine, cache: Path, reporter: Reporter) -> list[Source
                 json.loads(branches),
                 json.loads(cursor) if cursor else {},
             )
-        except SourceError as e:
-            rep.error = str(e)
-            reporter.note(f"[red]error[/red] {escape(f'{name}: {e}')}")
-            record_damage(engine, [], repo_id=repo_id, error=rep.error)
-        else:
-            record_damage(engine, [], repo_id=repo_id)
-    return reports
+            record_damage(engine, [], repo_id=repo_id)  # read whole: nothing is damaged
+
+        work.append((rep, {"repo_id": repo_id}, read))
+    return _read_each(engine, reporter, work)
 
 
 def _update_repo(

@@ -15,9 +15,9 @@ import sys
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.process import BaseProcess
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -83,17 +83,9 @@ def ordered_map(
         max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
     )
     _live.add(pool)
-    pending: deque[tuple[T, Future[R]]] = deque()
     finished = False
     try:
-        for item in items:
-            pending.append((item, pool.submit(fn, item)))
-            if len(pending) > jobs + 1:
-                done, fut = pending.popleft()
-                yield done, fut.result()
-        while pending:
-            done, fut = pending.popleft()
-            yield done, fut.result()
+        yield from in_order(lambda item: pool.submit(fn, item), items, jobs + 1)
         finished = True
     finally:
         # Stopped early (an error, the consumer stopped): nothing queued is started, and the
@@ -102,3 +94,22 @@ def ordered_map(
             _finishing.update(_workers(pool))
         pool.shutdown(wait=finished, cancel_futures=not finished)
         _live.discard(pool)
+
+
+def in_order(submit: Callable[[T], Any], items: Iterable[T], ahead: int) -> Iterator[tuple[T, Any]]:
+    """(item, result) in input order, from futures `submit` returns, with at most `ahead`
+    submitted and not yet taken: workers run ahead, memory stays flat. Stopped early, the
+    futures not taken are cancelled (those not started yet never start)."""
+    pending: deque[tuple[T, Any]] = deque()
+    try:
+        for item in items:
+            pending.append((item, submit(item)))
+            if len(pending) > ahead:
+                done, fut = pending.popleft()
+                yield done, fut.result()
+        while pending:
+            done, fut = pending.popleft()
+            yield done, fut.result()
+    finally:
+        for _, fut in pending:
+            fut.cancel()

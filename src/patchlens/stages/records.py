@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -20,13 +20,19 @@ from patchlens.store.writer import insert_ignore
 
 
 @dataclass(slots=True)
-class BatchResult:
+class MessageCounts:
+    """What storing messages did: read, new, the same again (duplicates), another copy under
+    a known Message-ID (variants), unparseable (quarantined)."""
+
     read: int = 0
     new: int = 0
     duplicates: int = 0
     variants: int = 0
     quarantined: int = 0
-    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: MessageCounts) -> None:
+        for f in fields(MessageCounts):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 @dataclass(slots=True)
@@ -70,8 +76,8 @@ def store_messages(
     source_id: int,
     list_id: int,
     parsed: list[Parsed],
-) -> BatchResult:
-    res = BatchResult(read=len(parsed))
+) -> MessageCounts:
+    res = MessageCounts(read=len(parsed))
     now = int(time.time())
     good = [(r, r.result) for r in parsed if isinstance(r.result, ParsedMessage)]
     bad = [(r, r.result) for r in parsed if isinstance(r.result, str)]
