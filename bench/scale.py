@@ -175,18 +175,36 @@ def git(gitdir: str, *args: str) -> str:
 
 
 def hold_back_day(epoch: dict[str, Any]) -> tuple[str, str, int]:
-    """Move the shared clone's branch back by one day of archive time.
+    """Move the shared clone's branch back by the last day of mail.
 
+    The archives were filled by batched imports (one commit time for months of mail), so
+    the day is taken by message date (the author date public-inbox copies from Date:,
+    capped at the commit time against wrong clocks): walking back from the tip, the branch
+    is moved to the first commit whose message is over a day older than the newest message.
     Returns (branch, tip, messages held back)."""
     path = epoch["path"]
     if not (Path(path) / "objects" / "info" / "alternates").is_file():
         sys.exit(f"{path}: not a shared clone made by bench/corpus.py; refusing to move it")
     branch = git(path, "symbolic-ref", "HEAD")
     tip = epoch["head"]
-    tip_ct = int(git(path, "log", "-1", "--format=%ct", tip))
-    cut = time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(tip_ct - DAY))
-    base = git(path, "rev-list", "-1", f"--before={cut}", tip)
-    held = int(git(path, "rev-list", "--count", f"{base}..{tip}"))
+    proc = subprocess.Popen(
+        ["git", "log", "--format=%H %at %ct", tip], cwd=path, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    newest: int | None = None
+    base, held = "", 0
+    for line in proc.stdout:
+        sha, at, ct = line.split()
+        when = min(int(at), int(ct))
+        newest = when if newest is None else newest
+        if when < newest - DAY:
+            base = sha
+            break
+        held += 1
+    proc.kill()
+    proc.wait()
+    if not base:
+        sys.exit(f"{path}: no message older than a day before the newest one")
     git(path, "update-ref", branch, base)
     return branch, tip, held
 
@@ -276,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
                 branch, tip, n = hold_back_day(epoch)
                 moved.append((epoch["path"], branch, tip))
                 held += n
-            print(f"held back the last day: {held:,} commits")
+            print(f"held back the last day: {held:,} messages")
         results["held_back"] = held
         for entry in lists:
             subprocess.run(
@@ -287,7 +305,8 @@ def main(argv: list[str] | None = None) -> None:
         for what, c in runs:
             run = measure(what, c, args.timeout, args.max_rss_mb)
             finish(run, exe, db, results)
-        if args.hold_back_day and not results["runs"][-1]["stopped"]:
+        cold = results["runs"][-1]
+        if args.hold_back_day and not cold["stopped"] and cold["rc"] == 0:
             for path, branch, tip in moved:
                 git(path, "update-ref", branch, tip)
             moved.clear()
