@@ -55,6 +55,7 @@ class Epoch:
     messages: int
     commits: int
     deletions: int
+    missing: int
     first: str
     last: str
     first_ts: int
@@ -69,6 +70,7 @@ class ListEntry:
     name: str
     path: str
     messages: int = 0
+    missing: int = 0
     first: str = ""
     last: str = ""
     epochs: list[Epoch] = field(default_factory=list)
@@ -117,13 +119,15 @@ def check_epoch(path: Path) -> str:
     return head
 
 
-def count_epoch(path: Path, head: str) -> tuple[int, int, int, int, int]:
-    """(messages, commits, deletions, first and last message time) up to `head`.
+def count_epoch(path: Path, head: str) -> tuple[int, int, int, int, int, int]:
+    """(messages, commits, deletions, first and last message time, missing blobs) up to
+    `head`.
 
     A message is a commit that adds or changes `m`; one that writes `d` is a deletion."""
     out = git(path, "log", "--format=%x00%at %ct", "--raw", "--no-renames", "--no-abbrev", head)
     messages = commits = deletions = 0
     first = last = 0
+    blobs: list[bytes] = []
     for rec in out.split(b"\0")[1:]:
         commits += 1
         lines = rec.split(b"\n")
@@ -138,11 +142,25 @@ def count_epoch(path: Path, head: str) -> tuple[int, int, int, int, int]:
             status = meta.split()[4][:1]
             if fname == b"m" and status in (b"A", b"M"):
                 messages += 1
+                blobs.append(meta.split()[3])
                 first = ts if not first else min(first, ts)
                 last = max(last, ts)
             elif fname == b"d" and status in (b"A", b"M"):
                 deletions += 1
-    return messages, commits, deletions, first, last
+    return messages, commits, deletions, first, last, missing_blobs(path, blobs)
+
+
+def missing_blobs(path: Path, blobs: list[bytes]) -> int:
+    """How many of `blobs` the repository lacks: fetched snapshots leave out files of 4 MiB
+    and more, and patchlens reports each such message as an unreadable part."""
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch-check"],
+        cwd=path,
+        input=b"".join(b + b"\n" for b in blobs),
+        capture_output=True,
+        check=True,
+    )
+    return sum(1 for line in proc.stdout.splitlines() if line.endswith(b" missing"))
 
 
 def disk_bytes(path: Path) -> int:
@@ -188,15 +206,17 @@ def main(argv: list[str] | None = None) -> None:
         tip = git(dest, "rev-parse", "HEAD").decode().strip()
         if tip != head:
             print(f"note: {dest} is at {tip[:12]}, the fetched epoch at {head[:12]}")
-        msgs, commits, dels, first, last = count_epoch(dest, head)
+        msgs, commits, dels, first, last, missing = count_epoch(dest, head)
         entry.epochs.append(
-            Epoch(n, str(src), str(dest), head, msgs, commits, dels,
+            Epoch(n, str(src), str(dest), head, msgs, commits, dels, missing,
                   iso(first), iso(last), first, last, disk_bytes(src))
         )  # fmt: skip
-        print(f"{name:>20} epoch {n}: {msgs:>8,} messages  {iso(first)} .. {iso(last)}")
+        print(f"{name:>20} epoch {n}: {msgs:>8,} messages  {iso(first)} .. {iso(last)}"
+              f"  ({missing} blobs missing)")  # fmt: skip
     for entry in lists.values():
         entry.epochs.sort(key=lambda e: e.n)
         entry.messages = sum(e.messages for e in entry.epochs)
+        entry.missing = sum(e.missing for e in entry.epochs)
         entry.first = min(e.first for e in entry.epochs if e.first)
         entry.last = max(e.last for e in entry.epochs)
     ordered = sorted(lists.values(), key=lambda e: -e.messages)
@@ -205,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "out": str(out),
         "total_messages": total,
+        "total_missing": sum(e.missing for e in ordered),
         "lists": [asdict(e) for e in ordered],
     }
     out.mkdir(parents=True, exist_ok=True)
