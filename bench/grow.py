@@ -46,7 +46,7 @@ from typing import IO
 WEEK = 7 * 86400
 ID_HEADERS = (b"message-id", b"in-reply-to", b"references", b"resent-message-id")
 PEOPLE_HEADERS = (b"from", b"to", b"cc", b"reply-to", b"sender")
-_ANGLE_ID = re.compile(rb"<([^<>@\s]+)@([^<>\s]+)>")
+_ANGLE_ID = re.compile(rb"<([^<>@\s]+)(@[^<>\s]*)?>")
 _ADDRESS = re.compile(rb"([A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 # "Display Name <addr>": the name is what precedes `<` back to a comma, colon or line start.
 _NAME_ADDR = re.compile(rb"([^,:<>\n]*?[^\s,:<>\"])(\"?\s*<)")
@@ -56,8 +56,9 @@ _LINK_ID = re.compile(rb"(/r/|<)([^/<>@\s]+)@([^/<>\s]+?)(>|/|\s|$)")
 
 
 def tag_ids(text: bytes, tag: bytes) -> bytes:
-    """Every `<local@host>` in `text` with `tag` appended to its local part."""
-    return _ANGLE_ID.sub(lambda m: b"<" + m.group(1) + tag + b"@" + m.group(2) + b">", text)
+    """Every `<local@host>` (or `<id>` with no host) in `text` with `tag` appended to its
+    local part."""
+    return _ANGLE_ID.sub(lambda m: b"<" + m.group(1) + tag + (m.group(2) or b"") + b">", text)
 
 
 def tag_people(text: bytes, tag: bytes, keep: frozenset[bytes] = frozenset()) -> bytes:
