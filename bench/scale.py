@@ -11,6 +11,8 @@ imports nothing from patchlens. For each run it records:
            tree at each sample (every 0.5 s), and the largest single process' high-water mark
   load     the 1-minute load average before, and its mean while the run went on (2 cores:
            anything above ~2 means the run shared the machine)
+  cpu      user + system CPU seconds of the whole tree: on a shared machine, messages per
+           CPU second is the figure that does not depend on what else runs
   stages   each line patchlens prints (a finished step), stamped with the time it came
 
 A run over --timeout seconds, or whose tree goes over --max-rss-mb, is stopped (the tree is
@@ -35,6 +37,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -102,6 +105,7 @@ class Run:
     process_peak_mb: float = 0.0
     load_before: float = 0.0
     load_mean: float = 0.0
+    cpu_s: float = 0.0  # user + system CPU of the whole tree (reaped processes)
     stages: list[tuple[float, str]] = field(default_factory=list)
     messages: int = 0
     rate_msg_s: float = 0.0
@@ -112,6 +116,7 @@ def measure(what: str, cmd: list[str], timeout: float, max_rss_mb: float) -> Run
     """Run `cmd` in its own process group, sampling its tree; stop it past the limits."""
     run = Run(what, cmd, started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
     run.load_before = load1()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
@@ -151,6 +156,8 @@ def measure(what: str, cmd: list[str], timeout: float, max_rss_mb: float) -> Run
     run.wall_s = round(time.perf_counter() - t0, 1)
     reader.join(timeout=5)
     run.rc = proc.returncode
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run.cpu_s = round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 1)
     run.process_peak_mb = round(max(hwm.values(), default=0.0), 1)
     run.tree_peak_mb = round(run.tree_peak_mb, 1)
     run.load_mean = round(sum(loads) / len(loads), 2) if loads else load1()
@@ -342,12 +349,12 @@ def summary(results: dict[str, Any]) -> None:
     m = results["machine"]
     print(f"\nmachine: nproc={m['nproc']}, {m['cpu']}, {m['mem_gib']} GiB; {m['git']}")
     print(f"{'run':<12} {'wall s':>8} {'new msgs':>10} {'msg/s':>8} {'tree MB':>9} "
-          f"{'proc MB':>8} {'load':>10}  stopped")  # fmt: skip
+          f"{'proc MB':>8} {'cpu s':>8} {'load':>10}  stopped")  # fmt: skip
     for r in results["runs"]:
         load = f"{r['load_before']:.1f}/{r['load_mean']:.1f}"
-        new, rate = r["new_messages"], r["rate_msg_s"]
+        new, rate, cpu = r["new_messages"], r["rate_msg_s"], r["cpu_s"]
         print(f"{r['what']:<12} {r['wall_s']:>8.1f} {new:>10,} {rate:>8.0f} "
-              f"{r['tree_peak_mb']:>9.0f} {r['process_peak_mb']:>8.0f} {load:>10}  "
+              f"{r['tree_peak_mb']:>9.0f} {r['process_peak_mb']:>8.0f} {cpu:>8.0f} {load:>10}  "
               f"{r['stopped'] or '-'} (exit {r['rc']})")  # fmt: skip
 
 
