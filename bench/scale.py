@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Linux-scale baseline (issue 11): `patchlens update` on lists of the corpus.json manifest.
+
+Drives patchlens only through its command line (`patchlens --db DB add-list NAME PATH`,
+`update`, `status --json`), so it measures whatever code the venv has installed, and
+imports nothing from patchlens. For each run it records:
+
+  wall     the whole `patchlens update` (ingest, review, matching, metrics)
+  rate     messages the run added to the store / wall
+  memory   peak RSS of the whole process tree (main process, workers, git), summed over the
+           tree at each sample (every 0.5 s), and the largest single process' high-water mark
+  load     the 1-minute load average before, and its mean while the run went on (2 cores:
+           anything above ~2 means the run shared the machine)
+  cpu      user + system CPU seconds of the whole tree: on a shared machine, messages per
+           CPU second is the figure that does not depend on what else runs
+  stages   each line patchlens prints (a finished step), stamped with the time it came
+
+A run over --timeout seconds, or whose tree goes over --max-rss-mb, is stopped (the tree is
+sent SIGTERM, then SIGKILL), and what the store holds then is reported with the last stage
+reached: that is how far it got.
+
+--hold-back-day takes the last day of mail (by archive commit time) out of each list before
+the cold run by moving its newest epoch's branch back in the shared clone made by
+bench/corpus.py (the fetched mirror is not touched), then puts it back and times the
+update that reads that one new day; a no-op update follows. The branch is restored even if
+a run fails.
+
+Usage:
+  bench/scale.py --manifest /work/corpus/manifest.json --lists linux-usb \\
+      --db /work/corpus/usb.db --hold-back-day --json /work/corpus/usb.json
+  bench/scale.py --manifest /work/corpus/manifest.json --db /work/corpus/all.db --timeout 2400
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SAMPLE_S = 0.5
+DAY = 86400
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) in MB of a live process; zeros if it is gone."""
+    rss = hwm = 0.0
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return rss, hwm
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    return rss, hwm
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process under `root` (by parent pid, read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
+def load1() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+@dataclass
+class Run:
+    """One measured command."""
+
+    what: str
+    cmd: list[str]
+    started: str = ""
+    wall_s: float = 0.0
+    rc: int | None = None
+    stopped: str = ""  # why the bench stopped it, if it did
+    tree_peak_mb: float = 0.0
+    process_peak_mb: float = 0.0
+    load_before: float = 0.0
+    load_mean: float = 0.0
+    cpu_s: float = 0.0  # user + system CPU of the whole tree (reaped processes)
+    stages: list[tuple[float, str]] = field(default_factory=list)
+    messages: int = 0
+    rate_msg_s: float = 0.0
+    new_messages: int = 0
+
+
+def measure(what: str, cmd: list[str], timeout: float, max_rss_mb: float) -> Run:
+    """Run `cmd` in its own process group, sampling its tree; stop it past the limits."""
+    run = Run(what, cmd, started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    run.load_before = load1()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+    def read_lines() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            if line.strip():
+                run.stages.append((round(time.perf_counter() - t0, 1), line))
+                print(f"  [{time.perf_counter() - t0:7.1f} s] {line}", flush=True)
+
+    reader = threading.Thread(target=read_lines, daemon=True)
+    reader.start()
+    loads: list[float] = []
+    hwm: dict[int, float] = {}
+    while proc.poll() is None:
+        tree = [proc.pid, *descendants(proc.pid)]
+        total = 0.0
+        for pid in tree:
+            rss, h = _rss_mb(pid)
+            total += rss
+            hwm[pid] = max(hwm.get(pid, 0.0), h)
+        run.tree_peak_mb = max(run.tree_peak_mb, total)
+        loads.append(load1())
+        elapsed = time.perf_counter() - t0
+        if not run.stopped and elapsed > timeout:
+            run.stopped = f"over the time limit ({timeout:.0f} s)"
+        elif not run.stopped and total > max_rss_mb:
+            run.stopped = f"over the memory limit ({total:.0f} MB > {max_rss_mb:.0f} MB)"
+        if run.stopped:
+            stop(proc)
+            break
+        time.sleep(SAMPLE_S)
+    proc.wait()
+    run.wall_s = round(time.perf_counter() - t0, 1)
+    reader.join(timeout=5)
+    run.rc = proc.returncode
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run.cpu_s = round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 1)
+    run.process_peak_mb = round(max(hwm.values(), default=0.0), 1)
+    run.tree_peak_mb = round(run.tree_peak_mb, 1)
+    run.load_mean = round(sum(loads) / len(loads), 2) if loads else load1()
+    return run
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the run's process group, SIGKILL after 30 s."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def git(gitdir: str, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=gitdir, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def hold_back_day(epoch: dict[str, Any]) -> tuple[str, str, int]:
+    """Move the shared clone's branch back by the last day of mail.
+
+    The archives were filled by batched imports (one commit time for months of mail), so
+    the day is taken by message date (the author date public-inbox copies from Date:,
+    capped at the commit time against wrong clocks): walking back from the tip, the branch
+    is moved to the first commit whose message is over a day older than the newest message.
+    Returns (branch, tip, messages held back)."""
+    path = epoch["path"]
+    if not (Path(path) / "objects" / "info" / "alternates").is_file():
+        sys.exit(f"{path}: not a shared clone made by bench/corpus.py; refusing to move it")
+    branch = git(path, "symbolic-ref", "HEAD")
+    tip = epoch["head"]
+    proc = subprocess.Popen(
+        ["git", "log", "--format=%H %at %ct", tip], cwd=path, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    newest: int | None = None
+    base, held = "", 0
+    for line in proc.stdout:
+        sha, at, ct = line.split()
+        when = min(int(at), int(ct))
+        newest = when if newest is None else newest
+        if when < newest - DAY:
+            base = sha
+            break
+        held += 1
+    proc.kill()
+    proc.wait()
+    if not base:
+        sys.exit(f"{path}: no message older than a day before the newest one")
+    git(path, "update-ref", branch, base)
+    return branch, tip, held
+
+
+def patchlens_status(exe: str, db: str) -> dict[str, Any]:
+    proc = subprocess.run([exe, "--db", db, "status", "--json"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {}
+    return json.loads(proc.stdout)
+
+
+def stored_messages(status: dict[str, Any]) -> int:
+    """Messages in the store, from `status --json` (the sum over lists)."""
+    total = 0
+    for item in status.get("lists", []):
+        for key in ("messages", "message_count"):
+            if isinstance(item.get(key), int):
+                total += item[key]
+                break
+    return total
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "?",
+    )
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
+        "mem_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "git": subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--manifest", required=True, type=Path, help="written by bench/corpus.py")
+    ap.add_argument("--lists", default="", help="comma-separated list names (default: all)")
+    ap.add_argument("--db", required=True, help="a new SQLite store (removed first if --fresh)")
+    ap.add_argument("--fresh", action="store_true", help="remove --db and its cache first")
+    ap.add_argument("--patchlens", default=str(Path(sys.executable).parent / "patchlens"))
+    ap.add_argument("--hold-back-day", action="store_true")
+    ap.add_argument("--timeout", type=float, default=2400.0, help="seconds per update")
+    ap.add_argument("--max-rss-mb", type=float, default=12000.0)
+    ap.add_argument("--json", type=Path, help="write the results here too")
+    args = ap.parse_args(argv)
+
+    manifest = json.loads(args.manifest.read_text())
+    wanted = [n for n in args.lists.split(",") if n]
+    lists = [entry for entry in manifest["lists"] if not wanted or entry["name"] in wanted]
+    if wanted and len(lists) != len(wanted):
+        sys.exit(f"not in the manifest: {set(wanted) - {e['name'] for e in lists}}")
+    db = str(Path(args.db).resolve())
+    if args.fresh:
+        for p in (db, db + "-wal", db + "-shm"):
+            Path(p).unlink(missing_ok=True)
+        shutil.rmtree(db + ".cache", ignore_errors=True)
+    elif Path(db).exists():
+        sys.exit(f"{db} exists: a cold run needs a new store (--fresh removes it)")
+    exe = args.patchlens
+    total = sum(e["messages"] for e in lists)
+    print(f"{len(lists)} lists, {total:,} messages in the manifest; store {db}")
+
+    moved: list[tuple[str, str, str]] = []  # (git dir, branch, tip) to restore
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "lists": [e["name"] for e in lists],
+        "manifest_messages": total,
+        "runs": [],
+    }
+    try:
+        held = 0
+        if args.hold_back_day:
+            for entry in lists:
+                epoch = entry["epochs"][-1]
+                branch, tip, n = hold_back_day(epoch)
+                moved.append((epoch["path"], branch, tip))
+                held += n
+            print(f"held back the last day: {held:,} messages")
+        results["held_back"] = held
+        for entry in lists:
+            subprocess.run(
+                [exe, "--db", db, "-q", "add-list", entry["name"], entry["path"]], check=True
+            )
+        cmd = [exe, "--db", db, "update"]
+        runs = [("cold", cmd)]
+        for what, c in runs:
+            run = measure(what, c, args.timeout, args.max_rss_mb)
+            finish(run, exe, db, results)
+        cold = results["runs"][-1]
+        # Exit 3: some parts could not be read and were read around (fetched snapshots lack
+        # blobs of 4 MiB and more); every stage still ran.
+        if args.hold_back_day and not cold["stopped"] and cold["rc"] in (0, 3):
+            for path, branch, tip in moved:
+                git(path, "update-ref", branch, tip)
+            moved.clear()
+            run = measure("one new day", cmd, args.timeout, args.max_rss_mb)
+            finish(run, exe, db, results)
+            run = measure("no-op", cmd, args.timeout, args.max_rss_mb)
+            finish(run, exe, db, results)
+    finally:
+        for path, branch, tip in moved:
+            git(path, "update-ref", branch, tip)
+    summary(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def finish(run: Run, exe: str, db: str, results: dict[str, Any]) -> int:
+    """Count the store after a run, add the rate and keep the run; the stored count."""
+    status = patchlens_status(exe, db)
+    run.messages = stored_messages(status)
+    if results["runs"]:  # an incremental run: its rate is that of the new messages
+        run.new_messages = run.messages - results["runs"][-1]["messages"]
+    else:
+        run.new_messages = run.messages
+    run.rate_msg_s = round(run.new_messages / run.wall_s, 1) if run.wall_s else 0.0
+    results["runs"].append(asdict(run))
+    results.setdefault("status", {})[run.what] = status.get("lists", [])
+    return run.messages
+
+
+def summary(results: dict[str, Any]) -> None:
+    m = results["machine"]
+    print(f"\nmachine: nproc={m['nproc']}, {m['cpu']}, {m['mem_gib']} GiB; {m['git']}")
+    print(f"{'run':<12} {'wall s':>8} {'new msgs':>10} {'msg/s':>8} {'tree MB':>9} "
+          f"{'proc MB':>8} {'cpu s':>8} {'load':>10}  stopped")  # fmt: skip
+    for r in results["runs"]:
+        load = f"{r['load_before']:.1f}/{r['load_mean']:.1f}"
+        new, rate, cpu = r["new_messages"], r["rate_msg_s"], r["cpu_s"]
+        print(f"{r['what']:<12} {r['wall_s']:>8.1f} {new:>10,} {rate:>8.0f} "
+              f"{r['tree_peak_mb']:>9.0f} {r['process_peak_mb']:>8.0f} {cpu:>8.0f} {load:>10}  "
+              f"{r['stopped'] or '-'} (exit {r['rc']})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
