@@ -121,3 +121,25 @@ def test_workers_end_with_a_killed_update(tmp_path: Path, erofs_archive_git: Pat
     while group() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert group() == [], f"workers {workers} outlived their parent"
+
+
+def test_pool_traceback_of_an_interrupt_is_not_printed(capsys) -> None:
+    """Ctrl-C landing while SQLAlchemy returns a connection to its pool made the pool log the
+    KeyboardInterrupt with a traceback before `update`'s one line (seen once under load). The
+    CLI drops exactly that record; the pool's other errors still reach stderr."""
+    import logging
+
+    import patchlens.cli  # noqa: F401  (installs the handler)
+
+    pool_log = logging.getLogger("sqlalchemy.pool.impl.QueuePool")
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pool_log.error("Exception during reset or similar", exc_info=True)
+    try:
+        raise OSError("disk full")
+    except OSError:
+        pool_log.error("Exception closing connection", exc_info=True)
+    err = capsys.readouterr().err
+    assert "Exception during reset" not in err and "KeyboardInterrupt" not in err
+    assert "Exception closing connection" in err and "disk full" in err

@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import logging
 import os
 import sys
 import time
@@ -589,6 +590,23 @@ def demo(
     status(as_json=False)
     if serve_after:
         serve(host=host, port=port)
+
+
+class _NoInterruptTracebacks(logging.Filter):
+    """Ctrl-C can land while SQLAlchemy returns a connection to its pool; the pool then logs
+    the KeyboardInterrupt with a traceback before the one line `update` prints. The rollback
+    it reports is what an interrupted transaction needs anyway: drop that record only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, KeyboardInterrupt)
+
+
+# On a handler, not the logger: the pools log through child loggers
+# (sqlalchemy.pool.impl.QueuePool, ...), whose records reach handlers, not parents' filters.
+_pool_log = logging.StreamHandler()
+_pool_log.addFilter(_NoInterruptTracebacks())
+logging.getLogger("sqlalchemy.pool").addHandler(_pool_log)
 
 
 def _interrupted() -> NoReturn:
