@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -24,25 +23,6 @@ pytestmark = pytest.mark.slow
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 OPEN = {"stale", "new", "under review", "waiting on author", "nearly complete"}
-
-
-@pytest.fixture(scope="module")
-def client(erofs_store) -> Any:
-    from fastapi.testclient import TestClient
-
-    from patchlens.store.db import database_url
-    from patchlens.web.app import create_app
-
-    db, _engine, _ = erofs_store
-    return TestClient(create_app(database_url(str(db))))
-
-
-@pytest.fixture(scope="module")
-def sql(erofs_store) -> Any:
-    db, _engine, _ = erofs_store
-    con = sqlite3.connect(db)
-    yield con
-    con.close()
 
 
 @pytest.fixture(scope="module")

@@ -215,17 +215,6 @@ def test_dominant_bar_is_cut_and_labelled():
 # --- on the EROFS store -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def client(erofs_store):
-    from fastapi.testclient import TestClient
-
-    from patchlens.store.db import database_url
-    from patchlens.web.app import create_app
-
-    db, _engine, _reports = erofs_store
-    return TestClient(create_app(database_url(str(db))))
-
-
 def spread(values: list[float]) -> float:
     """The range of the middle 80% of the values (outliers left out)."""
     xs = sorted(values)

@@ -100,17 +100,6 @@ def parse(html: str) -> Page:
     return p
 
 
-@pytest.fixture(scope="module")
-def client(erofs_store):
-    from fastapi.testclient import TestClient
-
-    from patchlens.store.db import database_url
-    from patchlens.web.app import create_app
-
-    db, _engine, _reports = erofs_store
-    return TestClient(create_app(database_url(str(db))))
-
-
 def test_glossary_page_and_api(client):
     resp = client.get("/glossary")
     assert resp.status_code == 200

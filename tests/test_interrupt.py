@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.storedump import dump
+from tests.helpers.storedump import count_rows, dump
 
 pytestmark = pytest.mark.slow
 
@@ -36,17 +35,6 @@ def _register(db: Path, archive: Path, mbox: Path, repo: Path) -> None:
     ):
         proc = _cli(db, *args)
         assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
-
-
-def _rows(db: Path, table: str) -> int:
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
 
 
 # `patchlens update --force` (every stage runs, even on a store the ingest runs above happened
@@ -117,7 +105,7 @@ def _interrupt_when(db: Path, table: str, rows: int, sig: int) -> bool:
     proc = _cli(db, "update")
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
-        if _rows(db, table) >= rows:
+        if count_rows(db, table) >= rows:
             proc.send_signal(sig)
             proc.wait(60)
             return True
@@ -140,7 +128,7 @@ def test_interrupted_runs_equal_one_clean_run(
     assert _interrupt_when(broken, "message_sightings", 3000, signal.SIGKILL)
     assert _interrupt_when(broken, "message_sightings", 9000, signal.SIGINT)
     interrupted_in_repo = _interrupt_when(broken, "commits", 300, signal.SIGKILL)
-    assert _rows(broken, "message_sightings") > 0
+    assert count_rows(broken, "message_sightings") > 0
     # kill -9 in each stage after ingest: analysis and fingerprints commit per batch (killed
     # after some batches); reconstruction, matching and metrics in one transaction each
     # (killed as it commits). Each run redoes what the one before lost.
@@ -163,7 +151,7 @@ def test_interrupted_runs_equal_one_clean_run(
     if interrupted_in_repo:  # nothing analysed yet, no metrics ever written
         # killed in the middle of the batched stages, not at their end
         assert where[0].endswith("at commit 3") and where[2].endswith("at commit 2"), where
-        assert _rows(broken, "series_metrics") == 0  # the metrics transaction was lost
+        assert count_rows(broken, "series_metrics") == 0  # the metrics transaction was lost
     assert _cli(broken, "update").wait(300) == 0
 
     a, b = dump(clean), dump(broken)

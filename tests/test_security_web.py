@@ -5,7 +5,6 @@ text is matched literally (LIKE's `%` and `_` are not wildcards), nothing a user
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 from urllib.parse import quote
 
@@ -14,25 +13,6 @@ import pytest
 pytestmark = pytest.mark.slow
 
 HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy")
-
-
-@pytest.fixture(scope="module")
-def client(erofs_store) -> Any:
-    from fastapi.testclient import TestClient
-
-    from patchlens.store.db import database_url
-    from patchlens.web.app import create_app
-
-    db, _engine, _ = erofs_store
-    return TestClient(create_app(database_url(str(db))))
-
-
-@pytest.fixture(scope="module")
-def sql(erofs_store) -> Any:
-    db, _engine, _ = erofs_store
-    con = sqlite3.connect(db)
-    yield con
-    con.close()
 
 
 def _headers_of(response: Any) -> dict[str, str]:

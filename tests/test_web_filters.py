@@ -37,17 +37,6 @@ def _day(s: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def client(erofs_store) -> Any:
-    from fastapi.testclient import TestClient
-
-    from patchlens.store.db import database_url
-    from patchlens.web.app import create_app
-
-    db, _engine, _ = erofs_store
-    return TestClient(create_app(database_url(str(db))))
-
-
-@pytest.fixture(scope="module")
 def base(erofs_store, client) -> dict[str, Any]:
     """The unfiltered rows, read with plain SQL; each series' state from the unfiltered list."""
     db, _engine, _ = erofs_store
