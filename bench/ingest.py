@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proctree import descendants  # bench/ (the script's own folder is on sys.path)
+
 SELF = str(Path(__file__).resolve())
 ROOT = Path(SELF).parents[1]
 ARCHIVE_BUNDLE = ("erofs", "linux-erofs-archive.0.bundle")
@@ -122,26 +124,6 @@ def _proc_status(pid: int) -> tuple[str, float, float] | None:
     return name, rss, hwm
 
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry.name}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        kids = children.get(pid, [])
-        out.extend(kids)
-        todo.extend(kids)
-    return out
-
-
 class _Sampler(threading.Thread):
     """Samples the process tree under `root` every SAMPLE_S seconds until stopped."""
 
@@ -156,7 +138,7 @@ class _Sampler(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             total = pss = 0.0
-            for pid in [self.root, *_descendants(self.root)]:
+            for pid in [self.root, *descendants(self.root)]:
                 st = _proc_status(pid)
                 if st is None:
                     continue

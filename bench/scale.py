@@ -48,6 +48,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proctree import descendants  # bench/ (the script's own folder is on sys.path)
+
 SAMPLE_S = 0.5
 DAY = 86400
 
@@ -65,26 +67,6 @@ def _rss_mb(pid: int) -> tuple[float, float]:
         elif line.startswith("VmHWM:"):
             hwm = int(line.split()[1]) / 1024
     return rss, hwm
-
-
-def descendants(root: int) -> list[int]:
-    """Every live process under `root` (by parent pid, read from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry.name}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        kids = children.get(todo.pop(), [])
-        out.extend(kids)
-        todo.extend(kids)
-    return out
 
 
 def load1() -> float:
