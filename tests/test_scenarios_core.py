@@ -36,9 +36,10 @@ from patchlens.mail.patchid import patch_id
 from patchlens.mail.replytext import analyze_reply
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.trailers import parse_trailers
-from patchlens.metrics.backlog import Facts, decide
+from patchlens.metrics.backlog import decide
 from patchlens.metrics.backlog import state as backlog_state
 from patchlens.queries.evidence import load_series
+from patchlens.queries.selection import stored_facts
 from patchlens.review.model import (
     commit_message,
     find_change_id,
@@ -162,17 +163,7 @@ class Store:
         assert then is not None, "not posted yet"
         if when == AS_OF:
             r = self.metrics(series_key)
-            facts = Facts(
-                r["merged"],
-                r["nearly_complete"],
-                r["has_reviewer_reply"],
-                r["reviewer_spoke_last"],
-                r["last_date"],
-                r["in_repo"],
-                merged_by=r["merged_by"] or "",
-                repo_registered=r["repo_registered"],
-            )
-            assert decide(facts, when) == then
+            assert decide(stored_facts(r), when) == then
         return then
 
     def series_of_list(self, name: str) -> set[str]:

@@ -79,12 +79,9 @@ def series_in_list(conn: Connection, name: str) -> set[str]:
     return {k for k, _n in conn.execute(_list_members(name))}
 
 
-def decode(r: dict[str, Any], when: int, rules: BacklogRules) -> dict[str, Any]:
-    """A series_metrics row as the read model gives it: its JSON lists decoded and its state
-    as of `when` (metrics/backlog.py decides it from the stored facts)."""
-    r["subsystems"] = json.loads(r["subsystems"])
-    r["anomalies"] = json.loads(r["anomalies"])
-    facts = Facts(
+def stored_facts(r: Any) -> Facts:
+    """The facts a state is decided from, as a series_metrics row stores them."""
+    return Facts(
         r["merged"],
         r["nearly_complete"],
         r["has_reviewer_reply"],
@@ -94,7 +91,14 @@ def decode(r: dict[str, Any], when: int, rules: BacklogRules) -> dict[str, Any]:
         merged_by=r["merged_by"] or "",
         repo_registered=r["repo_registered"],
     )
-    r["state"] = decide(facts, when, rules)
+
+
+def decode(r: dict[str, Any], when: int, rules: BacklogRules) -> dict[str, Any]:
+    """A series_metrics row as the read model gives it: its JSON lists decoded and its state
+    as of `when` (metrics/backlog.py decides it from the stored facts)."""
+    r["subsystems"] = json.loads(r["subsystems"])
+    r["anomalies"] = json.loads(r["anomalies"])
+    r["state"] = decide(stored_facts(r), when, rules)
     return r
 
 
