@@ -13,6 +13,7 @@ from patchlens.mail.subject import normalize_title
 from patchlens.match.matcher import DIFF_WINDOW, CommitInfo, Match, Posting, match
 from patchlens.match.pointers import pointer_ids
 from patchlens.match.renames import Renames, commit_aliases
+from patchlens.stages import changes
 from patchlens.stages.progress import Reporter, StepReport, Task, advancing
 from patchlens.store import schema
 from patchlens.store.writer import insert_ignore, sync_table
@@ -241,6 +242,7 @@ def run_matching(
             rep.changed_rows = sync_table(
                 conn, schema.patch_commits, ("commit_pk",), link_rows(links)
             )
+            changes.done(conn, changes.MATCHING)  # everything redone
     rep.postings, rep.commits = len(postings), len(commits)
     rep.links = len(links)
     rep.ambiguous = sum(lk.ambiguous for lk in links)

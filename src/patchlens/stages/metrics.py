@@ -17,6 +17,7 @@ from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.model import ReplyFacts, SeriesFacts
 from patchlens.queries.evidence import load_series, people_of
+from patchlens.stages import changes
 from patchlens.stages.progress import Reporter, StepReport, advancing
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
@@ -189,6 +190,7 @@ def run_metrics(
             rep.changed_rows += sync_table(
                 conn, schema.pull_requests, ("series_key",), pull_rows(all_series)
             )
+            changes.done(conn, changes.METRICS)  # everything redone
     rep.series = len(rows)
     rep.seconds = time.perf_counter() - t0
     return rep

@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from patchlens.config import Config
 from patchlens.metrics.model import SeriesFacts
+from patchlens.stages import changes
 from patchlens.stages.analyse import analyse_new
 from patchlens.stages.context import Context, build_context, inputs_digest
 from patchlens.stages.match import MatchReport, fingerprint_new, run_matching
@@ -24,7 +25,6 @@ from patchlens.stages.parallel import DEFAULT_JOBS
 from patchlens.stages.progress import Reporter
 from patchlens.stages.review import ReconstructReport, rebuild_structure
 from patchlens.store import schema
-from patchlens.store.writer import sync_table
 
 STAGE = "review+match+metrics"
 
@@ -70,14 +70,17 @@ def run_stages(
     The digest is stored last, so a run that dies part-way is redone by the next one (each
     step resumes from what it committed)."""
     rep = StagesReport()
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         digest = inputs_digest(conn, cfg)
         last = conn.execute(
             select(schema.stage_state.c.inputs).where(schema.stage_state.c.stage == STAGE)
         ).scalar()
-    if digest == last and not force:
-        rep.skipped = True
-        return rep
+        if digest == last and not force:
+            rep.skipped = True
+            return rep
+        if force or last is None or _fixed_part(digest) != _fixed_part(last):
+            # Other code, configuration or sources: not new input, a different question.
+            changes.owe_everyone_everything(conn)
     rep.analysed = analyse_new(engine, reporter, jobs)
     with engine.connect() as conn:
         ctx = build_context(conn, cfg, cache)  # reads the analysis (authors in From: lines)
@@ -95,10 +98,16 @@ def run_stages(
         sections=list(newest.sections) if newest is not None else [],
     )
     with engine.begin() as conn:
-        sync_table(
-            conn,
-            schema.stage_state,
-            ("stage",),
-            [{"stage": STAGE, "inputs": digest, "finished_at": int(time.time())}],
+        st = schema.stage_state
+        conn.execute(delete(st).where(st.c.stage == STAGE))
+        conn.execute(
+            st.insert(), [{"stage": STAGE, "inputs": digest, "finished_at": int(time.time())}]
         )
     return rep
+
+
+def _fixed_part(digest: str) -> str:
+    """The digest without what only grows as mail and commits come in (the counts and largest
+    keys of messages, commits and sightings): what, when it differs, makes an update redo
+    everything instead of what is new."""
+    return ":".join(digest.split(":")[5:])

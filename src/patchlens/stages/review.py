@@ -8,6 +8,7 @@ span threads, a series spans versions) but takes about a second on 15,000 messag
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,8 @@ from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import MessageRef, ThreadLink, build_threads
 from patchlens.review.versions import Link, chains, link_versions
+from patchlens.stages import changes
+from patchlens.stages.closure import insert_keys
 from patchlens.stages.progress import Reporter, StepReport, Task, advancing
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
@@ -231,25 +234,74 @@ TABLE_KEYS: dict[str, tuple[Table, tuple[str, ...]]] = {
 }
 
 
+def owed_downstream(
+    touched: dict[str, list[dict[str, Any]]], rows: dict[str, list[dict[str, Any]]]
+):
+    """What matching and metrics must redo after the structural rows in `touched` (old and new
+    values of every row written or removed) changed; `rows` are the rows now wanted. Pure.
+
+    A posting's matcher input is its member row and its version's row; a series' metrics rest
+    on its versions, members and replies."""
+    series_of: dict[str, str] = {}
+    for r in touched.get("series_versions", []):
+        series_of.setdefault(r["key"], r["series_key"])
+    for r in rows.get("series_versions", []):
+        series_of[r["key"]] = r["series_key"]
+    members: dict[str, set[int]] = {}
+    for r in rows.get("version_members", []):
+        members.setdefault(r["version_key"], set()).add(r["message_pk"])
+    series: set[str] = {r["key"] for r in touched.get("series", [])}
+    postings: set[int] = set()
+    for r in touched.get("series_versions", []):
+        series.add(r["series_key"])
+        postings |= members.get(r["key"], set())
+    for r in touched.get("version_members", []):
+        postings.add(r["message_pk"])
+        if r["version_key"] in series_of:
+            series.add(series_of[r["version_key"]])
+    for r in touched.get("replies", []):
+        if r["version_key"] in series_of:
+            series.add(series_of[r["version_key"]])
+    return series, postings
+
+
 def rebuild_structure(
     engine: Engine,
     reporter: Reporter,
     people: Identities | None = None,
     is_bot: BotMatcher | None = None,
 ) -> ReconstructReport:
-    """Threads, versions, series and replies from the analysed messages; writes what changed.
+    """Threads, versions, series and replies from the analysed messages; writes what changed
+    and owes matching and metrics what it changed (stages/changes.py).
 
     One transaction. Its progress counts messages as they are read; grouping them into
     versions and series is one global pass after that (review/ is pure and whole-corpus)."""
     rep = ReconstructReport()
     with engine.begin() as conn:
+        since = changes.mark(conn, "messages")
         total = conn.execute(select(func.count()).select_from(_analysed_messages())).scalar_one()
+        newest = conn.execute(select(func.max(schema.messages.c.id))).scalar() or 0
         with reporter.task("reconstructing review (messages)", total) as task:
             mails, threads = load_mails(conn, task)
             st = build_structure(mails, threads, people, is_bot)
             rows = structure_rows(st)
+            touched: dict[str, list[dict[str, Any]]] = {}
             for name, (table, key) in TABLE_KEYS.items():
-                rep.changed_rows += sync_table(conn, table, key, rows[name])
+                rep.changed_rows += sync_table(
+                    conn, table, key, rows[name], touched.setdefault(name, [])
+                )
+            insert_keys(conn, since)
+        series, postings = owed_downstream(touched, rows)
+        fresh = {
+            pk
+            for (pk,) in conn.execute(
+                select(schema.messages.c.id).where(schema.messages.c.id > (since or 0))
+            )
+        }
+        changes.owe(conn, changes.MATCHING, changes.Work(postings=postings))
+        changes.owe(conn, changes.METRICS, changes.Work(series=series, messages=fresh))
+        changes.set_mark(conn, "messages", newest, int(time.time()))
+        changes.done(conn, changes.STRUCTURE)
     rep.threads = len({t.thread for t in threads.values()})
     rep.versions = len(st.versions)
     rep.series = len(st.series)

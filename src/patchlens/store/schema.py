@@ -9,6 +9,7 @@ smaller than the archives it holds.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -519,6 +520,29 @@ stage_state = Table(
     Column("stage", String(40), primary_key=True),
     Column("inputs", Text, nullable=False),
     Column("finished_at", Integer, nullable=False),
+)
+
+# Work a step owes its successors, written in the same transaction as the rows that caused it
+# (stages/changes.py): "full", "series:<key>", "posting:<message pk>", "message:<pk>". A step
+# reads its items, redoes what they name, and deletes them in its own transaction, so an update
+# interrupted anywhere resumes exactly where it stopped.
+pending_work = Table(
+    "pending_work",
+    metadata,
+    Column("stage", String(40), primary_key=True),
+    Column("item", Text, primary_key=True),
+)
+
+# Lookup keys of messages for the incremental closures (stages/closure.py): kind "r" for every
+# Message-ID a message names or carries (its own, In-Reply-To, References), "t" for its
+# normalised subject title. Stored as 64-bit hashes: a Message-ID is hostile input of any
+# length, and a collision only widens a closure, never narrows it.
+message_keys = Table(
+    "message_keys",
+    metadata,
+    Column("kind", String(1), primary_key=True),
+    Column("hash", BigInteger, primary_key=True),
+    Column("message_pk", ForeignKey("messages.id"), primary_key=True),
 )
 
 # Who is running `update` on this store (one row, or none): what a second `update` prints

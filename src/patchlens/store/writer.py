@@ -32,16 +32,31 @@ def _chunks(items: Sequence[Any], n: int = 500) -> Iterator[Sequence[Any]]:
 
 
 def sync_table(
-    conn: Connection, table: Table, key: tuple[str, ...], rows: list[dict[str, Any]]
+    conn: Connection,
+    table: Table,
+    key: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    touched: list[dict[str, Any]] | None = None,
+    where: Any = None,
 ) -> int:
-    """Make `table` hold exactly `rows`, touching only rows that differ; returns how many."""
+    """Make `table` hold exactly `rows`, touching only rows that differ; returns how many.
+
+    `where` limits the rows compared to a part of the table (the rest is left alone): an
+    incremental step syncs only what it recomputed. `touched`, when given, receives every row
+    written or removed, old values and new, so the next step learns what changed."""
     cols = [c.name for c in table.columns]
     current: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for r in conn.execute(select(*table.columns)).mappings():
+    query = select(*table.columns)
+    if where is not None:
+        query = query.where(where)
+    for r in conn.execute(query).mappings():
         current[tuple(r[k] for k in key)] = tuple(r[c] for c in cols)
     wanted = {tuple(r[k] for k in key): tuple(r[c] for c in cols) for r in rows}
     stale = [k for k, v in current.items() if wanted.get(k) != v]
     fresh = [dict(zip(cols, v, strict=True)) for k, v in wanted.items() if current.get(k) != v]
+    if touched is not None:
+        touched.extend(dict(zip(cols, current[k], strict=True)) for k in stale)
+        touched.extend(fresh)
     key_cols = [table.c[k] for k in key]
     for chunk in _chunks(stale):
         if len(key_cols) == 1:

@@ -1,0 +1,104 @@
+"""What each step of `update` owes the next: durable work items and high-water marks.
+
+An update costs what is new when each step redoes only what changed upstream. A step learns
+that from items its predecessor wrote into `pending_work` in the same transaction as the rows
+that caused them, and deletes its own items in the transaction that does the work: an update
+interrupted anywhere leaves the items of the unfinished steps in place, and the next update
+redoes exactly those (never less, so the store ends as one clean run leaves it).
+
+Items:
+  full              redo everything (first run, another configuration, newer code)
+  series:<key>      the series' structure, links or replies changed (or it is gone)
+  posting:<pk>      the posting's version, series or membership changed (or it is gone)
+  message:<pk>      a new message (its sender's identity row must be recounted)
+
+New input is found by marks: the largest message and commit primary keys a step has taken in
+(rows are only ever added, with growing keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, delete, select
+
+from patchlens.store import schema
+from patchlens.store.writer import insert_ignore
+
+FULL = "full"
+STRUCTURE, MATCHING, METRICS = "review", "match", "metrics"
+STEPS = (STRUCTURE, MATCHING, METRICS)
+
+
+@dataclass
+class Work:
+    """A step's pending items, parsed."""
+
+    full: bool = False
+    series: set[str] = field(default_factory=set)
+    postings: set[int] = field(default_factory=set)
+    messages: set[int] = field(default_factory=set)
+
+    def items(self) -> list[str]:
+        if self.full:
+            return [FULL]
+        return (
+            [f"series:{k}" for k in sorted(self.series)]
+            + [f"posting:{pk}" for pk in sorted(self.postings)]
+            + [f"message:{pk}" for pk in sorted(self.messages)]
+        )
+
+    def __bool__(self) -> bool:
+        return self.full or bool(self.series or self.postings or self.messages)
+
+
+def pending(conn: Connection, stage: str) -> Work:
+    """The items owed to `stage`."""
+    w = Work()
+    pw = schema.pending_work
+    for (item,) in conn.execute(select(pw.c.item).where(pw.c.stage == stage)):
+        kind, _, value = item.partition(":")
+        if kind == FULL:
+            w.full = True
+        elif kind == "series":
+            w.series.add(value)
+        elif kind == "posting":
+            w.postings.add(int(value))
+        elif kind == "message":
+            w.messages.add(int(value))
+        else:
+            raise ValueError(f"unknown pending work item {item!r} for step {stage!r}")
+    return w
+
+
+def owe(conn: Connection, stage: str, work: Work) -> None:
+    """Add `work` to what `stage` is owed (in the caller's transaction)."""
+    if work.full:
+        done(conn, stage)
+    insert_ignore(conn, schema.pending_work, [{"stage": stage, "item": it} for it in work.items()])
+
+
+def done(conn: Connection, stage: str) -> None:
+    """`stage` did its work: drop its items (in the transaction that wrote the results)."""
+    conn.execute(delete(schema.pending_work).where(schema.pending_work.c.stage == stage))
+
+
+def mark(conn: Connection, name: str) -> int | None:
+    """The high-water mark `name` (a primary key), None when never set."""
+    value = conn.execute(
+        select(schema.stage_state.c.inputs).where(schema.stage_state.c.stage == f"mark:{name}")
+    ).scalar()
+    return None if value is None else int(value)
+
+
+def set_mark(conn: Connection, name: str, value: int, now: int) -> None:
+    """Move the mark `name` (in the transaction that took in everything up to `value`)."""
+    st = schema.stage_state
+    conn.execute(delete(st).where(st.c.stage == f"mark:{name}"))
+    conn.execute(st.insert(), [{"stage": f"mark:{name}", "inputs": str(value), "finished_at": now}])
+
+
+def owe_everyone_everything(conn: Connection) -> None:
+    """Another configuration or newer code: every step redoes all."""
+    for stage in STEPS:
+        owe(conn, stage, Work(full=True))

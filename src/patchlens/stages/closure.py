@@ -1,0 +1,68 @@
+"""Which stored messages new mail can change: the closure an incremental rebuild redoes.
+
+Threads are the connected components of the Message-IDs messages carry and name (their own,
+In-Reply-To, References), joined by subject only for a reply without any reference to a root
+of the same title shortly before it (review/threads.py). The closure of new mail is therefore
+every message sharing an id with it, transitively, plus, for those subject joins, every
+message of the same normalised title within the window, with its own component: rebuilding
+threads on that set gives what a rebuild of the whole store gives for it, and nothing
+outside it can change.
+
+The lookups go through `message_keys` (64-bit hashes of ids and titles, indexed), filled here
+for every message as it is first taken in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, select
+
+from patchlens.store import schema
+from patchlens.store.writer import insert_ignore
+
+CHUNK = 500
+
+
+def key_hash(text: str) -> int:
+    """A stable signed 64-bit hash (the same in every process and on every machine)."""
+    return int.from_bytes(
+        hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+def _rows(pk: int, message_id: str, in_reply_to: str | None, refs: str, title: str):
+    ids = {message_id, *(refs or "").split()}
+    if in_reply_to:
+        ids.add(in_reply_to)
+    rows = [{"kind": "r", "hash": key_hash(i), "message_pk": pk} for i in ids if i]
+    if title:
+        rows.append({"kind": "t", "hash": key_hash(title), "message_pk": pk})
+    return rows
+
+
+def insert_keys(conn: Connection, since: int | None) -> int:
+    """Lookup keys for the analysed messages with a primary key above `since` (all: None)."""
+    m, a = schema.messages, schema.message_analysis
+    query = select(m.c.id, m.c.message_id, m.c.in_reply_to, m.c.refs, a.c.normalized_title).join(
+        a, a.c.message_pk == m.c.id
+    )
+    if since is not None:
+        query = query.where(m.c.id > since)
+    batch: list[dict[str, object]] = []
+    n = 0
+    for r in conn.execute(query):
+        batch += _rows(r.id, r.message_id, r.in_reply_to, r.refs, r.normalized_title)
+        if len(batch) >= 5000:
+            insert_ignore(conn, schema.message_keys, batch)
+            n += len(batch)
+            batch = []
+    insert_ignore(conn, schema.message_keys, batch)
+    return n + len(batch)
+
+
+def _chunks(items: Iterable[int], n: int = CHUNK):
+    items = list(items)
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
