@@ -45,11 +45,12 @@ def _last_before(repo: Path, ref: str, ts: int) -> str | None:
     return out or None
 
 
-def _update(engine, cache: Path) -> None:
+def _update(engine, cache: Path) -> bool:
+    """One `update`; whether its reconstruction rebuilt only what the new mail changed."""
     quiet = Reporter(quiet=True)
     reports = ingest.run_update(engine, cache, quiet, jobs=2)
     assert not [r.error for r in reports if r.error]
-    run_stages(engine, Config(), cache, quiet, jobs=2)
+    return run_stages(engine, Config(), cache, quiet, jobs=2).review.incremental
 
 
 def _register(db: Path, archive: Path, utils: Path):
@@ -73,6 +74,7 @@ def test_daily_updates_equal_one_update(
     daily_db = tmp_path / "daily" / "s.db"
     daily = None
     days_with_mail = 0
+    incremental = []
     for day in range(DAYS + 1):
         cutoff = start + day * DAY
         moved = False
@@ -85,10 +87,12 @@ def test_daily_updates_equal_one_update(
             daily = _register(daily_db, archive, utils)
         elif not moved:
             continue
-        _update(daily, daily_db.with_name("cache"))
+        incremental.append(_update(daily, daily_db.with_name("cache")))
         days_with_mail += 1
     daily.dispose()
     assert days_with_mail >= 10, "the last month of the archive should have mail on many days"
+    # After the first, every update rebuilt only what its day changed (none fell back).
+    assert all(incremental[1:]), incremental
 
     # One update over everything.
     (tmp_path / "once").mkdir()

@@ -77,6 +77,7 @@ class Identities:
         self._preferred: set[str] = set()
         self._canonical = canonical
         self._is_bot = is_bot
+        self._groups: dict[str, set[str]] | None = None
         for name, addr in pairs:
             self.add(name, addr)
 
@@ -105,6 +106,7 @@ class Identities:
         return "addr:" + (addr or name or "").lower()
 
     def add(self, name: str, addr: str) -> None:
+        self._groups = None
         a = self._addr_key(name, addr)
         self._find(a)
         if self._canonical is not None:
@@ -120,6 +122,18 @@ class Identities:
         n = name_key(name)
         if n:
             self._union(a, n)
+
+    def addresses(self, identity: str) -> set[str]:
+        """The addresses (lower case) seen for `identity`: the reverse of calling it, so an
+        update can find everything one person sent. Built once, on first use."""
+        groups = self._groups
+        if groups is None:
+            groups = {}
+            for key in list(self._parent):
+                if key.startswith("addr:"):
+                    groups.setdefault(self._find(key), set()).add(key[5:])
+            self._groups = groups
+        return groups.get(identity, {identity[5:]} if identity.startswith("addr:") else set())
 
     def __call__(self, name: str, addr: str) -> str:
         a = self._addr_key(name, addr)

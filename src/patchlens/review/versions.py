@@ -130,56 +130,78 @@ def _keys(v: Version, f: Features, tokens: frozenset[str], *, lookup: bool) -> l
     return keys
 
 
-def link_versions(versions: list[Version], people: Identities | None = None) -> list[Link]:
-    """Predecessor links between versions (each version at most one in, one out). Pure.
-
-    Candidates are versions of the same person: the author, or the sender when someone else
-    sent the patch (a maintainer re-posting a contributor's work).
-    """
-    if people is None:
-        people = Identities(
-            [(v.author_name, v.author_addr) for v in versions]
-            + [(v.sender_name, v.sender_addr) for v in versions]
-        )
-    # Pull requests and stable backports carry patches already reviewed elsewhere: they are
-    # matched to them later, not versions of them.
-    order = sorted(
+def linkable(versions: list[Version]) -> list[Version]:
+    """The versions linking considers, in the order it decides them. Pull requests and stable
+    backports carry patches already reviewed elsewhere: they are matched to them later, not
+    versions of them."""
+    return sorted(
         (v for v in versions if not (v.pull or v.backport)), key=lambda v: (v.date, v.key)
     )
-    feats = [Features.of(v) for v in order]
-    idents = [
-        {people(v.author_name, v.author_addr), people(v.sender_name, v.sender_addr)} for v in order
-    ]
-    # Words in many of a person's earlier titles ("erofs", "fix") say nothing about kinship.
-    # Counted over the versions before this one only (causal), so that mail that comes later
-    # never changes an earlier decision: an update can then link only what is new.
-    df: dict[str, dict[str, int]] = {}
-    sizes: dict[str, int] = {}
 
-    def common_of(ident: str) -> frozenset[str]:
-        counts = df.get(ident, {})
-        limit = max(3, sizes.get(ident, 0) // 20)
+
+class Linker:
+    """The sequential linking decision, one version at a time in date order (see
+    `link_versions`). Its state after a prefix of versions is all a later decision reads, so
+    an update can rebuild it from the stored prefix (`remember`) and decide only what follows.
+    """
+
+    def __init__(self, people: Identities) -> None:
+        self.people = people
+        self.order: list[Version] = []
+        self.feats: list[Features] = []
+        # Words in many of a person's earlier titles ("erofs", "fix") say nothing about
+        # kinship. Counted over the versions before this one only (causal), so that mail that
+        # comes later never changes an earlier decision: an update can then link only what is
+        # new.
+        self.df: dict[str, dict[str, int]] = {}
+        self.sizes: dict[str, int] = {}
+        self.index: dict[str, set[int]] = {}
+        self.has_next: set[str] = set()
+
+    def identities(self, v: Version) -> set[str]:
+        return {
+            self.people(v.author_name, v.author_addr),
+            self.people(v.sender_name, v.sender_addr),
+        }
+
+    def _common(self, ident: str) -> frozenset[str]:
+        counts = self.df.get(ident, {})
+        limit = max(3, self.sizes.get(ident, 0) // 20)
         return frozenset(t for t, n in counts.items() if n > limit)
 
-    index: dict[str, set[int]] = {}
-    has_next: set[str] = set()
-    links: list[Link] = []
-    for i, new in enumerate(order):
-        fn = feats[i]
+    def count(self, idents: set[str], tokens: frozenset[str]) -> None:
+        """Count a version's title words for its identities, without indexing it (a version
+        older than any candidate still weighs in what counts as a common word)."""
+        for ident in idents:
+            self.sizes[ident] = self.sizes.get(ident, 0) + 1
+            counts = self.df.setdefault(ident, {})
+            for token in tokens:
+                counts[token] = counts.get(token, 0) + 1
+
+    def remember(self, v: Version, has_next: bool) -> None:
+        """Take in a version decided earlier, as if it had been decided here."""
+        self._add(v, Features.of(v), self.identities(v), None)
+        if has_next:
+            self.has_next.add(v.key)
+
+    def decide(self, new: Version) -> Link | None:
+        """The link into `new` from the best earlier version, or None; then take it in."""
+        fn = Features.of(new)
+        idents = self.identities(new)
+        common = {ident: self._common(ident) for ident in idents}
         cands: set[int] = set()
-        common = {ident: common_of(ident) for ident in idents[i]}
-        for ident in idents[i]:
+        for ident in idents:
             for key in _keys(new, fn, fn.tokens - common[ident], lookup=True):
-                cands |= index.get(f"{ident}|{key}", set())
+                cands |= self.index.get(f"{ident}|{key}", set())
         best: tuple[float, Version, dict[str, float]] | None = None
         for j in sorted(cands, reverse=True):
-            old = order[j]
+            old = self.order[j]
             if new.date - old.date > MAX_GAP:
                 continue
             how = _order(old, new)
-            if old.key in has_next or how is None:
+            if old.key in self.has_next or how is None:
                 continue
-            ev = score_link(old, new, feats[j], fn)
+            ev = score_link(old, new, self.feats[j], fn)
             if (
                 how == "later"
                 and new.version == old.version + 1
@@ -202,16 +224,47 @@ def link_versions(versions: list[Version], people: Identities | None = None) -> 
             total = sum(ev.values())
             if total >= THRESHOLD and (best is None or total > best[0] + 0.5):
                 best = (total, old, ev)
+        link = None
         if best is not None:
-            has_next.add(best[1].key)
-            links.append(Link(best[1].key, new.key, round(best[0], 3), best[2]))
-        for ident in idents[i]:
-            for key in _keys(new, fn, fn.tokens - common[ident], lookup=False):
-                index.setdefault(f"{ident}|{key}", set()).add(i)
-            sizes[ident] = sizes.get(ident, 0) + 1
-            counts = df.setdefault(ident, {})
-            for token in fn.tokens:
-                counts[token] = counts.get(token, 0) + 1
+            self.has_next.add(best[1].key)
+            link = Link(best[1].key, new.key, round(best[0], 3), best[2])
+        self._add(new, fn, idents, common)
+        return link
+
+    def _add(
+        self,
+        v: Version,
+        f: Features,
+        idents: set[str],
+        common: dict[str, frozenset[str]] | None,
+    ) -> None:
+        i = len(self.order)
+        self.order.append(v)
+        self.feats.append(f)
+        for ident in idents:
+            c = common[ident] if common is not None else self._common(ident)
+            for key in _keys(v, f, f.tokens - c, lookup=False):
+                self.index.setdefault(f"{ident}|{key}", set()).add(i)
+        self.count(idents, f.tokens)
+
+
+def link_versions(versions: list[Version], people: Identities | None = None) -> list[Link]:
+    """Predecessor links between versions (each version at most one in, one out). Pure.
+
+    Candidates are versions of the same person: the author, or the sender when someone else
+    sent the patch (a maintainer re-posting a contributor's work).
+    """
+    if people is None:
+        people = Identities(
+            [(v.author_name, v.author_addr) for v in versions]
+            + [(v.sender_name, v.sender_addr) for v in versions]
+        )
+    linker = Linker(people)
+    links = []
+    for v in linkable(versions):
+        link = linker.decide(v)
+        if link is not None:
+            links.append(link)
     return links
 
 

@@ -18,6 +18,7 @@ from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack
 from patchlens.mail.subject import parse_subject
+from patchlens.queries.evidence import people_of
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
@@ -26,6 +27,7 @@ from patchlens.review.versions import Link, chains, link_versions
 from patchlens.stages import changes
 from patchlens.stages.closure import insert_keys
 from patchlens.stages.progress import Reporter, StepReport, Task, advancing
+from patchlens.stages.review_incremental import Fallback, rebuild_part
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
@@ -39,6 +41,8 @@ class ReconstructReport(StepReport):
     series: int = 0
     links: int = 0  # version -> next version
     replies: int = 0
+    incremental: bool = False  # only what new mail changes was rebuilt
+    fallback: str = ""  # why an update after new mail rebuilt everything
 
 
 def _analysed_messages():
@@ -136,15 +140,21 @@ def build_structure(
     return Structure(threads, versions, links, series, replies, mails)
 
 
-def structure_rows(st: Structure) -> dict[str, list[dict[str, Any]]]:
-    """The rows of every structural table, keyed by table name. Pure."""
+def structure_rows(
+    st: Structure, activity: dict[str, int] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The rows of every structural table, keyed by table name. Pure. `activity` adds the
+    latest replies known elsewhere (an incremental rebuild holds only some of them)."""
     by_key = {v.key: v for v in st.versions}
     link_to = {lk.next: lk for lk in st.links}
     last_activity: dict[str, int] = {v.key: max(m.date for m in v.members) for v in st.versions}
+    for key, d in (activity or {}).items():
+        if key in last_activity and d > last_activity[key]:
+            last_activity[key] = d
     by_pk = {m.pk: m for m in st.mails}
     for r in st.replies:
         d = by_pk[r.message_pk].date
-        if d > last_activity[r.version_key]:
+        if r.version_key in last_activity and d > last_activity[r.version_key]:
             last_activity[r.version_key] = d
     rows: dict[str, list[dict[str, Any]]] = {
         "message_threads": [
@@ -265,46 +275,103 @@ def owed_downstream(
     return series, postings
 
 
+def _sync_part(
+    conn: Connection,
+    table: Table,
+    key: str,
+    rows: list[dict[str, Any]],
+    scope: set[Any],
+    touched: list[dict[str, Any]],
+) -> int:
+    """`sync_table` over the rows whose key is in `scope`, a chunk of keys at a time."""
+    keys = sorted(scope)
+    by_key: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_key.setdefault(r[key], []).append(r)
+    n = 0
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        part = [r for k in chunk for r in by_key.get(k, [])]
+        n += sync_table(conn, table, (key,), part, touched, where=table.c[key].in_(chunk))
+    return n
+
+
+def _count_stored(conn: Connection, rep: ReconstructReport) -> None:
+    """The store's totals, as a full rebuild reports them."""
+    sv, mt = schema.series_versions, schema.message_threads
+
+    def count(q) -> int:
+        return conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+
+    rep.threads = count(select(mt.c.thread_key).distinct())
+    rep.versions = count(select(sv.c.key))
+    rep.series = count(select(schema.series.c.key))
+    rep.links = count(select(sv.c.key).where(sv.c.prev_key.is_not(None)))
+    rep.replies = count(select(schema.replies.c.message_pk))
+
+
 def rebuild_structure(
     engine: Engine,
     reporter: Reporter,
     people: Identities | None = None,
     is_bot: BotMatcher | None = None,
 ) -> ReconstructReport:
-    """Threads, versions, series and replies from the analysed messages; writes what changed
-    and owes matching and metrics what it changed (stages/changes.py).
+    """Threads, versions, series and replies; writes what changed and owes matching and
+    metrics what it changed (stages/changes.py).
 
-    One transaction. Its progress counts messages as they are read; grouping them into
-    versions and series is one global pass after that (review/ is pure and whole-corpus)."""
+    After new mail only, the part it can change is rebuilt (stages/review_incremental.py);
+    when that part cannot be bounded, or everything is owed, all of it. One transaction."""
     rep = ReconstructReport()
     with engine.begin() as conn:
         since = changes.mark(conn, "messages")
+        work = changes.pending(conn, changes.STRUCTURE)
         total = conn.execute(select(func.count()).select_from(_analysed_messages())).scalar_one()
         newest = conn.execute(select(func.max(schema.messages.c.id))).scalar() or 0
-        with reporter.task("reconstructing review (messages)", total) as task:
-            mails, threads = load_mails(conn, task)
-            st = build_structure(mails, threads, people, is_bot)
-            rows = structure_rows(st)
-            touched: dict[str, list[dict[str, Any]]] = {}
-            for name, (table, key) in TABLE_KEYS.items():
-                rep.changed_rows += sync_table(
-                    conn, table, key, rows[name], touched.setdefault(name, [])
-                )
-            insert_keys(conn, since)
-        series, postings = owed_downstream(touched, rows)
         fresh = {
             pk
             for (pk,) in conn.execute(
                 select(schema.messages.c.id).where(schema.messages.c.id > (since or 0))
             )
         }
+        insert_keys(conn, since)
+        touched: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_KEYS}
+        delta = None
+        if since is not None and not work.full:
+            try:
+                with reporter.task("reconstructing review (new messages)", len(fresh)) as task:
+                    delta = rebuild_part(
+                        conn,
+                        fresh,
+                        people or people_of(conn),
+                        is_bot or BotMatcher(),
+                        total,
+                    )
+                    task.advance(len(fresh))
+            except Fallback as why:
+                rep.fallback = str(why)
+        if delta is not None:
+            rows = delta.rows
+            for name, (table, key) in TABLE_KEYS.items():
+                rep.changed_rows += _sync_part(
+                    conn, table, key[0], rows[name], delta.scope[name], touched[name]
+                )
+            rep.incremental = True
+            _count_stored(conn, rep)
+        else:
+            with reporter.task("reconstructing review (messages)", total) as task:
+                mails, threads = load_mails(conn, task)
+                st = build_structure(mails, threads, people, is_bot)
+                rows = structure_rows(st)
+                for name, (table, key) in TABLE_KEYS.items():
+                    rep.changed_rows += sync_table(conn, table, key, rows[name], touched[name])
+            rep.threads = len({t.thread for t in threads.values()})
+            rep.versions = len(st.versions)
+            rep.series = len(st.series)
+            rep.links = len(st.links)
+            rep.replies = len(st.replies)
+        series, postings = owed_downstream(touched, rows)
         changes.owe(conn, changes.MATCHING, changes.Work(postings=postings))
         changes.owe(conn, changes.METRICS, changes.Work(series=series, messages=fresh))
         changes.set_mark(conn, "messages", newest, int(time.time()))
         changes.done(conn, changes.STRUCTURE)
-    rep.threads = len({t.thread for t in threads.values()})
-    rep.versions = len(st.versions)
-    rep.series = len(st.series)
-    rep.links = len(st.links)
-    rep.replies = len(st.replies)
     return rep

@@ -1,0 +1,676 @@
+"""Reconstruction of what new mail changes, instead of the whole history.
+
+New mail can change (1) the threads of the messages it shares a Message-ID with, transitively,
+and of those joined to them by subject (stages/closure.py); (2) the versions of the postings in
+those threads, and of the same sender's postings within the windows grouping looks across
+(broken threading, partial re-rolls); (3) the links of the versions that changed, and of every
+later version of the same people (linking is decided in date order, and each decision reads
+the earlier ones: `review.versions.Linker` resumes it from the stored prefix); (4) the series
+made of those versions and the replies in those threads.
+
+Each part is recomputed by the same pure functions the full rebuild uses, on a set closed
+under what they read. Where closure rests on a window rather than a proof (the versions of a
+sender around the new postings), the versions rebuilt from the rim of the set must come out as
+stored; if one does not, the update falls back to the full rebuild and says why. So an
+incremental update either gives what a full rebuild gives, or is one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from patchlens.identity.bots import BotMatcher
+from patchlens.identity.people import Identities
+from patchlens.mail.fingerprint import unpack
+from patchlens.mail.subject import normalize_title, parse_subject
+from patchlens.review.model import Mail, Version
+from patchlens.review.replies import attribute_replies
+from patchlens.review.series import REROLL_WINDOW, group_versions
+from patchlens.review.threads import SUBJECT_WINDOW, MessageRef, ThreadLink, build_threads
+from patchlens.review.versions import _TOKEN, MAX_GAP, Link, Linker, chains
+from patchlens.stages.closure import CHUNK
+from patchlens.store import schema
+
+# Beyond this share of a store (of more than SMALL messages), rebuilding everything is as
+# cheap and simpler.
+MAX_SHARE = 0.3
+SMALL = 2000
+
+
+class Fallback(Exception):
+    """The change reaches further than the incremental rebuild can prove: rebuild all."""
+
+
+def _in(conn: Connection, query_for, values) -> list[Any]:
+    """Rows of `query_for(chunk)` over `values` in chunks (bounded IN lists)."""
+    values = sorted(values)
+    out: list[Any] = []
+    for i in range(0, len(values), CHUNK):
+        out += conn.execute(query_for(values[i : i + CHUNK])).all()
+    return out
+
+
+# -- 1. threads -------------------------------------------------------------------------------
+
+
+def thread_closure(conn: Connection, new: set[int], window: int = SUBJECT_WINDOW) -> set[int]:
+    """The stored messages whose thread new mail can change (`new` included)."""
+    mk, m = schema.message_keys, schema.messages
+    members = set(new)
+    todo = set(new)
+    seen_ids: set[int] = set()
+    titled: set[int] = set()
+    while todo:
+        ids = {
+            h
+            for (h,) in _in(
+                conn,
+                lambda c: select(mk.c.hash).where(mk.c.kind == "r", mk.c.message_pk.in_(c)),
+                todo,
+            )
+        } - seen_ids
+        seen_ids |= ids
+        found = {
+            pk
+            for (pk,) in _in(
+                conn,
+                lambda c: select(mk.c.message_pk).where(mk.c.kind == "r", mk.c.hash.in_(c)),
+                ids,
+            )
+        }
+        todo = found - members
+        members |= todo
+        if todo:
+            continue
+        # Closed under ids: now the subject joins, both ways, within the window.
+        fresh = members - titled
+        titled |= fresh
+        dates: dict[int, list[int]] = {}
+        for h, d in _in(
+            conn,
+            lambda c: (
+                select(mk.c.hash, m.c.date_utc)
+                .join(m, m.c.id == mk.c.message_pk)
+                .where(mk.c.kind == "t", mk.c.message_pk.in_(c))
+            ),
+            fresh,
+        ):
+            dates.setdefault(h, []).append(d or 0)
+        near = {
+            pk
+            for pk, h, d in _in(
+                conn,
+                lambda c: (
+                    select(mk.c.message_pk, mk.c.hash, m.c.date_utc)
+                    .join(m, m.c.id == mk.c.message_pk)
+                    .where(mk.c.kind == "t", mk.c.hash.in_(c))
+                ),
+                dates,
+            )
+            if any(abs((d or 0) - x) <= window for x in dates[h])
+        }
+        todo = near - members
+        members |= todo
+    return members
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def _message_rows(conn: Connection, pks) -> list[Any]:
+    m, a = schema.messages, schema.message_analysis
+    return _in(
+        conn,
+        lambda c: (
+            select(
+                m.c.id,
+                m.c.message_id,
+                m.c.in_reply_to,
+                m.c.refs,
+                m.c.subject,
+                m.c.date_utc,
+                m.c.from_name,
+                m.c.from_addr,
+                m.c.has_patch,
+                a.c.is_posting,
+                a.c.is_pull,
+                a.c.files,
+                a.c.change_id,
+                a.c.mentioned_ids,
+                a.c.author_name,
+                a.c.author_addr,
+            )
+            .join(a, a.c.message_pk == m.c.id)
+            .where(m.c.id.in_(c))
+        ),
+        pks,
+    )
+
+
+@dataclass
+class Loaded:
+    """Mails read so far, by primary key, with their threads (recomputed or stored)."""
+
+    threads: dict[int, ThreadLink] = field(default_factory=dict)
+    mails: dict[int, Mail] = field(default_factory=dict)
+
+
+def load(conn: Connection, pks: set[int], got: Loaded) -> None:
+    """Read the mails `pks` not read yet; a thread not recomputed comes from the store."""
+    todo = pks - got.mails.keys()
+    if not todo:
+        return
+    mt, fp = schema.message_threads, schema.diff_fingerprints
+    need = todo - got.threads.keys()
+    for pk, thread, parent, depth, by_subject in _in(
+        conn,
+        lambda c: select(
+            mt.c.message_pk, mt.c.thread_key, mt.c.parent_id, mt.c.depth, mt.c.by_subject
+        ).where(mt.c.message_pk.in_(c)),
+        need,
+    ):
+        got.threads[pk] = ThreadLink(thread, parent, depth, by_subject)
+    hashes = {
+        pk: unpack(h)
+        for pk, h in _in(
+            conn,
+            lambda c: select(fp.c.pk, fp.c.hashes).where(fp.c.kind == "m", fp.c.pk.in_(c)),
+            todo,
+        )
+    }
+    for r in _message_rows(conn, todo):
+        t = got.threads.get(r.id)
+        if t is None:
+            raise Fallback(f"message {r.message_id} has no thread")
+        got.mails[r.id] = Mail(
+            pk=r.id,
+            message_id=r.message_id,
+            subject=parse_subject(r.subject),
+            from_name=r.from_name,
+            from_addr=r.from_addr,
+            date=r.date_utc or 0,
+            thread=t.thread,
+            parent=t.parent,
+            has_patch=r.has_patch,
+            is_posting=r.is_posting,
+            files=tuple(json.loads(r.files)) if r.is_posting else (),
+            change_id=r.change_id,
+            mentioned=frozenset(json.loads(r.mentioned_ids)),
+            author_name=r.author_name or "",
+            author_addr=r.author_addr or "",
+            hashes=hashes.get(r.id, frozenset()),
+            is_pull=bool(r.is_pull),
+        )
+
+
+def thread_messages(conn: Connection, threads: set[str]) -> set[int]:
+    mt = schema.message_threads
+    return {
+        pk
+        for (pk,) in _in(
+            conn, lambda c: select(mt.c.message_pk).where(mt.c.thread_key.in_(c)), threads
+        )
+    }
+
+
+def stored_versions(conn: Connection, keys: set[str], got: Loaded) -> dict[str, Version]:
+    """Versions as the store holds them, with their member mails."""
+    sv, vm = schema.series_versions, schema.version_members
+    rows = _in(conn, lambda c: select(sv).where(sv.c.key.in_(c)), keys)
+    members: dict[str, dict[int, int]] = {}
+    for key, pk, idx in _in(
+        conn,
+        lambda c: select(vm.c.version_key, vm.c.message_pk, vm.c.idx).where(
+            vm.c.version_key.in_(c)
+        ),
+        keys,
+    ):
+        members.setdefault(key, {})[idx] = pk
+    load(conn, {pk for ms in members.values() for pk in ms.values()}, got)
+    out = {}
+    for r in rows:
+        ms = members.get(r.key, {})
+        cover = got.mails[ms[0]] if 0 in ms else None
+        v = Version(
+            key=r.key,
+            author_name=r.author_name,
+            author_addr=r.author_addr,
+            sender_name="",
+            sender_addr="",
+            version=r.version,
+            version_str=r.version_str,
+            rfc=r.rfc,
+            resend=r.resend,
+            pull=r.pull,
+            backport=r.backport,
+            partial=r.partial,
+            title=r.title,
+            normalized_title=normalize_title(r.title),
+            total=r.total,
+            thread=r.thread_key,
+            date=r.date,
+            cover=cover,
+            patches={i: got.mails[pk] for i, pk in ms.items() if i > 0},
+            rerolls=r.rerolls_key,
+        )
+        anchor = v.anchor
+        # Every member of a version has its sender's address (series.py groups by it).
+        v.sender_name, v.sender_addr = anchor.from_name, anchor.from_addr
+        v.normalized_title = (
+            anchor.subject.normalized_title if cover is None else v.normalized_title
+        )
+        out[r.key] = v
+    return out
+
+
+def version_facts(v: Version) -> tuple[Any, ...]:
+    """What a version's stored row and members say, for comparing two computations."""
+    return (
+        v.key,
+        v.version,
+        v.version_str,
+        v.rfc,
+        v.resend,
+        v.pull,
+        v.backport,
+        v.partial,
+        v.title,
+        v.author_name,
+        v.author_addr,
+        v.total,
+        tuple(v.missing),
+        v.thread,
+        v.date,
+        v.cover.pk if v.cover else None,
+        v.rerolls,
+        tuple((i, p.pk) for i, p in sorted(v.patches.items())),
+    )
+
+
+# -- the whole incremental pass ----------------------------------------------------------------
+
+
+@dataclass
+class Delta:
+    """What an incremental pass rebuilt: rows to write, each with the part of its table they
+    replace (keys)."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    scope: dict[str, set[Any]]
+    threads: int = 0
+    versions: int = 0
+    series: int = 0
+    links: int = 0
+    replies: int = 0
+
+
+def _versions_of_postings(conn: Connection, pks: set[int]) -> set[str]:
+    vm = schema.version_members
+    return {
+        k
+        for (k,) in _in(conn, lambda c: select(vm.c.version_key).where(vm.c.message_pk.in_(c)), pks)
+    }
+
+
+def rebuild_part(
+    conn: Connection,
+    new: set[int],
+    people: Identities,
+    is_bot: BotMatcher,
+    total: int,
+) -> Delta:
+    """The structural rows new mail (`new`, primary keys) changes. Raises Fallback."""
+    got = Loaded()
+    # 1. Threads.
+    closure = thread_closure(conn, new)
+    if total > SMALL and len(closure) > MAX_SHARE * total:
+        raise Fallback(f"new mail reaches {len(closure)} of {total} messages")
+    refs = [
+        MessageRef(r.id, r.message_id, r.in_reply_to, tuple(r.refs.split()), r.subject, r.date_utc)
+        for r in _message_rows(conn, closure)
+    ]
+    threads = build_threads(refs)
+    before = _stored_threads(conn, closure)
+    moved = {pk for pk, t in threads.items() if before.get(pk) != t}
+    got.threads.update(threads)
+    load(conn, closure, got)
+
+    # 2. Versions: the closure's postings and the same senders' postings around them, the
+    # versions all of them belonged to, and the threads of those versions, until closed
+    # (grouping walks up to the posting a patch answers).
+    posts = [got.mails[pk] for pk in closure if got.mails[pk].is_posting]
+    scope = set(closure) | _sender_postings(conn, posts)
+    old_keys: set[str] = set()
+    seen_threads = {t.thread for t in threads.values()}
+    while True:
+        load(conn, scope, got)
+        keys = _versions_of_postings(conn, {pk for pk in scope if got.mails[pk].is_posting})
+        new_keys = keys - old_keys
+        old_keys |= keys
+        member_pks = {
+            pk
+            for (pk,) in _in(
+                conn,
+                lambda c: select(schema.version_members.c.message_pk).where(
+                    schema.version_members.c.version_key.in_(c)
+                ),
+                new_keys,
+            )
+        }
+        load(conn, member_pks, got)
+        more_threads = {got.mails[pk].thread for pk in scope | member_pks} - seen_threads
+        seen_threads |= more_threads
+        grown = (member_pks | thread_messages(conn, more_threads)) - scope
+        if not grown:
+            break
+        scope |= grown
+    if total > SMALL and len(scope) > MAX_SHARE * total:
+        raise Fallback(f"new mail's versions reach {len(scope)} of {total} messages")
+    stored = stored_versions(conn, old_keys, got)
+    versions = group_versions([got.mails[pk] for pk in scope])
+    by_key = {v.key: v for v in versions}
+    changed = []
+    for v in versions:
+        s = stored.get(v.key)
+        same = (
+            s is not None
+            and version_facts(s) == version_facts(v)
+            and not any(m.pk in moved for m in v.members)
+        )
+        if same:
+            continue
+        if not any(m.pk in closure for m in v.members):
+            raise Fallback(f"version {v.key} outside the new mail's threads changes")
+        changed.append(v)
+    removed = [stored[k] for k in old_keys if k not in by_key]
+
+    # 3. Links, resumed for the people of what changed.
+    links_out: dict[str, Link | None] = {}
+    link_scope: set[str] = set()
+    if changed or removed:
+        links_out, link_scope = _relink(conn, changed, removed, by_key, people, got)
+
+    # 4. Replies in every thread whose postings or shape changed.
+    reply_threads = {t.thread for t in threads.values()} | {t.thread for t in before.values()}
+    reply_threads |= {m.thread for v in changed + removed for m in v.members}
+    reply_msgs = thread_messages(conn, reply_threads) | closure
+    if reply_msgs - scope:
+        raise Fallback("a changed thread reaches outside what was rebuilt")
+    replies = attribute_replies([got.mails[pk] for pk in reply_msgs], versions, is_bot, people)
+
+    # 5. Series: the chains through everything changed, relinked or answered.
+    sv, rp = schema.series_versions, schema.replies
+    removed_keys = {v.key for v in removed}
+    touched = {v.key for v in changed} | removed_keys | link_scope
+    touched |= {lk.prev for lk in links_out.values() if lk is not None}
+    touched |= {r.version_key for r in replies}
+    touched |= {
+        k
+        for (k,) in _in(
+            conn, lambda c: select(rp.c.version_key).where(rp.c.message_pk.in_(c)), reply_msgs
+        )
+    }
+    old_series = {
+        s for (s,) in _in(conn, lambda c: select(sv.c.series_key).where(sv.c.key.in_(c)), touched)
+    }
+    chain_keys = {
+        k
+        for (k,) in _in(conn, lambda c: select(sv.c.key).where(sv.c.series_key.in_(c)), old_series)
+    }
+    chain_keys = (chain_keys - removed_keys) | {v.key for v in changed}
+    here = {k: by_key[k] for k in chain_keys if k in by_key}
+    here.update(stored_versions(conn, chain_keys - here.keys(), got))
+    stored_links = _stored_links(conn, chain_keys - link_scope)
+    links = [lk for k, lk in links_out.items() if lk is not None and k in chain_keys]
+    links += [lk for k, lk in stored_links.items() if lk.prev not in removed_keys]
+    for lk in links:
+        if lk.prev not in chain_keys or lk.next not in chain_keys:
+            raise Fallback(f"the link {lk.prev} -> {lk.next} reaches outside what was rebuilt")
+    series = chains(list(here.values()), links)
+    # Last activity: the replies rebuilt here, and the stored ones to these versions elsewhere.
+    activity = _stored_activity(conn, chain_keys, reply_msgs)
+    for r in replies:
+        if r.version_key in chain_keys:
+            d = got.mails[r.message_pk].date
+            activity[r.version_key] = max(activity.get(r.version_key, d), d)
+    from patchlens.stages.review import Structure, structure_rows
+
+    st = Structure(
+        threads={pk: threads[pk] for pk in closure},
+        versions=list(here.values()),
+        links=links,
+        series=series,
+        replies=replies,
+        mails=[
+            got.mails[pk] for pk in reply_msgs | {mm.pk for v in here.values() for mm in v.members}
+        ],
+    )
+    rows = structure_rows(st, activity)
+    scope_rows = {
+        "message_threads": closure,
+        "series_versions": chain_keys | removed_keys,
+        "version_members": {mm.pk for v in here.values() for mm in v.members}
+        | {mm.pk for v in removed for mm in v.members},
+        "series": old_series | set(series),
+        "replies": reply_msgs,
+    }
+    return Delta(
+        rows,
+        scope_rows,
+        threads=len({t.thread for t in threads.values()}),
+        versions=len(here),
+        series=len(series),
+        links=len(links),
+        replies=len(replies),
+    )
+
+
+def _stored_activity(conn: Connection, keys: set[str], skip: set[int]) -> dict[str, int]:
+    """The latest stored reply to each version, leaving out the replies in `skip`."""
+    rp, m = schema.replies, schema.messages
+    out: dict[str, int] = {}
+    for pk, key, date in _in(
+        conn,
+        lambda c: (
+            select(rp.c.message_pk, rp.c.version_key, m.c.date_utc)
+            .join(m, m.c.id == rp.c.message_pk)
+            .where(rp.c.version_key.in_(c))
+        ),
+        keys,
+    ):
+        if pk not in skip and date is not None:
+            out[key] = max(out.get(key, date), date)
+    return out
+
+
+def _stored_threads(conn: Connection, pks: set[int]) -> dict[int, ThreadLink]:
+    mt = schema.message_threads
+    return {
+        pk: ThreadLink(thread, parent, depth, by_subject)
+        for pk, thread, parent, depth, by_subject in _in(
+            conn,
+            lambda c: select(
+                mt.c.message_pk, mt.c.thread_key, mt.c.parent_id, mt.c.depth, mt.c.by_subject
+            ).where(mt.c.message_pk.in_(c)),
+            pks,
+        )
+    }
+
+
+def _sender_postings(conn: Connection, posts: list[Mail]) -> set[int]:
+    """Postings by the senders of `posts` within the grouping windows around them."""
+    if not posts:
+        return set()
+    m, a = schema.messages, schema.message_analysis
+    lo = min(p.date for p in posts) - REROLL_WINDOW
+    hi = max(p.date for p in posts) + REROLL_WINDOW
+    return {
+        pk
+        for (pk,) in _in(
+            conn,
+            lambda c: (
+                select(m.c.id)
+                .join(a, a.c.message_pk == m.c.id)
+                .where(m.c.from_addr.in_(c), a.c.is_posting, m.c.date_utc.between(lo, hi))
+            ),
+            {p.from_addr for p in posts},
+        )
+    }
+
+
+def _stored_links(conn: Connection, keys: set[str]) -> dict[str, Link]:
+    sv = schema.series_versions
+    out = {}
+    for key, prev, score, ev in _in(
+        conn,
+        lambda c: select(sv.c.key, sv.c.prev_key, sv.c.link_score, sv.c.link_evidence).where(
+            sv.c.key.in_(c), sv.c.prev_key.is_not(None)
+        ),
+        keys,
+    ):
+        out[key] = Link(prev, key, score, json.loads(ev) if ev else {})
+    return out
+
+
+def _relink(
+    conn: Connection,
+    changed: list[Version],
+    removed: list[Version],
+    current: dict[str, Version],
+    people: Identities,
+    got: Loaded,
+) -> tuple[dict[str, Link | None], set[str]]:
+    """Links into every version, of the people of `changed` and `removed`, dated from the
+    earliest of them on: the decisions that can differ. Returns {version key: link or None}
+    and the keys decided."""
+    linker = Linker(people)
+    idents: set[str] = set()
+    for v in changed + removed:
+        idents |= linker.identities(v)
+    t0 = min(v.date for v in changed + removed)
+    gone = {v.key for v in removed}
+    fresh = {v.key: v for v in changed}
+    while True:
+        heads = {h.key: h for h in _heads(conn, _addresses(people, idents)) if h.key not in gone}
+        for v in changed:
+            heads[v.key] = _Head(
+                v.key,
+                v.date,
+                v.title,
+                v.pull or v.backport,
+                v.author_name,
+                v.author_addr,
+                v.sender_name,
+                v.sender_addr,
+            )
+        later = [h for h in heads.values() if h.date >= t0 and not h.skip]
+        more = set()
+        for h in later:
+            more |= h.identities(people)
+        if more <= idents:
+            break
+        idents |= more
+    order = sorted((h for h in heads.values() if not h.skip), key=lambda h: (h.date, h.key))
+    suffix_keys = {h.key for h in order if h.date >= t0}
+    first = min((h.date for h in order if h.key in suffix_keys), default=t0)
+    near = {h.key for h in order if h.key not in fresh and first - h.date <= MAX_GAP}
+    full = {k: current[k] for k in near if k in current}
+    full.update(stored_versions(conn, near - full.keys(), got))
+    full.update(fresh)
+    stored = _stored_links(conn, {h.key for h in order})
+    has_next = {lk.prev for k, lk in stored.items() if k not in suffix_keys}
+    out: dict[str, Link | None] = {}
+    for h in order:
+        if h.key in suffix_keys:
+            out[h.key] = linker.decide(full[h.key])
+        elif h.key in full:
+            linker.remember(full[h.key], h.key in has_next)
+        else:
+            linker.count(h.identities(people), frozenset(_TOKEN.findall(normalize_title(h.title))))
+    return out, suffix_keys
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What linking needs of a version it only counts the words of."""
+
+    key: str
+    date: int
+    title: str
+    skip: bool  # a pull request or backport: never linked
+    author_name: str
+    author_addr: str
+    sender_name: str
+    sender_addr: str
+
+    def identities(self, people: Identities) -> set[str]:
+        return {
+            people(self.author_name, self.author_addr),
+            people(self.sender_name, self.sender_addr),
+        }
+
+
+def _heads(conn: Connection, addrs: set[str]) -> list[_Head]:
+    """The stored versions authored or sent from `addrs`, light."""
+    sv, m = schema.series_versions, schema.messages
+    keys = _versions_of(conn, addrs)
+    return [
+        _Head(
+            r.key,
+            r.date,
+            r.title,
+            r.pull or r.backport,
+            r.author_name,
+            r.author_addr,
+            r.from_name,
+            r.from_addr,
+        )
+        for r in _in(
+            conn,
+            lambda c: (
+                select(
+                    sv.c.key,
+                    sv.c.date,
+                    sv.c.title,
+                    sv.c.pull,
+                    sv.c.backport,
+                    sv.c.author_name,
+                    sv.c.author_addr,
+                    m.c.from_name,
+                    m.c.from_addr,
+                )
+                .join(m, m.c.message_id == sv.c.key)
+                .where(sv.c.key.in_(c))
+            ),
+            keys,
+        )
+    ]
+
+
+def _addresses(people: Identities, idents: set[str]) -> set[str]:
+    return {a for ident in idents for a in people.addresses(ident)}
+
+
+def _versions_of(conn: Connection, addrs: set[str]) -> set[str]:
+    """Keys of the stored versions authored or sent from `addrs`."""
+    sv, vm, m = schema.series_versions, schema.version_members, schema.messages
+    keys = {
+        k for (k,) in _in(conn, lambda c: select(sv.c.key).where(sv.c.author_addr.in_(c)), addrs)
+    }
+    keys |= {
+        k
+        for (k,) in _in(
+            conn,
+            lambda c: (
+                select(vm.c.version_key)
+                .join(m, m.c.id == vm.c.message_pk)
+                .where(m.c.from_addr.in_(c))
+            ),
+            addrs,
+        )
+    }
+    return keys
