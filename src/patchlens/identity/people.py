@@ -78,6 +78,8 @@ class Identities:
         self._canonical = canonical
         self._is_bot = is_bot
         self._groups: dict[str, set[str]] | None = None
+        self._known: set[str] | None = None
+        self.moved = False
         for name, addr in pairs:
             self.add(name, addr)
 
@@ -100,6 +102,30 @@ class Identities:
             if self._rank(rb) < self._rank(ra):
                 ra, rb = rb, ra
             self._parent[rb] = ra
+            if self._known is not None and rb in self._known:
+                self.moved = True
+
+    def watch(self) -> None:
+        """From now on, note (in `moved`) when a sender already seen gets another identity:
+        two known groups joined, or a known group took a new representative. What was
+        stored under the old identity is then out of date."""
+        self._known = set(self._parent)
+        self.moved = False
+
+    def with_functions(self, canonical: Canonical | None, is_bot: IsBot | None) -> Identities:
+        """Re-attach the curated mapping and the bot test (they are not pickled)."""
+        self._canonical, self._is_bot = canonical, is_bot
+        return self
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"parent": self._parent, "preferred": self._preferred}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._parent = state["parent"]  # type: ignore[assignment]
+        self._preferred = state["preferred"]  # type: ignore[assignment]
+        self._canonical = self._is_bot = None
+        self._groups = self._known = None
+        self.moved = False
 
     @staticmethod
     def _addr_key(name: str, addr: str) -> str:

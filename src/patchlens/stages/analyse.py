@@ -7,7 +7,7 @@ batches, in worker processes, and commits each batch: an interrupted run keeps w
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, delete, or_, select
+from sqlalchemy import Connection, Engine, delete, func, or_, select
 
 from patchlens.review import analysis
 from patchlens.review.analysis import Analysis, analyze
@@ -44,31 +44,38 @@ def _analyse_chunk(job: tuple[str, list[int]]) -> list[Analysis]:
     return [analyze(*r[:5], bool(r.in_reply_to or r.refs)) for r in rows]
 
 
-def analyse_new(engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS) -> int:
+def analyse_new(
+    engine: Engine, reporter: Reporter, jobs: int = DEFAULT_JOBS, everything: bool = True
+) -> int:
     """Analyse every message that has no analysis yet, or one written by an older
-    ANALYSIS_VERSION (its rows are replaced); returns how many."""
+    ANALYSIS_VERSION (its rows are replaced); returns how many.
+
+    Without `everything` only messages above the last analysed one are looked for: new
+    messages get larger keys, and analysis commits its batches in key order. The pipeline
+    asks for `everything` when the code or the configuration changed (a newer
+    ANALYSIS_VERSION is part of that), where a scan of every message is due."""
     m, a = schema.messages, schema.message_analysis
     with engine.connect() as conn:
-        todo = [
-            pk
-            for (pk,) in conn.execute(
-                select(m.c.id)
-                .outerjoin(a, a.c.message_pk == m.c.id)
-                .where(
-                    or_(
-                        a.c.message_pk.is_(None),
-                        a.c.analysis_version < analysis.ANALYSIS_VERSION,
-                    )
+        query = select(m.c.id).outerjoin(a, a.c.message_pk == m.c.id)
+        if everything:
+            query = query.where(
+                or_(
+                    a.c.message_pk.is_(None),
+                    a.c.analysis_version < analysis.ANALYSIS_VERSION,
                 )
-                .order_by(m.c.id)
             )
-        ]
+        else:
+            top = conn.execute(select(func.max(a.c.message_pk))).scalar() or 0
+            query = query.where(m.c.id > top, a.c.message_pk.is_(None))
+        todo = [pk for (pk,) in conn.execute(query.order_by(m.c.id))]
     if not todo:
         return 0
     url = engine.url.render_as_string(hide_password=False)
     chunks = [(url, todo[i : i + ANALYSIS_BATCH]) for i in range(0, len(todo), ANALYSIS_BATCH)]
     with reporter.task("analysing messages", len(todo)) as task:
-        for (_url, pks), results in ordered_map(_analyse_chunk, chunks, jobs):
+        # A pool costs more to start than one batch takes.
+        workers = jobs if len(chunks) > 1 else 1
+        for (_url, pks), results in ordered_map(_analyse_chunk, chunks, workers):
             with engine.begin() as conn:
                 _forget_analysis(conn, pks)
                 _store_analysis(conn, results)

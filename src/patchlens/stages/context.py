@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -77,6 +79,9 @@ class Context:
     maintainers: MaintainersHistory
     rules: BacklogRules
     archive_url: str
+    # A sender already stored got another identity with the new mail (stages/pipeline.py
+    # then redoes everything: rows stored under the old identity are out of date).
+    identities_moved: bool = False
 
 
 def _repo_dirs(conn: Connection, cache: Path) -> list[tuple[Path, str]]:
@@ -93,13 +98,69 @@ def _repo_dirs(conn: Connection, cache: Path) -> list[tuple[Path, str]]:
     return out
 
 
+# Bump when identity/people.py changes how it groups senders (the pickled map is dropped).
+IDENTITIES_VERSION = 1
+IDENTITIES_FILE = "identities.pickle"
+
+
+def _identities(
+    conn: Connection, cache: Path, key: str, canonical: Any, is_bot: BotMatcher
+) -> Identities:
+    """Everyone who sent mail or authored a patch or commit, grouped into people.
+
+    Grouping is a union-find that only grows, so the map of the last update is kept (pickled
+    beside the store's cache, with the marks of what it has seen) and extended with the
+    senders of what is new: on a large store this is most of the cost of an update. Whether a
+    known sender's identity moved is kept in `moved` (the pipeline then redoes everything)."""
+    m, a, c = schema.messages, schema.message_analysis, schema.commits
+    path = cache / IDENTITIES_FILE
+    people: Identities | None = None
+    since_m = since_c = 0
+    try:
+        with path.open("rb") as f:
+            saved = pickle.load(f)
+        if saved["key"] == key:
+            people = saved["people"].with_functions(canonical, is_bot)
+            since_m, since_c = saved["messages"], saved["commits"]
+    except (OSError, EOFError, pickle.UnpicklingError, KeyError, AttributeError, TypeError):
+        people = None  # none yet, or unreadable: rebuilt from everything
+    top_m = conn.execute(select(func.max(m.c.id))).scalar() or 0
+    top_c = conn.execute(select(func.max(c.c.id))).scalar() or 0
+    if people is not None and (since_m > top_m or since_c > top_c):
+        people = None  # the store went back (messages removed with a list): start again
+    if people is None:
+        people = Identities([], canonical, is_bot)
+        since_m = since_c = 0
+    else:
+        people.watch()
+    for n, ad in conn.execute(select(m.c.from_name, m.c.from_addr).where(m.c.id > since_m)):
+        people.add(n, ad)
+    for n, ad in conn.execute(
+        select(a.c.author_name, a.c.author_addr).where(
+            a.c.author_addr.is_not(None), a.c.message_pk > since_m
+        )
+    ):
+        people.add(n, ad)
+    for n, ad in conn.execute(select(c.c.author_name, c.c.author_email).where(c.c.id > since_c)):
+        people.add(n, ad)
+    if people.moved or (since_m, since_c) != (top_m, top_c) or not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            pickle.dump({"key": key, "people": people, "messages": top_m, "commits": top_c}, f)
+        tmp.replace(path)
+    return people
+
+
 def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
     repos = _repo_dirs(conn, cache)
     mailmaps: list[Mailmap] = []
+    curated = hashlib.sha1(config_digest(cfg).encode())  # what grouping people depends on
     for gitdir, branch in repos:
         text = file_at(gitdir, branch, ".mailmap")
         if text:
             mailmaps.append(parse_mailmap(text))
+            curated.update(text.encode())
     mailmaps += [parse_mailmap(p.read_text(encoding="utf-8")) for p in cfg.mailmaps]
     people_file: People | None = (
         parse_people_file(cfg.people_file.read_text(encoding="utf-8")) if cfg.people_file else None
@@ -113,16 +174,13 @@ def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
         return name, addr
 
     is_bot = BotMatcher([*DEFAULT_BOT_PATTERNS, *cfg.bot_patterns])
-    m, a, c = schema.messages, schema.message_analysis, schema.commits
-    pairs = [(n, ad) for n, ad in conn.execute(select(m.c.from_name, m.c.from_addr))]
-    pairs += [
-        (n, ad)
-        for n, ad in conn.execute(
-            select(a.c.author_name, a.c.author_addr).where(a.c.author_addr.is_not(None))
-        )
-    ]
-    pairs += [(n, ad) for n, ad in conn.execute(select(c.c.author_name, c.c.author_email))]
-    people = Identities(pairs, canonical if (mailmaps or people_file) else None, is_bot)
+    people = _identities(
+        conn,
+        cache,
+        f"{IDENTITIES_VERSION}:{curated.hexdigest()}",
+        canonical if (mailmaps or people_file) else None,
+        is_bot,
+    )
 
     email_map = cfg.domain_map.read_text(encoding="utf-8") if cfg.domain_map else ""
     orgs = OrgMap.default(email_map)
@@ -142,4 +200,5 @@ def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
         maintainers=maintainers,
         rules=BacklogRules(cfg.stale_days, cfg.abandoned_days),
         archive_url=cfg.archive_url,
+        identities_moved=people.moved,
     )

@@ -78,12 +78,16 @@ def run_stages(
         if digest == last and not force:
             rep.skipped = True
             return rep
-        if force or last is None or _fixed_part(digest) != _fixed_part(last):
+        everything = force or last is None or _fixed_part(digest) != _fixed_part(last)
+        if everything:
             # Other code, configuration or sources: not new input, a different question.
             changes.owe_everyone_everything(conn)
-    rep.analysed = analyse_new(engine, reporter, jobs)
+    rep.analysed = analyse_new(engine, reporter, jobs, everything)
     with engine.connect() as conn:
         ctx = build_context(conn, cfg, cache)  # reads the analysis (authors in From: lines)
+    if ctx.identities_moved:
+        with engine.begin() as conn:
+            changes.owe_everyone_everything(conn)
     rep.review = rebuild_structure(engine, reporter, ctx.people, ctx.is_bot)
     rep.fingerprinted = fingerprint_new(engine, reporter)
     rep.matching = run_matching(engine, reporter, people=ctx.people)
