@@ -86,11 +86,17 @@ def main() -> None:
         db = work / "store.db"
         if db.exists():
             db.unlink()
+        shutil.rmtree(work / "store.db.cache", ignore_errors=True)
         _cli(db, "add-list", "bench", str(archive))
         if repo is not None:
             _cli(db, "add-repo", "bench-repo", str(repo), "--branch", args.branch)
         cold, _ = _cli(db, "update")
-        shutil.copy(db, work / "cold.db")  # to time or profile the new day again: copy it back
+        # To time or profile the new day again: copy both back (the cache holds what an
+        # update keeps between runs, such as the map of people).
+        shutil.copy(db, work / "cold.db")
+        shutil.rmtree(work / "cold.db.cache", ignore_errors=True)
+        if (work / "store.db.cache").is_dir():
+            shutil.copytree(work / "store.db.cache", work / "cold.db.cache")
         _git(archive, "update-ref", f"refs/heads/{ref}", head)
         if repo is not None:
             _git(repo, "update-ref", f"refs/heads/{args.branch}", rhead)

@@ -15,10 +15,11 @@ for every message as it is first taken in.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Connection, select
 
+from patchlens.review.threads import SUBJECT_WINDOW
 from patchlens.store import schema
 from patchlens.store.writer import insert_ignore
 
@@ -62,7 +63,71 @@ def insert_keys(conn: Connection, since: int | None) -> int:
     return n + len(batch)
 
 
-def _chunks(items: Iterable[int], n: int = CHUNK):
-    items = list(items)
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
+def rows_in(conn: Connection, query_for, values) -> list[Any]:
+    """Rows of `query_for(chunk)` over `values` in chunks (bounded IN lists)."""
+    values = sorted(values)
+    out: list[Any] = []
+    for i in range(0, len(values), CHUNK):
+        out += conn.execute(query_for(values[i : i + CHUNK])).all()
+    return out
+
+
+def thread_closure(conn: Connection, new: set[int], window: int = SUBJECT_WINDOW) -> set[int]:
+    """The stored messages whose thread new mail can change (`new` included)."""
+    mk, m = schema.message_keys, schema.messages
+    members = set(new)
+    todo = set(new)
+    seen_ids: set[int] = set()
+    titled: set[int] = set()
+    while todo:
+        ids = {
+            h
+            for (h,) in rows_in(
+                conn,
+                lambda c: select(mk.c.hash).where(mk.c.kind == "r", mk.c.message_pk.in_(c)),
+                todo,
+            )
+        } - seen_ids
+        seen_ids |= ids
+        found = {
+            pk
+            for (pk,) in rows_in(
+                conn,
+                lambda c: select(mk.c.message_pk).where(mk.c.kind == "r", mk.c.hash.in_(c)),
+                ids,
+            )
+        }
+        todo = found - members
+        members |= todo
+        if todo:
+            continue
+        # Closed under ids: now the subject joins, both ways, within the window.
+        fresh = members - titled
+        titled |= fresh
+        dates: dict[int, list[int]] = {}
+        for h, d in rows_in(
+            conn,
+            lambda c: (
+                select(mk.c.hash, m.c.date_utc)
+                .join(m, m.c.id == mk.c.message_pk)
+                .where(mk.c.kind == "t", mk.c.message_pk.in_(c))
+            ),
+            fresh,
+        ):
+            dates.setdefault(h, []).append(d or 0)
+        near = {
+            pk
+            for pk, h, d in rows_in(
+                conn,
+                lambda c: (
+                    select(mk.c.message_pk, mk.c.hash, m.c.date_utc)
+                    .join(m, m.c.id == mk.c.message_pk)
+                    .where(mk.c.kind == "t", mk.c.hash.in_(c))
+                ),
+                dates,
+            )
+            if any(abs((d or 0) - x) <= window for x in dates[h])
+        }
+        todo = near - members
+        members |= todo
+    return members

@@ -30,9 +30,9 @@ from patchlens.mail.subject import normalize_title, parse_subject
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import attribute_replies
 from patchlens.review.series import REROLL_WINDOW, group_versions
-from patchlens.review.threads import SUBJECT_WINDOW, MessageRef, ThreadLink, build_threads
+from patchlens.review.threads import MessageRef, ThreadLink, build_threads
 from patchlens.review.versions import _TOKEN, MAX_GAP, Link, Linker, chains
-from patchlens.stages.closure import CHUNK
+from patchlens.stages.closure import rows_in, thread_closure
 from patchlens.store import schema
 
 # Beyond this share of a store (of more than SMALL messages), rebuilding everything is as
@@ -45,85 +45,12 @@ class Fallback(Exception):
     """The change reaches further than the incremental rebuild can prove: rebuild all."""
 
 
-def _in(conn: Connection, query_for, values) -> list[Any]:
-    """Rows of `query_for(chunk)` over `values` in chunks (bounded IN lists)."""
-    values = sorted(values)
-    out: list[Any] = []
-    for i in range(0, len(values), CHUNK):
-        out += conn.execute(query_for(values[i : i + CHUNK])).all()
-    return out
-
-
-# -- 1. threads -------------------------------------------------------------------------------
-
-
-def thread_closure(conn: Connection, new: set[int], window: int = SUBJECT_WINDOW) -> set[int]:
-    """The stored messages whose thread new mail can change (`new` included)."""
-    mk, m = schema.message_keys, schema.messages
-    members = set(new)
-    todo = set(new)
-    seen_ids: set[int] = set()
-    titled: set[int] = set()
-    while todo:
-        ids = {
-            h
-            for (h,) in _in(
-                conn,
-                lambda c: select(mk.c.hash).where(mk.c.kind == "r", mk.c.message_pk.in_(c)),
-                todo,
-            )
-        } - seen_ids
-        seen_ids |= ids
-        found = {
-            pk
-            for (pk,) in _in(
-                conn,
-                lambda c: select(mk.c.message_pk).where(mk.c.kind == "r", mk.c.hash.in_(c)),
-                ids,
-            )
-        }
-        todo = found - members
-        members |= todo
-        if todo:
-            continue
-        # Closed under ids: now the subject joins, both ways, within the window.
-        fresh = members - titled
-        titled |= fresh
-        dates: dict[int, list[int]] = {}
-        for h, d in _in(
-            conn,
-            lambda c: (
-                select(mk.c.hash, m.c.date_utc)
-                .join(m, m.c.id == mk.c.message_pk)
-                .where(mk.c.kind == "t", mk.c.message_pk.in_(c))
-            ),
-            fresh,
-        ):
-            dates.setdefault(h, []).append(d or 0)
-        near = {
-            pk
-            for pk, h, d in _in(
-                conn,
-                lambda c: (
-                    select(mk.c.message_pk, mk.c.hash, m.c.date_utc)
-                    .join(m, m.c.id == mk.c.message_pk)
-                    .where(mk.c.kind == "t", mk.c.hash.in_(c))
-                ),
-                dates,
-            )
-            if any(abs((d or 0) - x) <= window for x in dates[h])
-        }
-        todo = near - members
-        members |= todo
-    return members
-
-
 # -- loading ----------------------------------------------------------------------------------
 
 
 def _message_rows(conn: Connection, pks) -> list[Any]:
     m, a = schema.messages, schema.message_analysis
-    return _in(
+    return rows_in(
         conn,
         lambda c: (
             select(
@@ -166,7 +93,7 @@ def load(conn: Connection, pks: set[int], got: Loaded) -> None:
         return
     mt, fp = schema.message_threads, schema.diff_fingerprints
     need = todo - got.threads.keys()
-    for pk, thread, parent, depth, by_subject in _in(
+    for pk, thread, parent, depth, by_subject in rows_in(
         conn,
         lambda c: select(
             mt.c.message_pk, mt.c.thread_key, mt.c.parent_id, mt.c.depth, mt.c.by_subject
@@ -176,7 +103,7 @@ def load(conn: Connection, pks: set[int], got: Loaded) -> None:
         got.threads[pk] = ThreadLink(thread, parent, depth, by_subject)
     hashes = {
         pk: unpack(h)
-        for pk, h in _in(
+        for pk, h in rows_in(
             conn,
             lambda c: select(fp.c.pk, fp.c.hashes).where(fp.c.kind == "m", fp.c.pk.in_(c)),
             todo,
@@ -211,7 +138,7 @@ def thread_messages(conn: Connection, threads: set[str]) -> set[int]:
     mt = schema.message_threads
     return {
         pk
-        for (pk,) in _in(
+        for (pk,) in rows_in(
             conn, lambda c: select(mt.c.message_pk).where(mt.c.thread_key.in_(c)), threads
         )
     }
@@ -220,9 +147,9 @@ def thread_messages(conn: Connection, threads: set[str]) -> set[int]:
 def stored_versions(conn: Connection, keys: set[str], got: Loaded) -> dict[str, Version]:
     """Versions as the store holds them, with their member mails."""
     sv, vm = schema.series_versions, schema.version_members
-    rows = _in(conn, lambda c: select(sv).where(sv.c.key.in_(c)), keys)
+    rows = rows_in(conn, lambda c: select(sv).where(sv.c.key.in_(c)), keys)
     members: dict[str, dict[int, int]] = {}
-    for key, pk, idx in _in(
+    for key, pk, idx in rows_in(
         conn,
         lambda c: select(vm.c.version_key, vm.c.message_pk, vm.c.idx).where(
             vm.c.version_key.in_(c)
@@ -312,7 +239,9 @@ def _versions_of_postings(conn: Connection, pks: set[int]) -> set[str]:
     vm = schema.version_members
     return {
         k
-        for (k,) in _in(conn, lambda c: select(vm.c.version_key).where(vm.c.message_pk.in_(c)), pks)
+        for (k,) in rows_in(
+            conn, lambda c: select(vm.c.version_key).where(vm.c.message_pk.in_(c)), pks
+        )
     }
 
 
@@ -353,7 +282,7 @@ def rebuild_part(
         old_keys |= keys
         member_pks = {
             pk
-            for (pk,) in _in(
+            for (pk,) in rows_in(
                 conn,
                 lambda c: select(schema.version_members.c.message_pk).where(
                     schema.version_members.c.version_key.in_(c)
@@ -410,16 +339,19 @@ def rebuild_part(
     touched |= {r.version_key for r in replies}
     touched |= {
         k
-        for (k,) in _in(
+        for (k,) in rows_in(
             conn, lambda c: select(rp.c.version_key).where(rp.c.message_pk.in_(c)), reply_msgs
         )
     }
     old_series = {
-        s for (s,) in _in(conn, lambda c: select(sv.c.series_key).where(sv.c.key.in_(c)), touched)
+        s
+        for (s,) in rows_in(conn, lambda c: select(sv.c.series_key).where(sv.c.key.in_(c)), touched)
     }
     chain_keys = {
         k
-        for (k,) in _in(conn, lambda c: select(sv.c.key).where(sv.c.series_key.in_(c)), old_series)
+        for (k,) in rows_in(
+            conn, lambda c: select(sv.c.key).where(sv.c.series_key.in_(c)), old_series
+        )
     }
     chain_keys = (chain_keys - removed_keys) | {v.key for v in changed}
     here = {k: by_key[k] for k in chain_keys if k in by_key}
@@ -473,7 +405,7 @@ def _stored_activity(conn: Connection, keys: set[str], skip: set[int]) -> dict[s
     """The latest stored reply to each version, leaving out the replies in `skip`."""
     rp, m = schema.replies, schema.messages
     out: dict[str, int] = {}
-    for pk, key, date in _in(
+    for pk, key, date in rows_in(
         conn,
         lambda c: (
             select(rp.c.message_pk, rp.c.version_key, m.c.date_utc)
@@ -491,7 +423,7 @@ def _stored_threads(conn: Connection, pks: set[int]) -> dict[int, ThreadLink]:
     mt = schema.message_threads
     return {
         pk: ThreadLink(thread, parent, depth, by_subject)
-        for pk, thread, parent, depth, by_subject in _in(
+        for pk, thread, parent, depth, by_subject in rows_in(
             conn,
             lambda c: select(
                 mt.c.message_pk, mt.c.thread_key, mt.c.parent_id, mt.c.depth, mt.c.by_subject
@@ -510,7 +442,7 @@ def _sender_postings(conn: Connection, posts: list[Mail]) -> set[int]:
     hi = max(p.date for p in posts) + REROLL_WINDOW
     return {
         pk
-        for (pk,) in _in(
+        for (pk,) in rows_in(
             conn,
             lambda c: (
                 select(m.c.id)
@@ -525,7 +457,7 @@ def _sender_postings(conn: Connection, posts: list[Mail]) -> set[int]:
 def _stored_links(conn: Connection, keys: set[str]) -> dict[str, Link]:
     sv = schema.series_versions
     out = {}
-    for key, prev, score, ev in _in(
+    for key, prev, score, ev in rows_in(
         conn,
         lambda c: select(sv.c.key, sv.c.prev_key, sv.c.link_score, sv.c.link_evidence).where(
             sv.c.key.in_(c), sv.c.prev_key.is_not(None)
@@ -629,7 +561,7 @@ def _heads(conn: Connection, addrs: set[str]) -> list[_Head]:
             r.from_name,
             r.from_addr,
         )
-        for r in _in(
+        for r in rows_in(
             conn,
             lambda c: (
                 select(
@@ -659,11 +591,12 @@ def _versions_of(conn: Connection, addrs: set[str]) -> set[str]:
     """Keys of the stored versions authored or sent from `addrs`."""
     sv, vm, m = schema.series_versions, schema.version_members, schema.messages
     keys = {
-        k for (k,) in _in(conn, lambda c: select(sv.c.key).where(sv.c.author_addr.in_(c)), addrs)
+        k
+        for (k,) in rows_in(conn, lambda c: select(sv.c.key).where(sv.c.author_addr.in_(c)), addrs)
     }
     keys |= {
         k
-        for (k,) in _in(
+        for (k,) in rows_in(
             conn,
             lambda c: (
                 select(vm.c.version_key)
