@@ -49,6 +49,7 @@ _NOT_NAMES = frozenset(
 _DOMAIN_LIKE = re.compile(r"\w\.\w{2,}$")
 
 Canonical = Callable[[str, str], tuple[str, str]]
+NEVER = 2**62  # the first-seen date of an address nobody dated
 IsBot = Callable[[str, str], bool]
 
 
@@ -65,7 +66,12 @@ def name_key(name: str) -> str | None:
 
 
 class Identities:
-    """Maps (name, address) to a stable identity key: `addr:` plus the group's address."""
+    """Maps (name, address) to a stable identity key: `addr:` plus the group's address.
+
+    The group's address is the curated one when there is one, else the one seen first (by
+    `seen`, the date of its first message or commit; the smallest address among equals). So a
+    person's key does not change when they post from a new address, and an update that
+    meets new senders rarely has to redo what is stored under the old keys."""
 
     def __init__(
         self,
@@ -79,6 +85,7 @@ class Identities:
         self._is_bot = is_bot
         self._groups: dict[str, set[str]] | None = None
         self._known: set[str] | None = None
+        self._first: dict[str, int] = {}
         self.moved = False
         for name, addr in pairs:
             self.add(name, addr)
@@ -93,8 +100,46 @@ class Identities:
             parent[x], x = root, parent[x]
         return root
 
-    def _rank(self, key: str) -> tuple[int, int, str]:
-        return (0 if key in self._preferred else 1, 0 if key.startswith("addr:") else 1, key)
+    def _rank(self, key: str) -> tuple[int, int, int, str]:
+        return (
+            0 if key in self._preferred else 1,
+            0 if key.startswith("addr:") else 1,
+            self._first.get(key, NEVER),
+            key,
+        )
+
+    def add_dated(self, rows: Iterable[tuple[str, str, int | None]]) -> None:
+        """Add (name, address, date) rows: their dates first, so that each group's
+        representative is its earliest address whatever the order of the rows."""
+        pairs: dict[tuple[str, str], None] = {}
+        first: dict[tuple[str, str], int] = {}
+        for name, addr, date in rows:
+            pairs[(name, addr)] = None
+            if date is not None and first.get((name, addr), NEVER) > date:
+                first[(name, addr)] = date
+        self.seen(first)
+        for name, addr in pairs:
+            self.add(name, addr)
+
+    def seen(self, first: dict[tuple[str, str], int]) -> None:
+        """Record when (name, address) pairs were first seen, before `add`ing them: a group's
+        representative is its earliest address. An address already grouped that turns out to
+        be older than its group's representative takes its place, and the group's identity
+        moves (`moved`, when watching)."""
+        for (name, addr), date in first.items():
+            key = self._addr_key(name, addr)
+            old = self._first.get(key)
+            if old is not None and date >= old:
+                continue
+            self._first[key] = date
+            if key not in self._parent:
+                continue
+            root = self._find(key)
+            if root != key and self._rank(key) < self._rank(root):
+                self._parent[root] = key
+                self._parent[key] = key
+                if self._known is not None and root in self._known:
+                    self.moved = True
 
     def _union(self, a: str, b: str) -> None:
         ra, rb = self._find(a), self._find(b)
@@ -118,11 +163,12 @@ class Identities:
         return self
 
     def __getstate__(self) -> dict[str, object]:
-        return {"parent": self._parent, "preferred": self._preferred}
+        return {"parent": self._parent, "preferred": self._preferred, "first": self._first}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self._parent = state["parent"]  # type: ignore[assignment]
         self._preferred = state["preferred"]  # type: ignore[assignment]
+        self._first = state["first"]  # type: ignore[assignment]
         self._canonical = self._is_bot = None
         self._groups = self._known = None
         self.moved = False

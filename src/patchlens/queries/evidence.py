@@ -16,14 +16,12 @@ REVIEW_KEYS = ("Reviewed-by", "Acked-by")
 
 
 def people_of(conn: Connection) -> Identities:
-    return Identities(
-        [
-            (n, a)
-            for n, a in conn.execute(
-                select(schema.messages.c.from_name, schema.messages.c.from_addr)
-            )
-        ]
-    )
+    """The senders of the stored mail, grouped (without a repository's mailmap or the
+    commits' authors: `stages.context` adds those for the stored figures)."""
+    m = schema.messages
+    people = Identities()
+    people.add_dated(conn.execute(select(m.c.from_name, m.c.from_addr, m.c.date_utc)))
+    return people
 
 
 def load_series(conn: Connection, people: Identities | None = None) -> list[SeriesFacts]:

@@ -31,7 +31,8 @@ from patchlens.store import schema
 # same inputs: the next `update` then rebuilds them once (messages and commits are unchanged,
 # so the digest alone would skip them).
 # 2: causal version linking, rapidfuzz title similarity, ties broken by Message-ID.
-DERIVED_VERSION = 2
+# 3: a person's identity is their earliest address, not the smallest.
+DERIVED_VERSION = 3
 
 
 def config_digest(cfg: Config) -> str:
@@ -99,7 +100,7 @@ def _repo_dirs(conn: Connection, cache: Path) -> list[tuple[Path, str]]:
 
 
 # Bump when identity/people.py changes how it groups senders (the pickled map is dropped).
-IDENTITIES_VERSION = 1
+IDENTITIES_VERSION = 2
 IDENTITIES_FILE = "identities.pickle"
 
 
@@ -133,16 +134,17 @@ def _identities(
         since_m = since_c = 0
     else:
         people.watch()
-    for n, ad in conn.execute(select(m.c.from_name, m.c.from_addr).where(m.c.id > since_m)):
-        people.add(n, ad)
-    for n, ad in conn.execute(
-        select(a.c.author_name, a.c.author_addr).where(
-            a.c.author_addr.is_not(None), a.c.message_pk > since_m
-        )
-    ):
-        people.add(n, ad)
-    for n, ad in conn.execute(select(c.c.author_name, c.c.author_email).where(c.c.id > since_c)):
-        people.add(n, ad)
+    new_m, new_c = m.c.id > since_m, c.c.id > since_c
+    rows = conn.execute(select(m.c.from_name, m.c.from_addr, m.c.date_utc).where(new_m)).all()
+    rows += conn.execute(
+        select(a.c.author_name, a.c.author_addr, m.c.date_utc)
+        .join(m, m.c.id == a.c.message_pk)
+        .where(a.c.author_addr.is_not(None), new_m)
+    ).all()
+    rows += conn.execute(
+        select(c.c.author_name, c.c.author_email, c.c.author_date).where(new_c)
+    ).all()
+    people.add_dated(rows)
     if people.moved or (since_m, since_c) != (top_m, top_c) or not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
