@@ -155,6 +155,7 @@ class Linker:
         # new.
         self.df: dict[str, dict[str, int]] = {}
         self.sizes: dict[str, int] = {}
+        self.commons: dict[str, frozenset[str]] = {}
         self.index: dict[str, set[int]] = {}
         self.has_next: set[str] = set()
 
@@ -165,18 +166,27 @@ class Linker:
         }
 
     def _common(self, ident: str) -> frozenset[str]:
-        counts = self.df.get(ident, {})
-        limit = max(3, self.sizes.get(ident, 0) // 20)
-        return frozenset(t for t, n in counts.items() if n > limit)
+        return self.commons.get(ident, frozenset())
 
     def count(self, idents: set[str], tokens: frozenset[str]) -> None:
         """Count a version's title words for its identities, without indexing it (a version
-        older than any candidate still weighs in what counts as a common word)."""
+        older than any candidate still weighs in what counts as a common word).
+
+        The common words (in more than max(3, versions / 20) of the person's titles) are kept
+        up to date here: counts only grow, so a word joins when its count passes the limit,
+        and all are looked at again only when the limit itself rises."""
         for ident in idents:
-            self.sizes[ident] = self.sizes.get(ident, 0) + 1
+            size = self.sizes[ident] = self.sizes.get(ident, 0) + 1
             counts = self.df.setdefault(ident, {})
             for token in tokens:
                 counts[token] = counts.get(token, 0) + 1
+            limit = max(3, size // 20)
+            if limit != max(3, (size - 1) // 20):
+                self.commons[ident] = frozenset(t for t, n in counts.items() if n > limit)
+            else:
+                joined = [t for t in tokens if counts[t] > limit]
+                if joined:
+                    self.commons[ident] = self._common(ident) | frozenset(joined)
 
     def remember(self, v: Version, has_next: bool) -> None:
         """Take in a version decided earlier, as if it had been decided here."""
