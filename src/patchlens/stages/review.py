@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, Engine, Table, delete, func, select
 
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
@@ -296,6 +296,11 @@ def _sync_part(
     return n
 
 
+# A store rebuilt from nothing with more messages than this is rebuilt a batch of this many
+# at a time (by date), each batch as an incremental update on the ones before.
+COLD_BATCH = 50_000
+
+
 def _count_stored(conn: Connection, rep: ReconstructReport) -> None:
     """The store's totals, as a full rebuild reports them."""
     sv, mt = schema.series_versions, schema.message_threads
@@ -315,6 +320,7 @@ def rebuild_structure(
     reporter: Reporter,
     people: Identities | None = None,
     is_bot: BotMatcher | None = None,
+    cold_batch: int | None = None,
 ) -> ReconstructReport:
     """Threads, versions, series and replies; writes what changed and owes matching and
     metrics what it changed (stages/changes.py).
@@ -322,6 +328,7 @@ def rebuild_structure(
     After new mail only, the part it can change is rebuilt (stages/review_incremental.py);
     when that part cannot be bounded, or everything is owed, all of it. One transaction."""
     rep = ReconstructReport()
+    cold_batch = cold_batch or COLD_BATCH
     with engine.begin() as conn:
         since = changes.mark(conn, "messages")
         work = changes.pending(conn, changes.STRUCTURE)
@@ -336,6 +343,7 @@ def rebuild_structure(
         insert_keys(conn, since)
         touched: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_KEYS}
         delta = None
+        series: set[str] | None = set()
         if since is not None and not work.full:
             try:
                 with reporter.task("reconstructing review (new messages)", len(fresh)) as task:
@@ -357,6 +365,35 @@ def rebuild_structure(
                 )
             rep.incremental = True
             _count_stored(conn, rep)
+        elif total > cold_batch:
+            # Everything, a batch of messages at a time in date order, each as an update
+            # after the batches before it: memory stays that of a batch, not of the store.
+            for table, _key in TABLE_KEYS.values():
+                conn.execute(delete(table))
+            order = [
+                pk
+                for (pk,) in conn.execute(
+                    select(schema.messages.c.id)
+                    .select_from(_analysed_messages())
+                    .order_by(func.coalesce(schema.messages.c.date_utc, 0), schema.messages.c.id)
+                )
+            ]
+            people = people or people_of(conn)
+            with reporter.task("reconstructing review (messages, in batches)", total) as task:
+                for i in range(0, len(order), cold_batch):
+                    batch = set(order[i : i + cold_batch])
+                    try:
+                        part = rebuild_part(conn, batch, people, is_bot or BotMatcher(), 0)
+                    except Fallback as why:
+                        raise RuntimeError(f"cold reconstruction: {why}") from why
+                    for name, (table, key) in TABLE_KEYS.items():
+                        rep.changed_rows += _sync_part(
+                            conn, table, key[0], part.rows[name], part.scope[name], []
+                        )
+                    task.advance(len(batch))
+            del order
+            _count_stored(conn, rep)
+            series = postings = None
         else:
             with reporter.task("reconstructing review (messages)", total) as task:
                 mails, threads = load_mails(conn, task)
@@ -369,9 +406,13 @@ def rebuild_structure(
             rep.series = len(st.series)
             rep.links = len(st.links)
             rep.replies = len(st.replies)
-        series, postings = owed_downstream(touched, rows)
-        changes.owe(conn, changes.MATCHING, changes.Work(postings=postings))
-        changes.owe(conn, changes.METRICS, changes.Work(series=series, messages=fresh))
+        if series is None:  # rebuilt from empty: the next steps redo everything
+            changes.owe(conn, changes.MATCHING, changes.Work(full=True))
+            changes.owe(conn, changes.METRICS, changes.Work(full=True))
+        else:
+            series, postings = owed_downstream(touched, rows)
+            changes.owe(conn, changes.MATCHING, changes.Work(postings=postings))
+            changes.owe(conn, changes.METRICS, changes.Work(series=series, messages=fresh))
         changes.set_mark(conn, "messages", newest, int(time.time()))
         changes.done(conn, changes.STRUCTURE)
     return rep

@@ -434,10 +434,11 @@ def _stored_threads(conn: Connection, pks: set[int]) -> dict[int, ThreadLink]:
 
 
 def _sender_postings(conn: Connection, posts: list[Mail]) -> set[int]:
-    """Postings by the senders of `posts` within the grouping windows around them."""
+    """Postings by the senders of `posts` within the grouping windows around them, among
+    the messages already placed in threads (a cold build places them a batch at a time)."""
     if not posts:
         return set()
-    m, a = schema.messages, schema.message_analysis
+    m, a, mt = schema.messages, schema.message_analysis, schema.message_threads
     lo = min(p.date for p in posts) - REROLL_WINDOW
     hi = max(p.date for p in posts) + REROLL_WINDOW
     return {
@@ -447,6 +448,7 @@ def _sender_postings(conn: Connection, posts: list[Mail]) -> set[int]:
             lambda c: (
                 select(m.c.id)
                 .join(a, a.c.message_pk == m.c.id)
+                .join(mt, mt.c.message_pk == m.c.id)
                 .where(m.c.from_addr.in_(c), a.c.is_posting, m.c.date_utc.between(lo, hi))
             ),
             {p.from_addr for p in posts},
