@@ -4,6 +4,7 @@ subsystem. Built once per run from the store, the registered repositories and th
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import pickle
 from dataclasses import dataclass
@@ -135,16 +136,28 @@ def _identities(
     else:
         people.watch()
     new_m, new_c = m.c.id > since_m, c.c.id > since_c
-    rows = conn.execute(select(m.c.from_name, m.c.from_addr, m.c.date_utc).where(new_m)).all()
-    rows += conn.execute(
-        select(a.c.author_name, a.c.author_addr, m.c.date_utc)
-        .join(m, m.c.id == a.c.message_pk)
-        .where(a.c.author_addr.is_not(None), new_m)
-    ).all()
-    rows += conn.execute(
-        select(c.c.author_name, c.c.author_email, c.c.author_date).where(new_c)
-    ).all()
-    people.add_dated(rows)
+    # One row per distinct sender with their first date: a store's messages never all sit in
+    # memory at once.
+    people.add_dated(
+        itertools.chain(
+            conn.execute(
+                select(m.c.from_name, m.c.from_addr, func.min(m.c.date_utc))
+                .where(new_m)
+                .group_by(m.c.from_name, m.c.from_addr)
+            ),
+            conn.execute(
+                select(a.c.author_name, a.c.author_addr, func.min(m.c.date_utc))
+                .join(m, m.c.id == a.c.message_pk)
+                .where(a.c.author_addr.is_not(None), new_m)
+                .group_by(a.c.author_name, a.c.author_addr)
+            ),
+            conn.execute(
+                select(c.c.author_name, c.c.author_email, func.min(c.c.author_date))
+                .where(new_c)
+                .group_by(c.c.author_name, c.c.author_email)
+            ),
+        )
+    )
     if people.moved or (since_m, since_c) != (top_m, top_c) or not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
