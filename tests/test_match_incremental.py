@@ -49,12 +49,20 @@ def truth(erofs_store, tmp_path_factory):
     """A copy of the EROFS store, its identities, and its links matched as a whole."""
     db, _engine, _ = erofs_store
     path = tmp_path_factory.mktemp("match-inc") / "truth.db"
-    shutil.copy(db, path)
+    _copy(db, path)
     engine = open_store(str(path))
     with engine.connect() as conn:
         people = build_context(conn, Config(), db.with_name("cache")).people
     _rematch_all(engine, people)
     return path, people
+
+
+def _copy(src: Path, dest: Path) -> None:
+    """Copy a SQLite store with what its write-ahead log holds."""
+    con = sqlite3.connect(src)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    shutil.copy(src, dest)
 
 
 def _rematch_all(engine, people) -> None:
@@ -89,13 +97,14 @@ def _renumber(db: Path, pks: list[int]) -> list[int]:
 def _replay(tmp: Path, truth_db: Path, people, new_commits: list[int], held: set[int]):
     """The store an update before `new_commits` and `held` postings left, then the update
     that brings them: returns (links before, links after, the truth, the report, owed)."""
+    tmp.mkdir(exist_ok=True)
     b, a = tmp / "b.db", tmp / "a.db"
-    shutil.copy(truth_db, b)
+    _copy(truth_db, b)
     moved = _renumber(b, new_commits)
     eb = open_store(str(b))
     _rematch_all(eb, people)  # the truth, with the moved keys
     want = _links(eb)
-    shutil.copy(b, a)
+    _copy(b, a)
     con = sqlite3.connect(a)
     marks = ",".join(map(str, moved))
     for table in COMMIT_CHILDREN:
@@ -185,31 +194,60 @@ def test_old_postings_join_review(truth, tmp_path) -> None:
     assert rep.incremental and after == want
 
 
-def test_a_new_commit_dated_before_stored_ones_takes_their_posting(truth, tmp_path) -> None:
-    """A commit arriving late whose presence changes another commit's link (it takes the
-    posting the other had, or leaves it another): the closure must reach back in time."""
+def _cherry_pick_naming(db: Path, commit_pk: int, message_id: str) -> int:
+    """A copy of a stored commit (another sha, the same date, author, files and diff) whose
+    Link: trailer names `message_id`, as a cherry-pick with a pointer would be."""
+    con = sqlite3.connect(db)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(commits)") if r[1] not in ("id", "sha")]
+    pk = con.execute("SELECT max(id) + 1 FROM commits").fetchone()[0]
+    con.execute(
+        f"INSERT INTO commits (id, sha, {', '.join(cols)}) "
+        f"SELECT ?, 'f00d' || sha, {', '.join(cols)} FROM commits WHERE id = ?",
+        (pk, commit_pk),
+    )
+    for table in ("commit_files", "commit_branches"):
+        cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] != "commit_pk"]
+        con.execute(
+            f"INSERT INTO {table} (commit_pk, {', '.join(cols)}) "
+            f"SELECT ?, {', '.join(cols)} FROM {table} WHERE commit_pk = ?",
+            (pk, commit_pk),
+        )
+    con.execute(
+        "INSERT INTO commit_trailers (commit_pk, seq, key, value) VALUES (?, 1, 'Link', ?)",
+        (pk, f"https://lore.kernel.org/r/{message_id}"),
+    )
+    con.execute(
+        "INSERT INTO diff_fingerprints (kind, pk, hashes, fp_version) "
+        "SELECT 'c', ?, hashes, fp_version FROM diff_fingerprints WHERE kind = 'c' AND pk = ?",
+        (pk, commit_pk),
+    )
+    con.commit()
+    con.close()
+    return pk
+
+
+def test_a_new_commit_takes_the_posting_a_stored_commit_had(truth, tmp_path) -> None:
+    """A commit arriving late with a pointer to a posting a stored commit was linked to by
+    subject or patch-id takes it; the stored commit falls back to another posting (an
+    earlier version) or to none: the closure must reach the stored commit."""
     db, people = truth
-    engine = open_store(str(db))
+    mine = tmp_path / "mine.db"
+    _copy(db, mine)
+    engine = open_store(str(mine))
     with engine.connect() as conn:
-        postings, commits = load(conn, people)
-    full = {lk.commit: lk for lk in match(postings, commits)}
-    idx = PostingIndex(postings)
-    wanted_by: dict[int, set[int]] = {}
-    for c in commits:
-        for x in candidates(c, idx):
-            wanted_by.setdefault(x[2].pk, set()).add(c.pk)
-    contested = sorted({pk for pks in wanted_by.values() if len(pks) > 1 for pk in pks})
-    stealers = []
-    for c in [x for x in commits if x.pk in contested][::-1]:
-        others = [x for x in commits if x.pk != c.pk]
-        without = {lk.commit: lk for lk in match(postings, others)}
-        if any(without.get(k) != v for k, v in full.items() if k != c.pk):
-            stealers.append(c.pk)
-        if len(stealers) == 3:
-            break
-    assert stealers, "no commit of EROFS changes another's link"
-    before, after, want, rep = _replay(tmp_path, db, people, stealers, set())
-    assert before != want
+        pc, m = schema.patch_commits, schema.messages
+        rows = conn.execute(
+            select(pc.c.commit_pk, m.c.message_id)
+            .join(m, m.c.id == pc.c.message_pk)
+            .where(pc.c.method.in_(("patch-id", "subject")))
+            .order_by(pc.c.commit_pk)
+        ).all()
+    engine.dispose()
+    assert len(rows) > 20
+    picks = [_cherry_pick_naming(mine, pk, mid) for pk, mid in rows[10:200:40]]
+    before, after, want, rep = _replay(tmp_path / "r", mine, people, picks, set())
+    moved = [k for k in before if before[k] != want.get(k)]
+    assert moved  # stored commits lost their posting to the new ones
     assert rep.incremental and after == want
 
 

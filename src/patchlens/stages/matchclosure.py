@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import Connection, and_, delete, or_, select
 
@@ -46,7 +47,6 @@ from patchlens.match.pointers import pointer_ids
 from patchlens.match.renames import MAX_DEPTH, Renames, _dir_move, commit_aliases
 from patchlens.stages.closure import key_hash
 from patchlens.store import schema
-from patchlens.store.writer import insert_ignore
 
 IN_CHUNK = 500
 # A closure larger than this is matched by matching everything (one pass is cheaper then).
@@ -132,7 +132,9 @@ def rename_rows(conn: Connection, lo: int | None = None, hi: int | None = None):
 # --- lookup keys ---------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)
 def _h(text: str) -> int:
+    """`key_hash`, remembered: the same paths and titles come back for many rows."""
     return key_hash(text)
 
 
@@ -156,17 +158,16 @@ def commit_keys(c: CommitInfo) -> set[tuple[str, int]]:
 def write_keys(
     conn: Connection, postings: Iterable[Posting], commits: Iterable[CommitInfo]
 ) -> None:
-    """Store the lookup keys of postings (side "m") and commits (side "c")."""
-    rows = [
-        {"side": "m", "kind": k, "hash": h, "pk": p.pk}
-        for p in postings
-        for k, h in posting_keys(p)
-    ]
-    rows += [
-        {"side": "c", "kind": k, "hash": h, "pk": c.pk} for c in commits for k, h in commit_keys(c)
-    ]
-    for i in range(0, len(rows), 5000):
-        insert_ignore(conn, schema.match_keys, rows[i : i + 5000])
+    """Store the lookup keys of postings (side "m") and commits (side "c") that have none
+    (the caller removes the old keys of rows it keys again). Straight through the driver:
+    there are several keys a row, and SQLAlchemy's per-row binding would cost more than the
+    matching."""
+    rows = [("m", k, h, p.pk) for p in postings for k, h in posting_keys(p)]
+    rows += [("c", k, h, c.pk) for c in commits for k, h in commit_keys(c)]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO match_keys (side, kind, hash, pk) VALUES ({', '.join([mark] * 4)})"
+    for i in range(0, len(rows), 20_000):
+        conn.exec_driver_sql(sql, rows[i : i + 20_000])
 
 
 def _chunks(items: Iterable, n: int = IN_CHUNK) -> Iterator[list]:
