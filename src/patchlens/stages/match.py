@@ -53,17 +53,17 @@ class MatchReport(StepReport):
 _posting_query = posting_query
 
 
-def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
+def fingerprint_new(engine: Engine, reporter: Reporter, everything: bool = False) -> int:
     """Fingerprints for postings and commits that have none yet, or one computed by an older
     FINGERPRINT_VERSION (replaced).
 
-    With "full" owed to matching, or no mark of commits yet, every posting and commit is
-    looked at; otherwise only the owed postings and the commits above the mark (a newer
+    With "full" owed to matching, no mark of commits yet, or `everything`, every posting and
+    commit is looked at; otherwise only the owed postings and the commits above the mark (a newer
     FINGERPRINT_VERSION changes the inputs digest, so the pipeline owes "full" then)."""
     with engine.connect() as conn:
         work = changes.pending(conn, changes.MATCHING)
         since = changes.mark(conn, "commits")
-        if work.full or since is None:
+        if work.full or since is None or everything:
             todo = _stale_everywhere(conn)
         else:
             todo = _stale_among(conn, sorted(work.postings), since)

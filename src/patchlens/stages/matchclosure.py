@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import Connection, and_, delete, or_, select
+from sqlalchemy import Connection, delete, or_, select
 
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack
@@ -424,7 +424,7 @@ def renamed_since(conn: Connection, new: list[CommitInfo], since: int) -> set[in
         prefixes = {d[1] for d in (_dir_move(o, n) for o, n in pairs) if d}
         for _ in range(MAX_DEPTH):  # later renames of those names
             conds = [cf.c.old_path.in_(sorted(names))] + [
-                and_(cf.c.old_path >= pre, cf.c.old_path < _after(pre)) for pre in prefixes
+                cf.c.old_path.startswith(pre, autoescape=True) for pre in prefixes
             ]
             found = set(
                 conn.execute(
@@ -436,8 +436,10 @@ def renamed_since(conn: Connection, new: list[CommitInfo], since: int) -> set[in
             if found <= names:
                 break
             names |= found
+        # LIKE, not a range: a range depends on the database's collation (PostgreSQL's
+        # need not be bytewise), and SQLite's case-blind LIKE only widens the set.
         conds = [cf.c.path.in_(sorted(names))] + [
-            and_(cf.c.path >= pre, cf.c.path < _after(pre)) for pre in prefixes
+            cf.c.path.startswith(pre, autoescape=True) for pre in prefixes
         ]
         out.update(
             conn.execute(
@@ -453,11 +455,6 @@ def renamed_since(conn: Connection, new: list[CommitInfo], since: int) -> set[in
             ).scalars()
         )
     return out
-
-
-def _after(prefix: str) -> str:
-    """The smallest string after every string starting with `prefix`."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 # --- the closure ---------------------------------------------------------------------------
