@@ -232,7 +232,8 @@ def run_matching(
                 _match_all(conn, reporter, people, rep, touched)
             else:
                 _match_closure(conn, closure, rep, touched)
-        changes.owe(conn, changes.METRICS, changes.Work(series=_series_of(conn, touched)))
+        if touched and not _owes_full(conn, changes.METRICS):
+            changes.owe(conn, changes.METRICS, changes.Work(series=_series_of(conn, touched)))
         changes.set_mark(conn, "commits", newest, int(time.time()))
         changes.done(conn, changes.MATCHING)
     return rep
@@ -289,6 +290,17 @@ def _match_closure(
     rep.postings, rep.commits = len(closure.postings), len(pks)
     rep.links = len(links)
     rep.ambiguous = sum(lk.ambiguous for lk in links)
+
+
+def _owes_full(conn: Connection, stage: str) -> bool:
+    """Whether `stage` is owed everything already (then naming series adds nothing)."""
+    pw = schema.pending_work
+    return (
+        conn.execute(
+            select(pw.c.item).where(pw.c.stage == stage, pw.c.item == changes.FULL)
+        ).first()
+        is not None
+    )
 
 
 def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
