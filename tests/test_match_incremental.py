@@ -13,6 +13,7 @@ commits arrives, the cases a closure that looked only forward in time would miss
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -251,20 +252,71 @@ def test_a_new_commit_takes_the_posting_a_stored_commit_had(truth, tmp_path) -> 
     assert rep.incremental and after == want
 
 
-def test_a_rename_arriving_late_gives_stored_commits_earlier_names(truth, tmp_path) -> None:
-    """A rename dated before stored commits gives their files an earlier name, which postings
-    sent before the rename use: those commits are matched again."""
-    db, people = truth
+def _rename_before(db: Path, commit_pk: int, message_pk: int) -> int:
+    """The stored commit's files that its posting touches get a new name (`x` -> `x.moved`),
+    and a commit renaming them, dated between the posting and the commit, is added: only
+    through that rename do the commit and its posting share a file."""
     con = sqlite3.connect(db)
-    renames = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT commit_pk FROM commit_files WHERE old_path IS NOT NULL "
-            "AND old_path != path ORDER BY commit_pk"
+    posted = set(
+        json.loads(
+            con.execute(
+                "SELECT files FROM message_analysis WHERE message_pk = ?", (message_pk,)
+            ).fetchone()[0]
         )
+    )
+    sent = con.execute("SELECT date_utc FROM messages WHERE id = ?", (message_pk,)).fetchone()[0]
+    files = [
+        r[0]
+        for r in con.execute("SELECT path FROM commit_files WHERE commit_pk = ?", (commit_pk,))
+        if r[0] in posted
     ]
+    for f in files:
+        con.execute(
+            "UPDATE commit_files SET path = ? WHERE commit_pk = ? AND path = ?",
+            (f + ".moved", commit_pk, f),
+        )
+    cols = [
+        r[1]
+        for r in con.execute("PRAGMA table_info(commits)")
+        if r[1] not in ("id", "sha", "subject", "patch_id", "committer_date")
+    ]
+    pk = con.execute("SELECT max(id) + 1 FROM commits").fetchone()[0]
+    committed = con.execute(
+        "SELECT committer_date FROM commits WHERE id = ?", (commit_pk,)
+    ).fetchone()[0]
+    con.execute(
+        f"INSERT INTO commits (id, sha, subject, patch_id, committer_date, {', '.join(cols)}) "
+        f"SELECT ?, 'beef' || sha, 'rename files for the test', NULL, ?, {', '.join(cols)} "
+        "FROM commits WHERE id = ?",
+        (pk, (sent + committed) // 2, commit_pk),
+    )
+    for f in files:
+        con.execute(
+            "INSERT INTO commit_files (commit_pk, path, old_path, lines_added, lines_removed, "
+            "binary) VALUES (?, ?, ?, 0, 0, 0)",
+            (pk, f + ".moved", f),
+        )
+    con.commit()
     con.close()
-    _before, after, want, rep = _replay(tmp_path, db, people, renames[:4], set())
+    return pk
+
+
+def test_a_rename_arriving_late_gives_stored_commits_earlier_names(truth, tmp_path) -> None:
+    """A rename dated before stored commits gives their files an earlier name, the one their
+    postings use: those commits find their postings again (and are matched again)."""
+    db, people = truth
+    mine = tmp_path / "mine.db"
+    _copy(db, mine)
+    con = sqlite3.connect(mine)
+    linked = con.execute(
+        "SELECT commit_pk, message_pk FROM patch_commits WHERE method = 'subject' "
+        "ORDER BY commit_pk"
+    ).fetchall()
+    con.close()
+    assert len(linked) > 10
+    renames = [_rename_before(mine, c, m) for c, m in linked[:: max(1, len(linked) // 4)][:4]]
+    before, after, want, rep = _replay(tmp_path / "r", mine, people, renames, set())
+    assert [k for k in want if before.get(k) != want[k]]  # only the renames link them
     assert rep.incremental and after == want
 
 
