@@ -95,13 +95,30 @@ def _renumber(db: Path, pks: list[int]) -> list[int]:
     return new
 
 
-def _replay(tmp: Path, truth_db: Path, people, new_commits: list[int], held: set[int]):
+def _replay(
+    tmp: Path,
+    truth_db: Path,
+    people,
+    new_commits: list[int],
+    held: set[int],
+    gone: frozenset[int] = frozenset(),
+):
     """The store an update before `new_commits` and `held` postings left, then the update
-    that brings them: returns (links before, links after, the truth, the report, owed)."""
+    that brings them and takes the `gone` postings out of review: returns (links before,
+    links after, the truth, the report)."""
     tmp.mkdir(exist_ok=True)
     b, a = tmp / "b.db", tmp / "a.db"
     _copy(truth_db, b)
     moved = _renumber(b, new_commits)
+    gone_in = ",".join(map(str, gone)) or "NULL"
+    con = sqlite3.connect(b)
+    con.execute("CREATE TABLE gone_members AS SELECT * FROM version_members WHERE 0")
+    con.execute(
+        f"INSERT INTO gone_members SELECT * FROM version_members WHERE message_pk IN ({gone_in})"
+    )
+    con.execute(f"DELETE FROM version_members WHERE message_pk IN ({gone_in})")
+    con.commit()
+    con.close()
     eb = open_store(str(b))
     _rematch_all(eb, people)  # the truth, with the moved keys
     want = _links(eb)
@@ -114,6 +131,7 @@ def _replay(tmp: Path, truth_db: Path, people, new_commits: list[int], held: set
     con.execute(f"DELETE FROM commits WHERE id IN ({marks})")
     if held:
         con.execute(f"DELETE FROM version_members WHERE message_pk IN ({','.join(map(str, held))})")
+    con.execute("INSERT INTO version_members SELECT * FROM gone_members")
     con.commit()
     con.close()
     ea = open_store(str(a))
@@ -132,11 +150,12 @@ def _replay(tmp: Path, truth_db: Path, people, new_commits: list[int], held: set
         "INSERT INTO version_members SELECT * FROM b.version_members "
         f"WHERE message_pk IN ({','.join(map(str, held)) or 'NULL'})"
     )
+    con.execute(f"DELETE FROM version_members WHERE message_pk IN ({gone_in})")
     con.commit()
     con.close()
     with ea.begin() as conn:
         changes.done(conn, changes.METRICS)
-        changes.owe(conn, changes.MATCHING, changes.Work(postings=held))
+        changes.owe(conn, changes.MATCHING, changes.Work(postings=held | gone))
     rep = run_matching(ea, QUIET, people)
     with ea.connect() as conn:
         owed = changes.pending(conn, changes.METRICS)
@@ -193,6 +212,18 @@ def test_old_postings_join_review(truth, tmp_path) -> None:
     before, after, want, rep = _replay(tmp_path, db, people, [], held)
     assert before != want
     assert rep.incremental and after == want
+
+
+def test_postings_leaving_review_release_their_commits(truth, tmp_path) -> None:
+    """Postings linked in the stored store leave review (their series rebuilt without them):
+    their commits take another posting, or none, and no link to them is left."""
+    db, people = truth
+    links = _links(open_store(str(db)))
+    gone = frozenset(row[0] for pk, row in sorted(links.items())[50:500:9])
+    before, after, want, rep = _replay(tmp_path, db, people, [], set(), gone)
+    assert before != want
+    assert rep.incremental and after == want
+    assert not {row[0] for row in after.values()} & gone
 
 
 def _cherry_pick_naming(db: Path, commit_pk: int, message_id: str) -> int:
