@@ -119,7 +119,7 @@ def main() -> None:
         db = Path(args.db) if args.db else build_store(Path(tmp))
         engine = open_store(str(db))
         if args.db:  # a store of an older FINGERPRINT_VERSION gets current fingerprints
-            fingerprint_new(engine, Reporter(quiet=True))
+            fingerprint_new(engine, Reporter(quiet=True), everything=True)
         with engine.connect() as conn:
             t0 = time.perf_counter()
             postings, commits = load(conn)

@@ -80,7 +80,7 @@ def record(module: object, into: list[Pair]) -> Callable[[], None]:
 def collect(db: Path) -> tuple[list[Pair], list[Pair]]:
     """(matcher pairs, version-linking pairs) compared on the store, in the order compared."""
     engine = open_store(str(db))
-    fingerprint_new(engine, Reporter(quiet=True))
+    fingerprint_new(engine, Reporter(quiet=True), everything=True)
     match_pairs: list[Pair] = []
     version_pairs: list[Pair] = []
     with engine.connect() as conn:

@@ -65,6 +65,8 @@ def logical_dump(db: Path) -> dict[str, list[tuple]]:
                     row[k] = commit.get(row[k], row[k])
                 if table.name == "diff_fingerprints":
                     row["pk"] = (msg if row["kind"] == "m" else commit).get(row["pk"], row["pk"])
+                if table.name == "match_keys":
+                    row["pk"] = (msg if row["side"] == "m" else commit).get(row["pk"], row["pk"])
                 rows.append(tuple(row.values()))
             out[table.name] = sorted(rows, key=repr)
     engine.dispose()

@@ -447,7 +447,7 @@ def eval_match(
     """Precision and recall of matching, against commits whose Link:/Message-ID: trailers
     name their posting (the trailers are hidden from the matcher)."""
     engine = open_store(state.db)
-    fingerprint_new(engine, Reporter(quiet=state.quiet, console=err))
+    fingerprint_new(engine, Reporter(quiet=state.quiet, console=err), everything=True)
     with engine.connect() as conn:
         postings, commits = load_match_inputs(conn)
         shas = dict(conn.execute(select(schema.commits.c.id, schema.commits.c.sha)).all())

@@ -29,6 +29,7 @@ file), so the work grows with the number of commits, not with commits x postings
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -133,25 +134,48 @@ def _agreement(c: CommitInfo, p: Posting) -> tuple[bool, bool]:
 
 
 class PostingIndex:
-    def __init__(self, postings: Iterable[Posting]) -> None:
+    """Postings by Message-ID, patch-id, title, core title and file. A file's postings are
+    kept in date order so that a commit examines those of its window only (`in_window`)."""
+
+    def __init__(self, postings: Iterable[Posting] = ()) -> None:
         self.by_pk: dict[int, Posting] = {}
         self.by_msgid: dict[str, Posting] = {}
         self.by_pid: dict[str, list[Posting]] = {}
         self.by_title: dict[str, list[Posting]] = {}
         self.by_core: dict[str, list[Posting]] = {}
         self.by_file: dict[str, list[Posting]] = {}
+        self._dates: dict[str, list[int]] = {}
+        self._unsorted: set[str] = set()
         for p in postings:
-            self.by_pk[p.pk] = p
-            self.by_msgid[p.message_id] = p
-            if p.patch_id:
-                self.by_pid.setdefault(p.patch_id, []).append(p)
-            if p.title:
-                self.by_title.setdefault(p.title, []).append(p)
-                core = core_title(p.title)
-                if core != p.title:
-                    self.by_core.setdefault(core, []).append(p)
-            for f in p.files:
-                self.by_file.setdefault(f, []).append(p)
+            self.add(p)
+
+    def add(self, p: Posting) -> None:
+        """Index one more posting (a second add of the same pk is ignored)."""
+        if p.pk in self.by_pk:
+            return
+        self.by_pk[p.pk] = p
+        self.by_msgid[p.message_id] = p
+        if p.patch_id:
+            self.by_pid.setdefault(p.patch_id, []).append(p)
+        if p.title:
+            self.by_title.setdefault(p.title, []).append(p)
+            core = core_title(p.title)
+            if core != p.title:
+                self.by_core.setdefault(core, []).append(p)
+        for f in p.files:
+            self.by_file.setdefault(f, []).append(p)
+            self._unsorted.add(f)
+
+    def in_window(self, f: str, lo: int, hi: int) -> list[Posting]:
+        """The postings touching `f` sent in [lo, hi], oldest first."""
+        if f in self._unsorted:
+            self.by_file[f].sort(key=lambda p: (p.date, p.pk))
+            self._dates[f] = [p.date for p in self.by_file[f]]
+            self._unsorted.discard(f)
+        dates = self._dates.get(f)
+        if not dates:
+            return []
+        return self.by_file[f][bisect_left(dates, lo) : bisect_right(dates, hi)]
 
 
 def _preference(c: CommitInfo, p: Posting) -> tuple[bool, bool, int, int, int]:
@@ -197,6 +221,47 @@ def _with_renames(c: CommitInfo, p: Posting, ev: dict[str, object]) -> dict[str,
     return ev
 
 
+def diff_offer(c: CommitInfo, p: Posting) -> tuple[float, dict[str, object]] | None:
+    """(score, evidence) of the diff layer for one pair, None when it does not fit."""
+    if not (c.files and c.hashes and p.hashes) or not -EARLY <= c.date - p.date <= DIFF_WINDOW:
+        return None
+    sim = similarity(c.hashes, p.hashes)
+    if sim < 0.2 or not _shares_file(c, p) or not _revert_ok(c, p):
+        return None
+    t = title_similarity(c.title, p.title)
+    same = p.author == c.author
+    # Shared lines alone are weak (reverts, code moved twice): another author's posting
+    # needs the subject, the files and a short window to agree as well.
+    if not same and not (
+        t >= OTHER_AUTHOR_TITLE
+        and -EARLY <= c.date - p.date <= OTHER_AUTHOR_WINDOW
+        and _same_files(c, p)
+    ):
+        return None
+    score = round(W_LINES * sim + W_TITLE * t + (W_AUTHOR if same else 0.0), 4)
+    if score < DIFF_THRESHOLD:
+        return None
+    ev = {"lines": round(sim, 3), "title": round(t, 3), "same_author": same}
+    return score, _with_renames(c, p, ev)
+
+
+def may_be_candidate(c: CommitInfo, p: Posting, use_pointers: bool = True) -> bool:
+    """Whether `p` can be among `c`'s candidates: every layer's test on the pair alone (the
+    cap on the postings a commit examines by file can only remove it). A superset of
+    `candidates`, used to close incremental matching over the pairs that can compete."""
+    if use_pointers and p.message_id in c.pointers:
+        return True
+    same_pid = c.patch_id and p.patch_id == c.patch_id and _revert_ok(c, p)
+    if same_pid and (p.author == c.author or -EARLY <= c.date - p.date <= OTHER_AUTHOR_WINDOW):
+        return True
+    if p.title:
+        core = core_title(c.title)
+        same_title = p.title == c.title or p.title == core or core_title(p.title) == core
+        if same_title and _same_work(c, p):
+            return True
+    return diff_offer(c, p) is not None
+
+
 def candidates(
     c: CommitInfo, idx: PostingIndex, use_pointers: bool = True
 ) -> list[tuple[int, float, Posting, dict[str, object]]]:
@@ -235,35 +300,26 @@ def candidates(
             ev = {"author": c.author, "subject": "without prefixes"}
             offer(RANK["subject"], 0.85, p, _with_renames(c, p, ev))
     if c.files and c.hashes:
+        # Only postings of the diff window are examined (and counted against the cap), so
+        # that what a commit's candidates are depends on the postings of its window alone:
+        # incremental matching (stages/match.py) relies on it.
+        lo, hi = c.date - DIFF_WINDOW, c.date + EARLY
+        windows = {f: idx.in_window(f, lo, hi) for f in {*c.files, *c.aliases}}
         seen: set[int] = set()
-        files = sorted({*c.files, *c.aliases}, key=lambda f: len(idx.by_file.get(f, ())))
-        for f in files:
-            for p in idx.by_file.get(f, ()):
+        for f in sorted(windows, key=lambda f: (len(windows[f]), f)):
+            for p in windows[f]:
                 if p.pk in seen or p.pk in out or not p.hashes:
                     continue
                 seen.add(p.pk)
-                if not -EARLY <= c.date - p.date <= DIFF_WINDOW:
-                    continue
-                sim = similarity(c.hashes, p.hashes)
-                if sim < 0.2 or not _shares_file(c, p) or not _revert_ok(c, p):
-                    continue
-                t = title_similarity(c.title, p.title)
-                same = p.author == c.author
-                # Shared lines alone are weak (reverts, code moved twice): another author's
-                # posting needs the subject, the files and a short window to agree as well.
-                if not same and not (
-                    t >= OTHER_AUTHOR_TITLE
-                    and -EARLY <= c.date - p.date <= OTHER_AUTHOR_WINDOW
-                    and _same_files(c, p)
-                ):
-                    continue
-                score = round(W_LINES * sim + W_TITLE * t + (W_AUTHOR if same else 0.0), 4)
-                if score >= DIFF_THRESHOLD:
-                    ev = {"lines": round(sim, 3), "title": round(t, 3), "same_author": same}
-                    offer(RANK["diff"], score, p, _with_renames(c, p, ev))
+                found = diff_offer(c, p)
+                if found is not None:
+                    offer(RANK["diff"], found[0], p, found[1])
             if len(seen) >= MAX_FILE_CANDIDATES:
                 break
-    return sorted(out.values(), key=lambda x: (x[0], x[1], _preference(c, x[2])), reverse=True)
+    # Equal candidates in the order of their keys, whatever order the index was filled in.
+    return sorted(
+        out.values(), key=lambda x: (x[0], x[1], _preference(c, x[2]), -x[2].pk), reverse=True
+    )
 
 
 def twin_postings(c: CommitInfo, p: Posting, idx: PostingIndex) -> list[str]:
@@ -279,14 +335,26 @@ def twin_postings(c: CommitInfo, p: Posting, idx: PostingIndex) -> list[str]:
     )
 
 
+Candidates = list[tuple[int, float, Posting, dict[str, object]]]
+
+
 def match(
     postings: Iterable[Posting], commits: Iterable[CommitInfo], use_pointers: bool = True
 ) -> list[Match]:
     """Final links, one per commit and per posting. Pure."""
     idx = PostingIndex(postings)
-    proposals: list[tuple[tuple[int, float, tuple[int, int, int]], CommitInfo, list]] = []
-    for c in commits:
-        cands = candidates(c, idx, use_pointers)
+    return assign([(c, candidates(c, idx, use_pointers)) for c in commits], idx)
+
+
+def assign(proposed: Iterable[tuple[CommitInfo, Candidates]], idx: PostingIndex) -> list[Match]:
+    """The links from each commit's candidates: commits with the strongest best candidate
+    choose first, each taking its best posting not yet taken. Pure.
+
+    A commit's choice depends only on the commits that share a candidate with it, directly
+    or through others: matching a set of commits closed under that relation, with the
+    candidates of all its postings, gives their links as matching everything does."""
+    proposals: list[tuple[tuple[int, float, tuple[int, int, int]], CommitInfo, Candidates]] = []
+    for c, cands in proposed:
         if cands:
             best = cands[0]
             proposals.append(((best[0], best[1], _preference(c, best[2])), c, cands))

@@ -1,19 +1,30 @@
-"""The matching step of `update`: fingerprint what is new, match everything, store changes."""
+"""The matching step of `update`: fingerprint what is new, match what it can change (or
+everything), store the links that changed."""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, func, select
 
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import fingerprint, pack, unpack
-from patchlens.mail.subject import normalize_title
-from patchlens.match.matcher import DIFF_WINDOW, CommitInfo, Match, Posting, match
-from patchlens.match.pointers import pointer_ids
-from patchlens.match.renames import Renames, commit_aliases
+from patchlens.match.matcher import CommitInfo, Match, Posting, assign, match
+from patchlens.match.renames import Renames
 from patchlens.stages import changes
+from patchlens.stages.matchclosure import (
+    IN_CHUNK,
+    Closure,
+    commit_info,
+    commit_query,
+    find_closure,
+    posting_of,
+    posting_query,
+    rename_rows,
+    write_keys,
+)
 from patchlens.stages.progress import Reporter, StepReport, Task, advancing
 from patchlens.store import schema
 from patchlens.store.writer import insert_ignore, sync_table
@@ -33,83 +44,102 @@ class MatchReport(StepReport):
     commits: int = 0
     links: int = 0
     ambiguous: int = 0
+    # True when only the closure of what is new was matched (the counts above are its own).
+    incremental: bool = False
+    # Why an update that could have matched incrementally matched everything instead.
+    fallback: str = ""
 
 
-def _posting_query():
-    vm, sv, m, a = (
-        schema.version_members,
-        schema.series_versions,
-        schema.messages,
-        schema.message_analysis,
-    )
-    return (
-        select(
-            m.c.id,
-            m.c.message_id,
-            m.c.from_name,
-            m.c.from_addr,
-            m.c.date_utc,
-            a.c.author_name,
-            a.c.author_addr,
-            a.c.normalized_title,
-            a.c.patch_id,
-            a.c.files,
-            sv.c.series_key,
-            sv.c.version,
-            sv.c.resend,
-        )
-        .select_from(vm)
-        .join(sv, sv.c.key == vm.c.version_key)
-        .join(m, m.c.id == vm.c.message_pk)
-        .join(a, a.c.message_pk == m.c.id)
-        # Pull requests and backports re-send patches posted (and matched) elsewhere.
-        .where(vm.c.idx > 0, ~sv.c.pull, ~sv.c.backport, m.c.has_patch)
-    )
+_posting_query = posting_query
 
 
-def fingerprint_new(engine: Engine, reporter: Reporter) -> int:
+def fingerprint_new(engine: Engine, reporter: Reporter, everything: bool = False) -> int:
     """Fingerprints for postings and commits that have none yet, or one computed by an older
-    FINGERPRINT_VERSION (replaced)."""
-    fp = schema.diff_fingerprints
+    FINGERPRINT_VERSION (replaced).
+
+    With "full" owed to matching, no mark of commits yet, or `everything`, every posting and
+    commit is looked at; otherwise only the owed postings and the commits above the mark (a newer
+    FINGERPRINT_VERSION changes the inputs digest, so the pipeline owes "full" then)."""
     with engine.connect() as conn:
-        posted = {r.id for r in conn.execute(_posting_query())}
-        have: dict[str, set[int]] = {"m": set(), "c": set()}
-        stale: dict[str, set[int]] = {"m": set(), "c": set()}
-        for kind, pk, version in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.fp_version)):
-            (stale if version < FINGERPRINT_VERSION else have)[kind].add(pk)
-        commits = {
-            pk
-            for (pk,) in conn.execute(select(schema.commits.c.id).where(~schema.commits.c.is_merge))
-        }
-    todo = [("m", pk) for pk in sorted((posted - have["m"]) | stale["m"])] + [
-        ("c", pk) for pk in sorted((commits - have["c"]) | stale["c"])
-    ]
+        work = changes.pending(conn, changes.MATCHING)
+        since = changes.mark(conn, "commits")
+        if work.full or since is None or everything:
+            todo = _stale_everywhere(conn)
+        else:
+            todo = _stale_among(conn, sorted(work.postings), since)
     if not todo:
         return 0
     with reporter.task("fingerprinting diffs", len(todo)) as task:
         for i in range(0, len(todo), FP_BATCH):
             chunk = todo[i : i + FP_BATCH]
             with engine.begin() as conn:
-                rows = []
-                for kind, table in (("m", schema.messages), ("c", schema.commits)):
-                    pks = [pk for k, pk in chunk if k == kind]
-                    if not pks:
-                        continue
-                    conn.execute(delete(fp).where(fp.c.kind == kind, fp.c.pk.in_(pks)))
-                    for pk, diff in conn.execute(
-                        select(table.c.id, table.c.diff).where(table.c.id.in_(pks))
-                    ):
-                        rows.append(
-                            {
-                                "kind": kind,
-                                "pk": pk,
-                                "hashes": pack(fingerprint(diff)),
-                                "fp_version": FINGERPRINT_VERSION,
-                            }
-                        )
-                insert_ignore(conn, schema.diff_fingerprints, rows)
+                _fingerprint(conn, chunk)
             task.advance(len(chunk))
     return len(todo)
+
+
+def _stale_everywhere(conn: Connection) -> list[tuple[str, int]]:
+    """(kind, pk) of every posting and non-merge commit without a current fingerprint."""
+    fp = schema.diff_fingerprints
+    posted = {r.id for r in conn.execute(_posting_query())}
+    have: dict[str, set[int]] = {"m": set(), "c": set()}
+    stale: dict[str, set[int]] = {"m": set(), "c": set()}
+    for kind, pk, version in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.fp_version)):
+        (stale if version < FINGERPRINT_VERSION else have)[kind].add(pk)
+    commits = {
+        pk for (pk,) in conn.execute(select(schema.commits.c.id).where(~schema.commits.c.is_merge))
+    }
+    return [("m", pk) for pk in sorted((posted - have["m"]) | stale["m"])] + [
+        ("c", pk) for pk in sorted((commits - have["c"]) | stale["c"])
+    ]
+
+
+def _stale_among(conn: Connection, owed: list[int], since: int) -> list[tuple[str, int]]:
+    """(kind, pk) of the owed postings and the commits above `since` without a current
+    fingerprint: read by key, not by scanning the store."""
+    fp, c, m = schema.diff_fingerprints, schema.commits, schema.messages
+    todo: list[tuple[str, int]] = []
+    for i in range(0, len(owed), IN_CHUNK):
+        part = owed[i : i + IN_CHUNK]
+        posted = set(conn.execute(_posting_query().where(m.c.id.in_(part))).scalars())
+        have = set(
+            conn.execute(
+                select(fp.c.pk).where(
+                    fp.c.kind == "m", fp.c.pk.in_(part), fp.c.fp_version >= FINGERPRINT_VERSION
+                )
+            ).scalars()
+        )
+        todo += [("m", pk) for pk in sorted(posted - have)]
+    current = select(fp.c.pk).where(
+        fp.c.kind == "c", fp.c.pk == c.c.id, fp.c.fp_version >= FINGERPRINT_VERSION
+    )
+    todo += [
+        ("c", pk)
+        for pk in conn.execute(
+            select(c.c.id).where(c.c.id > since, ~c.c.is_merge, ~current.exists()).order_by(c.c.id)
+        ).scalars()
+    ]
+    return todo
+
+
+def _fingerprint(conn: Connection, chunk: list[tuple[str, int]]) -> None:
+    fp = schema.diff_fingerprints
+    rows = []
+    for kind, table in (("m", schema.messages), ("c", schema.commits)):
+        pks = [pk for k, pk in chunk if k == kind]
+        if not pks:
+            continue
+        conn.execute(delete(fp).where(fp.c.kind == kind, fp.c.pk.in_(pks)))
+        for pk, diff in conn.execute(select(table.c.id, table.c.diff).where(table.c.id.in_(pks))):
+            rows.append(
+                {
+                    "kind": kind,
+                    "pk": pk,
+                    "hashes": pack(fingerprint(diff)),
+                    "fp_version": FINGERPRINT_VERSION,
+                }
+            )
+    insert_ignore(conn, schema.diff_fingerprints, rows)
 
 
 def load(
@@ -137,19 +167,7 @@ def load(
             ]
         )
     postings = [
-        Posting(
-            pk=r.id,
-            message_id=r.message_id,
-            series_key=r.series_key,
-            version=r.version,
-            resend=r.resend,
-            author=people(r.author_name or r.from_name, r.author_addr or r.from_addr),
-            date=r.date_utc or 0,
-            title=r.normalized_title,
-            patch_id=r.patch_id,
-            files=frozenset(json.loads(r.files)),
-            hashes=hashes.get(("m", r.id), frozenset()),
-        )
+        posting_of(r, people, hashes.get(("m", r.id), frozenset()))
         for r in advancing(conn.execute(_posting_query()), task)
     ]
     trailers: dict[int, list[tuple[str, str]]] = {}
@@ -160,44 +178,16 @@ def load(
         trailers.setdefault(pk, []).append((key, value))
     files: dict[int, set[str]] = {}
     own: dict[int, list[tuple[str, str]]] = {}
-    cf, c = schema.commit_files, schema.commits
+    cf = schema.commit_files
     for pk, path, old in conn.execute(select(cf.c.commit_pk, cf.c.path, cf.c.old_path)):
         files.setdefault(pk, set()).add(path)
         if old and old != path:
             own.setdefault(pk, []).append((old, path))
-    renames = Renames.from_rows(
-        conn.execute(
-            select(cf.c.commit_pk, c.c.committer_date, cf.c.path, cf.c.old_path)
-            .join(c, c.c.id == cf.c.commit_pk)
-            .where(cf.c.old_path.is_not(None))
-        ).all()
-    )
+    renames = Renames.from_rows(rename_rows(conn))
+    chashes = {pk: h for (k, pk), h in hashes.items() if k == "c"}
     commits = [
-        CommitInfo(
-            pk=r.id,
-            repo_id=r.repo_id,
-            author=people(r.author_name, r.author_email),
-            date=r.committer_date,
-            title=normalize_title(r.subject),
-            patch_id=r.patch_id,
-            files=frozenset(files.get(r.id, ())),
-            hashes=hashes.get(("c", r.id), frozenset()),
-            pointers=frozenset(pointer_ids(trailers.get(r.id, ()))),
-            aliases=commit_aliases(
-                files.get(r.id, ()), own.get(r.id, ()), renames, r.committer_date, DIFF_WINDOW
-            ),
-        )
-        for r in conn.execute(
-            select(
-                c.c.id,
-                c.c.repo_id,
-                c.c.author_name,
-                c.c.author_email,
-                c.c.committer_date,
-                c.c.subject,
-                c.c.patch_id,
-            ).where(~c.c.is_merge)
-        )
+        commit_info(r, people, files, own, trailers, chashes, renames)
+        for r in conn.execute(commit_query())
     ]
     return postings, commits
 
@@ -220,30 +210,110 @@ def link_rows(links: list[Match]) -> list[dict[str, object]]:
 def run_matching(
     engine: Engine, reporter: Reporter, people: Identities | None = None
 ) -> MatchReport:
-    """Match every posting to the commits (the fingerprints are current: `fingerprint_new`
-    runs before) and store the links that changed. Always runs: whether it is needed is the
-    pipeline's one skip rule.
+    """Match what is new and store the links that changed, in one transaction with the keys,
+    the mark of commits taken in, the items owed to the metrics and `changes.done`.
 
-    One transaction. Its progress counts postings as they are read, then the commits once
-    they are matched (the matcher is one pure pass over all of them)."""
+    With "full" owed, no mark yet or no identities given, every posting against every commit
+    (progress: postings as they are read, then the commits once matched). Otherwise only the
+    closure of the new commits and the owed postings (`matchclosure`), or everything again
+    when that closure cannot be proved closed (`MatchReport.fallback` says why)."""
     rep = MatchReport()
-    c = schema.commits
     with engine.begin() as conn:
-        n_postings = conn.execute(
-            select(func.count()).select_from(_posting_query().subquery())
-        ).scalar_one()
-        n_commits = conn.execute(
-            select(func.count()).select_from(c).where(~c.c.is_merge)
-        ).scalar_one()
-        with reporter.task("matching (postings + commits)", n_postings + n_commits) as task:
-            postings, commits = load(conn, people, task)
-            links = match(postings, commits)
-            task.advance(len(commits))
-            rep.changed_rows = sync_table(
-                conn, schema.patch_commits, ("commit_pk",), link_rows(links)
-            )
-            changes.done(conn, changes.MATCHING)  # everything redone
+        work = changes.pending(conn, changes.MATCHING)
+        since = changes.mark(conn, "commits")
+        newest = conn.execute(select(func.max(schema.commits.c.id))).scalar() or 0
+        touched: list[dict[str, object]] = []
+        if work.full or since is None or people is None:
+            _match_all(conn, reporter, people, rep, touched)
+        else:
+            closure = find_closure(conn, people, work.postings, since, newest)
+            if closure.fallback:
+                rep.fallback = closure.fallback
+                _match_all(conn, reporter, people, rep, touched)
+            else:
+                _match_closure(conn, closure, rep, touched)
+        if touched and not _owes_full(conn, changes.METRICS):
+            changes.owe(conn, changes.METRICS, changes.Work(series=_series_of(conn, touched)))
+        changes.set_mark(conn, "commits", newest, int(time.time()))
+        changes.done(conn, changes.MATCHING)
+    return rep
+
+
+def _match_all(
+    conn: Connection,
+    reporter: Reporter,
+    people: Identities | None,
+    rep: MatchReport,
+    touched: list[dict[str, object]],
+) -> None:
+    """Every posting against every commit; the lookup keys rebuilt from the same rows."""
+    c = schema.commits
+    n_postings = conn.execute(
+        select(func.count()).select_from(_posting_query().subquery())
+    ).scalar_one()
+    n_commits = conn.execute(select(func.count()).select_from(c).where(~c.c.is_merge)).scalar_one()
+    with reporter.task("matching (postings + commits)", n_postings + n_commits) as task:
+        postings, commits = load(conn, people, task)
+        links = match(postings, commits)
+        task.advance(len(commits))
+        rep.changed_rows = sync_table(
+            conn, schema.patch_commits, ("commit_pk",), link_rows(links), touched
+        )
+        conn.execute(delete(schema.match_keys))
+        write_keys(conn, postings, commits)
     rep.postings, rep.commits = len(postings), len(commits)
     rep.links = len(links)
     rep.ambiguous = sum(lk.ambiguous for lk in links)
-    return rep
+
+
+def _match_closure(
+    conn: Connection, closure: Closure, rep: MatchReport, touched: list[dict[str, object]]
+) -> None:
+    """The links of the closure's commits, from their candidates; the rest stay as stored."""
+    pc = schema.patch_commits
+    links = assign(closure.proposed, closure.index)
+    rows = link_rows(links)
+    pks = [c.pk for c, _ in closure.proposed]
+    changed = 0
+    for i in range(0, len(pks), IN_CHUNK):
+        part = set(pks[i : i + IN_CHUNK])
+        changed += sync_table(
+            conn,
+            pc,
+            ("commit_pk",),
+            [r for r in rows if r["commit_pk"] in part],
+            touched,
+            where=pc.c.commit_pk.in_(sorted(part)),
+        )
+    rep.incremental = True
+    rep.changed_rows = changed
+    rep.postings, rep.commits = len(closure.postings), len(pks)
+    rep.links = len(links)
+    rep.ambiguous = sum(lk.ambiguous for lk in links)
+
+
+def _owes_full(conn: Connection, stage: str) -> bool:
+    """Whether `stage` is owed everything already (then naming series adds nothing)."""
+    pw = schema.pending_work
+    return (
+        conn.execute(
+            select(pw.c.item).where(pw.c.stage == stage, pw.c.item == changes.FULL)
+        ).first()
+        is not None
+    )
+
+
+def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
+    """The series of the postings whose links were written or removed."""
+    pks = sorted({int(r["message_pk"]) for r in touched})  # type: ignore[call-overload]
+    vm, sv = schema.version_members, schema.series_versions
+    out: set[str] = set()
+    for i in range(0, len(pks), IN_CHUNK):
+        out.update(
+            conn.execute(
+                select(sv.c.series_key)
+                .join(vm, vm.c.version_key == sv.c.key)
+                .where(vm.c.message_pk.in_(pks[i : i + IN_CHUNK]))
+            ).scalars()
+        )
+    return out

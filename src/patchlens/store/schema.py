@@ -545,6 +545,20 @@ message_keys = Table(
     Column("message_pk", ForeignKey("messages.id"), primary_key=True),
 )
 
+# Lookup keys of postings (side "m") and non-merge commits (side "c") for incremental
+# matching (stages/matchclosure.py): kind "t" a normalised title, "k" its core (without
+# subsystem prefixes), "f" a file path (for a commit, its earlier names too), "p" a Message-ID
+# a commit's pointer trailers name. 64-bit hashes: a collision only widens the closure.
+match_keys = Table(
+    "match_keys",
+    metadata,
+    Column("side", String(1), primary_key=True),
+    Column("kind", String(1), primary_key=True),
+    Column("hash", BigInteger, primary_key=True),
+    Column("pk", Integer, primary_key=True),
+    Index(None, "pk"),
+)
+
 # Who is running `update` on this store (one row, or none): what a second `update` prints
 # while it waits. The lock itself is a file lock beside a SQLite store, or a session-scoped
 # advisory lock on PostgreSQL, so a killed process never leaves it held (see store/lock.py).

@@ -1,0 +1,408 @@
+"""Incremental matching gives the links matching everything gives (issue 11).
+
+Each case starts from the EROFS store matched as a whole (the truth), and builds the store an
+earlier update would have left: some commits not there yet, some postings not yet in review
+(their version_members rows held back), matched as a whole. The held rows then come back, as
+an update would bring them, and `run_matching` matches only their closure. The links must
+equal the truth, and every series whose links changed must be owed to the metrics.
+
+Commits are taken in by primary key, so a commit made "new" is moved to the top of the keys
+first (keeping its date): that is how a rename or a competing commit dated before stored
+commits arrives, the cases a closure that looked only forward in time would miss.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from patchlens.config import Config
+from patchlens.match.matcher import (
+    DAY,
+    DIFF_WINDOW,
+    MAX_FILE_CANDIDATES,
+    CommitInfo,
+    Posting,
+    PostingIndex,
+    candidates,
+    match,
+    may_be_candidate,
+)
+from patchlens.stages import changes
+from patchlens.stages.context import build_context
+from patchlens.stages.match import link_rows, load, run_matching
+from patchlens.stages.progress import Reporter
+from patchlens.store import schema
+from patchlens.store.db import open_store
+
+QUIET = Reporter(quiet=True)
+TOP = 1_000_000  # primary keys commits made "new" are moved to
+COMMIT_CHILDREN = ("commit_branches", "commit_files", "commit_trailers", "patch_commits")
+
+
+@pytest.fixture(scope="module")
+def truth(erofs_store, tmp_path_factory):
+    """A copy of the EROFS store, its identities, and its links matched as a whole."""
+    db, _engine, _ = erofs_store
+    path = tmp_path_factory.mktemp("match-inc") / "truth.db"
+    _copy(db, path)
+    engine = open_store(str(path))
+    with engine.connect() as conn:
+        people = build_context(conn, Config(), db.with_name("cache")).people
+    _rematch_all(engine, people)
+    return path, people
+
+
+def _copy(src: Path, dest: Path) -> None:
+    """Copy a SQLite store with what its write-ahead log holds."""
+    con = sqlite3.connect(src)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    shutil.copy(src, dest)
+
+
+def _rematch_all(engine, people) -> None:
+    with engine.begin() as conn:
+        changes.owe(conn, changes.MATCHING, changes.Work(full=True))
+    rep = run_matching(engine, QUIET, people)
+    assert not rep.incremental
+
+
+def _links(engine) -> dict[int, tuple]:
+    with engine.connect() as conn:
+        return {r.commit_pk: tuple(r) for r in conn.execute(select(schema.patch_commits))}
+
+
+def _renumber(db: Path, pks: list[int]) -> list[int]:
+    """Move commits to the top of the primary keys (an update bringing them in last)."""
+    con = sqlite3.connect(db)
+    new = []
+    for i, pk in enumerate(sorted(pks)):
+        to = TOP + i
+        con.execute("UPDATE commits SET id = ? WHERE id = ?", (to, pk))
+        for table in COMMIT_CHILDREN:
+            con.execute(f"UPDATE {table} SET commit_pk = ? WHERE commit_pk = ?", (to, pk))
+        con.execute("UPDATE diff_fingerprints SET pk = ? WHERE kind = 'c' AND pk = ?", (to, pk))
+        con.execute("DELETE FROM match_keys WHERE side = 'c' AND pk = ?", (pk,))
+        new.append(to)
+    con.commit()
+    con.close()
+    return new
+
+
+def _replay(
+    tmp: Path,
+    truth_db: Path,
+    people,
+    new_commits: list[int],
+    held: set[int],
+    gone: frozenset[int] = frozenset(),
+):
+    """The store an update before `new_commits` and `held` postings left, then the update
+    that brings them and takes the `gone` postings out of review: returns (links before,
+    links after, the truth, the report)."""
+    tmp.mkdir(exist_ok=True)
+    b, a = tmp / "b.db", tmp / "a.db"
+    _copy(truth_db, b)
+    moved = _renumber(b, new_commits)
+    gone_in = ",".join(map(str, gone)) or "NULL"
+    con = sqlite3.connect(b)
+    con.execute("CREATE TABLE gone_members AS SELECT * FROM version_members WHERE 0")
+    con.execute(
+        f"INSERT INTO gone_members SELECT * FROM version_members WHERE message_pk IN ({gone_in})"
+    )
+    con.execute(f"DELETE FROM version_members WHERE message_pk IN ({gone_in})")
+    con.commit()
+    con.close()
+    eb = open_store(str(b))
+    _rematch_all(eb, people)  # the truth, with the moved keys
+    want = _links(eb)
+    _copy(b, a)
+    con = sqlite3.connect(a)
+    marks = ",".join(map(str, moved))
+    for table in COMMIT_CHILDREN:
+        con.execute(f"DELETE FROM {table} WHERE commit_pk IN ({marks})")
+    con.execute(f"DELETE FROM diff_fingerprints WHERE kind = 'c' AND pk IN ({marks})")
+    con.execute(f"DELETE FROM commits WHERE id IN ({marks})")
+    if held:
+        con.execute(f"DELETE FROM version_members WHERE message_pk IN ({','.join(map(str, held))})")
+    con.execute("INSERT INTO version_members SELECT * FROM gone_members")
+    con.commit()
+    con.close()
+    ea = open_store(str(a))
+    _rematch_all(ea, people)
+    before = _links(ea)
+    con = sqlite3.connect(a)
+    con.execute("ATTACH DATABASE ? AS b", (str(b),))
+    con.execute(f"INSERT INTO commits SELECT * FROM b.commits WHERE id IN ({marks})")
+    for table in COMMIT_CHILDREN[:3]:
+        con.execute(f"INSERT INTO {table} SELECT * FROM b.{table} WHERE commit_pk IN ({marks})")
+    con.execute(
+        f"INSERT INTO diff_fingerprints SELECT * FROM b.diff_fingerprints "
+        f"WHERE kind = 'c' AND pk IN ({marks})"
+    )
+    con.execute(
+        "INSERT INTO version_members SELECT * FROM b.version_members "
+        f"WHERE message_pk IN ({','.join(map(str, held)) or 'NULL'})"
+    )
+    con.execute(f"DELETE FROM version_members WHERE message_pk IN ({gone_in})")
+    con.commit()
+    con.close()
+    with ea.begin() as conn:
+        changes.done(conn, changes.METRICS)
+        changes.owe(conn, changes.MATCHING, changes.Work(postings=held | gone))
+    rep = run_matching(ea, QUIET, people)
+    with ea.connect() as conn:
+        owed = changes.pending(conn, changes.METRICS)
+        series = {
+            r.message_pk: r.series_key
+            for r in conn.execute(
+                select(
+                    schema.version_members.c.message_pk, schema.series_versions.c.series_key
+                ).join(
+                    schema.series_versions,
+                    schema.series_versions.c.key == schema.version_members.c.version_key,
+                )
+            )
+        }
+    after = _links(ea)
+    changed = {
+        pk
+        for k in set(before) | set(after)
+        if before.get(k) != after.get(k)
+        for row in (before.get(k), after.get(k))
+        if row
+        for pk in [row[0]]
+    }
+    assert {series[pk] for pk in changed if pk in series} <= owed.series
+    return before, after, want, rep
+
+
+def _commit_pks(truth_db: Path) -> list[int]:
+    con = sqlite3.connect(truth_db)
+    pks = [r[0] for r in con.execute("SELECT id FROM commits WHERE NOT is_merge ORDER BY id")]
+    con.close()
+    return pks
+
+
+def test_new_commits_and_postings_of_the_last_weeks(truth, tmp_path) -> None:
+    """The daily case: the newest commits and the postings linked to them arrive together."""
+    db, people = truth
+    newest = _commit_pks(db)[-25:]
+    links = _links(open_store(str(db)))
+    held = {links[pk][0] for pk in newest if pk in links}
+    before, after, want, rep = _replay(tmp_path, db, people, newest, held)
+    assert before != want  # the case changes links
+    assert rep.incremental and not rep.fallback
+    assert after == want
+    assert rep.commits < len(_commit_pks(db)) / 2  # a closure, not everything
+
+
+def test_old_postings_join_review(truth, tmp_path) -> None:
+    """Postings linked long ago leave review and come back (a series rebuilt): the commits
+    they were linked to, and those that took them meanwhile, are matched again."""
+    db, people = truth
+    links = _links(open_store(str(db)))
+    held = {row[0] for pk, row in sorted(links.items())[100:400:7]}
+    before, after, want, rep = _replay(tmp_path, db, people, [], held)
+    assert before != want
+    assert rep.incremental and after == want
+
+
+def test_postings_leaving_review_release_their_commits(truth, tmp_path) -> None:
+    """Postings linked in the stored store leave review (their series rebuilt without them):
+    their commits take another posting, or none, and no link to them is left."""
+    db, people = truth
+    links = _links(open_store(str(db)))
+    gone = frozenset(row[0] for pk, row in sorted(links.items())[50:500:9])
+    before, after, want, rep = _replay(tmp_path, db, people, [], set(), gone)
+    assert before != want
+    assert rep.incremental and after == want
+    assert not {row[0] for row in after.values()} & gone
+
+
+def _cherry_pick_naming(db: Path, commit_pk: int, message_id: str) -> int:
+    """A copy of a stored commit (another sha, the same date, author, files and diff) whose
+    Link: trailer names `message_id`, as a cherry-pick with a pointer would be."""
+    con = sqlite3.connect(db)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(commits)") if r[1] not in ("id", "sha")]
+    pk = con.execute("SELECT max(id) + 1 FROM commits").fetchone()[0]
+    con.execute(
+        f"INSERT INTO commits (id, sha, {', '.join(cols)}) "
+        f"SELECT ?, 'f00d' || sha, {', '.join(cols)} FROM commits WHERE id = ?",
+        (pk, commit_pk),
+    )
+    for table in ("commit_files", "commit_branches"):
+        cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})") if r[1] != "commit_pk"]
+        con.execute(
+            f"INSERT INTO {table} (commit_pk, {', '.join(cols)}) "
+            f"SELECT ?, {', '.join(cols)} FROM {table} WHERE commit_pk = ?",
+            (pk, commit_pk),
+        )
+    con.execute(
+        "INSERT INTO commit_trailers (commit_pk, seq, key, value) VALUES (?, 1, 'Link', ?)",
+        (pk, f"https://lore.kernel.org/r/{message_id}"),
+    )
+    con.execute(
+        "INSERT INTO diff_fingerprints (kind, pk, hashes, fp_version) "
+        "SELECT 'c', ?, hashes, fp_version FROM diff_fingerprints WHERE kind = 'c' AND pk = ?",
+        (pk, commit_pk),
+    )
+    con.commit()
+    con.close()
+    return pk
+
+
+def test_a_new_commit_takes_the_posting_a_stored_commit_had(truth, tmp_path) -> None:
+    """A commit arriving late with a pointer to a posting a stored commit was linked to by
+    subject or patch-id takes it; the stored commit falls back to another posting (an
+    earlier version) or to none: the closure must reach the stored commit."""
+    db, people = truth
+    mine = tmp_path / "mine.db"
+    _copy(db, mine)
+    engine = open_store(str(mine))
+    with engine.connect() as conn:
+        pc, m = schema.patch_commits, schema.messages
+        rows = conn.execute(
+            select(pc.c.commit_pk, m.c.message_id)
+            .join(m, m.c.id == pc.c.message_pk)
+            .where(pc.c.method.in_(("patch-id", "subject")))
+            .order_by(pc.c.commit_pk)
+        ).all()
+    engine.dispose()
+    assert len(rows) > 20
+    picks = [_cherry_pick_naming(mine, pk, mid) for pk, mid in rows[10:200:40]]
+    before, after, want, rep = _replay(tmp_path / "r", mine, people, picks, set())
+    moved = [k for k in before if before[k] != want.get(k)]
+    assert moved  # stored commits lost their posting to the new ones
+    assert rep.incremental and after == want
+
+
+def _rename_before(db: Path, commit_pk: int, message_pk: int) -> int:
+    """The stored commit's files that its posting touches get a new name (`x` -> `x.moved`),
+    and a commit renaming them, dated between the posting and the commit, is added: only
+    through that rename do the commit and its posting share a file."""
+    con = sqlite3.connect(db)
+    posted = set(
+        json.loads(
+            con.execute(
+                "SELECT files FROM message_analysis WHERE message_pk = ?", (message_pk,)
+            ).fetchone()[0]
+        )
+    )
+    sent = con.execute("SELECT date_utc FROM messages WHERE id = ?", (message_pk,)).fetchone()[0]
+    files = [
+        r[0]
+        for r in con.execute("SELECT path FROM commit_files WHERE commit_pk = ?", (commit_pk,))
+        if r[0] in posted
+    ]
+    for f in files:
+        con.execute(
+            "UPDATE commit_files SET path = ? WHERE commit_pk = ? AND path = ?",
+            (f + ".moved", commit_pk, f),
+        )
+    cols = [
+        r[1]
+        for r in con.execute("PRAGMA table_info(commits)")
+        if r[1] not in ("id", "sha", "subject", "patch_id", "committer_date")
+    ]
+    pk = con.execute("SELECT max(id) + 1 FROM commits").fetchone()[0]
+    committed = con.execute(
+        "SELECT committer_date FROM commits WHERE id = ?", (commit_pk,)
+    ).fetchone()[0]
+    con.execute(
+        f"INSERT INTO commits (id, sha, subject, patch_id, committer_date, {', '.join(cols)}) "
+        f"SELECT ?, 'beef' || sha, 'rename files for the test', NULL, ?, {', '.join(cols)} "
+        "FROM commits WHERE id = ?",
+        (pk, (sent + committed) // 2, commit_pk),
+    )
+    for f in files:
+        con.execute(
+            "INSERT INTO commit_files (commit_pk, path, old_path, lines_added, lines_removed, "
+            "binary) VALUES (?, ?, ?, 0, 0, 0)",
+            (pk, f + ".moved", f),
+        )
+    con.commit()
+    con.close()
+    return pk
+
+
+def test_a_rename_arriving_late_gives_stored_commits_earlier_names(truth, tmp_path) -> None:
+    """A rename dated before stored commits gives their files an earlier name, the one their
+    postings use: those commits find their postings again (and are matched again)."""
+    db, people = truth
+    mine = tmp_path / "mine.db"
+    _copy(db, mine)
+    con = sqlite3.connect(mine)
+    linked = con.execute(
+        "SELECT commit_pk, message_pk FROM patch_commits WHERE method = 'subject' "
+        "ORDER BY commit_pk"
+    ).fetchall()
+    con.close()
+    assert len(linked) > 10
+    renames = [_rename_before(mine, c, m) for c, m in linked[:: max(1, len(linked) // 4)][:4]]
+    before, after, want, rep = _replay(tmp_path / "r", mine, people, renames, set())
+    assert [k for k in want if before.get(k) != want[k]]  # only the renames link them
+    assert rep.incremental and after == want
+
+
+def _posting(pk: int, date: int, files: frozenset[str], **kw) -> Posting:
+    base = dict(
+        message_id=f"m{pk}@x",
+        series_key=f"s{pk}",
+        version=1,
+        resend=False,
+        author="addr:a@x",
+        title=f"change {pk}",
+        patch_id=None,
+        hashes=frozenset(range(pk, pk + 10)),
+    )
+    base.update(kw)
+    return Posting(pk=pk, date=date, files=files, **base)  # type: ignore[arg-type]
+
+
+def _commit(pk: int, date: int, files: frozenset[str], **kw) -> CommitInfo:
+    base = dict(
+        repo_id=1, author="addr:a@x", title="change 1", patch_id=None, hashes=frozenset(range(10))
+    )
+    base.update(kw)
+    return CommitInfo(pk=pk, date=date, files=files, **base)  # type: ignore[arg-type]
+
+
+def test_postings_outside_the_diff_window_do_not_use_up_the_cap() -> None:
+    """A file with more postings than the cap, all older than the diff window: the commit
+    still examines the posting of its window, and adding old postings changes nothing (what
+    makes a commit's candidates depend on its window alone)."""
+    now = 10 * 365 * DAY
+    f = frozenset({"MAINTAINERS"})
+    old = [
+        _posting(1000 + i, now - DIFF_WINDOW - DAY * (i + 1), f)
+        for i in range(MAX_FILE_CANDIDATES + 50)
+    ]
+    fresh = _posting(1, now - DAY, f, title="change 1", hashes=frozenset(range(10)))
+    c = _commit(7, now, f)
+    got = candidates(c, PostingIndex([*old, fresh]))
+    assert [x[2].pk for x in got] == [1]
+    assert candidates(c, PostingIndex([fresh])) == got
+    assert all(may_be_candidate(c, x[2]) for x in got)
+
+
+def test_may_be_candidate_covers_every_candidate_on_erofs(truth) -> None:
+    db, people = truth
+    engine = open_store(str(db))
+    with engine.connect() as conn:
+        postings, commits = load(conn, people)
+    idx = PostingIndex(postings)
+    n = 0
+    for c in commits:
+        for x in candidates(c, idx):
+            assert may_be_candidate(c, x[2]), (c.pk, x[2].pk)
+            n += 1
+    assert n > len(commits)
+    # the links of the whole store, as stored by the full run
+    assert {r["commit_pk"] for r in link_rows(match(postings, commits))} == set(_links(engine))
