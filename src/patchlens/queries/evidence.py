@@ -30,7 +30,10 @@ def people_of(conn: Connection) -> Identities:
 
 
 def load_series(
-    conn: Connection, people: Identities | None = None, keys: Iterable[str] | None = None
+    conn: Connection,
+    people: Identities | None = None,
+    keys: Iterable[str] | None = None,
+    first: dict[str, int] | None = None,
 ) -> list[SeriesFacts]:
     """Every series (or only those of `keys`, by indexed queries), as the metrics see them.
 
@@ -214,7 +217,7 @@ def load_series(
     if wanted is None:
         _mark_new_contributors(list(series.values()))
     else:
-        first = first_dates(conn, people)
+        first = first_dates(conn, people) if first is None else first
         for se in series.values():
             se.new_contributor = se.first_date == first[se.author]
     return list(series.values())

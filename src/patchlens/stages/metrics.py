@@ -309,7 +309,8 @@ def _redo_owed(
     keys = set(work.series) | series_of_postings(conn, work.postings)
     keys |= series_gaining_paths(conn, since)
     with reporter.task("computing metrics (series)", len(keys)) as task:
-        loaded = load_series(conn, people, keys)
+        first = first_dates(conn, people)
+        loaded = load_series(conn, people, keys, first=first)
         files = {
             f for se in loaded for v in se.versions for p in v.patches.values() for f in p.files
         }
@@ -338,7 +339,7 @@ def _redo_owed(
             where=_in(ev.c.series_key, keys)
             | _in(ev.c.message_pk, [e["message_pk"] for e in events]),
         )
-    rep.changed_rows += fix_new_contributors(conn, people)
+    rep.changed_rows += fix_new_contributors(conn, first)
     who = senders_of(conn, people, work.messages)
     if who:
         pe = schema.people
@@ -445,12 +446,12 @@ def repo_paths_among_before(conn: Connection, paths: set[str], since: int) -> se
     return found
 
 
-def fix_new_contributors(conn: Connection, people: Identities) -> int:
+def fix_new_contributors(conn: Connection, first: dict[str, int]) -> int:
     """Set the new-contributor flag of every stored series to what the first dates of all
     series say (`first_dates`); returns how many rows changed. A new or re-dated series of
     an author, or one gone, moves the flag of their other series, whichever they are: the
-    rule is checked for all, from two narrow indexed reads, and only flips are written."""
-    first = first_dates(conn, people)
+    rule is checked for all, from two narrow indexed reads, and only flips are written.
+    `first` is what `first_dates` gives."""
     sm = schema.series_metrics
     flips = [
         (key, not flag)
@@ -537,13 +538,23 @@ def identity_rows(
     """Pure: the people rows of (name, address, date) senders in reading order (of the
     identities in `only`, when given)."""
     acc: dict[str, dict[str, Any]] = {}
+    senders: dict[tuple[str, str], tuple[str, bool]] = {}  # one identity and bot test a pair
     for name, addr, date in messages:
-        who = people(name, addr)
+        sender = senders.get((name, addr))
+        if sender is None:
+            sender = senders[(name, addr)] = (people(name, addr), is_bot(name, addr))
+        who, bot = sender
         if only is not None and who not in only:
             continue
-        a = acc.setdefault(
-            who, {"names": Counter(), "addrs": Counter(), "first": None, "last": None, "bot": False}
-        )
+        a = acc.get(who)
+        if a is None:
+            a = acc[who] = {
+                "names": Counter(),
+                "addrs": Counter(),
+                "first": None,
+                "last": None,
+                "bot": False,
+            }
         if name:
             a["names"][name] += 1
         a["addrs"][addr] += 1
@@ -551,7 +562,7 @@ def identity_rows(
             a["first"] = date if a["first"] is None else min(a["first"], date)
             if a["last"] is None or date >= a["last"]:
                 a["last"], a["last_addr"] = date, addr
-        a["bot"] = a["bot"] or is_bot(name, addr)
+        a["bot"] = a["bot"] or bot
     rows = []
     for who, a in acc.items():
         address = a["addrs"].most_common(1)[0][0]
