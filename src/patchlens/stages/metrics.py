@@ -511,21 +511,99 @@ def people_rows(
     """One row per identity seen sending mail: display name, addresses, organisation.
 
     `only` (identity -> addresses of its new messages) limits the rows to those identities,
-    recounted from their messages alone: found by address (their stored row's addresses and
-    the new ones, through the index on the sender's address), in the order a full count reads
-    them, so that ties in the most used name and address fall the same way."""
+    recounted from their messages alone, found by address (their stored row's addresses and
+    the new ones, through the index on the sender's address): by grouped counts
+    (`_recount`), or, for an identity that sent mail without an address (whose messages
+    that address cannot tell apart from others'), by reading its messages in the order a
+    full count reads them."""
     m = schema.messages
     query = select(m.c.from_name, m.c.from_addr, m.c.date_utc)
     if only is not None:
         pe = schema.people
-        addrs = set().union(*only.values()) if only else set()
-        for (text,) in conn.execute(select(pe.c.addresses).where(_in(pe.c.identity, only))):
-            addrs.update(json.loads(text))
-        if not addrs:
-            return []
-        query = query.where(_in(m.c.from_addr, addrs))
-    rows = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
-    return identity_rows(rows, people, org_of, is_bot, None if only is None else set(only))
+        addrs = {who: set(a) for who, a in only.items()}
+        for who, text in conn.execute(
+            select(pe.c.identity, pe.c.addresses).where(_in(pe.c.identity, only))
+        ):
+            addrs[who].update(json.loads(text))
+        rows = [_recount(conn, who, a, org_of, is_bot) for who, a in addrs.items() if "" not in a]
+        rest = {who for who, a in addrs.items() if "" in a}
+        if not rest:
+            return rows
+        query = query.where(_in(m.c.from_addr, set().union(*(addrs[w] for w in rest))))
+        found = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
+        return rows + identity_rows(found, people, org_of, is_bot, rest)
+    found = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
+    return identity_rows(found, people, org_of, is_bot)
+
+
+def _recount(
+    conn: Connection,
+    who: str,
+    addrs: set[str],
+    org_of: OrgOf,
+    is_bot: Callable[[str, str], bool],
+) -> dict[str, Any]:
+    """The people row of `who`, whose messages are exactly those sent from `addrs` (an
+    address names one identity), from counts grouped by name and address: the same row
+    `identity_rows` gives reading them one by one. Ties in the most used name or address go
+    to the one used first, and the organisation is that of the address of the last message,
+    in the order (date, Message-ID) a full count reads them: the database decides both."""
+    m = schema.messages
+    mine = _in(m.c.from_addr, addrs)
+    names: Counter[str] = Counter()
+    used: Counter[str] = Counter()
+    first = last = None
+    bot = False
+    for name, addr, n, lo, hi in conn.execute(
+        select(
+            m.c.from_name,
+            m.c.from_addr,
+            func.count(),
+            func.min(m.c.date_utc),
+            func.max(m.c.date_utc),
+        )
+        .where(mine)
+        .group_by(m.c.from_name, m.c.from_addr)
+    ):
+        if name:
+            names[name] += n
+        used[addr] += n
+        first = lo if first is None else lo if lo is not None and lo < first else first
+        last = hi if last is None else hi if hi is not None and hi > last else last
+        bot = bot or is_bot(name, addr)
+
+    def earliest(column: Any, counts: Counter[str]) -> str:
+        top = max(counts.values())
+        tied = [k for k, v in counts.items() if v == top]
+        if len(tied) == 1:
+            return tied[0]
+        return conn.execute(
+            select(column)
+            .where(mine, column.in_(tied))
+            .order_by(m.c.date_utc, m.c.message_id)
+            .limit(1)
+        ).scalar_one()
+
+    address = earliest(m.c.from_addr, used)
+    last_addr = address
+    if last is not None:
+        last_addr = conn.execute(
+            select(m.c.from_addr)
+            .where(mine, m.c.date_utc == last)
+            .order_by(m.c.message_id.desc())
+            .limit(1)
+        ).scalar_one()
+    return {
+        "identity": who,
+        "name": earliest(m.c.from_name, names) if names else "",
+        "address": address,
+        "addresses": json.dumps(sorted(used)),
+        "org": org_of(last_addr, last or 0),
+        "messages": sum(used.values()),
+        "first_date": first,
+        "last_date": last,
+        "is_bot": bot,
+    }
 
 
 def identity_rows(
