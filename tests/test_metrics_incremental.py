@@ -15,7 +15,7 @@ import sqlite3
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from patchlens.config import Config
 from patchlens.metrics.model import SeriesFacts
@@ -319,3 +319,54 @@ def test_stored_rows_do_not_depend_on_the_day_they_were_computed(erofs) -> None:
     before = _tables(engine)
     _run(engine, ctx, changes.Work(full=True), now=late + 10 * 86400)
     assert _tables(engine) == before
+
+
+def test_people_recounted_from_grouped_counts_break_ties_as_a_full_count(erofs) -> None:
+    """New senders whose most used name and address are tied (decided by first use), whose
+    last day has two messages (the organisation follows the later one), one without a date,
+    and one sending without an address (counted message by message): the recounted rows
+    equal a full count's."""
+    copy, ctx = erofs
+    engine = copy("people")
+    m = schema.messages
+    with engine.begin() as conn:
+        base = dict(conn.execute(select(m).order_by(m.c.id).limit(1)).mappings().one())
+        top = conn.execute(select(func.max(m.c.id))).scalar_one()
+        sent = [  # names 2-2 and addresses 3-3: the first used wins (the undated one)
+            ("Beta", "Tie@example.org", 1_700_000_000, "<b1@x>"),
+            ("Alpha", "tie@example.org", 1_700_000_100, "<a1@x>"),
+            ("Alpha", "tie@example.org", None, "<a2@x>"),
+            ("Beta", "Tie@example.org", 1_700_000_200, "<z9@x>"),
+            ("", "tie@example.org", 1_700_000_200, "<c3@x>"),
+            ("", "Tie@example.org", 1_600_000_000, "<b0@x>"),
+            ("Gamma", "", 1_700_000_300, "<g1@x>"),
+            ("Gamma", "", None, "<g2@x>"),
+        ]
+        rows = [
+            {
+                **base,
+                "id": top + i + 1,
+                "message_id": mid,
+                "from_name": name,
+                "from_addr": addr,
+                "date_utc": date,
+            }
+            for i, (name, addr, date, mid) in enumerate(sent)
+        ]
+        conn.execute(insert(m), rows)
+    people = ctx.people
+    for name, addr, _, _ in sent:
+        people.add(name, addr)
+    _run(engine, ctx, changes.Work(messages={r["id"] for r in rows}))
+    pe = schema.people
+    with engine.connect() as conn:
+        got = {
+            r.identity: r
+            for r in conn.execute(
+                select(pe).where(pe.c.identity.in_({people(n, a) for n, a, _, _ in sent}))
+            )
+        }
+    assert len(got) == 2 and sum(r.messages for r in got.values()) == len(sent)
+    tied = got[people("Alpha", "tie@example.org")]
+    assert (tied.name, tied.address, tied.first_date) == ("Alpha", "tie@example.org", 1_600_000_000)
+    _equals_full(engine, ctx)
