@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, select
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, and_, select
 
 from patchlens.identity.people import Identities
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
-from patchlens.queries.sql import cols
+from patchlens.queries.sql import chunks, cols
 from patchlens.store import schema
 
 # What makes a reviewer's reply a *review* (docs/METRICS.md, "review"): the one definition,
@@ -24,7 +27,17 @@ def people_of(conn: Connection) -> Identities:
     return people
 
 
-def load_series(conn: Connection, people: Identities | None = None) -> list[SeriesFacts]:
+def load_series(
+    conn: Connection,
+    people: Identities | None = None,
+    keys: Iterable[str] | None = None,
+    first: dict[str, int] | None = None,
+) -> list[SeriesFacts]:
+    """Every series (or only those of `keys`, by indexed queries), as the metrics see them.
+
+    With `keys` the result is the one loading all would give, filtered to them: the
+    new-contributor flag, the one fact that crosses series, is decided from every series'
+    author and first date (`first_dates`), not from the loaded ones alone."""
     people = people or people_of(conn)
     sv, vm, m, a = (
         schema.series_versions,
@@ -32,10 +45,18 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
         schema.messages,
         schema.message_analysis,
     )
+    wanted = None if keys is None else sorted(set(keys))
     series: dict[str, SeriesFacts] = {}
     versions: dict[str, VersionFacts] = {}
-    titles = dict(conn.execute(select(schema.series.c.key, schema.series.c.title)).all())
-    for r in conn.execute(select(sv).order_by(sv.c.series_key, sv.c.seq)):
+    st = schema.series
+    titles = dict(
+        _rows(conn, lambda ks: _where(select(st.c.key, st.c.title), st.c.key, ks), wanted)
+    )
+    for r in _rows(
+        conn,
+        lambda ks: _where(select(sv), sv.c.series_key, ks).order_by(sv.c.series_key, sv.c.seq),
+        wanted,
+    ):
         se = series.get(r.series_key)
         if se is None:
             se = series[r.series_key] = SeriesFacts(
@@ -56,27 +77,44 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
             backport=r.backport,
         )
         se.versions.append(v)
+    vkeys = None if wanted is None else sorted(versions)
+    pc, c = schema.patch_commits, schema.commits
+    patch_rows = list(
+        _rows(
+            conn,
+            lambda ks: _where(
+                select(
+                    *cols(vm, "version_key", "idx"),
+                    *cols(m, "id", "date_utc", "subject"),
+                    *cols(a, "lines_added", "lines_removed", "files"),
+                )
+                .join(m, m.c.id == vm.c.message_pk)
+                .join(a, a.c.message_pk == m.c.id)
+                .where(vm.c.idx > 0),
+                vm.c.version_key,
+                ks,
+            ).order_by(
+                vm.c.version_key, vm.c.idx
+            ),  # patches in order, whatever order mail was read
+            vkeys,
+        )
+    )
+    patch_pks = None if wanted is None else sorted({r.id for r in patch_rows})
     commits = {
         mpk: (cdate, amb)
-        for mpk, cdate, amb in conn.execute(
-            select(
-                schema.patch_commits.c.message_pk,
-                schema.commits.c.committer_date,
-                schema.patch_commits.c.ambiguous,
-            ).join(schema.commits, schema.commits.c.id == schema.patch_commits.c.commit_pk)
+        for mpk, cdate, amb in _rows(
+            conn,
+            lambda ks: _where(
+                select(pc.c.message_pk, c.c.committer_date, pc.c.ambiguous).join(
+                    c, c.c.id == pc.c.commit_pk
+                ),
+                pc.c.message_pk,
+                ks,
+            ),
+            patch_pks,
         )
     }
-    for r in conn.execute(
-        select(
-            *cols(vm, "version_key", "idx"),
-            *cols(m, "id", "date_utc", "subject"),
-            *cols(a, "lines_added", "lines_removed", "files"),
-        )
-        .join(m, m.c.id == vm.c.message_pk)
-        .join(a, a.c.message_pk == m.c.id)
-        .where(vm.c.idx > 0)
-        .order_by(vm.c.version_key, vm.c.idx)  # patches in order, whatever order mail was read
-    ):
+    for r in patch_rows:
         v = versions.get(r.version_key)
         if v is None:
             continue
@@ -95,41 +133,66 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
     mt = schema.message_trailers
     carried = {
         pk
-        for pk, email, addr in conn.execute(
-            select(mt.c.message_pk, mt.c.email, m.c.from_addr)
-            .join(m, m.c.id == mt.c.message_pk)
-            .where(~mt.c.given, mt.c.key.in_(REVIEW_KEYS))
+        for pk, email, addr in _rows(
+            conn,
+            lambda ks: _where(
+                select(mt.c.message_pk, mt.c.email, m.c.from_addr)
+                .join(m, m.c.id == mt.c.message_pk)
+                .where(~mt.c.given, mt.c.key.in_(REVIEW_KEYS)),
+                mt.c.message_pk,
+                ks,
+            ),
+            patch_pks,
         )
         if (email or "") != addr
     }
     for v in versions.values():
         for p in v.patches.values():
             p.carried_review = p.pk in carried
+    rp = schema.replies
+    reply_rows = list(
+        _rows(
+            conn,
+            lambda ks: _where(
+                select(
+                    *cols(rp, "version_key", "addressed_idx", "is_author", "is_bot"),
+                    *cols(m, "id", "message_id", "date_utc", "from_name", "from_addr"),
+                    a.c.lines_written,
+                )
+                .join(m, m.c.id == rp.c.message_pk)
+                .join(a, a.c.message_pk == m.c.id),
+                rp.c.version_key,
+                ks,
+            ).order_by(m.c.date_utc, m.c.message_id),
+            vkeys,
+        )
+    )
+    reply_pks = None if wanted is None else sorted({r.id for r in reply_rows})
     reviewed = {
         pk
-        for (pk,) in conn.execute(
-            select(mt.c.message_pk).where(and_(mt.c.given, mt.c.key.in_(REVIEW_KEYS)))
+        for (pk,) in _rows(
+            conn,
+            lambda ks: _where(
+                select(mt.c.message_pk).where(and_(mt.c.given, mt.c.key.in_(REVIEW_KEYS))),
+                mt.c.message_pk,
+                ks,
+            ),
+            reply_pks,
         )
     }
     mn = schema.message_notices
     notices: dict[int, tuple[list[str], str]] = {}
-    for pk, kind, tree in conn.execute(
-        select(mn.c.message_pk, mn.c.kind, mn.c.tree).order_by(mn.c.message_pk, mn.c.kind)
+    for pk, kind, tree in _rows(
+        conn,
+        lambda ks: _where(
+            select(mn.c.message_pk, mn.c.kind, mn.c.tree), mn.c.message_pk, ks
+        ).order_by(mn.c.message_pk, mn.c.kind),
+        reply_pks,
     ):
         kinds, old = notices.setdefault(pk, ([], ""))
         kinds.append(kind)
         notices[pk] = (kinds, old or tree or "")
-    rp = schema.replies
-    for r in conn.execute(
-        select(
-            *cols(rp, "version_key", "addressed_idx", "is_author", "is_bot"),
-            *cols(m, "id", "message_id", "date_utc", "from_name", "from_addr"),
-            a.c.lines_written,
-        )
-        .join(m, m.c.id == rp.c.message_pk)
-        .join(a, a.c.message_pk == m.c.id)
-        .order_by(m.c.date_utc, m.c.message_id)
-    ):
+    for r in reply_rows:
         v = versions.get(r.version_key)
         if v is None or r.date_utc is None:
             continue
@@ -149,8 +212,53 @@ def load_series(conn: Connection, people: Identities | None = None) -> list[Seri
                 notices.get(r.id, ((), ""))[1],
             )
         )
-    _mark_new_contributors(list(series.values()))
+    if wanted is None:
+        _mark_new_contributors(list(series.values()))
+    else:
+        first = first_dates(conn, people) if first is None else first
+        for se in series.values():
+            se.new_contributor = se.first_date == first[se.author]
     return list(series.values())
+
+
+def first_dates(conn: Connection, people: Identities) -> dict[str, int]:
+    """The first date of each author's first series (any kind), from one narrow row per
+    series (its first version's author and date, read from a covering index): what decides
+    which series is an author's first, without loading any series."""
+    sv = schema.series_versions
+    first: dict[str, int] = {}
+    who: dict[tuple[str, str], str] = {}
+    last_key = None
+    for key, name, addr, date in conn.execute(
+        select(sv.c.series_key, sv.c.author_name, sv.c.author_addr, sv.c.date).order_by(
+            sv.c.series_key, sv.c.seq
+        )
+    ):
+        if key == last_key:
+            continue  # a later version: the first one gave the author and the date
+        last_key = key
+        author = who.get((name, addr))
+        if author is None:
+            author = who[(name, addr)] = people(name, addr)
+        if author not in first or date < first[author]:
+            first[author] = date
+    return first
+
+
+def _where(query: Select[Any], column: Any, keys: list[Any] | None) -> Select[Any]:
+    return query if keys is None else query.where(column.in_(keys))
+
+
+def _rows(
+    conn: Connection, query_of: Callable[[list[Any] | None], Select[Any]], keys: list[Any] | None
+) -> Iterator[Row[Any]]:
+    """The rows of `query_of(None)` (everything), or of `query_of(chunk)` for each chunk of
+    `keys` (bound in IN lists of a size every database takes)."""
+    if keys is None:
+        yield from conn.execute(query_of(None))
+        return
+    for chunk in chunks(keys):
+        yield from conn.execute(query_of(chunk))
 
 
 def _files(text: str) -> list[str]:

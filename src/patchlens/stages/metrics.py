@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, delete, false, func, or_, select, update
 
 from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.model import ReplyFacts, SeriesFacts
-from patchlens.queries.evidence import load_series, people_of
+from patchlens.queries.evidence import first_dates, load_series, people_of
+from patchlens.queries.sql import chunks
 from patchlens.stages import changes
 from patchlens.stages.progress import Reporter, StepReport, advancing
 from patchlens.store import schema
@@ -42,22 +43,31 @@ def repo_paths(conn: Connection) -> set[str]:
     return paths
 
 
+# The date the stored state facts are decided at: after everything in the store, so that a
+# row does not depend on the day it was computed (a message dated in the future counts at
+# once, as it will once that day comes); the state itself is decided at query time.
+EVERYTHING_KNOWN = 2**62
+
+
 def metric_rows(
     all_series: Iterable[SeriesFacts],
-    now: int,
     paths: set[str],
     org_of: OrgOf,
     subsystems_of: SubsystemsOf,
+    registered: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Pure: the series_metrics rows, one per series under review (pull requests and stable
-    backports are not: see `pull_rows`)."""
+    backports are not: see `pull_rows`). `paths` are the repository paths (at least those
+    the series touch); `registered` whether any repository has a path (by default, whether
+    `paths` is empty)."""
+    registered = bool(paths) if registered is None else registered
     rows = []
     for se in all_series:
         if se.kind != "series":
             continue
         files = {f for v in se.versions for p in v.patches.values() for f in p.files}
-        in_repo = not paths or not files or bool(files & paths)
-        f = facts(se, max(now, se.first_date), in_repo, repo_registered=bool(paths))
+        in_repo = not registered or not files or bool(files & paths)
+        f = facts(se, EVERYTHING_KNOWN, in_repo, repo_registered=registered)
         assert f is not None
         notice = merge_notice(se.versions) if f.merged_by == "notice" else None
         m = series_metrics(se)
@@ -150,6 +160,10 @@ def pull_rows(all_series: list[SeriesFacts]) -> list[dict[str, Any]]:
     return rows
 
 
+# The largest commit key whose files the stored in_repo flags have seen (stages/changes.py).
+COMMITS_MARK = "metrics-commits"
+
+
 def run_metrics(
     engine: Engine,
     reporter: Reporter,
@@ -159,41 +173,311 @@ def run_metrics(
     people: Identities | None = None,
     is_bot: Callable[[str, str], bool] = lambda name, addr: False,
     sections: list[Any] | None = None,
+    maintainers_dates: list[int] | None = None,
 ) -> MetricsReport:
-    """Every series' metrics, review events, people and subsystems; writes what changed.
+    """Series metrics, pull requests, review events and people, redone where they can have
+    changed; subsystems from the newest MAINTAINERS. One transaction, which also drops the
+    items the step was owed.
 
-    One transaction. Its progress counts the series as their metrics are computed."""
+    Everything is recomputed when the step is owed "full", when it never ran (no commits
+    mark), or when a repository came in or went (every series' `repo_registered` changes).
+    Otherwise only the owed series (and those of owed postings), the series a new commit's
+    paths put in a repository, the series posted after a MAINTAINERS version that is new
+    (`maintainers_dates`: the dates of the versions `subsystems_of` reads), the
+    new-contributor flags the owed series move, and the people who sent the owed new
+    messages. `now` only dates the step's mark: no stored row depends on the wall clock.
+    Its progress counts the series recomputed."""
     t0 = time.perf_counter()
     rep = MetricsReport()
+    when = int(time.time()) if now is None else now
     with engine.begin() as conn:
-        total = conn.execute(select(func.count()).select_from(schema.series)).scalar_one()
-        with reporter.task("computing metrics (series)", total) as task:
-            people = people or people_of(conn)
-            all_series = load_series(conn, people)
-            rep.changed_rows += sync_table(
-                conn, schema.review_events, ("message_pk",), event_rows(all_series, org_of)
+        work = changes.pending(conn, changes.METRICS)
+        people = people or people_of(conn)
+        registered = _repo_registered(conn)
+        since = changes.mark(conn, COMMITS_MARK)
+        newest = conn.execute(select(func.max(schema.commits.c.id))).scalar() or 0
+        sm = schema.series_metrics
+        stored_registered = conn.execute(select(sm.c.repo_registered).limit(1)).scalar()
+        full = (
+            work.full
+            or since is None
+            or (stored_registered is not None and bool(stored_registered) != registered)
+        )
+        if full:
+            rep.series = _redo_all(conn, reporter, rep, org_of, subsystems_of, people, is_bot)
+        else:
+            later = _new_maintainers_from(conn, maintainers_dates)
+            if later is not None:
+                work.series |= series_posted_since(conn, later)
+            rep.series = _redo_owed(
+                conn, reporter, rep, work, since, org_of, subsystems_of, people, is_bot
             )
-            rep.changed_rows += sync_table(
-                conn, schema.people, ("identity",), people_rows(conn, people, org_of, is_bot)
-            )
-            rep.changed_rows += sync_table(
-                conn, schema.subsystems, ("title",), subsystem_rows(sections or [])
-            )
-            rows = metric_rows(
-                advancing(all_series, task),
-                now or int(time.time()),
-                repo_paths(conn),
-                org_of,
-                subsystems_of,
-            )
-            rep.changed_rows += sync_table(conn, schema.series_metrics, ("series_key",), rows)
-            rep.changed_rows += sync_table(
-                conn, schema.pull_requests, ("series_key",), pull_rows(all_series)
-            )
-            changes.done(conn, changes.METRICS)  # everything redone
-    rep.series = len(rows)
+        _remember_maintainers(conn, maintainers_dates, when)
+        rep.changed_rows += sync_table(
+            conn, schema.subsystems, ("title",), subsystem_rows(sections or [])
+        )
+        changes.set_mark(conn, COMMITS_MARK, newest, when)
+        changes.done(conn, changes.METRICS)
     rep.seconds = time.perf_counter() - t0
     return rep
+
+
+MAINTAINERS_SEEN = "metrics-maintainers"
+
+
+def _new_maintainers_from(conn: Connection, dates: list[int] | None) -> int | None:
+    """The earliest date from which the MAINTAINERS history differs from the one the stored
+    rows were computed with (a version added, or gone), or None when it is the same. A
+    version dated D decides the subsystems of the series posted from D on; the oldest
+    version also those before it, so a new oldest version changes all."""
+    st = schema.stage_state
+    text = conn.execute(select(st.c.inputs).where(st.c.stage == MAINTAINERS_SEEN)).scalar()
+    before = Counter(json.loads(text) if text else [])
+    now = Counter(dates or [])
+    changed = list((before - now) + (now - before))
+    if not changed:
+        return None
+    oldest = min(list(before) + list(now))
+    return -(2**62) if min(changed) <= oldest else min(changed)
+
+
+def _remember_maintainers(conn: Connection, dates: list[int] | None, when: int) -> None:
+    st = schema.stage_state
+    conn.execute(delete(st).where(st.c.stage == MAINTAINERS_SEEN))
+    conn.execute(
+        st.insert(),
+        [
+            {
+                "stage": MAINTAINERS_SEEN,
+                "inputs": json.dumps(sorted(dates or [])),
+                "finished_at": when,
+            }
+        ],
+    )
+
+
+def series_posted_since(conn: Connection, date: int) -> set[str]:
+    """The series under review first posted at or after `date` (by the first-date index)."""
+    sm = schema.series_metrics
+    return {k for (k,) in conn.execute(select(sm.c.series_key).where(sm.c.first_date >= date))}
+
+
+def _redo_all(
+    conn: Connection,
+    reporter: Reporter,
+    rep: MetricsReport,
+    org_of: OrgOf,
+    subsystems_of: SubsystemsOf,
+    people: Identities,
+    is_bot: Callable[[str, str], bool],
+) -> int:
+    """Every row from every series and message (the first run, or "full" owed)."""
+    total = conn.execute(select(func.count()).select_from(schema.series)).scalar_one()
+    with reporter.task("computing metrics (series)", total) as task:
+        all_series = load_series(conn, people)
+        rep.changed_rows += sync_table(
+            conn, schema.review_events, ("message_pk",), event_rows(all_series, org_of)
+        )
+        rep.changed_rows += sync_table(
+            conn, schema.people, ("identity",), people_rows(conn, people, org_of, is_bot)
+        )
+        rows = metric_rows(advancing(all_series, task), repo_paths(conn), org_of, subsystems_of)
+        rep.changed_rows += sync_table(conn, schema.series_metrics, ("series_key",), rows)
+        rep.changed_rows += sync_table(
+            conn, schema.pull_requests, ("series_key",), pull_rows(all_series)
+        )
+    return len(rows)
+
+
+def _redo_owed(
+    conn: Connection,
+    reporter: Reporter,
+    rep: MetricsReport,
+    work: changes.Work,
+    since: int,
+    org_of: OrgOf,
+    subsystems_of: SubsystemsOf,
+    people: Identities,
+    is_bot: Callable[[str, str], bool],
+) -> int:
+    """The rows that the owed items and the commits above `since` can change, and no other.
+
+    A series' rows depend on its own versions, members, replies and links (owed by the steps
+    before), on whether its files are in a repository (paths only grow: a series outside may
+    come in when a commit brings one of its files), and, for the new-contributor flag, on the
+    first dates of its author's other series (fixed afterwards, for every author)."""
+    keys = set(work.series) | series_of_postings(conn, work.postings)
+    keys |= series_gaining_paths(conn, since)
+    with reporter.task("computing metrics (series)", len(keys)) as task:
+        first = first_dates(conn, people)
+        loaded = load_series(conn, people, keys, first=first)
+        files = {
+            f for se in loaded for v in se.versions for p in v.patches.values() for f in p.files
+        }
+        rows = metric_rows(
+            advancing(loaded, task),
+            repo_paths_among(conn, files),
+            org_of,
+            subsystems_of,
+            registered=_repo_registered(conn),
+        )
+        sm, pr, ev = schema.series_metrics, schema.pull_requests, schema.review_events
+        rep.changed_rows += sync_table(
+            conn, sm, ("series_key",), rows, where=_in(sm.c.series_key, keys)
+        )
+        rep.changed_rows += sync_table(
+            conn, pr, ("series_key",), pull_rows(loaded), where=_in(pr.c.series_key, keys)
+        )
+        events = event_rows(loaded, org_of)
+        # A reply that moved from a series not owed (it cannot: both are owed when a reply
+        # row changes) would still be found by its key.
+        rep.changed_rows += sync_table(
+            conn,
+            ev,
+            ("message_pk",),
+            events,
+            where=_in(ev.c.series_key, keys)
+            | _in(ev.c.message_pk, [e["message_pk"] for e in events]),
+        )
+    rep.changed_rows += fix_new_contributors(conn, first)
+    who = senders_of(conn, people, work.messages)
+    if who:
+        pe = schema.people
+        rep.changed_rows += sync_table(
+            conn,
+            pe,
+            ("identity",),
+            people_rows(conn, people, org_of, is_bot, who),
+            where=_in(pe.c.identity, who),
+        )
+    return len(rows)
+
+
+def _in(column: Any, values: Iterable[Any]) -> Any:
+    """`column IN values`, in OR-ed lists of a size every database binds."""
+    items = sorted(set(values))
+    if not items:
+        return false()
+    return or_(*(column.in_(chunk) for chunk in chunks(items)))
+
+
+def _repo_registered(conn: Connection) -> bool:
+    """Whether any registered repository's history touched a file (what `repo_paths` being
+    non-empty says, without reading every path)."""
+    cf = schema.commit_files
+    return conn.execute(select(cf.c.commit_pk).limit(1)).first() is not None
+
+
+def repo_paths_among(conn: Connection, files: Iterable[str]) -> set[str]:
+    """Those of `files` that a registered repository's history touched (as path or old
+    path): `repo_paths(conn) & files`, by the path indexes."""
+    cf = schema.commit_files
+    found: set[str] = set()
+    for chunk in chunks(sorted(set(files))):
+        found |= {p for (p,) in conn.execute(select(cf.c.path).where(cf.c.path.in_(chunk)))}
+        found |= {p for (p,) in conn.execute(select(cf.c.old_path).where(cf.c.old_path.in_(chunk)))}
+    return found
+
+
+def series_of_postings(conn: Connection, postings: Iterable[int]) -> set[str]:
+    """The series the postings belong to now (a posting in none names none)."""
+    vm, sv = schema.version_members, schema.series_versions
+    out: set[str] = set()
+    for chunk in chunks(sorted(set(postings))):
+        out |= {
+            k
+            for (k,) in conn.execute(
+                select(sv.c.series_key)
+                .join(vm, vm.c.version_key == sv.c.key)
+                .where(vm.c.message_pk.in_(chunk))
+            )
+        }
+    return out
+
+
+def series_gaining_paths(conn: Connection, since: int) -> set[str]:
+    """Series stored as outside every repository (in_repo False) that touch a path the
+    commits above `since` brought in for the first time: their in_repo flips. Paths only
+    grow, so no series goes the other way."""
+    cf = schema.commit_files
+    touched = {
+        p
+        for row in conn.execute(select(cf.c.path, cf.c.old_path).where(cf.c.commit_pk > since))
+        for p in row
+        if p
+    }
+    if not touched:
+        return set()
+    seen = repo_paths_among_before(conn, touched, since)
+    gained = touched - seen
+    if not gained:
+        return set()
+    sm, sv, vm, a = (
+        schema.series_metrics,
+        schema.series_versions,
+        schema.version_members,
+        schema.message_analysis,
+    )
+    out: set[str] = set()
+    for key, text in conn.execute(
+        select(sv.c.series_key, a.c.files)
+        .join(sm, sm.c.series_key == sv.c.series_key)
+        .join(vm, vm.c.version_key == sv.c.key)
+        .join(a, a.c.message_pk == vm.c.message_pk)
+        .where(~sm.c.in_repo, vm.c.idx > 0)
+    ):
+        if key not in out and gained.intersection(json.loads(text)):
+            out.add(key)
+    return out
+
+
+def repo_paths_among_before(conn: Connection, paths: set[str], since: int) -> set[str]:
+    """Those of `paths` that commits up to `since` touched already."""
+    cf = schema.commit_files
+    found: set[str] = set()
+    for chunk in chunks(sorted(paths)):
+        for col in (cf.c.path, cf.c.old_path):
+            found |= {
+                p
+                for (p,) in conn.execute(
+                    select(col).where(col.in_(chunk), cf.c.commit_pk <= since).distinct()
+                )
+            }
+    return found
+
+
+def fix_new_contributors(conn: Connection, first: dict[str, int]) -> int:
+    """Set the new-contributor flag of every stored series to what the first dates of all
+    series say (`first_dates`); returns how many rows changed. A new or re-dated series of
+    an author, or one gone, moves the flag of their other series, whichever they are: the
+    rule is checked for all, from two narrow indexed reads, and only flips are written.
+    `first` is what `first_dates` gives."""
+    sm = schema.series_metrics
+    flips = [
+        (key, not flag)
+        for key, author, date, flag in conn.execute(
+            select(sm.c.series_key, sm.c.author, sm.c.first_date, sm.c.new_contributor)
+        )
+        if (date == first.get(author)) != bool(flag)
+    ]
+    for value in (True, False):
+        flipped = [k for k, v in flips if v is value]
+        for chunk in chunks(flipped):
+            conn.execute(update(sm).where(sm.c.series_key.in_(chunk)).values(new_contributor=value))
+    return len(flips)
+
+
+def senders_of(
+    conn: Connection, people: Identities, messages: Iterable[int]
+) -> dict[str, set[str]]:
+    """The identities that sent the given messages, each with the addresses it sent them
+    from."""
+    m = schema.messages
+    out: dict[str, set[str]] = {}
+    for chunk in chunks(sorted(set(messages))):
+        for n, a in conn.execute(select(m.c.from_name, m.c.from_addr).where(m.c.id.in_(chunk))):
+            out.setdefault(people(n, a), set()).add(a)
+    return out
 
 
 def event_rows(all_series: list[SeriesFacts], org_of: OrgOf) -> list[dict[str, Any]]:
@@ -218,18 +502,137 @@ def event_rows(all_series: list[SeriesFacts], org_of: OrgOf) -> list[dict[str, A
 
 
 def people_rows(
-    conn: Connection, people: Identities, org_of: OrgOf, is_bot: Callable[[str, str], bool]
+    conn: Connection,
+    people: Identities,
+    org_of: OrgOf,
+    is_bot: Callable[[str, str], bool],
+    only: dict[str, set[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per identity seen sending mail: display name, addresses, organisation."""
+    """One row per identity seen sending mail: display name, addresses, organisation.
+
+    `only` (identity -> addresses of its new messages) limits the rows to those identities,
+    recounted from their messages alone, found by address (their stored row's addresses and
+    the new ones, through the index on the sender's address): by grouped counts
+    (`_recount`), or, for an identity that sent mail without an address (whose messages
+    that address cannot tell apart from others'), by reading its messages in the order a
+    full count reads them."""
     m = schema.messages
-    acc: dict[str, dict[str, Any]] = {}
-    for name, addr, date in conn.execute(
-        select(m.c.from_name, m.c.from_addr, m.c.date_utc).order_by(m.c.date_utc, m.c.message_id)
-    ):
-        who = people(name, addr)
-        a = acc.setdefault(
-            who, {"names": Counter(), "addrs": Counter(), "first": None, "last": None, "bot": False}
+    query = select(m.c.from_name, m.c.from_addr, m.c.date_utc)
+    if only is not None:
+        pe = schema.people
+        addrs = {who: set(a) for who, a in only.items()}
+        for who, text in conn.execute(
+            select(pe.c.identity, pe.c.addresses).where(_in(pe.c.identity, only))
+        ):
+            addrs[who].update(json.loads(text))
+        rows = [_recount(conn, who, a, org_of, is_bot) for who, a in addrs.items() if "" not in a]
+        rest = {who for who, a in addrs.items() if "" in a}
+        if not rest:
+            return rows
+        query = query.where(_in(m.c.from_addr, set().union(*(addrs[w] for w in rest))))
+        found = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
+        return rows + identity_rows(found, people, org_of, is_bot, rest)
+    found = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
+    return identity_rows(found, people, org_of, is_bot)
+
+
+def _recount(
+    conn: Connection,
+    who: str,
+    addrs: set[str],
+    org_of: OrgOf,
+    is_bot: Callable[[str, str], bool],
+) -> dict[str, Any]:
+    """The people row of `who`, whose messages are exactly those sent from `addrs` (an
+    address names one identity), from counts grouped by name and address: the same row
+    `identity_rows` gives reading them one by one. Ties in the most used name or address go
+    to the one used first, and the organisation is that of the address of the last message,
+    in the order (date, Message-ID) a full count reads them: the database decides both."""
+    m = schema.messages
+    mine = _in(m.c.from_addr, addrs)
+    names: Counter[str] = Counter()
+    used: Counter[str] = Counter()
+    first = last = None
+    bot = False
+    for name, addr, n, lo, hi in conn.execute(
+        select(
+            m.c.from_name,
+            m.c.from_addr,
+            func.count(),
+            func.min(m.c.date_utc),
+            func.max(m.c.date_utc),
         )
+        .where(mine)
+        .group_by(m.c.from_name, m.c.from_addr)
+    ):
+        if name:
+            names[name] += n
+        used[addr] += n
+        first = lo if first is None else lo if lo is not None and lo < first else first
+        last = hi if last is None else hi if hi is not None and hi > last else last
+        bot = bot or is_bot(name, addr)
+
+    def earliest(column: Any, counts: Counter[str]) -> str:
+        top = max(counts.values())
+        tied = [k for k, v in counts.items() if v == top]
+        if len(tied) == 1:
+            return tied[0]
+        return conn.execute(
+            select(column)
+            .where(mine, column.in_(tied))
+            .order_by(m.c.date_utc, m.c.message_id)
+            .limit(1)
+        ).scalar_one()
+
+    address = earliest(m.c.from_addr, used)
+    last_addr = address
+    if last is not None:
+        last_addr = conn.execute(
+            select(m.c.from_addr)
+            .where(mine, m.c.date_utc == last)
+            .order_by(m.c.message_id.desc())
+            .limit(1)
+        ).scalar_one()
+    return {
+        "identity": who,
+        "name": earliest(m.c.from_name, names) if names else "",
+        "address": address,
+        "addresses": json.dumps(sorted(used)),
+        "org": org_of(last_addr, last or 0),
+        "messages": sum(used.values()),
+        "first_date": first,
+        "last_date": last,
+        "is_bot": bot,
+    }
+
+
+def identity_rows(
+    messages: Iterable[Any],
+    people: Identities,
+    org_of: OrgOf,
+    is_bot: Callable[[str, str], bool],
+    only: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Pure: the people rows of (name, address, date) senders in reading order (of the
+    identities in `only`, when given)."""
+    acc: dict[str, dict[str, Any]] = {}
+    senders: dict[tuple[str, str], tuple[str, bool]] = {}  # one identity and bot test a pair
+    for name, addr, date in messages:
+        sender = senders.get((name, addr))
+        if sender is None:
+            sender = senders[(name, addr)] = (people(name, addr), is_bot(name, addr))
+        who, bot = sender
+        if only is not None and who not in only:
+            continue
+        a = acc.get(who)
+        if a is None:
+            a = acc[who] = {
+                "names": Counter(),
+                "addrs": Counter(),
+                "first": None,
+                "last": None,
+                "bot": False,
+            }
         if name:
             a["names"][name] += 1
         a["addrs"][addr] += 1
@@ -237,7 +640,7 @@ def people_rows(
             a["first"] = date if a["first"] is None else min(a["first"], date)
             if a["last"] is None or date >= a["last"]:
                 a["last"], a["last_addr"] = date, addr
-        a["bot"] = a["bot"] or is_bot(name, addr)
+        a["bot"] = a["bot"] or bot
     rows = []
     for who, a in acc.items():
         address = a["addrs"].most_common(1)[0][0]

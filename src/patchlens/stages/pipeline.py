@@ -100,6 +100,7 @@ def run_stages(
         people=ctx.people,
         is_bot=ctx.is_bot,
         sections=list(newest.sections) if newest is not None else [],
+        maintainers_dates=ctx.maintainers.dates,
     )
     with engine.begin() as conn:
         st = schema.stage_state

@@ -250,6 +250,7 @@ commit_files = Table(
     Column("binary", Boolean, nullable=False),
     UniqueConstraint("commit_pk", "path"),
     Index(None, "path"),
+    Index(None, "old_path"),  # whether a series' files are in a repository (metrics)
 )
 
 commit_trailers = Table(
@@ -383,6 +384,9 @@ series_versions = Table(
     Column("link_evidence", Text),  # JSON {evidence: weight}
     Index(None, "series_key"),
     Index(None, "date"),
+    # Covering: each series' first author and date without reading the rows (the metrics'
+    # new-contributor rule, queries/evidence.py first_dates).
+    Index(None, "series_key", "seq", "date", "author_name", "author_addr"),
 )
 
 # Postings of a version: idx 0 is the cover letter.
@@ -491,6 +495,10 @@ series_metrics = Table(
     Index(None, "first_date"),
     Index(None, "author"),
     Index(None, "org"),
+    # Covering: the new-contributor flags checked without reading the rows; and the few
+    # series outside every repository, which a new commit's paths may bring in.
+    Index(None, "author", "first_date", "new_contributor", "series_key"),
+    Index(None, "in_repo"),
 )
 
 # Pull requests ([GIT PULL], [PULL]) are not series to review: kept apart, with the merged
