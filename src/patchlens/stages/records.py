@@ -16,6 +16,7 @@ from patchlens.review.analysis import Analysis, analyze
 from patchlens.sources.base import RawMessage
 from patchlens.sources.gitrepo import CommitRecord
 from patchlens.stages.analyse import store_analysis
+from patchlens.stages.match import FINGERPRINT_VERSION
 from patchlens.store import schema
 from patchlens.store.compression import Precompressed, compress, compress_text
 from patchlens.store.writer import insert_ignore
@@ -329,5 +330,21 @@ def store_commits(conn: Connection, repo_id: int, branch: str, records: list[Com
             )
     insert_ignore(conn, schema.commit_files, files)
     insert_ignore(conn, schema.commit_trailers, trailers)
+    # The fingerprints the reading threads computed, as fingerprint_new would store them
+    # (every non-merge commit, an empty one for a commit without a diff).
+    insert_ignore(
+        conn,
+        schema.diff_fingerprints,
+        [
+            {
+                "kind": "c",
+                "pk": known[r.sha],
+                "hashes": r.fingerprint,
+                "fp_version": FINGERPRINT_VERSION,
+            }
+            for r in fresh
+            if r.fingerprint is not None and not r.is_merge
+        ],
+    )
     add_branch(conn, branch, [known[sha] for sha in shas])
     return len(fresh)
