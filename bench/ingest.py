@@ -20,7 +20,11 @@ also runs the review reconstruction, which is timed once per round for informati
 With --profile it also splits the time into reading, parsing, compression and SQLite writes,
 and prints cProfile's top functions of the main process.
 
+With --whole-update it measures only the whole `patchlens update` of erofs-2024.mbox.gz (a
+list alone: ingest and every stage after it) against Perceval on the same file, in pairs.
+
 Usage: .venv/bin/python bench/ingest.py [--repeat N] [--skip-perceval] [--profile]
+       .venv/bin/python bench/ingest.py --whole-update [--repeat N]
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ SELF = str(Path(__file__).resolve())
 ROOT = Path(SELF).parents[1]
 ARCHIVE_BUNDLE = ("erofs", "linux-erofs-archive.0.bundle")
 UTILS_BUNDLE = ("erofs", "erofs-utils.bundle")
+MBOX_2024 = ("erofs", "erofs-2024.mbox.gz")
 ARCHIVE_MESSAGES = 15218
 UTILS_BRANCH = "dev"
 UTILS_COMMITS = 1072
@@ -278,9 +283,12 @@ def patchlens_ingest(db: Path, jobs: int, batch: int | None = None) -> Run:
     return measure(cmd, env=env)
 
 
-def patchlens_cli_update(db: Path) -> Run:
-    """`python -m patchlens --db DB -q update`, run through this script for its timings."""
-    return measure([sys.executable, SELF, "--child", "cli", str(db)])
+def patchlens_cli_update(db: Path, src: Path | None = None) -> Run:
+    """`python -m patchlens --db DB -q update`, run through this script for its timings;
+    with `src`, the patchlens package of that source tree (an older version, for a before
+    and after in one run) instead of the installed one."""
+    env = {**os.environ, "PYTHONPATH": str(src)} if src is not None else None
+    return measure([sys.executable, SELF, "--child", "cli", str(db)], env=env)
 
 
 # --- child processes ------------------------------------------------------------------------
@@ -604,10 +612,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement (3)")
     ap.add_argument("--skip-perceval", action="store_true", help="no Perceval baseline")
     ap.add_argument("--profile", action="store_true", help="also split the time, run cProfile")
+    ap.add_argument(
+        "--whole-update",
+        action="store_true",
+        help="only: the whole `patchlens update` of erofs-2024.mbox.gz vs Perceval, in pairs",
+    )
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="with --whole-update: also time the patchlens of this src/ folder (e.g. one"
+        " `git archive` of an older commit unpacked) in each pair",
+    )
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         CHILDREN[args.child[0]](*args.child[1:])
+        return
+    if args.whole_update:
+        whole_update(max(1, args.repeat), args.before)
         return
 
     data = data_dir()
@@ -687,6 +709,76 @@ def main(argv: list[str] | None = None) -> None:
         report(r, args.skip_perceval, clone_s, exported)
         if args.profile:
             profile(tmp, archive, utils, db, n)
+
+
+def whole_update(n: int, before: Path | None = None) -> None:
+    """Issue 11, target 2: the whole `patchlens update` (ingest, analysis, reconstruction,
+    matching, metrics) of a list alone, against Perceval's mbox backend parsing the same file,
+    in pairs run one after the other (so load drift hits both), `n` pairs. The figure is the
+    median of the pairs' wall-time ratios, as a rate relative to Perceval's."""
+    if importlib.util.find_spec("perceval") is None:
+        sys.exit("perceval is not installed: .venv/bin/pip install -e '.[bench]'")
+    src = data_dir().joinpath(*MBOX_2024)
+    if not src.is_file():
+        sys.exit(f"benchmark data missing: {src}")
+    for line in machine():
+        print(line)
+    with tempfile.TemporaryDirectory(prefix="patchlens-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        mbox_dir = tmp / "mbox"
+        mbox_dir.mkdir()
+        shutil.copy(src, mbox_dir / src.name)  # Perceval reads every mbox of a directory
+        db = tmp / "store.db"
+        pairs: list[tuple[Run, Run]] = []
+        olds: list[Run] = []
+        for i in range(n):
+            print(f"pair {i + 1}/{n} ...", flush=True)
+            perc = check(
+                measure([sys.executable, SELF, "--child", "perceval", mbox_dir]), "perceval"
+            )
+            new_store(db, list_source=mbox_dir / src.name)
+            upd = check(patchlens_cli_update(db), "patchlens update")
+            upd.info["stored"] = stored(db, "messages")
+            pairs.append((perc, upd))
+            if before is not None:
+                new_store(db, list_source=mbox_dir / src.name)
+                olds.append(check(patchlens_cli_update(db, before), "older patchlens update"))
+        drop_store(db)
+    items = pairs[0][0].info["items"]
+    ratios = [u.wall / p.wall for p, u in pairs]
+    print(f"\nWHOLE UPDATE of a list alone: {src.name} ({items:,} messages), {n} pairs")
+    print(f"  {'':<34}{'median s':>9}{'best s':>9}{'msg/s':>9}{'tree MB':>9}")
+    for label, runs in (
+        ("Perceval MBox fetch (process)", [p for p, _ in pairs]),
+        ("patchlens -q update (process)", [u for _, u in pairs]),
+    ):
+        walls = [r.wall for r in runs]
+        print(
+            f"  {label:<34}{med(walls):9.2f}{best(walls):9.2f}{items / med(walls):9,.0f}"
+            f"{max(r.tree_mb for r in runs):9.0f}"
+        )
+    if olds:
+        walls = [r.wall for r in olds]
+        print(
+            f"  {'the same, patchlens of --before':<34}{med(walls):9.2f}{best(walls):9.2f}"
+            f"{items / med(walls):9,.0f}{max(r.tree_mb for r in olds):9.0f}"
+        )
+        ratios_old = [o.wall / p.wall for (p, _), o in zip(pairs, olds, strict=True)]
+        print(
+            f"  --before: ratio to Perceval, median of pairs {med(ratios_old):.2f}:"
+            f" {1 / med(ratios_old):.2f}x Perceval's rate"
+        )
+    upd_s = [u.info["update_s"] for _, u in pairs]
+    imp_s = [u.info["import_s"] for _, u in pairs]
+    print(
+        f"  patchlens split (medians): import {med(imp_s):.2f} s, update {med(upd_s):.2f} s;"
+        f" messages stored {pairs[0][1].info['stored']:,}"
+    )
+    print(
+        f"  wall-time ratio update/Perceval, median of pairs {med(ratios):.2f}"
+        f" (each: {', '.join(f'{x:.2f}' for x in ratios)}):"
+        f" {1 / med(ratios):.2f}x Perceval's rate (target >= 4x)"
+    )
 
 
 def report(r: dict[str, list[Run]], skip_perceval: bool, clone_s: float, nmsg: int) -> None:

@@ -12,12 +12,16 @@ import zlib
 from array import array
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\s*(\d+))? \+\d+(?:,\s*(\d+))? @@")
-_WS = re.compile(r"\s+")
 
 
 def changed_lines(diff: str) -> list[str]:
-    """The +/- lines of a diff's hunks, white space removed, empty ones dropped."""
-    out = []
+    """The +/- lines of a diff's hunks, white space removed, empty ones dropped.
+
+    Written for speed (it runs over every line of every commit's diff): white space goes
+    with str.split, which splits on exactly what `\\s` matches in a str pattern."""
+    out: list[str] = []
+    add = out.append
+    hunk = _HUNK.match
     old = new = 0
     for line in diff.split("\n"):
         if old > 0 or new > 0:
@@ -32,22 +36,24 @@ def changed_lines(diff: str) -> list[str]:
                 continue
             else:
                 continue
-            text = _WS.sub("", line[1:])
+            text = "".join(line[1:].split())
             if text:
-                out.append(c + text)
+                add(c + text)
             continue
-        m = _HUNK.match(line)
-        if m:
-            old = int(m.group(1)) if m.group(1) is not None else 1
-            new = int(m.group(2)) if m.group(2) is not None else 1
+        if line.startswith("@@"):
+            m = hunk(line)
+            if m:
+                old = int(m.group(1)) if m.group(1) is not None else 1
+                new = int(m.group(2)) if m.group(2) is not None else 1
     return out
 
 
 def fingerprint(diff: str | None) -> frozenset[int]:
     if not diff:
         return frozenset()
+    crc32 = zlib.crc32
     return frozenset(
-        zlib.crc32(line.encode("utf-8", "surrogateescape")) for line in changed_lines(diff)
+        [crc32(line.encode("utf-8", "surrogateescape")) for line in changed_lines(diff)]
     )
 
 

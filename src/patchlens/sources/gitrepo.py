@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from patchlens.mail.diff import FileStat, unquote_path
+from patchlens.mail.fingerprint import fingerprint, pack
 from patchlens.mail.trailers import Trailer, parse_trailers
 from patchlens.sources.base import SourceError
 from patchlens.sources.gitutil import DIFF_SAFETY, GIT_ENV, git, git_argv
@@ -59,6 +60,9 @@ class CommitRecord:
     patch_id: str | None
     trailers: list[Trailer]
     diff_z: bytes | None = None  # the diff, compressed for the store
+    # A non-merge commit's changed-line hashes (mail/fingerprint.py, packed), computed by the
+    # reading thread from the diff it has in hand rather than read back from the store later.
+    fingerprint: bytes | None = None
 
     @property
     def subject(self) -> str:
@@ -222,13 +226,15 @@ def _run_log(gitdir: Path, shas: list[str]) -> tuple[bytes, dict[str, str]]:
 
 
 def _read_slice(gitdir: Path, shas: list[str]) -> list[CommitRecord]:
-    """Log, patch-ids, parse and compression of one slice: runs in a thread, beside git and
-    the writer (zstd and the subprocess waits release the GIL)."""
+    """Log, patch-ids, parse, compression and fingerprints of one slice: runs in a thread,
+    beside git and the writer (zstd and the subprocess waits release the GIL)."""
     out, ids = _run_log(gitdir, shas)
     records = list(parse_log(out, ids))
     for r in records:
         if r.diff is not None:
             r.diff_z = compress_text(r.diff)
+        if not r.is_merge:
+            r.fingerprint = pack(fingerprint(r.diff))
     return records
 
 

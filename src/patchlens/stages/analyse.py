@@ -78,7 +78,7 @@ def analyse_new(
         for (_url, pks), results in ordered_map(_analyse_chunk, chunks, workers):
             with engine.begin() as conn:
                 _forget_analysis(conn, pks)
-                _store_analysis(conn, results)
+                store_analysis(conn, results)
             task.advance(len(pks))
     return len(todo)
 
@@ -91,7 +91,9 @@ def _forget_analysis(conn: Connection, pks: list[int]) -> None:
     conn.execute(delete(fp).where(fp.c.kind == "m", fp.c.pk.in_(pks)))
 
 
-def _store_analysis(conn: Connection, results: list[Analysis]) -> None:
+def store_analysis(conn: Connection, results: list[Analysis]) -> None:
+    """Write analyses (their message_pk set); the ingest stage writes those its parse
+    workers computed together with the messages."""
     insert_ignore(conn, schema.message_analysis, [r.row for r in results])
     insert_ignore(
         conn,

@@ -385,14 +385,16 @@ def _update_list_source(
 
 
 def _parsed_batches(plan: Plan, jobs: int) -> Iterator[tuple[Batch, list[Parsed]]]:
-    """Batches with their parses, in order; parsing (most of the work, and pure) runs in
-    worker processes while this one writes. Small sources are parsed in-process."""
+    """Batches with their parses and analyses, in order; that work (most of it, and pure)
+    runs in worker processes while this one writes. Small sources are parsed in-process."""
     if plan.total is not None and plan.total < 2 * MESSAGE_BATCH:
         jobs = 1
-    yield from ordered_map(_parse, plan.batches, jobs)
+    yield from ordered_map(_parse_and_analyse, plan.batches, jobs)
 
 
-def _parse(batch: Batch) -> list[Parsed]:
+def _parse_and_analyse(batch: Batch) -> list[Parsed]:
+    """A batch's parse, compression and per-message analysis (records.parse_batch): the work
+    of the parse workers, on this machine or the cluster's."""
     return parse_batch(batch.messages)
 
 

@@ -12,8 +12,11 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from patchlens.mail.parse import ParsedMessage, Unparseable, parse_message
+from patchlens.review.analysis import Analysis, analyze
 from patchlens.sources.base import RawMessage
 from patchlens.sources.gitrepo import CommitRecord
+from patchlens.stages.analyse import store_analysis
+from patchlens.stages.match import FINGERPRINT_VERSION
 from patchlens.store import schema
 from patchlens.store.compression import Precompressed, compress, compress_text
 from patchlens.store.writer import insert_ignore
@@ -46,6 +49,10 @@ class Parsed:
     result: ParsedMessage | str
     body: Precompressed | None = None
     diff: Precompressed | None = None
+    # What the analysis step would compute from the stored message, computed here in the
+    # parse worker from the same text (no second read and decompression of every new
+    # message); its message_pk is set when the message is stored.
+    analysis: Analysis | None = None
 
 
 def parse_batch(msgs: list[RawMessage]) -> list[Parsed]:
@@ -60,14 +67,29 @@ def parse_batch(msgs: list[RawMessage]) -> list[Parsed]:
         except Exception as e:  # hostile input: keep it and say why
             result = f"parser error: {type(e).__name__}: {e}"
         zbody = zdiff = None
+        found = None
         if isinstance(result, ParsedMessage):
             # Compressed here, in the worker, to keep the writing process (the bottleneck)
             # free of it; the text itself is not sent back.
-            zbody = compress_text(_clean(result.body))
-            zdiff = compress_text(_clean(result.diff)) if result.diff is not None else None
+            body = _clean(result.body)
+            diff = _clean(result.diff) if result.diff is not None else None
+            zbody = compress_text(body)
+            zdiff = compress_text(diff) if diff is not None else None
+            # Analysed from exactly what is stored (the cleaned text), as analyse_new would.
+            try:
+                found = analyze(
+                    0,
+                    result.subject,
+                    body,
+                    diff,
+                    bool(result.has_patch),
+                    bool(result.in_reply_to or result.refs),
+                )
+            except Exception:  # left to analyse_new, which reports it as it always did
+                found = None
             result = replace(result, body="", diff=None)
         raw = Precompressed(compress(m.raw))
-        out.append(Parsed(m.position, raw, len(m.raw), result, zbody, zdiff))
+        out.append(Parsed(m.position, raw, len(m.raw), result, zbody, zdiff, found))
     return out
 
 
@@ -160,6 +182,15 @@ def store_messages(
             )
     insert_ignore(conn, schema.message_sightings, sightings)
     insert_ignore(conn, schema.message_variants, variants)
+    analysed = []
+    for raw, p in good:
+        # The copy inserted now (first of its Message-ID, content as stored) brings its
+        # analysis; a message stored before keeps the one it has.
+        if raw.analysis is not None and firsts.get(p.message_id) == p.content_hash:
+            raw.analysis.row["message_pk"] = existing[p.message_id][0]
+            analysed.append(raw.analysis)
+            del firsts[p.message_id]
+    store_analysis(conn, analysed)
     return res
 
 
@@ -299,5 +330,21 @@ def store_commits(conn: Connection, repo_id: int, branch: str, records: list[Com
             )
     insert_ignore(conn, schema.commit_files, files)
     insert_ignore(conn, schema.commit_trailers, trailers)
+    # The fingerprints the reading threads computed, as fingerprint_new would store them
+    # (every non-merge commit, an empty one for a commit without a diff).
+    insert_ignore(
+        conn,
+        schema.diff_fingerprints,
+        [
+            {
+                "kind": "c",
+                "pk": known[r.sha],
+                "hashes": r.fingerprint,
+                "fp_version": FINGERPRINT_VERSION,
+            }
+            for r in fresh
+            if r.fingerprint is not None and not r.is_merge
+        ],
+    )
     add_branch(conn, branch, [known[sha] for sha in shas])
     return len(fresh)

@@ -15,6 +15,9 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     if not rows:
         return
     name = conn.dialect.name
+    if name == "sqlite" and _plain_values(table, rows[0]):
+        _sqlite_insert_ignore(conn, table, rows)
+        return
     if name == "sqlite":
         stmt = sqlite.insert(table).on_conflict_do_nothing()
     elif name == "postgresql":
@@ -24,6 +27,38 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     else:
         raise NotImplementedError(f"database {name!r} is not supported")
     conn.execute(stmt, list(rows))
+
+
+def _plain_values(table: Table, row: dict[str, Any]) -> bool:
+    """Whether rows of these keys can skip SQLAlchemy's statement: every key is a column,
+    and no column left out has a default that SQLAlchemy would fill in Python."""
+    return all(k in table.c for k in row) and not any(
+        c.default is not None and c.name not in row for c in table.columns
+    )
+
+
+def _sqlite_insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """The same INSERT ... ON CONFLICT DO NOTHING, as one executemany of plain tuples through
+    the driver. Values still go through each column type's bind processing (compression,
+    booleans); what it saves is SQLAlchemy's per-row parameter binding, which made most of
+    the writing process's time when ingesting mail (docs/PERFORMANCE.md, "Cold path")."""
+    dialect = conn.dialect
+    keys = list(rows[0])
+    procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+        f"VALUES ({', '.join('?' * len(keys))}) ON CONFLICT DO NOTHING"
+    )
+    if not any(procs):
+        params = [tuple(r[k] for k in keys) for r in rows]
+    else:
+        pairs = list(zip(keys, procs, strict=True))
+        params = [
+            tuple(r[k] if proc is None or r[k] is None else proc(r[k]) for k, proc in pairs)
+            for r in rows
+        ]
+    conn.exec_driver_sql(sql, params)
 
 
 def _chunks(items: Sequence[Any], n: int = 500) -> Iterator[Sequence[Any]]:
