@@ -7,10 +7,11 @@ batches, in worker processes, and commits each batch: an interrupted run keeps w
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, delete, func, or_, select
+from sqlalchemy import Connection, Engine, delete, or_, select
 
 from patchlens.review import analysis
 from patchlens.review.analysis import Analysis, analyze
+from patchlens.stages import changes
 from patchlens.stages import match as match_stage
 from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.stages.progress import Reporter
@@ -50,8 +51,9 @@ def analyse_new(
     """Analyse every message that has no analysis yet, or one written by an older
     ANALYSIS_VERSION (its rows are replaced); returns how many.
 
-    Without `everything` only messages above the last analysed one are looked for: new
-    messages get larger keys, and analysis commits its batches in key order. The pipeline
+    Without `everything` only messages new since the last reconstruction (above its mark)
+    are looked for: new messages get larger keys (ingest analyses most of them already). The
+    pipeline
     asks for `everything` when the code or the configuration changed (a newer
     ANALYSIS_VERSION is part of that), where a scan of every message is due."""
     m, a = schema.messages, schema.message_analysis
@@ -65,8 +67,8 @@ def analyse_new(
                 )
             )
         else:
-            top = conn.execute(select(func.max(a.c.message_pk))).scalar() or 0
-            query = query.where(m.c.id > top, a.c.message_pk.is_(None))
+            since = changes.mark(conn, "messages") or 0
+            query = query.where(m.c.id > since, a.c.message_pk.is_(None))
         todo = [pk for (pk,) in conn.execute(query.order_by(m.c.id))]
     if not todo:
         return 0
