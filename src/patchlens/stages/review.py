@@ -298,7 +298,7 @@ def _sync_part(
 
 # A store rebuilt from nothing with more messages than this is rebuilt a batch of this many
 # at a time (by date), each batch as an incremental update on the ones before.
-COLD_BATCH = 50_000
+COLD_BATCH = 20_000
 
 
 def _count_stored(conn: Connection, rep: ReconstructReport) -> None:
