@@ -150,6 +150,7 @@ def pick(db: Path, n: int) -> Picks:
                 (n,),
             )
         ]
+        # A merged commit; a store of lists alone has none: then any commit, or no commit page.
         commits = [
             sha
             for (sha,) in q(
@@ -157,7 +158,7 @@ def pick(db: Path, n: int) -> Picks:
                 "GROUP BY c.id ORDER BY c.committer_date DESC LIMIT ?",
                 (n,),
             )
-        ]
+        ] or [sha for (sha,) in q("SELECT sha FROM commits ORDER BY id DESC LIMIT ?", (n,))]
         subsystems = [t for (t,) in q("SELECT title FROM subsystems ORDER BY title LIMIT ?", (n,))]
         if not subsystems:  # EROFS has no MAINTAINERS: a title from the metrics, if any
             seen: list[str] = []
@@ -170,8 +171,8 @@ def pick(db: Path, n: int) -> Picks:
         ).fetchone()
     finally:
         conn.close()
-    if not (series and people and commits):
-        sys.exit(f"bench/web.py: {db} has no series, reviewers or merged commits: not a full store")
+    if not (series and people):
+        sys.exit(f"bench/web.py: {db} has no series or reviewers: not a full store")
     return Picks(
         series=series,
         people=people,
@@ -194,7 +195,7 @@ class Target:
 
 
 def targets(p: Picks) -> list[Target]:
-    s, who, sha = quote(p.series[0], safe="@"), quote(p.people[0], safe="@"), p.commits[0]
+    s, who = quote(p.series[0], safe="@"), quote(p.people[0], safe="@")
     sub = quote(p.subsystems[0], safe="")
     org = quote(p.org)
     t = [Target(u) for u in ("/", "/community", "/performance", "/backlog", "/series", "/patches")]
@@ -202,8 +203,9 @@ def targets(p: Picks) -> list[Target]:
         Target(f"/series/{s}", "series"),
         Target(f"/people/{who}", "person"),
         Target(f"/subsystems/{sub}", "subsystem"),
-        Target(f"/commits/{sha}", "commit"),
     ]
+    if p.commits:  # a store of mailing lists alone has no commit to show
+        t.append(Target(f"/commits/{p.commits[0]}", "commit"))
     t += [
         Target(u)
         for u in (
@@ -231,7 +233,20 @@ def targets(p: Picks) -> list[Target]:
             "/community?since=2023-01-01",
             "/patches?page=5",
             f"/patches?q={p.word}",
+            f"/patches?org={org}",
+            f"/patches?state={quote(p.state)}&sort=-lines",
+            "/series?page=100",
+            "/series?subsystem=" + sub,
+            "/pulls",
+            f"/pulls?q={p.word}",
+            "/health",
+            "/glossary",
         )
+    ]
+    t += [
+        Target(f"/people/{who}?since=2023-01-01", "person"),
+        Target(f"/people/{who}?authored_page=2&reviewed_page=2", "person"),
+        Target(f"/subsystems/{sub}?state=open", "subsystem"),
     ]
     t += [Target(f"/charts/{c}.svg") for c in CHARTS]
     t += [
@@ -244,14 +259,25 @@ def targets(p: Picks) -> list[Target]:
     ]
     t += [
         Target(f"/api/{n}")
-        for n in ("overview", "community", "performance", "backlog", "series", "patches")
+        for n in (
+            "overview",
+            "community",
+            "performance",
+            "backlog",
+            "series",
+            "patches",
+            "pulls",
+            "glossary",
+        )
     ]
     t += [
         Target(f"/api/series/{s}", "series"),
         Target(f"/api/people/{who}", "person"),
-        Target(f"/api/commits/{sha}", "commit"),
+        Target(f"/api/subsystems/{sub}", "subsystem"),
         Target("/api/series?sort=-time_to_merge&page=5"),
     ]
+    if p.commits:
+        t.append(Target(f"/api/commits/{p.commits[0]}", "commit"))
     return t
 
 
@@ -278,15 +304,19 @@ def app_caches() -> list[str]:
     """Lines of patchlens.web's sources (as imported) that look like a server-side cache;
     Cache-Control, which asks the browser to cache, does not count: the client caches
     nothing."""
+    import patchlens.queries
     import patchlens.web
 
-    pat = re.compile(r"lru_cache|functools\.cache|@cache\b|cachetools|_cache\b|memoi[sz]", re.I)
-    web = Path(patchlens.web.__file__).parent
+    pat = re.compile(
+        r"lru_cache|functools\.cache|@cache\b|cachetools|_cache\b|memoi[sz]|PageCache\(", re.I
+    )
     hits = []
-    for path in sorted(web.glob("*.py")):
-        for n, line in enumerate(path.read_text().splitlines(), 1):
-            if pat.search(line) and "cache-control" not in line.lower():
-                hits.append(f"patchlens/web/{path.name}:{n}: {line.strip()}")
+    for pkg in (patchlens.web, patchlens.queries):
+        top = Path(pkg.__file__).parent
+        for path in sorted(top.glob("*.py")):
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                if pat.search(line) and "cache-control" not in line.lower():
+                    hits.append(f"patchlens/{top.name}/{path.name}:{n}: {line.strip()}")
     return hits
 
 
@@ -566,7 +596,9 @@ def profile_urls(db: Path, urls: list[str], runs: int, cold: bool = False) -> li
     from patchlens.store.db import database_url
     from patchlens.web.app import create_app
 
-    app = create_app(database_url(str(db)))
+    # Without the kept pages: what is profiled is the rendering (a kept page never reaches
+    # the endpoint).
+    app = create_app(database_url(str(db)), page_cache=False)
     original = fastapi.routing.run_in_threadpool
     prof: list[cProfile.Profile | None] = [None]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, func, select
 
+from patchlens.queries.selection import per_version
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
@@ -22,48 +23,62 @@ def _given(
     conn: Connection, series: set[str] | None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Review given per person and per organisation, summed by the database in chunks of
-    series (the chunks are disjoint, so sums and per-person distinct series add up)."""
+    series (the chunks are disjoint, so sums and per-person distinct series add up). Rows are
+    read as plain tuples: there are as many as people and (organisation, person) pairs."""
     ev = schema.review_events
     given: dict[str, dict[str, Any]] = {}
     org_given: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(series):
         where = ev.c.series_key.in_(chunk) if chunk is not None else True
-        for r in conn.execute(
+        person = (
             select(
                 ev.c.who,
-                func.count().label("replies"),
-                func.sum(ev.c.review.cast(Integer)).label("reviews"),
-                func.sum((ev.c.review & ~ev.c.substantive).cast(Integer)).label("flag_only"),
-                func.sum(ev.c.substantive.cast(Integer)).label("substantive"),
-                func.sum(ev.c.lines_written).label("lines"),
-                func.count(func.distinct(ev.c.series_key)).label("series"),
+                func.count(),
+                func.sum(ev.c.review.cast(Integer)),
+                func.sum((ev.c.review & ~ev.c.substantive).cast(Integer)),
+                func.sum(ev.c.substantive.cast(Integer)),
+                func.sum(ev.c.lines_written),
+                func.count(func.distinct(ev.c.series_key)),
             )
             .where(where)
             .group_by(ev.c.who)
-        ):
-            g = given.setdefault(
-                r.who,
-                {"replies": 0, "reviews": 0, "flag_only": 0, "substantive": 0, "lines": 0},
-            )
-            g["series"] = g.get("series", 0) + r.series
-            for k in ("replies", "reviews", "flag_only", "substantive", "lines"):
-                g[k] += int(getattr(r, k) or 0)
-        for r in conn.execute(
+        )
+        for who, replies, reviews, flag_only, substantive, lines, n in conn.execute(person):
+            g = given.get(who)
+            if g is None:
+                g = given[who] = {
+                    "replies": 0,
+                    "reviews": 0,
+                    "flag_only": 0,
+                    "substantive": 0,
+                    "lines": 0,
+                    "series": 0,
+                }
+            g["series"] += n
+            g["replies"] += replies
+            g["reviews"] += int(reviews or 0)
+            g["flag_only"] += int(flag_only or 0)
+            g["substantive"] += int(substantive or 0)
+            g["lines"] += int(lines or 0)
+        per_org = (
             select(
                 ev.c.org,
                 ev.c.who,
-                func.count().label("replies"),
-                func.sum(ev.c.review.cast(Integer)).label("reviews"),
-                func.sum(ev.c.lines_written).label("lines"),
+                func.count(),
+                func.sum(ev.c.review.cast(Integer)),
+                func.sum(ev.c.lines_written),
             )
             .where(where)
             .group_by(ev.c.org, ev.c.who)
-        ):
-            o = org_given.setdefault(r.org, {"replies": 0, "reviews": 0, "lines": 0, "who": set()})
-            o["replies"] += r.replies
-            o["reviews"] += int(r.reviews or 0)
-            o["lines"] += int(r.lines or 0)
-            o["who"].add(r.who)
+        )
+        for org, who, replies, reviews, lines in conn.execute(per_org):
+            o = org_given.get(org)
+            if o is None:
+                o = org_given[org] = {"replies": 0, "reviews": 0, "lines": 0, "who": set()}
+            o["replies"] += replies
+            o["reviews"] += int(reviews or 0)
+            o["lines"] += int(lines or 0)
+            o["who"].add(who)
     return given, org_given
 
 
@@ -75,31 +90,53 @@ def review_balance(
     and organisation map), over the given series (None: all). Review given is the replies to
     those series, contributions are those series; an organisation is each message's.
 
-    Each list is cut at `top` (None: all); `*_total` says how long the whole list is."""
+    Each list is cut at `top` (None: all); `*_total` says how long the whole list is.
+
+    Over all series the balance is a function of the store alone: it is computed once per
+    data version (queries.selection.per_version) rather than from every review event on
+    every request. The result is the caller's (the lists are copies)."""
+    if series is None:
+        whole = per_version(conn, "review_balance", lambda: _balance(conn, None))
+    else:
+        whole = _balance(conn, series)
+    out = dict(whole)
+    out["people"] = list(whole["people"])  # never cut
+    for k in ("reviewers", "contributors", "orgs"):
+        out[k] = whole[k][:top]
+    return out
+
+
+def _balance(conn: Connection, series: set[str] | None) -> dict[str, Any]:
+    """review_balance with every list whole."""
     sm, pe = schema.series_metrics, schema.people
     given, org_given = _given(conn, series)
     received: dict[str, dict[str, int]] = {}
     org_received: dict[str, dict[str, int]] = {}
-    for row in conn.execute(
+    for key, author, org, patches, replies in conn.execute(
         select(sm.c.series_key, sm.c.author, sm.c.org, sm.c.patches, sm.c.review_replies)
     ):
-        if series is not None and row.series_key not in series:
+        if series is not None and key not in series:
             continue
-        rc = received.setdefault(row.author, {"series": 0, "patches": 0, "replies": 0})
+        rc = received.get(author)
+        if rc is None:
+            rc = received[author] = {"series": 0, "patches": 0, "replies": 0}
         rc["series"] += 1
-        rc["patches"] += row.patches
-        rc["replies"] += row.review_replies
-        orc = org_received.setdefault(row.org, {"series": 0, "replies": 0})
+        rc["patches"] += patches
+        rc["replies"] += replies
+        orc = org_received.get(org)
+        if orc is None:
+            orc = org_received[org] = {"series": 0, "replies": 0}
         orc["series"] += 1
-        orc["replies"] += row.review_replies
+        orc["replies"] += replies
     names = {
-        r.identity: r._mapping
+        r[0]: r
         for r in conn.execute(select(pe.c.identity, pe.c.name, pe.c.address, pe.c.org, pe.c.is_bot))
     }
     people = []
+    nobody = (None, None, None, None, False)
     for who in set(given) | set(received):
-        p = names.get(who, {})
-        if p.get("is_bot"):
+        _i, name, address, org, is_bot = names.get(who, nobody)
+        if is_bot:
             continue
         g = given.get(who, {})
         rc = received.get(who, {})
@@ -108,9 +145,9 @@ def review_balance(
         people.append(
             {
                 "identity": who,
-                "name": p.get("name") or "",
-                "address": p.get("address") or who.removeprefix("addr:"),
-                "org": p.get("org") or "",
+                "name": name or "",
+                "address": address or who.removeprefix("addr:"),
+                "org": org or "",
                 "review_replies": replies,
                 "reviews": g.get("reviews", 0),
                 "flag_only": g.get("flag_only", 0),
@@ -153,11 +190,11 @@ def review_balance(
     flag_only = sum(p["flag_only"] for p in people)
     return {
         "people": sorted(people, key=lambda p: (-p["review_replies"], p["identity"])),
-        "reviewers": reviewers[:top],
+        "reviewers": reviewers,
         "reviewers_total": len(reviewers),
-        "contributors": contributors[:top],
+        "contributors": contributors,
         "contributors_total": len(contributors),
-        "orgs": org_list[:top],
+        "orgs": org_list,
         "orgs_total": len(org_list),
         "reviews": total_reviews,
         "flag_only_reviews": flag_only,

@@ -93,7 +93,12 @@ def part(rows: list[dict[str, Any]], f: Filters, link: str, top: int = 25) -> di
 
 
 def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
-    """The values the filter forms offer."""
+    """The values the filter forms offer: read once per data version (every HTML page shows
+    the form, and the organisations are counted over every series)."""
+    return selection.per_version(conn, "lists_and_orgs", lambda: _lists_and_orgs(conn))
+
+
+def _lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
     sm = schema.series_metrics
     return {
         "lists": [
@@ -125,9 +130,17 @@ def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
 def _reviewers(conn: Connection, keys: list[str] | None) -> int:
     """How many people (bots aside) replied to the series (None: to any series)."""
     ev, pe = schema.review_events, schema.people
-    bots = {w for (w,) in conn.execute(select(pe.c.identity).where(pe.c.is_bot))}
+
+    def everyone() -> frozenset[str]:
+        return frozenset(w for (w,) in conn.execute(select(ev.c.who).distinct()))
+
+    def bot_set() -> frozenset[str]:
+        return frozenset(w for (w,) in conn.execute(select(pe.c.identity).where(pe.c.is_bot)))
+
+    # Both read the whole store: once per data version.
+    bots = selection.per_version(conn, "bots", bot_set)
     if keys is None:
-        who = {w for (w,) in conn.execute(select(ev.c.who).distinct())}
+        who: set[str] | frozenset[str] = selection.per_version(conn, "reviewers", everyone)
     else:
         who = set()
         for chunk in chunks(keys):
@@ -299,6 +312,9 @@ def explorer(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
 
 
 PATCH_SORT = ("date", "subject", "lines")
+# Up to this many selected series, the patches page reads theirs by key; beyond, it reads
+# every patch once and keeps theirs (fewer statements than chunks of keys by then).
+KEYS_IN_SQL = 5000
 
 
 def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
@@ -334,7 +350,13 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
     order = (col.desc(), m.c.id.desc()) if desc else (col.asc(), m.c.id.asc())
     if keys is None:
         base = select(m.c.id).select_from(joined).where(and_(*conds))
-        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+
+        def count() -> int:
+            return conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+
+        # Counting reads every patch in the days asked: once per data version and filter (the
+        # page of rows comes from the date index, LIMIT'ed; paging on needs the same count).
+        total = selection.per_version(conn, ("patch_count", f.since_ts, f.until_ts, f.q), count)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(f.page, pages)
         ids = [
@@ -344,14 +366,24 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
             )
         ]
     else:
-        # The series set can be larger than a query may bind: filter it here, then page.
-        found = [
-            (i, v)
-            for i, k, v in conn.execute(
-                select(m.c.id, sv.c.series_key, col).select_from(joined).where(and_(*conds))
-            )
-            if k in keys
-        ]
+        if len(keys) <= KEYS_IN_SQL:
+            # A few series: read their patches alone (by the series_key index), a chunk of
+            # series at a time, rather than every patch of the store.
+            found = []
+            for chunk in chunks(sorted(keys)):
+                q = select(m.c.id, col).select_from(joined)
+                found += [
+                    (i, v) for i, v in conn.execute(q.where(*conds, sv.c.series_key.in_(chunk)))
+                ]
+        else:
+            # Most series: one pass over the patches, kept when their series is selected.
+            found = [
+                (i, v)
+                for i, k, v in conn.execute(
+                    select(m.c.id, sv.c.series_key, col).select_from(joined).where(and_(*conds))
+                )
+                if k in keys
+            ]
         found.sort(key=lambda x: (x[1] is None, 0 if x[1] is None else x[1], x[0]), reverse=desc)
         total = len(found)
         pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -594,13 +626,17 @@ def subsystem_page(
     keys = [r["series_key"] for r in rows]
     load: Counter[str] = Counter()
     pe = schema.people
-    addr = {i: a for i, a in conn.execute(select(pe.c.identity, pe.c.address))}
     ev = schema.review_events
     for chunk in chunks(keys):
         for who, n in conn.execute(
             select(ev.c.who, func.count()).where(ev.c.series_key.in_(chunk)).group_by(ev.c.who)
         ):
             load[who] += n
+    # The addresses of the people who replied here, not of everyone in the store.
+    addr: dict[str, str] = {}
+    for chunk in chunks(sorted(load)):
+        q = select(pe.c.identity, pe.c.address).where(pe.c.identity.in_(chunk))
+        addr.update((i, a) for i, a in conn.execute(q))
     states = Counter(r["state"] for r in rows)
     here = "/subsystems/" + quote(title, safe="") + f.query(full="1")
     return {
@@ -639,6 +675,13 @@ def subsystem_page(
     }
 
 
+def _prefix_range(col: Any, prefix: str) -> tuple[Any, Any]:
+    """`col` starts with `prefix` (lowercase hex), as a range an index on `col` answers: LIKE
+    'abc%' is case-insensitive in SQLite and so scans every commit. A commit id is lowercase
+    hex, so every one starting with the prefix sorts from it to the prefix followed by 'g'."""
+    return col >= prefix, col < prefix + "g"
+
+
 def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
     c = schema.commits
     if not _SHA_PREFIX.match(sha):
@@ -646,7 +689,7 @@ def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
     row = conn.execute(
         select(c, schema.repos.c.name)
         .join(schema.repos)
-        .where(c.c.sha.startswith(sha.lower()))
+        .where(*_prefix_range(c.c.sha, sha.lower()))
         .limit(2)
     ).all()
     if len(row) != 1:

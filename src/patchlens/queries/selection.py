@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select, func, select
 
 from patchlens.metrics.backlog import BacklogRules, Facts, decide
 from patchlens.queries.filters import Filters
 from patchlens.store import schema
+
+T = TypeVar("T")
 
 BRIEF = (
     "series_key",
@@ -155,6 +158,33 @@ def all_series(conn: Connection, rules: BacklogRules) -> list[dict[str, Any]]:
                 _CACHE.clear()  # one version per store is enough; old ones are stale
                 _CACHE[key] = rows
     return rows
+
+
+# Other results that are a function of the store alone (no filter), kept per store and data
+# version like the rows above: (url, data version) -> name -> value. One version per store.
+_MEMO: dict[tuple[str, Any], dict[Any, Any]] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def per_version(conn: Connection, name: Any, compute: Callable[[], T]) -> T:
+    """`compute()` once per store and data version, kept under `name` until an update
+    finishes (stage_state says when): what every request would otherwise read again from the
+    whole store (a filter form's choices, unfiltered aggregates). Callers must not change
+    what they get back; two requests may both compute a missing value (the same one)."""
+    url = str(conn.engine.url)
+    store = (url, data_version(conn))
+    with _MEMO_LOCK:
+        memo = _MEMO.get(store)
+        if memo is None:
+            for old in [k for k in _MEMO if k[0] == url]:
+                del _MEMO[old]  # an older version of this store: stale
+            memo = _MEMO[store] = {}
+    if name in memo:
+        return memo[name]  # type: ignore[no-any-return]
+    value = compute()
+    with _MEMO_LOCK:
+        memo[name] = value
+    return value
 
 
 def select_series(

@@ -228,6 +228,7 @@ commits = Table(
     UniqueConstraint("repo_id", "sha"),
     Index(None, "patch_id"),
     Index(None, "committer_date"),
+    Index(None, "sha"),  # the commit page: a commit by (a prefix of) its id, in any repository
 )
 
 commit_branches = Table(

@@ -69,7 +69,9 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x * 100:.1f}%"
 
 
-def create_app(url: str, cfg: Config | None = None) -> FastAPI:
+def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> FastAPI:
+    """The app over the store at `url`. `page_cache=False` leaves out the kept responses
+    (web/pagecache.py), so that every request renders: for profiling the rendering."""
     cfg = cfg or Config()
     engine: Engine = make_engine(url, readonly=True)
     rules = BacklogRules(cfg.stale_days, cfg.abandoned_days)
@@ -99,7 +101,8 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
 
     # Added before the headers middleware, so inside it: kept responses, 304s included,
     # get the same headers as any other.
-    app.add_middleware(PageCache, engine=engine, salt=f"{__version__} {cfg!r}")
+    if page_cache:
+        app.add_middleware(PageCache, engine=engine, salt=f"{__version__} {cfg!r}")
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
