@@ -29,7 +29,10 @@ request in a fresh process.
 The store: --db PATH, or built in a temporary directory from ../shared/data/erofs (or
 $PATCHLENS_DATA/erofs) with every pipeline stage, as `patchlens demo` does (a few minutes).
 
-Usage: .venv/bin/python bench/web.py [--db STORE] [--repeat 30] [--json] [--profile 3]
+At the end, one line per route (the URL with its entity and query values generalised) with the
+worst p50 and p95 over its URLs and passes: what grows with the store shows there.
+
+Usage: .venv/bin/python bench/web.py [STORE] [--repeat 30] [--target MS] [--json] [--profile 3]
 """
 
 from __future__ import annotations
@@ -506,6 +509,38 @@ def table(results: list[Result], title: str) -> str:
     return "\n".join(lines)
 
 
+ENTITY_PATH = re.compile(r"^(/api)?/(series|people|subsystems|commits)/.+$")
+
+
+def route_of(url: str) -> str:
+    """The app route a URL asks, with the names of its query parameters: /people/{id}?since."""
+    parts = urlsplit(url)
+    path = ENTITY_PATH.sub(lambda m: f"{m.group(1) or ''}/{m.group(2)}/{{id}}", parts.path)
+    keys = sorted({k for k, _v in parse_qsl(parts.query)} - {"until"} if parts.query else set())
+    return path + ("?" + "&".join(keys) if keys else "")
+
+
+def route_table(results: list[Result]) -> str:
+    """Per route: how many URLs measured it, and the worst p50 and p95 among them (the
+    distinct pass's extra `until` is not a route of its own)."""
+    routes: dict[str, list[Result]] = {}
+    for r in results:
+        routes.setdefault(route_of(r.url), []).append(r)
+    w = max(len(k) for k in routes)
+    head = f"{'route':<{w}}  {'URLs':>4}  {'p50':>7}  {'p95':>7}"
+    title = "Per route: the worst p50 and p95 of its URLs (ms, client side)"
+    lines = [title, head, "-" * len(head)]
+    for k in sorted(routes, key=lambda k: -max(r.p95 for r in routes[k])):
+        rs = routes[k]
+        p95 = max(r.p95 for r in rs)
+        flag = "  <-- over" if p95 >= TARGET_MS else ""
+        lines.append(
+            f"{k:<{w}}  {len({r.url for r in rs}):>4}  {max(r.p50 for r in rs):7.1f}  "
+            f"{p95:7.1f}{flag}"
+        )
+    return "\n".join(lines)
+
+
 def verdict(results: list[Result]) -> tuple[Result, bool]:
     worst = max(results, key=lambda r: r.p95)
     return worst, worst.p95 < TARGET_MS
@@ -704,8 +739,19 @@ def profile_text(p: Profile) -> str:
 
 
 def main() -> None:
+    global TARGET_MS
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    ap.add_argument("--db", help="an existing EROFS store (default: build one in a temp dir)")
+    ap.add_argument(
+        "store", nargs="?", help="an existing store (default: build the EROFS one in a temp dir)"
+    )
+    ap.add_argument("--db", help="the same as STORE")
+    ap.add_argument(
+        "--target",
+        type=float,
+        default=TARGET_MS,
+        help=f"the p95 every URL must stay under, ms ({TARGET_MS:g}; issue 11 asks 300 on a "
+        "million-message store)",
+    )
     ap.add_argument("--repeat", type=int, default=30, help="timed requests per URL (30)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed requests per URL first (3)")
     ap.add_argument("--json", action="store_true", help="machine-readable output on stdout")
@@ -739,6 +785,10 @@ def main() -> None:
         return
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
+    if args.store and args.db and args.store != args.db:
+        ap.error("give the store once (STORE or --db)")
+    args.db = args.db or args.store
+    TARGET_MS = args.target
 
     with contextlib.ExitStack() as stack:
         if args.db:
@@ -831,6 +881,8 @@ def main() -> None:
                 "(not in the verdict: once per start or update)",
             )
         )
+    print()
+    print(route_table(results + dresults))
     print(
         f"\nworst p95: {worst.p95:.1f} ms ({worst.url}); target < {TARGET_MS:.0f} ms: "
         f"{'PASS' if ok else 'FAIL'}"

@@ -348,7 +348,22 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
     )
     col = columns[key]
     order = (col.desc(), m.c.id.desc()) if desc else (col.asc(), m.c.id.asc())
-    if keys is None:
+    if keys is None and f.q:
+        # A search: the patches (version_members) drive the scan, each message read by its
+        # key, rather than every message of the store by date; the matches are read once,
+        # in order, and counted and paged here.
+        is_patch = m.c.id.in_(select(vm.c.message_pk).where(vm.c.idx > 0))
+        matches = [
+            i
+            for (i,) in conn.execute(
+                select(m.c.id).select_from(joined).where(*conds, is_patch).order_by(*order)
+            )
+        ]
+        total = len(matches)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(f.page, pages)
+        ids = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    elif keys is None:
         base = select(m.c.id).select_from(joined).where(and_(*conds))
 
         def count() -> int:
