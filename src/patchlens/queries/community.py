@@ -25,6 +25,9 @@ def _given(
     """Review given per person and per organisation, summed by the database in chunks of
     series (the chunks are disjoint, so sums and per-person distinct series add up). Rows are
     read as plain tuples: there are as many as people and (organisation, person) pairs."""
+    if series is not None and len(series) > BY_KEY_LIMIT:
+        pairs = per_version(conn, "review_pairs", lambda: _review_pairs(conn))
+        return _given_from_pairs(pairs, series)
     ev = schema.review_events
     given: dict[str, dict[str, Any]] = {}
     org_given: dict[str, dict[str, Any]] = {}
@@ -82,6 +85,72 @@ def _given(
     return given, org_given
 
 
+# Up to this many series, review given is summed by the database, a chunk of series keys at a
+# time (by the series_key index); beyond, from the per-series sums kept per data version.
+BY_KEY_LIMIT = 2000
+
+# (series_key, who, org, replies, reviews, flag_only, substantive, lines)
+Pair = tuple[str, str, str, int, int, int, int, int]
+
+
+def _review_pairs(conn: Connection) -> list[Pair]:
+    """Review given summed per series, person and organisation: a large selection of series
+    adds these up instead of binding thousands of keys into queries on every request."""
+    ev = schema.review_events
+    q = select(
+        ev.c.series_key,
+        ev.c.who,
+        ev.c.org,
+        func.count(),
+        func.sum(ev.c.review.cast(Integer)),
+        func.sum((ev.c.review & ~ev.c.substantive).cast(Integer)),
+        func.sum(ev.c.substantive.cast(Integer)),
+        func.sum(ev.c.lines_written),
+    ).group_by(ev.c.series_key, ev.c.who, ev.c.org)
+    return [
+        (key, who, org, n, int(rv or 0), int(fo or 0), int(sb or 0), int(ln or 0))
+        for key, who, org, n, rv, fo, sb, ln in conn.execute(q)
+    ]
+
+
+def _given_from_pairs(
+    pairs: list[Pair], series: set[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """What `_given` sums in SQL, summed over the per-series sums of the selected series."""
+    given: dict[str, dict[str, Any]] = {}
+    org_given: dict[str, dict[str, Any]] = {}
+    seen: set[tuple[str, str]] = set()  # (series, person): a person's series counted once
+    for key, who, org, replies, reviews, flag_only, substantive, lines in pairs:
+        if key not in series:
+            continue
+        g = given.get(who)
+        if g is None:
+            g = given[who] = {
+                "replies": 0,
+                "reviews": 0,
+                "flag_only": 0,
+                "substantive": 0,
+                "lines": 0,
+                "series": 0,
+            }
+        if (key, who) not in seen:
+            seen.add((key, who))
+            g["series"] += 1
+        g["replies"] += replies
+        g["reviews"] += reviews
+        g["flag_only"] += flag_only
+        g["substantive"] += substantive
+        g["lines"] += lines
+        o = org_given.get(org)
+        if o is None:
+            o = org_given[org] = {"replies": 0, "reviews": 0, "lines": 0, "who": set()}
+        o["replies"] += replies
+        o["reviews"] += reviews
+        o["lines"] += lines
+        o["who"].add(who)
+    return given, org_given
+
+
 def review_balance(
     conn: Connection, top: int | None = 25, series: set[str] | None = None
 ) -> dict[str, Any]:
@@ -112,9 +181,18 @@ def _balance(conn: Connection, series: set[str] | None) -> dict[str, Any]:
     given, org_given = _given(conn, series)
     received: dict[str, dict[str, int]] = {}
     org_received: dict[str, dict[str, int]] = {}
-    for key, author, org, patches, replies in conn.execute(
-        select(sm.c.series_key, sm.c.author, sm.c.org, sm.c.patches, sm.c.review_replies)
-    ):
+
+    def contributions() -> list[tuple[str, str, str, int, int]]:
+        q = select(sm.c.series_key, sm.c.author, sm.c.org, sm.c.patches, sm.c.review_replies)
+        return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
+
+    def everyone() -> dict[str, tuple[Any, ...]]:
+        q = select(pe.c.identity, pe.c.name, pe.c.address, pe.c.org, pe.c.is_bot)
+        return {r[0]: tuple(r) for r in conn.execute(q)}
+
+    # Every series' author and every person's name: the same on every request until an
+    # update finishes, so read once per data version.
+    for key, author, org, patches, replies in per_version(conn, "contributions", contributions):
         if series is not None and key not in series:
             continue
         rc = received.get(author)
@@ -128,10 +206,7 @@ def _balance(conn: Connection, series: set[str] | None) -> dict[str, Any]:
             orc = org_received[org] = {"series": 0, "replies": 0}
         orc["series"] += 1
         orc["replies"] += replies
-    names = {
-        r[0]: r
-        for r in conn.execute(select(pe.c.identity, pe.c.name, pe.c.address, pe.c.org, pe.c.is_bot))
-    }
+    names = per_version(conn, "people_names", everyone)
     people = []
     nobody = (None, None, None, None, False)
     for who in set(given) | set(received):
