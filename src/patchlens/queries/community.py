@@ -26,8 +26,7 @@ def _given(
     series (the chunks are disjoint, so sums and per-person distinct series add up). Rows are
     read as plain tuples: there are as many as people and (organisation, person) pairs."""
     if series is not None and len(series) > BY_KEY_LIMIT:
-        pairs = per_version(conn, "review_pairs", lambda: _review_pairs(conn))
-        return _given_from_pairs(pairs, series)
+        return _given_from_pairs(review_pairs(conn), series)
     ev = schema.review_events
     given: dict[str, dict[str, Any]] = {}
     org_given: dict[str, dict[str, Any]] = {}
@@ -93,9 +92,14 @@ BY_KEY_LIMIT = 2000
 Pair = tuple[str, str, str, int, int, int, int, int]
 
 
+def review_pairs(conn: Connection) -> list[Pair]:
+    """Review given summed per series, person and organisation, kept per data version: a
+    large selection of series adds these up instead of binding thousands of keys into
+    queries on every request."""
+    return per_version(conn, "review_pairs", lambda: _review_pairs(conn))
+
+
 def _review_pairs(conn: Connection) -> list[Pair]:
-    """Review given summed per series, person and organisation: a large selection of series
-    adds these up instead of binding thousands of keys into queries on every request."""
     ev = schema.review_events
     q = select(
         ev.c.series_key,

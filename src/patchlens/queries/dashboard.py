@@ -34,7 +34,7 @@ from patchlens.metrics.distributions import (
     summary,
 )
 from patchlens.queries import selection
-from patchlens.queries.community import review_balance
+from patchlens.queries.community import BY_KEY_LIMIT, review_balance, review_pairs
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.report import states_by_subsystem
 from patchlens.queries.selection import (
@@ -141,6 +141,10 @@ def _reviewers(conn: Connection, keys: list[str] | None) -> int:
     bots = selection.per_version(conn, "bots", bot_set)
     if keys is None:
         who: set[str] | frozenset[str] = selection.per_version(conn, "reviewers", everyone)
+    elif len(keys) > BY_KEY_LIMIT:
+        # Many series: from the per-series review sums kept per data version.
+        wanted = set(keys)
+        who = {w for k, w, *_rest in review_pairs(conn) if k in wanted}
     else:
         who = set()
         for chunk in chunks(keys):
@@ -154,7 +158,10 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     number of people (bots aside) who replied to them."""
     rows = series_rows(conn, f, rules)
     states = Counter(r["state"] for r in rows)
-    merges = merge_rate(rows, any(r["repo_registered"] for r in all_series(conn, rules)))
+    registered = selection.per_version(
+        conn, "repo_registered", lambda: any(r["repo_registered"] for r in all_series(conn, rules))
+    )
+    merges = merge_rate(rows, registered)
     per_period: dict[str, dict[str, Any]] = {}
     for r in rows:
         p = per_period.setdefault(
