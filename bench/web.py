@@ -562,9 +562,11 @@ def store_size(db: Path) -> int:
 def growth_table(
     base: dict[str, Any], db: Path, results: list[Result], scale: float, sizes: str | None
 ) -> str:
-    """Each route's p95 there (the baseline) and here, their ratio, and with `scale` a
-    projection: the time here times (ratio ** (log(scale) / log(size here / size there))),
-    i.e. the same growth exponent over the next `scale`-fold as over the last one."""
+    """Each route's p50 and p95 there (the baseline) and here, the ratio of the medians (a
+    p95 of a few requests on a shared machine is mostly other work), and with `scale` a
+    projection of the p95: the p95 here times (p50 ratio ** (log(scale) / log(size here /
+    size there))), i.e. the same growth exponent over the next `scale`-fold as over the last
+    one."""
     here = routes(results)
     there = base.get("routes") or {}
     if sizes:
@@ -574,21 +576,25 @@ def growth_table(
     k = math.log(scale) / math.log(n1 / n0) if scale > 1 and n0 and n1 > n0 else 0.0
     w = max(len(r) for r in here)
     proj = f"  {f'x{scale:g} p95':>9}" if k else ""
-    head = f"{'route':<{w}}  {'base p95':>8}  {'p95':>7}  {'ratio':>6}{proj}"
+    cols = f"{'base p50':>8}  {'p50':>7}  {'base p95':>8}  {'p95':>7}  {'ratio':>6}"
+    head = f"{'route':<{w}}  {cols}{proj}"
     lines = [
         f"Growth from the baseline ({n0:,.0f} messages) to this store ({n1:,.0f}), ms",
         head,
         "-" * len(head),
     ]
     for r in sorted(here, key=lambda r: -here[r]["p95"]):
-        b = there.get(r)
+        b, h = there.get(r), here[r]
         if not b:
-            lines.append(f"{r:<{w}}  {'–':>8}  {here[r]['p95']:7.1f}")
+            lines.append(f"{r:<{w}}  {'–':>8}  {h['p50']:7.1f}  {'–':>8}  {h['p95']:7.1f}")
             continue
-        ratio = here[r]["p95"] / b["p95"] if b["p95"] else math.inf
-        row = f"{r:<{w}}  {b['p95']:8.1f}  {here[r]['p95']:7.1f}  {ratio:6.2f}"
+        ratio = h["p50"] / b["p50"] if b["p50"] else math.inf
+        row = (
+            f"{r:<{w}}  {b['p50']:8.1f}  {h['p50']:7.1f}  {b['p95']:8.1f}  {h['p95']:7.1f}  "
+            f"{ratio:6.2f}"
+        )
         if k:
-            row += f"  {here[r]['p95'] * max(ratio, 1.0) ** k:9.0f}"
+            row += f"  {h['p95'] * max(ratio, 1.0) ** k:9.0f}"
         lines.append(row)
     return "\n".join(lines)
 
