@@ -9,6 +9,7 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -85,10 +86,19 @@ def selected_keys(conn: Connection, f: Filters, rules: BacklogRules) -> set[str]
     return selection.selected_keys(conn, f, rules, kept=True)
 
 
-def part(rows: list[dict[str, Any]], f: Filters, link: str, top: int = 25) -> dict[str, Any]:
+def part(
+    rows: list[dict[str, Any]],
+    f: Filters,
+    link: str,
+    top: int = 25,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A table that may show only its first rows: how many there are in all, and where the
-    whole list is (another page with the same filters, or this one with full=1)."""
+    whole list is (another page with the same filters, or this one with full=1). `shape`
+    makes each shown row (only those: a list of thousands shows 25)."""
     shown = rows if f.full else rows[:top]
+    if shape is not None:
+        shown = [shape(r) for r in shown]
     return {"total": len(rows), "rows": shown, "full_list": link}
 
 
@@ -153,6 +163,17 @@ def _reviewers(conn: Connection, keys: list[str] | None) -> int:
     return len(who - bots)
 
 
+def _period_labels(conn: Connection, rules: BacklogRules, period: str) -> dict[str, str]:
+    """Each series' period of first posting (`period_of`), per data version: a date
+    conversion per series on every request otherwise."""
+
+    def compute() -> dict[str, str]:
+        rows = all_series(conn, rules)
+        return {r["series_key"]: period_of(r["first_date"], period) for r in rows}
+
+    return selection.per_version(conn, ("period_labels", period), compute)
+
+
 def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
     """Headline figures and the activity trend of the selected series; `reviewers` is the
     number of people (bots aside) who replied to them."""
@@ -163,11 +184,10 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     )
     merges = merge_rate(rows, registered)
     per_period: dict[str, dict[str, Any]] = {}
+    labels = _period_labels(conn, rules, f.period)
     for r in rows:
-        p = per_period.setdefault(
-            period_of(r["first_date"], f.period),
-            {"series": 0, "merged": 0, "patches": 0, "ttm": []},
-        )
+        label = labels.get(r["series_key"]) or period_of(r["first_date"], f.period)
+        p = per_period.setdefault(label, {"series": 0, "merged": 0, "patches": 0, "ttm": []})
         p["series"] += 1
         p["patches"] += r["patches"]
         if r["merged"] != "none":
@@ -246,10 +266,11 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
 
     def listed(state: str, ordered: list[dict[str, Any]], sort: str) -> dict[str, Any]:
         return part(
-            [brief(r) for r in ordered if r["state"] == state],
+            [r for r in ordered if r["state"] == state],
             f,
             "/series" + f.query(state=state, sort=sort),
             top,
+            brief,
         )
 
     return {
@@ -261,14 +282,11 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
         "waiting_on_author": listed("waiting on author", by_last, "last_date"),
         "stale": listed("stale", by_last[::-1], "-last_date"),
         "unanswered_by_subsystem": part(
-            [
-                brief(r)
-                for r in by_first
-                if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
-            ],
+            [r for r in by_first if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES],
             f,
             "/backlog" + f.query(full="1"),
             top,
+            brief,
         ),
         "per_subsystem": part(
             [
@@ -683,16 +701,18 @@ def subsystem_page(
             top,
         ),
         "unanswered": part(
-            [brief(r) for r in rows if r["unanswered_by_subsystem"]],
+            [r for r in rows if r["unanswered_by_subsystem"]],
             f,
             here,
             top,
+            brief,
         ),
         "open": part(
-            [brief(r) for r in rows if r["state"] in OPEN_STATES],
+            [r for r in rows if r["state"] in OPEN_STATES],
             f,
             "/series" + f.query(subsystem=title, state="open"),
             top,
+            brief,
         ),
     }
 
