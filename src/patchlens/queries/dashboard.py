@@ -545,6 +545,22 @@ def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
             v["merged_as"] = {"seq": seq[m.key], "version": f"v{m.version_str or m.version}"}
 
 
+def _series_index(
+    conn: Connection, rules: BacklogRules
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The series rows kept for this data version by key and by author, kept with them."""
+
+    def compute() -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        by_key: dict[str, dict[str, Any]] = {}
+        by_author: dict[str, list[dict[str, Any]]] = {}
+        for r in all_series(conn, rules):
+            by_key[r["series_key"]] = r
+            by_author.setdefault(r["author"], []).append(r)
+        return by_key, by_author
+
+    return selection.per_version(conn, ("series_index", rules), compute)
+
+
 def person_page(
     conn: Connection,
     address: str,
@@ -573,15 +589,22 @@ def person_page(
     p["addresses"] = json.loads(p["addresses"])
     who = p["identity"]
     ev = schema.review_events
-    rows = series_rows(conn, f, rules)
-    by_key = {r["series_key"]: r for r in rows}
+    # The person's own series and the series they replied to, looked up in the rows kept per
+    # data version and each kept if `f` keeps it: the same rows as filtering every series
+    # first, at the cost of this person's share of them.
     everything = f.selects_all()
+    all_by_key, by_author = _series_index(conn, rules)
+
+    def selected(key: str) -> dict[str, Any] | None:
+        r = all_by_key.get(key)
+        return r if r is not None and (everything or f.keep(r)) else None
+
     per_series: dict[str, dict[str, Any]] = {}
     given = {"replies": 0, "reviews": 0, "lines": 0}
     for key, review, lines, date in conn.execute(
         select(ev.c.series_key, ev.c.review, ev.c.lines_written, ev.c.date).where(ev.c.who == who)
     ):
-        r = by_key.get(key)
+        r = selected(key)
         if r is None and not everything:
             continue
         given["replies"] += 1
@@ -603,7 +626,7 @@ def person_page(
         x["last"] = max(x["last"], date)
     reviewed = sorted(per_series.values(), key=lambda x: (-x["last"], x["series_key"]))
     authored = sorted(
-        (r for r in rows if r["author"] == who),
+        (r for r in by_author.get(who, ()) if everything or f.keep(r)),
         key=lambda r: (-r["first_date"], r["series_key"]),
     )
 
@@ -788,17 +811,18 @@ def pulls(conn: Connection, f: Filters) -> dict[str, Any]:
     if f.q:
         needle = f.q.casefold()
         rows = [r for r in rows if needle in f"{r['title']} {r['author_addr']}".casefold()]
-    for r in rows:
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = min(f.page, pages)
+    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    for r in shown:  # the evidence of the rows shown only
         ev = json.loads(r.pop("merge_evidence") or "null")
         r["tree"] = ev["tree"] if ev else None
         r["notice_message_id"] = ev["message_id"] if ev else None
         r.pop("author")
-    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
-    page = min(f.page, pages)
     return {
         "total": len(rows),
         "merged": sum(1 for r in rows if r["merged_by"]),
         "page": page,
         "pages": pages,
-        "rows": rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "rows": shown,
     }
