@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, func, select
 
+from patchlens.queries.selection import per_version
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
@@ -22,48 +23,135 @@ def _given(
     conn: Connection, series: set[str] | None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Review given per person and per organisation, summed by the database in chunks of
-    series (the chunks are disjoint, so sums and per-person distinct series add up)."""
+    series (the chunks are disjoint, so sums and per-person distinct series add up). Rows are
+    read as plain tuples: there are as many as people and (organisation, person) pairs."""
+    if series is not None and len(series) > BY_KEY_LIMIT:
+        return _given_from_pairs(review_pairs(conn), series)
     ev = schema.review_events
     given: dict[str, dict[str, Any]] = {}
     org_given: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(series):
         where = ev.c.series_key.in_(chunk) if chunk is not None else True
-        for r in conn.execute(
+        person = (
             select(
                 ev.c.who,
-                func.count().label("replies"),
-                func.sum(ev.c.review.cast(Integer)).label("reviews"),
-                func.sum((ev.c.review & ~ev.c.substantive).cast(Integer)).label("flag_only"),
-                func.sum(ev.c.substantive.cast(Integer)).label("substantive"),
-                func.sum(ev.c.lines_written).label("lines"),
-                func.count(func.distinct(ev.c.series_key)).label("series"),
+                func.count(),
+                func.sum(ev.c.review.cast(Integer)),
+                func.sum((ev.c.review & ~ev.c.substantive).cast(Integer)),
+                func.sum(ev.c.substantive.cast(Integer)),
+                func.sum(ev.c.lines_written),
+                func.count(func.distinct(ev.c.series_key)),
             )
             .where(where)
             .group_by(ev.c.who)
-        ):
-            g = given.setdefault(
-                r.who,
-                {"replies": 0, "reviews": 0, "flag_only": 0, "substantive": 0, "lines": 0},
-            )
-            g["series"] = g.get("series", 0) + r.series
-            for k in ("replies", "reviews", "flag_only", "substantive", "lines"):
-                g[k] += int(getattr(r, k) or 0)
-        for r in conn.execute(
+        )
+        for who, replies, reviews, flag_only, substantive, lines, n in conn.execute(person):
+            g = given.get(who)
+            if g is None:
+                g = given[who] = {
+                    "replies": 0,
+                    "reviews": 0,
+                    "flag_only": 0,
+                    "substantive": 0,
+                    "lines": 0,
+                    "series": 0,
+                }
+            g["series"] += n
+            g["replies"] += replies
+            g["reviews"] += int(reviews or 0)
+            g["flag_only"] += int(flag_only or 0)
+            g["substantive"] += int(substantive or 0)
+            g["lines"] += int(lines or 0)
+        per_org = (
             select(
                 ev.c.org,
                 ev.c.who,
-                func.count().label("replies"),
-                func.sum(ev.c.review.cast(Integer)).label("reviews"),
-                func.sum(ev.c.lines_written).label("lines"),
+                func.count(),
+                func.sum(ev.c.review.cast(Integer)),
+                func.sum(ev.c.lines_written),
             )
             .where(where)
             .group_by(ev.c.org, ev.c.who)
-        ):
-            o = org_given.setdefault(r.org, {"replies": 0, "reviews": 0, "lines": 0, "who": set()})
-            o["replies"] += r.replies
-            o["reviews"] += int(r.reviews or 0)
-            o["lines"] += int(r.lines or 0)
-            o["who"].add(r.who)
+        )
+        for org, who, replies, reviews, lines in conn.execute(per_org):
+            o = org_given.get(org)
+            if o is None:
+                o = org_given[org] = {"replies": 0, "reviews": 0, "lines": 0, "who": set()}
+            o["replies"] += replies
+            o["reviews"] += int(reviews or 0)
+            o["lines"] += int(lines or 0)
+            o["who"].add(who)
+    return given, org_given
+
+
+# Up to this many series, review given is summed by the database, a chunk of series keys at a
+# time (by the series_key index); beyond, from the per-series sums kept per data version.
+BY_KEY_LIMIT = 2000
+
+# (series_key, who, org, replies, reviews, flag_only, substantive, lines)
+Pair = tuple[str, str, str, int, int, int, int, int]
+
+
+def review_pairs(conn: Connection) -> list[Pair]:
+    """Review given summed per series, person and organisation, kept per data version: a
+    large selection of series adds these up instead of binding thousands of keys into
+    queries on every request."""
+    return per_version(conn, "review_pairs", lambda: _review_pairs(conn))
+
+
+def _review_pairs(conn: Connection) -> list[Pair]:
+    ev = schema.review_events
+    q = select(
+        ev.c.series_key,
+        ev.c.who,
+        ev.c.org,
+        func.count(),
+        func.sum(ev.c.review.cast(Integer)),
+        func.sum((ev.c.review & ~ev.c.substantive).cast(Integer)),
+        func.sum(ev.c.substantive.cast(Integer)),
+        func.sum(ev.c.lines_written),
+    ).group_by(ev.c.series_key, ev.c.who, ev.c.org)
+    return [
+        (key, who, org, n, int(rv or 0), int(fo or 0), int(sb or 0), int(ln or 0))
+        for key, who, org, n, rv, fo, sb, ln in conn.execute(q)
+    ]
+
+
+def _given_from_pairs(
+    pairs: list[Pair], series: set[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """What `_given` sums in SQL, summed over the per-series sums of the selected series."""
+    given: dict[str, dict[str, Any]] = {}
+    org_given: dict[str, dict[str, Any]] = {}
+    seen: set[tuple[str, str]] = set()  # (series, person): a person's series counted once
+    for key, who, org, replies, reviews, flag_only, substantive, lines in pairs:
+        if key not in series:
+            continue
+        g = given.get(who)
+        if g is None:
+            g = given[who] = {
+                "replies": 0,
+                "reviews": 0,
+                "flag_only": 0,
+                "substantive": 0,
+                "lines": 0,
+                "series": 0,
+            }
+        if (key, who) not in seen:
+            seen.add((key, who))
+            g["series"] += 1
+        g["replies"] += replies
+        g["reviews"] += reviews
+        g["flag_only"] += flag_only
+        g["substantive"] += substantive
+        g["lines"] += lines
+        o = org_given.get(org)
+        if o is None:
+            o = org_given[org] = {"replies": 0, "reviews": 0, "lines": 0, "who": set()}
+        o["replies"] += replies
+        o["reviews"] += reviews
+        o["lines"] += lines
+        o["who"].add(who)
     return given, org_given
 
 
@@ -75,31 +163,59 @@ def review_balance(
     and organisation map), over the given series (None: all). Review given is the replies to
     those series, contributions are those series; an organisation is each message's.
 
-    Each list is cut at `top` (None: all); `*_total` says how long the whole list is."""
+    Each list is cut at `top` (None: all); `*_total` says how long the whole list is.
+
+    Over all series the balance is a function of the store alone: it is computed once per
+    data version (queries.selection.per_version) rather than from every review event on
+    every request. The result is the caller's (the lists are copies)."""
+    if series is None:
+        whole = per_version(conn, "review_balance", lambda: _balance(conn, None))
+    else:
+        whole = _balance(conn, series)
+    out = dict(whole)
+    out["people"] = list(whole["people"])  # never cut
+    for k in ("reviewers", "contributors", "orgs"):
+        out[k] = whole[k][:top]
+    return out
+
+
+def _balance(conn: Connection, series: set[str] | None) -> dict[str, Any]:
+    """review_balance with every list whole."""
     sm, pe = schema.series_metrics, schema.people
     given, org_given = _given(conn, series)
     received: dict[str, dict[str, int]] = {}
     org_received: dict[str, dict[str, int]] = {}
-    for row in conn.execute(
-        select(sm.c.series_key, sm.c.author, sm.c.org, sm.c.patches, sm.c.review_replies)
-    ):
-        if series is not None and row.series_key not in series:
+
+    def contributions() -> list[tuple[str, str, str, int, int]]:
+        q = select(sm.c.series_key, sm.c.author, sm.c.org, sm.c.patches, sm.c.review_replies)
+        return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
+
+    def everyone() -> dict[str, tuple[Any, ...]]:
+        q = select(pe.c.identity, pe.c.name, pe.c.address, pe.c.org, pe.c.is_bot)
+        return {r[0]: tuple(r) for r in conn.execute(q)}
+
+    # Every series' author and every person's name: the same on every request until an
+    # update finishes, so read once per data version.
+    for key, author, org, patches, replies in per_version(conn, "contributions", contributions):
+        if series is not None and key not in series:
             continue
-        rc = received.setdefault(row.author, {"series": 0, "patches": 0, "replies": 0})
+        rc = received.get(author)
+        if rc is None:
+            rc = received[author] = {"series": 0, "patches": 0, "replies": 0}
         rc["series"] += 1
-        rc["patches"] += row.patches
-        rc["replies"] += row.review_replies
-        orc = org_received.setdefault(row.org, {"series": 0, "replies": 0})
+        rc["patches"] += patches
+        rc["replies"] += replies
+        orc = org_received.get(org)
+        if orc is None:
+            orc = org_received[org] = {"series": 0, "replies": 0}
         orc["series"] += 1
-        orc["replies"] += row.review_replies
-    names = {
-        r.identity: r._mapping
-        for r in conn.execute(select(pe.c.identity, pe.c.name, pe.c.address, pe.c.org, pe.c.is_bot))
-    }
+        orc["replies"] += replies
+    names = per_version(conn, "people_names", everyone)
     people = []
+    nobody = (None, None, None, None, False)
     for who in set(given) | set(received):
-        p = names.get(who, {})
-        if p.get("is_bot"):
+        _i, name, address, org, is_bot = names.get(who, nobody)
+        if is_bot:
             continue
         g = given.get(who, {})
         rc = received.get(who, {})
@@ -108,9 +224,9 @@ def review_balance(
         people.append(
             {
                 "identity": who,
-                "name": p.get("name") or "",
-                "address": p.get("address") or who.removeprefix("addr:"),
-                "org": p.get("org") or "",
+                "name": name or "",
+                "address": address or who.removeprefix("addr:"),
+                "org": org or "",
                 "review_replies": replies,
                 "reviews": g.get("reviews", 0),
                 "flag_only": g.get("flag_only", 0),
@@ -153,11 +269,11 @@ def review_balance(
     flag_only = sum(p["flag_only"] for p in people)
     return {
         "people": sorted(people, key=lambda p: (-p["review_replies"], p["identity"])),
-        "reviewers": reviewers[:top],
+        "reviewers": reviewers,
         "reviewers_total": len(reviewers),
-        "contributors": contributors[:top],
+        "contributors": contributors,
         "contributors_total": len(contributors),
-        "orgs": org_list[:top],
+        "orgs": org_list,
         "orgs_total": len(org_list),
         "reviews": total_reviews,
         "flag_only_reviews": flag_only,

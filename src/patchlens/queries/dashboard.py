@@ -9,6 +9,7 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +35,7 @@ from patchlens.metrics.distributions import (
     summary,
 )
 from patchlens.queries import selection
-from patchlens.queries.community import review_balance
+from patchlens.queries.community import BY_KEY_LIMIT, review_balance, review_pairs
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.report import states_by_subsystem
 from patchlens.queries.selection import (
@@ -85,15 +86,29 @@ def selected_keys(conn: Connection, f: Filters, rules: BacklogRules) -> set[str]
     return selection.selected_keys(conn, f, rules, kept=True)
 
 
-def part(rows: list[dict[str, Any]], f: Filters, link: str, top: int = 25) -> dict[str, Any]:
+def part(
+    rows: list[dict[str, Any]],
+    f: Filters,
+    link: str,
+    top: int = 25,
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A table that may show only its first rows: how many there are in all, and where the
-    whole list is (another page with the same filters, or this one with full=1)."""
+    whole list is (another page with the same filters, or this one with full=1). `shape`
+    makes each shown row (only those: a list of thousands shows 25)."""
     shown = rows if f.full else rows[:top]
+    if shape is not None:
+        shown = [shape(r) for r in shown]
     return {"total": len(rows), "rows": shown, "full_list": link}
 
 
 def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
-    """The values the filter forms offer."""
+    """The values the filter forms offer: read once per data version (every HTML page shows
+    the form, and the organisations are counted over every series)."""
+    return selection.per_version(conn, "lists_and_orgs", lambda: _lists_and_orgs(conn))
+
+
+def _lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
     sm = schema.series_metrics
     return {
         "lists": [
@@ -125,9 +140,21 @@ def lists_and_orgs(conn: Connection) -> dict[str, list[str]]:
 def _reviewers(conn: Connection, keys: list[str] | None) -> int:
     """How many people (bots aside) replied to the series (None: to any series)."""
     ev, pe = schema.review_events, schema.people
-    bots = {w for (w,) in conn.execute(select(pe.c.identity).where(pe.c.is_bot))}
+
+    def everyone() -> frozenset[str]:
+        return frozenset(w for (w,) in conn.execute(select(ev.c.who).distinct()))
+
+    def bot_set() -> frozenset[str]:
+        return frozenset(w for (w,) in conn.execute(select(pe.c.identity).where(pe.c.is_bot)))
+
+    # Both read the whole store: once per data version.
+    bots = selection.per_version(conn, "bots", bot_set)
     if keys is None:
-        who = {w for (w,) in conn.execute(select(ev.c.who).distinct())}
+        who: set[str] | frozenset[str] = selection.per_version(conn, "reviewers", everyone)
+    elif len(keys) > BY_KEY_LIMIT:
+        # Many series: from the per-series review sums kept per data version.
+        wanted = set(keys)
+        who = {w for k, w, *_rest in review_pairs(conn) if k in wanted}
     else:
         who = set()
         for chunk in chunks(keys):
@@ -136,18 +163,31 @@ def _reviewers(conn: Connection, keys: list[str] | None) -> int:
     return len(who - bots)
 
 
+def _period_labels(conn: Connection, rules: BacklogRules, period: str) -> dict[str, str]:
+    """Each series' period of first posting (`period_of`), per data version: a date
+    conversion per series on every request otherwise."""
+
+    def compute() -> dict[str, str]:
+        rows = all_series(conn, rules)
+        return {r["series_key"]: period_of(r["first_date"], period) for r in rows}
+
+    return selection.per_version(conn, ("period_labels", period), compute)
+
+
 def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
     """Headline figures and the activity trend of the selected series; `reviewers` is the
     number of people (bots aside) who replied to them."""
     rows = series_rows(conn, f, rules)
     states = Counter(r["state"] for r in rows)
-    merges = merge_rate(rows, any(r["repo_registered"] for r in all_series(conn, rules)))
+    registered = selection.per_version(
+        conn, "repo_registered", lambda: any(r["repo_registered"] for r in all_series(conn, rules))
+    )
+    merges = merge_rate(rows, registered)
     per_period: dict[str, dict[str, Any]] = {}
+    labels = _period_labels(conn, rules, f.period)
     for r in rows:
-        p = per_period.setdefault(
-            period_of(r["first_date"], f.period),
-            {"series": 0, "merged": 0, "patches": 0, "ttm": []},
-        )
+        label = labels.get(r["series_key"]) or period_of(r["first_date"], f.period)
+        p = per_period.setdefault(label, {"series": 0, "merged": 0, "patches": 0, "ttm": []})
         p["series"] += 1
         p["patches"] += r["patches"]
         if r["merged"] != "none":
@@ -226,10 +266,11 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
 
     def listed(state: str, ordered: list[dict[str, Any]], sort: str) -> dict[str, Any]:
         return part(
-            [brief(r) for r in ordered if r["state"] == state],
+            [r for r in ordered if r["state"] == state],
             f,
             "/series" + f.query(state=state, sort=sort),
             top,
+            brief,
         )
 
     return {
@@ -241,14 +282,11 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
         "waiting_on_author": listed("waiting on author", by_last, "last_date"),
         "stale": listed("stale", by_last[::-1], "-last_date"),
         "unanswered_by_subsystem": part(
-            [
-                brief(r)
-                for r in by_first
-                if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
-            ],
+            [r for r in by_first if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES],
             f,
             "/backlog" + f.query(full="1"),
             top,
+            brief,
         ),
         "per_subsystem": part(
             [
@@ -299,6 +337,9 @@ def explorer(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
 
 
 PATCH_SORT = ("date", "subject", "lines")
+# Up to this many selected series, the patches page reads theirs by key; beyond, it reads
+# every patch once and keeps theirs (fewer statements than chunks of keys by then).
+KEYS_IN_SQL = 5000
 
 
 def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
@@ -332,9 +373,30 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
     )
     col = columns[key]
     order = (col.desc(), m.c.id.desc()) if desc else (col.asc(), m.c.id.asc())
-    if keys is None:
+    if keys is None and f.q:
+        # A search: the patches (version_members) drive the scan, each message read by its
+        # key, rather than every message of the store by date; the matches are read once,
+        # in order, and counted and paged here.
+        is_patch = m.c.id.in_(select(vm.c.message_pk).where(vm.c.idx > 0))
+        matches = [
+            i
+            for (i,) in conn.execute(
+                select(m.c.id).select_from(joined).where(*conds, is_patch).order_by(*order)
+            )
+        ]
+        total = len(matches)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(f.page, pages)
+        ids = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    elif keys is None:
         base = select(m.c.id).select_from(joined).where(and_(*conds))
-        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+
+        def count() -> int:
+            return conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+
+        # Counting reads every patch in the days asked: once per data version and filter (the
+        # page of rows comes from the date index, LIMIT'ed; paging on needs the same count).
+        total = selection.per_version(conn, ("patch_count", f.since_ts, f.until_ts, f.q), count)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(f.page, pages)
         ids = [
@@ -344,14 +406,24 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
             )
         ]
     else:
-        # The series set can be larger than a query may bind: filter it here, then page.
-        found = [
-            (i, v)
-            for i, k, v in conn.execute(
-                select(m.c.id, sv.c.series_key, col).select_from(joined).where(and_(*conds))
-            )
-            if k in keys
-        ]
+        if len(keys) <= KEYS_IN_SQL:
+            # A few series: read their patches alone (by the series_key index), a chunk of
+            # series at a time, rather than every patch of the store.
+            found = []
+            for chunk in chunks(sorted(keys)):
+                q = select(m.c.id, col).select_from(joined)
+                found += [
+                    (i, v) for i, v in conn.execute(q.where(*conds, sv.c.series_key.in_(chunk)))
+                ]
+        else:
+            # Most series: one pass over the patches, kept when their series is selected.
+            found = [
+                (i, v)
+                for i, k, v in conn.execute(
+                    select(m.c.id, sv.c.series_key, col).select_from(joined).where(and_(*conds))
+                )
+                if k in keys
+            ]
         found.sort(key=lambda x: (x[1] is None, 0 if x[1] is None else x[1], x[0]), reverse=desc)
         total = len(found)
         pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -473,6 +545,22 @@ def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
             v["merged_as"] = {"seq": seq[m.key], "version": f"v{m.version_str or m.version}"}
 
 
+def _series_index(
+    conn: Connection, rules: BacklogRules
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """The series rows kept for this data version by key and by author, kept with them."""
+
+    def compute() -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        by_key: dict[str, dict[str, Any]] = {}
+        by_author: dict[str, list[dict[str, Any]]] = {}
+        for r in all_series(conn, rules):
+            by_key[r["series_key"]] = r
+            by_author.setdefault(r["author"], []).append(r)
+        return by_key, by_author
+
+    return selection.per_version(conn, ("series_index", rules), compute)
+
+
 def person_page(
     conn: Connection,
     address: str,
@@ -501,15 +589,22 @@ def person_page(
     p["addresses"] = json.loads(p["addresses"])
     who = p["identity"]
     ev = schema.review_events
-    rows = series_rows(conn, f, rules)
-    by_key = {r["series_key"]: r for r in rows}
+    # The person's own series and the series they replied to, looked up in the rows kept per
+    # data version and each kept if `f` keeps it: the same rows as filtering every series
+    # first, at the cost of this person's share of them.
     everything = f.selects_all()
+    all_by_key, by_author = _series_index(conn, rules)
+
+    def selected(key: str) -> dict[str, Any] | None:
+        r = all_by_key.get(key)
+        return r if r is not None and (everything or f.keep(r)) else None
+
     per_series: dict[str, dict[str, Any]] = {}
     given = {"replies": 0, "reviews": 0, "lines": 0}
     for key, review, lines, date in conn.execute(
         select(ev.c.series_key, ev.c.review, ev.c.lines_written, ev.c.date).where(ev.c.who == who)
     ):
-        r = by_key.get(key)
+        r = selected(key)
         if r is None and not everything:
             continue
         given["replies"] += 1
@@ -531,7 +626,7 @@ def person_page(
         x["last"] = max(x["last"], date)
     reviewed = sorted(per_series.values(), key=lambda x: (-x["last"], x["series_key"]))
     authored = sorted(
-        (r for r in rows if r["author"] == who),
+        (r for r in by_author.get(who, ()) if everything or f.keep(r)),
         key=lambda r: (-r["first_date"], r["series_key"]),
     )
 
@@ -594,13 +689,17 @@ def subsystem_page(
     keys = [r["series_key"] for r in rows]
     load: Counter[str] = Counter()
     pe = schema.people
-    addr = {i: a for i, a in conn.execute(select(pe.c.identity, pe.c.address))}
     ev = schema.review_events
     for chunk in chunks(keys):
         for who, n in conn.execute(
             select(ev.c.who, func.count()).where(ev.c.series_key.in_(chunk)).group_by(ev.c.who)
         ):
             load[who] += n
+    # The addresses of the people who replied here, not of everyone in the store.
+    addr: dict[str, str] = {}
+    for chunk in chunks(sorted(load)):
+        q = select(pe.c.identity, pe.c.address).where(pe.c.identity.in_(chunk))
+        addr.update((i, a) for i, a in conn.execute(q))
     states = Counter(r["state"] for r in rows)
     here = "/subsystems/" + quote(title, safe="") + f.query(full="1")
     return {
@@ -625,18 +724,27 @@ def subsystem_page(
             top,
         ),
         "unanswered": part(
-            [brief(r) for r in rows if r["unanswered_by_subsystem"]],
+            [r for r in rows if r["unanswered_by_subsystem"]],
             f,
             here,
             top,
+            brief,
         ),
         "open": part(
-            [brief(r) for r in rows if r["state"] in OPEN_STATES],
+            [r for r in rows if r["state"] in OPEN_STATES],
             f,
             "/series" + f.query(subsystem=title, state="open"),
             top,
+            brief,
         ),
     }
+
+
+def _prefix_range(col: Any, prefix: str) -> tuple[Any, Any]:
+    """`col` starts with `prefix` (lowercase hex), as a range an index on `col` answers: LIKE
+    'abc%' is case-insensitive in SQLite and so scans every commit. A commit id is lowercase
+    hex, so every one starting with the prefix sorts from it to the prefix followed by 'g'."""
+    return col >= prefix, col < prefix + "g"
 
 
 def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
@@ -646,7 +754,7 @@ def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
     row = conn.execute(
         select(c, schema.repos.c.name)
         .join(schema.repos)
-        .where(c.c.sha.startswith(sha.lower()))
+        .where(*_prefix_range(c.c.sha, sha.lower()))
         .limit(2)
     ).all()
     if len(row) != 1:
@@ -703,17 +811,18 @@ def pulls(conn: Connection, f: Filters) -> dict[str, Any]:
     if f.q:
         needle = f.q.casefold()
         rows = [r for r in rows if needle in f"{r['title']} {r['author_addr']}".casefold()]
-    for r in rows:
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = min(f.page, pages)
+    shown = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    for r in shown:  # the evidence of the rows shown only
         ev = json.loads(r.pop("merge_evidence") or "null")
         r["tree"] = ev["tree"] if ev else None
         r["notice_message_id"] = ev["message_id"] if ev else None
         r.pop("author")
-    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
-    page = min(f.page, pages)
     return {
         "total": len(rows),
         "merged": sum(1 for r in rows if r["merged_by"]),
         "page": page,
         "pages": pages,
-        "rows": rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "rows": shown,
     }

@@ -13,13 +13,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from bisect import bisect_left
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select, func, select
 
 from patchlens.metrics.backlog import BacklogRules, Facts, decide
 from patchlens.queries.filters import Filters
 from patchlens.store import schema
+
+T = TypeVar("T")
 
 BRIEF = (
     "series_key",
@@ -157,6 +161,33 @@ def all_series(conn: Connection, rules: BacklogRules) -> list[dict[str, Any]]:
     return rows
 
 
+# Other results that are a function of the store alone (no filter), kept per store and data
+# version like the rows above: (url, data version) -> name -> value. One version per store.
+_MEMO: dict[tuple[str, Any], dict[Any, Any]] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def per_version(conn: Connection, name: Any, compute: Callable[[], T]) -> T:
+    """`compute()` once per store and data version, kept under `name` until an update
+    finishes (stage_state says when): what every request would otherwise read again from the
+    whole store (a filter form's choices, unfiltered aggregates). Callers must not change
+    what they get back; two requests may both compute a missing value (the same one)."""
+    url = str(conn.engine.url)
+    store = (url, data_version(conn))
+    with _MEMO_LOCK:
+        memo = _MEMO.get(store)
+        if memo is None:
+            for old in [k for k in _MEMO if k[0] == url]:
+                del _MEMO[old]  # an older version of this store: stale
+            memo = _MEMO[store] = {}
+    if name in memo:
+        return memo[name]  # type: ignore[no-any-return]
+    value = compute()
+    with _MEMO_LOCK:
+        memo[name] = value
+    return value
+
+
 def select_series(
     conn: Connection, f: Filters, rules: BacklogRules, as_of: int | None = None, kept: bool = False
 ) -> list[dict[str, Any]]:
@@ -166,8 +197,47 @@ def select_series(
     which answers many requests over one version) rather than from rows SQL narrowed (a
     command, which answers one). Either way `f.keep` decides, so the set is the same."""
     whole = kept and as_of is None
-    rows = all_series(conn, rules) if whole else _load(conn, f, rules, as_of)
+    rows = _candidates(conn, f, rules) if whole else _load(conn, f, rules, as_of)
+    if f.selects_all():
+        return list(rows)  # `keep` says yes to every row when no filter selects
     return [r for r in rows if f.keep(r)]
+
+
+def _candidates(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
+    """The kept series rows `f` may keep, in their kept order: narrowed by the day bounds (a
+    sorted index of first dates) or the organisation (an index by organisation), whichever
+    leaves fewer, both kept per data version; `keep` still decides each row."""
+    rows = all_series(conn, rules)
+    since, until = f.since_ts, f.until_ts
+    if since is None and until is None and not f.org:
+        return rows
+    dates, order, by_org = per_version(conn, ("series_indexes", rules), lambda: _indexes(rows))
+    best: list[int] | None = None
+    if dates is not None and (since is not None or until is not None):
+        lo = bisect_left(dates, since) if since is not None else 0
+        hi = bisect_left(dates, until) if until is not None else len(dates)
+        best = order[lo:hi]
+    if f.org:
+        in_org = by_org.get(f.org, [])
+        if best is None or len(in_org) < len(best):
+            best = in_org
+    if best is None:
+        return rows
+    return [rows[i] for i in sorted(best)]
+
+
+def _indexes(
+    rows: list[dict[str, Any]],
+) -> tuple[list[int] | None, list[int], dict[str, list[int]]]:
+    """The first dates in order with each one's row position (None when a row has no first
+    date: no narrowing by day then), and each organisation's row positions."""
+    by_org: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_org.setdefault(r["org"], []).append(i)
+    if any(r["first_date"] is None for r in rows):
+        return None, [], by_org
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["first_date"])
+    return [rows[i]["first_date"] for i in order], order, by_org
 
 
 def selected_keys(

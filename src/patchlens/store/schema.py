@@ -229,6 +229,7 @@ commits = Table(
     UniqueConstraint("repo_id", "sha"),
     Index(None, "patch_id"),
     Index(None, "committer_date"),
+    Index(None, "sha"),  # the commit page: a commit by (a prefix of) its id, in any repository
 )
 
 commit_branches = Table(
@@ -382,6 +383,7 @@ series_versions = Table(
     Column("prev_key", Text),
     Column("link_score", Float),
     Column("link_evidence", Text),  # JSON {evidence: weight}
+    Index(None, "author_addr"),  # a person's versions, for incremental linking
     Index(None, "series_key"),
     Index(None, "date"),
     # Covering: each series' first author and date without reading the rows (the metrics'

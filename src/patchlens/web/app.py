@@ -10,10 +10,12 @@ and every query is parameterised.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from patchlens.metrics.distributions import DURATIONS
 from patchlens.queries import dashboard as data
 from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params, parse_int
 from patchlens.queries.formats import with_units
+from patchlens.queries.selection import all_series
 from patchlens.store.db import make_engine
 from patchlens.web import api_models, charts, glossary
 from patchlens.web.pagecache import PageCache
@@ -69,11 +72,29 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x * 100:.1f}%"
 
 
-def create_app(url: str, cfg: Config | None = None) -> FastAPI:
+def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> FastAPI:
+    """The app over the store at `url`. `page_cache=False` leaves out the kept responses
+    (web/pagecache.py), so that every request renders: for profiling the rendering."""
     cfg = cfg or Config()
     engine: Engine = make_engine(url, readonly=True)
     rules = BacklogRules(cfg.stale_days, cfg.abandoned_days)
+
+    def warm() -> None:
+        """What every page reads first for a data version, read before a request asks."""
+        with engine.connect() as conn:
+            data.lists_and_orgs(conn)
+            all_series(conn, rules)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if page_cache:
+            # In the background: the server answers at once; a request that comes before the
+            # rows are read waits for the same reading (queries.selection's lock).
+            threading.Thread(target=_quietly, args=(warm,), daemon=True).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="patchlens",
         version=__version__,
         description="Code review of mailing-list projects: the data behind each page.",
@@ -99,7 +120,8 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
 
     # Added before the headers middleware, so inside it: kept responses, 304s included,
     # get the same headers as any other.
-    app.add_middleware(PageCache, engine=engine, salt=f"{__version__} {cfg!r}")
+    if page_cache:
+        app.add_middleware(PageCache, engine=engine, salt=f"{__version__} {cfg!r}", warm=warm)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
@@ -382,6 +404,14 @@ def create_app(url: str, cfg: Config | None = None) -> FastAPI:
         return error(request, 400, exc.message, exc.parameter)
 
     return app
+
+
+def _quietly(fn: Callable[[], None]) -> None:
+    """Run `fn`, logging a failure (the request that needs the same data reads it again)."""
+    try:
+        fn()
+    except Exception:
+        log.warning("warming the dashboard's rows failed", exc_info=True)
 
 
 def app_from_env() -> FastAPI:

@@ -23,12 +23,16 @@ The state is read at most every `check_every` seconds per process (one small que
 again before and after each rendering, so a new state shows within that time and nothing
 rendered across a change is kept. Concurrent requests for a URL that is not kept yet wait
 for the first one to render it, rather than all rendering it at once after each update.
+When the data version is first read or changes, `warm` (if given) runs in a background
+thread: it reads what every page needs for that version before the first request asks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -42,6 +46,7 @@ from sqlalchemy import Engine
 from patchlens.queries.selection import data_version
 from patchlens.store.lock import describe_row, holder_row, row_is_live
 
+log = logging.getLogger(__name__)
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -119,6 +124,7 @@ class PageCache:
         check_every: float = 0.5,
         max_bytes: int = 64 << 20,
         skip: tuple[str, ...] = ("/static/",),
+        warm: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -132,6 +138,7 @@ class PageCache:
         self._checked = 0.0
         self._rendering: dict[str, asyncio.Event] = {}
         self.hits = self.misses = 0
+        self.warm = warm
 
     def state(self, fresh: bool = False) -> StoreState:
         """The store's state, read again when the last reading is older than check_every
@@ -142,8 +149,26 @@ class PageCache:
             if self._state is None or new.version != self._state.version:
                 self.kept.clear()
                 self.size = 0
+                self._warm()
             self._state, self._checked = new, now
         return self._state
+
+    def _warm(self) -> None:
+        """Start reading what every page needs for the new data version (the series rows
+        kept in memory: seconds on a large store) in the background, so that the first
+        request after a start or an update does not wait for all of it alone. Requests
+        that arrive meanwhile wait for the same reading (queries.selection's lock)."""
+        if self.warm is None:
+            return
+        warm = self.warm
+
+        def run() -> None:
+            try:
+                warm()
+            except Exception:  # a request will read it again, and say what failed
+                log.warning("warming the dashboard's rows failed", exc_info=True)
+
+        threading.Thread(target=run, name="patchlens-warm", daemon=True).start()
 
     def _valid(self, key: str, st: StoreState) -> _Kept | None:
         kept = self.kept.get(key)
