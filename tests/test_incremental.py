@@ -46,11 +46,13 @@ def _last_before(repo: Path, ref: str, ts: int) -> str | None:
 
 
 def _update(engine, cache: Path) -> bool:
-    """One `update`; whether its reconstruction rebuilt only what the new mail changed."""
+    """One `update`; whether its reconstruction and its matching redid only what the new mail
+    and commits changed."""
     quiet = Reporter(quiet=True)
     reports = ingest.run_update(engine, cache, quiet, jobs=2)
     assert not [r.error for r in reports if r.error]
-    return run_stages(engine, Config(), cache, quiet, jobs=2).review.incremental
+    rep = run_stages(engine, Config(), cache, quiet, jobs=2)
+    return rep.review.incremental and rep.matching.incremental
 
 
 def _register(db: Path, archive: Path, utils: Path):
@@ -91,7 +93,7 @@ def test_daily_updates_equal_one_update(
         days_with_mail += 1
     daily.dispose()
     assert days_with_mail >= 10, "the last month of the archive should have mail on many days"
-    # After the first, every update rebuilt only what its day changed (none fell back).
+    # After the first, every update redid only what its day changed (none fell back).
     assert all(incremental[1:]), incremental
 
     # One update over everything.
