@@ -166,15 +166,21 @@ def update_summary(
             )
         if not st.skipped:
             rec, mat, met = st.review, st.matching, st.metrics
+            how = "what new mail changed" if rec.incremental else "everything"
+            if rec.fallback:
+                how += f" ({rec.fallback})"
             err.print(
-                f"review: {st.analysed} messages analysed; {rec.threads} threads,"
-                f" {rec.versions} versions in {rec.series} series ({rec.links} version links),"
-                f" {rec.replies} replies; {rec.changed_rows} rows changed",
+                f"review: {st.analysed} messages analysed; rebuilt {how}; {rec.threads}"
+                f" threads, {rec.versions} versions in {rec.series} series ({rec.links} version"
+                f" links), {rec.replies} replies; {rec.changed_rows} rows changed",
                 highlight=False,
             )
+            scope = "of what changed" if mat.incremental else "in all"
+            if mat.fallback:
+                scope += f" ({mat.fallback})"
             err.print(
                 f"matching: {mat.links} postings linked to commits ({mat.ambiguous} ambiguous)"
-                f" among {mat.postings} postings and {mat.commits} commits",
+                f" among {mat.postings} postings and {mat.commits} commits {scope}",
                 highlight=False,
             )
             err.print(
