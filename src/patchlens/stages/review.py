@@ -315,6 +315,70 @@ def _count_stored(conn: Connection, rep: ReconstructReport) -> None:
     rep.replies = count(select(schema.replies.c.message_pk))
 
 
+def _in_batches(
+    conn: Connection,
+    rep: ReconstructReport,
+    reporter: Reporter,
+    total: int,
+    size: int,
+    people: Identities | None,
+    is_bot: BotMatcher | None,
+) -> bool:
+    """Everything, `size` messages at a time in date order, each batch an update on the ones
+    before it: memory stays that of a batch, not of the store. False (and the tables left for
+    the rebuild in memory to correct) when a batch cannot be bounded."""
+    for table, _key in TABLE_KEYS.values():
+        conn.execute(delete(table))
+    order = [
+        pk
+        for (pk,) in conn.execute(
+            select(schema.messages.c.id)
+            .select_from(_analysed_messages())
+            .order_by(func.coalesce(schema.messages.c.date_utc, 0), schema.messages.c.id)
+        )
+    ]
+    people = people or people_of(conn)
+    with reporter.task("reconstructing review (messages, in batches)", total) as task:
+        for i in range(0, len(order), size):
+            batch = set(order[i : i + size])
+            try:
+                part = rebuild_part(conn, batch, people, is_bot or BotMatcher(), 0)
+            except Fallback as why:
+                rep.fallback = f"batch {i // size + 1}: {why}"
+                return False
+            for name, (table, key) in TABLE_KEYS.items():
+                rep.changed_rows += _sync_part(
+                    conn, table, key[0], part.rows[name], part.scope[name], []
+                )
+            task.advance(len(batch))
+    _count_stored(conn, rep)
+    return True
+
+
+def _in_memory(
+    conn: Connection,
+    rep: ReconstructReport,
+    reporter: Reporter,
+    total: int,
+    people: Identities | None,
+    is_bot: BotMatcher | None,
+    touched: dict[str, list[dict[str, Any]]],
+) -> dict[str, list[dict[str, Any]]]:
+    """Everything at once, in memory; the rows wanted."""
+    with reporter.task("reconstructing review (messages)", total) as task:
+        mails, threads = load_mails(conn, task)
+        st = build_structure(mails, threads, people, is_bot)
+        rows = structure_rows(st)
+        for name, (table, key) in TABLE_KEYS.items():
+            rep.changed_rows += sync_table(conn, table, key, rows[name], touched[name])
+    rep.threads = len({t.thread for t in threads.values()})
+    rep.versions = len(st.versions)
+    rep.series = len(st.series)
+    rep.links = len(st.links)
+    rep.replies = len(st.replies)
+    return rows
+
+
 def rebuild_structure(
     engine: Engine,
     reporter: Reporter,
@@ -366,47 +430,14 @@ def rebuild_structure(
             rep.incremental = True
             _count_stored(conn, rep)
         elif total > cold_batch:
-            # Everything, a batch of messages at a time in date order, each as an update
-            # after the batches before it: memory stays that of a batch, not of the store.
-            for table, _key in TABLE_KEYS.values():
-                conn.execute(delete(table))
-            order = [
-                pk
-                for (pk,) in conn.execute(
-                    select(schema.messages.c.id)
-                    .select_from(_analysed_messages())
-                    .order_by(func.coalesce(schema.messages.c.date_utc, 0), schema.messages.c.id)
-                )
-            ]
-            people = people or people_of(conn)
-            with reporter.task("reconstructing review (messages, in batches)", total) as task:
-                for i in range(0, len(order), cold_batch):
-                    batch = set(order[i : i + cold_batch])
-                    try:
-                        part = rebuild_part(conn, batch, people, is_bot or BotMatcher(), 0)
-                    except Fallback as why:
-                        raise RuntimeError(f"cold reconstruction: {why}") from why
-                    for name, (table, key) in TABLE_KEYS.items():
-                        rep.changed_rows += _sync_part(
-                            conn, table, key[0], part.rows[name], part.scope[name], []
-                        )
-                    task.advance(len(batch))
-            del order
-            _count_stored(conn, rep)
-            series = postings = None
+            # Rebuilt from empty, in batches; a batch that cannot be bounded leaves the tables
+            # to the rebuild in memory. Either way the next steps redo everything.
+            series = None
+            if not _in_batches(conn, rep, reporter, total, cold_batch, people, is_bot):
+                _in_memory(conn, rep, reporter, total, people, is_bot, touched)
         else:
-            with reporter.task("reconstructing review (messages)", total) as task:
-                mails, threads = load_mails(conn, task)
-                st = build_structure(mails, threads, people, is_bot)
-                rows = structure_rows(st)
-                for name, (table, key) in TABLE_KEYS.items():
-                    rep.changed_rows += sync_table(conn, table, key, rows[name], touched[name])
-            rep.threads = len({t.thread for t in threads.values()})
-            rep.versions = len(st.versions)
-            rep.series = len(st.series)
-            rep.links = len(st.links)
-            rep.replies = len(st.replies)
-        if series is None:  # rebuilt from empty: the next steps redo everything
+            rows = _in_memory(conn, rep, reporter, total, people, is_bot, touched)
+        if series is None:
             changes.owe(conn, changes.MATCHING, changes.Work(full=True))
             changes.owe(conn, changes.METRICS, changes.Work(full=True))
         else:

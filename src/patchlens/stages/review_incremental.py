@@ -272,50 +272,20 @@ def rebuild_part(
     # versions all of them belonged to, and the threads of those versions, until closed
     # (grouping walks up to the posting a patch answers).
     posts = [got.mails[pk] for pk in closure if got.mails[pk].is_posting]
-    scope = set(closure) | _sender_postings(conn, posts)
-    old_keys: set[str] = set()
-    seen_threads = {t.thread for t in threads.values()}
-    while True:
-        load(conn, scope, got)
-        keys = _versions_of_postings(conn, {pk for pk in scope if got.mails[pk].is_posting})
-        new_keys = keys - old_keys
-        old_keys |= keys
-        member_pks = {
-            pk
-            for (pk,) in rows_in(
-                conn,
-                lambda c: select(schema.version_members.c.message_pk).where(
-                    schema.version_members.c.version_key.in_(c)
-                ),
-                new_keys,
+    # A version at the rim of the window depends on versions before it (a partial re-roll
+    # names the first version of its chain): when one comes out otherwise than stored, the
+    # window was too narrow for it, and a wider one is tried before giving up.
+    for widen in WIDEN:
+        try:
+            scope, versions, changed, removed = _versions_part(
+                conn, closure, moved, posts, widen * REROLL_WINDOW, got, total, threads
             )
-        }
-        load(conn, member_pks, got)
-        more_threads = {got.mails[pk].thread for pk in scope | member_pks} - seen_threads
-        seen_threads |= more_threads
-        grown = (member_pks | thread_messages(conn, more_threads)) - scope
-        if not grown:
             break
-        scope |= grown
-    if total > SMALL and len(scope) > MAX_SHARE * total:
-        raise Fallback(f"new mail's versions reach {len(scope)} of {total} messages")
-    stored = stored_versions(conn, old_keys, got)
-    versions = group_versions([got.mails[pk] for pk in scope])
+        except _RimChanged as rim:
+            why = str(rim)
+    else:
+        raise Fallback(why)
     by_key = {v.key: v for v in versions}
-    changed = []
-    for v in versions:
-        s = stored.get(v.key)
-        same = (
-            s is not None
-            and version_facts(s) == version_facts(v)
-            and not any(m.pk in moved for m in v.members)
-        )
-        if same:
-            continue
-        if not any(m.pk in closure for m in v.members):
-            raise Fallback(f"version {v.key} outside the new mail's threads changes")
-        changed.append(v)
-    removed = [stored[k] for k in old_keys if k not in by_key]
 
     # 3. Links, resumed for the people of what changed.
     links_out: dict[str, Link | None] = {}
@@ -401,6 +371,74 @@ def rebuild_part(
     )
 
 
+class _RimChanged(Exception):
+    """Not an error: the window around the new postings was too narrow."""
+
+
+WIDEN = (1, 2, 4)
+
+
+def _versions_part(
+    conn: Connection,
+    closure: set[int],
+    moved: set[int],
+    posts: list[Mail],
+    window: int,
+    got: Loaded,
+    total: int,
+    threads: dict[int, ThreadLink],
+) -> tuple[set[int], list[Version], list[Version], list[Version]]:
+    """The versions of the closure's postings, rebuilt with the same senders' postings within
+    `window` around them and everything they belong to: (scope, versions, changed,
+    removed). Raises _RimChanged when a version outside the closure would
+    change."""
+    scope = set(closure) | _sender_postings(conn, posts, window)
+    old_keys: set[str] = set()
+    seen_threads = {t.thread for t in threads.values()}
+    while True:
+        load(conn, scope, got)
+        keys = _versions_of_postings(conn, {pk for pk in scope if got.mails[pk].is_posting})
+        new_keys = keys - old_keys
+        old_keys |= keys
+        member_pks = {
+            pk
+            for (pk,) in rows_in(
+                conn,
+                lambda c: select(schema.version_members.c.message_pk).where(
+                    schema.version_members.c.version_key.in_(c)
+                ),
+                new_keys,
+            )
+        }
+        load(conn, member_pks, got)
+        more_threads = {got.mails[pk].thread for pk in scope | member_pks} - seen_threads
+        seen_threads |= more_threads
+        grown = (member_pks | thread_messages(conn, more_threads)) - scope
+        if not grown:
+            break
+        scope |= grown
+    if total > SMALL and len(scope) > MAX_SHARE * total:
+        raise Fallback(f"new mail's versions reach {len(scope)} of {total} messages")
+    stored = stored_versions(conn, old_keys, got)
+    versions = group_versions([got.mails[pk] for pk in scope])
+    by_key = {v.key: v for v in versions}
+    changed = []
+    for v in versions:
+        s = stored.get(v.key)
+        same = (
+            s is not None
+            and version_facts(s) == version_facts(v)
+            and not any(m.pk in moved for m in v.members)
+        )
+        if same:
+            continue
+        if not any(m.pk in closure for m in v.members):
+            raise _RimChanged(f"version {v.key} outside the new mail's threads changes")
+        changed.append(v)
+    removed = [stored[k] for k in old_keys if k not in by_key]
+    return scope, versions, changed, removed
+
+
 def _stored_activity(conn: Connection, keys: set[str], skip: set[int]) -> dict[str, int]:
     """The latest stored reply to each version, leaving out the replies in `skip`."""
     rp, m = schema.replies, schema.messages
@@ -433,14 +471,14 @@ def _stored_threads(conn: Connection, pks: set[int]) -> dict[int, ThreadLink]:
     }
 
 
-def _sender_postings(conn: Connection, posts: list[Mail]) -> set[int]:
+def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[int]:
     """Postings by the senders of `posts` within the grouping windows around them, among
     the messages already placed in threads (a cold build places them a batch at a time)."""
     if not posts:
         return set()
     m, a, mt = schema.messages, schema.message_analysis, schema.message_threads
-    lo = min(p.date for p in posts) - REROLL_WINDOW
-    hi = max(p.date for p in posts) + REROLL_WINDOW
+    lo = min(p.date for p in posts) - window
+    hi = max(p.date for p in posts) + window
     return {
         pk
         for (pk,) in rows_in(
