@@ -70,12 +70,17 @@ class Features:
             change_ids=frozenset(m.change_id for m in members if m.change_id),
             patch_titles=frozenset(v.patch_titles()),
             files=frozenset(v.files()),
-            tokens=frozenset(_TOKEN.findall(v.normalized_title)),
+            tokens=title_tokens(v.normalized_title),
             hashes=frozenset(h for p in v.patches.values() for h in p.hashes),
         )
 
 
 _TOKEN = re.compile(r"[a-z0-9_]{3,}")
+
+
+def title_tokens(normalized_title: str) -> frozenset[str]:
+    """The words of a normalised title that linking compares (three characters or more)."""
+    return frozenset(_TOKEN.findall(normalized_title))
 
 
 def score_link(

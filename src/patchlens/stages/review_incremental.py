@@ -31,7 +31,7 @@ from patchlens.review.model import Mail, Version
 from patchlens.review.replies import attribute_replies
 from patchlens.review.series import REROLL_WINDOW, group_versions
 from patchlens.review.threads import MessageRef, ThreadLink, build_threads
-from patchlens.review.versions import _TOKEN, MAX_GAP, Link, Linker, chains
+from patchlens.review.versions import MAX_GAP, Link, Linker, chains, title_tokens
 from patchlens.stages.closure import rows_in, thread_closure
 from patchlens.store import schema
 
@@ -562,7 +562,7 @@ def _relink(
         elif h.key in full:
             linker.remember(full[h.key], h.key in has_next)
         else:
-            linker.count(h.identities(people), frozenset(_TOKEN.findall(normalize_title(h.title))))
+            linker.count(h.identities(people), title_tokens(normalize_title(h.title)))
     return out, suffix_keys
 
 
