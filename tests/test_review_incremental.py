@@ -69,8 +69,13 @@ def test_new_day_equals_from_scratch(tmp_path: Path) -> None:
     step_db, reports = _build(tmp_path / "a", [DAY1, DAY2])
     full_db, _ = _build(tmp_path / "b", [DAY1 + DAY2])
     first, second = reports
-    assert first.review.versions == 2 and second.review.versions == 3
-    assert second.review.series == 2
+    assert first.review.versions == 2 and not first.review.incremental
+    # Day two is rebuilt alone: the series "fix things" with its two versions; "other" is not
+    # touched. The store then holds three versions in two series.
+    assert second.review.incremental
+    assert (second.review.versions, second.review.series, second.review.links) == (2, 1, 1)
+    a = _by_message_id(step_db)
+    assert len(a["series_versions"]) == 3 and len(a["series"]) == 2
     assert second.analysed == 0  # ingest's workers analysed the 4 new messages as they read them
     # Day two adds 4 threads rows, 3 members, 1 version, 1 reply; the series row of "fix
     # things" changes (2 versions now) and nothing about "other" is rewritten.

@@ -166,11 +166,11 @@ def update_summary(
             )
         if not st.skipped:
             rec, mat, met = st.review, st.matching, st.metrics
-            how = "what new mail changed" if rec.incremental else "everything"
+            how = "what new mail changed:" if rec.incremental else "everything:"
             if rec.fallback:
-                how += f" ({rec.fallback})"
+                how = f"everything ({rec.fallback}):"
             err.print(
-                f"review: {st.analysed} messages analysed; rebuilt {how}; {rec.threads}"
+                f"review: {st.analysed} messages analysed; rebuilt {how} {rec.threads}"
                 f" threads, {rec.versions} versions in {rec.series} series ({rec.links} version"
                 f" links), {rec.replies} replies; {rec.changed_rows} rows changed",
                 highlight=False,

@@ -427,8 +427,11 @@ def rebuild_structure(
                 rep.changed_rows += _sync_part(
                     conn, table, key[0], rows[name], delta.scope[name], touched[name]
                 )
+            # What was rebuilt, not the store's totals: counting those costs a scan of tables
+            # that grow with the archive, on every update.
             rep.incremental = True
-            _count_stored(conn, rep)
+            rep.threads, rep.versions, rep.series = delta.threads, delta.versions, delta.series
+            rep.links, rep.replies = delta.links, delta.replies
         elif total > cold_batch:
             # Rebuilt from empty, in batches; a batch that cannot be bounded leaves the tables
             # to the rebuild in memory. Either way the next steps redo everything.
