@@ -63,6 +63,11 @@ def stop_workers() -> None:
         proc.join(timeout=5)  # reap them: no zombie is left behind
 
 
+def _ready() -> int:
+    """A worker's first task: that it runs at all (see `ordered_map`)."""
+    return os.getpid()
+
+
 def ordered_map(
     fn: Callable[[T], R], items: Iterable[T], jobs: int = DEFAULT_JOBS
 ) -> Iterator[tuple[T, R]]:
@@ -85,6 +90,12 @@ def ordered_map(
     _live.add(pool)
     finished = False
     try:
+        # Fork every worker now, before `items` starts: a source that is read lazily opens
+        # pipes to git (`cat-file --batch` fed on its stdin), and a worker forked later would
+        # hold a copy of that stdin's writing end, so git would never see it close and wait
+        # for more names forever while this process waits for its answers.
+        for fut in [pool.submit(_ready) for _ in range(jobs)]:
+            fut.result()
         yield from in_order(lambda item: pool.submit(fn, item), items, jobs + 1)
         finished = True
     finally:
