@@ -26,6 +26,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select
 
@@ -53,6 +54,23 @@ IN_CHUNK = 500
 MAX_CLOSURE_COMMITS = 20_000
 
 
+def _posting_columns() -> list[Any]:
+    """What the matcher reads of a posted patch: its message and analysis."""
+    m, a = schema.messages, schema.message_analysis
+    return [
+        m.c.id,
+        m.c.message_id,
+        m.c.from_name,
+        m.c.from_addr,
+        m.c.date_utc,
+        a.c.author_name,
+        a.c.author_addr,
+        a.c.normalized_title,
+        a.c.patch_id,
+        a.c.files,
+    ]
+
+
 def posting_query():
     """Postings under review, as the matcher sees them."""
     vm, sv, m, a = (
@@ -63,16 +81,7 @@ def posting_query():
     )
     return (
         select(
-            m.c.id,
-            m.c.message_id,
-            m.c.from_name,
-            m.c.from_addr,
-            m.c.date_utc,
-            a.c.author_name,
-            a.c.author_addr,
-            a.c.normalized_title,
-            a.c.patch_id,
-            a.c.files,
+            *_posting_columns(),
             sv.c.series_key,
             sv.c.version,
             sv.c.resend,
@@ -220,16 +229,7 @@ class Loader:
             hashes = self._hashes("m", part)
             q = (
                 select(
-                    m.c.id,
-                    m.c.message_id,
-                    m.c.from_name,
-                    m.c.from_addr,
-                    m.c.date_utc,
-                    a.c.author_name,
-                    a.c.author_addr,
-                    a.c.normalized_title,
-                    a.c.patch_id,
-                    a.c.files,
+                    *_posting_columns(),
                 )
                 .join(a, a.c.message_pk == m.c.id)
                 .where(m.c.id.in_(part))

@@ -17,15 +17,15 @@ from sqlalchemy import Connection, Engine, Table, delete, func, select
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack
-from patchlens.mail.subject import parse_subject
 from patchlens.queries.evidence import people_of
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
-from patchlens.review.threads import MessageRef, ThreadLink, build_threads
+from patchlens.review.threads import ThreadLink, build_threads
 from patchlens.review.versions import Link, chains, link_versions
 from patchlens.stages import changes
 from patchlens.stages.closure import insert_keys
+from patchlens.stages.mails import analysed_messages, mail_columns, mail_of, message_ref
 from patchlens.stages.progress import Reporter, StepReport, Task, advancing
 from patchlens.stages.review_incremental import Fallback, rebuild_part
 from patchlens.store import schema
@@ -45,69 +45,18 @@ class ReconstructReport(StepReport):
     fallback: str = ""  # why an update after new mail rebuilt everything
 
 
-def _analysed_messages():
-    """Messages with their analysis: what the structural pass reads, one row per message."""
-    m, a = schema.messages, schema.message_analysis
-    return m.join(a, a.c.message_pk == m.c.id)
-
-
 def load_mails(
     conn: Connection, task: Task | None = None
 ) -> tuple[list[Mail], dict[int, ThreadLink]]:
     """The analysed messages as Mails, and their threads; `task` advances per message read."""
-    m, a, fp = schema.messages, schema.message_analysis, schema.diff_fingerprints
+    fp = schema.diff_fingerprints
     hashes = {
         pk: unpack(h)
         for pk, h in conn.execute(select(fp.c.pk, fp.c.hashes).where(fp.c.kind == "m"))
     }
-    rows = conn.execute(
-        select(
-            m.c.id,
-            m.c.message_id,
-            m.c.in_reply_to,
-            m.c.refs,
-            m.c.subject,
-            m.c.date_utc,
-            m.c.from_name,
-            m.c.from_addr,
-            m.c.has_patch,
-            a.c.is_posting,
-            a.c.is_pull,
-            a.c.files,
-            a.c.change_id,
-            a.c.mentioned_ids,
-            a.c.author_name,
-            a.c.author_addr,
-        ).select_from(_analysed_messages())
-    ).all()
-    links = build_threads(
-        MessageRef(r.id, r.message_id, r.in_reply_to, tuple(r.refs.split()), r.subject, r.date_utc)
-        for r in rows
-    )
-    mails = []
-    for r in advancing(rows, task):
-        t = links[r.id]
-        mails.append(
-            Mail(
-                pk=r.id,
-                message_id=r.message_id,
-                subject=parse_subject(r.subject),
-                from_name=r.from_name,
-                from_addr=r.from_addr,
-                date=r.date_utc or 0,
-                thread=t.thread,
-                parent=t.parent,
-                has_patch=r.has_patch,
-                is_posting=r.is_posting,
-                files=tuple(json.loads(r.files)) if r.is_posting else (),
-                change_id=r.change_id,
-                mentioned=frozenset(json.loads(r.mentioned_ids)),
-                author_name=r.author_name or "",
-                author_addr=r.author_addr or "",
-                hashes=hashes.get(r.id, frozenset()),
-                is_pull=bool(r.is_pull),
-            )
-        )
+    rows = conn.execute(select(*mail_columns()).select_from(analysed_messages())).all()
+    links = build_threads(message_ref(r) for r in rows)
+    mails = [mail_of(r, links[r.id], hashes.get(r.id, frozenset())) for r in advancing(rows, task)]
     return mails, links
 
 
@@ -333,7 +282,7 @@ def _in_batches(
         pk
         for (pk,) in conn.execute(
             select(schema.messages.c.id)
-            .select_from(_analysed_messages())
+            .select_from(analysed_messages())
             .order_by(func.coalesce(schema.messages.c.date_utc, 0), schema.messages.c.id)
         )
     ]
@@ -396,7 +345,7 @@ def rebuild_structure(
     with engine.begin() as conn:
         since = changes.mark(conn, "messages")
         work = changes.pending(conn, changes.STRUCTURE)
-        total = conn.execute(select(func.count()).select_from(_analysed_messages())).scalar_one()
+        total = conn.execute(select(func.count()).select_from(analysed_messages())).scalar_one()
         newest = conn.execute(select(func.max(schema.messages.c.id))).scalar() or 0
         fresh = {
             pk

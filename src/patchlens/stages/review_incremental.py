@@ -26,13 +26,14 @@ from sqlalchemy import Connection, select
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack
-from patchlens.mail.subject import normalize_title, parse_subject
+from patchlens.mail.subject import normalize_title
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import attribute_replies
 from patchlens.review.series import REROLL_WINDOW, group_versions
-from patchlens.review.threads import MessageRef, ThreadLink, build_threads
+from patchlens.review.threads import ThreadLink, build_threads
 from patchlens.review.versions import MAX_GAP, Link, Linker, chains, title_tokens
 from patchlens.stages.closure import rows_in, thread_closure
+from patchlens.stages.mails import mail_columns, mail_of, message_ref
 from patchlens.store import schema
 
 # Beyond this share of a store (of more than SMALL messages), rebuilding everything is as
@@ -52,28 +53,7 @@ def _message_rows(conn: Connection, pks) -> list[Any]:
     m, a = schema.messages, schema.message_analysis
     return rows_in(
         conn,
-        lambda c: (
-            select(
-                m.c.id,
-                m.c.message_id,
-                m.c.in_reply_to,
-                m.c.refs,
-                m.c.subject,
-                m.c.date_utc,
-                m.c.from_name,
-                m.c.from_addr,
-                m.c.has_patch,
-                a.c.is_posting,
-                a.c.is_pull,
-                a.c.files,
-                a.c.change_id,
-                a.c.mentioned_ids,
-                a.c.author_name,
-                a.c.author_addr,
-            )
-            .join(a, a.c.message_pk == m.c.id)
-            .where(m.c.id.in_(c))
-        ),
+        lambda c: select(*mail_columns()).join(a, a.c.message_pk == m.c.id).where(m.c.id.in_(c)),
         pks,
     )
 
@@ -91,16 +71,8 @@ def load(conn: Connection, pks: set[int], got: Loaded) -> None:
     todo = pks - got.mails.keys()
     if not todo:
         return
-    mt, fp = schema.message_threads, schema.diff_fingerprints
-    need = todo - got.threads.keys()
-    for pk, thread, parent, depth, by_subject in rows_in(
-        conn,
-        lambda c: select(
-            mt.c.message_pk, mt.c.thread_key, mt.c.parent_id, mt.c.depth, mt.c.by_subject
-        ).where(mt.c.message_pk.in_(c)),
-        need,
-    ):
-        got.threads[pk] = ThreadLink(thread, parent, depth, by_subject)
+    fp = schema.diff_fingerprints
+    got.threads.update(_stored_threads(conn, todo - got.threads.keys()))
     hashes = {
         pk: unpack(h)
         for pk, h in rows_in(
@@ -113,25 +85,7 @@ def load(conn: Connection, pks: set[int], got: Loaded) -> None:
         t = got.threads.get(r.id)
         if t is None:
             raise Fallback(f"message {r.message_id} has no thread")
-        got.mails[r.id] = Mail(
-            pk=r.id,
-            message_id=r.message_id,
-            subject=parse_subject(r.subject),
-            from_name=r.from_name,
-            from_addr=r.from_addr,
-            date=r.date_utc or 0,
-            thread=t.thread,
-            parent=t.parent,
-            has_patch=r.has_patch,
-            is_posting=r.is_posting,
-            files=tuple(json.loads(r.files)) if r.is_posting else (),
-            change_id=r.change_id,
-            mentioned=frozenset(json.loads(r.mentioned_ids)),
-            author_name=r.author_name or "",
-            author_addr=r.author_addr or "",
-            hashes=hashes.get(r.id, frozenset()),
-            is_pull=bool(r.is_pull),
-        )
+        got.mails[r.id] = mail_of(r, t, hashes.get(r.id, frozenset()))
 
 
 def thread_messages(conn: Connection, threads: set[str]) -> set[int]:
@@ -258,11 +212,7 @@ def rebuild_part(
     closure = thread_closure(conn, new)
     if total > SMALL and len(closure) > MAX_SHARE * total:
         raise Fallback(f"new mail reaches {len(closure)} of {total} messages")
-    refs = [
-        MessageRef(r.id, r.message_id, r.in_reply_to, tuple(r.refs.split()), r.subject, r.date_utc)
-        for r in _message_rows(conn, closure)
-    ]
-    threads = build_threads(refs)
+    threads = build_threads(message_ref(r) for r in _message_rows(conn, closure))
     before = _stored_threads(conn, closure)
     moved = {pk for pk, t in threads.items() if before.get(pk) != t}
     got.threads.update(threads)

@@ -1,0 +1,73 @@
+"""Analysed messages read as review's Mails: one column list and one conversion for the
+full rebuild (stages/review.py) and the incremental one (stages/review_incremental.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Column
+
+from patchlens.mail.subject import parse_subject
+from patchlens.review.model import Mail
+from patchlens.review.threads import MessageRef, ThreadLink
+from patchlens.store import schema
+
+
+def mail_columns() -> list[Column[Any]]:
+    """What reconstruction reads of a message and its analysis."""
+    m, a = schema.messages, schema.message_analysis
+    return [
+        m.c.id,
+        m.c.message_id,
+        m.c.in_reply_to,
+        m.c.refs,
+        m.c.subject,
+        m.c.date_utc,
+        m.c.from_name,
+        m.c.from_addr,
+        m.c.has_patch,
+        a.c.is_posting,
+        a.c.is_pull,
+        a.c.files,
+        a.c.change_id,
+        a.c.mentioned_ids,
+        a.c.author_name,
+        a.c.author_addr,
+    ]
+
+
+def analysed_messages():
+    """Messages with their analysis: one row per message."""
+    m, a = schema.messages, schema.message_analysis
+    return m.join(a, a.c.message_pk == m.c.id)
+
+
+def message_ref(r: Any) -> MessageRef:
+    """What threading needs of a row of `mail_columns`."""
+    return MessageRef(
+        r.id, r.message_id, r.in_reply_to, tuple(r.refs.split()), r.subject, r.date_utc
+    )
+
+
+def mail_of(r: Any, t: ThreadLink, hashes: frozenset[int]) -> Mail:
+    """A row of `mail_columns` as a Mail in thread `t`, with its diff's fingerprint."""
+    return Mail(
+        pk=r.id,
+        message_id=r.message_id,
+        subject=parse_subject(r.subject),
+        from_name=r.from_name,
+        from_addr=r.from_addr,
+        date=r.date_utc or 0,
+        thread=t.thread,
+        parent=t.parent,
+        has_patch=r.has_patch,
+        is_posting=r.is_posting,
+        files=tuple(json.loads(r.files)) if r.is_posting else (),
+        change_id=r.change_id,
+        mentioned=frozenset(json.loads(r.mentioned_ids)),
+        author_name=r.author_name or "",
+        author_addr=r.author_addr or "",
+        hashes=hashes,
+        is_pull=bool(r.is_pull),
+    )
