@@ -42,6 +42,7 @@ def test_batches_equal_one_rebuild(tmp_path: Path, erofs_store) -> None:
     assert rep.fallback == "" and rep.versions > 2500
     a, b = logical_dump(db), logical_dump(copy)
     assert len(a["messages"]) > 15_000
+    assert len(a["linker_words"]) > 1000 and len(a["linker_people"]) > 100
     # The copy owes matching and metrics everything (rebuilt from empty): the rest agrees.
     assert sorted(r[1] for r in b.pop("pending_work") if r[0] != "review") == ["full", "full"]
     a.pop("pending_work")

@@ -193,6 +193,15 @@ class Linker:
                 if joined:
                     self.commons[ident] = self._common(ident) | frozenset(joined)
 
+    def seed(self, ident: str, versions: int, words: dict[str, int]) -> None:
+        """Start a person's counts from totals over versions taken in elsewhere (an update
+        resumes from the stored counts rather than re-reading the person's history). The
+        common words are the ones `count` would hold: it keeps exactly those over the limit."""
+        self.sizes[ident] = versions
+        self.df[ident] = dict(words)
+        limit = max(3, versions // 20)
+        self.commons[ident] = frozenset(t for t, n in words.items() if n > limit)
+
     def remember(self, v: Version, has_next: bool) -> None:
         """Take in a version decided earlier, as if it had been decided here."""
         self._add(v, Features.of(v), self.identities(v), None)

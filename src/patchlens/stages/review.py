@@ -23,11 +23,11 @@ from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import ThreadLink, build_threads
 from patchlens.review.versions import Link, chains, link_versions
-from patchlens.stages import changes
+from patchlens.stages import changes, linkwords
 from patchlens.stages.closure import insert_keys
 from patchlens.stages.mails import analysed_messages, mail_columns, mail_of, message_ref
 from patchlens.stages.progress import Reporter, StepReport, Task, advancing
-from patchlens.stages.review_incremental import Fallback, rebuild_part
+from patchlens.stages.review_incremental import Delta, Fallback, rebuild_part
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
@@ -224,6 +224,18 @@ def owed_downstream(
     return series, postings
 
 
+def _write_part(
+    conn: Connection, part: Delta, touched: dict[str, list[dict[str, Any]]], people: Identities
+) -> int:
+    """Write an incremental rebuild's rows over its scope, and keep the linking word counts
+    in step with the versions written (stages/linkwords.py); the number of rows changed."""
+    n = 0
+    for name, (table, key) in TABLE_KEYS.items():
+        n += _sync_part(conn, table, key[0], part.rows[name], part.scope[name], touched[name])
+    linkwords.follow(conn, touched["series_versions"], part.rows["series_versions"], people)
+    return n
+
+
 def _sync_part(
     conn: Connection,
     table: Table,
@@ -278,6 +290,7 @@ def _in_batches(
     the rebuild in memory to correct) when a batch cannot be bounded."""
     for table, _key in TABLE_KEYS.values():
         conn.execute(delete(table))
+    linkwords.clear(conn)
     order = [
         pk
         for (pk,) in conn.execute(
@@ -295,10 +308,7 @@ def _in_batches(
             except Fallback as why:
                 rep.fallback = f"batch {i // size + 1}: {why}"
                 return False
-            for name, (table, key) in TABLE_KEYS.items():
-                rep.changed_rows += _sync_part(
-                    conn, table, key[0], part.rows[name], part.scope[name], []
-                )
+            rep.changed_rows += _write_part(conn, part, {name: [] for name in TABLE_KEYS}, people)
             task.advance(len(batch))
     _count_stored(conn, rep)
     return True
@@ -314,12 +324,15 @@ def _in_memory(
     touched: dict[str, list[dict[str, Any]]],
 ) -> dict[str, list[dict[str, Any]]]:
     """Everything at once, in memory; the rows wanted."""
+    people = people or people_of(conn)
     with reporter.task("reconstructing review (messages)", total) as task:
         mails, threads = load_mails(conn, task)
         st = build_structure(mails, threads, people, is_bot)
         rows = structure_rows(st)
         for name, (table, key) in TABLE_KEYS.items():
             rep.changed_rows += sync_table(conn, table, key, rows[name], touched[name])
+        senders = {v.key: (v.sender_name, v.sender_addr) for v in st.versions}
+        linkwords.rebuild(conn, rows["series_versions"], senders, people)
     rep.threads = len({t.thread for t in threads.values()})
     rep.versions = len(st.versions)
     rep.series = len(st.series)
@@ -372,10 +385,7 @@ def rebuild_structure(
                 rep.fallback = str(why)
         if delta is not None:
             rows = delta.rows
-            for name, (table, key) in TABLE_KEYS.items():
-                rep.changed_rows += _sync_part(
-                    conn, table, key[0], rows[name], delta.scope[name], touched[name]
-                )
+            rep.changed_rows += _write_part(conn, delta, touched, people or people_of(conn))
             # What was rebuilt, not the store's totals: counting those costs a scan of tables
             # that grow with the archive, on every update.
             rep.incremental = True

@@ -32,6 +32,7 @@ from patchlens.review.replies import attribute_replies
 from patchlens.review.series import REROLL_WINDOW, group_versions
 from patchlens.review.threads import ThreadLink, build_threads
 from patchlens.review.versions import MAX_GAP, Link, Linker, chains, title_tokens
+from patchlens.stages import linkwords
 from patchlens.stages.closure import rows_in, thread_closure
 from patchlens.stages.mails import mail_columns, mail_of, message_ref
 from patchlens.store import schema
@@ -468,7 +469,12 @@ def _relink(
 ) -> tuple[dict[str, Link | None], set[str]]:
     """Links into every version, of the people of `changed` and `removed`, dated from the
     earliest of them on: the decisions that can differ. Returns {version key: link or None}
-    and the keys decided."""
+    and the keys decided.
+
+    Only the versions those decisions can see are read: from MAX_GAP before the first of them
+    on. What counts as a common word of a person before that comes from the stored totals
+    (stages/linkwords.py) less every stored version read here, so an update costs the
+    people's recent history, not all of it."""
     linker = Linker(people)
     idents: set[str] = set()
     for v in changed + removed:
@@ -477,7 +483,8 @@ def _relink(
     gone = {v.key for v in removed}
     fresh = {v.key: v for v in changed}
     while True:
-        heads = {h.key: h for h in _heads(conn, _addresses(people, idents)) if h.key not in gone}
+        later_stored = _heads(conn, _addresses(people, idents), t0)
+        heads = {h.key: h for h in later_stored if h.key not in gone}
         for v in changed:
             heads[v.key] = _Head(
                 v.key,
@@ -496,10 +503,30 @@ def _relink(
         if more <= idents:
             break
         idents |= more
+    suffix_keys = {h.key for h in later}
+    first = min((h.date for h in later), default=t0)
+    cut = first - MAX_GAP
+    # Every stored version counted in the totals that this relinking reads or replaces.
+    window = {h.key: h for h in later_stored}
+    window.update((h.key, h) for h in _heads(conn, _addresses(people, idents), cut, t0))
+    window.update((h.key, h) for h in _heads_of(conn, (set(fresh) | gone) - window.keys()))
+    totals = linkwords.stored(conn, idents)
+    before = linkwords.Tally()
+    for h in window.values():
+        if not h.skip:
+            before.add(h.identities(people) & idents, h.title, -1)
+    for ident in idents:
+        n, words = totals.get(ident, (0, {}))
+        words = dict(words)
+        for (i, w), d in before.words.items():
+            if i == ident:
+                words[w] = words.get(w, 0) + d
+        linker.seed(ident, n + before.people[ident], {w: k for w, k in words.items() if k})
+    for h in window.values():
+        if h.key not in gone and h.key not in fresh:
+            heads.setdefault(h.key, h)
     order = sorted((h for h in heads.values() if not h.skip), key=lambda h: (h.date, h.key))
-    suffix_keys = {h.key for h in order if h.date >= t0}
-    first = min((h.date for h in order if h.key in suffix_keys), default=t0)
-    near = {h.key for h in order if h.key not in fresh and first - h.date <= MAX_GAP}
+    near = {h.key for h in order if h.key not in fresh and h.date >= cut}
     full = {k: current[k] for k in near if k in current}
     full.update(stored_versions(conn, near - full.keys(), got))
     full.update(fresh)
@@ -511,7 +538,7 @@ def _relink(
             out[h.key] = linker.decide(full[h.key])
         elif h.key in full:
             linker.remember(full[h.key], h.key in has_next)
-        else:
+        else:  # a version the store lists but could not give back in full
             linker.count(h.identities(people), title_tokens(normalize_title(h.title)))
     return out, suffix_keys
 
@@ -536,10 +563,18 @@ class _Head:
         }
 
 
-def _heads(conn: Connection, addrs: set[str]) -> list[_Head]:
-    """The stored versions authored or sent from `addrs`, light."""
+def _heads(conn: Connection, addrs: set[str], since: int, until: int | None = None) -> list[_Head]:
+    """The stored versions authored or sent from `addrs`, dated from `since` (and before
+    `until`), light."""
+    return _head_rows(conn, _versions_of(conn, addrs, since, until))
+
+
+def _heads_of(conn: Connection, keys: set[str]) -> list[_Head]:
+    return _head_rows(conn, keys)
+
+
+def _head_rows(conn: Connection, keys: set[str]) -> list[_Head]:
     sv, m = schema.series_versions, schema.messages
-    keys = _versions_of(conn, addrs)
     return [
         _Head(
             r.key,
@@ -577,13 +612,18 @@ def _addresses(people: Identities, idents: set[str]) -> set[str]:
     return {a for ident in idents for a in people.addresses(ident)}
 
 
-def _versions_of(conn: Connection, addrs: set[str]) -> set[str]:
-    """Keys of the stored versions authored or sent from `addrs`."""
+def _versions_of(conn: Connection, addrs: set[str], since: int, until: int | None) -> set[str]:
+    """Keys of the stored versions authored or sent from `addrs`, dated in [since, until)."""
     sv, vm, m = schema.series_versions, schema.version_members, schema.messages
+    bound = [sv.c.date >= since] + ([sv.c.date < until] if until is not None else [])
     keys = {
         k
-        for (k,) in rows_in(conn, lambda c: select(sv.c.key).where(sv.c.author_addr.in_(c)), addrs)
+        for (k,) in rows_in(
+            conn, lambda c: select(sv.c.key).where(sv.c.author_addr.in_(c), *bound), addrs
+        )
     }
+    # A version is no older than its first message: its members sent before `since` belong
+    # to no version in range, so the sender's messages are read from `since` on.
     keys |= {
         k
         for (k,) in rows_in(
@@ -591,7 +631,8 @@ def _versions_of(conn: Connection, addrs: set[str]) -> set[str]:
             lambda c: (
                 select(vm.c.version_key)
                 .join(m, m.c.id == vm.c.message_pk)
-                .where(m.c.from_addr.in_(c))
+                .join(sv, sv.c.key == vm.c.version_key)
+                .where(m.c.from_addr.in_(c), m.c.date_utc >= since, *bound)
             ),
             addrs,
         )

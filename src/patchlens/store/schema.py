@@ -143,6 +143,8 @@ messages = Table(
     Index(None, "date_utc"),
     Index(None, "in_reply_to"),
     Index(None, "from_addr"),
+    # A sender's messages from a date on: an update relinks a person's recent versions.
+    Index(None, "from_addr", "date_utc"),
 )
 
 # Where each message was seen: one row per (source, position); a message read from two
@@ -384,6 +386,7 @@ series_versions = Table(
     Column("link_score", Float),
     Column("link_evidence", Text),  # JSON {evidence: weight}
     Index(None, "author_addr"),  # a person's versions, for incremental linking
+    Index(None, "author_addr", "date"),  # ... from a date on
     Index(None, "series_key"),
     Index(None, "date"),
     # Covering: each series' first author and date without reading the rows (the metrics'
@@ -553,6 +556,9 @@ message_keys = Table(
     Column("kind", String(1), primary_key=True),
     Column("hash", BigInteger, primary_key=True),
     Column("message_pk", ForeignKey("messages.id"), primary_key=True),
+    # A message's own keys (the closure walks from messages to keys and back): without it,
+    # each lookup scans every key of its kind, a cost that grows with the store.
+    Index(None, "message_pk", "kind", "hash"),
 )
 
 # Lookup keys of postings (side "m") and non-merge commits (side "c") for incremental
@@ -599,6 +605,26 @@ review_events = Table(
     Index(None, "org"),
     Index(None, "date"),
     Index(None, "series_key"),
+)
+
+# The title words of the versions linking considers (review.versions.Linker), counted per
+# person over the whole store and kept in step with series_versions. A person's common words
+# (those in many of their titles) weigh nothing in linking, counted over all their earlier
+# versions; an update that relinks from a date starts from these totals, less the versions it
+# re-reads, instead of reading the person's whole history (stages/linkwords.py).
+linker_words = Table(
+    "linker_words",
+    metadata,
+    Column("identity", Text, primary_key=True),
+    Column("word", Text, primary_key=True),
+    Column("versions", Integer, nullable=False),
+)
+
+linker_people = Table(
+    "linker_people",
+    metadata,
+    Column("identity", Text, primary_key=True),
+    Column("versions", Integer, nullable=False),
 )
 
 people = Table(

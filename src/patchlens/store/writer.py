@@ -29,6 +29,36 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
     conn.execute(stmt, list(rows))
 
 
+def add_counts(conn: Connection, table: Table, count: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Add each row's `count` to the stored row of the same primary key (inserting it when
+    absent), then remove the rows whose count fell to zero: a running total kept in step with
+    the rows it counts, on SQLite and PostgreSQL."""
+    if not rows:
+        return
+    name = conn.dialect.name
+    if name == "sqlite":
+        ins: Any = sqlite.insert(table)
+    elif name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        ins = postgresql.insert(table)
+    else:
+        raise NotImplementedError(f"database {name!r} is not supported")
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = ins.on_conflict_do_update(
+        index_elements=keys, set_={count: table.c[count] + ins.excluded[count]}
+    )
+    for chunk in _chunks(rows, 2000):
+        conn.execute(stmt, list(chunk))
+    # Only a row that lost counts can have reached zero: look at those alone (the table is
+    # large; a scan for zeros would cost its size on every call).
+    cols = [table.c[k] for k in keys]
+    fell = [tuple(r[k] for k in keys) for r in rows if r[count] < 0]
+    for chunk in _chunks(fell):
+        where = cols[0].in_([k[0] for k in chunk]) if len(cols) == 1 else tuple_(*cols).in_(chunk)
+        conn.execute(delete(table).where(where, table.c[count] == 0))
+
+
 def _plain_values(table: Table, row: dict[str, Any]) -> bool:
     """Whether rows of these keys can skip SQLAlchemy's statement: every key is a column,
     and no column left out has a default that SQLAlchemy would fill in Python."""
