@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
@@ -424,25 +424,53 @@ def _stored_threads(conn: Connection, pks: set[int]) -> dict[int, ThreadLink]:
 
 def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[int]:
     """Postings by the senders of `posts` within the grouping windows around them, among
-    the messages already placed in threads (a cold build places them a batch at a time)."""
-    if not posts:
+    the messages already placed in threads (a cold build places them a batch at a time).
+
+    Each sender's own windows: one old posting in the part (a thread answered years later)
+    must not pull in everything its sender posted since."""
+    spans = _windows(posts, window)
+    if not spans:
         return set()
     m, a, mt = schema.messages, schema.message_analysis, schema.message_threads
-    lo = min(p.date for p in posts) - window
-    hi = max(p.date for p in posts) + window
-    return {
-        pk
-        for (pk,) in rows_in(
-            conn,
-            lambda c: (
+    out: set[int] = set()
+    for i in range(0, len(spans), 100):
+        near = or_(
+            *(
+                and_(m.c.from_addr == addr, m.c.date_utc.between(lo, hi))
+                for addr, lo, hi in spans[i : i + 100]
+            )
+        )
+        out |= {
+            pk
+            for (pk,) in conn.execute(
                 select(m.c.id)
                 .join(a, a.c.message_pk == m.c.id)
                 .join(mt, mt.c.message_pk == m.c.id)
-                .where(m.c.from_addr.in_(c), a.c.is_posting, m.c.date_utc.between(lo, hi))
-            ),
-            {p.from_addr for p in posts},
-        )
-    }
+                .where(near, a.c.is_posting)
+            )
+        }
+    return out
+
+
+def _windows(posts: list[Mail], window: int) -> list[tuple[str, int, int]]:
+    """(sender, from, to): each sender's posting dates widened by `window`, overlaps merged.
+    Pure."""
+    dates: dict[str, list[int]] = {}
+    for p in posts:
+        dates.setdefault(p.from_addr, []).append(p.date)
+    spans: list[tuple[str, int, int]] = []
+    for addr in sorted(dates):
+        lo = hi = None
+        for d in sorted(dates[addr]):
+            if hi is not None and d - window <= hi:
+                hi = d + window
+                continue
+            if lo is not None and hi is not None:
+                spans.append((addr, lo, hi))
+            lo, hi = d - window, d + window
+        if lo is not None and hi is not None:
+            spans.append((addr, lo, hi))
+    return spans
 
 
 def _stored_links(conn: Connection, keys: set[str]) -> dict[str, Link]:
