@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Benchmark: one more day of mail on a store too big to rebuild with a day held back.
+
+bench/new_day.py holds a day back, builds the store, then reads the day: right, but it costs
+a cold build, which on a million-message store takes hours here. This script instead appends
+to a public-inbox epoch registered in the store a copy of that list's last real day as the
+next day: every Message-ID is replaced by a fresh one (and In-Reply-To/References with it),
+every Date moved on by one day; bodies, senders and subjects stay as they were. Replies to
+mail older than the copied day keep their references, so they land in existing threads, and
+the senders' earlier series are there to link to: the day costs what a real one costs. Then
+`patchlens update` is timed through the command line (a fresh process, as a user runs it),
+followed by a no-op update.
+
+    .venv/bin/python bench/next_day.py --db /work/corpus/all.db \\
+        --epoch /work/corpus/lists/linux-usb/git/0.git [--days 1]
+
+The epoch's branch keeps the appended commits (the store has read them); the previous tip is
+printed, to undo both with `git update-ref` and a store copy. Never run it on an archive you
+did not make for benchmarking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+
+DAY = 86400
+ID = re.compile(rb"<([^<>\s]+)>")
+ID_HEADERS = (b"message-id", b"in-reply-to", b"references")
+
+
+def _git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, input=data
+    ).stdout
+
+
+def last_day(epoch: Path, days: int) -> tuple[str, list[bytes]]:
+    """The epoch's branch tip and the raw messages of its last `days` days (by message date,
+    capped at the commit time, as bench/scale.py's hold-back does), oldest first."""
+    tip = _git(epoch, "rev-parse", "HEAD").decode().strip()
+    log = _git(epoch, "log", "--format=%H %at %ct", "-n", "20000", tip).decode().split("\n")
+    newest: int | None = None
+    shas = []
+    for line in filter(None, log):
+        sha, at, ct = line.split()
+        when = min(int(at), int(ct))
+        newest = when if newest is None else newest
+        if when < newest - days * DAY:
+            break
+        shas.append(sha)
+    out = []
+    for sha in reversed(shas):
+        try:
+            out.append(_git(epoch, "cat-file", "blob", f"{sha}:m"))
+        except subprocess.CalledProcessError:  # a deletion commit ("d"), or none
+            continue
+    return tip, out
+
+
+def rewrite(raw: bytes, ids: dict[bytes, bytes], shift: int) -> bytes:
+    """The message with its ids mapped through `ids` and its Date moved on by `shift` s."""
+    head, sep, body = raw.partition(b"\n\n")
+    lines = head.split(b"\n")
+    current = b""
+    for i, line in enumerate(lines):
+        if line[:1] not in (b" ", b"\t"):
+            current = line.split(b":", 1)[0].strip().lower()
+            if current == b"date":
+                try:
+                    when = parsedate_to_datetime(line.split(b":", 1)[1].strip().decode())
+                    stamp = int(when.timestamp()) + shift
+                    moved = when.fromtimestamp(stamp, when.tzinfo)
+                    lines[i] = b"Date: " + format_datetime(moved).encode()
+                except (ValueError, TypeError, IndexError, UnicodeDecodeError):
+                    pass
+                continue
+        if current in ID_HEADERS:
+            lines[i] = ID.sub(lambda m: b"<" + ids.get(m.group(1), m.group(1)) + b">", line)
+    return b"\n".join(lines) + sep + body
+
+
+def append(epoch: Path, messages: list[bytes], when: int) -> str:
+    """Commit `messages` on the epoch's branch the way public-inbox does (a tree holding `m`),
+    with git fast-import; returns the new tip."""
+    branch = _git(epoch, "symbolic-ref", "HEAD").decode().strip()
+    tip = _git(epoch, "rev-parse", branch).decode().strip()
+    stream = []
+    for n, raw in enumerate(messages):
+        stream.append(b"blob\nmark :%d\ndata %d\n%s\n" % (2 * n + 1, len(raw), raw))
+        msg = b"bench: next day"
+        stream.append(
+            b"commit %s\nmark :%d\ncommitter bench <bench@localhost> %d +0000\n"
+            b"data %d\n%s\n%sM 100644 :%d m\n\n"
+            % (
+                branch.encode(),
+                2 * n + 2,
+                when + n,
+                len(msg),
+                msg,
+                b"from %s\n" % tip.encode() if n == 0 else b"",
+                2 * n + 1,
+            )
+        )
+    _git(epoch, "fast-import", "--quiet", data=b"".join(stream))
+    return _git(epoch, "rev-parse", branch).decode().strip()
+
+
+def cli(db: Path, *args: str) -> tuple[float, str]:
+    cmd = [sys.executable, "-m", "patchlens", "--db", str(db), *args]
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    wall = time.perf_counter() - t0
+    if out.returncode not in (0, 3):  # 3: some source was damaged, reported
+        sys.exit(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    return wall, out.stdout + out.stderr
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", type=Path, required=True)
+    ap.add_argument("--epoch", type=Path, required=True, help="a public-inbox epoch in the store")
+    ap.add_argument("--days", type=int, default=1)
+    args = ap.parse_args()
+    tip, day = last_day(args.epoch, args.days)
+    if not day:
+        sys.exit(f"{args.epoch}: no message in the last {args.days} day(s)")
+    tag = f"next{int(time.time())}".encode()
+    ids: dict[bytes, bytes] = {}
+    for raw in day:
+        head = raw.partition(b"\n\n")[0]
+        m = re.search(rb"(?im)^message-id:\s*<([^<>\s]+)>", head)
+        if m:
+            left, _, right = m.group(1).partition(b"@")
+            ids[m.group(1)] = left + b"." + tag + b"@" + (right or b"bench")
+    copies = [rewrite(raw, ids, args.days * DAY) for raw in day]
+    new_tip = append(args.epoch, copies, int(time.time()))
+    print(f"{args.epoch}: {len(copies)} messages appended (tip was {tip}, now {new_tip})")
+    wall, log = cli(args.db, "update")
+    noop, _ = cli(args.db, "update")
+    print(f"next day update  {wall:7.2f} s")
+    print(f"no-op update     {noop:7.2f} s")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
+    print("--- next day ---\n" + log[-3000:])
+
+
+if __name__ == "__main__":
+    main()
