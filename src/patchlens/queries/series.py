@@ -120,13 +120,28 @@ def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dic
             rep["notices"] = notices.get(rep["pk"], [])
     by_key = {v["key"]: v for v in versions}
     for v in versions:
-        _patch_trailers(v, by_key.get(v["rerolls_key"]) if v["rerolls_key"] else None)
+        _patch_trailers(v, rerolled_version(v, by_key))
     seen: dict[str, list[dict[str, Any]]] = {}
     for v in sorted(versions, key=lambda v: (v["series_key"], v["seq"])):
         earlier = seen.setdefault(v["series_key"], [])
-        v["label"] = version_label(v, earlier, by_key.get(v["rerolls_key"] or ""))
+        v["label"] = version_label(v, earlier, rerolled_version(v, by_key))
         earlier.append(v)
     return versions
+
+
+def rerolled_version(v: dict[str, Any], by_key: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The full version a partial re-roll replaces patches of. The store names the version
+    re-rolled (itself perhaps a partial re-roll of another): the chain is followed to its
+    first version among `by_key`. Pure."""
+    w = by_key.get(v["rerolls_key"] or "")
+    seen = {v["key"]}
+    while w is not None and w["rerolls_key"] and w["key"] not in seen:
+        seen.add(w["key"])
+        nxt = by_key.get(w["rerolls_key"])
+        if nxt is None:
+            break
+        w = nxt
+    return w
 
 
 def version_label(

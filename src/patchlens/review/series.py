@@ -184,5 +184,8 @@ def _mark_partial_rerolls(
                         break
             if base is not None:
                 v.partial = True
-                v.rerolls = base.rerolls or base.key
+                # The version it re-rolls, not the first of a chain of re-rolls: a version's
+                # facts then rest on the month before it only, which lets an update rebuild a
+                # window of mail (the read model follows the chain, queries/series.py).
+                v.rerolls = base.key
         earlier.setdefault(key, []).append(v)

@@ -33,7 +33,8 @@ from patchlens.store import schema
 # so the digest alone would skip them).
 # 2: causal version linking, rapidfuzz title similarity, ties broken by Message-ID.
 # 3: a person's identity is their earliest address, not the smallest.
-# 4: linking's word counts stored (linker_words, linker_people): filled by one full rebuild.
+# 4: linking's word counts stored (linker_words, linker_people): filled by one full rebuild;
+#    a partial re-roll names the version it re-rolls, not the first of the chain.
 DERIVED_VERSION = 4
 
 
