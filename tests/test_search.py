@@ -352,3 +352,41 @@ def test_explorer_shows_search_help(client) -> None:
     page = client.get("/series", params={"search": "is:open"}).text
     assert 'name="search"' in page and 'value="is:open"' in page
     assert "/glossary#search" in page
+
+
+def test_is_pull_on_every_filtered_page(client, sql) -> None:
+    """`is:pull` selects the pull requests on every page that takes filters (each page's
+    figures over them), in HTML and JSON alike."""
+    pulls = one(sql, "SELECT count(*) FROM pull_requests")
+    assert pulls > 0
+    for page in ("overview", "performance", "backlog", "community", "series", "patches"):
+        assert (
+            client.get(
+                f"/{page}" if page != "overview" else "/", params={"search": "is:pull"}
+            ).status_code
+            == 200
+        )
+        d = client.get(f"/api/{page}", params={"search": "is:pull"})
+        assert d.status_code == 200, page
+        if page in ("overview", "performance", "backlog"):
+            assert d.json()["series"] == pulls, page
+    merged = one(sql, "SELECT count(*) FROM pull_requests WHERE merged_by IS NOT NULL")
+    assert client.get("/api/overview", params={"search": "is:pull"}).json()["merged"] == merged
+
+
+def test_person_page_takes_the_search(client, sql) -> None:
+    """The person page's tables keep the series the search finds (store terms included)."""
+    who, addr = sql.execute(
+        "SELECT author, author_addr FROM series_metrics GROUP BY author "
+        "ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    n = one(
+        sql,
+        "SELECT count(*) FROM series_metrics WHERE author = ? AND versions > 1 AND series_key IN "
+        "(SELECT sv.series_key FROM version_members vm JOIN series_versions sv "
+        "ON sv.key = vm.version_key JOIN message_analysis a ON a.message_pk = vm.message_pk "
+        "WHERE a.files LIKE '%lib/%')",
+        who,
+    )
+    d = client.get(f"/api/people/{addr}", params={"search": "versions:>1 file:lib/"}).json()
+    assert d["series_authored"] == n > 0
