@@ -390,3 +390,16 @@ def test_person_page_takes_the_search(client, sql) -> None:
     )
     d = client.get(f"/api/people/{addr}", params={"search": "versions:>1 file:lib/"}).json()
     assert d["series_authored"] == n > 0
+
+
+def test_search_text_is_escaped(client) -> None:
+    """What a user typed comes back escaped: in the form, in an error, in the feed's title."""
+    evil = "<script>alert(1)</script>"
+    page = client.get("/series", params={"search": evil})
+    assert page.status_code == 200
+    assert evil not in page.text and str(markupsafe.escape(evil)) in page.text
+    bad = client.get("/series", params={"search": f"nope:{evil}"})
+    assert bad.status_code == 400
+    assert evil not in bad.text and "unknown operator" in bad.text
+    feed = client.get("/series.atom", params={"search": evil})
+    assert feed.status_code == 200 and b"<script>" not in feed.content

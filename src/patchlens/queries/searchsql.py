@@ -5,12 +5,14 @@ as rows the search can test (`is:pull`).
 The value of a term is only ever a bound parameter (a LIKE pattern with its wildcards
 escaped), and each candidate SQL finds is checked again in Python against the casefolded
 text, so what a term selects does not depend on the database's LIKE rules. Results are kept
-per store and data version (`selection.per_version`), as the rows they filter are.
+per store and data version, as the rows they filter are (the most recent terms only).
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -136,13 +138,34 @@ LOOKUPS = {
 }
 
 
-def found(conn: Connection, search: Search) -> dict[Term, frozenset[str]]:
-    """The series keys of each store term of `search`, kept per data version."""
-    from patchlens.queries.selection import per_version
+# The series of the most recent store terms asked, per store and data version: a search is
+# paged and re-sorted with the same terms; any number of different searches (a crawler) keeps
+# at most this many.
+KEPT_TERMS = 256
+_KEPT: OrderedDict[tuple[str, Any, str, str], frozenset[str]] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
 
+
+def found(conn: Connection, search: Search) -> dict[Term, frozenset[str]]:
+    """The series keys of each store term of `search` (the most recent KEPT_TERMS kept until
+    an update finishes)."""
+    from patchlens.queries.selection import data_version
+
+    store = (str(conn.engine.url), data_version(conn))
     out: dict[Term, frozenset[str]] = {}
     for t in search.store_terms():
-        out[t] = per_version(conn, ("search", t.op, t.arg), lambda t=t: LOOKUPS[t.op](conn, t))
+        key = (*store, t.op, t.arg)
+        with _KEPT_LOCK:
+            keys = _KEPT.get(key)
+            if keys is not None:
+                _KEPT.move_to_end(key)
+        if keys is None:
+            keys = LOOKUPS[t.op](conn, t)
+            with _KEPT_LOCK:
+                _KEPT[key] = keys
+                while len(_KEPT) > KEPT_TERMS:
+                    _KEPT.popitem(last=False)
+        out[t] = keys
     return out
 
 
