@@ -139,6 +139,20 @@ def test_is_pull(client, sql) -> None:
         for (k,) in sql.execute("SELECT series_key FROM pull_requests WHERE merged_by IS NOT NULL")
     }
     assert keys(client, "is:pull is:merged") == merged
+    # Each with the patches of its latest version; reviewers are not counted for them.
+    patches = dict(
+        sql.execute(
+            "SELECT sv.series_key, sv.n_patches FROM series_versions sv JOIN pull_requests p "
+            "ON p.series_key = sv.series_key WHERE sv.seq = "
+            "(SELECT max(seq) FROM series_versions x WHERE x.series_key = sv.series_key)"
+        ).fetchall()
+    )
+    rows = client.get("/api/series", params={"search": "is:pull", "full": "1"}).json()["rows"]
+    assert {r["series_key"]: r["patches"] for r in rows} == {
+        k: patches[k] for k in (r["series_key"] for r in rows)
+    }
+    assert all(r["reviewers"] is None for r in rows)
+    assert {r["state"] for r in rows} <= {"merged", "pull request"}
     # Not a series under review: without is:pull no pull request is listed.
     assert not keys(client, "-is:pull") & expected
     assert total(client, "-is:pull") == one(sql, "SELECT count(*) FROM series_metrics")
@@ -403,3 +417,10 @@ def test_search_text_is_escaped(client) -> None:
     assert evil not in bad.text and "unknown operator" in bad.text
     feed = client.get("/series.atom", params={"search": evil})
     assert feed.status_code == 200 and b"<script>" not in feed.content
+
+
+def test_pull_rows_in_the_explorer(client) -> None:
+    """A pull request's row shows what it has: no reviewers figure is printed as "None"."""
+    page = client.get("/series", params={"search": "is:pull"}).text
+    assert "pull request" in page or "merged" in page
+    assert ">None<" not in page

@@ -176,6 +176,13 @@ def pull_rows(conn: Connection) -> list[dict[str, Any]]:
     "merged" when a notice says so and "pull request" otherwise, and `is_pull` set."""
     pr = schema.pull_requests
     sm_columns = [c for c in schema.series_metrics.c]
+    sv = schema.series_versions
+    # The patches of each pull request's latest version (a pull request may carry none).
+    latest: dict[str, tuple[int, int]] = {}
+    pulls = set(conn.execute(select(pr.c.series_key)).scalars())
+    for key, seq, n in conn.execute(select(sv.c.series_key, sv.c.seq, sv.c.n_patches)):
+        if key in pulls and (key not in latest or seq > latest[key][0]):
+            latest[key] = (seq, n)
     rows = []
     for r in conn.execute(
         select(pr, schema.series.c.author_name).outerjoin(
@@ -197,6 +204,8 @@ def pull_rows(conn: Connection) -> list[dict[str, Any]]:
                 "first_date": p["first_date"],
                 "last_date": p["last_date"],
                 "versions": p["versions"],
+                "patches": latest.get(p["series_key"], (0, 0))[1],
+                "reviewers": None,  # not counted for pull requests
                 "review_replies": p["replies"],
                 "new_contributor": False,
                 "in_repo": True,

@@ -92,12 +92,19 @@ def _hours(h: float | None) -> str:
 def series_entry(base: str, r: dict[str, Any]) -> Entry:
     """A series row (queries.selection.brief: key, title, author, dates, counts, state) as an
     entry, updated at its last activity."""
-    summary = (
-        f"{r.get('state') or ''}; posted {iso(r.get('first_date')) or '?'}; "
-        f"{r.get('versions') or 0} version(s), {r.get('patches') or 0} patch(es), "
-        f"{r.get('reviewers') or 0} reviewer(s); first response "
-        f"{_hours(r.get('time_to_first_response'))}; merged after {_hours(r.get('time_to_merge'))}"
-    )
+    parts = [r.get("state") or "", f"posted {iso(r.get('first_date')) or '?'}"]
+    for key, label in (("versions", "version(s)"), ("patches", "patch(es)")):
+        if r.get(key) is not None:
+            parts.append(f"{r[key]} {label}")
+    if r.get("reviewers") is not None:
+        parts.append(f"{r['reviewers']} reviewer(s)")
+    for key, label in (
+        ("time_to_first_response", "first response after"),
+        ("time_to_merge", "merged after"),
+    ):
+        if r.get(key) is not None:
+            parts.append(f"{label} {_hours(r[key])}")
+    summary = "; ".join(p for p in parts if p)
     return Entry(
         id=series_link(base, r["series_key"]),
         title=r.get("title") or "",
