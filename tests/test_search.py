@@ -78,31 +78,34 @@ CASE WHEN merged = 'fully' THEN 'merged'
 """
 
 
-def by_state(sql: sqlite3.Connection, now: int) -> dict[str, set[str]]:
+def by_state(sql: sqlite3.Connection, now: int, client: Any) -> dict[str, set[str]]:
+    """The series of each state: by the SQL above; a state STATES holds that the SQL does not
+    know (one added since, such as "blocked") by the `state` filter the dashboard already
+    had, its series taken out of the state the SQL gave them."""
     out: dict[str, set[str]] = {}
-    q = f"SELECT series_key, {STATE_SQL} AS st, has_reviewer_reply FROM series_metrics"
-    for key, st, _replied in sql.execute(q, {"now": now}):
+    q = f"SELECT series_key, {STATE_SQL} AS st FROM series_metrics"
+    for key, st in sql.execute(q, {"now": now}):
         out.setdefault(st, set()).add(key)
+    for state in STATES:
+        if f"'{state}'" not in STATE_SQL:
+            moved = keys(client, "", state=state)
+            out = {k: v - moved for k, v in out.items()}
+            out[state] = moved
     return out
 
 
 @pytest.mark.parametrize("state", STATES)
 def test_is_and_state_each_state(client, sql, now, state) -> None:
     """Each state of STATES, whatever it holds: `is:` with '-' for spaces and `state:` quoted
-    select the series in that state (by SQL for the states written above; a state added
-    later is checked against the `state` filter, which the dashboard already had)."""
+    select the series in that state (see `by_state`)."""
     slug = state.replace(" ", "-")
     got = keys(client, f"is:{slug}")
     assert got == keys(client, f'state:"{state}"')
-    expected = by_state(sql, now)
-    if state in expected or state in STATE_SQL:
-        assert got == expected.get(state, set())
-    else:
-        assert got == keys(client, "", state=state)
+    assert got == by_state(sql, now, client).get(state, set())
 
 
 def test_is_open_unanswered_merged_stale(client, sql, now) -> None:
-    states = by_state(sql, now)
+    states = by_state(sql, now, client)
     opened = set().union(*(states.get(s, set()) for s in OPEN_STATES))
     assert keys(client, "is:open") == opened
     assert len(opened) > 50
@@ -298,7 +301,7 @@ def test_free_text(client, sql) -> None:
 
 
 def test_combination_and_other_filters(client, sql, now) -> None:
-    states = by_state(sql, now)
+    states = by_state(sql, now, client)
     opened = set().union(*(states.get(s, set()) for s in OPEN_STATES))
     rows = {
         k: (v, rv, fd)
