@@ -86,6 +86,7 @@ def test_openapi_lists_every_parameter_with_type_and_enum(openapi) -> None:
         "bucket",
         "state",
         "q",
+        "search",
         "period",
         "sort",
         "page",

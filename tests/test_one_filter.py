@@ -22,7 +22,8 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-# Each filter as query parameters; the CLI spells each as --name value (q as --search).
+# Each filter as query parameters; the CLI spells each as --name value (q as --q; --search
+# is the search language, the `search` parameter).
 FILTERS: list[dict[str, str]] = [
     {"list": "erofs-2024"},
     {"since": "2020-02-17", "until": "2020-02-19"},  # the busiest days: both ends count
@@ -35,6 +36,9 @@ FILTERS: list[dict[str, str]] = [
     {"author": "_"},
     {"author": "HUAWEI.com", "contributor": "established"},
     {"bucket": "patches:2-5", "state": "merged", "since": "2022-01-01"},
+    {"search": "is:open versions:>1 -has:review", "since": "2020-01-01"},
+    {"search": 'file:lib/ reviewed-by:gao "erofs-utils"', "list": "linux-erofs"},
+    {"search": "age:>1y posted:2021..2023 -to:linux-kernel"},
 ]
 _LINK = re.compile(r'<td><a href="/series/([^"?#]+)">')
 _NEXT = re.compile(r'<a rel="next" href="([^"]+)"')
@@ -43,7 +47,7 @@ _NEXT = re.compile(r'<a rel="next" href="([^"]+)"')
 def _options(params: dict[str, str]) -> list[str]:
     out: list[str] = []
     for name, value in params.items():
-        out += ["--search" if name == "q" else f"--{name}", value]
+        out += ["--q" if name == "q" else f"--{name}", value]
     return out
 
 

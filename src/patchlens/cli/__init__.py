@@ -365,9 +365,10 @@ def _date_arg(value: str | None) -> int | None:
 
 
 def _filter_option(name: str) -> tuple[Any, None]:
-    """The option of one series filter: `--NAME` (q is `--search`, or `--q`), with the
-    description of the query parameter (queries/filters.py PARAMS) as its help."""
-    flags = ("--search", "--q") if name == "q" else (f"--{name}",)
+    """The option of one series filter: `--NAME` (q is `--q` or `--text`; `--search` is the
+    search language), with the description of the query parameter (queries/filters.py
+    PARAMS) as its help."""
+    flags = ("--q", "--text") if name == "q" else (f"--{name}",)
     schema, text = PARAMS[name]
     if "enum" in schema:
         text += " One of: " + ", ".join(schema["enum"]) + "."
@@ -393,7 +394,7 @@ def with_filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             filters = Filters.from_options(**given)
         except FilterError as e:
-            option = "--search" if e.parameter == "q" else f"--{e.parameter}"
+            option = "--q" if e.parameter == "q" else f"--{e.parameter}"
             _fail(f"{option}: {e.message.removeprefix(e.parameter + ': ')}")
         return fn(*args, filters=filters, **kwargs)
 

@@ -594,10 +594,11 @@ def person_page(
     # first, at the cost of this person's share of them.
     everything = f.selects_all()
     all_by_key, by_author = _series_index(conn, rules)
+    keep = selection.keeper(conn, f)
 
     def selected(key: str) -> dict[str, Any] | None:
         r = all_by_key.get(key)
-        return r if r is not None and (everything or f.keep(r)) else None
+        return r if r is not None and (everything or keep(r)) else None
 
     per_series: dict[str, dict[str, Any]] = {}
     given = {"replies": 0, "reviews": 0, "lines": 0}
@@ -626,7 +627,7 @@ def person_page(
         x["last"] = max(x["last"], date)
     reviewed = sorted(per_series.values(), key=lambda x: (-x["last"], x["series_key"]))
     authored = sorted(
-        (r for r in by_author.get(who, ()) if everything or f.keep(r)),
+        (r for r in by_author.get(who, ()) if everything or keep(r)),
         key=lambda r: (-r["first_date"], r["series_key"]),
     )
 

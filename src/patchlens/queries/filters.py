@@ -11,8 +11,9 @@ What the filters select, on every page: the series first posted from `since` to 
 days included, UTC), sent to `list`, touching `subsystem`, authored from `org` (the author's
 organisation when the series was posted), by a `contributor` who is new or established, of a
 size `bucket`, in a backlog `state`, whose `author` name or address contains the text given,
-whose title, author or key contains `q`. Every figure of a page is computed over those series
-(the patches page: their patches, by the patch's own date).
+whose title, author or key contains `q`, that `search` finds (the search language of
+queries/search.py: `is:open age:>2w -has:review ...`). Every figure of a page is computed over
+those series (the patches page: their patches, by the patch's own date).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from urllib.parse import urlencode
 
 from patchlens.metrics.backlog import OPEN_STATES, STATES
 from patchlens.metrics.distributions import BUCKET_ORDER, BUCKETS
+from patchlens.queries.search import Search, SearchError, Term, parse
 
 PERIODS = ("month", "quarter", "year")
 CONTRIBUTORS = ("new", "established")
@@ -62,6 +64,7 @@ SERIES_PARAMS = (
     "bucket",
     "state",
     "q",
+    "search",
 )
 
 TEXT = {"type": "string", "maxLength": MAX_TEXT}
@@ -92,6 +95,17 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         TEXT,
         "Text in the series title, author address or key (patches page: in the patch subject "
         "or sender).",
+    ),
+    # A parameter of its own rather than a meaning of `q`: `q` stays literal text (a title
+    # with a colon or a leading '-' is still found, old links keep their meaning, and the
+    # patches and pull requests pages, which read `q` as text, are unchanged).
+    "search": (
+        {"type": "string", "maxLength": MAX_TEXT},
+        "A search: terms joined by AND, '-' before one negates it, values may be quoted: "
+        "is:/state: a state, open, unanswered or pull; age:>2w; posted:2026-01..2026-03; "
+        "from:, to: (To or Cc), cc:, reviewed-by:, subsystem:, file:, list: (text contained); "
+        "has:review, has:reply; versions:>3, patches:<5; other words: text in a title or "
+        "patch subject. See /glossary#search.",
     ),
     "period": (
         {"type": "string", "enum": list(PERIODS), "default": "quarter"},
@@ -158,6 +172,7 @@ class Filters:
     period: str = "quarter"
     state: str = ""
     q: str = ""
+    search: str = ""  # the search language (queries/search.py)
     sort: str = ""
     page: int = 1
     full: str = ""  # "1": tables in full
@@ -195,6 +210,12 @@ class Filters:
             elif f.name in ("since", "until"):
                 parse_day(raw, f.name)
                 values[f.name] = raw
+            elif f.name == "search":
+                try:
+                    parse(raw)
+                except SearchError as e:
+                    raise FilterError("search", f"search: {e.message}") from None
+                values[f.name] = raw
             elif enum is not None and raw not in enum:
                 raise FilterError(
                     f.name, f"{f.name}: expected one of {', '.join(enum)}; got {raw!r}"
@@ -216,6 +237,11 @@ class Filters:
         """Exclusive: the midnight after the `until` day, so that the day is included."""
         return until_bound(parse_day(self.until, "until")) if self.until else None
 
+    @cached_property
+    def parsed_search(self) -> Search:
+        """The terms of `search` (checked when the filters were made)."""
+        return parse(self.search)
+
     def bucket_filter(self) -> tuple[str, str] | None:
         kind, _, value = self.bucket.partition(":")
         if kind in BUCKETS and value in BUCKET_ORDER[kind]:
@@ -235,10 +261,14 @@ class Filters:
             return row["state"] in OPEN_STATES and not row["has_reviewer_reply"]
         return row.get("state") == self.state
 
-    def keep(self, row: dict[str, Any]) -> bool:
+    def keep(
+        self, row: dict[str, Any], now: int = 0, found: dict[Term, frozenset[str]] | None = None
+    ) -> bool:
         """Whether a series row (series_metrics with its `state`, `lists` and `author_name`)
         passes every filter. Pure, and the whole definition: SQL may narrow the rows first
-        (queries.selection), but what is kept is what this says."""
+        (queries.selection), but what is kept is what this says. A search's ages count to
+        `now`; its terms that need the store are answered by `found` (the series keys of
+        each, from queries.searchsql: `selection.keeper` gives both)."""
         since, until = self.since_ts, self.until_ts
         if since is not None and row["first_date"] < since:
             return False
@@ -271,6 +301,12 @@ class Filters:
                 f"{row.get('search_text', '')}"
             ).casefold()
             if needle not in hay:
+                return False
+        if self.search:
+            search = self.parsed_search
+            if search.store_terms() and found is None:
+                raise ValueError("a search with store terms needs their series (found)")
+            if not search.matches(row, now, found or {}):
                 return False
         return True
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Select, func, select
 
 from patchlens.metrics.backlog import BacklogRules, Facts, decide
+from patchlens.queries import searchsql
 from patchlens.queries.filters import Filters
 from patchlens.store import schema
 
@@ -197,10 +198,40 @@ def select_series(
     which answers many requests over one version) rather than from rows SQL narrowed (a
     command, which answers one). Either way `f.keep` decides, so the set is the same."""
     whole = kept and as_of is None
-    rows = _candidates(conn, f, rules) if whole else _load(conn, f, rules, as_of)
+    if f.search and f.parsed_search.wants_pulls():
+        rows = _pulls(conn, kept=whole)
+    else:
+        rows = _candidates(conn, f, rules) if whole else _load(conn, f, rules, as_of)
     if f.selects_all():
         return list(rows)  # `keep` says yes to every row when no filter selects
-    return [r for r in rows if f.keep(r)]
+    keep = keeper(conn, f, as_of)
+    return [r for r in rows if keep(r)]
+
+
+def keeper(conn: Connection, f: Filters, as_of: int | None = None) -> Callable[[dict], bool]:
+    """`f.keep` with what a search needs from the store: the date its ages count to (`as_of`,
+    by default the data's date, as for states) and the series of its store terms."""
+    if not f.search:
+        return f.keep
+    now = as_of or data_date(conn)
+    found = searchsql.found(conn, f.parsed_search)
+    return lambda r: f.keep(r, now, found)
+
+
+def _pulls(conn: Connection, kept: bool) -> list[dict[str, Any]]:
+    """Pull requests as rows the filters test (`is:pull`), each with its lists; kept per
+    data version for the dashboard."""
+
+    def load() -> list[dict[str, Any]]:
+        rows = searchsql.pull_rows(conn)
+        lists: dict[str, list[str]] = {}
+        for key, name in conn.execute(_list_members(None)):
+            lists.setdefault(key, []).append(name)
+        for r in rows:
+            r["lists"] = sorted(lists.get(r["series_key"], ()))
+        return rows
+
+    return per_version(conn, "pull_rows", load) if kept else load()
 
 
 def _candidates(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ from patchlens.queries.formats import with_units
 from patchlens.queries.selection import all_series
 from patchlens.store.db import make_engine
 from patchlens.web import api_models, charts, glossary
+from patchlens.web.downloads import add_download_routes
 from patchlens.web.pagecache import PageCache
 
 log = logging.getLogger(__name__)
@@ -394,6 +395,9 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
         except Exception:
             log.exception("the error page failed too")
             return PlainTextResponse(message, status_code=500)
+
+    # Issue 14, part A: the Atom feed of any search and the CSV of every table.
+    add_download_routes(app, engine, rules)
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -434,6 +434,41 @@ _SUBSYSTEMS = (
     _term("open", "Series in a backlog state (see backlog)."),
 )
 
+# Issue 14, part A: the search language, its feeds and the CSV of every table.
+_SEARCH = (
+    _term(
+        "search",
+        "The search language of the series explorer and the API (the `search` parameter): "
+        "terms joined by AND; '-' before a term negates it; a value with spaces is quoted "
+        '("..."). is:STATE or state:STATE (a backlog state, spaces written as -, or open, '
+        "unanswered; is:pull lists pull requests instead of series), age:>2w (since first "
+        "posted, as of the data's date; h, d, w, m = 30 days, y = 365 days; <, <=, >, >=), "
+        "posted:2026-01..2026-03 (days, months or years; either end may be left out), "
+        "from:TEXT (author), to:TEXT (To or Cc of a posting), cc:TEXT, reviewed-by:TEXT, "
+        "subsystem:TEXT, file:TEXT, list:TEXT (each: contains the text, ignoring case), "
+        "has:review (a Reviewed-by or Acked-by given), has:reply (answered by someone other "
+        "than the author or a bot), versions:>3 and patches:<5 (=, <, <=, >, >=); any other "
+        "word or quoted phrase is looked for in every version's title and patch subject, the "
+        "author's address and the series key. A term that cannot be applied is an error "
+        "naming it, never ignored.",
+    ),
+    Term(
+        "feed",
+        "Atom feed",
+        "The series a search finds, newest activity first, as an Atom feed (/series.atom "
+        "with the same query string as /series): one entry per series, its id the series' "
+        "page, updated at its last activity, with its author and a summary of its state, "
+        "versions, patches and reviewers. At most 200 entries.",
+    ),
+    Term(
+        "csv",
+        "CSV",
+        "Every table of a page as CSV (the 'CSV' link beside it): the same rows and "
+        "columns, with the page's filters, dates as ISO 8601 UTC and durations in hours; "
+        "the whole table, not only the rows the page shows.",
+    ),
+)
+
 SECTIONS: tuple[Section, ...] = (
     Section("states", "States", _STATES),
     Section("matching", "Matching postings to commits", _MATCHING),
@@ -443,6 +478,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("people", "People and organisations", _PEOPLE),
     Section("sizes", "Size buckets", _SIZES),
     Section("subsystems", "Subsystems", _SUBSYSTEMS),
+    Section("search-and-feeds", "Search, feeds and CSV", _SEARCH),
 )
 TERMS: dict[str, Term] = {t.anchor: t for s in SECTIONS for t in s.terms}
 ANCHORS = frozenset(TERMS) | {s.anchor for s in SECTIONS}
