@@ -33,7 +33,8 @@ from patchlens.store import schema
 # so the digest alone would skip them).
 # 2: causal version linking, rapidfuzz title similarity, ties broken by Message-ID.
 # 3: a person's identity is their earliest address, not the smallest.
-DERIVED_VERSION = 3
+# 4: series metrics name who MAINTAINERS expects and the first response by role.
+DERIVED_VERSION = 4
 
 
 def config_digest(cfg: Config) -> str:

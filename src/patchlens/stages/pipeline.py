@@ -43,7 +43,12 @@ class StagesReport:
 
 
 def subsystems_for(ctx: Context):
-    def subsystems_of(se: SeriesFacts) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    def subsystems_of(
+        se: SeriesFacts,
+    ) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]] | None:
+        """The sections of the files the series touches, the identities MAINTAINERS expects
+        to review it (M: and R:, at the date of posting), and those of them named by R: only
+        (listed reviewers, not maintainers of any touched section)."""
         if not len(ctx.maintainers):
             return None
         files = {f for v in se.versions for p in v.patches.values() for f in p.files}
@@ -51,7 +56,12 @@ def subsystems_for(ctx: Context):
         named = [sec for sec in sections if not sec.is_catch_all]
         titles = tuple(sec.title for sec in (named or sections))
         emails = ctx.maintainers.expected_reviewers(se.first_date, files)
-        return titles, frozenset(ctx.people("", e) for e in emails)
+        maintainers = {p.email.lower() for sec in sections for p in sec.maintainers if p.email}
+        return (
+            titles,
+            frozenset(ctx.people("", e) for e in emails),
+            frozenset(ctx.people("", e) for e in emails - maintainers),
+        )
 
     return subsystems_of
 
