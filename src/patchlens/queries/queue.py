@@ -51,7 +51,9 @@ class OpenSeries:
     expected: dict[str, str] = field(default_factory=dict)  # identity -> maintainer | reviewer
     asked: set[str] = field(default_factory=set)  # identities in To:/Cc: of the current version
     answered: dict[str, int] = field(default_factory=dict)  # identity -> first reply, current
-    earlier: set[str] = field(default_factory=set)  # identities that answered an earlier version
+    # identities that answered an earlier version (or the current one before a partial
+    # re-roll of it) but not the current version since
+    earlier: set[str] = field(default_factory=set)
 
     @property
     def key(self) -> str:
@@ -61,6 +63,12 @@ class OpenSeries:
     def named(self) -> set[str]:
         """Everyone the series names as a reviewer (MAINTAINERS or To/Cc), its author aside."""
         return (set(self.expected) | self.asked) - {self.row["author"]}
+
+    @property
+    def awaited(self) -> set[str]:
+        """Everyone the series waits on a word from: the people it names and those who
+        answered an earlier version (back again)."""
+        return self.named | self.earlier
 
 
 def open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
@@ -159,11 +167,15 @@ def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
         for vkey, who, date in conn.execute(q):
             skey, cur = current_of[vkey]
             o = out[skey]
-            if cur:
+            # An answer sent before a partial re-roll laid over the current version was
+            # answered by it (as metrics/backlog.py has it): the re-roll awaits them again.
+            if cur and date >= o.current_date:
                 if who not in o.answered or date < o.answered[who]:
                     o.answered[who] = date
             else:
                 o.earlier.add(who)
+    for o in out.values():
+        o.earlier -= set(o.answered)
     return sorted(out.values(), key=lambda o: (o.current_date, o.key))
 
 
@@ -172,15 +184,17 @@ def waiting_on(o: OpenSeries) -> dict[str, Any]:
 
     - the author, when a reviewer spoke last on the current version and its patches are not
       all reviewed (changes were asked for, or a question);
-    - else the named people (MAINTAINERS M:/R: of the touched files at posting, and those in
-      To:/Cc: of the current version): those of them who have not answered the current
-      version, or, when every one has, all of them (the author answered them last); a series
-      whose every patch is reviewed waits on its maintainers (to apply it), if it names any;
-    - else nobody named: no MAINTAINERS entry matches and nobody was asked."""
+    - else the named people (MAINTAINERS M:/R: of the touched files at posting, those in
+      To:/Cc: of the current version, and those who answered an earlier version): those of
+      them who have not answered the current version, or, when every one has, all of them
+      (the author answered them last); a series whose every patch is reviewed waits on its
+      maintainers (to apply it), if it names any;
+    - else nobody named: no MAINTAINERS entry matches, nobody was asked and nobody answered
+      an earlier version."""
     r = o.row
     if r["reviewer_spoke_last"] and not r["nearly_complete"]:
         return {"on": ON_AUTHOR, "who": [r["author"]]}
-    named = o.named
+    named = o.awaited
     if not named:
         return {"on": ON_NOBODY, "who": []}
     if r["nearly_complete"]:

@@ -465,10 +465,10 @@ _QUEUES = (
         "waiting-on-whom",
         "waiting on whom",
         "Who an open series waits on: its author when a reviewer spoke last on the current "
-        "version and not every patch is reviewed; else the people it names who have not "
-        "answered the current version (all of them if everyone has; its maintainers when "
-        "every patch is reviewed); else nobody named (no MAINTAINERS entry and nobody in "
-        "To:/Cc:).",
+        "version and not every patch is reviewed; else the people it names (or who answered "
+        "an earlier version) who have not answered the current version (all of them if "
+        "everyone has; its maintainers when every patch is reviewed); else nobody named (no "
+        "MAINTAINERS entry, nobody in To:/Cc:, nobody who answered an earlier version).",
     ),
     Term(
         "load-awaiting",
