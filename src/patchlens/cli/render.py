@@ -465,7 +465,7 @@ def queue(d: dict[str, Any], console: Console) -> None:
                 _h(r["waiting_hours"]),
                 escape(r["title"]),
                 escape(r["author_name"] or r["author_addr"]),
-                escape(r["current_version"] or "v1"),
+                escape(r["current_version"]),
                 str(r["patches"]),
                 ", ".join(r["reasons"]),
                 escape(", ".join(p["name"] or p["address"] for p in r["answered_by"]) or "-"),

@@ -46,7 +46,7 @@ class OpenSeries:
 
     row: dict[str, Any]  # the series_metrics row with its state (queries.selection)
     current_key: str  # the latest full version (partial re-rolls laid over it)
-    current_version: str  # its version string ("v3")
+    current_version: str  # its label ("v3"; "v1" for a first posting without a number)
     current_date: int  # when the newest posting of the current version came
     expected: dict[str, str] = field(default_factory=dict)  # identity -> maintainer | reviewer
     asked: set[str] = field(default_factory=set)  # identities in To:/Cc: of the current version
@@ -136,7 +136,7 @@ def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
         o = OpenSeries(
             row=by_key[skey],
             current_key=cur[0][1],
-            current_version=cur[0][2],
+            current_version=f"v{cur[0][2] or 1}",
             current_date=max(v[3] for v in cur),
             expected=json.loads(by_key[skey].get("expected_roles") or "{}"),
         )
