@@ -294,7 +294,7 @@ def test_queue_page_and_person_page(client) -> None:
     person = client.get(f"/people/{ROGER}").text
     assert f'href="/people/{ROGER}/queue"' in person
     assert f"Queue: {d['total']} open series await them" in person
-    svg = client.get(f"/people/{ROGER}/load.svg")
+    svg = client.get(f"/charts/people/{ROGER}/load.svg")
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     assert "<script" not in svg.text
 
@@ -356,7 +356,7 @@ def test_subsystem_page_shows_waiting_on_whom_for_every_open_series(client, sql)
     for r in rows:
         assert str(escape(r["title"])) in page
     assert re.search(r"Of (\d+) open series", page).group(1) == str(len(want))
-    svg = client.get(f"/subsystems/{title}/load.svg")
+    svg = client.get(f"/charts/subsystems/{title}/load.svg")
     assert svg.status_code == 200 and "<script" not in svg.text
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, or_, select
 
 from patchlens.metrics.backlog import DAY, BacklogRules
 from patchlens.metrics.distributions import is_partial, period_bounds, period_of, summary, timeline
-from patchlens.queries.selection import data_date, per_version
+from patchlens.queries.selection import all_series, data_date, per_version
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
@@ -93,13 +93,13 @@ def person_waits(
     they first answered and how long after the version they answered was posted."""
     named = _named_series(conn, who)
     first = _first_answers(conn, who)
+    expected = _expected_people(conn, rules)
     out = []
     for r in rows:
         key = r["series_key"]
         if r["author"] == who:
             continue
-        expected = json.loads(r.get("expected_roles") or "{}")
-        if key not in named and who not in expected and key not in first:
+        if key not in named and who not in expected.get(key, ()) and key not in first:
             continue
         answered, version_date = first.get(key, (None, None))
         wait = None
@@ -107,6 +107,18 @@ def person_waits(
             wait = round(max(0, answered - version_date) / HOUR, 3)
         out.append(Wait(r["first_date"], answered, _end_of_wait(r, rules), wait))
     return out
+
+
+def _expected_people(conn: Connection, rules: BacklogRules) -> dict[str, frozenset[str]]:
+    """Each series' people named by MAINTAINERS, decoded once per data version."""
+
+    def compute() -> dict[str, frozenset[str]]:
+        return {
+            r["series_key"]: frozenset(json.loads(r.get("expected_roles") or "{}"))
+            for r in all_series(conn, rules)
+        }
+
+    return per_version(conn, ("expected_people", rules), compute)
 
 
 def subsystem_waits(rows: list[dict[str, Any]], rules: BacklogRules) -> list[Wait]:

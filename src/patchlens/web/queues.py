@@ -77,7 +77,7 @@ def add_routes(
             headers={"Content-Security-Policy": SVG_CSP, "Cache-Control": "max-age=60"},
         )
 
-    @app.get("/people/{ident:path}/load.svg", include_in_schema=False)
+    @app.get("/charts/people/{ident:path}/load.svg", include_in_schema=False)
     def person_load(request: Request, ident: str) -> Response:
         f = Filters.from_query(request.query_params)
         with engine.connect() as conn:
@@ -86,7 +86,7 @@ def add_routes(
             raise HTTPException(404, "no such person")
         return svg(charts.review_load(f"Review load of {d['name'] or d['address']}", d["load"]))
 
-    @app.get("/subsystems/{ident:path}/load.svg", include_in_schema=False)
+    @app.get("/charts/subsystems/{ident:path}/load.svg", include_in_schema=False)
     def subsystem_load(request: Request, ident: str) -> Response:
         f = Filters.from_query(request.query_params)
         with engine.connect() as conn:
