@@ -309,3 +309,24 @@ def test_series_page_and_performance_show_roles(qemu) -> None:
     over = perf["first_response_by_role_over_time"]
     assert sum(p["first_other"] for p in over) == 2
     assert "First response by role" in client.get("/performance").text
+
+
+def test_metrics_export_carries_the_roles(qemu, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "m.json"
+    db = str(qemu.url.database)
+    argv = [sys.executable, "-m", "patchlens", "--db", db, "-q", "export", "metrics"]
+    subprocess.run([*argv, "--format", "json", "-o", str(out)], check=True)
+    rows = {r["title"]: r for r in json.loads(out.read_text())}
+    r = rows["tests/functional: Fix broken decorators"]
+    assert (r["first_response_role"], r["first_responder"]) == (OTHER, "addr:berrange@redhat.com")
+    assert r["time_to_first_response_other_hours"] == pytest.approx(
+        hours("2025-01-21 06:58:14", "2025-01-22 10:12:55"), abs=1e-3
+    )
+    assert r["time_to_first_response_maintainer_hours"] is None
+    assert json.loads(r["expected_roles"]) == {
+        "addr:thuth@redhat.com": MAINTAINER,
+        "addr:philmd@linaro.org": REVIEWER,
+    }
