@@ -247,6 +247,29 @@ def test_queue_of_an_x86_maintainer_holds_every_open_x86_series(client, sql) -> 
             assert "X86 ARCHITECTURE" not in r["subsystems"]
 
 
+def test_roles_at_posting_follow_get_maintainer(sql) -> None:
+    """Wei Liu is R: of X86 ARCHITECTURE and M: of THE REST (and of TOOLSTACK, OVMF, SEABIOS)
+    in 2019: for a series touching xen/arch/x86/ alone THE REST is dropped (a specific section
+    names people), so he is a listed reviewer there, and Jan Beulich a maintainer."""
+    (wei,) = [
+        i
+        for i, addresses in sql.execute("SELECT identity, addresses FROM people")
+        if "wl@xen.org" in json.loads(addresses)
+    ]
+    roles = {
+        k: json.loads(v)
+        for k, v in sql.execute("SELECT series_key, expected_roles FROM series_metrics")
+    }
+    only_x86 = [
+        k for k, fs in _files(sql).items() if fs and all(f.startswith("xen/arch/x86/") for f in fs)
+    ]
+    assert len(only_x86) > 100
+    for k in only_x86:
+        assert roles[k][wei] == "reviewer", k
+        assert roles[k][f"addr:{JAN}"] == "maintainer", k
+        assert roles[k][f"addr:{ROGER}"] == "reviewer", k
+
+
 def test_queue_api_matches_its_schema_and_the_cli(xen, client) -> None:
     _tmp, db, _engine = xen
     spec = client.get("/openapi.json").json()
