@@ -34,6 +34,8 @@ from patchlens.queries.selection import data_date
 
 # How many series of each maintainer's queue the subsystem page lists (the rest: their page).
 QUEUE_TOP = 5
+# How many open series the subsystem page's "waiting on whom" lists (all with full=1).
+WAITING_TOP = 25
 
 
 def queue_url(address: str) -> str:
@@ -115,7 +117,9 @@ def subsystem_sections(
                 }
                 for p, n in sorted(on_person.items(), key=lambda kv: (-kv[1], kv[0]))
             ],
-            "rows": waiting,
+            "total": len(waiting),
+            "rows": waiting if f.full else waiting[:WAITING_TOP],
+            "full_list": "/subsystems/" + quote(title, safe="") + f.query(full="1"),
         },
         "load": load_over_time(
             subsystem_waits(rows, rules), f.period, f.since_ts, span_until(conn, f.until_ts)

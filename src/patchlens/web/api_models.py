@@ -150,7 +150,9 @@ class WaitingPerson(Closed):
 class WaitingOn(Closed):
     counts: dict[str, int]
     by_person: list[WaitingPerson]
-    rows: list[QueueRow]
+    total: int
+    rows: list[QueueRow] = Field(description="the oldest open series (all with full=1)")
+    full_list: str
 
 
 class RoleHours(Closed):
