@@ -71,6 +71,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     MALLORY: [AUTHOR, TITLE],
     REVIEWER: [REVIEWER_NAME, TITLE],
+    REVIEWER + "/queue": [REVIEWER_NAME],
 }
 COMMIT_TEXTS = {
     SUBJECT_1: [SUBJECT_1, f"[PATCH 1/2] {SUBJECT_1}", PATH_1, BODY, DIFF_LINE],
@@ -203,7 +204,13 @@ def assert_escaped(html: str, texts: list[str]) -> None:
     "path",
     [
         pytest.param(
-            p, id={SERIES: "series-page", MALLORY: "author", REVIEWER: "reviewer"}.get(p, p)
+            p,
+            id={
+                SERIES: "series-page",
+                MALLORY: "author",
+                REVIEWER: "reviewer",
+                REVIEWER + "/queue": "reviewer-queue",
+            }.get(p, p),
         )
         for p in EXPECTED
     ],

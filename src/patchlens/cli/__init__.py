@@ -436,6 +436,35 @@ def show(
     render.timeline(versions, console)
 
 
+@app.command("queue")
+def queue_cmd(
+    person: Annotated[
+        str, typer.Argument(help="An identity, one of their addresses, or their name.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """A maintainer's or reviewer's queue: the open series that name them (MAINTAINERS at
+    posting, To/Cc) or that they answered in an earlier version, whose current version they
+    have not answered, oldest first."""
+    from patchlens.queries.formats import with_units
+    from patchlens.queries.queue import find_people, person_queue
+
+    rules = _rules()
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        found = find_people(conn, person)
+        if not found:
+            _fail(f"nobody is named {person!r}: give an address, an identity or a name")
+        if len(found) > 1:
+            names = ", ".join(f"{p['name']} <{p['address']}>" for p in found[:10])
+            _fail(f"{person!r} names {len(found)} people ({names}): give an address")
+        d = person_queue(conn, found[0]["identity"], rules)
+    if as_json:
+        sys.stdout.write(json.dumps(with_units(d), indent=1, ensure_ascii=False) + "\n")
+    else:
+        render.queue(d, console)
+
+
 export_app = typer.Typer(help="Export what patchlens reconstructed, for use elsewhere.")
 app.add_typer(export_app, name="export")
 

@@ -446,3 +446,29 @@ def report(rep: Report, console: Console) -> None:
         console.print(
             "anomalies: " + ", ".join(f"{k} {v}" for k, v in sorted(rep.anomalies.items()))
         )
+
+
+def queue(d: dict[str, Any], console: Console) -> None:
+    """A person's queue (`queries.queue.person_queue`): what awaits them, then what is back
+    again, each oldest first."""
+    who = escape(f"{d['name']} <{d['address']}>" if d["name"] else d["address"])
+    console.print(f"Queue of {who}: {d['total']} open series, as of {day(d['as_of'])}")
+    for rows, title in ((d["awaiting"], "Awaiting their answer"), (d["again"], "Back again")):
+        t = _table(
+            f"{title} ({len(rows)})",
+            ("waiting", "title", "author", "version", "patches", "why", "answered by", "state"),
+            ("waiting", "patches"),
+            fold=True,
+        )
+        for r in rows:
+            t.add_row(
+                _h(r["waiting_hours"]),
+                escape(r["title"]),
+                escape(r["author_name"] or r["author_addr"]),
+                escape(r["current_version"]),
+                str(r["patches"]),
+                ", ".join(r["reasons"]),
+                escape(", ".join(p["name"] or p["address"] for p in r["answered_by"]) or "-"),
+                r["state"],
+            )
+        console.print(t)

@@ -34,7 +34,7 @@ from patchlens.metrics.distributions import (
     period_of,
     summary,
 )
-from patchlens.queries import selection
+from patchlens.queries import queue_pages, selection
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, review_pairs
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.report import states_by_subsystem
@@ -252,6 +252,7 @@ def performance(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, 
             lambda r: "new" if r["new_contributor"] else "established",
             ("new", "established"),
         ),
+        **queue_pages.performance_sections(f, rows, *span(conn, f)),
     }
 
 
@@ -517,7 +518,13 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         decode(m, data_date(conn), rules)
         m["merge_evidence"] = json.loads(m["merge_evidence"] or "null")
     title = conn.execute(select(schema.series.c.title).where(schema.series.c.key == key)).scalar()
-    return {"key": key, "title": title, "metrics": m, "versions": versions}
+    return {
+        "key": key,
+        "title": title,
+        "metrics": m,
+        "versions": versions,
+        "first_response": queue_pages.series_section(conn, m),
+    }
 
 
 def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
@@ -672,6 +679,8 @@ def person_page(
             ),
         }
     )
+    kept = [r for r in all_by_key.values() if everything or f.keep(r)]
+    p.update(queue_pages.person_sections(conn, who, p["address"], f, rules, kept))
     return p
 
 
@@ -737,6 +746,15 @@ def subsystem_page(
             "/series" + f.query(subsystem=title, state="open"),
             top,
             brief,
+        ),
+        **queue_pages.subsystem_sections(
+            conn,
+            title,
+            [(n, e, "maintainer") for n, e in info["maintainers"]]
+            + [(n, e, "reviewer") for n, e in info["reviewers"]],
+            f,
+            rules,
+            rows,
         ),
     }
 

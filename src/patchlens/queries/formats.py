@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from patchlens.metrics.distributions import DURATIONS
+from patchlens.metrics.roles import ROLE_DURATIONS
 
 FORMATS = ("csv", "tsv", "json", "parquet")
 
@@ -36,10 +37,13 @@ DATE_FIELDS = frozenset(
         "merged_date",
         "ingested_at",
         "finished_at",
+        "current_date",  # a queue's series: when its current version was posted
     }
 )
 # Fields that hold hours, and the name that says so.
-DURATION_FIELDS = {name: f"{name}_hours" for name in (*DURATIONS, "median_time_to_merge")}
+DURATION_FIELDS = {
+    name: f"{name}_hours" for name in (*DURATIONS, "median_time_to_merge", *ROLE_DURATIONS)
+}
 # Tables of durations keyed by something else: named after the duration they hold.
 RENAMED = {
     **DURATION_FIELDS,

@@ -35,7 +35,8 @@ from patchlens.store import schema
 # 3: a person's identity is their earliest address, not the smallest.
 # 4: linking's word counts stored (linker_words, linker_people): filled by one full rebuild;
 #    a partial re-roll names the version it re-rolls, not the first of the chain.
-DERIVED_VERSION = 4
+# 5: series metrics name who MAINTAINERS expects and the first response by role.
+DERIVED_VERSION = 5
 
 
 def config_digest(cfg: Config) -> str:

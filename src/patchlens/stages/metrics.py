@@ -16,6 +16,7 @@ from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.model import ReplyFacts, SeriesFacts
+from patchlens.metrics.roles import expected_roles, first_responses
 from patchlens.queries.evidence import first_dates, load_series, people_of
 from patchlens.queries.sql import chunks
 from patchlens.stages import changes
@@ -24,7 +25,15 @@ from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
 OrgOf = Callable[[str, int], str]
-SubsystemsOf = Callable[[SeriesFacts], tuple[tuple[str, ...], frozenset[str]] | None]
+# A series' MAINTAINERS section titles and the identities its M:/R: lines name for the
+# touched files (as get_maintainer.pl would), optionally followed by those of them named by R:
+# only (metrics/roles.py: a listed reviewer, not a maintainer); None without MAINTAINERS.
+SubsystemsOf = Callable[
+    [SeriesFacts],
+    tuple[tuple[str, ...], frozenset[str]]
+    | tuple[tuple[str, ...], frozenset[str], frozenset[str]]
+    | None,
+]
 
 
 @dataclass
@@ -76,6 +85,8 @@ def metric_rows(
         if subs is not None and subs[0]:
             who = {r.who for v in se.versions for r in v.replies if r.reviewer}
             unanswered = not (who & subs[1])
+        expected = _expected_roles(subs)
+        first = first_responses(se, expected)
         rows.append(
             {
                 "series_key": se.key,
@@ -97,9 +108,22 @@ def metric_rows(
                 "merge_evidence": _evidence(notice),
                 "repo_registered": f.repo_registered,
                 "search_text": search_text(se),
+                "expected_roles": json.dumps(expected, sort_keys=True),
+                "first_response_role": first.role,
+                "first_responder": first.who,
+                **{f"time_to_first_response_{k}": v for k, v in first.by_role.items()},
             }
         )
     return rows
+
+
+def _expected_roles(subs: Any) -> dict[str, str]:
+    """identity -> maintainer | reviewer, from what `subsystems_of` gave (metrics/roles.py)."""
+    if not subs:
+        return {}
+    named = frozenset(subs[1])
+    listed = frozenset(subs[2]) if len(subs) > 2 else frozenset()
+    return expected_roles(named - listed, named & listed)
 
 
 def _evidence(r: ReplyFacts | None) -> str | None:

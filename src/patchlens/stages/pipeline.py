@@ -43,7 +43,12 @@ class StagesReport:
 
 
 def subsystems_for(ctx: Context):
-    def subsystems_of(se: SeriesFacts) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    def subsystems_of(
+        se: SeriesFacts,
+    ) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]] | None:
+        """The sections of the files the series touches, the identities MAINTAINERS expects
+        to review it (M: and R:, at the date of posting), and those of them named by R: only
+        (listed reviewers, not maintainers of any touched section)."""
         if not len(ctx.maintainers):
             return None
         files = {f for v in se.versions for p in v.patches.values() for f in p.files}
@@ -51,9 +56,27 @@ def subsystems_for(ctx: Context):
         named = [sec for sec in sections if not sec.is_catch_all]
         titles = tuple(sec.title for sec in (named or sections))
         emails = ctx.maintainers.expected_reviewers(se.first_date, files)
-        return titles, frozenset(ctx.people("", e) for e in emails)
+        maintainers = _maintainers_named(ctx, se.first_date, files)
+        return (
+            titles,
+            frozenset(ctx.people("", e) for e in emails),
+            frozenset(ctx.people("", e) for e in emails - maintainers),
+        )
 
     return subsystems_of
+
+
+def _maintainers_named(ctx: Context, ts: int, files: set[str]) -> set[str]:
+    """The M: addresses among those `expected_reviewers` names for the files: per file, the
+    sections covering it other than the catch-all when they name anyone, else the catch-all
+    (so THE REST's maintainers are maintainers of a file only when nobody else is)."""
+    out: set[str] = set()
+    for f in files:
+        secs = ctx.maintainers.sections_for_files(ts, [f])
+        specific = [s for s in secs if not s.is_catch_all and (s.maintainers or s.reviewers)]
+        for sec in specific or [s for s in secs if s.is_catch_all]:
+            out |= {p.email.lower() for p in sec.maintainers if p.email}
+    return out
 
 
 def run_stages(

@@ -497,6 +497,17 @@ series_metrics = Table(
     Column("repo_registered", Boolean, nullable=False, server_default=true()),
     # Every version's title and every patch subject, casefolded: what a search matches.
     Column("search_text", Text, nullable=False, server_default=""),
+    # Who MAINTAINERS named for the touched files when the series was posted: JSON
+    # {identity: "maintainer" | "reviewer"} (metrics/roles.py); {} without MAINTAINERS.
+    Column("expected_roles", Text, nullable=False, server_default="{}"),
+    # The first response from anyone but the author (bots included): its role and sender,
+    # and each role's first response in hours (docs/METRICS.md, "by role").
+    Column("first_response_role", String(12), nullable=True),
+    Column("first_responder", Text, nullable=True),
+    Column("time_to_first_response_maintainer", Float),
+    Column("time_to_first_response_reviewer", Float),
+    Column("time_to_first_response_other", Float),
+    Column("time_to_first_response_bot", Float),
     Index(None, "first_date"),
     Index(None, "author"),
     Index(None, "org"),

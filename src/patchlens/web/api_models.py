@@ -39,6 +39,142 @@ class Error(Closed):
     parameter: str | None = None
 
 
+# --- queues, waiting on whom, review load, first response by role (issue 14) -----------------
+
+ROLE = Annotated[str, Field(json_schema_extra={"enum": ["maintainer", "reviewer", "other", "bot"]})]
+
+
+class QueuePerson(Closed):
+    identity: str
+    name: str
+    address: str
+
+
+class QueueRow(Closed):
+    """One open series in a queue."""
+
+    series_key: str
+    url: str = Field(description="the series page, relative to the dashboard")
+    title: str
+    author: str
+    author_name: str
+    author_addr: str
+    first_date: Instant
+    current_version: str
+    current_date: Instant = Field(description="when the current version was posted")
+    last_date: Instant
+    waiting_hours: float = Field(description="since the current version, to the data's date")
+    patches: int
+    lines: int
+    state: State
+    reasons: list[str] = Field(
+        description="maintainer | reviewer (MAINTAINERS at posting), asked (To/Cc), "
+        "reviewed earlier (answered an earlier version)"
+    )
+    answered_by: list[QueuePerson] = Field(description="who answered the current version")
+    waiting_on: str = Field(json_schema_extra={"enum": ["author", "named", "nobody named"]})
+    waiting_on_who: list[QueuePerson]
+    subsystems: list[str]
+
+
+class Queue(Closed):
+    identity: str
+    name: str
+    address: str
+    as_of: Instant
+    total: int
+    awaiting: list[QueueRow] = Field(description="named for them, not yet answered by them")
+    again: list[QueueRow] = Field(description="answered an earlier version; the current awaits")
+
+
+class QueueSummary(Closed):
+    total: int
+    again: int
+    oldest_hours: float | None
+    url: str
+
+
+class LoadPeriod(Closed):
+    period: str
+    awaiting: int = Field(description="series waiting at the period's end")
+    answered: int = Field(description="series answered first in the period")
+    median_wait_hours: float | None
+    p90_wait_hours: float | None
+    partial: bool
+
+
+class RoleResponse(Closed):
+    role: ROLE
+    first: int = Field(description="series whose first response came from this role")
+    first_share: float | None
+    n: int = Field(description="series this role responded to")
+    median_hours: float | None
+    p75_hours: float | None
+    p90_hours: float | None
+
+
+class RolePeriod(Closed):
+    period: str
+    series: int
+    first_maintainer: int
+    first_reviewer: int
+    first_other: int
+    first_bot: int
+    median_maintainer_hours: float | None
+    median_reviewer_hours: float | None
+    median_other_hours: float | None
+    median_bot_hours: float | None
+    partial: bool
+
+
+class MaintainerQueue(Closed):
+    identity: str
+    name: str
+    address: str
+    role: str = Field(json_schema_extra={"enum": ["maintainer", "reviewer"]})
+    waiting: int
+    again: int
+    oldest_hours: float | None
+    median_hours: float | None
+    url: str
+    rows: list[QueueRow] = Field(description="the oldest few")
+
+
+class WaitingPerson(Closed):
+    identity: str
+    name: str
+    address: str
+    series: int
+
+
+class WaitingOn(Closed):
+    counts: dict[str, int]
+    by_person: list[WaitingPerson]
+    total: int
+    rows: list[QueueRow] = Field(description="the oldest open series (all with full=1)")
+    full_list: str
+
+
+class RoleHours(Closed):
+    role: ROLE
+    hours: float | None
+
+
+class ExpectedPerson(Closed):
+    identity: str
+    name: str
+    address: str
+    role: str
+
+
+class SeriesFirstResponse(Closed):
+    role: str | None
+    who: QueuePerson | None
+    hours: float | None
+    by_role: list[RoleHours]
+    expected: list[ExpectedPerson]
+
+
 class Summary(Open):
     """Nearest-rank percentiles of a duration, in hours."""
 
@@ -123,6 +259,8 @@ class Performance(Closed):
     over_time: dict[str, list[PeriodSummary]] = Field(description="per duration (`*_hours`)")
     time_to_merge_hours_by_bucket: dict[str, list[GroupSummary]]
     time_to_first_response_hours_by_contributor: list[GroupSummary]
+    first_response_by_role: list[RoleResponse]
+    first_response_by_role_over_time: list[RolePeriod]
 
 
 class SubsystemCount(Closed):
@@ -231,6 +369,7 @@ class SeriesOne(Closed):
     versions: list[dict[str, Any]] = Field(
         description="each version with its patches and replies (dates as instants)"
     )
+    first_response: SeriesFirstResponse | None
 
 
 class AuthoredRow(Closed):
@@ -285,6 +424,8 @@ class PersonPage(Open):
     replies_received: int
     authored: AuthoredPage
     reviewed: ReviewedPage
+    queue: QueueSummary
+    load: list[LoadPeriod]
 
 
 class LoadRow(Closed):
@@ -312,6 +453,10 @@ class Subsystem(Open):
     reviewer_load: LoadPart
     unanswered: SeriesPart
     open: SeriesPart
+    queues: list[MaintainerQueue]
+    waiting_on: WaitingOn
+    load: list[LoadPeriod]
+    first_response_by_role: list[RoleResponse]
 
 
 class Commit(Open):

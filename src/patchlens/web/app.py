@@ -37,7 +37,7 @@ from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params
 from patchlens.queries.formats import with_units
 from patchlens.queries.selection import all_series
 from patchlens.store.db import make_engine
-from patchlens.web import api_models, charts, glossary
+from patchlens.web import api_models, charts, glossary, queues
 from patchlens.web.downloads import add_download_routes
 from patchlens.web.pagecache import PageCache
 
@@ -285,6 +285,9 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
             params((*PARAMS, *extra)) if takes_filters else [],
             label,
         )
+
+    # Before the person and subsystem pages, whose {ident:path} would take these paths.
+    queues.add_routes(app, engine, rules, page, api_route)
 
     one("series_one", data.series_page, api_models.SeriesOne)
     one("person", data.person_page, api_models.PersonPage, ("authored_page", "reviewed_page"))

@@ -314,3 +314,20 @@ def percentiles_over_time(title: str, rows: list[dict[str, Any]]) -> str:
         f'width="{WIDTH}" height="{height}" class="panels log-scale">'
         f"{_nest(upper, 0, TIME_HEIGHT)}{_nest(lower, TIME_HEIGHT, COUNT_HEIGHT)}</svg>"
     )
+
+
+def review_load(title: str, rows: list[dict[str, Any]]) -> str:
+    """Review load over time (queries/load.py): series awaiting at each period's end as bars
+    beside those answered in it, with the median wait (days) as a line on a second axis. A
+    rising awaiting bar over flat answered ones is the picture of an overloaded reviewer."""
+    chart = pygal.Bar(title=title, y_title="series", x_label_rotation=30, **COMMON)
+    labels = period_labels(rows)
+    chart.x_labels = labels
+    chart.x_labels_major = _majors(labels)
+    chart.truncate_label = -1
+    chart.add("awaiting at the end", [r["awaiting"] for r in rows])
+    chart.add("answered", [r["answered"] for r in rows])
+    waits = [_hours_to_days(r["median_wait_hours"]) for r in rows]
+    if any(w is not None for w in waits):  # pygal cannot draw an axis of no values
+        chart.add("median wait (days)", waits, secondary=True)
+    return _clean(chart.render(is_unicode=True))

@@ -469,6 +469,82 @@ _SEARCH = (
     ),
 )
 
+_QUEUES = (
+    _term(
+        "queue",
+        "A person's queue: the open series that name them and whose current version they "
+        "have not answered, oldest first (by the current version's date). A series names "
+        "them when MAINTAINERS, as it stood when the series was posted, lists them by M: or "
+        "R: for a touched file (as get_maintainer.pl would), or when the current version's "
+        "messages have one of their addresses in To: or Cc:; or when they answered an "
+        "earlier version (back again). Never their own series.",
+    ),
+    Term(
+        "queue-reasons",
+        "why it is in the queue",
+        "maintainer or reviewer: MAINTAINERS M: or R: of a touched file at posting; asked: "
+        "in To:/Cc: of the current version; reviewed earlier: they answered an earlier "
+        "version and the current one awaits them again.",
+    ),
+    _term(
+        "back again",
+        "Series they answered in an earlier version whose current version they have not "
+        "answered yet.",
+    ),
+    _term(
+        "waiting",
+        "How long the series has waited: from its current version's posting to the data's "
+        "date (the newest message or commit).",
+    ),
+    Term(
+        "waiting-on-whom",
+        "waiting on whom",
+        "Who an open series waits on: its author when a reviewer spoke last on the current "
+        "version and not every patch is reviewed; else the people it names (or who answered "
+        "an earlier version) who have not answered the current version (all of them if "
+        "everyone has; its maintainers when every patch is reviewed); else nobody named (no "
+        "MAINTAINERS entry, nobody in To:/Cc:, nobody who answered an earlier version).",
+    ),
+    Term(
+        "load-awaiting",
+        "awaiting",
+        "Series waiting on the person (or on the subsystem's maintainers and reviewers) at "
+        "the end of the period: posted by then, not answered by them by then, not merged "
+        "and not quiet for the abandoned threshold.",
+    ),
+    Term(
+        "load-answered",
+        "answered",
+        "Series the person (or a maintainer or reviewer of the subsystem) answered for the "
+        "first time in the period.",
+    ),
+    Term(
+        "load-wait",
+        "wait",
+        "For the series answered in the period: how long each had waited, from the posting "
+        "of the version answered (for a subsystem: the first posting) to the first answer.",
+    ),
+    Term(
+        "response-role",
+        "role of a response",
+        "Who sent the reply, by the first rule that fits: the series' author (never a "
+        "response), a bot or CI (a response, never a review), a maintainer (M:) of a touched "
+        "file at posting, a listed reviewer (R:) of one, or another person.",
+    ),
+    Term(
+        "first-response-by-role",
+        "first response by role",
+        "Hours from a series' first posting to the first reply from each role; and which "
+        "role replied first (bots included, the author never). Time to first response "
+        "itself leaves bots out.",
+    ),
+    Term(
+        "first-responder",
+        "first responder",
+        "The sender of the first reply to a series from anyone but its author, bots included.",
+    ),
+)
+
 SECTIONS: tuple[Section, ...] = (
     Section("states", "States", _STATES),
     Section("matching", "Matching postings to commits", _MATCHING),
@@ -479,6 +555,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("sizes", "Size buckets", _SIZES),
     Section("subsystems", "Subsystems", _SUBSYSTEMS),
     Section("search-and-feeds", "Search, feeds and CSV", _SEARCH),
+    Section("queues", "Queues and response roles", _QUEUES),
 )
 TERMS: dict[str, Term] = {t.anchor: t for s in SECTIONS for t in s.terms}
 ANCHORS = frozenset(TERMS) | {s.anchor for s in SECTIONS}

@@ -1,0 +1,196 @@
+"""Review load over time, per person and per subsystem: how many series awaited them at the
+end of each period, how many they answered in it, and how long those had waited (docs/
+METRICS.md, "Review load"). A community manager reads who is overloaded from it.
+
+A series "awaits" a person from its first posting until the first of: their first answer,
+its merge, or the day it went quiet for the abandoned threshold (its last activity plus
+`abandoned_days`). For a subsystem, a series awaits until one of the people MAINTAINERS named
+for it answers (the stored first responses by role), with the same end dates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from patchlens.metrics.backlog import DAY, BacklogRules
+from patchlens.metrics.distributions import is_partial, period_bounds, period_of, summary, timeline
+from patchlens.queries.selection import all_series, data_date, per_version
+from patchlens.queries.sql import chunks
+from patchlens.store import schema
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """One series waiting on someone: from `start` until `answered` (their first answer,
+    None: never), `ends` (merged or gone quiet: it no longer waits on anybody) or never;
+    `wait` the hours it had waited when answered."""
+
+    start: int
+    answered: int | None
+    ends: int | None
+    wait: float | None
+
+
+def _end_of_wait(r: dict[str, Any], rules: BacklogRules) -> int | None:
+    """When a series stopped waiting on anybody: merged, or quiet for the abandoned
+    threshold after its last activity."""
+    ends = []
+    if r["merged"] != "none" and r["time_to_merge"] is not None:
+        ends.append(r["first_date"] + int(r["time_to_merge"] * HOUR))
+    ends.append(r["last_date"] + rules.abandoned_days * DAY)
+    return min(ends)
+
+
+def load_over_time(
+    waits: Iterable[Wait], period: str, since: int | None, until: int | None
+) -> list[dict[str, Any]]:
+    """Per period (oldest first, none skipped, up to `until`): `awaiting` at its end,
+    `answered` in it, and the median and 90th percentile of how long those answered had
+    waited (hours). Pure."""
+    items = list(waits)
+    if not items:
+        return []
+    labels = [period_of(w.start, period) for w in items]
+    if until is not None:
+        labels.append(period_of(max(until - 1, 0), period))
+    out = []
+    for p in timeline(labels, period):
+        start, end = period_bounds(p, period)
+        awaiting = sum(
+            1
+            for w in items
+            if w.start < end
+            and (w.answered is None or w.answered >= end)
+            and (w.ends is None or w.ends >= end)
+        )
+        done = [w.wait for w in items if w.answered is not None and start <= w.answered < end]
+        s = summary(done)
+        out.append(
+            {
+                "period": p,
+                "awaiting": awaiting,
+                "answered": len(done),
+                "median_wait_hours": s["median"],
+                "p90_wait_hours": s["p90"],
+                "partial": is_partial(p, period, since, until),
+            }
+        )
+    return out
+
+
+def person_waits(
+    conn: Connection, who: str, rows: list[dict[str, Any]], rules: BacklogRules
+) -> list[Wait]:
+    """The series (of `rows`, series_metrics rows with their state) that named `who` (by
+    MAINTAINERS at posting, or To/Cc of any version) or that they answered, each with when
+    they first answered and how long after the version they answered was posted."""
+    named = _named_series(conn, who)
+    first = _first_answers(conn, who)
+    expected = _expected_people(conn, rules)
+    out = []
+    for r in rows:
+        key = r["series_key"]
+        if r["author"] == who:
+            continue
+        if key not in named and who not in expected.get(key, ()) and key not in first:
+            continue
+        answered, version_date = first.get(key, (None, None))
+        wait = None
+        if answered is not None and version_date is not None:
+            wait = round(max(0, answered - version_date) / HOUR, 3)
+        out.append(Wait(r["first_date"], answered, _end_of_wait(r, rules), wait))
+    return out
+
+
+def _expected_people(conn: Connection, rules: BacklogRules) -> dict[str, frozenset[str]]:
+    """Each series' people named by MAINTAINERS, decoded once per data version."""
+
+    def compute() -> dict[str, frozenset[str]]:
+        return {
+            r["series_key"]: frozenset(json.loads(r.get("expected_roles") or "{}"))
+            for r in all_series(conn, rules)
+        }
+
+    return per_version(conn, ("expected_people", rules), compute)
+
+
+def subsystem_waits(rows: list[dict[str, Any]], rules: BacklogRules) -> list[Wait]:
+    """The series of a subsystem (`rows`), each waiting until a maintainer or listed reviewer
+    of its files first answered (stored first responses by role)."""
+    out = []
+    for r in rows:
+        hours = [
+            h
+            for h in (r["time_to_first_response_maintainer"], r["time_to_first_response_reviewer"])
+            if h is not None
+        ]
+        wait = min(hours) if hours else None
+        answered = r["first_date"] + int(wait * HOUR) if wait is not None else None
+        out.append(Wait(r["first_date"], answered, _end_of_wait(r, rules), wait))
+    return out
+
+
+def _named_series(conn: Connection, who: str) -> frozenset[str]:
+    """The series whose postings (any version) have one of `who`'s addresses in To:/Cc:."""
+
+    def compute() -> frozenset[str]:
+        pe, m, vm, sv = (
+            schema.people,
+            schema.messages,
+            schema.version_members,
+            schema.series_versions,
+        )
+        row = conn.execute(select(pe.c.address, pe.c.addresses).where(pe.c.identity == who)).first()
+        addresses = {who.removeprefix("addr:")} if who.startswith("addr:") else set()
+        if row is not None:
+            addresses |= {a.lower() for a in [row[0], *json.loads(row[1] or "[]")] if a}
+        out: set[str] = set()
+        for chunk in chunks(sorted(addresses), 20):
+            cond = or_(
+                *(
+                    c.contains(a, autoescape=True)
+                    for a in chunk
+                    for c in (m.c.to_addrs, m.c.cc_addrs)
+                )
+            )
+            q = (
+                select(sv.c.series_key, m.c.to_addrs, m.c.cc_addrs)
+                .join(vm, vm.c.version_key == sv.c.key)
+                .join(m, m.c.id == vm.c.message_pk)
+                .where(cond)
+            )
+            for key, to, cc in conn.execute(q):
+                found = {a.strip().lower() for a in f"{to},{cc}".split(",")}
+                if found & addresses:  # a whole address, not a longer one containing it
+                    out.add(key)
+        return frozenset(out)
+
+    return per_version(conn, ("named_series", who), compute)
+
+
+def _first_answers(conn: Connection, who: str) -> dict[str, tuple[int, int]]:
+    """series key -> (their first answer, the date of the version it answered)."""
+    ev, rp, sv = schema.review_events, schema.replies, schema.series_versions
+    q = (
+        select(ev.c.series_key, ev.c.date, sv.c.date)
+        .join(rp, rp.c.message_pk == ev.c.message_pk)
+        .join(sv, sv.c.key == rp.c.version_key)
+        .where(ev.c.who == who)
+    )
+    out: dict[str, tuple[int, int]] = {}
+    for key, date, vdate in conn.execute(q):
+        if key not in out or date < out[key][0]:
+            out[key] = (date, vdate)
+    return out
+
+
+def span_until(conn: Connection, until: int | None) -> int:
+    """The end of the data a load table covers: a date filter's end, else the data's date."""
+    return until if until is not None else data_date(conn) + 1
