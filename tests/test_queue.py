@@ -35,6 +35,7 @@ from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
 from patchlens.store.db import database_url, open_store
+from patchlens.web.feeds import FEED_MAX
 from tests.conftest import FIXTURES, data_path
 
 ROGER = "roger.pau@citrix.com"  # R: of X86 ARCHITECTURE in 2019, and of nothing else
@@ -320,6 +321,25 @@ def test_queue_page_and_person_page(client) -> None:
     svg = client.get(f"/charts/people/{ROGER}/load.svg")
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     assert "<script" not in svg.text
+
+
+def test_queue_feed_lists_the_queue(client) -> None:
+    """The queue's Atom feed validates and lists the page's series, in the page's order."""
+    import feedparser
+
+    d = client.get(f"/api/people/{ROGER}/queue").json()
+    res = client.get(f"/people/{ROGER}/queue.atom")
+    assert res.status_code == 200
+    assert res.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(res.content)
+    assert not feed.bozo, feed.get("bozo_exception")
+    want = [r["url"] for r in d["awaiting"] + d["again"]]
+    assert len(want) > 50
+    got = [e.link.removeprefix("http://testserver") for e in feed.entries]
+    assert got == want[: len(got)] and len(got) == min(len(want), FEED_MAX)
+    page = client.get(f"/people/{ROGER}/queue").text
+    assert f'href="/people/{ROGER}/queue.atom"' in page
+    assert client.get("/people/nobody@example.org/queue.atom").status_code == 404
 
 
 def test_review_load_of_a_reviewer(client, sql) -> None:

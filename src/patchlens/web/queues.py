@@ -16,7 +16,7 @@ from patchlens.queries import dashboard as data
 from patchlens.queries.filters import Filters, check_params
 from patchlens.queries.formats import with_units
 from patchlens.queries.queue import find_people, person_queue
-from patchlens.web import api_models, charts
+from patchlens.web import api_models, charts, feeds
 
 # pygal puts its styles inside the SVG; loaded as an <img>, an SVG can never run script.
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -49,6 +49,15 @@ def add_routes(
         if d is None:
             raise HTTPException(404, "no such person")
         return d
+
+    @app.get("/people/{ident:path}/queue.atom", include_in_schema=False, name="queue_feed")
+    def queue_atom(request: Request, ident: str) -> Response:
+        """The queue as an Atom feed (web/feeds.py), for a feed reader or a chat bot: the
+        same series as the page, in the same order."""
+        d = load(request, ident)
+        base = str(request.base_url)
+        body = feeds.queue_feed(base, d["address"], [*d["awaiting"], *d["again"]], d["as_of"])
+        return Response(body, media_type=f"{feeds.MEDIA_TYPE}; charset=utf-8")
 
     @app.get("/people/{ident:path}/queue", include_in_schema=False, name="queue")
     def queue_page(request: Request, ident: str) -> HTMLResponse:
