@@ -27,6 +27,7 @@ from patchlens.store import schema
 MAX_ROUNDS = 12
 PAGE_LINES = 4000
 PAIR_LINES = 400  # lines of one interdiff shown
+MAX_MERGED = 200  # merged patches compared with their commits on one page
 REVIEW_KEYS = ("Reviewed-by", "Acked-by")
 
 
@@ -255,9 +256,27 @@ def _carrying(conn: Connection, pks: list[int]) -> set[int]:
     }
 
 
+def backwards(
+    versions: list[dict[str, Any]], posts: dict[str, dict[int, dict[str, Any]]]
+) -> dict[str, dict[int, int]]:
+    """Per version that follows another: the index in the previous version of each of its
+    patches that was paired with one there (new idx -> old idx)."""
+    by_key = {v["key"]: v for v in versions}
+    out: dict[str, dict[int, int]] = {}
+    for v in versions:
+        prev = by_key.get(v.get("prev_key") or "")
+        if prev is None:
+            continue
+        old = [_patch(p, i) for i, p in sorted(posts.get(prev["key"], {}).items()) if i > 0]
+        new = [_patch(p, i) for i, p in sorted(posts.get(v["key"], {}).items()) if i > 0]
+        out[v["key"]] = {p.new.idx: p.old.idx for p in idf.pair(old, new) if p.old and p.new}
+    return out
+
+
 def lineage(
     versions: list[dict[str, Any]],
     posts: dict[str, dict[int, dict[str, Any]]],
+    back: dict[str, dict[int, int]],
     version_key: str,
     idx: int,
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -266,39 +285,37 @@ def lineage(
     by_key = {v["key"]: v for v in versions}
     out = []
     v = by_key.get(version_key)
-    while v is not None and idx in posts.get(v["key"], {}):
+    seen = set()
+    while v is not None and idx in posts.get(v["key"], {}) and v["key"] not in seen:
+        seen.add(v["key"])
         out.append((v, posts[v["key"]][idx]))
-        prev = by_key.get(v.get("prev_key") or "")
-        if prev is None:
+        step = back.get(v["key"], {})
+        if idx not in step:
             break
-        old = [_patch(p, i) for i, p in sorted(posts.get(prev["key"], {}).items()) if i > 0]
-        new = [_patch(p, i) for i, p in sorted(posts[v["key"]].items()) if i > 0]
-        back = {p.new.idx: p.old.idx for p in idf.pair(old, new) if p.old and p.new}
-        if idx not in back:
-            break
-        idx, v = back[idx], prev
+        idx, v = step[idx], by_key.get(v.get("prev_key") or "")
     return out
 
 
 def after_review(
-    conn: Connection, versions: list[dict[str, Any]], version_key: str, idx: int, commit_diff: str
+    chain: list[tuple[dict[str, Any], dict[str, Any]]],
+    reviewed: set[int],
+    carried: set[int],
+    commit_diff: str,
 ) -> dict[str, Any] | None:
     """Whether the commit a posting became differs from the version that got its review:
-    the latest posting of its lineage a reviewer gave Reviewed-by/Acked-by to (else the
-    latest that carries one), compared by changed lines with the commit's diff; None when no
-    version of the patch was reviewed. With the interdiff from that posting to the commit."""
-    posts = _postings(conn, [v["key"] for v in versions])
-    chain = lineage(versions, posts, version_key, idx)
-    pks = [p["pk"] for _v, p in chain]
-    reviewed = _reviewed(conn, pks)
+    the latest posting of its lineage (`chain`, newest first) a reviewer gave
+    Reviewed-by/Acked-by to (`reviewed`), else the latest that carries one (`carried`),
+    compared by changed lines with the commit's diff; None when no version of the patch was
+    reviewed. With the interdiff from that posting to the commit."""
     chosen = next(((v, p) for v, p in chain if p["pk"] in reviewed), None)
     if chosen is None:
-        carried = _carrying(conn, pks)
         chosen = next(((v, p) for v, p in chain if p["pk"] in carried), None)
     if chosen is None:
         return None
     v, p = chosen
     a, b = idf.normalize(p["diff"]), idf.normalize(commit_diff or "")
+    if len(a) > idf.MAX_PATCH_LINES or len(b) > idf.MAX_PATCH_LINES:
+        return None  # not compared: too large to diff on a page
     changed = idf.changed_lines(a) != idf.changed_lines(b)
     lines, cut = idf.interdiff(a, b, PAIR_LINES) if changed else ([], False)
     return {
@@ -312,10 +329,18 @@ def after_review(
     }
 
 
-def series_after_review(conn: Connection, versions: list[dict[str, Any]]) -> dict[int, Any]:
-    """Per merged posting of the series (its message pk), `after_review` of its commit."""
+def series_after_review(
+    conn: Connection, versions: list[dict[str, Any]], only: int | None = None
+) -> dict[int, dict[str, Any]]:
+    """Per merged posting of the series (its message pk; only `only` when given), what
+    `after_review` says of its commit. At most MAX_MERGED postings are compared."""
     c, pc = schema.commits, schema.patch_commits
-    merged = [(v, mm) for v in versions for mm in v["members"] if mm.get("commit") and mm["idx"]]
+    merged = [
+        (v, mm)
+        for v in versions
+        for mm in v["members"]
+        if mm.get("commit") and mm["idx"] and (only is None or mm["pk"] == only)
+    ][:MAX_MERGED]
     if not merged:
         return {}
     diffs = dict(
@@ -325,9 +350,14 @@ def series_after_review(conn: Connection, versions: list[dict[str, Any]]) -> dic
             .where(pc.c.message_pk.in_([mm["pk"] for _v, mm in merged]))
         ).all()
     )
+    posts = _postings(conn, [v["key"] for v in versions])
+    back = backwards(versions, posts)
+    pks = [p["pk"] for ps in posts.values() for i, p in ps.items() if i > 0]
+    reviewed, carried = _reviewed(conn, pks), _carrying(conn, pks)
     out = {}
     for v, mm in merged:
-        found = after_review(conn, versions, v["key"], mm["idx"], diffs.get(mm["pk"]) or "")
+        chain = lineage(versions, posts, back, v["key"], mm["idx"])
+        found = after_review(chain, reviewed, carried, diffs.get(mm["pk"]) or "")
         if found is not None:
             out[mm["pk"]] = found
     return out
