@@ -11,7 +11,6 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -88,18 +87,22 @@ def test_blocked_is_an_open_state_decided_before_the_others():
     assert "blocked" in OPEN_STATES
 
 
-def test_erofs_base_commits_resolve_to_erofs_utils_commits(erofs_store, sql):
-    """The EROFS postings' base-commit lines, resolved where erofs-utils has the commit:
-    checked against the commits table by prefix, independently."""
+def test_erofs_base_commits_resolve_to_erofs_utils_commits(erofs_store, sql, client):
+    """The EROFS postings' base-commit lines, shown on the series page resolved where
+    erofs-utils has the commit: checked against the commits table by prefix, independently."""
     rows = sql.execute(
-        "SELECT value, commit_sha FROM series_prerequisites WHERE kind = 'commit'"
+        "SELECT series_key, value FROM series_prerequisites WHERE kind = 'commit'"
     ).fetchall()
     assert rows
     shas = {s for (s,) in sql.execute("SELECT sha FROM commits")}
-    for value, found in rows:
+    resolved = 0
+    for key, value in rows:
         hits = [s for s in shas if s.startswith(value)]
-        assert found == (hits[0] if len(hits) == 1 else None)
-    assert any(found for _v, found in rows)
+        api = client.get(f"/api/series/{key}").json()
+        shown = [p for p in api["prerequisites"] if p["kind"] == "commit" and p["value"] == value]
+        assert shown and shown[0]["commit_sha"] == (hits[0] if len(hits) == 1 else None)
+        resolved += len(hits) == 1
+    assert resolved
 
 
 # --- blocked until the prerequisite is merged -------------------------------------------
@@ -244,13 +247,3 @@ def test_series_pages_link_both_ways(tmp_path):
     backlog = client.get("/api/backlog").json()
     assert backlog["states"]["blocked"] == 2
     assert "blocked" in client.get("/backlog").text
-
-
-@pytest.fixture(scope="module")
-def sql(erofs_store):
-    import sqlite3
-
-    db, _engine, _ = erofs_store
-    con = sqlite3.connect(db)
-    yield con
-    con.close()

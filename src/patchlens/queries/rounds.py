@@ -22,6 +22,7 @@ from sqlalchemy import Connection, select
 
 from patchlens.review import interdiff as idf
 from patchlens.review.changelog import changelog
+from patchlens.review.dependencies import COMMIT
 from patchlens.store import schema
 
 MAX_ROUNDS = 12
@@ -366,6 +367,19 @@ def series_after_review(
 # --- dependencies -------------------------------------------------------------------------
 
 
+def _commit(conn: Connection, sha: str) -> str | None:
+    """The one stored commit an (abbreviated) hash names, by a range of the sha index; None
+    when none or several do. `sha` is hexadecimal (review/dependencies.py checks it)."""
+    c = schema.commits
+    if not sha or not all(ch in "0123456789abcdef" for ch in sha):
+        return None
+    upper = sha[:-1] + chr(ord(sha[-1]) + 1)
+    found = conn.execute(
+        select(c.c.sha).where(c.c.sha >= sha, c.c.sha < upper).distinct().limit(2)
+    ).all()
+    return found[0][0] if len(found) == 1 else None
+
+
 def prerequisites(conn: Connection, key: str) -> dict[str, list[dict[str, Any]]]:
     """The series' prerequisites (each with the series or commit it resolved to) and the
     series that name it as theirs (its dependents)."""
@@ -373,12 +387,14 @@ def prerequisites(conn: Connection, key: str) -> dict[str, list[dict[str, Any]]]
     need = [
         dict(r._mapping)
         for r in conn.execute(
-            select(sp.c.kind, sp.c.value, sp.c.label, sp.c.prereq_key, sp.c.commit_sha, se.c.title)
+            select(sp.c.kind, sp.c.value, sp.c.label, sp.c.prereq_key, se.c.title)
             .outerjoin(se, se.c.key == sp.c.prereq_key)
             .where(sp.c.series_key == key)
             .order_by(sp.c.seq)
         )
     ]
+    for p in need:
+        p["commit_sha"] = _commit(conn, p["value"]) if p["kind"] == COMMIT else None
     dependents = [
         dict(r._mapping)
         for r in conn.execute(

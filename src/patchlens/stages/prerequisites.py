@@ -22,7 +22,7 @@ from patchlens.metrics.backlog import blocked_until
 from patchlens.metrics.model import SeriesFacts
 from patchlens.queries.evidence import load_series
 from patchlens.queries.sql import chunks
-from patchlens.review.dependencies import CHANGE_ID, COMMIT, MESSAGE_ID, PATCH_ID
+from patchlens.review.dependencies import CHANGE_ID, MESSAGE_ID, PATCH_ID
 from patchlens.store import schema
 
 
@@ -74,24 +74,12 @@ def _series_by(conn: Connection, column: Any, values: list[str]) -> dict[str, li
     return {v: [k for _d, k in sorted(ks)] for v, ks in out.items()}  # type: ignore[misc]
 
 
-def _commits(conn: Connection, shas: list[str]) -> dict[str, str]:
-    """An abbreviated or full hash -> the full hash of the one stored commit it names."""
-    c = schema.commits
-    out: dict[str, str] = {}
-    for sha in sorted(set(shas)):
-        found = {
-            s for (s,) in conn.execute(select(c.c.sha).where(c.c.sha.like(f"{sha}%")).limit(2))
-        }
-        if len(found) == 1:
-            out[sha] = found.pop()
-    return out
-
-
 def rows(conn: Connection, keys: Iterable[str] | None) -> list[dict[str, Any]]:
     """The series_prerequisites rows of the series of `keys` (or all): each named
-    prerequisite, resolved to another series or a commit where the store can."""
+    prerequisite, resolved to another series where the store can (commits are resolved by
+    the pages: queries/rounds.py)."""
     found = named(conn, keys)
-    values: dict[str, list[str]] = {k: [] for k in (MESSAGE_ID, PATCH_ID, CHANGE_ID, COMMIT)}
+    values: dict[str, list[str]] = {k: [] for k in (MESSAGE_ID, PATCH_ID, CHANGE_ID)}
     for items in found.values():
         for kind, value, _label in items:
             if kind in values:
@@ -102,7 +90,6 @@ def rows(conn: Connection, keys: Iterable[str] | None) -> list[dict[str, Any]]:
         PATCH_ID: _series_by(conn, a.c.patch_id, values[PATCH_ID]),
         CHANGE_ID: _series_by(conn, a.c.change_id, values[CHANGE_ID]),
     }
-    commits = _commits(conn, values[COMMIT])
     out = []
     for key in sorted(found):
         for seq, (kind, value, label) in enumerate(found[key]):
@@ -115,7 +102,6 @@ def rows(conn: Connection, keys: Iterable[str] | None) -> list[dict[str, Any]]:
                     "value": value,
                     "label": label,
                     "prereq_key": other[0] if other else None,
-                    "commit_sha": commits.get(value) if kind == COMMIT else None,
                 }
             )
     return out

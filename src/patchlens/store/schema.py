@@ -509,10 +509,11 @@ series_metrics = Table(
 )
 
 # The prerequisites a series' postings name (Depends-on:, Based-on:, prerequisite-*:,
-# base-commit:), each resolved where the store can: to the series holding the named posting,
-# patch-id or change-id (prereq_key), or to a commit (commit_sha). Rewritten with the
-# series' metrics; a change in a prerequisite series owes its dependents (by prereq_key, or
-# by value when it was not resolved yet).
+# base-commit:), each resolved where the store can to the series holding the named posting,
+# patch-id or change-id (prereq_key); a commit is resolved when a page asks (commits come and
+# go without owing the metrics anything). Rewritten with the series' metrics; a change in a
+# prerequisite series owes its dependents (by prereq_key, or by value when it was not
+# resolved yet).
 series_prerequisites = Table(
     "series_prerequisites",
     metadata,
@@ -522,7 +523,6 @@ series_prerequisites = Table(
     Column("value", Text, nullable=False),
     Column("label", Text, nullable=False),  # the line's name as written (Depends-on, ...)
     Column("prereq_key", Text, nullable=True),
-    Column("commit_sha", String(64), nullable=True),
     Index(None, "prereq_key"),
     Index(None, "kind", "value"),
 )

@@ -31,7 +31,6 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=False),
         sa.Column("label", sa.Text(), nullable=False),
         sa.Column("prereq_key", sa.Text(), nullable=True),
-        sa.Column("commit_sha", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("series_key", "seq", name=op.f("pk_series_prerequisites")),
     )
     with op.batch_alter_table("series_prerequisites", schema=None) as batch_op:
