@@ -188,7 +188,8 @@ def test_blocked_until_the_prerequisite_is_merged(tmp_path):
     # The prerequisite goes in; an incremental update must unblock both dependents.
     _merge_prerequisite(repo, tmp_path)
     rep = _update(engine, tmp_path / "step.db")
-    assert rep.metrics is not None
+    # Incremental: the prerequisite (owed by its new links) and its two dependents, not Dee's.
+    assert rep.metrics is not None and rep.metrics.series == 3
     after = _states(engine)
     assert after[A] == "merged"
     assert after[B] == "waiting on author"  # Rita asked a question on the only version

@@ -116,13 +116,8 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
         new = posts.get(v["key"], {})
         old_patches = [_patch(p, i) for i, p in sorted(old.items()) if i > 0]
         new_patches = [_patch(p, i) for i, p in sorted(new.items()) if i > 0]
-        pairs, left = idf.compare(old_patches, new_patches, min(budget, PAGE_LINES))
-        cut = False
-        for p in pairs:
-            if len(p.lines) > PAIR_LINES:
-                p.lines, p.truncated = p.lines[:PAIR_LINES], True
-            cut = cut or p.truncated or p.too_large
-        budget = left
+        pairs, budget = idf.compare(old_patches, new_patches, budget, PAIR_LINES)
+        cut = any(p.truncated or p.too_large for p in pairs)
         if v.get("partial"):
             # A partial re-roll re-sends a few patches: the others are not dropped.
             pairs = [p for p in pairs if p.new is not None]

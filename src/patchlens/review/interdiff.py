@@ -221,9 +221,12 @@ def _moved(pairs: list[tuple[int, int]]) -> set[tuple[int, int]]:
     return set(ordered) - keep
 
 
-def compare(old: Sequence[Patch], new: Sequence[Patch], limit: int) -> tuple[list[Pair], int]:
+def compare(
+    old: Sequence[Patch], new: Sequence[Patch], limit: int, per_pair: int | None = None
+) -> tuple[list[Pair], int]:
     """`pair` the versions and fill in each pair's interdiff, within a budget of `limit`
-    lines over all pairs; returns the pairs and the lines left of the budget."""
+    lines over all pairs (and `per_pair` lines for one); returns the pairs and the lines
+    left of the budget."""
     pairs = pair(old, new)
     for p in pairs:
         if p.old is None or p.new is None:
@@ -238,7 +241,7 @@ def compare(old: Sequence[Patch], new: Sequence[Patch], limit: int) -> tuple[lis
         if limit <= 0:
             p.truncated = True
             continue
-        p.lines, p.truncated = interdiff(a, b, limit)
+        p.lines, p.truncated = interdiff(a, b, min(limit, per_pair or limit))
         limit -= len(p.lines)
     return pairs, limit
 
