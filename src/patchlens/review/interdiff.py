@@ -3,11 +3,12 @@ it. Pure.
 
 Two steps. `pair` matches the patches of version N-1 with those of version N: equal
 patch-ids first (the same change, perhaps rebased), then titles by similarity (rapidfuzz),
-then what is left at the same position if their changed lines are alike; what stays unpaired
-was dropped or added. `interdiff` is the diff between two patches' diffs after both are
-written the way `git range-diff` writes them (`normalize`): one `## path ##` header per file,
-hunk headers without line numbers (`@@ path: context`), no index or ---/+++ lines. So a
-rebase that only moves line numbers shows no difference, as in range-diff.
+then what is left by the share of changed lines they have in common (at least half); what
+stays unpaired was dropped or added. `interdiff` is the diff between two patches' diffs
+after both are written the way `git range-diff` writes them (`normalize`): one `## path ##`
+header per file, hunk headers without line numbers (`@@ path: context`), no index or
+---/+++ lines. So a rebase that only moves line numbers shows no difference, as in
+range-diff.
 
 The work is bounded: a patch longer than MAX_PATCH_LINES (after normalising) is not diffed
 (said so by `too_large`), and an interdiff keeps its first `limit` lines (`truncated`).
@@ -26,7 +27,8 @@ from rapidfuzz import fuzz
 MAX_PATCH_LINES = 4000
 CONTEXT = 3
 TITLE_SIMILAR = 80.0  # rapidfuzz ratio (0-100) above which two titles name the same patch
-BODY_SIMILAR = 0.5  # share of changed lines two same-position patches must have in common
+BODY_SIMILAR = 0.5  # share of changed lines two patches must have in common to be paired
+MAX_CROSS = 2500  # beyond this many (old, new) candidates, only the same position is tried
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@ ?(.*)$")
 _GIT_HEADER = re.compile(r"^diff --git (?:a/)?(\S+) (?:b/)?(\S+)")
@@ -50,7 +52,7 @@ class Pair:
 
     old: Patch | None
     new: Patch | None
-    how: str = ""  # patch-id | title | position | "" (unpaired)
+    how: str = ""  # patch-id | title | diff | "" (unpaired)
     renamed: bool = False
     reordered: bool = False
     identical: bool = False
@@ -143,14 +145,6 @@ def _title_key(title: str) -> str:
     return " ".join(title.casefold().split())
 
 
-def _similar_bodies(a: Patch, b: Patch) -> bool:
-    ca, cb = changed_lines(normalize(a.diff)), changed_lines(normalize(b.diff))
-    if not ca or not cb:
-        return False
-    common = sum((Counter(ca) & Counter(cb)).values())
-    return common / max(len(ca), len(cb)) >= BODY_SIMILAR
-
-
 def pair(old: Sequence[Patch], new: Sequence[Patch]) -> list[Pair]:
     """The patches of two versions paired (see the module docstring), in the order of the
     new version with the dropped ones after; each pair marked renamed (its title changed) or
@@ -181,9 +175,24 @@ def pair(old: Sequence[Patch], new: Sequence[Patch]) -> list[Pair]:
             break
         if ai in left and bi in right:
             take(left[ai], right[bi], "title")
-    for bi in sorted(right):
-        if bi in left and _similar_bodies(left[bi], right[bi]):
-            take(left[bi], right[bi], "position")
+    # What is left: by the changed lines they share (as range-diff pairs by diff size), best
+    # first, the same position winning ties; only the same position when there are many.
+    changed = {("o", p.idx): Counter(changed_lines(normalize(p.diff))) for p in left.values()}
+    changed |= {("n", p.idx): Counter(changed_lines(normalize(p.diff))) for p in right.values()}
+    if len(left) * len(right) <= MAX_CROSS:
+        cands = [(ai, bi) for ai in left for bi in right]
+    else:
+        cands = [(i, i) for i in left if i in right]
+    shared = []
+    for ai, bi in cands:
+        a, b = changed[("o", ai)], changed[("n", bi)]
+        if a and b:
+            share = sum((a & b).values()) / max(sum(a.values()), sum(b.values()))
+            if share >= BODY_SIMILAR:
+                shared.append((-share, abs(ai - bi), ai, bi))
+    for _share, _dist, ai, bi in sorted(shared):
+        if ai in left and bi in right:
+            take(left[ai], right[bi], "diff")
     moved = _moved([(a.idx, b.idx) for a, b, _h in found])
     pairs = [
         Pair(

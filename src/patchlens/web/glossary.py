@@ -445,8 +445,8 @@ _ROUNDS = (
     _term(
         "interdiff",
         "For each version after the first, each patch paired with the one it replaces in the "
-        "previous version (same patch-id; else a similar title; else the same position with "
-        "mostly the same changed lines) and the diff between their diffs, written as git "
+        "previous version (same patch-id; else a similar title; else the one sharing most of "
+        "its changed lines, at least half) and the diff between their diffs, written as git "
         "range-diff writes it: line numbers dropped, so a rebase alone shows nothing. Patches "
         "with no pair were added or dropped; reordered ones moved relative to the others; "
         "renamed ones changed their title. Long interdiffs are cut (the page says so).",
