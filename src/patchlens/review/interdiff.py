@@ -81,6 +81,8 @@ def normalize(diff: str) -> list[str]:
             name = f"{current} (deleted)"
         else:
             name = new if new != "/dev/null" else old
+        if out:
+            out.append("")  # range-diff sets each file apart with an empty line
         out.append(f" ## {name} ##")
         pending = False
 
