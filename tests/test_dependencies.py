@@ -242,6 +242,11 @@ def test_series_pages_link_both_ways(tmp_path):
     api_b = client.get(f"/api/series/{B}").json()
     assert [p["prereq_key"] for p in api_b["prerequisites"]] == [None, A]
     assert api_b["metrics"]["state"] == "blocked"
+    # What a posting names is mail text: shown escaped, never as markup.
+    page_d = client.get(f"/series/{D}")
+    assert page_d.status_code == 200
+    assert "onmouseover=alert(1)" in page_d.text and '"onmouseover' not in page_d.text
+    assert "<script>alert" not in page_d.text
     # The state filter and the backlog page know the state.
     explorer = client.get("/api/series", params={"state": "blocked"}).json()
     assert {r["series_key"] for r in explorer["rows"]} == {B, C}
