@@ -254,6 +254,8 @@ def test_series_pages_link_both_ways(tmp_path):
     backlog = client.get("/api/backlog").json()
     assert backlog["states"]["blocked"] == 2
     assert "blocked" in client.get("/backlog").text
+    for path in ("/", "/series?state=blocked", "/series?state=open", "/performance", "/community"):
+        assert client.get(path).status_code == 200, path
 
 
 @pytest.mark.parametrize("order", ["as-filed", "reversed"])
