@@ -61,6 +61,12 @@ def test_pairing_added_dropped_reordered_renamed():
     assert [x for x in got[(3, 1)].lines if x[:1] in "+-"] == ["+-more"]
 
 
+def test_mode_change_is_named_like_range_diff():
+    diff = "diff --git a/x.c b/x.c\nold mode 100644\nnew mode 100755\nindex 1..2\n"
+    diff += "--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n"
+    assert idf.normalize(diff)[0] == " ## x.c (mode change 100644 => 100755) ##"
+
+
 def test_interdiff_is_bounded():
     a = idf.normalize(_diff("x.c", [f"+line {i}" for i in range(50)]))
     b = idf.normalize(_diff("x.c", [f"+line {i} changed" for i in range(50)]))
@@ -323,3 +329,41 @@ def test_changed_after_review_on_real_data(erofs_store, client, sql):
     assert api["after_review"]["changed"] and api["after_review"]["interdiff"] == a["interdiff"]
     series = client.get(f"/series/{key}").text
     assert "changed after review" in series
+
+
+def test_comment_followed_by_a_change_on_real_data(client, erofs_store):
+    """Gao Xiang's reply to v1 of "erofs-utils: get block device size correctly" quotes the
+    patch down to its `ioctl(fd, BLKGETSIZE64, ...)` line and asks for the legacy BLKGETSIZE
+    too; v2 replaced that line with a helper that does both. Checked by hand; the test
+    asserts the facts that make it so before the heuristic's answer."""
+    key = "1565105005-21709-1-git-send-email-shenmeng999@126.com"
+    reply = "20190806162947.GA28162@hsiangkao-HP-ZHAN-66-Pro-G1"
+    quoted = "+\t\tret = ioctl(fd, BLKGETSIZE64, &erofs_devsz);"
+    _db, engine, _r = erofs_store
+    m, sv, vm = schema.messages, schema.series_versions, schema.version_members
+    with engine.connect() as conn:
+        body = conn.execute(select(m.c.body).where(m.c.message_id == reply)).scalar_one()
+        diffs = dict(
+            conn.execute(
+                select(sv.c.seq, m.c.diff)
+                .join(vm, vm.c.version_key == sv.c.key)
+                .join(m, m.c.id == vm.c.message_pk)
+                .where(sv.c.series_key == key, vm.c.idx == 1)
+            ).all()
+        )
+    assert "> " + quoted in body
+    assert quoted in diffs[1] and quoted not in diffs[2]
+    d = _page(client, key)
+    rd = next(r for r in d["rounds"] if r["prev_seq"] == 1 and r["seq"] == 2)
+    mine = [c for c in rd["comments_followed"] if c["message_id"] == reply]
+    assert mine == [
+        {
+            "who": mine[0]["who"],
+            "message_id": reply,
+            "patch_idx": 1,
+            "hunks": 1,
+            "changed": 1,
+        }
+    ]
+    # He answered v2 as well: "answered again".
+    assert mine[0]["who"] in rd["answered_again"]

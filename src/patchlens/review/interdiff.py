@@ -81,6 +81,8 @@ def normalize(diff: str) -> list[str]:
             name = f"{current} (deleted)"
         else:
             name = new if new != "/dev/null" else old
+        if header.get("old_mode") and header.get("new_mode"):
+            name += f" (mode change {header['old_mode']} => {header['new_mode']})"
         if out:
             out.append("")  # range-diff sets each file apart with an empty line
         out.append(f" ## {name} ##")
@@ -99,6 +101,10 @@ def normalize(diff: str) -> list[str]:
                 header["mode"] = "new"
             elif line.startswith("deleted file mode"):
                 header["mode"] = "deleted"
+            elif line.startswith("old mode "):
+                header["old_mode"] = line[len("old mode ") :].strip()
+            elif line.startswith("new mode "):
+                header["new_mode"] = line[len("new mode ") :].strip()
             elif line.startswith("rename from "):
                 header["rename_from"] = line[len("rename from ") :]
             elif line.startswith("rename to "):
