@@ -184,7 +184,15 @@ def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
     elsewhere = registered and bool(files) and not files & paths
     waiting = unmerged and not elsewhere
     idle = when - max([v.date for v in posted] + [r.date for r in replies])
-    active = waiting and idle < RULES.stale_days * DAY
+    # Blocked: a prerequisite series not merged by D (docs/METRICS.md, "Dependencies"),
+    # unless idle long enough to be abandoned.
+    blocked = (
+        waiting
+        and idle < RULES.abandoned_days * DAY
+        and se.blocked_until is not None
+        and when < se.blocked_until
+    )
+    active = waiting and not blocked and idle < RULES.stale_days * DAY
     cover_reviewed = any(r.review and r.reviewer and r.patch_idx == 0 for r in on_current)
     nearly = bool(patches) and all(
         p.carried_review
@@ -201,7 +209,10 @@ def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
         "other tree": unmerged and elsewhere,
         "unknown": waiting and idle >= RULES.abandoned_days * DAY and not registered,
         "abandoned": waiting and idle >= RULES.abandoned_days * DAY and registered,
-        "stale": waiting and RULES.stale_days * DAY <= idle < RULES.abandoned_days * DAY,
+        "blocked": blocked,
+        "stale": waiting
+        and not blocked
+        and RULES.stale_days * DAY <= idle < RULES.abandoned_days * DAY,
         "nearly complete": active and nearly,
         "new": active and not nearly and not answered,
         "waiting on author": active and not nearly and answered and reviewer_last,

@@ -19,6 +19,7 @@ STATES = (
     "other tree",
     "unknown",
     "abandoned",
+    "blocked",
     "stale",
     "nearly complete",
     "new",
@@ -28,7 +29,7 @@ STATES = (
 
 # The backlog: series that still wait for something. Stale series wait longest, so they are
 # counted with the rest, never hidden.
-OPEN_STATES = ("stale", "new", "under review", "waiting on author", "nearly complete")
+OPEN_STATES = ("blocked", "stale", "new", "under review", "waiting on author", "nearly complete")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,13 @@ class Facts:
     # Whether any repository is registered: without one a merge shows only by notice, so an
     # idle series is "unknown", not "abandoned".
     repo_registered: bool = True
+    # Blocked by a prerequisite series until this date (its merge; BLOCKED_FOREVER while it is
+    # not merged); None when the series names no prerequisite series.
+    blocked_until: int | None = None
+
+
+# A prerequisite that is not merged blocks until a date no state is asked at.
+BLOCKED_FOREVER = 2**62
 
 
 def _version_at(v: VersionFacts, when: int) -> VersionFacts:
@@ -117,7 +125,36 @@ def facts(
         in_repo=in_repo,
         merged_by="commit" if merged_any else "notice" if notice else "",
         repo_registered=repo_registered,
+        blocked_until=s.blocked_until,
     )
+
+
+def merged_at(s: SeriesFacts) -> int | None:
+    """The first date at which the series is merged (`facts` says "fully"), or None if it
+    never is with what is known. Checked at each date something happened (a version, a
+    reply, a commit): the merge facts change only then."""
+    end = facts(s, BLOCKED_FOREVER)
+    if end is None or end.merged != "fully":
+        return None
+    dates = sorted(
+        {v.date for v in s.versions}
+        | {r.date for v in s.versions for r in v.replies}
+        | {p.commit_date for v in s.versions for p in v.patches.values() if p.commit_date}
+    )
+    for d in dates:
+        f = facts(s, d)
+        if f is not None and f.merged == "fully":
+            return d
+    return None
+
+
+def blocked_until(prerequisites: list[SeriesFacts]) -> int | None:
+    """Until when prerequisite series block a series: the last one's merge date, or
+    BLOCKED_FOREVER while one is not merged; None when there are none."""
+    if not prerequisites:
+        return None
+    dates = [merged_at(p) for p in prerequisites]
+    return BLOCKED_FOREVER if any(d is None for d in dates) else max(d for d in dates if d)
 
 
 def decide(f: Facts, when: int, rules: BacklogRules = BacklogRules()) -> str:
@@ -132,6 +169,9 @@ def decide(f: Facts, when: int, rules: BacklogRules = BacklogRules()) -> str:
     if idle >= rules.abandoned_days * DAY:
         # Idle that long, with no repository that could show a merge: unknown, not abandoned.
         return "abandoned" if f.repo_registered else "unknown"
+    if f.blocked_until is not None and when < f.blocked_until:
+        # A prerequisite series is not merged yet (docs/METRICS.md, "Dependencies").
+        return "blocked"
     if idle >= rules.stale_days * DAY:
         return "stale"
     if f.nearly_complete:

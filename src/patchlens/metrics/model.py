@@ -78,6 +78,9 @@ class SeriesFacts:
     expected_reviewers: frozenset[str] = frozenset()
     org: str = ""
     new_contributor: bool = False
+    # Blocked by prerequisite series until this date (metrics/backlog.py blocked_until), as
+    # the metrics stage resolved them; None when it names none.
+    blocked_until: int | None = None
 
     @property
     def first_date(self) -> int:

@@ -34,7 +34,7 @@ from patchlens.metrics.distributions import (
     period_of,
     summary,
 )
-from patchlens.queries import queue_pages, selection
+from patchlens.queries import queue_pages, rounds, selection
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, review_pairs
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.report import states_by_subsystem
@@ -518,12 +518,23 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         decode(m, data_date(conn), rules)
         m["merge_evidence"] = json.loads(m["merge_evidence"] or "null")
     title = conn.execute(select(schema.series.c.title).where(schema.series.c.key == key)).scalar()
+    # What changed between versions, review rounds, changed after review, dependencies
+    # (queries/rounds.py, issue 14).
+    after = rounds.series_after_review(conn, versions)
+    for v in versions:
+        for mm in v["members"]:
+            mm["after_review"] = after.get(mm["pk"])
+    deps = rounds.prerequisites(conn, key)
     return {
         "key": key,
         "title": title,
         "metrics": m,
         "versions": versions,
         "first_response": queue_pages.series_section(conn, m),
+        "rounds": rounds.rounds(conn, versions),
+        "changed_after_review": sum(1 for a in after.values() if a["changed"]),
+        "prerequisites": deps["prerequisites"],
+        "dependents": deps["dependents"],
     }
 
 
@@ -801,6 +812,16 @@ def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
         .where(pc.c.commit_pk == d["id"])
     ).first()
     d["posting"] = dict(link._mapping) if link else None
+    d["after_review"] = None
+    if link:
+        # Changed after review: the commit against the version that got the Reviewed-by.
+        versions = versions_detail(conn, [link.series_key])
+        pk = conn.execute(select(pc.c.message_pk).where(pc.c.commit_pk == d["id"])).scalar()
+        for v in versions:
+            for mm in v["members"]:
+                if mm["pk"] == pk:
+                    mm["commit"] = {"sha": d["sha"]}
+        d["after_review"] = rounds.series_after_review(conn, versions, only=pk).get(pk)
     diff = d.pop("diff")
     d["diff"] = diff[:200_000] if diff else None
     d["diff_truncated"] = bool(diff and len(diff) > 200_000)

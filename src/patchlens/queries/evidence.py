@@ -218,6 +218,20 @@ def load_series(
         first = first_dates(conn, people) if first is None else first
         for se in series.values():
             se.new_contributor = se.first_date == first[se.author]
+    # Until when prerequisite series block each (stored by the metrics stage, which resolves
+    # them across series: stages/prerequisites.py), so that `state()` is right for any date.
+    sm = schema.series_metrics
+    for key, until in _rows(
+        conn,
+        lambda ks: _where(
+            select(sm.c.series_key, sm.c.blocked_until).where(sm.c.blocked_until.is_not(None)),
+            sm.c.series_key,
+            ks,
+        ),
+        wanted,
+    ):
+        if key in series:
+            series[key].blocked_until = until
     return list(series.values())
 
 

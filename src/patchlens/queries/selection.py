@@ -95,6 +95,7 @@ def stored_facts(r: Any) -> Facts:
         r["in_repo"],
         merged_by=r["merged_by"] or "",
         repo_registered=r["repo_registered"],
+        blocked_until=r.get("blocked_until"),
     )
 
 

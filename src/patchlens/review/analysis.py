@@ -17,6 +17,7 @@ from patchlens.mail.patchid import patch_id
 from patchlens.mail.replytext import analyze_reply
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.trailers import Trailer, parse_trailers
+from patchlens.review.dependencies import prerequisites
 from patchlens.review.model import (
     body_author,
     commit_message,
@@ -31,7 +32,8 @@ from patchlens.review.model import (
 # message stored by an older version, and the stages after it run again.
 # 2: notices name their tree; stable-tree robot notices are not postings.
 # 3: b4's series change-id wins over a Gerrit Change-Id above it.
-ANALYSIS_VERSION = 3
+# 4: a posting's prerequisites (Depends-on:, Based-on:, prerequisite-*:, base-commit:).
+ANALYSIS_VERSION = 4
 
 
 @dataclass(slots=True)
@@ -99,6 +101,9 @@ def analyze(
         "lines_quoted": quoted,
         "first_line": first_line[:500] if first_line else None,
         "analysis_version": ANALYSIS_VERSION,
+        "prerequisites": json.dumps(
+            [[p.kind, p.value, p.label] for p in prerequisites(body)] if posting else []
+        ),
     }
     fp = pack(fingerprint(diff)) if posting and diff else None
     return Analysis(row, trailers, notices, fp, tree)

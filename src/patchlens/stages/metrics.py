@@ -19,7 +19,7 @@ from patchlens.metrics.model import ReplyFacts, SeriesFacts
 from patchlens.metrics.roles import expected_roles, first_responses
 from patchlens.queries.evidence import first_dates, load_series, people_of
 from patchlens.queries.sql import chunks
-from patchlens.stages import changes
+from patchlens.stages import changes, prerequisites
 from patchlens.stages.progress import Reporter, StepReport, advancing
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
@@ -112,6 +112,7 @@ def metric_rows(
                 "first_response_role": first.role,
                 "first_responder": first.who,
                 **{f"time_to_first_response_{k}": v for k, v in first.by_role.items()},
+                "blocked_until": f.blocked_until,
             }
         )
     return rows
@@ -299,6 +300,11 @@ def _redo_all(
     total = conn.execute(select(func.count()).select_from(schema.series)).scalar_one()
     with reporter.task("computing metrics (series)", total) as task:
         all_series = load_series(conn, people)
+        prereq = prerequisites.rows(conn, None)
+        prerequisites.set_blocked(conn, people, all_series, prereq)
+        rep.changed_rows += sync_table(
+            conn, schema.series_prerequisites, ("series_key", "seq"), prereq
+        )
         rep.changed_rows += sync_table(
             conn, schema.review_events, ("message_pk",), event_rows(all_series, org_of)
         )
@@ -332,9 +338,18 @@ def _redo_owed(
     first dates of its author's other series (fixed afterwards, for every author)."""
     keys = set(work.series) | series_of_postings(conn, work.postings)
     keys |= series_gaining_paths(conn, since)
+    # A change in a series may merge (or unmerge) the prerequisite of another, or be the
+    # prerequisite a stored series named before it arrived: those dependents are owed too.
+    keys |= prerequisites.dependents_of(conn, keys)
     with reporter.task("computing metrics (series)", len(keys)) as task:
         first = first_dates(conn, people)
         loaded = load_series(conn, people, keys, first=first)
+        prereq = prerequisites.rows(conn, keys)
+        prerequisites.set_blocked(conn, people, loaded, prereq)
+        sp = schema.series_prerequisites
+        rep.changed_rows += sync_table(
+            conn, sp, ("series_key", "seq"), prereq, where=_in(sp.c.series_key, keys)
+        )
         files = {
             f for se in loaded for v in se.versions for p in v.patches.values() for f in p.files
         }

@@ -306,6 +306,8 @@ message_analysis = Table(
     # review/analysis.py ANALYSIS_VERSION of the code that wrote the row: `update` redoes rows
     # written by an older version, so an improved parser reaches existing stores.
     Column("analysis_version", Integer, nullable=False, server_default="1"),
+    # What a posting says it needs (review/dependencies.py): JSON [[kind, value, label], ...].
+    Column("prerequisites", Text, nullable=False, server_default="[]"),
     Index(None, "patch_id"),
 )
 
@@ -508,6 +510,9 @@ series_metrics = Table(
     Column("time_to_first_response_reviewer", Float),
     Column("time_to_first_response_other", Float),
     Column("time_to_first_response_bot", Float),
+    # Blocked by a prerequisite series (metrics/backlog.py) until this date: the last one's
+    # merge, or BLOCKED_FOREVER while one is not merged; NULL when it names none in the store.
+    Column("blocked_until", BigInteger, nullable=True),
     Index(None, "first_date"),
     Index(None, "author"),
     Index(None, "org"),
@@ -515,6 +520,25 @@ series_metrics = Table(
     # series outside every repository, which a new commit's paths may bring in.
     Index(None, "author", "first_date", "new_contributor", "series_key"),
     Index(None, "in_repo"),
+)
+
+# The prerequisites a series' postings name (Depends-on:, Based-on:, prerequisite-*:,
+# base-commit:), each resolved where the store can to the series holding the named posting,
+# patch-id or change-id (prereq_key); a commit is resolved when a page asks (commits come and
+# go without owing the metrics anything). Rewritten with the series' metrics; a change in a
+# prerequisite series owes its dependents (by prereq_key, or by value when it was not
+# resolved yet).
+series_prerequisites = Table(
+    "series_prerequisites",
+    metadata,
+    Column("series_key", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),  # message-id | patch-id | change-id | commit
+    Column("value", Text, nullable=False),
+    Column("label", Text, nullable=False),  # the line's name as written (Depends-on, ...)
+    Column("prereq_key", Text, nullable=True),
+    Index(None, "prereq_key"),
+    Index(None, "kind", "value"),
 )
 
 # Pull requests ([GIT PULL], [PULL]) are not series to review: kept apart, with the merged

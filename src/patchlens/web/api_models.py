@@ -367,7 +367,27 @@ class SeriesOne(Closed):
         description="every series metric (durations as `*_hours`, dates as instants) and state"
     )
     versions: list[dict[str, Any]] = Field(
-        description="each version with its patches and replies (dates as instants)"
+        description="each version with its patches and replies (dates as instants); each merged"
+        " patch with `after_review`: whether its commit differs from the version that got its"
+        " Reviewed-by/Acked-by, with the interdiff"
+    )
+    rounds: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="per version after the first: its patches paired with the previous"
+        " version's (interdiff per pair, as git range-diff shows it; added, dropped, reordered,"
+        " renamed), the author's changelog notes, the reviewers of the previous version who"
+        " answered this one, and the commented hunks that changed",
+    )
+    changed_after_review: int = Field(
+        0, description="merged patches whose commit differs from the version that was reviewed"
+    )
+    prerequisites: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="what its postings name as prerequisites (Depends-on:, Based-on:,"
+        " prerequisite-*:, base-commit:), each resolved to a series (prereq_key) or a commit",
+    )
+    dependents: list[dict[str, Any]] = Field(
+        default_factory=list, description="the series that name this one as a prerequisite"
     )
     first_response: SeriesFirstResponse | None
 
@@ -470,6 +490,11 @@ class Commit(Open):
     posting: dict[str, Any] | None
     diff: str | None
     diff_truncated: bool
+    after_review: dict[str, Any] | None = Field(
+        None,
+        description="whether the commit differs from the posting that got the Reviewed-by or"
+        " Acked-by (changed after review), with the interdiff; null when no version was reviewed",
+    )
 
 
 class PullRequest(Closed):

@@ -82,6 +82,13 @@ _STATE_TEXT = {
         "Not merged, and no posting or reply for abandoned_days (default 180) before the "
         "'as of' date."
     ),
+    "blocked": (
+        "Not merged, and a prerequisite series it names (Depends-on:, Based-on:, "
+        "prerequisite-message-id:, prerequisite-patch-id:, prerequisite-change-id:, resolved "
+        "to a series in the store) was not merged yet at the 'as of' date. It stays blocked "
+        "until its last prerequisite is merged, then takes its normal state. Decided after "
+        "abandoned and before every other open state."
+    ),
     "stale": (
         "Not merged, and no posting or reply for stale_days (default 30) before the 'as of' "
         "date, but less than abandoned_days. Stale series still count in the backlog."
@@ -107,8 +114,8 @@ _STATES = (
     _term(
         "State",
         "Every series has exactly one state, decided as of a date in this order: merged, "
-        "partly merged, other tree, unknown, abandoned, stale, nearly complete, new, waiting "
-        "on author, under review. A series has the state of its latest version.",
+        "partly merged, other tree, unknown, abandoned, blocked, stale, nearly complete, new, "
+        "waiting on author, under review. A series has the state of its latest version.",
     ),
     _term(
         "as of",
@@ -118,8 +125,8 @@ _STATES = (
     Term(
         "backlog",
         "backlog (open)",
-        "Series that still wait for something: new, under review, waiting on author, nearly "
-        "complete and stale.",
+        "Series that still wait for something: blocked, new, under review, waiting on author, "
+        "nearly complete and stale.",
     ),
     _term(
         "never answered",
@@ -545,6 +552,50 @@ _QUEUES = (
     ),
 )
 
+_ROUNDS = (
+    _term(
+        "interdiff",
+        "For each version after the first, each patch paired with the one it replaces in the "
+        "previous version (same patch-id; else a similar title; else the one sharing most of "
+        "its changed lines, at least half) and the diff between their diffs, written as git "
+        "range-diff writes it: line numbers dropped, so a rebase alone shows nothing. Patches "
+        "with no pair were added or dropped; reordered ones moved relative to the others; "
+        "renamed ones changed their title. Long interdiffs are cut (the page says so).",
+    ),
+    _term(
+        "changelog notes",
+        "What the author wrote about the changes between versions ('Changes since v2:', "
+        "'v3: ...', 'Changes in V3', b4's notes), in the cover letter or below a patch's --- "
+        "line, shown as written.",
+    ),
+    _term(
+        "answered again",
+        "Reviewers (not the author, not a bot) who replied to the previous version and also "
+        "replied to this one; the others did not answer the new version (yet).",
+    ),
+    _term(
+        "comment followed by a change",
+        "A heuristic: a reviewer's reply to a patch of the previous version quotes changed "
+        "lines of the patch and writes below them; the comment was followed by a change when "
+        "one of those quoted added (or removed) lines is no longer added (removed) in the paired "
+        "patch of this version, or the patch was dropped.",
+    ),
+    _term(
+        "changed after review",
+        "A merged patch whose commit differs, in its changed lines, from the version of the "
+        "patch that got its Reviewed-by or Acked-by from a reviewer (else the latest version "
+        "that carries one). The commit page shows the difference.",
+    ),
+    _term(
+        "prerequisite",
+        "A series or commit a series says it needs: Depends-on:, Based-on:, "
+        "prerequisite-message-id:, prerequisite-patch-id:, prerequisite-change-id: (resolved to "
+        "the series holding that posting, patch-id or change-id) and base-commit: (a commit). "
+        "A prerequisite series that is not merged makes the series blocked.",
+    ),
+    _term("dependent", "A series that names this one as its prerequisite."),
+)
+
 SECTIONS: tuple[Section, ...] = (
     Section("states", "States", _STATES),
     Section("matching", "Matching postings to commits", _MATCHING),
@@ -556,6 +607,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("subsystems", "Subsystems", _SUBSYSTEMS),
     Section("search-and-feeds", "Search, feeds and CSV", _SEARCH),
     Section("queues", "Queues and response roles", _QUEUES),
+    Section("rounds", "Versions, review rounds and dependencies", _ROUNDS),
 )
 TERMS: dict[str, Term] = {t.anchor: t for s in SECTIONS for t in s.terms}
 ANCHORS = frozenset(TERMS) | {s.anchor for s in SECTIONS}
