@@ -690,7 +690,7 @@ def person_page(
             ),
         }
     )
-    kept = [r for r in all_by_key.values() if everything or f.keep(r)]
+    kept = [r for r in all_by_key.values() if everything or keep(r)]
     p.update(queue_pages.person_sections(conn, who, p["address"], f, rules, kept))
     return p
 
