@@ -223,19 +223,24 @@ def rebuild_part(
     # versions all of them belonged to, and the threads of those versions, until closed
     # (grouping walks up to the posting a patch answers).
     posts = [got.mails[pk] for pk in closure if got.mails[pk].is_posting]
-    # A version at the rim of the window depends on versions before it (a partial re-roll
-    # names the first version of its chain): when one comes out otherwise than stored, the
-    # window was too narrow for it, and a wider one is tried before giving up.
+    # A version at the rim of the window depends on mail outside it (a partial re-roll names
+    # a version sent before it): when one comes out otherwise than stored, the window was too
+    # narrow for it. Its own window is read first (its postings join those the windows are
+    # taken around: a version drawn in through a thread may be far from any new posting), a
+    # few times; then wider windows; then everything is rebuilt.
+    around = {m.pk: m for m in posts}
+    why = ""
     for widen in WIDEN:
         try:
-            scope, versions, changed, removed = _versions_part(
-                conn, closure, moved, posts, widen * REROLL_WINDOW, got, total, threads
+            part = _absorbing(
+                conn, closure, moved, around, widen * REROLL_WINDOW, got, total, threads
             )
             break
         except _RimChanged as rim:
             why = str(rim)
     else:
         raise Fallback(why)
+    scope, versions, changed, removed = part
     by_key = {v.key: v for v in versions}
 
     # 3. Links, resumed for the people of what changed.
@@ -322,8 +327,45 @@ def rebuild_part(
     )
 
 
+def _absorbing(
+    conn: Connection,
+    closure: set[int],
+    moved: set[int],
+    around: dict[int, Mail],
+    window: int,
+    got: Loaded,
+    total: int,
+    threads: dict[int, ThreadLink],
+) -> tuple[set[int], list[Version], list[Version], list[Version]]:
+    """`_versions_part` at one width, each version that comes out changed at the rim taking
+    its own postings into `around` (up to ABSORB times). Raises _RimChanged."""
+    for _ in range(ABSORB):
+        try:
+            return _versions_part(
+                conn, closure, moved, list(around.values()), window, got, total, threads
+            )
+        except _RimChanged as rim:
+            fresh = (
+                []
+                if rim.version is None
+                else [m for m in rim.version.members if m.is_posting and m.pk not in around]
+            )
+            if not fresh:
+                raise
+            around.update((m.pk, m) for m in fresh)
+    raise _RimChanged(f"more than {ABSORB} versions at the rim change")
+
+
 class _RimChanged(Exception):
-    """Not an error: the window around the new postings was too narrow."""
+    """Not an error: the window around the new postings was too narrow (for `version`)."""
+
+    def __init__(self, message: str, version: Version | None = None) -> None:
+        super().__init__(message)
+        self.version = version
+
+
+# How many versions at the rim may have their own windows read, per width, before widening.
+ABSORB = 8
 
 
 WIDEN = (1, 2, 4)
@@ -384,7 +426,7 @@ def _versions_part(
         if same:
             continue
         if not any(m.pk in closure for m in v.members):
-            raise _RimChanged(f"version {v.key} outside the new mail's threads changes")
+            raise _RimChanged(f"version {v.key} outside the new mail's threads changes", v)
         changed.append(v)
     removed = [stored[k] for k in old_keys if k not in by_key]
     return scope, versions, changed, removed
