@@ -78,7 +78,25 @@ def samples(site) -> dict[str, str]:
                 series = f"/series/{key}"
                 person = re.findall(r'href="(/people/[^"]+)"', client.get(series).text)
                 assert person, "a series page links to its author"
-                return {"series": series, "person": person[0], "commit": f"/commits/{shas[0]}"}
+                many = client.get(
+                    "/api/series", params={"search": "versions:>2 has:review", "sort": "-versions"}
+                ).json()["rows"]
+                assert many, "a series in three versions or more, reviewed"
+                # The queue of the busiest reviewer that has one (its first rows shown).
+                queue = None
+                for r in client.get("/api/community").json()["reviewers"]:
+                    q = client.get(f"/api/people/{quote(r['address'], safe='@')}/queue").json()
+                    if q["awaiting"] or q["again"]:
+                        queue = f"/people/{quote(r['address'], safe='@')}/queue"
+                        break
+                assert queue, "a reviewer with a queue"
+                return {
+                    "series": series,
+                    "person": person[0],
+                    "commit": f"/commits/{shas[0]}",
+                    "versions": f"/series/{quote(many[0]['series_key'], safe='@')}",
+                    "queue": queue,
+                }
     pytest.fail("no merged series with a commit and a reply in the EROFS store")
 
 
@@ -282,7 +300,7 @@ def test_csp_and_api_mirrors_backlog(open_page, site, samples):
 def test_table_columns_keep_whole_words(open_page, samples):
     page, watch = open_page()
     problems = {}
-    for path in [*TOP_PAGES, samples["series"], samples["person"]]:
+    for path in [*TOP_PAGES, *(samples[k] for k in ("series", "person", "versions", "queue"))]:
         page.goto(path)
         bad = squeezed_headers(page)
         wide = page.evaluate("document.documentElement.scrollWidth - innerWidth")
@@ -305,6 +323,9 @@ def test_screenshots(open_page, samples, tmp_path):
         "series-explorer": "/series",
         "series": samples["series"],
         "commit": samples["commit"],
+        "series-versions": samples["versions"],
+        "queue": samples["queue"],
+        "search": "/series?search=is%3Aopen+age%3A%3E2w+-has%3Areview",
     }
     for name, path in shots.items():
         resp = page.goto(path)
