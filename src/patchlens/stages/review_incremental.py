@@ -337,19 +337,17 @@ def _absorbing(
     total: int,
     threads: dict[int, ThreadLink],
 ) -> tuple[set[int], list[Version], list[Version], list[Version]]:
-    """`_versions_part` at one width, each version that comes out changed at the rim taking
-    its own postings into `around` (up to ABSORB times). Raises _RimChanged."""
+    """`_versions_part` at one width, the versions that come out changed at the rim taking
+    their own postings into `around` (up to ABSORB rounds). Raises _RimChanged."""
     for _ in range(ABSORB):
         try:
             return _versions_part(
                 conn, closure, moved, list(around.values()), window, got, total, threads
             )
         except _RimChanged as rim:
-            fresh = (
-                []
-                if rim.version is None
-                else [m for m in rim.version.members if m.is_posting and m.pk not in around]
-            )
+            fresh = [
+                m for v in rim.versions for m in v.members if m.is_posting and m.pk not in around
+            ]
             if not fresh:
                 raise
             around.update((m.pk, m) for m in fresh)
@@ -357,14 +355,14 @@ def _absorbing(
 
 
 class _RimChanged(Exception):
-    """Not an error: the window around the new postings was too narrow (for `version`)."""
+    """Not an error: the window around the new postings was too narrow (for `versions`)."""
 
-    def __init__(self, message: str, version: Version | None = None) -> None:
+    def __init__(self, message: str, versions: list[Version] | None = None) -> None:
         super().__init__(message)
-        self.version = version
+        self.versions = versions or []
 
 
-# How many versions at the rim may have their own windows read, per width, before widening.
+# How many rounds of reading the rim versions' own windows, per width, before widening.
 ABSORB = 8
 
 
@@ -416,6 +414,7 @@ def _versions_part(
     versions = group_versions([got.mails[pk] for pk in scope])
     by_key = {v.key: v for v in versions}
     changed = []
+    rim = []
     for v in versions:
         s = stored.get(v.key)
         same = (
@@ -426,8 +425,14 @@ def _versions_part(
         if same:
             continue
         if not any(m.pk in closure for m in v.members):
-            raise _RimChanged(f"version {v.key} outside the new mail's threads changes", v)
+            rim.append(v)
         changed.append(v)
+    if rim:
+        raise _RimChanged(
+            f"version {rim[0].key} outside the new mail's threads changes"
+            + (f" (and {len(rim) - 1} more)" if len(rim) > 1 else ""),
+            rim,
+        )
     removed = [stored[k] for k in old_keys if k not in by_key]
     return scope, versions, changed, removed
 
