@@ -30,6 +30,8 @@ import time
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
+from new_day import _cli as cli  # the same fresh `patchlens` process new_day.py times
+
 DAY = 86400
 ID = re.compile(rb"<([^<>\s]+)>")
 ID_HEADERS = (b"message-id", b"in-reply-to", b"references")
@@ -110,16 +112,6 @@ def append(epoch: Path, messages: list[bytes], when: int) -> str:
         )
     _git(epoch, "fast-import", "--quiet", data=b"".join(stream))
     return _git(epoch, "rev-parse", branch).decode().strip()
-
-
-def cli(db: Path, *args: str) -> tuple[float, str]:
-    cmd = [sys.executable, "-m", "patchlens", "--db", str(db), *args]
-    t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
-    wall = time.perf_counter() - t0
-    if out.returncode not in (0, 3):  # 3: some source was damaged, reported
-        sys.exit(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stderr[-2000:]}")
-    return wall, out.stdout + out.stderr
 
 
 def main() -> None:

@@ -65,6 +65,30 @@ def erofs_utils_git(tmp_path_factory: pytest.TempPathFactory, erofs_utils: Path)
 
 
 @pytest.fixture(scope="session")
+def xen_store(tmp_path_factory):
+    """Xen's posted patches (2019-2020) with the MAINTAINERS file of June 2019, ingested and
+    reconstructed once: (directory with its patchlens.toml, store path, engine). Read only."""
+    from patchlens.config import load_config
+    from patchlens.stages import ingest
+    from patchlens.stages.pipeline import run_stages
+    from patchlens.stages.progress import Reporter
+    from patchlens.store.db import open_store
+
+    tmp = tmp_path_factory.mktemp("xen")
+    maintainers = data_path("xen", "MAINTAINERS-2019-06")
+    (tmp / "patchlens.toml").write_text(f'[maintainers]\nfile = "{maintainers}"\n')
+    db = tmp / "xen.db"
+    engine = open_store(str(db))
+    ingest.add_list(
+        engine, "xen-devel", [str(data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz"))]
+    )
+    quiet = Reporter(quiet=True)
+    ingest.run_update(engine, tmp / "cache", quiet)
+    run_stages(engine, load_config(str(tmp / "patchlens.toml")), tmp / "cache", quiet)
+    return tmp, db, engine
+
+
+@pytest.fixture(scope="session")
 def erofs_store(tmp_path_factory, erofs_archive_git, erofs_utils, erofs_2024):
     """The EROFS archive, the 2024 mbox and erofs-utils, ingested and reconstructed once."""
     from patchlens.config import Config

@@ -202,27 +202,12 @@ def test_csv_defuses_formulas() -> None:
 
 
 @pytest.fixture(scope="module")
-def xen_client(tmp_path_factory: pytest.TempPathFactory):
+def xen_client(xen_store):
     from fastapi.testclient import TestClient
 
-    from patchlens.config import load_config
-    from patchlens.stages import ingest
-    from patchlens.stages.pipeline import run_stages
-    from patchlens.stages.progress import Reporter
-    from patchlens.store.db import database_url, open_store
-    from tests.conftest import data_path
+    from patchlens.store.db import database_url
 
-    tmp = tmp_path_factory.mktemp("xen-csv")
-    maintainers = data_path("xen", "MAINTAINERS-2019-06")
-    (tmp / "patchlens.toml").write_text(f'[maintainers]\nfile = "{maintainers}"\n')
-    db = tmp / "xen.db"
-    engine = open_store(str(db))
-    ingest.add_list(
-        engine, "xen-devel", [str(data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz"))]
-    )
-    quiet = Reporter(quiet=True)
-    ingest.run_update(engine, tmp / "cache", quiet)
-    run_stages(engine, load_config(str(tmp / "patchlens.toml")), tmp / "cache", quiet)
+    _tmp, db, _engine = xen_store
     return TestClient(create_xen_app(database_url(str(db)))), db
 
 

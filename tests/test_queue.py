@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from markupsafe import escape
 
-from patchlens.config import Config, load_config
+from patchlens.config import Config
 from patchlens.metrics.backlog import DAY, OPEN_STATES, Facts, decide
 from patchlens.metrics.distributions import period_bounds
 from patchlens.queries.queue import (
@@ -90,19 +90,8 @@ def test_queue_reasons() -> None:
 
 
 @pytest.fixture(scope="module")
-def xen(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Any]:
-    tmp = tmp_path_factory.mktemp("queue-xen")
-    maintainers = data_path("xen", "MAINTAINERS-2019-06")
-    (tmp / "patchlens.toml").write_text(f'[maintainers]\nfile = "{maintainers}"\n')
-    db = tmp / "xen.db"
-    engine = open_store(str(db))
-    ingest.add_list(
-        engine, "xen-devel", [str(data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz"))]
-    )
-    quiet = Reporter(quiet=True)
-    ingest.run_update(engine, tmp / "cache", quiet)
-    run_stages(engine, load_config(str(tmp / "patchlens.toml")), tmp / "cache", quiet)
-    return tmp, db, engine
+def xen(xen_store) -> tuple[Path, Path, Any]:
+    return xen_store
 
 
 @pytest.fixture(scope="module")

@@ -12,32 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from patchlens.config import load_config
-from patchlens.stages import ingest
-from patchlens.stages.pipeline import run_stages
-from patchlens.stages.progress import Reporter
 from patchlens.store import schema
-from patchlens.store.db import open_store
-from tests.conftest import data_path
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def xen(tmp_path_factory: pytest.TempPathFactory):
-    tmp = tmp_path_factory.mktemp("xen")
-    maintainers = data_path("xen", "MAINTAINERS-2019-06")
-    (tmp / "patchlens.toml").write_text(f'[maintainers]\nfile = "{maintainers}"\n')
-    db = tmp / "xen.db"
-    engine = open_store(str(db))
-    ingest.add_list(
-        engine, "xen-devel", [str(data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz"))]
-    )
-    quiet = Reporter(quiet=True)
-    ingest.run_update(engine, tmp / "cache", quiet)
-    cfg = load_config(str(tmp / "patchlens.toml"))
-    run_stages(engine, cfg, tmp / "cache", quiet)
-    return tmp, db, engine
+def xen(xen_store):
+    return xen_store
 
 
 def test_every_patch_and_most_series_get_a_subsystem(xen) -> None:
