@@ -111,21 +111,27 @@ def _reviewed_by(conn: Connection, t: Term) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _lists(conn: Connection, t: Term) -> frozenset[str]:
+def list_members() -> Any:
+    """(series key, list name) of every series with a posting seen on a list: the one
+    query behind the list filter (queries/selection.py) and `list:`."""
     sv, vm, ms, ml = (
         schema.series_versions,
         schema.version_members,
         schema.message_sightings,
         schema.mailing_lists,
     )
-    q = (
+    return (
         select(sv.c.series_key, ml.c.name)
         .join(vm, vm.c.version_key == sv.c.key)
         .join(ms, ms.c.message_pk == vm.c.message_pk)
         .join(ml, ml.c.id == ms.c.list_id)
-        .where(ml.c.name.ilike(like(t.arg), escape="\\"))
         .distinct()
     )
+
+
+def _lists(conn: Connection, t: Term) -> frozenset[str]:
+    ml = schema.mailing_lists
+    q = list_members().where(ml.c.name.ilike(like(t.arg), escape="\\"))
     return frozenset(key for key, name in conn.execute(q) if t.arg in name.casefold())
 
 

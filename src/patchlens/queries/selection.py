@@ -63,20 +63,8 @@ def data_date(conn: Connection) -> int:
 
 def _list_members(name: str | None) -> Select[Any]:
     """(series key, list name) of every series with a posting seen on a list (or on `name`)."""
-    sv, vm, ms, ml = (
-        schema.series_versions,
-        schema.version_members,
-        schema.message_sightings,
-        schema.mailing_lists,
-    )
-    q = (
-        select(sv.c.series_key, ml.c.name)
-        .join(vm, vm.c.version_key == sv.c.key)
-        .join(ms, ms.c.message_pk == vm.c.message_pk)
-        .join(ml, ml.c.id == ms.c.list_id)
-        .distinct()
-    )
-    return q.where(ml.c.name == name) if name is not None else q
+    q = searchsql.list_members()
+    return q.where(schema.mailing_lists.c.name == name) if name is not None else q
 
 
 def series_in_list(conn: Connection, name: str) -> set[str]:
