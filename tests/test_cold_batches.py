@@ -48,3 +48,67 @@ def test_batches_equal_one_rebuild(tmp_path: Path, erofs_store) -> None:
     a.pop("pending_work")
     differing = [t for t in a if a[t] != b[t]]
     assert not differing, f"tables that differ: {differing}"
+
+
+def test_an_interrupted_rebuild_in_batches_resumes(
+    tmp_path: Path, erofs_store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch commits with the count of messages done: a rebuild stopped in its fifth
+    batch resumes there (the first four are not redone) and ends as one rebuild would."""
+    from patchlens.stages import review
+
+    db, _engine, _reports = erofs_store
+    copy = tmp_path / "copy.db"
+    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    engine = open_store(str(copy))
+    with engine.begin() as conn:
+        changes.owe(conn, changes.STRUCTURE, changes.Work(full=True))
+    with engine.connect() as conn:
+        ctx = build_context(conn, Config(), db.with_name("cache"))
+    real = review.rebuild_part
+    calls: list[int] = []
+    stops = [5]
+
+    def stopping(*args, **kwargs):
+        calls.append(len(args[1]))
+        if len(calls) in stops:
+            stops.clear()
+            raise Stopped  # as a kill or Ctrl-C would, in the middle of the fifth batch
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(review, "rebuild_part", stopping)
+    with pytest.raises(Stopped):
+        rebuild_structure(engine, Reporter(quiet=True), ctx.people, ctx.is_bot, cold_batch=1500)
+    with engine.connect() as conn:
+        assert changes.mark(conn, changes.COLD_DONE) == 4 * 1500
+        assert changes.pending(conn, changes.STRUCTURE).full
+    calls.clear()
+    rep = rebuild_structure(engine, Reporter(quiet=True), ctx.people, ctx.is_bot, cold_batch=1500)
+    assert rep.fallback == ""
+    assert len(calls) >= 6 and sum(calls) == rep_messages(copy) - 4 * 1500  # resumed, not redone
+    with engine.connect() as conn:
+        assert changes.mark(conn, changes.COLD_DONE) is None
+    engine.dispose()
+    a, b = logical_dump(db), logical_dump(copy)
+    a.pop("pending_work")
+    b.pop("pending_work")
+    differing = [t for t in a if a[t] != b[t]]
+    assert not differing, f"tables that differ: {differing}"
+
+
+class Stopped(Exception):
+    pass
+
+
+def rep_messages(db: Path) -> int:
+    """Messages with an analysis: what the rebuild goes through."""
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(
+            "SELECT count(*) FROM messages m JOIN message_analysis a ON a.message_pk = m.id"
+        ).fetchone()[0]
+    finally:
+        con.close()

@@ -98,7 +98,20 @@ def set_mark(conn: Connection, name: str, value: int, now: int) -> None:
     conn.execute(st.insert(), [{"stage": f"mark:{name}", "inputs": str(value), "finished_at": now}])
 
 
+def clear_mark(conn: Connection, name: str) -> None:
+    st = schema.stage_state
+    conn.execute(delete(st).where(st.c.stage == f"mark:{name}"))
+
+
+# Progress of a reconstruction in batches (stages/review.py): messages done, and the newest
+# message when it began. Only the same messages, by the same code, resume it.
+COLD_DONE, COLD_OF = "cold-review", "cold-review-of"
+
+
 def owe_everyone_everything(conn: Connection) -> None:
-    """Another configuration or newer code: every step redoes all."""
+    """Another configuration or newer code: every step redoes all (a reconstruction in
+    batches left unfinished starts again)."""
+    clear_mark(conn, COLD_DONE)
+    clear_mark(conn, COLD_OF)
     for stage in STEPS:
         owe(conn, stage, Work(full=True))

@@ -276,41 +276,60 @@ def _count_stored(conn: Connection, rep: ReconstructReport) -> None:
     rep.replies = count(select(schema.replies.c.message_pk))
 
 
+COLD_DONE, COLD_OF = changes.COLD_DONE, changes.COLD_OF
+
+
 def _in_batches(
-    conn: Connection,
+    engine: Engine,
     rep: ReconstructReport,
     reporter: Reporter,
     total: int,
     size: int,
     people: Identities | None,
     is_bot: BotMatcher | None,
+    newest: int,
 ) -> bool:
     """Everything, `size` messages at a time in date order, each batch an update on the ones
-    before it: memory stays that of a batch, not of the store. False (and the tables left for
-    the rebuild in memory to correct) when a batch cannot be bounded."""
-    for table, _key in TABLE_KEYS.values():
-        conn.execute(delete(table))
-    linkwords.clear(conn)
-    order = [
-        pk
-        for (pk,) in conn.execute(
-            select(schema.messages.c.id)
-            .select_from(analysed_messages())
-            .order_by(func.coalesce(schema.messages.c.date_utc, 0), schema.messages.c.id)
-        )
-    ]
-    people = people or people_of(conn)
+    before it, committed with the count of messages done: memory stays that of a batch, not
+    of the store, and an interrupted rebuild resumes at its last batch (the batches and their
+    order depend only on the messages, so the result is the one of a run without a stop).
+    False (and the tables left for the rebuild in memory to correct) when a batch cannot be
+    bounded."""
+    with engine.begin() as conn:
+        done = changes.mark(conn, COLD_DONE) if changes.mark(conn, COLD_OF) == newest else None
+        if done is None:
+            for table, _key in TABLE_KEYS.values():
+                conn.execute(delete(table))
+            linkwords.clear(conn)
+            done = 0
+            changes.set_mark(conn, COLD_OF, newest, int(time.time()))
+            changes.set_mark(conn, COLD_DONE, 0, int(time.time()))
+        order = [
+            pk
+            for (pk,) in conn.execute(
+                select(schema.messages.c.id)
+                .select_from(analysed_messages())
+                .order_by(func.coalesce(schema.messages.c.date_utc, 0), schema.messages.c.id)
+            )
+        ]
+        people = people or people_of(conn)
     with reporter.task("reconstructing review (messages, in batches)", total) as task:
-        for i in range(0, len(order), size):
+        task.advance(min(done, len(order)))
+        for i in range(done, len(order), size):
             batch = set(order[i : i + size])
-            try:
-                part = rebuild_part(conn, batch, people, is_bot or BotMatcher(), 0)
-            except Fallback as why:
-                rep.fallback = f"batch {i // size + 1}: {why}"
-                return False
-            rep.changed_rows += _write_part(conn, part, {name: [] for name in TABLE_KEYS}, people)
+            with engine.begin() as conn:
+                try:
+                    part = rebuild_part(conn, batch, people, is_bot or BotMatcher(), 0)
+                except Fallback as why:
+                    rep.fallback = f"batch {i // size + 1}: {why}"
+                    return False
+                rep.changed_rows += _write_part(
+                    conn, part, {name: [] for name in TABLE_KEYS}, people
+                )
+                changes.set_mark(conn, COLD_DONE, i + len(batch), int(time.time()))
             task.advance(len(batch))
-    _count_stored(conn, rep)
+    with engine.connect() as conn:
+        _count_stored(conn, rep)
     return True
 
 
@@ -352,12 +371,16 @@ def rebuild_structure(
     metrics what it changed (stages/changes.py).
 
     After new mail only, the part it can change is rebuilt (stages/review_incremental.py);
-    when that part cannot be bounded, or everything is owed, all of it. One transaction."""
+    when that part cannot be bounded, or everything is owed, all of it: in one transaction,
+    or for a large store in batches of a transaction each (resumed after a stop)."""
     rep = ReconstructReport()
     cold_batch = cold_batch or COLD_BATCH
     with engine.begin() as conn:
         since = changes.mark(conn, "messages")
         work = changes.pending(conn, changes.STRUCTURE)
+        # A rebuild in batches that did not finish: the tables hold part of it, so only
+        # another rebuild (resumed or anew) can follow.
+        unfinished = changes.mark(conn, COLD_OF) is not None
         total = conn.execute(select(func.count()).select_from(analysed_messages())).scalar_one()
         newest = conn.execute(select(func.max(schema.messages.c.id))).scalar() or 0
         fresh = {
@@ -370,7 +393,7 @@ def rebuild_structure(
         touched: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_KEYS}
         delta = None
         series: set[str] | None = set()
-        if since is not None and not work.full:
+        if since is not None and not work.full and not unfinished:
             try:
                 with reporter.task("reconstructing review (new messages)", len(fresh)) as task:
                     delta = rebuild_part(
@@ -392,20 +415,28 @@ def rebuild_structure(
             rep.threads, rep.versions, rep.series = delta.threads, delta.versions, delta.series
             rep.links, rep.replies = delta.links, delta.replies
         elif total > cold_batch:
-            # Rebuilt from empty, in batches; a batch that cannot be bounded leaves the tables
-            # to the rebuild in memory. Either way the next steps redo everything.
             series = None
-            if not _in_batches(conn, rep, reporter, total, cold_batch, people, is_bot):
-                _in_memory(conn, rep, reporter, total, people, is_bot, touched)
         else:
             rows = _in_memory(conn, rep, reporter, total, people, is_bot, touched)
-        if series is None:
-            changes.owe(conn, changes.MATCHING, changes.Work(full=True))
-            changes.owe(conn, changes.METRICS, changes.Work(full=True))
-        else:
+        if series is not None:
             series, postings = owed_downstream(touched, rows)
             changes.owe(conn, changes.MATCHING, changes.Work(postings=postings))
             changes.owe(conn, changes.METRICS, changes.Work(series=series, messages=fresh))
+            changes.set_mark(conn, "messages", newest, int(time.time()))
+            changes.clear_mark(conn, COLD_DONE)
+            changes.clear_mark(conn, COLD_OF)
+            changes.done(conn, changes.STRUCTURE)
+            return rep
+    # Rebuilt from empty, in batches, a transaction each; a batch that cannot be bounded
+    # leaves the tables to the rebuild in memory. Either way the next steps redo everything.
+    batched = _in_batches(engine, rep, reporter, total, cold_batch, people, is_bot, newest)
+    with engine.begin() as conn:
+        if not batched:
+            _in_memory(conn, rep, reporter, total, people, is_bot, touched)
+        changes.owe(conn, changes.MATCHING, changes.Work(full=True))
+        changes.owe(conn, changes.METRICS, changes.Work(full=True))
         changes.set_mark(conn, "messages", newest, int(time.time()))
+        changes.clear_mark(conn, COLD_DONE)
+        changes.clear_mark(conn, COLD_OF)
         changes.done(conn, changes.STRUCTURE)
     return rep
