@@ -207,7 +207,41 @@ def rebuild_part(
     is_bot: BotMatcher,
     total: int,
 ) -> Delta:
-    """The structural rows new mail (`new`, primary keys) changes. Raises Fallback."""
+    """The structural rows new mail (`new`, primary keys) changes. Raises Fallback.
+
+    A version outside the part that comes out otherwise than stored at every width joins the
+    part: its messages are taken as new too, and the part is rebuilt (a part seeded with more
+    messages than the new ones gives the same rows, only more of them), a few times."""
+    seed = set(new)
+    for _ in range(RESEED):
+        try:
+            return _rebuild_part(conn, seed, people, is_bot, total)
+        except _RimSeed as rim:
+            if rim.pks <= seed:
+                raise Fallback(str(rim)) from None
+            seed |= rim.pks
+    raise Fallback(f"the part grew {RESEED} times and still met changed versions at its rim")
+
+
+# How many times versions at the rim may join the part before everything is rebuilt.
+RESEED = 4
+
+
+class _RimSeed(Exception):
+    """Versions at the rim changed at every width: their messages (`pks`) join the part."""
+
+    def __init__(self, message: str, pks: set[int]) -> None:
+        super().__init__(message)
+        self.pks = pks
+
+
+def _rebuild_part(
+    conn: Connection,
+    new: set[int],
+    people: Identities,
+    is_bot: BotMatcher,
+    total: int,
+) -> Delta:
     got = Loaded()
     # 1. Threads.
     closure = thread_closure(conn, new)
@@ -227,9 +261,9 @@ def rebuild_part(
     # a version sent before it): when one comes out otherwise than stored, the window was too
     # narrow for it. Its own window is read first (its postings join those the windows are
     # taken around: a version drawn in through a thread may be far from any new posting), a
-    # few times; then wider windows; then everything is rebuilt.
+    # few times; then wider windows; then the versions join the part (`rebuild_part`).
     around = {m.pk: m for m in posts}
-    why = ""
+    last: _RimChanged | None = None
     for widen in WIDEN:
         try:
             part = _absorbing(
@@ -237,9 +271,10 @@ def rebuild_part(
             )
             break
         except _RimChanged as rim:
-            why = str(rim)
+            last = rim
     else:
-        raise Fallback(why)
+        assert last is not None
+        raise _RimSeed(str(last), {m.pk for v in last.versions for m in v.members})
     scope, versions, changed, removed = part
     by_key = {v.key: v for v in versions}
 
@@ -339,6 +374,7 @@ def _absorbing(
 ) -> tuple[set[int], list[Version], list[Version], list[Version]]:
     """`_versions_part` at one width, the versions that come out changed at the rim taking
     their own postings into `around` (up to ABSORB rounds). Raises _RimChanged."""
+    versions: list[Version] = []
     for _ in range(ABSORB):
         try:
             return _versions_part(
@@ -350,8 +386,9 @@ def _absorbing(
             ]
             if not fresh:
                 raise
+            versions = rim.versions
             around.update((m.pk, m) for m in fresh)
-    raise _RimChanged(f"more than {ABSORB} versions at the rim change")
+    raise _RimChanged(f"versions at the rim still change after {ABSORB} rounds", versions)
 
 
 class _RimChanged(Exception):
