@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -62,6 +63,19 @@ def erofs_utils_git(tmp_path_factory: pytest.TempPathFactory, erofs_utils: Path)
     dest = tmp_path_factory.mktemp("utils") / "erofs-utils.git"
     subprocess.run(["git", "clone", "--quiet", "--bare", str(erofs_utils), str(dest)], check=True)
     return dest
+
+
+@pytest.fixture
+def sigint_handled():
+    """Ctrl-C as a terminal's user gives it, to the commands a test starts. A test run started
+    in the background (a CI script, `cmd &` in a non-interactive shell) inherits SIGINT
+    ignored, and so would every command it starts: Python then never raises
+    KeyboardInterrupt, and an interrupt test would test nothing. Restored after the test."""
+    before = signal.getsignal(signal.SIGINT)
+    if before == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture(scope="session")

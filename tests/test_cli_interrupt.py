@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers.storedump import count_rows
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("sigint_handled")]
 
 LINE = "interrupted; run update again to resume"
 

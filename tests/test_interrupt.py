@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers.storedump import count_rows, dump
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("sigint_handled")]
 
 
 def _cli(db: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
