@@ -28,15 +28,7 @@ pytestmark = pytest.mark.slow
 def test_batches_equal_one_rebuild(tmp_path: Path, erofs_store) -> None:
     db, _engine, _reports = erofs_store
     copy = tmp_path / "copy.db"
-    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
-    src.backup(dst)  # WAL included: what the fixture's engine has committed
-    src.close()
-    dst.close()
-    engine = open_store(str(copy))
-    with engine.begin() as conn:
-        changes.owe(conn, changes.STRUCTURE, changes.Work(full=True))
-    with engine.connect() as conn:
-        ctx = build_context(conn, Config(), db.with_name("cache"))
+    engine, ctx = _owing_everything(db, copy)
     rep = rebuild_structure(engine, Reporter(quiet=True), ctx.people, ctx.is_bot, cold_batch=1500)
     engine.dispose()
     assert rep.fallback == "" and rep.versions > 2500
@@ -59,15 +51,7 @@ def test_an_interrupted_rebuild_in_batches_resumes(
 
     db, _engine, _reports = erofs_store
     copy = tmp_path / "copy.db"
-    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
-    src.backup(dst)
-    src.close()
-    dst.close()
-    engine = open_store(str(copy))
-    with engine.begin() as conn:
-        changes.owe(conn, changes.STRUCTURE, changes.Work(full=True))
-    with engine.connect() as conn:
-        ctx = build_context(conn, Config(), db.with_name("cache"))
+    engine, ctx = _owing_everything(db, copy)
     real = review.rebuild_part
     calls: list[int] = []
     stops = [5]
@@ -97,6 +81,20 @@ def test_an_interrupted_rebuild_in_batches_resumes(
     b.pop("pending_work")
     differing = [t for t in a if a[t] != b[t]]
     assert not differing, f"tables that differ: {differing}"
+
+
+def _owing_everything(db: Path, copy: Path):
+    """A copy of the store `db` whose reconstruction is owed everything, and its context."""
+    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
+    src.backup(dst)  # WAL included: what the fixture's engine has committed
+    src.close()
+    dst.close()
+    engine = open_store(str(copy))
+    with engine.begin() as conn:
+        changes.owe(conn, changes.STRUCTURE, changes.Work(full=True))
+    with engine.connect() as conn:
+        ctx = build_context(conn, Config(), db.with_name("cache"))
+    return engine, ctx
 
 
 class Stopped(Exception):
