@@ -370,3 +370,30 @@ def test_people_recounted_from_grouped_counts_break_ties_as_a_full_count(erofs) 
     tied = got[people("Alpha", "tie@example.org")]
     assert (tied.name, tied.address, tied.first_date) == ("Alpha", "tie@example.org", 1_600_000_000)
     _equals_full(engine, ctx)
+
+
+def test_a_full_rebuild_in_small_batches_equals_one_batch(erofs, monkeypatch) -> None:
+    """A full rebuild writes batch by batch, each batch over its own keys only: what crosses
+    series (an author's first series in another batch, a prerequisite in another batch, a
+    review event stored under another series) comes out as from one batch, and the rows of
+    a series that is gone are dropped."""
+    from patchlens.stages import metrics
+
+    copy, ctx = erofs
+    engine = copy("batches")
+    monkeypatch.setattr(metrics, "FULL_BATCH", 10**9)
+    _run(engine, ctx, changes.Work(full=True))
+    want = _tables(engine)
+    sm, ev = schema.series_metrics, schema.review_events
+    with engine.begin() as conn:
+        keys = [k for (k,) in conn.execute(select(sm.c.series_key).order_by(sm.c.series_key))]
+        conn.execute(insert(sm).values({**_row(conn, sm, keys[1]), "series_key": "<gone@x>"}))
+        conn.execute(update(sm).where(sm.c.series_key.in_(keys[::7])).values(reviews=-1))
+        # Review events filed under a series of another batch.
+        pks = [pk for (pk,) in conn.execute(select(ev.c.message_pk).limit(30))]
+        conn.execute(update(ev).where(ev.c.message_pk.in_(pks)).values(series_key=keys[-1]))
+    assert len(keys) > 300
+    monkeypatch.setattr(metrics, "FULL_BATCH", 97)
+    rep = _run(engine, ctx, changes.Work(full=True))
+    assert rep.series == len(keys)
+    assert _tables(engine) == want

@@ -44,14 +44,6 @@ class MetricsReport(StepReport):
     seconds: float = 0.0
 
 
-def repo_paths(conn: Connection) -> set[str]:
-    """Every path a registered repository's history touched."""
-    cf = schema.commit_files
-    paths = {p for (p,) in conn.execute(select(cf.c.path).distinct())}
-    paths |= {p for (p,) in conn.execute(select(cf.c.old_path).distinct()) if p}
-    return paths
-
-
 # The date the stored state facts are decided at: after everything in the store, so that a
 # row does not depend on the day it was computed (a message dated in the future counts at
 # once, as it will once that day comes); the state itself is decided at query time.
@@ -287,6 +279,12 @@ def series_posted_since(conn: Connection, date: int) -> set[str]:
     return {k for (k,) in conn.execute(select(sm.c.series_key).where(sm.c.first_date >= date))}
 
 
+# Series a full rebuild loads and writes at a time: the loaded facts of every series of a
+# million-message store do not fit in memory at once (2.6 GB and growing when measured), a
+# batch's do.
+FULL_BATCH = 10_000
+
+
 def _redo_all(
     conn: Connection,
     reporter: Reporter,
@@ -296,27 +294,41 @@ def _redo_all(
     people: Identities,
     is_bot: Callable[[str, str], bool],
 ) -> int:
-    """Every row from every series and message (the first run, or "full" owed)."""
-    total = conn.execute(select(func.count()).select_from(schema.series)).scalar_one()
-    with reporter.task("computing metrics (series)", total) as task:
-        all_series = load_series(conn, people)
-        prereq = prerequisites.rows(conn, None)
-        prerequisites.set_blocked(conn, people, all_series, prereq)
-        rep.changed_rows += sync_table(
-            conn, schema.series_prerequisites, ("series_key", "seq"), prereq
-        )
-        rep.changed_rows += sync_table(
-            conn, schema.review_events, ("message_pk",), event_rows(all_series, org_of)
-        )
-        rep.changed_rows += sync_table(
-            conn, schema.people, ("identity",), people_rows(conn, people, org_of, is_bot)
-        )
-        rows = metric_rows(advancing(all_series, task), repo_paths(conn), org_of, subsystems_of)
-        rep.changed_rows += sync_table(conn, schema.series_metrics, ("series_key",), rows)
-        rep.changed_rows += sync_table(
-            conn, schema.pull_requests, ("series_key",), pull_rows(all_series)
-        )
-    return len(rows)
+    """Every row from every series and message (the first run, or "full" owed), in batches
+    of series by key, each batch written as an owed set would be; the rows of series that
+    are gone are dropped first. The new-contributor flag, the one fact that crosses series,
+    comes from every series' first date, read once."""
+    st = schema.series
+    keys = [k for (k,) in conn.execute(select(st.c.key).order_by(st.c.key))]
+    rep.changed_rows += _drop_gone(conn)
+    first = first_dates(conn, people)
+    registered = _repo_registered(conn)
+    done = 0
+    with reporter.task("computing metrics (series)", len(keys)) as task:
+        for i in range(0, len(keys), FULL_BATCH):
+            batch = set(keys[i : i + FULL_BATCH])
+            done += _redo_series(
+                conn, rep, batch, first, org_of, subsystems_of, people, registered, task
+            )
+    rep.changed_rows += sync_table(
+        conn, schema.people, ("identity",), people_rows(conn, people, org_of, is_bot)
+    )
+    return done
+
+
+def _drop_gone(conn: Connection) -> int:
+    """Delete the per-series rows whose series no longer exists (a full rebuild writes the
+    others batch by batch, each batch only over its own keys)."""
+    gone = 0
+    keys = select(schema.series.c.key)
+    for t in (
+        schema.series_metrics,
+        schema.pull_requests,
+        schema.review_events,
+        schema.series_prerequisites,
+    ):
+        gone += conn.execute(delete(t).where(t.c.series_key.not_in(keys))).rowcount or 0
+    return gone
 
 
 def _redo_owed(
@@ -343,40 +355,16 @@ def _redo_owed(
     keys |= prerequisites.dependents_of(conn, keys)
     with reporter.task("computing metrics (series)", len(keys)) as task:
         first = first_dates(conn, people)
-        loaded = load_series(conn, people, keys, first=first)
-        prereq = prerequisites.rows(conn, keys)
-        prerequisites.set_blocked(conn, people, loaded, prereq)
-        sp = schema.series_prerequisites
-        rep.changed_rows += sync_table(
-            conn, sp, ("series_key", "seq"), prereq, where=_in(sp.c.series_key, keys)
-        )
-        files = {
-            f for se in loaded for v in se.versions for p in v.patches.values() for f in p.files
-        }
-        rows = metric_rows(
-            advancing(loaded, task),
-            repo_paths_among(conn, files),
+        done = _redo_series(
+            conn,
+            rep,
+            keys,
+            first,
             org_of,
             subsystems_of,
-            registered=_repo_registered(conn),
-        )
-        sm, pr, ev = schema.series_metrics, schema.pull_requests, schema.review_events
-        rep.changed_rows += sync_table(
-            conn, sm, ("series_key",), rows, where=_in(sm.c.series_key, keys)
-        )
-        rep.changed_rows += sync_table(
-            conn, pr, ("series_key",), pull_rows(loaded), where=_in(pr.c.series_key, keys)
-        )
-        events = event_rows(loaded, org_of)
-        # A reply that moved from a series not owed (it cannot: both are owed when a reply
-        # row changes) would still be found by its key.
-        rep.changed_rows += sync_table(
-            conn,
-            ev,
-            ("message_pk",),
-            events,
-            where=_in(ev.c.series_key, keys)
-            | _in(ev.c.message_pk, [e["message_pk"] for e in events]),
+            people,
+            _repo_registered(conn),
+            task,
         )
     rep.changed_rows += fix_new_contributors(conn, first)
     who = senders_of(conn, people, work.messages)
@@ -389,6 +377,55 @@ def _redo_owed(
             people_rows(conn, people, org_of, is_bot, who),
             where=_in(pe.c.identity, who),
         )
+    return done
+
+
+def _redo_series(
+    conn: Connection,
+    rep: MetricsReport,
+    keys: set[str],
+    first: dict[str, int],
+    org_of: OrgOf,
+    subsystems_of: SubsystemsOf,
+    people: Identities,
+    registered: bool,
+    task: Any,
+) -> int:
+    """Rewrite the metrics, pull-request, review-event and prerequisite rows of the series
+    of `keys` (and no other); the number of series rows computed."""
+    loaded = load_series(conn, people, keys, first=first)
+    prereq = prerequisites.rows(conn, keys)
+    prerequisites.set_blocked(conn, people, loaded, prereq)
+    sp = schema.series_prerequisites
+    rep.changed_rows += sync_table(
+        conn, sp, ("series_key", "seq"), prereq, where=_in(sp.c.series_key, keys)
+    )
+    files = {f for se in loaded for v in se.versions for p in v.patches.values() for f in p.files}
+    rows = metric_rows(
+        advancing(loaded, task),
+        repo_paths_among(conn, files),
+        org_of,
+        subsystems_of,
+        registered=registered,
+    )
+    sm, pr, ev = schema.series_metrics, schema.pull_requests, schema.review_events
+    rep.changed_rows += sync_table(
+        conn, sm, ("series_key",), rows, where=_in(sm.c.series_key, keys)
+    )
+    rep.changed_rows += sync_table(
+        conn, pr, ("series_key",), pull_rows(loaded), where=_in(pr.c.series_key, keys)
+    )
+    events = event_rows(loaded, org_of)
+    # A reply that moved from a series not among `keys` (it cannot in an owed set: both are
+    # owed when a reply row changes; in a full rebuild the other batch rewrites it) is still
+    # found by its key.
+    rep.changed_rows += sync_table(
+        conn,
+        ev,
+        ("message_pk",),
+        events,
+        where=_in(ev.c.series_key, keys) | _in(ev.c.message_pk, [e["message_pk"] for e in events]),
+    )
     return len(rows)
 
 
@@ -401,15 +438,15 @@ def _in(column: Any, values: Iterable[Any]) -> Any:
 
 
 def _repo_registered(conn: Connection) -> bool:
-    """Whether any registered repository's history touched a file (what `repo_paths` being
-    non-empty says, without reading every path)."""
+    """Whether any registered repository's history touched a file (without reading every
+    path)."""
     cf = schema.commit_files
     return conn.execute(select(cf.c.commit_pk).limit(1)).first() is not None
 
 
 def repo_paths_among(conn: Connection, files: Iterable[str]) -> set[str]:
     """Those of `files` that a registered repository's history touched (as path or old
-    path): `repo_paths(conn) & files`, by the path indexes."""
+    path), by the path indexes: every path the history touched would not fit at scale."""
     cf = schema.commit_files
     found: set[str] = set()
     for chunk in chunks(sorted(set(files))):
