@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zlib
 from array import array
+from collections.abc import Collection
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\s*(\d+))? \+\d+(?:,\s*(\d+))? @@")
 
@@ -67,8 +68,9 @@ def unpack(data: bytes) -> frozenset[int]:
     return frozenset(a)
 
 
-def similarity(a: frozenset[int], b: frozenset[int]) -> float:
-    """Dice coefficient: 1 for the same change, ~0 for unrelated ones."""
+def similarity(a: Collection[int], b: frozenset[int]) -> float:
+    """Dice coefficient: 1 for the same change, ~0 for unrelated ones. `a` may be packed
+    (an array of distinct hashes): it is only iterated, never made a set."""
     if not a or not b:
         return 0.0
-    return 2 * len(a & b) / (len(a) + len(b))
+    return 2 * len(b.intersection(a)) / (len(a) + len(b))

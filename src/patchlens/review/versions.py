@@ -11,7 +11,9 @@ newest qualifying predecessor wins, so v1 -> v1 RESEND -> v2 chains in order.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import similarity
@@ -32,7 +34,37 @@ class Link:
     evidence: dict[str, float] = field(default_factory=dict)
 
 
-def _order(old: Version, new: Version) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a later decision reads of an earlier version: a linker holds one of these per
+    version it took in, not the version and its mails, so that its memory grows with the
+    number of versions, not with their text (a prolific person's 400 days of history is tens
+    of thousands of versions on a large list)."""
+
+    key: str
+    date: int
+    version: int
+    version_str: str
+    rfc: bool
+    thread: str
+    normalized_title: str
+    total: int
+
+    @classmethod
+    def of(cls, v: Version) -> Seen:
+        return cls(
+            v.key,
+            v.date,
+            v.version,
+            v.version_str,
+            v.rfc,
+            v.thread,
+            v.normalized_title,
+            v.total,
+        )
+
+
+def _order(old: Version | Seen, new: Version) -> str | None:
     """How `new` can follow `old`: a later version, a resend, a repost, or not at all."""
     if (old.version, old.version_str) == (new.version, new.version_str):
         if new.resend:
@@ -59,7 +91,10 @@ class Features:
     patch_titles: frozenset[str]
     files: frozenset[str]
     tokens: frozenset[str]
-    hashes: frozenset[int]
+    # The diff's line hashes: a frozenset when computed, packed (sorted, unique, 4 bytes
+    # each) once a linker keeps them, as they are most of what it holds.
+    hashes: Collection[int]
+    patches: int
 
     @classmethod
     def of(cls, v: Version) -> Features:
@@ -72,7 +107,12 @@ class Features:
             files=frozenset(v.files()),
             tokens=title_tokens(v.normalized_title),
             hashes=frozenset(h for p in v.patches.values() for h in p.hashes),
+            patches=len(v.patches),
         )
+
+    def packed(self) -> Features:
+        """The same features with the hashes packed (what a linker keeps)."""
+        return replace(self, hashes=array("I", sorted(self.hashes)))
 
 
 _TOKEN = re.compile(r"[a-z0-9_]{3,}")
@@ -84,10 +124,13 @@ def title_tokens(normalized_title: str) -> frozenset[str]:
 
 
 def score_link(
-    old: Version, new: Version, fo: Features | None = None, fn: Features | None = None
+    old: Version | Seen, new: Version, fo: Features | None = None, fn: Features | None = None
 ) -> dict[str, float]:
-    """Evidence that `new` is a later version of `old`, as named weights."""
-    fo = fo or Features.of(old)
+    """Evidence that `new` is a later version of `old`, as named weights (`fo` is required
+    when `old` is only what a linker keeps of it)."""
+    if fo is None:
+        assert isinstance(old, Version)
+        fo = Features.of(old)
     fn = fn or Features.of(new)
     ev: dict[str, float] = {}
     if fo.change_ids & fn.change_ids:
@@ -101,7 +144,7 @@ def score_link(
         ev["same-title"] = 1.0
     elif t >= SIMILAR_TITLE:
         ev["similar-title"] = round(t * 0.8, 3)
-    if len(old.patches) > 1 or len(new.patches) > 1:
+    if fo.patches > 1 or fn.patches > 1:
         a, b = fo.patch_titles, fn.patch_titles
         overlap = len(a & b) / max(1, min(len(a), len(b)))
         if overlap > 0:
@@ -152,7 +195,7 @@ class Linker:
 
     def __init__(self, people: Identities) -> None:
         self.people = people
-        self.order: list[Version] = []
+        self.order: list[Seen] = []
         self.feats: list[Features] = []
         # Words in many of a person's earlier titles ("erofs", "fix") say nothing about
         # kinship. Counted over the versions before this one only (causal), so that mail that
@@ -217,7 +260,7 @@ class Linker:
         for ident in idents:
             for key in _keys(new, fn, fn.tokens - common[ident], lookup=True):
                 cands |= self.index.get(f"{ident}|{key}", set())
-        best: tuple[float, Version, dict[str, float]] | None = None
+        best: tuple[float, Seen, dict[str, float]] | None = None
         for j in sorted(cands, reverse=True):
             old = self.order[j]
             if new.date - old.date > MAX_GAP:
@@ -263,8 +306,8 @@ class Linker:
         common: dict[str, frozenset[str]] | None,
     ) -> None:
         i = len(self.order)
-        self.order.append(v)
-        self.feats.append(f)
+        self.order.append(Seen.of(v))
+        self.feats.append(f.packed())
         for ident in idents:
             c = common[ident] if common is not None else self._common(ident)
             for key in _keys(v, f, f.tokens - c, lookup=False):

@@ -18,6 +18,8 @@ incremental update either gives what a full rebuild gives, or is one.
 from __future__ import annotations
 
 import json
+from collections import ChainMap
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +65,13 @@ def _message_rows(conn: Connection, pks) -> list[Any]:
 class Loaded:
     """Mails read so far, by primary key, with their threads (recomputed or stored)."""
 
-    threads: dict[int, ThreadLink] = field(default_factory=dict)
-    mails: dict[int, Mail] = field(default_factory=dict)
+    threads: MutableMapping[int, ThreadLink] = field(default_factory=dict)
+    mails: MutableMapping[int, Mail] = field(default_factory=dict)
+
+    def layer(self) -> Loaded:
+        """A Loaded that reads through to this one and keeps what it reads itself, to be
+        dropped with it (the history linking only counts through is read in pieces)."""
+        return Loaded(ChainMap({}, self.threads), ChainMap({}, self.mails))
 
 
 def load(conn: Connection, pks: set[int], got: Loaded) -> None:
@@ -640,19 +647,51 @@ def _relink(
     order = sorted((h for h in heads.values() if not h.skip), key=lambda h: (h.date, h.key))
     near = {h.key for h in order if h.key not in fresh and h.date >= cut}
     full = {k: current[k] for k in near if k in current}
-    full.update(stored_versions(conn, near - full.keys(), got))
     full.update(fresh)
+    stream = _Stream(conn, [h.key for h in order if h.key in near and h.key not in full], got)
     stored = _stored_links(conn, {h.key for h in order})
     has_next = {lk.prev for k, lk in stored.items() if k not in suffix_keys}
     out: dict[str, Link | None] = {}
     for h in order:
+        v = full.get(h.key) or stream.take(h.key)
         if h.key in suffix_keys:
-            out[h.key] = linker.decide(full[h.key])
-        elif h.key in full:
-            linker.remember(full[h.key], h.key in has_next)
+            if v is None:
+                raise Fallback(f"version {h.key} to relink is not in the store")
+            out[h.key] = linker.decide(v)
+        elif v is not None:
+            linker.remember(v, h.key in has_next)
         else:  # a version the store lists but could not give back in full
             linker.count(h.identities(people), title_tokens(normalize_title(h.title)))
     return out, suffix_keys
+
+
+class _Stream:
+    """Stored versions read in date order, a piece at a time, each given once and then
+    forgotten: the linker keeps only what it needs of them (`Seen`), so memory holds one
+    piece, not a prolific person's whole 400 days of mail."""
+
+    PIECE = 2000
+
+    def __init__(self, conn: Connection, keys: list[str], got: Loaded) -> None:
+        self.conn, self.keys, self.got = conn, keys, got
+        self.piece_of = {k: i // self.PIECE for i, k in enumerate(keys)}
+        self.read = -1
+        self.ahead: dict[str, Version] = {}
+
+    def take(self, key: str) -> Version | None:
+        piece = self.piece_of.get(key)
+        if piece is None:
+            return None
+        while self.read < piece:
+            self.read += 1
+            start = self.read * self.PIECE
+            self.ahead = {  # the pieces before are all given out (keys come in order)
+                **self.ahead,
+                **stored_versions(
+                    self.conn, set(self.keys[start : start + self.PIECE]), self.got.layer()
+                ),
+            }
+        return self.ahead.pop(key, None)
 
 
 @dataclass(frozen=True, slots=True)
