@@ -62,6 +62,14 @@ def pack(hashes: frozenset[int]) -> bytes:
     return array("I", sorted(hashes)).tobytes()
 
 
+def unpack_packed(data: bytes) -> array:
+    """The stored hashes as they are stored (sorted, distinct, 4 bytes each): for a reader
+    that keeps many mails and only hands their hashes on (a frozenset costs ~10x more)."""
+    a = array("I")
+    a.frombytes(data)
+    return a
+
+
 def unpack(data: bytes) -> frozenset[int]:
     a = array("I")
     a.frombytes(data)

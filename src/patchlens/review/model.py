@@ -7,6 +7,7 @@ tested without a store.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from patchlens.mail.headers import decode_header, parse_address
@@ -151,7 +152,8 @@ class Mail:
     # The patch's author: the in-body "From:" when there is one, else the sender.
     author_name: str = ""
     author_addr: str = ""
-    hashes: frozenset[int] = frozenset()  # the diff's changed lines (mail/fingerprint.py)
+    # The diff's changed lines (mail/fingerprint.py): a frozenset, or packed as stored.
+    hashes: Collection[int] = frozenset()
     # A pull request by its subject or by its body (`is_request_pull`; message_analysis.is_pull).
     is_pull: bool = False
 

@@ -11,6 +11,7 @@ newest qualifying predecessor wins, so v1 -> v1 RESEND -> v2 chains in order.
 from __future__ import annotations
 
 import re
+import sys
 from array import array
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
@@ -85,11 +86,12 @@ def _order(old: Version | Seen, new: Version) -> str | None:
 class Features:
     """What linking compares, computed once per version."""
 
-    ids: frozenset[str]
-    mentioned: frozenset[str]
-    change_ids: frozenset[str]
-    patch_titles: frozenset[str]
-    files: frozenset[str]
+    # frozensets when computed; sorted tuples of distinct items once packed (`packed`).
+    ids: frozenset[str] | tuple[str, ...]
+    mentioned: frozenset[str] | tuple[str, ...]
+    change_ids: frozenset[str] | tuple[str, ...]
+    patch_titles: frozenset[str] | tuple[str, ...]
+    files: frozenset[str] | tuple[str, ...]
     tokens: frozenset[str]
     # The diff's line hashes: a frozenset when computed, packed (sorted, unique, 4 bytes
     # each) once a linker keeps them, as they are most of what it holds.
@@ -111,31 +113,47 @@ class Features:
         )
 
     def packed(self) -> Features:
-        """The same features with the hashes packed (what a linker keeps)."""
-        return replace(self, hashes=array("I", sorted(self.hashes)))
+        """The same features as a linker keeps them for the versions it took in: sets as
+        sorted tuples, hashes packed (4 bytes each), no title words and no mentioned ids
+        (only a new version's are looked up). A small set costs 216 bytes and a person's 400
+        days of versions are tens of thousands; `score_link` reads a kept side only through
+        the other's sets."""
+        return replace(
+            self,
+            ids=tuple(sorted(self.ids)),
+            mentioned=(),  # what a new version mentions is looked up, never an old one's
+            change_ids=tuple(sorted(self.change_ids)),
+            patch_titles=tuple(sorted(self.patch_titles)),
+            files=tuple(sorted(self.files)),
+            tokens=_NO_WORDS,
+            hashes=array("I", sorted(self.hashes)),
+        )
 
 
 _TOKEN = re.compile(r"[a-z0-9_]{3,}")
+_NO_WORDS: frozenset[str] = frozenset()  # one object: each frozenset() call makes another
 
 
 def title_tokens(normalized_title: str) -> frozenset[str]:
-    """The words of a normalised title that linking compares (three characters or more)."""
-    return frozenset(_TOKEN.findall(normalized_title))
+    """The words of a normalised title that linking compares (three characters or more),
+    interned: the same words come back in a person's titles and a linker counts them all."""
+    return frozenset(map(sys.intern, _TOKEN.findall(normalized_title)))
 
 
 def score_link(
     old: Version | Seen, new: Version, fo: Features | None = None, fn: Features | None = None
 ) -> dict[str, float]:
-    """Evidence that `new` is a later version of `old`, as named weights (`fo` is required
-    when `old` is only what a linker keeps of it)."""
+    """Evidence that `new` is a later version of `old`, as named weights. `fo` may be the
+    packed features a linker keeps (and is required when `old` is only what it keeps of the
+    version); `fn` is always the new version's own (its sets are the ones intersected)."""
     if fo is None:
         assert isinstance(old, Version)
         fo = Features.of(old)
     fn = fn or Features.of(new)
     ev: dict[str, float] = {}
-    if fo.change_ids & fn.change_ids:
+    if fn.change_ids.intersection(fo.change_ids):
         ev["change-id"] = 2.0
-    if fo.ids & fn.mentioned:
+    if fn.mentioned.intersection(fo.ids):
         ev["link-in-changelog"] = 2.0
     if new.anchor.parent in fo.ids or new.thread == old.thread:
         ev["in-reply-to"] = 1.5
@@ -146,11 +164,12 @@ def score_link(
         ev["similar-title"] = round(t * 0.8, 3)
     if fo.patches > 1 or fn.patches > 1:
         a, b = fo.patch_titles, fn.patch_titles
-        overlap = len(a & b) / max(1, min(len(a), len(b)))
+        overlap = len(b.intersection(a)) / max(1, min(len(a), len(b)))
         if overlap > 0:
             ev["patch-titles"] = round(overlap, 3)
     if fo.files and fn.files:
-        j = len(fo.files & fn.files) / len(fo.files | fn.files)
+        shared = len(fn.files.intersection(fo.files))
+        j = shared / (len(fo.files) + len(fn.files) - shared)
         if j >= 0.5:
             ev["same-files"] = round(j * 0.5, 3)
     # The same change under another title: most changed lines in common. Only asked when
@@ -204,7 +223,9 @@ class Linker:
         self.df: dict[str, dict[str, int]] = {}
         self.sizes: dict[str, int] = {}
         self.commons: dict[str, frozenset[str]] = {}
-        self.index: dict[str, set[int]] = {}
+        # Index key -> the positions in `order` of the versions with it: one int, or a list
+        # in increasing order when several (most keys have one; a set costs 216 bytes).
+        self.index: dict[str, int | list[int]] = {}
         self.has_next: set[str] = set()
 
     def identities(self, v: Version) -> set[str]:
@@ -259,7 +280,13 @@ class Linker:
         cands: set[int] = set()
         for ident in idents:
             for key in _keys(new, fn, fn.tokens - common[ident], lookup=True):
-                cands |= self.index.get(f"{ident}|{key}", set())
+                have = self.index.get(f"{ident}|{key}")
+                if have is None:
+                    continue
+                if isinstance(have, int):
+                    cands.add(have)
+                else:
+                    cands.update(have)
         best: tuple[float, Seen, dict[str, float]] | None = None
         for j in sorted(cands, reverse=True):
             old = self.order[j]
@@ -311,7 +338,15 @@ class Linker:
         for ident in idents:
             c = common[ident] if common is not None else self._common(ident)
             for key in _keys(v, f, f.tokens - c, lookup=False):
-                self.index.setdefault(f"{ident}|{key}", set()).add(i)
+                slot = f"{ident}|{key}"
+                have = self.index.get(slot)
+                if have is None:
+                    self.index[slot] = i
+                elif isinstance(have, int):
+                    if have != i:
+                        self.index[slot] = [have, i]
+                elif have[-1] != i:
+                    have.append(i)
         self.count(idents, f.tokens)
 
 

@@ -4,6 +4,7 @@ full rebuild (stages/review.py) and the incremental one (stages/review_increment
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Column
@@ -50,7 +51,7 @@ def message_ref(r: Any) -> MessageRef:
     )
 
 
-def mail_of(r: Any, t: ThreadLink, hashes: frozenset[int]) -> Mail:
+def mail_of(r: Any, t: ThreadLink, hashes: Collection[int]) -> Mail:
     """A row of `mail_columns` as a Mail in thread `t`, with its diff's fingerprint."""
     return Mail(
         pk=r.id,

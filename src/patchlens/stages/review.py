@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, select
 
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
-from patchlens.mail.fingerprint import unpack
+from patchlens.mail.fingerprint import unpack_packed
 from patchlens.queries.evidence import people_of
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import ReplyLink, attribute_replies
@@ -51,7 +51,7 @@ def load_mails(
     """The analysed messages as Mails, and their threads; `task` advances per message read."""
     fp = schema.diff_fingerprints
     hashes = {
-        pk: unpack(h)
+        pk: unpack_packed(h)
         for pk, h in conn.execute(select(fp.c.pk, fp.c.hashes).where(fp.c.kind == "m"))
     }
     rows = conn.execute(select(*mail_columns()).select_from(analysed_messages())).all()

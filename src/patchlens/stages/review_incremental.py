@@ -27,7 +27,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
-from patchlens.mail.fingerprint import unpack
+from patchlens.mail.fingerprint import unpack_packed
 from patchlens.mail.subject import normalize_title
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import attribute_replies
@@ -82,7 +82,7 @@ def load(conn: Connection, pks: set[int], got: Loaded) -> None:
     fp = schema.diff_fingerprints
     got.threads.update(_stored_threads(conn, todo - got.threads.keys()))
     hashes = {
-        pk: unpack(h)
+        pk: unpack_packed(h)
         for pk, h in rows_in(
             conn,
             lambda c: select(fp.c.pk, fp.c.hashes).where(fp.c.kind == "m", fp.c.pk.in_(c)),
