@@ -11,6 +11,7 @@ judged either: a merge brings in commits that are judged themselves, and a machi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -108,3 +109,18 @@ def same_person(
             return True
     ka, kb = name_key(na or ""), name_key(nb or "")
     return ka is not None and ka == kb
+
+
+_ADDR = re.compile(r"<([^<>\s]+@[^<>\s]+)>|([^\s<>\"']+@[^\s<>\"']+)")
+
+
+def giver(name: str, email: str, value: str) -> tuple[str, str]:
+    """Who a review trailer names: its parsed (name, email), or, when the parser found no
+    address (a display name full of quotes and brackets), the last address in the value."""
+    if email:
+        return name, email
+    found = _ADDR.findall(value or "")
+    if not found:
+        return name, ""
+    a, b = found[-1]
+    return name, (a or b).strip(".,;")

@@ -233,6 +233,7 @@ def _list_reviews(
                 r.c.addressed_pk,
                 r.c.addressed_idx,
                 mt.c.key,
+                mt.c.value,
                 mt.c.name,
                 mt.c.email,
                 m.c.message_id,
@@ -242,10 +243,11 @@ def _list_reviews(
             .where(r.c.version_key.in_(chunk), ~r.c.is_bot, mt.c.key.in_(cf.REVIEW_KEYS))
             .order_by(m.c.date_utc, m.c.message_id)
         ):
+            name, email = cf.giver(row.name or "", row.email or "", row.value)
             item = {
                 "key": row.key,
-                "name": row.name or "",
-                "email": row.email or "",
+                "name": name,
+                "email": email,
                 "message_id": row.message_id,
                 "given": True,
             }
@@ -254,16 +256,17 @@ def _list_reviews(
                 if pk in wanted:
                     out[pk].append(item)
     for chunk in chunks(posting_pks):
-        for pk, key, name, email, mid in conn.execute(
-            select(mt.c.message_pk, mt.c.key, mt.c.name, mt.c.email, m.c.message_id)
+        for pk, key, value, name, email, mid in conn.execute(
+            select(mt.c.message_pk, mt.c.key, mt.c.value, mt.c.name, mt.c.email, m.c.message_id)
             .join(m, m.c.id == mt.c.message_pk)
             .where(mt.c.message_pk.in_(chunk), ~mt.c.given, mt.c.key.in_(cf.REVIEW_KEYS))
         ):
+            name, email = cf.giver(name or "", email or "", value)
             out[pk].append(
                 {
                     "key": key,
-                    "name": name or "",
-                    "email": email or "",
+                    "name": name,
+                    "email": email,
                     "message_id": mid,
                     "given": False,
                 }
@@ -345,7 +348,8 @@ def conformance(conn: Connection, f: Filters) -> dict[str, Any]:
         if judged and pk not in how:
             out["off_list"].append(base)
         given: list[dict[str, Any]] = [
-            {"where": "commit", "key": k, "name": n, "email": e, "message_id": None}
+            dict(zip(("name", "email"), cf.giver(n, e, v), strict=True))
+            | {"where": "commit", "key": k, "message_id": None}
             for k, v, n, e in trailers.get(pk, [])
             if k in cf.REVIEW_KEYS
         ]
