@@ -99,7 +99,7 @@ def _day(ts: int) -> str:
 def hostile(tmp_path_factory) -> tuple[Path, Any]:
     """A repository of three commits (one before the archive, one posted and answered by its
     own author with a Reviewed-by, one never posted that reviews itself) and the archive."""
-    from patchlens.config import Config
+    from patchlens.config import load_config
     from patchlens.stages import ingest
     from patchlens.stages.pipeline import run_stages
     from patchlens.stages.progress import Reporter
@@ -154,7 +154,15 @@ def hostile(tmp_path_factory) -> tuple[Path, Any]:
     ingest.add_repo(engine, "xss-repo", str(repo), ["master"])
     reports = ingest.run_update(engine, tmp / "cache", Reporter(quiet=True))
     assert not [r.error for r in reports if r.error]
-    run_stages(engine, Config(), tmp / "cache", Reporter(quiet=True))
+    # Two MAINTAINERS sections, one per file the commits touch (README: neither).
+    (tmp / "MAINTAINERS").write_text(
+        "POSTED PART\nM:\tMaintainer <maintainer@xss.example>\nS:\tMaintained\nF:\tposted.c\n\n"
+        "OFF PART\nM:\tMaintainer <maintainer@xss.example>\nS:\tMaintained\nF:\toff.*\n"
+    )
+    (tmp / "patchlens.toml").write_text(f'[maintainers]\nfile = "{tmp / "MAINTAINERS"}"\n')
+    run_stages(
+        engine, load_config(str(tmp / "patchlens.toml")), tmp / "cache", Reporter(quiet=True)
+    )
     return db, engine
 
 
@@ -173,6 +181,27 @@ def test_the_report_over_hostile_mail_and_commits(hostile):
     assert where == {(SUBJECT_POSTED, "list"), (OFF_SUBJECT, "commit")}
     posted = next(r for r in d["no_review"] if r["subject"] == SUBJECT_POSTED)
     assert posted["posted"] and posted["self_reviews"] == 1
+
+    # The subsystem filter selects the commits touching a file of that section.
+    with engine.connect() as conn:
+        part = conformance(conn, Filters(subsystem="POSTED PART"))
+        off = conformance(conn, Filters(subsystem="OFF PART"))
+        since = conformance(conn, Filters(since="2023-11-19"))  # T0 + 5 days
+    assert [r["subject"] for r in part["no_review"]] == [SUBJECT_POSTED]
+    assert part["counts"]["commits"] == 1 and part["counts"]["off_list"] == 0
+    assert [r["subject"] for r in off["off_list"]] == [OFF_SUBJECT]
+    assert off["counts"]["commits"] == 1 and off["counts"]["self_reviews"] == 1
+    assert since["counts"]["commits"] == 1 and since["off_list"] == d["off_list"]
+
+
+def test_text_that_was_not_utf8_is_shown_with_replacement_characters():
+    from patchlens.queries.conformance import _text_safe
+
+    stored = b"Xen\x92s execution \xe2\x80\x99".decode("utf-8", "surrogateescape")
+    safe = _text_safe({"rows": [{"subject": stored, "n": 1}]})
+    assert safe == {"rows": [{"subject": "Xen\ufffds execution \u2019", "n": 1}]}
+    safe["rows"][0]["subject"].encode("utf-8")  # never raises
+    assert _text_safe("\ud800 lone") == "? lone"
 
 
 def test_the_page_and_the_command_show_hostile_text_as_text(hostile):

@@ -314,7 +314,10 @@ def conformance(conn: Connection, f: Filters) -> dict[str, Any]:
             how[pk] = "matched"
         elif pointers.get(pk, set()) & archived:
             how[pk] = "pointer"
-    how.update(_posted_otherwise(conn, [c for c in commits if c["id"] not in how]))
+    # Whether a list saw it otherwise is asked of judged commits only: the others are never
+    # called off-list.
+    unseen = [c for c in commits if c["id"] not in how and verdict[c["id"]] == cf.JUDGED]
+    how.update(_posted_otherwise(conn, unseen))
 
     # The matched postings' series: their versions, postings and lineages (rounds.py).
     series_keys = sorted({mm["series_key"] for mm in matched.values() if mm["series_key"]})
@@ -399,14 +402,34 @@ def conformance(conn: Connection, f: Filters) -> dict[str, Any]:
         **{k: len(v) for k, v in out.items()},
     }
     shown = None if f.full else SHOWN
-    return {
-        "coverage": [
-            {"list": c.list_name, "first_date": c.start, "last_date": c.end} for c in covs
-        ],
-        "counts": counts,
-        "shown": shown,
-        **{k: v if shown is None else v[:shown] for k, v in out.items()},
-    }
+    return _text_safe(
+        {
+            "coverage": [
+                {"list": c.list_name, "first_date": c.start, "last_date": c.end} for c in covs
+            ],
+            "counts": counts,
+            "shown": shown,
+            **{k: v if shown is None else v[:shown] for k, v in out.items()},
+        }
+    )
+
+
+def _text_safe(value: Any) -> Any:
+    """Every text of the report as valid Unicode: a commit or mail that was not UTF-8 is
+    stored with its bytes escaped (surrogateescape); shown, each such byte is U+FFFD, so a
+    page, an API answer or a terminal never fails on it."""
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # a lone surrogate that no byte became
+            return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {k: _text_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text_safe(v) for v in value]
+    return value
 
 
 def _diffs(conn: Connection, pks: list[int]) -> dict[int, str]:
