@@ -265,7 +265,7 @@ def test_page_api_csv_and_command_agree(client, erofs_store, report):
 
     db, _engine, _ = erofs_store
     proc = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "conformance", "--json"],
+        [sys.executable, "-m", "patchlens", "conformance", "--json", "--db", str(db)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -649,24 +649,6 @@ def _interrupted() -> NoReturn:
     os._exit(EXIT_INTERRUPTED)
 
 
-for _app in (app, export_app):
-    for _info in _app.registered_commands:
-        if _info.callback is not None:
-            _info.callback = with_global_options(_info.callback)
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted: what was committed is kept; run the same command again")
-        sys.exit(EXIT_INTERRUPTED)
-
-
-if __name__ == "__main__":
-    main()
-
-
 # --- issue 15 §3: the conformance report ----------------------------------------------------
 
 
@@ -700,3 +682,21 @@ def conformance_cmd(
         sys.stdout.write(json.dumps(with_units(d), indent=1, ensure_ascii=False) + "\n")
     else:
         render.conformance(d, console, limit)
+
+
+for _app in (app, export_app):
+    for _info in _app.registered_commands:
+        if _info.callback is not None:
+            _info.callback = with_global_options(_info.callback)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted: what was committed is kept; run the same command again")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()
