@@ -259,6 +259,21 @@ def test_page_api_csv_and_command_agree(client, erofs_store, report):
     assert len(lines) == 1 + report["counts"]["off_list"]
     full = client.get("/csv/conformance/no_review").text.strip().splitlines()
     assert len(full) == 1 + report["counts"]["no_review"]  # every row, not the page's 100
+    # Each list's CSV is linked from the page with its filters, and holds the API's rows.
+    import csv as csvlib
+    import io
+
+    from patchlens.queries.tables import TABLES
+
+    since = {"since": "2024-01-01"}
+    page = client.get("/conformance", params=since).text
+    full = client.get("/api/conformance", params={**since, "full": "1"}).json()
+    for table in TABLES["conformance"]:
+        assert f'href="/csv/conformance/{table}?since=2024-01-01"' in page, table
+        text = client.get(f"/csv/conformance/{table}", params=since).text
+        rows = list(csvlib.DictReader(io.StringIO(text)))
+        assert [r["sha"] for r in rows] == [r["sha"] for r in full[table]], table
+        assert [r["date"] for r in rows] == [r["date"] for r in full[table]], table
     assert client.get("/csv/conformance/nothing").status_code == 404
     assert client.get("/csv/conformance/off_list", params={"list": "x"}).status_code == 400
     assert "/api/conformance" in client.get("/openapi.json").json()["paths"]
