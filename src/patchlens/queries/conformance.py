@@ -359,15 +359,15 @@ def conformance(conn: Connection, f: Filters) -> dict[str, Any]:
         for _v, p in chains.get(pk, []):
             given += [{"where": "list", **x} for x in reviews.get(p["pk"], [])]
         others = [g for g in given if not cf.same_person(author, (g["name"], g["email"]), ident)]
-        selfs = [g for g in given if g not in others]
+        # One self-given review per place, trailer and giver: the same Reviewed-by given to
+        # v1 and carried by v2 is one review, not two.
+        selfs: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for g in given:
+            if g not in others:
+                selfs.setdefault((g["where"], g["key"], (g["email"] or g["name"]).lower()), g)
         if judged and not others:
             out["no_review"].append({**base, "posted": pk in how, "self_reviews": len(selfs)})
-        seen = set()
-        for g in selfs:
-            mark = (g["where"], g["key"], g["message_id"])
-            if mark in seen:
-                continue
-            seen.add(mark)
+        for g in selfs.values():
             out["self_reviews"].append(
                 {
                     **base,
