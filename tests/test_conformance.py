@@ -179,7 +179,7 @@ def test_changed_after_review_shows_its_diffs(report, store_sql, client):
     # The page shows the difference, escaped, for that commit, with links to it and its series.
     html = client.get("/conformance", params={"full": "1"}).text
     at = html.index(f'href="/commits/{row["sha"]}"', html.index('id="changed"'))
-    cell = html[at : html.index("</tr>", at)]
+    cell = html[at : html.index("</details>", at)]
     assert f'href="/series/{quote(row["series_key"], safe="@")}"' in cell
     assert '<pre class="interdiff">' in cell
     body = cell.split('<pre class="interdiff">', 1)[1]
