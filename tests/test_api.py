@@ -66,6 +66,7 @@ def _sample_paths(client, sql) -> list[str]:
         f"/api/series/{quote(key, safe='@')}",
         "/api/people/gaoxiang25@huawei.com",
         f"/api/commits/{sha}",
+        "/api/conformance?since=2024-01-01",
     ]
 
 
@@ -74,7 +75,7 @@ def _sample_paths(client, sql) -> list[str]:
 
 def test_openapi_lists_every_parameter_with_type_and_enum(openapi) -> None:
     routes = {p: ops["get"] for p, ops in openapi["paths"].items() if p.startswith("/api/")}
-    assert len(routes) == 13
+    assert len(routes) == 14
     filters = {
         "since",
         "until",
@@ -100,6 +101,8 @@ def test_openapi_lists_every_parameter_with_type_and_enum(openapi) -> None:
             assert names == {}, path  # a queue is every open series: no filter
         elif path == "/api/pulls":
             assert set(names) == {"since", "until", "list", "q", "page"}
+        elif path == "/api/conformance":
+            assert set(names) == {"since", "until", "subsystem", "full"}
         elif path.startswith("/api/people/"):
             assert set(names) == filters | {"authored_page", "reviewed_page"}
         else:

@@ -649,6 +649,41 @@ def _interrupted() -> NoReturn:
     os._exit(EXIT_INTERRUPTED)
 
 
+# --- issue 15 §3: the conformance report ----------------------------------------------------
+
+
+@app.command("conformance")
+def conformance_cmd(
+    since: Annotated[
+        str | None, typer.Option(help="Commits committed on or after this day (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Commits committed on or before this day (YYYY-MM-DD).")
+    ] = None,
+    subsystem: Annotated[
+        str | None, typer.Option(help="Commits touching a file of this MAINTAINERS section.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows of each list printed.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Every row, machine-readable.")] = False,
+) -> None:
+    """Whether the commits of the registered repositories went through the lists: off-list
+    commits, commits merged with no review, commits changed after review and self-given
+    reviews (docs/METRICS.md, "Conformance")."""
+    from patchlens.queries.conformance import conformance
+
+    try:
+        filters = Filters.from_options(since=since, until=until, subsystem=subsystem)
+    except FilterError as e:
+        _fail(f"--{e.parameter}: {e.message.removeprefix(e.parameter + ': ')}")
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        d = conformance(conn, dataclasses.replace(filters, full="1"))
+    if as_json:
+        sys.stdout.write(json.dumps(with_units(d), indent=1, ensure_ascii=False) + "\n")
+    else:
+        render.conformance(d, console, limit)
+
+
 for _app in (app, export_app):
     for _info in _app.registered_commands:
         if _info.callback is not None:

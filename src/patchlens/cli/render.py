@@ -472,3 +472,53 @@ def queue(d: dict[str, Any], console: Console) -> None:
                 r["state"],
             )
         console.print(t)
+
+
+def conformance(d: dict[str, Any], console: Console, limit: int) -> None:
+    """The conformance report (`queries.conformance.conformance`): coverage, counts, then
+    the first `limit` rows of each list (every row is in `--json`)."""
+    for cov in d["coverage"]:
+        console.print(
+            f"archive {escape(cov['list'])}: {day(cov['first_date'])} to {day(cov['last_date'])}"
+        )
+    if not d["coverage"]:
+        console.print("no list has enough dated messages: no commit can be judged")
+    c = d["counts"]
+    nj = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in c["not_judged"].items() if v)
+    console.print(
+        f"{c['commits']:,} commits, {c['judged']:,} judged"
+        + (f" (not judged: {nj})" if nj else "")
+        + f"; {c['posted']:,} posted, {c['off_list']:,} off-list, {c['no_review']:,} merged"
+        f" with no review, {c['changed_after_review']:,} of {c['compared']:,} compared changed"
+        f" after review, {c['self_reviews']:,} self-given reviews"
+    )
+    titles = {
+        "off_list": "Off-list commits",
+        "no_review": "Merged with no review",
+        "changed_after_review": "Changed after review",
+        "self_reviews": "Self-given reviews",
+    }
+    for name, title in titles.items():
+        rows = d[name]
+        t = _table(
+            f"{title} ({len(rows[:limit])} of {c[name]:,})",
+            ("committed", "commit", "subject", "author", "detail"),
+            fold=True,
+        )
+        for r in rows[:limit]:
+            if name == "no_review":
+                detail = "posted" if r["posted"] else "not posted"
+            elif name == "changed_after_review":
+                detail = f"{len(r['interdiff'])} lines differ from {r['reviewed_version']}"
+            elif name == "self_reviews":
+                detail = f"{r['trailer']} on the {r['where']}"
+            else:
+                detail = ""
+            t.add_row(
+                day(r["date"]),
+                r["sha"][:12],
+                escape(r["subject"]),
+                escape(r["author_email"]),
+                escape(detail),
+            )
+        console.print(t)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from patchlens.metrics.backlog import BacklogRules
+from patchlens.queries import conformance as conf
 from patchlens.queries import dashboard as data
 from patchlens.queries.filters import Filters
 from patchlens.queries.formats import column_names, with_units
@@ -240,6 +241,30 @@ TABLES: dict[str, dict[str, Table]] = {
     },
 }
 
+# Issue 15 §3: each list of the conformance report (queries/conformance.py).
+_CONF_COMMIT = (
+    "date",
+    "repo",
+    "sha",
+    "subject",
+    "author_name",
+    "author_email",
+    "series_key",
+    "message_id",
+)
+TABLES["conformance"] = {
+    "off_list": Table(_at("off_list"), _CONF_COMMIT),
+    "no_review": Table(_at("no_review"), (*_CONF_COMMIT, "posted", "self_reviews")),
+    "changed_after_review": Table(
+        _at("changed_after_review"),
+        (*_CONF_COMMIT, "reviewed_message_id", "reviewed_version", "interdiff", "truncated"),
+    ),
+    "self_reviews": Table(
+        _at("self_reviews"),
+        (*_CONF_COMMIT, "where", "trailer", "giver_name", "giver_email", "review_message_id"),
+    ),
+}
+
 PAGES: dict[str, Callable[..., Any]] = {
     "overview": data.overview,
     "performance": data.performance,
@@ -287,6 +312,8 @@ def table_rows(
         def fetch(n: int) -> dict[str, Any] | None:
             if page == "pulls":
                 return data.pulls(conn, replace(full, page=n))
+            if page == "conformance":
+                return conf.conformance(conn, full)
             if page == "commit":
                 return data.commit_page(conn, ident or "")
             if page in ("person", "subsystem"):

@@ -533,3 +533,73 @@ class GlossarySection(Closed):
 
 class Glossary(Closed):
     sections: list[GlossarySection]
+
+
+# --- conformance (issue 15 §3) ----------------------------------------------------------------
+
+
+class ConformanceCoverage(Closed):
+    list: str
+    first_date: Instant = Field(description="where the list's archive coverage begins")
+    last_date: Instant = Field(description="where it ends")
+
+
+class ConformanceNotJudged(Closed):
+    merge: int
+    bot: int
+    no_archive: int
+    before_archive: int
+    after_archive: int
+
+
+class ConformanceCounts(Closed):
+    commits: int = Field(description="commits selected (by commit date and subsystem)")
+    judged: int
+    not_judged: ConformanceNotJudged
+    posted: int = Field(description="judged commits a registered list saw")
+    compared: int = Field(description="matched commits compared with their reviewed version")
+    off_list: int
+    no_review: int
+    changed_after_review: int
+    self_reviews: int
+
+
+class ConformanceCommit(Closed):
+    date: Instant = Field(description="commit date")
+    repo: str
+    sha: str
+    subject: str
+    author_name: str
+    author_email: str
+    series_key: str | None = Field(description="the series of the posting it was made from")
+    message_id: str | None = Field(description="the posting it was made from")
+
+
+class ConformanceNoReview(ConformanceCommit):
+    posted: bool
+    self_reviews: int
+
+
+class ConformanceChanged(ConformanceCommit):
+    reviewed_message_id: str
+    reviewed_version: str
+    interdiff: list[str] = Field(description="from the reviewed posting to the commit")
+    truncated: bool
+
+
+class ConformanceSelfReview(ConformanceCommit):
+    where: str = Field(json_schema_extra={"enum": ["commit", "list"]})
+    trailer: str
+    giver_name: str
+    giver_email: str
+    review_message_id: str | None
+
+
+class Conformance(Closed):
+    coverage: list[ConformanceCoverage]
+    counts: ConformanceCounts
+    shown: int | None = Field(description="rows of each list given; null: every row (full=1)")
+    off_list: list[ConformanceCommit]
+    no_review: list[ConformanceNoReview]
+    changed_after_review: list[ConformanceChanged]
+    self_reviews: list[ConformanceSelfReview]

@@ -37,7 +37,7 @@ from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params
 from patchlens.queries.formats import with_units
 from patchlens.queries.selection import all_series
 from patchlens.store.db import make_engine
-from patchlens.web import api_models, charts, glossary, queues
+from patchlens.web import api_models, charts, conformance, glossary, queues
 from patchlens.web.downloads import add_download_routes
 from patchlens.web.pagecache import PageCache
 
@@ -401,6 +401,9 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
 
     # Issue 14, part A: the Atom feed of any search and the CSV of every table.
     add_download_routes(app, engine, rules)
+
+    # Issue 15 §3: the conformance report and its JSON twin.
+    conformance.add_routes(app, engine, page, api_route, params)
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries import dashboard as data
 from patchlens.queries import tables
+from patchlens.queries.conformance import PARAMS as CONFORMANCE_PARAMS
 from patchlens.queries.filters import Filters, check_params
 from patchlens.queries.selection import data_date
 from patchlens.web import feeds
@@ -75,6 +76,9 @@ def add_download_routes(app: FastAPI, engine: Engine, rules: BacklogRules) -> No
             f = Filters()
         elif page == "pulls":
             check_params(query, data.PULL_PARAMS)
+            f = Filters.from_query(query)
+        elif page == "conformance":
+            check_params(query, CONFORMANCE_PARAMS)
             f = Filters.from_query(query)
         else:
             extra = ("authored_page", "reviewed_page") if page == "person" else ()

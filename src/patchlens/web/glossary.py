@@ -596,6 +596,54 @@ _ROUNDS = (
     _term("dependent", "A series that names this one as its prerequisite."),
 )
 
+# Issue 15 §3: the conformance report (queries/conformance.py, metrics/conformance.py).
+_CONFORMANCE = (
+    _term(
+        "archive coverage",
+        "The period a list's archive covers: from its first message that another follows "
+        "within 30 days to its last message that another precedes within 30 days (one message "
+        "with a broken date, years away from the rest, does not widen it).",
+    ),
+    _term(
+        "judged commit",
+        "A commit of a registered repository whose whole life, from its author date to its "
+        "commit date, lies within the coverage of some registered list's archive: only then "
+        "can the store say it was not posted or not reviewed. Merge commits (their commits "
+        "are judged themselves) and commits by machines (bot addresses) are not judged; "
+        "neither are commits written before the archives begin or committed after they end.",
+    ),
+    _term(
+        "posted commit",
+        "A judged commit that a registered list saw: matched to a posted patch, or naming an "
+        "archived message in a Link: or Message-ID: trailer, or with the patch-id of an "
+        "archived patch, or with the subject (normalised) of an archived message.",
+    ),
+    _term(
+        "off-list commit",
+        "A judged commit that no registered list saw: no matched posting, no Link: or "
+        "Message-ID: trailer naming an archived message, no archived patch with its patch-id "
+        "and no archived message with its subject (normalised).",
+    ),
+    _term(
+        "merged with no review",
+        "A judged commit with no Reviewed-by, Acked-by or Reviewed-and-tested-by from anyone "
+        "but its author: none in the commit's trailers, none given on the list to the posting "
+        "it was made from or to an earlier version of that patch (in a reply to the patch or "
+        "to its cover letter; bots never count), none carried by those postings.",
+    ),
+    _term(
+        "self-given review",
+        "A Reviewed-by, Acked-by or Reviewed-and-tested-by whose giver is the commit's author "
+        "(the same identity by address, or the same full name): in the commit's trailers, or "
+        "on the list for the posting it was made from and its earlier versions.",
+    ),
+    _term(
+        "compared with the reviewed version",
+        "Matched commits one of whose patch's versions got a review, whose diff was compared "
+        "with that version (see changed after review); very large diffs are not compared.",
+    ),
+)
+
 SECTIONS: tuple[Section, ...] = (
     Section("states", "States", _STATES),
     Section("matching", "Matching postings to commits", _MATCHING),
@@ -608,6 +656,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("search-and-feeds", "Search, feeds and CSV", _SEARCH),
     Section("queues", "Queues and response roles", _QUEUES),
     Section("rounds", "Versions, review rounds and dependencies", _ROUNDS),
+    Section("conformance", "Conformance", _CONFORMANCE),
 )
 TERMS: dict[str, Term] = {t.anchor: t for s in SECTIONS for t in s.terms}
 ANCHORS = frozenset(TERMS) | {s.anchor for s in SECTIONS}
