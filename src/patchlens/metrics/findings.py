@@ -42,6 +42,7 @@ from patchlens.metrics.bootstrap import (
 )
 
 MIN_SERIES = 10
+DEFAULT_DAYS = 365  # no period in the filters: the last 365 days against the 365 before
 MAX_GROUPS = 8  # organisations and subsystems shown, those with the most series first
 OTHER_TREE = "other tree"
 
@@ -155,9 +156,9 @@ def sentence(spec: Spec, labels: tuple[str, str], stats: list[dict], iv: Interva
         )
     to, _ = MEASURE_WORDS[spec.measure]
     if iv.low > 1:
-        verdict = "longer; the interval excludes no difference"
+        verdict = "longer, and the whole interval is above 1"
     elif iv.high < 1:
-        verdict = "shorter; the interval excludes no difference"
+        verdict = "shorter, and the whole interval is below 1"
     else:
         verdict = "the interval includes 1: no clear difference"
     return (
@@ -196,6 +197,7 @@ def finding(
         "id": spec.id,
         "question": spec.question,
         "measure": spec.measure,
+        "unit": "share" if spec.measure == "never_answered_share" else "hours",
         "split": spec.split,
         "groups": [
             {"group": g, "label": labels[g], **s} for g, s in zip(names, stats, strict=True)
@@ -236,7 +238,7 @@ def size_finding(rows: Sequence[Row], fid: str, resamples: int = RESAMPLES) -> d
         fid,
         f"Do larger series take longer to merge? (size: {name})",
         "time_to_merge",
-        f"split at the median {name} of the series considered"
+        f"split at the median size in {name} of the series considered"
         + (f" ({_plural(cut, unit)})" if cut is not None else ""),
     )
     if cut is None or not groups["large"]:
@@ -369,6 +371,7 @@ def grouping_findings(
             "id": kind,
             "question": question,
             "measure": "time_to_merge",
+            "unit": "hours",
             "split": f"series of each {word} against the series of every other",
             "groups": [],
             "effect": None,

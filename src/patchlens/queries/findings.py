@@ -19,7 +19,6 @@ from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries.filters import DAY, Filters, until_bound
 from patchlens.queries.selection import brief, data_date, select_series
 
-DEFAULT_DAYS = 365  # no period in the filters: the last 12 months against the 12 before
 GROUP_PAGE = 100  # series per page of a group's list
 
 
@@ -33,7 +32,7 @@ def periods(f: Filters, as_of: int) -> dict[str, Any]:
     missing start the end minus DEFAULT_DAYS; without either, the last DEFAULT_DAYS days."""
     as_of_day = as_of - as_of % DAY
     end = f.until_ts if f.until_ts is not None else until_bound(as_of_day)
-    start = f.since_ts if f.since_ts is not None else end - DEFAULT_DAYS * DAY
+    start = f.since_ts if f.since_ts is not None else end - fm.DEFAULT_DAYS * DAY
     days = max(1, (end - start) // DAY)
     end = start + days * DAY
     prev_start = start - days * DAY
@@ -64,9 +63,9 @@ def _inputs(
     return rows, this, previous, p, as_of
 
 
-def group_link(f: Filters, fid: str, group: str) -> str:
-    """The list of a group's series, with the page's filters."""
-    base = f.query()
+def group_link(f: Filters, fid: str, group: str, page: int = 1) -> str:
+    """The list of a group's series (a page of it), with the page's filters."""
+    base = f.query(page=page)
     extra = urlencode([("finding", fid), ("group", group)])
     return f"/findings/series{base}{'&' if base else '?'}{extra}"
 
