@@ -178,7 +178,7 @@ def withheld_reason(stats: list[dict], labels: tuple[str, str], measure: str) ->
     }[measure]
     for s, label in zip(stats, labels, strict=True):
         if s["n"] < MIN_SERIES:
-            return f"only {s['n']} {what} by {label}; need {MIN_SERIES}"
+            return f"only {s['n']} {what} for {label}; need {MIN_SERIES}"
     return None
 
 
