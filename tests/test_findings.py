@@ -221,6 +221,14 @@ def test_group_pages_refuse_what_they_cannot_answer(client):
     r = client.get("/findings/series", params={"finding": "org:<b>x</b>", "group": "members"})
     assert r.status_code == 200 and "<b>x</b>" not in r.text
     assert "org:&lt;b&gt;x&lt;/b&gt;" in r.text
+    # Hostile values in the group's parameters: a 4xx or a page, never a 5xx.
+    hostile = ["", "%", "'; DROP TABLE series;--", "../../etc/passwd", "a" * 3000, "\u202e", ":"]
+    for path in ("/findings/series", "/api/findings/series"):
+        for v in hostile:
+            for params in ({"finding": v, "group": "new"}, {"finding": "contributor", "group": v}):
+                assert client.get(path, params=params).status_code < 500, (path, params)
+    long = client.get("/api/findings/series", params={"finding": "a" * 300, "group": "x"})
+    assert long.status_code == 400 and long.json()["parameter"] == "finding"
 
 
 def _cli(db: Any, *args: str) -> str:
