@@ -250,3 +250,16 @@ def test_cli_findings_json_equals_the_api(erofs_store, client):
     text = _cli(db, "findings", "--since", "2023-03-06", "--until", "2023-03-12")
     assert "withheld: only" in text and "need 10" in text
     assert "interval" in _cli(db, "findings", *year)
+
+
+def test_the_csv_holds_every_group_of_every_finding(client):
+    from patchlens.queries.findings import table_rows
+    from tests.test_csv import check
+
+    params = {"since": "2023-01-01", "until": "2023-12-31"}
+    d = client.get("/api/findings", params=params).json()
+    rows = table_rows(d)
+    assert len(rows) == sum(len(x["groups"]) or 1 for x in d["findings"]) > 10
+    check(client, "findings", "groups", rows, params=params)
+    html = client.get("/findings", params=params).text
+    assert 'href="/csv/findings/groups?since=2023-01-01&amp;until=2023-12-31"' in html

@@ -113,3 +113,43 @@ def finding_series(
         "page_size": GROUP_PAGE,
         "rows": [brief(r) for r in members[start : start + GROUP_PAGE]],
     }
+
+
+# The findings page's table for its CSV (queries/tables.py): one row per group of a finding,
+# with the finding's effect and interval repeated on each, or the reason it is withheld.
+TABLE_COLUMNS = (
+    "finding",
+    "question",
+    "measure",
+    "group",
+    "label",
+    "series",
+    "n",
+    "statistic",
+    "reached_share",
+    "effect_kind",
+    "effect",
+    "low",
+    "high",
+    "withheld",
+)
+
+
+def table_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
+    """The groups of every finding of `findings()` as flat rows (a withheld finding with no
+    groups is one row with its reason)."""
+    out = []
+    for x in d["findings"]:
+        e = x["effect"] or {}
+        head = {
+            "finding": x["id"],
+            "question": x["question"],
+            "measure": x["measure"],
+            "effect_kind": e.get("kind"),
+            "effect": e.get("value"),
+            "low": e.get("low"),
+            "high": e.get("high"),
+            "withheld": x["withheld"],
+        }
+        out += [{**head, **g} for g in x["groups"]] or [head]
+    return out
