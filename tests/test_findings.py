@@ -263,3 +263,20 @@ def test_the_csv_holds_every_group_of_every_finding(client):
     check(client, "findings", "groups", rows, params=params)
     html = client.get("/findings", params=params).text
     assert 'href="/csv/findings/groups?since=2023-01-01&amp;until=2023-12-31"' in html
+
+
+def test_without_a_period_the_last_365_days_to_the_newest_series(client, sql):
+    d = client.get("/api/findings").json()
+    newest = sql.execute(
+        "SELECT date(max(first_date), 'unixepoch'), date(max(first_date), 'unixepoch', "
+        "'-364 days'), date(max(first_date), 'unixepoch', '-365 days') FROM series_metrics"
+    ).fetchone()
+    p = d["period"]
+    assert p["default"] is True and p["days"] == 365
+    assert p["this"] == {"since": newest[1], "until": newest[0]}
+    assert p["previous"]["until"] == newest[2]
+    # The period findings compare exactly the series of those two ranges of days.
+    una = by_id(d)["period-unanswered"]
+    for g, days in zip(una["groups"], (p["previous"], p["this"]), strict=True):
+        assert g["series"] == client.get("/api/series", params=days).json()["total"] > 100
+    assert "the 365 days to the newest series selected" in client.get("/findings").text

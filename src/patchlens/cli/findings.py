@@ -28,7 +28,11 @@ def render(d: dict[str, Any], console: Console) -> None:
         f"{d['level']:.0%} percentile bootstrap intervals, {d['resamples']:,} resamples, "
         f"fixed seed; a group needs {d['min_series']} series."
     )
-    default = f" (no period in the filters: the last {p['days']} days)" if p["default"] else ""
+    default = (
+        f" (no period in the filters: the {p['days']} days to the newest series selected)"
+        if p["default"]
+        else ""
+    )
     console.print(
         f"This period {p['this']['since']}..{p['this']['until']} against "
         f"{p['previous']['since']}..{p['previous']['until']}{default}."

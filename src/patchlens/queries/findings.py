@@ -26,12 +26,13 @@ def _day(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
-def periods(f: Filters, as_of: int) -> dict[str, Any]:
+def periods(f: Filters, newest: int) -> dict[str, Any]:
     """This period and the previous one of the same length (first and last day, both
-    included). This period is the filters' since..until; a missing end is the data's date, a
-    missing start the end minus DEFAULT_DAYS; without either, the last DEFAULT_DAYS days."""
-    as_of_day = as_of - as_of % DAY
-    end = f.until_ts if f.until_ts is not None else until_bound(as_of_day)
+    included). This period is the filters' since..until; a missing end is the day of
+    `newest` (the newest first posting selected: an archive that stopped, in a store whose
+    repository goes on, still has a this period), a missing start the end minus
+    DEFAULT_DAYS; without either, the DEFAULT_DAYS days to that day."""
+    end = f.until_ts if f.until_ts is not None else until_bound(newest - newest % DAY)
     start = f.since_ts if f.since_ts is not None else end - fm.DEFAULT_DAYS * DAY
     days = max(1, (end - start) // DAY)
     end = start + days * DAY
@@ -57,7 +58,7 @@ def _inputs(
     """The selected series, the selection in this period and in the previous one."""
     as_of = data_date(conn)
     rows = select_series(conn, f, rules, kept=True)
-    p = periods(f, as_of)
+    p = periods(f, max((r["first_date"] for r in rows), default=as_of))
     this = select_series(conn, dataclasses.replace(f, **p["this"]), rules, kept=True)
     previous = select_series(conn, dataclasses.replace(f, **p["previous"]), rules, kept=True)
     return rows, this, previous, p, as_of

@@ -589,7 +589,9 @@ class FindingPeriods(Closed):
     this: FindingDays
     previous: FindingDays
     days: int
-    default: bool = Field(description="no period in the filters: the last 365 days")
+    default: bool = Field(
+        description="no period in the filters: the 365 days to the newest series selected"
+    )
 
 
 class Findings(Closed):

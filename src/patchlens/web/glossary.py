@@ -646,11 +646,10 @@ _FINDINGS = (
     ),
     _term(
         "this period",
-        "For the period findings: the filters' since..until (a missing end is the data's date, "
-        f"a missing start {DEFAULT_DAYS} days before the end); without either, the last "
-        f"{DEFAULT_DAYS} days to the "
-        "data's date. The previous period is the same number of days just before it, with "
-        "every other filter the same.",
+        "For the period findings: the filters' since..until (a missing end is the day of the "
+        f"newest series selected, a missing start {DEFAULT_DAYS} days before the end); "
+        f"without either, the {DEFAULT_DAYS} days to the newest series selected. The previous "
+        "period is the same number of days just before it, with every other filter the same.",
     ),
     _term(
         "never-answered share",
