@@ -42,7 +42,7 @@ from patchlens.metrics.bootstrap import (
 )
 
 MIN_SERIES = 10
-DEFAULT_DAYS = 365  # no period in the filters: the last 365 days against the 365 before
+DEFAULT_DAYS = 365  # no period in the filters: 365 days to the newest series, and the 365 before
 MAX_GROUPS = 8  # organisations and subsystems shown, those with the most series first
 OTHER_TREE = "other tree"
 
@@ -102,7 +102,7 @@ def group_stats(rows: Sequence[Row], measure: str) -> dict[str, Any]:
     """A group's figures: how many series, how many the statistic stands on, the statistic
     (a median in hours, or a share) and the share that reached the end event."""
     if measure == "never_answered_share":
-        flags = [0.0 if r["has_reviewer_reply"] else 1.0 for r in rows]
+        flags = sample(rows, measure)
         return {
             "series": len(rows),
             "n": len(flags),
@@ -135,10 +135,7 @@ def hours_text(h: float | None) -> str:
     return f"{h / 24:.1f} d"
 
 
-MEASURE_WORDS = {
-    "time_to_merge": ("to merge", "merged"),
-    "time_to_first_response": ("to a first response", "answered"),
-}
+MEASURE_WORDS = {"time_to_merge": "to merge", "time_to_first_response": "to a first response"}
 
 
 def sentence(spec: Spec, labels: tuple[str, str], stats: list[dict], iv: Interval) -> str:
@@ -154,7 +151,7 @@ def sentence(spec: Spec, labels: tuple[str, str], stats: list[dict], iv: Interva
             f"{iv.value * 100:+.1f} points ({pct} interval {iv.low * 100:+.1f} to "
             f"{iv.high * 100:+.1f}): {direction}."
         )
-    to, _ = MEASURE_WORDS[spec.measure]
+    to = MEASURE_WORDS[spec.measure]
     if iv.low > 1:
         verdict = "longer, and the whole interval is above 1"
     elif iv.high < 1:
