@@ -157,7 +157,16 @@ HOSTILE = [
     "NaN",
     "<script>",
 ]
-PAGES = ["/", "/series", "/patches", "/backlog", "/community", "/performance", "/pulls"]
+PAGES = [
+    "/",
+    "/series",
+    "/patches",
+    "/backlog",
+    "/community",
+    "/performance",
+    "/pulls",
+    "/findings",
+]
 NAMES = ["q", "since", "until", "list", "org", "state", "sort", "page", "bucket", "zzz"]
 
 

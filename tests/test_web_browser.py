@@ -144,7 +144,7 @@ def test_subsystem_page_or_404(open_page, site):
         assert resp.status == 404
         assert page.locator("main h1").inner_text() == "Not found"
         assert "no such subsystem" in page.locator("main").inner_text()
-        assert page.locator("header nav a").count() == 8, "the error page keeps the navigation"
+        assert page.locator("header nav a").count() == 9, "the error page keeps the navigation"
     watch.assert_clean()
 
 

@@ -72,6 +72,9 @@ EXPECTED: dict[str, list[str]] = {
     MALLORY: [AUTHOR, TITLE],
     REVIEWER: [REVIEWER_NAME, TITLE],
     REVIEWER + "/queue": [REVIEWER_NAME],
+    "/findings": [],
+    # The hostile series is by a new contributor: listed in that group of the finding.
+    "/findings/series?finding=contributor&group=new": [TITLE, "mallory@evil.example"],
 }
 COMMIT_TEXTS = {
     SUBJECT_1: [SUBJECT_1, f"[PATCH 1/2] {SUBJECT_1}", PATH_1, BODY, DIFF_LINE],

@@ -507,6 +507,28 @@ def report(
     render.report(rep, console)
 
 
+# Issue 15, part F: findings with confidence (queries/findings.py, cli/findings.py).
+@app.command("findings")
+@with_filter_options
+def findings_cmd(
+    filters: Filters,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The questions of the Xen 2016 review study on the selected series (size, new
+    contributors, this period against the previous one, organisations, subsystems): effect
+    sizes with 95% bootstrap intervals, withheld when a group has too few series."""
+    from patchlens.cli.findings import render as render_findings
+    from patchlens.queries.findings import findings
+
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        d = findings(conn, filters, _rules())
+    if as_json:
+        sys.stdout.write(json.dumps(with_units(d), indent=1, ensure_ascii=False) + "\n")
+    else:
+        render_findings(d, console)
+
+
 def _register_export(name: str, export: Export) -> None:
     """One `patchlens export NAME` command: the rows of the selected series, in any format
     write_rows knows."""

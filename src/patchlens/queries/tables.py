@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries import conformance as conf
 from patchlens.queries import dashboard as data
+from patchlens.queries import findings as findings_page
 from patchlens.queries.filters import Filters
 from patchlens.queries.formats import column_names, with_units
 from patchlens.queries.selection import brief
@@ -239,6 +240,8 @@ TABLES: dict[str, dict[str, Table]] = {
     "commit": {
         "files": Table(_at("files"), ("path", "old_path", "lines_added", "lines_removed", "binary"))
     },
+    # Issue 15, part F.
+    "findings": {"groups": Table(findings_page.table_rows, findings_page.TABLE_COLUMNS)},
 }
 
 # Issue 15 §3: each list of the conformance report (queries/conformance.py).
@@ -275,6 +278,7 @@ PAGES: dict[str, Callable[..., Any]] = {
     "person": data.person_page,
     "subsystem": data.subsystem_page,
     "commit": data.commit_page,
+    "findings": findings_page.findings,
 }
 
 

@@ -603,3 +603,81 @@ class Conformance(Closed):
     no_review: list[ConformanceNoReview]
     changed_after_review: list[ConformanceChanged]
     self_reviews: list[ConformanceSelfReview]
+# --- findings with confidence (issue 15, part F) ---------------------------------------------
+
+
+class FindingGroup(Closed):
+    group: str = Field(description="the group's name in links (finding_series' `group`)")
+    label: str
+    series: int = Field(description="series of the group considered")
+    n: int = Field(description="series the statistic stands on (merged, answered, or all)")
+    statistic: float | None = Field(
+        description="the group's median (hours; nearest rank) or share (0..1): see `unit`"
+    )
+    reached_share: float | None = Field(
+        description="share of the group's series that reached the end event (merged or "
+        "answered); null for a share"
+    )
+    link: str = Field(description="the list of the group's series, with the same filters")
+
+
+class FindingEffect(Closed):
+    kind: str = Field(json_schema_extra={"enum": ["ratio of medians", "difference of shares"]})
+    value: float
+    low: float
+    high: float
+    level: float = Field(description="the interval's confidence level (0.95)")
+    resamples: int
+    used: int = Field(description="resamples that gave a defined effect")
+
+
+class Finding(Closed):
+    id: str
+    question: str
+    measure: str = Field(
+        json_schema_extra={
+            "enum": ["time_to_merge", "time_to_first_response", "never_answered_share"]
+        }
+    )
+    unit: str = Field(json_schema_extra={"enum": ["hours", "share"]})
+    split: str
+    groups: list[FindingGroup]
+    effect: FindingEffect | None
+    sentence: str
+    stands_on: int = Field(description="series the finding stands on (both groups' n)")
+    withheld: str | None = Field(description="why the finding is not shown; null when it is")
+
+
+class FindingDays(Closed):
+    since: str
+    until: str
+
+
+class FindingPeriods(Closed):
+    this: FindingDays
+    previous: FindingDays
+    days: int
+    default: bool = Field(
+        description="no period in the filters: the 365 days to the newest series selected"
+    )
+
+
+class Findings(Closed):
+    as_of: Instant
+    series: int
+    period: FindingPeriods
+    min_series: int
+    resamples: int
+    level: float
+    findings: list[Finding]
+
+
+class FindingSeries(Closed):
+    finding: str
+    group: str
+    as_of: Instant
+    total: int
+    merged: int
+    page: int
+    page_size: int
+    rows: list[SeriesBrief]

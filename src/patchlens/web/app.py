@@ -37,7 +37,7 @@ from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params
 from patchlens.queries.formats import with_units
 from patchlens.queries.selection import all_series
 from patchlens.store.db import make_engine
-from patchlens.web import api_models, charts, conformance, glossary, queues
+from patchlens.web import api_models, charts, conformance, findings, glossary, queues
 from patchlens.web.downloads import add_download_routes
 from patchlens.web.pagecache import PageCache
 
@@ -399,6 +399,8 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
             log.exception("the error page failed too")
             return PlainTextResponse(message, status_code=500)
 
+    # Issue 15, part F: findings with confidence (web/findings.py).
+    findings.add_routes(app, engine, rules, page, api_route)
     # Issue 14, part A: the Atom feed of any search and the CSV of every table.
     add_download_routes(app, engine, rules)
 

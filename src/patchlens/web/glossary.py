@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from patchlens.match.matcher import RANK
+from patchlens.metrics.bootstrap import RESAMPLES
 from patchlens.metrics.distributions import DURATIONS
+from patchlens.metrics.findings import DEFAULT_DAYS, MIN_SERIES
 
 
 @dataclass(frozen=True)
@@ -596,6 +598,72 @@ _ROUNDS = (
     _term("dependent", "A series that names this one as its prerequisite."),
 )
 
+# Issue 15, part F: findings with confidence (metrics/findings.py, metrics/bootstrap.py).
+_FINDINGS = (
+    _term(
+        "finding",
+        "A question of the Xen Project's 2016 review study (does time to merge grow with size? "
+        "do new contributors wait longer? did this period differ from the previous one? does an "
+        "organisation or subsystem differ from the others?) tested on the selected series as "
+        "two groups: the reference group first, the group of interest second.",
+    ),
+    _term(
+        "series considered",
+        "The series whose merge can be seen: every state but other tree. The period findings "
+        "on first response and on the never-answered share consider every series.",
+    ),
+    _term(
+        "stands on",
+        "How many series a finding or a group's statistic rests on: the merged series for time "
+        "to merge (censoring: an open series has no time to merge), the answered series for "
+        "time to first response, every series for a share.",
+    ),
+    _term(
+        "reached share",
+        "The share of a group's series considered that reached the end event (merged, or "
+        "answered): a group whose slow series are still open has a low share and a flattering "
+        "median.",
+    ),
+    _term(
+        "size split",
+        "Size findings split the series considered at their median size (patches, changed "
+        "lines added plus removed, or files of the latest version): small is at most the "
+        "median, large more. When every series has the median size there is no split.",
+    ),
+    _term(
+        "effect size",
+        "Ratio of medians: the median of the group of interest divided by that of the "
+        "reference group (2.0: it took twice as long). Difference of shares: the share of the "
+        "group of interest minus that of the reference group, in points.",
+    ),
+    _term(
+        "confidence interval",
+        "95% percentile bootstrap interval of the effect: each group resampled with "
+        f"replacement {RESAMPLES:,} times (same size, independently, the generator seeded by the "
+        "finding so a page repeats), the effect computed on each, and the 2.5th and 97.5th "
+        "percentiles taken. An interval that includes 1 (a ratio) or 0 (a difference) shows "
+        "no clear difference.",
+    ),
+    _term(
+        "this period",
+        "For the period findings: the filters' since..until (a missing end is the day of the "
+        f"newest series selected, a missing start {DEFAULT_DAYS} days before the end); "
+        f"without either, the {DEFAULT_DAYS} days to the newest series selected. The previous "
+        "period is the same number of days just before it, with every other filter the same.",
+    ),
+    _term(
+        "never-answered share",
+        "The share of the series first posted in a period that no one but their author or a "
+        "bot has answered, on any version (open or not).",
+    ),
+    _term(
+        "withheld",
+        f"A finding is not shown when one of its groups stands on fewer than {MIN_SERIES} "
+        "series; the "
+        "reason names the group and its count.",
+    ),
+)
+
 # Issue 15 §3: the conformance report (queries/conformance.py, metrics/conformance.py).
 _CONFORMANCE = (
     _term(
@@ -657,6 +725,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("queues", "Queues and response roles", _QUEUES),
     Section("rounds", "Versions, review rounds and dependencies", _ROUNDS),
     Section("conformance", "Conformance", _CONFORMANCE),
+    Section("findings", "Findings", _FINDINGS),
 )
 TERMS: dict[str, Term] = {t.anchor: t for s in SECTIONS for t in s.terms}
 ANCHORS = frozenset(TERMS) | {s.anchor for s in SECTIONS}
