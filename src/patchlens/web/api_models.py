@@ -603,6 +603,8 @@ class Conformance(Closed):
     no_review: list[ConformanceNoReview]
     changed_after_review: list[ConformanceChanged]
     self_reviews: list[ConformanceSelfReview]
+
+
 # --- findings with confidence (issue 15, part F) ---------------------------------------------
 
 
