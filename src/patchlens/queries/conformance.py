@@ -31,6 +31,7 @@ from patchlens.match.pointers import pointer_ids
 from patchlens.metrics import conformance as cf
 from patchlens.queries import rounds
 from patchlens.queries.filters import Filters
+from patchlens.queries.formats import printable
 from patchlens.queries.series import versions_detail
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
@@ -419,12 +420,7 @@ def _text_safe(value: Any) -> Any:
     stored with its bytes escaped (surrogateescape); shown, each such byte is U+FFFD, so a
     page, an API answer or a terminal never fails on it."""
     if isinstance(value, str):
-        if value.isascii():
-            return value
-        try:
-            return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        except UnicodeEncodeError:  # a lone surrogate that no byte became
-            return value.encode("utf-8", "replace").decode("utf-8")
+        return value if value.isascii() else printable(value)
     if isinstance(value, dict):
         return {k: _text_safe(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -61,9 +61,26 @@ def iso(ts: int | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def printable(text: str) -> str:
+    """Text any output can encode: a commit's diff or message keeps the bytes git gave that
+    are not UTF-8 as lone surrogates (so its patch-id stays exact), which no page, JSON or
+    CSV can encode; each such byte is shown as U+FFFD. Pure; the same object when clean."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that no byte became
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def with_units(value: Any, key: str = "") -> Any:
     """A value as the API and the exports give it: instants as ISO 8601 UTC strings, durations
-    under names that carry their unit (see the module's docstring). Pure."""
+    under names that carry their unit (see the module's docstring), text made printable. Pure."""
+    if isinstance(value, str):
+        return value if value.isascii() else printable(value)
     if isinstance(value, dict):
         return {RENAMED.get(k, k): with_units(v, k) for k, v in value.items()}
     if isinstance(value, list | tuple):

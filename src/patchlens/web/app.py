@@ -25,6 +25,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,7 +35,7 @@ from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.distributions import DURATIONS
 from patchlens.queries import dashboard as data
 from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params, parse_int
-from patchlens.queries.formats import with_units
+from patchlens.queries.formats import printable, with_units
 from patchlens.queries.selection import all_series
 from patchlens.store.db import make_engine
 from patchlens.web import api_models, charts, conformance, findings, glossary, queues
@@ -73,6 +74,16 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x * 100:.1f}%"
 
 
+def _printable(value: Any) -> Any:
+    """Every value a template writes, made encodable (`printable`): a page showing a commit
+    whose diff is not UTF-8 must not fail."""
+    if isinstance(value, str) and not value.isascii():
+        text = printable(value)
+        if text is not value:
+            return Markup(text) if isinstance(value, Markup) else text
+    return value
+
+
 def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> FastAPI:
     """The app over the store at `url`. `page_cache=False` leaves out the kept responses
     (web/pagecache.py), so that every request renders: for profiling the rendering."""
@@ -107,6 +118,7 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
     env.filters.update(day=_day, when=_when, dur=_dur, pct=_pct)
+    env.finalize = _printable
     env.globals.update(
         q=lambda v: quote(str(v), safe="@"),
         archive=lambda mid: cfg.archive_url.format(message_id=quote(mid, safe="@")),
