@@ -53,22 +53,28 @@ MIN_EVENTS = 20
 
 @dataclass
 class Corpus:
-    """The series predictions are about (those whose merge a registered repository or a
-    notice can show), with their MAINTAINERS facts, and the date the data end."""
+    """The series predictions are about (`series`: those whose merge a registered repository
+    or a notice can show), with their MAINTAINERS facts, the date the data end, and every
+    series under review (`everyone`, default `series`): the authors' records and the queues
+    count them all, since whether a series' files are in a repository is known only from the
+    repository's later history."""
 
     series: dict[str, SeriesFacts]
     expected: dict[str, dict[str, str]]
     subsystems: dict[str, tuple[str, ...]]
     end: int
+    everyone: dict[str, SeriesFacts] | None = None
 
     def __post_init__(self) -> None:
+        everyone = self.series if self.everyone is None else self.everyone
+        self.all = everyone
         self.history = History(
-            {k: record_of(se, self.subsystems.get(k, ())) for k, se in self.series.items()}
+            {k: record_of(se, self.subsystems.get(k, ())) for k, se in everyone.items()}
         )
 
     def features(self, key: str, t: int) -> dict[str, float] | None:
         return features_at(
-            self.series[key],
+            self.all[key],
             t,
             self.history,
             self.expected.get(key),
@@ -97,7 +103,7 @@ def points(corpus: Corpus, keys: Sequence[str], end: int, before: int | None = N
             t = rec.first_date + landmark * DAY
             if t > end or (before is not None and t >= before):
                 break
-            if rec.merged is not None and rec.merged <= t:
+            if rec.merged_by(t):
                 break
             feats = corpus.features(key, t)
             if feats is None:
@@ -123,7 +129,7 @@ def fit_all(train: Sequence[Point]) -> dict[str, HazardModel]:
 
 def split_date(corpus: Corpus, share: float = TRAIN_SHARE) -> int:
     """The posting date below which `share` of the series lie."""
-    dates = sorted(r.first_date for r in corpus.history.records.values())
+    dates = sorted(corpus.history.records[k].first_date for k in corpus.series)
     return dates[min(len(dates) - 1, int(len(dates) * share))]
 
 
@@ -151,8 +157,9 @@ def evaluate(corpus: Corpus, split: int | None = None) -> dict[str, Any]:
     then; score the model and the baselines on the series posted from `split` on, at every
     landmark while open, against what the data show by their end."""
     split = split_date(corpus) if split is None else split
-    before = [k for k, r in corpus.history.records.items() if r.first_date < split]
-    after = [k for k, r in corpus.history.records.items() if r.first_date >= split]
+    targets = [corpus.history.records[k] for k in corpus.series]
+    before = [r.key for r in targets if r.first_date < split]
+    after = [r.key for r in targets if r.first_date >= split]
     train = points(corpus, sorted(before), split, before=split)
     test = points(corpus, sorted(after), corpus.end)
     result: dict[str, Any] = {

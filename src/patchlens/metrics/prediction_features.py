@@ -14,7 +14,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from patchlens.metrics.backlog import merged_at
+from patchlens.metrics.backlog import facts
 from patchlens.metrics.model import SeriesFacts, VersionFacts, current_version
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 
@@ -55,15 +55,31 @@ SIZE_FEATURES = ("log_patches", "log_lines", "log_files")
 
 @dataclass(frozen=True, slots=True)
 class SeriesRecord:
-    """What other series' features need of one series: who, when posted, when merged, where.
-    `merged` is the first date at which it was merged (metrics/backlog.py merged_at)."""
+    """What other series' features need of one series: who, when posted, where, and its merge
+    state through time. `changes` are the dates at which "fully merged" (metrics/backlog.py
+    `facts`) turned on or off, with the new value: whether it was merged at T is read from
+    the changes up to T, never from how the series ended (a series merged by T and re-rolled
+    after T is merged at T)."""
 
     key: str
     author: str
     first_date: int
-    merged: int | None
     groups: tuple[str, ...]  # subsystems, or ("",) for the whole project
     events: tuple[int, ...]  # sorted dates of its postings and replies
+    changes: tuple[tuple[int, bool], ...] = ()
+
+    @property
+    def merged(self) -> int | None:
+        """The first date it was fully merged, or None: the outcome predictions are about."""
+        return next((d for d, on in self.changes if on), None)
+
+    def merged_by(self, t: int) -> bool:
+        state = False
+        for d, on in self.changes:
+            if d > t:
+                break
+            state = on
+        return state
 
 
 @dataclass
@@ -109,20 +125,32 @@ def record_of(se: SeriesFacts, subsystems: tuple[str, ...]) -> SeriesRecord:
     events = sorted(
         {v.date for v in se.versions} | {r.date for v in se.versions for r in v.replies}
     )
+    dates = sorted(
+        set(events)
+        | {p.commit_date for v in se.versions for p in v.patches.values() if p.commit_date}
+    )
+    changes: list[tuple[int, bool]] = []
+    state = False
+    for d in dates:
+        f = facts(se, d)
+        now = f is not None and f.merged == "fully"
+        if now != state:
+            changes.append((d, now))
+            state = now
     return SeriesRecord(
-        se.key, se.author, se.first_date, merged_at(se), tuple(subsystems) or ("",), tuple(events)
+        se.key, se.author, se.first_date, tuple(subsystems) or ("",), tuple(events), tuple(changes)
     )
 
 
 def _rate(rs: list[SeriesRecord], t: int, prior: float) -> tuple[float, int]:
     """Smoothed share of `rs` posted in the year before T that were merged by T, and n."""
     seen = [r for r in rs if t - RATE_WINDOW_DAYS * DAY < r.first_date <= t]
-    merged = sum(1 for r in seen if r.merged is not None and r.merged <= t)
+    merged = sum(1 for r in seen if r.merged_by(t))
     return (merged + PRIOR_WEIGHT * prior) / (len(seen) + PRIOR_WEIGHT), len(seen)
 
 
 def _open_at(r: SeriesRecord, t: int) -> bool:
-    if r.first_date > t or (r.merged is not None and r.merged <= t):
+    if r.first_date > t or r.merged_by(t):
         return False
     last = r.events[bisect_right(r.events, t) - 1]
     return t - last < QUEUE_IDLE_DAYS * DAY
@@ -207,7 +235,7 @@ def features_at(
         if (r.first_date, r.key) < (se.first_date, se.key)
     ]
     prior = history.project_rate(t)
-    author_merged = sum(1 for r in earlier if r.merged is not None and r.merged <= t)
+    author_merged = sum(1 for r in earlier if r.merged_by(t))
     groups = tuple(subsystems) or ("",)
     queue = {
         r.key
@@ -228,7 +256,9 @@ def features_at(
         "reviewers": float(len({r.who for r in reviewer})),
         "reviewed_share": reviewed / len(patches) if patches else 0.0,
         "reviewer_spoke_last": float(bool(spoke) and not spoke[-1].is_author),
-        "maintainer_answered": float(any(r.who in maintainers for r in reviewer)),
+        "maintainer_answered": float(
+            any(r.who in maintainers or f"addr:{r.addr.lower()}" in maintainers for r in reviewer)
+        ),
         "expected_known": float(bool(maintainers)),
         "partly_merged": float(merged_patches > 0),
         "author_prior_series": math.log1p(len(earlier)),
@@ -258,7 +288,7 @@ def facts_in_words(
         if (r.first_date, r.key) < (raw.first_date, raw.key)
     ]
     last = earlier[-4:]
-    last_merged = sum(1 for r in last if r.merged is not None and r.merged <= t)
+    last_merged = sum(1 for r in last if r.merged_by(t))
     where = ", ".join(subsystems) if subsystems else "the project"
     idle = (t - _last_event(versions)) / DAY
     maint = "a maintainer" if not subsystems else f"a maintainer of {subsystems[0]}"

@@ -15,7 +15,6 @@ from sqlalchemy import Connection, select
 
 from patchlens.metrics.backlog import OPEN_STATES
 from patchlens.metrics.prediction import (
-    LANDMARKS,
     MIN_EVENTS,
     Corpus,
     evaluate,
@@ -24,8 +23,13 @@ from patchlens.metrics.prediction import (
     predict,
 )
 from patchlens.queries.evidence import load_series
+from patchlens.queries.formats import iso
 from patchlens.queries.selection import data_date, per_version
 from patchlens.store import schema
+
+# The stage_state row where the metrics stage keeps the dates of the MAINTAINERS versions it
+# used (stages/metrics.py MAINTAINERS_SEEN; stages sit above queries, hence the copy).
+MAINTAINERS_SEEN = "metrics-maintainers"
 
 
 def load_corpus(conn: Connection, end: int | None = None) -> Corpus:
@@ -33,27 +37,41 @@ def load_corpus(conn: Connection, end: int | None = None) -> Corpus:
     files, or merged by a maintainer's notice), with their MAINTAINERS facts; `end` the date
     the data end (default: the store's newest message or commit)."""
     sm = schema.series_metrics
-    rows = conn.execute(
-        select(
-            sm.c.series_key,
-            sm.c.in_repo,
-            sm.c.repo_registered,
-            sm.c.merged_by,
-            sm.c.subsystems,
-            sm.c.expected_roles,
-        )
-    ).all()
-    seen = {
+    rows = {
         r.series_key: r
-        for r in rows
-        if (r.repo_registered and r.in_repo) or r.merged_by == "notice"
+        for r in conn.execute(
+            select(
+                sm.c.series_key,
+                sm.c.in_repo,
+                sm.c.repo_registered,
+                sm.c.merged_by,
+                sm.c.subsystems,
+                sm.c.expected_roles,
+            )
+        )
     }
-    series = {se.key: se for se in load_series(conn, keys=sorted(seen)) if se.kind == "series"}
+    everyone = {se.key: se for se in load_series(conn) if se.key in rows and se.kind == "series"}
+    # MAINTAINERS versions the metrics stage used: the oldest also decided the roles of the
+    # series posted before it (stages/metrics.py), which were not known then; a file given in
+    # the configuration (dated 0) was.
+    st = schema.stage_state
+    text = conn.execute(select(st.c.inputs).where(st.c.stage == MAINTAINERS_SEEN)).scalar()
+    oldest = min(json.loads(text) if text else [], default=None)
+
+    def known(key: str) -> bool:
+        return oldest is not None and oldest <= everyone[key].first_date
+
+    seen = {
+        k
+        for k, r in rows.items()
+        if k in everyone and ((r.repo_registered and r.in_repo) or r.merged_by == "notice")
+    }
     return Corpus(
-        series,
-        {k: json.loads(seen[k].expected_roles or "{}") for k in series},
-        {k: tuple(json.loads(seen[k].subsystems or "[]")) for k in series},
+        {k: everyone[k] for k in sorted(seen)},
+        {k: json.loads(rows[k].expected_roles or "{}") if known(k) else {} for k in everyone},
+        {k: tuple(json.loads(rows[k].subsystems or "[]")) if known(k) else () for k in everyone},
         data_date(conn) if end is None else end,
+        everyone,
     )
 
 
@@ -88,5 +106,5 @@ def series_prediction(conn: Connection, key: str, state: str | None) -> dict[str
     out = predict(corpus, model, key, corpus.end)
     if out is None:
         return {"reason": "the series was posted after the data's end"}
-    out["landmarks_days"] = list(LANDMARKS)
+    out["as_of"] = iso(out["as_of"])
     return out
