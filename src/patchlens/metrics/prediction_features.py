@@ -27,6 +27,7 @@ RATE_WINDOW_DAYS = 365
 # Prior weight of the smoothed rates: an author with no history gets the project's rate.
 PRIOR_WEIGHT = 2.0
 
+CATCH_ALL = "THE REST"
 # The features, in the order the model takes them. docs/PREDICTION.md defines each.
 FEATURES = (
     "log_patches",
@@ -289,9 +290,11 @@ def facts_in_words(
     ]
     last = earlier[-4:]
     last_merged = sum(1 for r in last if r.merged_by(t))
-    where = ", ".join(subsystems) if subsystems else "the project"
+    # Linux's and Xen's catch-all section names everything: a specific one says more.
+    named = [s for s in subsystems if s != CATCH_ALL] or list(subsystems)
+    where = ", ".join(named) if named else "the project"
     idle = (t - _last_event(versions)) / DAY
-    maint = "a maintainer" if not subsystems else f"a maintainer of {subsystems[0]}"
+    maint = "a maintainer" if not named else f"a maintainer of {named[0]}"
     queue = round(math.expm1(feats["queue_open"]))
     return {
         "log_patches": f"{n} patch{'es' if n != 1 else ''} in the current version",
@@ -309,7 +312,7 @@ def facts_in_words(
         else "the author spoke last (or nobody answered)",
         "maintainer_answered": f"{maint} has answered"
         if feats["maintainer_answered"]
-        else f"no maintainer of {where} has answered yet",
+        else f"no maintainer of {named[0] if named else 'the project'} has answered yet",
         "expected_known": "MAINTAINERS names who reviews its files"
         if feats["expected_known"]
         else "MAINTAINERS names nobody for its files",
