@@ -117,9 +117,9 @@ def test_features_from_a_store_cut_at_the_date_equal_the_full_stores(erofs_store
     def in_their_life(first: int) -> list[int]:
         return [first + d * DAY for d in LANDMARKS] + [CUT - 30 * DAY]
 
-    for moments in (at_cut, in_their_life):
+    for moments, many in ((at_cut, 500), (in_their_life, 2_000)):
         compared, differences = _compare(full, cut, moments)
-        assert compared > 1_000, moments.__name__
+        assert compared > many, moments.__name__
         assert not differences, f"{len(differences)} of {compared}: " + "\n".join(differences[:20])
 
 
