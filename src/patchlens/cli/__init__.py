@@ -488,6 +488,28 @@ def eval_match(
         render.evaluation(ev, errors, console)
 
 
+@app.command("eval-predict")
+def eval_predict(
+    split: Annotated[
+        str | None,
+        typer.Option(help="Train on series posted before this date (default: 70% of them)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Accuracy of the time-to-merge predictions on a time split, against the project's
+    median and a size-only model (docs/PREDICTION.md)."""
+    from patchlens.cli import prediction as prediction_render
+    from patchlens.queries.prediction import evaluation as prediction_evaluation
+
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        result = prediction_evaluation(conn, _date_arg(split))
+    if as_json:
+        print(json.dumps(result, indent=1))
+    else:
+        prediction_render.evaluation(result, console)
+
+
 @app.command()
 @with_filter_options
 def report(

@@ -34,7 +34,7 @@ from patchlens.metrics.distributions import (
     period_of,
     summary,
 )
-from patchlens.queries import queue_pages, rounds, selection
+from patchlens.queries import prediction, queue_pages, rounds, selection
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, review_pairs
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.report import states_by_subsystem
@@ -535,6 +535,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         "changed_after_review": sum(1 for a in after.values() if a["changed"]),
         "prerequisites": deps["prerequisites"],
         "dependents": deps["dependents"],
+        "prediction": prediction.series_prediction(conn, key, m.get("state")) if m else None,
     }
 
 

@@ -239,7 +239,7 @@ def run_metrics(
     return rep
 
 
-MAINTAINERS_SEEN = "metrics-maintainers"
+MAINTAINERS_SEEN = schema.MAINTAINERS_SEEN
 
 
 def _new_maintainers_from(conn: Connection, dates: list[int] | None) -> int | None:

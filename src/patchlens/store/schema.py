@@ -569,6 +569,9 @@ stage_state = Table(
     Column("inputs", Text, nullable=False),
     Column("finished_at", Integer, nullable=False),
 )
+# The stage_state row where the metrics stage keeps the dates of the MAINTAINERS versions it
+# computed with (stages/metrics.py writes it; queries/prediction.py reads it).
+MAINTAINERS_SEEN = "metrics-maintainers"
 
 # Work a step owes its successors, written in the same transaction as the rows that caused it
 # (stages/changes.py): "full", "series:<key>", "posting:<message pk>", "message:<pk>". A step

@@ -360,6 +360,32 @@ class Patches(Closed):
     rows: list[PatchRow]
 
 
+class PredictionFact(Closed):
+    fact: str = Field(description="a fact of the series at the prediction's date, in words")
+    feature: str = Field(description="the model's feature it is (docs/PREDICTION.md)")
+    effect: str = Field(description="sooner | later: which way it moves the predicted merge")
+
+
+class SeriesPrediction(Closed):
+    """Where is my patch (docs/PREDICTION.md): the estimate for an open series, or why none."""
+
+    reason: str | None = Field(None, description="why there is no estimate (then nothing else)")
+    as_of: str | None = Field(None, description="the data's newest date the estimate is made at")
+    merged_within_30d: float | None = Field(None, description="P(merged within 30 days)")
+    merged_within_90d: float | None = Field(None, description="P(merged within 90 days)")
+    median_days: float | None = Field(
+        None, description="predicted days to merge (median); null: beyond a year"
+    )
+    interval_days: list[float | None] = Field(
+        default_factory=list,
+        description="the 25% and 75% points of the predicted days to merge (null: beyond a year)",
+    )
+    facts: list[PredictionFact] = Field(
+        default_factory=list, description="the three facts that weigh most for this series"
+    )
+    trained_on: int | None = Field(None, description="prediction points the model was fitted on")
+
+
 class SeriesOne(Closed):
     key: str
     title: str | None
@@ -390,6 +416,7 @@ class SeriesOne(Closed):
         default_factory=list, description="the series that name this one as a prerequisite"
     )
     first_response: SeriesFirstResponse | None
+    prediction: SeriesPrediction | None = None
 
 
 class AuthoredRow(Closed):

@@ -712,6 +712,42 @@ _CONFORMANCE = (
     ),
 )
 
+# Where is my patch (issue 15): the series page's estimate (docs/PREDICTION.md).
+_PREDICTION = (
+    Term(
+        "prediction-model",
+        "prediction model",
+        "A survival model of time to merge (a logistic hazard per interval of days, fitted on"
+        " the project's own series; series still open are censored, not counted as never"
+        " merged), with facts known at the moment of the prediction only: size, versions,"
+        " review so far, days idle, the author's earlier series, the open queue."
+        " `patchlens eval-predict` measures it on a time split against the project's median"
+        " and a size-only model (docs/PREDICTION.md). Shown for open series only.",
+    ),
+    _term(
+        "merged within 30 days",
+        "The model's probability that the series is merged within 30 days of the data's"
+        " newest date (not the wall clock, so the estimate repeats).",
+    ),
+    _term(
+        "merged within 90 days",
+        "The model's probability that the series is merged within 90 days of the data's"
+        " newest date.",
+    ),
+    _term(
+        "expected time to merge",
+        "The median of the predicted days to merge from the data's newest date, with the"
+        " interval between the points where the chance of a merge reaches 25% and 75%;"
+        " 'over a year' where the model does not reach that chance within 365 days.",
+    ),
+    _term(
+        "weighs most",
+        "The three facts of this series that move its estimate most against a series with"
+        " average facts (each feature's weight times how far the series is from the"
+        " average), and whether each makes the merge sooner or later.",
+    ),
+)
+
 SECTIONS: tuple[Section, ...] = (
     Section("states", "States", _STATES),
     Section("matching", "Matching postings to commits", _MATCHING),
@@ -726,6 +762,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("rounds", "Versions, review rounds and dependencies", _ROUNDS),
     Section("conformance", "Conformance", _CONFORMANCE),
     Section("findings", "Findings", _FINDINGS),
+    Section("predictions", "Predictions", _PREDICTION),
 )
 TERMS: dict[str, Term] = {t.anchor: t for s in SECTIONS for t in s.terms}
 ANCHORS = frozenset(TERMS) | {s.anchor for s in SECTIONS}

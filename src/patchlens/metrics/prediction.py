@@ -1,0 +1,239 @@
+"""Predictions of time to merge, and their measured accuracy on a time split. Pure.
+
+`Corpus` is what the store holds (read by queries/prediction.py); from it this module builds
+prediction points (a series as of a moment of its life, while it is still open), fits the
+model and the two baselines on the points before a split date with what was known then, and
+scores all three on the series posted after it (docs/PREDICTION.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from patchlens.metrics.model import SeriesFacts
+from patchlens.metrics.prediction_eval import (
+    auc,
+    brier,
+    calibration,
+    concordance,
+    known_outcome,
+)
+from patchlens.metrics.prediction_features import (
+    FEATURES,
+    SIZE_FEATURES,
+    History,
+    facts_in_words,
+    features_at,
+    record_of,
+)
+from patchlens.metrics.prediction_model import (
+    HazardModel,
+    Sample,
+    fit,
+    quantile,
+    restricted_mean,
+    within,
+)
+
+DAY = 86400
+# The moments of a series' life a prediction is made at: days after its first posting.
+LANDMARKS = (0, 7, 30)
+HORIZONS = (30, 90)
+# The share of series (by posting date) the default split trains on.
+TRAIN_SHARE = 0.7
+MODELS = ("model", "size only", "median")
+# Fewest merges a model is fitted on; fewer and the figures would say nothing.
+MIN_EVENTS = 20
+
+
+@dataclass
+class Corpus:
+    """The series predictions are about (`series`: those whose merge a registered repository
+    or a notice can show), with their MAINTAINERS facts, the date the data end, and every
+    series under review (`everyone`, default `series`): the authors' records and the queues
+    count them all, since whether a series' files are in a repository is known only from the
+    repository's later history."""
+
+    series: dict[str, SeriesFacts]
+    expected: dict[str, dict[str, str]]
+    subsystems: dict[str, tuple[str, ...]]
+    end: int
+    everyone: dict[str, SeriesFacts] | None = None
+
+    def __post_init__(self) -> None:
+        everyone = self.series if self.everyone is None else self.everyone
+        self.all = everyone
+        self.history = History(
+            {k: record_of(se, self.subsystems.get(k, ())) for k, se in everyone.items()}
+        )
+
+    def features(self, key: str, t: int) -> dict[str, float] | None:
+        return features_at(
+            self.all[key],
+            t,
+            self.history,
+            self.expected.get(key),
+            self.subsystems.get(key, ()),
+        )
+
+
+@dataclass(frozen=True)
+class Point:
+    key: str
+    landmark: int
+    t: int
+    feats: dict[str, float]
+    days: float
+    event: bool
+
+
+def points(corpus: Corpus, keys: Sequence[str], end: int, before: int | None = None) -> list[Point]:
+    """Prediction points of `keys` at each landmark while still open, with the outcome as
+    seen at `end` (a merge after `end` is not known: censored there); only points dated
+    before `before` when given (training takes only what was known at the split)."""
+    out = []
+    for key in keys:
+        rec = corpus.history.records[key]
+        for landmark in LANDMARKS:
+            t = rec.first_date + landmark * DAY
+            if t > end or (before is not None and t >= before):
+                break
+            if rec.merged_by(t):
+                break
+            feats = corpus.features(key, t)
+            if feats is None:
+                break
+            event = rec.merged is not None and rec.merged <= end
+            stop = rec.merged if event and rec.merged is not None else end
+            out.append(Point(key, landmark, t, feats, (stop - t) / DAY, event))
+    return out
+
+
+def _samples(pts: Sequence[Point], names: Sequence[str]) -> list[Sample]:
+    return [Sample(tuple(p.feats[n] for n in names), p.days, p.event) for p in pts]
+
+
+def fit_all(train: Sequence[Point]) -> dict[str, HazardModel]:
+    """The model and both baselines, fitted on the same points."""
+    return {
+        "model": fit(_samples(train, FEATURES), FEATURES),
+        "size only": fit(_samples(train, SIZE_FEATURES), SIZE_FEATURES),
+        "median": fit(_samples(train, ()), ()),
+    }
+
+
+def split_date(corpus: Corpus, share: float = TRAIN_SHARE) -> int:
+    """The posting date below which `share` of the series lie."""
+    dates = sorted(corpus.history.records[k].first_date for k in corpus.series)
+    return dates[min(len(dates) - 1, int(len(dates) * share))]
+
+
+def _score(model: HazardModel, pts: Sequence[Point]) -> dict[str, Any]:
+    surv = [model.survival([p.feats[n] for n in model.features]) for p in pts]
+    days = [p.days for p in pts]
+    events = [p.event for p in pts]
+    out: dict[str, Any] = {
+        "concordance": _round(concordance(days, events, [restricted_mean(s) for s in surv])),
+        "points": len(pts),
+    }
+    for h in HORIZONS:
+        known, merged = known_outcome(days, events, h)
+        probs = np.asarray([within(s, h) for s in surv])
+        out[f"auc_{h}d"] = _round(auc(merged[known], probs[known]))
+        out[f"brier_{h}d"] = _round(brier(merged[known], probs[known]))
+        out[f"known_{h}d"] = int(known.sum())
+        if h == 30:
+            out["calibration_30d"] = calibration(merged[known], probs[known])
+    return out
+
+
+def evaluate(corpus: Corpus, split: int | None = None) -> dict[str, Any]:
+    """Fit on the series posted before `split` (default: `split_date`) with what was known
+    then; score the model and the baselines on the series posted from `split` on, at every
+    landmark while open, against what the data show by their end."""
+    split = split_date(corpus) if split is None else split
+    targets = [corpus.history.records[k] for k in corpus.series]
+    before = [r.key for r in targets if r.first_date < split]
+    after = [r.key for r in targets if r.first_date >= split]
+    train = points(corpus, sorted(before), split, before=split)
+    test = points(corpus, sorted(after), corpus.end)
+    result: dict[str, Any] = {
+        "split": split,
+        "end": corpus.end,
+        "train": {"series": len(before), "points": len(train), "merges": _merges(train)},
+        "test": {"series": len(after), "points": len(test), "merges": _merges(test)},
+        "landmarks_days": list(LANDMARKS),
+        "models": {},
+        "by_landmark": {},
+    }
+    if _merges(train) < MIN_EVENTS or _merges(test) < MIN_EVENTS:
+        result["withheld"] = (
+            f"too few merges to fit or score a model (train {_merges(train)}, test "
+            f"{_merges(test)}; at least {MIN_EVENTS} each)"
+        )
+        return result
+    models = fit_all(train)
+    for name, model in models.items():
+        result["models"][name] = _score(model, test)
+        result["by_landmark"][name] = {
+            str(lm): {
+                k: v
+                for k, v in _score(model, [p for p in test if p.landmark == lm]).items()
+                if not k.startswith("calibration")
+            }
+            for lm in LANDMARKS
+        }
+    result["weights"] = dict(
+        sorted(zip(FEATURES, models["model"].weights, strict=True), key=lambda kv: -abs(kv[1]))
+    )
+    return result
+
+
+def _merges(pts: Sequence[Point]) -> int:
+    return sum(1 for p in pts if p.event)
+
+
+def _round(x: float) -> float | None:
+    return None if math.isnan(x) else round(x, 4)
+
+
+def predict(corpus: Corpus, model: HazardModel, key: str, t: int) -> dict[str, Any] | None:
+    """The prediction for one open series as of T: P(merged within 30 and 90 days), the
+    median days to merge with a 25%-75% interval (None: beyond a year), and the three facts
+    that weigh most for it, in words."""
+    feats = corpus.features(key, t)
+    if feats is None:
+        return None
+    x = [feats[n] for n in model.features]
+    surv = model.survival(x)
+    words = facts_in_words(
+        feats,
+        corpus.series[key],
+        t,
+        corpus.history,
+        corpus.expected.get(key),
+        corpus.subsystems.get(key, ()),
+    )
+    push = model.contributions(x)
+    top = sorted(push, key=lambda f: -abs(push[f]))[:3]
+    return {
+        "as_of": t,
+        "merged_within_30d": round(within(surv, 30), 3),
+        "merged_within_90d": round(within(surv, 90), 3),
+        "median_days": _days(quantile(surv, 0.5)),
+        "interval_days": [_days(quantile(surv, 0.25)), _days(quantile(surv, 0.75))],
+        "facts": [
+            {"fact": words[f], "feature": f, "effect": "sooner" if push[f] > 0 else "later"}
+            for f in top
+        ],
+        "trained_on": model.n,
+    }
+
+
+def _days(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)

@@ -1,0 +1,336 @@
+"""What was known of a series at a moment T, as numbers a model can weigh. Pure.
+
+Every feature is computed from events dated at or before T only: the versions posted by T,
+the replies sent by T, the commits committed by T; the author's earlier series count as
+merged only when their merge date is <= T; the subsystem's queue is the series open at T.
+That is what makes a prediction "as of" T honest, and what tests/test_predict_leak.py
+checks by building the same features from a store cut at T (docs/PREDICTION.md).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from patchlens.metrics.backlog import facts
+from patchlens.metrics.model import SeriesFacts, VersionFacts, current_version
+from patchlens.metrics.roles import MAINTAINER, REVIEWER
+
+DAY = 86400
+# A series idle this long at T is not counted in the queue it waits in (the backlog's
+# "abandoned" threshold, docs/METRICS.md).
+QUEUE_IDLE_DAYS = 180
+# The window of earlier series a subsystem's merge rate is taken over.
+RATE_WINDOW_DAYS = 365
+# Prior weight of the smoothed rates: an author with no history gets the project's rate.
+PRIOR_WEIGHT = 2.0
+
+CATCH_ALL = "THE REST"
+# The features, in the order the model takes them. docs/PREDICTION.md defines each.
+FEATURES = (
+    "log_patches",
+    "log_lines",
+    "log_files",
+    "versions",
+    "has_cover",
+    "log_age_days",
+    "log_idle_days",
+    "reviewer_replies",
+    "reviewers",
+    "reviewed_share",
+    "reviewer_spoke_last",
+    "maintainer_answered",
+    "expected_known",
+    "partly_merged",
+    "author_prior_series",
+    "author_merge_rate",
+    "new_contributor",
+    "queue_open",
+    "subsystem_merge_rate",
+)
+# The size-only baseline's features.
+SIZE_FEATURES = ("log_patches", "log_lines", "log_files")
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesRecord:
+    """What other series' features need of one series: who, when posted, where, and its merge
+    state through time. `changes` are the dates at which "fully merged" (metrics/backlog.py
+    `facts`) turned on or off, with the new value: whether it was merged at T is read from
+    the changes up to T, never from how the series ended (a series merged by T and re-rolled
+    after T is merged at T)."""
+
+    key: str
+    author: str
+    first_date: int
+    groups: tuple[str, ...]  # subsystems, or ("",) for the whole project
+    events: tuple[int, ...]  # sorted dates of its postings and replies
+    changes: tuple[tuple[int, bool], ...] = ()
+
+    @property
+    def merged(self) -> int | None:
+        """The first date it was fully merged, or None: the outcome predictions are about."""
+        return next((d for d, on in self.changes if on), None)
+
+    def merged_by(self, t: int) -> bool:
+        state = False
+        for d, on in self.changes:
+            if d > t:
+                break
+            state = on
+        return state
+
+
+@dataclass
+class History:
+    """Every series of the store as `SeriesRecord`s, indexed by author and by subsystem, so
+    that the author's record and a subsystem's queue at any T are a few lookups."""
+
+    records: dict[str, SeriesRecord]
+    by_author: dict[str, list[SeriesRecord]] = field(default_factory=dict)
+    by_group: dict[str, list[SeriesRecord]] = field(default_factory=dict)
+    _group_dates: dict[str, list[int]] = field(default_factory=dict)
+    _all: list[SeriesRecord] = field(default_factory=list)
+    _all_dates: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        authors: dict[str, list[SeriesRecord]] = defaultdict(list)
+        groups: dict[str, list[SeriesRecord]] = defaultdict(list)
+        for r in self.records.values():
+            authors[r.author].append(r)
+            for g in r.groups:
+                groups[g].append(r)
+        order = lambda r: (r.first_date, r.key)  # noqa: E731
+        self.by_author = {a: sorted(rs, key=order) for a, rs in authors.items()}
+        self.by_group = {g: sorted(rs, key=order) for g, rs in groups.items()}
+        self._group_dates = {g: [r.first_date for r in rs] for g, rs in self.by_group.items()}
+        self._all = sorted(self.records.values(), key=order)
+        self._all_dates = [r.first_date for r in self._all]
+
+    def project_rate(self, t: int) -> float:
+        """The share merged by T of the series posted in the year before T (0.5 without any)."""
+        lo = bisect_right(self._all_dates, t - RATE_WINDOW_DAYS * DAY)
+        return _rate(self._all[lo : bisect_right(self._all_dates, t)], t, 0.5)[0]
+
+    def window(self, group: str, start: int, end: int) -> list[SeriesRecord]:
+        """The series of `group` posted in (start, end]."""
+        dates = self._group_dates.get(group, [])
+        rs = self.by_group.get(group, [])
+        return rs[bisect_right(dates, start) : bisect_right(dates, end)]
+
+
+def record_of(se: SeriesFacts, subsystems: tuple[str, ...]) -> SeriesRecord:
+    """`se` as other series' features see it."""
+    events = sorted(
+        {v.date for v in se.versions} | {r.date for v in se.versions for r in v.replies}
+    )
+    dates = sorted(
+        set(events)
+        | {p.commit_date for v in se.versions for p in v.patches.values() if p.commit_date}
+    )
+    changes: list[tuple[int, bool]] = []
+    state = False
+    for d in dates:
+        f = facts(se, d)
+        now = f is not None and f.merged == "fully"
+        if now != state:
+            changes.append((d, now))
+            state = now
+    return SeriesRecord(
+        se.key, se.author, se.first_date, tuple(subsystems) or ("",), tuple(events), tuple(changes)
+    )
+
+
+def _rate(rs: list[SeriesRecord], t: int, prior: float) -> tuple[float, int]:
+    """Smoothed share of `rs` posted in the year before T that were merged by T, and n."""
+    seen = [r for r in rs if t - RATE_WINDOW_DAYS * DAY < r.first_date <= t]
+    merged = sum(1 for r in seen if r.merged_by(t))
+    return (merged + PRIOR_WEIGHT * prior) / (len(seen) + PRIOR_WEIGHT), len(seen)
+
+
+def _open_at(r: SeriesRecord, t: int) -> bool:
+    if r.first_date > t or r.merged_by(t):
+        return False
+    last = r.events[bisect_right(r.events, t) - 1]
+    return t - last < QUEUE_IDLE_DAYS * DAY
+
+
+def _versions_at(se: SeriesFacts, t: int) -> list[VersionFacts]:
+    """The versions posted by T, each without the replies and commits dated after T."""
+    out = []
+    for v in se.versions:
+        if v.date > t:
+            continue
+        patches = {
+            i: p
+            if (p.commit_date or 0) <= t
+            else type(p)(
+                p.pk,
+                p.idx,
+                p.date,
+                p.lines_added,
+                p.lines_removed,
+                p.files,
+                None,
+                p.ambiguous,
+                p.carried_review,
+                p.subject,
+            )
+            for i, p in v.patches.items()
+        }
+        out.append(
+            VersionFacts(
+                v.key,
+                v.seq,
+                v.version,
+                v.date,
+                v.has_cover,
+                patches,
+                [r for r in v.replies if r.date <= t],
+                v.title,
+                v.partial,
+                v.pull,
+                v.backport,
+            )
+        )
+    return out
+
+
+def features_at(
+    se: SeriesFacts,
+    t: int,
+    history: History,
+    expected: dict[str, str] | None = None,
+    subsystems: tuple[str, ...] = (),
+) -> dict[str, float] | None:
+    """The features of `se` as of T (None if it was not posted by T). `expected` maps the
+    identities MAINTAINERS named for its files at posting to their role (metrics/roles.py);
+    `subsystems` are its MAINTAINERS sections (empty: the whole project is one queue)."""
+    versions = _versions_at(se, t)
+    if not versions:
+        return None
+    cur = current_version(versions)
+    patches = list(cur.patches.values())
+    lines = sum(p.lines_added + p.lines_removed for p in patches)
+    files = {f for p in patches for f in p.files}
+    replies = [r for v in versions for r in v.replies]
+    reviewer = [r for r in replies if r.reviewer]
+    cover_reviewed = any(r.review and r.patch_idx == 0 for r in cur.replies if r.reviewer)
+    reviewed = sum(
+        1
+        for i, p in cur.patches.items()
+        if p.carried_review
+        or cover_reviewed
+        or any(r.review and r.patch_idx == i for r in cur.replies if r.reviewer)
+    )
+    spoke = sorted((r for r in cur.replies if not r.is_bot), key=lambda r: (r.date, r.message_id))
+    events = [v.date for v in versions] + [r.date for r in replies]
+    expected = expected or {}
+    maintainers = {w for w, role in expected.items() if role in (MAINTAINER, REVIEWER)}
+    merged_patches = sum(1 for v in versions for p in v.patches.values() if p.commit_date)
+    earlier = [
+        r
+        for r in history.by_author.get(se.author, [])
+        if (r.first_date, r.key) < (se.first_date, se.key)
+    ]
+    prior = history.project_rate(t)
+    author_merged = sum(1 for r in earlier if r.merged_by(t))
+    groups = tuple(subsystems) or ("",)
+    queue = {
+        r.key
+        for g in groups
+        for r in history.window(g, t - QUEUE_IDLE_DAYS * DAY * 4, t)
+        if r.key != se.key and _open_at(r, t)
+    }
+    rates = [_rate(history.window(g, t - RATE_WINDOW_DAYS * DAY, t), t, prior)[0] for g in groups]
+    return {
+        "log_patches": math.log1p(len(patches)),
+        "log_lines": math.log1p(lines),
+        "log_files": math.log1p(len(files)),
+        "versions": float(len(versions)),
+        "has_cover": float(cur.has_cover),
+        "log_age_days": math.log1p((t - se.first_date) / DAY),
+        "log_idle_days": math.log1p((t - max(events)) / DAY),
+        "reviewer_replies": float(min(len(reviewer), 20)),
+        "reviewers": float(len({r.who for r in reviewer})),
+        "reviewed_share": reviewed / len(patches) if patches else 0.0,
+        "reviewer_spoke_last": float(bool(spoke) and not spoke[-1].is_author),
+        "maintainer_answered": float(
+            any(r.who in maintainers or f"addr:{r.addr.lower()}" in maintainers for r in reviewer)
+        ),
+        "expected_known": float(bool(maintainers)),
+        "partly_merged": float(merged_patches > 0),
+        "author_prior_series": math.log1p(len(earlier)),
+        "author_merge_rate": (author_merged + PRIOR_WEIGHT * prior) / (len(earlier) + PRIOR_WEIGHT),
+        "new_contributor": float(not earlier),
+        "queue_open": math.log1p(len(queue)),
+        "subsystem_merge_rate": min(rates),
+    }
+
+
+def facts_in_words(
+    feats: dict[str, float],
+    raw: SeriesFacts,
+    t: int,
+    history: History,
+    expected: dict[str, str] | None,
+    subsystems: tuple[str, ...],
+) -> dict[str, str]:
+    """Each feature of `raw` at T said in words, for the page's "what weighs most" list."""
+    versions = _versions_at(raw, t)
+    cur = current_version(versions)
+    n = len(cur.patches)
+    reviewed = round(feats["reviewed_share"] * n)
+    earlier = [
+        r
+        for r in history.by_author.get(raw.author, [])
+        if (r.first_date, r.key) < (raw.first_date, raw.key)
+    ]
+    last = earlier[-4:]
+    last_merged = sum(1 for r in last if r.merged_by(t))
+    # Linux's and Xen's catch-all section names everything: a specific one says more.
+    named = [s for s in subsystems if s != CATCH_ALL] or list(subsystems)
+    where = ", ".join(named) if named else "the project"
+    idle = (t - _last_event(versions)) / DAY
+    maint = "a maintainer" if not named else f"a maintainer of {named[0]}"
+    queue = round(math.expm1(feats["queue_open"]))
+    return {
+        "log_patches": f"{n} patch{'es' if n != 1 else ''} in the current version",
+        "log_lines": f"{round(math.expm1(feats['log_lines']))} lines changed",
+        "log_files": f"{round(math.expm1(feats['log_files']))} files touched",
+        "versions": f"{len(versions)} version{'s' if len(versions) != 1 else ''} posted so far",
+        "has_cover": "has a cover letter" if feats["has_cover"] else "no cover letter",
+        "log_age_days": f"posted {(t - raw.first_date) / DAY:.0f} days ago",
+        "log_idle_days": f"last activity {idle:.0f} days ago",
+        "reviewer_replies": f"{int(feats['reviewer_replies'])} replies from reviewers",
+        "reviewers": f"{int(feats['reviewers'])} reviewers have replied",
+        "reviewed_share": f"{reviewed} of {n} patches reviewed",
+        "reviewer_spoke_last": "a reviewer spoke last"
+        if feats["reviewer_spoke_last"]
+        else "the author spoke last (or nobody answered)",
+        "maintainer_answered": f"{maint} has answered"
+        if feats["maintainer_answered"]
+        else f"no maintainer of {named[0] if named else 'the project'} has answered yet",
+        "expected_known": "MAINTAINERS names who reviews its files"
+        if feats["expected_known"]
+        else "MAINTAINERS names nobody for its files",
+        "partly_merged": "some of its patches are merged"
+        if feats["partly_merged"]
+        else "none of its patches merged yet",
+        "author_prior_series": f"the author posted {len(earlier)} earlier series",
+        "author_merge_rate": f"the author's last {len(last)} series: {last_merged} merged"
+        if last
+        else "the author's first series",
+        "new_contributor": "the author's first series"
+        if feats["new_contributor"]
+        else "the author has posted before",
+        "queue_open": f"{queue} other open series in {where}",
+        "subsystem_merge_rate": f"{feats['subsystem_merge_rate']:.0%} of {where}'s series "
+        "of the past year merged",
+    }
+
+
+def _last_event(versions: list[VersionFacts]) -> int:
+    return max([v.date for v in versions] + [r.date for v in versions for r in v.replies])
