@@ -90,7 +90,16 @@ def samples(site) -> dict[str, str]:
                         queue = f"/people/{quote(r['address'], safe='@')}/queue"
                         break
                 assert queue, "a reviewer with a queue"
+                # An open series with an estimate of its time to merge (issue 15).
+                predicted = None
+                for r in client.get("/api/series", params={"search": "is:open"}).json()["rows"]:
+                    k = quote(r["series_key"], safe="@")
+                    if client.get(f"/api/series/{k}").json()["prediction"].get("facts"):
+                        predicted = f"/series/{k}"
+                        break
+                assert predicted, "an open series with an estimate"
                 return {
+                    "predicted": predicted,
                     "series": series,
                     "person": person[0],
                     "commit": f"/commits/{shas[0]}",
@@ -326,6 +335,9 @@ def test_screenshots(open_page, samples, tmp_path):
         "series-versions": samples["versions"],
         "queue": samples["queue"],
         "search": "/series?search=is%3Aopen+age%3A%3E2w+-has%3Areview",
+        "prediction": samples["predicted"],
+        "findings": "/findings",
+        "conformance": "/conformance",
     }
     for name, path in shots.items():
         resp = page.goto(path)
