@@ -148,7 +148,7 @@ info AS (
   SELECT b.series_key, b.seq AS base_seq,
     (SELECT v.version_str FROM vers v WHERE v.series_key = b.series_key AND v.seq = b.seq)
       AS version_str,
-    (SELECT max(c.date) FROM cur c WHERE c.series_key = b.series_key) AS current_date
+    (SELECT max(c.date) FROM cur c WHERE c.series_key = b.series_key) AS cur_date
   FROM base b
 ),
 answers AS (
@@ -158,7 +158,7 @@ answers AS (
   JOIN who ON who.identity = e.who
 ),
 facts AS (
-  SELECT o.*, i.version_str, i.current_date,
+  SELECT o.*, i.version_str, i.cur_date,
     (SELECT j.value FROM json_each(o.expected_roles) j, who WHERE j.key = who.identity)
       AS role,
     EXISTS (
@@ -170,18 +170,18 @@ facts AS (
     ) AS asked,
     EXISTS (
       SELECT 1 FROM answers a WHERE a.series_key = o.series_key
-      AND a.seq >= i.base_seq AND a.date >= i.current_date
+      AND a.seq >= i.base_seq AND a.date >= i.cur_date
     ) AS answered,
     EXISTS (
       SELECT 1 FROM answers a WHERE a.series_key = o.series_key
-      AND (a.seq < i.base_seq OR a.date < i.current_date)
+      AND (a.seq < i.base_seq OR a.date < i.cur_date)
     ) AS earlier
   FROM open o JOIN info i ON i.series_key = o.series_key
 )
 SELECT series_key, title, author, state,
   'v' || coalesce(nullif(version_str, ''), '1') AS current_version,
-  datetime(current_date, 'unixepoch') AS current_posted,
-  round(max(0, as_of - current_date) / 86400.0, 1) AS waiting_days,
+  datetime(cur_date, 'unixepoch') AS current_posted,
+  round(max(0, as_of - cur_date) / 86400.0, 1) AS waiting_days,
   trim(
     CASE WHEN role IN ('{MAINTAINER}', '{REVIEWER}') THEN role ELSE '' END
     || CASE WHEN asked THEN ', {ASKED}' ELSE '' END
@@ -189,7 +189,7 @@ SELECT series_key, title, author, state,
 FROM facts, who
 WHERE author <> who.identity AND NOT answered
   AND (role IN ('{MAINTAINER}', '{REVIEWER}') OR asked OR earlier)
-ORDER BY current_date, series_key"""
+ORDER BY cur_date, series_key"""
 
 
 def canned_queries(rules: BacklogRules) -> dict[str, dict[str, Any]]:
