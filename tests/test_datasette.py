@@ -10,9 +10,12 @@ import sqlite3
 from collections import Counter
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from patchlens.metrics.backlog import DAY, OPEN_STATES, BacklogRules, decide
+from patchlens.metrics.roles import MAINTAINER, REVIEWER
+from patchlens.queries.queue import AGAIN, ASKED
 from patchlens.queries.selection import data_date, select_series, stored_facts
 from patchlens.store import schema
 from patchlens.web import datasette_columns, datasette_meta
@@ -133,38 +136,88 @@ def test_reviewers_equal_the_community_sums(ro, erofs_store):
     assert max(g["reviews"] for g in got) > 0
 
 
-def queues(erofs_store) -> dict[str, list[dict]]:
+def queues(engine, people: list[str] | None = None) -> dict[str, list[dict]]:
+    """Every person's queue (or those of `people`) as queries/queue.py lists it."""
     from patchlens.queries.queue import queue_rows
 
-    _db, engine, _ = erofs_store
     with engine.connect() as conn:
-        people = [
-            r[0]
-            for r in conn.execute(
-                schema.people.select().with_only_columns(schema.people.c.identity)
-            )
-        ]
+        if people is None:
+            ident = schema.people.c.identity
+            people = [r[0] for r in conn.execute(select(ident).order_by(ident))]
         return {p: queue_rows(conn, p, RULES) for p in people}
 
 
-def test_queue_of_everyone_equals_the_read_model(ro, erofs_store):
-    everyone = queues(erofs_store)
-    nonempty = [p for p, q in everyone.items() if q]
-    assert len(nonempty) >= 3
+def same_queues(con: sqlite3.Connection, everyone: dict[str, list[dict]]) -> Counter:
+    """The canned queue equals the read model's for each person: series, order, reasons,
+    version, state and waiting days. Returns how often each reason was seen."""
+    seen: Counter = Counter()
     for who, want in everyone.items():
-        got = canned(ro, "queue", person=who)
+        got = canned(con, "queue", person=who)
         assert [g["series_key"] for g in got] == [w["series_key"] for w in want], who
         for g, w in zip(got, want, strict=True):
             assert g["reasons"] == ", ".join(w["reasons"]), (who, g["series_key"])
             assert g["current_version"] == w["current_version"]
             assert g["state"] == w["state"]
             assert g["waiting_days"] == round(w["waiting_hours"] / 24, 1)
+            seen.update(w["reasons"])
+    return seen
+
+
+def test_queue_of_everyone_equals_the_read_model(ro, erofs_store):
+    _db, engine, _ = erofs_store
+    everyone = queues(engine)
+    nonempty = [p for p, q in everyone.items() if q]
+    assert len(nonempty) >= 3
+    seen = same_queues(ro, everyone)
+    assert seen[ASKED] > 0 and seen[AGAIN] > 0, seen
     # by one of their addresses too
     who = max(nonempty, key=lambda p: len(everyone[p]))
     address = ro.execute("SELECT address FROM people WHERE identity = ?", (who,)).fetchone()[0]
     got = canned(ro, "queue", person=address.upper())
     assert [g["series_key"] for g in got] == [w["series_key"] for w in everyone[who]]
     assert canned(ro, "queue", person="nobody@invalid") == []
+
+
+def test_queue_with_maintainers_roles_on_xen(xen_store):
+    """Xen with MAINTAINERS: the maintainer and reviewer reasons (EROFS has no MAINTAINERS).
+    Everyone with a queue, and every 10th person without one."""
+    _tmp, db, engine = xen_store
+    everyone = queues(engine)
+    some = {p: q for i, (p, q) in enumerate(everyone.items()) if q or i % 10 == 0}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        seen = same_queues(con, some)
+    finally:
+        con.close()
+    assert seen[MAINTAINER] > 0 and seen[REVIEWER] > 0, seen
+
+
+def test_queue_after_a_partial_reroll(tmp_path):
+    """Scenario 04: a re-rolled 2/5 alone (v3) laid over v2: the reviewer who spoke before it
+    has it back again, with the current version v2 (the last full one)."""
+    from patchlens.config import Config
+    from patchlens.stages import ingest
+    from patchlens.stages.pipeline import run_stages
+    from patchlens.stages.progress import Reporter
+    from patchlens.store.db import open_store
+    from tests.conftest import FIXTURES
+
+    db = tmp_path / "s.db"
+    engine = open_store(str(db))
+    ingest.add_list(engine, "l", [str(FIXTURES / "scenarios" / "04-partial-reroll.mbox")])
+    ingest.run_update(engine, tmp_path / "cache", Reporter(quiet=True), jobs=1)
+    run_stages(engine, Config(), tmp_path / "cache", Reporter(quiet=True), jobs=1)
+    everyone = queues(engine)
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        seen = same_queues(con, everyone)
+    finally:
+        con.close()
+    assert seen[AGAIN] == 1, seen
+    rows = [r for q in everyone.values() for r in q if AGAIN in r["reasons"]]
+    assert rows[0]["current_version"] == "v2"
 
 
 def test_metadata_only_writes_the_metadata(erofs_store, tmp_path):

@@ -97,7 +97,8 @@ ORDER BY {_state_order("state")}, first_date, series_key"""
 
 # Review given per person, as queries/community.py review_balance sums review_events (bots
 # left out, as the community page does): the organisation is the person's latest.
-REVIEWERS_SQL = """SELECT e.who AS identity, p.name, p.org,
+REVIEWERS_SQL = """SELECT e.who AS identity,
+  coalesce(p.name, '') AS name, coalesce(p.org, '') AS org,
   count(*) AS review_replies,
   sum(e.review) AS reviews,
   sum(e.review AND NOT e.substantive) AS flag_only,
@@ -356,7 +357,6 @@ def write_states_db(conn: Connection, path: Path, rules: BacklogRules) -> int:
                     date(as_of),
                 )
                 for r in rows
-                if "state" in r and "org" in r
             ],
         )
         for col in ("state", "org"):
