@@ -256,3 +256,27 @@ def test_states_db_is_the_read_model(erofs_store, tmp_path, client):
     assert n == api["series"]
     assert counts == {k: v for k, v in api["states"].items() if v}
     assert lists == {"linux-erofs", "erofs-2024"}
+
+
+def test_plain_datasette_with_the_metadata_file(erofs_store, tmp_path, client):
+    """docs/DATASETTE.md's plain use: `datasette STORE -m metadata.json` (here with --get, one
+    request without a server) has the canned queries and the descriptions."""
+    import subprocess
+    import sys
+
+    from patchlens.cli import app
+
+    db, _engine, _ = erofs_store
+    meta = tmp_path / "metadata.json"
+    res = CliRunner().invoke(app, ["--db", str(db), "datasette", "--metadata-only", str(meta)])
+    assert res.exit_code == 0, res.output
+
+    def get(path: str) -> str:
+        cmd = [sys.executable, "-m", "datasette", str(db), "-m", str(meta), "--get", path]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
+        return out.stdout
+
+    rows = json.loads(get(f"/{db.stem}/backlog_states.json?_shape=array"))
+    api = client.get("/api/backlog").json()
+    assert {r["state"]: r["series"] for r in rows} == {k: v for k, v in api["states"].items() if v}
+    assert "state fact: none, partly or fully merged" in get(f"/{db.stem}/series_metrics")
