@@ -728,6 +728,74 @@ def conformance_cmd(
         render.conformance(d, console, limit)
 
 
+@app.command("datasette")
+def datasette_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8001,
+    metadata_only: Annotated[
+        Path | None,
+        typer.Option(
+            "--metadata-only",
+            help="Write datasette's metadata JSON for the store to FILE and stop (for "
+            "`datasette STORE.db -m FILE`).",
+        ),
+    ] = None,
+) -> None:
+    """The store in datasette, read-only, with descriptions, facets and canned queries
+    (docs/DATASETTE.md). SQLite stores only."""
+    import importlib.util
+    import signal
+    import subprocess
+    import tempfile
+
+    from sqlalchemy.engine import make_url
+
+    from patchlens.web import datasette_meta
+
+    url = database_url(state.db)
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database:
+        _fail(
+            "datasette opens SQLite files only; this store is "
+            f"{u.get_backend_name()} (use `patchlens export` or the API)"
+        )
+    store = Path(u.database)
+    if not store.exists():
+        _fail(f"{store}: no patchlens store here (run 'patchlens update')")
+    rules = _rules()
+    if metadata_only is not None:
+        meta = datasette_meta.metadata(store.stem, rules, states_db=False)
+        metadata_only.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+        console.print(f"wrote {metadata_only}: datasette {store} -m {metadata_only}")
+        return
+    if importlib.util.find_spec("datasette") is None:
+        _fail("datasette is not installed: pip install 'patchlens[datasette]'")
+    engine = open_store(state.db, readonly=True)
+    with tempfile.TemporaryDirectory(prefix="patchlens-datasette-") as tmp:
+        states = Path(tmp) / f"{datasette_meta.STATES_DB}.db"
+        with engine.connect() as conn:
+            n = datasette_meta.write_states_db(conn, states, rules)
+        engine.dispose()
+        meta_path = Path(tmp) / "metadata.json"
+        meta = datasette_meta.metadata(store.stem, rules, states_db=True)
+        meta_path.write_text(json.dumps(meta, ensure_ascii=False))
+        args = datasette_meta.serve_args(store, states, meta_path, host, port)
+        console.print(f"datasette on http://{host}:{port}/ ({n} series states; Ctrl-C to stop)")
+
+        def stop(_sig: int, _frame: object) -> NoReturn:
+            # Raised inside subprocess.call, which then kills datasette; the temporary
+            # directory (states, metadata) is removed on the way out.
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            code = subprocess.call([sys.executable, "-m", "datasette", *args])
+        except KeyboardInterrupt:
+            code = 0
+    if code:
+        raise typer.Exit(code)
+
+
 for _app in (app, export_app):
     for _info in _app.registered_commands:
         if _info.callback is not None:
