@@ -4,10 +4,6 @@
 docs/PYTHON_API.md). The read API is imported on first use of one of its names, so that
 `import patchlens` (which every CLI start does) stays cheap."""
 
-from __future__ import annotations
-
-from typing import Any
-
 __version__ = "0.1.0"
 
 # The names the read API lends to the package: `patchlens.open`, `patchlens.Store`, ...
@@ -15,7 +11,7 @@ _API = ("open", "Store", "FilterError")
 __all__ = ["__version__", *_API]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # no `typing` import: it would cost every start
     if name in _API:
         from patchlens import api
 
