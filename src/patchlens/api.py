@@ -138,8 +138,15 @@ class Store:
 
     def metrics(self, *, as_: As = "pandas", **filters: Any) -> Any:
         """One row per selected series with every metric of docs/METRICS.md, the facts its
-        state rests on, and its state today (`patchlens export metrics`)."""
-        return self._export("metrics", as_, filters)
+        state rests on, and its state today (`patchlens export metrics`), oldest first (first
+        posting, then key: the same order on SQLite and PostgreSQL)."""
+        f = _filters(filters)
+
+        def rows(conn: Connection) -> list[dict[str, Any]]:
+            found = exports.metrics_rows(conn, f, self.rules)
+            return sorted(found, key=lambda r: (r["first_date"], r["series_key"]))
+
+        return self._read(rows, as_, exports.METRICS_COLUMNS)
 
     def versions(self, *, as_: As = "pandas", **filters: Any) -> Any:
         """One row per version of the selected series: its key, order in the series (`seq`),
