@@ -27,6 +27,7 @@ LAYERS: tuple[str, ...] = (
     "queries",  # the one read model and its one filter type
     "stages",  # read-compute-write: ingest, analyse, review, match, metrics, the pipeline
     "web",  # thin views over queries/
+    "api",  # the Python read API (`patchlens.open`): thin over queries/
     "cli",  # thin over stages/ and queries/
     "__main__",
 )
