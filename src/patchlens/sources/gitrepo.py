@@ -1,20 +1,28 @@
 """Commits of a git repository, with their diffs, read through `git log -p --numstat`.
 
 The `git` binary walks history with diffs several times faster than any Python binding here;
-the range is cut into slices that run as parallel `git log` processes, each followed by
-`git patch-id --stable` on its own output (the same pipeline as `git log -p | git patch-id`),
-while this process only splits the output: per-line work stays in git. File statistics come
-from git's numstat, so the diff text is stored but not scanned here.
+the range is cut into slices, each read by its own `git log` whose output streams into
+`git patch-id --stable` (the same pipeline as `git log -p | git patch-id`) and through the
+parser, record by record. A slice's parse, compression and fingerprints are the work of one
+worker process (stages/ingest.py runs `read_slice` through the process pool), so the writing
+process only stores what comes back. File statistics come from git's numstat.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import itertools
+import os
 import re
 import subprocess
+import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from patchlens.mail.diff import FileStat, unquote_path
 from patchlens.mail.fingerprint import fingerprint, pack
@@ -225,36 +233,132 @@ def _run_log(gitdir: Path, shas: list[str]) -> tuple[bytes, dict[str, str]]:
     return proc.stdout, ids
 
 
-def _read_slice(gitdir: Path, shas: list[str]) -> list[CommitRecord]:
-    """Log, patch-ids, parse, compression and fingerprints of one slice: runs in a thread,
-    beside git and the writer (zstd and the subprocess waits release the GIL)."""
-    out, ids = _run_log(gitdir, shas)
-    records = list(parse_log(out, ids))
+# How much of `git log`'s output a slice reader takes at a time: records are parsed as soon as
+# they are whole, so a reader holds one chunk and the commit being read, not its whole slice.
+READ_CHUNK = 1 << 20
+
+
+def read_slice(gitdir: Path, shas: list[str], *, keep_text: bool = False) -> list[CommitRecord]:
+    """One slice's commits, ready to store: log, patch-ids, parse, compressed diff and
+    fingerprint. Runs in a worker process (stages/ingest.py), so none of it holds the
+    writer's GIL.
+
+    `git log` output streams through here into `git patch-id --stable` (the same pipeline
+    as `git log -p | git patch-id`) and each record is parsed once it is whole, its diff
+    compressed and fingerprinted, and the text dropped (unless `keep_text`): memory is bounded
+    by the largest commit, not by the slice (util-linux's early slices of translations are
+    hundreds of MB of diff)."""
+    with tempfile.TemporaryFile() as log_err, tempfile.TemporaryFile() as pid_err:
+        log = subprocess.Popen(
+            git_argv(LOG_ARGS),
+            cwd=gitdir,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_err,
+            env=GIT_ENV,
+        )
+        pid = subprocess.Popen(
+            git_argv(["patch-id", "--stable"]),
+            cwd=gitdir,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=pid_err,
+            env=GIT_ENV,
+        )
+        ids_out: list[bytes] = []
+        drain = threading.Thread(target=lambda: ids_out.append(_read_all(pid.stdout)))
+        drain.start()
+        records: list[CommitRecord] = []
+        done = False
+        try:
+            assert log.stdin is not None and log.stdout is not None and pid.stdin is not None
+            # `--stdin` makes git read every name before it writes anything: no deadlock.
+            log.stdin.write("".join(s + "\n" for s in shas).encode())
+            log.stdin.close()
+            buf = bytearray()
+            fd = log.stdout.fileno()
+            while chunk := os.read(fd, READ_CHUNK):
+                pid.stdin.write(chunk)
+                start = max(0, len(buf) - 1)
+                buf += chunk
+                # Records whole so far: every one before the last record start seen.
+                last = buf.rfind(b"\0\x01", start)
+                if last > 0 and buf.find(b"\0\x01", 0, last) != -1:
+                    records.extend(_finish(parse_log(bytes(buf[:last])), keep_text))
+                    del buf[:last]
+            records.extend(_finish(parse_log(bytes(buf)), keep_text))
+            del buf
+            done = True
+        except BrokenPipeError:
+            pass  # patch-id (or git log) ended early: its exit status says why, below
+        finally:
+            if not done:  # neither git may be left waiting on a pipe nobody serves
+                log.kill()
+                pid.kill()
+            for stream in (log.stdin, pid.stdin):
+                if stream is not None and not stream.closed:
+                    with contextlib.suppress(BrokenPipeError):
+                        stream.close()
+            log_rc = log.wait()
+            drain.join()
+            pid_rc = pid.wait()
+            if log.stdout is not None:
+                log.stdout.close()
+        if log_rc != 0:
+            raise SourceError(f"{gitdir}: git log failed: {_text(log_err)}")
+        if pid_rc != 0:
+            raise SourceError(f"{gitdir}: git patch-id failed: {_text(pid_err)}")
+        if not done:
+            raise SourceError(f"{gitdir}: git patch-id stopped reading the log")
+    ids = {}
+    for line in b"".join(ids_out).decode().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            ids[parts[1]] = parts[0]
+    for r in records:
+        r.patch_id = ids.get(r.sha)
+    return records
+
+
+def _read_all(stream: IO[bytes] | None) -> bytes:
+    return stream.read() if stream is not None else b""
+
+
+def _text(err: IO[bytes]) -> str:
+    err.seek(0)
+    return err.read(4000).decode("utf-8", "replace")
+
+
+def _finish(records: Iterator[CommitRecord], keep_text: bool) -> Iterator[CommitRecord]:
+    """Compress each diff and fingerprint each non-merge commit, from the text in hand."""
     for r in records:
         if r.diff is not None:
             r.diff_z = compress_text(r.diff)
         if not r.is_merge:
             r.fingerprint = pack(fingerprint(r.diff))
-    return records
+        if not keep_text:
+            r.diff = None
+        yield r
+
+
+def slices(shas: list[str], size: int = 200) -> list[list[str]]:
+    return [shas[i : i + size] for i in range(0, len(shas), size)]
 
 
 def read_commits(
     gitdir: Path, shas: list[str], *, slice_size: int = 200, jobs: int = 2
 ) -> Iterator[list[CommitRecord]]:
-    """CommitRecords for `shas`, in that order, one list per slice.
-
-    `jobs` git processes run ahead of the parser, so git's work overlaps the parsing.
-    """
-    slices = [shas[i : i + slice_size] for i in range(0, len(shas), slice_size)]
+    """CommitRecords for `shas`, in that order, one list per slice, read in `jobs` threads of
+    this process, the diff text kept. The ingest stage reads in worker processes instead
+    (read_slice through stages.parallel.ordered_map); this is for tools and tests."""
+    read = functools.partial(read_slice, gitdir, keep_text=True)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: list[Future[list[CommitRecord]]] = []
-        nxt = 0
-        while nxt < len(slices) and len(pending) < jobs + 1:
-            pending.append(pool.submit(_read_slice, gitdir, slices[nxt]))
-            nxt += 1
+        todo = iter(slices(shas, slice_size))
+        for part in itertools.islice(todo, jobs + 1):
+            pending.append(pool.submit(read, part))
         while pending:
             records = pending.pop(0).result()
-            if nxt < len(slices):
-                pending.append(pool.submit(_read_slice, gitdir, slices[nxt]))
-                nxt += 1
+            for part in itertools.islice(todo, 1):
+                pending.append(pool.submit(read, part))
             yield records
