@@ -35,7 +35,7 @@ from patchlens.store.compression import compress_text
 # "commit %H" first, so that `git patch-id` can name each patch; then NUL-separated fields.
 _FORMAT = "commit %H%n%x00%x01%H%x00%P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"
 # The "commit <sha>" line that opens the next record ends the current one.
-_NEXT_COMMIT = re.compile(r"commit [0-9a-f]{40,64}\n?\Z")
+_NEXT_COMMIT_B = re.compile(rb"commit [0-9a-f]{40,64}\n?\Z")
 LOG_ARGS = [
     "log",
     "--no-walk=unsorted",
@@ -122,22 +122,30 @@ def _numstat(block: str) -> list[FileStat]:
 def parse_log(data: bytes, patch_ids: dict[str, str] | None = None) -> Iterator[CommitRecord]:
     """CommitRecords from `git log` output in the LOG_ARGS format."""
     patch_ids = patch_ids or {}
-    for rec in data.split(b"\0\x01")[1:]:
+    records = data.split(b"\0\x01")
+    del records[0]
+    records.reverse()  # popped from the end: each record's bytes go once it is parsed
+    while records:
+        rec = records.pop()
         fields = rec.split(b"\0", 9)
+        del rec
         if len(fields) < 10:
-            raise SourceError(f"unexpected git log record: {rec[:80]!r}")
+            raise SourceError(f"unexpected git log record: {fields[0][:80]!r}")
         sha, parents, an, ae, ad, cn, ce, cd, message, rest = fields
+        del fields
         # After the message: numstat lines, then the diff; the next record's "commit" line
-        # closes it.
-        tail = rest.decode("utf-8", "surrogateescape")
-        last = tail.rfind("commit ", max(0, len(tail) - 80))
-        if last != -1 and (last == 0 or tail[last - 1] == "\n") and _NEXT_COMMIT.match(tail, last):
-            tail = tail[:last]
-        cut = tail.find("\ndiff ")
+        # closes it. Cut in bytes (the marks are ASCII, which decodes byte for byte), and
+        # each piece decoded once: a 40 MB diff is not copied as text twice.
+        last = rest.rfind(b"commit ", max(0, len(rest) - 80))
+        if last != -1 and (last == 0 or rest[last - 1] == 10) and _NEXT_COMMIT_B.match(rest, last):
+            rest = rest[:last]
+        cut = rest.find(b"\ndiff ")
         if cut == -1:
-            stats, diff_text = tail, ""
+            stats, diff_text = rest.decode("utf-8", "surrogateescape"), ""
         else:
-            stats, diff_text = tail[:cut], tail[cut + 1 :]
+            stats = rest[:cut].decode("utf-8", "surrogateescape")
+            diff_text = rest[cut + 1 :].decode("utf-8", "surrogateescape")
+        del rest
         msg = message.decode("utf-8", "replace").rstrip("\n")
         a_date, a_off = _raw_date(ad.decode())
         c_date, c_off = _raw_date(cd.decode())
@@ -354,13 +362,17 @@ def git_fingerprint(diff: str | None) -> frozenset[int]:
     removes."""
     if not diff:
         return frozenset()
-    changed: list[bytes] = []
+    hashes: set[int] = set()
+    # A file at a time: a commit of translations changes 650k lines, and lists of them all
+    # (one small bytes object each) would hold hundreds of MB.
     for part in diff.encode("utf-8", "surrogateescape").split(b"\ndiff --git "):
         first = part.find(b"\n@@ ")
-        if first != -1:
-            changed.extend(_CHANGED.findall(part, first))
-    joined = UNICODE_BLANKS.sub(b"", b"\n".join(changed)).translate(None, ASCII_BLANKS)
-    return frozenset(map(zlib.crc32, [line for line in joined.split(b"\n") if len(line) > 1]))
+        if first == -1:
+            continue
+        joined = b"\n".join(_CHANGED.findall(part, first))
+        joined = UNICODE_BLANKS.sub(b"", joined).translate(None, ASCII_BLANKS)
+        hashes.update(map(zlib.crc32, [line for line in joined.split(b"\n") if len(line) > 1]))
+    return frozenset(hashes)
 
 
 def _finish(records: Iterator[CommitRecord], keep_text: bool) -> Iterator[CommitRecord]:
