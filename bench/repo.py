@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     for line in machine():
         print(line)
+    print(f"load average at start: {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory(prefix="patchlens-bench-repo-") as tmp_s:
         tmp = Path(tmp_s)
         repo, branch = args.repo, args.branch
@@ -113,7 +115,10 @@ def main(argv: list[str] | None = None) -> None:
             ours.info["stored"] = count(db, "commits")
             pairs.append((git_run, ours))
     what = "ingest stage" if args.ingest_only else "patchlens -q update"
-    print(f"\n  {'':<36}{'median s':>9}{'best s':>9}{'commit/s':>9}{'tree MB':>9}")
+    print(
+        f"\n  {'':<36}{'median s':>9}{'best s':>9}{'commit/s':>9}{'tree MB':>9}{'PSS MB':>8}"
+        f"{'main':>6}{'worker':>7}{'git':>6}"
+    )
     for label, runs in (
         ("git log -p | git patch-id --stable", [g for g, _ in pairs]),
         (f"{what} (repository alone)", [o for _, o in pairs]),
@@ -121,8 +126,11 @@ def main(argv: list[str] | None = None) -> None:
         walls = [r.wall for r in runs]
         print(
             f"  {label:<36}{med(walls):9.2f}{best(walls):9.2f}{commits / med(walls):9,.0f}"
-            f"{max(r.tree_mb for r in runs):9.0f}"
+            f"{max(r.tree_mb for r in runs):9.0f}{max(r.pss_mb for r in runs):8.0f}"
+            f"{max(r.main_mb for r in runs):6.0f}{max(r.worker_mb for r in runs):7.0f}"
+            f"{max(r.git_mb for r in runs):6.0f}"
         )
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
     ratios = [o.wall / g.wall for g, o in pairs]
     print(
         f"  commits stored {pairs[0][1].info['stored']:,}; patchlens import (median)"

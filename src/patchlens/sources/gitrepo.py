@@ -1,23 +1,32 @@
 """Commits of a git repository, with their diffs, read through `git log -p --numstat`.
 
 The `git` binary walks history with diffs several times faster than any Python binding here;
-the range is cut into slices that run as parallel `git log` processes, each followed by
-`git patch-id --stable` on its own output (the same pipeline as `git log -p | git patch-id`),
-while this process only splits the output: per-line work stays in git. File statistics come
-from git's numstat, so the diff text is stored but not scanned here.
+the range is cut into slices, each read by its own `git log` whose output streams into
+`git patch-id --stable` (the same pipeline as `git log -p | git patch-id`) and through the
+parser, record by record. A slice's parse, compression and fingerprints are the work of one
+worker process (stages/ingest.py runs `read_slice` through the process pool), so the writing
+process only stores what comes back. File statistics come from git's numstat.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import itertools
+import os
 import re
 import subprocess
+import tempfile
+import threading
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from patchlens.mail.diff import FileStat, unquote_path
-from patchlens.mail.fingerprint import fingerprint, pack
+from patchlens.mail.fingerprint import pack
 from patchlens.mail.trailers import Trailer, parse_trailers
 from patchlens.sources.base import SourceError
 from patchlens.sources.gitutil import DIFF_SAFETY, GIT_ENV, git, git_argv
@@ -26,7 +35,7 @@ from patchlens.store.compression import compress_text
 # "commit %H" first, so that `git patch-id` can name each patch; then NUL-separated fields.
 _FORMAT = "commit %H%n%x00%x01%H%x00%P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"
 # The "commit <sha>" line that opens the next record ends the current one.
-_NEXT_COMMIT = re.compile(r"commit [0-9a-f]{40,64}\n?\Z")
+_NEXT_COMMIT_B = re.compile(rb"commit [0-9a-f]{40,64}\n?\Z")
 LOG_ARGS = [
     "log",
     "--no-walk=unsorted",
@@ -113,22 +122,30 @@ def _numstat(block: str) -> list[FileStat]:
 def parse_log(data: bytes, patch_ids: dict[str, str] | None = None) -> Iterator[CommitRecord]:
     """CommitRecords from `git log` output in the LOG_ARGS format."""
     patch_ids = patch_ids or {}
-    for rec in data.split(b"\0\x01")[1:]:
+    records = data.split(b"\0\x01")
+    del records[0]
+    records.reverse()  # popped from the end: each record's bytes go once it is parsed
+    while records:
+        rec = records.pop()
         fields = rec.split(b"\0", 9)
+        del rec
         if len(fields) < 10:
-            raise SourceError(f"unexpected git log record: {rec[:80]!r}")
+            raise SourceError(f"unexpected git log record: {fields[0][:80]!r}")
         sha, parents, an, ae, ad, cn, ce, cd, message, rest = fields
+        del fields
         # After the message: numstat lines, then the diff; the next record's "commit" line
-        # closes it.
-        tail = rest.decode("utf-8", "surrogateescape")
-        last = tail.rfind("commit ", max(0, len(tail) - 80))
-        if last != -1 and (last == 0 or tail[last - 1] == "\n") and _NEXT_COMMIT.match(tail, last):
-            tail = tail[:last]
-        cut = tail.find("\ndiff ")
+        # closes it. Cut in bytes (the marks are ASCII, which decodes byte for byte), and
+        # each piece decoded once: a 40 MB diff is not copied as text twice.
+        last = rest.rfind(b"commit ", max(0, len(rest) - 80))
+        if last != -1 and (last == 0 or rest[last - 1] == 10) and _NEXT_COMMIT_B.match(rest, last):
+            rest = rest[:last]
+        cut = rest.find(b"\ndiff ")
         if cut == -1:
-            stats, diff_text = tail, ""
+            stats, diff_text = rest.decode("utf-8", "surrogateescape"), ""
         else:
-            stats, diff_text = tail[:cut], tail[cut + 1 :]
+            stats = rest[:cut].decode("utf-8", "surrogateescape")
+            diff_text = rest[cut + 1 :].decode("utf-8", "surrogateescape")
+        del rest
         msg = message.decode("utf-8", "replace").rstrip("\n")
         a_date, a_off = _raw_date(ad.decode())
         c_date, c_off = _raw_date(cd.decode())
@@ -225,36 +242,169 @@ def _run_log(gitdir: Path, shas: list[str]) -> tuple[bytes, dict[str, str]]:
     return proc.stdout, ids
 
 
-def _read_slice(gitdir: Path, shas: list[str]) -> list[CommitRecord]:
-    """Log, patch-ids, parse, compression and fingerprints of one slice: runs in a thread,
-    beside git and the writer (zstd and the subprocess waits release the GIL)."""
-    out, ids = _run_log(gitdir, shas)
-    records = list(parse_log(out, ids))
+# How much of `git log`'s output a slice reader takes at a time: records are parsed as soon as
+# they are whole, so a reader holds one chunk and the commit being read, not its whole slice.
+READ_CHUNK = 1 << 20
+
+
+def read_slice(gitdir: Path, shas: list[str], *, keep_text: bool = False) -> list[CommitRecord]:
+    """One slice's commits, ready to store: log, patch-ids, parse, compressed diff and
+    fingerprint. Runs in a worker process (stages/ingest.py), so none of it holds the
+    writer's GIL.
+
+    `git log` output streams through here into `git patch-id --stable` (the same pipeline
+    as `git log -p | git patch-id`) and each record is parsed once it is whole, its diff
+    compressed and fingerprinted, and the text dropped (unless `keep_text`): memory is bounded
+    by the largest commit, not by the slice (util-linux's early slices of translations are
+    hundreds of MB of diff)."""
+    with tempfile.TemporaryFile() as log_err, tempfile.TemporaryFile() as pid_err:
+        log = subprocess.Popen(
+            git_argv(LOG_ARGS),
+            cwd=gitdir,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log_err,
+            env=GIT_ENV,
+        )
+        pid = subprocess.Popen(
+            git_argv(["patch-id", "--stable"]),
+            cwd=gitdir,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=pid_err,
+            env=GIT_ENV,
+        )
+        ids_out: list[bytes] = []
+        drain = threading.Thread(target=lambda: ids_out.append(_read_all(pid.stdout)))
+        drain.start()
+        records: list[CommitRecord] = []
+        done = False
+        try:
+            assert log.stdin is not None and log.stdout is not None and pid.stdin is not None
+            # `--stdin` makes git read every name before it writes anything: no deadlock.
+            log.stdin.write("".join(s + "\n" for s in shas).encode())
+            log.stdin.close()
+            buf = bytearray()
+            fd = log.stdout.fileno()
+            while chunk := os.read(fd, READ_CHUNK):
+                pid.stdin.write(chunk)
+                start = max(0, len(buf) - 1)
+                buf += chunk
+                # Records whole so far: every one before the last record start seen.
+                last = buf.rfind(b"\0\x01", start)
+                if last > 0 and buf.find(b"\0\x01", 0, last) != -1:
+                    records.extend(_finish(parse_log(bytes(buf[:last])), keep_text))
+                    del buf[:last]
+            records.extend(_finish(parse_log(bytes(buf)), keep_text))
+            del buf
+            done = True
+        except BrokenPipeError:
+            pass  # patch-id (or git log) ended early: its exit status says why, below
+        finally:
+            if not done:  # neither git may be left waiting on a pipe nobody serves
+                log.kill()
+                pid.kill()
+            for stream in (log.stdin, pid.stdin):
+                if stream is not None and not stream.closed:
+                    with contextlib.suppress(BrokenPipeError):
+                        stream.close()
+            log_rc = log.wait()
+            drain.join()
+            pid_rc = pid.wait()
+            if log.stdout is not None:
+                log.stdout.close()
+        if log_rc != 0:
+            raise SourceError(f"{gitdir}: git log failed: {_text(log_err)}")
+        if pid_rc != 0:
+            raise SourceError(f"{gitdir}: git patch-id failed: {_text(pid_err)}")
+        if not done:
+            raise SourceError(f"{gitdir}: git patch-id stopped reading the log")
+    ids = {}
+    for line in b"".join(ids_out).decode().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            ids[parts[1]] = parts[0]
+    for r in records:
+        r.patch_id = ids.get(r.sha)
+    return records
+
+
+def _read_all(stream: IO[bytes] | None) -> bytes:
+    return stream.read() if stream is not None else b""
+
+
+def _text(err: IO[bytes]) -> str:
+    err.seek(0)
+    return err.read(4000).decode("utf-8", "replace")
+
+
+# Changed lines (in the hunks: see git_fingerprint), and the white space `str.split()` removes:
+# ASCII (deleted from bytes directly) and the rest (by their UTF-8 forms).
+_CHANGED = re.compile(rb"\n([+-][^\n]*)")
+ASCII_BLANKS = b" \t\v\f\r\x1c\x1d\x1e\x1f"
+UNICODE_BLANKS = re.compile(
+    rb"\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80"
+)
+
+
+def git_fingerprint(diff: str | None) -> frozenset[int]:
+    """mail.fingerprint.fingerprint of a diff git wrote, computed on its bytes by C loops:
+    the Python loop over every line was most of a reading worker's time (util-linux's
+    translation commits hold millions of lines).
+
+    The same hashes, because git's output is well formed: within a file's part (from one
+    "diff --git" line to the next), every line from its first hunk header on is a hunk header
+    or a line the headers count, so its "+"/"-" lines are exactly the changed lines the
+    counting loop finds (a mail diff may be mangled: mail keeps that loop). White space is
+    deleted from the bytes: the ASCII kinds byte by byte, the others (NBSP, NEL, ...) by their
+    UTF-8 forms, which start with a lead byte, where decoding with surrogateescape always
+    starts a character: the bytes removed are exactly those of the characters `str.split()`
+    removes."""
+    if not diff:
+        return frozenset()
+    hashes: set[int] = set()
+    # A file at a time: a commit of translations changes 650k lines, and lists of them all
+    # (one small bytes object each) would hold hundreds of MB.
+    for part in diff.encode("utf-8", "surrogateescape").split(b"\ndiff --git "):
+        first = part.find(b"\n@@ ")
+        if first == -1:
+            continue
+        joined = b"\n".join(_CHANGED.findall(part, first))
+        joined = UNICODE_BLANKS.sub(b"", joined).translate(None, ASCII_BLANKS)
+        hashes.update(map(zlib.crc32, [line for line in joined.split(b"\n") if len(line) > 1]))
+    return frozenset(hashes)
+
+
+def _finish(records: Iterator[CommitRecord], keep_text: bool) -> Iterator[CommitRecord]:
+    """Compress each diff and fingerprint each non-merge commit, from the text in hand."""
     for r in records:
         if r.diff is not None:
             r.diff_z = compress_text(r.diff)
         if not r.is_merge:
-            r.fingerprint = pack(fingerprint(r.diff))
-    return records
+            r.fingerprint = pack(git_fingerprint(r.diff))
+        if not keep_text:
+            r.diff = None
+        yield r
+
+
+def slices(shas: list[str], size: int = 200) -> list[list[str]]:
+    return [shas[i : i + size] for i in range(0, len(shas), size)]
 
 
 def read_commits(
     gitdir: Path, shas: list[str], *, slice_size: int = 200, jobs: int = 2
 ) -> Iterator[list[CommitRecord]]:
-    """CommitRecords for `shas`, in that order, one list per slice.
-
-    `jobs` git processes run ahead of the parser, so git's work overlaps the parsing.
-    """
-    slices = [shas[i : i + slice_size] for i in range(0, len(shas), slice_size)]
+    """CommitRecords for `shas`, in that order, one list per slice, read in `jobs` threads of
+    this process, the diff text kept. The ingest stage reads in worker processes instead
+    (read_slice through stages.parallel.ordered_map); this is for tools and tests."""
+    read = functools.partial(read_slice, gitdir, keep_text=True)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: list[Future[list[CommitRecord]]] = []
-        nxt = 0
-        while nxt < len(slices) and len(pending) < jobs + 1:
-            pending.append(pool.submit(_read_slice, gitdir, slices[nxt]))
-            nxt += 1
+        todo = iter(slices(shas, slice_size))
+        for part in itertools.islice(todo, jobs + 1):
+            pending.append(pool.submit(read, part))
         while pending:
             records = pending.pop(0).result()
-            if nxt < len(slices):
-                pending.append(pool.submit(_read_slice, gitdir, slices[nxt]))
-                nxt += 1
+            for part in itertools.islice(todo, 1):
+                pending.append(pool.submit(read, part))
             yield records

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 from patchlens.sources import gitrepo
 from patchlens.sources.base import Batch, Damage, Plan, SourceError
 from patchlens.sources.detect import detect_format, open_source
+from patchlens.sources.gitrepo import CommitRecord
 from patchlens.sources.gitutil import check_remote, check_repo, is_url, resolve_repo
 from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.stages.progress import Reporter
@@ -40,6 +41,10 @@ from patchlens.store import schema
 # 250 messages a batch: as fast as 1,000 and a third less memory with parse workers in
 # flight (docs/PERFORMANCE.md).
 MESSAGE_BATCH = int(os.environ.get("PATCHLENS_BATCH") or 250)
+# Commits a worker reads at a time (one `git log` and one `git patch-id` each). Memory does
+# not depend on it (a slice streams through its worker, and comes back compressed); small
+# enough that the workers' shares stay even, large enough that git's start-up is amortised.
+COMMIT_SLICE = int(os.environ.get("PATCHLENS_COMMIT_SLICE") or 200)
 
 
 def _location(source: str) -> str:
@@ -398,7 +403,9 @@ def _parse_and_analyse(batch: Batch) -> list[Parsed]:
     return parse_batch(batch.messages)
 
 
-def update_repos(engine: Engine, cache: Path, reporter: Reporter) -> list[SourceReport]:
+def update_repos(
+    engine: Engine, cache: Path, reporter: Reporter, jobs: int = DEFAULT_JOBS
+) -> list[SourceReport]:
     repos = schema.repos
     with engine.connect() as conn:
         rows = conn.execute(
@@ -418,6 +425,7 @@ def update_repos(engine: Engine, cache: Path, reporter: Reporter) -> list[Source
                 location,
                 json.loads(branches),
                 json.loads(cursor) if cursor else {},
+                jobs,
             )
             record_damage(engine, [], repo_id=repo_id)  # read whole: nothing is damaged
 
@@ -434,6 +442,7 @@ def _update_repo(
     location: str,
     branches: list[str],
     cursor: dict[str, str],
+    jobs: int = DEFAULT_JOBS,
 ) -> None:
     gitdir = resolve_repo(location, cache)
     for branch in branches or [gitrepo.default_branch(gitdir)]:
@@ -447,7 +456,7 @@ def _update_repo(
             known = known_commits(conn, repo_id, shas)
         todo = [sha for sha in shas if sha not in known]
         with reporter.task(f"{rep.name}: {branch}", len(todo)) as task:
-            for records in gitrepo.read_commits(gitdir, todo):
+            for records in _read_slices(gitdir, todo, jobs):
                 with engine.begin() as conn:
                     rep.new += store_commits(conn, repo_id, branch, records)
                 rep.read += len(records)
@@ -463,8 +472,20 @@ def _update_repo(
             )
 
 
+def _read_slices(gitdir: Path, shas: list[str], jobs: int) -> Iterator[list[CommitRecord]]:
+    """The commits of `shas` in order, a slice at a time, each slice read, parsed, compressed
+    and fingerprinted by a local worker process (gitrepo.read_slice) while this one writes.
+    Always local: the repository (or its mirror in the cache) is a path on this machine."""
+    parts = gitrepo.slices(shas, COMMIT_SLICE)
+    if len(parts) < 2:
+        jobs = 1
+    read = functools.partial(gitrepo.read_slice, gitdir)
+    for _, records in ordered_map(read, parts, jobs, local=True):
+        yield records
+
+
 def run_update(
     engine: Engine, cache: Path, reporter: Reporter, jobs: int = DEFAULT_JOBS
 ) -> list[SourceReport]:
     """Ingest only: lists, then repositories."""
-    return update_lists(engine, cache, reporter, jobs) + update_repos(engine, cache, reporter)
+    return update_lists(engine, cache, reporter, jobs) + update_repos(engine, cache, reporter, jobs)

@@ -69,13 +69,14 @@ def _ready() -> int:
 
 
 def ordered_map(
-    fn: Callable[[T], R], items: Iterable[T], jobs: int = DEFAULT_JOBS
+    fn: Callable[[T], R], items: Iterable[T], jobs: int = DEFAULT_JOBS, *, local: bool = False
 ) -> Iterator[tuple[T, R]]:
-    """(item, fn(item)) in input order: on the Dask cluster `stages.cluster.connect` opened,
-    else in `jobs` local worker processes, or in this process when jobs <= 1."""
+    """(item, fn(item)) in input order: on the Dask cluster `stages.cluster.connect` opened
+    (unless `local`: work that reads this machine's files), else in `jobs` local worker
+    processes, or in this process when jobs <= 1."""
     from patchlens.stages import cluster
 
-    client = cluster.current()
+    client = None if local else cluster.current()
     if client is not None:
         yield from cluster.ordered_map(client, fn, items)
         return

@@ -1,0 +1,116 @@
+"""Reading a repository's commits in worker processes (issue 11, cold path): what a reading
+worker hands the writer equals what the whole-slice reading gave, whatever the chunking, and
+the fingerprints computed on the bytes equal mail.fingerprint's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from patchlens.mail.fingerprint import fingerprint, pack
+from patchlens.sources import gitrepo
+from patchlens.sources.base import SourceError
+from patchlens.stages import ingest
+from patchlens.stages.progress import Reporter
+from patchlens.store.compression import compress_text, decompress_text
+from patchlens.store.db import open_store
+from tests.helpers.gitrepos import git
+from tests.helpers.storedump import logical_dump
+
+
+def _shas(gitdir: Path, n: int | None = None) -> list[str]:
+    shas = gitrepo.rev_list(gitdir, "dev", [])
+    return shas if n is None else shas[:n]
+
+
+def test_streamed_slices_equal_the_whole_slice_parse(erofs_utils_git, monkeypatch) -> None:
+    """Chunks of 4 KiB cut records (and the record marker) anywhere: the records, patch-ids,
+    compressed diffs and fingerprints are those of the slice's log parsed in one piece."""
+    shas = _shas(erofs_utils_git, 300)
+    out, ids = gitrepo._run_log(erofs_utils_git, shas)
+    whole = list(gitrepo.parse_log(out, ids))
+    monkeypatch.setattr(gitrepo, "READ_CHUNK", 4096)
+    streamed = gitrepo.read_slice(erofs_utils_git, shas)
+    assert [r.sha for r in streamed] == shas == [r.sha for r in whole]
+    assert sum(r.patch_id is not None for r in streamed) > 250
+    for got, want in zip(streamed, whole, strict=True):
+        assert got.diff is None  # the text stays in the worker
+        assert got.patch_id == want.patch_id
+        assert (got.message, got.files, got.trailers) == (want.message, want.files, want.trailers)
+        assert got.diff_z == (compress_text(want.diff) if want.diff is not None else None)
+        if want.diff is not None:
+            assert decompress_text(got.diff_z) == want.diff
+        assert got.fingerprint == (None if want.is_merge else pack(fingerprint(want.diff)))
+    kept = gitrepo.read_slice(erofs_utils_git, shas[:20], keep_text=True)
+    assert [r.diff for r in kept] == [r.diff for r in whole[:20]]
+
+
+def test_git_fingerprint_equals_the_counting_loop_on_real_commits(erofs_utils_git) -> None:
+    records = gitrepo.read_slice(erofs_utils_git, _shas(erofs_utils_git), keep_text=True)
+    diffs = [r.diff for r in records if r.diff and not r.is_merge]
+    assert len(diffs) > 1000
+    assert sum(bool(fingerprint(d)) for d in diffs) > 1000
+    for d in diffs:
+        assert gitrepo.git_fingerprint(d) == fingerprint(d)
+
+
+def test_git_fingerprint_white_space_and_odd_lines(tmp_path: Path) -> None:
+    """Every kind of white space str.split() knows, bytes that are not UTF-8, lines that look
+    like diff headers inside a hunk, a file without a final newline, a rename, a binary."""
+    work = tmp_path / "w"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "dev")
+    blanks = "".join(chr(c) for c in range(0x110000) if chr(c).isspace() and chr(c) != "\n")
+    # Every white space in UTF-8 is ASCII or one of UNICODE_BLANKS.
+    assert all(
+        (c.isascii() and c.encode() in gitrepo.ASCII_BLANKS)
+        or gitrepo.UNICODE_BLANKS.fullmatch(c.encode())
+        for c in blanks
+    )
+    (work / "a.txt").write_bytes(
+        b"keep\n"
+        + "".join(f"x{c}y{c}\n" for c in blanks).encode()
+        + b"\xe2\xc2\xa0z\n\xff\xfe bad\n--- a/fake\n+++ b/fake\n@@ -1 +1 @@\n"
+    )
+    (work / "b.bin").write_bytes(b"\0\1\2")
+    (work / "c.txt").write_text("one\ntwo\nthree\nfour\nfive\n")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "first")
+    (work / "a.txt").write_bytes(b"keep\n-- changed\n\t \n\xc2\x85\nlast")
+    (work / "b.bin").write_bytes(b"\0\1\3")
+    git(work, "mv", "c.txt", "d.txt")
+    (work / "d.txt").write_text("one\ntwo\nthree\nfour\nfive\nsix\n")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "second")
+    records = gitrepo.read_slice(work, gitrepo.rev_list(work, "dev", []), keep_text=True)
+    assert len(records) == 2
+    for r in records:
+        assert r.diff
+        assert len(fingerprint(r.diff)) > 3
+        assert gitrepo.git_fingerprint(r.diff) == fingerprint(r.diff)
+    assert {f.path for f in records[1].files} == {"a.txt", "b.bin", "d.txt"}
+
+
+def test_a_failing_git_is_a_source_error(erofs_utils_git) -> None:
+    with pytest.raises(SourceError, match="git log failed"):
+        gitrepo.read_slice(erofs_utils_git, ["0" * 40])
+
+
+def test_worker_processes_store_what_one_process_stores(
+    tmp_path: Path, erofs_utils_git, monkeypatch
+) -> None:
+    """The ingest stage's reading workers (two processes, slices of 97) give the store one
+    process gives (slices of 200)."""
+    dbs = []
+    for jobs, size in ((1, 200), (2, 97)):
+        db = tmp_path / f"s{jobs}.db"
+        engine = open_store(str(db))
+        ingest.add_repo(engine, "erofs-utils", str(erofs_utils_git), ["dev"])
+        monkeypatch.setattr(ingest, "COMMIT_SLICE", size)
+        reports = ingest.update_repos(engine, tmp_path / "cache", Reporter(quiet=True), jobs)
+        assert [r.error for r in reports] == [None]
+        assert reports[0].new == len(_shas(erofs_utils_git))
+        engine.dispose()
+        dbs.append(db)
+    assert logical_dump(dbs[0]) == logical_dump(dbs[1])
