@@ -5,13 +5,13 @@ messages and the reconstructed series must be equal except exactly what Perceval
 
 from __future__ import annotations
 
-import functools
 import gzip
 import http.server
 import json
 import subprocess
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -48,37 +48,60 @@ def _perceval(args: list[str], out: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def pipermail_site(tmp_path_factory: pytest.TempPathFactory):
-    """The pipermail fixtures as a Mailman 2 archive on a local HTTP server: an index page
-    linking the monthly `YYYY-Month.txt.gz` files, which is what `perceval pipermail` reads."""
-    src = data_path("fixtures", "perceval", "tests", "data", "pipermail")
-    site = tmp_path_factory.mktemp("pipermail")
-    months = {
+def archive_site():
+    """The pipermail and HyperKitty fixtures served as their archivers serve them, on a local
+    HTTP server: a Mailman 2 index page linking `YYYY-Month.txt.gz` files (what `perceval
+    pipermail` reads), and a HyperKitty list whose `export/YYYY-MM.mbox.gz` gives a month
+    (empty for the months without a fixture, as for a quiet month)."""
+    data = data_path("fixtures", "perceval", "tests", "data")
+    pipermail = {
         "pipermail_2015_november.mbox": "2015-November.txt.gz",
         "pipermail_2016_march.mbox": "2016-March.txt.gz",
         "pipermail_2016_april.mbox": "2016-April.txt.gz",
     }
-    for name, served in months.items():
-        (site / served).write_bytes(gzip.compress((src / name).read_bytes(), mtime=0))
-    links = "".join(f'<a href="{m}">{m}</a>\n' for m in months.values())
-    (site / "index.html").write_text(f"<html><body>{links}</body></html>")
+    hyperkitty = {
+        "hyperkitty_2016_march.mbox": "2016-03.mbox.gz",
+        "hyperkitty_2016_april.mbox": "2016-04.mbox.gz",
+    }
+    pages: dict[str, bytes] = {}
+    for name, served in pipermail.items():
+        raw = (data / "pipermail" / name).read_bytes()
+        pages[f"/pipermail/{served}"] = gzip.compress(raw, mtime=0)
+    links = "".join(f'<a href="{m}">{m}</a>\n' for m in pipermail.values())
+    pages["/pipermail/"] = f"<html><body>{links}</body></html>".encode()
+    for name, served in hyperkitty.items():
+        raw = (data / "hyperkitty" / name).read_bytes()
+        pages[f"/hyperkitty/list/export/{served}"] = gzip.compress(raw, mtime=0)
+    pages["/hyperkitty/list/"] = b"<html><body>a HyperKitty list</body></html>"
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
+    class Archive(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
 
-    handler = functools.partial(Quiet, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", [src / n for n in months]
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            body = pages.get(path)
+            if body is None and path.startswith("/hyperkitty/list/export/"):
+                body = b""
+            self.send_response(200 if body is not None else 404)
+            self.send_header("content-length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Archive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    files = [data / "pipermail" / n for n in pipermail] + [
+        data / "hyperkitty" / n for n in hyperkitty
+    ]
+    yield url, files
     server.shutdown()
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory: pytest.TempPathFactory, pipermail_site):
+def both(tmp_path_factory: pytest.TempPathFactory, archive_site):
     """(direct store, Perceval store, items file)."""
-    url, pipermail_files = pipermail_site
+    url, archive_files = archive_site
     tmp = tmp_path_factory.mktemp("perceval")
     mbox_dir = data_path("fixtures", "perceval", "tests", "data", "mbox")
     xq = data_path("xen-qemu-samples")
@@ -86,8 +109,12 @@ def both(tmp_path_factory: pytest.TempPathFactory, pipermail_site):
     # Real patch series (the xen/qemu sample threads) as well as Perceval's own fixtures.
     _perceval(["mbox", "file://fixtures", str(mbox_dir)], items)
     _perceval(["mbox", "file://xen-qemu", str(xq)], items)
-    _perceval(["pipermail", url, "--mboxes-path", str(tmp / "pipermail-cache")], items)
-    files = sorted(mbox_dir.glob("*.mbox")) + sorted(xq.glob("*.mbox")) + pipermail_files
+    _perceval(["pipermail", f"{url}/pipermail/", "--mboxes-path", str(tmp / "pm")], items)
+    since = ["--from-date", "2016-03-01"]
+    _perceval(
+        ["hyperkitty", f"{url}/hyperkitty/list/", "--mboxes-path", str(tmp / "hk"), *since], items
+    )
+    files = sorted(mbox_dir.glob("*.mbox")) + sorted(xq.glob("*.mbox")) + archive_files
     direct = build(tmp / "direct", *files)
     via = build(tmp / "via", items)
     return direct, via, items
@@ -116,7 +143,9 @@ CHANGED = {
 
 
 def test_perceval_items_give_the_same_messages(both) -> None:
-    direct, via, _items = both
+    direct, via, items = both
+    backends = Counter(json.loads(line)["backend_name"] for line in items.open())
+    assert backends == {"MBox": 75, "Pipermail": 8, "HyperKitty": 4}
     a, b = _rows(direct), _rows(via)
     assert len(a) == 83  # mbox fixtures, the eight xen/qemu threads and pipermail months
     assert set(a) - set(b) == DROPPED
