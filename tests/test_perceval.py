@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
+import socketserver
 import subprocess
 import sys
 import threading
@@ -25,6 +26,7 @@ from tests.conftest import data_path
 from tests.helpers.xenqemu import all_versions, build
 
 # Perceval's console script, installed beside this Python by the test extra.
+NNTP = ("fixtures", "perceval", "tests", "data", "nntp")
 PERCEVAL = [str(Path(sys.executable).parent / "perceval")]
 # Everything of a message row that comes from the message (not the store's own bookkeeping,
 # nor the raw bytes, which Perceval does not keep).
@@ -98,6 +100,65 @@ def archive_site():
     server.shutdown()
 
 
+def _nntp_server(articles: list[bytes], group: str) -> socketserver.ThreadingTCPServer:
+    """A news server for the commands Perceval's NNTP backend (nntplib) sends: GROUP,
+    XOVER, ARTICLE (dot-stuffed, CRLF), QUIT; anything else is refused, as a server may."""
+
+    class News(socketserver.StreamRequestHandler):
+        def send(self, line: str) -> None:
+            self.wfile.write(line.encode() + b"\r\n")
+
+        def handle(self) -> None:
+            self.send("200 patchlens test news server ready")
+            while line := self.rfile.readline():
+                cmd, *args = line.decode().split()
+                cmd = cmd.upper()
+                if cmd == "GROUP":
+                    self.send(f"211 {len(articles)} 1 {len(articles)} {group}")
+                elif cmd in ("XOVER", "OVER"):
+                    self.send("224 overview follows")
+                    for i in range(1, len(articles) + 1):
+                        self.send(f"{i}\ts\tf\td\t<m{i}>\t\t0\t0")
+                    self.send(".")
+                elif cmd == "ARTICLE":
+                    n = int(args[0])
+                    self.send(f"220 {n} <m{n}> article")
+                    for ln in articles[n - 1].split(b"\n"):
+                        ln = ln.rstrip(b"\r")
+                        self.wfile.write((b"." + ln if ln.startswith(b".") else ln) + b"\r\n")
+                    self.send(".")
+                elif cmd == "QUIT":
+                    self.send("205 bye")
+                    return
+                else:
+                    self.send("500 unknown command")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), News)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _perceval_nntp(port: int, group: str, out: Path) -> None:
+    """`perceval nntp HOST GROUP --json-line` through Perceval's own command class; nntplib
+    always dials port 119, so its constructor is given the test server's port instead."""
+    code = (
+        "import nntplib\n"
+        "_nntp = nntplib.NNTP\n"
+        f"nntplib.NNTP = lambda host, *a, **k: _nntp(host, {port}, *a, **k)\n"
+        "from perceval.backends.core.nntp import NNTPCommand\n"
+        f"NNTPCommand('127.0.0.1', {group!r}, '--json-line', '--no-archive').run()\n"
+    )
+    with out.open("ab") as f:
+        subprocess.run(
+            [sys.executable, "-c", code],
+            stdout=f,
+            stderr=subprocess.DEVNULL,
+            check=True,
+            timeout=300,
+        )
+
+
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory, archive_site):
     """(direct store, Perceval store, items file)."""
@@ -114,7 +175,14 @@ def both(tmp_path_factory: pytest.TempPathFactory, archive_site):
     _perceval(
         ["hyperkitty", f"{url}/hyperkitty/list/", "--mboxes-path", str(tmp / "hk"), *since], items
     )
+    articles = [data_path(*NNTP, n) for n in ("nntp_1.txt", "nntp_2.txt")]
+    news = _nntp_server([a.read_bytes() for a in articles], "example.dev")
+    try:
+        _perceval_nntp(news.server_address[1], "example.dev", items)
+    finally:
+        news.shutdown()
     files = sorted(mbox_dir.glob("*.mbox")) + sorted(xq.glob("*.mbox")) + archive_files
+    files += articles
     direct = build(tmp / "direct", *files)
     via = build(tmp / "via", items)
     return direct, via, items
@@ -145,9 +213,9 @@ CHANGED = {
 def test_perceval_items_give_the_same_messages(both) -> None:
     direct, via, items = both
     backends = Counter(json.loads(line)["backend_name"] for line in items.open())
-    assert backends == {"MBox": 75, "Pipermail": 8, "HyperKitty": 4}
+    assert backends == {"MBox": 75, "Pipermail": 8, "HyperKitty": 4, "NNTP": 2}
     a, b = _rows(direct), _rows(via)
-    assert len(a) == 83  # mbox fixtures, the eight xen/qemu threads and pipermail months
+    assert len(a) == 85  # mbox fixtures, the eight xen/qemu threads and pipermail months
     assert set(a) - set(b) == DROPPED
     assert set(b) - set(a) == set()
     changed = {
