@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from patchlens.mail.parse import parse_message
 from patchlens.sources.base import SourceError
 from patchlens.sources.detect import detect_format
 from patchlens.sources.perceval import PercevalSource, rebuild_message
@@ -340,3 +341,21 @@ def test_perceval_is_importable_here() -> None:
     """The test extra installs Perceval: without it the tests above could not run."""
     out = subprocess.run([*PERCEVAL, "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("perceval ")
+
+
+def test_attached_patch_stays_an_attachment() -> None:
+    """Perceval keeps a `text/x-patch` attachment as body["x-patch"]: rebuilt as a text
+    attachment, the patch is found as one, with the same diff."""
+    diff = "diff --git a/f.c b/f.c\n--- a/f.c\n+++ b/f.c\n@@ -1 +1 @@\n-old\n+new\n"
+    raw = rebuild_message(
+        {
+            "Message-ID": "<p@x>",
+            "From": "A <a@x>",
+            "Date": "Mon, 1 Jan 2024 00:00:00 +0000",
+            "Subject": "[PATCH] f: new",
+            "body": {"plain": "Signed-off-by: A <a@x>\n", "x-patch": diff},
+        }
+    )
+    parsed = parse_message(raw)
+    assert parsed.has_patch and parsed.patch_kind == "attachment"
+    assert "+new" in parsed.diff and "Signed-off-by: A <a@x>" in parsed.body
