@@ -9,6 +9,7 @@ import gzip
 import http.server
 import json
 import socketserver
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -359,3 +360,39 @@ def test_attached_patch_stays_an_attachment() -> None:
     parsed = parse_message(raw)
     assert parsed.has_patch and parsed.patch_kind == "attachment"
     assert "+new" in parsed.diff and "Signed-off-by: A <a@x>" in parsed.body
+
+
+def test_add_list_and_update_from_the_command_line(tmp_path: Path, both) -> None:
+    """`patchlens add-list NAME items.jsonl` detects the items; `update` stores them; a
+    second update after the file grew reads the new lines only."""
+    _direct, _via, items = both
+    lines = items.read_bytes().splitlines(keepends=True)
+    grown = tmp_path / "items.jsonl"
+    grown.write_bytes(b"".join(lines[:30]))
+    db = tmp_path / "s.db"
+
+    def cli(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "patchlens", "--db", str(db), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        ).stdout
+
+    assert cli("add-list", "gl", str(grown)).split() == ["gl:", str(grown), "(perceval)"]
+    cli("-q", "update")
+    con = sqlite3.connect(db)
+    cursor = json.loads(con.execute("SELECT cursor FROM list_sources").fetchone()[0])
+    assert cursor["offset"] == len(b"".join(lines[:30])) and cursor["line"] == 31
+    con.close()
+    grown.write_bytes(b"".join(lines))
+    cli("-q", "update")
+    con = sqlite3.connect(db)
+    cursor = json.loads(con.execute("SELECT cursor FROM list_sources").fetchone()[0])
+    assert cursor["offset"] == grown.stat().st_size and cursor["line"] == len(lines) + 1
+    messages = con.execute("SELECT count(*) FROM messages").fetchone()[0]
+    sightings = con.execute("SELECT count(*) FROM message_sightings").fetchone()[0]
+    con.close()
+    # Every item seen once, at its own line's offset.
+    assert sightings == len(lines) and messages < len(lines)
