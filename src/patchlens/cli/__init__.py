@@ -796,6 +796,54 @@ def datasette_cmd(
         raise typer.Exit(code)
 
 
+# --- export opensearch (issue 16, GrimoireLab out) ----------------------------------------
+
+
+@export_app.command("opensearch")
+@with_filter_options
+def export_opensearch(
+    filters: Filters,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the bulk NDJSON, mappings and state.")
+    ] = Path("opensearch"),
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Load into this OpenSearch/Elasticsearch node too."),
+    ] = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="Index name prefix.")] = "patchlens",
+    full: Annotated[
+        bool, typer.Option("--full", help="Every document, not only those changed.")
+    ] = False,
+) -> None:
+    """Series versions, patches, replies with trailers, links and people as OpenSearch bulk
+    NDJSON with index mappings (docs/OPENSEARCH.md); only documents changed since the last
+    export into --out (ids stable, hashes kept beside the output)."""
+    from patchlens.stages import opensearch
+
+    if not opensearch.valid_prefix(prefix):
+        _fail("--prefix: lower-case letters, digits, '-' and '_' only")
+    load = None
+    if url is not None:
+        try:
+            load = opensearch.opensearch_loader(url)
+        except RuntimeError as e:
+            _fail(str(e))
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        try:
+            result = opensearch.export(conn, filters, _rules(), out, prefix, full, load)
+        except Exception as e:  # the node's refusal or a connection error, in one line
+            if load is None:
+                raise
+            _fail(f"--url {url}: {type(e).__name__}: {e}")
+    for name in opensearch.INDEXES:
+        console.print(
+            f"{prefix}-{name}: {result.sent[name]} documents new or changed, "
+            f"{result.deleted[name]} deleted"
+        )
+    console.print(f"written to {out}" + (f" and loaded into {url}" if url else ""))
+
+
 for _app in (app, export_app):
     for _info in _app.registered_commands:
         if _info.callback is not None:

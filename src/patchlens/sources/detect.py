@@ -12,9 +12,10 @@ from patchlens.sources.base import ListSource, SourceError
 from patchlens.sources.gitutil import is_url
 from patchlens.sources.maildir import EmlSource, MaildirSource
 from patchlens.sources.mbox import MboxSource, open_maybe_compressed
+from patchlens.sources.perceval import PercevalSource, looks_like_items
 from patchlens.sources.publicinbox import PublicInboxSource, looks_like_public_inbox
 
-FORMATS = ("public-inbox", "mbox", "pipermail", "hyperkitty", "maildir", "eml")
+FORMATS = ("public-inbox", "mbox", "pipermail", "hyperkitty", "maildir", "eml", "perceval")
 _PIPERMAIL_NAME = re.compile(r"^\d{4}-[A-Za-z]+\.txt(\.gz)?$")
 _HEADER = re.compile(rb"^[!-9;-~]+:[ \t]")
 
@@ -57,8 +58,18 @@ def detect_format(location: str) -> str:
     try:
         with open_maybe_compressed(path) as f:
             head = f.read(4096)
+            if head.lstrip().startswith(b"{"):
+                # Perceval items (JSON lines): an item is often longer than 4 KiB.
+                head += f.readline(64 << 20)
     except OSError as e:
         raise SourceError(f"{location}: cannot read: {e}") from e
+    if head.lstrip().startswith(b"{"):
+        if looks_like_items(head.lstrip()):
+            return "perceval"
+        raise SourceError(
+            f"{location}: line 1: JSON, but not a Perceval item (an object with a 'data' "
+            "object, or a raw-index hit with one in '_source')"
+        )
     if head.startswith(b"From "):
         first = head.split(b"\n", 2)
         if _PIPERMAIL_NAME.match(path.name) or (len(first) > 1 and b" at " in first[0]):
@@ -83,4 +94,6 @@ def open_source(location: str, fmt: str, cache: Path) -> ListSource:
         return MaildirSource(location)
     if fmt == "eml":
         return EmlSource(location)
+    if fmt == "perceval":
+        return PercevalSource(location)
     raise SourceError(f"{location}: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
