@@ -712,6 +712,20 @@ _CONFORMANCE = (
     ),
 )
 
+_APPLYING = (
+    _term(
+        "git am mbox",
+        "A series version as a maintainer applies it (the link beside each version): its "
+        "patches 1..N in order, without the cover letter, as an mboxrd file for `git am "
+        "--patch-format=mboxrd`. To each patch's own trailers are added, as b4 does, the "
+        "person trailers (Reviewed-by, Acked-by, Tested-by, ...) given in replies to that "
+        "patch, then those given in replies to the cover letter (they apply to every patch), "
+        "in the order sent, each once, only from their giver (the trailer's address or name "
+        "is the reply's sender's; bots' replies never count), then a Link: to the patch in "
+        "the archive.",
+    ),
+)
+
 SECTIONS: tuple[Section, ...] = (
     Section("states", "States", _STATES),
     Section("matching", "Matching postings to commits", _MATCHING),
@@ -726,6 +740,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("rounds", "Versions, review rounds and dependencies", _ROUNDS),
     Section("conformance", "Conformance", _CONFORMANCE),
     Section("findings", "Findings", _FINDINGS),
+    Section("applying", "Applying a series", _APPLYING),
 )
 TERMS: dict[str, Term] = {t.anchor: t for s in SECTIONS for t in s.terms}
 ANCHORS = frozenset(TERMS) | {s.anchor for s in SECTIONS}
