@@ -22,6 +22,8 @@ from tests.conftest import data_path
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("erofs", "linux", "ltp", "qemu", "xen")
+DEAD_CODE_PATCH = "20241220165837.937976-1-Ariel.Otilibili-Anieli@eurecom.fr"
+OSSTEST_ID = "osstest-189000-mainreport@xen.org"
 
 
 def _cli(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -43,7 +45,24 @@ def test_acceptance_6_init_xen_then_update_with_local_copies(tmp_path: Path) -> 
     maintainers = data_path("xen", "MAINTAINERS-2026")
     samples = sorted(data_path("xen-qemu-samples").glob("xen-*.mbox"))
     assert len(samples) == 6
-    sources = [a for p in [mbox, *samples] for a in ("--list-source", str(p))]
+    # A flight report from osstest answering a posted patch, as osstest sends them: the only
+    # mail here the test writes (the Xen data has no bot mail), so that the preset's bot
+    # patterns are seen at work through `update`.
+    report = tmp_path / "osstest-report.mbox"
+    report.write_text(
+        "From osstest-admin@xenproject.org Sat Dec 21 10:00:00 2024\n"
+        "From: osstest service owner <osstest-admin@xenproject.org>\n"
+        "To: xen-devel@lists.xenproject.org\n"
+        "Subject: Re: [PATCH] xen: remove dead code\n"
+        "Date: Sat, 21 Dec 2024 10:00:00 +0000\n"
+        f"Message-ID: <{OSSTEST_ID}>\n"
+        f"In-Reply-To: <{DEAD_CODE_PATCH}>\n"
+        f"References: <{DEAD_CODE_PATCH}>\n"
+        "\n"
+        "flight 189000 xen-unstable-smoke real [real]\n"
+        "Tests which did not succeed and are blocking: none\n"
+    )
+    sources = [a for p in [mbox, *samples, report] for a in ("--list-source", str(p))]
     r = _cli(tmp_path, "init", "xen", *sources, "--maintainers", str(maintainers), "--no-repo")
     assert r.returncode == 0, r.stderr
     written = (tmp_path / "patchlens.toml").read_text()
@@ -66,14 +85,14 @@ def test_acceptance_6_init_xen_then_update_with_local_copies(tmp_path: Path) -> 
         f"\nacceptance 6: {messages} messages, {series} series, {subsystems} MAINTAINERS "
         f"sections, {with_subsystem} series with a subsystem, {reviews} Reviewed-by given"
     )
-    assert lists == 1 and n_sources == 7
+    assert lists == 1 and n_sources == 8
     assert messages > 3744 and series > 1000
     assert subsystems > 50 and with_subsystem > series // 2
     assert reviews > 0
     # A second update registers nothing twice and finds nothing new.
     again = _cli(tmp_path, "-q", "update")
     assert again.returncode == 0, again.stderr
-    assert con.execute("SELECT count(*) FROM list_sources").fetchone()[0] == 7
+    assert con.execute("SELECT count(*) FROM list_sources").fetchone()[0] == 8
     # The bots: the patterns update used are the file's; Xen's reporters are machines, people
     # (every sender of the Xen data) are not.
     cfg = load_config(str(tmp_path / "patchlens.toml"))
@@ -83,8 +102,15 @@ def test_acceptance_6_init_xen_then_update_with_local_copies(tmp_path: Path) -> 
     assert not BotMatcher(DEFAULT_BOT_PATTERNS)(
         "osstest service owner", "osstest-admin@xenproject.org"
     )
-    senders = con.execute("SELECT DISTINCT from_name, from_addr FROM messages").fetchall()
+    senders = con.execute(
+        "SELECT DISTINCT from_name, from_addr FROM messages WHERE message_id != ?", (OSSTEST_ID,)
+    ).fetchall()
     assert len(senders) > 100 and not [s for s in senders if is_bot(*s)]
+    replies = con.execute(
+        "SELECT m.message_id, r.is_bot FROM replies r JOIN messages m ON m.id = r.message_pk"
+    ).fetchall()
+    assert (OSSTEST_ID, 1) in replies
+    assert [b for mid, b in replies if mid != OSSTEST_ID] == [0] * (len(replies) - 1)
 
 
 def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
