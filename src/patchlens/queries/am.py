@@ -75,10 +75,25 @@ def am_version(
     v = conn.execute(q).first()
     if v is None:
         return None
-    patches, skipped, present = _patches(conn, v.key, v.cover_pk)
+    numbered, skipped = _patches(conn, v.key, v.cover_pk)
+    followups = _followups(conn, v.key, v.cover_pk)
+    if v.partial and v.rerolls_key:
+        # A partial re-roll (v3 of patch 2 only): the patches it does not replace come from
+        # the version it re-rolls, with that version's trailers (its cover letter's too), as
+        # b4 assembles them.
+        base = conn.execute(select(sv.c.key, sv.c.cover_pk).where(sv.c.key == v.rerolls_key))
+        row = base.first()
+        if row is not None:
+            kept, _ = _patches(conn, row.key, row.cover_pk)
+            replaced = {i for i, _p in numbered}
+            numbered = sorted(
+                [*numbered, *((i, p) for i, p in kept if i not in replaced)], key=lambda x: x[0]
+            )
+            followups += _followups(conn, row.key, row.cover_pk)
+    present = {i for i, _p in numbered}
     announced = range(1, (v.total or 0) + 1)
     missing = [i for i in announced if i not in present]
-    patch_list = build(patches, _followups(conn, v.key, v.cover_pk), link_template)
+    patch_list = build([p for _i, p in numbered], followups, link_template)
     return AmVersion(
         key, v.key, v.seq, n_versions, v.version_str, v.title, patch_list, missing, skipped
     )
@@ -86,9 +101,9 @@ def am_version(
 
 def _patches(
     conn: Connection, version_key: str, cover_pk: int | None
-) -> tuple[list[Posting], list[str], set[int]]:
-    """The version's patches by index (the first posted when an index came twice), the
-    members without a diff, and the indexes present."""
+) -> tuple[list[tuple[int, Posting]], list[str]]:
+    """The version's patches with their indexes, in order (the first posted when an index
+    came twice), and the members without a diff."""
     vm, m = schema.version_members, schema.messages
     rows = conn.execute(
         select(
@@ -107,7 +122,7 @@ def _patches(
         .where(vm.c.version_key == version_key)
         .order_by(vm.c.idx, m.c.date_utc, m.c.id)
     ).all()
-    out: list[Posting] = []
+    out: list[tuple[int, Posting]] = []
     skipped: list[str] = []
     seen: set[int] = set()
     for r in rows:
@@ -120,18 +135,21 @@ def _patches(
             continue
         seen.add(r.idx)
         out.append(
-            Posting(
-                r.message_id,
-                r.from_name,
-                r.from_addr,
-                r.subject,
-                r.date_utc,
-                r.date_offset,
-                r.body or "",
-                r.diff,
+            (
+                r.idx,
+                Posting(
+                    r.message_id,
+                    r.from_name,
+                    r.from_addr,
+                    r.subject,
+                    r.date_utc,
+                    r.date_offset,
+                    r.body or "",
+                    r.diff,
+                ),
             )
         )
-    return out, skipped, seen
+    return out, skipped
 
 
 def _followups(conn: Connection, version_key: str, cover_pk: int | None) -> list[FollowUp]:

@@ -13,7 +13,9 @@ The rules, b4's:
 - a trailer is taken only from its giver: its address or its name must be the reply sender's
   (b4 calls the others "sloppy" and leaves them out), and only person trailers with an
   address (Reviewed-by, Acked-by, Tested-by, ...);
-- `Link:` to the patch's own Message-ID in the archive comes last.
+- `Link:` to the patch's own Message-ID in the archive comes last;
+- a partial re-roll (v3 of patch 2 only) takes the patches it does not replace from the version
+  it re-rolls, with their trailers (queries/am.py assembles them).
 
 The mbox is mboxrd: a body line starting with "From " (after any '>') gets one more '>', so
 `git am --patch-format=mboxrd` restores every line exactly (plain `git am` keeps the '>' in the
