@@ -722,7 +722,8 @@ _APPLYING = (
         "patch, then those given in replies to the cover letter (they apply to every patch), "
         "in the order sent, each once, only from their giver (the trailer's address or name "
         "is the reply's sender's; bots' replies never count), then a Link: to the patch in "
-        "the archive.",
+        "the archive. A partial re-roll takes the patches it does not replace, with their "
+        "trailers, from the version it re-rolls.",
     ),
 )
 
