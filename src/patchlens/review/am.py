@@ -159,7 +159,7 @@ def am_mail(p: Posting, message: str) -> bytes:
     patch break and the diff as the body (UTF-8, 8bit)."""
     name = _CONTROL.sub(" ", p.from_name).strip()
     addr = _CONTROL.sub("", p.from_addr).strip()
-    out = [formataddr((name, addr), charset="utf-8").join(("From: ", "\n")).encode()]
+    out = [f"From: {formataddr((name, addr), charset='utf-8')}\n".encode()]
     date = _date(p.date_utc, p.date_offset)
     if date:
         out.append(_header("Date", date))

@@ -15,31 +15,22 @@ from sqlalchemy import Engine
 
 from patchlens.config import Config
 from patchlens.queries.am import AmVersion, am_version
-from patchlens.queries.filters import check_params
+from patchlens.queries.filters import check_params, parse_int
 from patchlens.review.am import MEDIA_TYPE
 from patchlens.web import api_models
 
-_SEQ = {
-    "name": "seq",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 1},
-    "description": "The version's place in its series: 1 for the first.",
-}
-
 
 def add_routes(app: FastAPI, engine: Engine, cfg: Config, api_route: Callable[..., None]) -> None:
-    def load(request: Request, seq: int, ident: str) -> AmVersion:
+    def load(request: Request, seq: str, ident: str) -> AmVersion:
         check_params(request.query_params, ())
-        if seq < 1:
-            raise HTTPException(404, "no such version")
+        n = parse_int("seq", seq)  # a 400 naming it, as for any parameter
         with engine.connect() as conn:
-            v = am_version(conn, ident, seq, cfg.archive_url)
+            v = am_version(conn, ident, n, cfg.archive_url)
         if v is None:
             raise HTTPException(404, "no such series version")
         return v
 
-    def mbox(request: Request, seq: int, ident: str) -> Response:
+    def mbox(request: Request, seq: str, ident: str) -> Response:
         """The version as an mboxrd file for `git am --patch-format=mboxrd`: patches 1..N in
         order (no cover letter), each with the trailers given in replies to it and to the
         cover letter added after its own (b4's order, no duplicates) and a Link: to the
@@ -69,7 +60,7 @@ def add_routes(app: FastAPI, engine: Engine, cfg: Config, api_route: Callable[..
         },
     )
 
-    def summary(request: Request, seq: int, ident: str) -> JSONResponse:
+    def summary(request: Request, seq: str, ident: str) -> JSONResponse:
         """What the mbox of a series version holds: its patches in order, the trailers each
         already carries, those collected from the replies, and its Link:."""
         d: dict[str, Any] = load(request, seq, ident).summary()
