@@ -220,6 +220,11 @@ def _patch_ids(repo: Path, text: bytes) -> list[str]:
     return [line.split()[0] for line in r.stdout.decode().splitlines()]
 
 
+# The first 60 fully linked versions (by date) are tried. On the EROFS data (2026-07): 48
+# reproduce the merged commits' patch-ids; 10 apply, giving exactly the posted patches, but
+# the maintainer changed the diff before committing; 2 do not
+# apply on the commit's parent: a whitespace-damaged posting (same patch-id, which ignores
+# whitespace; `git am --ignore-whitespace` applies it) and one rebased by the maintainer.
 TRIED = 60
 
 

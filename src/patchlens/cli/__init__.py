@@ -742,7 +742,7 @@ def am_cmd(
 ) -> None:
     """Write a series version as an mbox for `git am --patch-format=mboxrd`: patches 1..N in
     order, each with the trailers its replies gave (and the cover letter's) and a Link: to
-    the archive ([web] archive_url)."""
+    the archive (the web.archive_url setting)."""
     from patchlens.queries.am import am_version
 
     cfg = _config()
