@@ -251,3 +251,29 @@ def test_readme_example_configuration_documents_every_key() -> None:
     for table, key in read:
         assert f"{table}.{key}" in keys, (table, key)
     assert json.dumps(data)  # plain data
+
+
+def test_update_registers_what_the_file_names_once_and_what_is_added_later(
+    tmp_path: Path,
+) -> None:
+    dead, ballooned = (
+        data_path("xen-qemu-samples", n)
+        for n in ("xen-remove-dead-code.mbox", "xen-ctrl-ballooned-dump.mbox")
+    )
+    r = _cli(tmp_path, "init", "xen", "--list-source", str(dead), "--no-repo")
+    assert r.returncode == 0, r.stderr
+    assert _cli(tmp_path, "-q", "update").returncode == 0
+    con = sqlite3.connect(tmp_path / "patchlens.db")
+    count = "SELECT count(*) FROM list_sources"
+    assert con.execute(count).fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM messages").fetchone()[0] == 10
+    toml = tmp_path / "patchlens.toml"
+    toml.write_text(toml.read_text().replace(f'"{dead}",', f'"{dead}", "{ballooned}",'))
+    up = _cli(tmp_path, "-q", "update")
+    assert up.returncode == 0, up.stderr
+    assert con.execute(count).fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM messages").fetchone()[0] == 13
+    # A repository the file names that git cannot read: one error line naming the file.
+    toml.write_text(toml.read_text() + f'\n[repos.xen]\nsource = "{tmp_path / "none.git"}"\n')
+    bad = _cli(tmp_path, "-q", "update")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: patchlens.toml: "), bad.stderr

@@ -274,12 +274,27 @@ def _run_update(
 
 def _register_configured(engine: Engine, cfg: Config) -> None:
     """The lists and repositories the settings file names (`patchlens init`), registered as
-    add-list/add-repo would (both are idempotent); a source that cannot be used: exit 2."""
+    add-list/add-repo would; those already registered as named are left alone (no remote is
+    asked again). A source that cannot be used: exit 2."""
+    if not cfg.lists and not cfg.repos:
+        return
+    from patchlens.sources.gitutil import is_url
+
+    def loc(source: str) -> str:
+        return source if is_url(source) else str(Path(source).expanduser().resolve())
+
+    ml, ls, rp = schema.mailing_lists, schema.list_sources, schema.repos
+    with engine.connect() as conn:
+        have = set(conn.execute(select(ml.c.name, ls.c.location).join(ls, ls.c.list_id == ml.c.id)))
+        repos = {r.name: (r.location, r.branches) for r in conn.execute(select(rp))}
     try:
         for name, sources in cfg.lists.items():
-            ingest.add_list(engine, name, sources)
+            new = [s for s in sources if (name, loc(s)) not in have]
+            if new:
+                ingest.add_list(engine, name, new)
         for name, (source, branches) in cfg.repos.items():
-            ingest.add_repo(engine, name, source, branches)
+            if repos.get(name) != (loc(source), json.dumps(sorted(set(branches)))):
+                ingest.add_repo(engine, name, source, branches)
     except SourceError as e:
         _fail(f"{cfg.path}: {e}")
 
