@@ -67,6 +67,7 @@ def _sample_paths(client, sql) -> list[str]:
         "/api/people/gaoxiang25@huawei.com",
         f"/api/commits/{sha}",
         "/api/conformance?since=2024-01-01",
+        f"/api/am/1/{quote(key, safe='@')}",
     ]
 
 
@@ -75,8 +76,9 @@ def _sample_paths(client, sql) -> list[str]:
 
 def test_openapi_lists_every_parameter_with_type_and_enum(openapi) -> None:
     routes = {p: ops["get"] for p, ops in openapi["paths"].items() if p.startswith("/api/")}
-    # 13, and issue 15's /api/conformance, /api/findings and /api/findings/series
-    assert len(routes) == 16
+    # 13, and issue 15's /api/conformance, /api/findings and /api/findings/series, and issue
+    # 16's /api/am/{seq}/{ident} and /api/mbox/{seq}/{ident}
+    assert len(routes) == 18
     filters = {
         "since",
         "until",
@@ -96,8 +98,13 @@ def test_openapi_lists_every_parameter_with_type_and_enum(openapi) -> None:
     }
     for path, op in routes.items():
         names = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
-        if path.startswith(("/api/series/", "/api/commits/", "/api/glossary")):
+        if path.startswith(("/api/series/", "/api/commits/", "/api/glossary", "/api/am/")):
             assert names == {}, path
+        elif path == "/api/mbox/{seq}/{ident}":
+            assert names == {}, path  # one version's file: no filter
+            assert "application/mbox" in op["responses"]["200"]["content"]
+            assert "404" in op["responses"] and "400" in op["responses"]
+            continue
         elif path == "/api/people/{ident}/queue":
             assert names == {}, path  # a queue is every open series: no filter
         elif path == "/api/pulls":
@@ -134,7 +141,10 @@ def test_answers_validate_against_the_openapi_schema(client, sql, openapi) -> No
         route = next(
             p
             for p in openapi["paths"]
-            if re.fullmatch(re.sub(r"\{ident(:path)?\}", ".+", p), path.split("?")[0])
+            if re.fullmatch(
+                re.sub(r"\{ident(:path)?\}", ".+", p.replace("{seq}", "[0-9]+")),
+                path.split("?")[0],
+            )
         )
         schema = openapi["paths"][route]["get"]["responses"]["200"]["content"]["application/json"][
             "schema"

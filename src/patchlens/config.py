@@ -24,6 +24,13 @@ store needs no configuration to be useful.
     [cluster]
     scheduler = "tcp://scheduler.example.org:8786"   # a Dask scheduler (stages/cluster.py)
 
+    [lists.xen-devel]                  # registered by `update` as `add-list` would
+    sources = ["https://lore.kernel.org/xen-devel/0"]
+
+    [repos.xen]                        # registered by `update` as `add-repo` would
+    source = "https://xenbits.xen.org/git-http/xen.git"
+    branches = ["staging"]
+
 Relative paths are taken from the directory of the file.
 """
 
@@ -54,6 +61,10 @@ class Config:
     abandoned_days: int = 180
     archive_url: str = "https://lore.kernel.org/r/{message_id}"
     scheduler: str | None = None  # a Dask scheduler's address; None: work locally
+    # Sources named in the file ([lists.NAME] sources, [repos.NAME] source and branches):
+    # `update` registers them as add-list/add-repo would before reading (`patchlens init`).
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    repos: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
 
 
 def _path(base: Path, value: Any, key: str) -> Path:
@@ -95,7 +106,42 @@ def load_config(explicit: str | None = None) -> Config:
         if not isinstance(scheduler, str) or not scheduler.strip():
             raise ConfigError(f"{path}: cluster.scheduler: an address is expected")
         cfg.scheduler = scheduler.strip()
+    cfg.lists, cfg.repos = _sources(data, base, path)
     for p in [*cfg.mailmaps, cfg.people_file, cfg.domain_map, cfg.maintainers_file]:
         if p is not None and not p.is_file():
             raise ConfigError(f"{path}: {p} does not exist")
     return cfg
+
+
+def _source(base: Path, value: Any, key: str, where: Path) -> str:
+    """A source as add-list/add-repo take it: a URL as written, a path from the file's
+    directory."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: {key}: a path or URL is expected, not {value!r}")
+    if "://" in value:
+        return value
+    return str(_path(base, value, key))
+
+
+def _strings(value: Any, key: str, where: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key}: a list of strings is expected")
+    return list(value)
+
+
+def _sources(
+    data: dict[str, Any], base: Path, where: Path
+) -> tuple[dict[str, list[str]], dict[str, tuple[str, list[str]]]]:
+    lists: dict[str, list[str]] = {}
+    for name, table in data.get("lists", {}).items():
+        key = f"lists.{name}.sources"
+        if not isinstance(table, dict) or "sources" not in table:
+            raise ConfigError(f"{where}: {key}: missing")
+        lists[name] = [_source(base, v, key, where) for v in _strings(table["sources"], key, where)]
+    repos: dict[str, tuple[str, list[str]]] = {}
+    for name, table in data.get("repos", {}).items():
+        if not isinstance(table, dict) or "source" not in table:
+            raise ConfigError(f"{where}: repos.{name}.source: missing")
+        branches = _strings(table.get("branches", []), f"repos.{name}.branches", where)
+        repos[name] = (_source(base, table["source"], f"repos.{name}.source", where), branches)
+    return lists, repos

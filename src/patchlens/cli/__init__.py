@@ -259,6 +259,7 @@ def _run_update(
     reporter = Reporter(quiet=state.quiet, console=err)
     try:
         with _store_lock(engine, wait), _cluster(scheduler):
+            _register_configured(engine, cfg)
             reports = ingest.run_update(engine, cache_dir(url), reporter)
             return reports, run_stages(engine, cfg, cache_dir(url), reporter, force=force)
     except ClusterError as e:
@@ -269,6 +270,33 @@ def _run_update(
             f"another update is running on this store ({e.holder}); not waiting (--no-wait)",
             EXIT_BUSY,
         )
+
+
+def _register_configured(engine: Engine, cfg: Config) -> None:
+    """The lists and repositories the settings file names (`patchlens init`), registered as
+    add-list/add-repo would; those already registered as named are left alone (no remote is
+    asked again). A source that cannot be used: exit 2."""
+    if not cfg.lists and not cfg.repos:
+        return
+    from patchlens.sources.gitutil import is_url
+
+    def loc(source: str) -> str:
+        return source if is_url(source) else str(Path(source).expanduser().resolve())
+
+    ml, ls, rp = schema.mailing_lists, schema.list_sources, schema.repos
+    with engine.connect() as conn:
+        have = set(conn.execute(select(ml.c.name, ls.c.location).join(ls, ls.c.list_id == ml.c.id)))
+        repos = {r.name: (r.location, r.branches) for r in conn.execute(select(rp))}
+    try:
+        for name, sources in cfg.lists.items():
+            new = [s for s in sources if (name, loc(s)) not in have]
+            if new:
+                ingest.add_list(engine, name, new)
+        for name, (source, branches) in cfg.repos.items():
+            if repos.get(name) != (loc(source), json.dumps(sorted(set(branches)))):
+                ingest.add_repo(engine, name, source, branches)
+    except SourceError as e:
+        _fail(f"{cfg.path}: {e}")
 
 
 def _cluster(scheduler: str | None) -> AbstractContextManager[object]:
@@ -842,6 +870,139 @@ def export_opensearch(
             f"{result.deleted[name]} deleted"
         )
     console.print(f"written to {out}" + (f" and loaded into {url}" if url else ""))
+
+
+# --- issue 16 §2: a series version as an mbox for git am (queries/am.py, review/am.py) -------
+
+
+@app.command("am")
+def am_cmd(
+    series: Annotated[
+        str, typer.Argument(help="A series or version key, or a Message-ID of one of its mails.")
+    ],
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            "-v",
+            help="The version's number in the series (1 = first); default the latest.",
+            min=1,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the mbox here (default stdout).")
+    ] = None,
+) -> None:
+    """Write a series version as an mbox for `git am --patch-format=mboxrd`: patches 1..N in
+    order, each with the trailers its replies gave (and the cover letter's) and a Link: to
+    the archive (the web.archive_url setting)."""
+    from patchlens.queries.am import am_version
+
+    cfg = _config()
+    engine = open_store(state.db)
+    with engine.connect() as conn:
+        v = am_version(conn, series, version, cfg.archive_url)
+    if v is None:
+        _fail(f"no such series or version: {series}" + (f" v{version}" if version else ""), 1)
+    if not v.patches:
+        _fail(f"version {v.seq} of {v.series_key} has no patch with a diff to apply", 1)
+    data = v.mbox()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+    added = sum(len(p.added) for p in v.patches)
+    if v.missing:
+        err.print(f"warning: patches missing from the archive: {v.missing}", highlight=False)
+    if not state.quiet:
+        err.print(
+            f"{len(v.patches)} patches of version {v.seq}/{v.n_versions}, {added} trailers added",
+            highlight=False,
+        )
+
+
+# --- issue 16 §5: `patchlens init [PRESET]` (cli/init.py, src/patchlens/presets/) -----------
+
+
+@app.command("init")
+def init_cmd(
+    preset: Annotated[
+        str | None,
+        typer.Argument(help="A known project: xen, qemu, linux, ltp, erofs (none: a template)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The file to write (default ./patchlens.toml)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    list_name: Annotated[
+        str | None, typer.Option("--list-name", help="Name the (first) list this.")
+    ] = None,
+    list_source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--list-source",
+            help="The list's archive instead of the preset's (repeatable; a path or URL).",
+        ),
+    ] = None,
+    repo_name: Annotated[
+        str | None, typer.Option("--repo-name", help="Name the (first) repository this.")
+    ] = None,
+    repo_source: Annotated[
+        str | None,
+        typer.Option("--repo-source", help="The repository instead of the preset's (path or URL)."),
+    ] = None,
+    branch: Annotated[
+        list[str] | None,
+        typer.Option("--branch", "-b", help="Branches to follow instead (repeatable)."),
+    ] = None,
+    no_repo: Annotated[
+        bool, typer.Option("--no-repo", help="Register no repository (lists only).")
+    ] = False,
+    maintainers: Annotated[
+        str | None, typer.Option("--maintainers", help="A MAINTAINERS file to use for every date.")
+    ] = None,
+    archive_url: Annotated[
+        str | None,
+        typer.Option("--archive-url", help="The archive link template, with {message_id}."),
+    ] = None,
+    bot: Annotated[
+        list[str] | None,
+        typer.Option("--bot", help="Another bot sender pattern (regular expression; repeatable)."),
+    ] = None,
+) -> None:
+    """Write a commented patchlens.toml for a known project; `patchlens update` then reads
+    the sources it names. Nothing is fetched now."""
+    from patchlens.cli import init as initfile
+
+    path = output or Path(state.config or "patchlens.toml")
+    try:
+        s = initfile.load_preset(preset) if preset else initfile.Settings()
+        s = initfile.override(
+            s,
+            list_name=list_name,
+            list_sources=list_source,
+            repo_name=repo_name,
+            repo_source=repo_source,
+            branches=branch,
+            no_repo=no_repo,
+            maintainers=maintainers,
+            archive_url=archive_url,
+            bots=bot,
+        )
+        initfile.write(path, initfile.render(s), force)
+    except initfile.PresetError as e:
+        _fail(str(e))
+    try:
+        load_config(str(path))
+    except ConfigError as e:
+        _fail(f"the file written does not load: {e}")
+    console.print(
+        f"{path}: {len(s.lists)} lists, {len(s.repos)} repositories; run `patchlens update`",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 for _app in (app, export_app):

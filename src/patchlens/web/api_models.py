@@ -710,3 +710,29 @@ class FindingSeries(Closed):
     page: int
     page_size: int
     rows: list[SeriesBrief]
+
+
+# --- issue 16 §2: a series version as maintainers apply it (web/am.py) ------------------------
+
+
+class AmPatch(Closed):
+    message_id: str
+    subject: str
+    trailers: list[str] = Field(description="the patch's own trailers, as posted")
+    added: list[str] = Field(
+        description="trailers collected from replies to the patch, then to the cover letter"
+    )
+    link: str | None = Field(description="the Link: to the archive added last")
+
+
+class AmVersion(Closed):
+    series: str
+    version_key: str
+    seq: int = Field(description="the version's place in its series, 1 for the first")
+    n_versions: int
+    version: str
+    title: str
+    missing: list[int] = Field(description="patch numbers announced but not in the archive")
+    skipped: list[str] = Field(description="Message-IDs of members with no diff to apply")
+    patches: list[AmPatch]
+    mbox: str = Field(description="the path of the mbox download")

@@ -38,7 +38,7 @@ from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params
 from patchlens.queries.formats import printable, with_units
 from patchlens.queries.selection import all_series
 from patchlens.store.db import make_engine
-from patchlens.web import api_models, charts, conformance, findings, glossary, queues
+from patchlens.web import am, api_models, charts, conformance, findings, glossary, queues
 from patchlens.web.downloads import add_download_routes
 from patchlens.web.pagecache import PageCache
 
@@ -418,6 +418,8 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
 
     # Issue 15 §3: the conformance report and its JSON twin.
     conformance.add_routes(app, engine, page, api_route, params)
+    # Issue 16 §2: a series version as an mbox for git am (web/am.py).
+    am.add_routes(app, engine, cfg, api_route)
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, exc: StarletteHTTPException) -> Response:

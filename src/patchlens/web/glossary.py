@@ -748,6 +748,21 @@ _PREDICTION = (
     ),
 )
 
+_APPLYING = (
+    _term(
+        "git am mbox",
+        "A series version as a maintainer applies it (the link beside each version): its "
+        "patches 1..N in order, without the cover letter, as an mboxrd file for `git am "
+        "--patch-format=mboxrd`. To each patch's own trailers are added, as b4 does, the "
+        "person trailers (Reviewed-by, Acked-by, Tested-by, ...) given in replies to that "
+        "patch, then those given in replies to the cover letter (they apply to every patch), "
+        "in the order sent, each once, only from their giver (the trailer's address or name "
+        "is the reply's sender's; bots' replies never count), then a Link: to the patch in "
+        "the archive. A partial re-roll takes the patches it does not replace, with their "
+        "trailers, from the version it re-rolls.",
+    ),
+)
+
 SECTIONS: tuple[Section, ...] = (
     Section("states", "States", _STATES),
     Section("matching", "Matching postings to commits", _MATCHING),
@@ -763,6 +778,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("conformance", "Conformance", _CONFORMANCE),
     Section("findings", "Findings", _FINDINGS),
     Section("predictions", "Predictions", _PREDICTION),
+    Section("applying", "Applying a series", _APPLYING),
 )
 TERMS: dict[str, Term] = {t.anchor: t for s in SECTIONS for t in s.terms}
 ANCHORS = frozenset(TERMS) | {s.anchor for s in SECTIONS}
