@@ -29,7 +29,7 @@ from patchlens.queries import exports
 from patchlens.queries.filters import SERIES_PARAMS, FilterError, Filters
 from patchlens.queries.formats import DATE_FIELDS, iso, with_units
 from patchlens.queries.selection import selected_keys
-from patchlens.queries.series import versions_detail
+from patchlens.queries.series import version_flags, versions_detail
 from patchlens.queries.tables import EXPLORER, TABLES, explorer_rows, table_rows
 from patchlens.store.db import open_store
 
@@ -261,16 +261,7 @@ def _version_row(v: dict[str, Any]) -> dict[str, Any]:
             "seq": v["seq"],
             "version": v["version_str"] or str(v["version"]),
             "label": v["label"],
-            "flags": [
-                flag
-                for flag, on in (
-                    ("RFC", v["rfc"]),
-                    ("RESEND", v["resend"]),
-                    ("PULL", v["pull"]),
-                    ("PARTIAL", v["partial"]),
-                )
-                if on
-            ],
+            "flags": version_flags(v),
             "title": v["title"],
             "author": v["author_addr"],
             "date": v["date"],

@@ -235,16 +235,7 @@ def export_rows(conn: Connection, keys: set[str] | None = None) -> list[dict[str
                 "version_key": v["key"],
                 "seq": v["seq"],
                 "version": v["version_str"] or str(v["version"]),
-                "flags": [
-                    f
-                    for f, on in (
-                        ("RFC", v["rfc"]),
-                        ("RESEND", v["resend"]),
-                        ("PULL", v["pull"]),
-                        ("PARTIAL", v["partial"]),
-                    )
-                    if on
-                ],
+                "flags": version_flags(v),
                 "title": v["title"],
                 "author": v["author_addr"],
                 "date": iso(v["date"]),
@@ -322,3 +313,9 @@ def review_status(conn: Connection) -> dict[str, Any]:
         "trailers_given": given,
         "notices": notices,
     }
+
+
+def version_flags(v: dict[str, Any]) -> list[str]:
+    """The subject tags that say what kind of posting a version is, as the exports list them."""
+    tags = (("RFC", "rfc"), ("RESEND", "resend"), ("PULL", "pull"), ("PARTIAL", "partial"))
+    return [tag for tag, column in tags if v[column]]
