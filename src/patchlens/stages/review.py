@@ -381,8 +381,11 @@ def rebuild_structure(
         # A rebuild in batches that did not finish: the tables hold part of it, so only
         # another rebuild (resumed or anew) can follow.
         unfinished = changes.mark(conn, COLD_OF) is not None
-        total = conn.execute(select(func.count()).select_from(analysed_messages())).scalar_one()
         newest = conn.execute(select(func.max(schema.messages.c.id))).scalar() or 0
+        # The exact count scans every message (0.8 s at a million): an update that stays
+        # incremental only weighs its part against the store's size, for which the newest
+        # id (never below the count) does; the exact count is read when a rebuild needs it.
+        total = newest
         fresh = {
             pk
             for (pk,) in conn.execute(
@@ -414,10 +417,12 @@ def rebuild_structure(
             rep.incremental = True
             rep.threads, rep.versions, rep.series = delta.threads, delta.versions, delta.series
             rep.links, rep.replies = delta.links, delta.replies
-        elif total > cold_batch:
-            series = None
         else:
-            rows = _in_memory(conn, rep, reporter, total, people, is_bot, touched)
+            total = conn.execute(select(func.count()).select_from(analysed_messages())).scalar_one()
+            if total > cold_batch:
+                series = None
+            else:
+                rows = _in_memory(conn, rep, reporter, total, people, is_bot, touched)
         if series is not None:
             series, postings = owed_downstream(touched, rows)
             changes.owe(conn, changes.MATCHING, changes.Work(postings=postings))
