@@ -41,9 +41,10 @@ def _cli(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProce
 def test_acceptance_6_init_xen_then_update_with_local_copies(tmp_path: Path) -> None:
     """`init xen` with the local Xen data on the command line, then `update`: series are
     reconstructed, MAINTAINERS sections load, the preset's bots are recognised."""
-    mbox = data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz")
-    maintainers = data_path("xen", "MAINTAINERS-2026")
-    samples = sorted(data_path("xen-qemu-samples").glob("xen-*.mbox"))
+    # Resolved, as `init` writes them (../shared may be a symbolic link, as in a CI checkout).
+    mbox = data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz").resolve()
+    maintainers = data_path("xen", "MAINTAINERS-2026").resolve()
+    samples = sorted(data_path("xen-qemu-samples").resolve().glob("xen-*.mbox"))
     assert len(samples) == 6
     # A flight report from osstest answering a posted patch, as osstest sends them: the only
     # mail here the test writes (the Xen data has no bot mail), so that the preset's bot
@@ -257,7 +258,7 @@ def test_update_registers_what_the_file_names_once_and_what_is_added_later(
     tmp_path: Path,
 ) -> None:
     dead, ballooned = (
-        data_path("xen-qemu-samples", n)
+        data_path("xen-qemu-samples", n).resolve()  # as `init` writes it
         for n in ("xen-remove-dead-code.mbox", "xen-ctrl-ballooned-dump.mbox")
     )
     r = _cli(tmp_path, "init", "xen", "--list-source", str(dead), "--no-repo")
