@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -68,7 +68,9 @@ class Posting:
     title: str  # normalised
     patch_id: str | None
     files: frozenset[str]
-    hashes: frozenset[int]
+    # The diff's line hashes: a frozenset, or packed as stored (`fingerprint.unpack_packed`,
+    # sorted and distinct, ~10x smaller): a full match holds every posting's at once.
+    hashes: Collection[int]
 
 
 @dataclass(slots=True)
@@ -80,7 +82,7 @@ class CommitInfo:
     title: str  # normalised subject
     patch_id: str | None
     files: frozenset[str]
-    hashes: frozenset[int]
+    hashes: Collection[int]  # as Posting.hashes; made a set only while the commit is matched
     pointers: frozenset[str] = frozenset()
     # Earlier names of its files (renames git recorded before it): name -> rename date.
     aliases: dict[str, int] = field(default_factory=dict)
@@ -221,11 +223,19 @@ def _with_renames(c: CommitInfo, p: Posting, ev: dict[str, object]) -> dict[str,
     return ev
 
 
-def diff_offer(c: CommitInfo, p: Posting) -> tuple[float, dict[str, object]] | None:
-    """(score, evidence) of the diff layer for one pair, None when it does not fit."""
+def as_set(hashes: Collection[int]) -> frozenset[int]:
+    """`hashes` as a set (packed hashes are distinct: the set has the same size)."""
+    return hashes if isinstance(hashes, frozenset) else frozenset(hashes)
+
+
+def diff_offer(
+    c: CommitInfo, p: Posting, c_hashes: frozenset[int] | None = None
+) -> tuple[float, dict[str, object]] | None:
+    """(score, evidence) of the diff layer for one pair, None when it does not fit;
+    `c_hashes` the commit's hashes as a set when the caller made it once for many pairs."""
     if not (c.files and c.hashes and p.hashes) or not -EARLY <= c.date - p.date <= DIFF_WINDOW:
         return None
-    sim = similarity(c.hashes, p.hashes)
+    sim = similarity(p.hashes, as_set(c.hashes) if c_hashes is None else c_hashes)
     if sim < 0.2 or not _shares_file(c, p) or not _revert_ok(c, p):
         return None
     t = title_similarity(c.title, p.title)
@@ -305,13 +315,14 @@ def candidates(
         # incremental matching (stages/match.py) relies on it.
         lo, hi = c.date - DIFF_WINDOW, c.date + EARLY
         windows = {f: idx.in_window(f, lo, hi) for f in {*c.files, *c.aliases}}
+        c_hashes = as_set(c.hashes)
         seen: set[int] = set()
         for f in sorted(windows, key=lambda f: (len(windows[f]), f)):
             for p in windows[f]:
                 if p.pk in seen or p.pk in out or not p.hashes:
                     continue
                 seen.add(p.pk)
-                found = diff_offer(c, p)
+                found = diff_offer(c, p, c_hashes)
                 if found is not None:
                     offer(RANK["diff"], found[0], p, found[1])
             if len(seen) >= MAX_FILE_CANDIDATES:

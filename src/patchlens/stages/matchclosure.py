@@ -23,7 +23,8 @@ titles, core titles, files and pointed Message-IDs; a collision only widens the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -95,19 +96,26 @@ def posting_query():
     )
 
 
-def posting_of(r, people: Identities, hashes: frozenset[int]) -> Posting:
+@lru_cache(maxsize=1 << 16)
+def file_set(text: str) -> frozenset[str]:
+    """The files of a stored JSON list, one shared set per list seen recently: most patches
+    touch a set of files others touch too, and a full match holds every posting's."""
+    return frozenset(sys.intern(f) for f in json.loads(text))
+
+
+def posting_of(r, people: Identities, hashes: Collection[int]) -> Posting:
     """A Posting from a row of `posting_query` (or of a message outside any series)."""
     return Posting(
         pk=r.id,
         message_id=r.message_id,
-        series_key=r.series_key,
+        series_key=sys.intern(r.series_key) if r.series_key else r.series_key,
         version=r.version,
         resend=r.resend,
         author=people(r.author_name or r.from_name, r.author_addr or r.from_addr),
         date=r.date_utc or 0,
         title=r.normalized_title,
         patch_id=r.patch_id,
-        files=frozenset(json.loads(r.files)),
+        files=file_set(r.files),
         hashes=hashes,
     )
 
