@@ -28,19 +28,20 @@ def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile (q in 0..100): always a value that occurred."""
     if not values:
         return None
-    xs = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(xs)))
-    return xs[rank - 1]
+    return _ranked(sorted(values), q)
+
+
+def _ranked(xs: list[float], q: float) -> float:
+    """The nearest-rank percentile of sorted, non-empty `xs`."""
+    return xs[max(1, math.ceil(q / 100 * len(xs))) - 1]
 
 
 def summary(values: Iterable[float | None]) -> dict[str, float | int | None]:
-    xs = [v for v in values if v is not None]
-    return {
-        "n": len(xs),
-        "median": percentile(xs, 50),
-        "p75": percentile(xs, 75),
-        "p90": percentile(xs, 90),
-    }
+    """n, median, p75 and p90 of the values that are not None (sorted once for all three)."""
+    xs = sorted(v for v in values if v is not None)
+    if not xs:
+        return {"n": 0, "median": None, "p75": None, "p90": None}
+    return {"n": len(xs), "median": _ranked(xs, 50), "p75": _ranked(xs, 75), "p90": _ranked(xs, 90)}
 
 
 def period_of(ts: int, period: str) -> str:
@@ -136,20 +137,30 @@ BUCKETS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+def period_labels(rows: list[dict[str, Any]], period: str) -> list[str]:
+    """The period of each row's first posting, in the rows' order: computed once for a page
+    that summarises several durations over the same rows (`by_period(labels=...)`)."""
+    return [period_of(r["first_date"], period) for r in rows]
+
+
 def by_period(
     rows: list[dict[str, Any]],
     metric: str,
     period: str = "quarter",
     since: int | None = None,
     until: int | None = None,
+    labels: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One summary per period of the series' first posting, oldest first, with `series` (how
     many were posted then; `n` of them have the duration) and `partial` (see `is_partial`:
     `since`/`until` bound the data the rows could hold). Periods without a series between
-    the first and the last are kept, with n = 0 and no percentiles."""
+    the first and the last are kept, with n = 0 and no percentiles. `labels`: the rows'
+    `period_labels`, when the caller has them."""
     groups: dict[str, list[float | None]] = {}
-    for r in rows:
-        groups.setdefault(period_of(r["first_date"], period), []).append(r.get(metric))
+    if labels is None:
+        labels = period_labels(rows, period)
+    for r, label in zip(rows, labels, strict=True):
+        groups.setdefault(label, []).append(r.get(metric))
     return [
         {
             "period": p,

@@ -129,12 +129,19 @@ def subsystem_sections(
 
 
 def performance_sections(
-    f: Filters, rows: list[dict[str, Any]], since: int | None, until: int | None
+    f: Filters,
+    rows: list[dict[str, Any]],
+    since: int | None,
+    until: int | None,
+    labels: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The performance page's first responses by role: overall and per period."""
+    """The performance page's first responses by role: overall and per period (`labels`: the
+    rows' periods, when the caller has them)."""
     return {
         "first_response_by_role": by_role(rows),
-        "first_response_by_role_over_time": by_role_per_period(rows, f.period, since, until),
+        "first_response_by_role_over_time": by_role_per_period(
+            rows, f.period, since, until, labels
+        ),
     }
 
 

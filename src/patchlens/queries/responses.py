@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from patchlens.metrics.distributions import is_partial, period_of, summary, timeline
+from patchlens.metrics.distributions import is_partial, period_labels, summary, timeline
 from patchlens.metrics.roles import RESPONSE_ROLES
 
 # The stored column of each role's first response, in hours after the first posting.
@@ -39,13 +39,20 @@ def by_role(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def by_role_per_period(
-    rows: list[dict[str, Any]], period: str, since: int | None, until: int | None
+    rows: list[dict[str, Any]],
+    period: str,
+    since: int | None,
+    until: int | None,
+    labels: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Per period of first posting, oldest first (none skipped): the series posted, how many
-    got a first response from each role, and each role's median first response in hours."""
+    got a first response from each role, and each role's median first response in hours.
+    `labels`: the rows' `distributions.period_labels`, when the caller has them."""
     groups: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault(period_of(r["first_date"], period), []).append(r)
+    if labels is None:
+        labels = period_labels(rows, period)
+    for r, label in zip(rows, labels, strict=True):
+        groups.setdefault(label, []).append(r)
     out = []
     for p in timeline(groups, period):
         g = groups.get(p, [])

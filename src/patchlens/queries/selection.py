@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from patchlens.metrics.backlog import BacklogRules, Facts, decide
 from patchlens.queries import searchsql
-from patchlens.queries.filters import Filters
+from patchlens.queries.filters import SERIES_PARAMS, Filters
 from patchlens.store import schema
 
 T = TypeVar("T")
@@ -187,12 +187,17 @@ def select_series(
     which answers many requests over one version) rather than from rows SQL narrowed (a
     command, which answers one). Either way `f.keep` decides, so the set is the same."""
     whole = kept and as_of is None
+    exact = False
     if f.search and f.parsed_search.wants_pulls():
         rows = _pulls(conn, kept=whole)
+    elif whole:
+        rows, exact = _candidates(conn, f, rules)
     else:
-        rows = _candidates(conn, f, rules) if whole else _load(conn, f, rules, as_of)
-    if f.selects_all():
-        return list(rows)  # `keep` says yes to every row when no filter selects
+        rows = _load(conn, f, rules, as_of)
+    if f.selects_all() or exact:
+        # `keep` says yes to every row when no filter selects, and to every candidate when
+        # the index that narrowed them applied the only filters given.
+        return list(rows)
     keep = keeper(conn, f, as_of)
     return [r for r in rows if keep(r)]
 
@@ -223,27 +228,36 @@ def _pulls(conn: Connection, kept: bool) -> list[dict[str, Any]]:
     return per_version(conn, "pull_rows", load) if kept else load()
 
 
-def _candidates(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
+def _candidates(
+    conn: Connection, f: Filters, rules: BacklogRules
+) -> tuple[list[dict[str, Any]], bool]:
     """The kept series rows `f` may keep, in their kept order: narrowed by the day bounds (a
     sorted index of first dates) or the organisation (an index by organisation), whichever
-    leaves fewer, both kept per data version; `keep` still decides each row."""
+    leaves fewer, both kept per data version; `keep` still decides each row, unless the
+    second value says the index applied every filter given (the day bounds alone: the index
+    makes `keep`'s comparisons; or the organisation alone), so that `keep` would say yes to
+    each row."""
     rows = all_series(conn, rules)
     since, until = f.since_ts, f.until_ts
     if since is None and until is None and not f.org:
-        return rows
+        return rows, False
+    given = {name for name in SERIES_PARAMS if getattr(f, name)}
     dates, order, by_org = per_version(conn, ("series_indexes", rules), lambda: _indexes(rows))
     best: list[int] | None = None
+    exact = False
     if dates is not None and (since is not None or until is not None):
         lo = bisect_left(dates, since) if since is not None else 0
         hi = bisect_left(dates, until) if until is not None else len(dates)
         best = order[lo:hi]
+        exact = given <= {"since", "until"}
     if f.org:
         in_org = by_org.get(f.org, [])
         if best is None or len(in_org) < len(best):
             best = in_org
+            exact = given == {"org"}
     if best is None:
-        return rows
-    return [rows[i] for i in sorted(best)]
+        return rows, False
+    return [rows[i] for i in sorted(best)], exact
 
 
 def _indexes(
