@@ -36,7 +36,7 @@ from patchlens.metrics.distributions import (
     period_of,
     summary,
 )
-from patchlens.queries import prediction, queue_pages, rounds, selection
+from patchlens.queries import columns, prediction, queue_pages, rounds, selection
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, review_pairs
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.report import states_by_subsystem
@@ -235,13 +235,57 @@ def duration_trend(
     conn: Connection, f: Filters, rules: BacklogRules, metric: str
 ) -> list[dict[str, Any]]:
     """One duration's percentiles per period over the selected series (a chart's data)."""
-    return by_period(series_rows(conn, f, rules), metric, f.period, *span(conn, f))
+    rows = series_rows(conn, f, rules)
+    cols = columns.columns(conn, rules)
+    idx = cols.positions(rows)
+    if idx is None:
+        return by_period(rows, metric, f.period, *span(conn, f))
+    return columns.per_period(cols, idx, metric, f.period, *span(conn, f))
 
 
 def performance(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
+    """Every duration's distribution over the selected series: overall, per period, per
+    size and per contributor, and the first responses by role. Over the columns kept per
+    data version (queries/columns.py, the same figures) when the rows are kept ones."""
     rows = series_rows(conn, f, rules)
-    labels = period_labels(rows, f.period)
     since, until = span(conn, f)
+    cols = columns.columns(conn, rules)
+    idx = cols.positions(rows)
+    if idx is None:
+        return _performance_rows(f, rows, since, until)
+    grouped = columns.period_groups(cols, idx, f.period)
+    return {
+        "series": len(rows),
+        "overall": {m: columns.summarise(cols, idx, m) for m in DURATIONS},
+        "over_time": {
+            m: columns.per_period(cols, idx, m, f.period, since, until, grouped) for m in DURATIONS
+        },
+        "by_bucket": {
+            kind: columns.per_key(cols, idx, "time_to_merge", kind, fn, BUCKET_ORDER[kind])
+            for kind, fn in BUCKETS.items()
+        },
+        "by_contributor": columns.per_key(
+            cols, idx, "time_to_first_response", "contributor", _contributor, CONTRIBUTORS
+        ),
+        "first_response_by_role": columns.roles(cols, idx),
+        "first_response_by_role_over_time": columns.roles_per_period(
+            cols, idx, f.period, since, until, grouped
+        ),
+    }
+
+
+CONTRIBUTORS = ("new", "established")
+
+
+def _contributor(r: dict[str, Any]) -> str:
+    return "new" if r["new_contributor"] else "established"
+
+
+def _performance_rows(
+    f: Filters, rows: list[dict[str, Any]], since: int | None, until: int | None
+) -> dict[str, Any]:
+    """`performance` over rows that are not the kept ones (pull requests of a search)."""
+    labels = period_labels(rows, f.period)
     return {
         "series": len(rows),
         "overall": {m: summary(r[m] for r in rows) for m in DURATIONS},
@@ -250,12 +294,7 @@ def performance(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, 
             kind: by_key(rows, "time_to_merge", fn, BUCKET_ORDER[kind])
             for kind, fn in BUCKETS.items()
         },
-        "by_contributor": by_key(
-            rows,
-            "time_to_first_response",
-            lambda r: "new" if r["new_contributor"] else "established",
-            ("new", "established"),
-        ),
+        "by_contributor": by_key(rows, "time_to_first_response", _contributor, CONTRIBUTORS),
         **queue_pages.performance_sections(f, rows, since, until, labels),
     }
 
