@@ -10,7 +10,7 @@ import pytest
 
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.distributions import DURATIONS, by_period
-from patchlens.queries import dashboard
+from patchlens.queries import columns, dashboard
 from patchlens.queries.filters import Filters
 
 RULES = BacklogRules()
@@ -44,3 +44,34 @@ def test_columns_equal_the_plain_functions(erofs_store, given) -> None:
     if not given:
         assert fast["series"] > 1000 and fast["overall"]["time_to_merge"]["n"] > 100
         assert any(r["first"] for r in fast["first_response_by_role"])
+
+
+@pytest.mark.parametrize("given", FILTERS, ids=lambda g: json.dumps(g, sort_keys=True))
+@pytest.mark.parametrize("full", ["", "1"])
+def test_backlog_over_columns_equals_the_rows(erofs_store, monkeypatch, given, full) -> None:
+    _db, engine, _ = erofs_store
+    f = Filters(**given, full=full)
+    with engine.connect() as conn:
+        fast = dashboard.backlog(conn, f, RULES, top=5)
+        monkeypatch.setattr(columns.Columns, "positions", lambda self, rows: None)
+        plain = dashboard.backlog(conn, f, RULES, top=5)
+    assert json.dumps(fast, sort_keys=True) == json.dumps(plain, sort_keys=True)
+    if not given:
+        assert fast["stale"]["total"] > 5 and len(fast["stale"]["rows"]) == (
+            fast["stale"]["total"] if full else 5
+        )
+        assert fast["per_subsystem"]["total"] >= 1
+
+
+def test_backlog_by_subsystem_over_columns_on_xen(xen_store, monkeypatch) -> None:
+    _tmp, _db, engine = xen_store
+    f = Filters(full="1")
+    with engine.connect() as conn:
+        fast = dashboard.backlog(conn, f, RULES)
+        perf = dashboard.performance(conn, Filters(period="month"), RULES)
+        monkeypatch.setattr(columns.Columns, "positions", lambda self, rows: None)
+        plain = dashboard.backlog(conn, f, RULES)
+        perf_plain = dashboard.performance(conn, Filters(period="month"), RULES)
+    assert json.dumps(fast, sort_keys=True) == json.dumps(plain, sort_keys=True)
+    assert json.dumps(perf, sort_keys=True) == json.dumps(perf_plain, sort_keys=True)
+    assert fast["per_subsystem"]["total"] > 10  # MAINTAINERS sections: the counts say something

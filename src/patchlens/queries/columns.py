@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,6 +32,22 @@ from patchlens.queries.selection import all_series, per_version
 Row = dict[str, Any]
 
 
+class Picked(Sequence[Row]):
+    """The kept rows at some positions, made into rows only as they are read (a list of
+    thousands of which a page shows 25)."""
+
+    def __init__(self, rows: list[Row], positions: np.ndarray) -> None:
+        self.rows, self.positions = rows, positions
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self.rows[int(p)] for p in self.positions[i]]
+        return self.rows[int(self.positions[i])]
+
+
 class Columns:
     """Columns over `rows` (every series kept for a data version), built as pages ask for
     them: a float column per numeric field (NaN for None) and label codes per grouping."""
@@ -40,6 +57,8 @@ class Columns:
         self.pos = {id(r): i for i, r in enumerate(rows)}
         self._floats: dict[str, np.ndarray] = {}
         self._codes: dict[Any, tuple[np.ndarray, list[str]]] = {}
+        self._orders: dict[Any, np.ndarray] = {}
+        self._members: dict[Any, tuple[np.ndarray, np.ndarray, list[str]]] = {}
         self._lock = threading.Lock()
 
     def positions(self, rows: Sequence[Row]) -> np.ndarray | None:
@@ -76,10 +95,54 @@ class Columns:
                 self._codes[name] = got
         return got
 
+    def mask(self, idx: np.ndarray) -> np.ndarray:
+        """A boolean per kept row: whether it is at `idx`."""
+        out = np.zeros(len(self.rows), dtype=bool)
+        out[idx] = True
+        return out
+
+    def order(self, name: Any, key: Callable[[Row], Any]) -> np.ndarray:
+        """Every position, sorted by `key` of its row (a stable sort), built once per `name`:
+        a selection in that order is `order[mask[order]]`."""
+        got = self._orders.get(name)
+        if got is None:
+            with self._lock:
+                got = np.array(
+                    sorted(range(len(self.rows)), key=lambda i: key(self.rows[i])), dtype=np.int64
+                )
+                self._orders[name] = got
+        return got
+
+    def memberships(
+        self, name: Any, members: Callable[[Row], list[str]]
+    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Each (row, member) pair of a many-valued field: the rows' positions, the members'
+        codes into the sorted member names, and the names; built once per `name`."""
+        got = self._members.get(name)
+        if got is None:
+            with self._lock:
+                pairs = [(i, m) for i, r in enumerate(self.rows) for m in members(r)]
+                names = sorted({m for _, m in pairs})
+                index = {n: i for i, n in enumerate(names)}
+                got = (
+                    np.fromiter((i for i, _ in pairs), np.int64, len(pairs)),
+                    np.fromiter((index[m] for _, m in pairs), np.int64, len(pairs)),
+                    names,
+                )
+                self._members[name] = got
+        return got
+
 
 def columns(conn: Connection, rules: BacklogRules) -> Columns:
     """The columns of this data version's kept rows."""
     return per_version(conn, ("columns", rules), lambda: Columns(all_series(conn, rules)))
+
+
+def counts(cols: Columns, idx: np.ndarray, field: str) -> Counter[str]:
+    """How many of the rows at `idx` have each value of `field` (a Counter of the values)."""
+    codes, names = cols.codes(field, lambda r: r[field])
+    n = np.bincount(codes[idx], minlength=len(names)) if len(idx) else np.zeros(len(names), int)
+    return Counter({names[i]: int(n[i]) for i in np.flatnonzero(n)})
 
 
 def summarise(cols: Columns, idx: np.ndarray, field: str) -> dict[str, Any]:

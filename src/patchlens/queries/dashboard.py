@@ -10,11 +10,12 @@ import math
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
 from sqlalchemy import Connection, and_, func, select
 
 from patchlens.match.history import VersionRef, superseded_by_merged
@@ -89,7 +90,7 @@ def selected_keys(conn: Connection, f: Filters, rules: BacklogRules) -> set[str]
 
 
 def part(
-    rows: list[dict[str, Any]],
+    rows: Sequence[dict[str, Any]],
     f: Filters,
     link: str,
     top: int = 25,
@@ -98,7 +99,7 @@ def part(
     """A table that may show only its first rows: how many there are in all, and where the
     whole list is (another page with the same filters, or this one with full=1). `shape`
     makes each shown row (only those: a list of thousands shows 25)."""
-    shown = rows if f.full else rows[:top]
+    shown = list(rows) if f.full else list(rows[:top])
     if shape is not None:
         shown = [shape(r) for r in shown]
     return {"total": len(rows), "rows": shown, "full_list": link}
@@ -301,36 +302,44 @@ def _performance_rows(
 
 def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) -> dict[str, Any]:
     """The selected series by state, and the lists that wait longest (each with its total
-    and a link to all of it)."""
+    and a link to all of it). Over the columns kept per data version when the rows are
+    kept ones (the same lists: tests/test_columns.py)."""
     rows = series_rows(conn, f, rules)
-    states = Counter(r["state"] for r in rows)
-    by_first = sorted(rows, key=lambda r: (r["first_date"], r["series_key"]))
-    by_last = sorted(rows, key=lambda r: (r["last_date"], r["series_key"]))
-    subs = states_by_subsystem(rows)
+    cols = columns.columns(conn, rules)
+    idx = cols.positions(rows)
+    states = (
+        Counter(r["state"] for r in rows) if idx is None else columns.counts(cols, idx, "state")
+    )
+    lists: dict[str, Sequence[dict[str, Any]]]
+    if idx is None:
+        by_first = sorted(rows, key=_by_first)
+        by_last = sorted(rows, key=_by_last)
+        subs = states_by_subsystem(rows)
+        lists = {
+            "new": [r for r in by_first if r["state"] == "new"],
+            "nearly complete": [r for r in by_first if r["state"] == "nearly complete"],
+            "waiting on author": [r for r in by_last if r["state"] == "waiting on author"],
+            "stale": [r for r in by_last[::-1] if r["state"] == "stale"],
+            "unanswered": [
+                r for r in by_first if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
+            ],
+        }
+    else:
+        lists, subs = _backlog_lists(cols, idx)
 
-    def listed(state: str, ordered: list[dict[str, Any]], sort: str) -> dict[str, Any]:
-        return part(
-            [r for r in ordered if r["state"] == state],
-            f,
-            "/series" + f.query(state=state, sort=sort),
-            top,
-            brief,
-        )
+    def listed(state: str, sort: str) -> dict[str, Any]:
+        return part(lists[state], f, "/series" + f.query(state=state, sort=sort), top, brief)
 
     return {
         "as_of": data_date(conn),
         "series": len(rows),
         "states": {st: states.get(st, 0) for st in STATES},
-        "waiting_first_response": listed("new", by_first, "first_date"),
-        "nearly_complete": listed("nearly complete", by_first, "first_date"),
-        "waiting_on_author": listed("waiting on author", by_last, "last_date"),
-        "stale": listed("stale", by_last[::-1], "-last_date"),
+        "waiting_first_response": listed("new", "first_date"),
+        "nearly_complete": listed("nearly complete", "first_date"),
+        "waiting_on_author": listed("waiting on author", "last_date"),
+        "stale": listed("stale", "-last_date"),
         "unanswered_by_subsystem": part(
-            [r for r in by_first if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES],
-            f,
-            "/backlog" + f.query(full="1"),
-            top,
-            brief,
+            lists["unanswered"], f, "/backlog" + f.query(full="1"), top, brief
         ),
         "per_subsystem": part(
             [
@@ -347,6 +356,56 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
             top,
         ),
     }
+
+
+def _by_first(r: dict[str, Any]) -> tuple[int, str]:
+    return r["first_date"], r["series_key"]
+
+
+def _by_last(r: dict[str, Any]) -> tuple[int, str]:
+    return r["last_date"], r["series_key"]
+
+
+def _backlog_lists(
+    cols: columns.Columns, idx: Any
+) -> tuple[dict[str, Sequence[dict[str, Any]]], dict[str, Counter[str]]]:
+    """The backlog's lists (positions in the orders kept per data version, rows made only
+    for those shown) and `states_by_subsystem`, for the kept rows at `idx`."""
+    mask = cols.mask(idx)
+    first = cols.order("by_first", _by_first)
+    last = cols.order("by_last", _by_last)
+    first, last = first[mask[first]], last[mask[last]]
+    codes, names = cols.codes("state", lambda r: r["state"])
+    code = {n: i for i, n in enumerate(names)}
+
+    def of(order: Any, state: str) -> columns.Picked:
+        return columns.Picked(cols.rows, order[codes[order] == code.get(state, -1)])
+
+    flags, flag_names = cols.codes(
+        "unanswered", lambda r: "yes" if r["unanswered_by_subsystem"] else "no"
+    )
+    opened = np.isin(codes, [code[s] for s in OPEN_STATES if s in code])
+    yes = flag_names.index("yes") if "yes" in flag_names else -1
+    lists: dict[str, Sequence[dict[str, Any]]] = {
+        "new": of(first, "new"),
+        "nearly complete": of(first, "nearly complete"),
+        "waiting on author": of(last, "waiting on author"),
+        "stale": of(last[::-1], "stale"),
+        "unanswered": columns.Picked(cols.rows, first[(flags[first] == yes) & opened[first]]),
+    }
+    rows_at, subs_at, sub_names = cols.memberships(
+        "subsystems", lambda r: list(r["subsystems"] or ["(none)"])
+    )
+    chosen = mask[rows_at]
+    counts = np.bincount(
+        subs_at[chosen] * len(names) + codes[rows_at[chosen]],
+        minlength=len(sub_names) * len(names),
+    ).reshape(len(sub_names), len(names))
+    subs = {
+        sub_names[i]: Counter({names[j]: int(counts[i, j]) for j in np.flatnonzero(counts[i])})
+        for i in np.flatnonzero(counts.sum(axis=1))
+    }
+    return lists, subs
 
 
 def _sort_key(f: Filters, columns: Any, default: str) -> str:
