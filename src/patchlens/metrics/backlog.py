@@ -212,11 +212,19 @@ def merge_rate(rows: list[dict[str, Any]], registered: bool | None = None) -> di
     ]
     merged = [r for r in base if r["merged"] != "none"]
     by_notice = sum(1 for r in merged if r.get("merged_by") == "notice")
+    return merge_rate_of(len(rows), len(base), len(merged), by_notice, registered)
+
+
+def merge_rate_of(
+    rows: int, base: int, merged: int, by_notice: int, registered: bool
+) -> dict[str, Any]:
+    """`merge_rate` from its counts: the selected series, those whose merge can be seen, the
+    merged among them, and those merged by notice (a caller that counts over columns)."""
     if not rows:
         basis = "no series"
     elif registered:
         basis = (
-            f"of {len(base):,} series whose merge a registered repository or a maintainer's"
+            f"of {base:,} series whose merge a registered repository or a maintainer's"
             f" notice can show ({by_notice:,} merged by notice)"
         )
     else:
@@ -225,9 +233,9 @@ def merge_rate(rows: list[dict[str, Any]], registered: bool | None = None) -> di
             " merges not announced on the list cannot be seen"
         )
     return {
-        "merged": len(merged),
+        "merged": merged,
         "merged_by_notice": by_notice,
-        "over": len(base) if registered else None,
-        "rate": round(len(merged) / len(base), 4) if registered and base else None,
+        "over": base if registered else None,
+        "rate": round(merged / base, 4) if registered and base else None,
         "basis": basis,
     }

@@ -24,6 +24,7 @@ from patchlens.metrics.backlog import (
     STATES,
     BacklogRules,
     merge_rate,
+    merge_rate_of,
 )
 from patchlens.metrics.distributions import (
     BUCKET_ORDER,
@@ -181,10 +182,14 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     """Headline figures and the activity trend of the selected series; `reviewers` is the
     number of people (bots aside) who replied to them."""
     rows = series_rows(conn, f, rules)
-    states = Counter(r["state"] for r in rows)
     registered = selection.per_version(
         conn, "repo_registered", lambda: any(r["repo_registered"] for r in all_series(conn, rules))
     )
+    cols = columns.columns(conn, rules)
+    idx = cols.positions(rows)
+    if idx is not None:
+        return _overview_columns(conn, f, rows, registered, cols, idx)
+    states = Counter(r["state"] for r in rows)
     merges = merge_rate(rows, registered)
     per_period: dict[str, dict[str, Any]] = {}
     labels = _period_labels(conn, rules, f.period)
@@ -225,6 +230,72 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
         "unanswered": sum(
             1 for r in rows if r["state"] in OPEN_STATES and not r["has_reviewer_reply"]
         ),
+        "unanswered_list": "/series" + f.query(state="unanswered"),
+        "states": {st: states.get(st, 0) for st in STATES},
+        "trend": trend,
+        "reviewers": _reviewers(conn, None if f.selects_all() else [r["series_key"] for r in rows]),
+    }
+
+
+def _overview_columns(
+    conn: Connection,
+    f: Filters,
+    rows: list[dict[str, Any]],
+    registered: bool,
+    cols: columns.Columns,
+    idx: Any,
+) -> dict[str, Any]:
+    """`overview` over the columns kept per data version (the same figures, counted by
+    vector operations: tests/test_columns.py)."""
+    states = columns.counts(cols, idx, "state")
+
+    def flag(name: str, test: Callable[[dict[str, Any]], bool]) -> Any:
+        codes, names = cols.codes(("flag", name), lambda r: "yes" if test(r) else "no")
+        return codes == (names.index("yes") if "yes" in names else -1)
+
+    seen = flag("seen", lambda r: bool(r["repo_registered"] and r["in_repo"]))
+    notice = flag("notice", lambda r: r.get("merged_by") == "notice")
+    merged = flag("merged", lambda r: r["merged"] != "none")
+    open_ = flag("open", lambda r: r["state"] in OPEN_STATES)
+    answered = flag("answered", lambda r: bool(r["has_reviewer_reply"]))
+    base = (seen | notice)[idx]
+    merges = merge_rate_of(
+        len(idx),
+        int(base.sum()),
+        int((base & merged[idx]).sum()),
+        int((base & merged[idx] & notice[idx]).sum()),
+        registered,
+    )
+    patches = cols.floats("patches")
+    groups, periods = columns.period_groups(cols, idx, f.period)
+    empty = idx[:0]
+    trend = []
+    for p in periods:
+        g = groups.get(p, empty)
+        trend.append(
+            {
+                "period": p,
+                "series": len(g),
+                "patches": int(patches[g].sum()),
+                "merged": int(merged[g].sum()),
+                "median_time_to_merge": columns.summarise(cols, g, "time_to_merge")["median"],
+            }
+        )
+    trend = mark_partial(trend, f.period, *span(conn, f))
+    return {
+        "as_of": data_date(conn),
+        "series": len(rows),
+        "patches": int(patches[idx].sum()),
+        "merged": merges["merged"],
+        "merged_by_notice": merges["merged_by_notice"],
+        "merge_base": merges["over"],
+        "merge_rate": merges["rate"],
+        "merge_basis": merges["basis"],
+        "time_to_merge": columns.summarise(cols, idx, "time_to_merge"),
+        "time_to_first_response": columns.summarise(cols, idx, "time_to_first_response"),
+        "backlog": sum(states[st] for st in OPEN_STATES),
+        "backlog_list": "/series" + f.query(state="open"),
+        "unanswered": int((open_[idx] & ~answered[idx]).sum()),
         "unanswered_list": "/series" + f.query(state="unanswered"),
         "states": {st: states.get(st, 0) for st in STATES},
         "trend": trend,
