@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, Integer, func, select
 
 from patchlens.queries.selection import per_version
@@ -26,7 +27,7 @@ def _given(
     series (the chunks are disjoint, so sums and per-person distinct series add up). Rows are
     read as plain tuples: there are as many as people and (organisation, person) pairs."""
     if series is not None and len(series) > BY_KEY_LIMIT:
-        return _given_from_pairs(review_pairs(conn), series)
+        return _given_from_pairs(_pair_sums(conn), series)
     ev = schema.review_events
     given: dict[str, dict[str, Any]] = {}
     org_given: dict[str, dict[str, Any]] = {}
@@ -117,41 +118,94 @@ def _review_pairs(conn: Connection) -> list[Pair]:
     ]
 
 
+class _Sums:
+    """Per-series sums as arrays, kept per data version: the rows' series, person and
+    organisation as codes (in order of first appearance, None included), their counts as
+    columns. A selection of tens of thousands of series is summed by vector operations
+    (0.27 s a request over a million-message store's 300,000 (series, person) sums as tuples)."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], counts: int) -> None:
+        codes: list[dict[Any, int]] = [{}, {}, {}]
+        coded = [[c.setdefault(r[j], len(c)) for r in rows] for j, c in enumerate(codes)]
+        self.names = [list(c) for c in codes]
+        self.key, self.who, self.org = (np.array(c, dtype=np.int64) for c in coded)
+        self.values = np.array([r[3 : 3 + counts] for r in rows], dtype=np.int64).reshape(
+            len(rows), counts
+        )
+        # The first row of each (series, person): a person's series counted once. All rows
+        # of a series are selected or none, so the first one stands for the pair.
+        seen: set[tuple[int, int]] = set()
+        first = []
+        for k, w in zip(coded[0], coded[1], strict=True):
+            first.append((k, w) not in seen)
+            seen.add((k, w))
+        self.first = np.array(first, dtype=bool)
+
+    def selected(self, series: set[str] | None) -> np.ndarray:
+        """Which rows belong to the selected series (every row for None)."""
+        if series is None:
+            return np.ones(len(self.key), dtype=bool)
+        wanted = np.fromiter((k in series for k in self.names[0]), bool, len(self.names[0]))
+        return wanted[self.key]
+
+    def sums(self, by: np.ndarray, chosen: np.ndarray, n: int) -> np.ndarray:
+        """Each column's sum per code of `by` over the chosen rows (n codes x columns)."""
+        at = by[chosen]
+        return np.stack(
+            [
+                np.bincount(at, weights=self.values[chosen, j], minlength=n)
+                for j in range(self.values.shape[1])
+            ],
+            axis=1,
+        ).astype(np.int64)
+
+
+def _pair_sums(conn: Connection) -> _Sums:
+    return per_version(conn, "review_pair_sums", lambda: _Sums(review_pairs(conn), 5))
+
+
+def reviewers_among(conn: Connection, series: set[str]) -> set[str]:
+    """Everyone who replied to one of `series`, from the per-series sums kept per version."""
+    sums = _pair_sums(conn)
+    chosen = sums.selected(series)
+    people = sums.names[1]
+    return {people[i] for i in np.flatnonzero(np.bincount(sums.who[chosen], minlength=len(people)))}
+
+
 def _given_from_pairs(
-    pairs: list[Pair], series: set[str]
+    sums: _Sums, series: set[str] | None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """What `_given` sums in SQL, summed over the per-series sums of the selected series."""
-    given: dict[str, dict[str, Any]] = {}
-    org_given: dict[str, dict[str, Any]] = {}
-    seen: set[tuple[str, str]] = set()  # (series, person): a person's series counted once
-    for key, who, org, replies, reviews, flag_only, substantive, lines in pairs:
-        if key not in series:
-            continue
-        g = given.get(who)
-        if g is None:
-            g = given[who] = {
-                "replies": 0,
-                "reviews": 0,
-                "flag_only": 0,
-                "substantive": 0,
-                "lines": 0,
-                "series": 0,
-            }
-        if (key, who) not in seen:
-            seen.add((key, who))
-            g["series"] += 1
-        g["replies"] += replies
-        g["reviews"] += reviews
-        g["flag_only"] += flag_only
-        g["substantive"] += substantive
-        g["lines"] += lines
-        o = org_given.get(org)
-        if o is None:
-            o = org_given[org] = {"replies": 0, "reviews": 0, "lines": 0, "who": set()}
-        o["replies"] += replies
-        o["reviews"] += reviews
-        o["lines"] += lines
-        o["who"].add(who)
+    chosen = sums.selected(series)
+    people, orgs = sums.names[1], sums.names[2]
+    per = sums.sums(sums.who, chosen, len(people))
+    n_series = np.bincount(sums.who[chosen & sums.first], minlength=len(people))
+    active = np.bincount(sums.who[chosen], minlength=len(people))
+    given = {
+        people[i]: {
+            "replies": int(per[i, 0]),
+            "reviews": int(per[i, 1]),
+            "flag_only": int(per[i, 2]),
+            "substantive": int(per[i, 3]),
+            "lines": int(per[i, 4]),
+            "series": int(n_series[i]),
+        }
+        for i in np.flatnonzero(active)
+    }
+    per_org = sums.sums(sums.org, chosen, len(orgs))
+    org_active = np.bincount(sums.org[chosen], minlength=len(orgs))
+    org_given: dict[str, dict[str, Any]] = {
+        orgs[i]: {
+            "replies": int(per_org[i, 0]),
+            "reviews": int(per_org[i, 1]),
+            "lines": int(per_org[i, 4]),
+            "who": set(),
+        }
+        for i in np.flatnonzero(org_active)
+    }
+    for pair in np.unique(sums.org[chosen] * len(people) + sums.who[chosen]):
+        o, w = divmod(int(pair), len(people))
+        org_given[orgs[o]]["who"].add(people[w])
     return given, org_given
 
 
@@ -196,20 +250,21 @@ def _balance(conn: Connection, series: set[str] | None) -> dict[str, Any]:
 
     # Every series' author and every person's name: the same on every request until an
     # update finishes, so read once per data version.
-    for key, author, org, patches, replies in per_version(conn, "contributions", contributions):
-        if series is not None and key not in series:
-            continue
-        rc = received.get(author)
-        if rc is None:
-            rc = received[author] = {"series": 0, "patches": 0, "replies": 0}
-        rc["series"] += 1
-        rc["patches"] += patches
-        rc["replies"] += replies
-        orc = org_received.get(org)
-        if orc is None:
-            orc = org_received[org] = {"series": 0, "replies": 0}
-        orc["series"] += 1
-        orc["replies"] += replies
+    authored = per_version(conn, "contribution_sums", lambda: _Sums(contributions(), 2))
+    chosen = authored.selected(series)
+    authors, author_orgs = authored.names[1], authored.names[2]
+    per = authored.sums(authored.who, chosen, len(authors))
+    n = np.bincount(authored.who[chosen], minlength=len(authors))
+    for i in np.flatnonzero(n):
+        received[authors[i]] = {
+            "series": int(n[i]),
+            "patches": int(per[i, 0]),
+            "replies": int(per[i, 1]),
+        }
+    per_org = authored.sums(authored.org, chosen, len(author_orgs))
+    n_org = np.bincount(authored.org[chosen], minlength=len(author_orgs))
+    for i in np.flatnonzero(n_org):
+        org_received[author_orgs[i]] = {"series": int(n_org[i]), "replies": int(per_org[i, 1])}
     names = per_version(conn, "people_names", everyone)
     people = []
     nobody = (None, None, None, None, False)

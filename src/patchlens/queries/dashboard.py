@@ -39,7 +39,7 @@ from patchlens.metrics.distributions import (
     summary,
 )
 from patchlens.queries import columns, prediction, queue_pages, rounds, selection
-from patchlens.queries.community import BY_KEY_LIMIT, review_balance, review_pairs
+from patchlens.queries.community import BY_KEY_LIMIT, review_balance, reviewers_among
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.report import states_by_subsystem
 from patchlens.queries.selection import (
@@ -157,8 +157,7 @@ def _reviewers(conn: Connection, keys: list[str] | None) -> int:
         who: set[str] | frozenset[str] = selection.per_version(conn, "reviewers", everyone)
     elif len(keys) > BY_KEY_LIMIT:
         # Many series: from the per-series review sums kept per data version.
-        wanted = set(keys)
-        who = {w for k, w, *_rest in review_pairs(conn) if k in wanted}
+        who = reviewers_among(conn, set(keys))
     else:
         who = set()
         for chunk in chunks(keys):
