@@ -493,10 +493,12 @@ def explorer(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     rows = series_rows(conn, f, rules)
     key = _sort_key(f, SORTABLE, "last_date")
     desc = f.sort.startswith("-") or not f.sort
-    present = [r for r in rows if r.get(key) is not None]
-    missing = [r for r in rows if r.get(key) is None]
-    present.sort(key=lambda r: (r[key], r["series_key"]), reverse=desc)
-    ordered = present + missing
+    cols = columns.columns(conn, rules)
+    idx = cols.positions(rows)
+    if idx is not None:
+        ordered: Sequence[dict[str, Any]] = _explorer_order(cols, idx, key, desc)
+    else:
+        ordered = _explorer_rows(rows, key, desc)
     pages = max(1, math.ceil(len(ordered) / PAGE_SIZE))
     page = min(f.page, pages)
     return {
@@ -507,6 +509,31 @@ def explorer(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
         "desc": desc,
         "rows": [brief(r) for r in ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]],
     }
+
+
+def _explorer_order(cols: columns.Columns, idx: Any, key: str, desc: bool) -> columns.Picked:
+    """The kept rows at `idx` in the explorer's order, from the order of every kept row by
+    `key` kept per data version (keys are unique: descending is the ascending reversed)."""
+
+    def by_value(r: dict[str, Any]) -> tuple[bool, Any, str]:
+        v = r.get(key)
+        return v is None, 0 if v is None else v, r["series_key"]
+
+    order = cols.order(("explorer", key), by_value)
+    codes, names = cols.codes(("missing", key), lambda r: "no" if r.get(key) is None else "yes")
+    missing = codes == (names.index("no") if "no" in names else -1)
+    present = order[cols.mask(idx)[order] & ~missing[order]]
+    if desc:
+        present = present[::-1]
+    return columns.Picked(cols.rows, np.concatenate((present, idx[missing[idx]])))
+
+
+def _explorer_rows(rows: list[dict[str, Any]], key: str, desc: bool) -> list[dict[str, Any]]:
+    """`_explorer_order` for rows that are not the kept ones (pull requests of a search)."""
+    present = [r for r in rows if r.get(key) is not None]
+    missing = [r for r in rows if r.get(key) is None]
+    present.sort(key=lambda r: (r[key], r["series_key"]), reverse=desc)
+    return present + missing
 
 
 PATCH_SORT = ("date", "subject", "lines")
