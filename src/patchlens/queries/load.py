@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
+from patchlens.mail.keys import key_hash, recipients
 from patchlens.metrics.backlog import DAY, BacklogRules
 from patchlens.metrics.distributions import is_partial, period_bounds, period_of, summary, timeline
 from patchlens.queries.selection import all_series, data_date, per_version
@@ -155,38 +156,80 @@ def _named_series(conn: Connection, who: str) -> frozenset[str]:
     """The series whose postings (any version) have one of `who`'s addresses in To:/Cc:."""
 
     def compute() -> frozenset[str]:
-        pe, m, vm, sv = (
-            schema.people,
-            schema.messages,
-            schema.version_members,
-            schema.series_versions,
-        )
+        pe = schema.people
         row = conn.execute(select(pe.c.address, pe.c.addresses).where(pe.c.identity == who)).first()
         addresses = {who.removeprefix("addr:")} if who.startswith("addr:") else set()
         if row is not None:
             addresses |= {a.lower() for a in [row[0], *json.loads(row[1] or "[]")] if a}
-        out: set[str] = set()
-        for chunk in chunks(sorted(addresses), 20):
-            cond = or_(
-                *(
-                    c.contains(a, autoescape=True)
-                    for a in chunk
-                    for c in (m.c.to_addrs, m.c.cc_addrs)
-                )
-            )
-            q = (
-                select(sv.c.series_key, m.c.to_addrs, m.c.cc_addrs)
-                .join(vm, vm.c.version_key == sv.c.key)
-                .join(m, m.c.id == vm.c.message_pk)
-                .where(cond)
-            )
-            for key, to, cc in conn.execute(q):
-                found = {a.strip().lower() for a in f"{to},{cc}".split(",")}
-                if found & addresses:  # a whole address, not a longer one containing it
-                    out.add(key)
-        return frozenset(out)
+        if _recipient_keys_complete(conn):
+            return frozenset(_named_by_keys(conn, addresses))
+        return frozenset(_named_by_scan(conn, addresses))
 
     return per_version(conn, ("named_series", who), compute)
+
+
+def _named_by_scan(conn: Connection, addresses: set[str]) -> set[str]:
+    """`_named_series` by a pattern over every posting's To:/Cc: (a store whose recipient keys
+    are not filled yet)."""
+    m, vm, sv = schema.messages, schema.version_members, schema.series_versions
+    out: set[str] = set()
+    for chunk in chunks(sorted(addresses), 20):
+        cond = or_(
+            *(c.contains(a, autoescape=True) for a in chunk for c in (m.c.to_addrs, m.c.cc_addrs))
+        )
+        q = (
+            select(sv.c.series_key, m.c.to_addrs, m.c.cc_addrs)
+            .join(vm, vm.c.version_key == sv.c.key)
+            .join(m, m.c.id == vm.c.message_pk)
+            .where(cond)
+        )
+        for key, to, cc in conn.execute(q):
+            if recipients(to, cc) & addresses:  # a whole address, not a longer one containing it
+                out.add(key)
+    return out
+
+
+# stages/recipients.py: the mark up to which recipient keys (message_keys kind "a") exist.
+RECIPIENTS_MARK = "mark:recipients"
+
+
+def _recipient_keys_complete(conn: Connection) -> bool:
+    """Whether every message has its recipient keys (a store updated since they exist)."""
+    st, m = schema.stage_state, schema.messages
+    mark = conn.execute(select(st.c.inputs).where(st.c.stage == RECIPIENTS_MARK)).scalar()
+    newest = conn.execute(select(func.max(m.c.id))).scalar()
+    return newest is None or (mark is not None and int(mark) >= newest)
+
+
+def _named_by_keys(conn: Connection, addresses: set[str]) -> set[str]:
+    """`_named_series` through the recipient keys: the messages carrying a key of one of
+    `addresses`, kept when one of their To:/Cc: addresses is one (a hash may collide)."""
+    mk, m, vm, sv = (
+        schema.message_keys,
+        schema.messages,
+        schema.version_members,
+        schema.series_versions,
+    )
+    hashes = sorted({key_hash(a) for a in addresses})
+    pks: set[int] = set()
+    for chunk in chunks(hashes):
+        pks.update(
+            conn.execute(
+                select(mk.c.message_pk).where(mk.c.kind == "a", mk.c.hash.in_(chunk))
+            ).scalars()
+        )
+    out: set[str] = set()
+    for chunk in chunks(sorted(pks)):
+        q = (
+            select(sv.c.series_key, m.c.to_addrs, m.c.cc_addrs)
+            .join(vm, vm.c.version_key == sv.c.key)
+            .join(m, m.c.id == vm.c.message_pk)
+            .where(m.c.id.in_(chunk))
+        )
+        for key, to, cc in conn.execute(q):
+            if recipients(to, cc) & addresses:
+                out.add(key)
+    return out
 
 
 def _first_answers(conn: Connection, who: str) -> dict[str, tuple[int, int]]:

@@ -14,23 +14,16 @@ for every message as it is first taken in.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from patchlens.mail.keys import key_hash
 from patchlens.review.threads import SUBJECT_WINDOW
 from patchlens.store import schema
 from patchlens.store.writer import insert_ignore
 
 CHUNK = 500
-
-
-def key_hash(text: str) -> int:
-    """A stable signed 64-bit hash (the same in every process and on every machine)."""
-    return int.from_bytes(
-        hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True
-    )
 
 
 def _rows(pk: int, message_id: str, in_reply_to: str | None, refs: str, title: str):

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, delete, or_, select
 
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack
+from patchlens.mail.keys import key_hash
 from patchlens.mail.subject import normalize_title
 from patchlens.match.matcher import (
     DIFF_WINDOW,
@@ -47,7 +48,6 @@ from patchlens.match.matcher import (
 )
 from patchlens.match.pointers import pointer_ids
 from patchlens.match.renames import MAX_DEPTH, Renames, _dir_move, commit_aliases
-from patchlens.stages.closure import key_hash
 from patchlens.store import schema
 
 IN_CHUNK = 500

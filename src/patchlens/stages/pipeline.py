@@ -23,6 +23,7 @@ from patchlens.stages.match import MatchReport, fingerprint_new, run_matching
 from patchlens.stages.metrics import MetricsReport, run_metrics
 from patchlens.stages.parallel import DEFAULT_JOBS
 from patchlens.stages.progress import Reporter
+from patchlens.stages.recipients import fill_recipients
 from patchlens.stages.review import ReconstructReport, rebuild_structure
 from patchlens.store import schema
 
@@ -37,6 +38,7 @@ class StagesReport:
     skipped: bool = False
     analysed: int = 0
     fingerprinted: int = 0
+    recipients: int = 0  # messages whose recipient keys were filled (stages/recipients.py)
     review: ReconstructReport = field(default_factory=ReconstructReport)
     matching: MatchReport = field(default_factory=MatchReport)
     metrics: MetricsReport = field(default_factory=MetricsReport)
@@ -87,12 +89,17 @@ def run_stages(
     jobs: int = DEFAULT_JOBS,
     force: bool = False,
 ) -> StagesReport:
-    """The steps after ingest, in order: analyse -> reconstruct -> fingerprints -> match ->
-    metrics. The one skip rule: when the inputs digest (stages/context.py) equals the one the
-    last complete run stored, their output is current and nothing runs; `force` runs them all.
+    """The steps after ingest, in order: recipient keys -> analyse -> reconstruct ->
+    fingerprints -> match -> metrics. The one skip rule (recipient keys, which depend on the
+    messages alone, are filled before it): when the inputs digest (stages/context.py) equals
+    the one the last complete run stored, their output is current and nothing runs; `force`
+    runs them all.
     The digest is stored last, so a run that dies part-way is redone by the next one (each
     step resumes from what it committed)."""
     rep = StagesReport()
+    # Before the skip rule: a store built before recipient keys fills them on its next update
+    # (nothing to do costs two small queries).
+    rep.recipients = fill_recipients(engine, reporter)
     with engine.begin() as conn:
         digest = inputs_digest(conn, cfg)
         last = conn.execute(

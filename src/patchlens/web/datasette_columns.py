@@ -421,9 +421,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         {"stage": "the stage that owes it", "item": "what to redo (full, series:<key>, ...)"},
     ),
     "message_keys": (
-        "Internal: hashed lookup keys of messages for incremental updates.",
+        "Internal: hashed lookup keys of messages for incremental updates and for finding "
+        "the messages that named a person.",
         {
-            "kind": "r: a Message-ID named, t: a normalised title",
+            "kind": "r: a Message-ID named, t: a normalised title, a: a To:/Cc: address",
             "hash": "64-bit hash of the key",
             "message_pk": "the message (messages.id)",
         },
