@@ -35,13 +35,15 @@ def _quoted(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-# The data's date, as queries.selection.data_date gives it: the newest message or commit,
-# but never later than now.
+# The data's date, as queries.selection.data_date gives it: the newest message or commit not
+# dated after now (a later date is a wrong clock), or now without any.
 AS_OF = """as_of AS (
-  SELECT CASE WHEN newest > 0 AND newest < now THEN newest ELSE now END AS t
-  FROM (SELECT max(coalesce((SELECT max(date_utc) FROM messages), 0),
-                   coalesce((SELECT max(committer_date) FROM commits), 0)) AS newest,
-               CAST(strftime('%s', 'now') AS INTEGER) AS now)
+  SELECT CASE WHEN newest > 0 THEN newest ELSE now END AS t
+  FROM (SELECT max(coalesce((SELECT max(date_utc) FROM messages WHERE date_utc <= now), 0),
+                   coalesce((SELECT max(committer_date) FROM commits
+                             WHERE committer_date <= now), 0)) AS newest,
+               now
+        FROM (SELECT CAST(strftime('%s', 'now') AS INTEGER) AS now))
 )"""
 
 
