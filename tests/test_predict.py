@@ -219,12 +219,13 @@ def test_a_merged_series_gets_no_estimate(erofs_store, client):
     assert "No estimate" in client.get(f"/series/{key}").text
 
 
-def test_predict_of_the_kept_model_says_its_facts_in_words(erofs_store):
-    from patchlens.queries.prediction import _kept
+def test_predict_of_the_stored_model_says_its_facts_in_words(erofs_store):
+    from patchlens.queries.prediction import load_corpus, stored_model
 
     db, engine, _ = erofs_store
     with engine.connect() as conn:
-        corpus, model = _kept(conn)
+        corpus = load_corpus(conn)
+        model = stored_model(conn).model
     key = next(k for k in _open_series(db) if k in corpus.series)
     p = predict(corpus, model, key, corpus.end)
     assert p is not None

@@ -9,6 +9,8 @@ checks by building the same features from a store cut at T (docs/PREDICTION.md).
 
 from __future__ import annotations
 
+import copy
+import json
 import math
 from bisect import bisect_right
 from collections import defaultdict
@@ -120,6 +122,23 @@ class History:
         rs = self.by_group.get(group, [])
         return rs[bisect_right(dates, start) : bisect_right(dates, end)]
 
+    def with_author(self, author: str, records: list[SeriesRecord]) -> History:
+        """This history with `records` as every series of `author`: a page adds the one
+        author's whole record to a history of the recent window kept for all pages, without
+        re-indexing the window (the other lists are shared, not copied)."""
+        out = copy.copy(self)
+        out.by_author = {
+            **self.by_author,
+            author: sorted(records, key=lambda r: (r.first_date, r.key)),
+        }
+        return out
+
+
+# A feature at T reads, besides its author's earlier series, only the series posted in
+# (T - LOOKBACK_DAYS, T]: the queue's window (QUEUE_IDLE_DAYS * 4, the longest) covers the
+# rates' year. What a History for features at T must hold (queries/prediction.py).
+LOOKBACK_DAYS = QUEUE_IDLE_DAYS * 4
+
 
 def record_of(se: SeriesFacts, subsystems: tuple[str, ...]) -> SeriesRecord:
     """`se` as other series' features see it."""
@@ -140,6 +159,31 @@ def record_of(se: SeriesFacts, subsystems: tuple[str, ...]) -> SeriesRecord:
             state = now
     return SeriesRecord(
         se.key, se.author, se.first_date, tuple(subsystems) or ("",), tuple(events), tuple(changes)
+    )
+
+
+def stored_record(se: SeriesFacts) -> dict[str, str]:
+    """The parts of `record_of(se)` series_metrics does not hold already (author, first date
+    and subsystems it does), as the metrics stage stores them: JSON of the event dates and of
+    the merge changes ([date, 0|1])."""
+    rec = record_of(se, ())
+    return {
+        "event_dates": json.dumps(list(rec.events)),
+        "merge_changes": json.dumps([[d, int(on)] for d, on in rec.changes]),
+    }
+
+
+def record_from_stored(
+    key: str, author: str, first_date: int, groups: tuple[str, ...], events: str, changes: str
+) -> SeriesRecord:
+    """The record `stored_record` wrote, with the subsystems the reader knew at posting."""
+    return SeriesRecord(
+        key,
+        author,
+        first_date,
+        tuple(groups) or ("",),
+        tuple(json.loads(events)),
+        tuple((int(d), bool(on)) for d, on in json.loads(changes)),
     )
 
 

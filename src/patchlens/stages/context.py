@@ -36,7 +36,9 @@ from patchlens.store import schema
 # 4: linking's word counts stored (linker_words, linker_people): filled by one full rebuild;
 #    a partial re-roll names the version it re-rolls, not the first of the chain.
 # 5: series metrics name who MAINTAINERS expects and the first response by role.
-DERIVED_VERSION = 5
+# 6: series metrics store the records time-to-merge features read (event_dates,
+#    merge_changes); the prediction model is fitted by `update`.
+DERIVED_VERSION = 6
 
 
 def config_digest(cfg: Config) -> str:

@@ -22,6 +22,7 @@ from patchlens.stages.context import Context, build_context, inputs_digest
 from patchlens.stages.match import MatchReport, fingerprint_new, run_matching
 from patchlens.stages.metrics import MetricsReport, run_metrics
 from patchlens.stages.parallel import DEFAULT_JOBS
+from patchlens.stages.prediction import PredictionReport, run_prediction
 from patchlens.stages.progress import Reporter
 from patchlens.stages.review import ReconstructReport, rebuild_structure
 from patchlens.store import schema
@@ -40,6 +41,7 @@ class StagesReport:
     review: ReconstructReport = field(default_factory=ReconstructReport)
     matching: MatchReport = field(default_factory=MatchReport)
     metrics: MetricsReport = field(default_factory=MetricsReport)
+    prediction: PredictionReport = field(default_factory=PredictionReport)
 
 
 def subsystems_for(ctx: Context):
@@ -88,10 +90,10 @@ def run_stages(
     force: bool = False,
 ) -> StagesReport:
     """The steps after ingest, in order: analyse -> reconstruct -> fingerprints -> match ->
-    metrics. The one skip rule: when the inputs digest (stages/context.py) equals the one the
-    last complete run stored, their output is current and nothing runs; `force` runs them all.
-    The digest is stored last, so a run that dies part-way is redone by the next one (each
-    step resumes from what it committed)."""
+    metrics -> prediction model. The one skip rule: when the inputs digest (stages/context.py)
+    equals the one the last complete run stored, their output is current and nothing runs;
+    `force` runs them all. The digest is stored last, so a run that dies part-way is redone
+    by the next one (each step resumes from what it committed)."""
     rep = StagesReport()
     with engine.begin() as conn:
         digest = inputs_digest(conn, cfg)
@@ -124,6 +126,11 @@ def run_stages(
         is_bot=ctx.is_bot,
         sections=list(newest.sections) if newest is not None else [],
         maintainers_dates=ctx.maintainers.dates,
+    )
+    # The time-to-merge model at the data's last week: refitted when the week turns, or when
+    # everything was redone (the records it reads may all have changed).
+    rep.prediction = run_prediction(
+        engine, reporter, ctx.people, force=everything or ctx.identities_moved
     )
     with engine.begin() as conn:
         st = schema.stage_state
