@@ -7,9 +7,10 @@ W, of the series with a landmark in the TRAIN_DAYS before W (or before the newes
 before W, when the mail stopped earlier), at most MAX_TRAIN, the most recently posted. Their
 facts are loaded in batches; the features of every other series come from the records the
 metrics stage stored (the window the features look back over, and the training authors'
-earlier series), never from every series' facts. An update whose cut is the
-stored one costs one small query; the model is refitted when the week turns, when none is
-stored, or when everything is redone (`update --force`, other code or configuration).
+earlier series), never from every series' facts. An update whose cut is the stored one costs
+three small indexed queries (the data's end and the stored cut); the model is refitted when
+the week turns, when none is stored, or when everything is redone (`update --force`, other code
+or configuration).
 """
 
 from __future__ import annotations
