@@ -103,10 +103,14 @@ def run_stages(
         if digest == last and not force:
             rep.skipped = True
             return rep
-        everything = force or last is None or _fixed_part(digest) != _fixed_part(last)
+        everything = force or last is None or _fixed_part(digest, False) != _fixed_part(last, False)
+        metrics_only = not everything and _fixed_part(digest) != _fixed_part(last)
         if everything:
             # Other code, configuration or sources: not new input, a different question.
             changes.owe_everyone_everything(conn)
+        elif metrics_only:
+            # Only the metrics' code is newer (METRICS_VERSION): their rows are redone.
+            changes.owe(conn, changes.METRICS, changes.Work(full=True))
     rep.analysed = analyse_new(engine, reporter, jobs, everything)
     with engine.connect() as conn:
         ctx = build_context(conn, cfg, cache)  # reads the analysis (authors in From: lines)
@@ -130,7 +134,7 @@ def run_stages(
     # The time-to-merge model at the data's last week: refitted when the week turns, or when
     # everything was redone (the records it reads may all have changed).
     rep.prediction = run_prediction(
-        engine, reporter, ctx.people, force=everything or ctx.identities_moved
+        engine, reporter, ctx.people, force=everything or metrics_only or ctx.identities_moved
     )
     with engine.begin() as conn:
         st = schema.stage_state
@@ -141,8 +145,10 @@ def run_stages(
     return rep
 
 
-def _fixed_part(digest: str) -> str:
+def _fixed_part(digest: str, metrics: bool = True) -> str:
     """The digest without what only grows as mail and commits come in (the counts and largest
     keys of messages, commits and sightings): what, when it differs, makes an update redo
-    everything instead of what is new."""
-    return ":".join(digest.split(":")[5:])
+    everything instead of what is new. Without `metrics`, also without the metrics' version
+    (`m...`; a configuration digest is hexadecimal), whose change redoes the metrics only."""
+    parts = digest.split(":")[5:]
+    return ":".join(p for p in parts if metrics or not p.startswith("m"))

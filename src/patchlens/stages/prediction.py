@@ -4,7 +4,7 @@ last ISO week and stored, so that a page reads it and never fits (docs/PREDICTIO
 The cut W is the data's end (`data_date`) floored to Monday 00:00 UTC. The model is fitted as
 `eval-predict` fits at a split: on the prediction points dated before W, outcomes censored at
 W, of the series with a landmark in the TRAIN_DAYS before W (or before the newest series posted
-before W, when the mail stopped earlier), at most MAX_TRAIN, the most recently posted. Their
+before W, when the mail stopped earlier), at most MAX_TRAIN of them (an even sample). Their
 facts are loaded in batches; the features of every other series come from the records the
 metrics stage stored (the window the features look back over, and the training authors'
 earlier series), never from every series' facts. An update whose cut is the stored one costs

@@ -395,7 +395,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "merges": "of those points, merged by the cut",
             "corpus": "series whose merge can be seen, posted before the cut",
             "train_days": "days before the cut the training points were taken from",
-            "max_train": "most series trained on (the most recently posted)",
+            "max_train": "most series trained on (an even sample when the window holds more)",
         },
     ),
     "series_prerequisites": (
