@@ -242,3 +242,22 @@ def test_a_store_of_older_metrics_code_redoes_the_metrics_only(erofs_store, full
         assert again == rows
     finally:
         engine.dispose()
+
+
+def test_a_server_keeps_one_page_window_per_store(erofs_store, full):
+    _db, engine, _ = erofs_store
+    _rows, _everyone, corpus, _stored, _people = full
+    end = corpus.end
+    with engine.connect() as conn:
+        today = qp._window(conn, end)
+        assert qp._window(conn, end - end % DAY) is today  # the same day: kept
+        yesterday = qp._window(conn, end - DAY)
+        assert yesterday is not today
+        assert qp._WINDOWS[str(engine.url)][2] is yesterday  # the other day's is dropped
+        # Every series posted in the 720 days before the end, and none later than its day.
+        day = end - end % DAY
+        recs = corpus.history.records
+        assert {k for k, r in recs.items() if end - 720 * DAY < r.first_date <= end} <= set(
+            today.records
+        )
+        assert all(day - 720 * DAY < r.first_date <= day + DAY for r in today.records.values())

@@ -6,13 +6,14 @@ stages/metrics.py, stages/prediction.py), and the series page's estimate
 A page never fits: it reads the model `update` stored, and computes only its own series'
 features as of the data's end, from that series' facts and the stored records of the series
 its features can see (its author's, and those posted in the LOOKBACK_DAYS before the end,
-kept per data version for every page). Predictions are made as of the store's newest data,
-not the wall clock, so results repeat.
+kept per store, data version and day for every page). Predictions are made as of the store's
+newest data, not the wall clock, so results repeat.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,7 @@ from patchlens.metrics.prediction_features import (
 from patchlens.metrics.prediction_model import HazardModel, model_from_json
 from patchlens.queries.evidence import load_series
 from patchlens.queries.formats import iso
-from patchlens.queries.selection import data_date, per_version
+from patchlens.queries.selection import data_date, data_version, per_version
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
@@ -216,17 +217,29 @@ def stored_model(conn: Connection) -> StoredModel | None:
     return StoredModel(r.cut, model, r.series, r.points, r.merges, r.corpus)
 
 
+# The last page window of each store: (data version, day, History). One per store, not one per
+# day a server stays up on the same data (a window of a million-message store is some 17,000
+# records with their span counters).
+_WINDOWS: dict[str, tuple[Any, int, History]] = {}
+_WINDOWS_LOCK = threading.Lock()
+
+
 def _window(conn: Connection, end: int) -> History:
     """The records every page's features at `end` read besides the author's: the series
     posted in the LOOKBACK_DAYS before `end`, taken for the whole day of `end` (a superset,
-    which changes nothing: every window is bounded by T), kept per data version and day."""
+    which changes nothing: every window is bounded by T), kept per store for its data version
+    and that day."""
     day = end - end % DAY
-
-    def build() -> History:
-        oldest = oldest_maintainers(conn)
-        return History(records_between(conn, day - LOOKBACK_DAYS * DAY, day + DAY, oldest))
-
-    return per_version(conn, ("prediction-window", day), build)
+    url, version = str(conn.engine.url), data_version(conn)
+    with _WINDOWS_LOCK:
+        kept = _WINDOWS.get(url)
+    if kept is not None and kept[0] == version and kept[1] == day:
+        return kept[2]
+    oldest = oldest_maintainers(conn)
+    history = History(records_between(conn, day - LOOKBACK_DAYS * DAY, day + DAY, oldest))
+    with _WINDOWS_LOCK:
+        _WINDOWS[url] = (version, day, history)
+    return history
 
 
 def series_prediction(conn: Connection, key: str, state: str | None) -> dict[str, Any]:
