@@ -80,5 +80,14 @@ def _compare(tmp_path: Path, order: str, url: str | None) -> None:
     assert [r[0] for r in a.pop("messages")] == [r[0] for r in b.pop("messages")]
     for table in ("list_sources", "message_variants"):
         del a[table], b[table]
-    differing = [t for t in a if a[t] != b[t]]
+    # The time-to-merge model is fitted at the first update of the data's last week, on what was
+    # known before that week then (stages/prediction.py): mail dated before the week that is
+    # read later (in reverse order the newest message comes first) legitimately leaves it
+    # behind until the next week's refit. Every other table must agree; and `update --force`
+    # refits it to the one-update store's model.
+    differing = [t for t in a if a[t] != b[t] and t != "prediction_model"]
     assert not differing, f"tables that differ: {differing}"
+    engine = open_store(step)
+    run_stages(engine, Config(), tmp_path / "step" / "cache", Reporter(quiet=True), force=True)
+    engine.dispose()
+    assert logical_dump(step)["prediction_model"] == a["prediction_model"]  # type: ignore[arg-type]

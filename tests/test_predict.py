@@ -219,15 +219,93 @@ def test_a_merged_series_gets_no_estimate(erofs_store, client):
     assert "No estimate" in client.get(f"/series/{key}").text
 
 
-def test_predict_of_the_kept_model_says_its_facts_in_words(erofs_store):
-    from patchlens.queries.prediction import _kept
+def test_predict_of_the_stored_model_says_its_facts_in_words(erofs_store):
+    from patchlens.queries.prediction import load_corpus, stored_model
 
     db, engine, _ = erofs_store
     with engine.connect() as conn:
-        corpus, model = _kept(conn)
+        corpus = load_corpus(conn)
+        model = stored_model(conn).model
     key = next(k for k in _open_series(db) if k in corpus.series)
     p = predict(corpus, model, key, corpus.end)
     assert p is not None
     words = " ".join(f["fact"] for f in p["facts"])
     assert re.search(r"\d", words)  # facts with their numbers, not feature names
     assert not any(f in words for f in FEATURES if "_" in f)
+
+
+# --- the span counters behind the queue and the rates ----------------------------------------
+
+
+def _scan_open(history, group, t):
+    from patchlens.metrics.prediction_features import QUEUE_IDLE_DAYS, _open_at
+
+    return sum(1 for r in history.window(group, t - QUEUE_IDLE_DAYS * DAY * 4, t) if _open_at(r, t))
+
+
+def _scan_rate(history, group, t, prior):
+    from patchlens.metrics.prediction_features import RATE_WINDOW_DAYS, _rate
+
+    rs = history._all if group is None else history.window(group, t - RATE_WINDOW_DAYS * DAY, t)
+    return _rate(rs, t, prior)[0]
+
+
+def _edges(records):
+    """Every moment a count can change at, and the second before it."""
+    from patchlens.metrics.prediction_features import QUEUE_IDLE_DAYS, RATE_WINDOW_DAYS
+
+    out = set()
+    for r in records:
+        for d in [r.first_date, r.first_date + QUEUE_IDLE_DAYS * 4 * DAY]:
+            out |= {d - 1, d}
+        out |= {r.first_date + RATE_WINDOW_DAYS * DAY - 1, r.first_date + RATE_WINDOW_DAYS * DAY}
+        for e in r.events:
+            out |= {e - 1, e, e + QUEUE_IDLE_DAYS * DAY - 1, e + QUEUE_IDLE_DAYS * DAY}
+        for d, _on in r.changes:
+            out |= {d - 1, d}
+    return sorted(out)
+
+
+def test_span_counts_equal_reading_the_windows_on_made_up_records():
+    from patchlens.metrics.prediction_features import History, SeriesRecord
+
+    t0 = 1_600_000_000
+    recs = [
+        # merged, unmerged (a revert), merged again; events before and after
+        SeriesRecord(
+            "a",
+            "x",
+            t0,
+            ("g",),
+            (t0, t0 + 5 * DAY, t0 + 400 * DAY),
+            ((t0 + 10 * DAY, True), (t0 + 20 * DAY, False), (t0 + 30 * DAY, True)),
+        ),
+        # never merged, long idle gaps, active past the queue window
+        SeriesRecord("b", "y", t0 + DAY, ("g", "h"), (t0 + DAY, t0 + 300 * DAY, t0 + 800 * DAY)),
+        # merged on the day it was posted
+        SeriesRecord("c", "x", t0 + 2 * DAY, ("h",), (t0 + 2 * DAY,), ((t0 + 2 * DAY, True),)),
+        # a reply dated before the posting
+        SeriesRecord("d", "z", t0 + 3 * DAY, ("g",), (t0 - DAY, t0 + 3 * DAY)),
+    ]
+    h = History({r.key: r for r in recs})
+    for t in _edges(recs):
+        for g in ("g", "h", "none"):
+            assert h.open_count(g, t) == _scan_open(h, g, t), (g, t)
+            assert h.rate(g, t, 0.3) == _scan_rate(h, g, t, 0.3), (g, t)
+        assert h.project_rate(t) == _scan_rate(h, None, t, 0.5), t
+
+
+def test_span_counts_equal_reading_the_windows_on_erofs(erofs_store):
+    from patchlens.queries.prediction import load_corpus
+
+    _db, engine, _ = erofs_store
+    with engine.connect() as conn:
+        h = load_corpus(conn).history
+    recs = list(h.records.values())
+    moments = _edges(recs)[::7]
+    assert len(moments) > 1_000
+    for t in moments:
+        for g in h.by_group:
+            assert h.open_count(g, t) == _scan_open(h, g, t), (g, t)
+            assert h.rate(g, t, 0.4) == _scan_rate(h, g, t, 0.4), (g, t)
+        assert h.project_rate(t) == _scan_rate(h, None, t, 0.5), t

@@ -523,6 +523,14 @@ def eval_predict(
         typer.Option(help="Train on series posted before this date (default: 70% of them)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    bounded: Annotated[
+        bool,
+        typer.Option(
+            "--bounded",
+            help="Train as `update` trains the stored model: the last year before the split, "
+            "at most 10,000 series.",
+        ),
+    ] = False,
 ) -> None:
     """Accuracy of the time-to-merge predictions on a time split, against the project's
     median and a size-only model (docs/PREDICTION.md)."""
@@ -531,7 +539,7 @@ def eval_predict(
 
     engine = open_store(state.db)
     with engine.connect() as conn:
-        result = prediction_evaluation(conn, _date_arg(split))
+        result = prediction_evaluation(conn, _date_arg(split), bounded)
     if as_json:
         print(json.dumps(result, indent=1))
     else:

@@ -188,6 +188,13 @@ def update_summary(
                 f"{met.changed_rows} rows changed",
                 highlight=False,
             )
+            pre = st.prediction
+            fitted = (
+                f"fitted on {pre.series} series ({pre.points} points, {pre.merges} merged)"
+                if pre.refitted
+                else "kept (same week)"
+            )
+            err.print(f"prediction model: {fitted} in {pre.seconds:.2f} s", highlight=False)
         err.print(f"update took {seconds:.2f} s")
     for r in reports:
         if r.damage and not r.error:

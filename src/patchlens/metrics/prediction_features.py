@@ -9,6 +9,8 @@ checks by building the same features from a store cut at T (docs/PREDICTION.md).
 
 from __future__ import annotations
 
+import copy
+import json
 import math
 from bisect import bisect_right
 from collections import defaultdict
@@ -94,6 +96,8 @@ class History:
     _group_dates: dict[str, list[int]] = field(default_factory=dict)
     _all: list[SeriesRecord] = field(default_factory=list)
     _all_dates: list[int] = field(default_factory=list)
+    # Span counters built on first use (`_counter`), shared by `with_author` copies.
+    _counters: dict[tuple[str, str | None], _SpanCount] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         authors: dict[str, list[SeriesRecord]] = defaultdict(list)
@@ -111,14 +115,54 @@ class History:
 
     def project_rate(self, t: int) -> float:
         """The share merged by T of the series posted in the year before T (0.5 without any)."""
-        lo = bisect_right(self._all_dates, t - RATE_WINDOW_DAYS * DAY)
-        return _rate(self._all[lo : bisect_right(self._all_dates, t)], t, 0.5)[0]
+        return self.rate(None, t, 0.5)
+
+    def rate(self, group: str | None, t: int, prior: float) -> float:
+        """The smoothed share merged by T of `group`'s series (None: every series) posted in
+        the year before T: `_rate` over that window, counted in a few bisections."""
+        dates = self._all_dates if group is None else self._group_dates.get(group, [])
+        seen = bisect_right(dates, t) - bisect_right(dates, t - RATE_WINDOW_DAYS * DAY)
+        merged = self._counter("merged", group)(t)
+        return (merged + PRIOR_WEIGHT * prior) / (seen + PRIOR_WEIGHT)
+
+    def open_count(self, group: str, t: int) -> int:
+        """How many of `group`'s series posted in the queue's window before T are open at T
+        (`_open_at`), counted in two bisections."""
+        return self._counter("open", group)(t)
+
+    def _counter(self, kind: str, group: str | None) -> _SpanCount:
+        """Every series as the spans of time it counts in (open in a queue, or merged in a
+        rate's window), built once per kind and group: a count at T is then two bisections
+        instead of a pass over the window's series for every prediction point."""
+        found = self._counters.get((kind, group))
+        if found is None:
+            rs = self._all if group is None else self.by_group.get(group, [])
+            spans = _open_spans if kind == "open" else _merged_window_spans
+            found = self._counters[(kind, group)] = _SpanCount([x for r in rs for x in spans(r)])
+        return found
 
     def window(self, group: str, start: int, end: int) -> list[SeriesRecord]:
         """The series of `group` posted in (start, end]."""
         dates = self._group_dates.get(group, [])
         rs = self.by_group.get(group, [])
         return rs[bisect_right(dates, start) : bisect_right(dates, end)]
+
+    def with_author(self, author: str, records: list[SeriesRecord]) -> History:
+        """This history with `records` as every series of `author`: a page adds the one
+        author's whole record to a history of the recent window kept for all pages, without
+        re-indexing the window (the other lists are shared, not copied)."""
+        out = copy.copy(self)
+        out.by_author = {
+            **self.by_author,
+            author: sorted(records, key=lambda r: (r.first_date, r.key)),
+        }
+        return out
+
+
+# A feature at T reads, besides its author's earlier series, only the series posted in
+# (T - LOOKBACK_DAYS, T]: the queue's window (QUEUE_IDLE_DAYS * 4, the longest) covers the
+# rates' year. What a History for features at T must hold (queries/prediction.py).
+LOOKBACK_DAYS = QUEUE_IDLE_DAYS * 4
 
 
 def record_of(se: SeriesFacts, subsystems: tuple[str, ...]) -> SeriesRecord:
@@ -141,6 +185,102 @@ def record_of(se: SeriesFacts, subsystems: tuple[str, ...]) -> SeriesRecord:
     return SeriesRecord(
         se.key, se.author, se.first_date, tuple(subsystems) or ("",), tuple(events), tuple(changes)
     )
+
+
+def stored_record(se: SeriesFacts) -> dict[str, str]:
+    """The parts of `record_of(se)` series_metrics does not hold already (author, first date
+    and subsystems it does), as the metrics stage stores them: JSON of the event dates and of
+    the merge changes ([date, 0|1])."""
+    rec = record_of(se, ())
+    return {
+        "event_dates": json.dumps(list(rec.events)),
+        "merge_changes": json.dumps([[d, int(on)] for d, on in rec.changes]),
+    }
+
+
+def record_from_stored(
+    key: str, author: str, first_date: int, groups: tuple[str, ...], events: str, changes: str
+) -> SeriesRecord:
+    """The record `stored_record` wrote, with the subsystems the reader knew at posting."""
+    return SeriesRecord(
+        key,
+        author,
+        first_date,
+        tuple(groups) or ("",),
+        tuple(json.loads(events)),
+        tuple((int(d), bool(on)) for d, on in json.loads(changes)),
+    )
+
+
+class _SpanCount:
+    """How many of a set of half-open spans [start, end) contain T: the starts up to T less
+    the ends up to T (a span ended by T also started by T)."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.starts = sorted(a for a, _b in spans)
+        self.ends = sorted(b for _a, b in spans)
+
+    def __call__(self, t: int) -> int:
+        return bisect_right(self.starts, t) - bisect_right(self.ends, t)
+
+
+FOREVER = 2**62
+
+
+def _merged_spans(r: SeriesRecord) -> list[tuple[int, int]]:
+    """The spans of T at which `r.merged_by(T)`."""
+    out, start = [], None
+    for d, on in r.changes:
+        if on and start is None:
+            start = d
+        elif not on and start is not None:
+            out.append((start, d))
+            start = None
+    if start is not None:
+        out.append((start, FOREVER))
+    return out
+
+
+def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The intersection of two sorted lists of disjoint half-open spans."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _open_spans(r: SeriesRecord) -> list[tuple[int, int]]:
+    """The spans of T at which `r` is in a queue at T: posted in (T - QUEUE_IDLE_DAYS * 4, T]
+    (the queue's window), not merged at T, and its last event by T less than QUEUE_IDLE_DAYS
+    before T (`_open_at`)."""
+    idle = QUEUE_IDLE_DAYS * DAY
+    active: list[tuple[int, int]] = []
+    for e in r.events:  # sorted: overlapping [e, e + idle) merge into one span
+        if active and e <= active[-1][1]:
+            active[-1] = (active[-1][0], max(active[-1][1], e + idle))
+        else:
+            active.append((e, e + idle))
+    lo, hi = r.first_date, r.first_date + QUEUE_IDLE_DAYS * 4 * DAY
+    unmerged, start = [], lo
+    for a, b in _merged_spans(r):
+        if a > start:
+            unmerged.append((start, a))
+        start = max(start, b)
+    if start < hi:
+        unmerged.append((start, hi))
+    return _intersect(active, [(a, min(b, hi)) for a, b in unmerged if a < min(b, hi)])
+
+
+def _merged_window_spans(r: SeriesRecord) -> list[tuple[int, int]]:
+    """The spans of T at which `r` is merged and posted in (T - RATE_WINDOW_DAYS, T]."""
+    window = [(r.first_date, r.first_date + RATE_WINDOW_DAYS * DAY)]
+    return _intersect(_merged_spans(r), window)
 
 
 def _rate(rs: list[SeriesRecord], t: int, prior: float) -> tuple[float, int]:
@@ -238,13 +378,7 @@ def features_at(
     prior = history.project_rate(t)
     author_merged = sum(1 for r in earlier if r.merged_by(t))
     groups = tuple(subsystems) or ("",)
-    queue = {
-        r.key
-        for g in groups
-        for r in history.window(g, t - QUEUE_IDLE_DAYS * DAY * 4, t)
-        if r.key != se.key and _open_at(r, t)
-    }
-    rates = [_rate(history.window(g, t - RATE_WINDOW_DAYS * DAY, t), t, prior)[0] for g in groups]
+    rates = [history.rate(g, t, prior) for g in groups]
     return {
         "log_patches": math.log1p(len(patches)),
         "log_lines": math.log1p(lines),
@@ -265,9 +399,31 @@ def features_at(
         "author_prior_series": math.log1p(len(earlier)),
         "author_merge_rate": (author_merged + PRIOR_WEIGHT * prior) / (len(earlier) + PRIOR_WEIGHT),
         "new_contributor": float(not earlier),
-        "queue_open": math.log1p(len(queue)),
+        "queue_open": math.log1p(_queue(history, se, groups, t)),
         "subsystem_merge_rate": min(rates),
     }
+
+
+def _queue(history: History, se: SeriesFacts, groups: tuple[str, ...], t: int) -> int:
+    """The other series open at T in the queues of `groups`, posted in the queue's window: by
+    the span counters for one group; by reading the windows for several (a series in two of
+    them counts once)."""
+    start = t - QUEUE_IDLE_DAYS * DAY * 4
+    if len(groups) > 1:
+        return len(
+            {
+                r.key
+                for g in groups
+                for r in history.window(g, start, t)
+                if r.key != se.key and _open_at(r, t)
+            }
+        )
+    (g,) = groups
+    own = history.records.get(se.key)
+    counted = (
+        own is not None and g in own.groups and start < own.first_date <= t and _open_at(own, t)
+    )
+    return history.open_count(g, t) - int(counted)
 
 
 def facts_in_words(

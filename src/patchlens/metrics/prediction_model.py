@@ -11,6 +11,7 @@ numpy, and its weights say in words which facts moved a prediction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -142,4 +143,33 @@ def fit(samples: Sequence[Sample], features: Sequence[str], ridge: float = RIDGE
         tuple(float(s) for s in scale),
         len(samples),
         int(sum(1 for s in samples if s.event)),
+    )
+
+
+def model_to_json(model: HazardModel) -> str:
+    """The model as stored (stages/prediction.py): JSON floats are written exactly (repr),
+    so the model read back predicts what the fitted one does, to the last bit."""
+    return json.dumps(
+        {
+            "features": list(model.features),
+            "base": list(model.base),
+            "weights": list(model.weights),
+            "mean": list(model.mean),
+            "scale": list(model.scale),
+            "n": model.n,
+            "events": model.events,
+        }
+    )
+
+
+def model_from_json(text: str) -> HazardModel:
+    d = json.loads(text)
+    return HazardModel(
+        tuple(d["features"]),
+        tuple(d["base"]),
+        tuple(d["weights"]),
+        tuple(d["mean"]),
+        tuple(d["scale"]),
+        int(d["n"]),
+        int(d["events"]),
     )

@@ -1,39 +1,76 @@
-"""Predictions of time to merge read from the store: the corpus, the evaluation
-(`patchlens eval-predict`) and the series page's estimate (docs/PREDICTION.md).
+"""Predictions of time to merge read from the store: the corpus and the evaluation
+(`patchlens eval-predict`), the stored records and model (written by `update`:
+stages/metrics.py, stages/prediction.py), and the series page's estimate
+(docs/PREDICTION.md).
 
-The model is not stored: it is fitted at query time from the stored series and kept per store
-and data version (`selection.per_version`), so an update owes it nothing and a prediction is
-made as of the store's newest data, not the wall clock (results repeat).
+A page never fits: it reads the model `update` stored, and computes only its own series'
+features as of the data's end, from that series' facts and the stored records of the series
+its features can see (its author's, and those posted in the LOOKBACK_DAYS before the end,
+kept per store, data version and day for every page). Predictions are made as of the store's
+newest data, not the wall clock, so results repeat.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, func, or_, select
 
+from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import OPEN_STATES
+from patchlens.metrics.model import SeriesFacts
 from patchlens.metrics.prediction import (
     MIN_EVENTS,
     Corpus,
     evaluate,
-    fit_all,
-    points,
     predict,
 )
+from patchlens.metrics.prediction_features import (
+    DAY,
+    LOOKBACK_DAYS,
+    History,
+    SeriesRecord,
+    record_from_stored,
+)
+from patchlens.metrics.prediction_model import HazardModel, model_from_json
 from patchlens.queries.evidence import load_series
 from patchlens.queries.formats import iso
-from patchlens.queries.selection import data_date, per_version
+from patchlens.queries.selection import data_date, data_version, per_version
+from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
 MAINTAINERS_SEEN = schema.MAINTAINERS_SEEN
 
 
+def oldest_maintainers(conn: Connection) -> int | None:
+    """The date of the oldest MAINTAINERS version the metrics stage used: it also decided the
+    roles of the series posted before it (stages/metrics.py), which were not known then; a
+    file given in the configuration (dated 0) was. None without MAINTAINERS."""
+    st = schema.stage_state
+    text = conn.execute(select(st.c.inputs).where(st.c.stage == MAINTAINERS_SEEN)).scalar()
+    return min(json.loads(text) if text else [], default=None)
+
+
+def _known(oldest: int | None, first_date: int) -> bool:
+    return oldest is not None and oldest <= first_date
+
+
+def seen_clause() -> Any:
+    """The series whose merge can be seen: under review in a registered repository's files,
+    or merged by a maintainer's notice. Predictions are about these."""
+    sm = schema.series_metrics
+    return or_(and_(sm.c.repo_registered, sm.c.in_repo), sm.c.merged_by == "notice")
+
+
 def load_corpus(conn: Connection, end: int | None = None) -> Corpus:
-    """The series whose merge can be seen (series under review in a registered repository's
-    files, or merged by a maintainer's notice), with their MAINTAINERS facts; `end` the date
-    the data end (default: the store's newest message or commit)."""
+    """Every series whose merge can be seen with its facts, and every series under review for
+    the records: what `eval-predict` scores on (an offline command; a page or an update reads
+    only the stored records). `end` the date the data end (default: the store's newest
+    message or commit)."""
     sm = schema.series_metrics
     rows = {
         r.series_key: r
@@ -49,15 +86,10 @@ def load_corpus(conn: Connection, end: int | None = None) -> Corpus:
         )
     }
     everyone = {se.key: se for se in load_series(conn) if se.key in rows and se.kind == "series"}
-    # MAINTAINERS versions the metrics stage used: the oldest also decided the roles of the
-    # series posted before it (stages/metrics.py), which were not known then; a file given in
-    # the configuration (dated 0) was.
-    st = schema.stage_state
-    text = conn.execute(select(st.c.inputs).where(st.c.stage == MAINTAINERS_SEEN)).scalar()
-    oldest = min(json.loads(text) if text else [], default=None)
+    oldest = oldest_maintainers(conn)
 
     def known(key: str) -> bool:
-        return oldest is not None and oldest <= everyone[key].first_date
+        return _known(oldest, everyone[key].first_date)
 
     seen = {
         k
@@ -73,36 +105,214 @@ def load_corpus(conn: Connection, end: int | None = None) -> Corpus:
     )
 
 
-def evaluation(conn: Connection, split: int | None = None) -> dict[str, Any]:
-    """`patchlens eval-predict`: the time split's figures for the model and both baselines."""
-    return evaluate(load_corpus(conn), split)
+def evaluation(conn: Connection, split: int | None = None, bounded: bool = False) -> dict[str, Any]:
+    """`patchlens eval-predict`: the time split's figures for the model and both baselines
+    (`bounded`: the model trained as `update` trains the stored one)."""
+    return evaluate(load_corpus(conn), split, bounded)
 
 
-def _kept(conn: Connection) -> tuple[Corpus, Any]:
-    """The corpus and the model fitted on every prediction point up to the data's end."""
+# --- the stored records ---------------------------------------------------------------------
 
-    def build() -> tuple[Corpus, Any]:
-        corpus = load_corpus(conn)
-        train = points(corpus, sorted(corpus.series), corpus.end)
-        if sum(1 for p in train if p.event) < MIN_EVENTS:
-            return corpus, None
-        return corpus, fit_all(train)["model"]
 
-    return per_version(conn, "prediction-model", build)
+def _record_query() -> Any:
+    sm = schema.series_metrics
+    return select(
+        sm.c.series_key,
+        sm.c.author,
+        sm.c.first_date,
+        sm.c.subsystems,
+        sm.c.event_dates,
+        sm.c.merge_changes,
+    )
+
+
+def _records(rows: Iterable[Any], oldest: int | None) -> dict[str, SeriesRecord]:
+    return {
+        r.series_key: record_from_stored(
+            r.series_key,
+            r.author,
+            r.first_date,
+            tuple(json.loads(r.subsystems or "[]")) if _known(oldest, r.first_date) else (),
+            r.event_dates,
+            r.merge_changes,
+        )
+        for r in rows
+    }
+
+
+def records_between(
+    conn: Connection, lo: int, hi: int, oldest: int | None
+) -> dict[str, SeriesRecord]:
+    """The stored records of the series first posted in (lo, hi] (by the first-date index)."""
+    sm = schema.series_metrics
+    query = _record_query().where(sm.c.first_date > lo, sm.c.first_date <= hi)
+    return _records(conn.execute(query), oldest)
+
+
+def records_of_authors(
+    conn: Connection, authors: Iterable[str], hi: int, oldest: int | None
+) -> dict[str, SeriesRecord]:
+    """The stored records of every series of `authors` first posted by `hi` (by the author
+    index): their earlier series, whatever their age."""
+    sm = schema.series_metrics
+    out: dict[str, SeriesRecord] = {}
+    for chunk in chunks(sorted(set(authors))):
+        query = _record_query().where(sm.c.author.in_(chunk), sm.c.first_date <= hi)
+        out.update(_records(conn.execute(query), oldest))
+    return out
+
+
+class _NotAsked(dict[str, int]):
+    """The first dates `load_series` decides the new-contributor flag from, which no feature
+    reads (an author's earlier series come from the records): every author's is unknown, so
+    no series is flagged and no series' first version is read."""
+
+    def __missing__(self, key: str) -> int:
+        return -1
+
+
+def target_facts(
+    conn: Connection, keys: list[str], people: Identities, oldest: int | None
+) -> tuple[dict[str, SeriesFacts], dict[str, dict[str, str]], dict[str, tuple[str, ...]]]:
+    """The facts of the series of `keys` (by indexed queries), with what MAINTAINERS said of
+    each at posting (nothing when it was not known then)."""
+    facts = {se.key: se for se in load_series(conn, people, keys, first=_NotAsked())}
+    sm = schema.series_metrics
+    expected: dict[str, dict[str, str]] = {}
+    subsystems: dict[str, tuple[str, ...]] = {}
+    for chunk in chunks(sorted(keys)):
+        for r in conn.execute(
+            select(sm.c.series_key, sm.c.first_date, sm.c.subsystems, sm.c.expected_roles).where(
+                sm.c.series_key.in_(chunk)
+            )
+        ):
+            known = _known(oldest, r.first_date)
+            expected[r.series_key] = json.loads(r.expected_roles or "{}") if known else {}
+            subsystems[r.series_key] = tuple(json.loads(r.subsystems or "[]")) if known else ()
+    return facts, expected, subsystems
+
+
+# --- the stored model -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """The prediction_model row: the cut, the model (None: too few merges) and its counts."""
+
+    cut: int
+    model: HazardModel | None
+    series: int
+    points: int
+    merges: int
+    corpus: int
+
+
+def stored_model(conn: Connection) -> StoredModel | None:
+    """The model `update` stored, or None when no update with this code has run."""
+    pm = schema.prediction_model
+    r = conn.execute(select(pm)).first()
+    if r is None:
+        return None
+    model = model_from_json(r.model) if r.model else None
+    return StoredModel(r.cut, model, r.series, r.points, r.merges, r.corpus)
+
+
+# The last page window of each store: (data version, day, History). One per store, not one per
+# day a server stays up on the same data (a window of a million-message store is some 17,000
+# records with their span counters).
+_WINDOWS: dict[str, tuple[Any, int, History]] = {}
+_WINDOWS_LOCK = threading.Lock()
+
+
+def _window(conn: Connection, end: int) -> History:
+    """The records every page's features at `end` read besides the author's: the series
+    posted in the LOOKBACK_DAYS before `end`, taken for the whole day of `end` (a superset,
+    which changes nothing: every window is bounded by T), kept per store for its data version
+    and that day."""
+    day = end - end % DAY
+    url, version = str(conn.engine.url), data_version(conn)
+    with _WINDOWS_LOCK:
+        kept = _WINDOWS.get(url)
+    if kept is not None and kept[0] == version and kept[1] == day:
+        return kept[2]
+    oldest = oldest_maintainers(conn)
+    history = History(records_between(conn, day - LOOKBACK_DAYS * DAY, day + DAY, oldest))
+    with _WINDOWS_LOCK:
+        _WINDOWS[url] = (version, day, history)
+    return history
 
 
 def series_prediction(conn: Connection, key: str, state: str | None) -> dict[str, Any]:
-    """The series page's estimate for an open series, as of the data's end; otherwise why
-    there is none (`reason`)."""
+    """The series page's estimate for an open series, as of the data's end, from the stored
+    model; otherwise why there is none (`reason`)."""
     if state not in OPEN_STATES:
         return {"reason": f"the series is {state or 'not tracked'}: nothing to predict"}
-    corpus, model = _kept(conn)
-    if key not in corpus.series:
+    sm = schema.series_metrics
+    row = conn.execute(
+        select(sm.c.author, sm.c.first_date).where(sm.c.series_key == key, seen_clause())
+    ).first()
+    if row is None:
         return {"reason": "no registered repository could show this series merged"}
-    if model is None:
+    kept = per_version(conn, "prediction-model", lambda: stored_model(conn))
+    if kept is None:
+        return {"reason": "no model stored yet: the next `patchlens update` fits it"}
+    if kept.model is None:
         return {"reason": f"too few merged series to fit a model (fewer than {MIN_EVENTS})"}
-    out = predict(corpus, model, key, corpus.end)
+    end = data_date(conn)
+    if row.first_date > end:
+        return {"reason": "the series was posted after the data's end"}
+    oldest = per_version(conn, "prediction-maintainers", lambda: oldest_maintainers(conn))
+    history = _window(conn, end).with_author(
+        row.author, list(records_of_authors(conn, [row.author], end, oldest).values())
+    )
+    facts, expected, subsystems = target_facts(conn, [key], Identities(), oldest)
+    se = facts[key]
+    _as_stored(conn, se, row.author)
+    out = predict(Corpus(facts, expected, subsystems, end, records=history), kept.model, key, end)
     if out is None:
         return {"reason": "the series was posted after the data's end"}
     out["as_of"] = iso(out["as_of"])
+    out["cut"] = iso(kept.cut)
     return out
+
+
+def _as_stored(conn: Connection, se: SeriesFacts, author: str) -> None:
+    """Give the series loaded without the store's people (which a page does not build: it
+    reads every sender) the identities the metrics stage gave it: the author's from its
+    row, each reviewer reply's from review_events (what `reviewers` and `maintainer_answered`
+    compare)."""
+    se.author = author
+    ev = schema.review_events
+    query = select(ev.c.message_pk, ev.c.who).where(ev.c.series_key == se.key)
+    who = {pk: w for pk, w in conn.execute(query)}
+    for v in se.versions:
+        for r in v.replies:
+            r.who = who.get(r.pk, r.who)
+
+
+def seen_between(conn: Connection, lo: int, hi: int) -> list[tuple[str, int, str]]:
+    """(key, first date, author) of the series whose merge can be seen, first posted in
+    [lo, hi) (by the first-date index)."""
+    sm = schema.series_metrics
+    return [
+        (k, d, a)
+        for k, d, a in conn.execute(
+            select(sm.c.series_key, sm.c.first_date, sm.c.author).where(
+                seen_clause(), sm.c.first_date >= lo, sm.c.first_date < hi
+            )
+        )
+    ]
+
+
+def seen_before(conn: Connection, hi: int) -> int:
+    """How many series whose merge can be seen were first posted before `hi`."""
+    sm = schema.series_metrics
+    query = select(func.count()).select_from(sm).where(seen_clause(), sm.c.first_date < hi)
+    return int(conn.execute(query).scalar() or 0)
+
+
+def newest_seen_before(conn: Connection, hi: int) -> int | None:
+    """The first date of the newest series whose merge can be seen posted before `hi`."""
+    sm = schema.series_metrics
+    query = select(func.max(sm.c.first_date)).where(seen_clause(), sm.c.first_date < hi)
+    return conn.execute(query).scalar()

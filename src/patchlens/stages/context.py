@@ -37,6 +37,12 @@ from patchlens.store import schema
 #    a partial re-roll names the version it re-rolls, not the first of the chain.
 # 5: series metrics name who MAINTAINERS expects and the first response by role.
 DERIVED_VERSION = 5
+# Bump when only the metrics stage computes more or otherwise from the same series: the next
+# `update` then redoes the metrics of every series (and refits the prediction model), not the
+# reconstruction and matching before them (stages/pipeline.py).
+# 1: series metrics store the records time-to-merge features read (event_dates,
+#    merge_changes); the prediction model is fitted by `update`.
+METRICS_VERSION = 1
 
 
 def config_digest(cfg: Config) -> str:
@@ -72,6 +78,7 @@ def inputs_digest(conn: Connection, cfg: Config) -> str:
     return (
         f"{msgs[0]}:{msgs[1]}:{commits[0]}:{commits[1]}:{seen}:{h.hexdigest()[:12]}"
         f":a{analysis.ANALYSIS_VERSION}:f{match_stage.FINGERPRINT_VERSION}:d{DERIVED_VERSION}"
+        f":m{METRICS_VERSION}"
         f":{config_digest(cfg)}"
     )
 

@@ -16,6 +16,7 @@ from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.model import ReplyFacts, SeriesFacts
+from patchlens.metrics.prediction_features import stored_record
 from patchlens.metrics.roles import expected_roles, first_responses
 from patchlens.queries.evidence import first_dates, load_series, people_of
 from patchlens.queries.sql import chunks
@@ -105,6 +106,7 @@ def metric_rows(
                 "first_responder": first.who,
                 **{f"time_to_first_response_{k}": v for k, v in first.by_role.items()},
                 "blocked_until": f.blocked_until,
+                **stored_record(se),
             }
         )
     return rows

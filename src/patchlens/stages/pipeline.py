@@ -22,6 +22,7 @@ from patchlens.stages.context import Context, build_context, inputs_digest
 from patchlens.stages.match import MatchReport, fingerprint_new, run_matching
 from patchlens.stages.metrics import MetricsReport, run_metrics
 from patchlens.stages.parallel import DEFAULT_JOBS
+from patchlens.stages.prediction import PredictionReport, run_prediction
 from patchlens.stages.progress import Reporter
 from patchlens.stages.recipients import fill_recipients
 from patchlens.stages.review import ReconstructReport, rebuild_structure
@@ -42,6 +43,7 @@ class StagesReport:
     review: ReconstructReport = field(default_factory=ReconstructReport)
     matching: MatchReport = field(default_factory=MatchReport)
     metrics: MetricsReport = field(default_factory=MetricsReport)
+    prediction: PredictionReport = field(default_factory=PredictionReport)
 
 
 def subsystems_for(ctx: Context):
@@ -90,12 +92,11 @@ def run_stages(
     force: bool = False,
 ) -> StagesReport:
     """The steps after ingest, in order: recipient keys -> analyse -> reconstruct ->
-    fingerprints -> match -> metrics. The one skip rule (recipient keys, which depend on the
-    messages alone, are filled before it): when the inputs digest (stages/context.py) equals
-    the one the last complete run stored, their output is current and nothing runs; `force`
-    runs them all.
-    The digest is stored last, so a run that dies part-way is redone by the next one (each
-    step resumes from what it committed)."""
+    fingerprints -> match -> metrics -> prediction model. The one skip rule (recipient keys,
+    which depend on the messages alone, are filled before it): when the inputs digest
+    (stages/context.py) equals the one the last complete run stored, their output is current
+    and nothing runs; `force` runs them all. The digest is stored last, so a run that dies
+    part-way is redone by the next one (each step resumes from what it committed)."""
     rep = StagesReport()
     # Before the skip rule: a store built before recipient keys fills them on its next update
     # (nothing to do costs two small queries).
@@ -108,10 +109,14 @@ def run_stages(
         if digest == last and not force:
             rep.skipped = True
             return rep
-        everything = force or last is None or _fixed_part(digest) != _fixed_part(last)
+        everything = force or last is None or _fixed_part(digest, False) != _fixed_part(last, False)
+        metrics_only = not everything and _fixed_part(digest) != _fixed_part(last)
         if everything:
             # Other code, configuration or sources: not new input, a different question.
             changes.owe_everyone_everything(conn)
+        elif metrics_only:
+            # Only the metrics' code is newer (METRICS_VERSION): their rows are redone.
+            changes.owe(conn, changes.METRICS, changes.Work(full=True))
     rep.analysed = analyse_new(engine, reporter, jobs, everything)
     with engine.connect() as conn:
         ctx = build_context(conn, cfg, cache)  # reads the analysis (authors in From: lines)
@@ -132,6 +137,11 @@ def run_stages(
         sections=list(newest.sections) if newest is not None else [],
         maintainers_dates=ctx.maintainers.dates,
     )
+    # The time-to-merge model at the data's last week: refitted when the week turns, or when
+    # everything was redone (the records it reads may all have changed).
+    rep.prediction = run_prediction(
+        engine, reporter, ctx.people, force=everything or metrics_only or ctx.identities_moved
+    )
     with engine.begin() as conn:
         st = schema.stage_state
         conn.execute(delete(st).where(st.c.stage == STAGE))
@@ -141,8 +151,10 @@ def run_stages(
     return rep
 
 
-def _fixed_part(digest: str) -> str:
+def _fixed_part(digest: str, metrics: bool = True) -> str:
     """The digest without what only grows as mail and commits come in (the counts and largest
     keys of messages, commits and sightings): what, when it differs, makes an update redo
-    everything instead of what is new."""
-    return ":".join(digest.split(":")[5:])
+    everything instead of what is new. Without `metrics`, also without the metrics' version
+    (`m...`; a configuration digest is hexadecimal), whose change redoes the metrics only."""
+    parts = digest.split(":")[5:]
+    return ":".join(p for p in parts if metrics or not p.startswith("m"))

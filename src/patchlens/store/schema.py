@@ -516,6 +516,12 @@ series_metrics = Table(
     # Blocked by a prerequisite series (metrics/backlog.py) until this date: the last one's
     # merge, or BLOCKED_FOREVER while one is not merged; NULL when it names none in the store.
     Column("blocked_until", BigInteger, nullable=True),
+    # What other series' time-to-merge features read of this one (metrics/prediction_
+    # features.py SeriesRecord, with author, first_date and subsystems above): JSON list of
+    # the dates of its postings and replies, and JSON [[date, 0|1], ...] of the dates its
+    # "fully merged" turned on or off.
+    Column("event_dates", Text, nullable=False, server_default="[]"),
+    Column("merge_changes", Text, nullable=False, server_default="[]"),
     Index(None, "first_date"),
     Index(None, "author"),
     Index(None, "org"),
@@ -523,6 +529,21 @@ series_metrics = Table(
     # series outside every repository, which a new commit's paths may bring in.
     Index(None, "author", "first_date", "new_contributor", "series_key"),
     Index(None, "in_repo"),
+)
+
+# The time-to-merge model `update` fitted at the start of the data's last ISO week (stages/
+# prediction.py, docs/PREDICTION.md): one row; pages read it and never fit.
+prediction_model = Table(
+    "prediction_model",
+    metadata,
+    Column("cut", BigInteger, primary_key=True),  # Monday 00:00 UTC: trained on what was before
+    Column("model", Text, nullable=True),  # JSON of the fitted model; NULL: too few merges
+    Column("series", Integer, nullable=False),  # training series
+    Column("points", Integer, nullable=False),  # their prediction points
+    Column("merges", Integer, nullable=False),  # of those, merged by the cut
+    Column("corpus", Integer, nullable=False),  # series whose merge can be seen, before the cut
+    Column("train_days", Integer, nullable=False),
+    Column("max_train", Integer, nullable=False),
 )
 
 # The prerequisites a series' postings name (Depends-on:, Based-on:, prerequisite-*:,

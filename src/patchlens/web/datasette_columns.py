@@ -379,6 +379,23 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "time_to_first_response_bot": "hours to the first bot's response",
             "blocked_until": f"blocked by a prerequisite series until then ({EPOCH}; "
             "2^62: while one is not merged)",
+            "event_dates": f"JSON list of the dates of its postings and replies ({EPOCH}): "
+            "what other series' time-to-merge estimates read (docs/PREDICTION.md)",
+            "merge_changes": "JSON [[date, 1|0], ...]: when it became fully merged, or not",
+        },
+    ),
+    "prediction_model": (
+        "The time-to-merge model `update` fitted at the start of the data's last week "
+        "(docs/PREDICTION.md); one row.",
+        {
+            "cut": f"Monday 00:00 UTC it was fitted at, on what was known before ({EPOCH})",
+            "model": "JSON of the fitted model (features, weights, scaling); NULL: too few merges",
+            "series": "series it was trained on",
+            "points": "their prediction points (0, 7, 30 days after posting, while open)",
+            "merges": "of those points, merged by the cut",
+            "corpus": "series whose merge can be seen, posted before the cut",
+            "train_days": "days before the cut the training points were taken from",
+            "max_train": "most series trained on (an even sample when the window holds more)",
         },
     ),
     "series_prerequisites": (

@@ -1,0 +1,263 @@
+"""The stored prediction records and model (issue 11): what the metrics stage stores equals
+what the pure functions give, the model `update` stores equals the one fitted on the same
+bounded points from every series' facts, a page reads it without fitting, and an update
+within the same week does not refit (docs/PREDICTION.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+
+import pytest
+from sqlalchemy import event, select
+
+from patchlens.config import Config
+from patchlens.metrics.prediction import (
+    MIN_EVENTS,
+    Corpus,
+    fit_all,
+    predict,
+    train_since,
+    training_keys,
+    training_points,
+    week_start,
+)
+from patchlens.metrics.prediction_features import record_from_stored, record_of, stored_record
+from patchlens.queries import prediction as qp
+from patchlens.queries import selection
+from patchlens.queries.evidence import load_series
+from patchlens.queries.formats import iso
+from patchlens.queries.selection import data_date
+from patchlens.stages.context import build_context
+from patchlens.stages.prediction import run_prediction
+from patchlens.stages.progress import Reporter
+from patchlens.store import schema
+from patchlens.store.db import open_store
+
+DAY = 86400
+
+
+def test_week_start_is_monday_midnight_utc():
+    # 2026-08-04 16:00 UTC is a Tuesday; its week began on Monday 2026-08-03.
+    assert iso(week_start(1785859200 + 16 * 3600)) == "2026-08-03T00:00:00Z"
+    monday = 1785715200
+    assert week_start(monday) == monday and week_start(monday - 1) == monday - 7 * DAY
+
+
+def test_training_keys_are_the_window_capped_at_the_most_recent():
+    cut = 1000 * DAY
+    since = train_since(cut - 1, cut)
+    assert since == cut - 365 * DAY
+    cands = [("old", cut - 500 * DAY), ("edge", cut - 395 * DAY), ("in", cut - 10 * DAY)]
+    cands += [("after", cut), ("gone", cut - 396 * DAY)]
+    assert training_keys(cands, cut, since) == ["edge", "in"]  # 30-day landmark in the year
+    # Capped: an even sample decided by the keys' hashes, not by the order or the dates.
+    lowest = min(["edge", "in"], key=lambda k: hashlib.sha1(k.encode()).hexdigest())
+    assert training_keys(cands, cut, since, max_train=1) == [lowest]
+    assert training_keys(list(reversed(cands)), cut, since, max_train=1) == [lowest]
+    # Mail that stopped long before the cut: the year before its newest series.
+    assert train_since(cut - 400 * DAY, cut) == cut - 399 * DAY - 365 * DAY
+    early = train_since(cut - 500 * DAY, cut)
+    assert training_keys(cands, cut, early) == ["edge", "gone", "in", "old"]
+    sample = training_keys(cands, cut, early, max_train=2)
+    assert len(sample) == 2 and set(sample) < {"edge", "gone", "in", "old"}
+
+
+@pytest.fixture(scope="module")
+def full(erofs_store):
+    """Every series' facts with the identities the stages used, the corpus of all of them
+    (records from the facts, not the store), and the stored model."""
+    db, engine, _ = erofs_store
+    with engine.connect() as conn:
+        people = build_context(conn, Config(), db.with_name("cache")).people
+        sm = schema.series_metrics
+        rows = {r.series_key: r for r in conn.execute(select(sm))}
+        everyone = {se.key: se for se in load_series(conn, people) if se.key in rows}
+        oldest = qp.oldest_maintainers(conn)
+        seen = {k for (k,) in conn.execute(select(sm.c.series_key).where(qp.seen_clause()))}
+        known = {k: oldest is not None and oldest <= se.first_date for k, se in everyone.items()}
+        corpus = Corpus(
+            {k: everyone[k] for k in sorted(seen)},
+            {k: json.loads(rows[k].expected_roles) if known[k] else {} for k in everyone},
+            {k: tuple(json.loads(rows[k].subsystems)) if known[k] else () for k in everyone},
+            data_date(conn),
+            everyone,
+        )
+        stored = qp.stored_model(conn)
+    return rows, everyone, corpus, stored, people
+
+
+def test_stored_records_equal_record_of_every_series(full):
+    rows, everyone, corpus, _stored, _people = full
+    assert len(rows) > 1_000
+    for key, r in rows.items():
+        se = everyone[key]
+        assert {"event_dates": r.event_dates, "merge_changes": r.merge_changes} == stored_record(se)
+        groups = corpus.subsystems.get(key, ())
+        rec = record_from_stored(
+            key, r.author, r.first_date, groups, r.event_dates, r.merge_changes
+        )
+        assert rec == record_of(se, groups)
+    merged = [k for k, r in rows.items() if json.loads(r.merge_changes)]
+    assert len(merged) > 300  # the records do say when series were merged
+
+
+def test_stored_model_is_the_fit_on_the_bounded_points(full):
+    _rows, _everyone, corpus, stored, _people = full
+    assert stored is not None and stored.model is not None
+    assert stored.cut == week_start(corpus.end)
+    seen = [(k, corpus.history.records[k].first_date) for k in corpus.series]
+    since = train_since(max((d for _k, d in seen if d < stored.cut), default=None), stored.cut)
+    keys = training_keys(seen, stored.cut, since)
+    train = training_points(corpus, keys, stored.cut, since)
+    model = fit_all(train)["model"]
+    # Bounded: fewer series than the corpus before the cut, points only of the last year.
+    assert stored.series == len(keys) < stored.corpus
+    assert stored.points == len(train) and stored.merges == sum(p.event for p in train)
+    assert all(since <= p.t < stored.cut for p in train)
+    assert stored.cut - since < 400 * DAY
+    assert stored.model == model
+    late = [
+        k for k in corpus.series if corpus.history.records[k].first_date >= stored.cut - 90 * DAY
+    ]
+    assert late
+    for key in late:
+        a = predict(corpus, stored.model, key, corpus.end)
+        assert a == predict(corpus, model, key, corpus.end)
+
+
+def test_a_page_predicts_from_the_stored_model_as_the_full_corpus_does(erofs_store, full):
+    _db, engine, _ = erofs_store
+    _rows, _everyone, corpus, stored, _people = full
+    sm = schema.series_metrics
+    with engine.connect() as conn:
+        keys = [
+            k
+            for (k,) in conn.execute(
+                select(sm.c.series_key).where(qp.seen_clause(), sm.c.merged != "fully")
+            )
+        ]
+        assert len(keys) > 50
+        for key in keys:
+            page = qp.series_prediction(conn, key, "new")
+            want = predict(corpus, stored.model, key, corpus.end)
+            assert want is not None
+            want["as_of"] = iso(want["as_of"])
+            want["cut"] = iso(stored.cut)
+            assert page == want, key
+
+
+def _copy_store(db, dest) -> None:
+    """A consistent copy of the SQLite store (its write-ahead log included)."""
+    src, out = sqlite3.connect(str(db)), sqlite3.connect(str(dest))
+    try:
+        src.backup(out)
+    finally:
+        src.close()
+        out.close()
+
+
+def _statements(engine):
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", count)
+
+
+def test_an_update_in_the_same_week_does_not_refit(erofs_store, full):
+    _db, engine, _ = erofs_store
+    _rows, _everyone, _corpus, stored, people = full
+    seen, stop = _statements(engine)
+    try:
+        rep = run_prediction(engine, Reporter(quiet=True), people)
+    finally:
+        stop()
+    assert not rep.refitted and rep.cut == stored.cut and rep.changed_rows == 0
+    # The data's end (newest message, newest commit) and the stored cut: nothing else.
+    assert len(seen) == 3, seen
+    # Forced, it refits on the same data to the same row: nothing written.
+    rep = run_prediction(engine, Reporter(quiet=True), people, force=True)
+    assert rep.refitted and rep.changed_rows == 0 and rep.points == stored.points
+
+
+def test_without_a_model_or_with_too_few_merges_the_page_says_why(
+    erofs_store, full, tmp_path, monkeypatch
+):
+    db, _engine, _ = erofs_store
+    _rows, _everyone, corpus, _stored, people = full
+    copy = tmp_path / "s.db"
+    _copy_store(db, copy)
+    engine = open_store(str(copy))
+    key = next(k for k in corpus.series if corpus.history.records[k].merged is None)
+    try:
+        with engine.begin() as conn:
+            conn.execute(schema.prediction_model.delete())
+            assert "no model stored yet" in qp.series_prediction(conn, key, "new")["reason"]
+        selection._MEMO.clear()  # what an update's new data version does
+        monkeypatch.setattr("patchlens.stages.prediction.MIN_EVENTS", 10**9)
+        rep = run_prediction(engine, Reporter(quiet=True), people)
+        assert rep.refitted and rep.merges >= MIN_EVENTS
+        with engine.connect() as conn:
+            assert qp.stored_model(conn).model is None
+            reason = qp.series_prediction(conn, key, "new")["reason"]
+        assert reason == f"too few merged series to fit a model (fewer than {MIN_EVENTS})"
+    finally:
+        engine.dispose()
+        selection._MEMO.clear()
+
+
+def test_a_store_of_older_metrics_code_redoes_the_metrics_only(erofs_store, full, tmp_path):
+    """A store updated before the records existed (digest without METRICS_VERSION, records
+    empty, no model): the next update redoes every series' metrics and fits the model, and
+    neither the reconstruction nor the matching."""
+    from patchlens.stages.pipeline import STAGE, run_stages
+
+    db, _engine, _ = erofs_store
+    rows, _everyone, _corpus, stored, _people = full
+    copy = tmp_path / "old.db"
+    _copy_store(db, copy)
+    shutil.copytree(db.with_name("cache"), tmp_path / "cache")
+    engine = open_store(str(copy))
+    st, sm = schema.stage_state, schema.series_metrics
+    try:
+        with engine.begin() as conn:
+            digest = conn.execute(select(st.c.inputs).where(st.c.stage == STAGE)).scalar_one()
+            assert ":m" in digest
+            old = ":".join(p for p in digest.split(":") if not p.startswith("m"))
+            conn.execute(st.update().where(st.c.stage == STAGE).values(inputs=old))
+            conn.execute(sm.update().values(event_dates="[]", merge_changes="[]"))
+            conn.execute(schema.prediction_model.delete())
+        rep = run_stages(engine, Config(), tmp_path / "cache", Reporter(quiet=True))
+        assert not rep.skipped
+        assert rep.review.threads == 0 and rep.matching.postings == 0, (rep.review, rep.matching)
+        assert rep.metrics.series == len(rows) and rep.prediction.refitted
+        with engine.connect() as conn:
+            again = {r.series_key: r for r in conn.execute(select(sm))}
+            assert qp.stored_model(conn) == stored
+        assert again == rows
+    finally:
+        engine.dispose()
+
+
+def test_a_server_keeps_one_page_window_per_store(erofs_store, full):
+    _db, engine, _ = erofs_store
+    _rows, _everyone, corpus, _stored, _people = full
+    end = corpus.end
+    with engine.connect() as conn:
+        today = qp._window(conn, end)
+        assert qp._window(conn, end - end % DAY) is today  # the same day: kept
+        yesterday = qp._window(conn, end - DAY)
+        assert yesterday is not today
+        assert qp._WINDOWS[str(engine.url)][2] is yesterday  # the other day's is dropped
+        # Every series posted in the 720 days before the end, and none later than its day.
+        day = end - end % DAY
+        recs = corpus.history.records
+        assert {k for k, r in recs.items() if end - 720 * DAY < r.first_date <= end} <= set(
+            today.records
+        )
+        assert all(day - 720 * DAY < r.first_date <= day + DAY for r in today.records.values())
