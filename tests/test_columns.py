@@ -99,4 +99,4 @@ def test_explorer_over_columns_equals_the_rows(erofs_store, monkeypatch, sort, g
         monkeypatch.setattr(columns.Columns, "positions", lambda self, rows: None)
         plain = dashboard.explorer(conn, f, RULES)
     assert fast == plain
-    assert fast["rows"] and fast["total"] > len(fast["rows"]) or given
+    assert (fast["rows"] and fast["total"] > len(fast["rows"])) or given

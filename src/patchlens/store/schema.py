@@ -611,8 +611,8 @@ pending_work = Table(
 # Lookup keys of messages for the incremental closures (stages/closure.py): kind "r" for every
 # Message-ID a message names or carries (its own, In-Reply-To, References), "t" for its
 # normalised subject title; and "a" for each of its To:/Cc: addresses (stages/recipients.py:
-# the series that named a person, queries/load.py). Stored as 64-bit hashes: a Message-ID is hostile input of any
-# length, and a collision only widens a closure, never narrows it.
+# the series that named a person, queries/load.py). Stored as 64-bit hashes: a Message-ID is
+# hostile input of any length, and a collision only widens a closure, never narrows it.
 message_keys = Table(
     "message_keys",
     metadata,
