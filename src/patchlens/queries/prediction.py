@@ -242,6 +242,14 @@ def _window(conn: Connection, end: int) -> History:
     return history
 
 
+def warm(conn: Connection) -> None:
+    """Read what every series page's estimate reads first in a data version (the stored model
+    and the window of records at the data's end): the dashboard's warm-up asks it, so that
+    the first page of a version does not wait for it (about 0.3 s on a million messages)."""
+    if per_version(conn, "prediction-model", lambda: stored_model(conn)) is not None:
+        _window(conn, data_date(conn))
+
+
 def series_prediction(conn: Connection, key: str, state: str | None) -> dict[str, Any]:
     """The series page's estimate for an open series, as of the data's end, from the stored
     model; otherwise why there is none (`reason`)."""

@@ -34,6 +34,7 @@ from patchlens.config import Config
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.distributions import DURATIONS
 from patchlens.queries import dashboard as data
+from patchlens.queries import prediction
 from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params, parse_int
 from patchlens.queries.formats import printable, with_units
 from patchlens.queries.selection import all_series
@@ -110,6 +111,7 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
                 page(conn, Filters(), rules)
             # The index of first dates a dated filter narrows by (queries/selection.py).
             data.explorer(conn, Filters(since="1970-01-01"), rules)
+            prediction.warm(conn)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
