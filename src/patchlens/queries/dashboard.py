@@ -41,6 +41,7 @@ from patchlens.metrics.distributions import (
 from patchlens.queries import columns, prediction, queue_pages, rounds, selection
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, reviewers_among
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
+from patchlens.queries.load import candidate_keys
 from patchlens.queries.report import states_by_subsystem
 from patchlens.queries.selection import (
     all_series,
@@ -906,7 +907,9 @@ def person_page(
             ),
         }
     )
-    kept = [r for r in all_by_key.values() if everything or keep(r)]
+    # The load over time needs only the series that named or were answered by the person.
+    candidates = (all_by_key.get(k) for k in sorted(candidate_keys(conn, who, rules)))
+    kept = [r for r in candidates if r is not None and (everything or keep(r))]
     p.update(queue_pages.person_sections(conn, who, p["address"], f, rules, kept))
     return p
 

@@ -124,6 +124,29 @@ def person_waits(
     return out
 
 
+def candidate_keys(conn: Connection, who: str, rules: BacklogRules) -> set[str]:
+    """Every series `person_waits` could keep for `who` (named by To:/Cc: or MAINTAINERS,
+    or answered): a person page passes only those rows, not every selected series."""
+    return (
+        set(_named_series(conn, who))
+        | set(_first_answers(conn, who))
+        | _expecting(conn, rules).get(who, set())
+    )
+
+
+def _expecting(conn: Connection, rules: BacklogRules) -> dict[str, set[str]]:
+    """Per person, the series MAINTAINERS named them for, per data version."""
+
+    def compute() -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for key, people in _expected_people(conn, rules).items():
+            for p in people:
+                out.setdefault(p, set()).add(key)
+        return out
+
+    return per_version(conn, ("expecting", rules), compute)
+
+
 def _expected_people(conn: Connection, rules: BacklogRules) -> dict[str, frozenset[str]]:
     """Each series' people named by MAINTAINERS, decoded once per data version."""
 
@@ -251,7 +274,12 @@ def _named_by_keys(conn: Connection, addresses: set[str]) -> set[str]:
 
 
 def _first_answers(conn: Connection, who: str) -> dict[str, tuple[int, int]]:
-    """series key -> (their first answer, the date of the version it answered)."""
+    """series key -> (their first answer, the date of the version it answered), per data
+    version (a person page asks it twice)."""
+    return per_version(conn, ("first_answers", who), lambda: _read_first_answers(conn, who))
+
+
+def _read_first_answers(conn: Connection, who: str) -> dict[str, tuple[int, int]]:
     ev, rp, sv = schema.review_events, schema.replies, schema.series_versions
     q = (
         select(ev.c.series_key, ev.c.date, sv.c.date)
