@@ -126,11 +126,14 @@ def fit(samples: Sequence[Sample], features: Sequence[str], ridge: float = RIDGE
         rate = (y[at].sum() + 0.5) / (at.sum() + 1.0)
         beta[j] = np.log(rate / (1 - rate))
     penalty = np.concatenate([np.full(k, 1e-4), np.full(p - k, ridge)])
+    # The products are `einsum`'s own loops, not BLAS: a threaded BLAS splits the sums as it
+    # sees fit, so two runs on the same points (a local update and one on a cluster) stored
+    # weights differing in their last bits. The model stored must be the same in every run.
     for _ in range(ITERATIONS):
-        eta = design @ beta
+        eta = np.einsum("ij,j->i", design, beta)
         mu = 1.0 / (1.0 + np.exp(-eta))
-        grad = design.T @ (y - mu) - penalty * beta
-        hess = (design * (mu * (1 - mu))[:, None]).T @ design + np.diag(penalty)
+        grad = np.einsum("ij,i->j", design, y - mu) - penalty * beta
+        hess = np.einsum("ij,ik->jk", design * (mu * (1 - mu))[:, None], design) + np.diag(penalty)
         step = np.linalg.solve(hess, grad)
         beta += step
         if np.max(np.abs(step)) < 1e-8:
