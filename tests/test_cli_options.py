@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import data_path
+from tests.helpers.cli import run_cli
 
 MBOX = ("xen-qemu-samples", "xen-ctrl-ballooned-dump.mbox")
 
 
 def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PATCHLENS_DB", "PATCHLENS_CONFIG")}
-    return subprocess.run(
-        [sys.executable, "-m", "patchlens", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(cwd, *args, timeout=120)
 
 
 @pytest.fixture()

@@ -9,26 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from patchlens.config import Config
-from patchlens.stages import ingest
-from patchlens.stages.pipeline import run_stages
-from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
-from tests.conftest import data_path
 from tests.helpers.gitrepos import posted_patch, two_commit_repo
+from tests.helpers.postgres import build_xq_store
 
 pytestmark = pytest.mark.slow
 
 
 def _build(url: str, tmp: Path, repo: Path, posted: Path) -> dict[str, object]:
+    build_xq_store(url, tmp, repo, posted)
     engine = open_store(url)
-    samples = sorted(data_path("xen-qemu-samples").glob("*.mbox"))
-    ingest.add_list(engine, "xq", [*map(str, samples), str(posted)])
-    ingest.add_repo(engine, "r", str(repo), [])
-    quiet = Reporter(quiet=True)
-    assert not [r.error for r in ingest.run_update(engine, tmp / "cache", quiet) if r.error]
-    run_stages(engine, Config(), tmp / "cache", quiet)
     with engine.connect() as conn:
         out = {
             "series": sorted(

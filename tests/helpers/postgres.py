@@ -73,3 +73,23 @@ def postgres() -> Iterator[str]:
     finally:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def build_xq_store(url: str, tmp: Path, repo: Path, posted: Path) -> None:
+    """The store the PostgreSQL-against-SQLite tests compare: the real xen/qemu threads and
+    `posted` on one list, `repo` registered, every stage run (cache under `tmp`)."""
+    from patchlens.config import Config
+    from patchlens.stages import ingest
+    from patchlens.stages.pipeline import run_stages
+    from patchlens.stages.progress import Reporter
+    from patchlens.store.db import open_store
+    from tests.conftest import data_path
+
+    engine = open_store(url)
+    samples = sorted(data_path("xen-qemu-samples").glob("*.mbox"))
+    ingest.add_list(engine, "xq", [*map(str, samples), str(posted)])
+    ingest.add_repo(engine, "r", str(repo), [])
+    quiet = Reporter(quiet=True)
+    assert not [r.error for r in ingest.run_update(engine, tmp / "cache", quiet) if r.error]
+    run_stages(engine, Config(), tmp / "cache", quiet)
+    engine.dispose()
