@@ -35,7 +35,6 @@ from patchlens.metrics.distributions import (
     fill_periods,
     mark_partial,
     period_labels,
-    period_of,
     summary,
 )
 from patchlens.queries import columns, prediction, queue_pages, rounds, selection
@@ -167,17 +166,6 @@ def _reviewers(conn: Connection, keys: list[str] | None) -> int:
     return len(who - bots)
 
 
-def _period_labels(conn: Connection, rules: BacklogRules, period: str) -> dict[str, str]:
-    """Each series' period of first posting (`period_of`), per data version: a date
-    conversion per series on every request otherwise."""
-
-    def compute() -> dict[str, str]:
-        rows = all_series(conn, rules)
-        return {r["series_key"]: period_of(r["first_date"], period) for r in rows}
-
-    return selection.per_version(conn, ("period_labels", period), compute)
-
-
 def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
     """Headline figures and the activity trend of the selected series; `reviewers` is the
     number of people (bots aside) who replied to them."""
@@ -192,9 +180,8 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     states = Counter(r["state"] for r in rows)
     merges = merge_rate(rows, registered)
     per_period: dict[str, dict[str, Any]] = {}
-    labels = _period_labels(conn, rules, f.period)
-    for r in rows:
-        label = labels.get(r["series_key"]) or period_of(r["first_date"], f.period)
+    # Rows that are not the kept ones (pull requests of a search): few, dated one by one.
+    for r, label in zip(rows, period_labels(rows, f.period), strict=True):
         p = per_period.setdefault(label, {"series": 0, "merged": 0, "patches": 0, "ttm": []})
         p["series"] += 1
         p["patches"] += r["patches"]
