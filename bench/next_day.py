@@ -119,8 +119,17 @@ def main() -> None:
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--epoch", type=Path, required=True, help="a public-inbox epoch in the store")
     ap.add_argument("--days", type=int, default=1)
+    ap.add_argument(
+        "--messages",
+        type=int,
+        default=0,
+        help="copy only the last N messages of those days (a day of a chosen size: each run "
+        "copies the day the run before appended, so without it days double)",
+    )
     args = ap.parse_args()
     tip, day = last_day(args.epoch, args.days)
+    if args.messages:
+        day = day[-args.messages :]
     if not day:
         sys.exit(f"{args.epoch}: no message in the last {args.days} day(s)")
     tag = f"next{int(time.time())}".encode()

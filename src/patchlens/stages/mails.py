@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Column
@@ -51,12 +52,17 @@ def message_ref(r: Any) -> MessageRef:
     )
 
 
+# Replies repeat their posting's subject ("Re: [PATCH v3 2/7] ..."): a rebuild parses each
+# distinct subject once. Subject is frozen, so sharing one between mails is safe.
+_subject = lru_cache(maxsize=1 << 16)(parse_subject)
+
+
 def mail_of(r: Any, t: ThreadLink, hashes: Collection[int]) -> Mail:
     """A row of `mail_columns` as a Mail in thread `t`, with its diff's fingerprint."""
     return Mail(
         pk=r.id,
         message_id=r.message_id,
-        subject=parse_subject(r.subject),
+        subject=_subject(r.subject),
         from_name=r.from_name,
         from_addr=r.from_addr,
         date=r.date_utc or 0,

@@ -397,7 +397,7 @@ def _redo_series(
     of `keys` (and no other); the number of series rows computed."""
     loaded = load_series(conn, people, keys, first=first)
     prereq = prerequisites.rows(conn, keys)
-    prerequisites.set_blocked(conn, people, loaded, prereq)
+    prerequisites.set_blocked(conn, people, loaded, prereq, first)
     sp = schema.series_prerequisites
     rep.changed_rows += sync_table(
         conn, sp, ("series_key", "seq"), prereq, where=_in(sp.c.series_key, keys)

@@ -112,9 +112,11 @@ def set_blocked(
     people: Identities,
     loaded: list[SeriesFacts],
     prereq_rows: list[dict[str, Any]],
+    first: dict[str, int] | None = None,
 ) -> None:
     """Set each loaded series' `blocked_until` from its prerequisite series (loading those
-    not among `loaded`)."""
+    not among `loaded`; `first`: the authors' first dates the caller has, which loading
+    would otherwise read again for every series of the store)."""
     wanted: dict[str, set[str]] = {}
     for r in prereq_rows:
         if r["prereq_key"]:
@@ -122,7 +124,7 @@ def set_blocked(
     by_key = {se.key: se for se in loaded}
     missing = {k for ks in wanted.values() for k in ks} - set(by_key)
     if missing:
-        by_key.update((se.key, se) for se in load_series(conn, people, missing))
+        by_key.update((se.key, se) for se in load_series(conn, people, missing, first=first))
     for se in loaded:
         prereqs = [by_key[k] for k in sorted(wanted.get(se.key, ())) if k in by_key]
         se.blocked_until = blocked_until(prereqs)

@@ -74,8 +74,9 @@ class Loaded:
         return Loaded(ChainMap({}, self.threads), ChainMap({}, self.mails))
 
 
-def load(conn: Connection, pks: set[int], got: Loaded) -> None:
-    """Read the mails `pks` not read yet; a thread not recomputed comes from the store."""
+def load(conn: Connection, pks: set[int], got: Loaded, rows: list[Any] | None = None) -> None:
+    """Read the mails `pks` not read yet; a thread not recomputed comes from the store.
+    `rows`: their `_message_rows`, when the caller has just read them (threading does)."""
     todo = pks - got.mails.keys()
     if not todo:
         return
@@ -89,7 +90,11 @@ def load(conn: Connection, pks: set[int], got: Loaded) -> None:
             todo,
         )
     }
-    for r in _message_rows(conn, todo):
+    if rows is None:
+        rows = _message_rows(conn, todo)
+    for r in rows:
+        if r.id not in todo:
+            continue
         t = got.threads.get(r.id)
         if t is None:
             raise Fallback(f"message {r.message_id} has no thread")
@@ -254,11 +259,12 @@ def _rebuild_part(
     closure = thread_closure(conn, new)
     if total > SMALL and len(closure) > MAX_SHARE * total:
         raise Fallback(f"new mail reaches {len(closure)} of {total} messages")
-    threads = build_threads(message_ref(r) for r in _message_rows(conn, closure))
+    rows = _message_rows(conn, closure)
+    threads = build_threads(message_ref(r) for r in rows)
     before = _stored_threads(conn, closure)
     moved = {pk for pk, t in threads.items() if before.get(pk) != t}
     got.threads.update(threads)
-    load(conn, closure, got)
+    load(conn, closure, got, rows)
 
     # 2. Versions: the closure's postings and the same senders' postings around them, the
     # versions all of them belonged to, and the threads of those versions, until closed

@@ -635,7 +635,9 @@ match_keys = Table(
     Column("kind", String(1), primary_key=True),
     Column("hash", BigInteger, primary_key=True),
     Column("pk", Integer, primary_key=True),
-    Index(None, "pk"),
+    # (pk, side), not pk alone: with no statistics SQLite would take the primary key's `side`
+    # for "these postings' keys" and scan one whole side (migration 0020).
+    Index(None, "pk", "side"),
 )
 
 # Who is running `update` on this store (one row, or none): what a second `update` prints
