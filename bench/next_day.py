@@ -11,8 +11,13 @@ the senders' earlier series are there to link to: the day costs what a real one 
 `patchlens update` is timed through the command line (a fresh process, as a user runs it),
 followed by a no-op update.
 
+Pick an epoch whose last mail is the store's newest: copies of an older epoch's last day are
+dated inside the store's history (mail arriving years late), which relinks every version of
+their people since then, a different and rarer case. Runs with different `--ago` copy
+different real days; copying the same day again attaches more copies to the same threads.
+
     .venv/bin/python bench/next_day.py --db /work/corpus/all.db \\
-        --epoch /work/corpus/lists/linux-usb/git/0.git [--days 1]
+        --epoch /work/corpus/lists/linux-gpio/git/0.git [--days 14] [--ago 0] [--messages N]
 
 The epoch's branch keeps the appended commits (the store has read them); the previous tip is
 printed, to undo both with `git update-ref` and a store copy. Never run it on an archive you
@@ -33,6 +38,7 @@ from pathlib import Path
 from new_day import _cli as cli  # the same fresh `patchlens` process new_day.py times
 
 DAY = 86400
+BENCH_SUBJECT = "bench: next day"
 ID = re.compile(rb"<([^<>\s]+)>")
 ID_HEADERS = (b"message-id", b"in-reply-to", b"references")
 
@@ -43,18 +49,24 @@ def _git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
     ).stdout
 
 
-def last_day(epoch: Path, days: int) -> tuple[str, list[bytes]]:
+def last_day(epoch: Path, days: int, ago: int = 0) -> tuple[str, list[bytes]]:
     """The epoch's branch tip and the raw messages of its last `days` days (by message date,
-    capped at the commit time, as bench/scale.py's hold-back does), oldest first."""
+    capped at the commit time, as bench/scale.py's hold-back does), oldest first, copies
+    appended by earlier runs left out; with `ago`, the `days` days ending `ago` days before
+    its last real message."""
     tip = _git(epoch, "rev-parse", "HEAD").decode().strip()
-    log = _git(epoch, "log", "--format=%H %at %ct", "-n", "20000", tip).decode().split("\n")
+    log = _git(epoch, "log", "--format=%H %at %ct %s", "-n", "200000", tip).decode().split("\n")
     newest: int | None = None
     shas = []
     for line in filter(None, log):
-        sha, at, ct = line.split()
+        sha, at, ct, *subject = line.split()
+        if " ".join(subject) == BENCH_SUBJECT:
+            continue
         when = min(int(at), int(ct))
         newest = when if newest is None else newest
-        if when < newest - days * DAY:
+        if when > newest - ago * DAY:
+            continue
+        if when < newest - (ago + days) * DAY:
             break
         shas.append(sha)
     out = []
@@ -96,7 +108,7 @@ def append(epoch: Path, messages: list[bytes], when: int) -> str:
     stream = []
     for n, raw in enumerate(messages):
         stream.append(b"blob\nmark :%d\ndata %d\n%s\n" % (2 * n + 1, len(raw), raw))
-        msg = b"bench: next day"
+        msg = BENCH_SUBJECT.encode()
         stream.append(
             b"commit %s\nmark :%d\ncommitter bench <bench@localhost> %d +0000\n"
             b"data %d\n%s\n%sM 100644 :%d m\n\n"
@@ -120,14 +132,27 @@ def main() -> None:
     ap.add_argument("--epoch", type=Path, required=True, help="a public-inbox epoch in the store")
     ap.add_argument("--days", type=int, default=1)
     ap.add_argument(
+        "--ago",
+        type=int,
+        default=0,
+        help="copy the real day(s) ending this many days before the epoch's last real message "
+        "instead of its last day(s): runs with 1, 2, 3... copy different real days, while "
+        "copying the last day again and again attaches ever more copies to the same threads",
+    )
+    ap.add_argument(
         "--messages",
         type=int,
         default=0,
         help="copy only the last N messages of those days (a day of a chosen size: each run "
         "copies the day the run before appended, so without it days double)",
     )
+    ap.add_argument(
+        "--append-only",
+        action="store_true",
+        help="append the copies and stop (to run the update under a profiler)",
+    )
     args = ap.parse_args()
-    tip, day = last_day(args.epoch, args.days)
+    tip, day = last_day(args.epoch, args.days, args.ago)
     if args.messages:
         day = day[-args.messages :]
     if not day:
@@ -140,9 +165,11 @@ def main() -> None:
         if m:
             left, _, right = m.group(1).partition(b"@")
             ids[m.group(1)] = left + b"." + tag + b"@" + (right or b"bench")
-    copies = [rewrite(raw, ids, args.days * DAY) for raw in day]
+    copies = [rewrite(raw, ids, (args.ago + args.days) * DAY) for raw in day]
     new_tip = append(args.epoch, copies, int(time.time()))
     print(f"{args.epoch}: {len(copies)} messages appended (tip was {tip}, now {new_tip})")
+    if args.append_only:
+        return
     wall, log = cli(args.db, "update")
     noop, _ = cli(args.db, "update")
     print(f"next day update  {wall:7.2f} s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, select
+from sqlalchemy import Connection, Row, Select, and_, func, select
 
 from patchlens.identity.people import Identities
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
@@ -255,6 +255,32 @@ def first_dates(conn: Connection, people: Identities) -> dict[str, int]:
         if author is None:
             author = who[(name, addr)] = people(name, addr)
         if author not in first or date < first[author]:
+            first[author] = date
+    return first
+
+
+def first_dates_of(conn: Connection, people: Identities, idents: Iterable[str]) -> dict[str, int]:
+    """`first_dates` for the identities `idents` only: their series' first versions, read by
+    the authors' addresses (indexed) rather than every series of the store, so an update's
+    cost does not grow with the store's history. Every author stored is an identity's
+    address (stages/context.py adds every sender and author), so none is missed."""
+    wanted = set(idents)
+    addrs = sorted({a for ident in wanted for a in people.addresses(ident)})
+    sv = schema.series_versions
+    s2 = sv.alias("earlier")
+    first_seq = (
+        select(func.min(s2.c.seq)).where(s2.c.series_key == sv.c.series_key).scalar_subquery()
+    )
+    first: dict[str, int] = {}
+    for name, addr, date in _rows(
+        conn,
+        lambda ks: select(sv.c.author_name, sv.c.author_addr, sv.c.date).where(
+            sv.c.author_addr.in_(ks), sv.c.seq == first_seq
+        ),
+        addrs,
+    ):
+        author = people(name, addr)
+        if author in wanted and (author not in first or date < first[author]):
             first[author] = date
     return first
 

@@ -18,7 +18,7 @@ from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.model import ReplyFacts, SeriesFacts
 from patchlens.metrics.prediction_features import stored_record
 from patchlens.metrics.roles import expected_roles, first_responses
-from patchlens.queries.evidence import first_dates, load_series, people_of
+from patchlens.queries.evidence import first_dates, first_dates_of, load_series, people_of
 from patchlens.queries.sql import chunks
 from patchlens.stages import changes, prerequisites
 from patchlens.stages.progress import Reporter, StepReport, advancing
@@ -356,7 +356,8 @@ def _redo_owed(
     # prerequisite a stored series named before it arrived: those dependents are owed too.
     keys |= prerequisites.dependents_of(conn, keys)
     with reporter.task("computing metrics (series)", len(keys)) as task:
-        first = first_dates(conn, people)
+        authors = _authors_of(conn, people, keys)
+        first = _FirstDates(conn, people, first_dates_of(conn, people, authors))
         done = _redo_series(
             conn,
             rep,
@@ -368,7 +369,7 @@ def _redo_owed(
             _repo_registered(conn),
             task,
         )
-    rep.changed_rows += fix_new_contributors(conn, first)
+    rep.changed_rows += fix_new_contributors(conn, first, authors | set(first))
     who = senders_of(conn, people, work.messages)
     if who:
         pe = schema.people
@@ -524,18 +525,66 @@ def repo_paths_among_before(conn: Connection, paths: set[str], since: int) -> se
     return found
 
 
-def fix_new_contributors(conn: Connection, first: dict[str, int]) -> int:
-    """Set the new-contributor flag of every stored series to what the first dates of all
-    series say (`first_dates`); returns how many rows changed. A new or re-dated series of
-    an author, or one gone, moves the flag of their other series, whichever they are: the
-    rule is checked for all, from two narrow indexed reads, and only flips are written.
-    `first` is what `first_dates` gives."""
+def _authors_of(conn: Connection, people: Identities, keys: set[str]) -> set[str]:
+    """The authors the owed series `keys` had (their stored metrics rows) and have now (their
+    first versions): the only authors whose first date, and so whose series' new-contributor
+    flags, the owed work can move (a change of grouping owes every series)."""
+    sm, sv = schema.series_metrics, schema.series_versions
+    authors: set[str] = set()
+    for chunk in chunks(sorted(keys)):
+        authors.update(
+            conn.execute(select(sm.c.author).where(sm.c.series_key.in_(chunk))).scalars()
+        )
+        seen: set[str] = set()
+        for key, name, addr in conn.execute(
+            select(sv.c.series_key, sv.c.author_name, sv.c.author_addr)
+            .where(sv.c.series_key.in_(chunk))
+            .order_by(sv.c.series_key, sv.c.seq)
+        ):
+            if key not in seen:  # the first version gives the series' author
+                seen.add(key)
+                authors.add(people(name, addr))
+    return authors
+
+
+class _FirstDates(dict[str, int]):
+    """First dates of some authors (`first_dates_of`), reading another author's on first
+    use: a prerequisite series loaded beside the owed ones may have an author outside them."""
+
+    def __init__(self, conn: Connection, people: Identities, known: dict[str, int]) -> None:
+        super().__init__(known)
+        self.conn, self.people = conn, people
+
+    def __missing__(self, author: str) -> int:
+        found = first_dates_of(self.conn, self.people, {author})
+        if author not in found:
+            raise KeyError(author)
+        self[author] = found[author]
+        return found[author]
+
+
+def fix_new_contributors(
+    conn: Connection, first: dict[str, int], authors: set[str] | None = None
+) -> int:
+    """Set the new-contributor flag of every stored series (or of the series of `authors`)
+    to what the first dates of all series say (`first_dates`, or `first_dates_of` those
+    authors); returns how many rows changed. A new or re-dated series of an author, or one
+    gone, moves the flag of their other series, whichever they are: the rule is checked for
+    them all, from narrow indexed reads, and only flips are written."""
     sm = schema.series_metrics
+    query = select(sm.c.series_key, sm.c.author, sm.c.first_date, sm.c.new_contributor)
+    rows = (
+        conn.execute(query)
+        if authors is None
+        else (
+            r
+            for chunk in chunks(sorted(authors))
+            for r in conn.execute(query.where(sm.c.author.in_(chunk)))
+        )
+    )
     flips = [
         (key, not flag)
-        for key, author, date, flag in conn.execute(
-            select(sm.c.series_key, sm.c.author, sm.c.first_date, sm.c.new_contributor)
-        )
+        for key, author, date, flag in rows
         if (date == first.get(author)) != bool(flag)
     ]
     for value in (True, False):
