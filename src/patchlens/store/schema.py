@@ -312,6 +312,9 @@ message_analysis = Table(
     # What a posting says it needs (review/dependencies.py): JSON [[kind, value, label], ...].
     Column("prerequisites", Text, nullable=False, server_default="[]"),
     Index(None, "patch_id"),
+    # A prerequisite named by change-id is looked up by it (stages/prerequisites.py): without
+    # the index every version member of the store is read (migration 0021).
+    Index(None, "change_id"),
 )
 
 # Trailers in a message: `given` ones a reply hands out, or `carried` ones a posting has.
