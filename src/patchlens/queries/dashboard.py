@@ -37,7 +37,7 @@ from patchlens.metrics.distributions import (
     period_labels,
     summary,
 )
-from patchlens.queries import columns, prediction, queue_pages, rounds, selection
+from patchlens.queries import columns, patchtext, prediction, queue_pages, rounds, selection
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, reviewers_among
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.load import candidate_keys
@@ -549,9 +549,6 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
         conds.append(m.c.date_utc >= f.since_ts)
     if f.until_ts is not None:
         conds.append(m.c.date_utc < f.until_ts)
-    if f.q:
-        like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conds.append(m.c.subject.ilike(like, escape="\\") | m.c.from_addr.ilike(like, escape="\\"))
     series_f = replace(f, since="", until="", q="")
     keys = selected_keys(conn, series_f, rules)
     joined = (
@@ -562,20 +559,15 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
     col = columns[key]
     order = (col.desc(), m.c.id.desc()) if desc else (col.asc(), m.c.id.asc())
     if keys is None and f.q:
-        # A search: the patches (version_members) drive the scan, each message read by its
-        # key, rather than every message of the store by date; the matches are read once,
-        # in order, and counted and paged here.
-        is_patch = m.c.id.in_(select(vm.c.message_pk).where(vm.c.idx > 0))
-        matches = [
-            i
-            for (i,) in conn.execute(
-                select(m.c.id).select_from(joined).where(*conds, is_patch).order_by(*order)
-            )
-        ]
+        # A search over every patch: in the subjects and senders kept per data version
+        # (queries/patchtext.py), not an ILIKE scan of every patch of the store.
+        matches = patchtext.page_of(
+            patchtext.patch_text(conn), f.q, f.since_ts, f.until_ts, key, desc
+        )
         total = len(matches)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(f.page, pages)
-        ids = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        ids = [int(i) for i in matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
     elif keys is None:
         base = select(m.c.id).select_from(joined).where(and_(*conds))
 
@@ -615,18 +607,24 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
             # about five patches a series).
             found = []
             for chunk in chunks(sorted(keys)):
-                q = select(m.c.id, col).select_from(joined)
+                q = select(m.c.id, col, m.c.subject, m.c.from_addr).select_from(joined)
                 found += [
-                    (i, v) for i, v in conn.execute(q.where(*conds, sv.c.series_key.in_(chunk)))
+                    (i, v)
+                    for i, v, subject, sender in conn.execute(
+                        q.where(*conds, sv.c.series_key.in_(chunk))
+                    )
+                    if not f.q or patchtext.contains(f.q, subject, sender)
                 ]
         else:
             # Most series: one pass over the patches, kept when their series is selected.
             found = [
                 (i, v)
-                for i, k, v in conn.execute(
-                    select(m.c.id, sv.c.series_key, col).select_from(joined).where(and_(*conds))
+                for i, k, v, subject, sender in conn.execute(
+                    select(m.c.id, sv.c.series_key, col, m.c.subject, m.c.from_addr)
+                    .select_from(joined)
+                    .where(and_(*conds))
                 )
-                if k in keys
+                if k in keys and (not f.q or patchtext.contains(f.q, subject, sender))
             ]
         found.sort(key=lambda x: (x[1] is None, 0 if x[1] is None else x[1], x[0]), reverse=desc)
         total = len(found)

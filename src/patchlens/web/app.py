@@ -111,6 +111,8 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
                 page(conn, Filters(), rules)
             # The index of first dates a dated filter narrows by (queries/selection.py).
             data.explorer(conn, Filters(since="1970-01-01"), rules)
+            # The patches' subjects and senders a search reads (queries/patchtext.py).
+            data.patches(conn, Filters(q="a"), rules)
             prediction.warm(conn)
 
     @contextlib.asynccontextmanager
