@@ -39,7 +39,16 @@ from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params
 from patchlens.queries.formats import printable, with_units
 from patchlens.queries.selection import all_series
 from patchlens.store.db import make_engine
-from patchlens.web import am, api_models, charts, conformance, findings, glossary, queues
+from patchlens.web import (
+    am,
+    api_models,
+    charts,
+    conformance,
+    findings,
+    glossary,
+    periods,
+    queues,
+)
 from patchlens.web.downloads import add_download_routes
 from patchlens.web.pagecache import PageCache
 
@@ -135,7 +144,7 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
-    env.filters.update(day=_day, when=_when, dur=_dur, pct=_pct)
+    env.filters.update(day=_day, when=_when, dur=_dur, pct=_pct, gaps=periods.with_gaps)
     env.finalize = _printable
     env.globals.update(
         q=lambda v: quote(str(v), safe="@"),

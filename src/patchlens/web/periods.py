@@ -1,0 +1,48 @@
+"""Per-period tables without their long empty stretches: a store with one message dated 2001
+and one dated 2077 among years of mail gave every period between, 914 empty months in each of
+the performance page's five tables (1 MB of HTML, 0.45 s a request on a million-message
+store). A run of at least GAP periods without a series is one row saying so; the figures are
+those of the rows it stands for (none), and the CSV and the API keep every period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+# Shorter runs of empty periods stay as rows: a quiet week or two is part of the picture.
+GAP = 3
+
+
+@dataclass(frozen=True)
+class Gap:
+    """`count` consecutive periods, from `first` to `last` (oldest to newest), without a
+    series."""
+
+    first: str
+    last: str
+    count: int
+    gap: bool = True
+
+
+def with_gaps(rows: Iterable[dict[str, Any]], *fields: str) -> Iterator[Any]:
+    """`rows` (in either order) with each run of at least GAP rows whose `fields` (default:
+    series) are all 0 as one Gap."""
+    fields = fields or ("series",)
+    run: list[dict[str, Any]] = []
+
+    def flush() -> Iterator[Any]:
+        if len(run) >= GAP:
+            labels = [r["period"] for r in run]
+            yield Gap(min(labels), max(labels), len(run))
+        else:
+            yield from run
+        run.clear()
+
+    for r in rows:
+        if not any(r.get(f) for f in fields):
+            run.append(r)
+            continue
+        yield from flush()
+        yield r
+    yield from flush()
