@@ -34,7 +34,7 @@ def test_first_dates_of_erofs(erofs_store) -> None:
 
 @pytest.mark.slow
 def test_first_dates_of_xen(xen_store) -> None:
-    tmp, db, engine = xen_store
+    tmp, _db, engine = xen_store
     with engine.connect() as conn:
         cfg = load_config(str(tmp / "patchlens.toml"))
         _check(conn, build_context(conn, cfg, tmp / "cache").people)

@@ -81,6 +81,11 @@ def test_pages_show_a_gap_row(tmp_path) -> None:
     assert table.count("<tr") == 4  # the head, two months, one gap
     over = client.get("/?period=month").text
     assert "2019-02 to 2020-12: no series posted or merged (23 months)" in over
+    # The charts: the gap is one slot, not 23.
+    svg = client.get("/charts/activity.svg?period=month").text
+    assert "2019-02…2020-12" in svg and "2019-03" not in svg
+    perf = client.get("/charts/perf-time_to_merge.svg?period=month").text
+    assert "2019-02…2020-12" in perf and "2020-06" not in perf
     # The API keeps every month.
     api = client.get("/api/performance?period=month").json()
     assert len(api["over_time"]["time_to_first_response_hours"]) == 25

@@ -478,7 +478,7 @@ def app_from_env() -> FastAPI:
 
 def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
     if name == "activity":
-        t = data.overview(conn, f, rules)["trend"]
+        t = periods.chart_rows(data.overview(conn, f, rules)["trend"], "series", "merged")
         return charts.bars(
             f"Series posted and merged per {f.period}",
             charts.period_labels(t),
@@ -491,7 +491,7 @@ def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
         metric = name[5:]
         if metric not in DURATIONS:
             return None
-        rows = data.duration_trend(conn, f, rules, metric)
+        rows = periods.chart_rows(data.duration_trend(conn, f, rules, metric), "series")
         return charts.percentiles_over_time(f"{metric.replace('_', ' ')} per {f.period}", rows)
     if name == "reviewers":
         d = data.community(conn, f, rules)

@@ -1,8 +1,9 @@
 """Per-period tables without their long empty stretches: a store with one message dated 2001
 and one dated 2077 among years of mail gave every period between, 914 empty months in each of
 the performance page's five tables (1 MB of HTML, 0.45 s a request on a million-message
-store). A run of at least GAP periods without a series is one row saying so; the figures are
-those of the rows it stands for (none), and the CSV and the API keep every period."""
+store). A run of at least GAP periods without a series is one row saying so (one slot of a
+time chart); the figures are those of the rows it stands for (none), and the CSV and the API
+keep every period."""
 
 from __future__ import annotations
 
@@ -46,3 +47,15 @@ def with_gaps(rows: Iterable[dict[str, Any]], *fields: str) -> Iterator[Any]:
         yield from flush()
         yield r
     yield from flush()
+
+
+def chart_rows(rows: list[dict[str, Any]], *fields: str) -> list[dict[str, Any]]:
+    """`rows` (oldest first) for a time chart: each Gap one slot labelled with its first and
+    last period, without values (nothing drawn) and with the fields counted 0."""
+    out: list[dict[str, Any]] = []
+    for r in with_gaps(rows, *fields):
+        if isinstance(r, Gap):
+            out.append({"period": f"{r.first}…{r.last}", **{f: 0 for f in fields or ("series",)}})
+        else:
+            out.append(r)
+    return out
