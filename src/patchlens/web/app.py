@@ -11,6 +11,7 @@ and every query is parameterised.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -123,6 +124,7 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
             # The patches' subjects and senders a search reads (queries/patchtext.py).
             data.patches(conn, Filters(q="a"), rules)
             prediction.warm(conn)
+        _settle_heap()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -457,6 +459,17 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
         return error(request, 400, exc.message, exc.parameter)
 
     return app
+
+
+def _settle_heap() -> None:
+    """Take what the warm-up kept out of the cyclic garbage collector's sight (gc.freeze):
+    a million-message store keeps ~600,000 objects per data version, and a full collection
+    that walks them all, at some request's expense, took 0.3 s (measured: the person page's
+    slowest request of 40 from 356 ms to 97 ms, p50 unchanged). What was frozen for the
+    data version before is given back first, so its cycles can be collected."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _quietly(fn: Callable[[], None]) -> None:
