@@ -1,0 +1,59 @@
+"""The inputs digest (stages/context.py), which lets an update with nothing new skip every
+stage, sees a removal that leaves the largest message key and the number of sightings as
+they were: it no longer counts the stored messages (a million-row count on each update), and
+the sources that saw them tell it instead."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from patchlens.config import Config
+from patchlens.stages import ingest
+from patchlens.stages.context import inputs_digest
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
+from patchlens.store import schema
+from patchlens.store.db import open_store
+
+
+def _mail(n: int, date: str) -> str:
+    return (
+        f"From x Mon Jan  1 00:00:00 2001\nFrom: Dev {n} <dev{n}@example.org>\n"
+        f"Subject: [PATCH] fix thing {n}\nDate: {date}\nMessage-ID: <m{n}@example.org>\n\n"
+        f"body\n---\ndiff --git a/f{n} b/f{n}\n--- a/f{n}\n+++ b/f{n}\n@@ -1 +1 @@\n-a\n+b\n\n"
+    )
+
+
+def test_a_removal_below_the_newest_message_changes_the_digest(tmp_path) -> None:
+    old, new = tmp_path / "old.mbox", tmp_path / "new.mbox"
+    old.write_text(_mail(1, "Tue, 15 Jan 2019 10:00:00 +0000"))
+    new.write_text(
+        _mail(2, "Fri, 15 Jan 2021 10:00:00 +0000") + _mail(3, "Sat, 16 Jan 2021 10:00:00 +0000")
+    )
+    engine = open_store(str(tmp_path / "s.db"))
+    ingest.add_list(engine, "old", [str(old)])
+    ingest.add_list(engine, "new", [str(new)])
+    quiet = Reporter(quiet=True)
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    run_stages(engine, Config(), tmp_path / "cache", quiet)
+    m, sg = schema.messages, schema.message_sightings
+    with engine.connect() as conn:
+        before, top = inputs_digest(conn, Config()), conn.execute(select(func.max(m.c.id))).scalar()
+        assert inputs_digest(conn, Config()) == before  # nothing happened: the same digest
+    removed = ingest.remove_list(engine, "old")
+    assert removed.messages == 1
+    # The list that stays carries message 2 again, another copy of it (a variant): as many
+    # sightings as before and the same largest key; the removed list's source tells.
+    new.write_text(
+        new.read_text() + _mail(2, "Fri, 15 Jan 2021 10:00:00 +0000").replace("body", "again")
+    )
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.max(m.c.id))).scalar() == top
+        assert conn.execute(select(func.count()).select_from(sg)).scalar() == 3
+        assert inputs_digest(conn, Config()) != before
+    rep = run_stages(engine, Config(), tmp_path / "cache", quiet)
+    assert not rep.skipped
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.series)).scalar() == 2
+    assert run_stages(engine, Config(), tmp_path / "cache", quiet).skipped
