@@ -335,3 +335,26 @@ def _balance(conn: Connection, series: set[str] | None) -> dict[str, Any]:
         "substantive_reviews": total_reviews - flag_only,
         "review_replies": sum(p["review_replies"] for p in people),
     }
+
+
+def busiest_reviewers(conn: Connection, n: int) -> list[str]:
+    """The addresses of the `n` people with the most review events (the reviewers whose
+    pages are asked for most, and cost most to read first: the dashboard's warm-up reads
+    them)."""
+    ev, pe = schema.review_events, schema.people
+    top = (
+        select(ev.c.who, func.count().label("n"))
+        .group_by(ev.c.who)
+        .order_by(func.count().desc(), ev.c.who)
+        .limit(n)
+        .subquery()
+    )
+    return [
+        address
+        for (address,) in conn.execute(
+            select(pe.c.address)
+            .join(top, top.c.who == pe.c.identity)
+            .where(pe.c.address != "")
+            .order_by(top.c.n.desc(), top.c.who)
+        )
+    ]
