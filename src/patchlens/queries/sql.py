@@ -31,6 +31,14 @@ def chunks(keys: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield list(items[i : i + size])
 
 
+def rows_in(conn: Connection, query_for: Any, values: Iterable[Any]) -> list[Any]:
+    """Rows of `query_for(chunk)` over `values` (sorted) in chunks: bounded IN lists."""
+    out: list[Any] = []
+    for chunk in chunks(sorted(values)):
+        out += conn.execute(query_for(chunk)).all()
+    return out
+
+
 def grouped(
     conn: Connection,
     key: ColumnElement[Any],

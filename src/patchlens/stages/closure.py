@@ -14,16 +14,13 @@ for every message as it is first taken in.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection, select
 
 from patchlens.mail.keys import key_hash
+from patchlens.queries.sql import rows_in
 from patchlens.review.threads import SUBJECT_WINDOW
 from patchlens.store import schema
 from patchlens.store.writer import insert_ignore
-
-CHUNK = 500
 
 
 def _rows(pk: int, message_id: str, in_reply_to: str | None, refs: str, title: str):
@@ -54,15 +51,6 @@ def insert_keys(conn: Connection, since: int | None) -> int:
             batch = []
     insert_ignore(conn, schema.message_keys, batch)
     return n + len(batch)
-
-
-def rows_in(conn: Connection, query_for, values) -> list[Any]:
-    """Rows of `query_for(chunk)` over `values` in chunks (bounded IN lists)."""
-    values = sorted(values)
-    out: list[Any] = []
-    for i in range(0, len(values), CHUNK):
-        out += conn.execute(query_for(values[i : i + CHUNK])).all()
-    return out
 
 
 def thread_closure(conn: Connection, new: set[int], window: int = SUBJECT_WINDOW) -> set[int]:

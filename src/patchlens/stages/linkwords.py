@@ -22,8 +22,8 @@ from sqlalchemy import Connection, delete, select
 
 from patchlens.identity.people import Identities
 from patchlens.mail.subject import normalize_title
+from patchlens.queries.sql import rows_in
 from patchlens.review.versions import title_tokens
-from patchlens.stages.closure import rows_in
 from patchlens.store import schema
 from patchlens.store.writer import add_counts
 

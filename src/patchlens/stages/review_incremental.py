@@ -29,13 +29,14 @@ from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack_packed
 from patchlens.mail.subject import normalize_title
+from patchlens.queries.sql import rows_in
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import attribute_replies
 from patchlens.review.series import REROLL_WINDOW, group_versions
 from patchlens.review.threads import ThreadLink, build_threads
 from patchlens.review.versions import MAX_GAP, Link, Linker, chains, title_tokens
 from patchlens.stages import linkwords
-from patchlens.stages.closure import rows_in, thread_closure
+from patchlens.stages.closure import thread_closure
 from patchlens.stages.mails import mail_columns, mail_of, message_ref
 from patchlens.store import schema
 
