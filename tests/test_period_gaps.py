@@ -3,7 +3,7 @@ with misdated mail (2001, 2077) among years of real mail must not render every m
 
 from __future__ import annotations
 
-from patchlens.web.periods import GAP, Gap, with_gaps
+from patchlens.web.periods import CHART_GAP, GAP, Gap, chart_rows, with_gaps
 
 
 def _rows(counts: list[int]) -> list[dict]:
@@ -34,6 +34,17 @@ def test_every_field_must_be_empty() -> None:
     assert out[3].count == 4 >= GAP
     # A trailing run and a run at the start collapse too.
     assert list(with_gaps(_rows([0] * GAP))) == [Gap("2020-01", f"2020-{GAP:02d}", GAP)]
+
+
+def test_charts_break_their_axis_only_for_a_long_hole() -> None:
+    """A lull of a few periods stays on a chart's even axis (a gap in its lines); a stretch
+    of CHART_GAP empty periods is one slot."""
+    lull = _rows([2, 0, 0, 0, 0, 1])
+    assert chart_rows(lull) == lull
+    hole = [{"period": f"p{i:02d}", "series": 0 if 0 < i <= CHART_GAP else 1} for i in range(14)]
+    out = chart_rows(hole)
+    assert [r["period"] for r in out] == ["p00", f"p01…p{CHART_GAP:02d}", "p13"]
+    assert out[1]["series"] == 0
 
 
 def _patch(n: int, date: str) -> str:
