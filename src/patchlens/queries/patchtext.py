@@ -16,6 +16,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 from sqlalchemy import Connection, select
@@ -64,11 +65,7 @@ def build(conn: Connection) -> PatchText:
         lines.append(added or 0)
         subjects.append(subject or "")
         parts.append(f"{_clean(subject)}\x00{_clean(sender)}\x00".encode())
-    starts = array("q", [0]) * len(parts)
-    at = 0
-    for n, p in enumerate(parts):
-        starts[n] = at
-        at += len(p)
+    starts = array("q", accumulate((len(p) for p in parts[:-1]), initial=0) if parts else ())
     order = sorted(range(len(subjects)), key=subjects.__getitem__)
     rank = np.empty(len(order), dtype=np.int64)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)

@@ -63,7 +63,8 @@ def inputs_digest(conn: Connection, cfg: Config) -> str:
     m, c, sg = schema.messages, schema.commits, schema.message_sightings
     # Not a count of the messages (0.1 s a million rows, on every update): messages go only
     # with the list sources that saw them (stages/ingest.py drop_list_sources), which the
-    # hash below covers, and come with a larger key.
+    # hash below covers, and come with a larger key. "-" holds the count's place: the parts
+    # after the fifth are what `pipeline._fixed_part` compares.
     msgs = ("-", conn.execute(select(func.max(m.c.id))).scalar())
     commits = conn.execute(select(func.count(), func.max(c.c.id)).select_from(c)).one()
     seen = conn.execute(select(func.count()).select_from(sg)).scalar()

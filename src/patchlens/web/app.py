@@ -35,7 +35,7 @@ from patchlens.config import Config
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.distributions import DURATIONS
 from patchlens.queries import dashboard as data
-from patchlens.queries import prediction
+from patchlens.queries import patchtext, prediction
 from patchlens.queries.community import busiest_reviewers
 from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params, parse_int
 from patchlens.queries.formats import printable, with_units
@@ -116,18 +116,18 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
                 data.backlog,
                 data.explorer,
                 data.performance,
+                data.community,
                 data.patches,
             ):
                 page(conn, Filters(), rules)
             # The busiest reviewers' pages, the most asked for and the dearest to read first
             # (the series that name them: 0.1-0.7 s each on a million messages).
-            data.community(conn, Filters(), rules)
             for address in busiest_reviewers(conn, WARM_PEOPLE):
                 data.person_page(conn, address, Filters(), rules)
             # The index of first dates a dated filter narrows by (queries/selection.py).
             data.explorer(conn, Filters(since="1970-01-01"), rules)
             # The patches' subjects and senders a search reads (queries/patchtext.py).
-            data.patches(conn, Filters(q="a"), rules)
+            patchtext.patch_text(conn)
             prediction.warm(conn)
         _settle_heap()
 
