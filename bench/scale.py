@@ -19,6 +19,11 @@ A run over --timeout seconds, or whose tree goes over --max-rss-mb, is stopped (
 sent SIGTERM, then SIGKILL), and what the store holds then is reported with the last stage
 reached: that is how far it got.
 
+--local-cluster N runs the updates with `--scheduler` on a Dask LocalCluster of N worker
+processes (one thread each) started here, so the per-message work travels to the workers as it
+would to remote ones; the workers' memory counts in the tree's, and their CPU seconds (read
+from each worker) are added to the tree's and reported apart (issue 11, target 5).
+
 --hold-back-day takes the last day of mail (by archive commit time) out of each list before
 the cold run by moving its newest epoch's branch back in the shared clone made by
 bench/corpus.py (the fetched mirror is not touched), then puts it back and times the
@@ -29,6 +34,8 @@ Usage:
   bench/scale.py --manifest /work/corpus/manifest.json --lists linux-usb \\
       --db /work/corpus/usb.db --hold-back-day --json /work/corpus/usb.json
   bench/scale.py --manifest /work/corpus/manifest.json --db /work/corpus/all.db --timeout 2400
+  bench/scale.py --manifest /work/corpus/manifest.json --db /work/corpus/all-dask.db \\
+      --local-cluster 2 --timeout 9000
 """
 
 from __future__ import annotations
@@ -92,10 +99,14 @@ class Run:
     messages: int = 0
     rate_msg_s: float = 0.0
     new_messages: int = 0
+    workers_cpu_s: float = 0.0  # CPU of the Dask workers (--local-cluster), within cpu_s
 
 
-def measure(what: str, cmd: list[str], timeout: float, max_rss_mb: float) -> Run:
-    """Run `cmd` in its own process group, sampling its tree; stop it past the limits."""
+def measure(
+    what: str, cmd: list[str], timeout: float, max_rss_mb: float, extra: tuple[int, ...] = ()
+) -> Run:
+    """Run `cmd` in its own process group, sampling its tree and the processes `extra` (Dask
+    workers, which are not its children); stop it past the limits."""
     run = Run(what, cmd, started=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
     run.load_before = load1()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -117,7 +128,7 @@ def measure(what: str, cmd: list[str], timeout: float, max_rss_mb: float) -> Run
     loads: list[float] = []
     hwm: dict[int, float] = {}
     while proc.poll() is None:
-        tree = [proc.pid, *descendants(proc.pid)]
+        tree = [proc.pid, *descendants(proc.pid), *extra]
         total = 0.0
         for pid in tree:
             rss, h = _rss_mb(pid)
@@ -144,6 +155,38 @@ def measure(what: str, cmd: list[str], timeout: float, max_rss_mb: float) -> Run
     run.tree_peak_mb = round(run.tree_peak_mb, 1)
     run.load_mean = round(sum(loads) / len(loads), 2) if loads else load1()
     return run
+
+
+class _Cluster:
+    """A LocalCluster of `n` single-threaded worker processes, and a client to read them."""
+
+    def __init__(self, n: int) -> None:
+        import distributed  # only this option needs Dask
+
+        self.cluster = distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        self.client = distributed.Client(self.cluster)
+        self.address = self.cluster.scheduler_address
+
+    def _cpu(self) -> float:
+        def cpu() -> float:
+            t = os.times()
+            return t.user + t.system
+
+        return sum(self.client.run(cpu).values())
+
+    def measure(self, what: str, cmd: list[str], timeout: float, max_rss_mb: float) -> Run:
+        pids = tuple(self.client.run(os.getpid).values())
+        before = self._cpu()
+        run = measure(what, cmd, timeout, max_rss_mb, extra=pids)
+        run.workers_cpu_s = round(self._cpu() - before, 1)
+        run.cpu_s = round(run.cpu_s + run.workers_cpu_s, 1)
+        return run
+
+    def close(self) -> None:
+        self.client.close()
+        self.cluster.close()
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -250,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timeout", type=float, default=2400.0, help="seconds per update")
     ap.add_argument("--max-rss-mb", type=float, default=12000.0)
     ap.add_argument("--json", type=Path, help="write the results here too")
+    ap.add_argument("--local-cluster", type=int, default=0, metavar="N", help="Dask workers")
     args = ap.parse_args(argv)
 
     manifest = json.loads(args.manifest.read_text())
@@ -269,6 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(lists)} lists, {total:,} messages in the manifest; store {db}")
 
     moved: list[tuple[str, str, str]] = []  # (git dir, branch, tip) to restore
+    cluster: _Cluster | None = None
     results: dict[str, Any] = {
         "machine": machine(),
         "lists": [e["name"] for e in lists],
@@ -290,10 +335,13 @@ def main(argv: list[str] | None = None) -> None:
                 [exe, "--db", db, "-q", "add-list", entry["name"], entry["path"]], check=True
             )
         cmd = [exe, "--db", db, "update"]
-        runs = [("cold", cmd)]
-        for what, c in runs:
-            run = measure(what, c, args.timeout, args.max_rss_mb)
-            finish(run, exe, db, results)
+        cluster = _Cluster(args.local_cluster) if args.local_cluster else None
+        results["dask_workers"] = args.local_cluster
+        if cluster is not None:
+            cmd += ["--scheduler", cluster.address]
+        measured = cluster.measure if cluster is not None else measure
+        run = measured("cold", cmd, args.timeout, args.max_rss_mb)
+        finish(run, exe, db, results)
         cold = results["runs"][-1]
         # Exit 3: some parts could not be read and were read around (fetched snapshots lack
         # blobs of 4 MiB and more); every stage still ran.
@@ -301,11 +349,13 @@ def main(argv: list[str] | None = None) -> None:
             for path, branch, tip in moved:
                 git(path, "update-ref", branch, tip)
             moved.clear()
-            run = measure("one new day", cmd, args.timeout, args.max_rss_mb)
+            run = measured("one new day", cmd, args.timeout, args.max_rss_mb)
             finish(run, exe, db, results)
-            run = measure("no-op", cmd, args.timeout, args.max_rss_mb)
+            run = measured("no-op", cmd, args.timeout, args.max_rss_mb)
             finish(run, exe, db, results)
     finally:
+        if cluster is not None:
+            cluster.close()
         for path, branch, tip in moved:
             git(path, "update-ref", branch, tip)
     summary(results)
@@ -338,6 +388,9 @@ def summary(results: dict[str, Any]) -> None:
         print(f"{r['what']:<12} {r['wall_s']:>8.1f} {new:>10,} {rate:>8.0f} "
               f"{r['tree_peak_mb']:>9.0f} {r['process_peak_mb']:>8.0f} {cpu:>8.0f} {load:>10}  "
               f"{r['stopped'] or '-'} (exit {r['rc']})")  # fmt: skip
+        if r.get("workers_cpu_s"):
+            n = results.get("dask_workers", 0)
+            print(f"{'':<12} of the cpu s, {n} Dask workers': {r['workers_cpu_s']:.0f}")
 
 
 if __name__ == "__main__":
