@@ -4,6 +4,7 @@ the fingerprints computed on the bytes equal mail.fingerprint's."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,68 @@ def test_git_fingerprint_white_space_and_odd_lines(tmp_path: Path) -> None:
         assert len(fingerprint(r.diff)) > 3
         assert gitrepo.git_fingerprint(r.diff) == fingerprint(r.diff)
     assert {f.path for f in records[1].files} == {"a.txt", "b.bin", "d.txt"}
+
+
+def _numstat_files(gitdir: Path, shas: list[str]) -> list[list]:
+    """Each commit's files as git's --numstat gives them (how they were read before)."""
+    stats = gitrepo._numstats(gitdir, shas)
+    return [stats[s] for s in shas]
+
+
+def test_file_stats_from_the_diff_equal_numstat_on_real_commits(erofs_utils_git) -> None:
+    shas = _shas(erofs_utils_git)
+    records = gitrepo.read_slice(erofs_utils_git, shas)
+    assert sum(len(r.files) for r in records) > 2500
+    assert [r.files for r in records] == _numstat_files(erofs_utils_git, shas)
+
+
+def test_file_stats_from_the_diff_equal_numstat_on_odd_files(tmp_path: Path) -> None:
+    """Names with spaces, tabs, quotes, non-ASCII and bytes that are not UTF-8; renames with
+    and without changes, of text and of binary files; mode changes; empty files made and
+    removed; lines that look like diff headers in a hunk; no final newline; a deletion."""
+    work = tmp_path / "w"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "dev")
+    git(work, "config", "core.quotePath", "true")
+    names = ["plain.txt", "with space.txt", "tab\there.txt", 'quo"te.txt', "caf\u00e9.txt"]
+    files = {n.encode().decode("unicode_escape"): f"{n}\none\ntwo\nthree\n" for n in names}
+    for name, text in files.items():
+        (work / name).write_text(text)
+    (work / "bin.dat").write_bytes(b"\0\1\2" * 50)
+    (work / "bin2.dat").write_bytes(b"\0\5\6" * 50)
+    (work / "mode.sh").write_text("echo\n")
+    (work / "binmode.dat").write_bytes(b"\0\7" * 40)
+    (work / "empty-gone").write_text("")
+    (work / "gone.txt").write_text("a\nb\n")
+    (work / os.fsdecode(b"raw-\xff.txt")).write_bytes(b"x\ny\n")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "first")
+    (work / "plain.txt").write_text("plain\n--- a/fake\n+++ b/fake\n@@ -1 +1 @@\n-x\n+y")
+    git(work, "mv", "with space.txt", "moved space.txt")
+    (work / os.fsdecode(b"raw-\xff.txt")).write_bytes(b"x\nz\n")
+    (work / "sub").mkdir()
+    git(work, "mv", "bin.dat", "sub/bin.dat")
+    git(work, "mv", "bin2.dat", "bin2-moved.dat")
+    (work / "bin2-moved.dat").write_bytes(b"\0\5\6" * 50 + b"\1")
+    git(work, "mv", 'quo"te.txt', 'sub/quo"te2.txt')
+    (work / 'sub/quo"te2.txt').write_text('quo"te.txt\none\ntwo\nthree\nfour\n')
+    (work / "mode.sh").chmod(0o755)
+    (work / "binmode.dat").chmod(0o755)
+    (work / "empty-new").write_text("")
+    git(work, "rm", "-q", "empty-gone", "gone.txt")
+    git(work, "add", "-A", ".")
+    git(work, "commit", "-q", "-m", "second")
+    shas = gitrepo.rev_list(work, "dev", [])
+    records = gitrepo.read_slice(work, shas, keep_text=True)
+    assert [r.files for r in records] == _numstat_files(work, shas)
+    second = {f.path: f for f in records[1].files}
+    assert second["sub/bin.dat"].binary and second["sub/bin.dat"].old_path == "bin.dat"
+    assert second["binmode.dat"].binary
+    assert second["moved space.txt"].old_path == "with space.txt"
+    assert (second["plain.txt"].added, second["plain.txt"].removed) == (6, 4)
+    # Only the commit whose diff hides a binary file's content needed git's numstat.
+    flags = [gitrepo.git_file_stats(r.diff.encode("utf-8", "surrogateescape"))[1] for r in records]
+    assert flags == [False, True]
 
 
 def test_a_failing_git_is_a_source_error(erofs_utils_git) -> None:
