@@ -19,6 +19,10 @@ A run over --timeout seconds, or whose tree goes over --max-rss-mb, is stopped (
 sent SIGTERM, then SIGKILL), and what the store holds then is reported with the last stage
 reached: that is how far it got.
 
+--repo NAME=PATH (repeatable) registers a repository beside the lists before the cold run
+(e.g. the 35,000-message linux-iio cut with util-linux: issue 11's cold case with a
+repository).
+
 --local-cluster N runs the updates with `--scheduler` on a Dask LocalCluster of N worker
 processes (one thread each) started here, so the per-message work travels to the workers as it
 would to remote ones; the workers' memory counts in the tree's, and their CPU seconds (read
@@ -294,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-rss-mb", type=float, default=12000.0)
     ap.add_argument("--json", type=Path, help="write the results here too")
     ap.add_argument("--local-cluster", type=int, default=0, metavar="N", help="Dask workers")
+    ap.add_argument("--repo", action="append", default=[], metavar="NAME=PATH")
     args = ap.parse_args(argv)
 
     manifest = json.loads(args.manifest.read_text())
@@ -334,6 +339,9 @@ def main(argv: list[str] | None = None) -> None:
             subprocess.run(
                 [exe, "--db", db, "-q", "add-list", entry["name"], entry["path"]], check=True
             )
+        for spec in args.repo:
+            name, _, path = spec.partition("=")
+            subprocess.run([exe, "--db", db, "-q", "add-repo", name, path], check=True)
         cmd = [exe, "--db", db, "update"]
         cluster = _Cluster(args.local_cluster) if args.local_cluster else None
         results["dask_workers"] = args.local_cluster
