@@ -5,6 +5,7 @@ the fingerprints computed on the bytes equal mail.fingerprint's."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,38 @@ def test_file_stats_from_the_diff_equal_numstat_on_odd_files(tmp_path: Path) -> 
     # Only the commit whose diff hides a binary file's content needed git's numstat.
     flags = [gitrepo.git_file_stats(r.diff.encode("utf-8", "surrogateescape"))[1] for r in records]
     assert flags == [False, True]
+
+
+def test_patch_ids_of_messages_that_quote_a_patch_or_name_a_commit(tmp_path: Path) -> None:
+    """A stable backport's message starts "commit <sha> upstream.", and some messages quote a
+    patch: in git log's raw output neither is indented, and patch-id took them for the next
+    commit or for part of the patch. Each commit's patch-id is git's own (`git show`, which
+    indents the message, piped into `git patch-id --stable`)."""
+    work = tmp_path / "w"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "dev")
+    (work / "a.txt").write_text("one\ntwo\n")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "first")
+    upstream = git(work, "rev-parse", "HEAD").strip()
+    (work / "a.txt").write_text("one\ntwo\nthree\n")
+    git(work, "commit", "-q", "-am", f"backport\n\ncommit {upstream} upstream.\n\nBody.")
+    quoted = "diff --git a/b.txt b/b.txt\n--- a/b.txt\n+++ b/b.txt\n@@ -1 +1 @@\n-x\n+y\n"
+    (work / "a.txt").write_text("one\n")
+    git(work, "commit", "-q", "-am", f"quote a patch\n\n{quoted}")
+    shas = gitrepo.rev_list(work, "dev", [])
+    records = gitrepo.read_slice(work, shas)
+    want = []
+    for sha in shas:
+        shown = subprocess.run(["git", "show", sha], cwd=work, capture_output=True, check=True)
+        ids = subprocess.run(
+            ["git", "patch-id", "--stable"], input=shown.stdout, capture_output=True, check=True
+        )
+        want.append(ids.stdout.split()[0].decode())
+    assert [r.patch_id for r in records] == want
+    assert len(set(want)) == 3
+    _, ids = gitrepo._run_log(work, shas)
+    assert [ids[s] for s in shas] == want
 
 
 def test_a_failing_git_is_a_source_error(erofs_utils_git) -> None:

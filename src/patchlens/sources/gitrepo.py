@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,7 +227,8 @@ def rev_list(gitdir: Path, head: str, exclude: list[str]) -> list[str]:
 
 
 def _run_log(gitdir: Path, shas: list[str]) -> tuple[bytes, dict[str, str]]:
-    """A slice's log, and its patch-ids from `git patch-id --stable` fed that same log."""
+    """A slice's log, and its patch-ids from `git patch-id --stable` fed its diffs (as
+    `read_slice` feeds them, see `_finish`), in one piece: for tools and tests."""
     proc = subprocess.run(
         git_argv(LOG_ARGS),
         cwd=gitdir,
@@ -238,10 +239,13 @@ def _run_log(gitdir: Path, shas: list[str]) -> tuple[bytes, dict[str, str]]:
     )
     if proc.returncode != 0:
         raise SourceError(f"{gitdir}: git log failed: {proc.stderr.decode('utf-8', 'replace')}")
+    fed: list[bytes] = []
+    for _ in _finish(parse_log(proc.stdout), keep_text=False, feed=fed.append):
+        pass
     pid = subprocess.run(
         git_argv(["patch-id", "--stable"]),
         cwd=gitdir,
-        input=proc.stdout,
+        input=b"".join(fed),
         capture_output=True,
         env=GIT_ENV,
         check=False,
@@ -300,16 +304,16 @@ def read_slice(gitdir: Path, shas: list[str], *, keep_text: bool = False) -> lis
             log.stdin.close()
             buf = bytearray()
             fd = log.stdout.fileno()
+            feed = pid.stdin.write
             while chunk := os.read(fd, READ_CHUNK):
-                pid.stdin.write(chunk)
                 start = max(0, len(buf) - 1)
                 buf += chunk
                 # Records whole so far: every one before the last record start seen.
                 last = buf.rfind(b"\0\x01", start)
                 if last > 0 and buf.find(b"\0\x01", 0, last) != -1:
-                    records.extend(_finish(parse_log(bytes(buf[:last])), keep_text))
+                    records.extend(_finish(parse_log(bytes(buf[:last])), keep_text, feed))
                     del buf[:last]
-            records.extend(_finish(parse_log(bytes(buf)), keep_text))
+            records.extend(_finish(parse_log(bytes(buf)), keep_text, feed))
             del buf
             done = True
         except BrokenPipeError:
@@ -389,7 +393,7 @@ UNICODE_BLANKS = re.compile(
 )
 
 
-def git_fingerprint(diff: str | None) -> frozenset[int]:
+def git_fingerprint(diff: str | bytes | None) -> frozenset[int]:
     """mail.fingerprint.fingerprint of a diff git wrote, computed on its bytes by C loops:
     the Python loop over every line was most of a reading worker's time (util-linux's
     translation commits hold millions of lines).
@@ -407,7 +411,8 @@ def git_fingerprint(diff: str | None) -> frozenset[int]:
     hashes: set[int] = set()
     # A file at a time: a commit of translations changes 650k lines, and lists of them all
     # (one small bytes object each) would hold hundreds of MB.
-    for part in diff.encode("utf-8", "surrogateescape").split(b"\ndiff --git "):
+    data = diff.encode("utf-8", "surrogateescape") if isinstance(diff, str) else diff
+    for part in data.split(b"\ndiff --git "):
         first = part.find(b"\n@@ ")
         if first == -1:
             continue
@@ -457,13 +462,27 @@ def git_file_stats(data: bytes, start: int = 0) -> tuple[list[FileStat], bool]:
 _SAME_CONTENT = re.compile(r"^(?:similarity index 100%|old mode )", re.M)
 
 
-def _finish(records: Iterator[CommitRecord], keep_text: bool) -> Iterator[CommitRecord]:
-    """Compress each diff and fingerprint each non-merge commit, from the text in hand."""
+def _finish(
+    records: Iterator[CommitRecord], keep_text: bool, feed: Callable[[bytes], object] | None = None
+) -> Iterator[CommitRecord]:
+    """Compress each diff and fingerprint each non-merge commit, from the text in hand; give
+    `feed` (`git patch-id`'s input) each diff under its "commit <sha>" line.
+
+    patch-id is given the diffs alone, not git log's output: a raw commit message is not
+    indented there, so a message quoting a patch ("diff --git ..." lines) or naming its
+    upstream commit on a line of its own ("commit <sha> upstream.", as every stable backport
+    does) would be read by patch-id as part of the patch or as the next commit."""
     for r in records:
-        if r.diff is not None:
+        raw = r.diff.encode("utf-8", "surrogateescape") if r.diff is not None else None
+        if raw is not None:
             r.diff_z = compress_text(r.diff)
+            if feed is not None:
+                feed(b"commit " + r.sha.encode() + b"\n")
+                feed(raw)
+                if not raw.endswith(b"\n"):
+                    feed(b"\n")
         if not r.is_merge:
-            r.fingerprint = pack(git_fingerprint(r.diff))
+            r.fingerprint = pack(git_fingerprint(raw))
         if not keep_text:
             r.diff = None
         yield r
