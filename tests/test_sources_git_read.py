@@ -15,7 +15,7 @@ from patchlens.sources import gitrepo
 from patchlens.sources.base import SourceError
 from patchlens.stages import ingest
 from patchlens.stages.progress import Reporter
-from patchlens.store.compression import compress_text, decompress_text
+from patchlens.store.compression import compress_text, compress_text_bytes, decompress_text
 from patchlens.store.db import open_store
 from tests.helpers.gitrepos import git
 from tests.helpers.storedump import logical_dump
@@ -186,6 +186,24 @@ def test_patch_ids_of_messages_that_quote_a_patch_or_name_a_commit(tmp_path: Pat
     assert len(set(want)) == 3
     _, ids = gitrepo._run_log(work, shas)
     assert [ids[s] for s in shas] == want
+
+
+def test_diffs_compressed_from_bytes_equal_those_compressed_from_text() -> None:
+    """A worker compresses git's bytes without decoding them: what it stores is what
+    compress_text stored for the text read with surrogateescape, for ASCII, valid UTF-8,
+    bytes that are not UTF-8 and encoded surrogates (which strict UTF-8 refuses)."""
+    samples = [
+        b"",
+        b"diff --git a/x b/x\n+plain\n",
+        "+caf\u00e9 \u2028 \U0001f600\n".encode(),
+        b"+bad \xff\xfe byte\n",
+        b"+cut \xe2\x82\n",
+        b"+surrogate \xed\xa0\x80\n",
+        bytes(range(256)),
+    ]
+    for raw in samples:
+        text = raw.decode("utf-8", "surrogateescape")
+        assert compress_text_bytes(raw) == compress_text(text)
 
 
 def test_a_failing_git_is_a_source_error(erofs_utils_git) -> None:

@@ -34,7 +34,7 @@ from patchlens.mail.fingerprint import pack
 from patchlens.mail.trailers import Trailer, parse_trailers
 from patchlens.sources.base import SourceError
 from patchlens.sources.gitutil import DIFF_SAFETY, GIT_ENV, git, git_argv
-from patchlens.store.compression import compress_text
+from patchlens.store.compression import compress_text_bytes
 
 # "commit %H" first, so that `git patch-id` can name each patch; then NUL-separated fields.
 _FORMAT = "commit %H%n%x00%x01%H%x00%P%x00%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd%x00%B%x00"
@@ -78,6 +78,8 @@ class CommitRecord:
     # The diff hides some file's content (git_file_stats): its stats are to be read from
     # git's numstat instead.
     stats_hidden: bool = False
+    # The diff as git's bytes, while a reading worker holds it (parse_log's `raw`).
+    diff_raw: bytes | None = None
 
     @property
     def subject(self) -> str:
@@ -125,8 +127,11 @@ def _numstat(block: str) -> list[FileStat]:
     return out
 
 
-def parse_log(data: bytes, patch_ids: dict[str, str] | None = None) -> Iterator[CommitRecord]:
-    """CommitRecords from `git log` output in the LOG_ARGS format."""
+def parse_log(
+    data: bytes, patch_ids: dict[str, str] | None = None, *, raw: bool = False
+) -> Iterator[CommitRecord]:
+    """CommitRecords from `git log` output in the LOG_ARGS format; with `raw`, each diff is
+    left as git's bytes (`diff_raw`) instead of text (`_finish` needs no more)."""
     patch_ids = patch_ids or {}
     records = data.split(b"\0\x01")
     del records[0]
@@ -148,6 +153,7 @@ def parse_log(data: bytes, patch_ids: dict[str, str] | None = None) -> Iterator[
             rest = rest[:last]
         cut = rest.find(b"\ndiff ")
         hidden = False
+        diff_raw: bytes | None = None
         if cut == -1:
             stats, diff_text = rest.decode("utf-8", "surrogateescape"), ""
             files = _numstat(stats)
@@ -157,7 +163,10 @@ def parse_log(data: bytes, patch_ids: dict[str, str] | None = None) -> Iterator[
                 files = _numstat(stats)
             else:
                 files, hidden = git_file_stats(rest, cut + 1)
-            diff_text = rest[cut + 1 :].decode("utf-8", "surrogateescape")
+            if raw:
+                diff_text, diff_raw = "", rest[cut + 1 :] or None
+            else:
+                diff_text = rest[cut + 1 :].decode("utf-8", "surrogateescape")
         del rest
         msg = message.decode("utf-8", "replace").rstrip("\n")
         a_date, a_off = _raw_date(ad.decode())
@@ -180,6 +189,7 @@ def parse_log(data: bytes, patch_ids: dict[str, str] | None = None) -> Iterator[
             patch_id=patch_ids.get(commit),
             trailers=parse_trailers(msg),
             stats_hidden=hidden,
+            diff_raw=diff_raw,
         )
 
 
@@ -311,9 +321,9 @@ def read_slice(gitdir: Path, shas: list[str], *, keep_text: bool = False) -> lis
                 # Records whole so far: every one before the last record start seen.
                 last = buf.rfind(b"\0\x01", start)
                 if last > 0 and buf.find(b"\0\x01", 0, last) != -1:
-                    records.extend(_finish(parse_log(bytes(buf[:last])), keep_text, feed))
+                    records.extend(_finish(parse_log(bytes(buf[:last]), raw=True), keep_text, feed))
                     del buf[:last]
-            records.extend(_finish(parse_log(bytes(buf)), keep_text, feed))
+            records.extend(_finish(parse_log(bytes(buf), raw=True), keep_text, feed))
             del buf
             done = True
         except BrokenPipeError:
@@ -417,7 +427,9 @@ def git_fingerprint(diff: str | bytes | None) -> frozenset[int]:
         if first == -1:
             continue
         joined = b"\n".join(_CHANGED.findall(part, first))
-        joined = UNICODE_BLANKS.sub(b"", joined).translate(None, ASCII_BLANKS)
+        if not joined.isascii():  # the other blanks are not ASCII; most diffs are
+            joined = UNICODE_BLANKS.sub(b"", joined)
+        joined = joined.translate(None, ASCII_BLANKS)
         hashes.update(map(zlib.crc32, [line for line in joined.split(b"\n") if len(line) > 1]))
     return frozenset(hashes)
 
@@ -473,9 +485,12 @@ def _finish(
     upstream commit on a line of its own ("commit <sha> upstream.", as every stable backport
     does) would be read by patch-id as part of the patch or as the next commit."""
     for r in records:
-        raw = r.diff.encode("utf-8", "surrogateescape") if r.diff is not None else None
+        raw = r.diff_raw
+        if raw is None and r.diff is not None:
+            raw = r.diff.encode("utf-8", "surrogateescape")
+        r.diff_raw = None
         if raw is not None:
-            r.diff_z = compress_text(r.diff)
+            r.diff_z = compress_text_bytes(raw)
             if feed is not None:
                 feed(b"commit " + r.sha.encode() + b"\n")
                 feed(raw)
@@ -485,6 +500,8 @@ def _finish(
             r.fingerprint = pack(git_fingerprint(raw))
         if not keep_text:
             r.diff = None
+        elif r.diff is None and raw is not None:
+            r.diff = raw.decode("utf-8", "surrogateescape")
         yield r
 
 
