@@ -4,7 +4,9 @@ row count that can watch a store another process is writing."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
@@ -36,40 +38,69 @@ COMMIT_REFS = {"commit_pk"}
 OWN_IDS = {"messages", "commits", "quarantine", "message_variants", "source_damage"}
 
 
+def _logical_rows(db: Path) -> Iterator[tuple[str, Iterator[tuple]]]:
+    """Each table's name and its rows as `logical_dump` writes them, streamed."""
+    engine = open_store(str(db), readonly=True)
+    try:
+        with engine.connect() as conn:
+            msg = dict(
+                conn.execute(select(schema.messages.c.id, schema.messages.c.message_id)).all()
+            )
+            commit = {
+                pk: f"{repo}:{sha}"
+                for pk, repo, sha in conn.execute(
+                    select(schema.commits.c.id, schema.commits.c.repo_id, schema.commits.c.sha)
+                )
+            }
+
+            def rows(table) -> Iterator[tuple]:
+                cols = [
+                    c
+                    for c in table.columns
+                    if c.name not in TIME_COLUMNS and not (c.name == "id" and table.name in OWN_IDS)
+                ]
+                result = conn.execution_options(yield_per=20_000).execute(select(*cols))
+                for r in result.mappings():
+                    row = dict(r)
+                    for k in row.keys() & MESSAGE_REFS:
+                        row[k] = msg.get(row[k], row[k])
+                    for k in row.keys() & COMMIT_REFS:
+                        row[k] = commit.get(row[k], row[k])
+                    if table.name == "diff_fingerprints":
+                        row["pk"] = (msg if row["kind"] == "m" else commit).get(
+                            row["pk"], row["pk"]
+                        )
+                    if table.name == "match_keys":
+                        row["pk"] = (msg if row["side"] == "m" else commit).get(
+                            row["pk"], row["pk"]
+                        )
+                    yield tuple(row.values())
+
+            for table in schema.metadata.sorted_tables:
+                yield table.name, rows(table)
+    finally:
+        engine.dispose()
+
+
 def logical_dump(db: Path) -> dict[str, list[tuple]]:
     """Like `dump`, with every reference to a message or commit written as its Message-ID or
     (repository, sha), and the tables' own row numbers left out: equal for two stores that hold
     the same things, however they were read."""
-    engine = open_store(str(db), readonly=True)
-    out: dict[str, list[tuple]] = {}
-    with engine.connect() as conn:
-        msg = dict(conn.execute(select(schema.messages.c.id, schema.messages.c.message_id)).all())
-        commit = {
-            pk: f"{repo}:{sha}"
-            for pk, repo, sha in conn.execute(
-                select(schema.commits.c.id, schema.commits.c.repo_id, schema.commits.c.sha)
-            )
-        }
-        for table in schema.metadata.sorted_tables:
-            cols = [
-                c
-                for c in table.columns
-                if c.name not in TIME_COLUMNS and not (c.name == "id" and table.name in OWN_IDS)
-            ]
-            rows = []
-            for r in conn.execute(select(*cols)).mappings():
-                row = dict(r)
-                for k in row.keys() & MESSAGE_REFS:
-                    row[k] = msg.get(row[k], row[k])
-                for k in row.keys() & COMMIT_REFS:
-                    row[k] = commit.get(row[k], row[k])
-                if table.name == "diff_fingerprints":
-                    row["pk"] = (msg if row["kind"] == "m" else commit).get(row["pk"], row["pk"])
-                if table.name == "match_keys":
-                    row["pk"] = (msg if row["side"] == "m" else commit).get(row["pk"], row["pk"])
-                rows.append(tuple(row.values()))
-            out[table.name] = sorted(rows, key=repr)
-    engine.dispose()
+    return {name: sorted(rows, key=repr) for name, rows in _logical_rows(db)}
+
+
+def logical_digest(db: Path) -> dict[str, tuple[int, str]]:
+    """Per table, the row count and an order-free digest of `logical_dump`'s rows (the sum of
+    each row's BLAKE2b, modulo 2**128): two stores of a million messages compared without
+    holding either in memory. Equal digests mean equal multisets of rows but for a chance of
+    about 2**-128."""
+    out: dict[str, tuple[int, str]] = {}
+    for name, rows in _logical_rows(db):
+        total = count = 0
+        for row in rows:
+            total += int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=16).digest())
+            count += 1
+        out[name] = (count, f"{total % (1 << 128):032x}")
     return out
 
 
