@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,8 +31,8 @@ def main() -> None:
     from tests.helpers.storedump import logical_digest
 
     t0 = time.perf_counter()
-    da = logical_digest(args.a)
-    db = logical_digest(args.b)
+    with ProcessPoolExecutor(2) as pool:  # one store each
+        da, db = pool.map(logical_digest, [args.a, args.b])
     differ = 0
     for table in da:
         (na, ha), (nb, hb) = da[table], db[table]

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import LargeBinary, select, type_coerce
 
 from patchlens.store import schema
 from patchlens.store.db import open_store
@@ -38,8 +38,9 @@ COMMIT_REFS = {"commit_pk"}
 OWN_IDS = {"messages", "commits", "quarantine", "message_variants", "source_damage"}
 
 
-def _logical_rows(db: Path) -> Iterator[tuple[str, Iterator[tuple]]]:
-    """Each table's name and its rows as `logical_dump` writes them, streamed."""
+def _logical_rows(db: Path, stored: bool = False) -> Iterator[tuple[str, Iterator[tuple]]]:
+    """Each table's name and its rows as `logical_dump` writes them, streamed; with `stored`,
+    compressed columns as their stored bytes (not decompressed: same code, same bytes)."""
     engine = open_store(str(db), readonly=True)
     try:
         with engine.connect() as conn:
@@ -59,6 +60,13 @@ def _logical_rows(db: Path) -> Iterator[tuple[str, Iterator[tuple]]]:
                     for c in table.columns
                     if c.name not in TIME_COLUMNS and not (c.name == "id" and table.name in OWN_IDS)
                 ]
+                if stored:
+                    cols = [
+                        type_coerce(c, LargeBinary).label(c.name)
+                        if isinstance(c.type, schema.CompressedText)
+                        else c
+                        for c in cols
+                    ]
                 result = conn.execution_options(yield_per=20_000).execute(select(*cols))
                 for r in result.mappings():
                     row = dict(r)
@@ -95,10 +103,21 @@ def logical_digest(db: Path) -> dict[str, tuple[int, str]]:
     holding either in memory. Equal digests mean equal multisets of rows but for a chance of
     about 2**-128."""
     out: dict[str, tuple[int, str]] = {}
-    for name, rows in _logical_rows(db):
+    for name, rows in _logical_rows(db, stored=True):
         total = count = 0
         for row in rows:
-            total += int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=16).digest())
+            h = hashlib.blake2b(digest_size=16)
+            for value in row:
+                # Each value with its type and length: no two rows write the same bytes.
+                if isinstance(value, bytes):
+                    data = value
+                elif isinstance(value, str):
+                    data = value.encode("utf-8", "surrogatepass")
+                else:
+                    data = repr(value).encode()
+                h.update(b"%s%d:" % (type(value).__name__.encode(), len(data)))
+                h.update(data)
+            total += int.from_bytes(h.digest())
             count += 1
         out[name] = (count, f"{total % (1 << 128):032x}")
     return out
