@@ -48,13 +48,19 @@ def test_streamed_slices_equal_the_whole_slice_parse(erofs_utils_git, monkeypatc
     assert [r.diff for r in kept] == [r.diff for r in whole[:20]]
 
 
-def test_git_fingerprint_equals_the_counting_loop_on_real_commits(erofs_utils_git) -> None:
+def test_git_fingerprint_equals_the_counting_loop_on_real_commits(
+    erofs_utils_git, monkeypatch
+) -> None:
     records = gitrepo.read_slice(erofs_utils_git, _shas(erofs_utils_git), keep_text=True)
     diffs = [r.diff for r in records if r.diff and not r.is_merge]
     assert len(diffs) > 1000
     assert sum(bool(fingerprint(d)) for d in diffs) > 1000
     for d in diffs:
         assert gitrepo.git_fingerprint(d) == fingerprint(d)
+    # A file's hunks are read in pieces cut at line ends: pieces of 97 bytes cut every file.
+    monkeypatch.setattr(gitrepo, "_FP_PIECE", 97)
+    for d in diffs[:300]:
+        assert gitrepo.git_fingerprint(d.encode("utf-8", "surrogateescape")) == fingerprint(d)
 
 
 def test_git_fingerprint_white_space_and_odd_lines(tmp_path: Path) -> None:

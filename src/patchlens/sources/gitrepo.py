@@ -134,40 +134,47 @@ def parse_log(
     left as git's bytes (`diff_raw`) instead of text (`_finish` needs no more)."""
     patch_ids = patch_ids or {}
     records = data.split(b"\0\x01")
+    del data  # the caller passes its only reference: the records hold the bytes now
     del records[0]
     records.reverse()  # popped from the end: each record's bytes go once it is parsed
     while records:
         rec = records.pop()
-        fields = rec.split(b"\0", 9)
-        del rec
-        if len(fields) < 10:
-            raise SourceError(f"unexpected git log record: {fields[0][:80]!r}")
-        sha, parents, an, ae, ad, cn, ce, cd, message, rest = fields
+        # The nine fields before the diff, found in place (a split would copy the diff too).
+        fields = []
+        pos = 0
+        for _ in range(9):
+            nul = rec.find(b"\0", pos)
+            if nul == -1:
+                raise SourceError(f"unexpected git log record: {rec[:80]!r}")
+            fields.append(rec[pos:nul])
+            pos = nul + 1
+        sha, parents, an, ae, ad, cn, ce, cd, message = fields
         del fields
         # After the message: numstat lines (from a log with --numstat; LOG_ARGS has none),
         # then the diff; the next record's "commit" line closes it. Cut in bytes (the marks
-        # are ASCII, which decodes byte for byte), and each piece decoded once: a 40 MB diff
-        # is not copied as text twice.
-        last = rest.rfind(b"commit ", max(0, len(rest) - 80))
-        if last != -1 and (last == 0 or rest[last - 1] == 10) and _NEXT_COMMIT_B.match(rest, last):
-            rest = rest[:last]
-        cut = rest.find(b"\ndiff ")
+        # are ASCII, which decodes byte for byte), and each piece taken once: a 40 MB diff
+        # is not copied twice.
+        end = len(rec)
+        last = rec.rfind(b"commit ", max(pos, end - 80))
+        if last != -1 and (last == pos or rec[last - 1] == 10) and _NEXT_COMMIT_B.match(rec, last):
+            end = last
+        cut = rec.find(b"\ndiff ", pos, end)
         hidden = False
         diff_raw: bytes | None = None
         if cut == -1:
-            stats, diff_text = rest.decode("utf-8", "surrogateescape"), ""
+            stats, diff_text = rec[pos:end].decode("utf-8", "surrogateescape"), ""
             files = _numstat(stats)
         else:
-            stats = rest[:cut].decode("utf-8", "surrogateescape")
+            stats = rec[pos:cut].decode("utf-8", "surrogateescape")
             if stats.strip():
                 files = _numstat(stats)
             else:
-                files, hidden = git_file_stats(rest, cut + 1)
+                files, hidden = git_file_stats(rec, cut + 1, end)
             if raw:
-                diff_text, diff_raw = "", rest[cut + 1 :] or None
+                diff_text, diff_raw = "", rec[cut + 1 : end] or None
             else:
-                diff_text = rest[cut + 1 :].decode("utf-8", "surrogateescape")
-        del rest
+                diff_text = rec[cut + 1 : end].decode("utf-8", "surrogateescape")
+        del rec
         msg = message.decode("utf-8", "replace").rstrip("\n")
         a_date, a_off = _raw_date(ad.decode())
         c_date, c_off = _raw_date(cd.decode())
@@ -321,9 +328,8 @@ def read_slice(gitdir: Path, shas: list[str], *, keep_text: bool = False) -> lis
                 # Records whole so far: every one before the last record start seen.
                 last = buf.rfind(b"\0\x01", start)
                 if last > 0 and buf.find(b"\0\x01", 0, last) != -1:
-                    records.extend(_finish(parse_log(bytes(buf[:last]), raw=True), keep_text, feed))
-                    del buf[:last]
-            records.extend(_finish(parse_log(bytes(buf), raw=True), keep_text, feed))
+                    records.extend(_finish(parse_log(_take(buf, last), raw=True), keep_text, feed))
+            records.extend(_finish(parse_log(_take(buf, len(buf)), raw=True), keep_text, feed))
             del buf
             done = True
         except BrokenPipeError:
@@ -385,6 +391,14 @@ def _numstats(gitdir: Path, shas: list[str]) -> dict[str, list[FileStat]]:
     return stats
 
 
+def _take(buf: bytearray, n: int) -> bytes:
+    """The first `n` bytes of `buf`, removed from it: one copy, and `buf` holds them no more
+    while they are parsed."""
+    data = bytes(memoryview(buf)[:n])
+    del buf[:n]
+    return data
+
+
 def _read_all(stream: IO[bytes] | None) -> bytes:
     return stream.read() if stream is not None else b""
 
@@ -403,6 +417,9 @@ UNICODE_BLANKS = re.compile(
 )
 
 
+_FP_PIECE = 1 << 20
+
+
 def git_fingerprint(diff: str | bytes | None) -> frozenset[int]:
     """mail.fingerprint.fingerprint of a diff git wrote, computed on its bytes by C loops:
     the Python loop over every line was most of a reading worker's time (util-linux's
@@ -419,27 +436,36 @@ def git_fingerprint(diff: str | bytes | None) -> frozenset[int]:
     if not diff:
         return frozenset()
     hashes: set[int] = set()
-    # A file at a time: a commit of translations changes 650k lines, and lists of them all
-    # (one small bytes object each) would hold hundreds of MB.
+    # A file at a time, and a large file's hunks a piece of about _FP_PIECE bytes at a time
+    # (cut at line ends): a commit of translations changes 650k lines, and lists of them all
+    # (one small bytes object each) would hold hundreds of MB. Read in place, not split.
     data = diff.encode("utf-8", "surrogateescape") if isinstance(diff, str) else diff
-    for part in data.split(b"\ndiff --git "):
-        first = part.find(b"\n@@ ")
-        if first == -1:
-            continue
-        joined = b"\n".join(_CHANGED.findall(part, first))
-        if not joined.isascii():  # the other blanks are not ASCII; most diffs are
-            joined = UNICODE_BLANKS.sub(b"", joined)
-        joined = joined.translate(None, ASCII_BLANKS)
-        hashes.update(map(zlib.crc32, [line for line in joined.split(b"\n") if len(line) > 1]))
+    pos, size = 0, len(data)
+    while pos < size:
+        nxt = data.find(b"\ndiff --git ", pos)
+        stop = size if nxt == -1 else nxt
+        at = data.find(b"\n@@ ", pos, stop)
+        while at != -1 and at < stop:
+            end = data.find(b"\n", at + _FP_PIECE, stop) if stop - at > _FP_PIECE else -1
+            end = stop if end == -1 else end
+            joined = b"\n".join(_CHANGED.findall(data, at, end))
+            if not joined.isascii():  # the other blanks are not ASCII; most diffs are
+                joined = UNICODE_BLANKS.sub(b"", joined)
+            joined = joined.translate(None, ASCII_BLANKS)
+            hashes.update(map(zlib.crc32, [ln for ln in joined.split(b"\n") if len(ln) > 1]))
+            at = end
+        pos = size if nxt == -1 else nxt + 1
     return frozenset(hashes)
 
 
-def git_file_stats(data: bytes, start: int = 0) -> tuple[list[FileStat], bool]:
-    """The numstat of a diff git wrote (`data` from `start`): per file its path, old path when
-    renamed, lines added and removed, and whether it is binary; and whether the diff hides
-    some file's content (a rename or a mode change without a change of content shows neither
-    hunks nor "Binary files", and numstat still calls a binary file binary: the caller asks
-    git's numstat for such a commit, see `read_slice`).
+def git_file_stats(
+    data: bytes, start: int = 0, end: int | None = None
+) -> tuple[list[FileStat], bool]:
+    """The numstat of a diff git wrote (`data[start:end]`, read in place): per file its path,
+    old path when renamed, lines added and removed, and whether it is binary; and whether the
+    diff hides some file's content (a rename or a mode change without a change of content
+    shows neither hunks nor "Binary files", and numstat still calls a binary file binary: the
+    caller asks git's numstat for such a commit, see `read_slice`).
 
     Each file's header (from its `diff --git` line to its first hunk) is read by
     `mail.diff.file_stats`, which names files as git does; its lines are counted by C loops,
@@ -450,9 +476,9 @@ def git_file_stats(data: bytes, start: int = 0) -> tuple[list[FileStat], bool]:
     out: list[FileStat] = []
     hidden = False
     pos = start
-    end = len(data)
+    end = len(data) if end is None else end
     while pos < end:
-        nxt = data.find(b"\ndiff --git ", pos)
+        nxt = data.find(b"\ndiff --git ", pos, end)
         stop = end if nxt == -1 else nxt
         first = data.find(b"\n@@ ", pos, stop)
         head = data[pos : stop if first == -1 else first].decode("utf-8", "surrogateescape")
