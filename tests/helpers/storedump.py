@@ -14,7 +14,7 @@ from sqlalchemy import LargeBinary, select, type_coerce
 from patchlens.store import schema
 from patchlens.store.db import open_store
 
-TIME_COLUMNS = {"ingested_at", "created_at", "last_update", "finished_at"}
+TIME_COLUMNS = {"ingested_at", "created_at", "last_update", "finished_at", "seen_at", "started_at"}
 
 
 def dump(db: Path) -> dict[str, list[tuple]]:
