@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from userenv import user_environment  # bench/
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -59,6 +61,7 @@ def _workers_cpu(client) -> float:
 
 
 def main() -> None:
+    user_environment()
     import distributed
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

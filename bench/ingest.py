@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from proctree import descendants  # bench/ (the script's own folder is on sys.path)
+from userenv import user_environment  # bench/
 
 SELF = str(Path(__file__).resolve())
 ROOT = Path(SELF).parents[1]
@@ -608,6 +609,7 @@ def stored(db: Path, table: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    user_environment()
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement (3)")
     ap.add_argument("--skip-perceval", action="store_true", help="no Perceval baseline")

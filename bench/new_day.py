@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from userenv import user_environment  # bench/
+
 DAY = 86400
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,6 +52,7 @@ def _cli(db: Path, *args: str) -> tuple[float, str]:
 
 
 def main() -> None:
+    user_environment()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--archive", type=Path, required=True)
     ap.add_argument("--repo", type=Path)

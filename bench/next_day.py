@@ -36,6 +36,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 from new_day import _cli as cli  # the same fresh `patchlens` process new_day.py times
+from userenv import user_environment  # bench/
 
 DAY = 86400
 BENCH_SUBJECT = "bench: next day"
@@ -127,6 +128,7 @@ def append(epoch: Path, messages: list[bytes], when: int) -> str:
 
 
 def main() -> None:
+    user_environment()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--epoch", type=Path, required=True, help="a public-inbox epoch in the store")

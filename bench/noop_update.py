@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from userenv import user_environment  # bench/
 
 from patchlens.config import Config
 from patchlens.stages import ingest
@@ -107,6 +108,7 @@ def line(label: str, xs: list[float]) -> str:
 
 
 def main() -> None:
+    user_environment()
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--repeat", type=int, default=5, help="rounds (5)")
     ap.add_argument("--db", help="an EROFS store already built and updated (else one is built)")

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from ingest import GIT_ENV, Run, best, check, data_dir, machine, measure, med
+from userenv import user_environment  # bench/
 
 SELF = str(Path(__file__).resolve())
 
@@ -69,6 +70,7 @@ def count(db: Path, table: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    user_environment()
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("repo", nargs="?", type=Path, help="a git repository (bare or not)")
     ap.add_argument("--branch", default=None, help="branch (default: dev for erofs-utils)")

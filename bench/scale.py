@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 from proctree import descendants  # bench/ (the script's own folder is on sys.path)
+from userenv import user_environment  # bench/
 
 SAMPLE_S = 0.5
 DAY = 86400
@@ -287,6 +288,7 @@ def machine() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    user_environment()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--manifest", required=True, type=Path, help="written by bench/corpus.py")
     ap.add_argument("--lists", default="", help="comma-separated list names (default: all)")

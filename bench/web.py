@@ -59,6 +59,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from userenv import user_environment  # bench/
+
 SELF = Path(__file__).resolve()
 ROOT = SELF.parents[1]
 TARGET_MS = 150.0
@@ -797,6 +799,7 @@ def profile_text(p: Profile) -> str:
 
 
 def main() -> None:
+    user_environment()
     global TARGET_MS
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument(

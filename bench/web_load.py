@@ -51,6 +51,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from userenv import user_environment  # bench/
+
 SELF = Path(__file__).resolve()
 ROOT = SELF.parents[1]
 LOCKED = "database is locked"
@@ -347,6 +349,7 @@ def table(runs: list[Run]) -> str:
 
 
 def main() -> None:
+    user_environment()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--db", type=Path, help="the store (default: build the EROFS store)")
     ap.add_argument("--clients", default="8,32", help="concurrent clients, comma-separated")
