@@ -134,32 +134,55 @@ def test_file_stats_from_the_diff_equal_numstat_on_odd_files(tmp_path: Path) -> 
     (work / os.fsdecode(b"raw-\xff.txt")).write_bytes(b"x\ny\n")
     git(work, "add", ".")
     git(work, "commit", "-q", "-m", "first")
+    # Second commit: content changes only, so its statistics are counted from the diff alone.
     (work / "plain.txt").write_text("plain\n--- a/fake\n+++ b/fake\n@@ -1 +1 @@\n-x\n+y")
     git(work, "mv", "with space.txt", "moved space.txt")
+    (work / "moved space.txt").write_text("with space.txt\none\ntwo\nthree\nmore\n")
     (work / os.fsdecode(b"raw-\xff.txt")).write_bytes(b"x\nz\n")
-    (work / "sub").mkdir()
-    git(work, "mv", "bin.dat", "sub/bin.dat")
     git(work, "mv", "bin2.dat", "bin2-moved.dat")
     (work / "bin2-moved.dat").write_bytes(b"\0\5\6" * 50 + b"\1")
+    (work / "sub").mkdir()
     git(work, "mv", 'quo"te.txt', 'sub/quo"te2.txt')
     (work / 'sub/quo"te2.txt').write_text('quo"te.txt\none\ntwo\nthree\nfour\n')
-    (work / "mode.sh").chmod(0o755)
-    (work / "binmode.dat").chmod(0o755)
-    (work / "empty-new").write_text("")
     git(work, "rm", "-q", "empty-gone", "gone.txt")
     git(work, "add", "-A", ".")
     git(work, "commit", "-q", "-m", "second")
+    # Third: what the diff does not show (an unchanged binary rename, mode changes).
+    git(work, "mv", "bin.dat", "sub/bin.dat")
+    (work / "mode.sh").chmod(0o755)
+    (work / "binmode.dat").chmod(0o755)
+    (work / "empty-new").write_text("")
+    git(work, "add", "-A", ".")
+    git(work, "commit", "-q", "-m", "third")
+    # Fourth: a file becomes a symlink (the diff shows a deletion and a creation of one path).
+    (work / "plain.txt").unlink()
+    (work / "plain.txt").symlink_to("mode.sh")
+    git(work, "add", "-A", ".")
+    git(work, "commit", "-q", "-m", "fourth")
     shas = gitrepo.rev_list(work, "dev", [])
     records = gitrepo.read_slice(work, shas, keep_text=True)
-    assert [r.files for r in records] == _numstat_files(work, shas)
+    counted = [gitrepo.git_file_stats(r.diff.encode("utf-8", "surrogateescape")) for r in records]
+    # Only the third and fourth commits need git's numstat.
+    assert [hidden for _, hidden in counted] == [False, False, True, True]
+    numstat = _numstat_files(work, shas)
+    assert records[2].files == numstat[2] and records[3].files == numstat[3]
     second = {f.path: f for f in records[1].files}
-    assert second["sub/bin.dat"].binary and second["sub/bin.dat"].old_path == "bin.dat"
-    assert second["binmode.dat"].binary
+    assert second == {f.path: f for f in counted[1][0]}  # counted, not asked of numstat
+    # numstat's "old => new" form garbles names that need quoting; the diff names them exactly.
+    assert second['sub/quo"te2.txt'].old_path == 'quo"te.txt'
+    assert (second['sub/quo"te2.txt'].added, second['sub/quo"te2.txt'].removed) == (1, 0)
+    plain = [f for f in numstat[1] if '"' not in f.path + (f.old_path or "")]
+    assert sorted(plain, key=str) == sorted(
+        (f for f in records[1].files if f.path != 'sub/quo"te2.txt'), key=str
+    )
+    assert [r.files for r in records[:1]] == numstat[:1]
     assert second["moved space.txt"].old_path == "with space.txt"
+    assert second["bin2-moved.dat"].binary and second["bin2-moved.dat"].old_path == "bin2.dat"
     assert (second["plain.txt"].added, second["plain.txt"].removed) == (6, 4)
-    # Only the commit whose diff hides a binary file's content needed git's numstat.
-    flags = [gitrepo.git_file_stats(r.diff.encode("utf-8", "surrogateescape"))[1] for r in records]
-    assert flags == [False, True]
+    third = {f.path: f for f in records[2].files}
+    assert third["sub/bin.dat"].binary and third["sub/bin.dat"].old_path == "bin.dat"
+    assert third["binmode.dat"].binary
+    assert [f.path for f in records[3].files] == ["plain.txt"]
 
 
 def test_patch_ids_of_messages_that_quote_a_patch_or_name_a_commit(tmp_path: Path) -> None:

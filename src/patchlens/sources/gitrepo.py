@@ -472,7 +472,8 @@ def git_file_stats(
     because in git's well-formed output every line from the first hunk header on is a header,
     a context line, a "+"/"-" line or a "\\ No newline" mark (see `git_fingerprint`): a line
     starting "+" or "-" there is exactly one numstat counts. Equal to `--numstat` on every
-    util-linux and erofs-utils commit, and on the odd files of tests/test_sources_git_read.py."""
+    util-linux and erofs-utils commit, but for renames of files whose names need quoting:
+    numstat's "old => new" form garbles those, the diff's "rename from/to" lines do not."""
     out: list[FileStat] = []
     hidden = False
     pos = start
@@ -492,6 +493,10 @@ def git_file_stats(
                 hidden = hidden or _SAME_CONTENT.search(head) is not None
             out.append(stat)
         pos = stop + 1 if nxt != -1 else end
+    # A file whose type changed (a file becoming a symlink) is two parts of one path in the
+    # diff and one line of numstat's: numstat it is.
+    if len({f.path for f in out}) < len(out):
+        hidden = True
     return out, hidden
 
 
