@@ -150,10 +150,9 @@ def parse_log(
             pos = nul + 1
         sha, parents, an, ae, ad, cn, ce, cd, message = fields
         del fields
-        # After the message: numstat lines (from a log with --numstat; LOG_ARGS has none),
-        # then the diff; the next record's "commit" line closes it. Cut in bytes (the marks
-        # are ASCII, which decodes byte for byte), and each piece taken once: a 40 MB diff
-        # is not copied twice.
+        # After the message: the diff; the next record's "commit" line closes it. Cut in bytes
+        # (the marks are ASCII, which decodes byte for byte), and each piece taken once: a
+        # 40 MB diff is not copied twice.
         end = len(rec)
         last = rec.rfind(b"commit ", max(pos, end - 80))
         if last != -1 and (last == pos or rec[last - 1] == 10) and _NEXT_COMMIT_B.match(rec, last):
@@ -161,17 +160,12 @@ def parse_log(
         cut = rec.find(b"\ndiff ", pos, end)
         hidden = False
         diff_raw: bytes | None = None
-        if cut == -1:
-            stats, diff_text = rec[pos:end].decode("utf-8", "surrogateescape"), ""
-            files = _numstat(stats)
-        else:
-            stats = rec[pos:cut].decode("utf-8", "surrogateescape")
-            if stats.strip():
-                files = _numstat(stats)
-            else:
-                files, hidden = git_file_stats(rec, cut + 1, end)
+        files: list[FileStat] = []
+        diff_text = ""
+        if cut != -1:
+            files, hidden = git_file_stats(rec, cut + 1, end)
             if raw:
-                diff_text, diff_raw = "", rec[cut + 1 : end] or None
+                diff_raw = rec[cut + 1 : end] or None
             else:
                 diff_text = rec[cut + 1 : end].decode("utf-8", "surrogateescape")
         del rec
