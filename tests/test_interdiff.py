@@ -91,6 +91,62 @@ def test_commented_hunks_and_whether_they_changed():
     assert idf.hunk_changed(hunks[0], None)
 
 
+def _lcs(a: list[str], b: list[str]) -> int:
+    row = [0] * (len(b) + 1)
+    for x in a:
+        prev = 0
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], prev + 1 if x == y else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def _apply(old: list[str], hunks: list[str]) -> list[str]:
+    """`old` with a unified interdiff applied, from its hunk headers' line numbers."""
+    out: list[str] = []
+    at = 0
+    for line in hunks:
+        m = re.match(r"^@@ -(\d+),(\d+) \+\d+,\d+ @@$", line)
+        if m:
+            start = int(m.group(1)) - 1 if int(m.group(2)) else int(m.group(1))
+            out += old[at:start]
+            at = start
+        elif line[:1] == "+":
+            out.append(line[1:])
+        else:
+            assert old[at] == line[1:], "context and removed lines are the old version's"
+            at += 1
+            if line[:1] == " ":
+                out.append(line[1:])
+    return out + old[at:]
+
+
+def test_interdiff_is_a_shortest_edit_and_applies():
+    """The interdiff changes as few lines as any diff can (a longest common subsequence, as
+    git's diff; difflib's matcher, which it replaced, can show more), removed lines before
+    added ones in each change, and applied to the old version it gives the new one."""
+    rng = __import__("random").Random(11)
+    for _ in range(400):
+        old = [rng.choice("abcde") for _ in range(rng.randint(0, 40))]
+        new = list(old)
+        for _ in range(rng.randint(0, 8)):
+            k = rng.randint(0, len(new))
+            if new and rng.random() < 0.5:
+                del new[min(k, len(new) - 1)]
+            else:
+                new.insert(k, rng.choice("abcxyz"))
+        lines, cut = idf.interdiff(old, new, 10**6)
+        assert not cut
+        changed = [x for x in lines if x[:1] in "+-"]
+        assert len(changed) == len(old) + len(new) - 2 * _lcs(old, new), (old, new)
+        assert _apply(old, lines) == new, (old, new, lines)
+        body = [x[:1] for x in lines if not x.startswith("@@")]
+        for i in range(1, len(body)):
+            assert not (body[i - 1] == "+" and body[i] == "-"), "a change removes, then adds"
+    # difflib matched the first "}" with the last and showed 4 changed lines for these 2.
+    old, new = ["}", "int a;", "}"], ["int a;", "int b;", "}"]
+    assert idf.interdiff(old, new, 100)[0] == ["@@ -1,3 +1,3 @@", "-}", " int a;", "+int b;", " }"]
+
+
 # --- against git range-diff on EROFS -----------------------------------------------------
 
 _RD_HEAD = re.compile(r"^\s*(-|\d+):\s+(-+|[0-9a-f]+) ([=!<>]) (-|\d+):\s+(-+|[0-9a-f]+) ")
