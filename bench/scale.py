@@ -7,8 +7,11 @@ imports nothing from patchlens. For each run it records:
 
   wall     the whole `patchlens update` (ingest, review, matching, metrics)
   rate     messages the run added to the store / wall
-  memory   peak RSS of the whole process tree (main process, workers, git), summed over the
-           tree at each sample (every 0.5 s), and the largest single process' high-water mark
+  memory   peak of the whole process tree (main process, workers, git) at a sample (every
+           0.5 s), as the sum of RSS (counts a page shared by forked workers or mapped by
+           several git processes once per process) and as the sum of PSS (each page once,
+           shared ones split among their processes: the tree's real footprint); and the
+           largest single process' RSS high-water mark
   load     the 1-minute load average before, and its mean while the run went on (2 cores:
            anything above ~2 means the run shared the machine)
   cpu      user + system CPU seconds of the whole tree: on a shared machine, messages per
@@ -81,6 +84,21 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return rss, hwm
 
 
+def _pss_mb(pid: int) -> float:
+    """Proportional set size in MB of a live process (0 if it is gone or unreadable): its
+    private pages plus its share of the pages it shares (forked workers' copy-on-write pages,
+    libraries, git's mapped packs). Summed over a tree, it counts each page once, where the
+    sum of RSS counts a shared page in every process that maps it."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def load1() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
@@ -95,7 +113,8 @@ class Run:
     wall_s: float = 0.0
     rc: int | None = None
     stopped: str = ""  # why the bench stopped it, if it did
-    tree_peak_mb: float = 0.0
+    tree_peak_mb: float = 0.0  # the sum of the tree's RSS at its highest sample
+    tree_peak_pss_mb: float = 0.0  # the sum of the tree's PSS at its highest sample
     process_peak_mb: float = 0.0
     load_before: float = 0.0
     load_mean: float = 0.0
@@ -134,12 +153,14 @@ def measure(
     hwm: dict[int, float] = {}
     while proc.poll() is None:
         tree = [proc.pid, *descendants(proc.pid), *extra]
-        total = 0.0
+        total = pss = 0.0
         for pid in tree:
             rss, h = _rss_mb(pid)
             total += rss
+            pss += _pss_mb(pid)
             hwm[pid] = max(hwm.get(pid, 0.0), h)
         run.tree_peak_mb = max(run.tree_peak_mb, total)
+        run.tree_peak_pss_mb = max(run.tree_peak_pss_mb, pss)
         loads.append(load1())
         elapsed = time.perf_counter() - t0
         if not run.stopped and elapsed > timeout:
@@ -158,6 +179,7 @@ def measure(
     run.cpu_s = round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 1)
     run.process_peak_mb = round(max(hwm.values(), default=0.0), 1)
     run.tree_peak_mb = round(run.tree_peak_mb, 1)
+    run.tree_peak_pss_mb = round(run.tree_peak_pss_mb, 1)
     run.load_mean = round(sum(loads) / len(loads), 2) if loads else load1()
     return run
 
@@ -391,12 +413,13 @@ def summary(results: dict[str, Any]) -> None:
     m = results["machine"]
     print(f"\nmachine: nproc={m['nproc']}, {m['cpu']}, {m['mem_gib']} GiB; {m['git']}")
     print(f"{'run':<12} {'wall s':>8} {'new msgs':>10} {'msg/s':>8} {'tree MB':>9} "
-          f"{'proc MB':>8} {'cpu s':>8} {'load':>10}  stopped")  # fmt: skip
+          f"{'tree PSS':>9} {'proc MB':>8} {'cpu s':>8} {'load':>10}  stopped")  # fmt: skip
     for r in results["runs"]:
         load = f"{r['load_before']:.1f}/{r['load_mean']:.1f}"
         new, rate, cpu = r["new_messages"], r["rate_msg_s"], r["cpu_s"]
         print(f"{r['what']:<12} {r['wall_s']:>8.1f} {new:>10,} {rate:>8.0f} "
-              f"{r['tree_peak_mb']:>9.0f} {r['process_peak_mb']:>8.0f} {cpu:>8.0f} {load:>10}  "
+              f"{r['tree_peak_mb']:>9.0f} {r.get('tree_peak_pss_mb', 0):>9.0f} "
+              f"{r['process_peak_mb']:>8.0f} {cpu:>8.0f} {load:>10}  "
               f"{r['stopped'] or '-'} (exit {r['rc']})")  # fmt: skip
         if r.get("workers_cpu_s"):
             n = results.get("dask_workers", 0)
