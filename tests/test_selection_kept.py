@@ -21,6 +21,12 @@ COMBOS = [
     {"org": "Huawei", "since": "2022-01-01"},
     {"since": "2021-01-01", "state": "merged"},
     {"org": "Huawei", "contributor": "new"},
+    {"q": "erofs"},
+    {"q": "ERofs: Fix"},
+    {"q": "no such words anywhere"},
+    {"q": "fix", "since": "2022-01-01"},
+    {"q": "fix", "org": "Huawei"},
+    {"q": "\n"},
 ]
 
 
@@ -34,5 +40,29 @@ def test_kept_selection_equals_the_decided_one(erofs_store, given) -> None:
         every = select_series(conn, Filters(), rules, kept=True)
     assert sorted(kept) == sorted(decided)
     assert len(kept) == len(set(kept))
-    if given in ({"since": "2021-01-01"}, {"org": "Huawei"}):
+    if given in ({"since": "2021-01-01"}, {"org": "Huawei"}, {"q": "ERofs: Fix"}):
         assert 0 < len(kept) < len(every)  # the filter narrows: the comparison says something
+
+
+def test_text_index_finds_every_row_that_holds_the_words() -> None:
+    """The rows whose text holds the words, each once, in order, whatever the piece they are
+    in; a match across two rows' boundary may add the first as a candidate, never lose one."""
+    from patchlens.queries.filters import q_text
+    from patchlens.queries.selection import TextIndex
+
+    def row(i: int, title: str) -> dict[str, object]:
+        return {"title": title, "author_addr": f"a{i}@x", "series_key": f"k{i}", "search_text": ""}
+
+    titles = ["erofs: fix", "xfs", "Fix ERofs", "k\u00e9y \U0001f600", "end"] * 1000
+    rows = [row(i, t) for i, t in enumerate(titles)]
+    TextIndex.PIECE, piece = 7, TextIndex.PIECE  # many pieces, rows across their ends
+    try:
+        index = TextIndex(rows)
+    finally:
+        TextIndex.PIECE = piece
+    for needle in ("erofs", "fix", "\U0001f600", "a4999@x", "k1 ", "nothing", "end\n"):
+        found = index.rows_with(needle)
+        holding = [i for i, r in enumerate(rows) if needle in q_text(r)]
+        assert found == sorted(set(found)), needle
+        assert set(holding) <= set(found), needle
+    assert index.rows_with("erofs") == [i for i in range(5000) if i % 5 in (0, 2)]

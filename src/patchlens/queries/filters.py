@@ -159,6 +159,15 @@ def parse_int(name: str, raw: str, maximum: int = MAX_PAGE) -> int:
     return int(raw)
 
 
+def q_text(row: dict[str, Any]) -> str:
+    """What `q` looks in, casefolded: every version's title and every patch subject
+    (search_text), not only the name, with the author's address and the series key.
+    queries.selection indexes the same text to narrow the rows `keep` tests."""
+    return (
+        f"{row['title']} {row['author_addr']} {row['series_key']} {row.get('search_text', '')}"
+    ).casefold()
+
+
 @dataclass(frozen=True)
 class Filters:
     since: str = ""
@@ -293,15 +302,8 @@ class Filters:
             return False
         if not self.state_ok(row):
             return False
-        if self.q:
-            needle = self.q.casefold()
-            # Every version's title and every patch subject (search_text), not only the name.
-            hay = (
-                f"{row['title']} {row['author_addr']} {row['series_key']} "
-                f"{row.get('search_text', '')}"
-            ).casefold()
-            if needle not in hay:
-                return False
+        if self.q and self.q.casefold() not in q_text(row):
+            return False
         if self.search:
             search = self.parsed_search
             if search.store_terms() and found is None:

@@ -39,7 +39,7 @@ from patchlens.queries import patchtext, prediction
 from patchlens.queries.community import busiest_reviewers
 from patchlens.queries.filters import PARAMS, FilterError, Filters, check_params, parse_int
 from patchlens.queries.formats import printable, with_units
-from patchlens.queries.selection import all_series
+from patchlens.queries.selection import all_series, text_index
 from patchlens.store.db import make_engine
 from patchlens.web import (
     am,
@@ -126,6 +126,7 @@ def create_app(url: str, cfg: Config | None = None, page_cache: bool = True) -> 
                 data.person_page(conn, address, Filters(), rules)
             # The index of first dates a dated filter narrows by (queries/selection.py).
             data.explorer(conn, Filters(since="1970-01-01"), rules)
+            text_index(conn, rules)  # and the text a `q` looks in
             # The patches' subjects and senders a search reads (queries/patchtext.py).
             patchtext.patch_text(conn)
             prediction.warm(conn)
