@@ -257,3 +257,21 @@ def test_worker_processes_store_what_one_process_stores(
         engine.dispose()
         dbs.append(db)
     assert logical_dump(dbs[0]) == logical_dump(dbs[1])
+
+
+def test_git_runs_with_bounded_pack_windows_and_delta_cache():
+    """Every git command patchlens runs maps its packs in small windows and keeps a bounded
+    delta cache (gitutil.MEMORY_CONFIG): `git log -p` otherwise holds most of a pack mapped
+    beside the workers, and git's own configuration says the values it runs with."""
+    import subprocess
+
+    from patchlens.sources.gitutil import GIT_ENV, git_argv
+
+    argv = git_argv(["config", "--get-regexp", r"^core\.(packedgit|deltabasecache)"])
+    out = subprocess.run(argv, capture_output=True, text=True, env=GIT_ENV, check=True).stdout
+    got = dict(line.split(" ", 1) for line in out.splitlines())
+    assert got == {
+        "core.packedgitwindowsize": "1m",
+        "core.packedgitlimit": "16m",
+        "core.deltabasecachelimit": "32m",
+    }
