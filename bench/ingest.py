@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proctree import descendants  # bench/ (the script's own folder is on sys.path)
+from proctree import descendants, pss_mb  # bench/ (the script's own folder is on sys.path)
 from userenv import user_environment  # bench/
 
 SELF = str(Path(__file__).resolve())
@@ -101,18 +101,6 @@ class Run:
     stderr: str = ""
 
 
-def _pss(pid: int) -> float:
-    """Proportional set size (MB) of a live process, 0 if gone."""
-    try:
-        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    except OSError:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _proc_status(pid: int) -> tuple[str, float, float] | None:
     """(command name, VmRSS MB, VmHWM MB) of a live process, or None."""
     try:
@@ -150,7 +138,7 @@ class _Sampler(threading.Thread):
                     continue
                 name, rss, hwm = st
                 total += rss
-                pss += _pss(pid)
+                pss += pss_mb(pid)
                 self.hwm[pid] = (name, max(hwm, self.hwm.get(pid, ("", 0.0))[1]))
             self.tree_peak = max(self.tree_peak, total)
             self.pss_peak = max(self.pss_peak, pss)

@@ -26,3 +26,18 @@ def descendants(root: int) -> list[int]:
         out.extend(kids)
         todo.extend(kids)
     return out
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size in MB of a live process (0 if it is gone or unreadable): its
+    private pages plus its share of the pages it shares (forked workers' copy-on-write pages,
+    libraries, git's mapped packs). Summed over a tree, it counts each page once, where the
+    sum of RSS counts a shared page in every process that maps it."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0

@@ -62,7 +62,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from proctree import descendants  # bench/ (the script's own folder is on sys.path)
+from proctree import descendants, pss_mb  # bench/ (the script's own folder is on sys.path)
 from userenv import user_environment  # bench/
 
 SAMPLE_S = 0.5
@@ -82,21 +82,6 @@ def _rss_mb(pid: int) -> tuple[float, float]:
         elif line.startswith("VmHWM:"):
             hwm = int(line.split()[1]) / 1024
     return rss, hwm
-
-
-def _pss_mb(pid: int) -> float:
-    """Proportional set size in MB of a live process (0 if it is gone or unreadable): its
-    private pages plus its share of the pages it shares (forked workers' copy-on-write pages,
-    libraries, git's mapped packs). Summed over a tree, it counts each page once, where the
-    sum of RSS counts a shared page in every process that maps it."""
-    try:
-        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
-    except OSError:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def load1() -> float:
@@ -157,7 +142,7 @@ def measure(
         for pid in tree:
             rss, h = _rss_mb(pid)
             total += rss
-            pss += _pss_mb(pid)
+            pss += pss_mb(pid)
             hwm[pid] = max(hwm.get(pid, 0.0), h)
         run.tree_peak_mb = max(run.tree_peak_mb, total)
         run.tree_peak_pss_mb = max(run.tree_peak_pss_mb, pss)
