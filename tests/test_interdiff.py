@@ -126,14 +126,15 @@ def test_interdiff_is_a_shortest_edit_and_applies():
     added ones in each change, and applied to the old version it gives the new one."""
     rng = __import__("random").Random(11)
     for _ in range(400):
-        old = [rng.choice("abcde") for _ in range(rng.randint(0, 40))]
+        words = ["", "\x00", "+int a;", "-int a;", " }", "@@ f.c: g", "+x", " ## f.c ##"]
+        old = [rng.choice(words[:6]) for _ in range(rng.randint(0, 40))]
         new = list(old)
         for _ in range(rng.randint(0, 8)):
             k = rng.randint(0, len(new))
             if new and rng.random() < 0.5:
                 del new[min(k, len(new) - 1)]
             else:
-                new.insert(k, rng.choice("abcxyz"))
+                new.insert(k, rng.choice(words))
         lines, cut = idf.interdiff(old, new, 10**6)
         assert not cut
         changed = [x for x in lines if x[:1] in "+-"]
@@ -142,6 +143,15 @@ def test_interdiff_is_a_shortest_edit_and_applies():
         body = [x[:1] for x in lines if not x.startswith("@@")]
         for i in range(1, len(body)):
             assert not (body[i - 1] == "+" and body[i] == "-"), "a change removes, then adds"
+    # Lines are compared as text: "" and "\x00" hash alike in rapidfuzz, and differ.
+    assert idf.interdiff(["", " a"], ["\x00", " a"], 100)[0] == [
+        "@@ -1,2 +1,2 @@",
+        "-",
+        "+\x00",
+        "  a",
+    ]
+    # An empty side is named by the line it comes after, as git names it.
+    assert idf.interdiff([], ["+x"], 100)[0] == ["@@ -0,0 +1,1 @@", "++x"]
     # difflib matched the first "}" with the last and showed 4 changed lines for these 2.
     old, new = ["}", "int a;", "}"], ["int a;", "int b;", "}"]
     assert idf.interdiff(old, new, 100)[0] == ["@@ -1,3 +1,3 @@", "-}", " int a;", "+int b;", " }"]

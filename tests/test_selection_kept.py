@@ -66,3 +66,44 @@ def test_text_index_finds_every_row_that_holds_the_words() -> None:
         assert found == sorted(set(found)), needle
         assert set(holding) <= set(found), needle
     assert index.rows_with("erofs") == [i for i in range(5000) if i % 5 in (0, 2)]
+
+
+def test_gc_pause_of_overlapping_loads_ends_as_it_began() -> None:
+    """Loads in two threads that overlap in any order leave the collector as they found it
+    (on), and a collector someone else turned off stays off."""
+    import gc
+    import threading
+
+    from patchlens.queries.selection import _gc_paused
+
+    assert gc.isenabled()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    during: list[bool] = []
+
+    def a() -> None:
+        with _gc_paused():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def b() -> None:
+        a_in.wait(5)
+        with _gc_paused():
+            b_in.set()
+            a_out.wait(5)  # a leaves first, while b is still loading
+            during.append(gc.isenabled())
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert during == [False], "paused while a load goes on"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

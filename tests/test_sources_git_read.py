@@ -260,18 +260,20 @@ def test_worker_processes_store_what_one_process_stores(
 
 
 def test_git_runs_with_bounded_pack_windows_and_delta_cache():
-    """Every git command patchlens runs maps its packs in small windows and keeps a bounded
-    delta cache (gitutil.MEMORY_CONFIG): `git log -p` otherwise holds most of a pack mapped
-    beside the workers, and git's own configuration says the values it runs with."""
+    """Every git command patchlens runs maps its packs in small windows (gitutil.MEMORY_CONFIG):
+    `git log -p` otherwise holds most of a pack mapped beside the workers; the repository
+    reader's log also keeps a bounded delta cache (gitrepo.LOG_CONFIG). git's own
+    configuration, as each command line sets it, says the values it runs with."""
     import subprocess
 
+    from patchlens.sources.gitrepo import LOG_CONFIG
     from patchlens.sources.gitutil import GIT_ENV, git_argv
 
-    argv = git_argv(["config", "--get-regexp", r"^core\.(packedgit|deltabasecache)"])
-    out = subprocess.run(argv, capture_output=True, text=True, env=GIT_ENV, check=True).stdout
-    got = dict(line.split(" ", 1) for line in out.splitlines())
-    assert got == {
-        "core.packedgitwindowsize": "1m",
-        "core.packedgitlimit": "16m",
-        "core.deltabasecachelimit": "32m",
-    }
+    def effective(*extra: str) -> dict[str, str]:
+        argv = git_argv([*extra, "config", "--get-regexp", r"^core\.(packedgit|deltabasecache)"])
+        out = subprocess.run(argv, capture_output=True, text=True, env=GIT_ENV, check=False)
+        return dict(line.split(" ", 1) for line in out.stdout.splitlines())
+
+    windows = {"core.packedgitwindowsize": "1m", "core.packedgitlimit": "16m"}
+    assert effective() == windows
+    assert effective(*LOG_CONFIG) == {**windows, "core.deltabasecachelimit": "32m"}

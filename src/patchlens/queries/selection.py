@@ -114,20 +114,31 @@ def decode(
     return r
 
 
+_GC_LOCK = threading.Lock()
+_gc_pausing = 0  # loads under _gc_paused now; the first turns the collector off, the last on
+_gc_was_on = False
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while a bulk of rows is built: each row is a container
     the collector tracks, so building 86k of them (a million-message store) set off
     collections that walked every row built so far, again and again: 3.2-4.7 s to read them,
-    2.4-2.6 s paused. The collector is left as it was found (another thread may have paused
-    it: then it stays off until that one is done)."""
-    was = gc.isenabled()
-    gc.disable()
+    2.4-2.6 s paused. Loads in several threads count under a lock: the first one in turns
+    the collector off, the last one out restores it as the first found it."""
+    global _gc_pausing, _gc_was_on
+    with _GC_LOCK:
+        if _gc_pausing == 0:
+            _gc_was_on = gc.isenabled()
+            gc.disable()
+        _gc_pausing += 1
     try:
         yield
     finally:
-        if was:
-            gc.enable()
+        with _GC_LOCK:
+            _gc_pausing -= 1
+            if _gc_pausing == 0 and _gc_was_on:
+                gc.enable()
 
 
 def _load(conn: Connection, f: Filters, rules: BacklogRules, as_of: int | None) -> list[dict]:
@@ -287,10 +298,14 @@ def _candidates(
     best: list[int] | None = None
     exact = False
     if f.q:
-        best = text_index(conn, rules).rows_with(f.q.casefold())
+        best = text_index(conn, rules, rows).rows_with(f.q.casefold())
     if since is None and until is None and not f.org:
         return [rows[i] for i in best or ()], False
-    dates, order, by_org = per_version(conn, ("series_indexes", rules), lambda: _indexes(rows))
+    dates, order, by_org, of = per_version(
+        conn, ("series_indexes", rules), lambda: (*_indexes(rows), rows)
+    )
+    if of is not rows:  # an update finished since `rows` were read: positions of other rows
+        dates, order, by_org = _indexes(rows)
     if dates is not None and (since is not None or until is not None):
         lo = bisect_left(dates, since) if since is not None else 0
         hi = bisect_left(dates, until) if until is not None else len(dates)
@@ -307,10 +322,16 @@ def _candidates(
     return [rows[i] for i in sorted(best)], exact
 
 
-def text_index(conn: Connection, rules: BacklogRules) -> TextIndex:
-    """The TextIndex of the kept series rows, kept per data version (the server's warm-up
-    builds it: 0.3 s on a million messages)."""
-    return per_version(conn, ("series_text", rules), lambda: TextIndex(all_series(conn, rules)))
+def text_index(
+    conn: Connection, rules: BacklogRules, rows: list[dict[str, Any]] | None = None
+) -> TextIndex:
+    """The TextIndex of the kept series rows (`rows`, default all_series), kept per data
+    version (the server's warm-up builds it: 0.3 s on a million messages). Positions are
+    only good for the list the index was built from: when an update finished between
+    reading `rows` and this, the kept index is of other rows, and one is built for `rows`."""
+    rows = all_series(conn, rules) if rows is None else rows
+    index = per_version(conn, ("series_text", rules), lambda: TextIndex(rows))
+    return index if index.rows is rows else TextIndex(rows)
 
 
 class TextIndex:
@@ -324,6 +345,7 @@ class TextIndex:
     PIECE = 2048
 
     def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows  # the list the positions are of
         self.pieces: list[tuple[int, str, list[int]]] = []
         for lo in range(0, len(rows), self.PIECE):
             texts = [q_text(r) for r in rows[lo : lo + self.PIECE]]

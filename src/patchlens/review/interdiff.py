@@ -174,8 +174,15 @@ def _opcodes(old: Sequence[str], new: Sequence[str]) -> list[tuple[str, int, int
     "replace" (lines removed then added; either side may be empty), alternating. rapidfuzz
     gives single deletes and inserts in the order it found them; a run of them is one block,
     so removed lines come before added ones, as in a unified diff."""
+    # rapidfuzz compares a list's items by hash (a string of one character by its code
+    # point): lines that hash alike ("" and "\x00", or a collision built on purpose) would
+    # read as equal. Each distinct line gets its own small number first, so equal numbers
+    # are equal lines.
+    ids: dict[str, int] = {}
+    a = [ids.setdefault(x, len(ids)) for x in old]
+    b = [ids.setdefault(x, len(ids)) for x in new]
     out: list[tuple[str, int, int, int, int]] = []
-    for op in Indel.opcodes(old, new):
+    for op in Indel.opcodes(a, b):
         tag = "equal" if op.tag == "equal" else "replace"
         if out and out[-1][0] == tag == "replace":
             out[-1] = (tag, out[-1][1], op.src_end, out[-1][3], op.dest_end)
@@ -212,6 +219,12 @@ def _grouped(
     return groups
 
 
+def _span(start: int, end: int) -> str:
+    """A hunk header's range, as git writes it: the first line (1-based) and the count; an
+    empty side names the line it comes after (0 before the first)."""
+    return f"{start + 1 if end > start else start},{end - start}"
+
+
 def interdiff(old: Sequence[str], new: Sequence[str], limit: int) -> tuple[list[str], bool]:
     """The unified diff (CONTEXT lines, no file headers) from normalised `old` to `new`,
     at most `limit` lines; and whether it was cut. Empty when they are equal."""
@@ -219,7 +232,7 @@ def interdiff(old: Sequence[str], new: Sequence[str], limit: int) -> tuple[list[
     for group in _grouped(_opcodes(old, new), CONTEXT):
         a0, a1 = group[0][1], group[-1][2]
         b0, b1 = group[0][3], group[-1][4]
-        out.append(f"@@ -{a0 + 1},{a1 - a0} +{b0 + 1},{b1 - b0} @@")
+        out.append(f"@@ -{_span(a0, a1)} +{_span(b0, b1)} @@")
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
                 out.extend(" " + x for x in old[i1:i2])

@@ -46,16 +46,11 @@ SAFE_CONFIG = (
 )
 # Memory, not safety. git maps its packs in windows of up to 1 GiB, 8 GiB in all, and every
 # page of a window it touched counts in its memory while mapped (`git log -p` touches most of
-# a pack); and it keeps up to 96 MiB of delta bases. Windows of 1 MiB, 16 MiB mapped at
-# once, and 32 MiB of delta bases cost no time measured on util-linux (8,000 commits in the
-# 200-commit slices the repository reader gives each `git log`: 21.7 s with git's defaults,
-# 19.0 s with these) and took a log's peak RSS from 148 to 83 MB; two such logs run beside
-# the workers (docs/PERFORMANCE.md).
-MEMORY_CONFIG = (
-    "core.packedGitWindowSize=1m",
-    "core.packedGitLimit=16m",
-    "core.deltaBaseCacheLimit=32m",
-)
+# a pack). Windows of 1 MiB, 16 MiB mapped at once, cost no time measured (util-linux, 8,000
+# commits in one `git log -p`: 16.9 s with git's defaults, 17.1 s with these) and took the
+# log's peak RSS from 287 to 177 MB. The repository reader also bounds the log's delta cache
+# (gitrepo.LOG_CONFIG); docs/PERFORMANCE.md has the figures.
+MEMORY_CONFIG = ("core.packedGitWindowSize=1m", "core.packedGitLimit=16m")
 DIFF_SAFETY = ("--no-textconv", "--no-ext-diff")
 GIT_ENV = {
     **os.environ,
