@@ -175,3 +175,21 @@ def test_maildir_message_moved_while_reading(tmp_path: Path) -> None:
     msgs, cursor = consume(plan)
     later, _c = consume(src.plan(cursor, 10))
     assert sorted(subjects(msgs + later)) == [f"message {i}" for i in range(4)]
+
+
+def test_maildir_is_listed_once_however_many_files(tmp_path: Path, monkeypatch) -> None:
+    """Reading lists the folder once for the plan and again only for a file that moved:
+    listing it for every file made a Maildir of thousands of messages take minutes."""
+    md = make_maildir(tmp_path / "Mail")
+    for i in range(60):
+        put(md, "cur", f"16000000{i:02d}.M{i}P1.host:2,S", i)
+    listed = []
+    files = MaildirSource._files
+    monkeypatch.setattr(MaildirSource, "_files", lambda self: listed.append(1) or files(self))
+    src = MaildirSource(str(md))
+    plan = src.plan(None, 25)
+    moved = md / "cur" / "1600000007.M7P1.host:2,S"
+    moved.rename(md / "cur" / "1600000007.M7P1.host:2,RS")
+    msgs, _cursor = consume(plan)
+    assert sorted(subjects(msgs)) == sorted(f"message {i}" for i in range(60))
+    assert len(listed) == 2  # the plan, and the one file that moved
