@@ -47,7 +47,7 @@ def test_kept_selection_equals_the_decided_one(erofs_store, given) -> None:
 def test_text_index_finds_every_row_that_holds_the_words() -> None:
     """The rows whose text holds the words, each once, in order, whatever the piece they are
     in; a match across two rows' boundary may add the first as a candidate, never lose one."""
-    from patchlens.queries.filters import q_text
+    from patchlens.queries.search import q_text
     from patchlens.queries.selection import TextIndex
 
     def row(i: int, title: str) -> dict[str, object]:

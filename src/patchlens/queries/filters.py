@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from patchlens.metrics.backlog import OPEN_STATES, STATES
 from patchlens.metrics.distributions import BUCKET_ORDER, BUCKETS
-from patchlens.queries.search import Search, SearchError, Term, parse
+from patchlens.queries.search import Search, SearchError, Term, parse, q_text
 
 PERIODS = ("month", "quarter", "year")
 CONTRIBUTORS = ("new", "established")
@@ -157,15 +157,6 @@ def parse_int(name: str, raw: str, maximum: int = MAX_PAGE) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= maximum:
         raise FilterError(name, f"{name}: expected a whole number from 1 to {maximum}, got {raw!r}")
     return int(raw)
-
-
-def q_text(row: dict[str, Any]) -> str:
-    """What `q` looks in, casefolded: every version's title and every patch subject
-    (search_text), not only the name, with the author's address and the series key.
-    queries.selection indexes the same text to narrow the rows `keep` tests."""
-    return (
-        f"{row['title']} {row['author_addr']} {row['series_key']} {row.get('search_text', '')}"
-    ).casefold()
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,14 @@ def _holds(t: Term, row: dict[str, Any], now: int, found: dict[Term, frozenset[s
         if t.arg == "review":
             return bool(row["reviews"])
         return bool(row["has_reviewer_reply"])
-    hay = (
+    return t.arg in q_text(row)
+
+
+def q_text(row: dict[str, Any]) -> str:
+    """The text a word looks in (the `q` filter, and a search's bare words), casefolded:
+    every version's title and every patch subject (search_text), not only the name, with
+    the author's address and the series key. queries.selection indexes the same text to
+    narrow the rows `Filters.keep` tests."""
+    return (
         f"{row['title']} {row['author_addr']} {row['series_key']} {row.get('search_text', '')}"
     ).casefold()
-    return t.arg in hay

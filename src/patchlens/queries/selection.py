@@ -23,7 +23,8 @@ from sqlalchemy import Connection, Select, func, select
 
 from patchlens.metrics.backlog import BacklogRules, Facts, decide
 from patchlens.queries import searchsql
-from patchlens.queries.filters import SERIES_PARAMS, Filters, q_text
+from patchlens.queries.filters import SERIES_PARAMS, Filters
+from patchlens.queries.search import q_text
 from patchlens.store import schema
 
 T = TypeVar("T")
@@ -301,11 +302,7 @@ def _candidates(
         best = text_index(conn, rules, rows).rows_with(f.q.casefold())
     if since is None and until is None and not f.org:
         return [rows[i] for i in best or ()], False
-    dates, order, by_org, of = per_version(
-        conn, ("series_indexes", rules), lambda: (*_indexes(rows), rows)
-    )
-    if of is not rows:  # an update finished since `rows` were read: positions of other rows
-        dates, order, by_org = _indexes(rows)
+    dates, order, by_org = of_rows(conn, ("series_indexes", rules), rows, _indexes)
     if dates is not None and (since is not None or until is not None):
         lo = bisect_left(dates, since) if since is not None else 0
         hi = bisect_left(dates, until) if until is not None else len(dates)
@@ -326,16 +323,23 @@ def text_index(
     conn: Connection, rules: BacklogRules, rows: list[dict[str, Any]] | None = None
 ) -> TextIndex:
     """The TextIndex of the kept series rows (`rows`, default all_series), kept per data
-    version (the server's warm-up builds it: 0.3 s on a million messages). Positions are
-    only good for the list the index was built from: when an update finished between
-    reading `rows` and this, the kept index is of other rows, and one is built for `rows`."""
+    version (the server's warm-up builds it: 0.3 s on a million messages)."""
     rows = all_series(conn, rules) if rows is None else rows
-    index = per_version(conn, ("series_text", rules), lambda: TextIndex(rows))
-    return index if index.rows is rows else TextIndex(rows)
+    return of_rows(conn, ("series_text", rules), rows, TextIndex)
+
+
+def of_rows(
+    conn: Connection, name: Any, rows: list[dict[str, Any]], build: Callable[[Any], T]
+) -> T:
+    """`build(rows)`, kept per data version like `per_version`, for an index whose positions
+    are positions in `rows`: when an update finished between reading `rows` and this, the
+    kept one is of another version's rows, and one is built for these (not kept)."""
+    value, of = per_version(conn, name, lambda: (build(rows), rows))
+    return value if of is rows else build(rows)
 
 
 class TextIndex:
-    """The text `q` looks in (filters.q_text) of every kept row, joined by newlines in pieces
+    """The text `q` looks in (search.q_text) of every kept row, joined by newlines in pieces
     of PIECE rows, so that one C-level `str.find` per match finds the rows that may hold a
     word rather than a casefolded string built per row per request (250 ms over 86k series
     on a million messages). Pieces keep a row of wide characters from widening the whole
@@ -345,7 +349,6 @@ class TextIndex:
     PIECE = 2048
 
     def __init__(self, rows: list[dict[str, Any]]) -> None:
-        self.rows = rows  # the list the positions are of
         self.pieces: list[tuple[int, str, list[int]]] = []
         for lo in range(0, len(rows), self.PIECE):
             texts = [q_text(r) for r in rows[lo : lo + self.PIECE]]
