@@ -81,7 +81,14 @@ def test_new_day_equals_from_scratch(tmp_path: Path) -> None:
     # things" changes (2 versions now) and nothing about "other" is rewritten.
     assert second.review.changed_rows < 20
     a, b = _by_message_id(step_db), _by_message_id(full_db)
-    for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
+    for table in (
+        "message_threads",
+        "series",
+        "series_versions",
+        "link_features",
+        "version_members",
+        "replies",
+    ):
         assert a[table] == b[table], table
 
 

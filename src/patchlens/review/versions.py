@@ -125,13 +125,13 @@ class Features:
             change_ids=tuple(sorted(self.change_ids)),
             patch_titles=tuple(sorted(self.patch_titles)),
             files=tuple(sorted(self.files)),
-            tokens=_NO_WORDS,
+            tokens=NO_WORDS,
             hashes=array("I", sorted(self.hashes)),
         )
 
 
 _TOKEN = re.compile(r"[a-z0-9_]{3,}")
-_NO_WORDS: frozenset[str] = frozenset()  # one object: each frozenset() call makes another
+NO_WORDS: frozenset[str] = frozenset()  # one object: each frozenset() call makes another
 
 
 def title_tokens(normalized_title: str) -> frozenset[str]:
@@ -181,8 +181,9 @@ def score_link(
     return ev
 
 
-def _keys(v: Version, f: Features, tokens: frozenset[str], *, lookup: bool) -> list[str]:
-    """Index keys of a version: what a later version would share with it."""
+def _keys(v: Version | Seen, f: Features, tokens: frozenset[str], *, lookup: bool) -> list[str]:
+    """Index keys of a version: what a later version would share with it (`lookup`: the keys a
+    new version looks up, which only a whole Version has)."""
     keys = [
         *(f"cid:{c}" for c in f.change_ids),
         *(f"tok:{t}" for t in tokens),
@@ -190,6 +191,7 @@ def _keys(v: Version, f: Features, tokens: frozenset[str], *, lookup: bool) -> l
         f"thread:{v.thread}",
     ]
     if lookup:
+        assert isinstance(v, Version)
         keys += [f"id:{i}" for i in f.mentioned] + [f"id:{v.anchor.parent}"]
         keys += [f"vf:{v.version - 1}:{p}" for p in f.files]
     else:
@@ -272,6 +274,14 @@ class Linker:
         if has_next:
             self.has_next.add(v.key)
 
+    def remember_kept(self, seen: Seen, kept: Features, idents: set[str], has_next: bool) -> None:
+        """`remember` from what a linker keeps of the version (its `Seen` and packed
+        `Features`, as stored by stages/linkfeatures.py) and its identities: the same state
+        as taking in the version itself, without its mails."""
+        self._take(seen, kept, kept, title_tokens(seen.normalized_title), idents, None)
+        if has_next:
+            self.has_next.add(seen.key)
+
     def decide(self, new: Version) -> Link | None:
         """The link into `new` from the best earlier version, or None; then take it in."""
         fn = Features.of(new)
@@ -332,12 +342,25 @@ class Linker:
         idents: set[str],
         common: dict[str, frozenset[str]] | None,
     ) -> None:
+        self._take(Seen.of(v), f.packed(), f, f.tokens, idents, common)
+
+    def _take(
+        self,
+        seen: Seen,
+        kept: Features,
+        f: Features,
+        tokens: frozenset[str],
+        idents: set[str],
+        common: dict[str, frozenset[str]] | None,
+    ) -> None:
+        """Keep `seen` and `kept` for later decisions, index the version under the keys of
+        its features `f` (the same sets, packed or not) and count its title words."""
         i = len(self.order)
-        self.order.append(Seen.of(v))
-        self.feats.append(f.packed())
+        self.order.append(seen)
+        self.feats.append(kept)
         for ident in idents:
             c = common[ident] if common is not None else self._common(ident)
-            for key in _keys(v, f, f.tokens - c, lookup=False):
+            for key in _keys(seen, f, tokens - c, lookup=False):
                 slot = f"{ident}|{key}"
                 have = self.index.get(slot)
                 if have is None:
@@ -347,7 +370,7 @@ class Linker:
                         self.index[slot] = [have, i]
                 elif have[-1] != i:
                     have.append(i)
-        self.count(idents, f.tokens)
+        self.count(idents, tokens)
 
 
 def link_versions(versions: list[Version], people: Identities | None = None) -> list[Link]:

@@ -11,6 +11,8 @@ Items:
   series:<key>      the series' structure, links or replies changed (or it is gone)
   posting:<pk>      the posting's version, series or membership changed (or it is gone)
   message:<pk>      a new message (its sender's identity row must be recounted)
+  features          the stored versions' linking features are to be filled (a store made
+                    before them: migration 0022, stages/review.py)
 
 New input is found by marks: the largest message and commit primary keys a step has taken in
 (rows are only ever added, with growing keys).
@@ -26,6 +28,7 @@ from patchlens.store import schema
 from patchlens.store.writer import insert_ignore
 
 FULL = "full"
+FEATURES = "features"
 STRUCTURE, MATCHING, METRICS = "review", "match", "metrics"
 STEPS = (STRUCTURE, MATCHING, METRICS)
 
@@ -38,6 +41,7 @@ class Work:
     series: set[str] = field(default_factory=set)
     postings: set[int] = field(default_factory=set)
     messages: set[int] = field(default_factory=set)
+    features: bool = False
 
     def items(self) -> list[str]:
         if self.full:
@@ -46,10 +50,11 @@ class Work:
             [f"series:{k}" for k in sorted(self.series)]
             + [f"posting:{pk}" for pk in sorted(self.postings)]
             + [f"message:{pk}" for pk in sorted(self.messages)]
+            + ([FEATURES] if self.features else [])
         )
 
     def __bool__(self) -> bool:
-        return self.full or bool(self.series or self.postings or self.messages)
+        return self.full or self.features or bool(self.series or self.postings or self.messages)
 
 
 def pending(conn: Connection, stage: str) -> Work:
@@ -60,6 +65,8 @@ def pending(conn: Connection, stage: str) -> Work:
         kind, _, value = item.partition(":")
         if kind == FULL:
             w.full = True
+        elif kind == FEATURES:
+            w.features = True
         elif kind == "series":
             w.series.add(value)
         elif kind == "posting":

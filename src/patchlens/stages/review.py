@@ -23,11 +23,18 @@ from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import ThreadLink, build_threads
 from patchlens.review.versions import Link, chains, link_versions
-from patchlens.stages import changes, linkwords
+from patchlens.stages import changes, linkfeatures, linkwords
 from patchlens.stages.closure import insert_keys
+from patchlens.stages.linkfeatures import feature_row
 from patchlens.stages.mails import analysed_messages, mail_columns, mail_of, message_ref
 from patchlens.stages.progress import Reporter, StepReport, Task, advancing
-from patchlens.stages.review_incremental import Delta, Fallback, rebuild_part
+from patchlens.stages.review_incremental import (
+    Delta,
+    Fallback,
+    Loaded,
+    rebuild_part,
+    stored_versions,
+)
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
@@ -117,6 +124,7 @@ def structure_rows(
             for pk, t in st.threads.items()
         ],
         "series_versions": [],
+        "link_features": [],
         "version_members": [],
         "series": [],
         "replies": [
@@ -162,6 +170,7 @@ def structure_rows(
                     "link_evidence": json.dumps(lk.evidence, sort_keys=True) if lk else None,
                 }
             )
+            rows["link_features"].append(feature_row(v))
             for idx, mail in ([(0, v.cover)] if v.cover else []) + sorted(v.patches.items()):
                 rows["version_members"].append(
                     {"message_pk": mail.pk, "version_key": key, "idx": idx}
@@ -187,6 +196,7 @@ def structure_rows(
 TABLE_KEYS: dict[str, tuple[Table, tuple[str, ...]]] = {
     "message_threads": (schema.message_threads, ("message_pk",)),
     "series_versions": (schema.series_versions, ("key",)),
+    "link_features": (schema.link_features, ("key",)),
     "version_members": (schema.version_members, ("message_pk",)),
     "series": (schema.series, ("key",)),
     "replies": (schema.replies, ("message_pk",)),
@@ -360,6 +370,33 @@ def _in_memory(
     return rows
 
 
+def fill_features(engine: Engine, reporter: Reporter) -> int:
+    """The linking features of every stored version that has none, when a store made before
+    them owes them (changes.FEATURES): read back in full a piece at a time, a transaction
+    each, so an interrupted fill goes on where it stopped. Not when everything is to be
+    rebuilt anyway (the rebuild writes them). The number of rows written."""
+    with engine.connect() as conn:
+        work = changes.pending(conn, changes.STRUCTURE)
+        if not work.features or work.full or changes.mark(conn, COLD_OF) is not None:
+            return 0
+        keys = linkfeatures.missing(conn)
+    with reporter.task("storing linking's features of stored versions", len(keys)) as task:
+        for i in range(0, len(keys), linkfeatures.FILL_PIECE):
+            piece = set(keys[i : i + linkfeatures.FILL_PIECE])
+            with engine.begin() as conn:
+                versions = stored_versions(conn, piece, Loaded())
+                rows = [feature_row(v) for v in versions.values()]
+                if rows:
+                    conn.execute(schema.link_features.insert(), rows)
+            task.advance(len(piece))
+    with engine.begin() as conn:
+        pw = schema.pending_work
+        conn.execute(
+            delete(pw).where(pw.c.stage == changes.STRUCTURE, pw.c.item == changes.FEATURES)
+        )
+    return len(keys)
+
+
 def rebuild_structure(
     engine: Engine,
     reporter: Reporter,
@@ -375,6 +412,7 @@ def rebuild_structure(
     or for a large store in batches of a transaction each (resumed after a stop)."""
     rep = ReconstructReport()
     cold_batch = cold_batch or COLD_BATCH
+    fill_features(engine, reporter)
     with engine.begin() as conn:
         since = changes.mark(conn, "messages")
         work = changes.pending(conn, changes.STRUCTURE)

@@ -34,8 +34,16 @@ from patchlens.review.model import Mail, Version
 from patchlens.review.replies import attribute_replies
 from patchlens.review.series import REROLL_WINDOW, group_versions
 from patchlens.review.threads import ThreadLink, build_threads
-from patchlens.review.versions import MAX_GAP, Link, Linker, chains, title_tokens
-from patchlens.stages import linkwords
+from patchlens.review.versions import (
+    MAX_GAP,
+    Features,
+    Link,
+    Linker,
+    Seen,
+    chains,
+    title_tokens,
+)
+from patchlens.stages import linkfeatures, linkwords
 from patchlens.stages.closure import thread_closure
 from patchlens.stages.mails import mail_columns, mail_of, message_ref
 from patchlens.store import schema
@@ -360,6 +368,7 @@ def _rebuild_part(
     scope_rows = {
         "message_threads": closure,
         "series_versions": chain_keys | removed_keys,
+        "link_features": chain_keys | removed_keys,
         "version_members": {mm.pk for v in here.values() for mm in v.members}
         | {mm.pk for v in removed for mm in v.members},
         "series": old_series | set(series),
@@ -655,18 +664,25 @@ def _relink(
     near = {h.key for h in order if h.key not in fresh and h.date >= cut}
     full = {k: current[k] for k in near if k in current}
     full.update(fresh)
-    stream = _Stream(conn, [h.key for h in order if h.key in near and h.key not in full], got)
+    stream = _Stream(
+        conn,
+        [h.key for h in order if h.key in near and h.key not in full],
+        got,
+        suffix_keys,
+    )
     stored = _stored_links(conn, {h.key for h in order})
     has_next = {lk.prev for k, lk in stored.items() if k not in suffix_keys}
     out: dict[str, Link | None] = {}
     for h in order:
         v = full.get(h.key) or stream.take(h.key)
         if h.key in suffix_keys:
-            if v is None:
+            if not isinstance(v, Version):
                 raise Fallback(f"version {h.key} to relink is not in the store")
             out[h.key] = linker.decide(v)
-        elif v is not None:
+        elif isinstance(v, Version):
             linker.remember(v, h.key in has_next)
+        elif v is not None:  # what linking keeps of it, stored
+            linker.remember_kept(*v, h.identities(people), h.key in has_next)
         else:  # a version the store lists but could not give back in full
             linker.count(h.identities(people), title_tokens(normalize_title(h.title)))
     return out, suffix_keys
@@ -675,28 +691,33 @@ def _relink(
 class _Stream:
     """Stored versions read in date order, a piece at a time, each given once and then
     forgotten: the linker keeps only what it needs of them (`Seen`), so memory holds one
-    piece, not a prolific person's whole 400 days of mail."""
+    piece, not a prolific person's whole 400 days of mail.
+
+    A version to decide again (in `whole`) is read in full; any other, only remembered, as
+    what linking keeps of it (stages/linkfeatures.py), or in full when the store has no such
+    row for it (made before them and not filled yet)."""
 
     PIECE = 2000
 
-    def __init__(self, conn: Connection, keys: list[str], got: Loaded) -> None:
-        self.conn, self.keys, self.got = conn, keys, got
+    def __init__(self, conn: Connection, keys: list[str], got: Loaded, whole: set[str]) -> None:
+        self.conn, self.keys, self.got, self.whole = conn, keys, got, whole
         self.piece_of = {k: i // self.PIECE for i, k in enumerate(keys)}
         self.read = -1
-        self.ahead: dict[str, Version] = {}
+        self.ahead: dict[str, Version | tuple[Seen, Features]] = {}
 
-    def take(self, key: str) -> Version | None:
+    def take(self, key: str) -> Version | tuple[Seen, Features] | None:
         piece = self.piece_of.get(key)
         if piece is None:
             return None
         while self.read < piece:
             self.read += 1
             start = self.read * self.PIECE
+            keys = self.keys[start : start + self.PIECE]
+            light = linkfeatures.kept(self.conn, [k for k in keys if k not in self.whole])
             self.ahead = {  # the pieces before are all given out (keys come in order)
                 **self.ahead,
-                **stored_versions(
-                    self.conn, set(self.keys[start : start + self.PIECE]), self.got.layer()
-                ),
+                **light,
+                **stored_versions(self.conn, set(keys) - light.keys(), self.got.layer()),
             }
         return self.ahead.pop(key, None)
 

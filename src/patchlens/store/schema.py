@@ -402,6 +402,23 @@ series_versions = Table(
     Index(None, "series_key", "seq", "date", "author_name", "author_addr"),
 )
 
+# What linking compares of each version (review.versions.Features, as a linker keeps them),
+# written with series_versions and kept in step with it: an update that relinks a person's
+# recent versions reads one row per version here instead of every member mail, its analysis
+# and its diff's fingerprint (stages/review_incremental.py). Lists are JSON, sorted.
+link_features = Table(
+    "link_features",
+    metadata,
+    Column("key", Text, primary_key=True),  # series_versions.key
+    Column("normalized_title", Text, nullable=False),
+    Column("message_ids", Text, nullable=False),
+    Column("change_ids", Text, nullable=False),
+    Column("patch_titles", Text, nullable=False),
+    Column("files", Text, nullable=False),
+    Column("hashes", LargeBinary, nullable=False),  # as diff_fingerprints.hashes
+    Column("patches", Integer, nullable=False),
+)
+
 # Postings of a version: idx 0 is the cover letter.
 version_members = Table(
     "version_members",

@@ -17,6 +17,7 @@ ZSTD = "zstd-compressed; an opaque blob to SQL (patchlens decompresses it)"
 INTERNAL = frozenset(
     {
         "diff_fingerprints",
+        "link_features",
         "linker_people",
         "linker_words",
         "match_keys",
@@ -483,6 +484,19 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "identity": "the person (people.identity)",
             "word": "a title word",
             "versions": "their versions with that word",
+        },
+    ),
+    "link_features": (
+        "Internal: what linking compares of a version, kept with it for incremental linking.",
+        {
+            "key": "the version (series_versions.key)",
+            "normalized_title": "its title as linking compares titles",
+            "message_ids": "JSON list of its members' Message-IDs",
+            "change_ids": "JSON list of its members' change-ids",
+            "patch_titles": "JSON list of its patches' normalised titles",
+            "files": "JSON list of the files its patches change",
+            "hashes": "its changed lines' hashes, packed (as diff_fingerprints.hashes)",
+            "patches": "its patches",
         },
     ),
     "linker_people": (
