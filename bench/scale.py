@@ -299,7 +299,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--manifest", required=True, type=Path, help="written by bench/corpus.py")
     ap.add_argument("--lists", default="", help="comma-separated list names (default: all)")
-    ap.add_argument("--db", required=True, help="a new SQLite store (removed first if --fresh)")
+    ap.add_argument(
+        "--db",
+        required=True,
+        help="a new SQLite store (removed first if --fresh), or the URL of an empty PostgreSQL "
+        "database (postgresql+psycopg://...; --fresh does not empty it)",
+    )
     ap.add_argument("--fresh", action="store_true", help="remove --db and its cache first")
     ap.add_argument("--patchlens", default=str(Path(sys.executable).parent / "patchlens"))
     ap.add_argument("--hold-back-day", action="store_true")
@@ -315,8 +320,11 @@ def main(argv: list[str] | None = None) -> None:
     lists = [entry for entry in manifest["lists"] if not wanted or entry["name"] in wanted]
     if wanted and len(lists) != len(wanted):
         sys.exit(f"not in the manifest: {set(wanted) - {e['name'] for e in lists}}")
-    db = str(Path(args.db).resolve())
-    if args.fresh:
+    url = "://" in args.db
+    db = args.db if url else str(Path(args.db).resolve())
+    if url:
+        pass  # a server's database: made empty by its owner (createdb)
+    elif args.fresh:
         for p in (db, db + "-wal", db + "-shm"):
             Path(p).unlink(missing_ok=True)
         shutil.rmtree(db + ".cache", ignore_errors=True)
