@@ -57,3 +57,30 @@ def test_a_removal_below_the_newest_message_changes_the_digest(tmp_path) -> None
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(schema.series)).scalar() == 2
     assert run_stages(engine, Config(), tmp_path / "cache", quiet).skipped
+
+
+def test_a_message_another_list_already_had_changes_the_digest(tmp_path) -> None:
+    """A cross-posted message reaching its second list later adds only a sighting: no new
+    message, no new source. The digest sees it (in SQLite by the sightings' largest rowid,
+    not their count), so the stages run and the series is on both lists."""
+    a, b = tmp_path / "a.mbox", tmp_path / "b.mbox"
+    a.write_text(_mail(1, "Tue, 15 Jan 2019 10:00:00 +0000"))
+    b.write_text(_mail(2, "Wed, 16 Jan 2019 10:00:00 +0000"))
+    engine = open_store(str(tmp_path / "s.db"))
+    ingest.add_list(engine, "a", [str(a)])
+    ingest.add_list(engine, "b", [str(b)])
+    quiet = Reporter(quiet=True)
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    run_stages(engine, Config(), tmp_path / "cache", quiet)
+    m, sg = schema.messages, schema.message_sightings
+    with engine.connect() as conn:
+        before = inputs_digest(conn, Config())
+        top = conn.execute(select(func.max(m.c.id))).scalar()
+    b.write_text(b.read_text() + _mail(1, "Tue, 15 Jan 2019 10:00:00 +0000"))
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.max(m.c.id))).scalar() == top  # no new message
+        assert conn.execute(select(func.count()).select_from(sg)).scalar() == 3
+        assert inputs_digest(conn, Config()) != before
+    assert not run_stages(engine, Config(), tmp_path / "cache", quiet).skipped
+    assert run_stages(engine, Config(), tmp_path / "cache", quiet).skipped
