@@ -292,6 +292,7 @@ def test_parse_address_list_pipermail_and_mixed() -> None:
         ("Mon, 1 Jan 2001 00:00:00 GMT", (978307200, 0)),
         ("Mon, 1 Jan 2001 00:00:00 -0000", (978307200, 0)),
         ("1 Jan 2001 00:00:00 +0000", (978307200, 0)),
+        ("Tue, 19 Jan 2038 03:14:07 +0000", (2**31 - 1, 0)),
     ],
 )
 def test_parse_date_valid(value: str, expected: tuple[int, int]) -> None:
@@ -311,6 +312,10 @@ def test_parse_date_valid(value: str, expected: tuple[int, int]) -> None:
         "Thu, 01 Jan 1970 00:00:00 +0000",
         "Fri, 31 Dec 9999 23:59:59 +0000",
         "Sat, 1 Jan 2100 00:00:00 +0000",
+        # Past 2038-01-19 03:14:07 UTC: real mail from broken clocks (2040, 2077), which a
+        # PostgreSQL store's INTEGER dates cannot hold.
+        "Tue, 19 Jan 2038 03:14:08 +0000",
+        "Wed, 15 Sep 2077 10:00:00 +0200",
     ],
 )
 def test_parse_date_garbage(value: str | None) -> None:

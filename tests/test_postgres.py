@@ -3,15 +3,21 @@ repository, and the same reconstruction, matching and metrics as on SQLite."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
+from patchlens.config import Config
+from patchlens.mail.headers import LATEST_DATE
+from patchlens.stages import ingest
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
-from tests.helpers.gitrepos import posted_patch, two_commit_repo
+from tests.helpers.gitrepos import ENV, git, posted_patch, two_commit_repo
 from tests.helpers.postgres import build_xq_store
 
 pytestmark = pytest.mark.slow
@@ -69,3 +75,50 @@ def test_postgres_gives_what_sqlite_gives(postgres: str, tmp_path: Path) -> None
     assert on_pg == on_sqlite
     assert on_pg["series"] and on_pg["replies"] and on_pg["metrics"] and on_pg["links"]
     assert time.monotonic() - t0 < 120
+
+
+def test_dates_past_2038_fit_postgresql(postgres: str, tmp_path: Path) -> None:
+    """Real archives hold mail dated 2040, 2042 and 2077 (broken clocks), and a commit may be
+    so dated: PostgreSQL keeps the store's INTEGER dates in 32 bits, and such a row stopped a
+    million-message ingest. The mail's date is read as unusable (as for any other broken
+    Date:), the commit's held at the last second a 32-bit date holds."""
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE dates"))
+    admin.dispose()
+    url = postgres.replace("/postgres?", "/dates?")
+    mbox = tmp_path / "l.mbox"
+    mbox.write_text(
+        "From x Mon Jan  1 00:00:00 2001\nFrom: Dev <dev@example.org>\n"
+        "Subject: [PATCH] future\nDate: Wed, 15 Sep 2077 10:00:00 +0200\n"
+        "Message-ID: <f@example.org>\n\nbody\n"
+    )
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "a").write_text("x\n")
+    git(repo, "add", "a")
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "future"],
+        cwd=repo,
+        check=True,
+        env={
+            **ENV,
+            "GIT_AUTHOR_DATE": "3398890433 +0000",
+            "GIT_COMMITTER_DATE": "3398890433 +0000",
+        },
+    )
+    engine = open_store(url)
+    ingest.add_list(engine, "l", [str(mbox)])
+    ingest.add_repo(engine, "r", str(repo), [])
+    quiet = Reporter(quiet=True)
+    assert [r.error for r in ingest.run_update(engine, tmp_path / "cache", quiet)] == [None, None]
+    run_stages(engine, Config(), tmp_path / "cache", quiet)
+    m, c = schema.messages, schema.commits
+    with engine.connect() as conn:
+        # The mbox's "From " line dates it instead, as for any unusable Date:.
+        assert conn.execute(select(m.c.date_utc, m.c.date_source)).all() == [(978307200, "archive")]
+        assert conn.execute(select(c.c.author_date, c.c.committer_date)).all() == [
+            (LATEST_DATE, LATEST_DATE)
+        ]
+    engine.dispose()

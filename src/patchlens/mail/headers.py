@@ -223,6 +223,11 @@ def parse_address_list(value: str) -> list[str]:
     return list(seen)
 
 
+# The last second a signed 32-bit date holds (2038-01-19): the store's date columns are
+# INTEGER, which PostgreSQL keeps in 32 bits.
+LATEST_DATE = 2**31 - 1
+
+
 def parse_date(value: str | None) -> tuple[int, int] | None:
     """(UTC seconds, offset in minutes) or None when the Date header is unusable."""
     if not value:
@@ -238,8 +243,9 @@ def parse_date(value: str | None) -> tuple[int, int] | None:
         ts = email.utils.mktime_tz(tup)
     except (ValueError, OverflowError, TypeError):
         return None
-    # Years outside this range are broken clocks or parse errors, not mail.
-    if not (0 < ts < 4102444800):
+    # Dates outside this range are broken clocks or parse errors, not mail (real archives
+    # hold mail dated 2040, 2042 and 2077), and would not fit a PostgreSQL INTEGER column.
+    if not (0 < ts <= LATEST_DATE):
         return None
     return int(ts), offset // 60
 

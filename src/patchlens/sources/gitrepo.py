@@ -31,6 +31,7 @@ from typing import IO
 
 from patchlens.mail.diff import FileStat, file_stats, unquote_path
 from patchlens.mail.fingerprint import pack
+from patchlens.mail.headers import LATEST_DATE
 from patchlens.mail.trailers import Trailer, parse_trailers
 from patchlens.sources.base import SourceError
 from patchlens.sources.gitutil import DIFF_SAFETY, GIT_ENV, git, git_argv
@@ -97,11 +98,14 @@ class CommitRecord:
 
 
 def _raw_date(value: str) -> tuple[int, int]:
+    """(seconds, offset in minutes) of a raw git date. A commit's date is whatever its
+    author's clock said: beyond 2038 (or before 1901) it is held at the limit of the store's
+    32-bit dates (PostgreSQL's INTEGER), where such a commit sorts anyway."""
     ts, _, tz = value.partition(" ")
     sign = -1 if tz.startswith("-") else 1
     tz = tz.lstrip("+-")
     minutes = int(tz[:2] or 0) * 60 + int(tz[2:4] or 0) if tz else 0
-    return int(ts), sign * minutes
+    return min(max(int(ts), -LATEST_DATE - 1), LATEST_DATE), sign * minutes
 
 
 def _numstat_path(path: str) -> tuple[str, str | None]:
