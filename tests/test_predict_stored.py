@@ -22,9 +22,13 @@ from patchlens.metrics.prediction import (
     train_since,
     training_keys,
     training_points,
+)
+from patchlens.metrics.prediction_features import (
+    record_from_stored,
+    record_of,
+    stored_record,
     week_start,
 )
-from patchlens.metrics.prediction_features import record_from_stored, record_of, stored_record
 from patchlens.queries import prediction as qp
 from patchlens.queries import selection
 from patchlens.queries.evidence import load_series
@@ -199,7 +203,7 @@ def test_without_a_model_or_with_too_few_merges_the_page_says_why(
             conn.execute(schema.prediction_model.delete())
             assert "no model stored yet" in qp.series_prediction(conn, key, "new")["reason"]
         selection._MEMO.clear()  # what an update's new data version does
-        monkeypatch.setattr("patchlens.stages.prediction.MIN_EVENTS", 10**9)
+        monkeypatch.setattr("patchlens.metrics.prediction.MIN_EVENTS", 10**9)
         rep = run_prediction(engine, Reporter(quiet=True), people)
         assert rep.refitted and rep.merges >= MIN_EVENTS
         with engine.connect() as conn:

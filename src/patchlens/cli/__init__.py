@@ -29,7 +29,6 @@ from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries.exports import EXPORTS, Export
 from patchlens.queries.filters import PARAMS, SERIES_PARAMS, FilterError, Filters
 from patchlens.queries.formats import with_units, write_rows
-from patchlens.queries.report import build_report
 from patchlens.queries.selection import select_series
 from patchlens.queries.series import find_series, review_status, versions_detail
 from patchlens.queries.status import health_status, list_status, repo_status
@@ -558,6 +557,8 @@ def report(
     rules = _rules()
     engine = open_store(state.db)
     with engine.connect() as conn:
+        from patchlens.queries.report import build_report  # numpy: for this command alone
+
         rep = build_report(conn, filters, rules, _date_arg(as_of), top)
     if as_json:
         print(json.dumps(with_units(dataclasses.asdict(rep)), indent=1, default=str))

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from patchlens.match.evaluate import Evaluation
-from patchlens.queries.report import Report
 from patchlens.stages.ingest import SourceReport
 from patchlens.stages.pipeline import StagesReport
+
+if TYPE_CHECKING:  # the report's modules (numpy among them) only for the command that prints it
+    from patchlens.queries.report import Report
 
 
 def day(ts: int | None) -> str:

@@ -59,12 +59,6 @@ MAX_TRAIN = 10_000
 WEEK = 7 * DAY
 
 
-def week_start(ts: int) -> int:
-    """Monday 00:00 UTC of the ISO week holding `ts` (1970-01-01 was a Thursday)."""
-    day = ts // DAY
-    return (day - (day + 3) % 7) * DAY
-
-
 def train_since(newest: int | None, cut: int, train_days: int = TRAIN_DAYS) -> int:
     """The first date of the training window at `cut`: `train_days` before the cut, or before
     the newest series posted before it (`newest`) when the mail stopped earlier (an archive

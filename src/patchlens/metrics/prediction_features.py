@@ -21,6 +21,16 @@ from patchlens.metrics.model import SeriesFacts, VersionFacts, current_version
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 
 DAY = 86400
+
+
+def week_start(ts: int) -> int:
+    """Monday 00:00 UTC of the ISO week holding `ts` (1970-01-01 was a Thursday): the cut a
+    model is fitted at (metrics/prediction.py). Here, without numpy, for the update that
+    only reads whether the stored model is still at it."""
+    day = ts // DAY
+    return (day - (day + 3) % 7) * DAY
+
+
 # A series idle this long at T is not counted in the queue it waits in (the backlog's
 # "abandoned" threshold, docs/METRICS.md).
 QUEUE_IDLE_DAYS = 180

@@ -13,7 +13,6 @@ from sqlalchemy import Connection, and_, select
 
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.compute import patch_metrics
-from patchlens.queries.community import review_balance
 from patchlens.queries.evidence import load_series, people_of
 from patchlens.queries.filters import Filters
 from patchlens.queries.formats import column_names, with_units
@@ -116,6 +115,8 @@ def patch_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[s
 def people_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
     """Everyone who reviewed or contributed to the selected series, with the balance the
     dashboard's community page shows for them."""
+    from patchlens.queries.community import review_balance  # numpy: not for every command
+
     balance = review_balance(conn, top=None, series=selected_keys(conn, f, rules))
     return [with_units(p) for p in balance["people"]]
 

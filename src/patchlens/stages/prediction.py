@@ -17,38 +17,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, select
 
 from patchlens.identity.people import Identities
-from patchlens.metrics.prediction import (
-    LANDMARKS,
-    MAX_TRAIN,
-    MIN_EVENTS,
-    TRAIN_DAYS,
-    Corpus,
-    Point,
-    fit_model,
-    train_since,
-    training_keys,
-    training_points,
-    week_start,
-)
-from patchlens.metrics.prediction_features import DAY, LOOKBACK_DAYS, History
-from patchlens.metrics.prediction_model import model_to_json
-from patchlens.queries.prediction import (
-    newest_seen_before,
-    oldest_maintainers,
-    records_between,
-    records_of_authors,
-    seen_before,
-    seen_between,
-    target_facts,
-)
+from patchlens.metrics.prediction_features import week_start
 from patchlens.queries.selection import data_date
 from patchlens.stages.progress import Reporter, StepReport
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
+
+if TYPE_CHECKING:
+    from patchlens.metrics.prediction_features import History
 
 # Training series whose facts are in memory at a time (the records of the others are small).
 BATCH = 2_000
@@ -94,6 +75,9 @@ def training_history(
     """The stored records every training point's features read: the series posted in the
     LOOKBACK_DAYS before the earliest training point (`since`) up to the cut, and every
     earlier series of the training series' authors."""
+    from patchlens.metrics.prediction_features import DAY, LOOKBACK_DAYS, History
+    from patchlens.queries.prediction import records_between, records_of_authors
+
     records = records_between(conn, since - LOOKBACK_DAYS * DAY, cut - 1, oldest)
     records.update(records_of_authors(conn, authors, cut - 1, oldest))
     return History(records)
@@ -108,6 +92,30 @@ def fitted_at(
 ) -> dict[str, object]:
     """The prediction_model row fitted at `cut` (its model None with fewer than MIN_EVENTS
     merges among the training points)."""
+    # Fitting's modules (numpy among them) are imported here, when a fit is due: an update
+    # that finds the stored model at its cut does not load them.
+    from patchlens.metrics.prediction import (
+        LANDMARKS,
+        MAX_TRAIN,
+        MIN_EVENTS,
+        TRAIN_DAYS,
+        Corpus,
+        Point,
+        fit_model,
+        train_since,
+        training_keys,
+        training_points,
+    )
+    from patchlens.metrics.prediction_features import DAY
+    from patchlens.metrics.prediction_model import model_to_json
+    from patchlens.queries.prediction import (
+        newest_seen_before,
+        oldest_maintainers,
+        seen_before,
+        seen_between,
+        target_facts,
+    )
+
     rep = rep or PredictionReport()
     oldest = oldest_maintainers(conn)
     since = train_since(newest_seen_before(conn, cut), cut)
