@@ -226,6 +226,8 @@ def parse_address_list(value: str) -> list[str]:
 # The last second a signed 32-bit date holds (2038-01-19): the store's date columns are
 # INTEGER, which PostgreSQL keeps in 32 bits.
 LATEST_DATE = 2**31 - 1
+# The widest offset a Date: can write (RFC 5322's four digits, +99:59), in seconds.
+MAX_OFFSET = 99 * 3600 + 59 * 60
 
 
 def parse_date(value: str | None) -> tuple[int, int] | None:
@@ -239,6 +241,8 @@ def parse_date(value: str | None) -> tuple[int, int] | None:
     if tup is None:
         return None
     offset = tup[9] or 0
+    if abs(offset) > MAX_OFFSET:  # "+6997719400": not a zone, and too large for the store
+        return None
     try:
         ts = email.utils.mktime_tz(tup)
     except (ValueError, OverflowError, TypeError):

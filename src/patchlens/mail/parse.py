@@ -267,8 +267,10 @@ def parse_message(raw: bytes, archive_date: int | None = None) -> ParsedMessage:
     date = h.parse_date(h.decode_bytes(h.first_value(hdrs, "date") or b""))
     if date is not None:
         date_utc, date_offset, date_source = date[0], date[1], "header"
-    elif archive_date is not None:
-        date_utc, date_offset, date_source = archive_date, None, "archive"
+    elif archive_date is not None and 0 < archive_date <= h.LATEST_DATE:
+        # Also a clock (an mbox "From " line, a commit's time, a file's mtime, Perceval's
+        # date, which is the Date: itself): held to the Date:'s bounds.
+        date_utc, date_offset, date_source = int(archive_date), None, "archive"
     else:
         date_utc, date_offset, date_source = None, None, "none"
 

@@ -131,8 +131,11 @@ _OF_INDEX_RE = re.compile(r"(\d)\s+of\s+(\d)", re.IGNORECASE)
 _INDEX_RE = re.compile(r"(\d{1,9})/(\d{1,9}|[nx?]+|<[^>]*>)", re.IGNORECASE)
 # v3, V13, v5.1, v0.5; optional "-suffix"/"_suffix" handed back as a further token, or a
 # keyword glued after the version ("v2PATCH1/4", "v2.3PATCH1/4").
+# At most three parts, short enough for the store's 20-character version column ("v1.2.3.4..."
+# from hostile mail is a word, not a version).
 _VERSION_RE = re.compile(
-    r"v(\d{1,9}(?:\.\d{1,9})*)(?:[-_](.+)|((?:patch|rfc|rft|pull|resend).*))?", re.IGNORECASE
+    r"v(\d{1,9}(?:\.\d{1,4}){0,2})(?:[-_](.+)|((?:patch|rfc|rft|pull|resend).*))?",
+    re.IGNORECASE,
 )
 # Keyword glued to a version ("PATCHv2", "RFCv3") or joined by "-"/"_"/":" ("PATCH-for-9.1");
 # PATCH glued to an index ("PATCH1/8", "PATCH100/123").
@@ -145,7 +148,7 @@ _GLUED_RE = re.compile(
 _PUNCT_ONLY_RE = re.compile(r"[^\w]+")
 # After the leading groups: "[PATCH]: foo" and "[PATCH] - foo" lose the ":" / "- ".
 _TITLE_LEAD_RE = re.compile(r"(?:[\s:：]|-(?=\s))+")
-_LATE_VERSION_RE = re.compile(r"^[vV](\d+(?:\.\d+)?)\s*[:-]\s+")
+_LATE_VERSION_RE = re.compile(r"^[vV](\d{1,9}(?:\.\d{1,9})?)\s*[:-]\s+")
 # "Hello, world (v2)", "... (V6)": a version written at the end of the title.
 _TAIL_VERSION_RE = re.compile(r"\s*\([vV](\d{1,9}(?:\.\d{1,9})?)\)$")
 # Whitespace next to punctuation is insignificant for matching ("erofs:fix" == "erofs: fix").
@@ -163,6 +166,9 @@ _KEYWORD_FLAGS = {
 _FLAG_WORDS = frozenset(
     {"RESEND", "WIP", "AUTOSEL", "FYI", "DRAFT", "UNTESTED", "POC", "REBASED", "SUBSET"}
 )
+
+# The largest "n/N" total taken as a series' length.
+MAX_TOTAL = 10_000
 
 # Kinds of token produced by _classify_group.
 _K_KEYWORD = 0  # value: flag ("" for PATCH)
@@ -202,7 +208,12 @@ def _expand_token(tok: str, out: list[tuple[int, Any]]) -> None:
         m = _INDEX_RE.fullmatch(tok)
         if m:
             total = m.group(2)
-            out.append((_K_INDEX, (int(m.group(1)), int(total) if total.isdigit() else None)))
+            n = int(total) if total.isdigit() else None
+            # "1/999999999": no series is that long (the longest on record have about 1,300
+            # patches); as an unknown total, not a billion missing patches to list.
+            out.append(
+                (_K_INDEX, (int(m.group(1)), n if n is not None and n <= MAX_TOTAL else None))
+            )
             return
         parts = tok.split("/")
         if any(p.upper() in _KEYWORD_FLAGS for p in parts):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,7 +159,11 @@ def _when(item: dict[str, Any]) -> int | None:
     """The archive's time for the message: Perceval's `updated_on` (from the Date header
     for mail backends), used only when the Date header is unusable."""
     v = item.get("updated_on")
-    return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    # JSON from elsewhere: Python's reader takes Infinity and NaN, and any size of number;
+    # parse_message holds what it gets to the store's date range.
+    return int(v) if math.isfinite(v) and abs(v) < 2**62 else None
 
 
 def parse_line(line: bytes) -> tuple[bytes, int | None]:
