@@ -123,8 +123,13 @@ def run_stages(
     if ctx.identities_moved:
         with engine.begin() as conn:
             changes.owe_everyone_everything(conn)
+    if everything:
+        # Reconstruction reads the postings' fingerprints (linking's similar diffs, and the
+        # features it stores per version): those of older code are redone before it, not
+        # after, so that it links as a store built by this code from nothing does.
+        rep.fingerprinted = fingerprint_new(engine, reporter, everything=True)
     rep.review = rebuild_structure(engine, reporter, ctx.people, ctx.is_bot)
-    rep.fingerprinted = fingerprint_new(engine, reporter)
+    rep.fingerprinted += fingerprint_new(engine, reporter)
     rep.matching = run_matching(engine, reporter, people=ctx.people)
     newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
     rep.metrics = run_metrics(

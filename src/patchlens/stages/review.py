@@ -372,29 +372,50 @@ def _in_memory(
 
 def fill_features(engine: Engine, reporter: Reporter) -> int:
     """The linking features of every stored version that has none, when a store made before
-    them owes them (changes.FEATURES): read back in full a piece at a time, a transaction
-    each, so an interrupted fill goes on where it stopped. Not when everything is to be
-    rebuilt anyway (the rebuild writes them). The number of rows written."""
+    them owes them (changes.FEATURES). Not when everything is to be rebuilt anyway (the
+    rebuild writes them), nor while a rebuild in batches is unfinished (it fills what its
+    earlier batches, maybe by older code, left without, once it is done). The number of rows
+    written."""
     with engine.connect() as conn:
         work = changes.pending(conn, changes.STRUCTURE)
         if not work.features or work.full or changes.mark(conn, COLD_OF) is not None:
             return 0
         keys = linkfeatures.missing(conn)
-    with reporter.task("storing linking's features of stored versions", len(keys)) as task:
-        for i in range(0, len(keys), linkfeatures.FILL_PIECE):
-            piece = set(keys[i : i + linkfeatures.FILL_PIECE])
-            with engine.begin() as conn:
-                versions = stored_versions(conn, piece, Loaded())
-                rows = [feature_row(v) for v in versions.values()]
-                if rows:
-                    conn.execute(schema.link_features.insert(), rows)
-            task.advance(len(piece))
+    n = _write_features(engine, reporter, keys)
     with engine.begin() as conn:
         pw = schema.pending_work
         conn.execute(
             delete(pw).where(pw.c.stage == changes.STRUCTURE, pw.c.item == changes.FEATURES)
         )
-    return len(keys)
+    return n
+
+
+def _write_features(engine: Engine, reporter: Reporter, keys: list[str]) -> int:
+    """Rows for the stored versions `keys`, read back in full a piece at a time, a
+    transaction each: an interrupted fill goes on where it stopped (`linkfeatures.missing`)."""
+    n = 0
+    with reporter.task("storing linking's features of stored versions", len(keys)) as task:
+        for i in range(0, len(keys), linkfeatures.FILL_PIECE):
+            piece = set(keys[i : i + linkfeatures.FILL_PIECE])
+            with engine.begin() as conn:
+                rows = _feature_rows(conn, piece)
+                if rows:
+                    conn.execute(schema.link_features.insert(), rows)
+            n += len(rows)
+            task.advance(len(piece))
+    return n
+
+
+def _feature_rows(conn: Connection, keys: set[str]) -> list[dict[str, Any]]:
+    """The feature rows of `keys`; a version the store cannot give back whole (a member
+    without its thread, no member at all) is left without one, and relinking reads it in
+    full as it did before there were rows."""
+    try:
+        return [feature_row(v) for v in stored_versions(conn, keys, Loaded()).values()]
+    except (Fallback, ValueError):
+        if len(keys) == 1:
+            return []
+        return [row for k in sorted(keys) for row in _feature_rows(conn, {k})]
 
 
 def rebuild_structure(
@@ -473,6 +494,12 @@ def rebuild_structure(
     # Rebuilt from empty, in batches, a transaction each; a batch that cannot be bounded
     # leaves the tables to the rebuild in memory. Either way the next steps redo everything.
     batched = _in_batches(engine, rep, reporter, total, cold_batch, people, is_bot, newest)
+    if batched:
+        # Batches written before link_features existed (a rebuild resumed after an upgrade)
+        # have none: filled before the rebuild is declared done.
+        with engine.connect() as conn:
+            missing = linkfeatures.missing(conn)
+        _write_features(engine, reporter, missing)
     with engine.begin() as conn:
         if not batched:
             _in_memory(conn, rep, reporter, total, people, is_bot, touched)
