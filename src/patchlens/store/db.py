@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -23,7 +24,10 @@ def database_url(db: str | None) -> str:
 
 
 def cache_dir(url: str) -> Path:
-    """Where cloned archives and repositories live: beside a SQLite file, else per user."""
+    """Where cloned archives and repositories live, with what an update keeps of the store
+    between runs (stages/context.py's identities): beside a SQLite file, else per user and
+    per database. One folder for every database of a server would hand one store's kept
+    identities to another."""
     env = os.environ.get("PATCHLENS_CACHE")
     if env:
         return Path(env)
@@ -31,7 +35,14 @@ def cache_dir(url: str) -> Path:
     if u.get_backend_name() == "sqlite" and u.database:
         p = Path(u.database)
         return p.with_name(p.name + ".cache")
-    return Path.home() / ".cache" / "patchlens"
+    # The server, user and database name; never the password (URL.set keeps a None one).
+    where = u._replace(password=None).render_as_string(hide_password=False)
+    tag = re.sub(r"[^A-Za-z0-9_-]", "_", f"{u.get_backend_name()}-{u.database or ''}")[:40]
+    return Path.home() / ".cache" / "patchlens" / f"{tag}-{_digest(where)}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object, readonly: bool) -> None:
