@@ -84,3 +84,33 @@ def test_a_message_another_list_already_had_changes_the_digest(tmp_path) -> None
         assert inputs_digest(conn, Config()) != before
     assert not run_stages(engine, Config(), tmp_path / "cache", quiet).skipped
     assert run_stages(engine, Config(), tmp_path / "cache", quiet).skipped
+
+
+def test_a_source_replaced_under_the_same_numbers_has_the_stages_run(tmp_path) -> None:
+    """`add-list b new.mbox --replace` when b's source was the last registered: SQLite hands
+    the removed source's id to the new one, the newest message and the sightings' largest
+    rowid may be as they were, and the digest with them. The removal owes every step all
+    its work, and an update with work owed does not skip the stages: the replaced source's
+    message leaves the series."""
+    a, b, b2 = tmp_path / "a.mbox", tmp_path / "b.mbox", tmp_path / "b2.mbox"
+    a.write_text(_mail(1, "Tue, 15 Jan 2019 10:00:00 +0000"))
+    b.write_text(_mail(3, "Mon, 14 Jan 2019 10:00:00 +0000"))
+    engine = open_store(str(tmp_path / "s.db"))
+    ingest.add_list(engine, "a", [str(a)])
+    ingest.add_list(engine, "b", [str(b)])
+    quiet = Reporter(quiet=True)
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    a.write_text(a.read_text() + _mail(2, "Wed, 16 Jan 2019 10:00:00 +0000"))
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    run_stages(engine, Config(), tmp_path / "cache", quiet)
+    sv = schema.series_versions
+    with engine.connect() as conn:
+        assert len(conn.execute(select(sv.c.key)).all()) == 3
+    b2.write_text(_mail(1, "Tue, 15 Jan 2019 10:00:00 +0000"))  # a copy of a's message 1
+    ingest.add_list(engine, "b", [str(b2)], replace=True)
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    assert not run_stages(engine, Config(), tmp_path / "cache", quiet).skipped
+    with engine.connect() as conn:
+        keys = sorted(k for (k,) in conn.execute(select(sv.c.key)))
+    assert keys == ["m1@example.org", "m2@example.org"]  # message 3 went with b's old source
+    assert run_stages(engine, Config(), tmp_path / "cache", quiet).skipped

@@ -24,6 +24,7 @@ from patchlens.sources.base import Batch, Damage, Plan, SourceError
 from patchlens.sources.detect import detect_format, open_source
 from patchlens.sources.gitrepo import CommitRecord
 from patchlens.sources.gitutil import check_remote, check_repo, is_url, resolve_repo
+from patchlens.stages import changes
 from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.stages.progress import Reporter
 from patchlens.stages.records import (
@@ -193,6 +194,9 @@ def drop_list_sources(conn: Connection, source_ids: list[int]) -> Removed:
     rem = Removed(sources=len(source_ids))
     if not source_ids:
         return rem
+    # The stages redo everything: a source replaced may leave the digest's numbers as they
+    # were (SQLite hands a removed largest id out again), so it cannot tell them.
+    changes.owe_everyone_everything(conn)
     m, sg = schema.messages, schema.message_sightings
     touched: set[int] = set()
     for chunk in _chunks(source_ids):
@@ -240,6 +244,7 @@ def drop_repo_commits(conn: Connection, repo_id: int) -> int:
     """Remove a repository's commits with every row derived from them; returns how many."""
     c = schema.commits
     pks = [pk for (pk,) in conn.execute(select(c.c.id).where(c.c.repo_id == repo_id))]
+    changes.owe_everyone_everything(conn)  # as drop_list_sources
     fp = schema.diff_fingerprints
     for chunk in _chunks(pks):
         conn.execute(delete(fp).where(fp.c.kind == "c", fp.c.pk.in_(chunk)))

@@ -106,7 +106,10 @@ def run_stages(
         last = conn.execute(
             select(schema.stage_state.c.inputs).where(schema.stage_state.c.stage == STAGE)
         ).scalar()
-        if digest == last and not force:
+        # Work owed: a step stopped, or sources were removed or replaced (stages/ingest.py),
+        # which the digest's numbers may not show.
+        owed = conn.execute(select(schema.pending_work.c.stage).limit(1)).first() is not None
+        if digest == last and not force and not owed:
             rep.skipped = True
             return rep
         everything = force or last is None or _fixed_part(digest, False) != _fixed_part(last, False)

@@ -496,7 +496,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "patch_titles": "JSON list of its patches' normalised titles",
             "files": "JSON list of the files its patches change",
             "hashes": "its changed lines' hashes, packed (as diff_fingerprints.hashes)",
-            "patches": "its patches",
+            "patches": "the number of its patches",
         },
     ),
     "linker_people": (
