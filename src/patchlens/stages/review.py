@@ -97,10 +97,13 @@ def build_structure(
 
 
 def structure_rows(
-    st: Structure, activity: dict[str, int] | None = None
+    st: Structure, activity: dict[str, int] | None = None, featured: set[str] | None = None
 ) -> dict[str, list[dict[str, Any]]]:
     """The rows of every structural table, keyed by table name. Pure. `activity` adds the
-    latest replies known elsewhere (an incremental rebuild holds only some of them)."""
+    latest replies known elsewhere (an incremental rebuild holds only some of them);
+    `featured`, the versions whose link_features rows are wanted (default all): a version
+    that comes out as stored has the features stored (they follow from its members alone),
+    and computing them again cost an incremental rebuild more than reading them saved."""
     by_key = {v.key: v for v in st.versions}
     link_to = {lk.next: lk for lk in st.links}
     last_activity: dict[str, int] = {v.key: max(m.date for m in v.members) for v in st.versions}
@@ -170,7 +173,8 @@ def structure_rows(
                     "link_evidence": json.dumps(lk.evidence, sort_keys=True) if lk else None,
                 }
             )
-            rows["link_features"].append(feature_row(v))
+            if featured is None or key in featured:
+                rows["link_features"].append(feature_row(v))
             for idx, mail in ([(0, v.cover)] if v.cover else []) + sorted(v.patches.items()):
                 rows["version_members"].append(
                     {"message_pk": mail.pk, "version_key": key, "idx": idx}

@@ -364,11 +364,13 @@ def _rebuild_part(
             got.mails[pk] for pk in reply_msgs | {mm.pk for v in here.values() for mm in v.members}
         ],
     )
-    rows = structure_rows(st, activity)
+    rows = structure_rows(st, activity, {v.key for v in changed})
     scope_rows = {
         "message_threads": closure,
         "series_versions": chain_keys | removed_keys,
-        "link_features": chain_keys | removed_keys,
+        # What linking compares of a version follows from its members: only the versions
+        # that changed (or went) have other rows.
+        "link_features": {v.key for v in changed} | removed_keys,
         "version_members": {mm.pk for v in here.values() for mm in v.members}
         | {mm.pk for v in removed for mm in v.members},
         "series": old_series | set(series),
