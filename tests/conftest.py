@@ -119,4 +119,25 @@ def erofs_store(tmp_path_factory, erofs_archive_git, erofs_utils, erofs_2024):
     reports = ingest.run_update(engine, db.with_name("cache"), Reporter(quiet=True))
     assert not [r.error for r in reports if r.error]
     run_stages(engine, Config(), db.with_name("cache"), Reporter(quiet=True))
+    _backup(db, db.with_name("pristine.db"))
     return db, engine, reports
+
+
+@pytest.fixture(scope="session")
+def erofs_store_pristine(erofs_store) -> Path:
+    """A copy of the EROFS store taken as `erofs_store` was built, before any test read or
+    wrote it: one clean update of the archive, the 2024 mbox and erofs-utils, for a test to
+    compare its own stores with. Read only."""
+    db, _engine, _reports = erofs_store
+    return db.with_name("pristine.db")
+
+
+def _backup(src: Path, dest: Path) -> None:
+    """Copy a SQLite store, with what its write-ahead log holds."""
+    import sqlite3
+
+    a, b = sqlite3.connect(src), sqlite3.connect(dest)
+    with b:
+        a.backup(b)
+    a.close()
+    b.close()

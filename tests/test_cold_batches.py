@@ -3,8 +3,9 @@
 Above `stages.review.COLD_BATCH` messages, reconstruction from an empty store goes in date
 order, a batch at a time, each batch an incremental update on those before it, so that its
 memory is that of a batch and not of the whole archive (issue 11). Here a copy of the EROFS
-store (reconstructed in memory by the session fixture) is reconstructed again from empty in
-batches of 1,500 messages (a dozen batches), and every table must agree with the original.
+store (reconstructed in memory by the session fixture; the copy it kept as it was built) is
+reconstructed again from empty in batches of 1,500 messages (a dozen batches), and every table
+must agree with the original.
 """
 
 from __future__ import annotations
@@ -25,14 +26,21 @@ from tests.helpers.storedump import logical_dump
 pytestmark = pytest.mark.slow
 
 
-def test_batches_equal_one_rebuild(tmp_path: Path, erofs_store) -> None:
-    db, _engine, _reports = erofs_store
+@pytest.fixture(scope="module")
+def original(erofs_store_pristine: Path) -> dict[str, list[tuple]]:
+    """The logical dump of the EROFS store as the session built it, read once for both
+    tests (each takes its own shallow copy of the dict)."""
+    return logical_dump(erofs_store_pristine)
+
+
+def test_batches_equal_one_rebuild(tmp_path: Path, erofs_store_pristine: Path, original) -> None:
+    db = erofs_store_pristine
     copy = tmp_path / "copy.db"
     engine, ctx = _owing_everything(db, copy)
     rep = rebuild_structure(engine, Reporter(quiet=True), ctx.people, ctx.is_bot, cold_batch=1500)
     engine.dispose()
     assert rep.fallback == "" and rep.versions > 2500
-    a, b = logical_dump(db), logical_dump(copy)
+    a, b = dict(original), logical_dump(copy)
     assert len(a["messages"]) > 15_000
     assert len(a["linker_words"]) > 1000 and len(a["linker_people"]) > 100
     # The copy owes matching and metrics everything (rebuilt from empty): the rest agrees.
@@ -43,13 +51,13 @@ def test_batches_equal_one_rebuild(tmp_path: Path, erofs_store) -> None:
 
 
 def test_an_interrupted_rebuild_in_batches_resumes(
-    tmp_path: Path, erofs_store, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, erofs_store_pristine: Path, original, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each batch commits with the count of messages done: a rebuild stopped in its fifth
     batch resumes there (the first four are not redone) and ends as one rebuild would."""
     from patchlens.stages import review
 
-    db, _engine, _reports = erofs_store
+    db = erofs_store_pristine
     copy = tmp_path / "copy.db"
     engine, ctx = _owing_everything(db, copy)
     real = review.rebuild_part
@@ -76,7 +84,7 @@ def test_an_interrupted_rebuild_in_batches_resumes(
     with engine.connect() as conn:
         assert changes.mark(conn, changes.COLD_DONE) is None
     engine.dispose()
-    a, b = logical_dump(db), logical_dump(copy)
+    a, b = dict(original), logical_dump(copy)
     a.pop("pending_work")
     b.pop("pending_work")
     differing = [t for t in a if a[t] != b[t]]

@@ -151,9 +151,18 @@ def test_truncated_compressed_mbox(tmp_path: Path, erofs_2024: Path, kind: str) 
 # --- public-inbox: a corrupt pack, a missing blob ---------------------------------------------
 
 
-def _clone(bundle: Path, dest: Path) -> Path:
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(bundle), str(dest)], check=True)
+def _clone(gitdir: Path, dest: Path) -> Path:
+    """A private copy of the session's bare clone of the archive bundle (the same objects in
+    the same pack, byte for byte: what a fresh clone of the bundle gives, without indexing
+    its pack again), for a test to damage."""
+    shutil.copytree(gitdir, dest)
     return dest
+
+
+@pytest.fixture(scope="module")
+def whole_blobs(erofs_archive_git: Path) -> list[tuple[str, int, int]]:
+    """`_whole_blobs` of the archive's pack, read once: the copies have the same pack."""
+    return _whole_blobs(erofs_archive_git)
 
 
 def _pack(gitdir: Path) -> Path:
@@ -211,11 +220,14 @@ def _commits(gitdir: Path) -> int:
     return int(out.stdout)
 
 
-def test_public_inbox_corrupt_object(tmp_path: Path, erofs_archive: Path) -> None:
-    git = _clone(erofs_archive, tmp_path / "erofs.git")
+def test_public_inbox_corrupt_object(
+    tmp_path: Path, erofs_archive_git: Path, whole_blobs: list[tuple[str, int, int]]
+) -> None:
+    git = _clone(erofs_archive_git, tmp_path / "erofs.git")
     pack = _pack(git)
+    assert pack.name == _pack(erofs_archive_git).name  # the pack whole_blobs describes
     size = pack.stat().st_size
-    sha, in_pack, offset = min(_whole_blobs(git), key=lambda r: abs(r[2] - size // 2))
+    sha, in_pack, offset = min(whole_blobs, key=lambda r: abs(r[2] - size // 2))
     commit = _commit_of(git, sha)
     at = offset + in_pack // 2
     pack.chmod(0o644)
@@ -252,9 +264,12 @@ def test_public_inbox_corrupt_object(tmp_path: Path, erofs_archive: Path) -> Non
     assert _q(db, "SELECT count(*) FROM message_sightings")[0][0] + quarantined == n
 
 
-def test_public_inbox_missing_blob(tmp_path: Path, erofs_archive: Path) -> None:
-    git = _clone(erofs_archive, tmp_path / "erofs.git")
-    sha, _size, _off = _whole_blobs(git)[len(_whole_blobs(git)) // 2]
+def test_public_inbox_missing_blob(
+    tmp_path: Path, erofs_archive_git: Path, whole_blobs: list[tuple[str, int, int]]
+) -> None:
+    git = _clone(erofs_archive_git, tmp_path / "erofs.git")
+    assert _pack(git).name == _pack(erofs_archive_git).name  # the pack whole_blobs describes
+    sha, _size, _off = whole_blobs[len(whole_blobs) // 2]
     commit = _commit_of(git, sha)
     # A partial mirror: the same pack without that one blob.
     names = subprocess.run(

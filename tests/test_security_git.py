@@ -9,7 +9,6 @@ must reach git as a location, never as an option.
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 from pathlib import Path
@@ -148,9 +147,11 @@ def test_safe_argv_shape() -> None:
         ("ext::sh", "remote-helper"),
     ],
 )
-def test_option_like_locations_refused(tmp_path: Path, location: str, reason: str) -> None:
+def test_option_like_locations_refused(
+    tmp_path: Path, location: str, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Refused with a reason, by the check on add and by every path to git; nothing runs."""
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(SourceError, match=reason):
         check_repo(location)
     for call in (
@@ -188,11 +189,11 @@ def test_hostile_urls_refused(location: str) -> None:
         check_location(location)
 
 
-def test_dash_path_is_read_as_a_path(tmp_path: Path) -> None:
+def test_dash_path_is_read_as_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A local repository whose name begins with '-' is still a repository: given relative,
     it reaches git as an absolute path, never as an option."""
     marker = tmp_path / "MARKER"
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     repo = tmp_path / "-ureboot"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
