@@ -35,8 +35,8 @@ def cache_dir(url: str) -> Path:
     if u.get_backend_name() == "sqlite" and u.database:
         p = Path(u.database)
         return p.with_name(p.name + ".cache")
-    # The server, user and database name; never the password (URL.set keeps a None one).
-    where = u._replace(password=None).render_as_string(hide_password=False)
+    # The server, user and database name; never the password (rendered as "***").
+    where = u.render_as_string(hide_password=True)
     tag = re.sub(r"[^A-Za-z0-9_-]", "_", f"{u.get_backend_name()}-{u.database or ''}")[:40]
     return Path.home() / ".cache" / "patchlens" / f"{tag}-{_digest(where)}"
 
