@@ -12,7 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from patchlens.config import Config
-from patchlens.metrics.backlog import STATES, BacklogRules, state
+from patchlens.metrics.backlog import (
+    BLOCKED_FOREVER,
+    STATES,
+    BacklogRules,
+    facts,
+    merged_fully,
+    state,
+)
 from patchlens.metrics.compute import series_metrics, version_metrics
 from patchlens.metrics.model import PatchFacts, SeriesFacts
 from patchlens.queries.dashboard import overview
@@ -269,6 +276,33 @@ def test_states_agree_with_a_recount_from_the_facts(erofs_store) -> None:
             assert [s for s in STATES if flags[s]] == [st], (key, then, st)
             seen.add(st)
     assert len(seen) >= 7, seen
+
+
+def test_merged_fully_is_the_merge_of_the_facts(erofs_store) -> None:
+    """`merged_fully`, which the merge history of every series is built from, says what
+    `facts(...).merged == "fully"` says for every EROFS series (pulls and backports too) at
+    every date something happened to it, a second before each, and at the end of time; both
+    ways of being merged (by commit, by notice) and series merged late occur."""
+    db, engine, _ = erofs_store
+    with engine.connect() as conn:
+        people = build_context(conn, Config(), db.with_name("cache")).people
+        every = load_series(conn, people)
+    by: Counter[str] = Counter()
+    for se in every:
+        dates = (
+            {v.date for v in se.versions}
+            | {r.date for v in se.versions for r in v.replies}
+            | {p.commit_date for v in se.versions for p in v.patches.values() if p.commit_date}
+        )
+        for when in sorted(dates | {d - 1 for d in dates} | {BLOCKED_FOREVER}):
+            f = facts(se, when)
+            want = f is not None and f.merged == "fully"
+            assert merged_fully(se, when) == want, (se.key, when)
+            if want:
+                by[f.merged_by] += 1
+            elif f is not None and when < BLOCKED_FOREVER:
+                by["not yet"] += 1
+    assert by["commit"] and by["notice"] and by["not yet"], by
 
 
 def test_percentiles_are_nearest_rank() -> None:

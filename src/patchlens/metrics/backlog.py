@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from patchlens.metrics.model import ReplyFacts, SeriesFacts, VersionFacts, current_version
+from patchlens.metrics.model import (
+    PatchFacts,
+    ReplyFacts,
+    SeriesFacts,
+    VersionFacts,
+    current_version,
+)
 
 DAY = 86400
 STATES = (
@@ -129,12 +135,34 @@ def facts(
     )
 
 
+def merged_fully(s: SeriesFacts, when: int) -> bool:
+    """Whether `facts(s, when).merged` is "fully" (False before the series is posted),
+    decided without building the rest of the facts: the merge history of a series is asked
+    at every date something happened to it, and building whole versions as they stood at
+    each of those dates made that quadratic in its replies. The same rules as `facts`: a
+    linked commit decides where there is one, a notice only where no patch has one."""
+    versions = [v for v in s.versions if v.date <= when]
+    if not versions:
+        return False
+
+    def committed(p: PatchFacts) -> bool:
+        return bool(p.commit_date) and (p.commit_date or 0) <= when and not p.ambiguous
+
+    if any(committed(p) for v in versions for p in v.patches.values()):
+        latest = current_version(versions)
+        return bool(latest.patches) and all(committed(p) for p in latest.patches.values())
+    return any(
+        r.date <= when and r.notices and (not r.is_author or "committed" in r.notices)
+        for v in versions
+        for r in v.replies
+    )
+
+
 def merged_at(s: SeriesFacts) -> int | None:
     """The first date at which the series is merged (`facts` says "fully"), or None if it
     never is with what is known. Checked at each date something happened (a version, a
     reply, a commit): the merge facts change only then."""
-    end = facts(s, BLOCKED_FOREVER)
-    if end is None or end.merged != "fully":
+    if not merged_fully(s, BLOCKED_FOREVER):
         return None
     dates = sorted(
         {v.date for v in s.versions}
@@ -142,8 +170,7 @@ def merged_at(s: SeriesFacts) -> int | None:
         | {p.commit_date for v in s.versions for p in v.patches.values() if p.commit_date}
     )
     for d in dates:
-        f = facts(s, d)
-        if f is not None and f.merged == "fully":
+        if merged_fully(s, d):
             return d
     return None
 

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from patchlens.metrics.backlog import facts
+from patchlens.metrics.backlog import merged_fully
 from patchlens.metrics.model import SeriesFacts, VersionFacts, current_version
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 
@@ -187,8 +187,7 @@ def record_of(se: SeriesFacts, subsystems: tuple[str, ...]) -> SeriesRecord:
     changes: list[tuple[int, bool]] = []
     state = False
     for d in dates:
-        f = facts(se, d)
-        now = f is not None and f.merged == "fully"
+        now = merged_fully(se, d)
         if now != state:
             changes.append((d, now))
             state = now
