@@ -3,10 +3,12 @@ reading rows grouped by a key."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, FromClause, Table, select
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, Table, func, select
+from sqlalchemy.sql import literal_column
 
 T = TypeVar("T")
 
@@ -31,11 +33,38 @@ def chunks(keys: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield list(items[i : i + size])
 
 
+_INT64 = (-(2**63), 2**63)
+
+
+def _plain(v: Any) -> bool:
+    """Whether SQLite's json_each gives `v` back as the same SQL value: an integer within 64
+    bits, or text without NUL (which SQLite's text handling may cut at)."""
+    t = type(v)
+    if t is int:
+        return _INT64[0] <= v < _INT64[1]
+    return t is str and "\x00" not in v
+
+
+def bound(conn: Connection, chunk: list[Any]) -> list[Any] | Select[Any]:
+    """What `column.in_(...)` takes for `chunk`: on SQLite, one JSON text unpacked by
+    json_each when every key comes back unchanged from it (integers, text), else the list.
+
+    Why: a list binds one parameter per key, and SQLAlchemy checks each key when the query
+    is built and renders a placeholder for each when it runs; for the thousands of keys an
+    incremental update looks up (the thread closure, a part's mails) that was about a third
+    of reading them. The plan is the same (SQLite reads the index once per key)."""
+    if conn.dialect.name == "sqlite" and all(_plain(v) for v in chunk):
+        text = json.dumps(chunk, ensure_ascii=False)
+        return select(literal_column("value")).select_from(func.json_each(text))
+    return chunk
+
+
 def rows_in(conn: Connection, query_for: Any, values: Iterable[Any]) -> list[Any]:
-    """Rows of `query_for(chunk)` over `values` (sorted) in chunks: bounded IN lists."""
+    """Rows of `query_for(chunk)` over `values` (sorted) in chunks: bounded IN lists.
+    `query_for` uses its argument only as `column.in_(argument)` (see `bound`)."""
     out: list[Any] = []
     for chunk in chunks(sorted(values)):
-        out += conn.execute(query_for(chunk)).all()
+        out += conn.execute(query_for(bound(conn, chunk))).all()
     return out
 
 
@@ -55,6 +84,6 @@ def grouped(
         q = select(key.label("_key"), *labelled(fields)).select_from(joined)
         # By position (key first, then the fields in order): a row's mapping by name costs
         # more than the query on a page that shows thousands of rows.
-        for row in conn.execute(q.where(key.in_(chunk)).order_by(*order)):
+        for row in conn.execute(q.where(key.in_(bound(conn, chunk))).order_by(*order)):
             out.setdefault(row[0], []).append(dict(zip(names, row[1:], strict=True)))
     return out
