@@ -3,7 +3,8 @@ rows by touching only the rows that differ. The bottom layer: it knows tables, n
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, select, tuple_
@@ -96,6 +97,14 @@ def _chunks(items: Sequence[Any], n: int = 500) -> Iterator[Sequence[Any]]:
         yield items[i : i + n]
 
 
+def _getter(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A function giving a dict's values for `names` as a tuple (one name too)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda r: (r[name],)
+    return itemgetter(*names)
+
+
 def sync_table(
     conn: Connection,
     table: Table,
@@ -110,13 +119,18 @@ def sync_table(
     incremental step syncs only what it recomputed. `touched`, when given, receives every row
     written or removed, old values and new, so the next step learns what changed."""
     cols = [c.name for c in table.columns]
+    at = [cols.index(k) for k in key]
     current: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     query = select(*table.columns)
     if where is not None:
         query = query.where(where)
-    for r in conn.execute(query).mappings():
-        current[tuple(r[k] for k in key)] = tuple(r[c] for c in cols)
-    wanted = {tuple(r[k] for k in key): tuple(r[c] for c in cols) for r in rows}
+    # Rows as plain tuples and dicts read through itemgetter: the part of an update that
+    # compares stored rows with recomputed ones reads tens of thousands of them.
+    for r in conn.execute(query):
+        t = tuple(r)
+        current[tuple([t[i] for i in at])] = t
+    values, keyed = _getter(cols), _getter(list(key))
+    wanted = {keyed(r): values(r) for r in rows}
     stale = [k for k, v in current.items() if wanted.get(k) != v]
     fresh = [dict(zip(cols, v, strict=True)) for k, v in wanted.items() if current.get(k) != v]
     if touched is not None:
