@@ -19,7 +19,7 @@ from patchlens.metrics.model import ReplyFacts, SeriesFacts
 from patchlens.metrics.prediction_features import stored_record
 from patchlens.metrics.roles import expected_roles, first_responses
 from patchlens.queries.evidence import first_dates, first_dates_of, load_series, people_of
-from patchlens.queries.sql import chunks
+from patchlens.queries.sql import chunks, rows_in
 from patchlens.stages import changes, prerequisites
 from patchlens.stages.progress import Reporter, StepReport, advancing
 from patchlens.store import schema
@@ -640,7 +640,7 @@ def people_rows(
     `only` (identity -> addresses of its new messages) limits the rows to those identities,
     recounted from their messages alone, found by address (their stored row's addresses and
     the new ones, through the index on the sender's address): by grouped counts
-    (`_recount`), or, for an identity that sent mail without an address (whose messages
+    (`_recounts`), or, for an identity that sent mail without an address (whose messages
     that address cannot tell apart from others'), by reading its messages in the order a
     full count reads them."""
     m = schema.messages
@@ -652,7 +652,7 @@ def people_rows(
             select(pe.c.identity, pe.c.addresses).where(_in(pe.c.identity, only))
         ):
             addrs[who].update(json.loads(text))
-        rows = [_recount(conn, who, a, org_of, is_bot) for who, a in addrs.items() if "" not in a]
+        rows = _recounts(conn, {who: a for who, a in addrs.items() if "" not in a}, org_of, is_bot)
         rest = {who for who, a in addrs.items() if "" in a}
         if not rest:
             return rows
@@ -663,74 +663,116 @@ def people_rows(
     return identity_rows(found, people, org_of, is_bot)
 
 
-def _recount(
+def _recounts(
     conn: Connection,
-    who: str,
-    addrs: set[str],
+    addrs: dict[str, set[str]],
     org_of: OrgOf,
     is_bot: Callable[[str, str], bool],
-) -> dict[str, Any]:
-    """The people row of `who`, whose messages are exactly those sent from `addrs` (an
-    address names one identity), from counts grouped by name and address: the same row
-    `identity_rows` gives reading them one by one. Ties in the most used name or address go
-    to the one used first, and the organisation is that of the address of the last message,
-    in the order (date, Message-ID) a full count reads them: the database decides both."""
+) -> list[dict[str, Any]]:
+    """The people rows of the identities in `addrs`, each of whose messages are exactly those
+    sent from its addresses, from counts grouped by name and address (one query for all of
+    them, a chunk of addresses at a time: a day's few hundred senders took a query or three
+    each): the same rows `identity_rows` gives reading the messages one by one. Ties in the
+    most used name or address go to the one used first, and the organisation is that of the
+    address of the last message, in the order (date, Message-ID) a full count reads them:
+    the database decides both, asked only when there is a tie."""
     m = schema.messages
-    mine = _in(m.c.from_addr, addrs)
-    names: Counter[str] = Counter()
-    used: Counter[str] = Counter()
-    first = last = None
-    bot = False
-    for name, addr, n, lo, hi in conn.execute(
-        select(
-            m.c.from_name,
-            m.c.from_addr,
-            func.count(),
-            func.min(m.c.date_utc),
-            func.max(m.c.date_utc),
-        )
-        .where(mine)
-        .group_by(m.c.from_name, m.c.from_addr)
+    whose: dict[str, list[str]] = {}
+    for who, aa in addrs.items():
+        for a in aa:
+            whose.setdefault(a, []).append(who)
+    acc = {who: _Recount() for who in addrs}
+    for name, addr, n, lo, hi in rows_in(
+        conn,
+        lambda c: (
+            select(
+                m.c.from_name,
+                m.c.from_addr,
+                func.count(),
+                func.min(m.c.date_utc),
+                func.max(m.c.date_utc),
+            )
+            .where(m.c.from_addr.in_(c))
+            .group_by(m.c.from_name, m.c.from_addr)
+        ),
+        whose,
     ):
+        for who in whose[addr]:
+            acc[who].add(name, addr, n, lo, hi, is_bot)
+    # An identity none of whose addresses sent anything has no row, as in a full count.
+    return [a.row(conn, who, addrs[who], org_of) for who, a in acc.items() if a.used]
+
+
+class _Recount:
+    """One identity's grouped counts, as `_recounts` reads them."""
+
+    def __init__(self) -> None:
+        self.names: Counter[str] = Counter()
+        self.used: Counter[str] = Counter()
+        self.first: int | None = None
+        self.last: int | None = None
+        self.at_last: set[str] = set()  # the addresses that sent on the last date
+        self.bot = False
+
+    def add(
+        self,
+        name: str,
+        addr: str,
+        n: int,
+        lo: int | None,
+        hi: int | None,
+        is_bot: Callable[[str, str], bool],
+    ) -> None:
         if name:
-            names[name] += n
-        used[addr] += n
-        first = lo if first is None else lo if lo is not None and lo < first else first
-        last = hi if last is None else hi if hi is not None and hi > last else last
-        bot = bot or is_bot(name, addr)
+            self.names[name] += n
+        self.used[addr] += n
+        if lo is not None and (self.first is None or lo < self.first):
+            self.first = lo
+        if hi is not None:
+            if self.last is None or hi > self.last:
+                self.last, self.at_last = hi, {addr}
+            elif hi == self.last:
+                self.at_last.add(addr)
+        self.bot = self.bot or is_bot(name, addr)
 
-    def earliest(column: Any, counts: Counter[str]) -> str:
-        top = max(counts.values())
-        tied = [k for k, v in counts.items() if v == top]
-        if len(tied) == 1:
-            return tied[0]
-        return conn.execute(
-            select(column)
-            .where(mine, column.in_(tied))
-            .order_by(m.c.date_utc, m.c.message_id)
-            .limit(1)
-        ).scalar_one()
+    def row(self, conn: Connection, who: str, addrs: set[str], org_of: OrgOf) -> dict[str, Any]:
+        m = schema.messages
+        mine = _in(m.c.from_addr, addrs)
 
-    address = earliest(m.c.from_addr, used)
-    last_addr = address
-    if last is not None:
-        last_addr = conn.execute(
-            select(m.c.from_addr)
-            .where(mine, m.c.date_utc == last)
-            .order_by(m.c.message_id.desc())
-            .limit(1)
-        ).scalar_one()
-    return {
-        "identity": who,
-        "name": earliest(m.c.from_name, names) if names else "",
-        "address": address,
-        "addresses": json.dumps(sorted(used)),
-        "org": org_of(last_addr, last or 0),
-        "messages": sum(used.values()),
-        "first_date": first,
-        "last_date": last,
-        "is_bot": bot,
-    }
+        def earliest(column: Any, counts: Counter[str]) -> str:
+            top = max(counts.values())
+            tied = [k for k, v in counts.items() if v == top]
+            if len(tied) == 1:
+                return tied[0]
+            return conn.execute(
+                select(column)
+                .where(mine, column.in_(tied))
+                .order_by(m.c.date_utc, m.c.message_id)
+                .limit(1)
+            ).scalar_one()
+
+        address = earliest(m.c.from_addr, self.used)
+        last_addr = address
+        if len(self.at_last) == 1:
+            (last_addr,) = self.at_last
+        elif self.at_last:  # several addresses sent on the last date: the last Message-ID's
+            last_addr = conn.execute(
+                select(m.c.from_addr)
+                .where(mine, m.c.date_utc == self.last)
+                .order_by(m.c.message_id.desc())
+                .limit(1)
+            ).scalar_one()
+        return {
+            "identity": who,
+            "name": earliest(m.c.from_name, self.names) if self.names else "",
+            "address": address,
+            "addresses": json.dumps(sorted(self.used)),
+            "org": org_of(last_addr, self.last or 0),
+            "messages": sum(self.used.values()),
+            "first_date": self.first,
+            "last_date": self.last,
+            "is_bot": self.bot,
+        }
 
 
 def identity_rows(

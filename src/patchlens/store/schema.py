@@ -146,7 +146,7 @@ messages = Table(
     # A sender's messages from a date on: an update relinks a person's recent versions.
     Index(None, "from_addr", "date_utc"),
     # A sender's names and dates without reading the rows: an update recounts the people
-    # who sent new mail (stages/metrics.py `_recount`: 1 s -> 7 ms for a sender of 49k).
+    # who sent new mail (stages/metrics.py `_recounts`: 1 s -> 7 ms for a sender of 49k).
     Index(None, "from_addr", "from_name", "date_utc"),
 )
 
