@@ -103,12 +103,13 @@ class Features:
         members = v.members
         return cls(
             ids=frozenset(m.message_id for m in members),
-            mentioned=frozenset(i for m in members for i in m.mentioned),
+            mentioned=frozenset().union(*(m.mentioned for m in members)),
             change_ids=frozenset(m.change_id for m in members if m.change_id),
             patch_titles=frozenset(v.patch_titles()),
             files=frozenset(v.files()),
             tokens=title_tokens(v.normalized_title),
-            hashes=frozenset(h for p in v.patches.values() for h in p.hashes),
+            # A union in C: a day's versions hold half a million line hashes.
+            hashes=frozenset().union(*(p.hashes for p in v.patches.values())),
             patches=len(v.patches),
         )
 
