@@ -17,6 +17,7 @@ from patchlens.metrics.backlog import (
     STATES,
     BacklogRules,
     facts,
+    merge_changes,
     merged_fully,
     state,
 )
@@ -279,10 +280,11 @@ def test_states_agree_with_a_recount_from_the_facts(erofs_store) -> None:
 
 
 def test_merged_fully_is_the_merge_of_the_facts(erofs_store) -> None:
-    """`merged_fully`, which the merge history of every series is built from, says what
-    `facts(...).merged == "fully"` says for every EROFS series (pulls and backports too) at
-    every date something happened to it, a second before each, and at the end of time; both
-    ways of being merged (by commit, by notice) and series merged late occur."""
+    """`merged_fully` says what `facts(...).merged == "fully"` says for every EROFS series
+    (pulls and backports too) at every date something happened to it, a second before each,
+    and at the end of time, and `merge_changes` (the merge history every series' record is
+    built from) gives the changes of those answers; both ways of being merged (by commit, by
+    notice) and series merged late occur."""
     db, engine, _ = erofs_store
     with engine.connect() as conn:
         people = build_context(conn, Config(), db.with_name("cache")).people
@@ -294,15 +296,23 @@ def test_merged_fully_is_the_merge_of_the_facts(erofs_store) -> None:
             | {r.date for v in se.versions for r in v.replies}
             | {p.commit_date for v in se.versions for p in v.patches.values() if p.commit_date}
         )
-        for when in sorted(dates | {d - 1 for d in dates} | {BLOCKED_FOREVER}):
+        asked = sorted(dates | {d - 1 for d in dates} | {BLOCKED_FOREVER})
+        changes, state = [], False
+        for when in asked:
             f = facts(se, when)
             want = f is not None and f.merged == "fully"
             assert merged_fully(se, when) == want, (se.key, when)
+            if want != state:
+                changes.append((when, want))
+                state = want
             if want:
                 by[f.merged_by] += 1
             elif f is not None and when < BLOCKED_FOREVER:
                 by["not yet"] += 1
-    assert by["commit"] and by["notice"] and by["not yet"], by
+        # The one-pass history gives the same changes as asking at every date.
+        assert merge_changes(se, asked) == changes, se.key
+        by["changed"] += len(changes) > 1
+    assert by["commit"] and by["notice"] and by["not yet"] and by["changed"], by
 
 
 def test_percentiles_are_nearest_rank() -> None:

@@ -7,6 +7,7 @@ the dashboard can give today's state with SQL; `state()` recomputes them for any
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -156,6 +157,57 @@ def merged_fully(s: SeriesFacts, when: int) -> bool:
         for v in versions
         for r in v.replies
     )
+
+
+def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
+    """The dates among `dates` (ascending) at which `merged_fully(s, date)` changes, with its
+    new value (it starts False): what `merged_fully` gives asked at every date, in one pass.
+    Asking it at each date read every version's patches and replies again, for series with
+    hundreds of replies; here each version is read once, and again only when the versions
+    posted by then change (the latest one may be another)."""
+    first_commit: list[float] = []
+    first_notice: list[float] = []
+    for v in s.versions:
+        first_commit.append(
+            min(
+                (p.commit_date for p in v.patches.values() if p.commit_date and not p.ambiguous),
+                default=math.inf,
+            )
+        )
+        first_notice.append(
+            min(
+                (
+                    r.date
+                    for r in v.replies
+                    if r.notices and (not r.is_author or "committed" in r.notices)
+                ),
+                default=math.inf,
+            )
+        )
+    out: list[tuple[int, bool]] = []
+    state = False
+    posted = -1
+    commit_at = notice_at = full_at = math.inf
+    for when in dates:
+        mine = [i for i, v in enumerate(s.versions) if v.date <= when]
+        if len(mine) != posted:  # the versions posted by `when` are another set
+            posted = len(mine)
+            commit_at = min((first_commit[i] for i in mine), default=math.inf)
+            notice_at = min((first_notice[i] for i in mine), default=math.inf)
+            full_at = math.inf
+            if mine:
+                latest = current_version([s.versions[i] for i in mine])
+                dated = [
+                    p.commit_date if p.commit_date and not p.ambiguous else math.inf
+                    for p in latest.patches.values()
+                ]
+                full_at = max(dated, default=math.inf)
+        # As `merged_fully`: a linked commit decides where there is one, else a notice.
+        now = full_at <= when if commit_at <= when else notice_at <= when
+        if now != state:
+            out.append((when, now))
+            state = now
+    return out
 
 
 def merged_at(s: SeriesFacts) -> int | None:

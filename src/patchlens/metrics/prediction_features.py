@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from patchlens.metrics.backlog import merged_fully
+from patchlens.metrics.backlog import merge_changes
 from patchlens.metrics.model import SeriesFacts, VersionFacts, current_version
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 
@@ -184,13 +184,7 @@ def record_of(se: SeriesFacts, subsystems: tuple[str, ...]) -> SeriesRecord:
         set(events)
         | {p.commit_date for v in se.versions for p in v.patches.values() if p.commit_date}
     )
-    changes: list[tuple[int, bool]] = []
-    state = False
-    for d in dates:
-        now = merged_fully(se, d)
-        if now != state:
-            changes.append((d, now))
-            state = now
+    changes = merge_changes(se, dates)
     return SeriesRecord(
         se.key, se.author, se.first_date, tuple(subsystems) or ("",), tuple(events), tuple(changes)
     )
