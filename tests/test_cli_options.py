@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import data_path
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import invoke_cli
 
 MBOX = ("xen-qemu-samples", "xen-ctrl-ballooned-dump.mbox")
 
 
 def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(cwd, *args, timeout=120)
+    return invoke_cli(*args, cwd=cwd)
 
 
 @pytest.fixture()
