@@ -8,7 +8,9 @@ process (typer's CliRunner), for tests whose subject is what a command does, not
 or more. It gives what `run_cli` gives: the exit status, stdout and stderr apart, with what a
 fresh process would print to stderr besides the command's own lines (warnings, and log records
 no handler takes); an exception the command does not handle is raised in the test instead of
-ending the process with status 1."""
+ending the process with status 1. Not the same: what forked worker processes (an update's
+parse workers) write to stderr stays in their copy of the captured stream, so a test whose
+subject is an empty stderr after an update runs the process."""
 
 from __future__ import annotations
 
