@@ -59,7 +59,7 @@ def _as_a_fresh_process() -> Iterator[None]:
             ("ignore", ImportWarning, ""),
             ("ignore", ResourceWarning, ""),
         ):
-            warnings.filterwarnings(action, category=category, module=module)
+            warnings.filterwarnings(action, category=category, module=module, append=True)
         warnings.showwarning = _show_warning
         root.handlers[:] = []
         root.setLevel(logging.WARNING)
