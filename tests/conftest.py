@@ -132,6 +132,12 @@ def erofs_store_pristine(erofs_store) -> Path:
     return db.with_name("pristine.db")
 
 
+def copy_store(src: Path, dest: Path) -> Path:
+    """A copy of a SQLite store at `dest`, for a test that may write to it."""
+    _backup(src, dest)
+    return dest
+
+
 def _backup(src: Path, dest: Path) -> None:
     """Copy a SQLite store, with what its write-ahead log holds."""
     import sqlite3

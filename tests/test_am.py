@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +31,7 @@ from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import data_path
+from tests.helpers.cli import invoke_cli
 
 B4 = ("fixtures", "b4", "src", "tests", "samples")
 LORE = "https://lore.kernel.org/r/{message_id}"
@@ -353,15 +352,10 @@ def test_openapi_describes_the_mbox_and_its_twin(client) -> None:
 def test_patchlens_am_writes_the_same_mbox(erofs_store, client, sql, tmp_path: Path) -> None:
     db, _engine, _ = erofs_store
     key, seq = _a_reviewed_version(sql)
-    env = {k: v for k, v in os.environ.items() if k not in ("PATCHLENS_DB", "PATCHLENS_CONFIG")}
     out = tmp_path / "v.mbox"
-    cmd = [sys.executable, "-m", "patchlens", "--db", str(db), "am", key, "--version", str(seq)]
-    r = subprocess.run(
-        [*cmd, "-o", str(out)], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
+    cmd = ["--db", str(db), "am", key, "--version", str(seq)]
+    r = invoke_cli(*cmd, "-o", str(out), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert out.read_bytes() == client.get(f"/mbox/{seq}/{key}").content
-    bad = subprocess.run(
-        [*cmd[:-3], "no-such@example.org"], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
+    bad = invoke_cli(*cmd[:-3], "no-such@example.org", cwd=tmp_path)
     assert bad.returncode == 1 and "no such series" in bad.stderr

@@ -9,7 +9,6 @@ import io
 import json
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ from urllib.parse import quote
 import duckdb
 import jsonschema
 import pytest
+
+from tests.helpers.cli import invoke_cli
 
 pytestmark = pytest.mark.slow
 
@@ -30,13 +31,12 @@ def openapi(client) -> dict[str, Any]:
     return client.get("/openapi.json").json()
 
 
-def _cli(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "-q", *args],
-        capture_output=True,
-        text=True,
-        check=check,
-    )
+def _cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in this process (tests/helpers/cli.py): these tests are about what the
+    exports and reports write, not about the process."""
+    proc = invoke_cli("--db", str(db), "-q", *args)
+    proc.check_returncode()
+    return proc
 
 
 def _walk(value: Any, key: str = "") -> Any:

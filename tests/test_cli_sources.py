@@ -4,10 +4,8 @@ that the next update rebuilds from."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import data_path
+from tests.helpers.cli import invoke_cli
 from tests.helpers.gitrepos import git, posted_patch, two_commit_repo
 
 QUIET = Reporter(quiet=True)
@@ -30,15 +29,7 @@ BALLOONED = ("xen-qemu-samples", "xen-ctrl-ballooned-dump.mbox")  # 3 messages
 
 
 def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PATCHLENS_DB", "PATCHLENS_CONFIG")}
-    return subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(cwd / "s.db"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return invoke_cli("--db", str(cwd / "s.db"), *args, cwd=cwd)
 
 
 # --- checked when registered ----------------------------------------------------------------

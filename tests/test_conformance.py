@@ -11,7 +11,6 @@ import json
 import re
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,6 +18,7 @@ import pytest
 
 from patchlens.queries.conformance import conformance
 from patchlens.queries.filters import Filters
+from tests.helpers.cli import invoke_cli
 
 # Ten off-list commits of erofs-utils, chosen spread over the list (2019 to 2026): release
 # commits, a build fix by an outside contributor, maintainer fixes applied straight.
@@ -282,21 +282,11 @@ def test_page_api_csv_and_command_agree(client, erofs_store, report):
     assert "/api/conformance" in client.get("/openapi.json").json()["paths"]
 
     db, _engine, _ = erofs_store
-    proc = subprocess.run(
-        [sys.executable, "-m", "patchlens", "conformance", "--json", "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = invoke_cli("conformance", "--json", "--db", str(db))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["counts"] == report["counts"]
     assert [r["sha"] for r in out["off_list"]] == [r["sha"] for r in report["off_list"]]
     bad_day = ["conformance", "--since", "2024-13-01"]
-    text = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), *bad_day],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    text = invoke_cli("--db", str(db), *bad_day)
     assert text.returncode == 2 and "--since" in text.stderr

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from patchlens.metrics import conformance as cf
+from tests.helpers.cli import invoke_cli
 
 DAY = 86400
 T0 = 1_700_000_000
@@ -226,18 +226,8 @@ def test_the_page_and_the_command_show_hostile_text_as_text(hostile):
     csv = client.get("/csv/conformance/self_reviews").text
     assert "mallory@evil.example" in csv and "eve@evil.example" in csv
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "conformance"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = invoke_cli("--db", str(db), "conformance")
     assert proc.returncode == 0, proc.stderr
     assert "xss: off-list" in proc.stdout
-    out = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "conformance", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = invoke_cli("--db", str(db), "conformance", "--json")
     assert json.loads(out.stdout)["off_list"][0]["subject"] == OFF_SUBJECT

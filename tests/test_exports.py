@@ -5,23 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.helpers.cli import invoke_cli
+
 pytestmark = pytest.mark.slow
 
 
 def _run(db: Path, *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "-q", "export", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    proc = invoke_cli("--db", str(db), "-q", "export", *args)
+    proc.check_returncode()
+    return proc.stdout
 
 
 def test_metrics_parquet_and_csv_agree(erofs_store, tmp_path: Path) -> None:
@@ -59,19 +56,5 @@ def test_people_and_patches(erofs_store) -> None:
 
 def test_parquet_needs_a_file(erofs_store) -> None:
     db, _engine, _ = erofs_store
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "patchlens",
-            "--db",
-            str(db),
-            "export",
-            "people",
-            "--format",
-            "parquet",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = invoke_cli("--db", str(db), "export", "people", "--format", "parquet")
     assert proc.returncode == 2 and "--output" in proc.stderr

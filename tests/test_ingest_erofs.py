@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
 from patchlens.store import schema
+from tests.helpers.cli import invoke_cli
 
 pytestmark = pytest.mark.slow
 
@@ -148,12 +148,9 @@ def test_second_update_adds_nothing(erofs_store):
 
 def test_status_json(erofs_store):
     db, _engine, _ = erofs_store
-    out = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "status", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    proc = invoke_cli("--db", str(db), "status", "--json")
+    proc.check_returncode()
+    out = proc.stdout
     data = json.loads(out)
     names = {li["list"] for li in data["lists"]}
     assert names == {"linux-erofs", "erofs-2024"}

@@ -16,7 +16,7 @@ from patchlens.cli import init as initfile
 from patchlens.config import ConfigError, load_config
 from patchlens.identity.bots import DEFAULT_BOT_PATTERNS, BotMatcher
 from tests.conftest import data_path
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import invoke_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("erofs", "linux", "ltp", "qemu", "xen")
@@ -50,11 +50,13 @@ def test_acceptance_6_init_xen_then_update_with_local_copies(tmp_path: Path) -> 
         "Tests which did not succeed and are blocking: none\n"
     )
     sources = [a for p in [mbox, *samples, report] for a in ("--list-source", str(p))]
-    r = run_cli(tmp_path, "init", "xen", *sources, "--maintainers", str(maintainers), "--no-repo")
+    r = invoke_cli(
+        "init", "xen", *sources, "--maintainers", str(maintainers), "--no-repo", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     written = (tmp_path / "patchlens.toml").read_text()
     assert "[lists.xen-devel]" in written and str(mbox) in written
-    up = run_cli(tmp_path, "-q", "update")
+    up = invoke_cli("-q", "update", cwd=tmp_path)
     assert up.returncode == 0, up.stderr
     con = sqlite3.connect(tmp_path / "patchlens.db")
     (lists,) = con.execute("SELECT count(*) FROM mailing_lists WHERE name = 'xen-devel'").fetchone()
@@ -77,7 +79,7 @@ def test_acceptance_6_init_xen_then_update_with_local_copies(tmp_path: Path) -> 
     assert subsystems > 50 and with_subsystem > series // 2
     assert reviews > 0
     # A second update registers nothing twice and finds nothing new.
-    again = run_cli(tmp_path, "-q", "update")
+    again = invoke_cli("-q", "update", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert con.execute("SELECT count(*) FROM list_sources").fetchone()[0] == 8
     # The bots: the patterns update used are the file's; Xen's reporters are machines, people
@@ -102,16 +104,16 @@ def test_acceptance_6_init_xen_then_update_with_local_copies(tmp_path: Path) -> 
 
 def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
     (tmp_path / "patchlens.toml").write_text("# mine\n")
-    r = run_cli(tmp_path, "init", "qemu")
+    r = invoke_cli("init", "qemu", cwd=tmp_path)
     assert r.returncode == 2 and "exists; add --force" in r.stderr
     assert (tmp_path / "patchlens.toml").read_text() == "# mine\n"
-    r = run_cli(tmp_path, "init", "qemu", "--force")
+    r = invoke_cli("init", "qemu", "--force", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "[lists.qemu-devel]" in (tmp_path / "patchlens.toml").read_text()
 
 
 def test_unknown_preset_names_the_known_ones(tmp_path: Path) -> None:
-    r = run_cli(tmp_path, "init", "nosuch")
+    r = invoke_cli("init", "nosuch", cwd=tmp_path)
     assert r.returncode == 2 and "known: erofs, linux, ltp, qemu, xen" in r.stderr
     assert not (tmp_path / "patchlens.toml").exists()
 
@@ -247,20 +249,20 @@ def test_update_registers_what_the_file_names_once_and_what_is_added_later(
         data_path("xen-qemu-samples", n).resolve()  # as `init` writes it
         for n in ("xen-remove-dead-code.mbox", "xen-ctrl-ballooned-dump.mbox")
     )
-    r = run_cli(tmp_path, "init", "xen", "--list-source", str(dead), "--no-repo")
+    r = invoke_cli("init", "xen", "--list-source", str(dead), "--no-repo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert run_cli(tmp_path, "-q", "update").returncode == 0
+    assert invoke_cli("-q", "update", cwd=tmp_path).returncode == 0
     con = sqlite3.connect(tmp_path / "patchlens.db")
     count = "SELECT count(*) FROM list_sources"
     assert con.execute(count).fetchone()[0] == 1
     assert con.execute("SELECT count(*) FROM messages").fetchone()[0] == 10
     toml = tmp_path / "patchlens.toml"
     toml.write_text(toml.read_text().replace(f'"{dead}",', f'"{dead}", "{ballooned}",'))
-    up = run_cli(tmp_path, "-q", "update")
+    up = invoke_cli("-q", "update", cwd=tmp_path)
     assert up.returncode == 0, up.stderr
     assert con.execute(count).fetchone()[0] == 2
     assert con.execute("SELECT count(*) FROM messages").fetchone()[0] == 13
     # A repository the file names that git cannot read: one error line naming the file.
     toml.write_text(toml.read_text() + f'\n[repos.xen]\nsource = "{tmp_path / "none.git"}"\n')
-    bad = run_cli(tmp_path, "-q", "update")
+    bad = invoke_cli("-q", "update", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.startswith("error: patchlens.toml: "), bad.stderr

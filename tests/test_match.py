@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +16,7 @@ from patchlens.match.renames import Renames, _dir_move, commit_aliases
 from patchlens.queries.history import load_superseded_by_merged
 from patchlens.stages.match import load
 from patchlens.store import schema
+from tests.helpers.cli import invoke_cli
 
 DAY = 86400
 
@@ -193,21 +192,15 @@ def test_kernel_patches_stay_unmatched(erofs_store) -> None:
 @pytest.mark.slow
 def test_eval_and_export_commands(erofs_store) -> None:
     db, _engine, _ = erofs_store
-    out = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "-q", "eval-match", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    proc = invoke_cli("--db", str(db), "-q", "eval-match", "--json")
+    proc.check_returncode()
+    out = proc.stdout
     result = json.loads(out)
     assert result["precision"] >= 0.99 and result["recall"] >= 0.97
     assert set(result["layers"]) <= {"patch-id", "subject", "diff"}
-    tsv = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "export", "links"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
+    proc = invoke_cli("--db", str(db), "export", "links")
+    proc.check_returncode()
+    tsv = proc.stdout.splitlines()
     assert tsv[0].split("\t")[:5] == ["message_id", "repo", "commit", "method", "score"]
     assert len(tsv) > 1000
     assert {line.split("\t")[3] for line in tsv[1:]} <= {"pointer", "patch-id", "subject", "diff"}

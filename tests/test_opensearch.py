@@ -13,7 +13,6 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,18 +21,16 @@ import pytest
 
 from patchlens.metrics.backlog import STATES
 from patchlens.stages.opensearch import INDEXES, MAPPINGS, STATE_FILE
+from tests.helpers.cli import invoke_cli
 
 pytestmark = pytest.mark.slow
 
 
 def _export(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "-q", "export", "opensearch", *args],
-        capture_output=True,
-        text=True,
-        check=check,
-        timeout=600,
-    )
+    proc = invoke_cli("--db", str(db), "-q", "export", "opensearch", *args)
+    if check:
+        proc.check_returncode()
+    return proc
 
 
 def _ops(path: Path) -> list[tuple[str, str, dict | None]]:

@@ -25,6 +25,7 @@ from patchlens.sources.detect import detect_format
 from patchlens.sources.perceval import PercevalSource, rebuild_message
 from patchlens.store import schema
 from tests.conftest import data_path
+from tests.helpers.cli import invoke_cli
 from tests.helpers.xenqemu import all_versions, build
 
 # Perceval's console script, installed beside this Python by the test extra.
@@ -372,13 +373,9 @@ def test_add_list_and_update_from_the_command_line(tmp_path: Path, both) -> None
     db = tmp_path / "s.db"
 
     def cli(*args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "patchlens", "--db", str(db), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=600,
-        ).stdout
+        proc = invoke_cli("--db", str(db), *args)
+        proc.check_returncode()
+        return proc.stdout
 
     assert cli("add-list", "gl", str(grown)).split() == ["gl:", str(grown), "(perceval)"]
     cli("-q", "update")

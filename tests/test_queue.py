@@ -37,6 +37,7 @@ from patchlens.stages.progress import Reporter
 from patchlens.store.db import database_url, open_store
 from patchlens.web.feeds import FEED_MAX
 from tests.conftest import FIXTURES, data_path
+from tests.helpers.cli import invoke_cli
 
 ROGER = "roger.pau@citrix.com"  # R: of X86 ARCHITECTURE in 2019, and of nothing else
 JAN = "jbeulich@suse.com"  # M: of X86 ARCHITECTURE (and of THE REST, and more)
@@ -273,12 +274,9 @@ def test_queue_api_matches_its_schema_and_the_cli(xen, client) -> None:
         cls=jsonschema.Draft202012Validator,
         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "-q", "queue", "Roger Pau", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    proc = invoke_cli("--db", str(db), "-q", "queue", "Roger Pau", "--json")
+    proc.check_returncode()
+    out = proc.stdout
     assert json.loads(out) == d
     table = subprocess.run(
         [sys.executable, "-m", "patchlens", "--db", str(db), "queue", ROGER],
@@ -288,11 +286,7 @@ def test_queue_api_matches_its_schema_and_the_cli(xen, client) -> None:
         env={"COLUMNS": "200", "PATH": ""},
     ).stdout
     assert f"{d['total']} open series" in table
-    bad = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "queue", "nobody-at-all@example"],
-        capture_output=True,
-        text=True,
-    )
+    bad = invoke_cli("--db", str(db), "queue", "nobody-at-all@example")
     assert bad.returncode != 0 and "nobody is named" in bad.stderr
     assert client.get("/api/people/nobody@example.org/queue").status_code == 404
 

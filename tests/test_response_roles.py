@@ -44,6 +44,7 @@ from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.conftest import FIXTURES, data_path
+from tests.helpers.cli import invoke_cli
 
 H = 3600.0
 
@@ -312,13 +313,11 @@ def test_series_page_and_performance_show_roles(qemu) -> None:
 
 
 def test_metrics_export_carries_the_roles(qemu, tmp_path: Path) -> None:
-    import subprocess
-    import sys
 
     out = tmp_path / "m.json"
     db = str(qemu.url.database)
-    argv = [sys.executable, "-m", "patchlens", "--db", db, "-q", "export", "metrics"]
-    subprocess.run([*argv, "--format", "json", "-o", str(out)], check=True)
+    argv = ["--db", db, "-q", "export", "metrics"]
+    invoke_cli(*argv, "--format", "json", "-o", str(out)).check_returncode()
     rows = {r["title"]: r for r in json.loads(out.read_text())}
     r = rows["tests/functional: Fix broken decorators"]
     assert (r["first_response_role"], r["first_responder"]) == (OTHER, "addr:berrange@redhat.com")

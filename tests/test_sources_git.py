@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from patchlens.stages import ingest
 from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
+from tests.helpers.cli import invoke_cli
 from tests.helpers.gitrepos import ENV, git
 from tests.helpers.publicinbox import add_message, init, message
 
@@ -104,21 +103,7 @@ def test_unknown_format_names_the_file(tmp_path: Path) -> None:
 def test_cli_reports_a_bad_source_clearly(tmp_path: Path) -> None:
     junk = tmp_path / "junk.txt"
     junk.write_text("hello\nthis is not a mailbox\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "patchlens",
-            "--db",
-            str(tmp_path / "s.db"),
-            "add-list",
-            "x",
-            str(junk),
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-    )
+    proc = invoke_cli("--db", str(tmp_path / "s.db"), "add-list", "x", str(junk), env=ENV)
     assert proc.returncode == 2
     assert "junk.txt" in proc.stderr and "unknown archive format" in proc.stderr
 

@@ -4,8 +4,6 @@ MAINTAINERS file of 2019, and EROFS without any MAINTAINERS file."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from patchlens.store import schema
+from tests.helpers.cli import invoke_cli
 
 pytestmark = pytest.mark.slow
 
@@ -77,24 +76,18 @@ def test_examples(xen, title_part: str, expected: str) -> None:
 
 def test_report_by_subsystem(xen) -> None:
     tmp, db, _engine = xen
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "patchlens",
-            "--db",
-            str(db),
-            "--config",
-            str(tmp / "patchlens.toml"),
-            "report",
-            "--subsystem",
-            "TOOLSTACK",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    proc = invoke_cli(
+        "--db",
+        str(db),
+        "--config",
+        str(tmp / "patchlens.toml"),
+        "report",
+        "--subsystem",
+        "TOOLSTACK",
+        "--json",
+    )
+    proc.check_returncode()
+    out = proc.stdout
     rep = json.loads(out)
     assert rep["series"] > 200
     assert sum(rep["states"].values()) == rep["series"]
@@ -103,13 +96,9 @@ def test_report_by_subsystem(xen) -> None:
 
 def test_no_maintainers_file_degrades(erofs_store) -> None:
     db, _engine, _ = erofs_store
-    out = subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "report", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(db).parent,
-    ).stdout
+    proc = invoke_cli("--db", str(db), "report", "--json", cwd=Path(db).parent)
+    proc.check_returncode()
+    out = proc.stdout
     rep = json.loads(out)
     assert rep["unanswered_by_subsystem"] is None
     assert rep["per_subsystem"][0]["subsystem"] == "(none)"

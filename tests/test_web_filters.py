@@ -303,28 +303,20 @@ def test_filters_combine(client, base) -> None:
 
 
 @pytest.fixture(scope="module")
-def xen(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def xen(tmp_path_factory: pytest.TempPathFactory, xen_store) -> Any:
+    """A copy of conftest's `xen_store`: the Xen posted patches of 2019-2020 with
+    MAINTAINERS-2019-06 (the store this fixture built itself before, by the same steps), and
+    the site over it."""
     from fastapi.testclient import TestClient
 
     from patchlens.config import load_config
-    from patchlens.stages import ingest
-    from patchlens.stages.pipeline import run_stages
-    from patchlens.stages.progress import Reporter
-    from patchlens.store.db import database_url, open_store
+    from patchlens.store.db import database_url
     from patchlens.web.app import create_app
-    from tests.conftest import data_path
+    from tests.conftest import copy_store
 
-    tmp = tmp_path_factory.mktemp("xen-filters")
-    maintainers = data_path("xen", "MAINTAINERS-2019-06")
-    (tmp / "patchlens.toml").write_text(f'[maintainers]\nfile = "{maintainers}"\n')
-    db = tmp / "xen.db"
-    engine = open_store(str(db))
-    mbox = data_path("xen", "xen-devel-posted-patches-2019-2020.mbox.gz")
-    ingest.add_list(engine, "xen-devel", [str(mbox)])
-    quiet = Reporter(quiet=True)
-    ingest.run_update(engine, tmp / "cache", quiet)
-    cfg = load_config(str(tmp / "patchlens.toml"))
-    run_stages(engine, cfg, tmp / "cache", quiet)
+    built, built_db, _engine = xen_store
+    db = copy_store(built_db, tmp_path_factory.mktemp("xen-filters") / "xen.db")
+    cfg = load_config(str(built / "patchlens.toml"))
     return db, TestClient(create_app(database_url(str(db)), cfg))
 
 
