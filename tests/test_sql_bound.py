@@ -17,6 +17,7 @@ TEXTS = [
     "[1,2]",
     "null",
     "123",
+    "1",
     "nul\x00inside",
 ]
 INTS = [0, 1, -1, 2**63 - 1, -(2**63), 2**31, 123]
@@ -36,16 +37,25 @@ def _store():
 def test_json_bound_finds_what_a_list_finds() -> None:
     engine, t = _store()
     with engine.connect() as conn:
-        for col, keys in ((t.c.s, [*TEXTS, "absent"]), (t.c.i, [*INTS, 5, 1.5])):
+        # Keys of the other column's type too: SQLite converts a key to the column's type
+        # (1 finds '1' in a TEXT column, '123' finds 123 in an INTEGER one).
+        mixed = [1, 123, -1, 2**63 - 1, "123", "0123", " 123", "1.0", "-1"]
+        for col, keys in (
+            (t.c.s, [*TEXTS, "absent", *mixed]),
+            (t.c.i, [*INTS, 5, 1.5, *mixed]),
+        ):
             for chunk in ([k] for k in keys):
                 listed = conn.execute(select(t.c.n).where(col.in_(chunk))).all()
                 found = conn.execute(select(t.c.n).where(col.in_(bound(conn, chunk)))).all()
                 assert sorted(found) == sorted(listed), chunk
-            got = rows_in(conn, lambda c, col=col: select(t.c.n).where(col.in_(c)), keys)
-            want = conn.execute(select(t.c.n).where(col.in_(list(keys)))).all()
-            assert sorted(got) == sorted(want)
+            for kind in (int, float, str):  # rows_in sorts its keys: one type at a time
+                some = [k for k in keys if type(k) is kind]
+                got = rows_in(conn, lambda c, col=col: select(t.c.n).where(col.in_(c)), some)
+                want = conn.execute(select(t.c.n).where(col.in_(some))).all()
+                assert sorted(got) == sorted(want), (col, kind)
         # Every value came back: the test is not vacuous.
-        assert len(rows_in(conn, lambda c: select(t.c.n).where(t.c.s.in_(c)), TEXTS)) == 10
+        assert len(rows_in(conn, lambda c: select(t.c.n).where(t.c.s.in_(c)), TEXTS)) == 11
+        assert rows_in(conn, lambda c: select(t.c.n).where(t.c.s.in_(c)), [1, 123]) != []
         assert len(rows_in(conn, lambda c: select(t.c.n).where(t.c.i.in_(c)), INTS)) == 7
         by = grouped(conn, t.c.s, TEXTS, {"n": t.c.n}, t)
         assert sorted(by) == sorted(TEXTS)

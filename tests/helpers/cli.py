@@ -94,7 +94,7 @@ def invoke_cli(
             res = runner.invoke(
                 app,
                 list(args),
-                env={**dict.fromkeys(UNSET), **(env or {})},
+                env={**(env or {}), **dict.fromkeys(UNSET)},
                 catch_exceptions=False,
                 prog_name="python -m patchlens",
             )

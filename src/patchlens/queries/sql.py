@@ -55,7 +55,10 @@ def bound(conn: Connection, chunk: list[Any]) -> list[Any] | Select[Any]:
     of reading them. The plan is the same (SQLite reads the index once per key)."""
     if conn.dialect.name == "sqlite" and all(_plain(v) for v in chunk):
         text = json.dumps(chunk, ensure_ascii=False)
-        return select(literal_column("value")).select_from(func.json_each(text))
+        # `+value`, not `value`: json_each's column has an affinity that would keep SQLite from
+        # converting a key to the compared column's type (1 would not find '1' in a TEXT
+        # column); the unary plus drops it, as a bound parameter has none.
+        return select(literal_column("+value")).select_from(func.json_each(text))
     return chunk
 
 
