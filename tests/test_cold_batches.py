@@ -21,6 +21,7 @@ from patchlens.stages.context import build_context
 from patchlens.stages.progress import Reporter
 from patchlens.stages.review import rebuild_structure
 from patchlens.store.db import open_store
+from tests.conftest import copy_store
 from tests.helpers.storedump import logical_dump
 
 pytestmark = pytest.mark.slow
@@ -93,10 +94,7 @@ def test_an_interrupted_rebuild_in_batches_resumes(
 
 def _owing_everything(db: Path, copy: Path):
     """A copy of the store `db` whose reconstruction is owed everything, and its context."""
-    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
-    src.backup(dst)  # WAL included: what the fixture's engine has committed
-    src.close()
-    dst.close()
+    copy_store(db, copy)  # WAL included: what the fixture's engine has committed
     engine = open_store(str(copy))
     with engine.begin() as conn:
         changes.owe(conn, changes.STRUCTURE, changes.Work(full=True))

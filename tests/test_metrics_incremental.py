@@ -11,7 +11,6 @@ from their messages alone.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from patchlens.stages.pipeline import subsystems_for
 from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
+from tests.conftest import copy_store
 
 pytestmark = pytest.mark.slow
 
@@ -42,12 +42,7 @@ def erofs(erofs_store, tmp_path_factory):
         ctx = build_context(conn, Config(), db.with_name("cache"))
 
     def copy(name: str) -> Engine:
-        dest = tmp_path_factory.mktemp(name) / "s.db"
-        src, dst = sqlite3.connect(db), sqlite3.connect(dest)
-        with dst:
-            src.backup(dst)
-        src.close()
-        dst.close()
+        dest = copy_store(db, tmp_path_factory.mktemp(name) / "s.db")
         return open_store(str(dest))
 
     return copy, ctx

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sqlite3
 
 import pytest
 from sqlalchemy import event, select
@@ -39,6 +38,7 @@ from patchlens.stages.prediction import run_prediction
 from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
+from tests.conftest import copy_store
 
 DAY = 86400
 
@@ -153,16 +153,6 @@ def test_a_page_predicts_from_the_stored_model_as_the_full_corpus_does(erofs_sto
             assert page == want, key
 
 
-def _copy_store(db, dest) -> None:
-    """A consistent copy of the SQLite store (its write-ahead log included)."""
-    src, out = sqlite3.connect(str(db)), sqlite3.connect(str(dest))
-    try:
-        src.backup(out)
-    finally:
-        src.close()
-        out.close()
-
-
 def _statements(engine):
     seen: list[str] = []
 
@@ -195,7 +185,7 @@ def test_without_a_model_or_with_too_few_merges_the_page_says_why(
     db, _engine, _ = erofs_store
     _rows, _everyone, corpus, _stored, people = full
     copy = tmp_path / "s.db"
-    _copy_store(db, copy)
+    copy_store(db, copy)
     engine = open_store(str(copy))
     key = next(k for k in corpus.series if corpus.history.records[k].merged is None)
     try:
@@ -224,7 +214,7 @@ def test_a_store_of_older_metrics_code_redoes_the_metrics_only(erofs_store, full
     db, _engine, _ = erofs_store
     rows, _everyone, _corpus, stored, _people = full
     copy = tmp_path / "old.db"
-    _copy_store(db, copy)
+    copy_store(db, copy)
     shutil.copytree(db.with_name("cache"), tmp_path / "cache")
     engine = open_store(str(copy))
     st, sm = schema.stage_state, schema.series_metrics

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import copy_store
+
 # Longer than PageCache.check_every: the next request reads the store's state again.
 RECHECK = 0.6
 
@@ -23,15 +25,7 @@ RECHECK = 0.6
 @pytest.fixture
 def store(erofs_store: Any, tmp_path: Path) -> Path:
     db, _engine, _reports = erofs_store
-    copy = tmp_path / "erofs.db"
-    src = sqlite3.connect(db)
-    dst = sqlite3.connect(copy)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
-    return copy
+    return copy_store(db, tmp_path / "erofs.db")
 
 
 @pytest.fixture
