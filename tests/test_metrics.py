@@ -18,7 +18,7 @@ from patchlens.metrics.backlog import (
     BacklogRules,
     facts,
     merge_changes,
-    merged_fully,
+    merged_at,
     state,
 )
 from patchlens.metrics.compute import series_metrics, version_metrics
@@ -279,12 +279,12 @@ def test_states_agree_with_a_recount_from_the_facts(erofs_store) -> None:
     assert len(seen) >= 7, seen
 
 
-def test_merged_fully_is_the_merge_of_the_facts(erofs_store) -> None:
-    """`merged_fully` says what `facts(...).merged == "fully"` says for every EROFS series
-    (pulls and backports too) at every date something happened to it, a second before each,
-    and at the end of time, and `merge_changes` (the merge history every series' record is
-    built from) gives the changes of those answers; both ways of being merged (by commit, by
-    notice) and series merged late occur."""
+def test_merge_changes_are_the_merge_of_the_facts(erofs_store) -> None:
+    """`merge_changes` (the merge history every series' record is built from) changes where
+    `facts(...).merged == "fully"` changes for every EROFS series (pulls and backports too),
+    asked at every date something happened to it, a second before each, and at the end of
+    time; `merged_at` is the first of those dates when the series ends merged. Both ways of
+    being merged (by commit, by notice) and series merged late occur."""
     db, engine, _ = erofs_store
     with engine.connect() as conn:
         people = build_context(conn, Config(), db.with_name("cache")).people
@@ -301,7 +301,6 @@ def test_merged_fully_is_the_merge_of_the_facts(erofs_store) -> None:
         for when in asked:
             f = facts(se, when)
             want = f is not None and f.merged == "fully"
-            assert merged_fully(se, when) == want, (se.key, when)
             if want != state:
                 changes.append((when, want))
                 state = want
@@ -311,6 +310,8 @@ def test_merged_fully_is_the_merge_of_the_facts(erofs_store) -> None:
                 by["not yet"] += 1
         # The one-pass history gives the same changes as asking at every date.
         assert merge_changes(se, asked) == changes, se.key
+        ends_merged = bool(changes) and changes[-1][1]
+        assert merged_at(se) == (changes[0][0] if ends_merged else None), se.key
         by["changed"] += len(changes) > 1
     assert by["commit"] and by["notice"] and by["not yet"] and by["changed"], by
 

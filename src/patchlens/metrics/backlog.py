@@ -75,6 +75,16 @@ def _version_at(v: VersionFacts, when: int) -> VersionFacts:
     return replace(v, patches=patches, replies=[r for r in v.replies if r.date <= when])
 
 
+def _linked(p: PatchFacts) -> bool:
+    """Whether a patch's linked commit counts as its merge (an ambiguous link does not)."""
+    return bool(p.commit_date) and not p.ambiguous
+
+
+def _is_notice(r: ReplyFacts) -> bool:
+    """Whether a reply counts as a merge notice (see `merge_notice`)."""
+    return bool(r.notices) and (not r.is_author or "committed" in r.notices)
+
+
 def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
     """The first maintainer's notice ("applied", "committed", "pushed", "queued", "merged")
     in reply to any version, from someone other than the series' author; bots count, since
@@ -82,12 +92,7 @@ def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
     it says "committed": committers commit their own reviewed patches ("Fixed, thanks. And
     committed."), while an author's "applied"/"pushed"/"merged" usually speaks of a suggestion
     taken into the next version or a branch published for review. None when there is none."""
-    found = [
-        r
-        for v in versions
-        for r in v.replies
-        if r.notices and (not r.is_author or "committed" in r.notices)
-    ]
+    found = [r for v in versions for r in v.replies if _is_notice(r)]
     return min(found, key=lambda r: (r.date, r.message_id)) if found else None
 
 
@@ -104,12 +109,8 @@ def facts(
     if not versions:
         return None
     latest = current_version(versions)
-    merged_any = any(
-        p.commit_date and not p.ambiguous for v in versions for p in v.patches.values()
-    )
-    fully = bool(latest.patches) and all(
-        p.commit_date and not p.ambiguous for p in latest.patches.values()
-    )
+    merged_any = any(_linked(p) for v in versions for p in v.patches.values())
+    fully = bool(latest.patches) and all(_linked(p) for p in latest.patches.values())
     notice = None if merged_any else merge_notice(versions)
     reviewer = [r for r in latest.replies if r.reviewer]
     cover_reviewed = any(r.review and r.patch_idx == 0 for r in reviewer)
@@ -136,54 +137,20 @@ def facts(
     )
 
 
-def merged_fully(s: SeriesFacts, when: int) -> bool:
-    """Whether `facts(s, when).merged` is "fully" (False before the series is posted),
-    decided without building the rest of the facts: the merge history of a series is asked
-    at every date something happened to it, and building whole versions as they stood at
-    each of those dates made that quadratic in its replies. The same rules as `facts`: a
-    linked commit decides where there is one, a notice only where no patch has one."""
-    versions = [v for v in s.versions if v.date <= when]
-    if not versions:
-        return False
-
-    def committed(p: PatchFacts) -> bool:
-        return bool(p.commit_date) and (p.commit_date or 0) <= when and not p.ambiguous
-
-    if any(committed(p) for v in versions for p in v.patches.values()):
-        latest = current_version(versions)
-        return bool(latest.patches) and all(committed(p) for p in latest.patches.values())
-    return any(
-        r.date <= when and r.notices and (not r.is_author or "committed" in r.notices)
-        for v in versions
-        for r in v.replies
-    )
-
-
 def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
-    """The dates among `dates` (ascending) at which `merged_fully(s, date)` changes, with its
-    new value (it starts False): what `merged_fully` gives asked at every date, in one pass.
-    Asking it at each date read every version's patches and replies again, for series with
-    hundreds of replies; here each version is read once, and again only when the versions
-    posted by then change (the latest one may be another)."""
+    """The dates among `dates` (ascending) at which whether `facts(s, date).merged` is "fully"
+    changes, with its new value (it starts False), in one pass. Building the facts at each
+    date read every version's patches and replies again, for series with hundreds of
+    replies; here each version is read once, and again only when the versions posted by
+    then change (the latest one may be another). The same rules as `facts`: a linked commit
+    decides where there is one, a notice only where no patch has one."""
     first_commit: list[float] = []
     first_notice: list[float] = []
     for v in s.versions:
         first_commit.append(
-            min(
-                (p.commit_date for p in v.patches.values() if p.commit_date and not p.ambiguous),
-                default=math.inf,
-            )
+            min((p.commit_date or 0 for p in v.patches.values() if _linked(p)), default=math.inf)
         )
-        first_notice.append(
-            min(
-                (
-                    r.date
-                    for r in v.replies
-                    if r.notices and (not r.is_author or "committed" in r.notices)
-                ),
-                default=math.inf,
-            )
-        )
+        first_notice.append(min((r.date for r in v.replies if _is_notice(r)), default=math.inf))
     out: list[tuple[int, bool]] = []
     state = False
     posted = -1
@@ -198,11 +165,9 @@ def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
             if mine:
                 latest = current_version([s.versions[i] for i in mine])
                 dated = [
-                    p.commit_date if p.commit_date and not p.ambiguous else math.inf
-                    for p in latest.patches.values()
+                    p.commit_date or 0 if _linked(p) else math.inf for p in latest.patches.values()
                 ]
                 full_at = max(dated, default=math.inf)
-        # As `merged_fully`: a linked commit decides where there is one, else a notice.
         now = full_at <= when if commit_at <= when else notice_at <= when
         if now != state:
             out.append((when, now))
@@ -211,20 +176,18 @@ def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
 
 
 def merged_at(s: SeriesFacts) -> int | None:
-    """The first date at which the series is merged (`facts` says "fully"), or None if it
-    never is with what is known. Checked at each date something happened (a version, a
-    reply, a commit): the merge facts change only then."""
-    if not merged_fully(s, BLOCKED_FOREVER):
-        return None
+    """The first date at which the series is merged (`facts` says "fully"), or None if it is
+    not merged with all that is known. Checked at each date something happened (a version,
+    a reply, a commit): the merge facts change only then."""
     dates = sorted(
         {v.date for v in s.versions}
         | {r.date for v in s.versions for r in v.replies}
         | {p.commit_date for v in s.versions for p in v.patches.values() if p.commit_date}
     )
-    for d in dates:
-        if merged_fully(s, d):
-            return d
-    return None
+    changes = merge_changes(s, dates)
+    if not changes or not changes[-1][1]:
+        return None
+    return next(d for d, on in changes if on)
 
 
 def blocked_until(prerequisites: list[SeriesFacts]) -> int | None:
