@@ -130,13 +130,19 @@ def sources(lists: list[dict[str, Any]], repos: list[dict[str, Any]], console: C
             )
     console.print(src)
     r = _table(
-        "Repositories", ("repo", "commits", "branches", "from", "to", "updated"), ("commits",)
+        "Repositories",
+        ("repo", "commits", "without diffs", "branches", "from", "to", "updated"),
+        ("commits", "without diffs"),
     )
     for repo in repos:
         branches = ", ".join(f"{b} ({n:,})" for b, n in sorted(repo["commits_per_branch"].items()))
+        skipped = (
+            f"{repo['diff_skipped']:,} (before {repo['horizon'][:10]})" if repo["horizon"] else "0"
+        )
         r.add_row(
             escape(repo["repo"]),
             f"{repo['commits']:,}",
+            skipped,
             escape(branches or ", ".join(repo["branches"])),
             (repo["first_date"] or "")[:10],
             (repo["last_date"] or "")[:10],

@@ -1026,6 +1026,10 @@ def commit_page(conn: Connection, sha: str) -> dict[str, Any] | None:
                 if mm["pk"] == pk:
                     mm["commit"] = {"sha": d["sha"]}
         d["after_review"] = rounds.series_after_review(conn, versions, only=pk).get(pk)
+    if d["diff_skipped"]:  # read without its diff (match/horizon.py): nothing was counted
+        d["lines_added"] = d["lines_removed"] = None
+        for x in d["files"]:
+            x["lines_added"] = x["lines_removed"] = x["binary"] = None
     diff = d.pop("diff")
     d["diff"] = diff[:200_000] if diff else None
     d["diff_truncated"] = bool(diff and len(diff) > 200_000)

@@ -79,14 +79,17 @@ def repo_status(conn: Connection) -> list[dict[str, Any]]:
     rp, c, cb = schema.repos, schema.commits, schema.commit_branches
     out = []
     for repo in conn.execute(
-        select(*cols(rp, "id", "name", "location", "branches", "last_update")).order_by(rp.c.name)
+        select(*cols(rp, "id", "name", "location", "branches", "last_update", "horizon")).order_by(
+            rp.c.name
+        )
     ):
-        n, first, last, merges = conn.execute(
+        n, first, last, merges, skipped = conn.execute(
             select(
                 func.count(),
                 func.min(c.c.committer_date),
                 func.max(c.c.committer_date),
                 func.coalesce(func.sum(c.c.is_merge.cast(Integer)), 0),
+                func.coalesce(func.sum(c.c.diff_skipped.cast(Integer)), 0),
             ).where(c.c.repo_id == repo.id)
         ).one()
         per_branch = dict(
@@ -105,6 +108,9 @@ def repo_status(conn: Connection) -> list[dict[str, Any]]:
                 "commits": n,
                 "commits_per_branch": per_branch,
                 "merges": int(merges),
+                # Commits before the history horizon, read without diffs (match/horizon.py).
+                "horizon": format_utc(repo.horizon) or None,
+                "diff_skipped": int(skipped),
                 "first_date": format_utc(first) or None,
                 "last_date": format_utc(last) or None,
                 "last_update": format_utc(repo.last_update) or None,

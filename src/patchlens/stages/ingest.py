@@ -8,6 +8,7 @@ re-read batch stores nothing twice.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import time
@@ -25,6 +26,7 @@ from patchlens.sources.detect import detect_format, open_source
 from patchlens.sources.gitrepo import CommitRecord
 from patchlens.sources.gitutil import check_remote, check_repo, is_url, resolve_repo
 from patchlens.stages import changes
+from patchlens.stages.horizon import current_horizon, settle
 from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.stages.progress import Reporter
 from patchlens.stages.records import (
@@ -411,11 +413,14 @@ def _parse_and_analyse(batch: Batch) -> list[Parsed]:
 def update_repos(
     engine: Engine, cache: Path, reporter: Reporter, jobs: int = DEFAULT_JOBS
 ) -> list[SourceReport]:
+    """Read every registered repository's new commits; those dated before the history
+    horizon that the store's mail sets (stages/horizon.py) without their diffs."""
     repos = schema.repos
     with engine.connect() as conn:
         rows = conn.execute(
             select(*repos.c["id", "name", "location", "branches", "cursor"]).order_by(repos.c.id)
         ).all()
+        limit = current_horizon(conn) if rows else None
     work = []
     for repo_id, name, location, branches, cursor in rows:
         rep = SourceReport(kind="repo", name=name, location=location)
@@ -431,6 +436,7 @@ def update_repos(
                 json.loads(branches),
                 json.loads(cursor) if cursor else {},
                 jobs,
+                limit,
             )
             record_damage(engine, [], repo_id=repo_id)  # read whole: nothing is damaged
 
@@ -448,20 +454,30 @@ def _update_repo(
     branches: list[str],
     cursor: dict[str, str],
     jobs: int = DEFAULT_JOBS,
+    limit: int | None = None,
 ) -> None:
+    """The repository's new commits on each branch; those committed before `limit` (the
+    history horizon) without their diffs."""
     gitdir = resolve_repo(location, cache)
+
+    def whole(shas: list[str]) -> Iterator[list[CommitRecord]]:
+        return _read_parts(
+            gitdir, [(False, part) for part in gitrepo.slices(shas, COMMIT_SLICE)], jobs
+        )
+
+    settle(engine, reporter, rep.name, repo_id, limit, whole)
     for branch in branches or [gitrepo.default_branch(gitdir)]:
         head = gitrepo.branch_head(gitdir, branch)
         old = cursor.get(branch)
         if old == head:
             continue
         exclude = [old] if old and gitrepo.has_commit(gitdir, old) else []
-        shas = gitrepo.rev_list(gitdir, head, exclude)
+        dated = gitrepo.rev_list_dated(gitdir, head, exclude)
         with engine.connect() as conn:
-            known = known_commits(conn, repo_id, shas)
-        todo = [sha for sha in shas if sha not in known]
+            known = known_commits(conn, repo_id, [sha for sha, _ in dated])
+        todo = [(sha, ts) for sha, ts in dated if sha not in known]
         with reporter.task(f"{rep.name}: {branch}", len(todo)) as task:
-            for records in _read_slices(gitdir, todo, jobs):
+            for records in _read_parts(gitdir, _parts(todo, limit), jobs):
                 with engine.begin() as conn:
                     rep.new += store_commits(conn, repo_id, branch, records)
                 rep.read += len(records)
@@ -477,14 +493,32 @@ def _update_repo(
             )
 
 
-def _read_slices(gitdir: Path, shas: list[str], jobs: int) -> Iterator[list[CommitRecord]]:
-    """The commits of `shas` in order, a slice at a time, each slice read, parsed, compressed
-    and fingerprinted by a local worker process (gitrepo.read_slice) while this one writes.
-    Always local: the repository (or its mirror in the cache) is a path on this machine."""
-    parts = gitrepo.slices(shas, COMMIT_SLICE)
+# Commits read without their diffs at a time: git compares trees only, about 7,000 commits a
+# second here, so a slice of them is as quick as a few whole commits.
+HISTORY_SLICE = 5000
+
+
+def _parts(todo: list[tuple[str, int]], limit: int | None) -> list[tuple[bool, list[str]]]:
+    """`todo` (sha, commit date), in its order, cut into slices to read: runs of commits
+    before `limit` (read without diffs) and of the others (whole)."""
+    parts: list[tuple[bool, list[str]]] = []
+    for skip, run in itertools.groupby(todo, key=lambda x: limit is not None and x[1] < limit):
+        shas = [sha for sha, _ in run]
+        size = HISTORY_SLICE if skip else COMMIT_SLICE
+        parts += [(skip, part) for part in gitrepo.slices(shas, size)]
+    return parts
+
+
+def _read_parts(
+    gitdir: Path, parts: list[tuple[bool, list[str]]], jobs: int
+) -> Iterator[list[CommitRecord]]:
+    """The commits of `parts` in order, a slice at a time, each slice read (and, read whole,
+    parsed, compressed and fingerprinted) by a local worker process (gitrepo.read_part)
+    while this one writes. Always local: the repository (or its mirror in the cache) is a
+    path on this machine."""
     if len(parts) < 2:
         jobs = 1
-    read = functools.partial(gitrepo.read_slice, gitdir)
+    read = functools.partial(gitrepo.read_part, gitdir)
     for _, records in ordered_map(read, parts, jobs, local=True):
         yield records
 

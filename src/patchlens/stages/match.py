@@ -79,16 +79,16 @@ def fingerprint_new(engine: Engine, reporter: Reporter, everything: bool = False
 
 
 def _stale_everywhere(conn: Connection) -> list[tuple[str, int]]:
-    """(kind, pk) of every posting and non-merge commit without a current fingerprint."""
+    """(kind, pk) of every posting and non-merge commit without a current fingerprint (a
+    commit read without its diff has none: match/horizon.py)."""
     fp = schema.diff_fingerprints
     posted = {r.id for r in conn.execute(_posting_query())}
     have: dict[str, set[int]] = {"m": set(), "c": set()}
     stale: dict[str, set[int]] = {"m": set(), "c": set()}
     for kind, pk, version in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.fp_version)):
         (stale if version < FINGERPRINT_VERSION else have)[kind].add(pk)
-    commits = {
-        pk for (pk,) in conn.execute(select(schema.commits.c.id).where(~schema.commits.c.is_merge))
-    }
+    c = schema.commits
+    commits = {pk for (pk,) in conn.execute(select(c.c.id).where(~c.c.is_merge, ~c.c.diff_skipped))}
     return [("m", pk) for pk in sorted((posted - have["m"]) | stale["m"])] + [
         ("c", pk) for pk in sorted((commits - have["c"]) | stale["c"])
     ]
@@ -116,7 +116,9 @@ def _stale_among(conn: Connection, owed: list[int], since: int) -> list[tuple[st
     todo += [
         ("c", pk)
         for pk in conn.execute(
-            select(c.c.id).where(c.c.id > since, ~c.c.is_merge, ~current.exists()).order_by(c.c.id)
+            select(c.c.id)
+            .where(c.c.id > since, ~c.c.is_merge, ~c.c.diff_skipped, ~current.exists())
+            .order_by(c.c.id)
         ).scalars()
     ]
     return todo

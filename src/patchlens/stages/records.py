@@ -9,9 +9,10 @@ import time
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from patchlens.mail.parse import ParsedMessage, Unparseable, parse_message
+from patchlens.queries.sql import chunks
 from patchlens.review.analysis import Analysis, analyze
 from patchlens.sources.base import RawMessage
 from patchlens.sources.gitrepo import CommitRecord
@@ -288,20 +289,48 @@ def store_commits(conn: Connection, repo_id: int, branch: str, records: list[Com
                 "committer_offset": r.committer_offset,
                 "subject": r.subject,
                 "message": _clean(r.message),
-                "files_changed": len(r.files),
-                "lines_added": sum(f.added for f in r.files),
-                "lines_removed": sum(f.removed for f in r.files),
-                "patch_id": r.patch_id,
-                "diff": r.diff_z if r.diff_z is not None else r.diff,
+                **_diff_values(r),
             }
             for r in fresh
         ],
     )
     known.update(known_commits(conn, repo_id, [r.sha for r in fresh]))
-    files = []
     trailers = []
     for r in fresh:
-        pk = known[r.sha]
+        for i, t in enumerate(r.trailers):
+            trailers.append(
+                {
+                    "commit_pk": known[r.sha],
+                    "seq": i,
+                    "key": t.key,
+                    "value": _clean(t.value),
+                    "name": t.name,
+                    "email": t.email,
+                }
+            )
+    insert_ignore(conn, schema.commit_files, _file_rows(fresh, known))
+    insert_ignore(conn, schema.commit_trailers, trailers)
+    insert_ignore(conn, schema.diff_fingerprints, _fingerprint_rows(fresh, known))
+    add_branch(conn, branch, [known[sha] for sha in shas])
+    return len(fresh)
+
+
+def _diff_values(r: CommitRecord) -> dict[str, Any]:
+    """A commit's columns that come from its diff (a commit read without it: none counted)."""
+    return {
+        "files_changed": len(r.files),
+        "lines_added": sum(f.added for f in r.files),
+        "lines_removed": sum(f.removed for f in r.files),
+        "patch_id": r.patch_id,
+        "diff": r.diff_z if r.diff_z is not None else r.diff,
+        "diff_skipped": r.diff_skipped,
+    }
+
+
+def _file_rows(records: list[CommitRecord], pks: dict[str, int]) -> list[dict[str, Any]]:
+    files = []
+    for r in records:
+        pk = pks[r.sha]
         seen_paths: set[str] = set()
         for f in r.files:
             if f.path in seen_paths:
@@ -317,34 +346,66 @@ def store_commits(conn: Connection, repo_id: int, branch: str, records: list[Com
                     "binary": f.binary,
                 }
             )
-        for i, t in enumerate(r.trailers):
-            trailers.append(
-                {
-                    "commit_pk": pk,
-                    "seq": i,
-                    "key": t.key,
-                    "value": _clean(t.value),
-                    "name": t.name,
-                    "email": t.email,
-                }
-            )
-    insert_ignore(conn, schema.commit_files, files)
-    insert_ignore(conn, schema.commit_trailers, trailers)
-    # The fingerprints the reading threads computed, as fingerprint_new would store them
-    # (every non-merge commit, an empty one for a commit without a diff).
-    insert_ignore(
-        conn,
-        schema.diff_fingerprints,
-        [
-            {
-                "kind": "c",
-                "pk": known[r.sha],
-                "hashes": r.fingerprint,
-                "fp_version": FINGERPRINT_VERSION,
-            }
-            for r in fresh
-            if r.fingerprint is not None and not r.is_merge
-        ],
+    return files
+
+
+def _fingerprint_rows(records: list[CommitRecord], pks: dict[str, int]) -> list[dict[str, Any]]:
+    """The fingerprints the reading workers computed, as fingerprint_new would store them
+    (every non-merge commit read with its diff, an empty one for a commit without one)."""
+    return [
+        {"kind": "c", "pk": pks[r.sha], "hashes": r.fingerprint, "fp_version": FINGERPRINT_VERSION}
+        for r in records
+        if r.fingerprint is not None and not r.is_merge
+    ]
+
+
+def refill_commits(conn: Connection, repo_id: int, records: list[CommitRecord]) -> int:
+    """Stored commits read again with their diffs (they had been read without: the horizon
+    moved, stages/horizon.py): their diff columns, files and fingerprints replaced by the
+    ones a first reading would have stored. Returns how many were stored."""
+    pks = known_commits(conn, repo_id, [r.sha for r in records])
+    records = [r for r in records if r.sha in pks]
+    if not records:
+        return 0
+    c, cf, fp = schema.commits, schema.commit_files, schema.diff_fingerprints
+    values = [{"pk_": pks[r.sha], **_diff_values(r)} for r in records]
+    conn.execute(
+        update(c)
+        .where(c.c.id == bindparam("pk_"))
+        .values({k: bindparam(k) for k in values[0] if k != "pk_"}),
+        values,
     )
-    add_branch(conn, branch, [known[sha] for sha in shas])
-    return len(fresh)
+    ids = sorted(pks[r.sha] for r in records)
+    for part in chunks(ids):
+        conn.execute(delete(cf).where(cf.c.commit_pk.in_(part)))
+        conn.execute(delete(fp).where(fp.c.kind == "c", fp.c.pk.in_(part)))
+    insert_ignore(conn, cf, _file_rows(records, pks))
+    insert_ignore(conn, fp, _fingerprint_rows(records, pks))
+    return len(records)
+
+
+def drop_diffs(conn: Connection, repo_id: int, before: int) -> int:
+    """The repository's commits dated before `before` that were read with their diffs, as
+    if read without (the horizon appeared, stages/horizon.py): what a build from scratch
+    stores for them. Returns how many changed."""
+    c, cf, fp = schema.commits, schema.commit_files, schema.diff_fingerprints
+    ids = list(
+        conn.execute(
+            select(c.c.id).where(
+                c.c.repo_id == repo_id, c.c.committer_date < before, ~c.c.diff_skipped
+            )
+        ).scalars()
+    )
+    for part in chunks(ids):
+        conn.execute(
+            update(c)
+            .where(c.c.id.in_(part))
+            .values(lines_added=0, lines_removed=0, patch_id=None, diff=None, diff_skipped=True)
+        )
+        conn.execute(
+            update(cf)
+            .where(cf.c.commit_pk.in_(part))
+            .values(lines_added=0, lines_removed=0, binary=False)
+        )
+        conn.execute(delete(fp).where(fp.c.kind == "c", fp.c.pk.in_(part)))
+    return len(ids)

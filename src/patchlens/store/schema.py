@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.types import TypeDecorator
@@ -109,6 +110,9 @@ repos = Table(
     Column("cursor", Text),
     Column("last_update", Integer),
     Column("created_at", Integer, nullable=False),
+    # Commits dated before this (committer date) may have been read without their diffs
+    # (commits.diff_skipped; sources/gitrepo.py, match/horizon.py); None: none was.
+    Column("horizon", Integer),
 )
 
 # --- mail ----------------------------------------------------------------------------------
@@ -231,6 +235,10 @@ commits = Table(
     Column("lines_removed", Integer, nullable=False),
     Column("patch_id", String(40)),
     Column("diff", CompressedText),
+    # Read without its diff: committed far before every archived message (match/horizon.py),
+    # so no stage needs it; patch_id and diff are NULL, line counts 0 (not counted), and
+    # its files' names are git's --raw (renames included).
+    Column("diff_skipped", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("repo_id", "sha"),
     Index(None, "patch_id"),
     Index(None, "committer_date"),

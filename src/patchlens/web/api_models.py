@@ -517,6 +517,10 @@ class Commit(Open):
     posting: dict[str, Any] | None
     diff: str | None
     diff_truncated: bool
+    diff_skipped: bool = Field(
+        description="read without its diff (before the history horizon): no diff, no patch-id,"
+        " and its lines (lines_added, lines_removed, per file too) not counted, so null",
+    )
     after_review: dict[str, Any] | None = Field(
         None,
         description="whether the commit differs from the posting that got the Reviewed-by or"

@@ -60,6 +60,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "cursor": "JSON {branch: last head commit ingested}",
             "last_update": f"when it was last read ({EPOCH})",
             "created_at": f"when it was registered ({EPOCH})",
+            "horizon": (
+                f"commits dated before this ({EPOCH}) were read without their"
+                " diffs (commits.diff_skipped); empty: every commit's diff was read"
+            ),
         },
     ),
     "messages": (
@@ -152,10 +156,14 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "subject": "the first line of the commit message",
             "message": "the whole commit message",
             "files_changed": "number of files the commit changes",
-            "lines_added": "lines added",
-            "lines_removed": "lines removed",
-            "patch_id": "`git patch-id --stable` of its diff",
-            "diff": f"the diff ({ZSTD})",
+            "lines_added": "lines added (0 and not counted when diff_skipped)",
+            "lines_removed": "lines removed (0 and not counted when diff_skipped)",
+            "patch_id": "`git patch-id --stable` of its diff (empty when diff_skipped)",
+            "diff": f"the diff ({ZSTD}; empty when diff_skipped)",
+            "diff_skipped": (
+                "1 when its diff was not read: committed more than two years before every"
+                " archived message, where no posting can be its (repos.horizon)"
+            ),
         },
     ),
     "commit_branches": (
@@ -168,9 +176,9 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "commit_pk": "the commit (commits.id)",
             "path": "the file's path after the commit",
             "old_path": "its path before, when renamed",
-            "lines_added": "lines added to it",
-            "lines_removed": "lines removed from it",
-            "binary": "1 for a binary file (no line counts)",
+            "lines_added": "lines added to it (0 and not counted when its commit's diff_skipped)",
+            "lines_removed": "lines removed from it (0 and not counted when diff_skipped)",
+            "binary": "1 for a binary file (no line counts; 0 and not known when diff_skipped)",
         },
     ),
     "commit_trailers": (

@@ -198,6 +198,15 @@ _MATCHING = (
         "Another series' posting fits the same commit (nearly) as well. The link is kept and "
         "shown but does not count as a merge.",
     ),
+    _term(
+        "history horizon",
+        "Commits committed more than two years before the archives begin are read without "
+        "their diffs: no posting in the archives can be theirs (matching looks at postings "
+        "sent up to a week after a commit). Their files are named but their lines not counted, "
+        "and they have no patch-id. Older mail, once read, brings their diffs back. Where the "
+        "archives begin: the first message followed by mail on 5 distinct days within 90 days, "
+        "so that a few wrongly dated messages do not count.",
+    ),
     Term(
         "commit",
         "commit (became)",

@@ -1,0 +1,36 @@
+"""history horizon: commits far older than every archive are read without their diffs
+
+A repository's old history costs most of its reading (git's diffs, patch-ids, fingerprints,
+compression) and no stage needs it: no posting in the archives can be such a commit's. A
+commit read that way is marked (commits.diff_skipped); the repository keeps the date below
+which it may have done so (repos.horizon), so that mail older than that, arriving later,
+brings those diffs back (stages/horizon.py). Stores made before this have every diff read.
+
+Revision ID: 0023
+Revises: 0022
+Create Date: 2026-12-04 22:30:00.000000
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0023"
+down_revision = "0022"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("commits", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("diff_skipped", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    with op.batch_alter_table("repos", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("horizon", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("repos", schema=None) as batch_op:
+        batch_op.drop_column("horizon")
+    with op.batch_alter_table("commits", schema=None) as batch_op:
+        batch_op.drop_column("diff_skipped")
