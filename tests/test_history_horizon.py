@@ -291,3 +291,36 @@ def test_commit_page_says_what_was_not_read(world) -> None:
     late = client.get(f"/api/commits/{shas['late']}").json()
     assert late["diff_skipped"] is False and late["lines_added"] == 1 and late["diff"]
     assert "lines not counted" not in client.get(f"/commits/{shas['late']}").text
+
+
+def test_a_store_made_before_the_horizon_upgrades_to_a_cold_builds_store(
+    world, monkeypatch
+) -> None:
+    """A store with every diff read (as before the horizon) taken back to revision 0022 takes
+    the migration, which adds the columns in place (copying `commits` into a new table, as
+    a batch operation does on SQLite, trips the foreign keys of its files and trailers), and
+    its next update makes it the store a build from scratch makes."""
+    from alembic import command
+
+    from patchlens.stages import ingest as ingest_stage
+    from patchlens.store.db import _alembic_config, current_revision
+
+    scratch = _store(world, "cold", [["recent"]])
+    monkeypatch.setattr(ingest_stage, "current_horizon", lambda conn: None)
+    old = _store(world, "before", [["recent"]])
+    monkeypatch.undo()
+    assert not any(skipped for skipped, *_ in _commits(old).values())
+    engine = open_store(str(old))
+    cfg = _alembic_config(str(engine.url))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0022")
+    assert current_revision(engine) == "0022"
+    engine.dispose()
+    engine = open_store(str(old))  # the migration
+    reports = ingest.run_update(engine, old.parent / "cache", Reporter(quiet=True))
+    assert not [r.error for r in reports if r.error]
+    run_stages(engine, Config(), old.parent / "cache", Reporter(quiet=True))
+    engine.dispose()
+    a, b = logical_dump(scratch), logical_dump(old)
+    assert [t for t in a if a[t] != b[t]] == []

@@ -21,16 +21,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("commits", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("diff_skipped", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-    with op.batch_alter_table("repos", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("horizon", sa.Integer(), nullable=True))
+    # Plain ADD COLUMNs: a batch operation would copy `commits` into a new table on SQLite,
+    # which the foreign keys of its files, trailers and links refuse.
+    op.add_column(
+        "commits",
+        sa.Column("diff_skipped", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("repos", sa.Column("horizon", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("repos", schema=None) as batch_op:
-        batch_op.drop_column("horizon")
-    with op.batch_alter_table("commits", schema=None) as batch_op:
-        batch_op.drop_column("diff_skipped")
+    op.drop_column("repos", "horizon")
+    op.drop_column("commits", "diff_skipped")
