@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from email.utils import formatdate
 from pathlib import Path
 
 import pytest
@@ -34,20 +35,27 @@ T0 = 1_700_000_000  # 2023-11-14
 GIT_FIXED_DATE = "Mon, 17 Sep 2001 00:00:00 +0200"  # git format-patch's mbox "From " date
 
 
-def test_archive_start_skips_one_wrong_date_and_needs_five_days() -> None:
+def test_archive_start_skips_one_wrong_date_and_needs_two_days() -> None:
     wrong = [1_000_677_600] * 6  # six patches with one wrong date: one day
     dense = [T0 + d * DAY for d in (0, 1, 1, 3, 10, 40, 41)]
     assert archive_start(wrong + dense) == T0
-    # Four days within 90 of day 0, then five within 90 of day 30: the start is day 30.
-    sparse = [T0 + d * DAY for d in (0, 30, 60, 90, 91, 100)]
-    assert archive_start(sparse) == T0 + 30 * DAY
+    # Two days within 90 (the 90th included) are a start; days further apart are not.
+    assert archive_start([T0 + d * DAY for d in (0, 90)]) == T0
+    assert archive_start([T0 + d * DAY for d in (0, 91, 200, 250)]) == T0 + 200 * DAY
     assert archive_start([T0 + d * DAY for d in (0, 100, 200, 300, 400)]) is None
+    assert archive_start([T0, T0 + 3600]) is None  # one day
     assert archive_start([]) is None
     assert horizon_of(None) is None
     assert horizon_of(T0) == T0 - HORIZON_MARGIN
 
 
-def _git(repo: Path, *args: str, day: float = 0, who: str = "Ann Author <ann@example.org>"):
+def _git(
+    repo: Path,
+    *args: str,
+    day: float = 0,
+    who: str = "Ann Author <ann@example.org>",
+    check: bool = True,
+):
     name, addr = who[:-1].split(" <")
     date = f"@{int(T0 + day * DAY)} +0000"
     env = {
@@ -60,7 +68,7 @@ def _git(repo: Path, *args: str, day: float = 0, who: str = "Ann Author <ann@exa
         "GIT_COMMITTER_DATE": date,
     }
     return subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
+        ["git", *args], cwd=repo, env=env, check=check, capture_output=True, text=True
     ).stdout
 
 
@@ -74,8 +82,6 @@ def _commit(repo: Path, title: str, files: dict[str, str], day: float) -> str:
 
 
 def _mail(n: str, day: float, subject: str = "", body: str = "Hello.\n", date: str = "") -> str:
-    from email.utils import formatdate
-
     return (
         f"From x@y Thu Jan  1 00:00:00 1970\nFrom: Bea Reviewer <bea@example.net>\n"
         f"To: list@example.org\nSubject: {subject or 'question ' + n}\n"
@@ -109,6 +115,11 @@ def world(tmp_path_factory) -> dict[str, object]:
     )
     head, sep, rest = posting.partition("\nSubject: ")
     posting = f"{head}\nMessage-ID: <fix@example>{sep}{rest}"
+    # The author's re-send, on day 20, of the change committed on day -1000 ("lib: mid").
+    resend = _git(repo, "format-patch", "--stdout", "-1", shas["mid"])
+    head, sep, rest = resend.partition("\nSubject: ")
+    head = "\n".join(x for x in head.split("\n") if not x.startswith("Date: "))
+    resend = f"{head}\nDate: {formatdate(T0 + 20 * DAY)}\nMessage-ID: <resend@example>{sep}{rest}"
 
     wrong = "".join(
         _mail(f"w{i}", 0, f"[PATCH {i}/6] misdated", date=GIT_FIXED_DATE) for i in range(1, 7)
@@ -118,6 +129,7 @@ def world(tmp_path_factory) -> dict[str, object]:
         "early": "".join(_mail(f"e{i}", 0) for i in range(3)),
         "recent": recent,
         "old": "".join(_mail(f"o{d}", -1200 + d) for d in (0, 2, 4, 6, 8)),
+        "resend": recent + resend,
     }
     for name, text in boxes.items():
         (tmp / f"{name}.mbox").write_text(text)
@@ -221,44 +233,50 @@ def test_a_start_found_later_drops_the_diffs_before_it(world) -> None:
     assert _commits(stepped)["init"][0]
 
 
-def test_an_interrupted_refill_finishes_on_the_next_update(world, tmp_path: Path) -> None:
-    """Reading the older commits again stops after its first slice: the horizon is not
-    stored, and the next run reads the rest (one slice of one commit at a time here)."""
+@pytest.mark.parametrize("then", ["resume", "remove the old list"])
+def test_an_interrupted_refill_is_finished_or_undone(world, tmp_path: Path, then: str) -> None:
+    """Reading the older commits again stops after its first slice (one commit read whole,
+    the rest not). The next update mends whichever commits are on the wrong side of the
+    horizon it finds: with the old mail still there, it reads the rest; with the old list
+    removed (the horizon back where it was stored), it reads that commit again without its
+    diff. Either way the store is the one a build from scratch makes."""
+    from patchlens.sources import gitrepo
     from tests.conftest import copy_store
 
-    src = _store(world, "to-interrupt", [["recent"]])
-    db = copy_store(src, tmp_path / "s.db")
     tmp: Path = world["tmp"]  # type: ignore[assignment]
+    repo = Path(world["repo"])  # type: ignore[arg-type]
+    db = copy_store(
+        _store(world, f"to-interrupt-{then.split()[0]}", [["recent"]]), tmp_path / "s.db"
+    )
     engine = open_store(str(db))
     ingest.add_list(engine, "old", [str(tmp / "old.mbox")])
-    ingest.run_update(engine, tmp_path / "cache", Reporter(quiet=True))
-    engine.dispose()
-    # run_update settled already; make the store as if it had stopped after one commit.
-    engine = open_store(str(db))
+    ingest.update_lists(engine, tmp_path / "cache", Reporter(quiet=True))
     with engine.connect() as conn:
         target = current_horizon(conn)
-    from patchlens.sources import gitrepo
-    from patchlens.stages.records import drop_diffs
+    assert target is not None and target < T0 - HORIZON_MARGIN
 
-    with engine.begin() as conn:
-        drop_diffs(conn, 1, T0 + DAY - HORIZON_MARGIN)  # back to the state before the old mail
-        conn.execute(schema.repos.update().values(horizon=T0 + DAY - HORIZON_MARGIN))
-
-    def one_then_stop(shas: list[str]):
-        yield gitrepo.read_slice(Path(world["repo"]), shas[:1])  # type: ignore[arg-type]
+    def one_then_stop(shas: list[str], without_diffs: bool):
+        assert not without_diffs
+        yield gitrepo.read_slice(repo, shas[:1])
         raise KeyboardInterrupt
 
+    def keep(shas: list[str]) -> set[str]:
+        return gitrepo.present(repo, shas)
+
     with pytest.raises(KeyboardInterrupt):
-        settle(engine, Reporter(quiet=True), "repo", 1, target, one_then_stop)
+        settle(engine, Reporter(quiet=True), "repo", 1, target, one_then_stop, keep)
     with engine.connect() as conn:
         assert conn.execute(select(schema.repos.c.horizon)).scalar() == T0 + DAY - HORIZON_MARGIN
-    engine.dispose()
-    engine = open_store(str(db))
+    assert not _commits(db)["move x"][0] and _commits(db)["lib: mid"][0]  # half done
+    if then == "resume":
+        want = _store(world, "both-again", [["recent", "old"]])
+    else:
+        ingest.remove_list(engine, "old")
+        want = _store(world, "recent-again", [["recent"]])
     ingest.run_update(engine, tmp_path / "cache", Reporter(quiet=True))
     run_stages(engine, Config(), tmp_path / "cache", Reporter(quiet=True))
     engine.dispose()
-    scratch = _store(world, "both-again", [["recent", "old"]])
-    a, b = logical_dump(scratch), logical_dump(db)
+    a, b = logical_dump(want), logical_dump(db)
     assert [t for t in a if a[t] != b[t]] == []
 
 
@@ -324,3 +342,68 @@ def test_a_store_made_before_the_horizon_upgrades_to_a_cold_builds_store(
     engine.dispose()
     a, b = logical_dump(scratch), logical_dump(old)
     assert [t for t in a if a[t] != b[t]] == []
+
+
+def test_commits_gone_from_the_repository_do_not_stop_its_update(world, tmp_path: Path) -> None:
+    """History rewritten and pruned: the stored commits before the horizon are no longer in
+    the repository when older mail asks for their diffs. They stay as stored; the update
+    still reads the repository's new commits and brings the rest to the horizon."""
+    tmp: Path = world["tmp"]  # type: ignore[assignment]
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(world["repo"]), str(clone)], check=True)
+    db = tmp_path / "s.db"
+    engine = open_store(str(db))
+    ingest.add_repo(engine, "repo", str(clone), ["master"])
+    ingest.add_list(engine, "recent", [str(tmp / "recent.mbox")])
+    first = ingest.run_update(engine, tmp_path / "c", Reporter(quiet=True))
+    assert [r.error for r in first if r.error] == []
+    # The whole history squashed into one new root, one commit on top, the old objects pruned.
+    _git(clone, "checkout", "-q", "--orphan", "squashed")
+    _git(clone, "commit", "-q", "-m", "squashed history", day=7)
+    _commit(clone, "lib: after the rewrite", {"lib/new.c": "int after;\n"}, 8)
+    _git(clone, "branch", "-q", "-M", "squashed", "master")
+    _git(clone, "remote", "remove", "origin")
+    _git(clone, "reflog", "expire", "--expire=now", "--all")
+    _git(clone, "gc", "-q", "--prune=now")
+    assert _git(clone, "cat-file", "-t", world["shas"]["move"], check=False) == ""
+    ingest.add_list(engine, "old", [str(tmp / "old.mbox")])
+    reports = ingest.run_update(engine, tmp_path / "c", Reporter(quiet=True))
+    assert [r.error for r in reports if r.error] == []
+    engine.dispose()
+    got = _commits(db)
+    assert "lib: after the rewrite" in got and got["move x"][0]  # gone: left as stored
+
+
+def test_a_resend_of_a_commit_from_before_the_horizon_is_not_linked_to_it(
+    world, monkeypatch
+) -> None:
+    """The trade-off the horizon makes (docs/MATCHING.md): the author's identical re-send, a
+    posting of day 20, of a change committed on day -1000 (more than two years before the
+    archives begin) links to that commit by patch-id when every diff is read, and to nothing
+    when the commit is read without its diff. No other layer could link them: each looks
+    only at postings sent up to a week after a commit."""
+    from patchlens.stages import ingest as ingest_stage
+
+    def links(db: Path) -> list[tuple[str, str, str]]:
+        engine = open_store(str(db), readonly=True)
+        pc, m, c = schema.patch_commits, schema.messages, schema.commits
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(m.c.message_id, c.c.subject, pc.c.method)
+                .select_from(pc)
+                .join(m, m.c.id == pc.c.message_pk)
+                .join(c, c.c.id == pc.c.commit_pk)
+                .order_by(m.c.message_id)
+            ).all()
+        engine.dispose()
+        return [tuple(r) for r in rows]
+
+    with_horizon = _store(world, "resend", [["resend"]])
+    assert _commits(with_horizon)["lib: mid"][0]
+    assert links(with_horizon) == [("fix@example", "lib: check n", "patch-id")]
+    monkeypatch.setattr(ingest_stage, "current_horizon", lambda conn: None)
+    every_diff = _store(world, "resend-all", [["resend"]])
+    assert links(every_diff) == [
+        ("fix@example", "lib: check n", "patch-id"),
+        ("resend@example", "lib: mid", "patch-id"),
+    ]

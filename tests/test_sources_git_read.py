@@ -168,14 +168,17 @@ def test_file_stats_from_the_diff_equal_numstat_on_odd_files(tmp_path: Path) -> 
     assert records[2].files == numstat[2] and records[3].files == numstat[3]
     second = {f.path: f for f in records[1].files}
     assert second == {f.path: f for f in counted[1][0]}  # counted, not asked of numstat
-    # numstat's "old => new" form garbles names that need quoting; the diff names them exactly.
+    # Names that need quoting, renamed: the diff names them exactly, and so does numstat -z.
     assert second['sub/quo"te2.txt'].old_path == 'quo"te.txt'
     assert (second['sub/quo"te2.txt'].added, second['sub/quo"te2.txt'].removed) == (1, 0)
-    plain = [f for f in numstat[1] if '"' not in f.path + (f.old_path or "")]
-    assert sorted(plain, key=str) == sorted(
-        (f for f in records[1].files if f.path != 'sub/quo"te2.txt'), key=str
-    )
+    assert sorted(numstat[1], key=str) == sorted(records[1].files, key=str)
     assert [r.files for r in records[:1]] == numstat[:1]
+    # Read without diffs (before the history horizon), every commit names the same files.
+    slim = gitrepo.read_history_slice(work, shas)
+    for got, want in zip(slim, records, strict=True):
+        assert sorted((f.path, f.old_path) for f in got.files) == sorted(
+            (f.path, f.old_path) for f in want.files
+        )
     assert second["moved space.txt"].old_path == "with space.txt"
     assert second["bin2-moved.dat"].binary and second["bin2-moved.dat"].old_path == "bin2.dat"
     assert (second["plain.txt"].added, second["plain.txt"].removed) == (6, 4)
@@ -308,3 +311,65 @@ def test_history_read_names_the_files_the_whole_read_counts(erofs_utils_git) -> 
     for r in slim:
         assert r.diff_skipped and r.patch_id is None and r.fingerprint is None and r.diff_z is None
         assert _files_and_metadata(r) == _files_and_metadata(whole[r.sha]), r.sha
+
+
+def test_pure_renames_of_quoted_names_read_alike(tmp_path: Path) -> None:
+    """A rename without a change of content hides the content, so the whole reading takes the
+    commit's files from git's numstat; numstat's "old => new" form garbled names git quotes
+    (non-ASCII, quotes), so the same commit read whole and read without its diff (the
+    history horizon) named its files differently. With -z, numstat names them as git has
+    them."""
+    work = tmp_path / "w"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "dev")
+    (work / "docs").mkdir()
+    (work / "docs" / "café.txt").write_text("one\ntwo\n")
+    (work / 'a"b.txt').write_text("x\n")
+    git(work, "add", "-A", ".")
+    git(work, "commit", "-q", "-m", "first")
+    git(work, "mv", "docs/café.txt", "docs/résumé.txt")
+    git(work, "mv", 'a"b.txt', 'c"d.txt')
+    git(work, "commit", "-q", "-m", "renames")
+    shas = gitrepo.rev_list(work, "dev", [])
+    whole = gitrepo.read_slice(work, shas)
+    slim = gitrepo.read_history_slice(work, shas)
+    want = [('c"d.txt', 'a"b.txt'), ("docs/résumé.txt", "docs/café.txt")]
+    assert sorted((f.path, f.old_path) for f in whole[1].files) == want
+    assert sorted((f.path, f.old_path) for f in slim[1].files) == want
+    assert all((f.added, f.removed) == (0, 0) for f in whole[1].files)
+
+
+def test_dates_git_cannot_read_and_the_skip_decision(tmp_path: Path) -> None:
+    """The horizon is compared with the committer date as the store has it: `rev_list_dated`
+    reads `%cd` the way the commit's record does, also for a malformed committer line (git's
+    --timestamp reads one otherwise) or a date git prints none for (then 0, the epoch; the
+    commit stays readable)."""
+    work = tmp_path / "w"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "dev")
+    (work / "a.txt").write_text("a\n")
+    git(work, "add", "a.txt")
+    git(work, "commit", "-q", "-m", "first")
+    tree = git(work, "rev-parse", "HEAD^{tree}")
+    parent = git(work, "rev-parse", "HEAD")
+    shas = [parent]
+    for committer in (
+        "C <c@x> 100 +0000> 1700000000 +0000",
+        "C <c@x> -5 +0000",
+        "C <c@x> 99999999999999999999 +0000",
+    ):
+        raw = (
+            f"tree {tree}\nparent {shas[-1]}\nauthor A <a@x> 1700000000 +0000\n"
+            f"committer {committer}\n\nodd date\n"
+        )
+        sha = git(
+            work, "hash-object", "-t", "commit", "-w", "--literally", "--stdin", input=raw.encode()
+        )
+        shas.append(sha)
+    git(work, "update-ref", "refs/heads/dev", shas[-1])
+    dated = dict(gitrepo.rev_list_dated(work, shas[-1], []))
+    records = {r.sha: r for r in gitrepo.read_slice(work, shas)}
+    slim = {r.sha: r for r in gitrepo.read_history_slice(work, shas)}
+    assert set(dated) == set(shas)
+    for sha in shas:
+        assert dated[sha] == records[sha].committer_date == slim[sha].committer_date, sha

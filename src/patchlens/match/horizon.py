@@ -12,11 +12,12 @@ trailers read (sources/gitrepo.py `read_history_slice`).
 
 Where the archives begin is not the earliest date of any message: mail carries wrong dates
 (on linux-kselftest, six patches sent with git format-patch's fixed date "Mon Sep 17
-00:00:00 2001", 18 years before the archive). It is the first message from which the
-store has mail on `START_DAYS` distinct days within `START_WINDOW`: any number of
-messages with one wrong date are one day, a handful of stray dates are scattered, and an
-archive too sparse to pass (or a store without mail) has no start, so nothing is skipped.
-Adding mail can only move the start earlier (stages/horizon.py reads those diffs then).
+00:00:00 2001", 18 years before the archive). It is the first message that mail on
+another day follows within `START_WINDOW` days (`START_DAYS` distinct days in all): any
+number of messages with one wrong date are one day. Two days are enough, so that a list's
+sparse early years still count (a posting from them keeps the commits around it read
+whole); a store without such mail has no start, and nothing is skipped. Adding mail can
+only move the start earlier (stages/horizon.py reads those diffs then).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Iterable
 from patchlens.match.matcher import DAY, DIFF_WINDOW
 
 HORIZON_MARGIN = DIFF_WINDOW
-START_DAYS = 5
+START_DAYS = 2
 START_WINDOW = 90  # days
 
 

@@ -90,6 +90,7 @@ def _commits(conn: Connection, f: Filters) -> list[dict[str, Any]]:
             c.c.committer_date,
             c.c.subject,
             c.c.patch_id,
+            c.c.diff_skipped,
         )
         .join(r, r.c.id == c.c.repo_id)
         .order_by(c.c.committer_date, c.c.sha)
@@ -308,6 +309,11 @@ def conformance(conn: Connection, f: Filters) -> dict[str, Any]:
         email = (c["author_email"] or "").lower()
         bot = email in bot_addrs or is_bot(c["author_name"] or "", email)
         verdict[c["id"]] = cf.judge(c["is_merge"], bot, c["author_date"], c["committer_date"], covs)
+        if c["diff_skipped"] and verdict[c["id"]] == cf.JUDGED:
+            # Before the history horizon: the archives begin (counted by distinct days, so
+            # that a cluster of misdated mail does not open a coverage) years after it, and
+            # its patch-id, which "posted otherwise" looks for, was not read.
+            verdict[c["id"]] = cf.BEFORE
     how: dict[int, str] = {}
     for c in commits:
         pk = c["id"]
@@ -380,7 +386,7 @@ def conformance(conn: Connection, f: Filters) -> dict[str, Any]:
                 }
             )
         if pk in chains and not c["is_merge"]:
-            found = rounds.after_review(chains[pk], reviewed, carried, diffs.get(pk) or "")
+            found = rounds.after_review(chains[pk], reviewed, carried, diffs.get(pk))
             if found is not None:
                 compared += 1
                 if found["changed"]:
@@ -428,16 +434,14 @@ def _text_safe(value: Any) -> Any:
     return value
 
 
-def _diffs(conn: Connection, pks: list[int]) -> dict[int, str]:
+def _diffs(conn: Connection, pks: list[int]) -> dict[int, str | None]:
+    """Each commit's diff; None when it was not read (before the history horizon: not
+    compared, rounds.after_review)."""
     c = schema.commits
-    out: dict[int, str] = {}
+    out: dict[int, str | None] = {}
     for chunk in chunks(pks):
-        out.update(
-            {
-                pk: d or ""
-                for pk, d in conn.execute(select(c.c.id, c.c.diff).where(c.c.id.in_(chunk)))
-            }
-        )
+        q = select(c.c.id, c.c.diff, c.c.diff_skipped).where(c.c.id.in_(chunk))
+        out.update({pk: None if skipped else d or "" for pk, d, skipped in conn.execute(q)})
     return out
 
 

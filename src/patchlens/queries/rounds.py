@@ -296,13 +296,18 @@ def after_review(
     chain: list[tuple[dict[str, Any], dict[str, Any]]],
     reviewed: set[int],
     carried: set[int],
-    commit_diff: str,
+    commit_diff: str | None,
 ) -> dict[str, Any] | None:
     """Whether the commit a posting became differs from the version that got its review:
     the latest posting of its lineage (`chain`, newest first) a reviewer gave
     Reviewed-by/Acked-by to (`reviewed`), else the latest that carries one (`carried`),
     compared by changed lines with the commit's diff; None when no version of the patch was
-    reviewed. With the interdiff from that posting to the commit."""
+    reviewed, or when the commit's diff was not read (`commit_diff` None: a commit before
+    the history horizon, linked by a pointer; not compared, rather than a whole patch
+    "removed"). With the
+    interdiff from that posting to the commit."""
+    if commit_diff is None:
+        return None
     chosen = next(((v, p) for v, p in chain if p["pk"] in reviewed), None)
     if chosen is None:
         chosen = next(((v, p) for v, p in chain if p["pk"] in carried), None)
@@ -339,13 +344,14 @@ def series_after_review(
     ][:MAX_MERGED]
     if not merged:
         return {}
-    diffs = dict(
-        conn.execute(
-            select(pc.c.message_pk, c.c.diff)
+    diffs = {
+        pk: None if skipped else diff or ""
+        for pk, diff, skipped in conn.execute(
+            select(pc.c.message_pk, c.c.diff, c.c.diff_skipped)
             .join(c, c.c.id == pc.c.commit_pk)
             .where(pc.c.message_pk.in_([mm["pk"] for _v, mm in merged]))
-        ).all()
-    )
+        )
+    }
     posts = _postings(conn, [v["key"] for v in versions])
     back = backwards(versions, posts)
     pks = [p["pk"] for ps in posts.values() for i, p in ps.items() if i > 0]
@@ -353,7 +359,7 @@ def series_after_review(
     out = {}
     for v, mm in merged:
         chain = lineage(versions, posts, back, v["key"], mm["idx"])
-        found = after_review(chain, reviewed, carried, diffs.get(mm["pk"]) or "")
+        found = after_review(chain, reviewed, carried, diffs.get(mm["pk"]))
         if found is not None:
             out[mm["pk"]] = found
     return out

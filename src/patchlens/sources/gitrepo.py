@@ -102,39 +102,46 @@ class CommitRecord:
 def _raw_date(value: str) -> tuple[int, int]:
     """(seconds, offset in minutes) of a raw git date. A commit's date is whatever its
     author's clock said: beyond 2038 (or before 1901) it is held at the limit of the store's
-    32-bit dates (PostgreSQL's INTEGER), where such a commit sorts anyway."""
-    ts, _, tz = value.partition(" ")
+    32-bit dates (PostgreSQL's INTEGER), where such a commit sorts anyway. A date git cannot
+    read (it prints none for "-5 +0000" or "abc") is 0, the epoch: the commit stays
+    readable."""
+    ts, _, tz = value.strip().partition(" ")
     sign = -1 if tz.startswith("-") else 1
     tz = tz.lstrip("+-")
+    digits = ts.lstrip("-")
+    if not digits.isdigit() or not (tz == "" or (tz.isdigit() and len(tz) <= 4)):
+        return 0, 0
     minutes = int(tz[:2] or 0) * 60 + int(tz[2:4] or 0) if tz else 0
     return min(max(int(ts), -LATEST_DATE - 1), LATEST_DATE), sign * minutes
 
 
-def _numstat_path(path: str) -> tuple[str, str | None]:
-    """(path, old path) from numstat's "old => new" and "dir/{old => new}/x" forms."""
-    path = unquote_path(path)
-    if " => " not in path:
-        return path, None
-    if "{" in path and "}" in path:
-        pre, rest = path.split("{", 1)
-        mid, post = rest.split("}", 1)
-        old, new = mid.split(" => ", 1)
-        return (pre + new + post).replace("//", "/"), (pre + old + post).replace("//", "/")
-    old, new = path.split(" => ", 1)
-    return new, old
-
-
-def _numstat(block: str) -> list[FileStat]:
+def _numstat_z(block: bytes) -> list[FileStat]:
+    """Files of one commit from `git log --numstat -z`: "added\tremoved\tpath\0", or for a
+    rename "added\tremoved\t\0old\0new\0", names as git has them (not quoted). Decoded as
+    `mail.diff.unquote_path` decodes the quoted names of a diff's headers, so that both
+    readings name a file alike."""
+    tokens = block.split(b"\0")
     out = []
-    for line in block.split("\n"):
-        parts = line.split("\t", 2)
+    i = 0
+    while i < len(tokens):
+        parts = tokens[i].lstrip(b"\n").split(b"\t", 2)
+        i += 1
         if len(parts) != 3:
             continue
         added, removed, path = parts
-        binary = added == "-"
-        new, old = _numstat_path(path)
+        old = None
+        if not path and i + 1 < len(tokens):  # a rename: the old name, then the new one
+            old, path = tokens[i], tokens[i + 1]
+            i += 2
+        binary = added == b"-"
         out.append(
-            FileStat(new, old, 0 if binary else int(added), 0 if binary else int(removed), binary)
+            FileStat(
+                path.decode("utf-8", "replace"),
+                old.decode("utf-8", "replace") if old else None,
+                0 if binary else int(added),
+                0 if binary else int(removed),
+                binary,
+            )
         )
     return out
 
@@ -275,21 +282,40 @@ def rev_list(gitdir: Path, head: str, exclude: list[str]) -> list[str]:
 
 
 def rev_list_dated(gitdir: Path, head: str, exclude: list[str]) -> list[tuple[str, int]]:
-    """`rev_list` with each commit's committer date (what the horizon is compared with)."""
+    """`rev_list` with each commit's committer date as the store will have it (`%cd` read
+    by `_raw_date`, as `parse_log` reads it: what the horizon is compared with; git's
+    `--timestamp` reads a malformed committer line otherwise)."""
     args = [
-        "rev-list",
+        "log",
         "--reverse",
         "--topo-order",
-        "--timestamp",
+        "--date=raw",
+        "--format=%H %cd",
         "--end-of-options",
         head,
         *(f"^{e}" for e in exclude),
     ]
     out = []
-    for line in git(args, cwd=gitdir).decode().splitlines():
-        ts, _, sha = line.partition(" ")
-        out.append((sha, int(ts)))
+    for line in git(args, cwd=gitdir).decode("utf-8", "replace").splitlines():
+        sha, _, date = line.partition(" ")
+        out.append((sha, _raw_date(date)[0]))
     return out
+
+
+def present(gitdir: Path, shas: list[str]) -> set[str]:
+    """Those of `shas` the repository still has (history rewritten or pruned loses some)."""
+    if not shas:
+        return set()
+    out = git(
+        ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+        cwd=gitdir,
+        input="".join(s + "\n" for s in shas).encode(),
+    )
+    return {
+        parts[0]
+        for line in out.decode("utf-8", "replace").splitlines()
+        if len(parts := line.split()) == 2 and parts[1] == "commit"
+    }
 
 
 def _run_log(gitdir: Path, shas: list[str]) -> tuple[bytes, dict[str, str]]:
@@ -419,8 +445,9 @@ def read_slice(gitdir: Path, shas: list[str], *, keep_text: bool = False) -> lis
 
 
 # A commit's metadata and the names of its files (renames found as -M finds them for the
-# diff), without the diff: git compares trees, not file contents, so util-linux's 13,135
-# commits before 2019 take 0.4 s here against 19 s with -p (docs/PERFORMANCE.md).
+# diff), without the diff: git compares trees, and file contents only among the added and
+# deleted files of a commit to find renames, so util-linux's 13,135 commits before 2019
+# take 0.4 s here against 19 s with -p (docs/PERFORMANCE.md).
 HISTORY_ARGS = [
     "log",
     "--no-walk=unsorted",
@@ -456,6 +483,7 @@ NUMSTAT_ARGS = [
     "--no-walk=unsorted",
     "--stdin",
     "--numstat",
+    "-z",
     "--no-color",
     *DIFF_SAFETY,
     "-M",
@@ -468,8 +496,8 @@ def _numstats(gitdir: Path, shas: list[str]) -> dict[str, list[FileStat]]:
     out = git(NUMSTAT_ARGS, cwd=gitdir, input="".join(s + "\n" for s in shas).encode())
     stats: dict[str, list[FileStat]] = {}
     for rec in out.split(b"\0\x01")[1:]:
-        sha, _, block = rec.partition(b"\n")
-        stats[sha.decode()] = _numstat(block.decode("utf-8", "surrogateescape"))
+        sha, _, block = rec.partition(b"\0")
+        stats[sha.decode()] = _numstat_z(block)
     return stats
 
 

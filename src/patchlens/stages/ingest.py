@@ -460,12 +460,13 @@ def _update_repo(
     history horizon) without their diffs."""
     gitdir = resolve_repo(location, cache)
 
-    def whole(shas: list[str]) -> Iterator[list[CommitRecord]]:
-        return _read_parts(
-            gitdir, [(False, part) for part in gitrepo.slices(shas, COMMIT_SLICE)], jobs
-        )
+    def again(shas: list[str], without_diffs: bool) -> Iterator[list[CommitRecord]]:
+        size = HISTORY_SLICE if without_diffs else COMMIT_SLICE
+        parts = [(without_diffs, part) for part in gitrepo.slices(shas, size)]
+        return _read_parts(gitdir, parts, jobs)
 
-    settle(engine, reporter, rep.name, repo_id, limit, whole)
+    keep = functools.partial(gitrepo.present, gitdir)
+    settle(engine, reporter, rep.name, repo_id, limit, again, keep)
     for branch in branches or [gitrepo.default_branch(gitdir)]:
         head = gitrepo.branch_head(gitdir, branch)
         old = cursor.get(branch)

@@ -360,9 +360,9 @@ def _fingerprint_rows(records: list[CommitRecord], pks: dict[str, int]) -> list[
 
 
 def refill_commits(conn: Connection, repo_id: int, records: list[CommitRecord]) -> int:
-    """Stored commits read again with their diffs (they had been read without: the horizon
-    moved, stages/horizon.py): their diff columns, files and fingerprints replaced by the
-    ones a first reading would have stored. Returns how many were stored."""
+    """Stored commits read again, with their diffs or without (the history horizon moved,
+    stages/horizon.py): their diff columns, files and fingerprints replaced by the ones a
+    first reading like this one would have stored. Returns how many were stored."""
     pks = known_commits(conn, repo_id, [r.sha for r in records])
     records = [r for r in records if r.sha in pks]
     if not records:
@@ -382,30 +382,3 @@ def refill_commits(conn: Connection, repo_id: int, records: list[CommitRecord]) 
     insert_ignore(conn, cf, _file_rows(records, pks))
     insert_ignore(conn, fp, _fingerprint_rows(records, pks))
     return len(records)
-
-
-def drop_diffs(conn: Connection, repo_id: int, before: int) -> int:
-    """The repository's commits dated before `before` that were read with their diffs, as
-    if read without (the horizon appeared, stages/horizon.py): what a build from scratch
-    stores for them. Returns how many changed."""
-    c, cf, fp = schema.commits, schema.commit_files, schema.diff_fingerprints
-    ids = list(
-        conn.execute(
-            select(c.c.id).where(
-                c.c.repo_id == repo_id, c.c.committer_date < before, ~c.c.diff_skipped
-            )
-        ).scalars()
-    )
-    for part in chunks(ids):
-        conn.execute(
-            update(c)
-            .where(c.c.id.in_(part))
-            .values(lines_added=0, lines_removed=0, patch_id=None, diff=None, diff_skipped=True)
-        )
-        conn.execute(
-            update(cf)
-            .where(cf.c.commit_pk.in_(part))
-            .values(lines_added=0, lines_removed=0, binary=False)
-        )
-        conn.execute(delete(fp).where(fp.c.kind == "c", fp.c.pk.in_(part)))
-    return len(ids)

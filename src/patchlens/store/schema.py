@@ -240,6 +240,9 @@ commits = Table(
     # its files' names are git's --raw (renames included).
     Column("diff_skipped", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("repo_id", "sha"),
+    # Which commits are on the wrong side of the history horizon (stages/horizon.py), by
+    # two range lookups on every update.
+    Index(None, "repo_id", "diff_skipped", "committer_date"),
     Index(None, "patch_id"),
     Index(None, "committer_date"),
     Index(None, "sha"),  # the commit page: a commit by (a prefix of) its id, in any repository

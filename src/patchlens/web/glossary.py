@@ -204,8 +204,9 @@ _MATCHING = (
         "their diffs: no posting in the archives can be theirs (matching looks at postings "
         "sent up to a week after a commit). Their files are named but their lines not counted, "
         "and they have no patch-id. Older mail, once read, brings their diffs back. Where the "
-        "archives begin: the first message followed by mail on 5 distinct days within 90 days, "
-        "so that a few wrongly dated messages do not count.",
+        "archives begin: the first message that mail on another day follows within 90 days, "
+        "so that messages sharing one wrong date do not count. Such commits are not judged "
+        "by the conformance report (written before the archives begin).",
     ),
     Term(
         "commit",
@@ -687,7 +688,8 @@ _CONFORMANCE = (
         "commit date, lies within the coverage of some registered list's archive: only then "
         "can the store say it was not posted or not reviewed. Merge commits (their commits "
         "are judged themselves) and commits by machines (bot addresses) are not judged; "
-        "neither are commits written before the archives begin or committed after they end.",
+        "neither are commits written before the archives begin (or before the history "
+        "horizon) or committed after they end.",
     ),
     _term(
         "posted commit",
