@@ -15,18 +15,6 @@ from pathlib import Path
 from patchlens.sources import gitrepo
 
 
-def _key(r: gitrepo.CommitRecord) -> tuple:
-    return (
-        sorted({(f.path, f.old_path) for f in r.files}),
-        len(r.files),
-        r.parents,
-        (r.author_name, r.author_email, r.author_date, r.author_offset),
-        (r.committer_name, r.committer_email, r.committer_date, r.committer_offset),
-        r.message,
-        r.trailers,
-    )
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("gitdir", type=Path)
@@ -39,11 +27,16 @@ def main() -> None:
     t0 = time.perf_counter()
     whole = {}
     for part in gitrepo.slices(shas, 400):
-        whole.update((r.sha, _key(r)) for r in gitrepo.read_slice(args.gitdir, part))
+        whole.update(
+            (r.sha, gitrepo.history_fields(r)) for r in gitrepo.read_slice(args.gitdir, part)
+        )
     t1 = time.perf_counter()
     slim = {}
     for part in gitrepo.slices(shas, 5000):
-        slim.update((r.sha, _key(r)) for r in gitrepo.read_history_slice(args.gitdir, part))
+        slim.update(
+            (r.sha, gitrepo.history_fields(r))
+            for r in gitrepo.read_history_slice(args.gitdir, part)
+        )
     t2 = time.perf_counter()
     differing = [sha for sha in shas if whole[sha] != slim[sha]]
     for sha in differing[:10]:

@@ -282,18 +282,6 @@ def test_git_runs_with_bounded_pack_windows_and_delta_cache():
     assert effective(*LOG_CONFIG) == {**windows, "core.deltabasecachelimit": "32m"}
 
 
-def _files_and_metadata(r: gitrepo.CommitRecord) -> tuple:
-    return (
-        sorted({(f.path, f.old_path) for f in r.files}),
-        len(r.files),
-        r.parents,
-        (r.author_name, r.author_email, r.author_date, r.author_offset),
-        (r.committer_name, r.committer_email, r.committer_date, r.committer_offset),
-        r.message,
-        r.trailers,
-    )
-
-
 def test_history_read_names_the_files_the_whole_read_counts(erofs_utils_git) -> None:
     """A commit read without its diff (`git log --raw`, before the history horizon) has the
     files, renames, metadata and trailers of the same commit read whole, on every erofs-utils
@@ -310,7 +298,7 @@ def test_history_read_names_the_files_the_whole_read_counts(erofs_utils_git) -> 
     assert any(f.old_path for r in slim for f in r.files)  # renames among them
     for r in slim:
         assert r.diff_skipped and r.patch_id is None and r.fingerprint is None and r.diff_z is None
-        assert _files_and_metadata(r) == _files_and_metadata(whole[r.sha]), r.sha
+        assert gitrepo.history_fields(r) == gitrepo.history_fields(whole[r.sha]), r.sha
 
 
 def test_pure_renames_of_quoted_names_read_alike(tmp_path: Path) -> None:

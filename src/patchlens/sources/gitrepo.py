@@ -471,6 +471,21 @@ def read_history_slice(gitdir: Path, shas: list[str]) -> list[CommitRecord]:
     return list(parse_log(out, files_only=True))
 
 
+def history_fields(r: CommitRecord) -> tuple:
+    """What a commit read without its diff keeps (`read_history_slice`): its files' names
+    and earlier names, their count, its metadata, message and trailers; equal for the same
+    commit read whole (tests and bench/history_files.py compare the two readings)."""
+    return (
+        sorted({(f.path, f.old_path) for f in r.files}),
+        len(r.files),
+        r.parents,
+        (r.author_name, r.author_email, r.author_date, r.author_offset),
+        (r.committer_name, r.committer_email, r.committer_date, r.committer_offset),
+        r.message,
+        r.trailers,
+    )
+
+
 def read_part(gitdir: Path, part: tuple[bool, list[str]]) -> list[CommitRecord]:
     """One slice to read, whole (`read_slice`) or, when its first item says so, without
     diffs (`read_history_slice`)."""
