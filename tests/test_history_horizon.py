@@ -407,3 +407,40 @@ def test_a_resend_of_a_commit_from_before_the_horizon_is_not_linked_to_it(
         ("fix@example", "lib: check n", "patch-id"),
         ("resend@example", "lib: mid", "patch-id"),
     ]
+
+
+def test_a_migration_that_fails_leaves_the_store_as_it_was(world) -> None:
+    """0023's last step fails (an index of its name exists already): its columns, added by
+    the steps before, are not left behind; the store stays at 0022, whole, and upgrades once
+    the obstacle is gone. (pysqlite committed each DDL statement at once: the columns stayed
+    and every later upgrade failed on them.)"""
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from patchlens.store.db import _alembic_config, current_revision, make_engine, upgrade
+
+    db = _store(world, "failing-migration", [["recent"]])
+    engine = open_store(str(db))
+    cfg = _alembic_config(str(engine.url))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0022")
+    with engine.begin() as conn:
+        conn.execute(
+            text("CREATE INDEX ix_commits_repo_id_diff_skipped_committer_date ON repos (name)")
+        )
+    engine.dispose()
+    engine = make_engine(f"sqlite:///{db}")
+    with pytest.raises(Exception, match="already exists"):
+        upgrade(engine)
+    assert current_revision(engine) == "0022"
+    with engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("commits")}
+        assert "diff_skipped" not in columns
+        assert "horizon" not in {c["name"] for c in inspect(conn).get_columns("repos")}
+        assert conn.execute(text("SELECT count(*) FROM commits")).scalar() == 5
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_commits_repo_id_diff_skipped_committer_date"))
+    upgrade(engine)
+    assert current_revision(engine) == "0023"
+    engine.dispose()

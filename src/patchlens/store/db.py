@@ -137,9 +137,36 @@ def upgrade(engine: Engine) -> None:
     from alembic import command
 
     cfg = _alembic_config(str(engine.url))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    target = _all_or_nothing(engine) if engine.dialect.name == "sqlite" else engine
+    try:
+        with target.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    finally:
+        if target is not engine:
+            target.dispose()
+
+
+def _all_or_nothing(engine: Engine) -> Engine:
+    """An engine for migrating a SQLite store in one transaction. pysqlite opens a
+    transaction only before a statement that changes rows, so each CREATE, ALTER or DROP of
+    a migration took effect at once: one that failed halfway left its first steps behind (a
+    column added, a half-copied table) with the store still at the old revision, and every
+    later run failed on them. Here each connection begins its transaction itself (SQLAlchemy's
+    recipe for pysqlite), so a migration's steps commit together or not at all."""
+    url = engine.url
+    migrating = create_engine(url)
+
+    @event.listens_for(migrating, "connect")
+    def _connect(dbapi_conn: Any, record: Any) -> None:
+        _sqlite_pragmas(dbapi_conn, record, False)
+        dbapi_conn.isolation_level = None  # the driver's own transactions off: ours below
+
+    @event.listens_for(migrating, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return migrating
 
 
 def open_store(db: str | None, *, readonly: bool = False) -> Engine:
