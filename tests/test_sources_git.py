@@ -171,3 +171,18 @@ def test_head_revision_agrees_with_alembic() -> None:
     script = ScriptDirectory(str(MIGRATIONS))
     assert head_revision() == script.get_current_head()
     assert len(script.get_heads()) == 1  # a line, not a tree
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_store_is_migrated(url: str) -> None:
+    """A file store is migrated through an engine of its own (one transaction for all the
+    steps, store/db.py); an in-memory one must be migrated on its own engine, since another
+    engine on its URL is another, empty database."""
+    from sqlalchemy import inspect
+
+    from patchlens.store.db import current_revision, head_revision
+
+    engine = open_store(url)
+    assert current_revision(engine) == head_revision()
+    assert "commits" in inspect(engine).get_table_names()
+    engine.dispose()

@@ -361,3 +361,67 @@ def test_dates_git_cannot_read_and_the_skip_decision(tmp_path: Path) -> None:
     assert set(dated) == set(shas)
     for sha in shas:
         assert dated[sha] == records[sha].committer_date == slim[sha].committer_date, sha
+
+
+def test_odd_names_and_the_repository_config_do_not_split_the_readings(tmp_path: Path) -> None:
+    """A rename of a file whose name starts with \\x01 (the byte that opened a numstat record
+    once), and of a name that is not UTF-8 in a repository whose own config turns
+    core.quotePath off: read whole and read without diffs, the commit names the same files."""
+    work = tmp_path / "w"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "dev")
+    git(work, "config", "core.quotePath", "false")
+    (work / "\x01weird").write_text("one\n")
+    (work / os.fsdecode(b"\xff-a.txt")).write_text("two\n")
+    git(work, "add", "-A", ".")
+    git(work, "commit", "-q", "-m", "first")
+    git(work, "mv", "\x01weird", "\x01weird2")
+    git(work, "mv", os.fsdecode(b"\xff-a.txt"), os.fsdecode(b"\xff-b.txt"))
+    git(work, "commit", "-q", "-m", "renames")
+    shas = gitrepo.rev_list(work, "dev", [])
+    whole = gitrepo.read_slice(work, shas)
+    slim = gitrepo.read_history_slice(work, shas)
+    want = [("\x01weird2", "\x01weird"), ("\ufffd-b.txt", "\ufffd-a.txt")]
+    assert sorted((f.path, f.old_path) for f in whole[1].files) == want
+    assert sorted((f.path, f.old_path) for f in slim[1].files) == want
+
+
+def test_a_repositorys_signature_settings_run_nothing(tmp_path: Path) -> None:
+    """A repository whose own config shows signatures in `git log` with a gpg program of its
+    choosing: a signed commit is read (its dates too) without that program running, and
+    nothing of a signature check gets among what is parsed."""
+    work = tmp_path / "w"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "dev")
+    (work / "a.txt").write_text("a\n")
+    git(work, "add", "a.txt")
+    git(work, "commit", "-q", "-m", "first")
+    ran = tmp_path / "ran"
+    program = tmp_path / "fakegpg.sh"
+    program.write_text(f"#!/bin/sh\necho ran > {ran}\necho 'gpg: Good signature'\nexit 0\n")
+    program.chmod(0o755)
+    tree = git(work, "rev-parse", "HEAD^{tree}")
+    parent = git(work, "rev-parse", "HEAD")
+    signed = (
+        f"tree {tree}\nparent {parent}\nauthor A <a@x> 1700000000 +0000\n"
+        "committer A <a@x> 1700000000 +0000\n"
+        "gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEE\n"
+        " -----END PGP SIGNATURE-----\n\nsigned\n"
+    )
+    sha = git(work, "hash-object", "-t", "commit", "-w", "--stdin", input=signed.encode())
+    git(work, "update-ref", "refs/heads/dev", sha)
+    git(work, "config", "log.showSignature", "true")
+    git(work, "config", "gpg.program", str(program))
+    dated = gitrepo.rev_list_dated(work, sha, [])
+    assert [s for s, _ in dated] == [parent, sha]
+    assert dict(dated)[sha] == 1700000000
+    records = gitrepo.read_slice(work, [parent, sha]) + gitrepo.read_history_slice(work, [sha])
+    assert [r.sha for r in records] == [parent, sha, sha]
+    assert not ran.exists()
+
+
+def test_a_time_zone_git_cannot_read_keeps_the_date() -> None:
+    assert gitrepo._raw_date("1700000000 +123456") == (1700000000, 0)
+    assert gitrepo._raw_date("1700000000 -0130") == (1700000000, -90)
+    assert gitrepo._raw_date("") == (0, 0)
+    assert gitrepo._raw_date("²") == (0, 0)

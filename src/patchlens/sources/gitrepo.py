@@ -103,38 +103,57 @@ def _raw_date(value: str) -> tuple[int, int]:
     """(seconds, offset in minutes) of a raw git date. A commit's date is whatever its
     author's clock said: beyond 2038 (or before 1901) it is held at the limit of the store's
     32-bit dates (PostgreSQL's INTEGER), where such a commit sorts anyway. A date git cannot
-    read (it prints none for "-5 +0000" or "abc") is 0, the epoch: the commit stays
-    readable."""
+    read (it prints none for "-5 +0000" or "abc") is 0, the epoch, and a time zone it
+    cannot (more than four digits, which git fsck calls badTimezone) is 0: the commit stays
+    readable, and keeps its date when it has one."""
     ts, _, tz = value.strip().partition(" ")
+    digits = ts[1:] if ts.startswith("-") else ts
+    if not (digits.isascii() and digits.isdigit()):
+        return 0, 0
     sign = -1 if tz.startswith("-") else 1
     tz = tz.lstrip("+-")
-    digits = ts.lstrip("-")
-    if not digits.isdigit() or not (tz == "" or (tz.isdigit() and len(tz) <= 4)):
-        return 0, 0
-    minutes = int(tz[:2] or 0) * 60 + int(tz[2:4] or 0) if tz else 0
+    minutes = 0
+    if tz.isascii() and tz.isdigit() and len(tz) <= 4:
+        minutes = int(tz[:2] or 0) * 60 + int(tz[2:4] or 0)
     return min(max(int(ts), -LATEST_DATE - 1), LATEST_DATE), sign * minutes
 
 
-def _numstat_z(block: bytes) -> list[FileStat]:
-    """Files of one commit from `git log --numstat -z`: "added\tremoved\tpath\0", or for a
-    rename "added\tremoved\t\0old\0new\0", names as git has them (not quoted). Decoded as
-    `mail.diff.unquote_path` decodes the quoted names of a diff's headers, so that both
-    readings name a file alike."""
-    tokens = block.split(b"\0")
-    out = []
+# A record's first token in `git log --numstat -z --format=%x00%x01%H` output.
+_NUMSTAT_HEAD = re.compile(rb"\x01([0-9a-f]{40}|[0-9a-f]{64})")
+
+
+def _numstat_z(out: bytes) -> dict[str, list[FileStat]]:
+    """Each commit's files from `git log --numstat -z` (NUMSTAT_ARGS): "added\tremoved\tpath",
+    or for a rename "added\tremoved\t" and then the old and the new name, each a token
+    between NULs, names as git has them (not quoted). Read token by token: a name may hold
+    any byte but NUL, so the names of a rename are taken where they stand, never looked at
+    for a record's start. Decoded as `mail.diff.unquote_path` decodes the quoted names of a
+    diff's headers, so that both readings name a file alike."""
+    stats: dict[str, list[FileStat]] = {}
+    files: list[FileStat] | None = None
+    tokens = out.split(b"\0")
     i = 0
     while i < len(tokens):
-        parts = tokens[i].lstrip(b"\n").split(b"\t", 2)
+        token = tokens[i]
         i += 1
-        if len(parts) != 3:
+        head = _NUMSTAT_HEAD.fullmatch(token)
+        if head:
+            files = stats.setdefault(head.group(1).decode(), [])
+            continue
+        parts = token.removeprefix(b"\n").split(b"\t", 2)
+        if files is None or len(parts) != 3 or not parts[0]:
             continue
         added, removed, path = parts
         old = None
-        if not path and i + 1 < len(tokens):  # a rename: the old name, then the new one
+        if not path:  # a rename: the old name, then the new one
+            if i + 1 >= len(tokens):
+                break
             old, path = tokens[i], tokens[i + 1]
             i += 2
+        if not path:
+            continue
         binary = added == b"-"
-        out.append(
+        files.append(
             FileStat(
                 path.decode("utf-8", "replace"),
                 old.decode("utf-8", "replace") if old else None,
@@ -143,7 +162,7 @@ def _numstat_z(block: bytes) -> list[FileStat]:
                 binary,
             )
         )
-    return out
+    return stats
 
 
 def parse_log(
@@ -509,11 +528,7 @@ NUMSTAT_ARGS = [
 def _numstats(gitdir: Path, shas: list[str]) -> dict[str, list[FileStat]]:
     """git's numstat of each of `shas` (the few commits whose diff hides a file's content)."""
     out = git(NUMSTAT_ARGS, cwd=gitdir, input="".join(s + "\n" for s in shas).encode())
-    stats: dict[str, list[FileStat]] = {}
-    for rec in out.split(b"\0\x01")[1:]:
-        sha, _, block = rec.partition(b"\0")
-        stats[sha.decode()] = _numstat_z(block)
-    return stats
+    return _numstat_z(out)
 
 
 def _take(buf: bytearray, n: int) -> bytes:

@@ -24,7 +24,10 @@ _SCP = re.compile(r"^(?:([^@/:]+)@)?([^@/:]+):(.*)\Z", re.S)
 # and external diff drivers are chosen by attributes under names we cannot know in advance,
 # so the commands that make diffs take --no-textconv and --no-ext-diff (DIFF_SAFETY) as well.
 # Only our own cache mirrors are ever fetched into, so a repository's remotes, ssh command
-# and upload-pack settings are never used.
+# and upload-pack settings are never used. `git log` shows no signatures (a repository's
+# log.showSignature would print gpg's lines among what is parsed, and run its gpg.program),
+# and names paths one way whatever the repository says (core.quotePath: the readings with and
+# without diffs must name a file alike, stages/horizon.py).
 SAFE_CONFIG = (
     "core.hooksPath=/dev/null",
     "core.fsmonitor=false",
@@ -43,6 +46,11 @@ SAFE_CONFIG = (
     "protocol.fd.allow=never",
     "submodule.recurse=false",
     "fetch.recurseSubmodules=false",
+    "log.showSignature=false",
+    "gpg.program=false",
+    "gpg.ssh.program=false",
+    "gpg.x509.program=false",
+    "core.quotePath=true",
 )
 # Memory, not safety. git maps its packs in windows of up to 1 GiB, 8 GiB in all, and every
 # page of a window it touched counts in its memory while mapped (`git log -p` touches most of

@@ -137,7 +137,7 @@ def upgrade(engine: Engine) -> None:
     from alembic import command
 
     cfg = _alembic_config(str(engine.url))
-    target = _all_or_nothing(engine) if engine.dialect.name == "sqlite" else engine
+    target = _all_or_nothing(engine) if _sqlite_file(engine) else engine
     try:
         with target.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -147,13 +147,26 @@ def upgrade(engine: Engine) -> None:
             target.dispose()
 
 
+def _sqlite_file(engine: Engine) -> bool:
+    """A SQLite store in a file: another engine on its URL opens the same database (an
+    in-memory one would be a new, empty database)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    database = engine.url.database or ""
+    return database not in ("", ":memory:") and "mode=memory" not in str(engine.url)
+
+
 def _all_or_nothing(engine: Engine) -> Engine:
     """An engine for migrating a SQLite store in one transaction. pysqlite opens a
     transaction only before a statement that changes rows, so each CREATE, ALTER or DROP of
     a migration took effect at once: one that failed halfway left its first steps behind (a
     column added, a half-copied table) with the store still at the old revision, and every
     later run failed on them. Here each connection begins its transaction itself (SQLAlchemy's
-    recipe for pysqlite), so a migration's steps commit together or not at all."""
+    recipe for pysqlite), so a migration's steps commit together or not at all.
+
+    Inside that transaction `PRAGMA foreign_keys` does nothing: a future migration that
+    copies a table others refer to (a batch operation that recreates it) cannot turn the
+    foreign keys off there, and must add its columns in place instead (as 0023 does)."""
     url = engine.url
     migrating = create_engine(url)
 
