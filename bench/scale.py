@@ -17,6 +17,8 @@ imports nothing from patchlens. For each run it records:
   cpu      user + system CPU seconds of the whole tree: on a shared machine, messages per
            CPU second is the figure that does not depend on what else runs
   stages   each line patchlens prints (a finished step), stamped with the time it came
+  timeline the tree's PSS and the updating process's RSS every 10 s (`memory` in the JSON),
+           and the step running at each peak (the first line printed after it)
 
 A run over --timeout seconds, or whose tree goes over --max-rss-mb, is stopped (the tree is
 sent SIGTERM, then SIGKILL), and what the store holds then is reported with the last stage
@@ -66,6 +68,7 @@ from proctree import descendants, pss_mb  # bench/ (the script's own folder is o
 from userenv import user_environment  # bench/
 
 SAMPLE_S = 0.5
+MEMORY_EVERY_S = 10.0  # the timeline kept in the JSON (peaks are taken at every sample)
 DAY = 86400
 
 
@@ -109,6 +112,15 @@ class Run:
     rate_msg_s: float = 0.0
     new_messages: int = 0
     workers_cpu_s: float = 0.0  # CPU of the Dask workers (--local-cluster), within cpu_s
+    # When the peaks came, and the step then running (the first line printed after: a step
+    # prints its line when it ends): which step holds the memory, not only how much.
+    tree_peak_at_s: float = 0.0
+    tree_peak_step: str = ""
+    main_peak_mb: float = 0.0  # the updating process's own RSS at its highest sample
+    main_peak_at_s: float = 0.0
+    main_peak_step: str = ""
+    # (seconds, tree PSS MB, updating process RSS MB) every MEMORY_EVERY_S seconds.
+    memory: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 def measure(
@@ -136,18 +148,27 @@ def measure(
     reader.start()
     loads: list[float] = []
     hwm: dict[int, float] = {}
+    next_memory = 0.0
     while proc.poll() is None:
         tree = [proc.pid, *descendants(proc.pid), *extra]
-        total = pss = 0.0
+        total = pss = main = 0.0
         for pid in tree:
             rss, h = _rss_mb(pid)
             total += rss
             pss += pss_mb(pid)
             hwm[pid] = max(hwm.get(pid, 0.0), h)
-        run.tree_peak_mb = max(run.tree_peak_mb, total)
-        run.tree_peak_pss_mb = max(run.tree_peak_pss_mb, pss)
-        loads.append(load1())
+            if pid == proc.pid:
+                main = rss
         elapsed = time.perf_counter() - t0
+        run.tree_peak_mb = max(run.tree_peak_mb, total)
+        if pss > run.tree_peak_pss_mb:
+            run.tree_peak_pss_mb, run.tree_peak_at_s = pss, round(elapsed, 1)
+        if main > run.main_peak_mb:
+            run.main_peak_mb, run.main_peak_at_s = main, round(elapsed, 1)
+        if elapsed >= next_memory:
+            run.memory.append((round(elapsed, 1), round(pss, 1), round(main, 1)))
+            next_memory = elapsed + MEMORY_EVERY_S
+        loads.append(load1())
         if not run.stopped and elapsed > timeout:
             run.stopped = f"over the time limit ({timeout:.0f} s)"
         elif not run.stopped and total > max_rss_mb:
@@ -165,8 +186,16 @@ def measure(
     run.process_peak_mb = round(max(hwm.values(), default=0.0), 1)
     run.tree_peak_mb = round(run.tree_peak_mb, 1)
     run.tree_peak_pss_mb = round(run.tree_peak_pss_mb, 1)
+    run.main_peak_mb = round(run.main_peak_mb, 1)
+    run.tree_peak_step = _step_at(run.stages, run.tree_peak_at_s)
+    run.main_peak_step = _step_at(run.stages, run.main_peak_at_s)
     run.load_mean = round(sum(loads) / len(loads), 2) if loads else load1()
     return run
+
+
+def _step_at(stages: list[tuple[float, str]], at: float) -> str:
+    """The step running at `at` seconds: the first line printed then or later."""
+    return next((line.strip()[:80] for t, line in stages if t >= at), "(after the last line)")
 
 
 class _Cluster:
@@ -417,6 +446,11 @@ def summary(results: dict[str, Any]) -> None:
         if r.get("workers_cpu_s"):
             n = results.get("dask_workers", 0)
             print(f"{'':<12} of the cpu s, {n} Dask workers': {r['workers_cpu_s']:.0f}")
+        if r.get("tree_peak_step"):
+            print(f"{'':<12} tree PSS peak at {r['tree_peak_at_s']:.0f} s, during: "
+                  f"{r['tree_peak_step']}")  # fmt: skip
+            print(f"{'':<12} updating process {r['main_peak_mb']:.0f} MB at "
+                  f"{r['main_peak_at_s']:.0f} s, during: {r['main_peak_step']}")  # fmt: skip
 
 
 if __name__ == "__main__":
