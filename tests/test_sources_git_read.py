@@ -301,30 +301,43 @@ def test_history_read_names_the_files_the_whole_read_counts(erofs_utils_git) -> 
         assert gitrepo.history_fields(r) == gitrepo.history_fields(whole[r.sha]), r.sha
 
 
+def _renamed_both_ways(
+    tmp_path: Path, renames: dict[str, str], config: dict[str, str] | None = None
+) -> tuple[list, list, list]:
+    """A repository (with `config` in its own config) whose second commit makes `renames`
+    (old name -> new, content unchanged): that commit's (path, old path) read whole and
+    read without its diff, and its files read whole."""
+    work = tmp_path / "w"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "dev")
+    for key, value in (config or {}).items():
+        git(work, "config", key, value)
+    for i, old in enumerate(renames):
+        (work / old).parent.mkdir(parents=True, exist_ok=True)
+        (work / old).write_text(f"file {i}\n")
+    git(work, "add", "-A", ".")
+    git(work, "commit", "-q", "-m", "first")
+    for old, new in renames.items():
+        git(work, "mv", old, new)
+    git(work, "commit", "-q", "-m", "renames")
+    shas = gitrepo.rev_list(work, "dev", [])
+    whole = gitrepo.read_slice(work, shas)[1].files
+    slim = gitrepo.read_history_slice(work, shas)[1].files
+    names = [sorted((f.path, f.old_path) for f in files) for files in (whole, slim)]
+    return names[0], names[1], whole
+
+
 def test_pure_renames_of_quoted_names_read_alike(tmp_path: Path) -> None:
     """A rename without a change of content hides the content, so the whole reading takes the
     commit's files from git's numstat; numstat's "old => new" form garbled names git quotes
     (non-ASCII, quotes), so the same commit read whole and read without its diff (the
     history horizon) named its files differently. With -z, numstat names them as git has
     them."""
-    work = tmp_path / "w"
-    work.mkdir()
-    git(work, "init", "-q", "-b", "dev")
-    (work / "docs").mkdir()
-    (work / "docs" / "café.txt").write_text("one\ntwo\n")
-    (work / 'a"b.txt').write_text("x\n")
-    git(work, "add", "-A", ".")
-    git(work, "commit", "-q", "-m", "first")
-    git(work, "mv", "docs/café.txt", "docs/résumé.txt")
-    git(work, "mv", 'a"b.txt', 'c"d.txt')
-    git(work, "commit", "-q", "-m", "renames")
-    shas = gitrepo.rev_list(work, "dev", [])
-    whole = gitrepo.read_slice(work, shas)
-    slim = gitrepo.read_history_slice(work, shas)
+    renames = {"docs/café.txt": "docs/résumé.txt", 'a"b.txt': 'c"d.txt'}
+    whole, slim, files = _renamed_both_ways(tmp_path, renames)
     want = [('c"d.txt', 'a"b.txt'), ("docs/résumé.txt", "docs/café.txt")]
-    assert sorted((f.path, f.old_path) for f in whole[1].files) == want
-    assert sorted((f.path, f.old_path) for f in slim[1].files) == want
-    assert all((f.added, f.removed) == (0, 0) for f in whole[1].files)
+    assert whole == slim == want
+    assert all((f.added, f.removed) == (0, 0) for f in files)
 
 
 def test_dates_git_cannot_read_and_the_skip_decision(tmp_path: Path) -> None:
@@ -367,23 +380,12 @@ def test_odd_names_and_the_repository_config_do_not_split_the_readings(tmp_path:
     """A rename of a file whose name starts with \\x01 (the byte that opened a numstat record
     once), and of a name that is not UTF-8 in a repository whose own config turns
     core.quotePath off: read whole and read without diffs, the commit names the same files."""
-    work = tmp_path / "w"
-    work.mkdir()
-    git(work, "init", "-q", "-b", "dev")
-    git(work, "config", "core.quotePath", "false")
-    (work / "\x01weird").write_text("one\n")
-    (work / os.fsdecode(b"\xff-a.txt")).write_text("two\n")
-    git(work, "add", "-A", ".")
-    git(work, "commit", "-q", "-m", "first")
-    git(work, "mv", "\x01weird", "\x01weird2")
-    git(work, "mv", os.fsdecode(b"\xff-a.txt"), os.fsdecode(b"\xff-b.txt"))
-    git(work, "commit", "-q", "-m", "renames")
-    shas = gitrepo.rev_list(work, "dev", [])
-    whole = gitrepo.read_slice(work, shas)
-    slim = gitrepo.read_history_slice(work, shas)
-    want = [("\x01weird2", "\x01weird"), ("\ufffd-b.txt", "\ufffd-a.txt")]
-    assert sorted((f.path, f.old_path) for f in whole[1].files) == want
-    assert sorted((f.path, f.old_path) for f in slim[1].files) == want
+    renames = {
+        "\x01weird": "\x01weird2",
+        os.fsdecode(b"\xff-a.txt"): os.fsdecode(b"\xff-b.txt"),
+    }
+    whole, slim, _ = _renamed_both_ways(tmp_path, renames, {"core.quotePath": "false"})
+    assert whole == slim == [("\x01weird2", "\x01weird"), ("\ufffd-b.txt", "\ufffd-a.txt")]
 
 
 def test_a_repositorys_signature_settings_run_nothing(tmp_path: Path) -> None:
