@@ -461,9 +461,7 @@ def _update_repo(
     gitdir = resolve_repo(location, cache)
 
     def again(shas: list[str], without_diffs: bool) -> Iterator[list[CommitRecord]]:
-        size = HISTORY_SLICE if without_diffs else COMMIT_SLICE
-        parts = [(without_diffs, part) for part in gitrepo.slices(shas, size)]
-        return _read_parts(gitdir, parts, jobs)
+        return _read_parts(gitdir, _sliced(without_diffs, shas), jobs)
 
     keep = functools.partial(gitrepo.present, gitdir)
     settle(engine, reporter, rep.name, repo_id, limit, again, keep)
@@ -504,10 +502,14 @@ def _parts(todo: list[tuple[str, int]], limit: int | None) -> list[tuple[bool, l
     before `limit` (read without diffs) and of the others (whole)."""
     parts: list[tuple[bool, list[str]]] = []
     for skip, run in itertools.groupby(todo, key=lambda x: limit is not None and x[1] < limit):
-        shas = [sha for sha, _ in run]
-        size = HISTORY_SLICE if skip else COMMIT_SLICE
-        parts += [(skip, part) for part in gitrepo.slices(shas, size)]
+        parts += _sliced(skip, [sha for sha, _ in run])
     return parts
+
+
+def _sliced(without_diffs: bool, shas: list[str]) -> list[tuple[bool, list[str]]]:
+    """`shas` in slices of the size their reading takes, each marked with how it is read."""
+    size = HISTORY_SLICE if without_diffs else COMMIT_SLICE
+    return [(without_diffs, part) for part in gitrepo.slices(shas, size)]
 
 
 def _read_parts(
