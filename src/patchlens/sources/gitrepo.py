@@ -289,21 +289,14 @@ def has_commit(gitdir: Path, sha: str) -> bool:
 
 def rev_list(gitdir: Path, head: str, exclude: list[str]) -> list[str]:
     """Commits reachable from head and not from any of `exclude`, oldest first."""
-    args = [
-        "rev-list",
-        "--reverse",
-        "--topo-order",
-        "--end-of-options",
-        head,
-        *(f"^{e}" for e in exclude),
-    ]
-    return git(args, cwd=gitdir).decode().split()
+    return [sha for sha, _ in rev_list_dated(gitdir, head, exclude)]
 
 
 def rev_list_dated(gitdir: Path, head: str, exclude: list[str]) -> list[tuple[str, int]]:
-    """`rev_list` with each commit's committer date as the store will have it (`%cd` read
-    by `_raw_date`, as `parse_log` reads it: what the horizon is compared with; git's
-    `--timestamp` reads a malformed committer line otherwise)."""
+    """The commits of `rev_list` (topological order, oldest first), each with its committer
+    date as the store will have it: `%cd` read by `_raw_date`, as `parse_log` reads it (the
+    horizon is compared with it; git's `--timestamp` reads a malformed committer line
+    otherwise)."""
     args = [
         "log",
         "--reverse",
