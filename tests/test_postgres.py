@@ -122,3 +122,36 @@ def test_dates_past_2038_fit_postgresql(postgres: str, tmp_path: Path) -> None:
             (LATEST_DATE, LATEST_DATE)
         ]
     engine.dispose()
+
+
+def test_among_binds_any_number_of_keys(postgres: str, tmp_path: Path) -> None:
+    """A full metrics batch restricts its rewrite to ten thousand series and every review
+    reply to them; bound one parameter per key, a 330k-message store went past PostgreSQL's
+    65,535 parameters in one statement and the update stopped. `among` binds one per chunk,
+    on PostgreSQL and on SQLite alike, and finds exactly the keys asked for (text with a NUL
+    too, which SQLite's JSON cannot carry)."""
+    from sqlalchemy import Column, Integer, MetaData, Table, Text, func
+
+    from patchlens.queries.sql import among
+
+    md = MetaData()
+    t = Table("k", md, Column("n", Integer, primary_key=True), Column("s", Text))
+    rows = [{"n": i, "s": f"key-{i}\x00" if i % 1000 == 0 else f"key-{i}"} for i in range(80_000)]
+    for url in (postgres, f"sqlite:///{tmp_path / 'k.db'}"):
+        engine = create_engine(url)
+        md.create_all(engine)
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                rows_pg = [{**r, "s": r["s"].replace("\x00", "")} for r in rows]
+                conn.execute(t.insert(), rows_pg)
+            else:
+                conn.execute(t.insert(), rows)
+            stored = dict(conn.execute(select(t.c.n, t.c.s)).all())
+            ns = list(range(1, 80_000, 1))
+            both = among(conn, t.c.n, ns) | among(conn, t.c.s, [stored[0], "absent"])
+            assert conn.execute(select(func.count()).where(both)).scalar_one() == 80_000
+            picked = [stored[n] for n in range(0, 80_000, 3)]
+            got = conn.execute(select(t.c.n).where(among(conn, t.c.s, picked))).scalars()
+            assert sorted(got) == list(range(0, 80_000, 3))
+            assert conn.execute(select(func.count()).where(among(conn, t.c.n, []))).scalar() == 0
+        engine.dispose()

@@ -7,7 +7,19 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, FromClause, Select, Table, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.sql import literal_column
 
 T = TypeVar("T")
@@ -60,6 +72,27 @@ def bound(conn: Connection, chunk: list[Any]) -> list[Any] | Select[Any]:
         # column); the unary plus drops it, as a bound parameter has none.
         return select(literal_column("+value")).select_from(func.json_each(text))
     return chunk
+
+
+def among(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -> Any:
+    """`column IN values` in one statement, for any number of values, binding one parameter
+    per chunk of keys: on PostgreSQL one array per chunk (`= ANY`), on SQLite one JSON text
+    (`bound`), elsewhere a list of parameters per chunk.
+
+    Why: a statement restricted to many keys (the rows a full metrics batch rewrites: ten
+    thousand series and every review reply to them) bound one parameter per key, and
+    PostgreSQL takes at most 65,535 in a statement; a 330k-message store went over it."""
+    items = sorted(set(values))
+    if not items:
+        return false()
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # only when used: it costs start-up time
+
+        array = postgresql.ARRAY(column.type)
+        return or_(
+            *(column == any_(bindparam(None, chunk, type_=array)) for chunk in chunks(items))
+        )
+    return or_(*(column.in_(bound(conn, chunk)) for chunk in chunks(items)))
 
 
 def rows_in(conn: Connection, query_for: Any, values: Iterable[Any]) -> list[Any]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, false, func, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
@@ -19,7 +19,7 @@ from patchlens.metrics.model import ReplyFacts, SeriesFacts
 from patchlens.metrics.prediction_features import stored_record
 from patchlens.metrics.roles import expected_roles, first_responses
 from patchlens.queries.evidence import first_dates, first_dates_of, load_series, people_of
-from patchlens.queries.sql import chunks, rows_in
+from patchlens.queries.sql import among, chunks, rows_in
 from patchlens.stages import changes, prerequisites
 from patchlens.stages.progress import Reporter, StepReport, advancing
 from patchlens.store import schema
@@ -378,7 +378,7 @@ def _redo_owed(
             pe,
             ("identity",),
             people_rows(conn, people, org_of, is_bot, who),
-            where=_in(pe.c.identity, who),
+            where=among(conn, pe.c.identity, who),
         )
     return done
 
@@ -401,7 +401,7 @@ def _redo_series(
     prerequisites.set_blocked(conn, people, loaded, prereq, first)
     sp = schema.series_prerequisites
     rep.changed_rows += sync_table(
-        conn, sp, ("series_key", "seq"), prereq, where=_in(sp.c.series_key, keys)
+        conn, sp, ("series_key", "seq"), prereq, where=among(conn, sp.c.series_key, keys)
     )
     files = {f for se in loaded for v in se.versions for p in v.patches.values() for f in p.files}
     rows = metric_rows(
@@ -413,10 +413,10 @@ def _redo_series(
     )
     sm, pr, ev = schema.series_metrics, schema.pull_requests, schema.review_events
     rep.changed_rows += sync_table(
-        conn, sm, ("series_key",), rows, where=_in(sm.c.series_key, keys)
+        conn, sm, ("series_key",), rows, where=among(conn, sm.c.series_key, keys)
     )
     rep.changed_rows += sync_table(
-        conn, pr, ("series_key",), pull_rows(loaded), where=_in(pr.c.series_key, keys)
+        conn, pr, ("series_key",), pull_rows(loaded), where=among(conn, pr.c.series_key, keys)
     )
     events = event_rows(loaded, org_of)
     # A reply that moved from a series not among `keys` (it cannot in an owed set: both are
@@ -427,17 +427,10 @@ def _redo_series(
         ev,
         ("message_pk",),
         events,
-        where=_in(ev.c.series_key, keys) | _in(ev.c.message_pk, [e["message_pk"] for e in events]),
+        where=among(conn, ev.c.series_key, keys)
+        | among(conn, ev.c.message_pk, [e["message_pk"] for e in events]),
     )
     return len(rows)
-
-
-def _in(column: Any, values: Iterable[Any]) -> Any:
-    """`column IN values`, in OR-ed lists of a size every database binds."""
-    items = sorted(set(values))
-    if not items:
-        return false()
-    return or_(*(column.in_(chunk) for chunk in chunks(items)))
 
 
 def _repo_registered(conn: Connection) -> bool:
@@ -649,14 +642,14 @@ def people_rows(
         pe = schema.people
         addrs = {who: set(a) for who, a in only.items()}
         for who, text in conn.execute(
-            select(pe.c.identity, pe.c.addresses).where(_in(pe.c.identity, only))
+            select(pe.c.identity, pe.c.addresses).where(among(conn, pe.c.identity, only))
         ):
             addrs[who].update(json.loads(text))
         rows = _recounts(conn, {who: a for who, a in addrs.items() if "" not in a}, org_of, is_bot)
         rest = {who for who, a in addrs.items() if "" in a}
         if not rest:
             return rows
-        query = query.where(_in(m.c.from_addr, set().union(*(addrs[w] for w in rest))))
+        query = query.where(among(conn, m.c.from_addr, set().union(*(addrs[w] for w in rest))))
         found = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
         return rows + identity_rows(found, people, org_of, is_bot, rest)
     found = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
@@ -737,7 +730,7 @@ class _Recount:
 
     def row(self, conn: Connection, who: str, addrs: set[str], org_of: OrgOf) -> dict[str, Any]:
         m = schema.messages
-        mine = _in(m.c.from_addr, addrs)
+        mine = among(conn, m.c.from_addr, addrs)
 
         def earliest(column: Any, counts: Counter[str]) -> str:
             top = max(counts.values())
