@@ -406,3 +406,47 @@ def test_may_be_candidate_covers_every_candidate_on_erofs(truth) -> None:
     assert n > len(commits)
     # the links of the whole store, as stored by the full run
     assert {r["commit_pk"] for r in link_rows(match(postings, commits))} == set(_links(engine))
+
+
+def test_a_store_without_commits_keys_its_postings_a_batch_at_a_time(
+    truth, tmp_path, monkeypatch
+) -> None:
+    """With no commit to link, matching everything writes only the postings' lookup keys,
+    a batch at a time (all postings held at once made a million-message store's update pass
+    1 GB): the same keys, the links gone, and every posting counted."""
+    import patchlens.stages.match as stage
+    from patchlens.stages.ingest import drop_repo_commits
+    from patchlens.stages.matchclosure import write_keys
+
+    path, people = truth
+    db = tmp_path / "lists-only.db"
+    _copy(path, db)
+    engine = open_store(str(db))
+    with engine.begin() as conn:
+        for (repo_id,) in conn.execute(select(schema.repos.c.id)).all():
+            drop_repo_commits(conn, repo_id)
+        postings, commits = load(conn, people)
+        assert postings and not commits
+        mk = schema.match_keys
+        conn.execute(mk.delete())
+        write_keys(conn, postings, [])
+        expected = sorted(conn.execute(select(mk)).all())
+    monkeypatch.setattr(stage, "KEY_BATCH", 97)
+    sizes: list[int] = []
+
+    def counted(conn, ps, cs):
+        sizes.append(len(ps))
+        write_keys(conn, ps, cs)
+
+    monkeypatch.setattr(stage, "write_keys", counted)
+    _rematch_all(engine, people)
+    assert max(sizes) == 97 and sum(sizes) == len(postings)
+    rep = run_matching(engine, QUIET, people)  # nothing owed now: the same keys stay
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(schema.match_keys)).all()) == expected
+        assert conn.execute(select(schema.patch_commits)).all() == []
+    with engine.begin() as conn:
+        changes.owe(conn, changes.MATCHING, changes.Work(full=True))
+    rep = run_matching(engine, QUIET, people)
+    assert (rep.postings, rep.commits, rep.links) == (len(postings), 0, 0)
+    engine.dispose()

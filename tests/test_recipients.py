@@ -5,6 +5,7 @@ found by them equal those a pattern over every posting's headers finds."""
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
@@ -78,3 +79,35 @@ def test_fill_resumes_and_equals_one_pass(erofs_store, tmp_path, monkeypatch) ->
         assert load._recipient_keys_complete(conn)
     assert again == whole
     assert stage.fill_recipients(copy, Reporter(quiet=True)) == 0  # nothing new: nothing done
+
+
+def test_keys_are_written_a_bounded_number_at_a_time(erofs_store, tmp_path, monkeypatch) -> None:
+    """A batch of messages with long Cc: lists makes hundreds of thousands of keys: they are
+    written `ROWS` at a time, and come out as one write of the batch gives them."""
+    db, _engine, _ = erofs_store
+    mk = schema.message_keys
+    shutil.copy(db, tmp_path / "copy.db")
+    copy = open_store(str(tmp_path / "copy.db"))
+    with copy.connect() as conn:
+        whole = set(conn.execute(select(mk.c.hash, mk.c.message_pk).where(mk.c.kind == "a")))
+    with copy.begin() as conn:
+        conn.execute(mk.delete().where(mk.c.kind == "a"))
+        changes.clear_mark(conn, stage.MARK)
+    monkeypatch.setattr(stage, "ROWS", 50)
+    sizes: list[int] = []
+    real = stage.insert_ignore
+
+    def counted(conn, table, rows):
+        sizes.append(len(rows))
+        real(conn, table, rows)
+
+    monkeypatch.setattr(stage, "insert_ignore", counted)
+    stage.fill_recipients(copy, Reporter(quiet=True))
+    with copy.connect() as conn:
+        again = set(conn.execute(select(mk.c.hash, mk.c.message_pk).where(mk.c.kind == "a")))
+    assert again == whole
+    # At most one message's keys past the bound.
+    per_message = Counter(pk for _h, pk in whole)
+    assert max(sizes) < 50 + max(per_message.values())
+    assert len(sizes) > len(whole) // (50 + max(per_message.values()))
+    copy.dispose()

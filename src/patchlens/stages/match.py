@@ -82,7 +82,9 @@ def _stale_everywhere(conn: Connection) -> list[tuple[str, int]]:
     """(kind, pk) of every posting and non-merge commit without a current fingerprint (a
     commit read without its diff has none: match/horizon.py)."""
     fp = schema.diff_fingerprints
-    posted = {r.id for r in conn.execute(_posting_query())}
+    # Their keys only: PostgreSQL hands a plain query's result over whole, and the postings'
+    # other columns (files, titles) would weigh hundreds of megabytes at a million messages.
+    posted = set(conn.execute(_posting_query().with_only_columns(schema.messages.c.id)).scalars())
     have: dict[str, set[int]] = {"m": set(), "c": set()}
     stale: dict[str, set[int]] = {"m": set(), "c": set()}
     for kind, pk, version in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.fp_version)):
@@ -257,6 +259,14 @@ def _match_all(
     ).scalar_one()
     n_commits = conn.execute(select(func.count()).select_from(c).where(~c.c.is_merge)).scalar_one()
     with reporter.task("matching (postings + commits)", n_postings + n_commits) as task:
+        if not n_commits:
+            # No commit to link: what is left to write is the postings' lookup keys, a batch
+            # at a time, so that a list-only store of any size holds one batch of postings
+            # (all of them made the updating process pass 1 GB at a million messages).
+            rep.changed_rows = sync_table(conn, schema.patch_commits, ("commit_pk",), [], touched)
+            conn.execute(delete(schema.match_keys))
+            rep.postings = _write_posting_keys(conn, people, task)
+            return
         postings, commits = load(conn, people, task)
         links = match(postings, commits)
         task.advance(len(commits))
@@ -294,6 +304,29 @@ def _match_closure(
     rep.postings, rep.commits = len(closure.postings), len(pks)
     rep.links = len(links)
     rep.ambiguous = sum(lk.ambiguous for lk in links)
+
+
+# Postings read and keyed at a time when a store has no commits.
+KEY_BATCH = 5_000
+
+
+def _write_posting_keys(conn: Connection, people: Identities | None, task: Task) -> int:
+    """The lookup keys of every posting, written `KEY_BATCH` postings at a time (read through
+    a server-side cursor on PostgreSQL, which a plain one would buffer whole); how many."""
+    found = conn.execute(_posting_query().execution_options(yield_per=KEY_BATCH))
+    who = people if people is not None else _no_people
+    n = 0
+    for rows in found.partitions():
+        write_keys(conn, [posting_of(r, who, ()) for r in rows], [])
+        n += len(rows)
+        task.advance(len(rows))
+    return n
+
+
+def _no_people(name: str, addr: str) -> str:
+    """Who sent a posting, when no identities are given: a posting's keys do not depend on
+    it (its title and files only)."""
+    return addr
 
 
 def _owes_full(conn: Connection, stage: str) -> bool:

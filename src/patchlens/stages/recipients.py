@@ -24,6 +24,7 @@ from patchlens.store.writer import insert_ignore
 MARK = "recipients"
 KIND = "a"
 BATCH = 20_000
+ROWS = 20_000
 
 
 def fill_recipients(engine: Engine, reporter: Reporter) -> int:
@@ -51,11 +52,17 @@ def fill_recipients(engine: Engine, reporter: Reporter) -> int:
                 ).all()
                 if not batch:
                     break
-                rows = [
-                    {"kind": KIND, "hash": key_hash(a), "message_pk": pk}
-                    for pk, to, cc in batch
-                    for a in recipients(to, cc)
-                ]
+                # Written every ROWS keys: a batch of mail with long Cc: lists holds 400k
+                # of them (linux-arm-kernel), and a dict a key made that batch weigh 300 MB.
+                rows: list[dict[str, object]] = []
+                for pk, to, cc in batch:
+                    rows += [
+                        {"kind": KIND, "hash": key_hash(a), "message_pk": pk}
+                        for a in recipients(to, cc)
+                    ]
+                    if len(rows) >= ROWS:
+                        insert_ignore(conn, schema.message_keys, rows)
+                        rows = []
                 insert_ignore(conn, schema.message_keys, rows)
                 since = batch[-1][0]
                 changes.set_mark(conn, MARK, since, int(time.time()))
