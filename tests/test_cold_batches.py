@@ -116,3 +116,55 @@ def rep_messages(db: Path) -> int:
         ).fetchone()[0]
     finally:
         con.close()
+
+
+def test_a_first_update_stopped_in_its_batches_resumes_there(
+    tmp_path: Path, erofs_store_pristine: Path, original, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the pipeline, as `patchlens update` runs it: a store whose first update never
+    finished owes everything, and owing it again on the next run cleared the batches' progress,
+    so a first build stopped at batch 40 of 56 started again from the first. The next run now
+    resumes where the stopped one was, and ends as one clean run."""
+    from patchlens.stages import pipeline, review
+    from patchlens.store import schema
+
+    db = erofs_store_pristine
+    copy = tmp_path / "copy.db"
+    copy_store(db, copy)
+    engine = open_store(str(copy))
+    st = schema.stage_state
+    with engine.begin() as conn:  # no update of this store has finished yet
+        conn.execute(st.delete().where(st.c.stage == pipeline.STAGE))
+    monkeypatch.setattr(review, "COLD_BATCH", 1500)
+    real = review.rebuild_part
+    calls: list[int] = []
+    stops = [5]
+
+    def stopping(*args, **kwargs):
+        calls.append(len(args[1]))
+        if len(calls) in stops:
+            stops.clear()
+            raise Stopped
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(review, "rebuild_part", stopping)
+    quiet = Reporter(quiet=True)
+    with pytest.raises(Stopped):
+        pipeline.run_stages(engine, Config(), db.with_name("cache"), quiet)
+    with engine.connect() as conn:
+        assert changes.mark(conn, changes.COLD_DONE) == 4 * 1500
+    calls.clear()
+    rep = pipeline.run_stages(engine, Config(), db.with_name("cache"), quiet)
+    assert not rep.skipped and rep.review.fallback == ""
+    assert sum(calls) == rep_messages(copy) - 4 * 1500  # resumed, not redone
+    with engine.connect() as conn:
+        assert pipeline._begun(conn) is None
+        assert conn.execute(st.select().where(st.c.stage == pipeline.STAGE)).first()
+    # Forced, everything is owed again even though the inputs are the same.
+    calls.clear()
+    pipeline.run_stages(engine, Config(), db.with_name("cache"), quiet, force=True)
+    assert sum(calls) == rep_messages(copy)
+    engine.dispose()
+    a, b = dict(original), logical_dump(copy)
+    differing = [t for t in a if a[t] != b[t]]
+    assert not differing, f"tables that differ: {differing}"

@@ -29,6 +29,8 @@ from patchlens.stages.review import ReconstructReport, rebuild_structure
 from patchlens.store import schema
 
 STAGE = "review+match+metrics"
+# A run that owed everything and has not finished (stages resume, not restart).
+BEGUN = "review+match+metrics:begun"
 
 
 @dataclass
@@ -114,9 +116,24 @@ def run_stages(
             return rep
         everything = force or last is None or _fixed_part(digest, False) != _fixed_part(last, False)
         metrics_only = not everything and _fixed_part(digest) != _fixed_part(last)
-        if everything:
+        if everything and (force or _begun(conn) != _fixed_part(digest, False)):
             # Other code, configuration or sources: not new input, a different question.
+            # Unless a run owed everything for these very inputs and stopped part-way (the
+            # first update of a store, killed): then what it owed is still owed, and each
+            # step resumes from what it committed (a reconstruction in batches at its last
+            # batch) instead of starting again, which at a million messages cost half an hour.
             changes.owe_everyone_everything(conn)
+            conn.execute(delete(schema.stage_state).where(schema.stage_state.c.stage == BEGUN))
+            conn.execute(
+                schema.stage_state.insert(),
+                [
+                    {
+                        "stage": BEGUN,
+                        "inputs": _fixed_part(digest, False),
+                        "finished_at": int(time.time()),
+                    }
+                ],
+            )
         elif metrics_only:
             # Only the metrics' code is newer (METRICS_VERSION): their rows are redone.
             changes.owe(conn, changes.METRICS, changes.Work(full=True))
@@ -152,11 +169,18 @@ def run_stages(
     )
     with engine.begin() as conn:
         st = schema.stage_state
-        conn.execute(delete(st).where(st.c.stage == STAGE))
+        conn.execute(delete(st).where(st.c.stage.in_((STAGE, BEGUN))))
         conn.execute(
             st.insert(), [{"stage": STAGE, "inputs": digest, "finished_at": int(time.time())}]
         )
     return rep
+
+
+def _begun(conn) -> str | None:
+    """The inputs (`_fixed_part` of their digest) for which a run owed every step everything
+    and has not finished: None when every such run finished."""
+    st = schema.stage_state
+    return conn.execute(select(st.c.inputs).where(st.c.stage == BEGUN)).scalar()
 
 
 def _fixed_part(digest: str, metrics: bool = True) -> str:
