@@ -652,8 +652,15 @@ def people_rows(
         query = query.where(among(conn, m.c.from_addr, set().union(*(addrs[w] for w in rest))))
         found = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
         return rows + identity_rows(found, people, org_of, is_bot, rest)
-    found = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
+    # Every message: streamed (PostgreSQL would otherwise hand the whole result over at once).
+    found = conn.execute(
+        query.order_by(m.c.date_utc, m.c.message_id).execution_options(yield_per=STREAM_ROWS)
+    )
     return identity_rows(found, people, org_of, is_bot)
+
+
+# Rows a scan of every message reads at a time.
+STREAM_ROWS = 20_000
 
 
 def _recounts(
