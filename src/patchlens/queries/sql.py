@@ -13,7 +13,6 @@ from sqlalchemy import (
     FromClause,
     Select,
     Table,
-    any_,
     bindparam,
     false,
     func,
@@ -71,13 +70,31 @@ def bound(conn: Connection, chunk: list[Any]) -> list[Any] | Select[Any]:
         # converting a key to the compared column's type (1 would not find '1' in a TEXT
         # column); the unary plus drops it, as a bound parameter has none.
         return select(literal_column("+value")).select_from(func.json_each(text))
+    if conn.dialect.name == "postgresql" and chunk:
+        # One array, unnested: 500 placeholders cost psycopg a parse of the query and
+        # SQLAlchemy a rendered, cast placeholder each, on every execution; that was most of
+        # the client's time reconstructing review on PostgreSQL (docs/PERFORMANCE.md).
+        kinds = {type(v) for v in chunk}
+        if kinds == {int} and all(_plain(v) for v in chunk):
+            return select(func.unnest(bindparam(None, chunk, type_=_pg_array("int"))))
+        if kinds == {str}:
+            return select(func.unnest(bindparam(None, chunk, type_=_pg_array("str"))))
     return chunk
+
+
+def _pg_array(kind: str) -> Any:
+    """PostgreSQL's array of 64-bit integers or of text (imported only when used: the
+    dialect costs start-up time)."""
+    from sqlalchemy import BigInteger, Text
+    from sqlalchemy.dialects import postgresql
+
+    return postgresql.ARRAY(BigInteger if kind == "int" else Text)
 
 
 def among(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -> Any:
     """`column IN values` in one statement, for any number of values, binding one parameter
-    per chunk of keys: on PostgreSQL one array per chunk (`= ANY`), on SQLite one JSON text
-    (`bound`), elsewhere a list of parameters per chunk.
+    per chunk of keys where `bound` can (integers or text: an array on PostgreSQL, a JSON
+    text on SQLite), else a list of parameters per chunk.
 
     Why: a statement restricted to many keys (the rows a full metrics batch rewrites: ten
     thousand series and every review reply to them) bound one parameter per key, and
@@ -85,13 +102,6 @@ def among(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -
     items = sorted(set(values))
     if not items:
         return false()
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql  # only when used: it costs start-up time
-
-        array = postgresql.ARRAY(column.type)
-        return or_(
-            *(column == any_(bindparam(None, chunk, type_=array)) for chunk in chunks(items))
-        )
     return or_(*(column.in_(bound(conn, chunk)) for chunk in chunks(items)))
 
 
