@@ -56,23 +56,11 @@ def test_an_interrupted_rebuild_in_batches_resumes(
 ) -> None:
     """Each batch commits with the count of messages done: a rebuild stopped in its fifth
     batch resumes there (the first four are not redone) and ends as one rebuild would."""
-    from patchlens.stages import review
 
     db = erofs_store_pristine
     copy = tmp_path / "copy.db"
     engine, ctx = _owing_everything(db, copy)
-    real = review.rebuild_part
-    calls: list[int] = []
-    stops = [5]
-
-    def stopping(*args, **kwargs):
-        calls.append(len(args[1]))
-        if len(calls) in stops:
-            stops.clear()
-            raise Stopped  # as a kill or Ctrl-C would, in the middle of the fifth batch
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(review, "rebuild_part", stopping)
+    calls = _stopped_in_fifth_batch(monkeypatch)
     with pytest.raises(Stopped):
         rebuild_structure(engine, Reporter(quiet=True), ctx.people, ctx.is_bot, cold_batch=1500)
     with engine.connect() as conn:
@@ -107,6 +95,26 @@ class Stopped(Exception):
     pass
 
 
+def _stopped_in_fifth_batch(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make the reconstruction stop in its fifth batch, once, as a kill or Ctrl-C would;
+    the list returned receives the size of each batch begun."""
+    from patchlens.stages import review
+
+    real = review.rebuild_part
+    calls: list[int] = []
+    stops = [5]
+
+    def stopping(*args, **kwargs):
+        calls.append(len(args[1]))
+        if len(calls) in stops:
+            stops.clear()
+            raise Stopped
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(review, "rebuild_part", stopping)
+    return calls
+
+
 def rep_messages(db: Path) -> int:
     """Messages with an analysis: what the rebuild goes through."""
     con = sqlite3.connect(db)
@@ -136,18 +144,7 @@ def test_a_first_update_stopped_in_its_batches_resumes_there(
     with engine.begin() as conn:  # no update of this store has finished yet
         conn.execute(st.delete().where(st.c.stage == pipeline.STAGE))
     monkeypatch.setattr(review, "COLD_BATCH", 1500)
-    real = review.rebuild_part
-    calls: list[int] = []
-    stops = [5]
-
-    def stopping(*args, **kwargs):
-        calls.append(len(args[1]))
-        if len(calls) in stops:
-            stops.clear()
-            raise Stopped
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(review, "rebuild_part", stopping)
+    calls = _stopped_in_fifth_batch(monkeypatch)
     quiet = Reporter(quiet=True)
     with pytest.raises(Stopped):
         pipeline.run_stages(engine, Config(), db.with_name("cache"), quiet)
