@@ -184,9 +184,12 @@ _CACHE_LOCK = threading.Lock()
 
 def data_version(conn: Connection) -> Any:
     """What changes when an update finishes: the pages and rows kept for a store are valid
-    as long as this is the same."""
+    as long as this is the same. The inputs digest of the last finished run and when it
+    finished (not any row of stage_state: the first one read was a mark that another
+    configuration or a forced rebuild leaves as it was)."""
+    st = schema.stage_state
     row = conn.execute(
-        select(schema.stage_state.c.inputs, schema.stage_state.c.finished_at)
+        select(st.c.inputs, st.c.finished_at).where(st.c.stage == schema.PIPELINE_DIGEST)
     ).first()
     return tuple(row) if row else None
 

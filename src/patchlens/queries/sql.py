@@ -13,6 +13,7 @@ from sqlalchemy import (
     FromClause,
     Select,
     Table,
+    any_,
     bindparam,
     false,
     func,
@@ -92,16 +93,25 @@ def _pg_array(kind: str) -> Any:
 
 
 def among(conn: Connection, column: ColumnElement[Any], values: Iterable[Any]) -> Any:
-    """`column IN values` in one statement, for any number of values, binding one parameter
-    per chunk of keys where `bound` can (integers or text: an array on PostgreSQL, a JSON
-    text on SQLite), else a list of parameters per chunk.
+    """`column IN values` in one statement, for any number of values, binding few parameters:
+    on PostgreSQL one array for all of them (`= ANY`, which reads the column's index), on
+    SQLite one JSON text per chunk (`bound`); a list of parameters per chunk for other values.
 
     Why: a statement restricted to many keys (the rows a full metrics batch rewrites: ten
     thousand series and every review reply to them) bound one parameter per key, and
-    PostgreSQL takes at most 65,535 in a statement; a 330k-message store went over it."""
+    PostgreSQL takes at most 65,535 in a statement; a 330k-message store went over it. Not
+    `bound`'s unnested arrays on PostgreSQL: OR-ed with another restriction they made the
+    planner scan the whole table (57 ms instead of 0.05 ms for a few keys of review_events)."""
     items = sorted(set(values))
     if not items:
         return false()
+    if conn.dialect.name == "postgresql":
+        kinds = {type(v) for v in items}
+        if kinds == {int} and all(_plain(v) for v in items):
+            return column == any_(bindparam(None, items, type_=_pg_array("int")))
+        if kinds == {str}:
+            return column == any_(bindparam(None, items, type_=_pg_array("str")))
+        return or_(*(column.in_(chunk) for chunk in chunks(items)))
     return or_(*(column.in_(bound(conn, chunk)) for chunk in chunks(items)))
 
 

@@ -28,8 +28,9 @@ from patchlens.stages.recipients import fill_recipients
 from patchlens.stages.review import ReconstructReport, rebuild_structure
 from patchlens.store import schema
 
-STAGE = "review+match+metrics"
-# A run that owed everything and has not finished (stages resume, not restart).
+STAGE = schema.PIPELINE_DIGEST
+# The inputs of a run that has not finished (stages/pipeline.py run_stages: one for the same
+# inputs resumes it; one for other inputs redoes everything).
 BEGUN = "review+match+metrics:begun"
 
 
@@ -111,32 +112,37 @@ def run_stages(
         # Work owed: a step stopped, or sources were removed or replaced (stages/ingest.py),
         # which the digest's numbers may not show.
         owed = conn.execute(select(schema.pending_work.c.stage).limit(1)).first() is not None
-        if digest == last and not force and not owed:
+        fixed, begun = _fixed_part(digest), _begun(conn)
+        if digest == last and not force and not owed and begun in (None, fixed):
             rep.skipped = True
             return rep
-        everything = force or last is None or _fixed_part(digest, False) != _fixed_part(last, False)
-        metrics_only = not everything and _fixed_part(digest) != _fixed_part(last)
-        if everything and (force or _begun(conn) != _fixed_part(digest, False)):
+        everything = (
+            force
+            or last is None
+            or _fixed_part(digest, False) != _fixed_part(last, False)
+            # A run that owed everything for other inputs stopped part-way: some steps may
+            # hold what those inputs gave (configuration B, stopped, then A again).
+            or (begun is not None and begun != fixed)
+        )
+        metrics_only = not everything and fixed != _fixed_part(last)
+        if everything and (force or begun != fixed):
             # Other code, configuration or sources: not new input, a different question.
-            # Unless a run owed everything for these very inputs and stopped part-way (the
-            # first update of a store, killed): then what it owed is still owed, and each
-            # step resumes from what it committed (a reconstruction in batches at its last
-            # batch) instead of starting again, which at a million messages cost half an hour.
+            # Unless a run for these very inputs (the metrics' version included) stopped
+            # part-way after owing everything (the first update of a store, killed): then
+            # what it owed is still owed, and each step resumes from what it committed (a
+            # reconstruction in batches at its last batch) instead of starting again, which
+            # at a million messages cost half an hour.
             changes.owe_everyone_everything(conn)
-            conn.execute(delete(schema.stage_state).where(schema.stage_state.c.stage == BEGUN))
-            conn.execute(
-                schema.stage_state.insert(),
-                [
-                    {
-                        "stage": BEGUN,
-                        "inputs": _fixed_part(digest, False),
-                        "finished_at": int(time.time()),
-                    }
-                ],
-            )
         elif metrics_only:
             # Only the metrics' code is newer (METRICS_VERSION): their rows are redone.
             changes.owe(conn, changes.METRICS, changes.Work(full=True))
+        if begun != fixed:
+            # The inputs of the run under way, until it finishes.
+            st = schema.stage_state
+            conn.execute(delete(st).where(st.c.stage == BEGUN))
+            conn.execute(
+                st.insert(), [{"stage": BEGUN, "inputs": fixed, "finished_at": int(time.time())}]
+            )
     rep.analysed = analyse_new(engine, reporter, jobs, everything)
     with engine.connect() as conn:
         ctx = build_context(conn, cfg, cache)  # reads the analysis (authors in From: lines)
@@ -177,8 +183,8 @@ def run_stages(
 
 
 def _begun(conn) -> str | None:
-    """The inputs (`_fixed_part` of their digest) for which a run owed every step everything
-    and has not finished: None when every such run finished."""
+    """The inputs (`_fixed_part` of their digest) of a run that began and has not finished:
+    None when the last run finished (or was skipped)."""
     st = schema.stage_state
     return conn.execute(select(st.c.inputs).where(st.c.stage == BEGUN)).scalar()
 

@@ -624,6 +624,10 @@ stage_state = Table(
     Column("inputs", Text, nullable=False),
     Column("finished_at", Integer, nullable=False),
 )
+# The stage_state row where `update` records the inputs digest of its last finished run
+# (stages/pipeline.py): what the data version of the pages is read from
+# (queries/selection.py::data_version).
+PIPELINE_DIGEST = "review+match+metrics"
 # The stage_state row where the metrics stage keeps the dates of the MAINTAINERS versions it
 # computed with (stages/metrics.py writes it; queries/prediction.py reads it).
 MAINTAINERS_SEEN = "metrics-maintainers"
