@@ -126,3 +126,98 @@ def test_the_data_version_moves_with_every_finished_run(tmp_path) -> None:
     with engine.connect() as conn:
         assert data_version(conn) == second  # a run with nothing to do moves nothing
     engine.dispose()
+
+
+def _model(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(schema.prediction_model))]
+
+
+def test_a_model_fitted_by_a_stopped_run_for_other_inputs_is_refitted(
+    tmp_path, monkeypatch
+) -> None:
+    """The prediction step owes nothing in pending_work: a run for other inputs that fitted
+    its model and stopped before its end left that model, and the first inputs' runs (one
+    stopped after owing everything again, one resuming it) kept it."""
+    from patchlens.stages import prediction
+
+    engine = _store(tmp_path)
+    _run(engine, tmp_path)
+    clean = _model(engine)
+    with monkeypatch.context() as other:
+        _newer_metrics_code(other)
+        real_fit = prediction.fitted_at
+
+        def marked(*args, **kwargs):
+            return {**real_fit(*args, **kwargs), "train_days": -1}
+
+        other.setattr(prediction, "fitted_at", marked)
+        real = pipeline.run_prediction
+
+        def fit_then_stop(*args, **kwargs):
+            real(*args, **kwargs)
+            raise Stopped  # before the run's last write
+
+        other.setattr(pipeline, "run_prediction", fit_then_stop)
+        with pytest.raises(Stopped):
+            _run(engine, tmp_path)
+    assert _model(engine) != clean
+    # The first inputs again, stopped in the metrics (after owing them again), then resumed.
+    real_metrics = pipeline.run_metrics
+
+    def stop(*args, **kwargs):
+        raise Stopped
+
+    monkeypatch.setattr(pipeline, "run_metrics", stop)
+    with pytest.raises(Stopped):
+        _run(engine, tmp_path)
+    monkeypatch.setattr(pipeline, "run_metrics", real_metrics)
+    assert not _run(engine, tmp_path).skipped
+    assert _model(engine) == clean
+    engine.dispose()
+
+
+def test_a_stopped_update_then_newer_metrics_code_redoes_the_metrics_only(
+    tmp_path, monkeypatch
+) -> None:
+    """A run stopped part-way for the same inputs but the metrics' version owes the metrics
+    again, not everything (the reconstruction is not redone)."""
+    engine = _store(tmp_path)
+    _run(engine, tmp_path)
+    with engine.begin() as conn:  # an update whose reconstruction was owed a series, say
+        from patchlens.stages import changes
+
+        changes.owe(conn, changes.METRICS, changes.Work(full=True))
+    _stopped_after_metrics(engine, tmp_path, monkeypatch)
+    _newer_metrics_code(monkeypatch)
+    redone: list[int] = []
+    real = pipeline.changes.owe_everyone_everything
+    monkeypatch.setattr(
+        pipeline.changes, "owe_everyone_everything", lambda conn: redone.append(1) or real(conn)
+    )
+    rep = _run(engine, tmp_path)
+    assert not redone and rep.review.incremental
+    assert _anomalies(engine) == {NEW}
+    engine.dispose()
+
+
+def test_a_run_that_did_not_finish_is_not_skipped(tmp_path, monkeypatch) -> None:
+    """A forced run stopped in its last step owes no step anything, and its digest is the
+    last one's: the next run still runs (refits, records its end), and leaves no trace of
+    the stopped one."""
+    engine = _store(tmp_path)
+    _run(engine, tmp_path)
+    real = pipeline.run_prediction
+
+    def stop(*args, **kwargs):
+        raise Stopped
+
+    monkeypatch.setattr(pipeline, "run_prediction", stop)
+    with pytest.raises(Stopped):
+        _run(engine, tmp_path, force=True)
+    monkeypatch.setattr(pipeline, "run_prediction", real)
+    assert not _run(engine, tmp_path).skipped
+    with engine.connect() as conn:
+        assert pipeline._begun(conn) is None
+    assert _run(engine, tmp_path).skipped
+    engine.dispose()

@@ -113,18 +113,24 @@ def run_stages(
         # which the digest's numbers may not show.
         owed = conn.execute(select(schema.pending_work.c.stage).limit(1)).first() is not None
         fixed, begun = _fixed_part(digest), _begun(conn)
-        if digest == last and not force and not owed and begun in (None, fixed):
+        # A run that did not finish leaves its inputs (BEGUN): the next one runs, if only to
+        # refit the model and record its end.
+        if digest == last and not force and not owed and begun is None:
             rep.skipped = True
             return rep
         everything = (
             force
             or last is None
             or _fixed_part(digest, False) != _fixed_part(last, False)
-            # A run that owed everything for other inputs stopped part-way: some steps may
-            # hold what those inputs gave (configuration B, stopped, then A again).
-            or (begun is not None and begun != fixed)
+            # A run for other inputs stopped part-way: some steps may hold what those inputs
+            # gave (configuration B, stopped, then A again).
+            or (begun is not None and _without_metrics(begun) != _fixed_part(digest, False))
         )
-        metrics_only = not everything and fixed != _fixed_part(last)
+        # Only the metrics' code differs from the last finished run's, or from a stopped
+        # run's (newer metrics code stopped, then the older again).
+        metrics_only = not everything and (
+            fixed != _fixed_part(last) or (begun is not None and begun != fixed)
+        )
         if everything and (force or begun != fixed):
             # Other code, configuration or sources: not new input, a different question.
             # Unless a run for these very inputs (the metrics' version included) stopped
@@ -170,9 +176,10 @@ def run_stages(
     )
     # The time-to-merge model at the data's last week: refitted when the week turns, or when
     # everything was redone (the records it reads may all have changed).
-    rep.prediction = run_prediction(
-        engine, reporter, ctx.people, force=everything or metrics_only or ctx.identities_moved
-    )
+    # A stopped run's model may be another's (a run for other inputs fitted it before it
+    # stopped): refitted, as the prediction step owes nothing in pending_work to say so.
+    refit = everything or metrics_only or ctx.identities_moved or begun is not None
+    rep.prediction = run_prediction(engine, reporter, ctx.people, force=refit)
     with engine.begin() as conn:
         st = schema.stage_state
         conn.execute(delete(st).where(st.c.stage.in_((STAGE, BEGUN))))
@@ -187,6 +194,11 @@ def _begun(conn) -> str | None:
     None when the last run finished (or was skipped)."""
     st = schema.stage_state
     return conn.execute(select(st.c.inputs).where(st.c.stage == BEGUN)).scalar()
+
+
+def _without_metrics(fixed: str) -> str:
+    """A `_fixed_part` (with the metrics' version) as `_fixed_part(digest, False)` gives it."""
+    return ":".join(p for p in fixed.split(":") if not p.startswith("m"))
 
 
 def _fixed_part(digest: str, metrics: bool = True) -> str:
