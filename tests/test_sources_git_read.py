@@ -21,6 +21,16 @@ from tests.helpers.gitrepos import git
 from tests.helpers.storedump import logical_dump
 
 
+def _one_commit(work: Path, text: str) -> Path:
+    """A repository at `work` on branch dev, its first commit adding a.txt with `text`."""
+    work.mkdir()
+    git(work, "init", "-q", "-b", "dev")
+    (work / "a.txt").write_text(text)
+    git(work, "add", "a.txt")
+    git(work, "commit", "-q", "-m", "first")
+    return work
+
+
 def _shas(gitdir: Path, n: int | None = None) -> list[str]:
     shas = gitrepo.rev_list(gitdir, "dev", [])
     return shas if n is None else shas[:n]
@@ -193,12 +203,7 @@ def test_patch_ids_of_messages_that_quote_a_patch_or_name_a_commit(tmp_path: Pat
     patch: in git log's raw output neither is indented, and patch-id took them for the next
     commit or for part of the patch. Each commit's patch-id is git's own (`git show`, which
     indents the message, piped into `git patch-id --stable`)."""
-    work = tmp_path / "w"
-    work.mkdir()
-    git(work, "init", "-q", "-b", "dev")
-    (work / "a.txt").write_text("one\ntwo\n")
-    git(work, "add", ".")
-    git(work, "commit", "-q", "-m", "first")
+    work = _one_commit(tmp_path / "w", "one\ntwo\n")
     upstream = git(work, "rev-parse", "HEAD").strip()
     (work / "a.txt").write_text("one\ntwo\nthree\n")
     git(work, "commit", "-q", "-am", f"backport\n\ncommit {upstream} upstream.\n\nBody.")
@@ -345,12 +350,7 @@ def test_dates_git_cannot_read_and_the_skip_decision(tmp_path: Path) -> None:
     reads `%cd` the way the commit's record does, also for a malformed committer line (git's
     --timestamp reads one otherwise) or a date git prints none for (then 0, the epoch; the
     commit stays readable)."""
-    work = tmp_path / "w"
-    work.mkdir()
-    git(work, "init", "-q", "-b", "dev")
-    (work / "a.txt").write_text("a\n")
-    git(work, "add", "a.txt")
-    git(work, "commit", "-q", "-m", "first")
+    work = _one_commit(tmp_path / "w", "a\n")
     tree = git(work, "rev-parse", "HEAD^{tree}")
     parent = git(work, "rev-parse", "HEAD")
     shas = [parent]
@@ -392,12 +392,7 @@ def test_a_repositorys_signature_settings_run_nothing(tmp_path: Path) -> None:
     """A repository whose own config shows signatures in `git log` with a gpg program of its
     choosing: a signed commit is read (its dates too) without that program running, and
     nothing of a signature check gets among what is parsed."""
-    work = tmp_path / "w"
-    work.mkdir()
-    git(work, "init", "-q", "-b", "dev")
-    (work / "a.txt").write_text("a\n")
-    git(work, "add", "a.txt")
-    git(work, "commit", "-q", "-m", "first")
+    work = _one_commit(tmp_path / "w", "a\n")
     ran = tmp_path / "ran"
     program = tmp_path / "fakegpg.sh"
     program.write_text(f"#!/bin/sh\necho ran > {ran}\necho 'gpg: Good signature'\nexit 0\n")

@@ -42,16 +42,23 @@ def _run(engine, tmp_path: Path, **kw):
     return pipeline.run_stages(engine, Config(), tmp_path / "cache", QUIET, **kw)
 
 
-def _stopped_after_metrics(engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = pipeline.run_prediction
+def _stopped_in(
+    step: str, engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **kw: bool
+) -> None:
+    """A run stopped as it begins `step` (a function the pipeline calls), as a kill would."""
+    real = getattr(pipeline, step)
 
     def stop(*args, **kwargs):
         raise Stopped
 
-    monkeypatch.setattr(pipeline, "run_prediction", stop)
+    monkeypatch.setattr(pipeline, step, stop)
     with pytest.raises(Stopped):
-        _run(engine, tmp_path)
-    monkeypatch.setattr(pipeline, "run_prediction", real)
+        _run(engine, tmp_path, **kw)
+    monkeypatch.setattr(pipeline, step, real)
+
+
+def _stopped_after_metrics(engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _stopped_in("run_prediction", engine, tmp_path, monkeypatch)
 
 
 def _newer_metrics_code(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,15 +170,7 @@ def test_a_model_fitted_by_a_stopped_run_for_other_inputs_is_refitted(
             _run(engine, tmp_path)
     assert _model(engine) != clean
     # The first inputs again, stopped in the metrics (after owing them again), then resumed.
-    real_metrics = pipeline.run_metrics
-
-    def stop(*args, **kwargs):
-        raise Stopped
-
-    monkeypatch.setattr(pipeline, "run_metrics", stop)
-    with pytest.raises(Stopped):
-        _run(engine, tmp_path)
-    monkeypatch.setattr(pipeline, "run_metrics", real_metrics)
+    _stopped_in("run_metrics", engine, tmp_path, monkeypatch)
     assert not _run(engine, tmp_path).skipped
     assert _model(engine) == clean
     engine.dispose()
@@ -207,15 +206,7 @@ def test_a_run_that_did_not_finish_is_not_skipped(tmp_path, monkeypatch) -> None
     the stopped one."""
     engine = _store(tmp_path)
     _run(engine, tmp_path)
-    real = pipeline.run_prediction
-
-    def stop(*args, **kwargs):
-        raise Stopped
-
-    monkeypatch.setattr(pipeline, "run_prediction", stop)
-    with pytest.raises(Stopped):
-        _run(engine, tmp_path, force=True)
-    monkeypatch.setattr(pipeline, "run_prediction", real)
+    _stopped_in("run_prediction", engine, tmp_path, monkeypatch, force=True)
     assert not _run(engine, tmp_path).skipped
     with engine.connect() as conn:
         assert pipeline._begun(conn) is None
