@@ -32,6 +32,9 @@ repository).
 processes (one thread each) started here, so the per-message work travels to the workers as it
 would to remote ones; the workers' memory counts in the tree's, and their CPU seconds (read
 from each worker) are added to the tree's and reported apart (issue 11, target 5).
+--scheduler ADDRESS does the same with the workers of a scheduler already running
+(`dask scheduler` and `dask worker` started apart, as on other machines); the memory of those
+on this machine counts in the tree's, the others' CPU seconds only.
 
 --hold-back-day takes the last day of mail (by archive commit time) out of each list before
 the cold run by moving its newest epoch's branch back in the shared clone made by
@@ -56,6 +59,7 @@ import platform
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -199,16 +203,21 @@ def _step_at(stages: list[tuple[float, str]], at: float) -> str:
 
 
 class _Cluster:
-    """A LocalCluster of `n` single-threaded worker processes, and a client to read them."""
+    """The Dask workers a run's batches go to: a LocalCluster of `n` single-threaded worker
+    processes started here, or the workers of a scheduler already running at `address`
+    (started apart, as on other machines), and a client to read them."""
 
-    def __init__(self, n: int) -> None:
-        import distributed  # only this option needs Dask
+    def __init__(self, n: int = 0, address: str | None = None) -> None:
+        import distributed  # only these options need Dask
 
-        self.cluster = distributed.LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        self.client = distributed.Client(self.cluster)
-        self.address = self.cluster.scheduler_address
+        self.cluster = None
+        if address is None:
+            self.cluster = distributed.LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            address = self.cluster.scheduler_address
+        self.client = distributed.Client(address)
+        self.address = address
 
     def _cpu(self) -> float:
         def cpu() -> float:
@@ -217,17 +226,27 @@ class _Cluster:
 
         return sum(self.client.run(cpu).values())
 
+    def _local_pids(self) -> tuple[int, ...]:
+        """The workers running on this machine: their memory counts in the run's tree (a
+        worker elsewhere is measured by its CPU only)."""
+        here = socket.gethostname()
+
+        def where() -> tuple[str, int]:
+            return socket.gethostname(), os.getpid()
+
+        return tuple(pid for host, pid in self.client.run(where).values() if host == here)
+
     def measure(self, what: str, cmd: list[str], timeout: float, max_rss_mb: float) -> Run:
-        pids = tuple(self.client.run(os.getpid).values())
         before = self._cpu()
-        run = measure(what, cmd, timeout, max_rss_mb, extra=pids)
+        run = measure(what, cmd, timeout, max_rss_mb, extra=self._local_pids())
         run.workers_cpu_s = round(self._cpu() - before, 1)
         run.cpu_s = round(run.cpu_s + run.workers_cpu_s, 1)
         return run
 
     def close(self) -> None:
         self.client.close()
-        self.cluster.close()
+        if self.cluster is not None:
+            self.cluster.close()
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -340,7 +359,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timeout", type=float, default=2400.0, help="seconds per update")
     ap.add_argument("--max-rss-mb", type=float, default=12000.0)
     ap.add_argument("--json", type=Path, help="write the results here too")
-    ap.add_argument("--local-cluster", type=int, default=0, metavar="N", help="Dask workers")
+    workers = ap.add_mutually_exclusive_group()
+    workers.add_argument("--local-cluster", type=int, default=0, metavar="N", help="Dask workers")
+    workers.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a Dask scheduler already running (tcp://host:8786) whose workers take the batches",
+    )
     ap.add_argument("--repo", action="append", default=[], metavar="NAME=PATH")
     args = ap.parse_args(argv)
 
@@ -389,8 +414,15 @@ def main(argv: list[str] | None = None) -> None:
             name, _, path = spec.partition("=")
             subprocess.run([exe, "--db", db, "-q", "add-repo", name, path], check=True)
         cmd = [exe, "--db", db, "update"]
-        cluster = _Cluster(args.local_cluster) if args.local_cluster else None
-        results["dask_workers"] = args.local_cluster
+        cluster = None
+        if args.scheduler:
+            cluster = _Cluster(address=args.scheduler)
+        elif args.local_cluster:
+            cluster = _Cluster(args.local_cluster)
+        results["dask_workers"] = (
+            len(cluster.client.scheduler_info()["workers"]) if cluster is not None else 0
+        )
+        results["scheduler"] = args.scheduler
         if cluster is not None:
             cmd += ["--scheduler", cluster.address]
         measured = cluster.measure if cluster is not None else measure

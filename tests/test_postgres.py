@@ -121,6 +121,32 @@ def test_dates_past_2038_fit_postgresql(postgres: str, tmp_path: Path) -> None:
         assert conn.execute(select(c.c.author_date, c.c.committer_date)).all() == [
             (LATEST_DATE, LATEST_DATE)
         ]
+    # A patch dated weeks before 2038 comes in: the incremental steps widen its date by their
+    # windows (a re-roll's, the diff window of matching), past what PostgreSQL's 32-bit dates
+    # hold; held within it, the same rows are read and the update goes through.
+    with mbox.open("a") as f:
+        f.write(
+            "From x Mon Jan  1 00:00:00 2001\nFrom: Dev <dev@example.org>\n"
+            "Subject: [PATCH] late\nDate: Thu, 31 Dec 2037 10:00:00 +0000\n"
+            "Message-ID: <g@example.org>\n\nbody\n---\n"
+            "diff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -1 +1 @@\n-x\n+y\n"
+        )
+    assert [r.error for r in ingest.run_update(engine, tmp_path / "cache", quiet)] == [None, None]
+    rep = run_stages(engine, Config(), tmp_path / "cache", quiet)
+    assert rep.review.incremental and rep.matching.incremental
+    with engine.connect() as conn:
+        assert 2145866400 in set(conn.execute(select(m.c.date_utc)).scalars())
+        # The pages' day filters widen a day to its end: "until 2038-01-19" is bound past
+        # 32 bits, and a day centuries away is a valid filter too. They read as on SQLite.
+        from patchlens.metrics.backlog import BacklogRules
+        from patchlens.queries import conformance, dashboard
+        from patchlens.queries.filters import Filters
+
+        wide = Filters(since="1800-01-01", until="2038-01-19")
+        assert len(dashboard.series_rows(conn, wide, BacklogRules())) == 2
+        assert dashboard.patches(conn, wide, BacklogRules()) is not None
+        assert dashboard.pulls(conn, wide) is not None
+        assert isinstance(conformance._commits(conn, wide), list)
     engine.dispose()
 
 

@@ -255,10 +255,17 @@ def diff_offer(
     return score, _with_renames(c, p, ev)
 
 
-def may_be_candidate(c: CommitInfo, p: Posting, use_pointers: bool = True) -> bool:
+def may_be_candidate(
+    c: CommitInfo,
+    p: Posting,
+    use_pointers: bool = True,
+    c_hashes: frozenset[int] | None = None,
+) -> bool:
     """Whether `p` can be among `c`'s candidates: every layer's test on the pair alone (the
     cap on the postings a commit examines by file can only remove it). A superset of
-    `candidates`, used to close incremental matching over the pairs that can compete."""
+    `candidates`, used to close incremental matching over the pairs that can compete.
+    `c_hashes`: the commit's hashes as a set, when the caller tests it against many postings
+    (made from packed hashes otherwise, for each pair)."""
     if use_pointers and p.message_id in c.pointers:
         return True
     same_pid = c.patch_id and p.patch_id == c.patch_id and _revert_ok(c, p)
@@ -269,7 +276,7 @@ def may_be_candidate(c: CommitInfo, p: Posting, use_pointers: bool = True) -> bo
         same_title = p.title == c.title or p.title == core or core_title(p.title) == core
         if same_title and _same_work(c, p):
             return True
-    return diff_offer(c, p) is not None
+    return diff_offer(c, p, c_hashes) is not None
 
 
 def candidates(

@@ -90,24 +90,39 @@ def done(conn: Connection, stage: str) -> None:
     conn.execute(delete(schema.pending_work).where(schema.pending_work.c.stage == stage))
 
 
+def state(conn: Connection, row: str) -> str | None:
+    """The text `stage_state` keeps under `row` (a mark, the pipeline's digest, ...), None
+    when there is none."""
+    st = schema.stage_state
+    return conn.execute(select(st.c.inputs).where(st.c.stage == row)).scalar()
+
+
+def set_state(conn: Connection, row: str, text: str, now: int) -> None:
+    """Keep `text` under `row` in `stage_state`, in the caller's transaction. A delete and an
+    insert: the one upsert that SQLite and PostgreSQL share without dialect code."""
+    st = schema.stage_state
+    conn.execute(delete(st).where(st.c.stage == row))
+    conn.execute(st.insert(), [{"stage": row, "inputs": text, "finished_at": now}])
+
+
+def clear_state(conn: Connection, *rows: str) -> None:
+    st = schema.stage_state
+    conn.execute(delete(st).where(st.c.stage.in_(rows)))
+
+
 def mark(conn: Connection, name: str) -> int | None:
     """The high-water mark `name` (a primary key), None when never set."""
-    value = conn.execute(
-        select(schema.stage_state.c.inputs).where(schema.stage_state.c.stage == f"mark:{name}")
-    ).scalar()
+    value = state(conn, f"mark:{name}")
     return None if value is None else int(value)
 
 
 def set_mark(conn: Connection, name: str, value: int, now: int) -> None:
     """Move the mark `name` (in the transaction that took in everything up to `value`)."""
-    st = schema.stage_state
-    conn.execute(delete(st).where(st.c.stage == f"mark:{name}"))
-    conn.execute(st.insert(), [{"stage": f"mark:{name}", "inputs": str(value), "finished_at": now}])
+    set_state(conn, f"mark:{name}", str(value), now)
 
 
 def clear_mark(conn: Connection, name: str) -> None:
-    st = schema.stage_state
-    conn.execute(delete(st).where(st.c.stage == f"mark:{name}"))
+    clear_state(conn, f"mark:{name}")
 
 
 # Progress of a reconstruction in batches (stages/review.py): messages done, and the newest

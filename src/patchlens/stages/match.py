@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import fingerprint, pack, unpack_packed
-from patchlens.match.matcher import CommitInfo, Match, Posting, assign, match
+from patchlens.match.matcher import CommitInfo, Match, Posting, assign
 from patchlens.match.renames import Renames
 from patchlens.stages import changes
 from patchlens.stages.matchclosure import (
@@ -23,8 +23,8 @@ from patchlens.stages.matchclosure import (
     posting_of,
     posting_query,
     rename_rows,
-    write_keys,
 )
+from patchlens.stages.matchwindows import match_in_windows
 from patchlens.stages.progress import Reporter, StepReport, Task, advancing
 from patchlens.store import schema
 from patchlens.store.writer import insert_ignore, sync_table
@@ -158,20 +158,7 @@ def load(
         for k, pk, h in conn.execute(select(fp.c.kind, fp.c.pk, fp.c.hashes))
     }
     if people is None:
-        people = Identities(
-            [
-                (n, a)
-                for n, a in conn.execute(
-                    select(schema.messages.c.from_name, schema.messages.c.from_addr)
-                )
-            ]
-            + [
-                (n, a)
-                for n, a in conn.execute(
-                    select(schema.commits.c.author_name, schema.commits.c.author_email)
-                )
-            ]
-        )
+        people = _people(conn)
     postings = [
         posting_of(r, people, hashes.pop(("m", r.id), ()))
         for r in advancing(conn.execute(_posting_query()), task)
@@ -196,6 +183,16 @@ def load(
         for r in conn.execute(commit_query())
     ]
     return postings, commits
+
+
+def _people(conn: Connection) -> Identities:
+    """Identities of every sender and commit author alone (no configuration, no mailmap):
+    what matching goes by when the caller gives none."""
+    m, c = schema.messages, schema.commits
+    return Identities(
+        [(n, a) for n, a in conn.execute(select(m.c.from_name, m.c.from_addr))]
+        + [(n, a) for n, a in conn.execute(select(c.c.author_name, c.c.author_email))]
+    )
 
 
 def link_rows(links: list[Match]) -> list[dict[str, object]]:
@@ -252,32 +249,26 @@ def _match_all(
     rep: MatchReport,
     touched: list[dict[str, object]],
 ) -> None:
-    """Every posting against every commit; the lookup keys rebuilt from the same rows."""
+    """Every posting against every commit, a window of commits at a time
+    (stages/matchwindows.py); the lookup keys rebuilt from the same rows."""
     c = schema.commits
+    who = people
     n_postings = conn.execute(
         select(func.count()).select_from(_posting_query().subquery())
     ).scalar_one()
     n_commits = conn.execute(select(func.count()).select_from(c).where(~c.c.is_merge)).scalar_one()
     with reporter.task("matching (postings + commits)", n_postings + n_commits) as task:
-        if not n_commits:
-            # No commit to link: what is left to write is the postings' lookup keys, a batch
-            # at a time, so that a list-only store of any size holds one batch of postings
-            # (all of them made the updating process pass 1 GB at a million messages).
-            rep.changed_rows = sync_table(conn, schema.patch_commits, ("commit_pk",), [], touched)
-            conn.execute(delete(schema.match_keys))
-            rep.postings = _write_posting_keys(conn, people, task)
-            return
-        postings, commits = load(conn, people, task)
-        links = match(postings, commits)
-        task.advance(len(commits))
-        rep.changed_rows = sync_table(
-            conn, schema.patch_commits, ("commit_pk",), link_rows(links), touched
-        )
         conn.execute(delete(schema.match_keys))
-        write_keys(conn, postings, commits)
-    rep.postings, rep.commits = len(postings), len(commits)
-    rep.links = len(links)
-    rep.ambiguous = sum(lk.ambiguous for lk in links)
+        if people is None:
+            who = _no_people
+            people = _people(conn) if n_commits else None
+        found = match_in_windows(conn, people, _posting_query, task, who=who)
+        rep.changed_rows = sync_table(
+            conn, schema.patch_commits, ("commit_pk",), link_rows(found.links), touched
+        )
+    rep.postings, rep.commits = found.postings, found.commits
+    rep.links = len(found.links)
+    rep.ambiguous = sum(lk.ambiguous for lk in found.links)
 
 
 def _match_closure(
@@ -304,23 +295,6 @@ def _match_closure(
     rep.postings, rep.commits = len(closure.postings), len(pks)
     rep.links = len(links)
     rep.ambiguous = sum(lk.ambiguous for lk in links)
-
-
-# Postings read and keyed at a time when a store has no commits.
-KEY_BATCH = 5_000
-
-
-def _write_posting_keys(conn: Connection, people: Identities | None, task: Task) -> int:
-    """The lookup keys of every posting, written `KEY_BATCH` postings at a time (read through
-    a server-side cursor on PostgreSQL, which a plain one would buffer whole); how many."""
-    found = conn.execute(_posting_query().execution_options(yield_per=KEY_BATCH))
-    who = people if people is not None else _no_people
-    n = 0
-    for rows in found.partitions():
-        write_keys(conn, [posting_of(r, who, ()) for r in rows], [])
-        n += len(rows)
-        task.advance(len(rows))
-    return n
 
 
 def _no_people(name: str, addr: str) -> str:

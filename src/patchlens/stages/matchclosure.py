@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select
+from sqlalchemy import Connection, delete, func, or_, select
 
 from patchlens.identity.people import Identities
-from patchlens.mail.fingerprint import unpack
+from patchlens.mail.fingerprint import unpack_packed
 from patchlens.mail.keys import key_hash
 from patchlens.mail.subject import normalize_title
 from patchlens.match.matcher import (
@@ -42,12 +42,14 @@ from patchlens.match.matcher import (
     CommitInfo,
     Posting,
     PostingIndex,
+    as_set,
     candidates,
     core_title,
     may_be_candidate,
 )
 from patchlens.match.pointers import pointer_ids
 from patchlens.match.renames import MAX_DEPTH, Renames, _dir_move, commit_aliases
+from patchlens.queries.sql import bound
 from patchlens.store import schema
 
 IN_CHUNK = 500
@@ -141,8 +143,11 @@ def rename_rows(conn: Connection, lo: int | None = None, hi: int | None = None):
         .join(c, c.c.id == cf.c.commit_pk)
         .where(cf.c.old_path.is_not(None))
     )
-    if lo is not None:
-        q = q.where(c.c.committer_date >= lo, c.c.committer_date <= hi)
+    if lo is not None and hi is not None:
+        q = q.where(
+            c.c.committer_date >= schema.date_bound(conn, lo),
+            c.c.committer_date <= schema.date_bound(conn, hi),
+        )
     return conn.execute(q).all()
 
 
@@ -208,12 +213,14 @@ class Loader:
         self._renames = Renames()
         self._span: tuple[int, int] | None = None
 
-    def _hashes(self, kind: str, pks: list[int]) -> dict[int, frozenset[int]]:
+    def _hashes(self, kind: str, pks: list[int]) -> dict[int, Collection[int]]:
+        """Line hashes kept packed, as `stages.match.load` keeps them: a frozenset costs ~10x
+        more, and a window of commits holds translation updates of 100,000 lines each."""
         fp = schema.diff_fingerprints
         return {
-            pk: unpack(h)
+            pk: unpack_packed(h)
             for pk, h in self.conn.execute(
-                select(fp.c.pk, fp.c.hashes).where(fp.c.kind == kind, fp.c.pk.in_(pks))
+                select(fp.c.pk, fp.c.hashes).where(fp.c.kind == kind, fp.c.pk.in_(self._in(pks)))
             )
         }
 
@@ -223,7 +230,7 @@ class Loader:
         m = schema.messages
         for part in _chunks(todo):
             hashes = self._hashes("m", part)
-            for r in self.conn.execute(posting_query().where(m.c.id.in_(part))):
+            for r in self.conn.execute(posting_query().where(m.c.id.in_(self._in(part)))):
                 self.postings[r.id] = posting_of(r, self.people, hashes.get(r.id, frozenset()))
             self.not_postings.update(pk for pk in part if pk not in self.postings)
         return [self.postings[pk] for pk in pks if pk in self.postings]
@@ -240,7 +247,7 @@ class Loader:
                     *_posting_columns(),
                 )
                 .join(a, a.c.message_pk == m.c.id)
-                .where(m.c.id.in_(part))
+                .where(m.c.id.in_(self._in(part)))
             )
             for r in self.conn.execute(q).mappings():
                 row = _Row({**r, "series_key": "", "version": 0, "resend": False})
@@ -263,16 +270,25 @@ class Loader:
         wanted = list(dict.fromkeys(pks))
         todo = sorted(set(wanted) - self.commits.keys())
         c, cf, ct = schema.commits, schema.commit_files, schema.commit_trailers
-        for part in _chunks(todo):
-            rows = self.conn.execute(commit_query().where(c.c.id.in_(part))).all()
+        found = [
+            (part, self.conn.execute(commit_query().where(c.c.id.in_(self._in(part)))).all())
+            for part in _chunks(todo)
+        ]
+        dates = [r.committer_date for _, rows in found for r in rows]
+        if dates:
+            # The renames of all of them read once: per chunk, a span widened chunk after
+            # chunk read the renames again each time (most of a full match's reading).
+            self._cover(min(dates), max(dates))
+        for part, rows in found:
             if not rows:
                 continue
-            self._cover(min(r.committer_date for r in rows), max(r.committer_date for r in rows))
             hashes = self._hashes("c", part)
             files: dict[int, set[str]] = {}
             own: dict[int, list[tuple[str, str]]] = {}
             for pk, path, old in self.conn.execute(
-                select(cf.c.commit_pk, cf.c.path, cf.c.old_path).where(cf.c.commit_pk.in_(part))
+                select(cf.c.commit_pk, cf.c.path, cf.c.old_path).where(
+                    cf.c.commit_pk.in_(self._in(part))
+                )
             ):
                 files.setdefault(pk, set()).add(path)
                 if old and old != path:
@@ -280,7 +296,7 @@ class Loader:
             trailers: dict[int, list[tuple[str, str]]] = {}
             for pk, key, value in self.conn.execute(
                 select(ct.c.commit_pk, ct.c.key, ct.c.value).where(
-                    ct.c.commit_pk.in_(part), ct.c.key.in_(("Link", "Message-ID"))
+                    ct.c.commit_pk.in_(self._in(part)), ct.c.key.in_(("Link", "Message-ID"))
                 )
             ):
                 trailers.setdefault(pk, []).append((key, value))
@@ -289,6 +305,11 @@ class Loader:
                     r, self.people, files, own, trailers, hashes, self._renames
                 )
         return [self.commits[pk] for pk in wanted if pk in self.commits]
+
+    def _in(self, part: list[int]):
+        """What `column.in_` takes for a chunk of keys: one bound value where the database
+        allows (queries/sql.py `bound`), not a placeholder per key."""
+        return bound(self.conn, part)
 
 
 class _Row(dict):
@@ -326,17 +347,23 @@ def _keyed(conn: Connection, side: str, keys: dict[str, set[int]], window=None) 
     out: set[int] = set()
     for kind, hashes in keys.items():
         for part in _chunks(sorted(hashes)):
-            q = select(mk.c.pk).where(mk.c.side == side, mk.c.kind == kind, mk.c.hash.in_(part))
+            q = select(mk.c.pk).where(
+                mk.c.side == side, mk.c.kind == kind, mk.c.hash.in_(bound(conn, part))
+            )
             if kind == "f" and window is not None:
                 if side == "m":
                     m = schema.messages
+                    # A message without a date is dated 0 by the matcher (`posting_of`).
+                    date = func.coalesce(m.c.date_utc, 0)
                     q = q.join(m, m.c.id == mk.c.pk).where(
-                        m.c.date_utc >= window[0], m.c.date_utc <= window[1]
+                        date >= schema.date_bound(conn, window[0]),
+                        date <= schema.date_bound(conn, window[1]),
                     )
                 else:
                     c = schema.commits
                     q = q.join(c, c.c.id == mk.c.pk).where(
-                        c.c.committer_date >= window[0], c.c.committer_date <= window[1]
+                        c.c.committer_date >= schema.date_bound(conn, window[0]),
+                        c.c.committer_date <= schema.date_bound(conn, window[1]),
                     )
             out.update(conn.execute(q).scalars())
     return out
@@ -456,7 +483,7 @@ def renamed_since(conn: Connection, new: list[CommitInfo], since: int) -> set[in
                 .where(
                     or_(*conds),
                     c.c.committer_date >= date,
-                    c.c.committer_date <= date + DIFF_WINDOW,
+                    c.c.committer_date <= schema.date_bound(conn, date + DIFF_WINDOW),
                     c.c.id <= since,
                     ~c.c.is_merge,
                 )
@@ -547,7 +574,14 @@ def find_closure(
         by_key = _by_lookup(posts)
         near = sorted(reverse_neighbourhood(conn, posts) - queued_c)
         for ci in load.load_commits(near):
-            if any(may_be_candidate(ci, p) for p in _sharing(ci, by_key)):
+            sharing = _sharing(ci, by_key)
+            if not sharing:
+                continue
+            # The commit's hashes are kept packed: made a set once for all the postings it
+            # is tested against (per pair, a translation update's 100,000 against 200
+            # postings took 4 s), and let go with the commit (7 MB for such a set).
+            hs = as_set(ci.hashes) if ci.files and ci.hashes else frozenset()
+            if any(may_be_candidate(ci, p, c_hashes=hs) for p in sharing):
                 queued_c.add(ci.pk)
                 todo_c.append(ci.pk)
     out.proposed = [(load.commits[pk], done_c[pk]) for pk in sorted(done_c)]

@@ -249,8 +249,7 @@ def _new_maintainers_from(conn: Connection, dates: list[int] | None) -> int | No
     rows were computed with (a version added, or gone), or None when it is the same. A
     version dated D decides the subsystems of the series posted from D on; the oldest
     version also those before it, so a new oldest version changes all."""
-    st = schema.stage_state
-    text = conn.execute(select(st.c.inputs).where(st.c.stage == MAINTAINERS_SEEN)).scalar()
+    text = changes.state(conn, MAINTAINERS_SEEN)
     before = Counter(json.loads(text) if text else [])
     now = Counter(dates or [])
     changed = list((before - now) + (now - before))
@@ -261,18 +260,7 @@ def _new_maintainers_from(conn: Connection, dates: list[int] | None) -> int | No
 
 
 def _remember_maintainers(conn: Connection, dates: list[int] | None, when: int) -> None:
-    st = schema.stage_state
-    conn.execute(delete(st).where(st.c.stage == MAINTAINERS_SEEN))
-    conn.execute(
-        st.insert(),
-        [
-            {
-                "stage": MAINTAINERS_SEEN,
-                "inputs": json.dumps(sorted(dates or [])),
-                "finished_at": when,
-            }
-        ],
-    )
+    changes.set_state(conn, MAINTAINERS_SEEN, json.dumps(sorted(dates or [])), when)
 
 
 def series_posted_since(conn: Connection, date: int) -> set[str]:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 
 from patchlens.config import Config
 from patchlens.metrics.model import SeriesFacts
@@ -106,9 +106,7 @@ def run_stages(
     rep.recipients = fill_recipients(engine, reporter)
     with engine.begin() as conn:
         digest = inputs_digest(conn, cfg)
-        last = conn.execute(
-            select(schema.stage_state.c.inputs).where(schema.stage_state.c.stage == STAGE)
-        ).scalar()
+        last = changes.state(conn, STAGE)
         # Work owed: a step stopped, or sources were removed or replaced (stages/ingest.py),
         # which the digest's numbers may not show.
         owed = conn.execute(select(schema.pending_work.c.stage).limit(1)).first() is not None
@@ -144,11 +142,7 @@ def run_stages(
             changes.owe(conn, changes.METRICS, changes.Work(full=True))
         if begun != fixed:
             # The inputs of the run under way, until it finishes.
-            st = schema.stage_state
-            conn.execute(delete(st).where(st.c.stage == BEGUN))
-            conn.execute(
-                st.insert(), [{"stage": BEGUN, "inputs": fixed, "finished_at": int(time.time())}]
-            )
+            changes.set_state(conn, BEGUN, fixed, int(time.time()))
     rep.analysed = analyse_new(engine, reporter, jobs, everything)
     with engine.connect() as conn:
         ctx = build_context(conn, cfg, cache)  # reads the analysis (authors in From: lines)
@@ -181,19 +175,15 @@ def run_stages(
     refit = everything or metrics_only or ctx.identities_moved or begun is not None
     rep.prediction = run_prediction(engine, reporter, ctx.people, force=refit)
     with engine.begin() as conn:
-        st = schema.stage_state
-        conn.execute(delete(st).where(st.c.stage.in_((STAGE, BEGUN))))
-        conn.execute(
-            st.insert(), [{"stage": STAGE, "inputs": digest, "finished_at": int(time.time())}]
-        )
+        changes.clear_state(conn, BEGUN)
+        changes.set_state(conn, STAGE, digest, int(time.time()))
     return rep
 
 
 def _begun(conn) -> str | None:
     """The inputs (`_fixed_part` of their digest) of a run that began and has not finished:
     None when the last run finished (or was skipped)."""
-    st = schema.stage_state
-    return conn.execute(select(st.c.inputs).where(st.c.stage == BEGUN)).scalar()
+    return changes.state(conn, BEGUN)
 
 
 def _without_metrics(fixed: str) -> str:

@@ -23,7 +23,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
@@ -545,7 +545,13 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
     for i in range(0, len(spans), 100):
         near = or_(
             *(
-                and_(m.c.from_addr == addr, m.c.date_utc.between(lo, hi))
+                and_(
+                    m.c.from_addr == addr,
+                    # A message without a date is dated 0 by reconstruction (stages/mails.py).
+                    func.coalesce(m.c.date_utc, 0).between(
+                        schema.date_bound(conn, lo), schema.date_bound(conn, hi)
+                    ),
+                )
                 for addr, lo, hi in spans[i : i + 100]
             )
         )

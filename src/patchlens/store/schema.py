@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Float,
     ForeignKey,
     Index,
@@ -614,6 +615,21 @@ pull_requests = Table(
     Column("merge_evidence", Text, nullable=True),
     Index(None, "first_date"),
 )
+
+# The store's dates are INTEGER columns, which PostgreSQL keeps in 32 bits. A bound compared
+# with them (a date widened by a window: a commit of 2037 plus two years) is held within that
+# range there, where no stored date lies outside it; unheld, PostgreSQL refuses the statement.
+# SQLite keeps 64 bits, and a store filled before ingest held dates to 32 bits may hold
+# later ones: its bounds stay as they are.
+DATE_MIN, DATE_MAX = -(2**31), 2**31 - 1
+
+
+def date_bound(conn: Connection, value: int) -> int:
+    """`value` as a bound on a stored date: held within 32 bits on PostgreSQL."""
+    if conn.dialect.name == "postgresql":
+        return min(max(value, DATE_MIN), DATE_MAX)
+    return value
+
 
 # What each stage after ingest last ran on (see context.inputs_digest): a stage whose inputs
 # are unchanged is skipped.
