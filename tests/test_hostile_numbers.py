@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from patchlens.config import Config
 from patchlens.mail import headers as h
@@ -78,3 +78,31 @@ def test_an_archive_of_such_mail_is_read_and_reconstructed(tmp_path: Path) -> No
         rows = conn.execute(select(sv.c.version, sv.c.version_str, sv.c.total)).all()
     assert rows and all(v < 2**31 and len(vs) <= 20 for v, vs, _t in rows)
     assert all(t is None or t <= MAX_TOTAL for _v, _vs, t in rows)
+
+
+def test_date_columns_hold_bounds_on_postgresql_only() -> None:
+    """A bound compared with a date column (a window past 2038, a filter centuries away) is
+    held to the 32 bits PostgreSQL keeps, where every stored date lies; SQLite binds it as
+    it is, with no processing per row. What the parsers hold dates to is the same range."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from patchlens.sources.gitrepo import _raw_date
+    from patchlens.store.schema import DATE_MAX, DATE_MIN
+
+    m, c = schema.messages, schema.commits
+    for col in (m.c.date_utc, c.c.committer_date, schema.series_metrics.c.first_date):
+        pg = postgresql.psycopg.dialect()
+        held = col.type.dialect_impl(pg).bind_processor(pg)
+        assert [held(v) for v in (2**40, -(2**40), 5, None)] == [DATE_MAX, DATE_MIN, 5, None]
+        lite = sqlite.pysqlite.dialect()
+        assert col.type.dialect_impl(lite).bind_processor(lite) is None
+        # The type reaches the bound of a comparison, through coalesce too.
+        for cond in (col >= 2**40, func.coalesce(col, 0) <= 2**40):
+            compiled = cond.compile(dialect=pg)
+            bound = [b for b in compiled.binds.values() if b.value == 2**40]
+            assert bound and all(isinstance(b.type, schema.Date) for b in bound)
+            params = compiled.construct_params()
+            (name,) = [n for n in compiled._bind_processors if params[n] == 2**40]
+            assert compiled._bind_processors[name](2**40) == DATE_MAX
+    assert h.LATEST_DATE == DATE_MAX
+    assert _raw_date(f"{2**40} +0000") == (DATE_MAX, 0)

@@ -224,7 +224,8 @@ def parse_address_list(value: str) -> list[str]:
 
 
 # The last second a signed 32-bit date holds (2038-01-19): the store's date columns are
-# INTEGER, which PostgreSQL keeps in 32 bits.
+# INTEGER, which PostgreSQL keeps in 32 bits (store.schema.DATE_MAX, which this pure layer
+# may not import; tests/test_hostile_numbers.py keeps the two equal).
 LATEST_DATE = 2**31 - 1
 # The widest offset a Date: can write (RFC 5322's four digits, +99:59), in seconds.
 MAX_OFFSET = 99 * 3600 + 59 * 60

@@ -96,9 +96,9 @@ def _commits(conn: Connection, f: Filters) -> list[dict[str, Any]]:
         .order_by(c.c.committer_date, c.c.sha)
     )
     if f.since_ts is not None:
-        q = q.where(c.c.committer_date >= schema.date_bound(conn, f.since_ts))
+        q = q.where(c.c.committer_date >= f.since_ts)
     if f.until_ts is not None:
-        q = q.where(c.c.committer_date < schema.date_bound(conn, f.until_ts))
+        q = q.where(c.c.committer_date < f.until_ts)
     rows = [dict(x._mapping) for x in conn.execute(q)]
     if f.subsystem:
         rows = _touching(conn, rows, f.subsystem)

@@ -546,9 +546,9 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
     desc = f.sort.startswith("-") or not f.sort
     conds = [vm.c.idx > 0]
     if f.since_ts is not None:
-        conds.append(m.c.date_utc >= schema.date_bound(conn, f.since_ts))
+        conds.append(m.c.date_utc >= f.since_ts)
     if f.until_ts is not None:
-        conds.append(m.c.date_utc < schema.date_bound(conn, f.until_ts))
+        conds.append(m.c.date_utc < f.until_ts)
     series_f = replace(f, since="", until="", q="")
     keys = selected_keys(conn, series_f, rules)
     joined = (
@@ -1049,9 +1049,9 @@ def pulls(conn: Connection, f: Filters) -> dict[str, Any]:
     pr = schema.pull_requests
     q = select(pr).order_by(pr.c.first_date.desc(), pr.c.series_key)
     if f.since_ts is not None:
-        q = q.where(pr.c.first_date >= schema.date_bound(conn, f.since_ts))
+        q = q.where(pr.c.first_date >= f.since_ts)
     if f.until_ts is not None:
-        q = q.where(pr.c.first_date < schema.date_bound(conn, f.until_ts))
+        q = q.where(pr.c.first_date < f.until_ts)
     rows = [dict(r._mapping) for r in conn.execute(q)]
     if f.list:
         keys = series_in_list(conn, f.list)

@@ -153,9 +153,9 @@ def _load_rows(conn: Connection, f: Filters, rules: BacklogRules, as_of: int | N
     sm, se = schema.series_metrics, schema.series
     q = select(sm, se.c.author_name).outerjoin(se, se.c.key == sm.c.series_key)
     if f.since_ts is not None:
-        q = q.where(sm.c.first_date >= schema.date_bound(conn, f.since_ts))
+        q = q.where(sm.c.first_date >= f.since_ts)
     if f.until_ts is not None:
-        q = q.where(sm.c.first_date < schema.date_bound(conn, f.until_ts))
+        q = q.where(sm.c.first_date < f.until_ts)
     if f.org:
         q = q.where(sm.c.org == f.org)
     result = conn.execute(q)

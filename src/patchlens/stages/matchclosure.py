@@ -145,8 +145,8 @@ def rename_rows(conn: Connection, lo: int | None = None, hi: int | None = None):
     )
     if lo is not None and hi is not None:
         q = q.where(
-            c.c.committer_date >= schema.date_bound(conn, lo),
-            c.c.committer_date <= schema.date_bound(conn, hi),
+            c.c.committer_date >= lo,
+            c.c.committer_date <= hi,
         )
     return conn.execute(q).all()
 
@@ -356,14 +356,14 @@ def _keyed(conn: Connection, side: str, keys: dict[str, set[int]], window=None) 
                     # A message without a date is dated 0 by the matcher (`posting_of`).
                     date = func.coalesce(m.c.date_utc, 0)
                     q = q.join(m, m.c.id == mk.c.pk).where(
-                        date >= schema.date_bound(conn, window[0]),
-                        date <= schema.date_bound(conn, window[1]),
+                        date >= window[0],
+                        date <= window[1],
                     )
                 else:
                     c = schema.commits
                     q = q.join(c, c.c.id == mk.c.pk).where(
-                        c.c.committer_date >= schema.date_bound(conn, window[0]),
-                        c.c.committer_date <= schema.date_bound(conn, window[1]),
+                        c.c.committer_date >= window[0],
+                        c.c.committer_date <= window[1],
                     )
             out.update(conn.execute(q).scalars())
     return out
@@ -483,7 +483,7 @@ def renamed_since(conn: Connection, new: list[CommitInfo], since: int) -> set[in
                 .where(
                     or_(*conds),
                     c.c.committer_date >= date,
-                    c.c.committer_date <= schema.date_bound(conn, date + DIFF_WINDOW),
+                    c.c.committer_date <= date + DIFF_WINDOW,
                     c.c.id <= since,
                     ~c.c.is_merge,
                 )

@@ -548,9 +548,7 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
                 and_(
                     m.c.from_addr == addr,
                     # A message without a date is dated 0 by reconstruction (stages/mails.py).
-                    func.coalesce(m.c.date_utc, 0).between(
-                        schema.date_bound(conn, lo), schema.date_bound(conn, hi)
-                    ),
+                    func.coalesce(m.c.date_utc, 0).between(lo, hi),
                 )
                 for addr, lo, hi in spans[i : i + 100]
             )

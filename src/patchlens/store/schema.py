@@ -12,7 +12,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Connection,
     Float,
     ForeignKey,
     Index,
@@ -26,7 +25,8 @@ from sqlalchemy import (
     false,
     true,
 )
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from patchlens.store.compression import (
     Precompressed,
@@ -65,6 +65,40 @@ class CompressedText(TypeDecorator[str]):
 
     def process_result_value(self, value: bytes | None, dialect: object) -> str | None:
         return None if value is None else decompress_text(value)
+
+
+# The first and last second a signed 32-bit date holds (1901-12-13, 2038-01-19): the range
+# of every stored date. The parsers hold what they read to it (mail.headers.LATEST_DATE, its
+# own copy, since the pure layers do not reach the store; a test keeps the two equal).
+DATE_MIN, DATE_MAX = -(2**31), 2**31 - 1
+
+
+class _HeldDate(TypeDecorator[int]):
+    """PostgreSQL's side of `Date`: a bound value held within the 32-bit range."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: object) -> int | None:
+        return value if value is None else min(max(value, DATE_MIN), DATE_MAX)
+
+
+class Date(TypeDecorator[int]):
+    """A date column (seconds since the epoch, UTC): INTEGER on both databases.
+
+    A value compared with it (a date widened by a window: a commit of 2037 plus two years,
+    a filter's far bound) takes this type, and on PostgreSQL, which keeps INTEGER in 32 bits
+    and refuses the statement otherwise, it is held within that range, where every stored
+    date lies. SQLite keeps 64 bits and binds it as plain INTEGER, with no processing per
+    row: a store filled before dates were held may hold later ones there."""
+
+    impl = Integer
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[int]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(_HeldDate())
+        return dialect.type_descriptor(Integer())
 
 
 metadata = MetaData(
@@ -125,7 +159,7 @@ messages = Table(
     Column("message_id", Text, nullable=False, unique=True),
     # True when the mail had no Message-ID and this one was derived from its content.
     Column("synthetic_id", Boolean, nullable=False),
-    Column("date_utc", Integer),
+    Column("date_utc", Date),
     Column("date_offset", Integer),  # minutes east of UTC, as sent
     Column("date_source", String(10), nullable=False),  # header | archive | none
     Column("from_name", Text, nullable=False),
@@ -223,11 +257,11 @@ commits = Table(
     Column("is_merge", Boolean, nullable=False),
     Column("author_name", Text, nullable=False),
     Column("author_email", Text, nullable=False),
-    Column("author_date", Integer, nullable=False),
+    Column("author_date", Date, nullable=False),
     Column("author_offset", Integer, nullable=False),
     Column("committer_name", Text, nullable=False),
     Column("committer_email", Text, nullable=False),
-    Column("committer_date", Integer, nullable=False),
+    Column("committer_date", Date, nullable=False),
     Column("committer_offset", Integer, nullable=False),
     Column("subject", Text, nullable=False),
     Column("message", Text, nullable=False),
@@ -373,8 +407,8 @@ series = Table(
     Column("author_addr", Text, nullable=False),
     Column("n_versions", Integer, nullable=False),
     Column("latest_version_key", Text, nullable=False),
-    Column("first_date", Integer, nullable=False),
-    Column("last_date", Integer, nullable=False),  # of the last message in any version
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),  # of the last message in any version
     Index(None, "author_addr"),
     Index(None, "first_date"),
 )
@@ -399,7 +433,7 @@ series_versions = Table(
     Column("n_patches", Integer, nullable=False),
     Column("missing", Text, nullable=False),  # JSON list of absent indexes
     Column("thread_key", Text, nullable=False),
-    Column("date", Integer, nullable=False),
+    Column("date", Date, nullable=False),
     Column("cover_pk", Integer),
     Column("rerolls_key", Text),  # a partial re-roll: the version whose patches it replaces
     Column("prev_key", Text),
@@ -500,8 +534,8 @@ series_metrics = Table(
     Column("in_repo", Boolean, nullable=False),  # touches files of a registered repository
     Column("subsystems", Text, nullable=False),  # JSON list of MAINTAINERS section titles
     Column("unanswered_by_subsystem", Boolean),  # NULL: no subsystem known
-    Column("first_date", Integer, nullable=False),
-    Column("last_date", Integer, nullable=False),  # last posting or reply
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),  # last posting or reply
     Column("versions", Integer, nullable=False),
     Column("patches", Integer, nullable=False),
     Column("lines_added", Integer, nullable=False),
@@ -606,30 +640,15 @@ pull_requests = Table(
     Column("title", Text, nullable=False),
     Column("author", Text, nullable=False),
     Column("author_addr", Text, nullable=False),
-    Column("first_date", Integer, nullable=False),
-    Column("last_date", Integer, nullable=False),
+    Column("first_date", Date, nullable=False),
+    Column("last_date", Date, nullable=False),
     Column("versions", Integer, nullable=False),
     Column("replies", Integer, nullable=False),
     Column("merged_by", String(10), nullable=True),  # notice | NULL
-    Column("merged_date", Integer, nullable=True),
+    Column("merged_date", Date, nullable=True),
     Column("merge_evidence", Text, nullable=True),
     Index(None, "first_date"),
 )
-
-# The store's dates are INTEGER columns, which PostgreSQL keeps in 32 bits. A bound compared
-# with them (a date widened by a window: a commit of 2037 plus two years) is held within that
-# range there, where no stored date lies outside it; unheld, PostgreSQL refuses the statement.
-# SQLite keeps 64 bits, and a store filled before ingest held dates to 32 bits may hold
-# later ones: its bounds stay as they are.
-DATE_MIN, DATE_MAX = -(2**31), 2**31 - 1
-
-
-def date_bound(conn: Connection, value: int) -> int:
-    """`value` as a bound on a stored date: held within 32 bits on PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        return min(max(value, DATE_MIN), DATE_MAX)
-    return value
-
 
 # What each stage after ingest last ran on (see context.inputs_digest): a stage whose inputs
 # are unchanged is skipped.
@@ -713,7 +732,7 @@ review_events = Table(
     Column("series_key", Text, nullable=False),
     Column("who", Text, nullable=False),
     Column("org", Text, nullable=False),
-    Column("date", Integer, nullable=False),
+    Column("date", Date, nullable=False),
     Column("review", Boolean, nullable=False),  # gave Reviewed-by/Acked-by
     Column("substantive", Boolean, nullable=False),
     Column("lines_written", Integer, nullable=False),
@@ -752,8 +771,8 @@ people = Table(
     Column("addresses", Text, nullable=False),  # JSON list
     Column("org", Text, nullable=False),  # of the most recent message
     Column("messages", Integer, nullable=False),
-    Column("first_date", Integer),
-    Column("last_date", Integer),
+    Column("first_date", Date),
+    Column("last_date", Date),
     Column("is_bot", Boolean, nullable=False),
 )
 
