@@ -252,17 +252,15 @@ def _match_all(
     """Every posting against every commit, a window of commits at a time
     (stages/matchwindows.py); the lookup keys rebuilt from the same rows."""
     c = schema.commits
-    who = people
     n_postings = conn.execute(
         select(func.count()).select_from(_posting_query().subquery())
     ).scalar_one()
     n_commits = conn.execute(select(func.count()).select_from(c).where(~c.c.is_merge)).scalar_one()
     with reporter.task("matching (postings + commits)", n_postings + n_commits) as task:
         conn.execute(delete(schema.match_keys))
-        if people is None:
-            who = _no_people
-            people = _people(conn) if n_commits else None
-        found = match_in_windows(conn, people, _posting_query, task, who=who)
+        if people is None and n_commits:
+            people = _people(conn)
+        found = match_in_windows(conn, people, _posting_query, task)
         rep.changed_rows = sync_table(
             conn, schema.patch_commits, ("commit_pk",), link_rows(found.links), touched
         )
@@ -295,12 +293,6 @@ def _match_closure(
     rep.postings, rep.commits = len(closure.postings), len(pks)
     rep.links = len(links)
     rep.ambiguous = sum(lk.ambiguous for lk in links)
-
-
-def _no_people(name: str, addr: str) -> str:
-    """Who sent a posting, when no identities are given: a posting's keys do not depend on
-    it (its title and files only)."""
-    return addr
 
 
 def _owes_full(conn: Connection, stage: str) -> bool:

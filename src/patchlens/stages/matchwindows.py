@@ -52,12 +52,13 @@ class Windowed:
 
 
 def match_in_windows(
-    conn: Connection, people: Identities | None, posting_query, task: Task, who
+    conn: Connection, people: Identities | None, posting_query, task: Task
 ) -> Windowed:
     """The links of every posting (rows of `posting_query`) against every non-merge commit,
-    and the lookup keys of both written (the caller has removed the old ones). `who` names
-    the senders of the postings whose keys are written (the keys do not depend on it);
-    `people` those of the postings and commits matched, needed only when there are commits."""
+    and the lookup keys of both written (the caller has removed the old ones). `people`
+    names the senders and authors matched; it may be None only when there is no commit (a
+    posting's keys, its title and files, do not depend on who sent it)."""
+    who = people if people is not None else _by_address
     out = Windowed(postings=_write_posting_keys(conn, posting_query, who, task))
     proposed: list[tuple[CommitInfo, Candidates]] = []
     kept = _Kept()
@@ -89,6 +90,11 @@ def _write_posting_keys(conn: Connection, posting_query, who, task: Task) -> int
         n += len(rows)
         task.advance(len(rows))
     return n
+
+
+def _by_address(name: str, addr: str) -> str:
+    """Who sent a posting when no identities are given (a store without commits)."""
+    return addr
 
 
 def _windows(conn: Connection) -> Iterator[list[int]]:
