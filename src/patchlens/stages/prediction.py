@@ -78,8 +78,11 @@ def training_history(
     from patchlens.metrics.prediction_features import DAY, LOOKBACK_DAYS, History
     from patchlens.queries.prediction import records_between, records_of_authors
 
-    records = records_between(conn, since - LOOKBACK_DAYS * DAY, cut - 1, oldest)
-    records.update(records_of_authors(conn, authors, cut - 1, oldest))
+    lo = since - LOOKBACK_DAYS * DAY
+    records = records_between(conn, lo, cut - 1, oldest)
+    # The authors' series posted after `lo` are among those just read: only the older ones
+    # are read by author (at a million messages they were half the records a refit parsed).
+    records.update(records_of_authors(conn, authors, lo, oldest))
     return History(records)
 
 
