@@ -309,3 +309,34 @@ def test_span_counts_equal_reading_the_windows_on_erofs(erofs_store):
             assert h.open_count(g, t) == _scan_open(h, g, t), (g, t)
             assert h.rate(g, t, 0.4) == _scan_rate(h, g, t, 0.4), (g, t)
         assert h.project_rate(t) == _scan_rate(h, None, t, 0.5), t
+
+
+def test_a_window_with_its_authors_older_series_gives_the_whole_historys_features(erofs_store):
+    """A refit reads the series of its window and, for the authors' records, their older
+    series, which it counts in those records alone (`History.with_older`): every feature at
+    a moment the window serves is the one the whole history gives."""
+    from patchlens.metrics.prediction_features import LOOKBACK_DAYS, History
+    from patchlens.queries.prediction import load_corpus
+
+    _db, engine, _ = erofs_store
+    with engine.connect() as conn:
+        corpus = load_corpus(conn)
+    whole = corpus.history
+    dates = sorted(r.first_date for r in whole.records.values())
+    lo = dates[len(dates) // 3]
+    inside = {k: r for k, r in whole.records.items() if r.first_date > lo}
+    older = [r for r in whole.records.values() if r.first_date <= lo]
+    assert inside and older
+    part = History(inside).with_older(older)
+    assert part.by_author == whole.by_author
+    compared = 0
+    for key, se in corpus.all.items():
+        for t in (se.first_date, se.first_date + 7 * DAY):
+            if t >= lo + LOOKBACK_DAYS * DAY and key in inside:
+                subs = corpus.subsystems.get(key, ())
+                exp = corpus.expected.get(key)
+                assert features_at(se, t, part, exp, subs) == features_at(
+                    se, t, whole, exp, subs
+                ), (key, t)
+                compared += 1
+    assert compared > 50

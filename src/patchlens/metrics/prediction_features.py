@@ -14,6 +14,7 @@ import json
 import math
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from patchlens.metrics.backlog import merge_changes
@@ -156,6 +157,22 @@ class History:
         dates = self._group_dates.get(group, [])
         rs = self.by_group.get(group, [])
         return rs[bisect_right(dates, start) : bisect_right(dates, end)]
+
+    def with_older(self, older: Iterable[SeriesRecord]) -> History:
+        """This history with `older` (series posted before every series it holds) added to
+        their authors' records only. A refit reads its window's series and, for the authors'
+        records, their earlier ones: counting those in the queues and rates would only
+        compute spans that end before any T the window's points ask about."""
+        out = copy.copy(self)
+        extra: dict[str, list[SeriesRecord]] = defaultdict(list)
+        for r in older:
+            extra[r.author].append(r)
+        out.by_author = dict(self.by_author)
+        for author, rs in extra.items():
+            out.by_author[author] = sorted(
+                [*rs, *self.by_author.get(author, ())], key=lambda r: (r.first_date, r.key)
+            )
+        return out
 
     def with_author(self, author: str, records: list[SeriesRecord]) -> History:
         """This history with `records` as every series of `author`: a page adds the one
