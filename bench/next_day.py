@@ -17,7 +17,12 @@ their people since then, a different and rarer case. Runs with different `--ago`
 different real days; copying the same day again attaches more copies to the same threads.
 
     .venv/bin/python bench/next_day.py --db /work/corpus/all.db \\
-        --epoch /work/corpus/lists/linux-gpio/git/0.git [--days 14] [--ago 0] [--messages N]
+        --epoch /work/corpus/lists/linux-gpio/git/0.git [--days 14] [--ago 0] [--messages N] \\
+        [--same-week]
+
+The copies move the data's end by `--days` (whatever `--ago`), often into another week: the
+timed update then refits the time-to-merge model, as the first update of every week does
+(docs/PREDICTION.md); `--same-week` has an untimed update take that refit first.
 
 The epoch's branch keeps the appended commits (the store has read them); the previous tip is
 printed, to undo both with `git update-ref` and a store copy. Never run it on an archive you
@@ -127,6 +132,13 @@ def append(epoch: Path, messages: list[bytes], when: int) -> str:
     return _git(epoch, "rev-parse", branch).decode().strip()
 
 
+def _refit(log: str) -> list[str]:
+    """The update's line saying it refitted the time-to-merge model (the week's first
+    update does: seconds on a million messages), if any."""
+    lines = (ln.strip() for ln in log.splitlines())
+    return [ln for ln in lines if ln.startswith("prediction model: fitted")]
+
+
 def main() -> None:
     user_environment()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -149,6 +161,13 @@ def main() -> None:
         "copies the day the run before appended, so without it days double)",
     )
     ap.add_argument(
+        "--same-week",
+        action="store_true",
+        help="first copy the day's newest message alone and update (untimed): the weekly "
+        "refit of the time-to-merge model happens then, at the week the day moves the data "
+        "to, and the timed update is one of the six days of a week that do not refit",
+    )
+    ap.add_argument(
         "--append-only",
         action="store_true",
         help="append the copies and stop (to run the update under a profiler)",
@@ -168,13 +187,20 @@ def main() -> None:
             left, _, right = m.group(1).partition(b"@")
             ids[m.group(1)] = left + b"." + tag + b"@" + (right or b"bench")
     copies = [rewrite(raw, ids, (args.ago + args.days) * DAY) for raw in day]
+    if args.same_week:
+        # The newest copy, under an id of its own, read first: the data's end moves to where
+        # the day takes it, and that update refits the model at its week.
+        first = copies[-1].replace(b"." + tag + b"@", b"." + tag + b"w@")
+        append(args.epoch, [first], int(time.time()))
+        _wall, log = cli(args.db, "update")
+        print("same week: " + " ".join(_refit(log) or ["the model was not refitted"]))
     new_tip = append(args.epoch, copies, int(time.time()))
     print(f"{args.epoch}: {len(copies)} messages appended (tip was {tip}, now {new_tip})")
     if args.append_only:
         return
     wall, log = cli(args.db, "update")
     noop, _ = cli(args.db, "update")
-    print(f"next day update  {wall:7.2f} s")
+    print(f"next day update  {wall:7.2f} s  ({' '.join(_refit(log)) or 'no refit'})")
     print(f"no-op update     {noop:7.2f} s")
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
     print("--- next day ---\n" + log[-3000:])
