@@ -80,29 +80,37 @@ def test_an_archive_of_such_mail_is_read_and_reconstructed(tmp_path: Path) -> No
     assert all(t is None or t <= MAX_TOTAL for _v, _vs, t in rows)
 
 
-def test_date_columns_hold_bounds_on_postgresql_only() -> None:
+def test_date_columns_bind_bounds_uncast_on_postgresql() -> None:
     """A bound compared with a date column (a window past 2038, a filter centuries away) is
-    held to the 32 bits PostgreSQL keeps, where every stored date lies; SQLite binds it as
-    it is, with no processing per row. What the parsers hold dates to is the same range."""
+    sent to PostgreSQL without the `::INTEGER` cast its dialect writes for INTEGER binds, which
+    made PostgreSQL refuse a value past 32 bits; uncast, it is compared exactly, as SQLite
+    compares it (tests/test_postgres.py runs it). Neither database processes a value per row.
+    Every date column has the type, and what the parsers hold dates to is its range."""
+    from sqlalchemy import Integer
     from sqlalchemy.dialects import postgresql, sqlite
 
     from patchlens.sources.gitrepo import _raw_date
-    from patchlens.store.schema import DATE_MAX, DATE_MIN
+    from patchlens.store.schema import DATE_MAX
 
-    m, c = schema.messages, schema.commits
-    for col in (m.c.date_utc, c.c.committer_date, schema.series_metrics.c.first_date):
-        pg = postgresql.psycopg.dialect()
-        held = col.type.dialect_impl(pg).bind_processor(pg)
-        assert [held(v) for v in (2**40, -(2**40), 5, None)] == [DATE_MAX, DATE_MIN, 5, None]
-        lite = sqlite.pysqlite.dialect()
-        assert col.type.dialect_impl(lite).bind_processor(lite) is None
-        # The type reaches the bound of a comparison, through coalesce too.
-        for cond in (col >= 2**40, func.coalesce(col, 0) <= 2**40):
+    pg, lite = postgresql.psycopg.dialect(), sqlite.pysqlite.dialect()
+    dated = [
+        c
+        for t in schema.metadata.sorted_tables
+        for c in t.columns
+        if c.name in ("date", "date_utc") or c.name.endswith("_date")
+    ]
+    assert len(dated) >= 14
+    for col in dated:
+        assert isinstance(col.type, schema.Date), f"{col.table.name}.{col.name}"
+        for dialect in (pg, lite):
+            assert col.type.dialect_impl(dialect).bind_processor(dialect) is None
+        for cond in (col >= 2**40, func.coalesce(col, 0) <= 2**40, col.between(0, 2**40)):
             compiled = cond.compile(dialect=pg)
-            bound = [b for b in compiled.binds.values() if b.value == 2**40]
-            assert bound and all(isinstance(b.type, schema.Date) for b in bound)
-            params = compiled.construct_params()
-            (name,) = [n for n in compiled._bind_processors if params[n] == 2**40]
-            assert compiled._bind_processors[name](2**40) == DATE_MAX
+            (far,) = {n for n, b in compiled.binds.items() if b.value == 2**40 and "%" not in n}
+            assert f"%({far})s" in str(compiled)
+            assert f"%({far})s::" not in str(compiled)
+    # What the type spares: a plain INTEGER bound is cast, and PostgreSQL refuses 2**40 so.
+    plain = schema.messages.c.id.cast(Integer) >= 2**40
+    assert "::INTEGER" in str(plain.compile(dialect=pg))
     assert h.LATEST_DATE == DATE_MAX
     assert _raw_date(f"{2**40} +0000") == (DATE_MAX, 0)

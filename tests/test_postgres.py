@@ -147,6 +147,26 @@ def test_dates_past_2038_fit_postgresql(postgres: str, tmp_path: Path) -> None:
         assert dashboard.patches(conn, wide, BacklogRules()) is not None
         assert dashboard.pulls(conn, wide) is not None
         assert isinstance(conformance._commits(conn, wide), list)
+        # Compared exactly, as on SQLite: the commit held at the last 32-bit second is before
+        # 2100 and not after it (a bound held to that second instead said the opposite).
+        every = conformance._commits(conn, Filters())
+        assert every and conformance._commits(conn, Filters(until="2100-01-01")) == every
+        assert conformance._commits(conn, Filters(since="2100-01-01")) == []
+        # The metrics' "every series" sentinel, compared with the series' first dates.
+        from patchlens.stages.metrics import series_posted_since
+
+        sm = schema.series_metrics
+        assert series_posted_since(conn, -(2**62)) == set(
+            conn.execute(select(sm.c.series_key)).scalars()
+        )
+        # An uncast bigint bound still reads the date's index.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        q = select(m.c.id).where(m.c.date_utc >= 2**40)
+        compiled = q.compile(conn)
+        plan = "\n".join(
+            r[0] for r in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
+        )
+        assert "Index" in plan and "Seq Scan" not in plan, plan
     engine.dispose()
 
 

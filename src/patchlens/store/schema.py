@@ -73,31 +73,32 @@ class CompressedText(TypeDecorator[str]):
 DATE_MIN, DATE_MAX = -(2**31), 2**31 - 1
 
 
-class _HeldDate(TypeDecorator[int]):
-    """PostgreSQL's side of `Date`: a bound value held within the 32-bit range."""
+class _UncastDate(TypeDecorator[int]):
+    """PostgreSQL's side of `Date`: INTEGER, its bound values sent without a cast."""
 
     impl = Integer
     cache_ok = True
-
-    def process_bind_param(self, value: int | None, dialect: object) -> int | None:
-        return value if value is None else min(max(value, DATE_MIN), DATE_MAX)
+    # psycopg's dialect writes `%(x)s::INTEGER` for an INTEGER bind; without it the driver
+    # sends the value as the integer it is (int8 past 32 bits), and PostgreSQL compares it
+    # with the column exactly.
+    render_bind_cast = False
 
 
 class Date(TypeDecorator[int]):
     """A date column (seconds since the epoch, UTC): INTEGER on both databases.
 
-    A value compared with it (a date widened by a window: a commit of 2037 plus two years,
-    a filter's far bound) takes this type, and on PostgreSQL, which keeps INTEGER in 32 bits
-    and refuses the statement otherwise, it is held within that range, where every stored
-    date lies. SQLite keeps 64 bits and binds it as plain INTEGER, with no processing per
-    row: a store filled before dates were held may hold later ones there."""
+    A value compared with it takes this type. On PostgreSQL, which keeps INTEGER in 32 bits,
+    a bound past that range (a date widened by a window: a commit of 2037 plus two years; a
+    filter centuries away) cast to INTEGER made PostgreSQL refuse the statement; it is sent
+    uncast instead and compared exactly, as SQLite (64 bits) compares it, so a commit stored
+    at DATE_MAX is before "2100" on both. Nothing is processed per row on either."""
 
     impl = Integer
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[int]:
         if dialect.name == "postgresql":
-            return dialect.type_descriptor(_HeldDate())
+            return dialect.type_descriptor(_UncastDate())
         return dialect.type_descriptor(Integer())
 
 
