@@ -113,3 +113,28 @@ def test_nothing_new_changes_nothing(tmp_path: Path) -> None:
     _db, reports = _build(tmp_path, [DAY1, []])
     assert reports[1].analysed == 0 and reports[1].review.changed_rows == 0
     assert reports[1].skipped
+
+
+def test_sender_postings_read_a_range_of_the_sender_date_index(tmp_path: Path) -> None:
+    """A day's postings pull in their senders' postings within the grouping window: read as a
+    range of the (sender, date) index, not every message of each sender (which `coalesce` on
+    the date made SQLite do: a maintainer's thousands at a million messages, for each day).
+    A window around the epoch still takes the messages without a date (dated 0)."""
+    from sqlalchemy import and_, or_, select
+
+    from patchlens.stages.review_incremental import _dated_within
+
+    engine = open_store(str(tmp_path / "s.db"))
+    m = schema.messages
+
+    def near(lo: int, hi: int):
+        return or_(*(and_(m.c.from_addr == a, _dated_within(m.c.date_utc, lo, hi)) for a in "xy"))
+
+    with engine.connect() as conn:
+        day = select(m.c.id).where(near(1_600_000_000, 1_600_086_400))
+        sql = day.compile(conn, compile_kwargs={"literal_binds": True})
+        plan = " ".join(r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "from_addr=? AND date_utc>? AND date_utc<?" in plan, plan
+        assert "IS NULL" not in str(sql)
+        assert "IS NULL" in str(select(m.c.id).where(near(-5, 5)).compile(conn))
+    engine.dispose()

@@ -23,7 +23,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
@@ -545,11 +545,7 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
     for i in range(0, len(spans), 100):
         near = or_(
             *(
-                and_(
-                    m.c.from_addr == addr,
-                    # A message without a date is dated 0 by reconstruction (stages/mails.py).
-                    func.coalesce(m.c.date_utc, 0).between(lo, hi),
-                )
+                and_(m.c.from_addr == addr, _dated_within(m.c.date_utc, lo, hi))
                 for addr, lo, hi in spans[i : i + 100]
             )
         )
@@ -563,6 +559,15 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
             )
         }
     return out
+
+
+def _dated_within(date: Any, lo: int, hi: int) -> Any:
+    """`date` in [lo, hi], a message without a date counting as dated 0, as reconstruction
+    dates it (stages/mails.py). Not `coalesce(date, 0)`: the index on (sender, date) cannot
+    serve that, and SQLite read every message of each sender (at a million messages, a
+    maintainer's thousands for each day's few postings)."""
+    within = date.between(lo, hi)
+    return or_(within, date.is_(None)) if lo <= 0 <= hi else within
 
 
 def _windows(posts: list[Mail], window: int) -> list[tuple[str, int, int]]:
