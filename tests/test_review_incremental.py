@@ -122,13 +122,13 @@ def test_sender_postings_read_a_range_of_the_sender_date_index(tmp_path: Path) -
     A window around the epoch still takes the messages without a date (dated 0)."""
     from sqlalchemy import and_, or_, select
 
-    from patchlens.stages.review_incremental import _dated_within
+    from patchlens.queries.sql import dated_between
 
     engine = open_store(str(tmp_path / "s.db"))
     m = schema.messages
 
     def near(lo: int, hi: int):
-        return or_(*(and_(m.c.from_addr == a, _dated_within(m.c.date_utc, lo, hi)) for a in "xy"))
+        return or_(*(and_(m.c.from_addr == a, dated_between(m.c.date_utc, lo, hi)) for a in "xy"))
 
     with engine.connect() as conn:
         day = select(m.c.id).where(near(1_600_000_000, 1_600_086_400))

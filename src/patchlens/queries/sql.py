@@ -83,6 +83,15 @@ def bound(conn: Connection, chunk: list[Any]) -> list[Any] | Select[Any]:
     return chunk
 
 
+def dated_between(date: ColumnElement[Any], lo: int, hi: int) -> ColumnElement[bool]:
+    """`date` in [lo, hi], a row without a date counting as dated 0 (as reconstruction and
+    the matcher date a message without one). Not `coalesce(date, 0)`: an index on (..., date)
+    cannot serve that, and SQLite then reads every row of the leading key (every message of
+    a sender, a maintainer's thousands at a million messages)."""
+    within = date.between(lo, hi)
+    return or_(within, date.is_(None)) if lo <= 0 <= hi else within
+
+
 def _pg_array(kind: str) -> Any:
     """PostgreSQL's array of 64-bit integers or of text (imported only when used: the
     dialect costs start-up time)."""

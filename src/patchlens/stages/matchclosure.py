@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, or_, select
+from sqlalchemy import Connection, delete, or_, select
 
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack_packed
@@ -49,7 +49,7 @@ from patchlens.match.matcher import (
 )
 from patchlens.match.pointers import pointer_ids
 from patchlens.match.renames import MAX_DEPTH, Renames, _dir_move, commit_aliases
-from patchlens.queries.sql import bound
+from patchlens.queries.sql import bound, dated_between
 from patchlens.store import schema
 
 IN_CHUNK = 500
@@ -144,10 +144,7 @@ def rename_rows(conn: Connection, lo: int | None = None, hi: int | None = None):
         .where(cf.c.old_path.is_not(None))
     )
     if lo is not None and hi is not None:
-        q = q.where(
-            c.c.committer_date >= lo,
-            c.c.committer_date <= hi,
-        )
+        q = q.where(c.c.committer_date.between(lo, hi))
     return conn.execute(q).all()
 
 
@@ -220,7 +217,9 @@ class Loader:
         return {
             pk: unpack_packed(h)
             for pk, h in self.conn.execute(
-                select(fp.c.pk, fp.c.hashes).where(fp.c.kind == kind, fp.c.pk.in_(self._in(pks)))
+                select(fp.c.pk, fp.c.hashes).where(
+                    fp.c.kind == kind, fp.c.pk.in_(bound(self.conn, pks))
+                )
             )
         }
 
@@ -230,7 +229,7 @@ class Loader:
         m = schema.messages
         for part in _chunks(todo):
             hashes = self._hashes("m", part)
-            for r in self.conn.execute(posting_query().where(m.c.id.in_(self._in(part)))):
+            for r in self.conn.execute(posting_query().where(m.c.id.in_(bound(self.conn, part)))):
                 self.postings[r.id] = posting_of(r, self.people, hashes.get(r.id, frozenset()))
             self.not_postings.update(pk for pk in part if pk not in self.postings)
         return [self.postings[pk] for pk in pks if pk in self.postings]
@@ -247,7 +246,7 @@ class Loader:
                     *_posting_columns(),
                 )
                 .join(a, a.c.message_pk == m.c.id)
-                .where(m.c.id.in_(self._in(part)))
+                .where(m.c.id.in_(bound(self.conn, part)))
             )
             for r in self.conn.execute(q).mappings():
                 row = _Row({**r, "series_key": "", "version": 0, "resend": False})
@@ -271,7 +270,10 @@ class Loader:
         todo = sorted(set(wanted) - self.commits.keys())
         c, cf, ct = schema.commits, schema.commit_files, schema.commit_trailers
         found = [
-            (part, self.conn.execute(commit_query().where(c.c.id.in_(self._in(part)))).all())
+            (
+                part,
+                self.conn.execute(commit_query().where(c.c.id.in_(bound(self.conn, part)))).all(),
+            )
             for part in _chunks(todo)
         ]
         dates = [r.committer_date for _, rows in found for r in rows]
@@ -287,7 +289,7 @@ class Loader:
             own: dict[int, list[tuple[str, str]]] = {}
             for pk, path, old in self.conn.execute(
                 select(cf.c.commit_pk, cf.c.path, cf.c.old_path).where(
-                    cf.c.commit_pk.in_(self._in(part))
+                    cf.c.commit_pk.in_(bound(self.conn, part))
                 )
             ):
                 files.setdefault(pk, set()).add(path)
@@ -296,7 +298,7 @@ class Loader:
             trailers: dict[int, list[tuple[str, str]]] = {}
             for pk, key, value in self.conn.execute(
                 select(ct.c.commit_pk, ct.c.key, ct.c.value).where(
-                    ct.c.commit_pk.in_(self._in(part)), ct.c.key.in_(("Link", "Message-ID"))
+                    ct.c.commit_pk.in_(bound(self.conn, part)), ct.c.key.in_(("Link", "Message-ID"))
                 )
             ):
                 trailers.setdefault(pk, []).append((key, value))
@@ -305,11 +307,6 @@ class Loader:
                     r, self.people, files, own, trailers, hashes, self._renames
                 )
         return [self.commits[pk] for pk in wanted if pk in self.commits]
-
-    def _in(self, part: list[int]):
-        """What `column.in_` takes for a chunk of keys: one bound value where the database
-        allows (queries/sql.py `bound`), not a placeholder per key."""
-        return bound(self.conn, part)
 
 
 class _Row(dict):
@@ -354,17 +351,10 @@ def _keyed(conn: Connection, side: str, keys: dict[str, set[int]], window=None) 
                 if side == "m":
                     m = schema.messages
                     # A message without a date is dated 0 by the matcher (`posting_of`).
-                    date = func.coalesce(m.c.date_utc, 0)
-                    q = q.join(m, m.c.id == mk.c.pk).where(
-                        date >= window[0],
-                        date <= window[1],
-                    )
+                    q = q.join(m, m.c.id == mk.c.pk).where(dated_between(m.c.date_utc, *window))
                 else:
                     c = schema.commits
-                    q = q.join(c, c.c.id == mk.c.pk).where(
-                        c.c.committer_date >= window[0],
-                        c.c.committer_date <= window[1],
-                    )
+                    q = q.join(c, c.c.id == mk.c.pk).where(c.c.committer_date.between(*window))
             out.update(conn.execute(q).scalars())
     return out
 

@@ -29,7 +29,7 @@ from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack_packed
 from patchlens.mail.subject import normalize_title
-from patchlens.queries.sql import rows_in
+from patchlens.queries.sql import dated_between, rows_in
 from patchlens.review.model import Mail, Version
 from patchlens.review.replies import attribute_replies
 from patchlens.review.series import REROLL_WINDOW, group_versions
@@ -545,7 +545,8 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
     for i in range(0, len(spans), 100):
         near = or_(
             *(
-                and_(m.c.from_addr == addr, _dated_within(m.c.date_utc, lo, hi))
+                # A message without a date is dated 0 by reconstruction (stages/mails.py).
+                and_(m.c.from_addr == addr, dated_between(m.c.date_utc, lo, hi))
                 for addr, lo, hi in spans[i : i + 100]
             )
         )
@@ -559,15 +560,6 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
             )
         }
     return out
-
-
-def _dated_within(date: Any, lo: int, hi: int) -> Any:
-    """`date` in [lo, hi], a message without a date counting as dated 0, as reconstruction
-    dates it (stages/mails.py). Not `coalesce(date, 0)`: the index on (sender, date) cannot
-    serve that, and SQLite read every message of each sender (at a million messages, a
-    maintainer's thousands for each day's few postings)."""
-    within = date.between(lo, hi)
-    return or_(within, date.is_(None)) if lo <= 0 <= hi else within
 
 
 def _windows(posts: list[Mail], window: int) -> list[tuple[str, int, int]]:
