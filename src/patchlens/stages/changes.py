@@ -106,6 +106,7 @@ def set_state(conn: Connection, row: str, text: str, now: int) -> None:
 
 
 def clear_state(conn: Connection, *rows: str) -> None:
+    """Remove the `stage_state` rows named, in the caller's transaction."""
     st = schema.stage_state
     conn.execute(delete(st).where(st.c.stage.in_(rows)))
 
