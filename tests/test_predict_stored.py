@@ -24,6 +24,7 @@ from patchlens.metrics.prediction import (
 )
 from patchlens.metrics.prediction_features import (
     record_from_stored,
+    records_from_stored,
     record_of,
     stored_record,
     week_start,
@@ -104,6 +105,14 @@ def test_stored_records_equal_record_of_every_series(full):
             key, r.author, r.first_date, groups, r.event_dates, r.merge_changes
         )
         assert rec == record_of(se, groups)
+    # Read in bulk, as a refit reads them: the same records, in the rows' order.
+    bulk = [
+        (k, r.author, r.first_date, corpus.subsystems.get(k, ()), r.event_dates, r.merge_changes)
+        for k, r in rows.items()
+    ]
+    assert records_from_stored(bulk) == [
+        record_of(everyone[k], corpus.subsystems.get(k, ())) for k in rows
+    ]
     merged = [k for k, r in rows.items() if json.loads(r.merge_changes)]
     assert len(merged) > 300  # the records do say when series were merged
 

@@ -34,7 +34,7 @@ from patchlens.metrics.prediction_features import (
     LOOKBACK_DAYS,
     History,
     SeriesRecord,
-    record_from_stored,
+    records_from_stored,
 )
 from patchlens.metrics.prediction_model import HazardModel, model_from_json
 from patchlens.queries.evidence import load_series
@@ -127,8 +127,8 @@ def _record_query() -> Any:
 
 
 def _records(rows: Iterable[Any], oldest: int | None) -> dict[str, SeriesRecord]:
-    return {
-        r.series_key: record_from_stored(
+    got = [
+        (
             r.series_key,
             r.author,
             r.first_date,
@@ -137,7 +137,8 @@ def _records(rows: Iterable[Any], oldest: int | None) -> dict[str, SeriesRecord]
             r.merge_changes,
         )
         for r in rows
-    }
+    ]
+    return {rec.key: rec for rec in records_from_stored(got)}
 
 
 def records_between(
