@@ -12,7 +12,7 @@ import shutil
 import pytest
 from sqlalchemy import event, select
 
-from patchlens.config import Config
+from patchlens.config import Config, load_config
 from patchlens.metrics.prediction import (
     MIN_EVENTS,
     Corpus,
@@ -23,9 +23,12 @@ from patchlens.metrics.prediction import (
     training_points,
 )
 from patchlens.metrics.prediction_features import (
+    LANDMARKS,
+    landmarks_from_stored,
+    own_features_at,
     record_from_stored,
-    records_from_stored,
     record_of,
+    records_from_stored,
     stored_record,
     week_start,
 )
@@ -35,7 +38,7 @@ from patchlens.queries.evidence import load_series
 from patchlens.queries.formats import iso
 from patchlens.queries.selection import data_date
 from patchlens.stages.context import build_context
-from patchlens.stages.prediction import run_prediction
+from patchlens.stages.prediction import fitted_at, run_prediction
 from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
@@ -264,3 +267,64 @@ def test_a_server_keeps_one_page_window_per_store(erofs_store, full):
             today.records
         )
         assert all(day - 720 * DAY < r.first_date <= day + DAY for r in today.records.values())
+
+
+def _stored_landmarks_agree(conn, people) -> tuple[int, int]:
+    """Every series' stored own features at its landmarks equal `own_features_at` of its facts
+    with MAINTAINERS' roles as a refit reads them (known at posting, or none): (landmarks
+    compared, of those with roles named whose features the roles change)."""
+    sm = schema.series_metrics
+    rows = {r.series_key: r for r in conn.execute(select(sm))}
+    oldest = qp.oldest_maintainers(conn)
+    compared = with_roles = 0
+    for se in load_series(conn, people, list(rows)):
+        r = rows[se.key]
+        known = oldest is not None and oldest <= r.first_date
+        expected = json.loads(r.expected_roles) if known else {}
+        stored = landmarks_from_stored(r.landmark_features, known)
+        want = [own_features_at(se, se.first_date + d * DAY, expected) for d in LANDMARKS]
+        assert stored == want, se.key
+        compared += len(want)
+        if expected:
+            # Had MAINTAINERS' history begun after the posting, a refit would read the roles
+            # as unknown: as the facts give the features without them.
+            unknown = [own_features_at(se, se.first_date + d * DAY) for d in LANDMARKS]
+            assert landmarks_from_stored(r.landmark_features, False) == unknown, se.key
+            with_roles += len(want) * (unknown != want)
+    return compared, with_roles
+
+
+def test_stored_landmarks_equal_the_features_of_the_facts(full, erofs_store, xen_store):
+    _rows, _everyone, _corpus, _stored, people = full
+    with erofs_store[1].connect() as conn:
+        compared, _ = _stored_landmarks_agree(conn, people)
+    assert compared > 3_000
+    tmp, _db, engine = xen_store
+    with engine.connect() as conn:
+        xen_people = build_context(conn, load_config(str(tmp / "patchlens.toml")), tmp / "cache")
+        compared, with_roles = _stored_landmarks_agree(conn, xen_people.people)
+    assert compared > 300 and with_roles > 100
+
+
+def test_a_refit_reads_the_facts_of_series_without_stored_landmarks(erofs_store, full, tmp_path):
+    """A row written before landmarks were stored (or any row without them) has its series'
+    facts read instead: with none, half or all of the rows' landmarks, the same model."""
+    db, _engine, _ = erofs_store
+    _rows, _everyone, _corpus, stored, people = full
+    copy = tmp_path / "s.db"
+    copy_store(db, copy)
+    engine = open_store(str(copy))
+    sm = schema.series_metrics
+    try:
+        with engine.begin() as conn:
+            keys = sorted(k for (k,) in conn.execute(select(sm.c.series_key)))
+            want = fitted_at(conn, stored.cut, people, Reporter(quiet=True))
+            assert want["model"] == json.dumps(json.loads(want["model"]))
+            for part in (keys[::2], keys):
+                conn.execute(
+                    sm.update().where(sm.c.series_key.in_(part)).values(landmark_features=None)
+                )
+                got = fitted_at(conn, stored.cut, people, Reporter(quiet=True))
+                assert got == want
+    finally:
+        engine.dispose()

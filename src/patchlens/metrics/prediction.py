@@ -12,7 +12,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,10 +26,13 @@ from patchlens.metrics.prediction_eval import (
 )
 from patchlens.metrics.prediction_features import (
     FEATURES,
+    LANDMARKS,
     SIZE_FEATURES,
     History,
+    combined,
     facts_in_words,
     features_at,
+    history_features_at,
     record_of,
 )
 from patchlens.metrics.prediction_model import (
@@ -42,8 +45,6 @@ from patchlens.metrics.prediction_model import (
 )
 
 DAY = 86400
-# The moments of a series' life a prediction is made at: days after its first posting.
-LANDMARKS = (0, 7, 30)
 HORIZONS = (30, 90)
 # The share of series (by posting date) the default split trains on.
 TRAIN_SHARE = 0.7
@@ -127,6 +128,42 @@ class Corpus:
         )
 
 
+class FeatureSource(Protocol):
+    """What prediction points are made from: the records, and the features of a series at T."""
+
+    history: History
+
+    def features(self, key: str, t: int) -> dict[str, float] | None: ...
+
+
+@dataclass
+class StoredFeatures:
+    """The features of training series at their landmarks without their facts: the own part
+    as the metrics stage stored it (`own`: per series, one entry per LANDMARKS, from
+    `landmarks_from_stored`), the history part from the records. A series without stored
+    landmarks (a row written before they were) is asked of `facts`, which must hold it."""
+
+    history: History
+    own: dict[str, list[dict[str, float] | None]]
+    facts: Corpus | None = None
+
+    def features(self, key: str, t: int) -> dict[str, float] | None:
+        own = self.own.get(key)
+        if own is None:
+            assert self.facts is not None, f"no stored landmarks and no facts for {key}"
+            return self.facts.features(key, t)
+        rec = self.history.records[key]
+        days, rest = divmod(t - rec.first_date, DAY)
+        assert rest == 0 and days in LANDMARKS, f"{key}: {t} is not at a landmark"
+        feats = own[LANDMARKS.index(days)]
+        if feats is None:
+            return None
+        return combined(
+            feats,
+            history_features_at(key, rec.author, rec.first_date, t, self.history, rec.groups),
+        )
+
+
 @dataclass(frozen=True)
 class Point:
     key: str
@@ -138,7 +175,7 @@ class Point:
 
 
 def points(
-    corpus: Corpus,
+    corpus: FeatureSource,
     keys: Sequence[str],
     end: int,
     before: int | None = None,
@@ -172,7 +209,9 @@ def _samples(pts: Sequence[Point], names: Sequence[str]) -> list[Sample]:
     return [Sample(tuple(p.feats[n] for n in names), p.days, p.event) for p in pts]
 
 
-def training_points(corpus: Corpus, keys: Sequence[str], cut: int, since: int) -> list[Point]:
+def training_points(
+    corpus: FeatureSource, keys: Sequence[str], cut: int, since: int
+) -> list[Point]:
     """The bounded training points at `cut`: dated in [since, cut), outcomes censored at the
     cut (what was known then)."""
     return points(corpus, keys, cut, before=cut, since=since)

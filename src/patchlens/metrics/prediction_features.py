@@ -22,6 +22,8 @@ from patchlens.metrics.model import SeriesFacts, VersionFacts, current_version
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 
 DAY = 86400
+# The moments of a series' life a prediction is made at: days after its first posting.
+LANDMARKS = (0, 7, 30)
 
 
 def week_start(ts: int) -> int:
@@ -65,6 +67,18 @@ FEATURES = (
 )
 # The size-only baseline's features.
 SIZE_FEATURES = ("log_patches", "log_lines", "log_files")
+# The features read from the author's other series and the queues (`History`); the rest are
+# the series' own, which the metrics stage stores at each landmark (`stored_landmarks`).
+HISTORY_FEATURES = (
+    "author_prior_series",
+    "author_merge_rate",
+    "new_contributor",
+    "queue_open",
+    "subsystem_merge_rate",
+)
+OWN_FEATURES = tuple(f for f in FEATURES if f not in HISTORY_FEATURES)
+# The own features that read MAINTAINERS' roles: 0 when the roles were not known at posting.
+ROLE_FEATURES = ("maintainer_answered", "expected_known")
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +406,24 @@ def features_at(
     """The features of `se` as of T (None if it was not posted by T). `expected` maps the
     identities MAINTAINERS named for its files at posting to their role (metrics/roles.py);
     `subsystems` are its MAINTAINERS sections (empty: the whole project is one queue)."""
+    own = own_features_at(se, t, expected)
+    if own is None:
+        return None
+    other = history_features_at(se.key, se.author, se.first_date, t, history, subsystems)
+    return combined(own, other)
+
+
+def combined(own: dict[str, float], other: dict[str, float]) -> dict[str, float]:
+    """The own and the history features as one dict, in the order of FEATURES."""
+    both = {**own, **other}
+    return {f: both[f] for f in FEATURES}
+
+
+def own_features_at(
+    se: SeriesFacts, t: int, expected: dict[str, str] | None = None
+) -> dict[str, float] | None:
+    """The OWN_FEATURES of `se` as of T: what its own versions, replies and commits dated by T
+    say (None if it was not posted by T)."""
     versions = _versions_at(se, t)
     if not versions:
         return None
@@ -414,11 +446,6 @@ def features_at(
     expected = expected or {}
     maintainers = {w for w, role in expected.items() if role in (MAINTAINER, REVIEWER)}
     merged_patches = sum(1 for v in versions for p in v.patches.values() if p.commit_date)
-    earlier = history.earlier(se.author, se.first_date, se.key)
-    prior = history.project_rate(t)
-    author_merged = sum(1 for r in earlier if r.merged_by(t))
-    groups = tuple(subsystems) or ("",)
-    rates = [history.rate(g, t, prior) for g in groups]
     return {
         "log_patches": math.log1p(len(patches)),
         "log_lines": math.log1p(lines),
@@ -436,15 +463,64 @@ def features_at(
         ),
         "expected_known": float(bool(maintainers)),
         "partly_merged": float(merged_patches > 0),
+    }
+
+
+def history_features_at(
+    key: str,
+    author: str,
+    first_date: int,
+    t: int,
+    history: History,
+    subsystems: tuple[str, ...] = (),
+) -> dict[str, float]:
+    """The HISTORY_FEATURES of the series `key` (by `author`, first posted at `first_date`)
+    as of T: its author's earlier series and the queues of its subsystems, from `history`."""
+    earlier = history.earlier(author, first_date, key)
+    prior = history.project_rate(t)
+    author_merged = sum(1 for r in earlier if r.merged_by(t))
+    groups = tuple(subsystems) or ("",)
+    rates = [history.rate(g, t, prior) for g in groups]
+    return {
         "author_prior_series": math.log1p(len(earlier)),
         "author_merge_rate": (author_merged + PRIOR_WEIGHT * prior) / (len(earlier) + PRIOR_WEIGHT),
         "new_contributor": float(not earlier),
-        "queue_open": math.log1p(_queue(history, se, groups, t)),
+        "queue_open": math.log1p(_queue(history, key, groups, t)),
         "subsystem_merge_rate": min(rates),
     }
 
 
-def _queue(history: History, se: SeriesFacts, groups: tuple[str, ...], t: int) -> int:
+def stored_landmarks(se: SeriesFacts, expected: dict[str, str]) -> str:
+    """The own features of `se` at each landmark (its first posting + LANDMARKS days), as the
+    metrics stage stores them: JSON, one list of OWN_FEATURES' values per landmark (null: not
+    posted by then). They depend on the series' own facts dated by each landmark alone, and
+    the metrics stage rewrites a series' row whenever its facts change (everything, when the
+    identities move), so a refit reads them instead of every training series' facts.
+    `expected`: the roles as if known at posting; `landmarks_from_stored` clears them when
+    they were not."""
+    out = []
+    for days in LANDMARKS:
+        own = own_features_at(se, se.first_date + days * DAY, expected)
+        out.append(None if own is None else [own[f] for f in OWN_FEATURES])
+    return json.dumps(out)
+
+
+def landmarks_from_stored(text: str, roles_known: bool) -> list[dict[str, float] | None]:
+    """What `stored_landmarks` wrote, per landmark; the role features 0 when MAINTAINERS' roles
+    were not known at posting (as `own_features_at` without `expected` gives them)."""
+    out: list[dict[str, float] | None] = []
+    for values in json.loads(text):
+        if values is None:
+            out.append(None)
+            continue
+        own = dict(zip(OWN_FEATURES, values, strict=True))
+        if not roles_known:
+            own.update(dict.fromkeys(ROLE_FEATURES, 0.0))
+        out.append(own)
+    return out
+
+
+def _queue(history: History, key: str, groups: tuple[str, ...], t: int) -> int:
     """The other series open at T in the queues of `groups`, posted in the queue's window: by
     the span counters for one group; by reading the windows for several (a series in two of
     them counts once)."""
@@ -455,11 +531,11 @@ def _queue(history: History, se: SeriesFacts, groups: tuple[str, ...], t: int) -
                 r.key
                 for g in groups
                 for r in history.window(g, start, t)
-                if r.key != se.key and _open_at(r, t)
+                if r.key != key and _open_at(r, t)
             }
         )
     (g,) = groups
-    own = history.records.get(se.key)
+    own = history.records.get(key)
     counted = (
         own is not None and g in own.groups and start < own.first_date <= t and _open_at(own, t)
     )

@@ -34,6 +34,7 @@ from patchlens.metrics.prediction_features import (
     LOOKBACK_DAYS,
     History,
     SeriesRecord,
+    landmarks_from_stored,
     records_from_stored,
 )
 from patchlens.metrics.prediction_model import HazardModel, model_from_json
@@ -160,6 +161,22 @@ def records_of_authors(
     for chunk in chunks(sorted(set(authors))):
         query = _record_query().where(sm.c.author.in_(chunk), sm.c.first_date <= hi)
         out.update(_records(conn.execute(query), oldest))
+    return out
+
+
+def stored_landmarks_of(
+    conn: Connection, keys: Iterable[str], oldest: int | None
+) -> dict[str, list[dict[str, float] | None]]:
+    """The own features the metrics stage stored at each landmark of the series of `keys`
+    (those whose row has them), with MAINTAINERS' roles as known at posting."""
+    sm = schema.series_metrics
+    out: dict[str, list[dict[str, float] | None]] = {}
+    for chunk in chunks(sorted(set(keys))):
+        query = select(sm.c.series_key, sm.c.first_date, sm.c.landmark_features).where(
+            sm.c.series_key.in_(chunk), sm.c.landmark_features.is_not(None)
+        )
+        for key, first_date, text in conn.execute(query):
+            out[key] = landmarks_from_stored(text, _known(oldest, first_date))
     return out
 
 

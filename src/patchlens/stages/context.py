@@ -42,7 +42,9 @@ DERIVED_VERSION = 5
 # reconstruction and matching before them (stages/pipeline.py).
 # 1: series metrics store the records time-to-merge features read (event_dates,
 #    merge_changes); the prediction model is fitted by `update`.
-METRICS_VERSION = 1
+# 2: series metrics store each series' own time-to-merge features at its landmarks
+#    (landmark_features), which a refit reads instead of the series' facts.
+METRICS_VERSION = 2
 
 
 def config_digest(cfg: Config) -> str:

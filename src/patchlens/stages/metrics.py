@@ -16,7 +16,7 @@ from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.model import ReplyFacts, SeriesFacts
-from patchlens.metrics.prediction_features import stored_record
+from patchlens.metrics.prediction_features import stored_landmarks, stored_record
 from patchlens.metrics.roles import expected_roles, first_responses
 from patchlens.queries.evidence import first_dates, first_dates_of, load_series, people_of
 from patchlens.queries.sql import among, chunks, rows_in
@@ -107,6 +107,7 @@ def metric_rows(
                 **{f"time_to_first_response_{k}": v for k, v in first.by_role.items()},
                 "blocked_until": f.blocked_until,
                 **stored_record(se),
+                "landmark_features": stored_landmarks(se, expected),
             }
         )
     return rows

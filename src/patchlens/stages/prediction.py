@@ -4,13 +4,14 @@ last ISO week and stored, so that a page reads it and never fits (docs/PREDICTIO
 The cut W is the data's end (`data_date`) floored to Monday 00:00 UTC. The model is fitted as
 `eval-predict` fits at a split: on the prediction points dated before W, outcomes censored at
 W, of the series with a landmark in the TRAIN_DAYS before W (or before the newest series posted
-before W, when the mail stopped earlier), at most MAX_TRAIN of them (an even sample). Their
-facts are loaded in batches; the features of every other series come from the records the
-metrics stage stored (the window the features look back over, and the training authors'
-earlier series), never from every series' facts. An update whose cut is the stored one costs
-three small indexed queries (the data's end and the stored cut); the model is refitted when
-the week turns, when none is stored, or when everything is redone (`update --force`, other code
-or configuration).
+before W, when the mail stopped earlier), at most MAX_TRAIN of them (an even sample). A
+training series' own features at its landmarks are those the metrics stage stored with its
+row (its facts are loaded only when the row has none); the features that read other series
+come from the records the metrics stage stored (the window the features look back over, and
+the training authors' earlier series), never from every series' facts. An update whose cut
+is the stored one costs three small indexed queries (the data's end and the stored cut); the
+model is refitted when the week turns, when none is stored, or when everything is redone
+(`update --force`, other code or configuration).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def fitted_at(
         TRAIN_DAYS,
         Corpus,
         Point,
+        StoredFeatures,
         fit_model,
         train_since,
         training_keys,
@@ -116,6 +118,7 @@ def fitted_at(
         oldest_maintainers,
         seen_before,
         seen_between,
+        stored_landmarks_of,
         target_facts,
     )
 
@@ -132,9 +135,16 @@ def fitted_at(
     with reporter.task("fitting the time-to-merge model (series)", len(keys)) as task:
         for i in range(0, len(keys), BATCH):
             batch = keys[i : i + BATCH]
-            facts, expected, subsystems = target_facts(conn, batch, people, oldest)
-            corpus = Corpus(facts, expected, subsystems, cut, records=history)
-            train += training_points(corpus, batch, cut, since)
+            own = stored_landmarks_of(conn, batch, oldest)
+            # Facts only for series whose row has no stored landmarks (none, once the metrics
+            # stage has written every row with this code).
+            missing = [k for k in batch if k not in own]
+            corpus = None
+            if missing:
+                facts, expected, subsystems = target_facts(conn, missing, people, oldest)
+                corpus = Corpus(facts, expected, subsystems, cut, records=history)
+            source = StoredFeatures(history, own, corpus)
+            train += training_points(source, batch, cut, since)
             task.advance(len(batch))
     merges = sum(1 for p in train if p.event)
     model = fit_model(train) if merges >= MIN_EVENTS else None

@@ -589,6 +589,9 @@ series_metrics = Table(
     # "fully merged" turned on or off.
     Column("event_dates", Text, nullable=False, server_default="[]"),
     Column("merge_changes", Text, nullable=False, server_default="[]"),
+    # The series' own time-to-merge features at each landmark (metrics/prediction_features.py
+    # `stored_landmarks`): what a refit reads instead of the series' facts.
+    Column("landmark_features", Text),
     Index(None, "first_date"),
     Index(None, "author"),
     Index(None, "org"),

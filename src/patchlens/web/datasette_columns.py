@@ -391,6 +391,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "event_dates": f"JSON list of the dates of its postings and replies ({EPOCH}): "
             "what other series' time-to-merge estimates read (docs/PREDICTION.md)",
             "merge_changes": "JSON [[date, 1|0], ...]: when it became fully merged, or not",
+            "landmark_features": "JSON: per landmark (0, 7 and 30 days after its first posting), "
+            "its own time-to-merge features then, or null (docs/PREDICTION.md)",
         },
     ),
     "prediction_model": (
