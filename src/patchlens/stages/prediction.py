@@ -83,8 +83,10 @@ def training_history(
     window = History(records_between(conn, lo, cut - 1, oldest))
     # The authors' series posted after `lo` are in the window: only the older ones are read
     # by author, and they count in the authors' records alone (at a million messages they
-    # were 24,000 of the 53,000 records, and were read twice).
-    return window.with_older(records_of_authors(conn, authors, lo, oldest).values())
+    # were 24,000 of the 53,000 records, and were read twice): their merges, not their events
+    # or subsystems, which only the queues and rates read.
+    older = records_of_authors(conn, authors, lo, oldest, merges_only=True)
+    return window.with_older(older.values())
 
 
 def fitted_at(

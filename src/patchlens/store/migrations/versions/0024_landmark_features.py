@@ -1,8 +1,9 @@
 """landmark features: each series' own time-to-merge features at its landmarks, stored with
 its metrics, so that the weekly refit reads one row per training series instead of its
-facts (stages/prediction.py). Rows written before this have none; the metrics' version
-(stages/context.py METRICS_VERSION 2) makes the next update rewrite every row, and until then
-a refit reads those series' facts as before.
+facts (stages/prediction.py). Rows written before this have none: the migration owes the
+metrics stage every series (pending_work, as stages/changes.py `owe` writes it), so the next
+update rewrites every row whatever code built the store (METRICS_VERSION 2 says the same to a
+store the older code built), and until then a refit reads those series' facts as before.
 
 Revision ID: 0024
 Revises: 0023
@@ -21,6 +22,10 @@ depends_on = None
 def upgrade() -> None:
     # A plain ADD COLUMN (nullable, no default): no copy of the table on SQLite.
     op.add_column("series_metrics", sa.Column("landmark_features", sa.Text(), nullable=True))
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT 1 FROM series_metrics LIMIT 1")).first() is not None:
+        bind.execute(sa.text("DELETE FROM pending_work WHERE stage = 'metrics'"))
+        bind.execute(sa.text("INSERT INTO pending_work (stage, item) VALUES ('metrics', 'full')"))
 
 
 def downgrade() -> None:
