@@ -6,6 +6,7 @@ within the same week does not refit (docs/PREDICTION.md)."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import shutil
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import event, select
 
 from patchlens.config import Config, load_config
+from patchlens.metrics import prediction_features as pf
 from patchlens.metrics.prediction import (
     MIN_EVENTS,
     Corpus,
@@ -24,6 +26,7 @@ from patchlens.metrics.prediction import (
 )
 from patchlens.metrics.prediction_features import (
     LANDMARKS,
+    OWN_FEATURES,
     landmarks_from_stored,
     own_features_at,
     record_from_stored,
@@ -307,8 +310,9 @@ def test_stored_landmarks_equal_the_features_of_the_facts(full, erofs_store, xen
 
 
 def test_a_refit_reads_the_facts_of_series_without_stored_landmarks(erofs_store, full, tmp_path):
-    """A row written before landmarks were stored (or any row without them) has its series'
-    facts read instead: with none, half or all of the rows' landmarks, the same model."""
+    """A row written before landmarks were stored, or by other feature code (another
+    LANDMARKS_KEY), has its series' facts read instead: with a third written by other code,
+    then half, then all of the rows without landmarks, the same model."""
     db, _engine, _ = erofs_store
     _rows, _everyone, _corpus, stored, people = full
     copy = tmp_path / "s.db"
@@ -319,12 +323,74 @@ def test_a_refit_reads_the_facts_of_series_without_stored_landmarks(erofs_store,
         with engine.begin() as conn:
             keys = sorted(k for (k,) in conn.execute(select(sm.c.series_key)))
             want = fitted_at(conn, stored.cut, people, Reporter(quiet=True))
-            assert want["model"] == json.dumps(json.loads(want["model"]))
-            for part in (keys[::2], keys):
+            assert want["model"] is not None
+            # Other code's landmarks: every feature 0 at every landmark, under another key.
+            other = json.dumps({"key": "0.other", "at": [[0.0] * len(OWN_FEATURES)] * 3})
+            for part, value in ((keys[::3], other), (keys[::2], None), (keys, None)):
                 conn.execute(
-                    sm.update().where(sm.c.series_key.in_(part)).values(landmark_features=None)
+                    sm.update().where(sm.c.series_key.in_(part)).values(landmark_features=value)
                 )
+                assert qp.stored_landmarks_of(conn, part, None) == {}
                 got = fitted_at(conn, stored.cut, people, Reporter(quiet=True))
                 assert got == want
+    finally:
+        engine.dispose()
+
+
+def test_the_stored_landmarks_name_the_code_that_computed_them():
+    """A change to what `own_features_at` computes must change LANDMARKS_KEY (bump
+    OWN_FEATURES_VERSION), or every store would keep its old features and fit the model on
+    them while pages compute new ones. This pins the code: when it fails, bump the version and
+    put the new digest here."""
+    code = inspect.getsource(pf.own_features_at) + inspect.getsource(pf._versions_at)
+    assert (pf.OWN_FEATURES_VERSION, hashlib.sha1(code.encode()).hexdigest()[:12]) == (
+        1,
+        "54b9d6ac24fb",
+    )
+    assert pf.LANDMARKS_KEY.startswith(f"{pf.OWN_FEATURES_VERSION}.")
+
+
+def test_roles_unknown_at_posting_reach_a_refit_as_the_facts_give_them(xen_store, tmp_path):
+    """On Xen (MAINTAINERS roles), with every series' merge made visible and MAINTAINERS' history
+    begun at the median posting (roles known for half the series): the refit's training points
+    from the stored landmarks equal those from every series' facts, point by point."""
+    from patchlens.metrics.prediction import Corpus, StoredFeatures
+    from patchlens.stages.metrics import MAINTAINERS_SEEN
+    from patchlens.stages.prediction import training_history
+
+    tmp, db, _engine = xen_store
+    copy = tmp_path / "x.db"
+    copy_store(db, copy)
+    engine = open_store(str(copy))
+    sm = schema.series_metrics
+    try:
+        with engine.begin() as conn:
+            conn.execute(sm.update().values(repo_registered=True, in_repo=True))
+            dates = sorted(d for (d,) in conn.execute(select(sm.c.first_date)))
+            conn.execute(
+                schema.stage_state.update()
+                .where(schema.stage_state.c.stage == MAINTAINERS_SEEN)
+                .values(inputs=json.dumps([dates[len(dates) // 2]]))
+            )
+            people = build_context(
+                conn, load_config(str(tmp / "patchlens.toml")), tmp / "cache"
+            ).people
+            oldest = qp.oldest_maintainers(conn)
+            assert oldest == dates[len(dates) // 2]
+            compared = unknown = 0
+            for cut in (week_start(dates[len(dates) // 3]), week_start(dates[-1])):
+                since = train_since(qp.newest_seen_before(conn, cut), cut)
+                candidates = qp.seen_between(conn, since - 30 * DAY, cut)
+                keys = training_keys(((k, d) for k, d, _a in candidates), cut, since)
+                history = training_history(conn, since, cut, {a for *_k, a in candidates}, oldest)
+                own = qp.stored_landmarks_of(conn, keys, oldest)
+                assert set(own) == set(keys)
+                facts, expected, subsystems = qp.target_facts(conn, keys, people, oldest)
+                corpus = Corpus(facts, expected, subsystems, cut, records=history)
+                stored_points = training_points(StoredFeatures(history, own), keys, cut, since)
+                assert stored_points == training_points(corpus, keys, cut, since)
+                compared += len(stored_points)
+                unknown += sum(1 for k in keys if not expected[k])
+            assert compared > 500 and unknown > 100
     finally:
         engine.dispose()

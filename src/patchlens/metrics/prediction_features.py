@@ -10,6 +10,7 @@ checks by building the same features from a store cut at T (docs/PREDICTION.md).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 from bisect import bisect_left, bisect_right
@@ -77,6 +78,16 @@ HISTORY_FEATURES = (
     "subsystem_merge_rate",
 )
 OWN_FEATURES = tuple(f for f in FEATURES if f not in HISTORY_FEATURES)
+# Bump when `own_features_at` (or `_versions_at`) computes otherwise: stored landmarks of other
+# code are then read as absent, and the metrics stage rewrites every row (stages/context.py
+# puts LANDMARKS_KEY in the metrics' version). tests/test_predict_stored.py pins the code.
+OWN_FEATURES_VERSION = 1
+# What stored landmarks were computed by: the version, the features' names and order, the
+# landmarks.
+LANDMARKS_KEY = (
+    f"{OWN_FEATURES_VERSION}."
+    + hashlib.sha1(repr((OWN_FEATURES, LANDMARKS)).encode()).hexdigest()[:8]
+)
 # The own features that read MAINTAINERS' roles: 0 when the roles were not known at posting.
 ROLE_FEATURES = ("maintainer_answered", "expected_known")
 
@@ -492,24 +503,28 @@ def history_features_at(
 
 def stored_landmarks(se: SeriesFacts, expected: dict[str, str]) -> str:
     """The own features of `se` at each landmark (its first posting + LANDMARKS days), as the
-    metrics stage stores them: JSON, one list of OWN_FEATURES' values per landmark (null: not
-    posted by then). They depend on the series' own facts dated by each landmark alone, and
-    the metrics stage rewrites a series' row whenever its facts change (everything, when the
-    identities move), so a refit reads them instead of every training series' facts.
-    `expected`: the roles as if known at posting; `landmarks_from_stored` clears them when
-    they were not."""
+    metrics stage stores them: JSON of the code's key (LANDMARKS_KEY) and one list of
+    OWN_FEATURES' values per landmark (null: not posted by then). They depend on the
+    series' own facts dated by each landmark alone, and the metrics stage rewrites a series'
+    row whenever its facts change (everything, when the identities move), so a refit reads
+    them instead of every training series' facts. `expected`: the roles as if known at
+    posting; `landmarks_from_stored` clears them when they were not."""
     out = []
     for days in LANDMARKS:
         own = own_features_at(se, se.first_date + days * DAY, expected)
         out.append(None if own is None else [own[f] for f in OWN_FEATURES])
-    return json.dumps(out)
+    return json.dumps({"key": LANDMARKS_KEY, "at": out})
 
 
-def landmarks_from_stored(text: str, roles_known: bool) -> list[dict[str, float] | None]:
-    """What `stored_landmarks` wrote, per landmark; the role features 0 when MAINTAINERS' roles
-    were not known at posting (as `own_features_at` without `expected` gives them)."""
+def landmarks_from_stored(text: str, roles_known: bool) -> list[dict[str, float] | None] | None:
+    """What `stored_landmarks` wrote, per landmark, the role features 0 when MAINTAINERS'
+    roles were not known at posting (as `own_features_at` without `expected` gives them);
+    None when other code wrote it (another LANDMARKS_KEY): the caller reads the facts."""
+    stored = json.loads(text)
+    if not isinstance(stored, dict) or stored.get("key") != LANDMARKS_KEY:
+        return None
     out: list[dict[str, float] | None] = []
-    for values in json.loads(text):
+    for values in stored["at"]:
         if values is None:
             out.append(None)
             continue

@@ -179,7 +179,8 @@ def stored_landmarks_of(
     conn: Connection, keys: Iterable[str], oldest: int | None
 ) -> dict[str, list[dict[str, float] | None]]:
     """The own features the metrics stage stored at each landmark of the series of `keys`
-    (those whose row has them), with MAINTAINERS' roles as known at posting."""
+    (those whose row has them, written by this code), with MAINTAINERS' roles as known at
+    posting."""
     sm = schema.series_metrics
     out: dict[str, list[dict[str, float] | None]] = {}
     for chunk in chunks(sorted(set(keys))):
@@ -187,7 +188,9 @@ def stored_landmarks_of(
             sm.c.series_key.in_(chunk), sm.c.landmark_features.is_not(None)
         )
         for key, first_date, text in conn.execute(query):
-            out[key] = landmarks_from_stored(text, _known(oldest, first_date))
+            got = landmarks_from_stored(text, _known(oldest, first_date))
+            if got is not None:  # None: written by other code, so its facts are read
+                out[key] = got
     return out
 
 

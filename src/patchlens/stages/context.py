@@ -20,6 +20,7 @@ from patchlens.identity.maintainers import MaintainersHistory, from_files, from_
 from patchlens.identity.orgs import OrgMap
 from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import BacklogRules
+from patchlens.metrics.prediction_features import LANDMARKS_KEY
 from patchlens.review import analysis
 from patchlens.sources.base import SourceError
 from patchlens.sources.filehistory import file_at, file_history
@@ -43,7 +44,8 @@ DERIVED_VERSION = 5
 # 1: series metrics store the records time-to-merge features read (event_dates,
 #    merge_changes); the prediction model is fitted by `update`.
 # 2: series metrics store each series' own time-to-merge features at its landmarks
-#    (landmark_features), which a refit reads instead of the series' facts.
+#    (landmark_features), which a refit reads instead of the series' facts. The code those
+#    are computed by has its own key (LANDMARKS_KEY), part of the metrics' version too.
 METRICS_VERSION = 2
 
 
@@ -97,7 +99,7 @@ def inputs_digest(conn: Connection, cfg: Config) -> str:
     return (
         f"{msgs[0]}:{msgs[1]}:{commits[0]}:{commits[1]}:{seen}:{h.hexdigest()[:12]}"
         f":a{analysis.ANALYSIS_VERSION}:f{match_stage.FINGERPRINT_VERSION}:d{DERIVED_VERSION}"
-        f":m{METRICS_VERSION}"
+        f":m{METRICS_VERSION}-{LANDMARKS_KEY}"
         f":{config_digest(cfg)}"
     )
 
