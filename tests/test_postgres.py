@@ -57,9 +57,14 @@ def _build(url: str, tmp: Path, repo: Path, posted: Path) -> dict[str, object]:
                     select(
                         schema.series_metrics.c.series_key,
                         schema.series_metrics.c.time_to_first_response,
+                        # What the weekly refit reads (docs/PREDICTION.md).
+                        schema.series_metrics.c.event_dates,
+                        schema.series_metrics.c.merge_changes,
+                        schema.series_metrics.c.landmark_features,
                     )
                 ).all()
             ),
+            "model": conn.execute(select(schema.prediction_model)).all(),
         }
     engine.dispose()
     return out
@@ -74,6 +79,7 @@ def test_postgres_gives_what_sqlite_gives(postgres: str, tmp_path: Path) -> None
     on_sqlite = _build(str(tmp_path / "s.db"), tmp_path / "sqlite", repo, posted)
     assert on_pg == on_sqlite
     assert on_pg["series"] and on_pg["replies"] and on_pg["metrics"] and on_pg["links"]
+    assert on_pg["model"] and all(row.landmark_features for row in on_pg["metrics"])
     assert time.monotonic() - t0 < 120
 
 
