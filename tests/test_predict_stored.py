@@ -50,6 +50,12 @@ from tests.conftest import copy_store
 DAY = 86400
 
 
+def _opened_copy(db, dest):
+    """A copy of the store `db` at `dest`, opened (a test that writes leaves `db` as it was)."""
+    copy_store(db, dest)
+    return open_store(str(dest))
+
+
 def test_week_start_is_monday_midnight_utc():
     # 2026-08-04 16:00 UTC is a Tuesday; its week began on Monday 2026-08-03.
     assert iso(week_start(1785859200 + 16 * 3600)) == "2026-08-03T00:00:00Z"
@@ -199,9 +205,7 @@ def test_without_a_model_or_with_too_few_merges_the_page_says_why(
 ):
     db, _engine, _ = erofs_store
     _rows, _everyone, corpus, _stored, people = full
-    copy = tmp_path / "s.db"
-    copy_store(db, copy)
-    engine = open_store(str(copy))
+    engine = _opened_copy(db, tmp_path / "s.db")
     key = next(k for k in corpus.series if corpus.history.records[k].merged is None)
     try:
         with engine.begin() as conn:
@@ -315,9 +319,7 @@ def test_a_refit_reads_the_facts_of_series_without_stored_landmarks(erofs_store,
     then half, then all of the rows without landmarks, the same model."""
     db, _engine, _ = erofs_store
     _rows, _everyone, _corpus, stored, people = full
-    copy = tmp_path / "s.db"
-    copy_store(db, copy)
-    engine = open_store(str(copy))
+    engine = _opened_copy(db, tmp_path / "s.db")
     sm = schema.series_metrics
     try:
         with engine.begin() as conn:
@@ -359,9 +361,7 @@ def test_roles_unknown_at_posting_reach_a_refit_as_the_facts_give_them(xen_store
     from patchlens.stages.prediction import training_history
 
     tmp, db, _engine = xen_store
-    copy = tmp_path / "x.db"
-    copy_store(db, copy)
-    engine = open_store(str(copy))
+    engine = _opened_copy(db, tmp_path / "x.db")
     sm = schema.series_metrics
     try:
         with engine.begin() as conn:
