@@ -29,7 +29,6 @@ from patchlens.metrics.prediction_features import (
     OWN_FEATURES,
     landmarks_from_stored,
     own_features_at,
-    record_from_stored,
     record_of,
     records_from_stored,
     stored_record,
@@ -112,12 +111,7 @@ def test_stored_records_equal_record_of_every_series(full):
     for key, r in rows.items():
         se = everyone[key]
         assert {"event_dates": r.event_dates, "merge_changes": r.merge_changes} == stored_record(se)
-        groups = corpus.subsystems.get(key, ())
-        rec = record_from_stored(
-            key, r.author, r.first_date, groups, r.event_dates, r.merge_changes
-        )
-        assert rec == record_of(se, groups)
-    # Read in bulk, as a refit reads them: the same records, in the rows' order.
+    # Read back in bulk, as a refit reads them: the same records, in the rows' order.
     bulk = [
         (k, r.author, r.first_date, corpus.subsystems.get(k, ()), r.event_dates, r.merge_changes)
         for k, r in rows.items()

@@ -251,19 +251,13 @@ def stored_record(se: SeriesFacts) -> dict[str, str]:
     }
 
 
-def record_from_stored(
-    key: str, author: str, first_date: int, groups: tuple[str, ...], events: str, changes: str
-) -> SeriesRecord:
-    """The record `stored_record` wrote, with the subsystems the reader knew at posting."""
-    return records_from_stored([(key, author, first_date, groups, events, changes)])[0]
-
-
 def records_from_stored(
     rows: Sequence[tuple[str, str, int, tuple[str, ...], str, str]],
 ) -> list[SeriesRecord]:
-    """`record_from_stored` of each row, the JSON of all of them parsed in one call each: a
-    refit reads some 50,000 records at a million messages, and one call per field and row
-    cost twice the parse itself."""
+    """The records `stored_record` wrote, one per row (key, author, first date, the
+    subsystems the reader knew at posting, event dates, merge changes), the JSON of all rows
+    parsed in one call per field: a refit reads some 50,000 records at a million messages,
+    and one call per field and row cost twice the parse itself."""
     events = json.loads("[" + ",".join(r[4] for r in rows) + "]")
     changes = json.loads("[" + ",".join(r[5] for r in rows) + "]")
     return [
@@ -521,7 +515,7 @@ def landmarks_from_stored(text: str, roles_known: bool) -> list[dict[str, float]
     roles were not known at posting (as `own_features_at` without `expected` gives them);
     None when other code wrote it (another LANDMARKS_KEY): the caller reads the facts."""
     stored = json.loads(text)
-    if not isinstance(stored, dict) or stored.get("key") != LANDMARKS_KEY:
+    if stored["key"] != LANDMARKS_KEY:
         return None
     out: list[dict[str, float] | None] = []
     for values in stored["at"]:
