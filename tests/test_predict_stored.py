@@ -187,8 +187,9 @@ def test_an_update_in_the_same_week_does_not_refit(erofs_store, full):
     finally:
         stop()
     assert not rep.refitted and rep.cut == stored.cut and rep.changed_rows == 0
-    # The data's end (newest message, newest commit) and the stored cut: nothing else.
-    assert len(seen) == 3, seen
+    # The data's end (newest message, newest commit), whether a repository is registered and
+    # the stored cut: nothing else.
+    assert len(seen) == 4, seen
     # Forced, it refits on the same data to the same row: nothing written.
     rep = run_prediction(engine, Reporter(quiet=True), people, force=True)
     assert rep.refitted and rep.changed_rows == 0 and rep.points == stored.points
@@ -388,3 +389,48 @@ def test_roles_unknown_at_posting_reach_a_refit_as_the_facts_give_them(xen_store
             assert compared > 500 and unknown > 100
     finally:
         engine.dispose()
+
+
+def test_a_store_without_a_repository_has_no_model_until_one_is_registered(
+    erofs_2024, erofs_utils, tmp_path
+):
+    """Without a registered repository no open series can be seen merged (only a notice
+    shows a merge, and a noticed series is merged), so the update fits no model and stores
+    none; registering a repository brings the fit in the same week, and removing it takes
+    the model away again, as a store built without it has none."""
+    from patchlens.metrics.backlog import OPEN_STATES
+    from patchlens.stages import ingest
+    from patchlens.stages.pipeline import run_stages
+
+    engine = open_store(str(tmp_path / "lists.db"))
+    quiet, cache = Reporter(quiet=True), tmp_path / "cache"
+    try:
+        ingest.add_list(engine, "erofs-2024", [str(erofs_2024)])
+        ingest.run_update(engine, cache, quiet)
+        rep = run_stages(engine, Config(), cache, quiet)
+        assert rep.prediction.no_repository and not rep.prediction.refitted
+        with engine.connect() as conn:
+            assert qp.stored_model(conn) is None
+            sm = schema.series_metrics
+            key = conn.execute(
+                select(sm.c.series_key).where(sm.c.merged_by.is_(None)).limit(1)
+            ).scalar_one()
+            reason = qp.series_prediction(conn, key, OPEN_STATES[0])["reason"]
+        assert reason == "no registered repository could show this series merged"
+
+        ingest.add_repo(engine, "erofs-utils", str(erofs_utils), ["dev"])
+        ingest.run_update(engine, cache, quiet)
+        rep = run_stages(engine, Config(), cache, quiet)
+        assert rep.prediction.refitted and not rep.prediction.no_repository
+        with engine.connect() as conn:
+            stored = qp.stored_model(conn)
+        assert stored is not None and stored.cut == rep.prediction.cut and stored.series > 0
+
+        ingest.remove_repo(engine, "erofs-utils")
+        rep = run_stages(engine, Config(), cache, quiet)
+        assert rep.prediction.no_repository and rep.prediction.changed_rows == 1
+        with engine.connect() as conn:
+            assert qp.stored_model(conn) is None
+    finally:
+        engine.dispose()
+        selection._MEMO.clear()

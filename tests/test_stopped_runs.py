@@ -30,10 +30,12 @@ class Stopped(Exception):
     pass
 
 
-def _store(tmp_path: Path):
+def _store(tmp_path: Path, repo: Path | None = None):
     engine = open_store(str(tmp_path / "s.db"))
     samples = sorted(data_path("xen-qemu-samples").glob("*.mbox"))
     ingest.add_list(engine, "xq", [str(p) for p in samples])
+    if repo is not None:
+        ingest.add_repo(engine, "repo", str(repo), ["dev"])
     assert not [r.error for r in ingest.run_update(engine, tmp_path / "cache", QUIET) if r.error]
     return engine
 
@@ -141,16 +143,18 @@ def _model(engine) -> list[tuple]:
 
 
 def test_a_model_fitted_by_a_stopped_run_for_other_inputs_is_refitted(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, erofs_utils
 ) -> None:
     """The prediction step owes nothing in pending_work: a run for other inputs that fitted
     its model and stopped before its end left that model, and the first inputs' runs (one
-    stopped after owing everything again, one resuming it) kept it."""
+    stopped after owing everything again, one resuming it) kept it. (A repository is
+    registered: a store without one has no model.)"""
     from patchlens.stages import prediction
 
-    engine = _store(tmp_path)
+    engine = _store(tmp_path, erofs_utils)
     _run(engine, tmp_path)
     clean = _model(engine)
+    assert clean, "a store with a repository stores a model row"
     with monkeypatch.context() as other:
         _newer_metrics_code(other)
         real_fit = prediction.fitted_at

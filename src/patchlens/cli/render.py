@@ -200,6 +200,8 @@ def update_summary(
             fitted = (
                 f"fitted on {pre.series} series ({pre.points} points, {pre.merges} merged)"
                 if pre.refitted
+                else "none: no repository is registered, so no open series can be seen merged"
+                if pre.no_repository
                 else "kept (same week)"
             )
             err.print(f"prediction model: {fitted} in {pre.seconds:.2f} s", highlight=False)

@@ -9,9 +9,13 @@ training series' own features at its landmarks are those the metrics stage store
 row (its facts are loaded only when the row has none); the features that read other series
 come from the records the metrics stage stored (the window the features look back over, and
 the training authors' earlier series), never from every series' facts. An update whose cut
-is the stored one costs three small indexed queries (the data's end and the stored cut); the
-model is refitted when the week turns, when none is stored, or when everything is redone
-(`update --force`, other code or configuration).
+is the stored one costs four small indexed queries (the data's end, whether a repository is
+registered, the stored cut); the model is refitted when the week turns, when none is stored,
+or when everything is redone (`update --force`, other code or configuration).
+
+A store without a registered repository has no model: there, the only series whose merge can
+be seen are those a maintainer's notice merged, so no open series can be predicted (a series
+page says so) and a model fitted on those alone would learn only from series that merged.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from patchlens.identity.people import Identities
 from patchlens.metrics.prediction_features import week_start
@@ -47,6 +51,8 @@ class PredictionReport(StepReport):
     points: int = 0
     merges: int = 0
     seconds: float = 0.0
+    # No repository registered: no open series can be seen merged, so no model (module doc).
+    no_repository: bool = False
 
 
 def run_prediction(
@@ -59,6 +65,13 @@ def run_prediction(
     with engine.begin() as conn:
         cut = rep.cut = week_start(data_date(conn))
         pm = schema.prediction_model
+        if conn.execute(select(schema.repos.c.id).limit(1)).first() is None:
+            # A model stored while a repository was registered goes with it, so that the
+            # store is the one a single update of its sources gives.
+            rep.no_repository = True
+            rep.changed_rows += conn.execute(delete(pm)).rowcount or 0
+            rep.seconds = time.perf_counter() - t0
+            return rep
         stored = conn.execute(select(pm.c.cut)).scalar()
         if stored == cut and not force:
             rep.seconds = time.perf_counter() - t0
