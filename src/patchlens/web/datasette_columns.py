@@ -397,7 +397,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "prediction_model": (
         "The time-to-merge model `update` fitted at the start of the data's last week "
-        "(docs/PREDICTION.md); one row.",
+        "(docs/PREDICTION.md); one row, none in a store without a registered repository "
+        "(no open series can be seen merged there).",
         {
             "cut": f"Monday 00:00 UTC it was fitted at, on what was known before ({EPOCH})",
             "model": "JSON of the fitted model (features, weights, scaling); NULL: too few merges",
