@@ -58,12 +58,18 @@ def refit_equal(store: Path, rebuilt: Path) -> bool:
     from patchlens.store import schema
     from patchlens.store.db import open_store
 
-    def stored(db: Path) -> dict:
+    def stored(db: Path) -> dict | None:
         engine = open_store(str(db), readonly=True)
         with engine.connect() as conn:
-            return dict(conn.execute(select(schema.prediction_model)).mappings().one())
+            row = conn.execute(select(schema.prediction_model)).mappings().first()
+        return None if row is None else dict(row)
 
     ours, theirs = stored(store), stored(rebuilt)
+    if ours is None or theirs is None:  # a store without a repository keeps no model
+        print(
+            f"  a model row in STORE: {ours is not None}, in the rebuilt copy: {theirs is not None}"
+        )
+        return False
     engine = open_store(str(store), readonly=True)
     with engine.connect() as conn:
         row = fitted_at(conn, ours["cut"], people_of(conn), Reporter(quiet=True))

@@ -36,13 +36,16 @@ def _numpy_loaded(db: Path, *args: str) -> bool:
     return out.stdout.split()[-1] == "True"
 
 
-def test_an_update_within_the_models_week_does_not_load_numpy(tmp_path: Path) -> None:
+def test_an_update_within_the_models_week_does_not_load_numpy(
+    tmp_path: Path, erofs_utils: Path
+) -> None:
     mbox, db = tmp_path / "l.mbox", tmp_path / "s.db"
     mbox.write_text(_mail(1))
-    subprocess.run(
-        [sys.executable, "-m", "patchlens", "--db", str(db), "-q", "add-list", "l", str(mbox)],
-        check=True,
-    )
+    # A repository: a store without one fits no model (stages/prediction.py).
+    for args in (("add-list", "l", str(mbox)), ("add-repo", "r", str(erofs_utils))):
+        subprocess.run(
+            [sys.executable, "-m", "patchlens", "--db", str(db), "-q", *args], check=True
+        )
     assert _numpy_loaded(db, "update")  # the first: the model is fitted (numpy)
     mbox.write_text(_mail(1) + _mail(2))
     assert not _numpy_loaded(db, "update")  # new mail, the same week: the model is kept

@@ -35,11 +35,16 @@ def _messages() -> list[bytes]:
     return out
 
 
-def _store(tmp: Path, batches: list[list[bytes]], url: str | None = None) -> tuple[str, list[bool]]:
+def _store(
+    tmp: Path, batches: list[list[bytes]], commits: Path, url: str | None = None
+) -> tuple[str, list[bool]]:
     repo = init(tmp / "inbox.git")
     db = url or str(tmp / "s.db")
     engine = open_store(db)
     ingest.add_list(engine, "scenarios", [str(repo)])
+    # A repository, any: a store without one fits no time-to-merge model (stages/prediction.py),
+    # and the model's lag is part of what is compared below.
+    ingest.add_repo(engine, "commits", str(commits), ["dev"])
     incremental = []
     quiet = Reporter(quiet=True)
     for batch in batches:
@@ -53,24 +58,28 @@ def _store(tmp: Path, batches: list[list[bytes]], url: str | None = None) -> tup
 
 
 @pytest.mark.parametrize("order", ["as-filed", "reversed"])
-def test_one_message_at_a_time_equals_one_update(tmp_path: Path, order: str) -> None:
-    _compare(tmp_path, order, None)
+def test_one_message_at_a_time_equals_one_update(
+    tmp_path: Path, order: str, erofs_utils: Path
+) -> None:
+    _compare(tmp_path, order, erofs_utils, None)
 
 
 @pytest.mark.slow
-def test_one_message_at_a_time_on_postgresql(tmp_path: Path, postgres: str) -> None:
+def test_one_message_at_a_time_on_postgresql(
+    tmp_path: Path, postgres: str, erofs_utils: Path
+) -> None:
     """The same replay into PostgreSQL (the incremental steps' lookups, partial syncs and
     64-bit keys there) gives what one update into SQLite gives."""
-    _compare(tmp_path, "as-filed", postgres)
+    _compare(tmp_path, "as-filed", erofs_utils, postgres)
 
 
-def _compare(tmp_path: Path, order: str, url: str | None) -> None:
+def _compare(tmp_path: Path, order: str, commits: Path, url: str | None) -> None:
     msgs = _messages()
     assert len(msgs) > 40
     if order == "reversed":
         msgs = msgs[::-1]
-    once, _ = _store(tmp_path / "once", [msgs])
-    step, incremental = _store(tmp_path / "step", [[raw] for raw in msgs], url)
+    once, _ = _store(tmp_path / "once", [msgs], commits)
+    step, incremental = _store(tmp_path / "step", [[raw] for raw in msgs], commits, url)
     # every update after the first took the incremental path (none fell back to a rebuild)
     assert all(incremental[1:]), incremental.count(False)
     a, b = logical_dump(Path(once)), logical_dump(step)  # type: ignore[arg-type]
@@ -90,4 +99,5 @@ def _compare(tmp_path: Path, order: str, url: str | None) -> None:
     engine = open_store(step)
     run_stages(engine, Config(), tmp_path / "step" / "cache", Reporter(quiet=True), force=True)
     engine.dispose()
+    assert a["prediction_model"], "the one-update store has a model row"
     assert logical_dump(step)["prediction_model"] == a["prediction_model"]  # type: ignore[arg-type]

@@ -396,8 +396,10 @@ def test_a_store_without_a_repository_has_no_model_until_one_is_registered(
 ):
     """Without a registered repository no open series can be seen merged (only a notice
     shows a merge, and a noticed series is merged), so the update fits no model and stores
-    none; registering a repository brings the fit in the same week, and removing it takes
-    the model away again, as a store built without it has none."""
+    none; registering a repository brings the fit at the next update, and removing it takes
+    the model away again, as a store built without it has none. A store of older code that
+    holds a model without a repository loses it in migration 0025 (an update with nothing
+    new runs no step that would)."""
     from patchlens.metrics.backlog import OPEN_STATES
     from patchlens.stages import ingest
     from patchlens.stages.pipeline import run_stages
@@ -426,9 +428,25 @@ def test_a_store_without_a_repository_has_no_model_until_one_is_registered(
             stored = qp.stored_model(conn)
         assert stored is not None and stored.cut == rep.prediction.cut and stored.series > 0
 
+        with engine.connect() as conn:
+            row = dict(conn.execute(select(schema.prediction_model)).mappings().one())
         ingest.remove_repo(engine, "erofs-utils")
         rep = run_stages(engine, Config(), cache, quiet)
         assert rep.prediction.no_repository and rep.prediction.changed_rows == 1
+        with engine.connect() as conn:
+            assert qp.stored_model(conn) is None
+
+        from alembic import command
+
+        from patchlens.store.db import _alembic_config
+
+        with engine.begin() as conn:  # what older code left: a model, no repository
+            conn.execute(schema.prediction_model.insert().values(**row))
+            cfg = _alembic_config(str(engine.url))
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0024")
+        engine.dispose()
+        engine = open_store(str(tmp_path / "lists.db"))  # upgrades to the head
         with engine.connect() as conn:
             assert qp.stored_model(conn) is None
     finally:

@@ -213,7 +213,7 @@ def run_metrics(
     with engine.begin() as conn:
         work = changes.pending(conn, changes.METRICS)
         people = people or people_of(conn)
-        registered = _repo_registered(conn)
+        registered = repo_registered(conn)
         since = changes.mark(conn, COMMITS_MARK)
         newest = conn.execute(select(func.max(schema.commits.c.id))).scalar() or 0
         sm = schema.series_metrics
@@ -293,7 +293,7 @@ def _redo_all(
     keys = [k for (k,) in conn.execute(select(st.c.key).order_by(st.c.key))]
     rep.changed_rows += _drop_gone(conn)
     first = first_dates(conn, people)
-    registered = _repo_registered(conn)
+    registered = repo_registered(conn)
     done = 0
     with reporter.task("computing metrics (series)", len(keys)) as task:
         for i in range(0, len(keys), FULL_BATCH):
@@ -355,7 +355,7 @@ def _redo_owed(
             org_of,
             subsystems_of,
             people,
-            _repo_registered(conn),
+            repo_registered(conn),
             task,
         )
     rep.changed_rows += fix_new_contributors(conn, first, authors | set(first))
@@ -422,9 +422,9 @@ def _redo_series(
     return len(rows)
 
 
-def _repo_registered(conn: Connection) -> bool:
+def repo_registered(conn: Connection) -> bool:
     """Whether any registered repository's history touched a file (without reading every
-    path)."""
+    path): each series' `repo_registered`, and whether the prediction step fits a model."""
     cf = schema.commit_files
     return conn.execute(select(cf.c.commit_pk).limit(1)).first() is not None
 

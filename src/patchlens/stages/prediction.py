@@ -13,9 +13,11 @@ is the stored one costs four small indexed queries (the data's end, whether a re
 registered, the stored cut); the model is refitted when the week turns, when none is stored,
 or when everything is redone (`update --force`, other code or configuration).
 
-A store without a registered repository has no model: there, the only series whose merge can
-be seen are those a maintainer's notice merged, so no open series can be predicted (a series
-page says so) and a model fitted on those alone would learn only from series that merged.
+A store without a registered repository (none whose history touched a file, the metrics'
+`repo_registered`) has no model: there, the only series whose merge can be seen are those a
+maintainer's notice merged, so no open series can be predicted (a series page says so) and a
+model fitted on those alone would learn only from series that merged. Migration 0025 drops
+the model a store built before this holds.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy import Connection, Engine, delete, select
 from patchlens.identity.people import Identities
 from patchlens.metrics.prediction_features import week_start
 from patchlens.queries.selection import data_date
+from patchlens.stages.metrics import repo_registered
 from patchlens.stages.progress import Reporter, StepReport
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
@@ -65,7 +68,7 @@ def run_prediction(
     with engine.begin() as conn:
         cut = rep.cut = week_start(data_date(conn))
         pm = schema.prediction_model
-        if conn.execute(select(schema.repos.c.id).limit(1)).first() is None:
+        if not repo_registered(conn):
             # A model stored while a repository was registered goes with it, so that the
             # store is the one a single update of its sources gives.
             rep.no_repository = True
