@@ -4,10 +4,11 @@ scratch? (issue 11, target 6, on a store of any size: the test does it on a mont
 
 A copy of STORE (with its cache directory) is rebuilt by `patchlens update --force`, which
 redoes everything after ingest from the same messages and commits, and the two are compared
-table by table as bench/storediff.py compares them (an order-free digest of each table's
-logical rows). One table may differ by design: `prediction_model`. The week's model is fitted
-by the week's first update and kept until the next week, so mail or commits dated before its
-cut that arrived later are not in it (docs/PREDICTION.md, "Incremental equals from scratch").
+table by table by bench/storediff.py (an order-free digest of each table's logical rows).
+One table may differ by design: `prediction_model`. The week's model is fitted by the week's
+first update and kept until the next week, so mail or commits dated before its cut that
+arrived later are not in it (docs/PREDICTION.md, "Incremental equals from scratch"); a store
+without a repository has none.
 When that table differs, the model is fitted again in this process on STORE at its cut
 (reading only) and compared with the rebuilt copy's row: equal means the difference is that
 rule and nothing else.
@@ -88,8 +89,8 @@ def main() -> None:
     store = args.store.resolve()
     if not store.is_file():
         sys.exit(f"{store}: no such store")
-    sys.path.insert(0, str(ROOT))
-    from tests.helpers.storedump import logical_digest
+    sys.path.insert(0, str(ROOT / "bench"))
+    from storediff import compare
 
     t0 = time.perf_counter()
     copy = copy_store(store, (args.work or store.parent).resolve())
@@ -102,15 +103,7 @@ def main() -> None:
     if run.returncode not in FINISHED:
         sys.exit(f"update --force on the copy failed (exit {run.returncode})")
     print(f"rebuilt with update --force in {time.perf_counter() - t1:.0f} s")
-    t2 = time.perf_counter()
-    ours, theirs = logical_digest(store), logical_digest(copy)
-    differ = [t for t in ours if ours[t] != theirs[t]]
-    for table in ours:
-        (na, _), (nb, _) = ours[table], theirs[table]
-        print(f"{table:<22} {na:>12,} {nb:>12,}  {'DIFFERENT' if table in differ else 'equal'}")
-    print(
-        f"{len(ours) - len(differ)} of {len(ours)} tables equal ({time.perf_counter() - t2:.0f} s)"
-    )
+    differ = compare(str(store), str(copy))
     ok = not differ
     if differ == ["prediction_model"]:
         same = refit_equal(store, copy)
