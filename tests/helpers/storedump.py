@@ -29,9 +29,9 @@ def dump(db: Path) -> dict[str, list[tuple]]:
     return out
 
 
-# Surrogate keys: numbers a store hands out in the order it reads. A first read of a
-# public-inbox archive takes its objects in pack order (newest first, for speed), a read day by
-# day oldest first, so two stores with the same content number their messages differently.
+# Surrogate keys: numbers a store hands out in the order it reads. A first read of several
+# sources takes them one after the other, a read day by day interleaves their days, so two
+# stores with the same content number their messages differently.
 # `logical_dump` names each row by what it is instead.
 MESSAGE_REFS = {"message_pk", "cover_pk", "addressed_pk"}
 COMMIT_REFS = {"commit_pk"}

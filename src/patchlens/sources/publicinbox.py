@@ -3,9 +3,14 @@
 Each commit adds one message blob (v2: the file `m`; v1: a fan-out path); a v2 deletion
 writes `d` instead, and is skipped. The cursor is the last commit read per epoch.
 
-A first read takes every object in pack order (`git cat-file --batch-all-objects
---unordered`): 2.3x faster than walking commits through pygit2 here, because deltas are
-resolved in the order they are stored. Incremental reads ask for the new blobs by name.
+Every read asks `git cat-file --batch` for the new message blobs by name, oldest first,
+the names coming from the plan's `git log --raw`. A first read once took every object in pack
+order instead (`--batch-all-objects --unordered`, 2.3x faster than walking commits through
+pygit2), but that reads the commits and trees as well, three objects for each message, and
+every object an alternate store lends: on self-contained lore epochs (linux-iio, -usb,
+-wireless, 67k-106k messages) git took 20-28% less CPU by name and peaked 15 MB lower, and on
+an epoch borrowing a larger archive's objects (a cut of linux-iio) 3.1x less
+(docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -145,9 +150,8 @@ class PublicInboxSource:
         total = sum(len(c) for *_, c in work)
         return Plan(total=total, batches=self._batches(work, cursor, batch_size))
 
-    def _cat_file(self, gitdir: Path, blobs: list[str] | None) -> subprocess.Popen[bytes]:
-        """`git cat-file --batch` over `blobs` in that order, or over every object of the
-        repository in pack order (None: a first read)."""
+    def _cat_file(self, gitdir: Path) -> subprocess.Popen[bytes]:
+        """`git cat-file --batch`, to be given blob names on its standard input."""
         # A smaller delta cache: git's default 96 MB buys no speed here (measured). Smaller
         # pack windows too: git maps up to 1 GiB of pack at a time by default, and the mapped
         # pages count in the run's memory; 16 MB windows within 32 MB took a 35k-message
@@ -160,15 +164,12 @@ class PublicInboxSource:
             "-c",
             "core.packedGitLimit=32m",
             "cat-file",
+            "--batch",
         ]
-        if blobs is None:
-            args += ["--batch-all-objects", "--batch", "--unordered"]
-        else:
-            args += ["--batch"]
         return subprocess.Popen(
             git_argv(args),
             cwd=gitdir,
-            stdin=subprocess.PIPE if blobs is not None else subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=GIT_ENV,
@@ -181,7 +182,7 @@ class PublicInboxSource:
         cursor: dict[str, Any],
         batch_size: int,
     ) -> Iterator[Batch]:
-        for name, gitdir, since, head, commits in work:
+        for name, gitdir, _since, head, commits in work:
             by_blob: dict[str, list[tuple[str, int]]] = {}
             for sha, ct, blob in commits:
                 by_blob.setdefault(blob, []).append((sha, ct))
@@ -189,22 +190,18 @@ class PublicInboxSource:
             damage: list[Damage] = []
 
             where = f"{self.location}: epoch {name}"
-            # A first read takes every object in pack order; after a failure (or for an
-            # incremental read) the blobs still wanted are asked for by name, in order, so
-            # the one git could not read is the first not answered.
-            blobs: list[str] | None = None if since is None else list(by_blob)
+            # The blobs wanted, by name and in order: after a failure, the one git could not
+            # read is the first not answered, and the rest are asked for again.
+            blobs = list(by_blob)
             batch: list[RawMessage] = []
             while True:
-                proc = self._cat_file(gitdir, blobs)
+                proc = self._cat_file(gitdir)
                 assert proc.stdout is not None and proc.stderr is not None
                 try:
-                    if blobs is not None:
-                        # Written by a thread: a list of thousands (a read resumed after a
-                        # corrupt object) fills the pipe while git's output fills the other.
-                        writer = threading.Thread(
-                            target=_write_names, args=(proc, blobs), daemon=True
-                        )
-                        writer.start()
+                    # Written by a thread: a list of thousands fills the pipe while git's
+                    # output fills the other.
+                    writer = threading.Thread(target=_write_names, args=(proc, blobs), daemon=True)
+                    writer.start()
                     for sha, data in _read_objects(proc.stdout):
                         if data is None:
                             _lose(
@@ -228,14 +225,7 @@ class PublicInboxSource:
                     err = proc.stderr.read()
                     proc.stderr.close()
                     code = proc.wait()
-                if not by_blob:
-                    break
-                if blobs is None:
-                    # Every object in pack order, and some wanted ones not among them (a
-                    # partial mirror) or git stopped on one: ask for the rest by name.
-                    blobs = list(by_blob)
-                    continue
-                if code == 0:
+                if not by_blob or code == 0:
                     break
                 reason = err.decode("utf-8", "replace").strip().splitlines()
                 left = [b for b in blobs if b in by_blob]

@@ -522,7 +522,13 @@ def _read_parts(
     if len(parts) < 2:
         jobs = 1
     read = functools.partial(gitrepo.read_part, gitdir)
-    for _, records in ordered_map(read, parts, jobs, local=True):
+    # A repository's slices take very unequal times (a slice of translation updates holds
+    # hundreds of MB of diff, its neighbours a few), so with one item ahead per worker the
+    # other worker soon waits for the slow one to be taken. Four per worker: the cold 35k
+    # case's repository reading 29-30 s -> 23.5-25 s, the whole update 5-7 s less in
+    # alternating pairs, at the tree's peak the same within the runs' spread (436-516 MB
+    # PSS; docs/PERFORMANCE.md).
+    for _, records in ordered_map(read, parts, jobs, local=True, ahead=4 * jobs):
         yield records
 
 

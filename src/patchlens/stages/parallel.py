@@ -69,11 +69,18 @@ def _ready() -> int:
 
 
 def ordered_map(
-    fn: Callable[[T], R], items: Iterable[T], jobs: int = DEFAULT_JOBS, *, local: bool = False
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    jobs: int = DEFAULT_JOBS,
+    *,
+    local: bool = False,
+    ahead: int | None = None,
 ) -> Iterator[tuple[T, R]]:
     """(item, fn(item)) in input order: on the Dask cluster `stages.cluster.connect` opened
     (unless `local`: work that reads this machine's files), else in `jobs` local worker
-    processes, or in this process when jobs <= 1."""
+    processes, or in this process when jobs <= 1. Locally, at most `ahead` items (default
+    jobs + 1) are given to the workers beyond the one whose result is awaited: more lets a
+    worker go on past a slow item, at the cost of holding the results it finishes."""
     from patchlens.stages import cluster
 
     client = None if local else cluster.current()
@@ -97,7 +104,7 @@ def ordered_map(
         # for more names forever while this process waits for its answers.
         for fut in [pool.submit(_ready) for _ in range(jobs)]:
             fut.result()
-        yield from in_order(lambda item: pool.submit(fn, item), items, jobs + 1)
+        yield from in_order(lambda item: pool.submit(fn, item), items, ahead or jobs + 1)
         finished = True
     finally:
         # Stopped early (an error, the consumer stopped): nothing queued is started, and the
