@@ -33,7 +33,7 @@ from patchlens.queries.selection import select_series
 from patchlens.queries.series import find_series, review_status, versions_detail
 from patchlens.queries.status import health_status, list_status, repo_status
 from patchlens.sources.base import SourceError
-from patchlens.stages import ingest
+from patchlens.stages import heap, ingest
 from patchlens.stages.cluster import ClusterError
 from patchlens.stages.match import fingerprint_new
 from patchlens.stages.match import load as load_match_inputs
@@ -1021,6 +1021,7 @@ for _app in (app, export_app):
 
 
 def main() -> None:
+    heap.keep_large_blocks_apart()
     try:
         app()
     except KeyboardInterrupt:
