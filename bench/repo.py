@@ -35,10 +35,11 @@ def child_update(db: str, ingest_only: str) -> None:
     """The CLI's update (or its ingest stage alone) in this process, timing import and run."""
     t0 = time.perf_counter()
     from patchlens.cli import app
-    from patchlens.stages import ingest
+    from patchlens.stages import heap, ingest
     from patchlens.stages.progress import Reporter
     from patchlens.store.db import cache_dir, database_url, open_store
 
+    heap.keep_large_blocks_apart()  # as the command line's main() does first
     t1 = time.perf_counter()
     if ingest_only == "1":
         engine = open_store(db)

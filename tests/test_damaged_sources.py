@@ -151,6 +151,59 @@ def test_truncated_compressed_mbox(tmp_path: Path, erofs_2024: Path, kind: str) 
 # --- public-inbox: a corrupt pack, a missing blob ---------------------------------------------
 
 
+def _loose_archive(root: Path, n: int) -> Path:
+    """A public-inbox v2 epoch of `n` one-message commits whose objects are all loose (as a
+    mirror fetched object by object holds them), built with fast-import then unpacked."""
+    git = root / "git" / "0.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(git)], check=True)
+    stream = []
+    for i in range(n):
+        msg = (
+            f"From: A <a@example.org>\nSubject: note {i}\nMessage-ID: <{i}@example.org>\n"
+            f"Date: Mon, 1 Jan 2024 00:{i // 60 % 60:02d}:{i % 60:02d} +0000\n\nbody {i}\n"
+        ).encode()
+        head = f"commit refs/heads/master\ncommitter A <a@example.org> {1704067200 + i} +0000\n"
+        stream.append(head.encode() + b"data 1\nm\n")
+        stream.append(b"M 100644 inline m\ndata %d\n%s\n" % (len(msg), msg))
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=git, input=b"".join(stream), check=True)
+    subprocess.run(["git", "symbolic-ref", "HEAD", "refs/heads/master"], cwd=git, check=True)
+    pack = _pack(git)
+    moved = root / "p.pack"
+    pack.rename(moved)
+    pack.with_suffix(".idx").unlink()
+    with moved.open("rb") as f:
+        subprocess.run(["git", "unpack-objects", "-q"], cwd=git, stdin=f, check=True)
+    return root
+
+
+def test_public_inbox_many_corrupt_loose_blobs(tmp_path: Path) -> None:
+    # git reports each corrupt object on its standard error and goes on: more of them than a
+    # pipe holds once stopped git while the reader waited for its output.
+    root = _loose_archive(tmp_path / "inbox", 900)
+    git = root / "git" / "0.git"
+    blobs = subprocess.run(
+        ["git", "log", "--format=", "--raw", "--no-abbrev", "HEAD"],
+        cwd=git,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[3::6]
+    assert len(blobs) == 900
+    bad = blobs[:800]
+    for sha in bad:
+        path = git / "objects" / sha[:2] / sha[2:]
+        path.chmod(0o644)
+        path.write_bytes(b"not a zlib stream " * 4)
+    db = tmp_path / "s.db"
+    assert _cli(db, "-q", "add-list", "inbox", str(root)).returncode == 0
+    run = _cli(db, "-q", "update", timeout=120)
+    assert run.returncode == 3, run.stderr
+    assert _list_messages(db, "inbox") == 100
+    rows = _damage_rows(db)
+    assert len(rows) == 800
+    assert {p.rsplit(" blob ", 1)[1] for p, _ in rows} == set(bad)
+
+
 def _clone(gitdir: Path, dest: Path) -> Path:
     """A private copy of the session's bare clone of the archive bundle (the same objects in
     the same pack, byte for byte: what a fresh clone of the bundle gives, without indexing

@@ -60,3 +60,35 @@ def test_a_large_incremental_read_in_workers_finishes(tmp_path: Path) -> None:
     done = _cli(db, "update")
     assert done.returncode == 0, done.stderr
     assert count_rows(db, "messages") == 5 + more
+
+
+def test_a_first_read_keeps_the_copy_a_read_in_parts_keeps(tmp_path: Path) -> None:
+    # The same Message-ID posted three times with different bodies: the first copy read is
+    # the message, the others its variants. A first read takes the blobs oldest first, as a
+    # read day by day does, not in pack order (newest first once git repacks the archive):
+    # both stores keep the oldest copy.
+    from tests.helpers.storedump import logical_dump
+
+    repo = init(tmp_path / "inbox" / "git" / "0.git")
+    commits = []
+    for i in range(30):
+        raw = message(i)
+        if i in (5, 17, 26):
+            raw = message(99, body=f"posted again as copy {i}")
+        commits.append(add_message(repo, raw))
+    subprocess.run(["git", "repack", "-a", "-d", "-f", "-q"], cwd=repo, check=True, env=ENV)
+    whole, parts = tmp_path / "whole.db", tmp_path / "parts.db"
+    for db in (whole, parts):
+        assert _cli(db, "add-list", "inbox", str(tmp_path / "inbox")).returncode == 0
+    assert _cli(whole, "update").returncode == 0
+    subprocess.run(
+        ["git", "update-ref", "refs/heads/master", commits[10]], cwd=repo, check=True, env=ENV
+    )
+    assert _cli(parts, "update").returncode == 0
+    subprocess.run(
+        ["git", "update-ref", "refs/heads/master", commits[-1]], cwd=repo, check=True, env=ENV
+    )
+    assert _cli(parts, "update").returncode == 0
+    assert count_rows(whole, "message_variants") == 2
+    a, b = logical_dump(whole), logical_dump(parts)
+    assert [t for t in a if a[t] != b[t]] == []

@@ -15,8 +15,11 @@ an epoch borrowing a larger archive's objects (a cut of linux-iio) 3.1x less
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,12 +114,19 @@ def _lose(
 
 
 def _write_names(proc: subprocess.Popen[bytes], names: list[str]) -> None:
-    assert proc.stdin is not None
+    """Give git `names`, a piece at a time (a million-message epoch's names are 41 MB), and
+    close its input, also when git died on an object (or was stopped): what it wrote before
+    is read."""
+    stdin = proc.stdin
+    assert stdin is not None
     try:
-        proc.stdin.write("".join(n + "\n" for n in names).encode())
-        proc.stdin.close()
+        for i in range(0, len(names), 10_000):
+            stdin.write("".join(n + "\n" for n in names[i : i + 10_000]).encode())
     except (BrokenPipeError, OSError, ValueError):
-        pass  # git died on an object (or was stopped): what it wrote before is read
+        pass
+    finally:
+        with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+            stdin.close()
 
 
 def _retry_key(name: str) -> str:
@@ -150,8 +160,11 @@ class PublicInboxSource:
         total = sum(len(c) for *_, c in work)
         return Plan(total=total, batches=self._batches(work, cursor, batch_size))
 
-    def _cat_file(self, gitdir: Path) -> subprocess.Popen[bytes]:
-        """`git cat-file --batch`, to be given blob names on its standard input."""
+    def _cat_file(self, gitdir: Path, errors: IO[bytes]) -> subprocess.Popen[bytes]:
+        """`git cat-file --batch`, to be given blob names on its standard input; its errors
+        go to the file `errors`, not to a pipe read at the end: git reports each corrupt
+        object and goes on, and a pipe full of such lines would stop it while this process
+        waits for its output."""
         # A smaller delta cache: git's default 96 MB buys no speed here (measured). Smaller
         # pack windows too: git maps up to 1 GiB of pack at a time by default, and the mapped
         # pages count in the run's memory; 16 MB windows within 32 MB took a 35k-message
@@ -171,7 +184,7 @@ class PublicInboxSource:
             cwd=gitdir,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=errors,
             env=GIT_ENV,
             bufsize=1 << 20,
         )
@@ -195,36 +208,39 @@ class PublicInboxSource:
             blobs = list(by_blob)
             batch: list[RawMessage] = []
             while True:
-                proc = self._cat_file(gitdir)
-                assert proc.stdout is not None and proc.stderr is not None
-                try:
-                    # Written by a thread: a list of thousands fills the pipe while git's
-                    # output fills the other.
-                    writer = threading.Thread(target=_write_names, args=(proc, blobs), daemon=True)
-                    writer.start()
-                    for sha, data in _read_objects(proc.stdout):
-                        if data is None:
-                            _lose(
-                                by_blob,
-                                sha,
-                                "message blob missing (a partial mirror?)",
-                                where,
-                                failed,
-                                damage,
-                            )
-                            continue
-                        for commit, ct in by_blob.pop(sha, ()):
-                            batch.append(RawMessage(data, commit, ct))
-                        if len(batch) >= batch_size:
-                            yield Batch(batch, None, damage)
-                            batch, damage = [], []
-                finally:
-                    proc.stdout.close()
-                    if proc.poll() is None and by_blob:
-                        proc.kill()  # stopped early (interrupt): do not wait for the rest
-                    err = proc.stderr.read()
-                    proc.stderr.close()
-                    code = proc.wait()
+                with tempfile.TemporaryFile() as errors:
+                    proc = self._cat_file(gitdir, errors)
+                    assert proc.stdout is not None
+                    try:
+                        # Written by a thread: a list of thousands fills the pipe while git's
+                        # output fills the other.
+                        writer = threading.Thread(
+                            target=_write_names, args=(proc, blobs), daemon=True
+                        )
+                        writer.start()
+                        for sha, data in _read_objects(proc.stdout):
+                            if data is None:
+                                _lose(
+                                    by_blob,
+                                    sha,
+                                    "message blob missing (a partial mirror?)",
+                                    where,
+                                    failed,
+                                    damage,
+                                )
+                                continue
+                            for commit, ct in by_blob.pop(sha, ()):
+                                batch.append(RawMessage(data, commit, ct))
+                            if len(batch) >= batch_size:
+                                yield Batch(batch, None, damage)
+                                batch, damage = [], []
+                    finally:
+                        proc.stdout.close()
+                        if proc.poll() is None and by_blob:
+                            proc.kill()  # stopped early (interrupt): do not wait for the rest
+                        code = proc.wait()
+                        errors.seek(max(0, errors.seek(0, os.SEEK_END) - 4000))
+                        err = errors.read()  # its last lines say why it stopped
                 if not by_blob or code == 0:
                     break
                 reason = err.decode("utf-8", "replace").strip().splitlines()

@@ -14,6 +14,7 @@ command, so forked workers inherit it; elsewhere than on glibc it does nothing.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter
@@ -21,8 +22,13 @@ THRESHOLD = 128 * 1024  # glibc's default, kept fixed
 
 
 def keep_large_blocks_apart() -> bool:
-    """Fix glibc's mmap threshold (see the module docstring); whether it was set."""
+    """Fix glibc's mmap threshold (see the module docstring); whether it was set. A threshold
+    the user chose (MALLOC_MMAP_THRESHOLD_, or glibc's tunables) is left as chosen."""
     if not sys.platform.startswith("linux"):
+        return False
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "mmap_threshold" in os.environ.get(
+        "GLIBC_TUNABLES", ""
+    ):
         return False
     try:
         libc = ctypes.CDLL(None)

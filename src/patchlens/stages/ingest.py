@@ -525,10 +525,12 @@ def _read_parts(
     # A repository's slices take very unequal times (a slice of translation updates holds
     # hundreds of MB of diff, its neighbours a few), so with one item ahead per worker the
     # other worker soon waits for the slow one to be taken. Four per worker: the cold 35k
-    # case's repository reading 29-30 s -> 23.5-25 s, the whole update 5-7 s less in
-    # alternating pairs, at the tree's peak the same within the runs' spread (436-516 MB
-    # PSS; docs/PERFORMANCE.md).
-    for _, records in ordered_map(read, parts, jobs, local=True, ahead=4 * jobs):
+    # case's repository reading 29-30 s -> 24-26 s, the whole update 5-9 s less in
+    # alternating pairs, the tree's peak about 30 MB higher (both workers more often hold a
+    # large slice at once; docs/PERFORMANCE.md). At most eight beyond the workers on a
+    # larger machine: the results finished and not yet taken are held here.
+    ahead = jobs + min(3 * jobs, 8)
+    for _, records in ordered_map(read, parts, jobs, local=True, ahead=ahead):
         yield records
 
 
