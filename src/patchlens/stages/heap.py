@@ -8,7 +8,9 @@ process, which keeps growing through a long update. Fixing the threshold at its 
 that adjustment off: in the cold 35k case (a 35,000-message list with util-linux's 23,141
 commits) the whole tree's peak went from 475-517 MB to 400-414 MB of PSS, and the updating
 process's from 187-227 MB to 168-174 MB (docs/PERFORMANCE.md). Set once at the start of a
-command, so forked workers inherit it; elsewhere than on glibc it does nothing.
+command, so forked workers inherit it; elsewhere than on glibc it does nothing. Dask's nanny
+cures the same growth in its workers its own way, by setting MALLOC_TRIM_THRESHOLD_ for them
+(which also turns the adjustment off), so a cluster's workers need nothing from here.
 """
 
 from __future__ import annotations
