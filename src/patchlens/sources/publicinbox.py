@@ -119,14 +119,11 @@ def _write_names(proc: subprocess.Popen[bytes], names: list[str]) -> None:
     is read."""
     stdin = proc.stdin
     assert stdin is not None
-    try:
+    with contextlib.suppress(OSError, ValueError):  # a broken pipe: git stopped
         for i in range(0, len(names), 10_000):
             stdin.write("".join(n + "\n" for n in names[i : i + 10_000]).encode())
-    except (BrokenPipeError, OSError, ValueError):
-        pass
-    finally:
-        with contextlib.suppress(BrokenPipeError, OSError, ValueError):
-            stdin.close()
+    with contextlib.suppress(OSError, ValueError):
+        stdin.close()
 
 
 def _retry_key(name: str) -> str:
@@ -156,7 +153,7 @@ class PublicInboxSource:
                 commits = _new_commits(gitdir, since)
             if commits or retry:
                 head = commits[-1][0] if commits else since
-                work.append((name, gitdir, since, head, retry + commits))
+                work.append((name, gitdir, head, retry + commits))
         total = sum(len(c) for *_, c in work)
         return Plan(total=total, batches=self._batches(work, cursor, batch_size))
 
@@ -191,11 +188,11 @@ class PublicInboxSource:
 
     def _batches(
         self,
-        work: list[tuple[str, Path, str | None, str | None, list[tuple[str, int, str]]]],
+        work: list[tuple[str, Path, str | None, list[tuple[str, int, str]]]],
         cursor: dict[str, Any],
         batch_size: int,
     ) -> Iterator[Batch]:
-        for name, gitdir, _since, head, commits in work:
+        for name, gitdir, head, commits in work:
             by_blob: dict[str, list[tuple[str, int]]] = {}
             for sha, ct, blob in commits:
                 by_blob.setdefault(blob, []).append((sha, ct))
