@@ -5,6 +5,7 @@ the fingerprints computed on the bytes equal mail.fingerprint's."""
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 from pathlib import Path
 
@@ -422,3 +423,19 @@ def test_a_time_zone_git_cannot_read_keeps_the_date() -> None:
     assert gitrepo._raw_date("1700000000 -0130") == (1700000000, -90)
     assert gitrepo._raw_date("") == (0, 0)
     assert gitrepo._raw_date("²") == (0, 0)
+
+
+def test_unicode_blanks_dropped_a_form_at_a_time_as_at_once() -> None:
+    """The forms removed one by one leave what one pass of UNICODE_BLANKS leaves, in UTF-8
+    and in bytes that are not: a lead byte cut from its continuation bytes next to a blank
+    ("\\xe2" + NBSP + "\\x80\\x80") would become an EN QUAD after the NBSP's removal."""
+    rng = random.Random(11)
+    forms = [
+        c.encode() for c in "\u0085\u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000"
+    ]
+    pieces = [*forms, "é€ж語".encode(), b"\xc2", b"\xe2", b"\xe2\x80", b"\xe1\x9a", b"\x80", b"a b"]
+    for _ in range(3000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        assert gitrepo._drop_unicode_blanks(data) == gitrepo.UNICODE_BLANKS.sub(b"", data)
+    text = "x\u00a0y\u3000z\u2003".encode()
+    assert gitrepo._drop_unicode_blanks(text) == b"xyz"

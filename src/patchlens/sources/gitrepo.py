@@ -548,6 +548,32 @@ ASCII_BLANKS = b" \t\v\f\r\x1c\x1d\x1e\x1f"
 UNICODE_BLANKS = re.compile(
     rb"\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80"
 )
+# The same forms by their first byte, each found by its literal start (see _drop_unicode_blanks).
+_BLANKS_BY_LEAD = (
+    (b"\xc2", re.compile(rb"\xc2[\x85\xa0]")),
+    (b"\xe1", re.compile(rb"\xe1\x9a\x80")),
+    (b"\xe2", re.compile(rb"\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f")),
+    (b"\xe3", re.compile(rb"\xe3\x80\x80")),
+)
+
+
+def _drop_unicode_blanks(data: bytes) -> bytes:
+    """`UNICODE_BLANKS.sub(b"", data)`, a form at a time when `data` is UTF-8: the regex engine
+    tries one alternation at every byte, where a pattern with a literal start is searched
+    for directly (util-linux's translation updates since 2017, 395 MB of changed lines not all
+    ASCII: 2.2 s at once, 0.8 s a form at a time with the UTF-8 check). In UTF-8 a lead byte
+    starts a character wherever it stands, so each pass removes whole characters and leaves
+    UTF-8: the passes remove exactly what one pass removes. In bytes that are not UTF-8
+    (a lead byte without its continuation bytes before a blank) a removal could join two
+    pieces into a form one pass would have left: those take the one pass."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return UNICODE_BLANKS.sub(b"", data)
+    for lead, form in _BLANKS_BY_LEAD:
+        if lead in data:
+            data = form.sub(b"", data)
+    return data
 
 
 _FP_PIECE = 1 << 20
@@ -583,7 +609,7 @@ def git_fingerprint(diff: str | bytes | None) -> frozenset[int]:
             end = stop if end == -1 else end
             joined = b"\n".join(_CHANGED.findall(data, at, end))
             if not joined.isascii():  # the other blanks are not ASCII; most diffs are
-                joined = UNICODE_BLANKS.sub(b"", joined)
+                joined = _drop_unicode_blanks(joined)
             joined = joined.translate(None, ASCII_BLANKS)
             hashes.update(map(zlib.crc32, [ln for ln in joined.split(b"\n") if len(ln) > 1]))
             at = end
