@@ -411,3 +411,70 @@ def test_back_again_after_a_partial_reroll(tmp_path: Path) -> None:
     assert r["reasons"] == [ASKED, AGAIN] and r["current_version"] == "v2"
     assert r["waiting_on"] == ON_NAMED
     assert [p["identity"] for p in r["waiting_on_who"]] == [frank["identity"]]
+
+
+def _list_mail(n: int, frm: str, subject: str, to: str, cc: str = "", reply_to: str = "") -> str:
+    extra = f"Cc: {cc}\n" if cc else ""
+    extra += f"In-Reply-To: <{reply_to}>\n" if reply_to else ""
+    return (
+        f"From x Mon Jun  2 0{n}:00:00 2025\nFrom: {frm}\nTo: {to}\n{extra}"
+        f"Subject: {subject}\nDate: Mon, 2 Jun 2025 0{n}:00:00 +0000\n"
+        f"Message-ID: <m{n}@example.org>\n"
+        "List-Id: Development of tools <tools-devel.lists.example.org>\n\n"
+        "text\n\n"
+    )
+
+
+def test_a_list_s_own_address_names_nobody(tmp_path: Path) -> None:
+    """Every posting is sent to its list, so the list's address (the List-Id read with "@"
+    for its first ".") names nobody: here it also has a person row of its own (a message the
+    list rewrote as from itself, as DMARC mitigation does), and a series sent to it alone
+    waits on nobody named; a person in Cc: is named as before."""
+    from patchlens.metrics.backlog import BacklogRules
+    from patchlens.queries.queue import find_people, open_series, person_queue
+
+    lst = "tools-devel@lists.example.org"
+    patch = "\n---\n a | 1 +\n\ndiff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -1 +1,2 @@\n x\n+y\n"
+    mbox = tmp_path / "l.mbox"
+    mbox.write_text(
+        _list_mail(1, f"Ann via Tools-devel <{lst}>", "[PATCH] tools: one", lst).replace(
+            "text\n", "one" + patch
+        )
+        + _list_mail(2, "Bob Bell <bob@example.org>", "[PATCH] tools: two", lst).replace(
+            "text\n", "two" + patch
+        )
+        + _list_mail(
+            3, "Cy Cole <cy@example.org>", "[PATCH] tools: three", lst, cc="ann@example.org"
+        ).replace("text\n", "three" + patch)
+        + _list_mail(
+            4, "Ann Ash <ann@example.org>", "Re: [PATCH] tools: one", lst, reply_to="m1@example.org"
+        )
+    )
+    engine = open_store(str(tmp_path / "s.db"))
+    ingest.add_list(engine, "tools", [str(mbox)])
+    ingest.run_update(engine, tmp_path / "cache", Reporter(quiet=True), jobs=1)
+    run_stages(engine, Config(), tmp_path / "cache", Reporter(quiet=True), jobs=1)
+    rules = BacklogRules()
+    with engine.connect() as conn:
+        (the_list,) = find_people(conn, lst)
+        assert person_queue(conn, the_list["identity"], rules)["total"] == 0
+        by_title = {o.row["title"]: o for o in open_series(conn, rules)}
+        assert by_title["tools: two"].asked == set()
+        assert waiting_on(by_title["tools: two"])["on"] == ON_NOBODY
+        (ann,) = find_people(conn, "ann@example.org")
+        assert by_title["tools: three"].asked == {ann["identity"]}
+
+
+def test_list_ids_read_from_headers() -> None:
+    from patchlens.mail.listid import is_list_address, list_id
+
+    assert list_id("Development of Linux EROFS <linux-erofs.lists.ozlabs.org>") == (
+        "linux-erofs.lists.ozlabs.org"
+    )
+    assert list_id("<Linux-IIO.vger.kernel.org>") == "linux-iio.vger.kernel.org"
+    assert list_id(None) is None and list_id("no brackets.org") is None
+    assert list_id("<a b.org>") is None and list_id("<nodots>") is None
+    ids = {"linux-iio.vger.kernel.org"}
+    assert is_list_address("linux-iio@vger.kernel.org", ids)
+    assert not is_list_address("jic23@kernel.org", ids)
+    assert not is_list_address("linux-iio.vger.kernel.org", ids)

@@ -496,7 +496,8 @@ _QUEUES = (
         "them when MAINTAINERS, as it stood when the series was posted, lists them by M: or "
         "R: for a touched file (as get_maintainer.pl would), or when the current version's "
         "messages have one of their addresses in To: or Cc:; or when they answered an "
-        "earlier version (back again). Never their own series.",
+        "earlier version (back again). Never their own series; bots and a list's own address "
+        "(named by its List-Id header) name nobody.",
     ),
     Term(
         "queue-reasons",
