@@ -532,10 +532,14 @@ KEYS_IN_SQL = 5000
 
 def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]:
     """The patches of the selected series, posted from `since` to `until` (by the patch's own
-    date), whose subject or sender contains `q`."""
-    vm, sv, m, a, pc, c = (
+    date), whose subject or sender contains `q`. Without a filter, of every series: those the
+    metrics count (`series_metrics`), as any filter selects among them; pull requests and
+    the groupings the metrics leave out are not series, so a filter that keeps every series
+    lists the same patches as none."""
+    vm, sv, sm, m, a, pc, c = (
         schema.version_members,
         schema.series_versions,
+        schema.series_metrics,
         schema.messages,
         schema.message_analysis,
         schema.patch_commits,
@@ -555,6 +559,7 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
         vm.join(m, m.c.id == vm.c.message_pk)
         .join(a, a.c.message_pk == m.c.id)
         .join(sv, sv.c.key == vm.c.version_key)
+        .join(sm, sm.c.series_key == sv.c.series_key)
     )
     col = columns[key]
     order = (col.desc(), m.c.id.desc()) if desc else (col.asc(), m.c.id.asc())

@@ -47,8 +47,9 @@ def _clean(s: str | None) -> str:
 
 
 def build(conn: Connection) -> PatchText:
-    """Every patch row of the store (what the patches page lists), read once."""
+    """Every patch of a series (what the patches page lists without a filter), read once."""
     vm, m, a = schema.version_members, schema.messages, schema.message_analysis
+    sv, sm = schema.series_versions, schema.series_metrics
     ids: list[int] = []
     dates: list[int] = []
     lines: list[int] = []
@@ -56,7 +57,12 @@ def build(conn: Connection) -> PatchText:
     parts: list[bytes] = []
     for i, date, added, subject, sender in conn.execute(
         select(m.c.id, m.c.date_utc, a.c.lines_added, m.c.subject, m.c.from_addr)
-        .select_from(vm.join(m, m.c.id == vm.c.message_pk).join(a, a.c.message_pk == m.c.id))
+        .select_from(
+            vm.join(m, m.c.id == vm.c.message_pk)
+            .join(a, a.c.message_pk == m.c.id)
+            .join(sv, sv.c.key == vm.c.version_key)
+            .join(sm, sm.c.series_key == sv.c.series_key)
+        )
         .where(vm.c.idx > 0)
         .order_by(vm.c.message_pk)  # the messages in the order they are stored
     ):
