@@ -171,3 +171,17 @@ def test_every_table_head_and_term_links_to_a_definition(client):
         "p90",
     ):
         assert f"/glossary#{must}" in seen, must
+
+
+def test_the_merged_share_says_it_counts_partly_merged_series(client, sql):
+    """The overview's merged share counts the partly merged series with the merged ones
+    (EROFS: 709 merged and 22 partly merged of 933); its card and the trend's column link
+    a definition that says so, not the state "merged" alone."""
+    states = dict(sql.execute("SELECT merged, count(*) FROM series_metrics GROUP BY merged"))
+    assert states.get("partly", 0) > 0
+    d = client.get("/api/overview").json()
+    assert d["merged"] == states["fully"] + states["partly"]
+    html = client.get("/").text
+    assert html.count('href="/glossary#merged-share"') >= 2  # the card and the trend's column
+    assert "in whole or in part" in glossary.TERMS["merged-share"].text
+    assert "partly merged" in glossary.TERMS["merged-share"].text

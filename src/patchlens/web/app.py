@@ -504,7 +504,7 @@ def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
     if name == "activity":
         t = periods.chart_rows(data.overview(conn, f, rules)["trend"], "series", "merged")
         return charts.bars(
-            f"Series posted and merged per {f.period}",
+            f"Series posted per {f.period}, and how many of them are merged",
             charts.period_labels(t),
             {"posted": [r["series"] for r in t], "merged": [r["merged"] for r in t]},
         )

@@ -146,6 +146,15 @@ _STATES = (
         "when v4 went in.",
     ),
     Term(
+        "merged-share",
+        "merged (a count or a share)",
+        "The series merged in whole or in part: the states merged and partly merged together. "
+        "A share is over the series whose merge can be seen (a registered repository holds "
+        "their files, or a maintainer's notice says they went in), as said beside it. Beside "
+        "a period (a trend table or chart), the series posted in that period that are merged "
+        "by the data's date, whenever their merge came.",
+    ),
+    Term(
         "merge-evidence",
         "merged by commit / by notice",
         "By commit: a patch is linked to a commit of a registered repository. By notice: no "
@@ -233,8 +242,10 @@ _DURATIONS = {
     ),
     "time_to_merge": (
         "time to merge",
-        "From the posting of the first version to the last commit of the series (committer "
-        "date). Empty for a series not merged.",
+        "From the posting of the first version to the last commit linked to any of its "
+        "patches (committer date; a partly merged series to its last merged patch), or to the "
+        "maintainer's notice for a series merged by notice. Empty for a series with nothing "
+        "merged.",
     ),
     "time_to_commit": (
         "time to commit (last review to commit)",
