@@ -177,6 +177,26 @@ def test_a_bad_option_names_itself(store) -> None:
         assert resp.status_code == 400 and resp.json()["parameter"] == name
 
 
+def test_report_as_of_a_date_before_the_data_s_is_refused(store) -> None:
+    """The report's figures are kept as of the data's date: an earlier --as-of would decide
+    states from merges, replies and series that came after it (it once counted 824 series
+    posted after 2024-01-01 in the report "as of" that day, merged as they are today). A
+    later date is what turns stale if nothing happens."""
+    from typer.testing import CliRunner
+
+    from patchlens.cli import app
+
+    db, _client = store
+    res = CliRunner().invoke(app, ["--db", str(db), "report", "--as-of", "2024-01-01"])
+    assert res.exit_code == 2 and "before the data's date" in res.output, res.output
+    now = json.loads(_cli(db, "report", "--json"))
+    later = json.loads(_cli(db, "report", "--json", "--as-of", "2099-01-01"))
+    assert later["series"] == now["series"] and later["as_of"] > now["as_of"]
+    # A century idle: nothing open is left, whatever was open at the data's date.
+    assert now["states"]["new"] + now["states"]["under review"] > 0
+    assert later["states"]["new"] == later["states"]["under review"] == 0
+
+
 def _row(**over: Any) -> dict[str, Any]:
     """A series row as select_series gives it, made up."""
     row = {

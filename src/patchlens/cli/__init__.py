@@ -549,17 +549,34 @@ def eval_predict(
 @with_filter_options
 def report(
     filters: Filters,
-    as_of: Annotated[str | None, typer.Option(help="Backlog as of this date.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Backlog as of this date, not before the data's own (what turns stale if "
+            "nothing happens)."
+        ),
+    ] = None,
     top: Annotated[int, typer.Option(help="Rows in each top list.")] = 15,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The three use cases in the terminal: backlog, performance, community."""
     rules = _rules()
     engine = open_store(state.db)
+    when = _date_arg(as_of)
     with engine.connect() as conn:
         from patchlens.queries.report import build_report  # numpy: for this command alone
+        from patchlens.queries.selection import data_date
 
-        rep = build_report(conn, filters, rules, _date_arg(as_of), top)
+        # The figures are stored as of the data's date (every merge, reply and series up to
+        # it): an earlier date would mix what happened after it into its states.
+        newest = data_date(conn)
+        if when is not None and when < newest:
+            _fail(
+                f"--as-of {as_of}: before the data's date"
+                f" ({datetime.fromtimestamp(newest, UTC):%Y-%m-%d}); the report's figures are"
+                " kept as of that date, so only a later one can be asked"
+            )
+        rep = build_report(conn, filters, rules, when, top)
     if as_json:
         print(json.dumps(with_units(dataclasses.asdict(rep)), indent=1, default=str))
         return
