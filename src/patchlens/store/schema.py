@@ -563,7 +563,8 @@ series_metrics = Table(
     Column("reviewer_spoke_last", Boolean, nullable=False),
     # commit | notice | NULL: what shows the merge (docs/METRICS.md, "Merge evidence").
     Column("merged_by", String(10), nullable=True),
-    # The notice a merge by notice rests on: JSON {message_pk, message_id, who, date, kind, tree}.
+    # The notice a merge by notice rests on: JSON {message_id, who (an identity), date (ISO 8601,
+    # UTC), kind, tree}.
     Column("merge_evidence", Text, nullable=True),
     # False when no repository is registered at all: a merge can then be seen only by notice.
     Column("repo_registered", Boolean, nullable=False, server_default=true()),

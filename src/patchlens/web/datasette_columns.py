@@ -376,7 +376,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "has_reviewer_reply": "state fact: a reviewer has replied",
             "reviewer_spoke_last": "state fact: a reviewer, not the author, spoke last",
             "merged_by": "what shows the merge: commit, notice, or NULL",
-            "merge_evidence": "JSON of the notice a merge by notice rests on",
+            "merge_evidence": (
+                "JSON of the notice a merge by notice rests on: message_id, who (an identity),"
+                " date (ISO 8601, UTC), kind, tree"
+            ),
             "repo_registered": "0 when no repository is registered (merges seen by notice only)",
             "search_text": "every title and patch subject, casefolded: what a search matches",
             "expected_roles": "JSON {identity: maintainer|reviewer} from MAINTAINERS at posting",
