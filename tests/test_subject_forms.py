@@ -245,3 +245,15 @@ def test_erofs_subjects_parse_as_before_except_the_new_forms(erofs_store) -> Non
             changed[subject] = (a, b)
     print(f"\n{len(subjects)} distinct EROFS subjects, {len(changed)} parse differently")
     assert changed == CHANGED
+
+
+def test_patches_under_a_cover_they_differ_from_are_one_version_of_their_own() -> None:
+    """ "[PATCH RFC i/8]" sent in reply to "[PATCH 0/8]" (a flag the cover lacks, as on the
+    EROFS list): the patches stay apart from the cover but are one version together, not
+    one version each (that one posting counted as nine versions)."""
+    cover = _mail("c-0", "[PATCH 0/3] btrfs: scrub", None)
+    patches = [_mail(f"p-{i}", f"[PATCH RFC {i}/3] btrfs: part {i}", "c-0") for i in (1, 2, 3)]
+    assert _shape([cover, *patches]) == [("c-0", 1, [0]), ("p-1", 1, [1, 2, 3])]
+    # Each patch its own version again when the same patch index comes twice.
+    again = _mail("p-1b", "[PATCH RFC 1/3] btrfs: part 1", "c-0")
+    assert len(group_versions([cover, *patches, again])) == 3

@@ -5,7 +5,8 @@ they join an open version of the same sender, version, total and flags sent shor
 A patch that answers a cover letter directly (In-Reply-To) joins it even when its subject
 leaves out the cover's version or flags (`[PATCH net-next v3 0/4]` with `[PATCH 1/4]`...).
 A version sent in reply to another version (v2 in reply to v1) stays its own: only a posting
-of the same key can take a patch in.
+of the same key can take a patch in. Patches that say more than the cover they answer
+(`[PATCH RFC i/8]` under `[PATCH 0/8]`) stay apart from it, as one version of their own.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
     version_of: dict[str, Version] = {}
     versions: list[Version] = []
     open_by_key: dict[tuple[object, ...], list[Version]] = {}
+    # A version begun by a patch under a posting it does not belong to -> that posting's id.
+    under: dict[int, str] = {}
 
     def posting_ancestor(m: Mail) -> Mail | None:
         seen = set()
@@ -130,10 +133,21 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
                 if s.index not in cand.patches and not (rerolled and cand.cover is not None):
                     target = cand
                     break
+        elif target is None and anc is not None:
+            # Patches under a cover they do not belong to ("[PATCH RFC i/8]" under "[PATCH
+            # 0/8]": a flag the cover lacks) are one posting all the same: its siblings'.
+            for cand in reversed(open_by_key.get(key, [])):
+                if m.date - cand.date > BROKEN_THREAD_WINDOW:
+                    break
+                if under.get(id(cand)) == anc.message_id and s.index not in cand.patches:
+                    target = cand
+                    break
         if target is None:
             target = _new_version(m)
             versions.append(target)
             open_by_key.setdefault(key, []).append(target)
+            if anc is not None and not rerolled:
+                under[id(target)] = anc.message_id
         else:
             target.patches[s.index] = m
         version_of[m.message_id] = target
