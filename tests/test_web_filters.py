@@ -65,7 +65,9 @@ def base(erofs_store, client) -> dict[str, Any]:
             "SELECT m.id, sv.series_key, m.date_utc, m.subject, m.from_addr "
             "FROM version_members vm JOIN messages m ON m.id = vm.message_pk "
             "JOIN message_analysis a ON a.message_pk = m.id "
-            "JOIN series_versions sv ON sv.key = vm.version_key WHERE vm.idx > 0"
+            "JOIN series_versions sv ON sv.key = vm.version_key "
+            # The patches of series: pull requests and left-out groupings are not series.
+            "JOIN series_metrics sm ON sm.series_key = sv.series_key WHERE vm.idx > 0"
         )
     ]
     who = con.execute(
