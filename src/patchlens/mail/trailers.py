@@ -11,7 +11,7 @@ import email.utils
 import re
 from dataclasses import dataclass
 
-_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(\S.*?)\s*$")
+_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)[ \t]*:[ \t]*(\S(?:.*\S)?)\s*$")
 
 # Person trailers: the value names someone. Spelled canonically; "Nacked-by" and "NAKed-by"
 # are one key, and the later spelling is the canonical one.
@@ -97,6 +97,9 @@ def parse_trailers(message: str) -> list[Trailer]:
         return []
     block = lines[start:end]
     found: list[Trailer] = []
+    # The continuation lines of found[i], joined to its value once at the end (rebuilding
+    # the trailer at each line parsed the growing value again: quadratic).
+    continued: dict[int, list[str]] = {}
     other = 0
     known = False
     last_was_trailer = False
@@ -104,8 +107,7 @@ def parse_trailers(message: str) -> list[Trailer]:
         if line[:1] in (" ", "\t"):
             # A continuation belongs to the line above, trailer or not.
             if last_was_trailer:
-                t = found[-1]
-                found[-1] = make_trailer(t.key, f"{t.value} {line.strip()}")
+                continued.setdefault(len(found) - 1, []).append(line.strip())
             continue
         t = parse_trailer_line(line)
         last_was_trailer = t is not None
@@ -121,4 +123,7 @@ def parse_trailers(message: str) -> list[Trailer]:
         return []
     if other and not (known and len(found) * 3 >= other):
         return []
+    for i, parts in continued.items():
+        t = found[i]
+        found[i] = make_trailer(t.key, " ".join((t.value, *parts)))
     return found

@@ -24,7 +24,7 @@ MAX_VALUE = 300
 
 _LINE = re.compile(
     r"^[ \t]*(depends-on|based-on|prerequisite-patch-id|prerequisite-message-id"
-    r"|prerequisite-change-id|base-commit)[ \t]*:[ \t]*(\S.*?)[ \t]*$",
+    r"|prerequisite-change-id|base-commit)[ \t]*:[ \t]*(\S(?:.*[^ \t\n])?)[ \t]*$",
     re.I | re.M,
 )
 _HEX = re.compile(r"^[0-9a-f]{7,64}$")
