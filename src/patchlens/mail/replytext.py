@@ -96,11 +96,21 @@ _GIVEN_KEYS.update(
 )
 assert all(v.lower() in PERSON_KEYS for v in _GIVEN_KEYS.values())
 
-_TRAILER_LINE = re.compile(r"^[ \t]*([A-Za-z][A-Za-z-]*[A-Za-z])[ \t]*:[ \t]*(.*?)\s*$")
-_ADDR = re.compile(r"<?([^\s<>@,;:\"'()\[\]]+@[^\s<>@,;:\"'()\[\]]+\.[^\s<>@,;:\"'()\[\]]+)>?")
+# The value is everything after the colon up to its last non-blank: `(?:.*\S)?` finds it
+# from the end, where a lazy `(.*?)\s*$` retried the blanks after each of its characters
+# (quadratic in a run of blanks).
+_TRAILER_LINE = re.compile(r"^[ \t]*([A-Za-z][A-Za-z-]*[A-Za-z])[ \t]*:[ \t]*+((?:.*\S)?)\s*$")
+# An address starts where its word does (the leftmost match always does): without the
+# look-behind a long word without "@" was rescanned from each of its characters.
+_ADDR = re.compile(
+    r"<?(?<![^\s<>@,;:\"'()\[\]])"
+    r"([^\s<>@,;:\"'()\[\]]++@[^\s<>@,;:\"'()\[\]]+\.[^\s<>@,;:\"'()\[\]]+)>?"
+)
 _ANGLE_ADDR = re.compile(r"<([^\s<>@]+@[^\s<>@]+)>")
-_MAILTO_JUNK = re.compile(r"<mailto:[^<>]*>|\s*\[mailto:[^\]]*\]", re.I)
-_EXTINFO = re.compile(r"\s+#.*$")
+# Blanks are taken from the first of their run (a match inside the run would have been
+# found at its start): otherwise each blank of a long run rescanned the rest of it.
+_MAILTO_JUNK = re.compile(r"<mailto:[^<>]*>|(?<!\s)\s*+\[mailto:[^\]]*\]", re.I)
+_EXTINFO = re.compile(r"(?<!\s)\s+#.*$")
 _ANY_TRAILER = re.compile(r"^[ \t]*[A-Za-z][A-Za-z0-9-]*:[ \t]+\S")
 _CONT_ADDR = re.compile(r"^\s*<[^<>\s]+@[^<>\s]+>\s*$")
 _CONT_NOTE = re.compile(r"^\s*\[[^\]]+\]\s*$")
@@ -129,7 +139,9 @@ _OUTLOOK_FIELD = re.compile(
     r"|(?P<to>To|收件人|收件者|À|An|A|Para)|(?P<date>Date|日期|Datum))\s*[:：]"
 )
 _UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
-_SCISSORS = re.compile(r"^\s*(?:-+\s*>8\s*-*|-*\s*8<\s*-+|-{2,}\s*✂\s*-*|.*[-―]{8,}\s*✀.*)\s*$")
+# `.*?[-―]{8}` accepts the same lines as `.*[-―]{8,}` (the preceding `.*` takes any extra
+# dash) without retrying every split of a long run of dashes.
+_SCISSORS = re.compile(r"^\s*(?:-+\s*>8\s*-*|-*\s*8<\s*-+|-{2,}\s*✂\s*-*|.*?[-―]{8}\s*✀.*)\s*$")
 _GIT_FROM = re.compile(r"^\s*From [0-9a-f]{40} Mon Sep 17 00:00:00 2001\s*$")
 _INBODY_HEADER = re.compile(r"^(?:From|Subject|Date)\s*:\s")
 
@@ -145,7 +157,7 @@ _ATTR_END = re.compile(
 )
 _ATTR_OPEN = re.compile(
     r"^\s*(?:On|Le|Am|El|Il|Op|Em|Den|Dne|W dniu|Quoting|在|於|于)(?:\s|$)"
-    r"|^\s*\S+.*\b(?:于|於)\s*\d{4}"
+    r"|^\s*\S.*?\b(?:于|於)\s*\d{4}"
 )
 _ATTR_VERB_INSIDE = re.compile(r"\b(?:wrote|schrieb|a écrit|escribió|scrisse)\b", re.I)
 
@@ -153,8 +165,11 @@ _ATTR_VERB_INSIDE = re.compile(r"\b(?:wrote|schrieb|a écrit|escribió|scrisse)\
 
 _NOTICE_HINT = re.compile(r"(?i)applied|committed|pushed|queued|merged")
 _NOTICE_VERB = re.compile(r"(?i)\b(applied|committed|pushed|queued|merged)\b(?![/\w]|\.\w)")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;…])\s+|\s+-{1,2}\s+|\s*…\s*")
-_CLAUSE_SPLIT = re.compile(r",?\s+but\s+|[,:;(]\s*", re.I)
+# A break that starts with blanks starts at the first of them (the one before it would
+# have matched first, and a break ends after its blanks): the look-behinds say so, which
+# keeps a long run of blanks from being rescanned from each of its characters.
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;…])\s+|(?<!\s)\s+-{1,2}\s+|(?:(?<!\s)\s+)?…\s*")
+_CLAUSE_SPLIT = re.compile(r"(?:,|(?<!\s))\s+but\s+|[,:;(]\s*", re.I)
 # What may stand before the verb in its clause: "Thanks, applied", "And committed",
 # "Both patches applied", "I've queued", "This series was applied", "Acked + applied".
 _FILLERS = _words(
