@@ -177,7 +177,11 @@ def normalize_message_id(value: str | None) -> str | None:
     return None
 
 
-_SIMPLE_FROM = re.compile(r'^\s*(?:"?([^"<>@,;]*?)"?\s*)?<([^<>\s@]+@[^<>\s]+)>\s*$')
+# The name ends at the earliest place where `"?\s*<` follows, which is never between two
+# blanks (the first of them would do): `(?!(?<=\s)\s)` says so, and keeps a long run of
+# blanks in a name from being rescanned from each of them (quadratic). `^\s*+`: a shorter
+# run of leading blanks never matches where the longest fails.
+_SIMPLE_FROM = re.compile(r'^\s*+(?:"?([^"<>@,;]*?)(?!(?<=\s)\s)"?\s*)?<([^<>\s@]+@[^<>\s]+)>\s*$')
 _BARE_FROM = re.compile(r"^\s*([^\s<>@()]+@[^\s<>()]+)\s*(?:\(([^()]*)\))?\s*$")
 
 
@@ -202,8 +206,17 @@ def parse_address(value: str) -> tuple[str, str]:
 
 _ADDR = re.compile(
     r"<\s*([^<>@\s]+@[^<>\s]+?)\s*>"  # name <addr>
-    r"|(?<![\w.+=<-])([\w.+=!#$%&'*/?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+)"  # bare addr
-    r"|([\w.+=-]+) at ([\w-]+(?:\.[\w-]+)+)"  # pipermail's "user at host"
+    r"|(?<![\w.+=<-])([\w.+=!#$%&'*/?^`{|}~-]++@[\w-]+(?:\.[\w-]+)+)"  # bare addr
+    r"|([\w.+=-]++) at ([\w-]+(?:\.[\w-]+)+)"  # pipermail's "user at host"
+)
+# _ADDR where a "user at host" starts at the start of its word. Past the first position of a
+# search, that is where _ADDR finds it too: a match inside a word is also one from the
+# character before, tried first. Without it, every character of a long word was the start of
+# a scan to the end of the word (quadratic).
+_ADDR_AT_WORD = re.compile(
+    r"<\s*([^<>@\s]+@[^<>\s]+?)\s*>"
+    r"|(?<![\w.+=<-])([\w.+=!#$%&'*/?^`{|}~-]++@[\w-]+(?:\.[\w-]+)+)"
+    r"|(?<![\w.+=-])([\w.+=-]++) at ([\w-]+(?:\.[\w-]+)+)"
 )
 
 
@@ -216,10 +229,18 @@ def parse_address_list(value: str) -> list[str]:
     if not value:
         return []
     seen: dict[str, None] = {}
-    for angle, bare, user, host in _ADDR.findall(value):
+    # _ADDR.findall(value), except that only the first position of each search is tried with
+    # _ADDR (where a match may start inside a word: just after the previous one).
+    pos = 0
+    while True:
+        m = _ADDR.match(value, pos) or _ADDR_AT_WORD.search(value, pos + 1)
+        if m is None:
+            break
+        angle, bare, user, host = m.groups()
         addr = angle or bare or (f"{user}@{host}" if user else "")
         if addr:
             seen.setdefault(addr.lower(), None)
+        pos = m.end()
     return list(seen)
 
 

@@ -312,7 +312,9 @@ def _cap_references(refs: list[str]) -> list[str]:
     return [refs[0], *refs[len(refs) - (MAX_REFERENCES - 1) :]]
 
 
-_VIA_LIST = re.compile(r"^(.*?)\s+via\s+\S.*$")
+# `(?<!\s)`: the name never ends inside the blanks before "via" (the lazy group stops at
+# the first), and a long run of blanks is not rescanned from each of them.
+_VIA_LIST = re.compile(r"^(.*?)(?<!\s)\s+via\s+\S.*$")
 
 
 def _sender(hdrs: dict[str, list[bytes]]) -> tuple[str, str]:
