@@ -15,6 +15,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from patchlens.mail.limits import hunk_count
+
 # Tolerates the stray spaces some mailers and hand edits leave ("@@ -49, 7 +49,34 @@").
 _HUNK = re.compile(r"^@@ -\d+(?:,\s*(\d+))? \+\d+(?:,\s*(\d+))? @@")
 # Lines of a file header between `diff --git` and the first hunk.
@@ -106,8 +108,8 @@ def _diff_end(lines: list[str], i: int) -> int:
         line = lines[i].rstrip("\r")
         m = _HUNK.match(line)
         if m:
-            old = int(m.group(1)) if m.group(1) is not None else 1
-            new = int(m.group(2)) if m.group(2) is not None else 1
+            old = hunk_count(m.group(1))
+            new = hunk_count(m.group(2))
             i += 1
             while i < n and (old > 0 or new > 0):
                 c = lines[i][:1]
@@ -353,8 +355,8 @@ def file_stats(diff: str) -> list[FileStat]:
         if line.startswith("@@ "):
             m = _HUNK.match(line)
             if m:
-                old_left = int(m.group(1)) if m.group(1) is not None else 1
-                new_left = int(m.group(2)) if m.group(2) is not None else 1
+                old_left = hunk_count(m.group(1))
+                new_left = hunk_count(m.group(2))
                 in_header = False
         elif line.startswith("diff "):
             flush()
@@ -384,7 +386,8 @@ def file_stats(diff: str) -> list[FileStat]:
             want_size = False
             kind, _, size = line.partition(" ")
             if kind == "literal" and size.strip().isdigit():
-                binary_size = int(size)
+                # None when int() refuses it (more than 4,300 digits): not a size git wrote.
+                binary_size = int(size) if len(size) <= 4300 else None
             elif kind == "delta":
                 binary_size = _delta_target_size(lines[i + 1 : i + 9])
         elif line.startswith("Binary files "):

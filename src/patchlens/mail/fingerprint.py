@@ -12,6 +12,8 @@ import zlib
 from array import array
 from collections.abc import Collection
 
+from patchlens.mail.limits import hunk_count
+
 _HUNK = re.compile(r"^@@ -\d+(?:,\s*(\d+))? \+\d+(?:,\s*(\d+))? @@")
 
 
@@ -44,8 +46,8 @@ def changed_lines(diff: str) -> list[str]:
         if line.startswith("@@"):
             m = hunk(line)
             if m:
-                old = int(m.group(1)) if m.group(1) is not None else 1
-                new = int(m.group(2)) if m.group(2) is not None else 1
+                old = hunk_count(m.group(1))
+                new = hunk_count(m.group(2))
     return out
 
 

@@ -27,3 +27,18 @@ MAX_REFERENCES = 500
 # holds the parser to (tests/test_limits.py): measured 2.5x for a multipart message nested
 # 25 deep (38x before), 6x for non-ASCII text, 10-11x for a message that is one large diff.
 PEAK_MEMORY_FACTOR = 12
+
+# A hunk header's line count of more digits than int() converts (4,300: Python's guard
+# against quadratic conversion) is read as this: more lines than any message holds, as a
+# count of 4,300 nines already is, instead of failing the whole message with ValueError.
+HUGE_HUNK_COUNT = 1 << 62
+
+
+def hunk_count(digits: str | None) -> int:
+    """A hunk header's line count (`@@ -1,<count> +1,<count> @@`): 1 when it is left out."""
+    if digits is None:
+        return 1
+    try:
+        return int(digits)
+    except ValueError:
+        return HUGE_HUNK_COUNT

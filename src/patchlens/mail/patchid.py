@@ -281,5 +281,11 @@ def _atoi(line: bytes, pos: int) -> int:
     m = _ATOI.match(line, pos)
     if not m:
         return 0
-    value = max(-(1 << 63), min(int(m.group(1)), (1 << 63) - 1))
+    digits = m.group(1)
+    sign = -1 if digits[:1] == b"-" else 1
+    digits = digits.lstrip(b"+-").lstrip(b"0")
+    # strtol saturates: past 19 digits the value is beyond the long range whatever they are
+    # (and int() would refuse more than 4,300 of them).
+    value = sign * int(digits or b"0") if len(digits) <= 19 else sign << 63
+    value = max(-(1 << 63), min(value, (1 << 63) - 1))
     return ((value + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
