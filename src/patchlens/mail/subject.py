@@ -194,7 +194,18 @@ class _Group:
 
 
 def _expand_token(tok: str, out: list[tuple[int, Any]]) -> None:
-    """Classify one token, splitting glued forms ("PATCHv2", "v2-rebased", "RFC/PATCH")."""
+    """Classify one token, splitting glued forms ("PATCHv2", "v2-rebased", "RFC/PATCH").
+
+    The pieces of a split token are classified in turn, depth first, from a stack rather
+    than by recursion: "v1-v1-v1-..." splits a thousand times (RecursionError).
+    """
+    todo = [tok]
+    while todo:
+        _expand_one(todo.pop(), out, todo)
+
+
+def _expand_one(tok: str, out: list[tuple[int, Any]], todo: list[str]) -> None:
+    """Classify `tok` into `out`, or push its pieces onto `todo` (the last one first)."""
     if len(tok) > 1 and tok[-1] in ":：":
         tok = tok[:-1]  # "[PATCH: v2]"
     up = tok.upper()
@@ -217,9 +228,7 @@ def _expand_token(tok: str, out: list[tuple[int, Any]]) -> None:
             return
         parts = tok.split("/")
         if any(p.upper() in _KEYWORD_FLAGS for p in parts):
-            for p in parts:
-                if p:
-                    _expand_token(p, out)
+            todo.extend(p for p in reversed(parts) if p)
             return
     if up[0] == "V":
         m = _VERSION_RE.fullmatch(tok)
@@ -227,16 +236,16 @@ def _expand_token(tok: str, out: list[tuple[int, Any]]) -> None:
             out.append((_K_VERSION, m.group(1)))
             rest = m.group(2) or m.group(3)
             if rest:
-                _expand_token(rest, out)
+                todo.append(rest)
             return
     m = _GLUED_RE.fullmatch(tok)
     if m:
         if m.group(1):
-            _expand_token(m.group(1), out)
-            _expand_token(m.group(2) or m.group(3), out)
+            todo.append(m.group(2) or m.group(3))
+            todo.append(m.group(1))
         else:
-            _expand_token(m.group(4), out)
-            _expand_token(m.group(5), out)
+            todo.append(m.group(5))
+            todo.append(m.group(4))
         return
     word = tok.lstrip("-")
     if not word or _PUNCT_ONLY_RE.fullmatch(word):
