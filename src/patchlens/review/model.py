@@ -100,17 +100,25 @@ def is_stable_backport(subject: Subject) -> bool:
 # `git request-pull` output, from its first line to the URL line (older git wrote "git
 # repository", newer "Git repository"), each at the start of a line: a quoted copy ("> The
 # following changes ...") in a reply is not a pull request.
-_REQUEST_PULL = re.compile(
-    r"^The following changes since commit [0-9a-f]{7,40}\b.*?"
-    r"^\s*are available in the git repository at:?[ \t\r]*$",
-    re.M | re.S | re.I,
+# The two are looked for one after the other (one regex with `.*?` between them scanned the
+# rest of the body from each first line: quadratic in a body that repeats it); the blanks
+# before "are available" are those of its own line (a line start in blank lines before it
+# is one too), which keeps blank lines from being rescanned from each of them.
+_REQUEST_PULL_FIRST = re.compile(
+    r"^The following changes since commit [0-9a-f]{7,40}\b", re.M | re.I
+)
+_REQUEST_PULL_URL = re.compile(
+    r"^[^\S\n]*are available in the git repository at:?[ \t\r]*$", re.M | re.I
 )
 
 
 def is_request_pull(body: str) -> bool:
     """Whether a mail body is a pull request (`git request-pull` output), whatever its
     subject says: "[GIT] Networking" carries no PULL keyword but asks for a pull."""
-    return "following changes since commit" in body and bool(_REQUEST_PULL.search(body))
+    if "following changes since commit" not in body:
+        return False
+    first = _REQUEST_PULL_FIRST.search(body)
+    return first is not None and _REQUEST_PULL_URL.search(body, first.end()) is not None
 
 
 def is_posting(subject: Subject, has_patch: bool, has_parent: bool, *, pull: bool = False) -> bool:
