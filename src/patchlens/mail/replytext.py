@@ -46,6 +46,7 @@ branch") gives that tree or branch, as written, so a merge known only by notice 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from patchlens.mail.trailers import PERSON_KEYS, Trailer, canonical_key, make_trailer
@@ -200,22 +201,22 @@ _TESTER = re.compile(
         | and\ (?:ran|run|tested|booted|checked)
     )\b"""
 )
+# These four are matched at the verb's end in its sentence (`.match(sentence, pos)`), so
+# they carry no `^`; _PUSHED_AWAY_ANY is looked for anywhere after it.
 _PUSHED_OBJECT = re.compile(
-    r"""(?ix) ^\s*(?: $ | [,.!:;)]
+    r"""(?ix) \s*(?: $ | [,.!:;)]
         | (?: it|this|that|them|these|those|both|all|out|to|into|in|on|onto|up|now
             | the\ (?:patch|patches|series|fix|fixes|pile|branch|changes?) | v\d+ )\b
     )"""
 )
 _PUSHED_AWAY = re.compile(
-    r"""(?ix)
-        ^\s*(?:\w+\s+){0,2}(?:down|back|forward|aside|harder|further|through)\b
-      | \b(?:0day|ci|robot|bot|github|gitlab)\b
-    """
+    r"(?ix) \s*(?:\w+\s+){0,2}(?:down|back|forward|aside|harder|further|through)\b"
 )
-_TEST_MERGE = re.compile(r"(?i)^\s*with\s+(?:linux-next|next|-next|master|mainline|upstream)")
+_PUSHED_AWAY_ANY = re.compile(r"(?i)\b(?:0day|ci|robot|bot|github|gitlab)\b")
+_TEST_MERGE = re.compile(r"(?i)\s*with\s+(?:linux-next|next|-next|master|mainline|upstream)")
 _BACKPORT = re.compile(r"(?i)\b(?:backport\w*|stable)\b")
 # "committed to providing ...": an adjective, not a notice (seen in spam replies).
-_COMMITTED_TO_DOING = re.compile(r"(?i)^\s*to\s+(?:\w+\s+)?\w+ing\b")
+_COMMITTED_TO_DOING = re.compile(r"(?i)\s*to\s+(?:\w+\s+)?\w+ing\b")
 # Where a notice says the patches went: "to the vfs.fixes branch of the vfs/vfs.git tree",
 # "to u-boot/next", "into torvalds/linux.git", "to jaegeuk/f2fs.git (dev)", "for -next".
 _TREE_AFTER = re.compile(
@@ -540,27 +541,77 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str]]:
         for sentence in _SENTENCE_SPLIT.split(para):
             if not _NOTICE_HINT.search(sentence):
                 continue
+            index = None
             for m in _NOTICE_VERB.finditer(sentence):
-                kind = _notice_at(sentence, m)
+                index = index or _SentenceIndex(sentence)
+                kind = _notice_at(sentence, m, index)
                 if kind and all(k != kind for k, _t in found):
                     found.append((kind, notice_tree(sentence[m.end() :])))
     return found
 
 
-def _notice_at(sentence: str, m: re.Match[str]) -> str | None:
+# The clause before a notice's verb is a few words ("Thanks, applied", "I fixed the commit
+# message as below and applied"): a longer one (of at most ten words, so of very long ones)
+# is not read, which bounds what each verb of a sentence costs.
+_MAX_BEFORE_VERB = 1000
+_NON_BLANKS = re.compile(r"\S+")
+
+
+class _SentenceIndex:
+    """What `_notice_at` reads of a sentence around each verb, found once for all of them
+    (each verb rescanned the whole sentence before and after it: quadratic in a sentence of
+    verbs). Positions are the sentence's."""
+
+    __slots__ = ("_last", "break_ends", "break_starts", "ends_asking", "questions", "text", "words")
+
+    def __init__(self, sentence: str) -> None:
+        self.text = sentence
+        breaks = list(_CLAUSE_SPLIT.finditer(sentence))
+        self.break_starts = [b.start() for b in breaks]
+        self.break_ends = [b.end() for b in breaks]
+        self.words = [w.start() for w in _NON_BLANKS.finditer(sentence)]
+        self.questions = [i for i, c in enumerate(sentence) if c == "?"]
+        self.ends_asking = sentence.rstrip().endswith("?")
+        self._last: dict[re.Pattern[str], int] = {}
+
+    def last_start(self, pattern: re.Pattern[str]) -> int:
+        """The last position where `pattern` matches (-1 if none): it matches somewhere at or
+        after `pos` exactly when this is >= pos."""
+        last = self._last.get(pattern)
+        if last is None:
+            last, pos = -1, 0
+            while (found := pattern.search(self.text, pos)) is not None:
+                last = pos = found.start()
+                pos += 1
+            self._last[pattern] = last
+        return last
+
+
+def _notice_at(sentence: str, m: re.Match[str], index: _SentenceIndex | None = None) -> str | None:
     """The notice kind when the verb at `m` reports that something was taken, else None."""
+    ix = index or _SentenceIndex(sentence)
     verb = m.group(1).lower()
-    prefix = sentence[: m.start()]
-    after = sentence[m.end() :]
-    # The clause the verb is in: from the last clause break before it to the next one.
-    clause_start = 0
-    for brk in _CLAUSE_SPLIT.finditer(prefix):
-        clause_start = brk.end()
-    local = prefix[clause_start:]
-    nxt = _CLAUSE_SPLIT.search(after)
-    clause_after = after[: nxt.start()] if nxt else after
-    if "?" in clause_after or (nxt is None and sentence.rstrip().endswith("?")):
-        return None  # "Does this apply to ...?", "has it been merged?"
+    start, end = m.start(), m.end()
+    # The clause the verb is in: from the last clause break before it to the next one. (No
+    # break spans the verb, which is a word with a non-word after it: the sentence's breaks
+    # are those of the text before it and after it.)
+    k = bisect_right(ix.break_ends, start)
+    clause_start = ix.break_ends[k - 1] if k else 0
+    k = bisect_left(ix.break_starts, end)
+    clause_end = ix.break_starts[k] if k < len(ix.break_starts) else None
+    k = bisect_left(ix.questions, end)
+    if k < len(ix.questions) and (clause_end is None or ix.questions[k] < clause_end):
+        return None  # "Does this apply to ...?"
+    if clause_end is None and ix.ends_asking:
+        return None  # "has it been merged?"
+    # More than ten words before the verb in its clause: no notice (tested first, as it is
+    # cheap; every test above and below it returns None too).
+    words = bisect_left(ix.words, start) - bisect_right(ix.words, clause_start)
+    if clause_start < start and not sentence[clause_start].isspace():
+        words += 1
+    if words > 10 or start - clause_start > _MAX_BEFORE_VERB:
+        return None
+    local = sentence[clause_start:start]
     tokens = local.replace("’", "'").lower().split()
     if tokens and tokens[-1] in _DETERMINERS:
         return None  # "the merged patch", "this applied version"
@@ -571,15 +622,28 @@ def _notice_at(sentence: str, m: re.Match[str]) -> str | None:
         personal = True
     if len(tokens) > 10:
         return None
-    if _TESTER.search(local + after if personal else after):
+    # _TESTER in what follows the verb (the character after it is no word character, so no
+    # match starts right there), and when `personal` in the clause before it joined to it: a
+    # match that starts before the join is decided within a few characters past it.
+    tester = ix.last_start(_TESTER) > end
+    if personal and not tester:
+        joined = _TESTER.search(local + sentence[end : end + 64])
+        tester = joined is not None and joined.start() <= len(local)
+    if tester:
         return None  # "I applied your patch and here is the output"
-    if verb == "pushed" and (not _PUSHED_OBJECT.match(after) or _PUSHED_AWAY.search(after)):
+    if verb == "pushed" and (
+        not _PUSHED_OBJECT.match(sentence, end)
+        or _PUSHED_AWAY.match(sentence, end)
+        or ix.last_start(_PUSHED_AWAY_ANY) > end
+    ):
         return None  # "pushed a test to", "pushed it down", "pushed this for 0day ci"
-    if verb == "merged" and _TEST_MERGE.match(after):
+    if verb == "merged" and _TEST_MERGE.match(sentence, end):
         return None  # a test merge with linux-next
-    if verb == "queued" and _BACKPORT.search(clause_after):
+    if verb == "queued" and _BACKPORT.search(
+        sentence, end, len(sentence) if clause_end is None else clause_end
+    ):
         return None  # a stable-tree queue, not the patch being taken
-    if verb == "committed" and _COMMITTED_TO_DOING.match(after):
+    if verb == "committed" and _COMMITTED_TO_DOING.match(sentence, end):
         return None  # "committed to providing ...": devoted, not committed to a tree
     return verb
 
