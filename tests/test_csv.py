@@ -271,7 +271,7 @@ def test_subsystem_tables_and_search(xen_client) -> None:
     assert len({k for k, subs in stored if title in subs}) == d["series"]
 
 
-def test_patches_of_every_series_whatever_filter_selects_them_all(client, sql) -> None:
+def test_patches_of_every_series_whatever_filter_selects_them_all(client, sql, erofs_store) -> None:
     """Without a filter the patches page lists the patches of every series the metrics
     count, as a filter that keeps every series does (the list all of EROFS's mail is on):
     pull requests and the groupings the metrics leave out are not series. Counted here in
@@ -290,3 +290,23 @@ def test_patches_of_every_series_whatever_filter_selects_them_all(client, sql) -
         plain = client.get("/api/patches", params=extra).json()["total"]
         listed = client.get("/api/patches", params={**extra, "list": "linux-erofs"}).json()
         assert plain == listed["total"] > 0, extra
+    # A filter may select pull requests: their own patches, as the series page lists them.
+    pulls = sql.execute(
+        "SELECT count(*) FROM version_members vm"
+        " JOIN series_versions sv ON sv.key = vm.version_key"
+        " JOIN pull_requests pr ON pr.series_key = sv.series_key WHERE vm.idx > 0"
+    ).fetchone()[0]
+    assert pulls > 0
+    assert client.get("/api/patches", params={"search": "is:pull"}).json()["total"] == pulls
+    # The export of patches lists the same, with and without the filter.
+    from typer.testing import CliRunner
+
+    from patchlens.cli import app
+
+    db = erofs_store[0]
+    for opts, want in (([], n), (["--list", "linux-erofs"], n), (["--search", "is:pull"], pulls)):
+        res = CliRunner().invoke(
+            app, ["--db", str(db), "-q", "export", "patches", "--format", "json", *opts]
+        )
+        assert res.exit_code == 0, res.output[-300:]
+        assert len(json.loads(res.stdout)) == want, opts

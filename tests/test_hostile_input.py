@@ -140,3 +140,14 @@ def test_subject_split_a_thousand_times() -> None:
         assert (s.is_patch, s.version, s.title) == (True, 1, "x")
     p = parsed(message("[PATCH " + "v1-" * 1000 + "] x", "x\n"))
     assert p.result.subject.startswith("[PATCH v1-")
+
+
+def test_binary_size_in_digits_int_refuses() -> None:
+    """ "²" is a digit to str.isdigit() and not to int(): such a "literal" size is unknown,
+    and the diff is still read (it raised ValueError, which stopped the update)."""
+    diff = (
+        "diff --git a/f.bin b/f.bin\nnew file mode 100644\nindex 0000000..e69de29\n"
+        "GIT binary patch\nliteral \u00b2\nzcmV?d00001\n\nliteral 0\nHcmV?d00001\n\n"
+    )
+    (stat,) = file_stats(diff)
+    assert stat.path == "f.bin" and stat.binary

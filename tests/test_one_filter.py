@@ -189,6 +189,9 @@ def test_report_as_of_a_date_before_the_data_s_is_refused(store) -> None:
     db, _client = store
     res = CliRunner().invoke(app, ["--db", str(db), "report", "--as-of", "2024-01-01"])
     assert res.exit_code == 2 and "before the data's date" in res.output, res.output
+    # The data's own day is the data's date.
+    day = json.loads(_cli(db, "report", "--json"))["as_of"][:10]
+    assert json.loads(_cli(db, "report", "--json", "--as-of", day))["as_of"][:10] == day
     now = json.loads(_cli(db, "report", "--json"))
     later = json.loads(_cli(db, "report", "--json", "--as-of", "2099-01-01"))
     assert later["series"] == now["series"] and later["as_of"] > now["as_of"]

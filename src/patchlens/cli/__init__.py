@@ -570,6 +570,8 @@ def report(
         # The figures are stored as of the data's date (every merge, reply and series up to
         # it): an earlier date would mix what happened after it into its states.
         newest = data_date(conn)
+        if when is not None and when < newest and when // 86400 == newest // 86400:
+            when = None  # the data's own day: as of its newest message or commit
         if when is not None and when < newest:
             _fail(
                 f"--as-of {as_of}: before the data's date"

@@ -385,8 +385,10 @@ def file_stats(diff: str) -> list[FileStat]:
         elif want_size and line.startswith(("literal ", "delta ")):
             want_size = False
             kind, _, size = line.partition(" ")
-            if kind == "literal" and size.strip().isdigit():
+            size = size.strip()
+            if kind == "literal" and size.isascii() and size.isdigit():
                 # None when int() refuses it (more than 4,300 digits): not a size git wrote.
+                # ASCII digits only: "²" is a digit to isdigit() and not to int().
                 binary_size = int(size) if len(size) <= 4300 else None
             elif kind == "delta":
                 binary_size = _delta_target_size(lines[i + 1 : i + 9])

@@ -535,7 +535,7 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
     date), whose subject or sender contains `q`. Without a filter, of every series: those the
     metrics count (`series_metrics`), as any filter selects among them; pull requests and
     the groupings the metrics leave out are not series, so a filter that keeps every series
-    lists the same patches as none."""
+    lists the same patches as none (`is:pull` selects the pull requests' own)."""
     vm, sv, sm, m, a, pc, c = (
         schema.version_members,
         schema.series_versions,
@@ -559,8 +559,9 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
         vm.join(m, m.c.id == vm.c.message_pk)
         .join(a, a.c.message_pk == m.c.id)
         .join(sv, sv.c.key == vm.c.version_key)
-        .join(sm, sm.c.series_key == sv.c.series_key)
     )
+    # No filter: the patches of every series (a filter's keys may name pull requests too).
+    of_series = joined.join(sm, sm.c.series_key == sv.c.series_key)
     col = columns[key]
     order = (col.desc(), m.c.id.desc()) if desc else (col.asc(), m.c.id.asc())
     if keys is None and f.q:
@@ -574,13 +575,13 @@ def patches(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any]
         page = min(f.page, pages)
         ids = [int(i) for i in matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
     elif keys is None:
-        base = select(m.c.id).select_from(joined).where(and_(*conds))
+        base = select(m.c.id).select_from(of_series).where(and_(*conds))
 
         def dates() -> tuple[list[int], int]:
             found = [
                 d
                 for (d,) in conn.execute(
-                    select(m.c.date_utc).select_from(joined).where(vm.c.idx > 0)
+                    select(m.c.date_utc).select_from(of_series).where(vm.c.idx > 0)
                 )
             ]
             known = sorted(d for d in found if d is not None)

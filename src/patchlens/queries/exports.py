@@ -69,8 +69,14 @@ def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[
 
 
 def patch_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
-    """Every patch posted in the selected series, with the commit it became."""
+    """Every patch posted in the selected series, with the commit it became. Without a
+    filter, of every series the metrics count, as the patches page lists them (pull requests
+    and the groupings the metrics leave out are not series; `is:pull` selects the pull
+    requests' own)."""
     keys = selected_keys(conn, f, rules)
+    if keys is None:
+        sm = schema.series_metrics
+        keys = set(conn.execute(select(sm.c.series_key)).scalars())
     people = people_of(conn)
     msgid = dict(conn.execute(select(schema.messages.c.id, schema.messages.c.message_id)).all())
     commit = {
