@@ -463,6 +463,11 @@ def test_a_list_s_own_address_names_nobody(tmp_path: Path) -> None:
         assert waiting_on(by_title["tools: two"])["on"] == ON_NOBODY
         (ann,) = find_people(conn, "ann@example.org")
         assert by_title["tools: three"].asked == {ann["identity"]}
+        # The review load on a person's page agrees: the list is named by nobody's series.
+        from patchlens.queries.load import _named_series
+
+        assert _named_series(conn, the_list["identity"]) == frozenset()
+        assert _named_series(conn, ann["identity"]) == {by_title["tools: three"].key}
 
 
 def test_list_ids_read_from_headers() -> None:

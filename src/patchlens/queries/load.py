@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
-from patchlens.mail.keys import key_hash, recipients
+from patchlens.mail.keys import key_hash
+from patchlens.mail.listid import named_on
 from patchlens.metrics.backlog import DAY, BacklogRules
 from patchlens.metrics.distributions import is_partial, period_bounds, period_of, summary, timeline
 from patchlens.queries.selection import all_series, data_date, per_version
@@ -201,13 +202,14 @@ def _named_by_scan(conn: Connection, addresses: set[str]) -> set[str]:
             *(c.contains(a, autoescape=True) for a in chunk for c in (m.c.to_addrs, m.c.cc_addrs))
         )
         q = (
-            select(sv.c.series_key, m.c.to_addrs, m.c.cc_addrs)
+            select(sv.c.series_key, m.c.to_addrs, m.c.cc_addrs, m.c.list_id_header)
             .join(vm, vm.c.version_key == sv.c.key)
             .join(m, m.c.id == vm.c.message_pk)
             .where(cond)
         )
-        for key, to, cc in conn.execute(q):
-            if recipients(to, cc) & addresses:  # a whole address, not a longer one containing it
+        for key, to, cc, header in conn.execute(q):
+            # A whole address, not a longer one containing it; never the list's own.
+            if named_on(to, cc, header) & addresses:
                 out.add(key)
     return out
 
@@ -254,11 +256,16 @@ def _named_by_keys(conn: Connection, addresses: set[str]) -> set[str]:
     )
 
     def named(pks: set[int]) -> set[int]:
-        """Those of `pks` that have one of the addresses in To:/Cc: (not only its hash)."""
+        """Those of `pks` that have one of the addresses in To:/Cc: (not only its hash), the
+        list's own that their List-Id tells aside (mail/listid.py)."""
         out: set[int] = set()
         for chunk in chunks(sorted(pks)):
-            q = select(m.c.id, m.c.to_addrs, m.c.cc_addrs).where(m.c.id.in_(chunk))
-            out |= {pk for pk, to, cc in conn.execute(q) if recipients(to, cc) & addresses}
+            q = select(m.c.id, m.c.to_addrs, m.c.cc_addrs, m.c.list_id_header)
+            out |= {
+                pk
+                for pk, to, cc, header in conn.execute(q.where(m.c.id.in_(chunk)))
+                if named_on(to, cc, header) & addresses
+            }
         return out
 
     confirmed = named(set(first.values()))

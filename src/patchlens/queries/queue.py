@@ -5,7 +5,7 @@ Read at query time from the stored tables (docs/METRICS.md, "Queues and waiting 
   expected_roles, written by the metrics stage from the file in force at the posting date);
 - who was asked by name: the To: and Cc: addresses of the current version's messages
   (messages.to_addrs / cc_addrs), as identities (a person's every address counts), but for
-  the lists' own addresses (those their List-Id headers name, mail/listid.py);
+  the list's own address that each message's List-Id header tells (mail/listid.py);
 - who answered which version (review_events: replies from anyone but the author and bots,
   with the version each answers from `replies`).
 
@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
-from patchlens.mail.listid import is_list_address, list_id
+from patchlens.mail.listid import named_on
 from patchlens.metrics.backlog import OPEN_STATES, BacklogRules
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 from patchlens.queries.selection import all_series, data_date, per_version
@@ -148,8 +148,6 @@ def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
     addr_map = identities_by_address(conn)
     bots = {i for i, (_n, _a, bot) in people_names(conn).items() if bot}
     current_keys = sorted(k for k, (_s, cur) in current_of.items() if cur)
-    sent: list[tuple[str, list[str]]] = []  # (version key, its To: and Cc: addresses)
-    ids: set[str] = set()  # the List-Ids these messages carry
     for chunk in chunks(current_keys):
         q = (
             select(vm.c.version_key, m.c.to_addrs, m.c.cc_addrs, m.c.list_id_header)
@@ -157,16 +155,12 @@ def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
             .where(vm.c.version_key.in_(chunk))
         )
         for vkey, to, cc, header in conn.execute(q):
-            sent.append((vkey, _split_addresses(to) + _split_addresses(cc)))
-            if (lid := list_id(header)) is not None:
-                ids.add(lid)
-    for vkey, addresses in sent:
-        o = out[current_of[vkey][0]]
-        for a in addresses:
+            o = out[current_of[vkey][0]]
             # The list itself names nobody: every series is sent to it (mail/listid.py).
-            who = addr_map.get(a)
-            if who is not None and who not in bots and not is_list_address(a, ids):
-                o.asked.add(who)
+            for a in named_on(to, cc, header):
+                who = addr_map.get(a)
+                if who is not None and who not in bots:
+                    o.asked.add(who)
     for chunk in chunks(sorted(current_of)):
         q = (
             select(rp.c.version_key, ev.c.who, ev.c.date)

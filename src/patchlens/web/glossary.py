@@ -245,7 +245,8 @@ _DURATIONS = {
         "From the posting of the first version to the last commit linked to any of its "
         "patches (committer date; a partly merged series to its last merged patch), or to the "
         "maintainer's notice for a series merged by notice. Empty for a series with nothing "
-        "merged.",
+        "merged, and for one whose merge is dated before its posting or rests on ambiguous "
+        "links alone (anomalies).",
     ),
     "time_to_commit": (
         "time to commit (last review to commit)",
