@@ -193,15 +193,30 @@ class _Group:
     prefixes: tuple[str, ...]
 
 
+# Pieces one bracket token is split into at most (see _expand_token).
+MAX_PIECES = 64
+
+
 def _expand_token(tok: str, out: list[tuple[int, Any]]) -> None:
     """Classify one token, splitting glued forms ("PATCHv2", "v2-rebased", "RFC/PATCH").
 
     The pieces of a split token are classified in turn, depth first, from a stack rather
-    than by recursion: "v1-v1-v1-..." splits a thousand times (RecursionError).
+    than by recursion: "v1-v1-v1-..." splits a thousand times (RecursionError). Each split
+    reads the rest of the token again, so past MAX_PIECES pieces (real tokens split a few
+    times) what is left is a word: a bracket of 100 KB glued pieces cost minutes.
     """
     todo = [tok]
+    pieces = 0
     while todo:
-        _expand_one(todo.pop(), out, todo)
+        piece = todo.pop()
+        pieces += 1
+        if pieces <= MAX_PIECES:
+            _expand_one(piece, out, todo)
+            continue
+        word = piece.lstrip("-")
+        out.append(
+            (_K_WORD, word) if word and not _PUNCT_ONLY_RE.fullmatch(word) else (_K_SEP, None)
+        )
 
 
 def _expand_one(tok: str, out: list[tuple[int, Any]], todo: list[str]) -> None:
