@@ -37,7 +37,9 @@ def test_named_series_by_keys_equal_the_scan(erofs_store) -> None:
         for addresses in _people(conn, 8):
             by_keys = load._named_by_keys(conn, addresses)
             assert by_keys == load._named_by_scan(conn, addresses), addresses
-        assert load._named_by_keys(conn, _people(conn, 1)[0])  # the comparison says something
+        # The comparison says something (the most named address is the list's own, which
+        # names nobody: mail/listid.py).
+        assert sum(bool(load._named_by_keys(conn, a)) for a in _people(conn, 8)) >= 5
         assert not load._named_by_keys(conn, {"nobody@example.invalid"})
 
 

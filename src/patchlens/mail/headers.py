@@ -204,9 +204,12 @@ def parse_address(value: str) -> tuple[str, str]:
     return name.strip().strip('"'), addr.strip().lower()
 
 
+# A bare address's local part is read up to 256 characters (RFC 5321 allows 64; reply
+# addresses of web services run longer): each start in a long run of such characters read to
+# the run's end, and a Cc: of 128 KB of "!" took 12 s.
 _ADDR = re.compile(
     r"<\s*([^<>@\s]+@[^<>\s]+?)\s*>"  # name <addr>
-    r"|(?<![\w.+=<-])([\w.+=!#$%&'*/?^`{|}~-]++@[\w-]+(?:\.[\w-]+)+)"  # bare addr
+    r"|(?<![\w.+=<-])([\w.+=!#$%&'*/?^`{|}~-]{1,256}+@[\w-]+(?:\.[\w-]+)+)"  # bare addr
     r"|([\w.+=-]++) at ([\w-]+(?:\.[\w-]+)+)"  # pipermail's "user at host"
 )
 # _ADDR where a "user at host" starts at the start of its word. Past the first position of a
@@ -215,7 +218,7 @@ _ADDR = re.compile(
 # a scan to the end of the word (quadratic).
 _ADDR_AT_WORD = re.compile(
     r"<\s*([^<>@\s]+@[^<>\s]+?)\s*>"
-    r"|(?<![\w.+=<-])([\w.+=!#$%&'*/?^`{|}~-]++@[\w-]+(?:\.[\w-]+)+)"
+    r"|(?<![\w.+=<-])([\w.+=!#$%&'*/?^`{|}~-]{1,256}+@[\w-]+(?:\.[\w-]+)+)"
     r"|(?<![\w.+=-])([\w.+=-]++) at ([\w-]+(?:\.[\w-]+)+)"
 )
 
