@@ -18,11 +18,18 @@ from patchlens.store import schema
 
 
 def _rows(conn):
-    """Every patch of a version (idx > 0) with what the search and the orders read."""
+    """Every patch of a series' version (idx > 0; pull requests and the groupings the metrics
+    leave out are not series) with what the search and the orders read."""
     vm, m, a = schema.version_members, schema.messages, schema.message_analysis
+    sv, sm = schema.series_versions, schema.series_metrics
     return conn.execute(
         select(m.c.id, m.c.date_utc, a.c.lines_added, m.c.subject, m.c.from_addr)
-        .select_from(vm.join(m, m.c.id == vm.c.message_pk).join(a, a.c.message_pk == m.c.id))
+        .select_from(
+            vm.join(m, m.c.id == vm.c.message_pk)
+            .join(a, a.c.message_pk == m.c.id)
+            .join(sv, sv.c.key == vm.c.version_key)
+            .join(sm, sm.c.series_key == sv.c.series_key)
+        )
         .where(vm.c.idx > 0)
     ).all()
 

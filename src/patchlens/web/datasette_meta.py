@@ -170,6 +170,8 @@ facts AS (
       WHERE c.series_key = o.series_key AND NOT who.is_bot AND (
         instr(',' || lower(replace(m.to_addrs, ' ', '')) || ',', ',' || addrs.a || ',') > 0
         OR instr(',' || lower(replace(m.cc_addrs, ' ', '')) || ',', ',' || addrs.a || ',') > 0)
+      -- never the list's own address, which the message's List-Id tells (mail/listid.py)
+      AND instr(lower(coalesce(m.list_id_header, '')), '<' || replace(addrs.a, '@', '.') || '>') = 0
     ) AS asked,
     EXISTS (
       SELECT 1 FROM answers a WHERE a.series_key = o.series_key
