@@ -156,6 +156,18 @@ def test_is_pull(client, sql) -> None:
     }
     assert all(r["reviewers"] is None for r in rows)
     assert {r["state"] for r in rows} <= {"merged", "pull request"}
+    # has:reply: answered by someone other than the author or a bot (pr-tracker-bot's "has
+    # been merged" answers none; it made 91 of EROFS's 93 pull requests "replied").
+    answered = {
+        k
+        for (k,) in sql.execute(
+            "SELECT DISTINCT sv.series_key FROM series_versions sv "
+            "JOIN pull_requests p ON p.series_key = sv.series_key "
+            "JOIN replies r ON r.version_key = sv.key WHERE NOT r.is_bot AND NOT r.is_author"
+        )
+    }
+    assert keys(client, "is:pull has:reply") == answered
+    assert len(answered) < len(merged)
     # Not a series under review: without is:pull no pull request is listed.
     assert not keys(client, "-is:pull") & expected
     assert total(client, "-is:pull") == one(sql, "SELECT count(*) FROM series_metrics")

@@ -189,6 +189,18 @@ def pull_rows(conn: Connection) -> list[dict[str, Any]]:
     for key, seq, n in conn.execute(select(sv.c.series_key, sv.c.seq, sv.c.n_patches)):
         if key in pulls and (key not in latest or seq > latest[key][0]):
             latest[key] = (seq, n)
+    # has:reply is "answered by someone other than the author or a bot": pr-tracker-bot's
+    # "has been merged" is a reply of every merged pull request, and no answer.
+    rp = schema.replies
+    answered = set(
+        conn.execute(
+            select(sv.c.series_key)
+            .join(rp, rp.c.version_key == sv.c.key)
+            .join(pr, pr.c.series_key == sv.c.series_key)
+            .where(~rp.c.is_bot, ~rp.c.is_author)
+            .distinct()
+        ).scalars()
+    )
     rows = []
     for r in conn.execute(
         select(pr, schema.series.c.author_name).outerjoin(
@@ -221,7 +233,7 @@ def pull_rows(conn: Connection) -> list[dict[str, Any]]:
                 "merged": "fully" if merged else "none",
                 "merged_by": p["merged_by"],
                 "merge_evidence": p["merge_evidence"],
-                "has_reviewer_reply": p["replies"] > 0,
+                "has_reviewer_reply": p["series_key"] in answered,
                 "search_text": p["title"].casefold(),
                 "state": "merged" if merged else "pull request",
                 "is_pull": True,
