@@ -300,7 +300,7 @@ def test_queue_page_and_person_page(client) -> None:
         assert str(escape(r["title"])) in text
     person = client.get(f"/people/{ROGER}").text
     assert f'href="/people/{ROGER}/queue"' in person
-    assert f"Queue: {d['total']} open series await them" in person
+    assert f"Queue: {d['total']} open series name them and wait for their answer" in person
     svg = client.get(f"/charts/people/{ROGER}/load.svg")
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     assert "<script" not in svg.text

@@ -337,7 +337,8 @@ def grouping_findings(
     the others; a single withheld finding when none has enough."""
     word, names, others = GROUPINGS[kind]
     counts = _per(rows, names)
-    question = f"Does a {word} wait longer for a merge than the others?"
+    article = "an" if word[:1] in "aeiou" else "a"
+    question = f"Does {article} {word} wait longer for a merge than the others?"
     ranked = [n for n, c in counts.most_common() if c >= MIN_SERIES][:MAX_GROUPS]
     out = []
     for name in ranked:
