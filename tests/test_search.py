@@ -439,3 +439,26 @@ def test_pull_rows_in_the_explorer(client) -> None:
     page = client.get("/series", params={"search": "is:pull"}).text
     assert "pull request" in page or "merged" in page
     assert ">None<" not in page
+
+
+def test_from_finds_a_series_by_its_one_author(client, sql) -> None:
+    """A series' author is its first version's, in the series table as in its metrics: the
+    latest version's name beside the first's address made `from:` find a series by a name
+    its shown author does not have (36 EROFS series had two authors)."""
+    assert (
+        one(
+            sql,
+            "SELECT count(*) FROM series s JOIN series_metrics sm ON sm.series_key = s.key"
+            " WHERE s.author_addr <> sm.author_addr",
+        )
+        == 0
+    )
+    # A series whose later version someone else sent is found by its author's name alone.
+    rows = sql.execute(
+        "SELECT s.key, s.author_name FROM series s JOIN series_versions v"
+        " ON v.series_key = s.key WHERE v.author_addr <> s.author_addr AND s.author_name <> ''"
+        " GROUP BY s.key LIMIT 3"
+    ).fetchall()
+    assert rows
+    for key, name in rows:
+        assert key in keys(client, f'from:"{name}"')

@@ -37,7 +37,9 @@ from patchlens.store import schema
 # 4: linking's word counts stored (linker_words, linker_people): filled by one full rebuild;
 #    a partial re-roll names the version it re-rolls, not the first of the chain.
 # 5: series metrics name who MAINTAINERS expects and the first response by role.
-DERIVED_VERSION = 5
+# 6: patches under a cover they say more than are one version of their own (review/series.py);
+#    a series' stored author is its first version's, as its metrics have it.
+DERIVED_VERSION = 6
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).

@@ -186,8 +186,11 @@ def structure_rows(
             {
                 "key": series_key,
                 "title": full[-1].title,
-                "author_name": latest.author_name,
-                "author_addr": latest.author_addr,
+                # The series' author is its first version's, as the metrics count it
+                # (queries/evidence.py): the latest's name beside the first's address made
+                # `from:` find a series by two different people.
+                "author_name": first.author_name,
+                "author_addr": first.author_addr,
                 "n_versions": len(chain),
                 "latest_version_key": latest.key,
                 "first_date": first.date,
