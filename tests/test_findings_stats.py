@@ -115,6 +115,11 @@ def test_groupings_withhold_with_the_largest_group_named():
     assert x["withheld"] == (
         "no organisation has 10 merged series in the selection (the most: Alpha, 6); need 10"
     )
+    # Free-mail and personal domains are no organisation: never compared, never "the most".
+    unknown = rows + [_row(f"u{i}", 1, 7.0, org="(unknown)") for i in range(12)]
+    (u,) = fm.grouping_findings(unknown, "org")
+    assert u["withheld"] is not None and "(the most: Alpha, 6)" in u["withheld"]
+    assert u["question"] == "Does an organisation wait longer for a merge than the others?"
     (s,) = fm.grouping_findings(rows, "subsystem")
     assert s["withheld"].startswith("no subsystem is known")
     assert fm.groups_of("org:Alpha", rows, [], [])["members"] == rows[:6]

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from patchlens.identity.orgs import UNKNOWN
 from patchlens.metrics.bootstrap import (
     LEVEL,
     RESAMPLES,
@@ -337,6 +338,9 @@ def grouping_findings(
     the others; a single withheld finding when none has enough."""
     word, names, others = GROUPINGS[kind]
     counts = _per(rows, names)
+    # "(unknown)" gathers free-mail and personal domains: no organisation to compare (its
+    # series still count among "the others").
+    counts.pop(UNKNOWN, None)
     article = "an" if word[:1] in "aeiou" else "a"
     question = f"Does {article} {word} wait longer for a merge than the others?"
     ranked = [n for n, c in counts.most_common() if c >= MIN_SERIES][:MAX_GROUPS]
