@@ -483,21 +483,3 @@ def test_list_ids_read_from_headers() -> None:
     assert is_list_address("linux-iio@vger.kernel.org", ids)
     assert not is_list_address("jic23@kernel.org", ids)
     assert not is_list_address("linux-iio.vger.kernel.org", ids)
-
-
-def test_queue_of_a_maintainer_who_never_wrote(client, sql) -> None:
-    """George Dunlap is an M: of sections of MAINTAINERS-2019-06 and sent none of the posted
-    patches: no person row, but series expect him, and the subsystem pages link his queue
-    (it was "no such person")."""
-    who = "addr:george.dunlap@eu.citrix.com"
-    assert sql.execute("SELECT 1 FROM people WHERE identity = ?", (who,)).fetchone() is None
-    expected = sql.execute(
-        "SELECT count(*) FROM series_metrics WHERE expected_roles LIKE ?", (f'%"{who}"%',)
-    ).fetchone()[0]
-    assert expected > 0
-    for address in ("George.Dunlap@eu.citrix.com", "george.dunlap@eu.citrix.com"):
-        r = client.get(f"/api/people/{address}/queue")
-        assert r.status_code == 200, r.text
-        assert r.json()["identity"] == who and r.json()["total"] > 0
-        assert client.get(f"/people/{address}/queue").status_code == 200
-    assert client.get("/api/people/nobody.at.all@example.invalid/queue").status_code == 404

@@ -293,20 +293,6 @@ def find_people(conn: Connection, text: str) -> list[dict[str, Any]]:
             row = conn.execute(select(*cols).where(pe.c.identity == who)).first()
     if row is not None:
         return [dict(row._mapping)]
-    if "@" in t:
-        # Someone MAINTAINERS names who never wrote to the list: no person row, but a queue
-        # (the subsystem pages link it).
-        who = identity_of_address(conn, t)
-        sm = schema.series_metrics
-        named = conn.execute(
-            select(sm.c.series_key)
-            .where(sm.c.expected_roles.contains(f'"{who}"', autoescape=True))
-            .limit(1)
-        ).first()
-        if named is not None:
-            return [
-                {"identity": who, "name": "", "address": who.removeprefix("addr:"), "messages": 0}
-            ]
     people = [dict(r._mapping) for r in conn.execute(select(*cols))]
     low = t.casefold()
     exact = [p for p in people if (p["name"] or "").casefold() == low]
