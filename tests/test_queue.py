@@ -483,3 +483,18 @@ def test_list_ids_read_from_headers() -> None:
     assert is_list_address("linux-iio@vger.kernel.org", ids)
     assert not is_list_address("jic23@kernel.org", ids)
     assert not is_list_address("linux-iio.vger.kernel.org", ids)
+
+
+def test_subsystem_pages_link_only_queues_that_exist(client) -> None:
+    """Someone MAINTAINERS names under an address that never wrote to the list (George
+    Dunlap's eu.citrix.com; he wrote from citrix.com) has no person page or queue there: the
+    subsystem pages name them without a link, where they linked a "no such person"."""
+    from urllib.parse import unquote
+
+    for title in ("THE REST", "X86 ARCHITECTURE"):
+        html = client.get(f"/subsystems/{title}").text
+        links = set(re.findall(r'href="(/people/[^"#?]+)"', html))
+        assert links, title
+        for link in sorted(links):
+            assert client.get(unquote(link)).status_code == 200, link
+    assert "george.dunlap@eu.citrix.com" in client.get("/subsystems/THE REST").text.lower()

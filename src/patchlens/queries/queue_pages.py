@@ -96,6 +96,10 @@ def subsystem_sections(
                 "oldest_hours": mine[0]["waiting_hours"] if mine else None,
                 "median_hours": summary(r["waiting_hours"] for r in mine)["median"],
                 "url": queue_url(address),
+                # Someone MAINTAINERS names under an address that never wrote to the list
+                # has no person page or queue of theirs to link (their identity there is
+                # that address alone).
+                "known": who in names,
                 "rows": mine[:QUEUE_TOP],
             }
         )
@@ -114,6 +118,7 @@ def subsystem_sections(
                     "name": names.get(p, ("", "", False))[0],
                     "address": names.get(p, ("", p.removeprefix("addr:"), False))[1],
                     "series": n,
+                    "known": p in names,
                 }
                 for p, n in sorted(on_person.items(), key=lambda kv: (-kv[1], kv[0]))
             ],
