@@ -120,6 +120,9 @@ def test_groupings_withhold_with_the_largest_group_named():
     (u,) = fm.grouping_findings(unknown, "org")
     assert u["withheld"] is not None and "(the most: Alpha, 6)" in u["withheld"]
     assert u["question"] == "Does an organisation wait longer for a merge than the others?"
+    (only,) = fm.grouping_findings(unknown[-12:], "org")
+    assert only["withheld"] == "no organisation is known for the 12 merged series of the selection"
+    assert only["stands_on"] == 12
     (s,) = fm.grouping_findings(rows, "subsystem")
     assert s["withheld"].startswith("no subsystem is known")
     assert fm.groups_of("org:Alpha", rows, [], [])["members"] == rows[:6]

@@ -340,7 +340,7 @@ def grouping_findings(
     counts = _per(rows, names)
     # "(unknown)" gathers free-mail and personal domains: no organisation to compare (its
     # series still count among "the others").
-    counts.pop(UNKNOWN, None)
+    unknown = counts.pop(UNKNOWN, 0)
     article = "an" if word[:1] in "aeiou" else "a"
     question = f"Does {article} {word} wait longer for a merge than the others?"
     ranked = [n for n, c in counts.most_common() if c >= MIN_SERIES][:MAX_GROUPS]
@@ -360,6 +360,8 @@ def grouping_findings(
         why = (
             "no subsystem is known (no MAINTAINERS file), or no series of one was merged"
             if kind == "subsystem"
+            else f"no organisation is known for the {unknown:,} merged series of the selection"
+            if unknown
             else "no merged series in the selection"
         )
     else:
@@ -378,7 +380,7 @@ def grouping_findings(
             "groups": [],
             "effect": None,
             "sentence": "",
-            "stands_on": sum(counts.values()),
+            "stands_on": sum(counts.values()) + unknown,
             "withheld": why,
         }
     ]
