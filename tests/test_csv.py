@@ -250,6 +250,16 @@ def test_subsystem_tables_and_search(xen_client) -> None:
     for t in ("unanswered", "open"):
         assert d[t]["total"] == len(d[t]["rows"])
         check(client, "subsystem", t, d[t]["rows"], ident=title, nonempty=t == "unanswered")
+    # The queues, waiting on whom and the load over time (they had no CSV).
+    check(client, "subsystem", "queues", d["queues"], ident=title)
+    w = d["waiting_on"]
+    check(client, "subsystem", "waiting_on_people", w["by_person"], ident=title)
+    assert len(w["rows"]) == w["total"]
+    check(client, "subsystem", "waiting_on", w["rows"], ident=title)
+    check(client, "subsystem", "load", d["load"], ident=title)
+    check(client, "subsystem", "first_response_by_role", d["first_response_by_role"], ident=title)
+    perf = client.get("/api/performance").json()
+    check(client, "performance", "first_response_by_role", perf["first_response_by_role"])
     html = client.get(f"/subsystems/{quote(title)}").text
     for t in TABLES["subsystem"]:
         assert f'href="/csv/subsystem/{t}/{quote(title, safe="@")}"' in html, t

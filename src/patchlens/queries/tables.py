@@ -96,12 +96,16 @@ def _performance() -> dict[str, Table]:
         )
     for kind in ("patches", "lines", "versions"):
         out[f"by_bucket-{kind}"] = Table(_at("by_bucket", kind), ("group", *SUMMARY))
+    out["first_response_by_role"] = Table(_at("first_response_by_role"), BY_ROLE)
     return out
 
 
 def _series_part(key: str) -> Table:
     return Table(_at(key, "rows"), SERIES)
 
+
+# The first responses by role (a subsystem's, or the selection's on the performance page).
+BY_ROLE = ("role", "first", "first_share", "n", "median_hours", "p75_hours", "p90_hours")
 
 TABLES: dict[str, dict[str, Table]] = {
     "overview": {
@@ -236,6 +240,41 @@ TABLES: dict[str, dict[str, Table]] = {
         ),
         "unanswered": _series_part("unanswered"),
         "open": _series_part("open"),
+        "queues": Table(
+            _at("queues"),
+            (
+                "name",
+                "address",
+                "identity",
+                "role",
+                "waiting",
+                "again",
+                "oldest_hours",
+                "median_hours",
+            ),
+        ),
+        "waiting_on_people": Table(
+            _at("waiting_on", "by_person"), ("identity", "name", "address", "series")
+        ),
+        "waiting_on": Table(
+            _at("waiting_on", "rows"),
+            (
+                "series_key",
+                "title",
+                "author_name",
+                "author_addr",
+                "current_version",
+                "waiting_hours",
+                "waiting_on",
+                "waiting_on_who",
+                "state",
+            ),
+        ),
+        "load": Table(
+            _at("load"),
+            ("period", "partial", "awaiting", "answered", "median_wait_hours", "p90_wait_hours"),
+        ),
+        "first_response_by_role": Table(_at("first_response_by_role"), BY_ROLE),
     },
     "commit": {
         "files": Table(_at("files"), ("path", "old_path", "lines_added", "lines_removed", "binary"))
