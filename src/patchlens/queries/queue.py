@@ -113,10 +113,6 @@ def identity_of_address(conn: Connection, address: str) -> str:
     return identities_by_address(conn).get(a, f"addr:{a}")
 
 
-def _split_addresses(text: str | None) -> list[str]:
-    return [a.strip().lower() for a in (text or "").split(",") if a.strip()]
-
-
 def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
     rows = [r for r in all_series(conn, rules) if r["state"] in OPEN_STATES]
     by_key = {r["series_key"]: r for r in rows}
