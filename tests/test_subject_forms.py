@@ -257,3 +257,36 @@ def test_patches_under_a_cover_they_differ_from_are_one_version_of_their_own() -
     # Each patch its own version again when the same patch index comes twice.
     again = _mail("p-1b", "[PATCH RFC 1/3] btrfs: part 1", "c-0")
     assert len(group_versions([cover, *patches, again])) == 3
+
+
+# -- bounces -------------------------------------------------------------------------------------
+
+
+def test_a_bounce_from_a_mail_system_is_no_posting() -> None:
+    """A bounce that comes back to the list carries the returned patch, diff and all (three
+    such in the EROFS archive, from postmaster@aliyun.com), but nobody posted anything."""
+    diff = "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n"
+    subject = "Undelivered Mail Returned to Sender"
+    for sender in ("postmaster@aliyun.com", "MAILER-DAEMON@example.org", "mailer-daemon@x.y"):
+        row = analyze(1, subject, "returned mail", diff, True, False, sender).row
+        assert not row["is_posting"], sender
+    # A person's address, or a mail system's name in a domain, is not a mail system.
+    for sender in ("dev@postmaster.example", "postmasters@example.org", "postmaster", ""):
+        assert analyze(1, subject, "x", diff, True, False, sender).row["is_posting"], sender
+
+
+def test_no_series_from_a_mail_system_on_real_mail(erofs_store) -> None:
+    from sqlalchemy import func, select
+
+    from patchlens.review.model import is_mail_system
+    from patchlens.store import schema
+
+    _db, engine, _reports = erofs_store
+    m, s = schema.messages, schema.series
+    with engine.connect() as conn:
+        bounces = conn.execute(
+            select(func.count()).where(func.lower(m.c.from_addr).like("postmaster@%"))
+        ).scalar_one()
+        authors = conn.execute(select(s.c.author_addr)).scalars().all()
+    assert bounces >= 3  # the archive's bounces are still stored, as messages
+    assert authors and not [a for a in authors if is_mail_system(a)]

@@ -33,7 +33,8 @@ from patchlens.review.model import (
 # 2: notices name their tree; stable-tree robot notices are not postings.
 # 3: b4's series change-id wins over a Gerrit Change-Id above it.
 # 4: a posting's prerequisites (Depends-on:, Based-on:, prerequisite-*:, base-commit:).
-ANALYSIS_VERSION = 4
+# 5: a bounce from a mail system (postmaster@, MAILER-DAEMON@) is no posting.
+ANALYSIS_VERSION = 5
 
 
 @dataclass(slots=True)
@@ -52,14 +53,16 @@ def analyze(
     diff: str | None,
     has_patch: bool,
     has_parent: bool,
+    sender: str = "",
 ) -> Analysis:
-    """Pure: the message_analysis row, trailers and notices of one message."""
+    """Pure: the message_analysis row, trailers and notices of one message; `sender` is
+    the From: address (a mail system's bounce is no posting)."""
     s = parse_subject(subject_text)
     # A pull request is known by its body too ("[GIT] Networking" + `git request-pull` text),
     # unless its subject numbers it in a series: a cover letter (0/N) that also offers a pull
     # remains the cover of its patches.
     pull = s.pull or (not s.is_reply and s.index is None and is_request_pull(body))
-    posting = is_posting(s, has_patch, has_parent, pull=pull)
+    posting = is_posting(s, has_patch, has_parent, pull=pull, sender=sender)
     stats = file_stats(diff) if diff else []
     trailers: list[tuple[bool, Trailer]] = []
     notices: list[str] = []

@@ -121,16 +121,36 @@ def is_request_pull(body: str) -> bool:
     return first is not None and _REQUEST_PULL_URL.search(body, first.end()) is not None
 
 
-def is_posting(subject: Subject, has_patch: bool, has_parent: bool, *, pull: bool = False) -> bool:
+# The senders of delivery reports (RFC 5321's postmaster, and the MAILER-DAEMON of sendmail,
+# Postfix, Exim and Gmail): a bounce that comes back to the list often carries the returned
+# posting as an attachment, diff and all, but nobody posted anything.
+_MAIL_SYSTEM = frozenset({"postmaster", "mailer-daemon", "mailer_daemon", "mail-daemon"})
+
+
+def is_mail_system(addr: str) -> bool:
+    """The address is a mail system's own (a bounce's sender), not a person's."""
+    local, _, domain = (addr or "").rpartition("@")
+    return bool(domain) and local.casefold() in _MAIL_SYSTEM
+
+
+def is_posting(
+    subject: Subject,
+    has_patch: bool,
+    has_parent: bool,
+    *,
+    pull: bool = False,
+    sender: str = "",
+) -> bool:
     """A patch, cover letter or pull request as sent, as opposed to a reply.
 
     A `[PATCH]` subject without a diff that answers another message is a reply whose sender
     kept the subject (no "Re:"); a cover letter (0/N) or pull request is a posting wherever
     it sits. `pull` says the body is a pull request (`is_request_pull`), which makes the mail
     a posting even when its subject has no patch keyword ("[GIT] Networking"). A stable-tree
-    robot's notice carries a diff but is no posting.
+    robot's notice carries a diff but is no posting, nor is a bounce from a mail system
+    (`sender`), whatever it carries.
     """
-    if subject.is_reply or is_stable_notice(subject.title):
+    if subject.is_reply or is_stable_notice(subject.title) or is_mail_system(sender):
         return False
     if has_patch or pull:
         return True

@@ -38,11 +38,12 @@ def _analyse_chunk(job: tuple[str, list[int]]) -> list[Analysis]:
                     m.c.has_patch,
                     m.c.in_reply_to,
                     m.c.refs,
+                    m.c.from_addr,
                 ).where(m.c.id.in_(pks))
             ).all()
     finally:
         engine.dispose()
-    return [analyze(*r[:5], bool(r.in_reply_to or r.refs)) for r in rows]
+    return [analyze(*r[:5], bool(r.in_reply_to or r.refs), r.from_addr or "") for r in rows]
 
 
 def analyse_new(

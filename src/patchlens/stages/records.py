@@ -85,6 +85,7 @@ def parse_batch(msgs: list[RawMessage]) -> list[Parsed]:
                     diff,
                     bool(result.has_patch),
                     bool(result.in_reply_to or result.refs),
+                    result.from_addr or "",
                 )
             except Exception:  # left to analyse_new, which reports it as it always did
                 found = None
