@@ -58,3 +58,18 @@ def test_parquet_needs_a_file(erofs_store) -> None:
     db, _engine, _ = erofs_store
     proc = invoke_cli("--db", str(db), "export", "people", "--format", "parquet")
     assert proc.returncode == 2 and "--output" in proc.stderr
+
+
+def test_no_filter_exports_what_a_filter_keeping_every_series_exports(erofs_store) -> None:
+    """Without a filter an export holds every series; with a filter that keeps every series
+    it holds the same, not pull requests as well in one case and not in the other."""
+    db, _engine, _ = erofs_store
+    keep_all = ("--since", "1990-01-01")
+    for name, key in (("series", "version_key"), ("patches", "message_id"), ("links", "commit")):
+        plain = json.loads(_run(db, name, "--format", "json"))
+        kept = json.loads(_run(db, name, "--format", "json", *keep_all))
+        assert sorted(r[key] for r in plain) == sorted(r[key] for r in kept), name
+        assert plain, name
+    pulls = json.loads(_run(db, "series", "--format", "json", "--search", "is:pull"))
+    plain_keys = {r["series"] for r in json.loads(_run(db, "series", "--format", "json"))}
+    assert pulls and not {r["series"] for r in pulls} & plain_keys

@@ -107,12 +107,10 @@ def test_bulk_validates_against_its_mappings(exported: Path) -> None:
     # The 2016 dashboard's panels: time to merge, versions per series, states, orgs, dates.
     merged = [v for v in versions if v["time_to_merge_hours"] is not None]
     assert len(merged) > 500 and all(v["time_to_merge_hours"] >= 0 for v in merged)
-    # Versions whose series has no metrics row (pull requests, among others) carry no
-    # series fields; every pull request is one of them, and they are few.
-    no_metrics = [v for v in versions if v["state"] is None]
-    pulls = [v for v in versions if "PULL" in v["flags"]]
-    assert pulls and all(v["state"] is None for v in pulls)
-    assert len(no_metrics) < len(versions) / 10
+    # Without a filter, the versions of every series, each with its series' fields: pull
+    # requests are not series (`--search is:pull` exports them).
+    assert all(v["state"] is not None for v in versions)
+    assert not [v for v in versions if "PULL" in v["flags"]]
     states = {v["state"] for v in versions if v["state"] is not None}
     assert states <= set(STATES) and len(states) >= 5
     assert max(v["versions"] or 0 for v in versions) >= 3 and all(v["date"] for v in versions)
@@ -244,3 +242,13 @@ def test_url_loads_through_opensearch_py_incrementally(erofs_store, tmp_path: Pa
         assert node.sent_ids() == first
     finally:
         node.server.shutdown()
+
+
+def test_pull_requests_are_exported_when_selected(erofs_store, tmp_path: Path) -> None:
+    db, _engine, _ = erofs_store
+    out = tmp_path / "pulls"
+    _export(db, "--out", str(out), "--search", "is:pull")
+    versions = [d for _v, _i, d in _ops(out / "patchlens-versions.ndjson")]
+    assert versions and all("PULL" in v["flags"] for v in versions)
+    # Selected, a pull request carries what the pull requests page says of it.
+    assert all(v["state"] for v in versions)

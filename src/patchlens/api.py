@@ -28,7 +28,7 @@ from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries import exports
 from patchlens.queries.filters import SERIES_PARAMS, FilterError, Filters
 from patchlens.queries.formats import DATE_FIELDS, iso, with_units
-from patchlens.queries.selection import selected_keys
+from patchlens.queries.selection import export_keys
 from patchlens.queries.series import version_flags, versions_detail
 from patchlens.queries.tables import EXPLORER, TABLES, explorer_rows, table_rows
 from patchlens.store.db import open_store
@@ -156,8 +156,8 @@ class Store:
         f = _filters(filters)
 
         def rows(conn: Connection) -> list[dict[str, Any]]:
-            keys = selected_keys(conn, f, self.rules)
-            return [_version_row(v) for v in versions_detail(conn, _sorted(keys))]
+            keys = export_keys(conn, f, self.rules)
+            return [_version_row(v) for v in versions_detail(conn, sorted(keys))]
 
         return self._read(rows, as_, "versions")
 
@@ -175,10 +175,10 @@ class Store:
         f = _filters(filters)
 
         def rows(conn: Connection) -> list[dict[str, Any]]:
-            keys = selected_keys(conn, f, self.rules)
+            keys = export_keys(conn, f, self.rules)
             return [
                 _reply_row(v, rep)
-                for v in versions_detail(conn, _sorted(keys))
+                for v in versions_detail(conn, sorted(keys))
                 for rep in v["replies"]
             ]
 
@@ -247,10 +247,6 @@ def _filters(given: dict[str, Any], extra: tuple[str, ...] = ()) -> Filters:
     f = Filters.from_values(values)
     # The whole table, never one page of it.
     return replace(f, page=1, full="1")
-
-
-def _sorted(keys: set[str] | None) -> list[str] | None:
-    return None if keys is None else sorted(keys)
 
 
 def _version_row(v: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Rows for `patchlens export series|patches|people|metrics|links`: per version, patch, person,
 series and link, with the units of every export (see patchlens.queries.formats). Each takes
-the one filter: an export covers the series `select_series` keeps (every one when no filter
-is given; the series export then holds pull requests too, as the store does)."""
+the one filter: an export covers the series `select_series` keeps (every series when no
+filter is given, as with a filter that keeps every one; `is:pull` selects pull requests)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from patchlens.queries.evidence import load_series, people_of
 from patchlens.queries.filters import Filters
 from patchlens.queries.formats import column_names, with_units
 from patchlens.queries.history import load_superseded_by_merged
-from patchlens.queries.selection import select_series, selected_keys
+from patchlens.queries.selection import export_keys, select_series, selected_keys
 from patchlens.queries.series import EXPORT_COLUMNS, export_rows
 from patchlens.store import schema
 
@@ -65,7 +65,7 @@ METRICS_COLUMNS = column_names(_METRICS)
 
 def series_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
     """Every version of the selected series, with its patches and replies."""
-    return export_rows(conn, selected_keys(conn, f, rules))
+    return export_rows(conn, export_keys(conn, f, rules))
 
 
 def patch_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, Any]]:
@@ -73,10 +73,7 @@ def patch_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[s
     filter, of every series the metrics count, as the patches page lists them (pull requests
     and the groupings the metrics leave out are not series; `is:pull` selects the pull
     requests' own)."""
-    keys = selected_keys(conn, f, rules)
-    if keys is None:
-        sm = schema.series_metrics
-        keys = set(conn.execute(select(sm.c.series_key)).scalars())
+    keys = export_keys(conn, f, rules)
     people = people_of(conn)
     msgid = dict(conn.execute(select(schema.messages.c.id, schema.messages.c.message_id)).all())
     commit = {
@@ -95,7 +92,7 @@ def patch_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[s
     }
     rows = []
     for se in load_series(conn, people):
-        if keys is not None and se.key not in keys:
+        if se.key not in keys:
             continue
         superseded_after = {v.key: i < len(se.versions) - 1 for i, v in enumerate(se.versions)}
         for v in se.versions:
@@ -138,15 +135,14 @@ LINK_COLUMNS = ("message_id", "repo", "commit", "method", "score", "ambiguous", 
 def links_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, object]]:
     """Every link of a patch of the selected series, one a row, with what anyone needs to
     check it without patchlens."""
-    keys = selected_keys(conn, f, rules)
+    keys = export_keys(conn, f, rules)
     pc, m, c, r = schema.patch_commits, schema.messages, schema.commits, schema.repos
     posted_in: dict[int, set[str]] = {}
-    if keys is not None:
-        vm, sv = schema.version_members, schema.series_versions
-        for pk, key in conn.execute(
-            select(vm.c.message_pk, sv.c.series_key).join(sv, sv.c.key == vm.c.version_key)
-        ):
-            posted_in.setdefault(pk, set()).add(key)
+    vm, sv = schema.version_members, schema.series_versions
+    for pk, key in conn.execute(
+        select(vm.c.message_pk, sv.c.series_key).join(sv, sv.c.key == vm.c.version_key)
+    ):
+        posted_in.setdefault(pk, set()).add(key)
     q = (
         select(
             pc.c.message_pk,
@@ -175,7 +171,7 @@ def links_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[s
             "evidence": row.evidence,
         }
         for row in conn.execute(q)
-        if keys is None or posted_in.get(row.message_pk, set()) & keys
+        if posted_in.get(row.message_pk, set()) & keys
     ]
 
 

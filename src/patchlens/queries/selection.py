@@ -392,8 +392,22 @@ def _indexes(
 def selected_keys(
     conn: Connection, f: Filters, rules: BacklogRules, kept: bool = False
 ) -> set[str] | None:
-    """The keys of the series `f` keeps, or None when no filter narrows them (every series,
-    pull requests and all: an export then holds everything)."""
+    """The keys of the series `f` keeps, or None when no filter narrows them: a caller may
+    then skip the series set, where "every series" reads the same over its rows (review
+    events, for one, exist for series only). A caller whose rows include pull requests or
+    the groupings the metrics leave out wants `export_keys`."""
     if f.selects_all():
         return None
     return {r["series_key"] for r in select_series(conn, f, rules, kept=kept)}
+
+
+def export_keys(conn: Connection, f: Filters, rules: BacklogRules) -> set[str]:
+    """The keys of the series `f` keeps; without a filter, of every series the metrics
+    count. So an export (or a page) without a filter holds what it holds with a filter that
+    keeps every series: pull requests and the groupings the metrics leave out are not
+    series, and `is:pull` is how they are selected."""
+    keys = selected_keys(conn, f, rules)
+    if keys is None:
+        sm = schema.series_metrics
+        keys = set(conn.execute(select(sm.c.series_key)).scalars())
+    return keys
