@@ -358,6 +358,8 @@ def test_person_pages_show_every_series(client, sql) -> None:
     address = who.removeprefix("addr:")
     d = client.get(f"/api/people/{address}").json()
     assert d["authored"]["total"] == d["series_authored"] == authored > 100
+    # The identity names the same person, as the queue's URL takes it.
+    assert client.get(f"/api/people/{who}").json()["identity"] == d["identity"] == who
     assert d["reviewed"]["total"] == reviewed > 100
     seen_a: set[str] = set()
     for page in range(1, d["authored"]["pages"] + 1):
@@ -375,6 +377,10 @@ def test_person_pages_show_every_series(client, sql) -> None:
     html = client.get(f"/people/{address}", params={"authored_page": 2}).text
     assert f"Series authored (51–100 of {authored:,})" in html
     assert "reviewed_page=1" in html and "authored_page=3" in html
+    # The queue is today's over every series; with a filter the page says it does not apply.
+    said = "this page's filters do not apply to it"
+    assert said not in html
+    assert said in client.get(f"/people/{address}", params={"until": "2023-12-31"}).text
 
 
 def test_backlog_headline_counts_every_open_state(client, sql) -> None:

@@ -19,6 +19,8 @@ def _plain(waits: list[Wait], period: str, until: int | None) -> list[tuple]:
     out = []
     for p in timeline(labels, period):
         start, end = period_bounds(p, period)
+        if until is not None:
+            end = min(end, until)  # the period the data ends in: counted at the data's end
         awaiting = sum(
             1
             for w in waits
@@ -63,3 +65,17 @@ def test_load_over_time_equals_the_plain_definition() -> None:
             assert got == (_plain(waits, period, until) if waits else [])
             if n == 300:
                 assert any(r[1] for r in got) and any(r[2] for r in got)
+
+
+def test_the_period_the_data_ends_in_is_counted_at_the_data_end() -> None:
+    """A series still waiting when the data ends counts as awaiting in the last row, even
+    when it would go quiet for good before the period itself ends (the person page's last
+    quarter said 126 where the queue said 181)."""
+    q_start, q_end = period_bounds("2020-Q4", "quarter")
+    data_end = q_start + 50 * DAY
+    waiting = Wait(q_start - 100 * DAY, None, data_end + 10 * DAY, None)  # quiet after
+    answered_late = Wait(q_start + DAY, None, None, None)
+    rows = load_over_time([waiting, answered_late], "quarter", None, data_end)
+    assert rows[-1]["period"] == "2020-Q4" and rows[-1]["partial"]
+    assert rows[-1]["awaiting"] == 2
+    assert data_end + 10 * DAY < q_end  # at the quarter's own end it would have been 1

@@ -498,3 +498,23 @@ def test_subsystem_pages_link_only_queues_that_exist(client) -> None:
         for link in sorted(links):
             assert client.get(unquote(link)).status_code == 200, link
     assert "george.dunlap@eu.citrix.com" in client.get("/subsystems/THE REST").text.lower()
+
+
+def test_series_pages_link_only_queues_that_exist(client, sql) -> None:
+    """A series page's "named by MAINTAINERS at posting" linked George Dunlap's eu.citrix.com
+    queue, which does not exist (he never wrote from it): 497 Xen series linked a 404."""
+    from urllib.parse import quote, unquote
+
+    keys = [
+        k
+        for (k,) in sql.execute(
+            "select series_key from series_metrics where expected_roles like '%eu.citrix.com%'"
+            " order by series_key limit 3"
+        )
+    ]
+    assert keys
+    for key in keys:
+        html = client.get("/series/" + quote(key, safe="@")).text
+        assert "george.dunlap@eu.citrix.com" in html.lower()
+        for link in sorted(set(re.findall(r'href="(/people/[^"#?]+)"', html))):
+            assert client.get(unquote(link)).status_code == 200, (key, link)

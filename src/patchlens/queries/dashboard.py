@@ -800,7 +800,8 @@ def person_page(
     pe = schema.people
     if len(address) > MAX_ADDRESS:
         return None  # longer than any mail address: nobody (and no giant pattern for SQL)
-    addr = address.lower()
+    # An identity (`addr:<address>`, as the queue's URL and the API take) names them too.
+    addr = address.lower().removeprefix("addr:")
     row = conn.execute(select(pe).where(pe.c.identity == f"addr:{addr}")).first()
     if row is None:
         # One element of the JSON list, exactly: the quoted address with LIKE's wildcards

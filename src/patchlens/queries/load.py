@@ -56,7 +56,11 @@ def load_over_time(
 ) -> list[dict[str, Any]]:
     """Per period (oldest first, none skipped, up to `until`): `awaiting` at its end,
     `answered` in it, and the median and 90th percentile of how long those answered had
-    waited (hours). Pure."""
+    waited (hours). Pure.
+
+    The period `until` falls in is counted at `until` (the data's end or the filter's): at
+    the period's own end, still to come, a series quiet now would already count as gone
+    quiet for good, and the row would say less than the person's queue says today."""
     items = list(waits)
     if not items:
         return []
@@ -76,6 +80,8 @@ def load_over_time(
     out = []
     for p in timeline(labels, period):
         start, end = period_bounds(p, period)
+        if until is not None:
+            end = min(end, until)
         awaiting = bisect_left(starts, end) - bisect_left(gone, end)
         done = [
             w
@@ -106,7 +112,10 @@ def person_waits(
 ) -> list[Wait]:
     """The series (of `rows`, series_metrics rows with their state) that named `who` (by
     MAINTAINERS at posting, or To/Cc of any version) or that they answered, each with when
-    they first answered and how long after the version they answered was posted."""
+    they first answered and how long after the version they answered was posted. A bot
+    awaits nothing: bots are never named, and a person's load counts as the queue does."""
+    if _is_bot(conn, who):
+        return []
     named = _named_series(conn, who)
     first = _first_answers(conn, who)
     expected = _expected_people(conn, rules)
@@ -123,6 +132,11 @@ def person_waits(
             wait = round(max(0, answered - version_date) / HOUR, 3)
         out.append(Wait(r["first_date"], answered, _end_of_wait(r, rules), wait))
     return out
+
+
+def _is_bot(conn: Connection, who: str) -> bool:
+    pe = schema.people
+    return bool(conn.execute(select(pe.c.is_bot).where(pe.c.identity == who)).scalar())
 
 
 def candidate_keys(conn: Connection, who: str, rules: BacklogRules) -> set[str]:

@@ -161,7 +161,9 @@ def series_section(conn: Connection, metrics: dict[str, Any]) -> dict[str, Any] 
         if identity is None:
             return None
         name, address, _bot = names.get(identity, ("", identity.removeprefix("addr:"), False))
-        return {"identity": identity, "name": name, "address": address}
+        # Someone MAINTAINERS names under an address that never wrote to the list has no
+        # person page or queue to link (as on the subsystem page).
+        return {"identity": identity, "name": name, "address": address, "known": identity in names}
 
     expected = json.loads(metrics.get("expected_roles") or "{}")
     first_hours = [

@@ -544,7 +544,8 @@ _QUEUES = (
         "awaiting",
         "Series waiting on the person (or on the subsystem's maintainers and reviewers) at "
         "the end of the period: posted by then, not answered by them by then, not merged "
-        "and not quiet for the abandoned threshold.",
+        "and not quiet for the abandoned threshold. A period the data (or the date filter) "
+        "ends in is counted at that end, not at the period's, which is still to come.",
     ),
     Term(
         "load-answered",
