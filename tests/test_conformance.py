@@ -290,3 +290,11 @@ def test_page_api_csv_and_command_agree(client, erofs_store, report):
     bad_day = ["conformance", "--since", "2024-13-01"]
     text = invoke_cli("--db", str(db), *bad_day)
     assert text.returncode == 2 and "--since" in text.stderr
+
+
+def test_a_review_before_a_partial_reroll_counts(report, store_sql):
+    """erofs-utils 8eadc8bbf017 was made from v4's patch 1, which v1 posted identically and
+    Li Guifu reviewed; v2 re-rolled patch 2 alone, and the lineage followed v3 to v2's patch
+    2 only, so the commit was listed as merged with no review."""
+    (sha,) = store_sql.execute("select sha from commits where sha like '8eadc8bbf017%'").fetchone()
+    assert sha not in {r["sha"] for r in report["no_review"]}

@@ -98,6 +98,33 @@ def _show(who: str) -> str:
     return who.removeprefix("addr:")
 
 
+def _laid_over(by_key: dict[str, dict[str, Any]], key: str) -> list[str]:
+    """The version `key` and, when it is a partial re-roll, the versions it is laid over
+    (`rerolls_key`, itself perhaps partial), newest first."""
+    out: list[str] = []
+    v = by_key.get(key)
+    while v is not None and v["key"] not in out:
+        out.append(v["key"])
+        v = by_key.get(v.get("rerolls_key") or "") if v.get("partial") else None
+    return out
+
+
+def standing(
+    by_key: dict[str, dict[str, Any]], posts: dict[str, dict[int, dict[str, Any]]], key: str
+) -> dict[int, tuple[str, dict[str, Any]]]:
+    """The patches version `key` stands for, by index: (the version that posted it, the
+    posting). A partial re-roll (v2 of patch 2 alone) replaces a few patches of the version
+    it is laid over and keeps the others: so the version after it (a whole v3) is compared
+    with v1's patches 1 and 3 and v2's patch 2, not with patch 2 alone (which made patches 1
+    and 3 of v3 "added" and cut their lineage at v3)."""
+    out: dict[int, tuple[str, dict[str, Any]]] = {}
+    for k in _laid_over(by_key, key):
+        for i, p in posts.get(k, {}).items():
+            if i > 0 and i not in out:
+                out[i] = (k, p)
+    return out
+
+
 def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per version that follows another (`prev_key`), the last MAX_ROUNDS of them:
     pairs with interdiffs, added/dropped patches, changelog notes, reviewers who answered
@@ -105,16 +132,18 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
     them (of one series)."""
     by_key = {v["key"]: v for v in versions}
     todo = [v for v in versions if v.get("prev_key") in by_key][-MAX_ROUNDS:]
-    keys = sorted({v["key"] for v in todo} | {v["prev_key"] for v in todo})
+    keys = sorted(
+        {v["key"] for v in todo} | {k for v in todo for k in _laid_over(by_key, v["prev_key"])}
+    )
     posts = _postings(conn, keys)
     replies = _replies(conn, keys)
     budget = PAGE_LINES
     out = []
     for v in todo:
         prev = by_key[v["prev_key"]]
-        old = posts.get(prev["key"], {})
+        stands = standing(by_key, posts, prev["key"])
         new = posts.get(v["key"], {})
-        old_patches = [_patch(p, i) for i, p in sorted(old.items()) if i > 0]
+        old_patches = [_patch(p, i) for i, (_k, p) in sorted(stands.items())]
         new_patches = [_patch(p, i) for i, p in sorted(new.items()) if i > 0]
         pairs, budget = idf.compare(old_patches, new_patches, budget, PAIR_LINES)
         cut = any(p.truncated or p.too_large for p in pairs)
@@ -127,13 +156,23 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
             for i, post in sorted(new.items())
             if (found := changelog(post["body"]))
         ]
-        before = {r["who"] for r in replies.get(prev["key"], [])}
+        # The reviewers of what the previous version stands for: of the versions it is laid
+        # over too, for the patches it kept of them.
+        earlier = [
+            (k, r)
+            for k in _laid_over(by_key, prev["key"])
+            for r in replies.get(k, [])
+            if not r["idx"] or stands.get(r["idx"], ("", None))[0] == k or k == prev["key"]
+        ]
+        before = {r["who"] for _k, r in earlier}
         after = {r["who"] for r in replies.get(v["key"], [])}
         followed = []
-        for r in replies.get(prev["key"], []):
-            post = old.get(r["idx"])
+        for k, r in earlier:
+            post = posts.get(k, {}).get(r["idx"])
             if not r["idx"] or post is None or not post["diff"]:
                 continue
+            if stands.get(r["idx"], ("", None))[0] != k:
+                continue  # a patch a later partial re-roll replaced
             hunks = idf.commented_hunks(r["body"], post["diff"])
             if not hunks:
                 continue
@@ -255,29 +294,36 @@ def _carrying(conn: Connection, pks: list[int]) -> set[int]:
 def backwards(
     versions: list[dict[str, Any]], posts: dict[str, dict[int, dict[str, Any]]]
 ) -> dict[str, dict[int, int]]:
-    """Per version that follows another: the index in the previous version of each of its
-    patches that was paired with one there (new idx -> old idx)."""
+    """Per version that follows another: for each of its patches paired with one of what
+    the previous version stands for (`standing`), that patch's version and index there
+    (new idx -> (version key, old idx))."""
     by_key = {v["key"]: v for v in versions}
-    out: dict[str, dict[int, int]] = {}
+    out: dict[str, dict[int, tuple[str, int]]] = {}
     for v in versions:
         prev = by_key.get(v.get("prev_key") or "")
         if prev is None:
             continue
-        old = [_patch(p, i) for i, p in sorted(posts.get(prev["key"], {}).items()) if i > 0]
+        stands = standing(by_key, posts, prev["key"])
+        old = [_patch(p, i) for i, (_k, p) in sorted(stands.items())]
         new = [_patch(p, i) for i, p in sorted(posts.get(v["key"], {}).items()) if i > 0]
-        out[v["key"]] = {p.new.idx: p.old.idx for p in idf.pair(old, new) if p.old and p.new}
+        out[v["key"]] = {
+            p.new.idx: (stands[p.old.idx][0], p.old.idx)
+            for p in idf.pair(old, new)
+            if p.old and p.new
+        }
     return out
 
 
 def lineage(
     versions: list[dict[str, Any]],
     posts: dict[str, dict[int, dict[str, Any]]],
-    back: dict[str, dict[int, int]],
+    back: dict[str, dict[int, tuple[str, int]]],
     version_key: str,
     idx: int,
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The posting at (`version_key`, `idx`) and the earlier postings it came from, newest
-    first, following the pairing of each version with its previous one: (version, posting)."""
+    first, following the pairing of each version with what its previous one stands for
+    (`backwards`): (version, posting)."""
     by_key = {v["key"]: v for v in versions}
     out = []
     v = by_key.get(version_key)
@@ -288,7 +334,8 @@ def lineage(
         step = back.get(v["key"], {})
         if idx not in step:
             break
-        idx, v = step[idx], by_key.get(v.get("prev_key") or "")
+        key, idx = step[idx]
+        v = by_key.get(key)
     return out
 
 
