@@ -217,7 +217,7 @@ def test_queue_after_a_partial_reroll(tmp_path):
         con.close()
     assert seen[AGAIN] == 1, seen
     rows = [r for q in everyone.values() for r in q if AGAIN in r["reasons"]]
-    assert rows[0]["current_version"] == "v2"
+    assert rows[0]["current_version"] == "v2 + partial v3"
 
 
 def test_metadata_only_writes_the_metadata(erofs_store, tmp_path):

@@ -408,7 +408,8 @@ def test_back_again_after_a_partial_reroll(tmp_path: Path) -> None:
     assert not d["awaiting"] and len(d["again"]) == 1
     r = d["again"][0]
     # The re-roll answers Frank with him in Cc: asked by name too.
-    assert r["reasons"] == [ASKED, AGAIN] and r["current_version"] == "v2"
+    # The current version is v2 with v3's 2/5 laid over it, dated by v3.
+    assert r["reasons"] == [ASKED, AGAIN] and r["current_version"] == "v2 + partial v3"
     assert r["waiting_on"] == ON_NAMED
     assert [p["identity"] for p in r["waiting_on_who"]] == [frank["identity"]]
 

@@ -48,7 +48,9 @@ class OpenSeries:
 
     row: dict[str, Any]  # the series_metrics row with its state (queries.selection)
     current_key: str  # the latest full version (partial re-rolls laid over it)
-    current_version: str  # its label ("v3"; "v1" for a first posting without a number)
+    # Its label ("v3"; "v1" for a first posting without a number), with the partial re-rolls
+    # laid over it ("v2 + partial v3"): its date is the latest of them.
+    current_version: str
     current_date: int  # when the newest posting of the current version came
     expected: dict[str, str] = field(default_factory=dict)  # identity -> maintainer | reviewer
     asked: set[str] = field(default_factory=set)  # identities in To:/Cc: of the current version
@@ -113,6 +115,11 @@ def identity_of_address(conn: Connection, address: str) -> str:
     return identities_by_address(conn).get(a, f"addr:{a}")
 
 
+def _label(labels: list[str]) -> str:
+    """A current version's label: the whole version and the partial re-rolls after it."""
+    return labels[0] + (" + partial " + ", ".join(labels[1:]) if len(labels) > 1 else "")
+
+
 def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
     rows = [r for r in all_series(conn, rules) if r["state"] in OPEN_STATES]
     by_key = {r["series_key"]: r for r in rows}
@@ -134,7 +141,7 @@ def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
         o = OpenSeries(
             row=by_key[skey],
             current_key=cur[0][1],
-            current_version=f"v{cur[0][2] or 1}",
+            current_version=_label([f"v{v[2] or 1}" for v in cur]),
             current_date=max(v[3] for v in cur),
             expected=json.loads(by_key[skey].get("expected_roles") or "{}"),
         )

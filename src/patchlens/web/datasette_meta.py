@@ -151,7 +151,11 @@ info AS (
   SELECT b.series_key, b.seq AS base_seq,
     (SELECT v.version_str FROM vers v WHERE v.series_key = b.series_key AND v.seq = b.seq)
       AS version_str,
-    (SELECT max(c.date) FROM cur c WHERE c.series_key = b.series_key) AS cur_date
+    (SELECT max(c.date) FROM cur c WHERE c.series_key = b.series_key) AS cur_date,
+    -- the partial re-rolls laid over it, in order ("v2 + partial v3")
+    (SELECT group_concat(l, ', ') FROM (
+       SELECT 'v' || coalesce(nullif(c.version_str, ''), '1') AS l FROM cur c
+       WHERE c.series_key = b.series_key AND c.seq > b.seq ORDER BY c.seq)) AS partials
   FROM base b
 ),
 answers AS (
@@ -161,7 +165,7 @@ answers AS (
   JOIN who ON who.identity = e.who
 ),
 facts AS (
-  SELECT o.*, i.version_str, i.cur_date,
+  SELECT o.*, i.version_str, i.cur_date, i.partials,
     (SELECT j.value FROM json_each(o.expected_roles) j, who WHERE j.key = who.identity)
       AS role,
     EXISTS (
@@ -184,7 +188,8 @@ facts AS (
   FROM open o JOIN info i ON i.series_key = o.series_key
 )
 SELECT series_key, title, author, state,
-  'v' || coalesce(nullif(version_str, ''), '1') AS current_version,
+  'v' || coalesce(nullif(version_str, ''), '1') || coalesce(' + partial ' || partials, '')
+    AS current_version,
   datetime(cur_date, 'unixepoch') AS current_posted,
   round(max(0, as_of - cur_date) / 86400.0, 1) AS waiting_days,
   trim(
