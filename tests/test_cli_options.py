@@ -96,3 +96,24 @@ def test_options_on_export_subcommands(registered: Path) -> None:
     rows = json.loads(proc.stdout)
     assert rows and all(r["series"] and r["version_key"] for r in rows)
     assert not (registered / "patchlens.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("series", "--limit", "-5"), "--limit"),  # a slice from the end: rows dropped
+        (("report", "--top", "-1"), "--top"),  # every top list one short of its count
+        (("conformance", "--limit", "-1"), "--limit"),
+        (("eval-predict", "--errors", "-1"), "--errors"),
+        (("serve", "--port", "70000"), "--port"),
+        (("report", "--as-of", "bad"), "--as-of"),
+        (("eval-predict", "--split", "bad"), "--split"),
+    ],
+)
+def test_bad_numbers_and_dates_are_refused_naming_the_option(
+    registered: Path, args: tuple[str, ...], named: str
+) -> None:
+    proc = _run(registered, "--db", "store.db", *args)
+    assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+    assert named in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr

@@ -289,6 +289,9 @@ def test_queue_api_matches_its_schema_and_the_cli(xen, client) -> None:
     bad = invoke_cli("--db", str(db), "queue", "nobody-at-all@example")
     assert bad.returncode != 0 and "nobody is named" in bad.stderr
     assert client.get("/api/people/nobody@example.org/queue").status_code == 404
+    # A name is taken by the command, not by the URL, which says what it takes instead.
+    by_name = client.get("/api/people/Roger Pau Monne/queue")
+    assert by_name.status_code == 404 and "give the address" in by_name.json()["error"]
 
 
 def test_queue_page_and_person_page(client) -> None:

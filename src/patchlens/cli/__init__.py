@@ -373,13 +373,13 @@ def status(
 STATUS_ITEMS = 20
 
 
-def _date_arg(value: str | None) -> int | None:
+def _date_arg(value: str | None, option: str) -> int | None:
     if not value:
         return None
     try:
         d = datetime.fromisoformat(value)
     except ValueError:
-        _fail(f"not a date: {value!r} (use YYYY-MM-DD)")
+        _fail(f"{option}: not a date: {value!r} (use YYYY-MM-DD)")
     if d.tzinfo is None:
         d = d.replace(tzinfo=UTC)
     return int(d.timestamp())
@@ -438,7 +438,7 @@ def _rules() -> BacklogRules:
 @with_filter_options
 def series_cmd(
     filters: Filters,
-    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    limit: Annotated[int, typer.Option(min=0, help="At most this many rows.")] = 50,
 ) -> None:
     """List the selected series, most recently active first."""
     rules = _rules()
@@ -498,7 +498,7 @@ app.add_typer(export_app, name="export")
 
 @app.command("eval-match")
 def eval_match(
-    errors: Annotated[int, typer.Option(help="List at most this many errors.")] = 50,
+    errors: Annotated[int, typer.Option(min=0, help="List at most this many errors.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Precision and recall of matching, against commits whose Link:/Message-ID: trailers
@@ -538,7 +538,7 @@ def eval_predict(
 
     engine = open_store(state.db)
     with engine.connect() as conn:
-        result = prediction_evaluation(conn, _date_arg(split), bounded)
+        result = prediction_evaluation(conn, _date_arg(split, "--split"), bounded)
     if as_json:
         print(json.dumps(result, indent=1))
     else:
@@ -556,13 +556,13 @@ def report(
             "nothing happens)."
         ),
     ] = None,
-    top: Annotated[int, typer.Option(help="Rows in each top list.")] = 15,
+    top: Annotated[int, typer.Option(min=0, help="Rows in each top list.")] = 15,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The three use cases in the terminal: backlog, performance, community."""
     rules = _rules()
     engine = open_store(state.db)
-    when = _date_arg(as_of)
+    when = _date_arg(as_of, "--as-of")
     with engine.connect() as conn:
         from patchlens.queries.report import build_report  # numpy: for this command alone
         from patchlens.queries.selection import data_date
@@ -647,7 +647,7 @@ def _write(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
     workers: Annotated[
         int,
         typer.Option(
@@ -704,7 +704,7 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve the dashboard afterwards.")
     ] = True,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
 ) -> None:
     """Ingest the real EROFS sample (../shared/data/erofs), print the status, and serve the
     dashboard."""
@@ -763,7 +763,7 @@ def conformance_cmd(
     subsystem: Annotated[
         str | None, typer.Option(help="Commits touching a file of this MAINTAINERS section.")
     ] = None,
-    limit: Annotated[int, typer.Option(help="Rows of each list printed.")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="Rows of each list printed.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Every row, machine-readable.")] = False,
 ) -> None:
     """Whether the commits of the registered repositories went through the lists: off-list
@@ -787,7 +787,7 @@ def conformance_cmd(
 @app.command("datasette")
 def datasette_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8001,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8001,
     metadata_only: Annotated[
         Path | None,
         typer.Option(

@@ -47,7 +47,11 @@ def add_routes(
         with engine.connect() as conn:
             d = queue_of(conn, ident, rules)
         if d is None:
-            raise HTTPException(404, "no such person")
+            # A name is not taken here (several people may share one): `patchlens queue`
+            # takes a name and lists the people it names.
+            raise HTTPException(
+                404, "no such person: give the address or identity of someone who wrote"
+            )
         return d
 
     @app.get("/people/{ident:path}/queue.atom", include_in_schema=False, name="queue_feed")
