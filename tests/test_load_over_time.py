@@ -19,8 +19,8 @@ def _plain(waits: list[Wait], period: str, until: int | None) -> list[tuple]:
     out = []
     for p in timeline(labels, period):
         start, end = period_bounds(p, period)
-        if until is not None:
-            end = min(end, until)  # the period the data ends in: counted at the data's end
+        if until is not None and start < until < end:
+            end = until  # the period the data ends in: counted at the data's end
         awaiting = sum(
             1
             for w in waits
@@ -79,3 +79,19 @@ def test_the_period_the_data_ends_in_is_counted_at_the_data_end() -> None:
     assert rows[-1]["period"] == "2020-Q4" and rows[-1]["partial"]
     assert rows[-1]["awaiting"] == 2
     assert data_end + 10 * DAY < q_end  # at the quarter's own end it would have been 1
+
+
+def test_a_series_dated_after_the_data_end_is_counted_in_its_own_period() -> None:
+    """Only the period the data ends in is cut at that end: a misdated series of a later
+    period is counted there, not dropped while its period repeats the last count."""
+    q_start, _q_end = period_bounds("2020-Q4", "quarter")
+    later, _ = period_bounds("2021-Q3", "quarter")
+    data_end = q_start + 50 * DAY
+    rows = load_over_time(
+        [Wait(q_start - 100 * DAY, None, None, None), Wait(later + DAY, None, None, None)],
+        "quarter",
+        None,
+        data_end,
+    )
+    by = {r["period"]: r["awaiting"] for r in rows}
+    assert by["2020-Q4"] == 1 and by["2021-Q2"] == 1 and by["2021-Q3"] == 2

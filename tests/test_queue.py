@@ -522,3 +522,15 @@ def test_series_pages_link_only_queues_that_exist(client, sql) -> None:
         assert "george.dunlap@eu.citrix.com" in html.lower()
         for link in sorted(set(re.findall(r'href="(/people/[^"#?]+)"', html))):
             assert client.get(unquote(link)).status_code == 200, (key, link)
+
+
+def test_the_current_version_label() -> None:
+    from patchlens.queries.queue import _label
+
+    assert _label(["v2"]) == "v2"
+    assert _label(["v2", "v3"]) == "v2 + partial v3"
+    assert _label(["v5", "v5.1", "v5.2"]) == "v5 + partial v5.1, v5.2"
+    # Unnumbered re-sends of part of v1 (Xen): counted, not "v1 + partial v1, v1, v1".
+    assert _label(["v1", "v1", "v1", "v1"]) == "v1 + 3 partial re-rolls"
+    assert _label(["v1", "v1"]) == "v1 + a partial re-roll"
+    assert _label(["v2", "v3", "v3"]) == "v2 + 2 partial re-rolls"

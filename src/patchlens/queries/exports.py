@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, exists, select
 
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.compute import patch_metrics
@@ -135,14 +135,23 @@ LINK_COLUMNS = ("message_id", "repo", "commit", "method", "score", "ambiguous", 
 def links_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[str, object]]:
     """Every link of a patch of the selected series, one a row, with what anyone needs to
     check it without patchlens."""
-    keys = export_keys(conn, f, rules)
+    keys = selected_keys(conn, f, rules)
     pc, m, c, r = schema.patch_commits, schema.messages, schema.commits, schema.repos
+    vm, sv, sm = schema.version_members, schema.series_versions, schema.series_metrics
     posted_in: dict[int, set[str]] = {}
-    vm, sv = schema.version_members, schema.series_versions
-    for pk, key in conn.execute(
-        select(vm.c.message_pk, sv.c.series_key).join(sv, sv.c.key == vm.c.version_key)
-    ):
-        posted_in.setdefault(pk, set()).add(key)
+    if keys is not None:
+        for pk, key in conn.execute(
+            select(vm.c.message_pk, sv.c.series_key).join(sv, sv.c.key == vm.c.version_key)
+        ):
+            posted_in.setdefault(pk, set()).add(key)
+    # Without a filter, the links of every series' patches (as `export_keys` reads it), by
+    # the database: no map of every posting in memory.
+    of_a_series = exists(
+        select(vm.c.message_pk)
+        .join(sv, sv.c.key == vm.c.version_key)
+        .join(sm, sm.c.series_key == sv.c.series_key)
+        .where(vm.c.message_pk == pc.c.message_pk)
+    )
     q = (
         select(
             pc.c.message_pk,
@@ -160,6 +169,8 @@ def links_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[s
         .join(r, r.c.id == pc.c.repo_id)
         .order_by(r.c.name, c.c.committer_date, c.c.sha)
     )
+    if keys is None:
+        q = q.where(of_a_series)
     return [
         {
             "message_id": row.message_id,
@@ -171,7 +182,7 @@ def links_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[s
             "evidence": row.evidence,
         }
         for row in conn.execute(q)
-        if posted_in.get(row.message_pk, set()) & keys
+        if keys is None or posted_in.get(row.message_pk, set()) & keys
     ]
 
 

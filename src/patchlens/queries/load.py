@@ -80,8 +80,8 @@ def load_over_time(
     out = []
     for p in timeline(labels, period):
         start, end = period_bounds(p, period)
-        if until is not None:
-            end = min(end, until)
+        if until is not None and start < until < end:
+            end = until  # the period the data ends in (a misdated series may lie beyond)
         awaiting = bisect_left(starts, end) - bisect_left(gone, end)
         done = [
             w

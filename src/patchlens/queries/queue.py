@@ -116,8 +116,17 @@ def identity_of_address(conn: Connection, address: str) -> str:
 
 
 def _label(labels: list[str]) -> str:
-    """A current version's label: the whole version and the partial re-rolls after it."""
-    return labels[0] + (" + partial " + ", ".join(labels[1:]) if len(labels) > 1 else "")
+    """A current version's label: the whole version and the partial re-rolls after it,
+    named when their labels tell them apart ("v2 + partial v3"), else counted (unnumbered
+    re-sends of part of v1: "v1 + 3 partial re-rolls"). The datasette queue says the same."""
+    base, rest = labels[0], labels[1:]
+    if not rest:
+        return base
+    if len(set(rest)) == len(rest) and base not in rest:
+        return f"{base} + partial {', '.join(rest)}"
+    if len(rest) == 1:
+        return f"{base} + a partial re-roll"
+    return f"{base} + {len(rest)} partial re-rolls"
 
 
 def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:

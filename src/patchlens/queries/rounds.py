@@ -99,13 +99,29 @@ def _show(who: str) -> str:
 
 
 def _laid_over(by_key: dict[str, dict[str, Any]], key: str) -> list[str]:
-    """The version `key` and, when it is a partial re-roll, the versions it is laid over
-    (`rerolls_key`, itself perhaps partial), newest first."""
-    out: list[str] = []
+    """The version `key` and, when it is a partial re-roll, the versions it is laid over,
+    newest first: the partial re-rolls before it back to the latest whole version, and that
+    one (as the queue reads a series' current version: queries/queue.py). Not the version
+    the re-roll answered (`rerolls_key`), which may be older than a whole version since."""
     v = by_key.get(key)
-    while v is not None and v["key"] not in out:
-        out.append(v["key"])
-        v = by_key.get(v.get("rerolls_key") or "") if v.get("partial") else None
+    if v is None:
+        return []
+    if not v.get("partial"):
+        return [key]
+    earlier = sorted(
+        (
+            w
+            for w in by_key.values()
+            if w.get("series_key") == v.get("series_key") and w["seq"] < v["seq"]
+        ),
+        key=lambda w: w["seq"],
+        reverse=True,
+    )
+    out = [key]
+    for w in earlier:
+        out.append(w["key"])
+        if not w.get("partial"):
+            break
     return out
 
 
@@ -157,12 +173,15 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
             if (found := changelog(post["body"]))
         ]
         # The reviewers of what the previous version stands for: of the versions it is laid
-        # over too, for the patches it kept of them.
+        # over too, for the patches it kept of them. A partial re-roll answers for the
+        # patches it re-sends alone: the others it neither changed nor dropped.
+        resent = {i for i in new if i > 0}
         earlier = [
             (k, r)
             for k in _laid_over(by_key, prev["key"])
             for r in replies.get(k, [])
-            if not r["idx"] or stands.get(r["idx"], ("", None))[0] == k or k == prev["key"]
+            if (not r["idx"] or stands.get(r["idx"], ("", None))[0] == k)
+            and (not v.get("partial") or r["idx"] in resent)
         ]
         before = {r["who"] for _k, r in earlier}
         after = {r["who"] for r in replies.get(v["key"], [])}

@@ -152,10 +152,20 @@ info AS (
     (SELECT v.version_str FROM vers v WHERE v.series_key = b.series_key AND v.seq = b.seq)
       AS version_str,
     (SELECT max(c.date) FROM cur c WHERE c.series_key = b.series_key) AS cur_date,
-    -- the partial re-rolls laid over it, in order ("v2 + partial v3")
+    -- the partial re-rolls laid over it, in order ("v2 + partial v3"), and whether their
+    -- labels tell them apart (queries/queue.py _label)
     (SELECT group_concat(l, ', ') FROM (
        SELECT 'v' || coalesce(nullif(c.version_str, ''), '1') AS l FROM cur c
-       WHERE c.series_key = b.series_key AND c.seq > b.seq ORDER BY c.seq)) AS partials
+       WHERE c.series_key = b.series_key AND c.seq > b.seq ORDER BY c.seq)) AS partials,
+    (SELECT count(*) FROM cur c WHERE c.series_key = b.series_key AND c.seq > b.seq)
+      AS n_partials,
+    (SELECT count(DISTINCT coalesce(nullif(c.version_str, ''), '1')) FROM cur c
+       WHERE c.series_key = b.series_key AND c.seq > b.seq) AS n_labels,
+    (SELECT count(*) FROM cur c, vers w
+       WHERE c.series_key = b.series_key AND c.seq > b.seq AND w.series_key = b.series_key
+       AND w.seq = b.seq
+       AND coalesce(nullif(c.version_str, ''), '1') = coalesce(nullif(w.version_str, ''), '1'))
+      AS n_as_base
   FROM base b
 ),
 answers AS (
@@ -165,7 +175,7 @@ answers AS (
   JOIN who ON who.identity = e.who
 ),
 facts AS (
-  SELECT o.*, i.version_str, i.cur_date, i.partials,
+  SELECT o.*, i.version_str, i.cur_date, i.partials, i.n_partials, i.n_labels, i.n_as_base,
     (SELECT j.value FROM json_each(o.expected_roles) j, who WHERE j.key = who.identity)
       AS role,
     EXISTS (
@@ -188,8 +198,11 @@ facts AS (
   FROM open o JOIN info i ON i.series_key = o.series_key
 )
 SELECT series_key, title, author, state,
-  'v' || coalesce(nullif(version_str, ''), '1') || coalesce(' + partial ' || partials, '')
-    AS current_version,
+  'v' || coalesce(nullif(version_str, ''), '1') || CASE
+    WHEN n_partials = 0 THEN ''
+    WHEN n_labels = n_partials AND n_as_base = 0 THEN ' + partial ' || partials
+    WHEN n_partials = 1 THEN ' + a partial re-roll'
+    ELSE ' + ' || n_partials || ' partial re-rolls' END AS current_version,
   datetime(cur_date, 'unixepoch') AS current_posted,
   round(max(0, as_of - cur_date) / 86400.0, 1) AS waiting_days,
   trim(
