@@ -360,6 +360,8 @@ def test_reviewers_answered_next_round_on_real_data(erofs_store, client, sql):
                 # of them; for a partial re-roll, of the patches it re-sends alone.
                 laid = rounds._laid_over({v["key"]: v for v in d["versions"]}, prev["key"])
                 assert set(rd["reviewers_before"]) <= set().union(*(who(k) for k in laid))
+                if not rd["partial"]:
+                    assert before <= set(rd["reviewers_before"])
                 before = set(rd["reviewers_before"])
             assert set(rd["answered_again"]) == before & after
             assert set(rd["not_again"]) == before - after
@@ -528,10 +530,33 @@ def test_a_partial_reroll_answers_for_the_patches_it_resends(client, sql) -> Non
     checked = 0
     for key in keys:
         d = _page(client, key)
-        sent = {v["seq"]: {m["idx"] for m in v["members"] if m["idx"] > 0} for v in d["versions"]}
         for rd in d["rounds"]:
             if not rd["partial"]:
                 continue
-            assert {c["patch_idx"] for c in rd["comments_followed"]} <= sent[rd["seq"]], key
+            # The patches it re-sends, by their numbers in the version before.
+            resent = {p["old_idx"] for p in rd["pairs"] if p["old_idx"] and p["new_idx"]}
+            assert {c["patch_idx"] for c in rd["comments_followed"]} <= resent, key
             checked += 1
     assert checked >= 10
+
+
+def test_partial_rounds_keep_cover_reviewers_and_walk_past_a_lone_cover(client, sql) -> None:
+    """A review given on the cover letter covers every patch: a partial re-roll's round
+    keeps its reviewer (huyue2's Reviewed-by on v1's cover, answered again on v2's patch 5).
+    A whole version that is a cover letter alone (its patches came as re-rolls after it)
+    does not end what a partial stands on: v3's patches 2 and 3 were "added" and their
+    lineage stopped."""
+    cover_reviewers = sql.execute(
+        "SELECT v.series_key, v.seq, e.who FROM series_versions v"
+        " JOIN series_versions p ON p.key = v.prev_key"
+        " JOIN replies r ON r.version_key = p.key AND r.addressed_idx = 0"
+        " JOIN review_events e ON e.message_pk = r.message_pk WHERE v.partial"
+    ).fetchall()
+    assert cover_reviewers
+    for key, seq, who in cover_reviewers:
+        rd = next((r for r in _page(client, key)["rounds"] if r["seq"] == seq), None)
+        if rd is not None:
+            assert who.removeprefix("addr:") in rd["reviewers_before"], (key, seq)
+    lone = "20240106181040.228922-1-zhaoyifan@sjtu.edu.cn"
+    rd = next(r for r in _page(client, lone)["rounds"] if r["seq"] == 5)
+    assert rd["added"] == [] and rd["answered_again"]

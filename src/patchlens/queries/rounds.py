@@ -100,13 +100,15 @@ def _show(who: str) -> str:
 
 def _laid_over(by_key: dict[str, dict[str, Any]], key: str) -> list[str]:
     """The version `key` and, when it is a partial re-roll, the versions it is laid over,
-    newest first: the partial re-rolls before it back to the latest whole version, and that
-    one (as the queue reads a series' current version: queries/queue.py). Not the version
-    the re-roll answered (`rerolls_key`), which may be older than a whole version since."""
+    newest first: the partial re-rolls before it back to the latest whole version that
+    posted patches, and that one (as the queue reads a series' current version:
+    queries/queue.py; a cover letter sent alone does not end the walk, its patches coming
+    as re-rolls after it). Not the version the re-roll answered (`rerolls_key`), which may
+    be older than a whole version since."""
     v = by_key.get(key)
     if v is None:
         return []
-    if not v.get("partial"):
+    if not v.get("partial") and v.get("n_patches", 1):
         return [key]
     earlier = sorted(
         (
@@ -120,7 +122,7 @@ def _laid_over(by_key: dict[str, dict[str, Any]], key: str) -> list[str]:
     out = [key]
     for w in earlier:
         out.append(w["key"])
-        if not w.get("partial"):
+        if not w.get("partial") and w.get("n_patches", 1):
             break
     return out
 
@@ -163,8 +165,9 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
         new_patches = [_patch(p, i) for i, p in sorted(new.items()) if i > 0]
         pairs, budget = idf.compare(old_patches, new_patches, budget, PAIR_LINES)
         cut = any(p.truncated or p.too_large for p in pairs)
-        if v.get("partial"):
-            # A partial re-roll re-sends a few patches: the others are not dropped.
+        if v.get("partial") or not new_patches:
+            # A partial re-roll re-sends a few patches: the others are not dropped. Nor are
+            # they by a cover letter sent alone, whose patches come as re-rolls after it.
             pairs = [p for p in pairs if p.new is not None]
         new_by_old = {p.old.idx: p.new for p in pairs if p.old is not None}
         notes = [
@@ -174,14 +177,15 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
         ]
         # The reviewers of what the previous version stands for: of the versions it is laid
         # over too, for the patches it kept of them. A partial re-roll answers for the
-        # patches it re-sends alone: the others it neither changed nor dropped.
-        resent = {i for i in new if i > 0}
+        # patches it re-sends alone (by their numbers before: a lone re-sent patch 3 may
+        # come as 1) and for the cover letter, whose review covers every patch.
+        resent = {p.old.idx for p in pairs if p.old is not None and p.new is not None}
         earlier = [
             (k, r)
             for k in _laid_over(by_key, prev["key"])
             for r in replies.get(k, [])
             if (not r["idx"] or stands.get(r["idx"], ("", None))[0] == k)
-            and (not v.get("partial") or r["idx"] in resent)
+            and (not v.get("partial") or not r["idx"] or r["idx"] in resent)
         ]
         before = {r["who"] for _k, r in earlier}
         after = {r["who"] for r in replies.get(v["key"], [])}
