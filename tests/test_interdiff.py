@@ -560,28 +560,3 @@ def test_partial_rounds_keep_cover_reviewers_and_walk_past_a_lone_cover(client, 
     lone = "20240106181040.228922-1-zhaoyifan@sjtu.edu.cn"
     rd = next(r for r in _page(client, lone)["rounds"] if r["seq"] == 5)
     assert rd["added"] == [] and rd["answered_again"]
-
-
-def test_a_posting_of_the_same_version_again_drops_nothing(client, sql) -> None:
-    """v4 sent again with its patch 2 alone (no RESEND) "dropped" patches 1 and 3: a
-    re-posting of a version number sends what it sends again and changes nothing else."""
-    keys = [
-        k
-        for (k,) in sql.execute(
-            "SELECT DISTINCT a.series_key FROM series_versions a"
-            " JOIN series_versions p ON p.key = a.prev_key"
-            " WHERE NOT a.partial AND a.n_patches < p.n_patches"
-            " AND coalesce(nullif(a.version_str, ''), a.version)"
-            " = coalesce(nullif(p.version_str, ''), p.version)"
-        )
-    ]
-    assert keys
-    checked = 0
-    for key in keys:
-        d = _page(client, key)
-        number = {v["seq"]: v["version_str"] or str(v["version"]) for v in d["versions"]}
-        for rd in d["rounds"]:
-            if number[rd["seq"]] == number[rd["prev_seq"]]:
-                assert rd["dropped"] == [], (key, rd["seq"])
-                checked += 1
-    assert checked

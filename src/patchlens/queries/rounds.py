@@ -98,13 +98,6 @@ def _show(who: str) -> str:
     return who.removeprefix("addr:")
 
 
-def _same_number(v: dict[str, Any], prev: dict[str, Any]) -> bool:
-    """`v` posts the version number `prev` posted (a re-posting of it)."""
-    return (v.get("version_str") or str(v.get("version"))) == (
-        prev.get("version_str") or str(prev.get("version"))
-    )
-
-
 def _laid_over(by_key: dict[str, dict[str, Any]], key: str) -> list[str]:
     """The version `key` and, when it is a partial re-roll, the versions it is laid over,
     newest first: the partial re-rolls before it back to the latest whole version that
@@ -172,11 +165,9 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
         new_patches = [_patch(p, i) for i, p in sorted(new.items()) if i > 0]
         pairs, budget = idf.compare(old_patches, new_patches, budget, PAIR_LINES)
         cut = any(p.truncated or p.too_large for p in pairs)
-        if v.get("partial") or not new_patches or _same_number(v, prev):
+        if v.get("partial") or not new_patches:
             # A partial re-roll re-sends a few patches: the others are not dropped. Nor are
-            # they by a cover letter sent alone, whose patches come as re-rolls after it, or
-            # by a posting of the same version again (RESEND or not), which sends what it
-            # sends again and changes nothing of the rest.
+            # they by a cover letter sent alone, whose patches come as re-rolls after it.
             pairs = [p for p in pairs if p.new is not None]
         new_by_old = {p.old.idx: p.new for p in pairs if p.old is not None}
         notes = [
