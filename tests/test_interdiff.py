@@ -560,3 +560,12 @@ def test_partial_rounds_keep_cover_reviewers_and_walk_past_a_lone_cover(client, 
     lone = "20240106181040.228922-1-zhaoyifan@sjtu.edu.cn"
     rd = next(r for r in _page(client, lone)["rounds"] if r["seq"] == 5)
     assert rd["added"] == [] and rd["answered_again"]
+
+
+def test_a_rewritten_resent_patch_answers_for_its_number(client) -> None:
+    """v2 re-sends 2/2 alone, rewritten past pairing with v1's 2/2: gaoxiang25, who replied to
+    v1's 2/2 and to v2's, answered again."""
+    key = "20250711161615.44832-1-stopire@gmail.com"
+    rd = next(r for r in _page(client, key)["rounds"] if r["seq"] == 2)
+    assert rd["partial"] and rd["added"] == [2]
+    assert rd["reviewers_before"] and rd["answered_again"] == rd["reviewers_before"]

@@ -180,6 +180,10 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
         # patches it re-sends alone (by their numbers before: a lone re-sent patch 3 may
         # come as 1) and for the cover letter, whose review covers every patch.
         resent = {p.old.idx for p in pairs if p.old is not None and p.new is not None}
+        if v.get("total") and v.get("total") == prev.get("total"):
+            # A re-sent patch rewritten past pairing still answers for its number (2/2 of
+            # 2/2 in both versions).
+            resent |= {p.new.idx for p in pairs if p.old is None and p.new is not None}
         earlier = [
             (k, r)
             for k in _laid_over(by_key, prev["key"])
