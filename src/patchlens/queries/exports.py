@@ -144,14 +144,6 @@ def links_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[s
             select(vm.c.message_pk, sv.c.series_key).join(sv, sv.c.key == vm.c.version_key)
         ):
             posted_in.setdefault(pk, set()).add(key)
-    # Without a filter, the links of every series' patches (as `export_keys` reads it), by
-    # the database: no map of every posting in memory.
-    of_a_series = exists(
-        select(vm.c.message_pk)
-        .join(sv, sv.c.key == vm.c.version_key)
-        .join(sm, sm.c.series_key == sv.c.series_key)
-        .where(vm.c.message_pk == pc.c.message_pk)
-    )
     q = (
         select(
             pc.c.message_pk,
@@ -170,7 +162,16 @@ def links_rows(conn: Connection, f: Filters, rules: BacklogRules) -> list[dict[s
         .order_by(r.c.name, c.c.committer_date, c.c.sha)
     )
     if keys is None:
-        q = q.where(of_a_series)
+        # The links of every series' patches (as `export_keys` reads it), by the database:
+        # no map of every posting in memory.
+        q = q.where(
+            exists(
+                select(vm.c.message_pk)
+                .join(sv, sv.c.key == vm.c.version_key)
+                .join(sm, sm.c.series_key == sv.c.series_key)
+                .where(vm.c.message_pk == pc.c.message_pk)
+            )
+        )
     return [
         {
             "message_id": row.message_id,

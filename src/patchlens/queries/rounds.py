@@ -101,10 +101,10 @@ def _show(who: str) -> str:
 def _laid_over(by_key: dict[str, dict[str, Any]], key: str) -> list[str]:
     """The version `key` and, when it is a partial re-roll, the versions it is laid over,
     newest first: the partial re-rolls before it back to the latest whole version that
-    posted patches, and that one (as the queue reads a series' current version:
-    queries/queue.py; a cover letter sent alone does not end the walk, its patches coming
-    as re-rolls after it). Not the version the re-roll answered (`rerolls_key`), which may
-    be older than a whole version since."""
+    posted patches, and that one. Not the version the re-roll answered (`rerolls_key`),
+    which may be older than a whole version since. The queue's current version
+    (queries/queue.py) also lays partial re-rolls over the latest whole version, but stops
+    at a cover letter sent alone, where this walks past it to the patches."""
     v = by_key.get(key)
     if v is None:
         return []
