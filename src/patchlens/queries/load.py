@@ -22,6 +22,7 @@ from patchlens.mail.keys import key_hash
 from patchlens.mail.listid import named_on
 from patchlens.metrics.backlog import DAY, BacklogRules
 from patchlens.metrics.distributions import is_partial, period_bounds, period_of, summary, timeline
+from patchlens.queries.queue import people_names
 from patchlens.queries.selection import all_series, data_date, per_version
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
@@ -114,7 +115,7 @@ def person_waits(
     MAINTAINERS at posting, or To/Cc of any version) or that they answered, each with when
     they first answered and how long after the version they answered was posted. A bot
     awaits nothing: bots are never named, and a person's load counts as the queue does."""
-    if _is_bot(conn, who):
+    if people_names(conn).get(who, ("", "", False))[2]:
         return []
     named = _named_series(conn, who)
     first = _first_answers(conn, who)
@@ -132,11 +133,6 @@ def person_waits(
             wait = round(max(0, answered - version_date) / HOUR, 3)
         out.append(Wait(r["first_date"], answered, _end_of_wait(r, rules), wait))
     return out
-
-
-def _is_bot(conn: Connection, who: str) -> bool:
-    pe = schema.people
-    return bool(conn.execute(select(pe.c.is_bot).where(pe.c.identity == who)).scalar())
 
 
 def candidate_keys(conn: Connection, who: str, rules: BacklogRules) -> set[str]:
