@@ -259,6 +259,34 @@ def test_patches_under_a_cover_they_differ_from_are_one_version_of_their_own() -
     assert len(group_versions([cover, *patches, again])) == 3
 
 
+def test_a_posting_sent_whole_in_reply_to_an_earlier_version_is_one_version() -> None:
+    """v3's cover and patches each sent in reply to v1's first patch (as EROFS's
+    "mkfs: allow to specify dictionary size" v3 and v4 were): they are one v3, not a cover
+    alone, a "partial re-roll" of patch 1 (it answers v1's patch 1) and one of the rest,
+    which made v4's round drop what it never dropped."""
+    v1 = [_mail(f"a-{i}", f"[PATCH {i}/3] mkfs: part {i}", "a-1" if i > 1 else None)
+          for i in (1, 2, 3)]  # fmt: skip
+    v3 = [_mail("c3-0", "[PATCH v3 0/3] mkfs: dictionary", "a-1")]
+    v3 += [_mail(f"c3-{i}", f"[PATCH v3 {i}/3] mkfs: part {i}", "a-1") for i in (1, 2, 3)]
+    shape = _shape([*v1, *v3])
+    assert shape == [("a-1", 1, [1, 2, 3]), ("c3-0", 3, [0, 1, 2, 3])]
+    # The same without its cover letter: one version, begun by its patch 1.
+    assert _shape([*v1, *v3[1:]]) == [("a-1", 1, [1, 2, 3]), ("c3-1", 3, [1, 2, 3])]
+    # A patch re-sent alone in reply to its own earlier version stays a partial re-roll.
+    lone = _mail("r-2", "[PATCH v2 2/3] mkfs: part 2", "a-2")
+    versions = group_versions([*v1, lone])
+    assert [(v.key, v.partial) for v in versions] == [("a-1", False), ("r-2", True)]
+
+
+def test_bare_patches_do_not_take_the_first_patchs_tags() -> None:
+    """Without a cover letter, `[PATCH v10 1/2]` then `[PATCH 2/2]` in reply to it is an old
+    patch at its own version carrying a new one at its first (EROFS's checksum v10 and the
+    128-bit UUID, whose later versions went on alone): two versions, as labelled."""
+    first = _mail("p-1", "[PATCH v10 1/2] checksum", None)
+    versions = group_versions([first, _mail("p-2", "[PATCH 2/2] uuid", "p-1")])
+    assert [(v.key, v.version) for v in versions] == [("p-1", 10), ("p-2", 1)]
+
+
 # -- bounces -------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,8 @@ leaves out the cover's version or flags (`[PATCH net-next v3 0/4]` with `[PATCH 
 A version sent in reply to another version (v2 in reply to v1) stays its own: only a posting
 of the same key can take a patch in. Patches that say more than the cover they answer
 (`[PATCH RFC i/8]` under `[PATCH 0/8]`) stay apart from it, as one version of their own.
+So do the messages of a posting sent each in reply to an earlier version (`--in-reply-to`
+v1 with threading off): siblings of one key under one posting are one version.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ def _answers_cover(m: Mail, cover: Mail) -> bool:
     total, and says at most what the cover says: no other version, no flag it lacks.
 
     Tools such as some send scripts put the version and flags on the cover only; reading
-    each bare `[PATCH i/N]` as a version 1 of its own would split one posting in N+1."""
+    each bare `[PATCH i/N]` as a version 1 of its own would split one posting in N+1.
+    Without a cover the first patch does not lend its tags so: `[PATCH v10 1/2]` followed
+    by `[PATCH 2/2]` carries an old patch at its own version and a new one at its first
+    (EROFS's checksum v10 and 128-bit UUID, labelled as two series in tests/data)."""
     s, c = m.subject, cover.subject
     return (
         c.index == 0
@@ -73,6 +78,19 @@ def _new_version(m: Mail) -> Version:
     return v
 
 
+def _sibling(
+    candidates: list[Version], under: dict[int, str], anc_id: str, m: Mail
+) -> Version | None:
+    """The newest version of `m`'s key begun shortly before under the same posting as `m`
+    and still lacking `m`'s number: `m`'s own posting, threaded beside it, not under it."""
+    for cand in reversed(candidates):
+        if m.date - cand.date > BROKEN_THREAD_WINDOW:
+            return None
+        if under.get(id(cand)) == anc_id and m.subject.index not in cand.patches:
+            return cand
+    return None
+
+
 def group_versions(mails: Iterable[Mail]) -> list[Version]:
     """Versions from the postings among `mails` (other messages are ignored). Pure."""
     by_id = {m.message_id: m for m in mails}
@@ -111,6 +129,10 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             version_of[m.message_id] = v
             if s.index == 0:
                 open_by_key.setdefault(_key(m), []).append(v)
+                if anc is not None:
+                    # A cover sent in reply to an earlier version (`--in-reply-to` v1): its
+                    # patches may answer that version too, beside it, not the cover.
+                    under[id(v)] = anc.message_id
             return
         key = _key(m)
         target: Version | None = None
@@ -122,6 +144,12 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
                 and (_key(anc) == key or (av.cover is anc and _answers_cover(m, anc)))
             ):
                 target = av
+        if target is None and anc is not None:
+            # Siblings: a posting sent whole in reply to an earlier version (v3 0/3, 1/3,
+            # 2/3 and 3/3 each in reply to v1 1/3), or patches under a cover they do not
+            # belong to ("[PATCH RFC i/8]" under "[PATCH 0/8]": a flag the cover lacks), are
+            # one version, begun by whichever of its messages came first.
+            target = _sibling(open_by_key.get(key, []), under, anc.message_id, m)
         # Broken threading, or one patch re-rolled in reply to its own earlier version (v2 5/6
         # under v1 5/6): the newest open version of the same key sent shortly before (for a
         # re-rolled patch, only a version without cover letter: a partial re-roll).
@@ -133,20 +161,11 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
                 if s.index not in cand.patches and not (rerolled and cand.cover is not None):
                     target = cand
                     break
-        elif target is None and anc is not None:
-            # Patches under a cover they do not belong to ("[PATCH RFC i/8]" under "[PATCH
-            # 0/8]": a flag the cover lacks) are one posting all the same: its siblings'.
-            for cand in reversed(open_by_key.get(key, [])):
-                if m.date - cand.date > BROKEN_THREAD_WINDOW:
-                    break
-                if under.get(id(cand)) == anc.message_id and s.index not in cand.patches:
-                    target = cand
-                    break
         if target is None:
             target = _new_version(m)
             versions.append(target)
             open_by_key.setdefault(key, []).append(target)
-            if anc is not None and not rerolled:
+            if anc is not None:
                 under[id(target)] = anc.message_id
         else:
             target.patches[s.index] = m

@@ -39,7 +39,9 @@ from patchlens.store import schema
 # 5: series metrics name who MAINTAINERS expects and the first response by role.
 # 6: patches under a cover they say more than are one version of their own (review/series.py);
 #    a series' stored author is its first version's, as its metrics have it.
-DERIVED_VERSION = 6
+# 7: a posting sent message by message in reply to an earlier version is one version
+#    (review/series.py).
+DERIVED_VERSION = 7
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
