@@ -331,6 +331,21 @@ class Maintainers:
                 if rx is not None:
                     self._keywords.append((i, rx))
         self._cache: dict[str, tuple[tuple[int, int], ...]] = {}
+        self._people: dict[str, str] | None = None
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Lower-cased address -> the first name the file gives it (M: and R: lines), so an
+        entry can be looked up as a person by name as well as address."""
+        if self._people is None:
+            out: dict[str, str] = {}
+            for sec in self.sections:
+                for p in (*sec.maintainers, *sec.reviewers):
+                    e = p.email.lower()
+                    if e and not out.get(e):
+                        out[e] = p.name
+            self._people = out
+        return self._people
 
     @classmethod
     def from_text(cls, text: str) -> Maintainers:

@@ -41,6 +41,7 @@ from patchlens.queries import columns, patchtext, prediction, queue_pages, round
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, reviewers_among
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.load import candidate_keys
+from patchlens.queries.queue import maintainer_identities
 from patchlens.queries.report import states_by_subsystem
 from patchlens.queries.selection import (
     all_series,
@@ -810,6 +811,9 @@ def person_page(
         row = conn.execute(
             select(pe).where(pe.c.addresses.contains(needle, autoescape=True)).limit(1)
         ).first()
+    if row is None and (named := maintainer_identities(conn).get(addr)) is not None:
+        # A MAINTAINERS address nobody sent from, of someone who wrote under its name.
+        row = conn.execute(select(pe).where(pe.c.identity == named)).first()
     if row is None:
         return None
     p = dict(row._mapping)

@@ -108,11 +108,32 @@ def people_names(conn: Connection) -> dict[str, tuple[str, str, bool]]:
     return per_version(conn, "queue_people_names", compute)
 
 
+def maintainer_identities(conn: Connection) -> dict[str, str]:
+    """MAINTAINERS addresses (lower-cased) -> the identity the metrics step looked each up
+    as, by name and address (stages/maintainer_people.py): George Dunlap's
+    eu.citrix.com, which never wrote, is the George Dunlap who did. Per data version."""
+
+    def compute() -> dict[str, str]:
+        st = schema.stage_state
+        text = conn.execute(
+            select(st.c.inputs).where(st.c.stage == schema.MAINTAINER_IDENTITIES)
+        ).scalar()
+        out: dict[str, str] = {}
+        # Sorted, so an address MAINTAINERS gives two names gets the same identity each time.
+        for addr, _name, ident in sorted(json.loads(text) if text else []):
+            out.setdefault(addr, ident)
+        return out
+
+    return per_version(conn, "maintainer_identities", compute)
+
+
 def identity_of_address(conn: Connection, address: str) -> str:
-    """The identity an address belongs to (`addr:<address>` when nobody sent from it: a
-    MAINTAINERS entry of someone who never wrote to the list)."""
+    """The identity an address belongs to: its sender's, else the one MAINTAINERS names it
+    as (`maintainer_identities`), else `addr:<address>` (an entry of someone who never wrote
+    to the list, under no name anyone wrote under)."""
     a = address.strip().lower()
-    return identities_by_address(conn).get(a, f"addr:{a}")
+    found = identities_by_address(conn).get(a) or maintainer_identities(conn).get(a)
+    return found or f"addr:{a}"
 
 
 def _label(labels: list[str]) -> str:
@@ -300,7 +321,9 @@ def find_people(conn: Connection, text: str) -> list[dict[str, Any]]:
     cols = (pe.c.identity, pe.c.name, pe.c.address, pe.c.messages)
     row = conn.execute(select(*cols).where(pe.c.identity == t)).first()
     if row is None:
-        who = identities_by_address(conn).get(t.lower())
+        who = identities_by_address(conn).get(t.lower()) or maintainer_identities(conn).get(
+            t.lower()
+        )
         if who is not None:
             row = conn.execute(select(*cols).where(pe.c.identity == who)).first()
     if row is not None:

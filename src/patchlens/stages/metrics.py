@@ -21,6 +21,7 @@ from patchlens.metrics.roles import expected_roles, first_responses
 from patchlens.queries.evidence import first_dates, first_dates_of, load_series, people_of
 from patchlens.queries.sql import among, chunks, rows_in
 from patchlens.stages import changes, prerequisites
+from patchlens.stages.maintainer_people import MaintainerPeople
 from patchlens.stages.progress import Reporter, StepReport, advancing
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
@@ -194,6 +195,7 @@ def run_metrics(
     is_bot: Callable[[str, str], bool] = lambda name, addr: False,
     sections: list[Any] | None = None,
     maintainers_dates: list[int] | None = None,
+    maintainer_people: MaintainerPeople | None = None,
 ) -> MetricsReport:
     """Series metrics, pull requests, review events and people, redone where they can have
     changed; subsystems from the newest MAINTAINERS. One transaction, which also drops the
@@ -205,8 +207,10 @@ def run_metrics(
     paths put in a repository, the series posted after a MAINTAINERS version that is new
     (`maintainers_dates`: the dates of the versions `subsystems_of` reads), the
     new-contributor flags the owed series move, and the people who sent the owed new
-    messages. `now` only dates the step's mark: no stored row depends on the wall clock.
-    Its progress counts the series recomputed."""
+    messages. Everything is also recomputed when a MAINTAINERS entry looked up before
+    (`maintainer_people`, the look-up `subsystems_of` uses) is another identity now. `now`
+    only dates the step's mark: no stored row depends on the wall clock. Its progress counts
+    the series recomputed."""
     t0 = time.perf_counter()
     rep = MetricsReport()
     when = int(time.time()) if now is None else now
@@ -222,6 +226,7 @@ def run_metrics(
             work.full
             or since is None
             or (stored_registered is not None and bool(stored_registered) != registered)
+            or (maintainer_people is not None and maintainer_people.moved(conn))
         )
         if full:
             rep.series = _redo_all(conn, reporter, rep, org_of, subsystems_of, people, is_bot)
@@ -233,6 +238,13 @@ def run_metrics(
                 conn, reporter, rep, work, since, org_of, subsystems_of, people, is_bot
             )
         _remember_maintainers(conn, maintainers_dates, when)
+        if maintainer_people is not None:
+            # The newest file's people too: the subsystem pages list their queues.
+            for sec in sections or []:
+                for p in (*sec.maintainers, *sec.reviewers):
+                    if p.email:
+                        maintainer_people(p.name, p.email)
+            maintainer_people.remember(conn, full, when)
         rep.changed_rows += sync_table(
             conn, schema.subsystems, ("title",), subsystem_rows(sections or [])
         )

@@ -19,6 +19,7 @@ from patchlens.metrics.model import SeriesFacts
 from patchlens.stages import changes
 from patchlens.stages.analyse import analyse_new
 from patchlens.stages.context import Context, build_context, inputs_digest
+from patchlens.stages.maintainer_people import MaintainerPeople
 from patchlens.stages.match import MatchReport, fingerprint_new, run_matching
 from patchlens.stages.metrics import MetricsReport, run_metrics
 from patchlens.stages.parallel import DEFAULT_JOBS
@@ -49,7 +50,11 @@ class StagesReport:
     prediction: PredictionReport = field(default_factory=PredictionReport)
 
 
-def subsystems_for(ctx: Context):
+def subsystems_for(ctx: Context, lookup: MaintainerPeople | None = None):
+    """`subsystems_of` for the metrics step; `lookup` looks MAINTAINERS entries up as
+    identities (by name and address) and remembers them."""
+    lookup = lookup if lookup is not None else MaintainerPeople(ctx.people)
+
     def subsystems_of(
         se: SeriesFacts,
     ) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]] | None:
@@ -62,12 +67,13 @@ def subsystems_for(ctx: Context):
         sections = ctx.maintainers.sections_for_files(se.first_date, files)
         named = [sec for sec in sections if not sec.is_catch_all]
         titles = tuple(sec.title for sec in (named or sections))
-        emails = ctx.maintainers.expected_reviewers(se.first_date, files)
+        version = ctx.maintainers.at_or_empty(se.first_date)
+        emails = version.expected_reviewers(files)
         maintainers = _maintainers_named(ctx, se.first_date, files)
         return (
             titles,
-            frozenset(ctx.people("", e) for e in emails),
-            frozenset(ctx.people("", e) for e in emails - maintainers),
+            lookup.of(version, emails),
+            lookup.of(version, emails - maintainers),
         )
 
     return subsystems_of
@@ -158,21 +164,25 @@ def run_stages(
     rep.fingerprinted += fingerprint_new(engine, reporter)
     rep.matching = run_matching(engine, reporter, people=ctx.people)
     newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
+    named = MaintainerPeople(ctx.people)
     rep.metrics = run_metrics(
         engine,
         reporter,
         ctx.orgs.org,
-        subsystems_for(ctx),
+        subsystems_for(ctx, named),
         people=ctx.people,
         is_bot=ctx.is_bot,
         sections=list(newest.sections) if newest is not None else [],
         maintainers_dates=ctx.maintainers.dates,
+        maintainer_people=named,
     )
     # The time-to-merge model at the data's last week: refitted when the week turns, or when
     # everything was redone (the records it reads may all have changed).
     # A stopped run's model may be another's (a run for other inputs fitted it before it
     # stopped): refitted, as the prediction step owes nothing in pending_work to say so.
-    refit = everything or metrics_only or ctx.identities_moved or begun is not None
+    refit = (
+        everything or metrics_only or ctx.identities_moved or named.found_moved or begun is not None
+    )
     rep.prediction = run_prediction(engine, reporter, ctx.people, force=refit)
     with engine.begin() as conn:
         changes.clear_state(conn, BEGUN)

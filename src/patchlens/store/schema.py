@@ -671,6 +671,10 @@ PIPELINE_DIGEST = "review+match+metrics"
 # The stage_state row where the metrics stage keeps the dates of the MAINTAINERS versions it
 # computed with (stages/metrics.py writes it; queries/prediction.py reads it).
 MAINTAINERS_SEEN = "metrics-maintainers"
+# The stage_state row where the metrics stage keeps the MAINTAINERS entries it looked up as
+# identities, as JSON [[address, name, identity], ...] (stages/maintainer_people.py writes
+# it; queries/queue.py reads it to find the queue of an address nobody sent from).
+MAINTAINER_IDENTITIES = "metrics-maintainer-identities"
 
 # Work a step owes its successors, written in the same transaction as the rows that caused it
 # (stages/changes.py): "full", "series:<key>", "posting:<message pk>", "message:<pk>". A step

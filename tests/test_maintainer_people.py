@@ -1,0 +1,113 @@
+"""MAINTAINERS entries looked up as the people who wrote (stages/maintainer_people.py): by
+name and address together, as a sender is, and kept so that a store updated as mail comes
+in equals one built at once when a maintainer first writes after being named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from patchlens.config import load_config
+from patchlens.identity.people import Identities
+from patchlens.stages import ingest
+from patchlens.stages.maintainer_people import MaintainerPeople
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
+from patchlens.store.db import open_store
+
+MAINTAINERS = """\
+FROB DRIVER
+M:\tMara Maintainer <mara@old.example.org>
+S:\tMaintained
+F:\tfrob/
+"""
+
+
+def _message(mid: str, sender: str, subject: str, date: str, body: str) -> str:
+    return (
+        f"From x Mon Jun  2 09:00:00 2025\nFrom: {sender}\nTo: frob-devel@example.org\n"
+        f"Subject: {subject}\nDate: {date}\nMessage-ID: <{mid}>\nMIME-Version: 1.0\n"
+        f"Content-Type: text/plain; charset=utf-8\n\n{body}\n\n"
+    )
+
+
+def _patch(path: str, line: str) -> str:
+    return (
+        f"Change {path}.\n\nSigned-off-by: Someone <s@example.org>\n---\n"
+        f" {path} | 1 +\n 1 file changed, 1 insertion(+)\n\n"
+        f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
+        f"@@ -1,1 +1,2 @@\n context\n+{line}\n-- \n2.43.0\n"
+    )
+
+
+ALICE = _message(
+    "a1@example.org",
+    "Alice Archer <alice@example.org>",
+    "[PATCH] frob: check the length",
+    "Mon, 2 Jun 2025 09:00:00 +0000",
+    _patch("frob/frob.c", "check();"),
+)
+# Mara's first message, from an address MAINTAINERS does not give, a week later.
+MARA = _message(
+    "m1@example.org",
+    "Mara Maintainer <mara@new.example.org>",
+    "[PATCH] docs: say who looks after frob",
+    "Mon, 9 Jun 2025 09:00:00 +0000",
+    _patch("docs/frob.txt", "Mara."),
+)
+
+
+def test_an_entry_is_looked_up_by_name_and_address() -> None:
+    people = Identities([("George Dunlap", "george.dunlap@citrix.com")])
+    look = MaintainerPeople(people)
+    assert look("George Dunlap", "George.Dunlap@EU.citrix.com") == "addr:george.dunlap@citrix.com"
+    # One word is no name (identity/people.py), nor is no name at all: the address alone.
+    assert look("George", "g@example.org") == "addr:g@example.org"
+    assert look("", "george@eu.citrix.com") == "addr:george@eu.citrix.com"
+    assert set(look.seen) == {
+        ("george.dunlap@eu.citrix.com", "George Dunlap"),
+        ("g@example.org", "George"),
+        ("george@eu.citrix.com", ""),
+    }
+
+
+def _store(tmp: Path, name: str, steps: list[list[str]]):
+    (tmp / "MAINTAINERS").write_text(MAINTAINERS)
+    (tmp / "patchlens.toml").write_text('[maintainers]\nfile = "MAINTAINERS"\n')
+    cfg = load_config(str(tmp / "patchlens.toml"))
+    engine = open_store(str(tmp / f"{name}.db"))
+    quiet = Reporter(quiet=True)
+    box = tmp / f"{name}.mbox"
+    for i, mails in enumerate(steps):
+        with box.open("a") as f:  # the list's archive grows, as a day's mail comes in
+            f.write("".join(mails))
+        if i == 0:
+            ingest.add_list(engine, "frob", [str(box)])
+        ingest.run_update(engine, tmp / f"{name}.cache", quiet)
+        run_stages(engine, cfg, tmp / f"{name}.cache", quiet)
+    return engine
+
+
+def _metrics(engine) -> dict[str, dict]:
+    """Every series' metrics row, by series."""
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("select * from series_metrics").mappings().fetchall()
+    return {r["series_key"]: dict(r) for r in rows}
+
+
+def _roles(engine, key: str) -> dict[str, str]:
+    return json.loads(_metrics(engine)[key]["expected_roles"])
+
+
+def test_a_maintainer_who_writes_later_is_the_person_named(tmp_path: Path) -> None:
+    """Mara is named by an address she never writes from; her first message comes after
+    Alice's series was computed. The update that brings it redoes the metrics resting on
+    her entry: Alice's series then names the Mara who wrote, as a store built at once does,
+    where it kept an identity of the unused address alone."""
+    daily = _store(tmp_path, "daily", [[ALICE], [MARA]])
+    once = _store(tmp_path, "once", [[ALICE, MARA]])
+    assert _metrics(daily) == _metrics(once)
+    assert _roles(daily, "a1@example.org") == {"addr:mara@new.example.org": "maintainer"}
+    # Before Mara wrote, her entry was its address alone.
+    first = _store(tmp_path, "first", [[ALICE]])
+    assert _roles(first, "a1@example.org") == {"addr:mara@old.example.org": "maintainer"}
