@@ -115,6 +115,25 @@ def test_message_over_the_size_limit_keeps_its_header_but_is_not_expanded(monkey
     assert small.body == "small body\n"
 
 
+def test_message_over_the_line_limit_is_not_expanded(monkeypatch):
+    """A diff of very short lines costs 25-34 times its size as line objects (a 64 MiB
+    message of them, gigabytes): past the line limit a message is read as one past the size
+    limit. At the limit it is still parsed whole."""
+    monkeypatch.setattr(parse_mod, "MAX_MESSAGE_LINES", 2_000)
+
+    def patch(lines: int) -> bytes:
+        head = HEAD.replace(b"Subject: nested", b"Subject: [PATCH] short lines")
+        diff = b"diff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -0,0 +1,%d @@\n" % lines
+        raw = head + b"\nmsg\n---\n" + diff + b"+ab\n" * lines
+        return raw
+
+    at = patch(2_000 - patch(0).count(b"\n"))
+    assert at.count(b"\n") == 2_000 and parse_message(at).has_patch
+    over = parse_message(patch(2_000))
+    assert (over.body, over.diff, over.has_patch) == ("", None, False)
+    assert over.subject == "[PATCH] short lines" and over.message_id == "nested@example.org"
+
+
 def test_references_beyond_the_limit_keep_the_root_and_the_latest():
     ids = [f"r{i}@example.org" for i in range(10_000)]
     raw = HEAD + b"References: " + b" ".join(f"<{i}>".encode() for i in ids) + b"\n\nhi\n"

@@ -18,6 +18,7 @@ from patchlens.mail import headers as h
 from patchlens.mail.diff import split_diff
 from patchlens.mail.limits import (
     MAX_MESSAGE_BYTES,
+    MAX_MESSAGE_LINES,
     MAX_MIME_DEPTH,
     MAX_MIME_PARTS,
     MAX_REFERENCES,
@@ -237,7 +238,7 @@ def parse_message(raw: bytes, archive_date: int | None = None) -> ParsedMessage:
         raise Unparseable("none of From, Message-ID, Subject, Date present")
 
     ctype, params = _content_type(h.first_value(hdrs, "content-type"))
-    if len(raw) > MAX_MESSAGE_BYTES:
+    if len(raw) > MAX_MESSAGE_BYTES or raw.count(b"\n") > MAX_MESSAGE_LINES:
         # Too large to expand: stored raw, header parsed, body not decoded.
         body, diff, kind = "", None, None
     elif ctype.startswith("multipart/"):
