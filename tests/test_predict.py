@@ -234,6 +234,38 @@ def test_predict_of_the_stored_model_says_its_facts_in_words(erofs_store):
     assert not any(f in words for f in FEATURES if "_" in f)
 
 
+def test_the_authors_merge_rate_is_said_as_the_feature_counts_it(erofs_store):
+    """The fact said for `author_merge_rate` counts what the feature counts: every earlier
+    series of the author and those merged by T, with the smoothed rate itself. It said "the
+    author's last 4 series: 0 merged" of an author whose rate was far from 0."""
+    from patchlens.metrics.prediction_features import facts_in_words
+    from patchlens.queries.prediction import load_corpus
+
+    _db, engine, _ = erofs_store
+    with engine.connect() as conn:
+        corpus = load_corpus(conn)
+    said = 0
+    for key in sorted(corpus.series)[::7]:
+        se = corpus.all[key]
+        t = se.first_date + 7 * DAY
+        feats = corpus.features(key, t)
+        if feats is None:
+            continue
+        earlier = corpus.history.earlier(se.author, se.first_date, key)
+        text = facts_in_words(
+            feats, se, t, corpus.history, corpus.expected.get(key), corpus.subsystems.get(key, ())
+        )["author_merge_rate"]
+        if not earlier:
+            assert text == "the author's first series"
+            continue
+        merged = sum(1 for r in earlier if r.merged_by(t))
+        rate = f"{feats['author_merge_rate']:.0%}"
+        assert text.startswith(f"{merged} of the author's {len(earlier)} earlier series"), text
+        assert f"({rate}," in text, (text, rate)
+        said += 1
+    assert said >= 20
+
+
 # --- the span counters behind the queue and the rates ----------------------------------------
 
 

@@ -565,8 +565,7 @@ def facts_in_words(
     n = len(cur.patches)
     reviewed = round(feats["reviewed_share"] * n)
     earlier = history.earlier(raw.author, raw.first_date, raw.key)
-    last = earlier[-4:]
-    last_merged = sum(1 for r in last if r.merged_by(t))
+    merged = sum(1 for r in earlier if r.merged_by(t))
     # Linux's and Xen's catch-all section names everything: a specific one says more.
     named = [s for s in subsystems if s != CATCH_ALL] or list(subsystems)
     where = ", ".join(named) if named else "the project"
@@ -597,8 +596,11 @@ def facts_in_words(
         if feats["partly_merged"]
         else "none of its patches merged yet",
         "author_prior_series": f"the author posted {len(earlier)} earlier series",
-        "author_merge_rate": f"the author's last {len(last)} series: {last_merged} merged"
-        if last
+        # The feature's own count (all earlier series, smoothed toward the project's rate),
+        # not a sample of the last few, which could say "0 merged" of a 60% author.
+        "author_merge_rate": f"{merged} of the author's {len(earlier)} earlier series merged "
+        f"by then ({feats['author_merge_rate']:.0%}, smoothed toward the project's rate)"
+        if earlier
         else "the author's first series",
         "new_contributor": "the author's first series"
         if feats["new_contributor"]
