@@ -193,6 +193,26 @@ def test_queue_with_maintainers_roles_on_xen(xen_store):
     assert seen[MAINTAINER] > 0 and seen[REVIEWER] > 0, seen
 
 
+def test_queue_by_a_maintainers_address_nobody_sent_from(xen_store):
+    """George Dunlap's MAINTAINERS address (eu.citrix.com, which never wrote) names the
+    George Dunlap who wrote (stages/maintainer_people.py): the canned queue finds his queue
+    by it, as the web does, where it found nobody."""
+    from patchlens.queries.queue import find_people, queue_rows
+
+    _tmp, db, engine = xen_store
+    with engine.connect() as conn:
+        (person,) = find_people(conn, "George.Dunlap@eu.citrix.com")
+        want = queue_rows(conn, person["identity"], RULES)
+    assert person["identity"] == "addr:george.dunlap@citrix.com" and want
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    try:
+        got = canned(con, "queue", person="George.Dunlap@eu.citrix.com")
+    finally:
+        con.close()
+    assert [g["series_key"] for g in got] == [w["series_key"] for w in want]
+
+
 def test_queue_after_a_partial_reroll(tmp_path):
     """Scenario 04: a re-rolled 2/5 alone (v3) laid over v2: the reviewer who spoke before it
     has it back again, with the current version v2 (the last full one)."""

@@ -132,6 +132,22 @@ def test_message_over_the_line_limit_is_not_expanded(monkeypatch):
     over = parse_message(patch(2_000))
     assert (over.body, over.diff, over.has_patch) == ("", None, False)
     assert over.subject == "[PATCH] short lines" and over.message_id == "nested@example.org"
+    # Encoded, the same lines take a 20th of the raw lines: they count once decoded, in a
+    # single part as in an attachment.
+    text = patch(2_000).split(b"\n\n", 1)[1]
+    b64 = base64.encodebytes(text)
+    assert b64.count(b"\n") < 2_000
+    single = HEAD + b"Content-Transfer-Encoding: base64\n\n" + b64
+    assert (parse_message(single).body, parse_message(single).has_patch) == ("", False)
+    attached = (
+        HEAD + b"Content-Type: multipart/mixed; boundary=zz\n\n--zz\nContent-Type: text/plain"
+        b"\n\nsee the patch\n--zz\nContent-Type: text/x-patch\nContent-Transfer-Encoding: "
+        b"base64\n\n" + b64 + b"--zz--\n"
+    )
+    assert (parse_message(attached).body, parse_message(attached).has_patch) == ("", False)
+    # Under the limit once decoded, both are parsed as before.
+    small = base64.encodebytes(patch(500).split(b"\n\n", 1)[1])
+    assert parse_message(HEAD + b"Content-Transfer-Encoding: base64\n\n" + small).has_patch
 
 
 def test_references_beyond_the_limit_keep_the_root_and_the_latest():

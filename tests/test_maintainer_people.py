@@ -20,6 +20,11 @@ FROB DRIVER
 M:\tMara Maintainer <mara@old.example.org>
 S:\tMaintained
 F:\tfrob/
+
+WIDGET DRIVER
+M:\tOlga Other <olga@old.example.org>
+S:\tMaintained
+F:\twidget/
 """
 
 
@@ -71,7 +76,24 @@ def test_an_entry_is_looked_up_by_name_and_address() -> None:
     }
 
 
-def _store(tmp: Path, name: str, steps: list[list[str]]):
+BOB = _message(
+    "b1@example.org",
+    "Bob Baker <bob@example.org>",
+    "[PATCH] frob: tidy",
+    "Tue, 3 Jun 2025 09:00:00 +0000",
+    _patch("frob/tidy.c", "tidy();"),
+)
+# Olga, named for widget/ only, writes for the first time.
+OLGA = _message(
+    "o1@example.org",
+    "Olga Other <olga@new.example.org>",
+    "[PATCH] docs: widgets",
+    "Mon, 9 Jun 2025 10:00:00 +0000",
+    _patch("docs/widget.txt", "Olga."),
+)
+
+
+def _store(tmp: Path, name: str, steps: list[list[str]], redone: list[int] | None = None):
     (tmp / "MAINTAINERS").write_text(MAINTAINERS)
     (tmp / "patchlens.toml").write_text('[maintainers]\nfile = "MAINTAINERS"\n')
     cfg = load_config(str(tmp / "patchlens.toml"))
@@ -84,7 +106,9 @@ def _store(tmp: Path, name: str, steps: list[list[str]]):
         if i == 0:
             ingest.add_list(engine, "frob", [str(box)])
         ingest.run_update(engine, tmp / f"{name}.cache", quiet)
-        run_stages(engine, cfg, tmp / f"{name}.cache", quiet)
+        rep = run_stages(engine, cfg, tmp / f"{name}.cache", quiet)
+        if redone is not None:
+            redone.append(rep.metrics.series)
     return engine
 
 
@@ -111,3 +135,43 @@ def test_a_maintainer_who_writes_later_is_the_person_named(tmp_path: Path) -> No
     # Before Mara wrote, her entry was its address alone.
     first = _store(tmp_path, "first", [[ALICE]])
     assert _roles(first, "a1@example.org") == {"addr:mara@old.example.org": "maintainer"}
+
+
+def test_only_the_series_naming_an_entry_are_redone(tmp_path: Path) -> None:
+    """A maintainer's first message redoes the series that name their entry, not every
+    series: Olga (widget/) writing redoes her own series only; Mara (frob/) writing redoes
+    hers and the two frob series that name her."""
+    olga: list[int] = []
+    _store(tmp_path, "olga", [[ALICE, BOB], [OLGA]], olga)
+    assert olga == [2, 1]
+    mara: list[int] = []
+    daily = _store(tmp_path, "mara", [[ALICE, BOB], [MARA]], mara)
+    assert mara == [2, 3]
+    once = _store(tmp_path, "mara-once", [[ALICE, BOB, MARA]])
+    assert _metrics(daily) == _metrics(once)
+    assert _roles(daily, "b1@example.org") == {"addr:mara@new.example.org": "maintainer"}
+
+
+def test_a_removed_list_takes_its_senders_out_of_the_people_map(tmp_path: Path) -> None:
+    """Mara wrote only to a list then removed: her entry is its address alone again, as in a
+    store that never had that list. The people map kept beside the store was reused, as the
+    newest message was not among those removed, and kept her."""
+    (tmp_path / "MAINTAINERS").write_text(MAINTAINERS)
+    (tmp_path / "patchlens.toml").write_text('[maintainers]\nfile = "MAINTAINERS"\n')
+    cfg = load_config(str(tmp_path / "patchlens.toml"))
+    engine = open_store(str(tmp_path / "removed.db"))
+    quiet = Reporter(quiet=True)
+    (tmp_path / "mara.mbox").write_text(MARA)
+    (tmp_path / "frob.mbox").write_text(ALICE + BOB)
+    ingest.add_list(engine, "mara", [str(tmp_path / "mara.mbox")])
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    ingest.add_list(engine, "frob", [str(tmp_path / "frob.mbox")])
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    run_stages(engine, cfg, tmp_path / "cache", quiet)
+    assert _roles(engine, "a1@example.org") == {"addr:mara@new.example.org": "maintainer"}
+    ingest.remove_list(engine, "mara")
+    ingest.run_update(engine, tmp_path / "cache", quiet)
+    run_stages(engine, cfg, tmp_path / "cache", quiet)
+    once = _store(tmp_path, "once", [[ALICE, BOB]])
+    assert _metrics(engine) == _metrics(once)
+    assert _roles(engine, "a1@example.org") == {"addr:mara@old.example.org": "maintainer"}

@@ -13,7 +13,8 @@ from __future__ import annotations
 # decoded or searched for a patch (the body text is left empty).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
-# A message of more lines than this is treated as one over the size limit. Parsing a diff and
+# A message of more lines than this, raw or once its body is decoded (base64 packs some 57
+# decoded bytes per raw line), is treated as one over the size limit. Parsing a diff and
 # its fingerprint and patch-id hold each line as a Python object: a diff of 3-byte lines took
 # 25-34 times its size (a 64 MiB message of them, gigabytes). The largest of 1.2 million
 # real Linux messages is 4 MB, some 100,000 lines; at this limit a message costs at most

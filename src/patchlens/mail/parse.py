@@ -190,11 +190,13 @@ def _filename(hdrs: dict[str, list[bytes]]) -> str:
 
 def _walk_multipart(
     hdrs: dict[str, list[bytes]], payload: bytes
-) -> tuple[str, str | None, str | None]:
-    """(body text, attached diff, patch kind) from a MIME tree."""
+) -> tuple[str | None, str | None, str | None]:
+    """(body text, attached diff, patch kind) from a MIME tree; None for the body text when
+    the decoded parts hold more than MAX_MESSAGE_LINES lines."""
     texts: list[str] = []
     htmls: list[str] = []
     attached: list[str] = []
+    lines = 0
     for part_hdrs, data in _mime_leaves(hdrs, payload):
         ctype, params = _content_type(h.first_value(part_hdrs, "content-type"))
         filename = _filename(part_hdrs)
@@ -209,6 +211,9 @@ def _walk_multipart(
         text = h.decode_bytes(data, params.get("charset"))
         if "\r" in text:
             text = text.replace("\r\n", "\n")
+        lines += text.count("\n")
+        if lines > MAX_MESSAGE_LINES:
+            return None, None, None
         if is_patch_type or (
             b"attachment" in disposition and ctype == "text/plain" and "\ndiff --git " in text
         ):
@@ -242,16 +247,23 @@ def parse_message(raw: bytes, archive_date: int | None = None) -> ParsedMessage:
         # Too large to expand: stored raw, header parsed, body not decoded.
         body, diff, kind = "", None, None
     elif ctype.startswith("multipart/"):
-        body, diff, kind = _walk_multipart(hdrs, payload)
-        if diff is None:
-            body, diff = split_diff(body)
+        found, diff, kind = _walk_multipart(hdrs, payload)
+        if found is None:  # too many lines once decoded: as a message too large
+            body, diff, kind = "", None, None
+        elif diff is None:
+            body, diff = split_diff(found)
             kind = _inline_kind(body) if diff else None
+        else:
+            body = found
     else:
         data = _decode_transfer(payload, h.first_value(hdrs, "content-transfer-encoding"))
         text = h.decode_bytes(data, params.get("charset"))
         if "\r" in text:
             text = text.replace("\r\n", "\n")
-        if ctype in _PATCH_TYPES:
+        if text.count("\n") > MAX_MESSAGE_LINES:
+            # A base64 or quoted-printable body holds many more lines than its raw form.
+            body, diff, kind = "", None, None
+        elif ctype in _PATCH_TYPES:
             body, diff = split_diff(text)
             kind = "attachment" if diff else None
         else:

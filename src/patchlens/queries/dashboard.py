@@ -41,7 +41,7 @@ from patchlens.queries import columns, patchtext, prediction, queue_pages, round
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, reviewers_among
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.load import candidate_keys
-from patchlens.queries.queue import maintainer_identities
+from patchlens.queries.queue import identity_of_address, maintainer_identities
 from patchlens.queries.report import states_by_subsystem
 from patchlens.queries.selection import (
     all_series,
@@ -921,7 +921,9 @@ def subsystem_page(
     info = dict(sub._mapping) if sub else {"title": title, "status": None}
     for k in ("maintainers", "reviewers", "lists", "files"):
         info[k] = json.loads(info[k]) if sub else []
-    expected = {e.lower() for _n, e in info["maintainers"] + info["reviewers"]}
+    # Who the section names, as identities: any address of theirs (or the person who wrote
+    # under a MAINTAINERS entry's name) counts, not only the one the people table shows.
+    expected = {identity_of_address(conn, e) for _n, e in info["maintainers"] + info["reviewers"]}
     keys = [r["series_key"] for r in rows]
     load: Counter[str] = Counter()
     pe = schema.people
@@ -950,8 +952,7 @@ def subsystem_page(
                     "identity": w,
                     "address": addr.get(w, w),
                     "replies": n,
-                    "expected": addr.get(w, "").lower() in expected
-                    or w.removeprefix("addr:") in expected,
+                    "expected": w in expected,
                 }
                 for w, n in sorted(load.items(), key=lambda kv: (-kv[1], kv[0]))
             ],

@@ -118,10 +118,13 @@ def maintainer_identities(conn: Connection) -> dict[str, str]:
         text = conn.execute(
             select(st.c.inputs).where(st.c.stage == schema.MAINTAINER_IDENTITIES)
         ).scalar()
+        wrote = people_names(conn)
         out: dict[str, str] = {}
-        # Sorted, so an address MAINTAINERS gives two names gets the same identity each time.
+        # An address MAINTAINERS gives under two names (a full one and none, in two sections)
+        # is the one of them who wrote, else the first in sorted order: the same each time.
         for addr, _name, ident in sorted(json.loads(text) if text else []):
-            out.setdefault(addr, ident)
+            if addr not in out or (ident in wrote and out[addr] not in wrote):
+                out[addr] = ident
         return out
 
     return per_version(conn, "maintainer_identities", compute)
@@ -179,6 +182,7 @@ def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
         for i, v in enumerate(vs):
             current_of[v[1]] = (skey, i >= base)
     addr_map = identities_by_address(conn)
+    named = maintainer_identities(conn)
     bots = {i for i, (_n, _a, bot) in people_names(conn).items() if bot}
     current_keys = sorted(k for k, (_s, cur) in current_of.items() if cur)
     for chunk in chunks(current_keys):
@@ -191,7 +195,9 @@ def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
             o = out[current_of[vkey][0]]
             # The list itself names nobody: every series is sent to it (mail/listid.py).
             for a in named_on(to, cc, header):
-                who = addr_map.get(a)
+                # An address nobody sent from counts for the person MAINTAINERS names by it
+                # (get_maintainer.pl prints the file's addresses into Cc:).
+                who = addr_map.get(a) or named.get(a)
                 if who is not None and who not in bots:
                     o.asked.add(who)
     for chunk in chunks(sorted(current_of)):
@@ -321,9 +327,8 @@ def find_people(conn: Connection, text: str) -> list[dict[str, Any]]:
     cols = (pe.c.identity, pe.c.name, pe.c.address, pe.c.messages)
     row = conn.execute(select(*cols).where(pe.c.identity == t)).first()
     if row is None:
-        who = identities_by_address(conn).get(t.lower()) or maintainer_identities(conn).get(
-            t.lower()
-        )
+        a = t.lower().removeprefix("addr:")
+        who = identities_by_address(conn).get(a) or maintainer_identities(conn).get(a)
         if who is not None:
             row = conn.execute(select(*cols).where(pe.c.identity == who)).first()
     if row is not None:

@@ -131,6 +131,14 @@ def clear_mark(conn: Connection, name: str) -> None:
 COLD_DONE, COLD_OF = "cold-review", "cold-review-of"
 
 
+def note_removal(conn: Connection) -> None:
+    """Count a removal of messages or commits (a list or repository unregistered), in the
+    caller's transaction: what was grouped from them (the people map kept beside the store,
+    stages/context.py) is keyed by the count, so it is built again without them."""
+    n = int(state(conn, schema.REMOVALS) or 0)
+    set_state(conn, schema.REMOVALS, str(n + 1), 0)
+
+
 def owe_everyone_everything(conn: Connection) -> None:
     """Another configuration or newer code: every step redoes all (a reconstruction in
     batches left unfinished starts again)."""

@@ -26,6 +26,7 @@ from patchlens.sources.base import SourceError
 from patchlens.sources.filehistory import file_at, file_history
 from patchlens.sources.gitrepo import default_branch
 from patchlens.sources.gitutil import resolve_repo
+from patchlens.stages import changes
 from patchlens.stages import match as match_stage
 from patchlens.store import schema
 
@@ -50,7 +51,8 @@ DERIVED_VERSION = 7
 # 2: series metrics store each series' own time-to-merge features at its landmarks
 #    (landmark_features), which a refit reads instead of the series' facts. The code those
 #    are computed by has its own key (LANDMARKS_KEY), part of the metrics' version too.
-METRICS_VERSION = 2
+# 3: MAINTAINERS entries are looked up by name and address (stages/maintainer_people.py).
+METRICS_VERSION = 3
 
 
 def config_digest(cfg: Config) -> str:
@@ -233,7 +235,8 @@ def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
     people = _identities(
         conn,
         cache,
-        f"{IDENTITIES_VERSION}:{curated.hexdigest()}",
+        # A list or repository removed: the map is built again without its senders.
+        f"{IDENTITIES_VERSION}:{curated.hexdigest()}:{changes.state(conn, schema.REMOVALS)}",
         canonical if (mailmaps or people_file) else None,
         is_bot,
     )

@@ -10,9 +10,11 @@ is one person).
 That look-up depends on who has written so far: a maintainer's first message under their
 name makes later look-ups find them. The pairs looked up are kept (in `stage_state`, under
 `schema.MAINTAINER_IDENTITIES`) with the identity each got; an update whose identities give
-any of them another identity redoes every series' metrics, so that a store updated day by
-day equals one built at once. The read model uses the same pairs to find the queue of an
-address nobody sent from (queries/queue.py).
+any of them another identity redoes the metrics of the series that name the old one, so that
+a store updated day by day equals one built at once. The read model uses the same pairs to
+find the page and queue of an address nobody sent from (queries/queue.py), and the canned
+datasette queue reads them too. Pairs are kept until every series is redone: one that a
+newer MAINTAINERS dropped stays findable until then.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ class MaintainerPeople:
     def __init__(self, people: PeopleOf) -> None:
         self._people = people
         self.seen: dict[tuple[str, str], str] = {}
-        # Whether `moved` found a pair with another identity (the pipeline then refits the
-        # prediction model, whose records the redone metrics are).
+        # Whether series were redone because a pair has another identity (the pipeline then
+        # refits the prediction model, whose records the redone metrics are).
         self.found_moved = False
 
     def __call__(self, name: str, email: str) -> str:
@@ -58,12 +60,13 @@ class MaintainerPeople:
         text = changes.state(conn, schema.MAINTAINER_IDENTITIES)
         return [tuple(t) for t in json.loads(text)] if text else []  # type: ignore[misc]
 
-    def moved(self, conn: Connection) -> bool:
-        """Whether any pair kept by the last run has another identity now (its person wrote
-        since, or two groups joined): the series metrics resting on it are out of date."""
-        moved = any(self._people(name, addr) != ident for addr, name, ident in self.stored(conn))
-        self.found_moved = self.found_moved or moved
-        return moved
+    def moved(self, conn: Connection) -> set[str]:
+        """The identities of the pairs kept by the last run that are another identity now
+        (their person wrote since, or two groups joined): the metrics of the series that name
+        them are out of date."""
+        return {
+            ident for addr, name, ident in self.stored(conn) if self._people(name, addr) != ident
+        }
 
     def remember(self, conn: Connection, full: bool, when: int) -> None:
         """Keep the pairs looked up (and, unless every series was redone, those kept before,

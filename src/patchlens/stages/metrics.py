@@ -206,11 +206,11 @@ def run_metrics(
     Otherwise only the owed series (and those of owed postings), the series a new commit's
     paths put in a repository, the series posted after a MAINTAINERS version that is new
     (`maintainers_dates`: the dates of the versions `subsystems_of` reads), the
-    new-contributor flags the owed series move, and the people who sent the owed new
-    messages. Everything is also recomputed when a MAINTAINERS entry looked up before
-    (`maintainer_people`, the look-up `subsystems_of` uses) is another identity now. `now`
-    only dates the step's mark: no stored row depends on the wall clock. Its progress counts
-    the series recomputed."""
+    new-contributor flags the owed series move, the people who sent the owed new messages,
+    and the series that name a MAINTAINERS entry looked up before (`maintainer_people`, the
+    look-up `subsystems_of` uses) that is another identity now. `now` only dates the step's
+    mark: no stored row depends on the wall clock. Its progress counts the series
+    recomputed."""
     t0 = time.perf_counter()
     rep = MetricsReport()
     when = int(time.time()) if now is None else now
@@ -226,8 +226,12 @@ def run_metrics(
             work.full
             or since is None
             or (stored_registered is not None and bool(stored_registered) != registered)
-            or (maintainer_people is not None and maintainer_people.moved(conn))
         )
+        moved = maintainer_people.moved(conn) if maintainer_people is not None else set()
+        if moved and maintainer_people is not None:
+            naming = series_naming(conn, moved)
+            work.series |= naming
+            maintainer_people.found_moved = bool(naming)
         if full:
             rep.series = _redo_all(conn, reporter, rep, org_of, subsystems_of, people, is_bot)
         else:
@@ -274,6 +278,18 @@ def _new_maintainers_from(conn: Connection, dates: list[int] | None) -> int | No
 
 def _remember_maintainers(conn: Connection, dates: list[int] | None, when: int) -> None:
     changes.set_state(conn, MAINTAINERS_SEEN, json.dumps(sorted(dates or [])), when)
+
+
+def series_naming(conn: Connection, identities: set[str]) -> set[str]:
+    """The series whose expected reviewers (`expected_roles`, JSON keyed by identity) name
+    any of `identities`: the quoted key exactly, LIKE's wildcards escaped."""
+    sm = schema.series_metrics
+    out: set[str] = set()
+    for ident in sorted(identities):
+        needle = json.dumps(ident)
+        q = select(sm.c.series_key).where(sm.c.expected_roles.contains(needle, autoescape=True))
+        out.update(k for (k,) in conn.execute(q))
+    return out
 
 
 def series_posted_since(conn: Connection, date: int) -> set[str]:

@@ -25,6 +25,7 @@ from patchlens.metrics.roles import MAINTAINER, REVIEWER
 from patchlens.queries.filters import Filters
 from patchlens.queries.queue import AGAIN, ASKED
 from patchlens.queries.selection import data_date, select_series
+from patchlens.store import schema
 from patchlens.web.datasette_columns import INTERNAL, TABLES
 
 STATES_DB = "patchlens_states"  # the side database's name in datasette (and its file stem)
@@ -119,10 +120,17 @@ def queue_sql(rules: BacklogRules) -> str:
     version) or that they answered in an earlier version, and whose current version they have
     not answered; never their own. Oldest first by the current version's date."""
     return f"""{states_sql(rules)},
+-- MAINTAINERS entries looked up as people (stages/maintainer_people.py): [address, name,
+-- identity] rows of an address nobody sent from, given under the name of someone who wrote.
+named AS (
+  SELECT json_extract(j.value, '$[0]') AS a, json_extract(j.value, '$[2]') AS identity
+  FROM stage_state s, json_each(s.inputs) j WHERE s.stage = '{schema.MAINTAINER_IDENTITIES}'
+),
 who AS (
   SELECT p.identity, p.is_bot FROM people p
   WHERE p.identity = :person OR lower(p.address) = lower(trim(:person))
      OR EXISTS (SELECT 1 FROM json_each(p.addresses) j WHERE lower(j.value) = lower(trim(:person)))
+     OR p.identity IN (SELECT n.identity FROM named n WHERE n.a = lower(trim(:person)))
   ORDER BY p.identity = :person DESC, p.rowid LIMIT 1
 ),
 -- Their addresses: each address belongs to the first person (in store order) who used it.
@@ -134,6 +142,9 @@ owned AS (
 addrs AS (
   SELECT o.a FROM owned o JOIN people p ON p.rowid = o.r JOIN who ON who.identity = p.identity
   WHERE NOT EXISTS (SELECT 1 FROM owned x WHERE x.a = o.a AND x.r < o.r)
+  UNION
+  SELECT n.a FROM named n JOIN who ON who.identity = n.identity
+  WHERE NOT EXISTS (SELECT 1 FROM owned x WHERE x.a = n.a)
 ),
 open AS (SELECT * FROM states WHERE state IN ({_quoted(OPEN_STATES)})),
 vers AS (
