@@ -9,12 +9,14 @@ from pathlib import Path
 
 from patchlens.config import load_config
 from patchlens.identity.people import Identities
+from patchlens.metrics.backlog import BacklogRules
 from patchlens.stages import ingest
 from patchlens.stages.maintainer_people import MaintainerPeople
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
 from patchlens.store.db import open_store
 
+RULES = BacklogRules()
 MAINTAINERS = """\
 FROB DRIVER
 M:\tMara Maintainer <mara@old.example.org>
@@ -28,10 +30,11 @@ F:\twidget/
 """
 
 
-def _message(mid: str, sender: str, subject: str, date: str, body: str) -> str:
+def _message(mid: str, sender: str, subject: str, date: str, body: str, cc: str = "") -> str:
     return (
         f"From x Mon Jun  2 09:00:00 2025\nFrom: {sender}\nTo: frob-devel@example.org\n"
-        f"Subject: {subject}\nDate: {date}\nMessage-ID: <{mid}>\nMIME-Version: 1.0\n"
+        + (f"Cc: {cc}\n" if cc else "")
+        + f"Subject: {subject}\nDate: {date}\nMessage-ID: <{mid}>\nMIME-Version: 1.0\n"
         f"Content-Type: text/plain; charset=utf-8\n\n{body}\n\n"
     )
 
@@ -175,3 +178,26 @@ def test_a_removed_list_takes_its_senders_out_of_the_people_map(tmp_path: Path) 
     once = _store(tmp_path, "once", [[ALICE, BOB]])
     assert _metrics(engine) == _metrics(once)
     assert _roles(engine, "a1@example.org") == {"addr:mara@old.example.org": "maintainer"}
+
+
+def test_a_cc_to_an_entrys_address_asks_its_person(tmp_path: Path) -> None:
+    """get_maintainer.pl prints MAINTAINERS' addresses into Cc:. A series Cc'ing Mara's
+    entry address (from which she never wrote) on a file outside her section is in her
+    queue as asked, and her review load counts it, once she has written under her name."""
+    from patchlens.queries import load
+    from patchlens.queries.queue import ASKED, queue_rows
+
+    carl = _message(
+        "c1@example.org",
+        "Carl Cook <carl@example.org>",
+        "[PATCH] docs: frob notes",
+        "Tue, 10 Jun 2025 09:00:00 +0000",
+        _patch("docs/notes.txt", "notes"),
+        cc="Mara Maintainer <mara@old.example.org>",
+    )
+    engine = _store(tmp_path, "cc", [[ALICE, MARA, carl]])
+    with engine.connect() as conn:
+        mara = "addr:mara@new.example.org"
+        rows = {r["series_key"]: r["reasons"] for r in queue_rows(conn, mara, RULES)}
+        assert rows["c1@example.org"] == [ASKED]
+        assert "c1@example.org" in load.candidate_keys(conn, mara, RULES)
