@@ -131,12 +131,11 @@ def clear_mark(conn: Connection, name: str) -> None:
 COLD_DONE, COLD_OF = "cold-review", "cold-review-of"
 
 
-def note_removal(conn: Connection) -> None:
-    """Count a removal of messages or commits (a list or repository unregistered), in the
-    caller's transaction: what was grouped from them (the people map kept beside the store,
-    stages/context.py) is keyed by the count, so it is built again without them."""
-    n = int(state(conn, schema.REMOVALS) or 0)
-    set_state(conn, schema.REMOVALS, str(n + 1), 0)
+def owes_full(conn: Connection, stage: str) -> bool:
+    """Whether `stage` owes everything (`Work.full`), read without its other items."""
+    pw = schema.pending_work
+    q = select(pw.c.item).where(pw.c.stage == stage, pw.c.item == FULL).limit(1)
+    return conn.execute(q).first() is not None
 
 
 def owe_everyone_everything(conn: Connection) -> None:

@@ -165,8 +165,13 @@ def _identities(
         people = None  # none yet, or unreadable: rebuilt from everything
     top_m = conn.execute(select(func.max(m.c.id))).scalar() or 0
     top_c = conn.execute(select(func.max(c.c.id))).scalar() or 0
-    if people is not None and (since_m > top_m or since_c > top_c):
-        people = None  # the store went back (messages removed with a list): start again
+    if people is not None and (
+        since_m > top_m or since_c > top_c or changes.owes_full(conn, changes.STRUCTURE)
+    ):
+        # The store went back (messages removed with a list), or everything is redone (a list
+        # or repository removed, other settings, newer code): grouped again from what is
+        # stored, without the senders of what was removed.
+        people = None
     if people is None:
         people = Identities([], canonical, is_bot)
         since_m = since_c = 0
@@ -235,8 +240,7 @@ def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
     people = _identities(
         conn,
         cache,
-        # A list or repository removed: the map is built again without its senders.
-        f"{IDENTITIES_VERSION}:{curated.hexdigest()}:{changes.state(conn, schema.REMOVALS)}",
+        f"{IDENTITIES_VERSION}:{curated.hexdigest()}",
         canonical if (mailmaps or people_file) else None,
         is_bot,
     )

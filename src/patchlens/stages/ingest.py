@@ -199,7 +199,6 @@ def drop_list_sources(conn: Connection, source_ids: list[int]) -> Removed:
     # The stages redo everything: a source replaced may leave the digest's numbers as they
     # were (SQLite hands a removed largest id out again), so it cannot tell them.
     changes.owe_everyone_everything(conn)
-    changes.note_removal(conn)
     m, sg = schema.messages, schema.message_sightings
     touched: set[int] = set()
     for chunk in _chunks(source_ids):
@@ -248,7 +247,6 @@ def drop_repo_commits(conn: Connection, repo_id: int) -> int:
     c = schema.commits
     pks = [pk for (pk,) in conn.execute(select(c.c.id).where(c.c.repo_id == repo_id))]
     changes.owe_everyone_everything(conn)  # as drop_list_sources
-    changes.note_removal(conn)
     fp = schema.diff_fingerprints
     for chunk in _chunks(pks):
         conn.execute(delete(fp).where(fp.c.kind == "c", fp.c.pk.in_(chunk)))

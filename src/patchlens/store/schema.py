@@ -675,8 +675,6 @@ MAINTAINERS_SEEN = "metrics-maintainers"
 # identities, as JSON [[address, name, identity], ...] (stages/maintainer_people.py writes
 # it; queries/queue.py reads it to find the queue of an address nobody sent from).
 MAINTAINER_IDENTITIES = "metrics-maintainer-identities"
-# The stage_state row counting the removals of lists and repositories (stages/changes.py).
-REMOVALS = "removals"
 
 # Work a step owes its successors, written in the same transaction as the rows that caused it
 # (stages/changes.py): "full", "series:<key>", "posting:<message pk>", "message:<pk>". A step
