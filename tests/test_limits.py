@@ -254,3 +254,24 @@ def test_odd_charsets_are_stored_not_quarantined():
     for r in results:
         r.subject.encode("utf-8")  # storable: no lone surrogate
     assert results[3].subject == "\ufffd"
+
+
+@pytest.mark.parametrize(
+    ("newline", "encoding"),
+    [("\r", "ascii"), ("\v", "ascii"), ("\x85", "latin-1"), ("\u2028", "utf-8")],
+)
+def test_every_line_boundary_counts_toward_the_line_limit(monkeypatch, newline, encoding):
+    """`str.splitlines`, which the parsers and pages split text with, also breaks at a lone
+    CR, VT, NEL or U+2028: a body of them was as many lines to it, and passed the limit by
+    counting LF alone (a 6 MB body of "ab\\r" made 2M lines, 21 times its size)."""
+    monkeypatch.setattr(parse_mod, "MAX_MESSAGE_LINES", 2_000)
+    charset = {"ascii": "us-ascii", "latin-1": "iso-8859-1", "utf-8": "utf-8"}[encoding]
+    head = HEAD + f"Content-Type: text/plain; charset={charset}\n".encode()
+    body = ("ab" + newline) * 3_000
+    over = parse_message(head + b"\n" + body.encode(encoding))
+    assert over.body == "", repr(newline)
+    under = parse_message(head + b"\n" + (("ab" + newline) * 1_000).encode(encoding))
+    assert under.body.count("ab") == 1_000
+    # CRLF is one line, raw and decoded.
+    crlf = HEAD + b"\n" + b"ab\r\n" * 1_500
+    assert parse_message(crlf).body.count("ab") == 1_500

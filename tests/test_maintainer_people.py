@@ -201,3 +201,47 @@ def test_a_cc_to_an_entrys_address_asks_its_person(tmp_path: Path) -> None:
         rows = {r["series_key"]: r["reasons"] for r in queue_rows(conn, mara, RULES)}
         assert rows["c1@example.org"] == [ASKED]
         assert "c1@example.org" in load.candidate_keys(conn, mara, RULES)
+
+
+def test_a_store_emptied_then_filled_again_groups_its_new_senders(tmp_path: Path) -> None:
+    """Every message removed with its list, then new mail in another list (SQLite hands the
+    removed ids out again): the people map grouped again on the empty store was not saved,
+    so the old one (with the removed senders, and its mark past the new mail) was read back;
+    the recipient keys' mark stayed past the new messages too, so a Cc: went unseen."""
+    from patchlens.queries import load
+
+    (tmp_path / "MAINTAINERS").write_text(MAINTAINERS)
+    (tmp_path / "patchlens.toml").write_text('[maintainers]\nfile = "MAINTAINERS"\n')
+    cfg = load_config(str(tmp_path / "patchlens.toml"))
+    engine = open_store(str(tmp_path / "emptied.db"))
+    quiet = Reporter(quiet=True)
+
+    def update() -> None:
+        ingest.run_update(engine, tmp_path / "cache", quiet)
+        run_stages(engine, cfg, tmp_path / "cache", quiet)
+
+    (tmp_path / "old.mbox").write_text(MARA + BOB)
+    maildir = tmp_path / "new"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    ingest.add_list(engine, "old", [str(tmp_path / "old.mbox")])
+    ingest.add_list(engine, "new", [str(maildir)])
+    update()
+    ingest.remove_list(engine, "old")
+    update()
+    carl = _message(
+        "c1@example.org",
+        "Carl Cook <carl@example.org>",
+        "[PATCH] docs: frob notes",
+        "Tue, 10 Jun 2025 09:00:00 +0000",
+        _patch("docs/notes.txt", "notes"),
+        cc="Alice Archer <alice@example.org>",
+    )
+    (maildir / "new" / "1").write_text(ALICE)
+    (maildir / "new" / "2").write_text(carl)
+    update()
+    once = _store(tmp_path, "once", [[ALICE, carl]])
+    assert _metrics(engine) == _metrics(once)
+    assert _roles(engine, "a1@example.org") == {"addr:mara@old.example.org": "maintainer"}
+    with engine.connect() as conn:
+        assert "c1@example.org" in load.candidate_keys(conn, "addr:alice@example.org", RULES)

@@ -22,6 +22,24 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # short its lines.
 MAX_MESSAGE_LINES = 1_000_000
 
+# Every line boundary of `str.splitlines`, which the parsers and pages split text with: not
+# only "\n" (a body of lone "\r", "\v" or "\u2028" is as many lines to them).
+_TEXT_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+# Raw, the ASCII ones: 0x85 is also a UTF-8 continuation byte ("Å" is C3 85).
+_RAW_BREAKS = (b"\n", b"\r", b"\v", b"\f", b"\x1c", b"\x1d", b"\x1e")
+
+
+def text_lines(text: str) -> int:
+    """How many lines `str.splitlines` can make of decoded `text` (CRLF already LF)."""
+    return sum(text.count(c) for c in _TEXT_BREAKS)
+
+
+def raw_lines(raw: bytes) -> int:
+    """The lines of raw bytes by their ASCII boundaries (CRLF as one), before decoding: the
+    others (Latin-1's 0x85, U+2028) are counted once decoded, by `text_lines`."""
+    return sum(raw.count(c) for c in _RAW_BREAKS) - raw.count(b"\r\n")
+
+
 # Multipart parts nested deeper than this many multipart levels are not expanded.
 MAX_MIME_DEPTH = 10
 

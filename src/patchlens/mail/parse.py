@@ -22,6 +22,8 @@ from patchlens.mail.limits import (
     MAX_MIME_DEPTH,
     MAX_MIME_PARTS,
     MAX_REFERENCES,
+    raw_lines,
+    text_lines,
 )
 
 _CT_PARAM = re.compile(r";\s*([A-Za-z0-9*_.-]+)\s*=\s*(\"[^\"]*\"|[^;\s]*)")
@@ -211,7 +213,7 @@ def _walk_multipart(
         text = h.decode_bytes(data, params.get("charset"))
         if "\r" in text:
             text = text.replace("\r\n", "\n")
-        lines += text.count("\n")
+        lines += text_lines(text)
         if lines > MAX_MESSAGE_LINES:
             return None, None, None
         if is_patch_type or (
@@ -243,7 +245,7 @@ def parse_message(raw: bytes, archive_date: int | None = None) -> ParsedMessage:
         raise Unparseable("none of From, Message-ID, Subject, Date present")
 
     ctype, params = _content_type(h.first_value(hdrs, "content-type"))
-    if len(raw) > MAX_MESSAGE_BYTES or raw.count(b"\n") > MAX_MESSAGE_LINES:
+    if len(raw) > MAX_MESSAGE_BYTES or raw_lines(raw) > MAX_MESSAGE_LINES:
         # Too large to expand: stored raw, header parsed, body not decoded.
         body, diff, kind = "", None, None
     elif ctype.startswith("multipart/"):
@@ -260,7 +262,7 @@ def parse_message(raw: bytes, archive_date: int | None = None) -> ParsedMessage:
         text = h.decode_bytes(data, params.get("charset"))
         if "\r" in text:
             text = text.replace("\r\n", "\n")
-        if text.count("\n") > MAX_MESSAGE_LINES:
+        if text_lines(text) > MAX_MESSAGE_LINES:
             # A base64 or quoted-printable body holds many more lines than its raw form.
             body, diff, kind = "", None, None
         elif ctype in _PATCH_TYPES:

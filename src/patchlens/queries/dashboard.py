@@ -802,7 +802,7 @@ def person_page(
     if len(address) > MAX_ADDRESS:
         return None  # longer than any mail address: nobody (and no giant pattern for SQL)
     # An identity (`addr:<address>`, as the queue's URL and the API take) names them too.
-    addr = address.removeprefix("addr:").lower()
+    addr = address.lower().removeprefix("addr:")
     row = conn.execute(select(pe).where(pe.c.identity == f"addr:{addr}")).first()
     if row is None:
         # One element of the JSON list, exactly: the quoted address with LIKE's wildcards

@@ -172,6 +172,7 @@ def _identities(
         # or repository removed, other settings, newer code): grouped again from what is
         # stored, without the senders of what was removed.
         people = None
+    rebuilt = people is None
     if people is None:
         people = Identities([], canonical, is_bot)
         since_m = since_c = 0
@@ -206,7 +207,9 @@ def _identities(
             ),
         )
     )
-    if people.moved or (since_m, since_c) != (top_m, top_c) or not path.exists():
+    # Saved when grouped again from nothing too: an empty store's marks equal the old map's
+    # (0, 0), and the old map would be read back after the next mail.
+    if rebuilt or people.moved or (since_m, since_c) != (top_m, top_c) or not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as f:

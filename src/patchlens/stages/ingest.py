@@ -29,6 +29,7 @@ from patchlens.stages import changes
 from patchlens.stages.horizon import current_horizon, settle
 from patchlens.stages.parallel import DEFAULT_JOBS, ordered_map
 from patchlens.stages.progress import Reporter
+from patchlens.stages.recipients import MARK as RECIPIENTS_MARK
 from patchlens.stages.records import (
     MessageCounts,
     Parsed,
@@ -238,6 +239,12 @@ def drop_list_sources(conn: Connection, source_ids: list[int]) -> Removed:
         conn.execute(delete(m).where(m.c.id.in_(chunk)))
     for chunk in _chunks(source_ids):
         conn.execute(delete(schema.list_sources).where(schema.list_sources.c.id.in_(chunk)))
+    # The recipient keys' mark (stages/recipients.py) back to the newest message left: SQLite
+    # hands removed ids out again, and the messages that get them need their keys.
+    filled = changes.mark(conn, RECIPIENTS_MARK)
+    newest = conn.execute(select(func.max(m.c.id))).scalar() or 0
+    if filled is not None and filled > newest:
+        changes.set_mark(conn, RECIPIENTS_MARK, newest, int(time.time()))
     rem.messages, rem.kept = len(orphans), len(still_seen)
     return rem
 

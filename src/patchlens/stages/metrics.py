@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
 from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
@@ -227,8 +227,7 @@ def run_metrics(
             or since is None
             or (stored_registered is not None and bool(stored_registered) != registered)
         )
-        moved = maintainer_people.moved(conn) if maintainer_people is not None else set()
-        if moved and maintainer_people is not None:
+        if not full and maintainer_people is not None and (moved := maintainer_people.moved(conn)):
             naming = series_naming(conn, moved)
             work.series |= naming
             maintainer_people.found_moved = bool(naming)
@@ -285,9 +284,10 @@ def series_naming(conn: Connection, identities: set[str]) -> set[str]:
     any of `identities`: the quoted key exactly, LIKE's wildcards escaped."""
     sm = schema.series_metrics
     out: set[str] = set()
-    for ident in sorted(identities):
-        needle = json.dumps(ident)
-        q = select(sm.c.series_key).where(sm.c.expected_roles.contains(needle, autoescape=True))
+    for chunk in chunks(sorted(identities), 50):  # one pass over the table per 50
+        q = select(sm.c.series_key).where(
+            or_(*(sm.c.expected_roles.contains(json.dumps(i), autoescape=True) for i in chunk))
+        )
         out.update(k for (k,) in conn.execute(q))
     return out
 

@@ -120,11 +120,22 @@ def queue_sql(rules: BacklogRules) -> str:
     version) or that they answered in an earlier version, and whose current version they have
     not answered; never their own. Oldest first by the current version's date."""
     return f"""{states_sql(rules)},
--- MAINTAINERS entries looked up as people (stages/maintainer_people.py): [address, name,
--- identity] rows of an address nobody sent from, given under the name of someone who wrote.
-named AS (
-  SELECT json_extract(j.value, '$[0]') AS a, json_extract(j.value, '$[2]') AS identity
+-- MAINTAINERS entries looked up as people (stages/maintainer_people.py), from [address,
+-- name, identity] rows: per address one identity, as queries/queue.py maintainer_identities
+-- picks it (one who wrote first, then by name and identity).
+pairs AS (
+  SELECT json_extract(j.value, '$[0]') AS a, json_extract(j.value, '$[1]') AS name,
+    json_extract(j.value, '$[2]') AS identity
   FROM stage_state s, json_each(s.inputs) j WHERE s.stage = '{schema.MAINTAINER_IDENTITIES}'
+),
+named AS (
+  SELECT a, identity FROM (
+    SELECT a, identity, row_number() OVER (
+      PARTITION BY a
+      ORDER BY EXISTS (SELECT 1 FROM people p WHERE p.identity = pairs.identity) DESC,
+        name, identity
+    ) AS k FROM pairs
+  ) WHERE k = 1
 ),
 who AS (
   SELECT p.identity, p.is_bot FROM people p
