@@ -96,6 +96,18 @@ OLGA = _message(
 )
 
 
+def _carl(cc: str) -> str:
+    """Carl's patch outside every section, with `cc` in its Cc:."""
+    return _message(
+        "c1@example.org",
+        "Carl Cook <carl@example.org>",
+        "[PATCH] docs: frob notes",
+        "Tue, 10 Jun 2025 09:00:00 +0000",
+        _patch("docs/notes.txt", "notes"),
+        cc=cc,
+    )
+
+
 def _store(tmp: Path, name: str, steps: list[list[str]], redone: list[int] | None = None):
     (tmp / "MAINTAINERS").write_text(MAINTAINERS)
     (tmp / "patchlens.toml").write_text('[maintainers]\nfile = "MAINTAINERS"\n')
@@ -187,14 +199,7 @@ def test_a_cc_to_an_entrys_address_asks_its_person(tmp_path: Path) -> None:
     from patchlens.queries import load
     from patchlens.queries.queue import ASKED, queue_rows
 
-    carl = _message(
-        "c1@example.org",
-        "Carl Cook <carl@example.org>",
-        "[PATCH] docs: frob notes",
-        "Tue, 10 Jun 2025 09:00:00 +0000",
-        _patch("docs/notes.txt", "notes"),
-        cc="Mara Maintainer <mara@old.example.org>",
-    )
+    carl = _carl(cc="Mara Maintainer <mara@old.example.org>")
     engine = _store(tmp_path, "cc", [[ALICE, MARA, carl]])
     with engine.connect() as conn:
         mara = "addr:mara@new.example.org"
@@ -229,14 +234,7 @@ def test_a_store_emptied_then_filled_again_groups_its_new_senders(tmp_path: Path
     update()
     ingest.remove_list(engine, "old")
     update()
-    carl = _message(
-        "c1@example.org",
-        "Carl Cook <carl@example.org>",
-        "[PATCH] docs: frob notes",
-        "Tue, 10 Jun 2025 09:00:00 +0000",
-        _patch("docs/notes.txt", "notes"),
-        cc="Alice Archer <alice@example.org>",
-    )
+    carl = _carl(cc="Alice Archer <alice@example.org>")
     (maildir / "new" / "1").write_text(ALICE)
     (maildir / "new" / "2").write_text(carl)
     update()
