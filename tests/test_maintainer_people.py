@@ -243,3 +243,28 @@ def test_a_store_emptied_then_filled_again_groups_its_new_senders(tmp_path: Path
     assert _roles(engine, "a1@example.org") == {"addr:mara@old.example.org": "maintainer"}
     with engine.connect() as conn:
         assert "c1@example.org" in load.candidate_keys(conn, "addr:alice@example.org", RULES)
+
+
+def test_an_address_under_two_names_is_one_person_everywhere(tmp_path: Path) -> None:
+    """One MAINTAINERS address under two names, each someone who wrote: the series name the
+    first name's person, and the pages find that same person by the address (they picked
+    another by sorting the names)."""
+    from patchlens.queries.queue import find_people
+
+    shared = (
+        "FROB DRIVER\nM:\tOlga Other <shared@old.example.org>\nS:\tMaintained\nF:\tfrob/\n\n"
+        "WIDGET DRIVER\nM:\tMara Maintainer <shared@old.example.org>\nS:\tMaintained\n"
+        "F:\twidget/\n"
+    )
+    (tmp_path / "MAINTAINERS").write_text(shared)
+    (tmp_path / "patchlens.toml").write_text('[maintainers]\nfile = "MAINTAINERS"\n')
+    cfg = load_config(str(tmp_path / "patchlens.toml"))
+    engine = open_store(str(tmp_path / "shared.db"))
+    (tmp_path / "all.mbox").write_text(MARA + OLGA + ALICE)
+    ingest.add_list(engine, "frob", [str(tmp_path / "all.mbox")])
+    ingest.run_update(engine, tmp_path / "cache", Reporter(quiet=True))
+    run_stages(engine, cfg, tmp_path / "cache", Reporter(quiet=True))
+    assert _roles(engine, "a1@example.org") == {"addr:olga@new.example.org": "maintainer"}
+    with engine.connect() as conn:
+        (found,) = find_people(conn, "shared@old.example.org")
+    assert found["identity"] == "addr:olga@new.example.org"

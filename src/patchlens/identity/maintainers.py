@@ -338,13 +338,7 @@ class Maintainers:
         """Lower-cased address -> the first name the file gives it (M: and R: lines), so an
         entry can be looked up as a person by name as well as address."""
         if self._people is None:
-            out: dict[str, str] = {}
-            for sec in self.sections:
-                for p in (*sec.maintainers, *sec.reviewers):
-                    e = p.email.lower()
-                    if e and not out.get(e):
-                        out[e] = p.name
-            self._people = out
+            self._people = first_names(self.sections)
         return self._people
 
     @classmethod
@@ -462,6 +456,18 @@ class Maintainers:
         if text is not None:
             out |= _emails(self.sections_for_keywords(text))
         return out
+
+
+def first_names(sections: Iterable[Section]) -> dict[str, str]:
+    """Lower-cased M:/R: address -> the first non-empty name the sections give it, in order:
+    one name per address, however many sections list it under which spellings."""
+    out: dict[str, str] = {}
+    for sec in sections:
+        for p in (*sec.maintainers, *sec.reviewers):
+            e = p.email.lower()
+            if e and not out.get(e):
+                out[e] = p.name
+    return out
 
 
 def _emails(sections: Iterable[Section]) -> set[str]:

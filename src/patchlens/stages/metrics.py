@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
+from patchlens.identity.maintainers import first_names
 from patchlens.identity.people import Identities
 from patchlens.metrics.backlog import facts, merge_notice
 from patchlens.metrics.compute import series_metrics
@@ -242,11 +243,10 @@ def run_metrics(
             )
         _remember_maintainers(conn, maintainers_dates, when)
         if maintainer_people is not None:
-            # The newest file's people too: the subsystem pages list their queues.
-            for sec in sections or []:
-                for p in (*sec.maintainers, *sec.reviewers):
-                    if p.email:
-                        maintainer_people(p.name, p.email)
+            # The newest file's people too: the subsystem pages list their queues. Each
+            # address under the one name the series' look-ups give it (`first_names`).
+            for email, name in first_names(sections or []).items():
+                maintainer_people(name, email)
             maintainer_people.remember(conn, full, when)
         rep.changed_rows += sync_table(
             conn, schema.subsystems, ("title",), subsystem_rows(sections or [])
