@@ -275,3 +275,18 @@ def test_every_line_boundary_counts_toward_the_line_limit(monkeypatch, newline, 
     # CRLF is one line, raw and decoded.
     crlf = HEAD + b"\n" + b"ab\r\n" * 1_500
     assert parse_message(crlf).body.count("ab") == 1_500
+
+
+def test_a_binary_attachment_does_not_count_toward_the_line_limit(monkeypatch):
+    """Raw, only LF counts: a binary part (never split into lines) holds the other line
+    boundaries' bytes at 7 in 256, which turned away a 40 MB attachment's message whole."""
+    monkeypatch.setattr(parse_mod, "MAX_MESSAGE_LINES", 2_000)
+    blob = b"\v\f\r\x1c" * 3_000 + b"\0"
+    raw = (
+        HEAD + b"Content-Type: multipart/mixed; boundary=zz\n\n--zz\nContent-Type: text/plain\n\n"
+        b"see the blob\n--zz\nContent-Type: application/octet-stream\n"
+        b"Content-Transfer-Encoding: binary\n\n" + blob + b"\n--zz--\n"
+    )
+    assert parse_message(raw).body.strip() == "see the blob"
+    # CR CR LF (a CRLF after a lone CR) is two lines, as splitlines makes it.
+    assert limits.text_lines("x\r\r\ny\r\r\n") == len("x\r\r\ny\r\r\n".splitlines()) == 4

@@ -13,8 +13,10 @@ from __future__ import annotations
 # decoded or searched for a patch (the body text is left empty).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
-# A message of more lines than this, raw or once its body is decoded (base64 packs some 57
-# decoded bytes per raw line), is treated as one over the size limit. Parsing a diff and
+# A message of more lines than this, raw (LF) or once its text is decoded (every boundary of
+# `str.splitlines`; base64 packs some 57 decoded bytes per raw line), is treated as one
+# over the size limit. Raw, LF alone: the other boundaries are bytes any binary part holds
+# (7 in 256), which would turn away a 37 MB attachment the walk never splits. Parsing a diff and
 # its fingerprint and patch-id hold each line as a Python object: a diff of 3-byte lines took
 # 25-34 times its size (a 64 MiB message of them, gigabytes). No real message comes near:
 # the largest of 1.2 million Linux messages is 4.2 MB, and of those over 1 MB the one with
@@ -25,19 +27,11 @@ MAX_MESSAGE_LINES = 1_000_000
 # Every line boundary of `str.splitlines`, which the parsers and pages split text with: not
 # only "\n" (a body of lone "\r", "\v" or "\u2028" is as many lines to them).
 _TEXT_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
-# Raw, the ASCII ones: 0x85 is also a UTF-8 continuation byte ("Å" is C3 85).
-_RAW_BREAKS = (b"\n", b"\r", b"\v", b"\f", b"\x1c", b"\x1d", b"\x1e")
 
 
 def text_lines(text: str) -> int:
-    """How many lines `str.splitlines` can make of decoded `text` (CRLF already LF)."""
-    return sum(text.count(c) for c in _TEXT_BREAKS)
-
-
-def raw_lines(raw: bytes) -> int:
-    """The lines of raw bytes by their ASCII boundaries (CRLF as one), before decoding: the
-    others (Latin-1's 0x85, U+2028) are counted once decoded, by `text_lines`."""
-    return sum(raw.count(c) for c in _RAW_BREAKS) - raw.count(b"\r\n")
+    """How many lines `str.splitlines` makes of decoded `text` (a CRLF left is one)."""
+    return sum(text.count(c) for c in _TEXT_BREAKS) - text.count("\r\n")
 
 
 # Multipart parts nested deeper than this many multipart levels are not expanded.

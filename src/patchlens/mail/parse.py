@@ -22,7 +22,6 @@ from patchlens.mail.limits import (
     MAX_MIME_DEPTH,
     MAX_MIME_PARTS,
     MAX_REFERENCES,
-    raw_lines,
     text_lines,
 )
 
@@ -245,7 +244,7 @@ def parse_message(raw: bytes, archive_date: int | None = None) -> ParsedMessage:
         raise Unparseable("none of From, Message-ID, Subject, Date present")
 
     ctype, params = _content_type(h.first_value(hdrs, "content-type"))
-    if len(raw) > MAX_MESSAGE_BYTES or raw_lines(raw) > MAX_MESSAGE_LINES:
+    if len(raw) > MAX_MESSAGE_BYTES or raw.count(b"\n") > MAX_MESSAGE_LINES:
         # Too large to expand: stored raw, header parsed, body not decoded.
         body, diff, kind = "", None, None
     elif ctype.startswith("multipart/"):
