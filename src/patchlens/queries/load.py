@@ -22,7 +22,7 @@ from patchlens.mail.keys import key_hash
 from patchlens.mail.listid import named_on
 from patchlens.metrics.backlog import DAY, BacklogRules
 from patchlens.metrics.distributions import is_partial, period_bounds, period_of, summary, timeline
-from patchlens.queries.queue import identities_by_address, maintainer_identities, people_names
+from patchlens.queries.queue import maintainer_identities, people_names
 from patchlens.queries.selection import all_series, data_date, per_version
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
@@ -196,10 +196,7 @@ def _named_series(conn: Connection, who: str) -> frozenset[str]:
         if row is not None:
             addresses |= {a.lower() for a in [row[0], *json.loads(row[1] or "[]")] if a}
         # MAINTAINERS addresses nobody sent from that name them, as the queue counts them.
-        owned = identities_by_address(conn)
-        addresses |= {
-            a for a, i in maintainer_identities(conn).items() if i == who and a not in owned
-        }
+        addresses |= {a for a, i in maintainer_identities(conn).items() if i == who}
         if _recipient_keys_complete(conn):
             return frozenset(_named_by_keys(conn, addresses))
         return frozenset(_named_by_scan(conn, addresses))

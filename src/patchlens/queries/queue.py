@@ -109,8 +109,8 @@ def people_names(conn: Connection) -> dict[str, tuple[str, str, bool]]:
 
 
 def maintainer_identities(conn: Connection) -> dict[str, str]:
-    """MAINTAINERS addresses (lower-cased) -> the identity the metrics step looked each up
-    as, by name and address (stages/maintainer_people.py): George Dunlap's
+    """MAINTAINERS addresses nobody sent from (lower-cased) -> the identity the metrics step
+    looked each up as, by name and address (stages/maintainer_people.py): George Dunlap's
     eu.citrix.com, which never wrote, is the George Dunlap who did. Per data version."""
 
     def compute() -> dict[str, str]:
@@ -118,11 +118,14 @@ def maintainer_identities(conn: Connection) -> dict[str, str]:
         text = conn.execute(
             select(st.c.inputs).where(st.c.stage == schema.MAINTAINER_IDENTITIES)
         ).scalar()
+        senders = identities_by_address(conn)
         wrote = people_names(conn)
         out: dict[str, str] = {}
         # An address MAINTAINERS gives under two names (a full one and none, in two sections)
         # is the one of them who wrote, else the first in sorted order: the same each time.
         for addr, _name, ident in sorted(json.loads(text) if text else []):
+            if addr in senders:
+                continue  # a sender's address is theirs (identities_by_address)
             if addr not in out or (ident in wrote and out[addr] not in wrote):
                 out[addr] = ident
         return out
@@ -130,13 +133,17 @@ def maintainer_identities(conn: Connection) -> dict[str, str]:
     return per_version(conn, "maintainer_identities", compute)
 
 
+def _known_identity(conn: Connection, address: str) -> str | None:
+    """The identity of a lower-cased address: its sender's, else the one MAINTAINERS names
+    by it (`maintainer_identities`); None when neither."""
+    return identities_by_address(conn).get(address) or maintainer_identities(conn).get(address)
+
+
 def identity_of_address(conn: Connection, address: str) -> str:
-    """The identity an address belongs to: its sender's, else the one MAINTAINERS names it
-    as (`maintainer_identities`), else `addr:<address>` (an entry of someone who never wrote
-    to the list, under no name anyone wrote under)."""
+    """The identity an address belongs to (`_known_identity`), else `addr:<address>` (an
+    entry of someone who never wrote to the list, under no name anyone wrote under)."""
     a = address.strip().lower()
-    found = identities_by_address(conn).get(a) or maintainer_identities(conn).get(a)
-    return found or f"addr:{a}"
+    return _known_identity(conn, a) or f"addr:{a}"
 
 
 def _label(labels: list[str]) -> str:
@@ -327,8 +334,7 @@ def find_people(conn: Connection, text: str) -> list[dict[str, Any]]:
     cols = (pe.c.identity, pe.c.name, pe.c.address, pe.c.messages)
     row = conn.execute(select(*cols).where(pe.c.identity == t)).first()
     if row is None:
-        a = t.lower().removeprefix("addr:")
-        who = identities_by_address(conn).get(a) or maintainer_identities(conn).get(a)
+        who = _known_identity(conn, t.lower().removeprefix("addr:"))
         if who is not None:
             row = conn.execute(select(*cols).where(pe.c.identity == who)).first()
     if row is not None:

@@ -120,9 +120,15 @@ def queue_sql(rules: BacklogRules) -> str:
     version) or that they answered in an earlier version, and whose current version they have
     not answered; never their own. Oldest first by the current version's date."""
     return f"""{states_sql(rules)},
+-- Their addresses: each address belongs to the first person (in store order) who used it.
+owned AS (
+  SELECT p.rowid AS r, lower(p.address) AS a FROM people p WHERE p.address <> ''
+  UNION ALL
+  SELECT p.rowid, lower(j.value) FROM people p, json_each(p.addresses) j WHERE j.value <> ''
+),
 -- MAINTAINERS entries looked up as people (stages/maintainer_people.py), from [address,
--- name, identity] rows: per address one identity, as queries/queue.py maintainer_identities
--- picks it (one who wrote first, then by name and identity).
+-- name, identity] rows of addresses nobody sent from: per address one identity, as
+-- queries/queue.py maintainer_identities picks it (one who wrote first, then by name).
 pairs AS (
   SELECT json_extract(j.value, '$[0]') AS a, json_extract(j.value, '$[1]') AS name,
     json_extract(j.value, '$[2]') AS identity
@@ -134,7 +140,7 @@ named AS (
       PARTITION BY a
       ORDER BY EXISTS (SELECT 1 FROM people p WHERE p.identity = pairs.identity) DESC,
         name, identity
-    ) AS k FROM pairs
+    ) AS k FROM pairs WHERE NOT EXISTS (SELECT 1 FROM owned x WHERE x.a = pairs.a)
   ) WHERE k = 1
 ),
 who AS (
@@ -144,18 +150,11 @@ who AS (
      OR p.identity IN (SELECT n.identity FROM named n WHERE n.a = lower(trim(:person)))
   ORDER BY p.identity = :person DESC, p.rowid LIMIT 1
 ),
--- Their addresses: each address belongs to the first person (in store order) who used it.
-owned AS (
-  SELECT p.rowid AS r, lower(p.address) AS a FROM people p WHERE p.address <> ''
-  UNION ALL
-  SELECT p.rowid, lower(j.value) FROM people p, json_each(p.addresses) j WHERE j.value <> ''
-),
 addrs AS (
   SELECT o.a FROM owned o JOIN people p ON p.rowid = o.r JOIN who ON who.identity = p.identity
   WHERE NOT EXISTS (SELECT 1 FROM owned x WHERE x.a = o.a AND x.r < o.r)
   UNION
   SELECT n.a FROM named n JOIN who ON who.identity = n.identity
-  WHERE NOT EXISTS (SELECT 1 FROM owned x WHERE x.a = n.a)
 ),
 open AS (SELECT * FROM states WHERE state IN ({_quoted(OPEN_STATES)})),
 vers AS (
