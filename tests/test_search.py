@@ -403,6 +403,30 @@ def test_is_pull_on_every_filtered_page(client, sql) -> None:
     assert client.get("/api/overview", params={"search": "is:pull"}).json()["merged"] == merged
 
 
+def test_is_pull_pages_call_them_pull_requests(client, sql) -> None:
+    """Under `is:pull` the rows are pull requests: the pages that count them say so (not
+    "series"), and the backlog's states add up to them (the ones not merged are in state
+    "pull request", whose link lists exactly those)."""
+    pulls = one(sql, "SELECT count(*) FROM pull_requests")
+    unmerged = one(sql, "SELECT count(*) FROM pull_requests WHERE merged_by IS NULL")
+    assert pulls > unmerged > 0
+    said = f"{pulls:,} pull requests"
+    for page in ("/", "/series", "/backlog", "/performance", "/findings"):
+        text = client.get(page, params={"search": "is:pull"}).text
+        assert said in text.replace("selected pull requests", "pull requests"), page
+        assert f"{pulls:,}</span> series" not in text and f"{pulls:,} series" not in text, page
+    plain = client.get("/", params={"search": "-is:pull"}).text
+    assert "</span> series (" in plain and "pull requests (" not in plain
+    d = client.get("/api/backlog", params={"search": "is:pull"}).json()
+    assert d["states"]["pull request"] == unmerged
+    assert sum(d["states"].values()) == d["series"] == pulls
+    page = client.get("/backlog", params={"search": "is:pull"}).text
+    link = "/series?search=is%3Apull+-is%3Amerged"
+    assert f'href="{link}"' in page
+    assert f"{unmerged:,} pull requests" in client.get(link).text
+    assert "pull request" not in client.get("/api/backlog").json()["states"]
+
+
 def test_person_page_takes_the_search(client, sql) -> None:
     """The person page's tables keep the series the search finds (store terms included)."""
     who, addr = sql.execute(

@@ -237,7 +237,9 @@ def state(
     return None if f is None else decide(f, when, rules)
 
 
-def merge_rate(rows: list[dict[str, Any]], registered: bool | None = None) -> dict[str, Any]:
+def merge_rate(
+    rows: list[dict[str, Any]], registered: bool | None = None, unit: str = "series"
+) -> dict[str, Any]:
     """The share of series merged, over the series whose merge can be seen. Pure.
 
     A merge can be seen for a series whose files are in a registered repository (a commit
@@ -246,6 +248,7 @@ def merge_rate(rows: list[dict[str, Any]], registered: bool | None = None) -> di
     With no repository registered at all only notices show merges: the rate would be a share
     of the announced merges among themselves, so it is None and `basis` says why.
     `registered` says whether the store has a repository; by default the rows say it.
+    `unit` names the rows in `basis` (pull requests, for a search that selects them).
     """
     if registered is None:  # said by the rows, unless the caller knows (an empty selection)
         registered = any(r["repo_registered"] for r in rows)
@@ -254,24 +257,24 @@ def merge_rate(rows: list[dict[str, Any]], registered: bool | None = None) -> di
     ]
     merged = [r for r in base if r["merged"] != "none"]
     by_notice = sum(1 for r in merged if r.get("merged_by") == "notice")
-    return merge_rate_of(len(rows), len(base), len(merged), by_notice, registered)
+    return merge_rate_of(len(rows), len(base), len(merged), by_notice, registered, unit)
 
 
 def merge_rate_of(
-    rows: int, base: int, merged: int, by_notice: int, registered: bool
+    rows: int, base: int, merged: int, by_notice: int, registered: bool, unit: str = "series"
 ) -> dict[str, Any]:
     """`merge_rate` from its counts: the selected series, those whose merge can be seen, the
     merged among them, and those merged by notice (a caller that counts over columns)."""
     if not rows:
-        basis = "no series"
+        basis = f"no {unit}"
     elif registered:
         basis = (
-            f"of {base:,} series whose merge a registered repository or a maintainer's"
+            f"of {base:,} {unit} whose merge a registered repository or a maintainer's"
             f" notice can show ({by_notice:,} merged by notice)"
         )
     else:
         basis = (
-            f"no repository is registered: {by_notice:,} series merged by maintainers' notices;"
+            f"no repository is registered: {by_notice:,} {unit} merged by maintainers' notices;"
             " merges not announced on the list cannot be seen"
         )
     return {

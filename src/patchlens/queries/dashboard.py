@@ -179,7 +179,7 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     if idx is not None:
         return _overview_columns(conn, f, rows, registered, cols, idx)
     states = Counter(r["state"] for r in rows)
-    merges = merge_rate(rows, registered)
+    merges = merge_rate(rows, registered, f.counted)
     per_period: dict[str, dict[str, Any]] = {}
     # Rows that are not the kept ones (pull requests of a search): few, dated one by one.
     for r, label in zip(rows, period_labels(rows, f.period), strict=True):
@@ -253,6 +253,7 @@ def _overview_columns(
         int((base & merged[idx]).sum()),
         int((base & merged[idx] & notice[idx]).sum()),
         registered,
+        f.counted,
     )
     patches = cols.floats("patches")
     groups, periods = columns.period_groups(cols, idx, f.period)
@@ -392,7 +393,10 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
     return {
         "as_of": data_date(conn),
         "series": len(rows),
-        "states": {st: states.get(st, 0) for st in STATES},
+        # Every state, and after them any other a row is in (a pull request not merged, under
+        # `is:pull`), so that the states add up to the rows.
+        "states": {st: states.get(st, 0) for st in STATES}
+        | {st: n for st, n in sorted(states.items()) if st not in STATES},
         "waiting_first_response": listed("new", "first_date"),
         "nearly_complete": listed("nearly complete", "first_date"),
         "waiting_on_author": listed("waiting on author", "last_date"),

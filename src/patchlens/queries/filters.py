@@ -242,6 +242,13 @@ class Filters:
         """The terms of `search` (checked when the filters were made)."""
         return parse(self.search)
 
+    @property
+    def counted(self) -> str:
+        """What the selected rows are, for the words that count them: a search with
+        `is:pull` selects pull requests instead of series, and a page must not call them
+        series."""
+        return "pull requests" if self.search and self.parsed_search.wants_pulls() else "series"
+
     def bucket_filter(self) -> tuple[str, str] | None:
         kind, _, value = self.bucket.partition(":")
         if kind in BUCKETS and value in BUCKET_ORDER[kind]:

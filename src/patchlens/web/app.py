@@ -504,13 +504,15 @@ def _chart(conn: Any, name: str, f: Filters, rules: BacklogRules) -> str | None:
     if name == "activity":
         t = periods.chart_rows(data.overview(conn, f, rules)["trend"], "series", "merged")
         return charts.bars(
-            f"Series posted per {f.period}, and how many of them are merged",
+            f"{f.counted.capitalize()} posted per {f.period}, and how many of them are merged",
             charts.period_labels(t),
             {"posted": [r["series"] for r in t], "merged": [r["merged"] for r in t]},
         )
     if name == "states":
         d = data.backlog(conn, f, rules)
-        return charts.hbars("Series by state", [(k, v) for k, v in d["states"].items()])
+        return charts.hbars(
+            f"{f.counted.capitalize()} by state", [(k, v) for k, v in d["states"].items()]
+        )
     if name.startswith("perf-"):
         metric = name[5:]
         if metric not in DURATIONS:
