@@ -10,7 +10,7 @@ import sqlite3
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import pytest
 
@@ -157,6 +157,13 @@ def _html_number(html: str, pattern: str) -> int:
     return int(m.group(1).replace(",", ""))
 
 
+def _listed(client, link: str) -> int:
+    """How many series the series explorer lists at `link` (a /series URL of a page)."""
+    path, _, query = link.partition("?")
+    assert path == "/series", link
+    return client.get("/api/series", params=parse_qsl(query)).json()["total"]
+
+
 @pytest.mark.parametrize(("name", "value"), CASES)
 def test_every_figure_obeys_the_filter(client, base, name: str, value: str) -> None:
     rows = selected(base, name, value)
@@ -195,7 +202,11 @@ def test_every_figure_obeys_the_filter(client, base, name: str, value: str) -> N
     assert _html_number(html, r"series \(([\d,]+) patches\)") == d["patches"]
     assert _html_number(html, r"([\d,]+)</a></span> open in the") == len(open_rows)
     assert _html_number(html, r"([\d,]+)</a></span> open and never answered") == unanswered
-    assert _html_number(html, r'class="big">([\d,]+)</span> people have reviewed') == len(reviewers)
+    assert _html_number(html, r'class="big">([\d,]+)</span> people sent them') == len(reviewers)
+    # Each count's link lists what it counted, the page's own filters kept (its state too:
+    # merged series open in the backlog are none, not every open series).
+    assert _listed(client, d["backlog_list"]) == len(open_rows)
+    assert _listed(client, d["unanswered_list"]) == unanswered
 
     # Performance
     d = client.get("/api/performance", params=params).json()
@@ -221,13 +232,18 @@ def test_every_figure_obeys_the_filter(client, base, name: str, value: str) -> N
     d = client.get("/api/backlog", params=params).json()
     assert d["series"] == len(rows)
     assert d["states"] == {st: states.get(st, 0) for st in d["states"]}
+    # Waiting for a first response: every open series never answered, stale ones included.
+    never = sum(1 for r in rows if r["state"] in OPEN and not r["has_reviewer_reply"])
+    assert d["waiting_first_response"]["total"] == never
+    assert never >= states.get("new", 0)
     for key, state in (
-        ("waiting_first_response", "new"),
         ("nearly_complete", "nearly complete"),
         ("waiting_on_author", "waiting on author"),
         ("stale", "stale"),
     ):
         assert d[key]["total"] == states.get(state, 0), key
+    for key in ("waiting_first_response", "nearly_complete", "waiting_on_author", "stale"):
+        assert _listed(client, d[key]["full_list"]) == d[key]["total"], key
         assert {r["series_key"] for r in d[key]["rows"]} <= keys
     assert sum(p["series"] for p in d["per_subsystem"]["rows"]) >= (1 if rows else 0)
     html = _unlinked(client.get("/backlog", params=params).text)

@@ -213,12 +213,12 @@ def overview(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
         "time_to_merge": summary(r["time_to_merge"] for r in rows),
         "time_to_first_response": summary(r["time_to_first_response"] for r in rows),
         "backlog": sum(states[st] for st in OPEN_STATES),
-        "backlog_list": "/series" + f.query(state="open"),
+        "backlog_list": "/series" + f.query_in_state("open"),
         # Open and never answered by anyone but the author or a bot (stale ones included).
         "unanswered": sum(
             1 for r in rows if r["state"] in OPEN_STATES and not r["has_reviewer_reply"]
         ),
-        "unanswered_list": "/series" + f.query(state="unanswered"),
+        "unanswered_list": "/series" + f.query_in_state("unanswered"),
         "states": {st: states.get(st, 0) for st in STATES},
         "trend": trend,
         "reviewers": _reviewers(conn, None if f.selects_all() else [r["series_key"] for r in rows]),
@@ -283,9 +283,9 @@ def _overview_columns(
         "time_to_merge": columns.summarise(cols, idx, "time_to_merge"),
         "time_to_first_response": columns.summarise(cols, idx, "time_to_first_response"),
         "backlog": sum(states[st] for st in OPEN_STATES),
-        "backlog_list": "/series" + f.query(state="open"),
+        "backlog_list": "/series" + f.query_in_state("open"),
         "unanswered": int((open_[idx] & ~answered[idx]).sum()),
-        "unanswered_list": "/series" + f.query(state="unanswered"),
+        "unanswered_list": "/series" + f.query_in_state("unanswered"),
         "states": {st: states.get(st, 0) for st in STATES},
         "trend": trend,
         "reviewers": _reviewers(conn, None if f.selects_all() else [r["series_key"] for r in rows]),
@@ -376,11 +376,13 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
         by_last = sorted(rows, key=_by_last)
         subs = states_by_subsystem(rows)
         lists = {
-            "new": [r for r in by_first if r["state"] == "new"],
+            "unanswered": [
+                r for r in by_first if r["state"] in OPEN_STATES and not r["has_reviewer_reply"]
+            ],
             "nearly complete": [r for r in by_first if r["state"] == "nearly complete"],
             "waiting on author": [r for r in by_last if r["state"] == "waiting on author"],
             "stale": [r for r in by_last[::-1] if r["state"] == "stale"],
-            "unanswered": [
+            "unanswered by subsystem": [
                 r for r in by_first if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
             ],
         }
@@ -388,7 +390,7 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
         lists, subs = _backlog_lists(cols, idx)
 
     def listed(state: str, sort: str) -> dict[str, Any]:
-        return part(lists[state], f, "/series" + f.query(state=state, sort=sort), top, brief)
+        return part(lists[state], f, "/series" + f.query_in_state(state, sort=sort), top, brief)
 
     return {
         "as_of": data_date(conn),
@@ -397,12 +399,13 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
         # `is:pull`), so that the states add up to the rows.
         "states": {st: states.get(st, 0) for st in STATES}
         | {st: n for st, n in sorted(states.items()) if st not in STATES},
-        "waiting_first_response": listed("new", "first_date"),
+        # Every open series never answered, stale ones included: those wait longest.
+        "waiting_first_response": listed("unanswered", "first_date"),
         "nearly_complete": listed("nearly complete", "first_date"),
         "waiting_on_author": listed("waiting on author", "last_date"),
         "stale": listed("stale", "-last_date"),
         "unanswered_by_subsystem": part(
-            lists["unanswered"], f, "/backlog" + f.query(full="1"), top, brief
+            lists["unanswered by subsystem"], f, "/backlog" + f.query(full="1"), top, brief
         ),
         "per_subsystem": part(
             [
@@ -449,12 +452,18 @@ def _backlog_lists(
     )
     opened = np.isin(codes, [code[s] for s in OPEN_STATES if s in code])
     yes = flag_names.index("yes") if "yes" in flag_names else -1
+    answered, answered_names = cols.codes(
+        "answered", lambda r: "yes" if r["has_reviewer_reply"] else "no"
+    )
+    never = answered_names.index("no") if "no" in answered_names else -1
     lists: dict[str, Sequence[dict[str, Any]]] = {
-        "new": of(first, "new"),
+        "unanswered": columns.Picked(cols.rows, first[(answered[first] == never) & opened[first]]),
         "nearly complete": of(first, "nearly complete"),
         "waiting on author": of(last, "waiting on author"),
         "stale": of(last[::-1], "stale"),
-        "unanswered": columns.Picked(cols.rows, first[(flags[first] == yes) & opened[first]]),
+        "unanswered by subsystem": columns.Picked(
+            cols.rows, first[(flags[first] == yes) & opened[first]]
+        ),
     }
     rows_at, subs_at, sub_names = cols.memberships(
         "subsystems", lambda r: list(r["subsystems"] or ["(none)"])

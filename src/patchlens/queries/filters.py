@@ -325,6 +325,16 @@ class Filters:
         ]
         return "?" + urlencode(pairs) if pairs else ""
 
+    def query_in_state(self, state: str, **changes: Any) -> str:
+        """This view's query string narrowed to a state or group of them (`open`): the state
+        filter, unless the view has another already; then the state is added as a search
+        term, so that a link keeps the view's own state and lists what its count counted
+        (merged series open in the backlog: none, not every open series)."""
+        if not self.state or self.state == state:
+            return self.query(state=state, **changes)
+        term = "is:" + state.replace(" ", "-")
+        return self.query(search=f"{self.search} {term}".strip(), **changes)
+
     def active(self) -> list[tuple[str, str]]:
         return [
             (f.name, str(getattr(self, f.name)))
