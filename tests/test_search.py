@@ -142,10 +142,14 @@ def test_is_pull(client, sql) -> None:
         for (k,) in sql.execute("SELECT series_key FROM pull_requests WHERE merged_by IS NOT NULL")
     }
     assert keys(client, "is:pull is:merged") == merged
-    # Each with the patches of its latest version; reviewers are not counted for them.
+    # Each with the patches of its latest version, the messages that carry a diff (a [GIT
+    # PULL] letter alone carries none); reviewers are not counted for them.
     patches = dict(
         sql.execute(
-            "SELECT sv.series_key, sv.n_patches FROM series_versions sv JOIN pull_requests p "
+            "SELECT sv.series_key, (SELECT count(a.patch_id) FROM version_members vm "
+            "JOIN message_analysis a ON a.message_pk = vm.message_pk "
+            "WHERE vm.version_key = sv.key AND vm.idx > 0) "
+            "FROM series_versions sv JOIN pull_requests p "
             "ON p.series_key = sv.series_key WHERE sv.seq = "
             "(SELECT max(seq) FROM series_versions x WHERE x.series_key = sv.series_key)"
         ).fetchall()
@@ -154,7 +158,36 @@ def test_is_pull(client, sql) -> None:
     assert {r["series_key"]: r["patches"] for r in rows} == {
         k: patches[k] for k in (r["series_key"] for r in rows)
     }
+    # EROFS's pull requests are letters: no patch of their own (they were "1 patch" each).
+    assert sum(patches.values()) < len(patches)
     assert all(r["reviewers"] is None for r in rows)
+    # Time to merge: from the posting to the notice, for those a notice says were merged.
+    ttm = {
+        k: round((m - f) / 3600, 3)
+        for k, f, m in sql.execute(
+            "SELECT series_key, first_date, merged_date FROM pull_requests "
+            "WHERE merged_by IS NOT NULL AND merged_date >= first_date"
+        )
+    }
+    assert len(ttm) > 50
+    assert {
+        r["series_key"]: r["time_to_merge_hours"]
+        for r in rows
+        if r["time_to_merge_hours"] is not None
+    } == {k: v for k, v in ttm.items() if k in {r["series_key"] for r in rows}}
+    # Review replies are answers, bots and the author aside, as for a series.
+    answers = dict(
+        sql.execute(
+            "SELECT sv.series_key, count(*) FROM series_versions sv "
+            "JOIN pull_requests p ON p.series_key = sv.series_key "
+            "JOIN replies r ON r.version_key = sv.key WHERE NOT r.is_bot AND NOT r.is_author "
+            "GROUP BY sv.series_key"
+        )
+    )
+    assert {r["series_key"]: r["review_replies"] for r in rows} == {
+        r["series_key"]: answers.get(r["series_key"], 0) for r in rows
+    }
+    assert sum(answers.values()) < one(sql, "SELECT sum(replies) FROM pull_requests")
     assert {r["state"] for r in rows} <= {"merged", "pull request"}
     # has:reply: answered by someone other than the author or a bot (pr-tracker-bot's "has
     # been merged" answers none; it made 91 of EROFS's 93 pull requests "replied").

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from patchlens.queries.search import Search, Term
 from patchlens.store import schema
@@ -177,29 +177,38 @@ def found(conn: Connection, search: Search) -> dict[Term, frozenset[str]]:
 
 def pull_rows(conn: Connection) -> list[dict[str, Any]]:
     """Every pull request as a row the filters and the search test like a series row: the
-    figures a pull request has (dates, versions, replies), zero or none for those it has not
-    (a pull request is a batch of reviewed patches: no review metrics of its own), its state
-    "merged" when a notice says so and "pull request" otherwise, and `is_pull` set."""
+    figures a pull request has (dates, versions, patches, replies, time to merge), zero or
+    none for those it has not (a pull request is a batch of reviewed patches: no review
+    metrics of its own), its state "merged" when a notice says so and "pull request"
+    otherwise, and `is_pull` set."""
     pr = schema.pull_requests
     sm_columns = [c for c in schema.series_metrics.c]
-    sv = schema.series_versions
-    # The patches of each pull request's latest version (a pull request may carry none).
+    sv, vm, ma = schema.series_versions, schema.version_members, schema.message_analysis
+    # The patches of each pull request's latest version: its messages that carry a diff (a
+    # [GIT PULL] mail alone is a letter, like a cover: a pull request may carry none).
     latest: dict[str, tuple[int, int]] = {}
-    pulls = set(conn.execute(select(pr.c.series_key)).scalars())
-    for key, seq, n in conn.execute(select(sv.c.series_key, sv.c.seq, sv.c.n_patches)):
-        if key in pulls and (key not in latest or seq > latest[key][0]):
+    diffs = (
+        select(sv.c.series_key, sv.c.seq, func.count(ma.c.patch_id))
+        .join(pr, pr.c.series_key == sv.c.series_key)
+        .outerjoin(vm, (vm.c.version_key == sv.c.key) & (vm.c.idx > 0))
+        .outerjoin(ma, ma.c.message_pk == vm.c.message_pk)
+        .group_by(sv.c.key, sv.c.series_key, sv.c.seq)
+    )
+    for key, seq, n in conn.execute(diffs):
+        if key not in latest or seq > latest[key][0]:
             latest[key] = (seq, n)
-    # has:reply is "answered by someone other than the author or a bot": pr-tracker-bot's
-    # "has been merged" is a reply of every merged pull request, and no answer.
+    # has:reply is "answered by someone other than the author or a bot", and the review
+    # replies count those answers alone, as a series' do: pr-tracker-bot's "has been merged"
+    # is a reply of every merged pull request, and no answer.
     rp = schema.replies
-    answered = set(
+    answers: dict[str, int] = dict(
         conn.execute(
-            select(sv.c.series_key)
+            select(sv.c.series_key, func.count())
             .join(rp, rp.c.version_key == sv.c.key)
             .join(pr, pr.c.series_key == sv.c.series_key)
             .where(~rp.c.is_bot, ~rp.c.is_author)
-            .distinct()
-        ).scalars()
+            .group_by(sv.c.series_key)
+        ).all()
     )
     rows = []
     for r in conn.execute(
@@ -224,7 +233,7 @@ def pull_rows(conn: Connection) -> list[dict[str, Any]]:
                 "versions": p["versions"],
                 "patches": latest.get(p["series_key"], (0, 0))[1],
                 "reviewers": None,  # not counted for pull requests
-                "review_replies": p["replies"],
+                "review_replies": answers.get(p["series_key"], 0),
                 "new_contributor": False,
                 "in_repo": True,
                 "repo_registered": True,
@@ -232,8 +241,17 @@ def pull_rows(conn: Connection) -> list[dict[str, Any]]:
                 "anomalies": [],
                 "merged": "fully" if merged else "none",
                 "merged_by": p["merged_by"],
+                # From the posting to the notice that says it was merged, as for a series
+                # merged by notice (none for a notice dated before the posting).
+                "time_to_merge": (
+                    round((p["merged_date"] - p["first_date"]) / 3600, 3)
+                    if merged
+                    and p["merged_date"] is not None
+                    and p["merged_date"] >= p["first_date"]
+                    else None
+                ),
                 "merge_evidence": p["merge_evidence"],
-                "has_reviewer_reply": p["series_key"] in answered,
+                "has_reviewer_reply": p["series_key"] in answers,
                 "search_text": p["title"].casefold(),
                 "state": "merged" if merged else "pull request",
                 "is_pull": True,
