@@ -59,6 +59,9 @@ class State:
     db: str | None = None
     quiet: bool = False
     config: str | None = None
+    # Set by a command that has closed its store and left nothing to tear down: the
+    # process then ends without freeing its objects one by one (see `_exit_now`).
+    exit_now: bool = False
 
 
 state = State()
@@ -269,6 +272,10 @@ def _run_update(
             f"another update is running on this store ({e.holder}); not waiting (--no-wait)",
             EXIT_BUSY,
         )
+    finally:
+        # Closed here, not when the interpreter ends: SQLite checkpoints the WAL as the
+        # last connection closes, and `_exit_now` may end the process without closing it.
+        engine.dispose()
 
 
 def _register_configured(engine: Engine, cfg: Config) -> None:
@@ -342,6 +349,7 @@ def update(
         # committed is kept, so a re-run resumes: say that, once.
         _interrupted()
     render.update_summary(reports, st, time.perf_counter() - t0, state.quiet, err)
+    state.exit_now = True
     code = update_exit_code(reports)
     if code != EXIT_DONE:
         raise typer.Exit(code)
@@ -1046,6 +1054,32 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted: what was committed is kept; run the same command again")
         sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as e:
+        if state.exit_now:
+            _exit_now(e.code)
+        raise
+
+
+def _exit_now(code: object) -> None:
+    """End the process after an update without the interpreter's teardown, which frees
+    every object one by one: 0.12-0.16 s of a day's update on a million-message store (the
+    caches of people, rows and indexes it built), for memory the kernel takes back at once.
+    What must run still runs: the store is closed already (`_run_update`), the exit
+    handlers registered with atexit run (process pools, Dask's client, temporary files'
+    finalizers), and the output is flushed. With a thread other than a daemon still
+    alive, the usual exit (which waits for it) is kept."""
+    import atexit
+    import threading
+
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        raise SystemExit(code)
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    if not isinstance(code, int) and code is not None:
+        print(code, file=sys.stderr)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":
