@@ -2,10 +2,14 @@
 end of each period, how many they answered in it, and how long those had waited (docs/
 METRICS.md, "Review load"). A community manager reads who is overloaded from it.
 
-A series "awaits" a person from its first posting until the first of: their first answer,
-its merge, or the day it went quiet for the abandoned threshold (its last activity plus
-`abandoned_days`). For a subsystem, a series awaits until one of the people MAINTAINERS named
-for it answers (the stored first responses by role), with the same end dates.
+A series "awaits" a person from its first posting until the first of: their answer, its
+merge, or the day it went quiet for the abandoned threshold (its last activity plus
+`abandoned_days`). A version posted after their answer awaits them again, as their queue lists
+it "back again" (queries/queue.py): "their answer" is the queue's, a reply to the version in
+force (the latest full version and the partial re-rolls after it) sent after its newest
+posting. For a subsystem, a series awaits until one of the people MAINTAINERS named for it
+answers (the stored first responses by role), with the same end dates. A series that is never
+in the backlog (of another tree, a pull request) awaits nobody: no queue ever lists it.
 """
 
 from __future__ import annotations
@@ -32,14 +36,24 @@ HOUR = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """One series waiting on someone: from `start` until `answered` (their first answer,
-    None: never), `ends` (merged or gone quiet: it no longer waits on anybody) or never;
-    `wait` the hours it had waited when answered."""
+    """One series waiting on someone: from `start` until `answered` (their answer, None:
+    never), `ends` (merged or gone quiet: it no longer waits on anybody) or never; `wait` the
+    hours it had waited when answered. `key`: the series (a page tells which series the last
+    row counts apart from the queue's); a series back again has a wait per return."""
 
     start: int
     answered: int | None
     ends: int | None
     wait: float | None
+    key: str = ""
+
+
+def never_in_backlog(r: dict[str, Any]) -> bool:
+    """Whether a series row is never in the backlog at any date, so never awaits anyone: its
+    files are in no registered repository ("other tree": its merge cannot be seen, docs/
+    METRICS.md) or it is a pull request (a batch of reviewed patches). No queue lists it, and
+    a load that counted it would say more than the queue (13 of 46 series on EROFS)."""
+    return bool(r.get("is_pull")) or bool(r["repo_registered"] and not r["in_repo"])
 
 
 def _end_of_wait(r: dict[str, Any], rules: BacklogRules) -> int | None:
@@ -48,6 +62,13 @@ def _end_of_wait(r: dict[str, Any], rules: BacklogRules) -> int | None:
     ends = []
     if r["merged"] != "none" and r["time_to_merge"] is not None:
         ends.append(r["first_date"] + int(r["time_to_merge"] * HOUR))
+    elif r["merged"] != "none":
+        # No time to merge (a commit dated before its posting): the date the backlog's states
+        # say it turned merged and stayed so (a version posted after the person's answer
+        # would otherwise await them for ever, while no queue lists a merged series).
+        changes = json.loads(r.get("merge_changes") or "[]")
+        if changes and changes[-1][1]:
+            ends.append(int(changes[-1][0]))
     ends.append(r["last_date"] + rules.abandoned_days * DAY)
     return min(ends)
 
@@ -108,30 +129,41 @@ def _stop(w: Wait) -> int | None:
     return min(stops) if stops else None
 
 
+def awaiting_at(waits: Iterable[Wait], when: int) -> set[str]:
+    """The series of `waits` awaiting at `when` (as `load_over_time` counts a period's end):
+    what a page compares with the queue at the data's date."""
+    return {w.key for w in waits if w.start < when and ((s := _stop(w)) is None or s >= when)}
+
+
 def person_waits(
     conn: Connection, who: str, rows: list[dict[str, Any]], rules: BacklogRules
 ) -> list[Wait]:
     """The series (of `rows`, series_metrics rows with their state) that named `who` (by
-    MAINTAINERS at posting, or To/Cc of any version) or that they answered, each with when
-    they first answered and how long after the version they answered was posted. A bot
-    awaits nothing: bots are never named, and a person's load counts as the queue does."""
+    MAINTAINERS at posting, or To/Cc of any version) or that they answered, each with its
+    waits: from the first posting, and again from each version posted after their answer
+    (back again, as the queue has it), each until their answer, with how long after the
+    version they answered was posted. A bot awaits nothing: bots are never named, and a
+    person's load counts as the queue does; nor does a series never in the backlog."""
     if people_names(conn).get(who, ("", "", False))[2]:
         return []
     named = _named_series(conn, who)
-    first = _first_answers(conn, who)
+    answers = _answer_waits(conn, who)
     expected = _expected_people(conn, rules)
     out = []
     for r in rows:
         key = r["series_key"]
-        if r["author"] == who:
+        if r["author"] == who or never_in_backlog(r):
             continue
-        if key not in named and who not in expected.get(key, ()) and key not in first:
+        if key not in named and who not in expected.get(key, ()) and key not in answers:
             continue
-        answered, version_date = first.get(key, (None, None))
-        wait = None
-        if answered is not None and version_date is not None:
-            wait = round(max(0, answered - version_date) / HOUR, 3)
-        out.append(Wait(r["first_date"], answered, _end_of_wait(r, rules), wait))
+        ends = _end_of_wait(r, rules)
+        for i, (start, answered, version_date) in enumerate(answers.get(key, [(None, None, None)])):
+            if i and ends is not None and start is not None and start >= ends:
+                break  # posted again after it was merged or went quiet: it awaited nobody
+            wait = None
+            if answered is not None and version_date is not None:
+                wait = round(max(0, answered - version_date) / HOUR, 3)
+            out.append(Wait(r["first_date"] if i == 0 else start or 0, answered, ends, wait, key))
     return out
 
 
@@ -140,7 +172,7 @@ def candidate_keys(conn: Connection, who: str, rules: BacklogRules) -> set[str]:
     or answered): a person page passes only those rows, not every selected series."""
     return (
         set(_named_series(conn, who))
-        | set(_first_answers(conn, who))
+        | set(_answer_waits(conn, who))
         | _expecting(conn, rules).get(who, set())
     )
 
@@ -175,6 +207,8 @@ def subsystem_waits(rows: list[dict[str, Any]], rules: BacklogRules) -> list[Wai
     of its files first answered (stored first responses by role)."""
     out = []
     for r in rows:
+        if never_in_backlog(r):
+            continue  # no maintainer's queue ever lists it
         hours = [
             h
             for h in (r["time_to_first_response_maintainer"], r["time_to_first_response_reviewer"])
@@ -182,7 +216,7 @@ def subsystem_waits(rows: list[dict[str, Any]], rules: BacklogRules) -> list[Wai
         ]
         wait = min(hours) if hours else None
         answered = r["first_date"] + int(wait * HOUR) if wait is not None else None
-        out.append(Wait(r["first_date"], answered, _end_of_wait(r, rules), wait))
+        out.append(Wait(r["first_date"], answered, _end_of_wait(r, rules), wait, r["series_key"]))
     return out
 
 
@@ -292,24 +326,79 @@ def _named_by_keys(conn: Connection, addresses: set[str]) -> set[str]:
     return out
 
 
-def _first_answers(conn: Connection, who: str) -> dict[str, tuple[int, int]]:
-    """series key -> (their first answer, the date of the version it answered), per data
-    version (a person page asks it twice)."""
-    return per_version(conn, ("first_answers", who), lambda: _read_first_answers(conn, who))
+# A wait of a series answered by the person: (its start, None for the first posting; their
+# answer that ended it, None: never; the date of the version that answer replied to).
+Segment = tuple[int | None, int | None, int | None]
 
 
-def _read_first_answers(conn: Connection, who: str) -> dict[str, tuple[int, int]]:
+def _answer_waits(conn: Connection, who: str) -> dict[str, list[Segment]]:
+    """series key -> its waits on `who`, for each series they answered (`answer_segments`),
+    per data version (a person page asks it twice)."""
+    return per_version(conn, ("answer_waits", who), lambda: _read_answer_waits(conn, who))
+
+
+def _read_answer_waits(conn: Connection, who: str) -> dict[str, list[Segment]]:
+    """Their replies and the versions of the series they replied to, read in two passes
+    (their series alone: a busy reviewer answered thousands, of a store's hundred thousand)."""
     ev, rp, sv = schema.review_events, schema.replies, schema.series_versions
     q = (
-        select(ev.c.series_key, ev.c.date, sv.c.date)
+        select(ev.c.series_key, ev.c.date, rp.c.version_key)
         .join(rp, rp.c.message_pk == ev.c.message_pk)
-        .join(sv, sv.c.key == rp.c.version_key)
         .where(ev.c.who == who)
     )
-    out: dict[str, tuple[int, int]] = {}
-    for key, date, vdate in conn.execute(q):
-        if key not in out or date < out[key][0]:
-            out[key] = (date, vdate)
+    replies: dict[str, list[tuple[int, str]]] = {}
+    for key, date, vkey in conn.execute(q):
+        replies.setdefault(key, []).append((date, vkey))
+    versions: dict[str, list[tuple[int, str, int, bool]]] = {}
+    for chunk in chunks(sorted(replies)):
+        q2 = select(sv.c.series_key, sv.c.seq, sv.c.key, sv.c.date, sv.c.partial).where(
+            sv.c.series_key.in_(chunk)
+        )
+        for skey, seq, vkey, date, partial in conn.execute(q2):
+            versions.setdefault(skey, []).append((seq, vkey, date, bool(partial)))
+    return {
+        key: answer_segments(versions.get(key, []), answers) for key, answers in replies.items()
+    }
+
+
+def answer_segments(
+    versions: list[tuple[int, str, int, bool]], answers: list[tuple[int, str]]
+) -> list[Segment]:
+    """The waits of one series on a person who answered it, as their queue would have listed
+    it at each date (queries/queue.py): `versions` (seq, key, date, partial), `answers`
+    (date, the version key replied to). At any date the version in force is the latest full
+    version posted by then (by seq) with the partial re-rolls after it; the person has
+    answered it when they replied to one of its postings at or after the newest of them.
+    They are awaited whenever they have not: from the first posting, and again from each
+    posting after their answer (back again). Pure."""
+    seq_of = {k: seq for seq, k, _d, _p in versions}
+    date_of = {k: d for _s, k, d, _p in versions}
+    # Postings before replies of the same second: a reply at a posting's date answers it.
+    events = sorted(
+        [(d, 0, seq, partial, "") for seq, _k, d, partial in versions]
+        + [(d, 1, seq_of[k], False, k) for d, k in answers if k in seq_of]
+    )
+    posted: list[tuple[int, int]] = []  # (seq, date) of the postings so far
+    base: int | None = None  # seq of the latest full version posted so far
+    current_date = 0  # the newest posting of the version in force
+    out: list[Segment] = []
+    start: int | None = None  # the open wait's start (None: the first posting)
+    waiting = False
+    for date, kind, seq, partial, vkey in events:
+        if kind == 0:
+            posted.append((seq, date))
+            if not partial and (base is None or seq > base):
+                base = seq
+            if base is None or seq >= base:  # a posting of the version in force
+                current_date = max(d for s, d in posted if base is None or s >= base)
+                if not waiting:  # the first posting, or back again after their answer
+                    waiting, start = True, (date if len(posted) > 1 else None)
+            continue  # a partial re-roll of a version no longer in force changes nothing
+        if waiting and (base is None or seq >= base) and date >= current_date:
+            out.append((start, date, date_of[vkey]))
+            waiting = False
+    if waiting:
+        out.append((start, None, None))
     return out
 
 

@@ -15,7 +15,13 @@ from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.distributions import summary
 from patchlens.metrics.roles import RESPONSE_ROLES
 from patchlens.queries.filters import Filters
-from patchlens.queries.load import load_over_time, person_waits, span_until, subsystem_waits
+from patchlens.queries.load import (
+    awaiting_at,
+    load_over_time,
+    person_waits,
+    span_until,
+    subsystem_waits,
+)
 from patchlens.queries.queue import (
     AGAIN,
     ON_AUTHOR,
@@ -51,9 +57,11 @@ def person_sections(
     rows: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """A person page's queue summary (with the link to the queue) and review load over time,
-    over the series `rows` the page's filters keep."""
+    over the series `rows` the page's filters keep, with what its last row counts apart from
+    the queue (`load_vs_queue`)."""
     queue = queue_rows(conn, who, rules)
     waits = person_waits(conn, who, rows, rules)
+    until = span_until(conn, f.until_ts)
     return {
         "queue": {
             "total": len(queue),
@@ -61,7 +69,45 @@ def person_sections(
             "oldest_hours": queue[0]["waiting_hours"] if queue else None,
             "url": queue_url(address),
         },
-        "load": load_over_time(waits, f.period, f.since_ts, span_until(conn, f.until_ts)),
+        "load": load_over_time(waits, f.period, f.since_ts, until),
+        "load_vs_queue": (
+            load_vs_queue(conn, who, rules, awaiting_at(waits, until), queue, rows)
+            if f.until_ts is None
+            else None  # the last row ends at the filter's date, not at the queue's
+        ),
+    }
+
+
+def load_vs_queue(
+    conn: Connection,
+    who: str,
+    rules: BacklogRules,
+    awaiting: set[str],
+    queue: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+) -> dict[str, int]:
+    """How the load's last row (at the data's date) differs from the queue, series by series,
+    and why: the two count the same series but for what their definitions leave apart
+    (docs/METRICS.md, "Review load"). `not_in_queue`: awaiting in the load, named only in
+    To:/Cc: of an earlier version (the load names by any version's, the queue by the current
+    one's) or `other` (none expected); `not_in_load`: in the queue, left out by the page's
+    filters (the queue takes none) or `other` (none expected)."""
+    keys = {r["series_key"] for r in queue}
+    kept = {r["series_key"] for r in rows}
+    opens = {o.key: o for o in open_series(conn, rules)}
+    earlier_cc = {
+        k
+        for k in awaiting - keys
+        if (o := opens.get(k)) is not None and who not in o.awaited and who not in o.answered
+    }
+    return {
+        "awaiting": len(awaiting),
+        "queue": len(keys),
+        "both": len(awaiting & keys),
+        "earlier_cc": len(earlier_cc),
+        "not_in_queue_other": len(awaiting - keys - earlier_cc),
+        "filtered": len(keys - awaiting - kept),
+        "not_in_load_other": len((keys - awaiting) & kept),
     }
 
 
