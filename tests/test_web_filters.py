@@ -88,7 +88,9 @@ def _bucket(r: dict[str, Any], spec: str) -> bool:
     kind, value = spec.split(":")
     if kind == "patches":
         n = r["patches"]
-        got = "1" if n <= 1 else "2-5" if n <= 5 else "6-15" if n <= 15 else "16+"
+        got = (
+            "0" if n == 0 else "1" if n == 1 else "2-5" if n <= 5 else "6-15" if n <= 15 else "16+"
+        )
     else:
         n = r["lines_added"] + r["lines_removed"]
         got = "<10" if n < 10 else "10-99" if n < 100 else "100-999" if n < 1000 else "1000+"

@@ -114,7 +114,9 @@ def fill_periods(
 
 
 def bucket_patches(n: int) -> str:
-    return "1" if n <= 1 else "2-5" if n <= 5 else "6-15" if n <= 15 else "16+"
+    """A series' size bucket; "0" is a version with no patch in the archive (a cover letter
+    whose patches are missing), not a one-patch series."""
+    return "0" if n <= 0 else "1" if n == 1 else "2-5" if n <= 5 else "6-15" if n <= 15 else "16+"
 
 
 def bucket_lines(n: int) -> str:
@@ -126,7 +128,7 @@ def bucket_versions(n: int) -> str:
 
 
 BUCKET_ORDER = {
-    "patches": ("1", "2-5", "6-15", "16+"),
+    "patches": ("0", "1", "2-5", "6-15", "16+"),
     "lines": ("<10", "10-99", "100-999", "1000+"),
     "versions": ("1", "2", "3-4", "5+"),
 }

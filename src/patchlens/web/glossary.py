@@ -436,7 +436,12 @@ _SIZES = (
         "Series grouped by size, to compare like with like: by patches, by lines changed, "
         "by versions.",
     ),
-    Term("bucket-patches", "patches bucket", "Patches of the latest version: 1, 2-5, 6-15, 16+."),
+    Term(
+        "bucket-patches",
+        "patches bucket",
+        "Patches of the latest version: 0 (a cover letter whose patches the archive "
+        "lacks), 1, 2-5, 6-15, 16+.",
+    ),
     Term(
         "bucket-lines",
         "lines bucket",
