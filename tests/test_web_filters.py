@@ -10,7 +10,7 @@ import sqlite3
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
 
@@ -402,3 +402,28 @@ def test_the_subsystem_page_obeys_every_filter(xen) -> None:
     d = client.get(f"/api/subsystems/{SUB}", params={"subsystem": other}).json()
     assert 0 < d["series"] == overlap < len(rows)
     assert checked == 18  # two values of each filter but subsystem (search included)
+
+
+def test_bucket_rows_link_to_what_they_counted(client) -> None:
+    """On a page filtered to a bucket of one kind, a row of another kind links to its own
+    bucket as search terms, keeping the page's: the list behind it holds the row's series.
+    A bucket the search cannot say (lines changed) is not linked."""
+    params = {"bucket": "versions:2"}
+    d = client.get("/api/performance", params=params).json()
+    html = client.get("/performance", params=params).text
+    for g in d["time_to_merge_hours_by_bucket"]["patches"]:
+        value = g["group"]
+        lo, _, hi = value.rstrip("+").partition("-")
+        terms = (
+            [f"patches:>={lo}"]
+            if value.endswith("+")
+            else ([f"patches:>={lo}", f"patches:<={hi}"] if hi else [f"patches:{lo}"])
+        )
+        search = " ".join(terms)
+        link = "?" + urlencode({"bucket": "versions:2", "search": search})
+        assert f'href="{link.replace("&", "&amp;")}"' in html, value
+        there = client.get("/api/performance", params={**params, "search": search}).json()
+        assert there["overall"]["time_to_merge_hours"]["n"] == g["n"], value
+    assert 'href="?bucket=lines' not in html
+    plain = client.get("/performance").text
+    assert 'href="?bucket=lines%3A%3C10"' in plain

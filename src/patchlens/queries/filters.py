@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from patchlens.metrics.backlog import OPEN_STATES, STATES
 from patchlens.metrics.distributions import BUCKET_ORDER, BUCKETS
-from patchlens.queries.search import Search, SearchError, Term, parse, q_text
+from patchlens.queries.search import COUNTS, Search, SearchError, Term, parse, q_text
 
 PERIODS = ("month", "quarter", "year")
 CONTRIBUTORS = ("new", "established")
@@ -334,6 +334,24 @@ class Filters:
             return self.query(state=state, **changes)
         term = "is:" + state.replace(" ", "-")
         return self.query(search=f"{self.search} {term}".strip(), **changes)
+
+    def query_in_bucket(self, kind: str, value: str) -> str | None:
+        """This view's query string narrowed to a size bucket: the bucket filter, unless the
+        view has a bucket of another kind; then the bucket as search terms (`patches:>=2
+        patches:<=5`), so that the link keeps the view's own bucket and lists what its row
+        counted. None for a bucket the search cannot say (lines changed): no link then."""
+        if not self.bucket or self.bucket.partition(":")[0] == kind:
+            return self.query(bucket=f"{kind}:{value}")
+        if kind not in COUNTS:
+            return None
+        if value.endswith("+"):
+            terms = [f"{kind}:>={value[:-1]}"]
+        elif "-" in value:
+            lo, _, hi = value.partition("-")
+            terms = [f"{kind}:>={lo}", f"{kind}:<={hi}"]
+        else:
+            terms = [f"{kind}:{value}"]
+        return self.query(search=" ".join([self.search, *terms]).strip())
 
     def active(self) -> list[tuple[str, str]]:
         return [
