@@ -217,6 +217,10 @@ def test_default_map_is_valid_and_modest():
     assert om.org("xiang@kernel.org") == UNKNOWN
     assert om.org("a@lists.xen.org") == UNKNOWN
     assert om.org("a@huaweicloud.com") == "Huawei"
+    # linux-foundation.org is hosted for maintainers (akpm@ works elsewhere): it says nothing
+    # about an employer, and is no organisation beside linuxfoundation.org's.
+    assert om.org("akpm@linux-foundation.org") == UNKNOWN
+    assert om.org("gregkh@linuxfoundation.org") == "Linux Foundation"
 
 
 # -- the real EROFS archive ----------------------------------------------------------------
