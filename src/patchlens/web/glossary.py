@@ -371,6 +371,12 @@ _SERIES = (
     _term("versions", "How many versions of the series were posted."),
     _term("patches", "Patches of the latest version (0 for a cover letter alone)."),
     Term(
+        "patch-postings",
+        "patch postings",
+        "The patches page lists each patch as posted, in every version: a patch sent in v1, "
+        "v2 and v3 is three rows (where a series counts it once, in its latest version).",
+    ),
+    Term(
         "posted",
         "posted (first posting)",
         "The Date of the earliest message of the series' first version, UTC.",
