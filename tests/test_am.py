@@ -359,3 +359,37 @@ def test_patchlens_am_writes_the_same_mbox(erofs_store, client, sql, tmp_path: P
     assert out.read_bytes() == client.get(f"/mbox/{seq}/{key}").content
     bad = invoke_cli(*cmd[:-3], "no-such@example.org", cwd=tmp_path)
     assert bad.returncode == 1 and "no such series" in bad.stderr
+
+
+def test_the_download_is_named_after_the_version_number(client, sql) -> None:
+    """The file is named for the version as its subjects number it, not for its place in
+    the series: v19 posted thirteenth downloads as series-v19.mbox (it was series-v13.mbox,
+    the name of another version a maintainer could take it for)."""
+    from urllib.parse import quote
+
+    rows = sql.execute(
+        "SELECT series_key, seq, version_str FROM series_versions "
+        "WHERE version_str != '' AND CAST(version_str AS INTEGER) != seq "
+        "AND version_str NOT LIKE '%.%' ORDER BY date LIMIT 3"
+    ).fetchall()
+    assert rows, "the store has versions numbered apart from their place"
+    for series_key, seq, vstr in rows:
+        r = client.get(f"/mbox/{seq}/{quote(series_key, safe='@')}")
+        assert r.status_code == 200
+        assert f'filename="series-v{vstr}.mbox"' in r.headers["content-disposition"]
+    first = sql.execute(
+        "SELECT series_key FROM series_versions WHERE version_str = '' AND seq = 1 LIMIT 1"
+    ).fetchone()[0]
+    r = client.get(f"/mbox/1/{quote(first, safe='@')}")
+    assert 'filename="series-v1.mbox"' in r.headers["content-disposition"]
+
+
+def test_a_version_number_that_is_not_digits_names_the_place() -> None:
+    from patchlens.queries.am import AmVersion
+
+    def name(vstr: str, seq: int = 4) -> str:
+        return AmVersion("s", "k", seq, 5, vstr, "t", [], [], []).filename()
+
+    assert name("5.1") == "series-v5.1.mbox"
+    assert name("") == "series-v1.mbox"
+    assert name("../x") == name("2 3") == name("1" * 40) == "series-4.mbox"

@@ -5,6 +5,7 @@ API and `patchlens am`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from patchlens.mail.trailers import Trailer
 from patchlens.queries.series import find_series
 from patchlens.review.am import AmPatch, FollowUp, Posting, build, mboxrd
 from patchlens.store import schema
+
+_NUMBER = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6}){0,3}")
 
 
 @dataclass
@@ -32,8 +35,15 @@ class AmVersion:
         return mboxrd([p.mail for p in self.patches])
 
     def filename(self) -> str:
-        """A file name made of fixed characters only (nothing from the mail)."""
-        return f"series-v{self.seq}.mbox"
+        """The version's number as the subjects give it (`series-v19.mbox`, `series-v5.1.mbox`;
+        v1 when none): a file named after the version's place in the series (v13 for the
+        thirteenth posting, which was v19) made `git am` of "v13" apply v19. Made of digits
+        and dots only, checked, else of the place (`series-13.mbox`): nothing else from the
+        mail reaches a file name."""
+        number = self.version_str or "1"
+        if _NUMBER.fullmatch(number):
+            return f"series-v{number}.mbox"
+        return f"series-{self.seq}.mbox"
 
     def summary(self) -> dict[str, Any]:
         """The JSON twin: what the mbox holds, patch by patch."""
