@@ -152,3 +152,27 @@ def test_the_person_page_says_how_the_last_row_differs_from_the_queue(erofs_stor
         client.get(f"/api/people/{address}", params={"until": "2020-01-01"}).json()["load_vs_queue"]
         is None
     )
+
+
+def test_the_authored_table_shows_each_series_state(erofs_store) -> None:
+    """A series of another tree is not "merged: none": the authored table (page and CSV)
+    shows each series' state, as the API row carries it."""
+    import csv
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from patchlens.store.db import database_url
+    from patchlens.web.app import create_app
+
+    client = TestClient(create_app(database_url(str(erofs_store[0])), page_cache=False))
+    address = "hsiangkao@linux.alibaba.com"
+    d = client.get(f"/api/people/{address}", params={"authored_page": 1}).json()
+    states = {r["series_key"]: r["state"] for r in d["authored"]["rows"]}
+    assert "other tree" in states.values() and "merged" in states.values()
+    page = client.get(f"/people/{address}").text
+    assert page.count('<span class="state"><a href="/glossary#state-other-tree">other tree') == (
+        sum(1 for s in states.values() if s == "other tree")
+    )
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/csv/person/authored/{address}").text)))
+    assert {r["series_key"]: r["state"] for r in rows if r["series_key"] in states} == states

@@ -218,6 +218,7 @@ TABLES: dict[str, dict[str, Table]] = {
                 "versions",
                 "patches",
                 "review_replies",
+                "state",
                 "merged",
                 "time_to_merge",
             ),
