@@ -91,8 +91,17 @@ def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
     pr-tracker-bot and patchwork-bot report merges. The author's own notice counts only when
     it says "committed": committers commit their own reviewed patches ("Fixed, thanks. And
     committed."), while an author's "applied"/"pushed"/"merged" usually speaks of a suggestion
-    taken into the next version or a branch published for review. None when there is none."""
-    found = [r for v in versions for r in v.replies if _is_notice(r)]
+    taken into the next version or a branch published for review. None when there is none.
+
+    A notice given to a version that a later full version replaced, posted after the notice,
+    is not the series' merge: the series went on (the maintainer dropped it, or took a few
+    patches and the author sent the rest again), and `versions` up to a date say when."""
+    found = []
+    for i, v in enumerate(versions):
+        replaced = max((w.date for w in versions[i + 1 :] if not w.partial), default=None)
+        found.extend(
+            r for r in v.replies if _is_notice(r) and (replaced is None or r.date >= replaced)
+        )
     return min(found, key=lambda r: (r.date, r.message_id)) if found else None
 
 
@@ -123,8 +132,13 @@ def facts(
     # who spoke before it has been answered ("posted a version nobody has answered yet").
     rerolled = max((v.date for v in versions if v.partial and v.date > latest.date), default=0)
     return Facts(
+        # A notice of a subset (b4's "(subset)": some patches applied) is a partial merge.
         merged=(
-            "fully" if (merged_any and fully) or notice else "partly" if merged_any else "none"
+            "fully"
+            if (merged_any and fully) or (notice and not notice.subset)
+            else "partly"
+            if merged_any or notice
+            else "none"
         ),
         nearly_complete=nearly,
         has_reviewer_reply=any(r.reviewer for v in versions for r in v.replies),

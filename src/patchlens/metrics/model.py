@@ -42,6 +42,8 @@ class ReplyFacts:
     # Maintainers' notices it gives ("applied", "committed", ...) and the tree one names.
     notices: tuple[str, ...] = ()
     notice_tree: str = ""
+    # b4's "Re: (subset) [PATCH ...]": the notice names some of the patches, not all.
+    subset: bool = False
 
     @property
     def reviewer(self) -> bool:

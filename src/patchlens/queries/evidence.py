@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, and_, func, select
 
 from patchlens.identity.people import Identities
+from patchlens.mail.subject import parse_subject
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
 from patchlens.queries.sql import chunks, cols
 from patchlens.store import schema
@@ -156,7 +157,7 @@ def load_series(
             lambda ks: _where(
                 select(
                     *cols(rp, "version_key", "addressed_idx", "is_author", "is_bot"),
-                    *cols(m, "id", "message_id", "date_utc", "from_name", "from_addr"),
+                    *cols(m, "id", "message_id", "date_utc", "from_name", "from_addr", "subject"),
                     a.c.lines_written,
                 )
                 .join(m, m.c.id == rp.c.message_pk)
@@ -210,6 +211,8 @@ def load_series(
                 r.message_id,
                 tuple(notices.get(r.id, ((), ""))[0]),
                 notices.get(r.id, ((), ""))[1],
+                # Read for notices alone (a subject parse per reply would cost a rebuild).
+                r.id in notices and "SUBSET" in parse_subject(r.subject or "").flags,
             )
         )
     if wanted is None:

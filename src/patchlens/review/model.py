@@ -93,8 +93,19 @@ def is_stable_notice(subject_text: str) -> bool:
 
 
 def is_stable_backport(subject: Subject) -> bool:
-    """A patch tagged for a stable tree: AUTOSEL, or a bare version such as [PATCH 6.6 3/9]."""
-    return "AUTOSEL" in subject.flags or any(_STABLE_TREE.match(p) for p in subject.prefixes)
+    """A patch tagged for a stable tree: AUTOSEL; a bare version such as [PATCH 6.6 3/9], or
+    several ([PATCH 5.15.y/5.10.y]); or the word "stable" ([PATCH stable 5.15.y], [PATCH
+    6.1-stable], [PATCH for-stable]). A phrase with other words and a version ([PATCH for
+    Xen 4.7]) names the release it is meant for, not a backport."""
+    return "AUTOSEL" in subject.flags or any(_stable_phrase(p) for p in subject.prefixes)
+
+
+_PHRASE_WORDS = re.compile(r"[\s/,-]+")
+
+
+def _stable_phrase(phrase: str) -> bool:
+    words = [w for w in _PHRASE_WORDS.split(phrase.casefold()) if w]
+    return bool(words) and ("stable" in words or all(_STABLE_TREE.match(w) for w in words))
 
 
 # `git request-pull` output, from its first line to the URL line (older git wrote "git

@@ -42,7 +42,9 @@ from patchlens.store import schema
 #    a series' stored author is its first version's, as its metrics have it.
 # 7: a posting sent message by message in reply to an earlier version is one version
 #    (review/series.py).
-DERIVED_VERSION = 7
+# 8: a posting tagged "stable" ([PATCH stable 5.15.y], [PATCH 5.15.y/5.10.y]) is a stable
+#    backport (review/model.py).
+DERIVED_VERSION = 8
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
@@ -52,7 +54,9 @@ DERIVED_VERSION = 7
 #    (landmark_features), which a refit reads instead of the series' facts. The code those
 #    are computed by has its own key (LANDMARKS_KEY), part of the metrics' version too.
 # 3: MAINTAINERS entries are looked up by name and address (stages/maintainer_people.py).
-METRICS_VERSION = 3
+# 4: a notice of a subset (b4's "(subset)") is a partial merge; a notice to a version a later
+#    one replaced is none (metrics/backlog.py merge_notice).
+METRICS_VERSION = 4
 
 
 def config_digest(cfg: Config) -> str:

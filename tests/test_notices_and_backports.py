@@ -1,0 +1,91 @@
+"""What a maintainer's notice says was merged, and which postings are stable backports: a
+notice of a subset ("Re: (subset) [PATCH v14 00/10]", b4's) is a partial merge; a notice
+to a version that a later full version replaced is not the series' merge (the series went
+on); a posting tagged for a stable tree is a backport, not a version (the audit's EROFS
+cases: a v14 "(subset)" notice made a series of v15-v19 "fully merged", and [PATCH stable
+5.15.y] postings were versions 2-4 of a mainline series)."""
+
+from __future__ import annotations
+
+import pytest
+
+from patchlens.mail.subject import parse_subject
+from patchlens.metrics.backlog import facts, merge_notice
+from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
+from patchlens.review.model import is_stable_backport
+
+DAY = 86400
+
+
+def _version(seq: int, date: int, *notices: tuple[int, bool], partial: bool = False):
+    v = VersionFacts(
+        f"v{seq}", seq, seq, date, False, {1: PatchFacts(seq * 10, 1, date, 1, 0, ("a.c",))}
+    )
+    v.partial = partial
+    for i, (when, subset) in enumerate(notices):
+        v.replies.append(
+            ReplyFacts(
+                seq * 100 + i,
+                when,
+                "maint",
+                1,
+                False,
+                False,
+                2,
+                False,
+                notices=("applied",),
+                subset=subset,
+            )
+        )
+    return v
+
+
+def _series(*versions: VersionFacts) -> SeriesFacts:
+    return SeriesFacts("s", "t", "author", "a@x", list(versions))
+
+
+def test_a_notice_of_a_subset_is_a_partial_merge() -> None:
+    s = _series(_version(1, 0, (DAY, True)))
+    f = facts(s, 2 * DAY)
+    assert (f.merged, f.merged_by) == ("partly", "notice")
+    whole = facts(_series(_version(1, 0, (DAY, False))), 2 * DAY)
+    assert (whole.merged, whole.merged_by) == ("fully", "notice")
+
+
+def test_a_notice_to_a_version_replaced_after_it_is_not_the_merge() -> None:
+    s = _series(_version(1, 0, (DAY, True)), _version(2, 3 * DAY))
+    assert merge_notice(s.versions) is None
+    # Up to the day v2 came, v1's notice stood.
+    assert facts(s, 2 * DAY).merged == "partly"
+    assert facts(s, 4 * DAY).merged == "none"
+    # A notice after the next version was posted still counts (sent late to the old thread).
+    late = _series(_version(1, 0, (4 * DAY, False)), _version(2, 3 * DAY))
+    assert facts(late, 5 * DAY).merged == "fully"
+    # A partial re-roll after the notice replaces no version.
+    partial = _series(_version(1, 0, (DAY, False)), _version(2, 3 * DAY, partial=True))
+    assert facts(partial, 4 * DAY).merged == "fully"
+    # The later version's own notice is the merge.
+    again = _series(_version(1, 0, (DAY, True)), _version(2, 3 * DAY, (5 * DAY, False)))
+    assert merge_notice(again.versions).date == 5 * DAY
+    assert facts(again, 6 * DAY).merged == "fully"
+
+
+@pytest.mark.parametrize(
+    ("subject", "backport"),
+    [
+        ("[PATCH stable 5.15.y] erofs: fix compact 4B support for 16k block size", True),
+        ("[PATCH stable 5.15.y/5.10.y/5.4.y] erofs: x", True),
+        ("[PATCH 5.15.y/5.10.y] erofs: x", True),
+        ("[PATCH 6.1-stable] x", True),
+        ("[PATCH for-stable] x", True),
+        ("[PATCH 4.19 stable] x", True),
+        ("[PATCH 6.6 3/9] x", True),
+        ("[PATCH AUTOSEL 6.6 21/43] x", True),
+        ("[PATCH for Xen 4.7 0/4] x", False),
+        ("[PATCH for-4.19] x", False),
+        ("[PATCH net-next] x", False),
+        ("[PATCH v2] erofs-utils: mkfs: use scandir for stable output", False),
+    ],
+)
+def test_stable_backports(subject: str, backport: bool) -> None:
+    assert is_stable_backport(parse_subject(subject)) is backport
