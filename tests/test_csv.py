@@ -153,6 +153,11 @@ def test_person_and_commit(client, sql) -> None:
         rows = every_page(client, f"/api/people/{PERSON}", {}, t, f"{t}_page")
         assert len(rows) > 50
         check(client, "person", t, rows, ident=PERSON)
+    person = client.get(f"/api/people/{PERSON}").json()
+    check(client, "person", "load", person["load"], ident=PERSON)
+    queue = client.get(f"/api/people/{PERSON}/queue").json()
+    for t in ("awaiting", "again"):
+        check(client, "queue", t, queue[t], ident=PERSON, nonempty=t == "awaiting")
     sha = sql.execute(
         "SELECT c.sha FROM commits c JOIN commit_files f ON f.commit_pk = c.id "
         "GROUP BY c.id HAVING count(*) > 3 LIMIT 1"
@@ -175,14 +180,17 @@ def test_every_page_links_its_tables(client, sql) -> None:
         "pulls": "/pulls",
         "person": f"/people/{PERSON}",
         "commit": f"/commits/{sha}",
+        "queue": f"/people/{PERSON}/queue",
     }
     for page, path in pages.items():
-        html = client.get(path, params={"since": "2019-01-01"} if page != "commit" else {}).text
+        dated = page not in ("commit", "queue")
+        html = client.get(path, params={"since": "2019-01-01"} if dated else {}).text
         for table in TABLES[page]:
             if table == "unanswered_by_subsystem":
                 continue  # shown only when the store has MAINTAINERS (the subsystem test)
-            ident = {"person": f"/{address}", "commit": f"/{sha}"}.get(page, "")
-            query = "" if page == "commit" else "?since=2019-01-01"
+            ident = {"person": f"/{address}", "commit": f"/{sha}", "queue": f"/{address}"}
+            ident = ident.get(page, "")
+            query = "?since=2019-01-01" if dated else ""
             assert f'href="/csv/{page}/{table}{ident}{query}"' in html, (page, table)
 
 

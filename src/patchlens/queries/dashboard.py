@@ -41,7 +41,7 @@ from patchlens.queries import columns, patchtext, prediction, queue_pages, round
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, reviewers_among
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.load import candidate_keys
-from patchlens.queries.queue import identity_of_address, maintainer_identities
+from patchlens.queries.queue import MAX_ADDRESS, identity_of_address, maintainer_identities
 from patchlens.queries.report import states_by_subsystem
 from patchlens.queries.selection import (
     all_series,
@@ -55,8 +55,6 @@ from patchlens.queries.series import versions_detail
 from patchlens.queries.sql import chunks, cols, grouped
 from patchlens.store import schema
 
-# The longest mail address SMTP allows (RFC 5321: 64 + 1 + 255); a longer one names nobody.
-MAX_ADDRESS = 320
 # A commit id or a prefix of one (4 to 64 hex digits, as `git rev-parse --short` gives).
 _SHA_PREFIX = re.compile(r"^[0-9a-fA-F]{4,64}\Z")
 

@@ -30,6 +30,9 @@ from patchlens.queries.selection import all_series, data_date, per_version
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
+# The longest mail address SMTP allows (RFC 5321: 64 + 1 + 255); a longer one names nobody.
+MAX_ADDRESS = 320
+
 HOUR = 3600.0
 
 # Why a series is in someone's queue.
@@ -345,6 +348,18 @@ def find_people(conn: Connection, text: str) -> list[dict[str, Any]]:
     found = exact or [p for p in people if low in (p["name"] or "").casefold()]
     return sorted(found, key=lambda p: (-(p["messages"] or 0), p["identity"]))
 
+
+
+def queue_of(conn: Connection, ident: str, rules: BacklogRules) -> dict[str, Any] | None:
+    """The queue of the person an address or identity names (None: nobody): the page's, its
+    feed's and its tables' CSV. A name is not accepted here: a URL names one person, and a
+    name may be several."""
+    if len(ident) > MAX_ADDRESS:
+        return None
+    found = [p for p in find_people(conn, ident) if "@" in ident or p["identity"] == ident]
+    if len(found) != 1:
+        return None
+    return person_queue(conn, found[0]["identity"], rules)
 
 def person_queue(conn: Connection, who: str, rules: BacklogRules) -> dict[str, Any]:
     """A person's queue: what awaits them for the first time, and what they reviewed earlier

@@ -22,6 +22,7 @@ from patchlens.queries import dashboard as data
 from patchlens.queries import findings as findings_page
 from patchlens.queries.filters import Filters
 from patchlens.queries.formats import column_names, with_units
+from patchlens.queries.queue import queue_of
 from patchlens.queries.selection import brief
 
 SERIES = (
@@ -39,7 +40,7 @@ EXPLORER = (*SERIES[:-1], "time_to_first_response", "time_to_merge", "state")
 SUMMARY = ("n", "median", "p75", "p90")
 SHOWN_OVER_TIME = ("time_to_first_response", "time_to_first_review", "time_to_merge", "rework_time")
 # The tables of a page about one thing (the ident is in the path).
-ONE = ("person", "subsystem", "commit")
+ONE = ("person", "subsystem", "commit", "queue")
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,10 @@ TABLES: dict[str, dict[str, Table]] = {
             ("last", "series_key", "title", "author_addr", "replies", "reviews"),
             paged="reviewed_page",
         ),
+        "load": Table(
+            _at("load"),
+            ("period", "partial", "awaiting", "answered", "median_wait_hours", "p90_wait_hours"),
+        ),
     },
     "subsystem": {
         "durations": Table(
@@ -277,6 +282,27 @@ TABLES: dict[str, dict[str, Table]] = {
         ),
         "first_response_by_role": Table(_at("first_response_by_role"), BY_ROLE),
     },
+    # A person's review queue (queries/queue.py person_queue): each of its two lists.
+    "queue": {
+        name: Table(
+            _at(name),
+            (
+                "waiting_hours",
+                "series_key",
+                "title",
+                "author_name",
+                "author_addr",
+                "current_version",
+                "current_date",
+                "patches",
+                "reasons",
+                "answered_by",
+                "waiting_on",
+                "state",
+            ),
+        )
+        for name in ("awaiting", "again")
+    },
     "commit": {
         "files": Table(_at("files"), ("path", "old_path", "lines_added", "lines_removed", "binary"))
     },
@@ -319,6 +345,7 @@ PAGES: dict[str, Callable[..., Any]] = {
     "subsystem": data.subsystem_page,
     "commit": data.commit_page,
     "findings": findings_page.findings,
+    "queue": lambda conn, ident, f, rules: queue_of(conn, ident, rules),
 }
 
 
@@ -360,6 +387,8 @@ def table_rows(
                 return conf.conformance(conn, full)
             if page == "commit":
                 return data.commit_page(conn, ident or "")
+            if page == "queue":
+                return queue_of(conn, ident or "", rules)
             if page in ("person", "subsystem"):
                 more = {table.paged: n} if table.paged else {}
                 return PAGES[page](conn, ident, full, rules, **more)

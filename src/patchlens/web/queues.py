@@ -9,28 +9,17 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries import dashboard as data
 from patchlens.queries.filters import Filters, check_params
 from patchlens.queries.formats import with_units
-from patchlens.queries.queue import find_people, person_queue
+from patchlens.queries.queue import queue_of
 from patchlens.web import api_models, charts, feeds
 
 # pygal puts its styles inside the SVG; loaded as an <img>, an SVG can never run script.
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
-
-
-def queue_of(conn: Connection, ident: str, rules: BacklogRules) -> dict[str, Any] | None:
-    """The queue of the person an address or identity names (None: nobody). A name is not
-    accepted here: a URL names one person, and a name may be several."""
-    if len(ident) > data.MAX_ADDRESS:
-        return None
-    found = [p for p in find_people(conn, ident) if "@" in ident or p["identity"] == ident]
-    if len(found) != 1:
-        return None
-    return person_queue(conn, found[0]["identity"], rules)
 
 
 def add_routes(
