@@ -1,3 +1,3 @@
-from patchlens.cli import main
+from patchlens.cli import run
 
-main()
+run()

@@ -1047,7 +1047,11 @@ for _app in (app, export_app):
             _info.callback = with_global_options(_info.callback)
 
 
-def main() -> None:
+def main(exit_at_once: bool = False) -> None:
+    """The command line. With `exit_at_once` (the `patchlens` program, `run`), a command
+    that says it left nothing to tear down ends the process at once (`_exit_now`); a caller
+    in the same process (a test, a script) gets the SystemExit as from any command."""
+    state.exit_now = False
     heap.keep_large_blocks_apart()
     try:
         app()
@@ -1055,9 +1059,14 @@ def main() -> None:
         err.print("interrupted: what was committed is kept; run the same command again")
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit as e:
-        if state.exit_now:
+        if exit_at_once and state.exit_now:
             _exit_now(e.code)
         raise
+
+
+def run() -> None:
+    """The `patchlens` program and `python -m patchlens`: `main`, ending an update at once."""
+    main(exit_at_once=True)
 
 
 def _exit_now(code: object) -> None:
@@ -1083,4 +1092,4 @@ def _exit_now(code: object) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run()
