@@ -349,7 +349,6 @@ def find_people(conn: Connection, text: str) -> list[dict[str, Any]]:
     return sorted(found, key=lambda p: (-(p["messages"] or 0), p["identity"]))
 
 
-
 def queue_of(conn: Connection, ident: str, rules: BacklogRules) -> dict[str, Any] | None:
     """The queue of the person an address or identity names (None: nobody): the page's, its
     feed's and its tables' CSV. A name is not accepted here: a URL names one person, and a
@@ -360,6 +359,7 @@ def queue_of(conn: Connection, ident: str, rules: BacklogRules) -> dict[str, Any
     if len(found) != 1:
         return None
     return person_queue(conn, found[0]["identity"], rules)
+
 
 def person_queue(conn: Connection, who: str, rules: BacklogRules) -> dict[str, Any]:
     """A person's queue: what awaits them for the first time, and what they reviewed earlier
