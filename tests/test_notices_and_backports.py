@@ -89,3 +89,21 @@ def test_a_notice_to_a_version_replaced_after_it_is_not_the_merge() -> None:
 )
 def test_stable_backports(subject: str, backport: bool) -> None:
     assert is_stable_backport(parse_subject(subject)) is backport
+
+
+def test_a_patch_sent_again_unchanged_is_merged_with_its_twin() -> None:
+    """The matcher links a commit to one posting; a later posting of the same diff (same
+    patch-id: a RESEND, a re-post minutes later) is merged with it, so a one-patch series
+    is fully merged, not partly (6 of EROFS's 23 partly merged series had one patch)."""
+
+    def version(seq: int, patch_id: str, commit: int | None) -> VersionFacts:
+        p = PatchFacts(seq, 1, seq * DAY, 1, 0, ("a.c",), commit, patch_id=patch_id)
+        return VersionFacts(f"v{seq}", seq, seq, seq * DAY, False, {1: p})
+
+    twin = _series(version(1, "abc", 5 * DAY), version(2, "abc", None))
+    assert facts(twin, 6 * DAY).merged == "fully"
+    changed = _series(version(1, "abc", 5 * DAY), version(2, "def", None))
+    assert facts(changed, 6 * DAY).merged == "partly"
+    # A patch with no diff (no patch-id) is no twin of anything.
+    blank = _series(version(1, "", 5 * DAY), version(2, "", None))
+    assert facts(blank, 6 * DAY).merged == "partly"

@@ -119,7 +119,15 @@ def facts(
         return None
     latest = current_version(versions)
     merged_any = any(_linked(p) for v in versions for p in v.patches.values())
-    fully = bool(latest.patches) and all(_linked(p) for p in latest.patches.values())
+    # A patch is merged when it, or a posting of the same diff (patch-id), is linked: the
+    # matcher links a commit to one posting, and a patch sent again unchanged (a RESEND, a
+    # re-post minutes later) is merged with it.
+    went_in = {
+        p.patch_id for v in versions for p in v.patches.values() if _linked(p) and p.patch_id
+    }
+    fully = bool(latest.patches) and all(
+        _linked(p) or (p.patch_id and p.patch_id in went_in) for p in latest.patches.values()
+    )
     notice = None if merged_any else merge_notice(versions)
     reviewer = [r for r in latest.replies if r.reviewer]
     cover_reviewed = any(r.review and r.patch_idx == 0 for r in reviewer)

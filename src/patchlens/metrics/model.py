@@ -25,6 +25,7 @@ class PatchFacts:
     # Carries a Reviewed-by/Acked-by from someone else, given to an earlier version.
     carried_review: bool = False
     subject: str = ""
+    patch_id: str = ""  # git patch-id --stable of its diff ("" when it has none)
 
 
 @dataclass(slots=True)

@@ -87,7 +87,7 @@ def load_series(
                 select(
                     *cols(vm, "version_key", "idx"),
                     *cols(m, "id", "date_utc", "subject"),
-                    *cols(a, "lines_added", "lines_removed", "files"),
+                    *cols(a, "lines_added", "lines_removed", "files", "patch_id"),
                 )
                 .join(m, m.c.id == vm.c.message_pk)
                 .join(a, a.c.message_pk == m.c.id)
@@ -130,6 +130,7 @@ def load_series(
             cdate,
             amb,
             subject=r.subject or "",
+            patch_id=r.patch_id or "",
         )
     mt = schema.message_trailers
     carried = {

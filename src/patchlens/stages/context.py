@@ -55,7 +55,8 @@ DERIVED_VERSION = 8
 #    are computed by has its own key (LANDMARKS_KEY), part of the metrics' version too.
 # 3: MAINTAINERS entries are looked up by name and address (stages/maintainer_people.py).
 # 4: a notice of a subset (b4's "(subset)") is a partial merge; a notice to a version a later
-#    one replaced is none (metrics/backlog.py merge_notice).
+#    one replaced is none (metrics/backlog.py merge_notice); a patch whose same diff (patch-id)
+#    was merged in another posting is merged.
 METRICS_VERSION = 4
 
 
