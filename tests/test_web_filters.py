@@ -427,3 +427,12 @@ def test_bucket_rows_link_to_what_they_counted(client) -> None:
     assert 'href="?bucket=lines' not in html
     plain = client.get("/performance").text
     assert 'href="?bucket=lines%3A%3C10"' in plain
+
+
+def test_a_subsystem_the_store_does_not_know_is_said(client) -> None:
+    """EROFS has no MAINTAINERS file: a subsystem filter selects nothing, and the page says
+    why instead of a bare "0 series" (the value is kept in the form, escaped)."""
+    page = client.get("/backlog", params={"subsystem": "EROFS <b>"}).text
+    assert "this store has no MAINTAINERS file, so it selects no series" in page
+    assert "EROFS &lt;b&gt;" in page and "EROFS <b>" not in page
+    assert "unknown-subsystem" not in client.get("/backlog").text
