@@ -183,10 +183,25 @@ def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
         return p.commit_date is not None and p.commit_date <= when and not p.ambiguous
 
     by_commit = any(linked(p) for v in posted for p in v.patches.values())
-    every_current = bool(patches) and all(linked(p) for p in patches.values())
-    # A notice by D from anyone but the author; the author's own only when it says committed.
-    notice = any(r.notices and (not r.is_author or "committed" in r.notices) for r in replies)
-    unmerged = not by_commit and not notice
+    # A patch whose same diff (patch-id) is linked in another posting went in with it.
+    went = {p.patch_id for v in posted for p in v.patches.values() if linked(p) and p.patch_id}
+    every_current = bool(patches) and all(
+        linked(p) or (p.patch_id and p.patch_id in went) for p in patches.values()
+    )
+    # A notice by D from anyone but the author; the author's own only when it says committed;
+    # not one given to a version that a later full version, posted after it, replaced. A
+    # notice of a subset alone makes it partly merged.
+    notices = [
+        r
+        for i, v in enumerate(posted)
+        for r in v.replies
+        if r.date <= when
+        and r.notices
+        and (not r.is_author or "committed" in r.notices)
+        and not any(not w.partial and w.date > r.date for w in posted[i + 1 :])
+    ]
+    notice = any(not r.subset for r in notices)
+    unmerged = not by_commit and not notices
     registered = bool(paths)
     files = {f for v in se.versions for p in v.patches.values() for f in p.files}
     elsewhere = registered and bool(files) and not files & paths
@@ -213,7 +228,8 @@ def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
     reviewer_last = bool(humans) and not humans[-1].is_author
     return {
         "merged": (by_commit and every_current) or (not by_commit and notice),
-        "partly merged": by_commit and not every_current,
+        "partly merged": (by_commit and not every_current)
+        or (not by_commit and bool(notices) and not notice),
         "other tree": unmerged and elsewhere,
         "unknown": waiting and idle >= RULES.abandoned_days * DAY and not registered,
         "abandoned": waiting and idle >= RULES.abandoned_days * DAY and registered,

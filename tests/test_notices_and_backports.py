@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from patchlens.mail.subject import parse_subject
-from patchlens.metrics.backlog import facts, merge_notice
+from patchlens.metrics.backlog import facts, merge_changes, merge_notice
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
 from patchlens.review.model import is_stable_backport
 
@@ -85,6 +85,13 @@ def test_a_notice_to_a_version_replaced_after_it_is_not_the_merge() -> None:
         ("[PATCH for-4.19] x", False),
         ("[PATCH net-next] x", False),
         ("[PATCH v2] erofs-utils: mkfs: use scandir for stable output", False),
+        ("[PATCH v2 stable-8.2] x", True),
+        # Branches whose names hold the word, and its negation, are not stable trees.
+        ("[PATCH mm-stable] x", False),
+        ("[PATCH v2 mm-hotfixes-stable 1/2] x", False),
+        ("[PATCH drm-misc-next-stable] x", False),
+        ("[PATCH RFC stable-api] x", False),
+        ("[PATCH not-for-stable] x", False),
     ],
 )
 def test_stable_backports(subject: str, backport: bool) -> None:
@@ -96,10 +103,7 @@ def test_a_patch_sent_again_unchanged_is_merged_with_its_twin() -> None:
     patch-id: a RESEND, a re-post minutes later) is merged with it, so a one-patch series
     is fully merged, not partly (6 of EROFS's 23 partly merged series had one patch)."""
 
-    def version(seq: int, patch_id: str, commit: int | None) -> VersionFacts:
-        p = PatchFacts(seq, 1, seq * DAY, 1, 0, ("a.c",), commit, patch_id=patch_id)
-        return VersionFacts(f"v{seq}", seq, seq, seq * DAY, False, {1: p})
-
+    version = _twin
     twin = _series(version(1, "abc", 5 * DAY), version(2, "abc", None))
     assert facts(twin, 6 * DAY).merged == "fully"
     changed = _series(version(1, "abc", 5 * DAY), version(2, "def", None))
@@ -107,3 +111,39 @@ def test_a_patch_sent_again_unchanged_is_merged_with_its_twin() -> None:
     # A patch with no diff (no patch-id) is no twin of anything.
     blank = _series(version(1, "", 5 * DAY), version(2, "", None))
     assert facts(blank, 6 * DAY).merged == "partly"
+
+
+def test_a_notice_of_the_whole_after_a_subset_is_the_merge() -> None:
+    s = _series(_version(1, 0, (DAY, True), (3 * DAY, False)))
+    assert facts(s, 2 * DAY).merged == "partly"
+    assert facts(s, 4 * DAY).merged == "fully"
+    assert merge_notice(s.versions).date == 3 * DAY
+
+
+def _twin(seq: int, patch_id: str, commit: int | None) -> VersionFacts:
+    p = PatchFacts(seq, 1, seq * DAY, 1, 0, ("a.c",), commit, patch_id=patch_id)
+    return VersionFacts(f"v{seq}", seq, seq, seq * DAY, False, {1: p})
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        _series(_version(1, 0, (DAY, True))),
+        _series(_version(1, 0, (DAY, False)), _version(2, 3 * DAY)),
+        _series(_version(1, 0, (DAY, True)), _version(2, 3 * DAY, (5 * DAY, False))),
+        _series(_version(1, 0, (DAY, True), (3 * DAY, False))),
+        _series(_version(1, 0, (4 * DAY, False)), _version(2, 3 * DAY)),
+        _series(_twin(1, "abc", 5 * DAY), _twin(2, "abc", None)),
+        _series(_twin(1, "abc", 5 * DAY), _twin(2, "def", None)),
+    ],
+)
+def test_merge_changes_follow_the_facts(series: SeriesFacts) -> None:
+    """The dates at which a series turns merged (what blocks its dependents, and the
+    prediction's history) follow the same rules as its state at each date."""
+    dates = list(range(0, 8 * DAY, DAY // 2))
+    changes = dict(merge_changes(series, dates))
+    state = False
+    for when in dates:
+        state = changes.get(when, state)
+        f = facts(series, when)  # None before the first posting
+        assert state == (f is not None and f.merged == "fully"), when

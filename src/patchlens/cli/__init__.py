@@ -725,6 +725,7 @@ def demo(
     ingest.add_list(engine, "linux-erofs", [str(archive)])
     ingest.add_repo(engine, "erofs-utils", str(repo), ["dev"])
     update(force=False)
+    state.exit_now = False  # the update's store is closed, but not this command's
     status(as_json=False)
     if serve_after:
         serve(host=host, port=port)

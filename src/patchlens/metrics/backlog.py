@@ -95,14 +95,34 @@ def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
 
     A notice given to a version that a later full version replaced, posted after the notice,
     is not the series' merge: the series went on (the maintainer dropped it, or took a few
-    patches and the author sent the rest again), and `versions` up to a date say when."""
+    patches and the author sent the rest again), and `versions` up to a date say when. A
+    notice of a subset (b4's "(subset)") is returned only when no notice of the whole is:
+    the first whole one is the merge."""
+    found = _counting_notices(versions)
+    pick = [r for r in found if not r.subset] or found
+    return min(pick, key=lambda r: (r.date, r.message_id)) if pick else None
+
+
+def _counting_notices(versions: list[VersionFacts]) -> list[ReplyFacts]:
+    """Every notice that counts (`_is_notice`) and that no later full version replaced."""
     found = []
     for i, v in enumerate(versions):
         replaced = max((w.date for w in versions[i + 1 :] if not w.partial), default=None)
         found.extend(
             r for r in v.replies if _is_notice(r) and (replaced is None or r.date >= replaced)
         )
-    return min(found, key=lambda r: (r.date, r.message_id)) if found else None
+    return found
+
+
+def _merged_twins(versions: list[VersionFacts]) -> dict[str, int]:
+    """patch-id -> the earliest commit date of a linked posting with that diff: a patch
+    sent again unchanged went in with it (`facts`)."""
+    out: dict[str, int] = {}
+    for v in versions:
+        for p in v.patches.values():
+            if _linked(p) and p.patch_id:
+                out[p.patch_id] = min(out.get(p.patch_id, p.commit_date or 0), p.commit_date or 0)
+    return out
 
 
 def facts(
@@ -122,9 +142,7 @@ def facts(
     # A patch is merged when it, or a posting of the same diff (patch-id), is linked: the
     # matcher links a commit to one posting, and a patch sent again unchanged (a RESEND, a
     # re-post minutes later) is merged with it.
-    went_in = {
-        p.patch_id for v in versions for p in v.patches.values() if _linked(p) and p.patch_id
-    }
+    went_in = _merged_twins(versions)
     fully = bool(latest.patches) and all(
         _linked(p) or (p.patch_id and p.patch_id in went_in) for p in latest.patches.values()
     )
@@ -140,7 +158,8 @@ def facts(
     # who spoke before it has been answered ("posted a version nobody has answered yet").
     rerolled = max((v.date for v in versions if v.partial and v.date > latest.date), default=0)
     return Facts(
-        # A notice of a subset (b4's "(subset)": some patches applied) is a partial merge.
+        # A notice of a subset (b4's "(subset)": some patches applied) is a partial merge,
+        # unless a notice of the whole came too (merge_notice then returns that one).
         merged=(
             "fully"
             if (merged_any and fully) or (notice and not notice.subset)
@@ -165,14 +184,14 @@ def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
     date read every version's patches and replies again, for series with hundreds of
     replies; here each version is read once, and again only when the versions posted by
     then change (the latest one may be another). The same rules as `facts`: a linked commit
-    decides where there is one, a notice only where no patch has one."""
+    decides where there is one (a patch sent again unchanged went in with its twin), a
+    notice of the whole only where no patch has one (not one that a later full version
+    replaced, nor a notice of a subset)."""
     first_commit: list[float] = []
-    first_notice: list[float] = []
     for v in s.versions:
         first_commit.append(
             min((p.commit_date or 0 for p in v.patches.values() if _linked(p)), default=math.inf)
         )
-        first_notice.append(min((r.date for r in v.replies if _is_notice(r)), default=math.inf))
     out: list[tuple[int, bool]] = []
     state = False
     posted = -1
@@ -182,12 +201,22 @@ def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
         if len(mine) != posted:  # the versions posted by `when` are another set
             posted = len(mine)
             commit_at = min((first_commit[i] for i in mine), default=math.inf)
-            notice_at = min((first_notice[i] for i in mine), default=math.inf)
+            posted_versions = [s.versions[i] for i in mine]
+            notice_at = min(
+                (r.date for r in _counting_notices(posted_versions) if not r.subset),
+                default=math.inf,
+            )
             full_at = math.inf
             if mine:
-                latest = current_version([s.versions[i] for i in mine])
+                latest = current_version(posted_versions)
+                twins = _merged_twins(posted_versions)
                 dated = [
-                    p.commit_date or 0 if _linked(p) else math.inf for p in latest.patches.values()
+                    p.commit_date or 0
+                    if _linked(p)
+                    else twins.get(p.patch_id, math.inf)
+                    if p.patch_id
+                    else math.inf
+                    for p in latest.patches.values()
                 ]
                 full_at = max(dated, default=math.inf)
         now = full_at <= when if commit_at <= when else notice_at <= when

@@ -100,12 +100,19 @@ def is_stable_backport(subject: Subject) -> bool:
     return "AUTOSEL" in subject.flags or any(_stable_phrase(p) for p in subject.prefixes)
 
 
-_PHRASE_WORDS = re.compile(r"[\s/,-]+")
+_PHRASE_WORDS = re.compile(r"[\s/,]+")
+# A word that says "for a stable tree": stable, for-stable, stable-8.2, 6.1-stable. Not a
+# branch whose name holds the word (mm-stable, drm-misc-next-stable, stable-api) nor
+# not-for-stable.
+_STABLE_WORD = re.compile(
+    r"^(?:for-)?stable(?:-\d+(?:\.\d+)*(?:\.y)?)?$|^\d+(?:\.\d+)*(?:\.y)?-stable$"
+)
 
 
 def _stable_phrase(phrase: str) -> bool:
+    """A prefix phrase made only of stable-tree words and bare kernel versions."""
     words = [w for w in _PHRASE_WORDS.split(phrase.casefold()) if w]
-    return bool(words) and ("stable" in words or all(_STABLE_TREE.match(w) for w in words))
+    return bool(words) and all(_STABLE_TREE.match(w) or _STABLE_WORD.match(w) for w in words)
 
 
 # `git request-pull` output, from its first line to the URL line (older git wrote "git
