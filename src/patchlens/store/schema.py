@@ -209,7 +209,9 @@ message_variants = Table(
     "message_variants",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("message_pk", ForeignKey("messages.id"), nullable=False),
+    # Indexed: deleting a message (remove-list) looks its variants up, and SQLite's foreign
+    # key check scans the table (raw mail) once per message deleted without it.
+    Column("message_pk", ForeignKey("messages.id"), nullable=False, index=True),
     Column("source_id", ForeignKey("list_sources.id"), nullable=False),
     Column("position", Text, nullable=False),
     Column("content_hash", String(40), nullable=False),
