@@ -236,14 +236,13 @@ def _overview_columns(
     states = columns.counts(cols, idx, "state")
 
     def flag(name: str, test: Callable[[dict[str, Any]], bool]) -> Any:
-        codes, names = cols.codes(("flag", name), lambda r: "yes" if test(r) else "no")
-        return codes == (names.index("yes") if "yes" in names else -1)
+        return _flag(cols, name, test)
 
     seen = flag("seen", lambda r: bool(r["repo_registered"] and r["in_repo"]))
     notice = flag("notice", lambda r: r.get("merged_by") == "notice")
     merged = flag("merged", lambda r: r["merged"] != "none")
     open_ = flag("open", lambda r: r["state"] in OPEN_STATES)
-    answered = flag("answered", lambda r: bool(r["has_reviewer_reply"]))
+    answered = _flag(cols, "answered", _answered)
     base = (seen | notice)[idx]
     merges = merge_rate_of(
         len(idx),
@@ -430,6 +429,17 @@ def _by_last(r: dict[str, Any]) -> tuple[int, str]:
     return r["last_date"], r["series_key"]
 
 
+def _flag(cols: columns.Columns, name: str, test: Callable[[dict[str, Any]], bool]) -> Any:
+    """Whether each kept row passes `test`, as a boolean array built once per data version
+    under `name` (every page that asks for the same flag shares it)."""
+    codes, names = cols.codes(("flag", name), lambda r: "yes" if test(r) else "no")
+    return codes == (names.index("yes") if "yes" in names else -1)
+
+
+def _answered(r: dict[str, Any]) -> bool:
+    return bool(r["has_reviewer_reply"])
+
+
 def _backlog_lists(
     cols: columns.Columns, idx: Any
 ) -> tuple[dict[str, Sequence[dict[str, Any]]], dict[str, Counter[str]]]:
@@ -450,12 +460,9 @@ def _backlog_lists(
     )
     opened = np.isin(codes, [code[s] for s in OPEN_STATES if s in code])
     yes = flag_names.index("yes") if "yes" in flag_names else -1
-    answered, answered_names = cols.codes(
-        "answered", lambda r: "yes" if r["has_reviewer_reply"] else "no"
-    )
-    never = answered_names.index("no") if "no" in answered_names else -1
+    answered = _flag(cols, "answered", _answered)  # the overview's, kept once
     lists: dict[str, Sequence[dict[str, Any]]] = {
-        "unanswered": columns.Picked(cols.rows, first[(answered[first] == never) & opened[first]]),
+        "unanswered": columns.Picked(cols.rows, first[~answered[first] & opened[first]]),
         "nearly complete": of(first, "nearly complete"),
         "waiting on author": of(last, "waiting on author"),
         "stale": of(last[::-1], "stale"),

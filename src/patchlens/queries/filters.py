@@ -332,8 +332,7 @@ class Filters:
         (merged series open in the backlog: none, not every open series)."""
         if not self.state or self.state == state:
             return self.query(state=state, **changes)
-        term = "is:" + state.replace(" ", "-")
-        return self.query(search=f"{self.search} {term}".strip(), **changes)
+        return self._query_with_terms(["is:" + state.replace(" ", "-")], **changes)
 
     def query_in_bucket(self, kind: str, value: str) -> str | None:
         """This view's query string narrowed to a size bucket: the bucket filter, unless the
@@ -351,7 +350,11 @@ class Filters:
             terms = [f"{kind}:>={lo}", f"{kind}:<={hi}"]
         else:
             terms = [f"{kind}:{value}"]
-        return self.query(search=" ".join([self.search, *terms]).strip())
+        return self._query_with_terms(terms)
+
+    def _query_with_terms(self, terms: list[str], **changes: Any) -> str:
+        """This view's query string with `terms` added to its search (ANDed with it)."""
+        return self.query(search=" ".join([self.search, *terms]).strip(), **changes)
 
     def active(self) -> list[tuple[str, str]]:
         return [

@@ -345,7 +345,6 @@ PAGES: dict[str, Callable[..., Any]] = {
     "subsystem": data.subsystem_page,
     "commit": data.commit_page,
     "findings": findings_page.findings,
-    "queue": lambda conn, ident, f, rules: queue_of(conn, ident, rules),
 }
 
 
