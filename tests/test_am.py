@@ -370,7 +370,9 @@ def test_the_download_is_named_after_the_version_number(client, sql) -> None:
     rows = sql.execute(
         "SELECT series_key, seq, version_str FROM series_versions "
         "WHERE version_str != '' AND CAST(version_str AS INTEGER) != seq "
-        "AND version_str NOT LIKE '%.%' ORDER BY date LIMIT 3"
+        "AND version_str NOT LIKE '%.%' AND NOT EXISTS (SELECT 1 FROM series_versions o "
+        "WHERE o.series_key = series_versions.series_key AND o.key != series_versions.key "
+        "AND o.version_str = series_versions.version_str) ORDER BY date LIMIT 3"
     ).fetchall()
     assert rows, "the store has versions numbered apart from their place"
     for series_key, seq, vstr in rows:
@@ -384,6 +386,32 @@ def test_the_download_is_named_after_the_version_number(client, sql) -> None:
     assert 'filename="series-v1.mbox"' in r.headers["content-disposition"]
 
 
+def test_versions_that_share_a_number_download_under_different_names(client, sql) -> None:
+    """A RESEND (or a partial re-roll numbered as its base) has the number of another version
+    of its series: each download gets the place added, so that no two share a file name."""
+    from urllib.parse import quote
+
+    rows = sql.execute(
+        "SELECT series_key, COUNT(*) FROM series_versions GROUP BY series_key, "
+        "CASE version_str WHEN '' THEN '1' ELSE version_str END HAVING COUNT(*) > 1 LIMIT 5"
+    ).fetchall()
+    assert rows, "the store has versions of one series that share a number"
+    for series_key, _n in rows:
+        seqs = [
+            r[0]
+            for r in sql.execute(
+                "SELECT seq FROM series_versions WHERE series_key = ?", (series_key,)
+            )
+        ]
+        names = []
+        for seq in seqs:
+            r = client.get(f"/mbox/{seq}/{quote(series_key, safe='@')}")
+            assert r.status_code == 200
+            names.append(r.headers["content-disposition"])
+        assert len(set(names)) == len(names), names
+        assert any("-posting" in n for n in names)
+
+
 def test_a_version_number_that_is_not_digits_names_the_place() -> None:
     from patchlens.queries.am import AmVersion
 
@@ -393,3 +421,5 @@ def test_a_version_number_that_is_not_digits_names_the_place() -> None:
     assert name("5.1") == "series-v5.1.mbox"
     assert name("") == "series-v1.mbox"
     assert name("../x") == name("2 3") == name("1" * 40) == "series-4.mbox"
+    shared = AmVersion("s", "k", 3, 5, "2", "t", [], [], [], number_shared=True)
+    assert shared.filename() == "series-v2-posting3.mbox"

@@ -30,6 +30,9 @@ class AmVersion:
     patches: list[AmPatch]
     missing: list[int]  # indexes announced (1..N) with no patch that has a diff
     skipped: list[str]  # Message-IDs of members with no diff to apply
+    # Another version of the series carries the same number (a RESEND, a partial re-roll
+    # numbered as its base, two postings without a number).
+    number_shared: bool = False
 
     def mbox(self) -> bytes:
         return mboxrd([p.mail for p in self.patches])
@@ -39,11 +42,15 @@ class AmVersion:
         v1 when none): a file named after the version's place in the series (v13 for the
         thirteenth posting, which was v19) made `git am` of "v13" apply v19. Made of digits
         and dots only, checked, else of the place (`series-13.mbox`): nothing else from the
-        mail reaches a file name."""
+        mail reaches a file name. When another version of the series has the same number (a
+        RESEND), the place is added (`series-v2-posting3.mbox`), so that two downloads never
+        share a name."""
         number = self.version_str or "1"
-        if _NUMBER.fullmatch(number):
-            return f"series-v{number}.mbox"
-        return f"series-{self.seq}.mbox"
+        if not _NUMBER.fullmatch(number):
+            return f"series-{self.seq}.mbox"
+        if self.number_shared:
+            return f"series-v{number}-posting{self.seq}.mbox"
+        return f"series-v{number}.mbox"
 
     def summary(self) -> dict[str, Any]:
         """The JSON twin: what the mbox holds, patch by patch."""
@@ -79,7 +86,11 @@ def am_version(
     if key is None:
         return None
     sv = schema.series_versions
-    n_versions = conn.execute(select(func.count()).where(sv.c.series_key == key)).scalar() or 0
+    numbers = [
+        r.version_str or "1"
+        for r in conn.execute(select(sv.c.version_str).where(sv.c.series_key == key))
+    ]
+    n_versions = len(numbers)
     q = select(sv).where(sv.c.series_key == key)
     q = q.where(sv.c.seq == seq) if seq is not None else q.order_by(sv.c.seq.desc()).limit(1)
     v = conn.execute(q).first()
@@ -104,8 +115,9 @@ def am_version(
     announced = range(1, (v.total or 0) + 1)
     missing = [i for i in announced if i not in present]
     patch_list = build([p for _i, p in numbered], followups, link_template)
+    shared = numbers.count(v.version_str or "1") > 1
     return AmVersion(
-        key, v.key, v.seq, n_versions, v.version_str, v.title, patch_list, missing, skipped
+        key, v.key, v.seq, n_versions, v.version_str, v.title, patch_list, missing, skipped, shared
     )
 
 
