@@ -234,6 +234,40 @@ def test_predict_of_the_stored_model_says_its_facts_in_words(erofs_store):
     assert not any(f in words for f in FEATURES if "_" in f)
 
 
+def test_one_fact_measured_by_several_features_is_weighed_once(erofs_store):
+    """The author's history, the series' size and its reviewers' replies are each measured
+    by correlated features whose weights can push opposite ways: the page listed "the
+    author's first series (later)" beside "the author posted 0 earlier series (sooner)".
+    Each group is one fact, pushed by the sum of its members."""
+    from patchlens.metrics.prediction import weighed_facts
+    from patchlens.metrics.prediction_features import FACT_GROUPS
+    from patchlens.queries.prediction import load_corpus, stored_model
+
+    _db, engine, _ = erofs_store
+    with engine.connect() as conn:
+        corpus = load_corpus(conn)
+        model = stored_model(conn).model
+    members = {f for group in FACT_GROUPS.values() for f in group}
+    checked = 0
+    for key in sorted(corpus.series)[::5]:
+        t = corpus.all[key].first_date + 3 * DAY
+        p = predict(corpus, model, key, t)
+        if p is None:
+            continue
+        checked += 1
+        said = [f["feature"] for f in p["facts"]]
+        assert not members & set(said), said
+        assert len({f["fact"] for f in p["facts"]}) == len(said)
+        feats = corpus.features(key, t)
+        push = model.contributions([feats[n] for n in model.features])
+        weighed = weighed_facts(push)
+        for group, fs in FACT_GROUPS.items():
+            assert weighed[group] == pytest.approx(sum(push[f] for f in fs))
+        for f in p["facts"]:
+            assert f["effect"] == ("sooner" if weighed[f["feature"]] > 0 else "later")
+    assert checked >= 20
+
+
 def test_the_authors_merge_rate_is_said_as_the_feature_counts_it(erofs_store):
     """The fact said for `author_merge_rate` counts what the feature counts: every earlier
     series of the author and those merged by T, with the smoothed rate itself. It said "the

@@ -25,6 +25,7 @@ from patchlens.metrics.prediction_eval import (
     known_outcome,
 )
 from patchlens.metrics.prediction_features import (
+    FACT_GROUPS,
     FEATURES,
     LANDMARKS,
     SIZE_FEATURES,
@@ -331,7 +332,7 @@ def predict(corpus: Corpus, model: HazardModel, key: str, t: int) -> dict[str, A
         corpus.expected.get(key),
         corpus.subsystems.get(key, ()),
     )
-    push = model.contributions(x)
+    push = weighed_facts(model.contributions(x))
     top = sorted(push, key=lambda f: -abs(push[f]))[:3]
     return {
         "as_of": t,
@@ -345,6 +346,18 @@ def predict(corpus: Corpus, model: HazardModel, key: str, t: int) -> dict[str, A
         ],
         "trained_on": model.n,
     }
+
+
+def weighed_facts(push: dict[str, float]) -> dict[str, float]:
+    """Each fact's push: a feature's own, or the sum of its group's (FACT_GROUPS), so that
+    one fact measured by correlated features is weighed once, in the direction of the whole.
+    Pure."""
+    grouped = {f: g for g, members in FACT_GROUPS.items() for f in members}
+    out: dict[str, float] = {}
+    for f, v in push.items():
+        g = grouped.get(f, f)
+        out[g] = out.get(g, 0.0) + v
+    return out
 
 
 def _days(x: float | None) -> float | None:

@@ -78,6 +78,15 @@ HISTORY_FEATURES = (
     "subsystem_merge_rate",
 )
 OWN_FEATURES = tuple(f for f in FEATURES if f not in HISTORY_FEATURES)
+# Features that measure one fact in several ways, said and weighed as one fact on the page: a
+# model's weights on correlated features can push opposite ways, and "the author's first
+# series (later)" beside "the author posted 0 earlier series (sooner)" reads as a
+# contradiction. Each group's push is the sum of its members'; its words are the key's.
+FACT_GROUPS: dict[str, tuple[str, ...]] = {
+    "author_history": ("author_prior_series", "author_merge_rate", "new_contributor"),
+    "size": ("log_patches", "log_lines", "log_files"),
+    "review_replies": ("reviewer_replies", "reviewers"),
+}
 # Bump when `own_features_at` (or `_versions_at`) computes otherwise: stored landmarks of other
 # code are then read as absent, and the metrics stage rewrites every row (stages/context.py
 # puts LANDMARKS_KEY in the metrics' version). tests/test_predict_stored.py pins the code.
@@ -559,7 +568,8 @@ def facts_in_words(
     expected: dict[str, str] | None,
     subsystems: tuple[str, ...],
 ) -> dict[str, str]:
-    """Each feature of `raw` at T said in words, for the page's "what weighs most" list."""
+    """Each feature of `raw` at T said in words, and each of FACT_GROUPS, for the page's
+    "what weighs most" list."""
     versions = _versions_at(raw, t)
     cur = current_version(versions)
     n = len(cur.patches)
@@ -572,7 +582,7 @@ def facts_in_words(
     idle = (t - _last_event(versions)) / DAY
     maint = "a maintainer" if not named else f"a maintainer of {named[0]}"
     queue = round(math.expm1(feats["queue_open"]))
-    return {
+    words = {
         "log_patches": f"{n} patch{'es' if n != 1 else ''} in the current version",
         "log_lines": f"{round(math.expm1(feats['log_lines']))} lines changed",
         "log_files": f"{round(math.expm1(feats['log_files']))} files touched",
@@ -609,6 +619,14 @@ def facts_in_words(
         "subsystem_merge_rate": f"{feats['subsystem_merge_rate']:.0%} of {where}'s series "
         "of the past year merged",
     }
+    words["author_history"] = words["author_merge_rate"]
+    words["size"] = ", ".join(words[f] for f in FACT_GROUPS["size"])
+    replies, people = int(feats["reviewer_replies"]), int(feats["reviewers"])
+    words["review_replies"] = (
+        f"{replies} repl{'ies' if replies != 1 else 'y'} from {people} "
+        f"reviewer{'s' if people != 1 else ''}"
+    )
+    return words
 
 
 def _last_event(versions: list[VersionFacts]) -> int:

@@ -782,7 +782,10 @@ _PREDICTION = (
         "weighs most",
         "The three facts of this series that move its estimate most against a series with"
         " average facts (each feature's weight times how far the series is from the"
-        " average), and whether each makes the merge sooner or later.",
+        " average), and whether each makes the merge sooner or later. Features that measure"
+        " one fact (the author's earlier series and their merges; the patches, lines and files"
+        " of its size; reviewers' replies and how many reviewers) count as one fact, the sum"
+        " of their pushes.",
     ),
 )
 
