@@ -270,6 +270,36 @@ def test_reviewed_by(client, sql) -> None:
     assert len(expected) > 50
 
 
+@pytest.mark.parametrize("term,key", [("acked-by", "Acked-by"), ("tested-by", "Tested-by")])
+def test_acked_by_and_tested_by(client, sql, term, key) -> None:
+    """`reviewed-by:` finds Reviewed-by alone, as defined; an Acked-by or Tested-by is
+    searched by its own term, over the same replies and postings."""
+    rows = sql.execute(
+        "SELECT lower(t.name) FROM message_trailers t WHERE t.key = ? AND t.name != '' "
+        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+        (key,),
+    ).fetchone()
+    assert rows, f"the store has {key} trailers"
+    who = rows[0].split()[-1]
+    expected = keyset(
+        sql,
+        "SELECT sv.series_key FROM message_trailers t "
+        "JOIN replies r ON r.message_pk = t.message_pk "
+        "JOIN series_versions sv ON sv.key = r.version_key "
+        "WHERE t.key = ? AND lower(t.value) LIKE ? "
+        "UNION SELECT sv.series_key FROM message_trailers t "
+        "JOIN version_members vm ON vm.message_pk = t.message_pk "
+        "JOIN series_versions sv ON sv.key = vm.version_key "
+        "WHERE t.key = ? AND lower(t.value) LIKE ?",
+        key,
+        f"%{who}%",
+        key,
+        f"%{who}%",
+    )
+    assert expected and keys(client, f"{term}:{who}") == expected
+    assert keys(client, f"{term}:{who}") != keys(client, f"reviewed-by:{who}")
+
+
 def test_subsystem_without_maintainers(client, sql) -> None:
     """EROFS has no MAINTAINERS: no series touches a section, and the search says so."""
     n = one(sql, "SELECT count(*) FROM series_metrics WHERE subsystems LIKE '%EROFS%'")

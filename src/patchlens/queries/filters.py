@@ -103,7 +103,8 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         {"type": "string", "maxLength": MAX_TEXT},
         "A search: terms joined by AND, '-' before one negates it, values may be quoted: "
         "is:/state: a state, open, unanswered or pull; age:>2w; posted:2026-01..2026-03; "
-        "from:, to: (To or Cc), cc:, reviewed-by:, subsystem:, file:, list: (text contained); "
+        "from:, to: (To or Cc), cc:, reviewed-by:, acked-by:, tested-by:, subsystem:, file:, "
+        "list: (text contained); "
         "has:review, has:reply; versions:>3, patches:<5; other words: text in a title or "
         "patch subject. See /glossary#search.",
     ),

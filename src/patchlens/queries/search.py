@@ -15,7 +15,8 @@ Terms (all joined by AND; `-` before a term negates it; a value may be quoted, "
 - `to:TEXT` (To or Cc), `cc:TEXT` (Cc only): a posting of the series was sent to an address
   containing TEXT;
 - `reviewed-by:TEXT`: a reply gave Reviewed-by (or a later version carries one) to a person
-  whose name or address contains TEXT;
+  whose name or address contains TEXT; `acked-by:TEXT` and `tested-by:TEXT` the same for
+  Acked-by and Tested-by;
 - `subsystem:TEXT`, `file:TEXT`, `list:TEXT`: a touched MAINTAINERS section, file path or a
   mailing list whose name contains TEXT;
 - `has:review` (a Reviewed-by or Acked-by was given), `has:reply` (anyone but the author or a
@@ -47,7 +48,7 @@ HAS = ("review", "reply")
 COUNTS = ("versions", "patches")
 # Operators answered from the series row itself, and those needing the store.
 ROW_OPS = ("is", "state", "age", "posted", "from", "subsystem", "has", *COUNTS)
-STORE_OPS = ("to", "cc", "reviewed-by", "file", "list")
+STORE_OPS = ("to", "cc", "reviewed-by", "acked-by", "tested-by", "file", "list")
 OPERATORS = (*ROW_OPS, *STORE_OPS)
 
 _TOKEN = re.compile(

@@ -1,6 +1,6 @@
 """The store's side of the search language (queries/search.py): the series keys of each term
-only the store can answer (`to:`, `cc:`, `reviewed-by:`, `file:`, `list:`), and pull requests
-as rows the search can test (`is:pull`).
+only the store can answer (`to:`, `cc:`, `reviewed-by:`, `acked-by:`, `tested-by:`, `file:`,
+`list:`), and pull requests as rows the search can test (`is:pull`).
 
 The value of a term is only ever a bound parameter (a LIKE pattern with its wildcards
 escaped), and each candidate SQL finds is checked again in Python against the casefolded
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
@@ -72,9 +72,19 @@ def _files(conn: Connection, t: Term) -> frozenset[str]:
     )
 
 
-def _reviewed_by(conn: Connection, t: Term) -> frozenset[str]:
-    """Series with a Reviewed-by naming the text: given in a reply to one of its versions,
-    or carried in one of its postings (a later version keeps the trailers it got)."""
+def _given(trailer_key: str) -> Callable[[Connection, Term], frozenset[str]]:
+    """The lookup of a trailer term (`reviewed-by:`, `acked-by:`, `tested-by:`)."""
+
+    def lookup(conn: Connection, t: Term) -> frozenset[str]:
+        return _trailer_given(conn, t, trailer_key)
+
+    return lookup
+
+
+def _trailer_given(conn: Connection, t: Term, trailer_key: str) -> frozenset[str]:
+    """Series with a `trailer_key` trailer (Reviewed-by) naming the text: given in a reply to
+    one of its versions, or carried in one of its postings (a later version keeps the
+    trailers it got)."""
     mt, rp, vm, sv = (
         schema.message_trailers,
         schema.replies,
@@ -87,7 +97,7 @@ def _reviewed_by(conn: Connection, t: Term) -> frozenset[str]:
         mt.c.email.ilike(pattern, escape="\\"),
         mt.c.name.ilike(pattern, escape="\\"),
     )
-    trailer = (mt.c.key == "Reviewed-by", named)
+    trailer = (mt.c.key == trailer_key, named)
     cols = (sv.c.series_key, mt.c.value, mt.c.name, mt.c.email)
     in_replies = (
         select(*cols)
@@ -139,7 +149,9 @@ LOOKUPS = {
     "to": _recipients,
     "cc": _recipients,
     "file": _files,
-    "reviewed-by": _reviewed_by,
+    "reviewed-by": _given("Reviewed-by"),
+    "acked-by": _given("Acked-by"),
+    "tested-by": _given("Tested-by"),
     "list": _lists,
 }
 

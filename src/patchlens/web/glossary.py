@@ -489,6 +489,7 @@ _SEARCH = (
         "posted, as of the data's date; h, d, w, m = 30 days, y = 365 days; <, <=, >, >=), "
         "posted:2026-01..2026-03 (days, months or years; either end may be left out), "
         "from:TEXT (author), to:TEXT (To or Cc of a posting), cc:TEXT, reviewed-by:TEXT, "
+        "acked-by:TEXT, tested-by:TEXT, "
         "subsystem:TEXT, file:TEXT, list:TEXT (each: contains the text, ignoring case), "
         "has:review (a Reviewed-by or Acked-by given), has:reply (answered by someone other "
         "than the author or a bot), versions:>3 and patches:<5 (=, <, <=, >, >=); any other "
