@@ -352,6 +352,21 @@ def test_counts(client, sql) -> None:
         assert total(client, search) == n > 0, search
 
 
+def test_bucket(client, sql) -> None:
+    """`bucket:KIND:VALUE` selects the bucket filter's series; negated, the others."""
+    everything = one(sql, "SELECT count(*) FROM series_metrics")
+    for search, where in [
+        ("bucket:patches:2-5", "patches BETWEEN 2 AND 5"),
+        ("bucket:patches:16+", "patches >= 16"),
+        ("bucket:lines:<10", "lines_added + lines_removed < 10"),
+        ("bucket:lines:100-999", "lines_added + lines_removed BETWEEN 100 AND 999"),
+        ("bucket:versions:3-4", "versions BETWEEN 3 AND 4"),
+    ]:
+        n = one(sql, f"SELECT count(*) FROM series_metrics WHERE {where}")
+        assert total(client, search) == n > 0, search
+        assert total(client, "-" + search) == everything - n, search
+
+
 def test_free_text(client, sql) -> None:
     """Words are found in every version's title and patch subject (search_text), the author's
     address and the key; a quoted phrase is one needle, words are joined by AND."""
@@ -420,6 +435,8 @@ def test_search_applies_to_other_pages(client, sql) -> None:
         ("versions:>three", "bad comparison '>three'"),
         ("is:shiny", "unknown state 'shiny'"),
         ("has:cake", "has: expected one of review, reply"),
+        ("bucket:lines:huge", "bucket: expected one of patches:0"),
+        ("bucket:size:1", "got 'size:1'"),
         ('"unclosed', "unterminated quote"),
         ("from:", "from: needs a value"),
     ],

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 
 from patchlens.metrics.backlog import OPEN_STATES, STATES
 from patchlens.metrics.distributions import BUCKET_ORDER, BUCKETS
-from patchlens.queries.search import COUNTS, Search, SearchError, Term, parse, q_text
+from patchlens.queries.search import Search, SearchError, Term, parse, q_text
 
 PERIODS = ("month", "quarter", "year")
 CONTRIBUTORS = ("new", "established")
@@ -105,7 +105,8 @@ PARAMS: dict[str, tuple[dict[str, Any], str]] = {
         "is:/state: a state, open, unanswered or pull; age:>2w; posted:2026-01..2026-03; "
         "from:, to: (To or Cc), cc:, reviewed-by:, acked-by:, tested-by:, subsystem:, file:, "
         "list: (text contained); "
-        "has:review, has:reply; versions:>3, patches:<5; other words: text in a title or "
+        "has:review, has:reply; versions:>3, patches:<5; bucket:lines:100-999 (a size "
+        "bucket); other words: text in a title or "
         "patch subject. See /glossary#search.",
     ),
     "period": (
@@ -335,23 +336,14 @@ class Filters:
             return self.query(state=state, **changes)
         return self._query_with_terms(["is:" + state.replace(" ", "-")], **changes)
 
-    def query_in_bucket(self, kind: str, value: str) -> str | None:
+    def query_in_bucket(self, kind: str, value: str) -> str:
         """This view's query string narrowed to a size bucket: the bucket filter, unless the
-        view has a bucket of another kind; then the bucket as search terms (`patches:>=2
-        patches:<=5`), so that the link keeps the view's own bucket and lists what its row
-        counted. None for a bucket the search cannot say (lines changed): no link then."""
+        view has a bucket of another kind; then the bucket as a search term
+        (`bucket:patches:2-5`), so that the link keeps the view's own bucket and lists what
+        its row counted."""
         if not self.bucket or self.bucket.partition(":")[0] == kind:
             return self.query(bucket=f"{kind}:{value}")
-        if kind not in COUNTS:
-            return None
-        if value.endswith("+"):
-            terms = [f"{kind}:>={value[:-1]}"]
-        elif "-" in value:
-            lo, _, hi = value.partition("-")
-            terms = [f"{kind}:>={lo}", f"{kind}:<={hi}"]
-        else:
-            terms = [f"{kind}:{value}"]
-        return self._query_with_terms(terms)
+        return self._query_with_terms([f"bucket:{kind}:{value}"])
 
     def _query_with_terms(self, terms: list[str], **changes: Any) -> str:
         """This view's query string with `terms` added to its search (ANDed with it)."""

@@ -22,6 +22,9 @@ Terms (all joined by AND; `-` before a term negates it; a value may be quoted, "
 - `has:review` (a Reviewed-by or Acked-by was given), `has:reply` (anyone but the author or a
   bot replied);
 - `versions:>3` (also `patches:`): a count, compared (=, <, <=, >, >=; no sign: equal);
+- `bucket:KIND:VALUE`: a size bucket of metrics/distributions.py (`bucket:lines:100-999`,
+  `bucket:patches:16+`), as the bucket filter selects it: a page filtered to one bucket links
+  a row of another kind with it;
 - any other word or "quoted phrase": contained in a version's title, a patch subject, the
   author's address or the series key.
 Text comparisons ignore case. Every error names the term and what was expected.
@@ -36,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from patchlens.metrics.backlog import OPEN_STATES, STATES
+from patchlens.metrics.distributions import BUCKET_ORDER, BUCKETS
 
 MAX_TERMS = 30
 DAY = 86400
@@ -47,7 +51,7 @@ PULL = "pull"
 HAS = ("review", "reply")
 COUNTS = ("versions", "patches")
 # Operators answered from the series row itself, and those needing the store.
-ROW_OPS = ("is", "state", "age", "posted", "from", "subsystem", "has", *COUNTS)
+ROW_OPS = ("is", "state", "age", "posted", "from", "subsystem", "has", "bucket", *COUNTS)
 STORE_OPS = ("to", "cc", "reviewed-by", "acked-by", "tested-by", "file", "list")
 OPERATORS = (*ROW_OPS, *STORE_OPS)
 
@@ -192,6 +196,12 @@ def _term(op: str, value: str, negated: bool, written: str) -> Term:
         arg = _number_cmp(written, value, op, unit=False)
     elif op == "posted":
         arg = _range(written, value)
+    elif op == "bucket":
+        kind, _, label = value.casefold().partition(":")
+        if label not in BUCKET_ORDER.get(kind, ()):
+            known = ", ".join(f"{k}:{v}" for k, vs in BUCKET_ORDER.items() for v in vs)
+            raise SearchError(written, f"bucket: expected one of {known}; got {value!r}")
+        arg = (kind, label)
     elif op == "has":
         if value.casefold() not in HAS:
             raise SearchError(written, f"has: expected one of {', '.join(HAS)}; got {value!r}")
@@ -261,6 +271,9 @@ def _holds(t: Term, row: dict[str, Any], now: int, found: dict[Term, frozenset[s
         return any(t.arg in (row.get(k) or "").casefold() for k in ("author_addr", "author_name"))
     if t.op == "subsystem":
         return any(t.arg in s.casefold() for s in row["subsystems"])
+    if t.op == "bucket":
+        kind, label = t.arg
+        return bool(BUCKETS[kind](row) == label)
     if t.op == "has":
         if t.arg == "review":
             return bool(row["reviews"])

@@ -492,7 +492,8 @@ _SEARCH = (
         "acked-by:TEXT, tested-by:TEXT, "
         "subsystem:TEXT, file:TEXT, list:TEXT (each: contains the text, ignoring case), "
         "has:review (a Reviewed-by or Acked-by given), has:reply (answered by someone other "
-        "than the author or a bot), versions:>3 and patches:<5 (=, <, <=, >, >=); any other "
+        "than the author or a bot), versions:>3 and patches:<5 (=, <, <=, >, >=), "
+        "bucket:KIND:VALUE (a size bucket, as bucket:lines:100-999); any other "
         "word or quoted phrase is looked for in every version's title and patch subject, the "
         "author's address and the series key. A term that cannot be applied is an error "
         "naming it, never ignored.",
