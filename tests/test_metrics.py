@@ -188,19 +188,42 @@ def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
     every_current = bool(patches) and all(
         linked(p) or (p.patch_id and p.patch_id in went) for p in patches.values()
     )
-    # A notice by D from anyone but the author; the author's own only when it says committed;
-    # not one given to a version that a later full version, posted after it, replaced. A
-    # notice of a subset alone makes it partly merged.
-    notices = [
-        r
-        for i, v in enumerate(posted)
-        for r in v.replies
-        if r.date <= when
-        and r.notices
-        and (not r.is_author or "committed" in r.notices)
-        and not any(not w.partial and w.date > r.date for w in posted[i + 1 :])
-    ]
-    notice = any(not r.subset for r in notices)
+    # A notice by D from anyone but the author; the author's own when it says committed or
+    # names the tree. It takes the patches it names or lists, the whole when it says so or
+    # answers the cover letter (or a one-patch version), else the patch it answers; nothing
+    # whole when it is b4's "(subset)" or says "some". Merged by notice when the notices to
+    # one version take all of its patches; partly when there is any notice.
+    notices = []
+    whole_version = False
+    for v in posted:
+        taken: set[int] = set()
+        for r in v.replies:
+            if not (
+                r.date <= when
+                and r.notices
+                and (not r.is_author or "committed" in r.notices or r.notice_tree)
+            ):
+                continue
+            notices.append(r)
+            kind, _, arg = r.notice_scope.partition(":")
+            if r.subset or kind == "some":
+                continue
+            top = max(v.patches, default=0)
+            if kind == "patches":
+                taken.update(int(x) for x in arg.split(","))
+            elif kind == "first":
+                taken.update(range(1, int(arg) + 1))
+            elif kind == "last":
+                taken.update(range(top - int(arg) + 1, top + 1))
+            elif kind == "whole" or r.patch_idx == 0 or len(v.patches) <= 1:
+                taken.update(v.patches)
+                taken.add(-1)  # the whole, even of a version with no patch in the archive
+            else:
+                taken.add(r.patch_idx)
+        whole_version = whole_version or (
+            -1 in taken or (bool(v.patches) and set(v.patches) <= taken)
+        )
+    notice = whole_version
     unmerged = not by_commit and not notices
     registered = bool(paths)
     files = {f for v in se.versions for p in v.patches.values() for f in p.files}

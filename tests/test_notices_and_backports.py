@@ -1,16 +1,20 @@
 """What a maintainer's notice says was merged, and which postings are stable backports: a
-notice of a subset ("Re: (subset) [PATCH v14 00/10]", b4's) is a partial merge; a notice
-to a version that a later full version replaced is not the series' merge (the series went
-on); a posting tagged for a stable tree is a backport, not a version (the audit's EROFS
-cases: a v14 "(subset)" notice made a series of v15-v19 "fully merged", and [PATCH stable
-5.15.y] postings were versions 2-4 of a mainline series)."""
+notice of a subset ("Re: (subset) [PATCH v14 00/10]", b4's; "I've applied the first 4
+patches"; an "Applied" to patch 3 of 10) is a partial merge until notices cover a whole
+version; a notice stands when the author posts again; a posting tagged for a stable tree is
+a backport, not a version (the audits' cases: a v14 "(subset)" notice made a series of
+v15-v19 "fully merged", [PATCH stable 5.15.y] postings were versions 2-4 of a mainline
+series; on linux-iio "I've applied the first 4 patches" of 12 was "fully merged", a v10
+sent after "I'd already picked up v9" undid the merge, and 136 series whose maintainer
+applied them ("Applied to the togreg branch") were never merged)."""
 
 from __future__ import annotations
 
 import pytest
 
+from patchlens.mail.replytext import analyze_reply
 from patchlens.mail.subject import parse_subject
-from patchlens.metrics.backlog import facts, merge_changes, merge_notice
+from patchlens.metrics.backlog import facts, merge_changes, merge_notice, notice_covers
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
 from patchlens.review.model import is_stable_backport
 
@@ -52,22 +56,102 @@ def test_a_notice_of_a_subset_is_a_partial_merge() -> None:
     assert (whole.merged, whole.merged_by) == ("fully", "notice")
 
 
-def test_a_notice_to_a_version_replaced_after_it_is_not_the_merge() -> None:
-    s = _series(_version(1, 0, (DAY, True)), _version(2, 3 * DAY))
-    assert merge_notice(s.versions) is None
-    # Up to the day v2 came, v1's notice stood.
-    assert facts(s, 2 * DAY).merged == "partly"
-    assert facts(s, 4 * DAY).merged == "none"
-    # A notice after the next version was posted still counts (sent late to the old thread).
-    late = _series(_version(1, 0, (4 * DAY, False)), _version(2, 3 * DAY))
-    assert facts(late, 5 * DAY).merged == "fully"
-    # A partial re-roll after the notice replaces no version.
-    partial = _series(_version(1, 0, (DAY, False)), _version(2, 3 * DAY, partial=True))
-    assert facts(partial, 4 * DAY).merged == "fully"
-    # The later version's own notice is the merge.
+def test_a_notice_stands_when_the_author_posts_again() -> None:
+    """A maintainer who took v1 said so; a v2 sent anyway, a RESEND or a backport does not
+    undo it (linux-iio: "I'd already picked up v9" in reply to v10)."""
+    s = _series(_version(1, 0, (DAY, False)), _version(2, 3 * DAY))
+    assert merge_notice(s.versions).date == DAY
+    assert facts(s, 2 * DAY).merged == facts(s, 4 * DAY).merged == "fully"
+    # A notice of a subset of v1, then v2 without one: partly merged still.
+    part = _series(_version(1, 0, (DAY, True)), _version(2, 3 * DAY))
+    assert facts(part, 4 * DAY).merged == "partly"
+    # The later version's own notice of the whole is the merge.
     again = _series(_version(1, 0, (DAY, True)), _version(2, 3 * DAY, (5 * DAY, False)))
     assert merge_notice(again.versions).date == 5 * DAY
     assert facts(again, 6 * DAY).merged == "fully"
+
+
+def _notice(when: int, idx: int, body: str, author: bool = False) -> ReplyFacts:
+    """A reply whose notice, tree and scope are read from its text, as analysis does."""
+    rt = analyze_reply(body)
+    assert rt.notices, body
+    return ReplyFacts(
+        int(when),
+        when,
+        "author" if author else "maint",
+        idx,
+        author,
+        False,
+        2,
+        False,
+        notices=rt.notices,
+        notice_tree=rt.notice_tree,
+        notice_scope=rt.notice_scope,
+    )
+
+
+def _version_of(n: int, *replies: ReplyFacts) -> VersionFacts:
+    patches = {i: PatchFacts(i, i, 0, 1, 0, ("a.c",)) for i in range(1, n + 1)}
+    v = VersionFacts("v1", 1, 1, 0, True, patches)
+    v.replies.extend(replies)
+    return v
+
+
+@pytest.mark.parametrize(
+    ("n", "replies", "merged"),
+    [
+        # What the notice says it took wins over the patch it answers.
+        (12, [(0, "I've applied the first 4 patches to the togreg branch.")], "partly"),
+        (10, [(1, "Series applied to the togreg branch of iio.git.")], "fully"),
+        (3, [(3, "Applied patches 1-3. Thanks!")], "fully"),
+        (3, [(0, "Applied all but the last patch.")], "partly"),
+        # Unsaid: the cover letter's answer is the whole, a patch's answer that patch.
+        (3, [(0, "Applied, thanks.")], "fully"),
+        (3, [(2, "Applied, thanks.")], "partly"),
+        (3, [(i, "Applied to the togreg branch.") for i in (1, 2, 3)], "fully"),
+        # b4's thank-you lists what it applied, wherever it answers.
+        (
+            3,
+            [
+                (
+                    1,
+                    "Applied to the vfs.fixes branch of the vfs/vfs.git tree.\n\n"
+                    "[1/3] iomap: a\n      https://git.kernel.org/c/1\n[2/3] fuse: b\n"
+                    "[3/3] iomap: c\n",
+                )
+            ],
+            "fully",
+        ),
+        (
+            3,
+            [(0, "Applied to the vfs.fixes branch.\n\n[1/3] iomap: a\n[3/3] iomap: c\n")],
+            "partly",
+        ),
+    ],
+)
+def test_a_notice_takes_what_it_says(n: int, replies: list, merged: str) -> None:
+    v = _version_of(
+        n, *(_notice(DAY * (k + 1), idx, body) for k, (idx, body) in enumerate(replies))
+    )
+    s = _series(v)
+    f = facts(s, 30 * DAY)
+    assert (f.merged, f.merged_by) == (merged, "notice")
+
+
+def test_v3_1_8_of_8_is_whole() -> None:
+    v = _version_of(8, _notice(DAY, 0, "v3 1-8 applied."))
+    assert notice_covers(v.replies[0], v) == frozenset(range(1, 9))
+    assert facts(_series(v), 2 * DAY).merged == "fully"
+
+
+def test_a_maintainer_applying_their_own_series_is_a_merge() -> None:
+    """An author's notice counts when it says committed or names where the patches went (a
+    maintainer applying their own series: "Applied to the togreg branch"); an author's bare
+    "applied" speaks of a suggestion taken into the next version."""
+    tree = _series(_version_of(2, _notice(DAY, 0, "Applied to the togreg branch.", author=True)))
+    assert facts(tree, 2 * DAY).merged == "fully"
+    bare = _series(_version_of(2, _notice(DAY, 0, "Thanks, applied.", author=True)))
+    assert facts(bare, 2 * DAY).merged == "none"
 
 
 @pytest.mark.parametrize(
@@ -135,6 +219,8 @@ def _twin(seq: int, patch_id: str, commit: int | None) -> VersionFacts:
         _series(_version(1, 0, (4 * DAY, False)), _version(2, 3 * DAY)),
         _series(_twin(1, "abc", 5 * DAY), _twin(2, "abc", None)),
         _series(_twin(1, "abc", 5 * DAY), _twin(2, "def", None)),
+        _series(_version_of(3, *(_notice(DAY * i, i, "Applied.") for i in (1, 2, 3)))),
+        _series(_version_of(3, _notice(DAY, 2, "Applied."))),
     ],
 )
 def test_merge_changes_follow_the_facts(series: SeriesFacts) -> None:

@@ -866,3 +866,38 @@ def test_every_erofs_reply(erofs_archive_git: Path) -> None:
     assert 4 * written < quoted < 15 * written
     # The rate is printed, not asserted: timings belong in bench/replytext.py, since the
     # machines are shared and a loaded one fails a timed test that nothing broke.
+
+
+@pytest.mark.parametrize(
+    ("body", "notice", "scope"),
+    [
+        # The linux-iio audit's missed notices: a tree named after the verb lets any words
+        # stand before it, but none of a wish, promise, condition or denial.
+        ("Hence applied to the togreg branch of iio.git.", True, ""),
+        ("Looks good so applied to the fixes-togreg branch.", True, ""),
+        ("Patch is fine and applied to the togreg branch.", True, ""),
+        ("I tweaked this but otherwise applied.", True, ""),
+        ("v3 1-8 applied.", True, "patches:1,2,3,4,5,6,7,8"),
+        ("Nothing for the applied patch though so\nApplied to the togreg branch.", True, ""),
+        ("This should be applied to the fixes branch.", False, ""),
+        ("I'd like this applied to the fixes branch.", False, ""),
+        ("Can you get this applied to the fixes branch?", False, ""),
+        # What it says it took.
+        ("I've applied the first 4 patches to the togreg branch.", True, "first:4"),
+        ("I've applied the first two patches to -experimental.", True, "first:2"),
+        ("Applied patches 1 and 3.", True, "patches:1,3"),
+        ("Applied all but the last patch.", True, "some"),
+        ("I've skipped this patch in this series for now, and applied the rest.", True, "some"),
+        ("Series applied to the togreg branch.", True, "whole"),
+        ("Applied to the vfs-6.14.netfs branch of the vfs/vfs.git tree.", True, ""),
+        (
+            "Applied, thanks!\n\n[1/2] erofs: a\n      commit: 1234\n[2/2] erofs: b\n",
+            True,
+            "patches:1,2",
+        ),
+    ],
+)
+def test_notices_and_what_they_took(body: str, notice: bool, scope: str) -> None:
+    r = analyze_reply(body)
+    assert bool(r.notices) == notice
+    assert r.notice_scope == scope

@@ -67,6 +67,9 @@ class ReplyText:
     first_written_line: str | None
     # The tree or branch the first notice naming one says the patches went to, else "".
     notice_tree: str = ""
+    # Which patches the first notice says were taken (`notice_scope`): "whole", "some",
+    # "first:N", "last:N", "patches:1,2,5", or "" when it does not say.
+    notice_scope: str = ""
 
 
 def _words(text: str) -> frozenset[str]:
@@ -182,9 +185,47 @@ _FILLERS = _words(
     ok okay thanks thank thx everyone everybody nice good great catch lgtm sure done
     hi hello hmm yes yep well up + & of
     acked reviewed fixed pulled tested rebased updated amended tweaked adjusted squashed
+    hence therefore thus then otherwise fine looks look seems
     """
 )
-_FILLER_TOKEN = re.compile(r"^(?:\[?patch|v\d+|\d+(?:/\d+)?\]?|#\d+|\[\d+/\d+\])$")
+_FILLER_TOKEN = re.compile(r"^(?:\[?patch|v\d+|\d+(?:/\d+)?\]?|\d+-\d+|#\d+|\[\d+/\d+\])$")
+# Before a notice that names where the patches went ("Hence applied to the togreg branch",
+# "Patch is fine and applied to the fixes-togreg branch"), any words may stand, but none that
+# make it a wish, a promise, a condition or a denial ("should be applied to the fixes
+# branch", "I'd like this applied to ...").
+_NOT_DONE = _words(
+    """
+    not no never nor n't don't doesn't didn't isn't wasn't won't can't cannot couldn't
+    shouldn't wouldn't will 'll i'll we'll would 'd i'd we'd should could can may might must
+    shall if once when whenever unless until after before please want wants wanted need needs
+    like prefer hope hoping expect suggest suggests ask asking be get getting
+    """
+)
+# What a notice says it took: a part ("the first 4 patches", "patches 1-3", "1 and 2",
+# "all but the last"), or the whole ("the series", "both", "all of them").
+_SCOPE_FIRST = re.compile(
+    r"(?i)\b(first|last)\s+(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten)\b"
+)
+_SCOPE_NUMBERS = re.compile(
+    r"(?i)\bpatch(?:es)?\s+#?(\d{1,3}(?:/\d{1,3})?(?:\s*(?:-|to|and|,|&)\s*(?:patch\s+)?"
+    r"\d{1,3}(?:/\d{1,3})?)*)\b|^\s*(?:v\d+\s+)?(\d{1,3}\s*-\s*\d{1,3})\s|\[(\d{1,3})/\d{1,3}\]"
+)
+_SCOPE_SOME = re.compile(
+    r"(?i)\b(?:except|all\s+but|apart\s+from|but\s+not|other\s+than|leav(?:e|ing)|"
+    r"dropp?(?:ed|ing)|skipp?(?:ed|ing)|some\s+of|part\s+of|most\s+of|a\s+few)\b"
+)
+_SCOPE_WHOLE = re.compile(
+    r"(?i)\b(?:series|patch\s*set|patchset|set|all|both|whole|entire|everything|them|these"
+    r"|pile|lot)\b"
+)
+# b4's thank-you list of what was applied: "[2/3] fuse: call ..." then the commit's URL.
+_B4_APPLIED = re.compile(r"^\s*\[(\d{1,3})/\d{1,3}\]\s+\S")
+_COUNT_WORDS = {
+    w: i + 1
+    for i, w in enumerate(
+        ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    )
+}
 _DETERMINERS = frozenset(("the", "a", "an", "this", "these", "those", "its", "their"))
 _SUBJECTS = frozenset(("i", "i've", "ive", "we", "we've", "weve"))
 # "I fixed the commit message as below and applied", "Pulled in the prereqs and then applied".
@@ -517,24 +558,63 @@ def notice_tree(after: str) -> str:
     return ref
 
 
+def notice_scope(sentence: str) -> str:
+    """Which patches a notice's sentence says were taken. Pure. "some" for a part it does not
+    number ("all but the last", "leaving patch 2"), "first:N" / "last:N", "patches:1,2,3" for
+    those named (a range written out), "whole" for the series ("Series applied", "applied
+    both"), "" when it does not say (then the patch it answers tells, metrics/backlog.py)."""
+    if _SCOPE_SOME.search(sentence):
+        return "some"
+    m = _SCOPE_FIRST.search(sentence)
+    if m:
+        n = m[2].lower()
+        count = int(n) if n.isdigit() else _COUNT_WORDS[n]
+        return f"{m[1].lower()}:{count}"
+    m = _SCOPE_NUMBERS.search(sentence)
+    if m:
+        numbers: set[int] = set()
+        text = m[1] or m[2] or m[3]
+        for part in re.split(r"(?i)\s*(?:and|,|&)\s*(?:patch\s+)?", text):
+            ends = [int(x.split("/")[0]) for x in re.split(r"(?i)\s*(?:-|to)\s*", part) if x]
+            if len(ends) == 2 and 0 < ends[0] <= ends[1] <= ends[0] + 200:
+                numbers.update(range(ends[0], ends[1] + 1))
+            elif ends:
+                numbers.add(ends[0])
+        numbers.discard(0)
+        if numbers:
+            return "patches:" + ",".join(str(n) for n in sorted(numbers))
+    if _SCOPE_WHOLE.search(sentence):
+        return "whole"
+    return ""
+
+
 def _notice_kinds(roles: bytearray, lines: list[str]) -> list[str]:
     """Notice kinds in the written paragraphs, in order (trailer lines are not read)."""
-    return [k for k, _tree in _notices(roles, lines)]
+    return [k for k, _tree, _scope in _notices(roles, lines)]
 
 
-def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str]]:
-    """(kind, tree) of each notice in the written paragraphs, in order, one per kind."""
+# A wrapped line that starts with a notice verb starts a sentence ("... though so\nApplied
+# to the togreg branch"): joined to the line before it, the verb had a long clause before it.
+_LINE_STARTS_NOTICE = re.compile(r"(?:Applied|Committed|Pushed|Queued|Merged)\b")
+
+
+def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str]]:
+    """(kind, tree, scope) of each notice in the written paragraphs, in order, one per
+    kind."""
     paragraphs: list[str] = []
     cur: list[str] = []
     for i, role in enumerate(roles):
         if role == _WRITTEN:
-            cur.append(lines[i].strip())
+            line = lines[i].strip()
+            if cur and _LINE_STARTS_NOTICE.match(line) and not cur[-1].endswith((".", "!", "?")):
+                cur[-1] += "."
+            cur.append(line)
         elif cur:
             paragraphs.append(" ".join(cur))
             cur = []
     if cur:
         paragraphs.append(" ".join(cur))
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, str, str]] = []
     for para in paragraphs:
         if not _NOTICE_HINT.search(para):
             continue
@@ -545,8 +625,8 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str]]:
             for m in _NOTICE_VERB.finditer(sentence):
                 index = index or _SentenceIndex(sentence)
                 kind = _notice_at(sentence, m, index)
-                if kind and all(k != kind for k, _t in found):
-                    found.append((kind, notice_tree(sentence[m.end() :])))
+                if kind and all(k != kind for k, _t, _s in found):
+                    found.append((kind, notice_tree(sentence[m.end() :]), notice_scope(sentence)))
     return found
 
 
@@ -617,9 +697,12 @@ def _notice_at(sentence: str, m: re.Match[str], index: _SentenceIndex | None = N
         return None  # "the merged patch", "this applied version"
     personal = bool(tokens) and tokens[0] in _SUBJECTS
     if not all(t.strip(".!,;") in _FILLERS or _FILLER_TOKEN.match(t) for t in tokens):
-        if not _COORDINATED.match(local.strip() + " "):
+        if _COORDINATED.match(local.strip() + " "):
+            personal = True
+        elif not (
+            notice_tree(sentence[end:]) and not any(t.strip(".!,;") in _NOT_DONE for t in tokens)
+        ):
             return None
-        personal = True
     if len(tokens) > 10:
         return None
     # _TESTER in what follows the verb (the character after it is no word character, so no
@@ -664,7 +747,7 @@ def analyze_reply(body: str) -> ReplyText:
         elif role == _QUOTED:
             quoted += 1
     found_notices = _notices(roles, lines) if written else []
-    kinds = [k for k, _t in found_notices]
+    kinds = [k for k, _t, _s in found_notices]
     # "Acked." / "NAK." / "Acked + applied." on a line of its own: a tag without a person,
     # unless more quoted text follows ("> please add a comment" / "Ack." acknowledges a point).
     last_quoted = max((i for i, r in enumerate(roles) if r == _QUOTED), default=-1)
@@ -680,9 +763,26 @@ def analyze_reply(body: str) -> ReplyText:
         lines_quoted=quoted,
         trailers=tuple(trailers),
         notices=tuple(kinds),
-        notice_tree=next((t for _k, t in found_notices if t), ""),
+        notice_tree=next((t for _k, t, _s in found_notices if t), ""),
+        notice_scope=_listed_scope(roles, lines) or found_notices[0][2] if found_notices else "",
         first_written_line=first,
     )
+
+
+def _listed_scope(roles: bytearray, lines: list[str]) -> str:
+    """The patches a notice lists as b4's thank-you does ("[1/3] iomap: ...", a line each,
+    not quoted), as a scope ("patches:1,2,3"), else "": the list says what was taken better
+    than the sentence does, and a reply to patch 1 of a series without a cover letter
+    speaks for all it lists."""
+    listed = sorted(
+        {
+            int(m[1])
+            for i, role in enumerate(roles)
+            if role in (_WRITTEN, _PASTED) and (m := _B4_APPLIED.match(lines[i]))
+        }
+        - {0}
+    )
+    return "patches:" + ",".join(map(str, listed)) if listed else ""
 
 
 def given_trailers(body: str) -> tuple[Trailer, ...]:

@@ -82,36 +82,69 @@ def _linked(p: PatchFacts) -> bool:
 
 def _is_notice(r: ReplyFacts) -> bool:
     """Whether a reply counts as a merge notice (see `merge_notice`)."""
-    return bool(r.notices) and (not r.is_author or "committed" in r.notices)
+    return bool(r.notices) and (not r.is_author or "committed" in r.notices or bool(r.notice_tree))
+
+
+def notice_covers(r: ReplyFacts, v: VersionFacts) -> frozenset[int] | None:
+    """The patches of `v` a notice in reply to it says were taken: None for all of them.
+    What it says wins ("Series applied", "I've applied the first 4 patches", "patches 1-3",
+    "all but the last": none named); b4's "(subset)" names some. When it does not say, the
+    patch it answers tells: the cover letter (or a series of one patch) is the whole, patch
+    3 of 10 is patch 3 (maintainers who answer each patch "Applied" take each so)."""
+    scope = r.notice_scope
+    if r.subset or scope == "some":
+        return frozenset()
+    if scope == "whole":
+        return None
+    if scope.startswith("patches:"):
+        return frozenset(int(x) for x in scope[8:].split(",") if x.isdigit())
+    last = max(v.patches, default=0)
+    if scope.startswith(("first:", "last:")):
+        n = int(scope.partition(":")[2])
+        if scope.startswith("first:"):
+            return frozenset(range(1, n + 1))
+        return frozenset(range(max(1, last - n + 1), last + 1))
+    if r.patch_idx == 0 or len(v.patches) <= 1:
+        return None
+    return frozenset((r.patch_idx,))
+
+
+def notice_merge(versions: list[VersionFacts]) -> tuple[ReplyFacts | None, ReplyFacts | None]:
+    """(the notice by which the series became merged as a whole, or None; the first notice
+    that counts, or None). Notices are read in date order; the series is merged by notice at
+    the first that covers a whole version (`notice_covers`), alone or with the notices
+    before it to that version's other patches. A notice stands when the author posts again
+    afterwards: a maintainer who took v9 said so, and a v10 sent anyway ("I'd already picked
+    up v9"), a RESEND or a backport does not undo it."""
+    found = sorted(
+        ((r, v) for v in versions for r in v.replies if _is_notice(r)),
+        key=lambda rv: (rv[0].date, rv[0].message_id),
+    )
+    first = found[0][0] if found else None
+    covered: dict[str, set[int]] = {}
+    for r, v in found:
+        c = notice_covers(r, v)
+        if c is None:
+            return r, first
+        got = covered.setdefault(v.key, set())
+        got |= c
+        if v.patches and set(v.patches) <= got:
+            return r, first
+    return None, first
 
 
 def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
-    """The first maintainer's notice ("applied", "committed", "pushed", "queued", "merged")
-    in reply to any version, from someone other than the series' author; bots count, since
-    pr-tracker-bot and patchwork-bot report merges. The author's own notice counts only when
-    it says "committed": committers commit their own reviewed patches ("Fixed, thanks. And
-    committed."), while an author's "applied"/"pushed"/"merged" usually speaks of a suggestion
-    taken into the next version or a branch published for review. None when there is none.
-
-    A notice given to a version that a later full version replaced, posted after the notice,
-    is not the series' merge: the series went on (the maintainer dropped it, or took a few
-    patches and the author sent the rest again), and `versions` up to a date say when. A
-    notice of a subset (b4's "(subset)") is returned only when no notice of the whole is:
-    the first whole one is the merge."""
-    found = _counting_notices(versions)
-    pick = [r for r in found if not r.subset] or found
-    return min(pick, key=lambda r: (r.date, r.message_id)) if pick else None
-
-
-def _counting_notices(versions: list[VersionFacts]) -> list[ReplyFacts]:
-    """Every notice that counts (`_is_notice`) and that no later full version replaced."""
-    found = []
-    for i, v in enumerate(versions):
-        replaced = max((w.date for w in versions[i + 1 :] if not w.partial), default=None)
-        found.extend(
-            r for r in v.replies if _is_notice(r) and (replaced is None or r.date >= replaced)
-        )
-    return found
+    """The maintainer's notice ("applied", "committed", "pushed", "queued", "merged") a
+    merge by notice rests on: the one that made the series merged as a whole
+    (`notice_merge`), else the first one, of a part. From someone other than the series'
+    author; bots count, since pr-tracker-bot and patchwork-bot report merges. The author's
+    own notice counts when it says "committed" (committers commit their own reviewed
+    patches: "Fixed, thanks. And committed.") or names where the patches went (a maintainer
+    applying their own series: "Applied to the togreg branch"), while an author's bare
+    "applied"/"pushed"/"merged" usually speaks of a suggestion taken into the next version.
+    None when there is none."""
+    whole, first = notice_merge(versions)
+    return whole or first
 
 
 def _merged_twins(versions: list[VersionFacts]) -> dict[str, int]:
@@ -146,7 +179,7 @@ def facts(
     fully = bool(latest.patches) and all(
         _linked(p) or (p.patch_id and p.patch_id in went_in) for p in latest.patches.values()
     )
-    notice = None if merged_any else merge_notice(versions)
+    notice_whole, notice = (None, None) if merged_any else notice_merge(versions)
     reviewer = [r for r in latest.replies if r.reviewer]
     cover_reviewed = any(r.review and r.patch_idx == 0 for r in reviewer)
     nearly = bool(latest.patches) and all(
@@ -158,11 +191,11 @@ def facts(
     # who spoke before it has been answered ("posted a version nobody has answered yet").
     rerolled = max((v.date for v in versions if v.partial and v.date > latest.date), default=0)
     return Facts(
-        # A notice of a subset (b4's "(subset)": some patches applied) is a partial merge,
-        # unless a notice of the whole came too (merge_notice then returns that one).
+        # A notice of a part ("the first 4 patches", b4's "(subset)", an "Applied" to patch 3
+        # of 10) is a partial merge, until notices cover a whole version (notice_merge).
         merged=(
             "fully"
-            if (merged_any and fully) or (notice and not notice.subset)
+            if (merged_any and fully) or notice_whole
             else "partly"
             if merged_any or notice
             else "none"
@@ -185,8 +218,7 @@ def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
     replies; here each version is read once, and again only when the versions posted by
     then change (the latest one may be another). The same rules as `facts`: a linked commit
     decides where there is one (a patch sent again unchanged went in with its twin), a
-    notice of the whole only where no patch has one (not one that a later full version
-    replaced, nor a notice of a subset)."""
+    notice only where no patch has one, when notices cover a whole version (`notice_merge`)."""
     first_commit: list[float] = []
     for v in s.versions:
         first_commit.append(
@@ -202,10 +234,8 @@ def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
             posted = len(mine)
             commit_at = min((first_commit[i] for i in mine), default=math.inf)
             posted_versions = [s.versions[i] for i in mine]
-            notice_at = min(
-                (r.date for r in _counting_notices(posted_versions) if not r.subset),
-                default=math.inf,
-            )
+            whole, _first = notice_merge(posted_versions)
+            notice_at = whole.date if whole is not None else math.inf
             full_at = math.inf
             if mine:
                 latest = current_version(posted_versions)

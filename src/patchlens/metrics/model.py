@@ -45,6 +45,8 @@ class ReplyFacts:
     notice_tree: str = ""
     # b4's "Re: (subset) [PATCH ...]": the notice names some of the patches, not all.
     subset: bool = False
+    # Which patches the notice says were taken (mail/replytext.py notice_scope).
+    notice_scope: str = ""
 
     @property
     def reviewer(self) -> bool:

@@ -183,17 +183,17 @@ def load_series(
         )
     }
     mn = schema.message_notices
-    notices: dict[int, tuple[list[str], str]] = {}
-    for pk, kind, tree in _rows(
+    notices: dict[int, tuple[list[str], str, str]] = {}
+    for pk, kind, tree, scope in _rows(
         conn,
         lambda ks: _where(
-            select(mn.c.message_pk, mn.c.kind, mn.c.tree), mn.c.message_pk, ks
+            select(mn.c.message_pk, mn.c.kind, mn.c.tree, mn.c.scope), mn.c.message_pk, ks
         ).order_by(mn.c.message_pk, mn.c.kind),
         reply_pks,
     ):
-        kinds, old = notices.setdefault(pk, ([], ""))
+        kinds, old, old_scope = notices.setdefault(pk, ([], "", ""))
         kinds.append(kind)
-        notices[pk] = (kinds, old or tree or "")
+        notices[pk] = (kinds, old or tree or "", old_scope or scope or "")
     for r in reply_rows:
         v = versions.get(r.version_key)
         if v is None or r.date_utc is None:
@@ -210,10 +210,11 @@ def load_series(
                 r.id in reviewed,
                 r.from_addr,
                 r.message_id,
-                tuple(notices.get(r.id, ((), ""))[0]),
-                notices.get(r.id, ((), ""))[1],
+                tuple(notices.get(r.id, ((), "", ""))[0]),
+                notices.get(r.id, ((), "", ""))[1],
                 # Read for notices alone (a subject parse per reply would cost a rebuild).
                 r.id in notices and "SUBSET" in parse_subject(r.subject or "").flags,
+                notices.get(r.id, ((), "", ""))[2],
             )
         )
     if wanted is None:

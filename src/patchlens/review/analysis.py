@@ -34,7 +34,8 @@ from patchlens.review.model import (
 # 3: b4's series change-id wins over a Gerrit Change-Id above it.
 # 4: a posting's prerequisites (Depends-on:, Based-on:, prerequisite-*:, base-commit:).
 # 5: a bounce from a mail system (postmaster@, MAILER-DAEMON@) is no posting.
-# 6: a posting whose body is only its trailer block keeps its trailers.
+# 6: a posting whose body is only its trailer block keeps its trailers; a notice says which
+#    patches it took (message_notices.scope) and reads more wordings.
 ANALYSIS_VERSION = 6
 
 
@@ -45,6 +46,7 @@ class Analysis:
     notices: list[str]
     fingerprint: bytes | None = None  # a posting's changed lines (mail/fingerprint.py)
     notice_tree: str = ""  # where a notice says the patches went ("u-boot/next"), if it says
+    notice_scope: str = ""  # which patches it says were taken (mail/replytext.notice_scope)
 
 
 def analyze(
@@ -67,7 +69,7 @@ def analyze(
     stats = file_stats(diff) if diff else []
     trailers: list[tuple[bool, Trailer]] = []
     notices: list[str] = []
-    tree = ""
+    tree = scope = ""
     written = quoted = 0
     first_line = None
     author = body_author(body) if posting else None
@@ -80,6 +82,7 @@ def analyze(
         trailers = [(True, t) for t in rt.trailers]
         notices = list(rt.notices)
         tree = rt.notice_tree
+        scope = rt.notice_scope
     row = {
         "message_pk": message_pk,
         "is_reply": s.is_reply,
@@ -110,4 +113,4 @@ def analyze(
         ),
     }
     fp = pack(fingerprint(diff)) if posting and diff else None
-    return Analysis(row, trailers, notices, fp, tree)
+    return Analysis(row, trailers, notices, fp, tree, scope)

@@ -133,7 +133,12 @@ def store_analysis(conn: Connection, results: list[Analysis]) -> None:
         conn,
         schema.message_notices,
         [
-            {"message_pk": r.row["message_pk"], "kind": k, "tree": r.notice_tree or None}
+            {
+                "message_pk": r.row["message_pk"],
+                "kind": k,
+                "tree": r.notice_tree or None,
+                "scope": r.notice_scope or None,
+            }
             for r in results
             for k in dict.fromkeys(r.notices)
         ],

@@ -57,7 +57,10 @@ DERIVED_VERSION = 8
 # 4: a notice of a subset (b4's "(subset)") is a partial merge; a notice to a version a later
 #    one replaced is none (metrics/backlog.py merge_notice); a patch whose same diff (patch-id)
 #    was merged in another posting is merged.
-METRICS_VERSION = 4
+# 5: a notice says which patches it took (a part is a partial merge); a notice stands when
+#    the author posts again; a maintainer's notice to their own series counts when it names
+#    the tree (metrics/backlog.py notice_merge).
+METRICS_VERSION = 5
 
 
 def config_digest(cfg: Config) -> str:

@@ -160,8 +160,11 @@ _STATES = (
         "By commit: a patch is linked to a commit of a registered repository. By notice: no "
         "patch has a linked commit, but a reply says the series was taken ('Applied, thanks', "
         "'I've committed the two patches', pr-tracker-bot's 'has been merged into ...') from "
-        "someone other than the author (the author's own 'committed' counts too); the notice, "
-        "its date and the tree it names are kept. A commit overrides a notice.",
+        "someone other than the author (the author's own counts when it says 'committed' or "
+        "names the tree); merged when the notices to one version take all its patches (what a "
+        "notice lists or says it took, else the patch it answers: the cover letter is the "
+        "whole), partly merged before; the notice, its date and the tree it names are kept. A "
+        "commit overrides a notice.",
     ),
     _term(
         "pull request",

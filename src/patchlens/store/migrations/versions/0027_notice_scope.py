@@ -1,0 +1,27 @@
+"""which patches a maintainer's notice says were taken (message_notices.scope): "I've applied
+the first 4 patches" is a partial merge, "Series applied" a whole one, an "Applied" in reply
+to patch 3 of 10 covers patch 3 (metrics/backlog.py). The column is filled when a message is
+analysed: ANALYSIS_VERSION 6 re-analyses every message the older code stored.
+
+Revision ID: 0027
+Revises: 0026
+Create Date: 2026-12-06 02:40:00.000000
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0027"
+down_revision = "0026"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # A plain ADD COLUMN (nullable, no default): no copy of the table on SQLite.
+    op.add_column("message_notices", sa.Column("scope", sa.String(200), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("message_notices", schema=None) as batch_op:
+        batch_op.drop_column("scope")
