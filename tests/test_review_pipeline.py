@@ -137,3 +137,20 @@ def test_v2_sent_in_reply_to_v1_stays_its_own_version(xq) -> None:
     assert [(v["version"], v["total"], v["n_patches"]) for v in dead] == [(1, 2, 2), (2, 2, 2)]
     assert dead[1]["prev_key"] == dead[0]["key"]
     assert not any(t for v in dead for rep in v["replies"] for t in rep["trailers"])
+
+
+def test_a_pull_request_without_its_cover_is_its_senders(xq) -> None:
+    """Thomas Huth's "[PULL 05/22]" (its cover letter is not in the sample) carries Beraldo
+    Leal's patch: the pull request is Thomas's, not the patch's author's."""
+    from sqlalchemy import select
+
+    from patchlens.store import schema
+
+    engine, _versions = xq
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.pull_requests.c.series_key, schema.pull_requests.c.author_addr)
+        ).all()
+    by_key = dict(rows)
+    key = "20240910123726.182975-6-thuth@redhat.com"
+    assert by_key.get(key) == "thuth@redhat.com", rows

@@ -180,8 +180,10 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             v.key = first.message_id
             v.title, v.normalized_title = first.subject.title, first.subject.normalized_title
         # Whoever sends a cover letter owns the series (its patches may credit others);
-        # without one, the first patch's author does, even when someone else sent it.
-        if v.cover is None and v.patches:
+        # without one, the first patch's author does, even when someone else sent it. A pull
+        # request is its sender's, whoever wrote the patches it carries ("[PULL 05/22]" sent
+        # by the maintainer carries a contributor's patch).
+        if v.cover is None and v.patches and not v.pull:
             first = v.patches[min(v.patches)]
             v.author_name, v.author_addr = first.author_name, first.author_addr
     return versions
