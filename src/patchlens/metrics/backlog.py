@@ -72,7 +72,12 @@ def _version_at(v: VersionFacts, when: int) -> VersionFacts:
         i: (p if (p.commit_date or 0) <= when else replace(p, commit_date=None))
         for i, p in v.patches.items()
     }
-    return replace(v, patches=patches, replies=[r for r in v.replies if r.date <= when])
+    return replace(
+        v,
+        patches=patches,
+        replies=[r for r in v.replies if r.date <= when],
+        pulled=[r for r in v.pulled if r.date <= when],
+    )
 
 
 def _linked(p: PatchFacts) -> bool:
@@ -115,9 +120,10 @@ def notice_merge(versions: list[VersionFacts]) -> tuple[ReplyFacts | None, Reply
     the first that covers a whole version (`notice_covers`), alone or with the notices
     before it to that version's other patches. A notice stands when the author posts again
     afterwards: a maintainer who took v9 said so, and a v10 sent anyway ("I'd already picked
-    up v9"), a RESEND or a backport does not undo it."""
+    up v9"), a RESEND or a backport does not undo it. A later pull request that lists
+    patches of a version (`VersionFacts.pulled`) is a notice of those patches."""
     found = sorted(
-        ((r, v) for v in versions for r in v.replies if _is_notice(r)),
+        ((r, v) for v in versions for r in [*v.replies, *v.pulled] if _is_notice(r)),
         key=lambda rv: (rv[0].date, rv[0].message_id),
     )
     first = found[0][0] if found else None

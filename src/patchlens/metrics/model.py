@@ -26,6 +26,9 @@ class PatchFacts:
     carried_review: bool = False
     subject: str = ""
     patch_id: str = ""  # git patch-id --stable of its diff ("" when it has none)
+    # What a pull request that lists it names it by (stages/metrics.py pull_item_rows).
+    normalized_title: str = ""
+    message_id: str = ""
 
 
 @dataclass(slots=True)
@@ -70,6 +73,10 @@ class VersionFacts:
     partial: bool = False  # a partial re-roll: a few patches of the version before sent again
     pull: bool = False  # a pull request
     backport: bool = False  # a stable-tree backport or stable review: merged work again
+    # Later pull requests that list some of its patches, each as a notice of those patches
+    # ("pull request", its scope the patches listed; queries/evidence.py): kept apart from
+    # `replies`, which are what people answered.
+    pulled: list[ReplyFacts] = field(default_factory=list)
 
 
 @dataclass(slots=True)

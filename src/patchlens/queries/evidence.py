@@ -86,8 +86,9 @@ def load_series(
             lambda ks: _where(
                 select(
                     *cols(vm, "version_key", "idx"),
-                    *cols(m, "id", "date_utc", "subject"),
+                    *cols(m, "id", "date_utc", "subject", "message_id"),
                     *cols(a, "lines_added", "lines_removed", "files", "patch_id"),
+                    a.c.normalized_title,
                 )
                 .join(m, m.c.id == vm.c.message_pk)
                 .join(a, a.c.message_pk == m.c.id)
@@ -131,7 +132,10 @@ def load_series(
             amb,
             subject=r.subject or "",
             patch_id=r.patch_id or "",
+            normalized_title=r.normalized_title or "",
+            message_id=r.message_id or "",
         )
+    _attach_pulled(conn, people, [v for v in versions.values() if not v.pull])
     mt = schema.message_trailers
     carried = {
         pk
@@ -297,6 +301,56 @@ def _review_key(keys: list[Any] | None) -> Any:
     store by the key index (30-110 ms a series on a million messages, measured)."""
     key = schema.message_trailers.c.key
     return key.in_(REVIEW_KEYS) if keys is None else key.concat("").in_(REVIEW_KEYS)
+
+
+def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionFacts]) -> None:
+    """Each version's `pulled`: a notice per later pull request that lists some of its
+    patches, by subject (its letter's shortlog) or by Message-ID (its patches point back to
+    the postings), sent after the version; its scope the patches it lists."""
+    wanted: dict[tuple[str, str], list[tuple[VersionFacts, int]]] = {}
+    for v in versions:
+        for i, p in v.patches.items():
+            if p.normalized_title:
+                wanted.setdefault(("subject", p.normalized_title), []).append((v, i))
+            if p.message_id:
+                wanted.setdefault(("message", p.message_id), []).append((v, i))
+    if not wanted:
+        return
+    pi = schema.pull_items
+    values = sorted({value for _kind, value in wanted})
+    # By value through its index, or all of them when there are fewer items than values (a
+    # full rebuild loads every series: hundreds of thousands of titles, a few thousand items).
+    n_items = conn.execute(select(func.count()).select_from(pi)).scalar() or 0
+    if not n_items:
+        return
+    taken: dict[tuple[str, str], tuple[dict[int, None], Row[Any]]] = {}
+    for r in _rows(
+        conn,
+        lambda ks: _where(select(pi), pi.c.value, ks).order_by(pi.c.pull_key, pi.c.kind),
+        None if n_items <= len(values) else values,
+    ):
+        for v, i in wanted.get((r.kind, r.value), ()):
+            if r.date >= v.date:
+                idx, _row = taken.setdefault((v.key, r.pull_key), ({}, r))
+                idx[i] = None
+    by_key = {v.key: v for v in versions}
+    for (vkey, _pull), (idx, r) in sorted(taken.items(), key=lambda kv: (kv[1][1].date, kv[0])):
+        by_key[vkey].pulled.append(
+            ReplyFacts(
+                0,
+                r.date,
+                people(r.sender_name, r.sender_addr),
+                0,
+                False,
+                False,
+                0,
+                False,
+                r.sender_addr,
+                r.pull_key,
+                notices=("pull request",),
+                notice_scope="patches:" + ",".join(map(str, sorted(idx))),
+            )
+        )
 
 
 def _where(query: Select[Any], column: Any, keys: list[Any] | None) -> Select[Any]:

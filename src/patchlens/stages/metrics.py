@@ -21,7 +21,7 @@ from patchlens.metrics.prediction_features import stored_landmarks, stored_recor
 from patchlens.metrics.roles import expected_roles, first_responses
 from patchlens.queries.evidence import first_dates, first_dates_of, load_series, people_of
 from patchlens.queries.sql import among, chunks, rows_in
-from patchlens.stages import changes, prerequisites
+from patchlens.stages import changes, prerequisites, pulled
 from patchlens.stages.maintainer_people import MaintainerPeople
 from patchlens.stages.progress import Reporter, StepReport, advancing
 from patchlens.store import schema
@@ -320,6 +320,8 @@ def _redo_all(
     st = schema.series
     keys = [k for (k,) in conn.execute(select(st.c.key).order_by(st.c.key))]
     rep.changed_rows += _drop_gone(conn)
+    # What every pull request lists, before any batch: a series reads the items naming it.
+    rep.changed_rows += pulled.sync(conn, None)[0]
     first = first_dates(conn, people)
     registered = repo_registered(conn)
     done = 0
@@ -347,6 +349,8 @@ def _drop_gone(conn: Connection) -> int:
         schema.series_prerequisites,
     ):
         gone += conn.execute(delete(t).where(t.c.series_key.not_in(keys))).rowcount or 0
+    pi = schema.pull_items
+    gone += conn.execute(delete(pi).where(pi.c.pull_key.not_in(keys))).rowcount or 0
     return gone
 
 
@@ -372,6 +376,11 @@ def _redo_owed(
     # A change in a series may merge (or unmerge) the prerequisite of another, or be the
     # prerequisite a stored series named before it arrived: those dependents are owed too.
     keys |= prerequisites.dependents_of(conn, keys)
+    # A pull request that changed lists (or no longer lists) other series: they are owed,
+    # and read its new items when loaded.
+    changed, listed = pulled.sync(conn, pulled.pull_keys_among(conn, keys))
+    rep.changed_rows += changed
+    keys |= listed
     with reporter.task("computing metrics (series)", len(keys)) as task:
         authors = _authors_of(conn, people, keys)
         first = _FirstDates(conn, people, first_dates_of(conn, people, authors))

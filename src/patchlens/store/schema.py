@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -364,6 +365,14 @@ message_analysis = Table(
     # A prerequisite named by change-id is looked up by it (stages/prerequisites.py): without
     # the index every version member of the store is read (migration 0021).
     Index(None, "change_id"),
+    # The postings a pull request lists by subject (stages/metrics.py pulled_series):
+    # postings only, a partial index (migration 0028).
+    Index(
+        "ix_message_analysis_posting_title",
+        "normalized_title",
+        sqlite_where=text("is_posting = 1"),
+        postgresql_where=text("is_posting"),
+    ),
 )
 
 # Trailers in a message: `given` ones a reply hands out, or `carried` ones a posting has.
@@ -643,6 +652,23 @@ series_prerequisites = Table(
 
 # Pull requests ([GIT PULL], [PULL]) are not series to review: kept apart, with the merged
 # state their notices give (pr-tracker-bot's "has been merged into ...", "Applied, thanks").
+# What each pull request lists (stages/metrics.py pull_item_rows): the normalised subject of
+# each commit of its letter's shortlog, and the Message-ID each of its patches points back to
+# (Message-ID:, Link:). A series' facts read the items naming its patches (queries/
+# evidence.py): a patch a later pull request lists was taken by the maintainer who sent it.
+pull_items = Table(
+    "pull_items",
+    metadata,
+    Column("pull_key", Text, nullable=False),  # the pull request's series key
+    Column("kind", String(10), nullable=False),  # subject | message
+    Column("value", Text, nullable=False),
+    Column("date", Date, nullable=False),  # when the pull request was first sent
+    Column("sender_name", Text, nullable=False),
+    Column("sender_addr", Text, nullable=False),
+    UniqueConstraint("pull_key", "kind", "value"),
+    Index(None, "value"),
+)
+
 pull_requests = Table(
     "pull_requests",
     metadata,

@@ -426,6 +426,19 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "prereq_key": "the series holding it, when the store has it (series.key)",
         },
     ),
+    "pull_items": (
+        "What each pull request lists: the subjects of its letter's shortlog and the "
+        "Message-IDs its patches point back to. A patch a later pull request lists was taken "
+        "by its sender (merge evidence 'pull request').",
+        {
+            "pull_key": "the pull request (pull_requests.series_key)",
+            "kind": "subject (a commit of its shortlog) or message (a posting its patch names)",
+            "value": "the normalised subject, or the Message-ID",
+            "date": f"when the pull request was first sent ({EPOCH})",
+            "sender_name": "its sender's name",
+            "sender_addr": "its sender's address",
+        },
+    ),
     "pull_requests": (
         "Pull requests ([GIT PULL]): kept apart from series, with their merge by notice.",
         {

@@ -161,7 +161,9 @@ _STATES = (
         "patch has a linked commit, but a reply says the series was taken ('Applied, thanks', "
         "'I've committed the two patches', pr-tracker-bot's 'has been merged into ...') from "
         "someone other than the author (the author's own counts when it says 'committed' or "
-        "names the tree); merged when the notices to one version take all its patches (what a "
+        "names the tree), or a later pull request lists its patches (by its letter's shortlog "
+        "or its patches' Message-ID: trailers); merged when the notices to one version take "
+        "all its patches (what a "
         "notice lists or says it took, else the patch it answers: the cover letter is the "
         "whole), partly merged before; the notice, its date and the tree it names are kept. A "
         "commit overrides a notice.",

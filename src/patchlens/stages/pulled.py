@@ -1,0 +1,173 @@
+"""What each pull request lists, for the metrics stage: the subjects of its letter's shortlog
+(mail/shortlog.py), normalised as postings' titles are, and the Message-IDs its patches point
+back to (QEMU's `Message-ID:` trailers, the kernel's `Link:`), stored in `pull_items`. A
+series' facts read the items that name its patches (queries/evidence.py): a patch listed by a
+pull request sent after it was taken by the maintainer who sent it, said on the list or not.
+
+The items of a pull request depend on its own messages only; a series' facts depend on the
+items that name its patches. So a pull request that changes (or goes) owes a recomputation to
+the series its old and new items name (`sync`), and nothing else does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from patchlens.mail.shortlog import shortlog_subjects
+from patchlens.mail.subject import parse_subject
+from patchlens.match.pointers import pointer_ids
+from patchlens.queries.sql import among, chunks
+from patchlens.store import schema
+from patchlens.store.writer import sync_table
+
+SUBJECT, MESSAGE = "subject", "message"
+
+
+def pull_keys_among(conn: Connection, keys: Iterable[str]) -> set[str]:
+    """The pull requests among `keys`, and the keys that had items (a pull request gone, or
+    no longer one)."""
+    keys = set(keys)
+    if not keys:
+        return set()
+    sv, pi = schema.series_versions, schema.pull_items
+    found = {
+        k
+        for (k,) in conn.execute(
+            select(sv.c.series_key).where(sv.c.pull, among(conn, sv.c.series_key, keys)).distinct()
+        )
+    }
+    had = {
+        k
+        for (k,) in conn.execute(
+            select(pi.c.pull_key).where(among(conn, pi.c.pull_key, keys)).distinct()
+        )
+    }
+    return found | had
+
+
+def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[str, Any]]:
+    """The pull_items rows of the pull requests of `pull_keys` (or all): dated when the pull
+    request was first sent, by its sender (the series' author: a pull request is its
+    sender's, review/series.py)."""
+    sv, vm, m, st, mt = (
+        schema.series_versions,
+        schema.version_members,
+        schema.messages,
+        schema.series,
+        schema.message_trailers,
+    )
+    q = (
+        select(sv.c.series_key, sv.c.date, vm.c.idx, vm.c.message_pk)
+        .join(vm, vm.c.version_key == sv.c.key)
+        .where(sv.c.pull)
+    )
+    members: list[Any] = []
+    if pull_keys is None:
+        members = conn.execute(q).all()
+    else:
+        for chunk in chunks(sorted(pull_keys)):
+            members += conn.execute(q.where(sv.c.series_key.in_(chunk))).all()
+    if not members:
+        return []
+    keys = sorted({r.series_key for r in members})
+    sent: dict[str, int] = {}
+    for r in members:
+        sent[r.series_key] = min(sent.get(r.series_key, r.date), r.date)
+    senders = {
+        r.key: (r.author_name, r.author_addr)
+        for chunk in chunks(keys)
+        for r in conn.execute(
+            select(st.c.key, st.c.author_name, st.c.author_addr).where(st.c.key.in_(chunk))
+        )
+    }
+    # The letter is the cover of a numbered pull request ([PULL 00/22]) and the only mail of
+    # a [GIT PULL]; its patches carry the pointers. Each is read for both: a commit message
+    # seldom holds a shortlog, a letter no pointer trailers.
+    mails = sorted({r.message_pk for r in members})
+    pull_of = {r.message_pk: r.series_key for r in members}
+    items: dict[tuple[str, str, str], None] = {}
+    for chunk in chunks(mails):
+        for pk, body in conn.execute(select(m.c.id, m.c.body).where(m.c.id.in_(chunk))):
+            for subject in shortlog_subjects(body or ""):
+                title = parse_subject(subject).normalized_title
+                if title:
+                    items[(pull_of[pk], SUBJECT, title)] = None
+    pointers: dict[int, list[tuple[str, str]]] = {}
+    for chunk in chunks(mails):
+        for pk, key, value in conn.execute(
+            select(mt.c.message_pk, mt.c.key, mt.c.value).where(
+                mt.c.message_pk.in_(chunk), ~mt.c.given
+            )
+        ):
+            pointers.setdefault(pk, []).append((key, value))
+    for pk, trailers in pointers.items():
+        for message_id in pointer_ids(trailers):
+            items[(pull_of[pk], MESSAGE, message_id)] = None
+    out = []
+    for key, kind, value in sorted(items):
+        name, addr = senders.get(key, ("", ""))
+        out.append(
+            {
+                "pull_key": key,
+                "kind": kind,
+                "value": value,
+                "date": sent[key],
+                "sender_name": name or "",
+                "sender_addr": addr or "",
+            }
+        )
+    return out
+
+
+def series_listed(conn: Connection, items: Iterable[tuple[str, str]]) -> set[str]:
+    """The series (not pull requests) holding a posting that an item names: by normalised
+    title (the postings' partial index) or by Message-ID."""
+    subjects = sorted({v for kind, v in items if kind == SUBJECT})
+    messages = sorted({v for kind, v in items if kind == MESSAGE})
+    sv, vm, m, a = (
+        schema.series_versions,
+        schema.version_members,
+        schema.messages,
+        schema.message_analysis,
+    )
+    out: set[str] = set()
+    for chunk in chunks(subjects):
+        q = (
+            select(sv.c.series_key)
+            .select_from(a)
+            .join(vm, vm.c.message_pk == a.c.message_pk)
+            .join(sv, sv.c.key == vm.c.version_key)
+            .where(a.c.is_posting, a.c.normalized_title.in_(chunk), ~sv.c.pull)
+        )
+        out.update(k for (k,) in conn.execute(q))
+    for chunk in chunks(messages):
+        q = (
+            select(sv.c.series_key)
+            .select_from(m)
+            .join(vm, vm.c.message_pk == m.c.id)
+            .join(sv, sv.c.key == vm.c.version_key)
+            .where(m.c.message_id.in_(chunk), ~sv.c.pull)
+        )
+        out.update(k for (k,) in conn.execute(q))
+    return out
+
+
+def sync(conn: Connection, pull_keys: Collection[str] | None) -> tuple[int, set[str]]:
+    """Rewrite the items of the pull requests of `pull_keys` (or all); (rows changed, the
+    series their old or new items name, which owe a recomputation). With `pull_keys` None
+    (a full rebuild) every series is redone anyway and none are returned."""
+    pi = schema.pull_items
+    rows = item_rows(conn, pull_keys)
+    if pull_keys is None:
+        changed = sync_table(conn, pi, ("pull_key", "kind", "value"), rows)
+        return changed, set()
+    if not pull_keys:
+        return 0, set()
+    where = among(conn, pi.c.pull_key, pull_keys)
+    old = {(r.kind, r.value) for r in conn.execute(select(pi.c.kind, pi.c.value).where(where))}
+    changed = sync_table(conn, pi, ("pull_key", "kind", "value"), rows, where=where)
+    named = old | {(r["kind"], r["value"]) for r in rows}
+    return changed, series_listed(conn, named) if changed else set()
