@@ -165,20 +165,81 @@ def test_bare_patches_join_the_cover_they_answer() -> None:
 
 
 @pytest.mark.parametrize(
-    ("patch_subject", "sender", "why"),
+    ("patch_subject", "sender", "later", "why"),
     [
-        ("[PATCH v2 1/4] net: fix 1", "a@example.org", "another version"),
-        ("[PATCH RFC 1/4] net: fix 1", "a@example.org", "a flag the cover lacks"),
-        ("[PATCH 1/5] net: fix 1", "a@example.org", "another total"),
-        ("[PATCH 1/4] net: fix 1", "b@example.org", "another sender"),
+        ("[PATCH v2 1/4] net: fix 1", "a@example.org", 2 * 86400, "another version, days later"),
+        ("[PATCH RFC 1/4] net: fix 1", "a@example.org", 0, "a flag the cover lacks"),
+        ("[PATCH 1/5] net: fix 1", "a@example.org", 2 * 86400, "another total, days later"),
+        ("[PATCH 1/4] net: fix 1", "b@example.org", 0, "another sender"),
     ],
 )
 def test_patches_that_differ_otherwise_stay_apart(
-    patch_subject: str, sender: str, why: str
+    patch_subject: str, sender: str, later: int, why: str
 ) -> None:
     cover = _mail("c-0", "[PATCH net-next v3 0/4] net: tidy", None)
     patch = _mail("p-1", patch_subject, "c-0", sender=sender)
+    patch.date += later
     assert len(group_versions([cover, patch])) == 2, why
+
+
+def test_patches_sent_with_a_cover_that_disagrees_join_it() -> None:
+    """linux-iio: "[PATCH v2 0/3]" answered within seconds by "[PATCH v3 i/3]" (the cover
+    copied from v2), "[PATCH 0/3]" by "[PATCH i/4]", "[PATCH v3 0/3]" by "[PATCH v2 i/3]":
+    one posting, not a cover letter alone (a series of no patch, never answered) beside its
+    patches. The version takes the patches' number and count, which format-patch wrote."""
+    for cover_subject, patch_form, number, total in (
+        ("[PATCH v2 0/3] add ti tmag5273 driver", "[PATCH v3 {}/3] part {}", 3, 3),
+        ("[PATCH 0/3] Add support for ADF4377", "[PATCH {}/4] part {}", 1, 4),
+        ("[PATCH v3 0/3] RGB light sensor", "[PATCH v2 {}/3] part {}", 2, 3),
+    ):
+        cover = _mail("c-0", cover_subject, None)
+        patches = [_mail(f"p-{i}", patch_form.format(i, i), "c-0") for i in range(1, total + 1)]
+        versions = group_versions([cover, *patches])
+        assert len(versions) == 1, cover_subject
+        v = versions[0]
+        assert (v.key, v.version, v.total, sorted(v.patches)) == (
+            "c-0",
+            number,
+            total,
+            list(range(1, total + 1)),
+        ), cover_subject
+        assert v.missing == []
+
+
+def test_patches_of_another_round_sent_with_a_cover_stay_apart() -> None:
+    """The first patch under a cover sets its numbers; later patches that say others are
+    stale files of another round sent in the same posting (EROFS's readahead v6: "[PATCH v6
+    i/16]" between its "[PATCH v6 i/19]"). A patch of the posting whose threading broke (its
+    parent never reached the list) still finds the version by the patches' numbers."""
+    cover = _mail("c-0", "[PATCH v6 00/19] readahead", None)
+    new = [_mail(f"n-{i}", f"[PATCH v6 {i}/19] new {i}", "c-0") for i in (1, 2, 3)]
+    old = [_mail(f"o-{i}", f"[PATCH v6 {i}/16] old {i}", "c-0") for i in (4, 5)]
+    assert _shape([cover, *new, *old]) == [("c-0", 6, [0, 1, 2, 3]), ("o-4", 6, [4, 5])]
+    cover = _mail("c-0", "[PATCH v2 00/89] ctime", None)
+    sent = [_mail(f"p-{i}", f"[PATCH v2 {i}/92] part {i}", "c-0") for i in (7, 8)]
+    lost = _mail("p-39", "[PATCH v2 39/92] part 39", "never-archived")
+    versions = group_versions([cover, *sent, lost])
+    assert [(v.key, v.total, sorted(v.patches)) for v in versions] == [("c-0", 92, [7, 8, 39])]
+
+
+def test_an_unnumbered_patch_sent_with_its_0_of_1_cover_is_its_patch() -> None:
+    """ "[PATCH v2 0/1]" then "[PATCH v2]" in reply to it a second later: one version of one
+    patch (it was a 0-patch v2 and, beside it, a series of its own holding the merge)."""
+    for cover_subject, patch_subject, number in (
+        ("[PATCH v2 0/1] add proximity rate", "[PATCH v2] iio: vcnl3020: add rate", 2),
+        ("[PATCH v3 0/1] AUXADC: Mediatek", "[PATCH] iio: mtk-auxadc: update case", 3),
+    ):
+        cover = _mail("c-0", cover_subject, None)
+        patch = _mail("p-1", patch_subject, "c-0")
+        versions = group_versions([cover, patch])
+        assert [(v.key, v.version, v.total, sorted(v.patches)) for v in versions] == [
+            ("c-0", number, 1, [1])
+        ], cover_subject
+    # Days later it is another posting: a new version sent in reply to the old one.
+    cover = _mail("c-0", "[PATCH v2 0/1] add proximity rate", None)
+    patch = _mail("p-1", "[PATCH v3] iio: vcnl3020: add rate", "c-0")
+    patch.date += 2 * 86400
+    assert len(group_versions([cover, patch])) == 2
 
 
 def test_only_a_direct_answer_to_the_cover_joins_it() -> None:

@@ -4,8 +4,13 @@ Patches join the cover or first patch they were sent in reply to; when threading
 they join an open version of the same sender, version, total and flags sent shortly before.
 A patch that answers a cover letter directly (In-Reply-To) joins it even when its subject
 leaves out the cover's version or flags (`[PATCH net-next v3 0/4]` with `[PATCH 1/4]`...).
-A version sent in reply to another version (v2 in reply to v1) stays its own: only a posting
-of the same key can take a patch in. Patches that say more than the cover they answer
+A patch sent with the cover letter it answers (by its sender, within the hour) joins it even
+when its version or count disagrees: the cover's subject is written by hand, often copied
+from the last round (`[PATCH v2 0/3]` over `[PATCH v3 i/3]`), while the patches' come from
+`git format-patch -v3`; the version then takes the patches' number and count. An unnumbered
+`[PATCH]` sent so under a `0/1` cover is its one patch. Otherwise a version sent in reply to
+another version (v2 in reply to v1, days later) stays its own: only a posting of the same key
+can take a patch in. Patches that say more than the cover they answer
 (`[PATCH RFC i/8]` under `[PATCH 0/8]`) stay apart from it, as one version of their own.
 So do the messages of a posting sent each in reply to an earlier version (`--in-reply-to`
 v1 with threading off): siblings of one key under one posting are one version.
@@ -20,6 +25,10 @@ from patchlens.review.model import Mail, Version, is_stable_backport
 # Patches of one posting arrive within minutes; a day covers slow relays and the patches of
 # a partial re-roll sent one by one (v2 4/6 in the morning, v2 5/6 in the evening).
 BROKEN_THREAD_WINDOW = 24 * 3600
+# The patches of one posting follow its cover letter within seconds (git send-email); an hour
+# covers throttled sending and slow relays. A version sent in reply to an earlier one is
+# days later.
+COVER_WINDOW = 3600
 
 
 def _key(m: Mail) -> tuple[object, ...]:
@@ -27,9 +36,11 @@ def _key(m: Mail) -> tuple[object, ...]:
     return (m.from_addr, s.version_str, s.total, s.rfc, s.resend, s.pull or m.is_pull)
 
 
-def _answers_cover(m: Mail, cover: Mail) -> bool:
-    """`m` was sent in direct reply to the cover letter `cover`, by its sender, with its
-    total, and says at most what the cover says: no other version, no flag it lacks.
+def _answers_cover(m: Mail, cover: Mail, v: Version) -> bool:
+    """`m` was sent in direct reply to the cover letter `cover` (of version `v`), by its
+    sender, with no flag the cover lacks, and says no other version or total than `v`'s
+    patches so far; before the first, either the cover's total and at most its version, or
+    anything when sent with the cover (`_with_cover`: the version then takes its numbers).
 
     Tools such as some send scripts put the version and flags on the cover only; reading
     each bare `[PATCH i/N]` as a version 1 of its own would split one posting in N+1.
@@ -37,16 +48,49 @@ def _answers_cover(m: Mail, cover: Mail) -> bool:
     by `[PATCH 2/2]` carries an old patch at its own version and a new one at its first
     (EROFS's checksum v10 and 128-bit UUID, labelled as two series in tests/data)."""
     s, c = m.subject, cover.subject
-    return (
+    if not (
         c.index == 0
         and m.parent == cover.message_id
         and m.from_addr == cover.from_addr
-        and s.total == c.total
-        and s.version_str in ("", c.version_str)
         and (not s.rfc or c.rfc)
         and (not s.resend or c.resend)
         and (not (s.pull or m.is_pull) or c.pull or cover.is_pull)
-    )
+    ):
+        return False
+    if v.patches:
+        return _agrees(v, m)
+    return (s.total == c.total and s.version_str in ("", c.version_str)) or _with_cover(m, cover)
+
+
+def _agrees(v: Version, m: Mail) -> bool:
+    """`m` says the version and total of the patches `v` holds (or no version): stale files
+    of another round sent in the same posting (EROFS's readahead v6, "[PATCH v6 i/16]"
+    between its "[PATCH v6 i/19]") stay apart."""
+    s = m.subject
+    return s.version_str in ("", v.version_str) and s.total == v.total
+
+
+def _with_cover(m: Mail, cover: Mail) -> bool:
+    """`m` (a patch with a diff) was sent with `cover`, as one posting: within minutes of it.
+
+    In the linux-iio archive 25 cover letters disagreed so with every patch under them
+    (`[PATCH v2 0/3]` over `[PATCH v3 i/3]`, `[PATCH 0/3]` over `[PATCH i/4]`, `[PATCH
+    v2 0/1]` over `[PATCH v2]`), all sent within seconds of their cover; each was a cover
+    letter alone (a series of no patch, never answered) beside its patches."""
+    return m.has_patch and abs(m.date - cover.date) <= COVER_WINDOW
+
+
+def _take_numbers(v: Version, m: Mail) -> None:
+    """A cover letter's version takes its first patch's version number and count where they
+    say one: the patches' subjects are written by `git format-patch -vN`, the cover's by
+    hand (in linux-iio the stale one was the cover's each time: v2 0/3 over v3 i/3 after a
+    v2 of 2 patches; v3 0/3 over v2 i/3 after a v1)."""
+    s = m.subject
+    if s.version_str and s.version_str != v.version_str:
+        v.version, v.version_str = s.version, s.version_str
+        v.partial = "." in s.version_str
+    if s.total is not None:
+        v.total = s.total
 
 
 def _new_version(m: Mail) -> Version:
@@ -116,6 +160,20 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             cur = p.parent
         return None
 
+    def take_numbers(v: Version, m: Mail) -> None:
+        """`v`'s cover letter takes its first patch `m`'s numbers (`_take_numbers`); the
+        version is then open under `m`'s key too, for the patches of its posting whose
+        threading broke (a second batch of 92, answering a message the list never got)."""
+        _take_numbers(v, m)
+        key = _key(m)
+        assert v.cover is not None
+        if m.subject.index is not None and key != _key(v.cover):
+            opened = open_by_key.setdefault(key, [])
+            at = len(opened)
+            while at and (opened[at - 1].date, opened[at - 1].key) > (v.date, v.key):
+                at -= 1
+            opened.insert(at, v)
+
     def place(m: Mail) -> None:
         if m.message_id in version_of:
             return
@@ -123,6 +181,14 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
         anc = posting_ancestor(m)
         if anc is not None and anc.message_id not in version_of:
             place(anc)  # a parent dated after its child (clock skew) is placed first
+        if s.index is None and anc is not None and anc.subject.total == 1:
+            # "[PATCH v2]" sent with its "[PATCH v2 0/1]": the cover's one patch.
+            av = version_of.get(anc.message_id)
+            if av is not None and av.cover is anc and not av.patches and _answers_cover(m, anc, av):
+                take_numbers(av, m)
+                av.patches[1] = m
+                version_of[m.message_id] = av
+                return
         if s.index is None or s.index == 0:
             v = _new_version(m)
             versions.append(v)
@@ -141,7 +207,10 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             if (
                 av is not None
                 and s.index not in av.patches
-                and (_key(anc) == key or (av.cover is anc and _answers_cover(m, anc)))
+                and (
+                    (_key(anc) == key and (av.cover is None or not av.patches or _agrees(av, m)))
+                    or (av.cover is anc and _answers_cover(m, anc, av))
+                )
             ):
                 target = av
         if target is None and anc is not None:
@@ -168,6 +237,8 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             if anc is not None:
                 under[id(target)] = anc.message_id
         else:
+            if target.cover is not None and not target.patches:
+                take_numbers(target, m)
             target.patches[s.index] = m
         version_of[m.message_id] = target
 

@@ -44,7 +44,10 @@ from patchlens.store import schema
 #    (review/series.py).
 # 8: a posting tagged "stable" ([PATCH stable 5.15.y], [PATCH 5.15.y/5.10.y]) is a stable
 #    backport (review/model.py).
-# 9: a pull request without its cover letter is its sender's, not its first patch's author's.
+# 9: a pull request without its cover letter is its sender's, not its first patch's author's;
+#    patches sent with the cover letter they answer join it whatever version or count their
+#    subjects say, the version taking theirs; "[PATCH v2]" under "[PATCH v2 0/1]" is its patch
+#    (review/series.py).
 DERIVED_VERSION = 9
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
