@@ -26,6 +26,9 @@ class PatchFacts:
     carried_review: bool = False
     subject: str = ""
     patch_id: str = ""  # git patch-id --stable of its diff ("" when it has none)
+    # The paths its renames and copies came from (not in `files`): MAINTAINERS sections are
+    # looked up by these too, as get_maintainer.pl does.
+    old_files: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

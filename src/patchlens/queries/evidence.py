@@ -87,7 +87,7 @@ def load_series(
                 select(
                     *cols(vm, "version_key", "idx"),
                     *cols(m, "id", "date_utc", "subject"),
-                    *cols(a, "lines_added", "lines_removed", "files", "patch_id"),
+                    *cols(a, "lines_added", "lines_removed", "files", "old_files", "patch_id"),
                 )
                 .join(m, m.c.id == vm.c.message_pk)
                 .join(a, a.c.message_pk == m.c.id)
@@ -131,6 +131,7 @@ def load_series(
             amb,
             subject=r.subject or "",
             patch_id=r.patch_id or "",
+            old_files=tuple(_files(r.old_files or "[]")),
         )
     mt = schema.message_trailers
     carried = {
