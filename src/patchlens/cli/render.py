@@ -376,7 +376,7 @@ def report(rep: Report, console: Console) -> None:
         console.print(t)
     if rep.unanswered_by_subsystem is not None:
         console.print(
-            f"series no maintainer or reviewer of their subsystem answered: "
+            f"open series no maintainer or reviewer of their subsystem answered: "
             f"{rep.unanswered_by_subsystem:,}"
         )
     else:

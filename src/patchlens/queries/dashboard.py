@@ -42,7 +42,7 @@ from patchlens.queries.community import BY_KEY_LIMIT, review_balance, reviewers_
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.load import candidate_keys
 from patchlens.queries.queue import MAX_ADDRESS, identity_of_address, maintainer_identities
-from patchlens.queries.report import states_by_subsystem
+from patchlens.queries.report import states_by_subsystem, unanswered_by_subsystem
 from patchlens.queries.selection import (
     all_series,
     brief,
@@ -379,9 +379,7 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
             "nearly complete": [r for r in by_first if r["state"] == "nearly complete"],
             "waiting on author": [r for r in by_last if r["state"] == "waiting on author"],
             "stale": [r for r in by_last[::-1] if r["state"] == "stale"],
-            "unanswered by subsystem": [
-                r for r in by_first if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
-            ],
+            "unanswered by subsystem": unanswered_by_subsystem(by_first),
         }
     else:
         lists, subs = _backlog_lists(cols, idx)
