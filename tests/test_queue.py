@@ -360,6 +360,32 @@ def test_queue_page_and_person_page(client) -> None:
     assert "<script" not in svg.text
 
 
+def test_a_person_s_messages_obey_the_date_window(client, sql) -> None:
+    """/api/people/ADDR?since=... counted every message and dated the first and last of all
+    time (445 from 2019-03-18 for Andrew Cooper); the window's are 67 from 2020-06-01 on. The
+    count of all time is still given, named as such, and the HTML page says both."""
+    andrew = "andrew.cooper3@citrix.com"
+    since = "2020-06-01"
+    (start,) = sql.execute("SELECT CAST(strftime('%s', ?) AS INTEGER)", (since,)).fetchone()
+    (every,) = sql.execute(
+        "SELECT count(*) FROM messages WHERE from_addr = ?", (andrew,)
+    ).fetchone()
+    (n,) = sql.execute(
+        "SELECT count(*) FROM messages WHERE from_addr = ? AND date_utc >= ?",
+        (andrew, start),
+    ).fetchone()
+    assert (every, n) == (445, 67)
+    d = client.get(f"/api/people/{andrew}", params={"since": since}).json()
+    assert d["messages"] == n and d["messages_all_time"] == every
+    assert d["first_date"].startswith("2020-06-01") and d["window"] == f"since {since}"
+    assert "since 2020-06-01" in d["messages_counted"]
+    page = client.get(f"/people/{andrew}", params={"since": since}).text
+    assert f"{n} messages from 2020-06-01" in page and f"{every} in all" in page
+    whole = client.get(f"/api/people/{andrew}").json()
+    assert whole["messages"] == whole["messages_all_time"] == every and whole["window"] == ""
+    assert f"{every} messages from 2019-03-18" in client.get(f"/people/{andrew}").text
+
+
 def test_queue_feed_lists_the_queue(client) -> None:
     """The queue's Atom feed validates and lists the page's series, in the page's order."""
     import feedparser
