@@ -496,6 +496,9 @@ def queue(d: dict[str, Any], console: Console) -> None:
 def conformance(d: dict[str, Any], console: Console, limit: int) -> None:
     """The conformance report (`queries.conformance.conformance`): coverage, counts, then
     the first `limit` rows of each list (every row is in `--json`)."""
+    if d.get("unmeasured"):
+        console.print(f"[yellow]{escape(d['unmeasured'])}[/yellow]")
+        return
     for cov in d["coverage"]:
         console.print(
             f"archive {escape(cov['list'])}: {day(cov['first_date'])} to {day(cov['last_date'])}"

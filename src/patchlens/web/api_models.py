@@ -635,6 +635,10 @@ class ConformanceSelfReview(ConformanceCommit):
 
 
 class Conformance(Closed):
+    unmeasured: str | None = Field(
+        description="why nothing can be measured (no repository is registered, or none of "
+        "their commits was read), every count then being 0; null when it can"
+    )
     coverage: list[ConformanceCoverage]
     counts: ConformanceCounts
     shown: int | None = Field(description="rows of each list given; null: every row (full=1)")
