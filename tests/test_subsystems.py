@@ -120,6 +120,30 @@ def test_unanswered_by_subsystem_is_one_count_in_the_report_and_the_backlog(xen)
     assert counts[0][0] < counts[0][1]
 
 
+def test_the_findings_say_why_the_subsystem_row_is_withheld(xen, erofs_store) -> None:
+    """The findings page withheld the subsystem row with "no subsystem is known (no
+    MAINTAINERS file), or no series of one was merged" though Xen's store has a MAINTAINERS
+    file: it now says which holds (Xen: none of its series, all in a subsystem, was seen
+    merged, as no repository is registered; EROFS: no MAINTAINERS file)."""
+    from fastapi.testclient import TestClient
+
+    from patchlens.store.db import database_url
+    from patchlens.web.app import create_app
+
+    def withheld(db) -> str:
+        client = TestClient(create_app(database_url(str(db)), page_cache=False))
+        d = client.get("/api/findings", params={"since": "2019-01-01"}).json()
+        (x,) = [x for x in d["findings"] if x["id"] == "subsystem"]
+        assert x["withheld"] in client.get("/findings", params={"since": "2019-01-01"}).text
+        return x["withheld"]
+
+    _tmp, db, _engine = xen
+    assert withheld(db) == (
+        "no series of a subsystem was merged in the selection (1,218 are in one)"
+    )
+    assert withheld(erofs_store[0]) == "no subsystem is known: no MAINTAINERS file is configured"
+
+
 def test_no_maintainers_file_degrades(erofs_store) -> None:
     db, _engine, _ = erofs_store
     proc = invoke_cli("--db", str(db), "report", "--json", cwd=Path(db).parent)
