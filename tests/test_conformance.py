@@ -298,3 +298,28 @@ def test_a_review_before_a_partial_reroll_counts(report, store_sql):
     2 only, so the commit was listed as merged with no review."""
     (sha,) = store_sql.execute("select sha from commits where sha like '8eadc8bbf017%'").fetchone()
     assert sha not in {r["sha"] for r in report["no_review"]}
+
+
+def test_no_repository_says_conformance_cannot_be_measured(xen_store, report) -> None:
+    """The Xen store has lists and no repository: the page showed every count as 0 ("off-list
+    0", "merged with no review 0") without saying why; the page, its API and the command
+    now say that no repository is registered, so conformance cannot be measured."""
+    from fastapi.testclient import TestClient
+
+    from patchlens.store.db import database_url
+    from patchlens.web.app import create_app
+
+    assert report["unmeasured"] is None  # EROFS has erofs-utils
+    _tmp, db, _engine = xen_store
+    client = TestClient(create_app(database_url(str(db)), page_cache=False))
+    api = client.get("/api/conformance").json()
+    assert "no repository is registered" in api["unmeasured"]
+    assert api["counts"]["commits"] == 0
+    page = client.get("/conformance").text
+    assert "no repository is registered" in page and "cannot be measured" in page
+    assert "Off-list commits" not in page  # no table of zeros
+    proc = invoke_cli("--db", str(db), "conformance", env={"COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    assert "no repository is registered" in proc.stdout and "off-list" not in proc.stdout
+    out = json.loads(invoke_cli("--db", str(db), "conformance", "--json").stdout)
+    assert out["unmeasured"] == api["unmeasured"]

@@ -124,6 +124,17 @@ def test_groupings_withhold_with_the_largest_group_named():
     assert only["withheld"] == "no organisation is known for the 12 merged series of the selection"
     assert only["stands_on"] == 12
     (s,) = fm.grouping_findings(rows, "subsystem")
-    assert s["withheld"].startswith("no subsystem is known")
+    assert s["withheld"] == "no subsystem is known: no MAINTAINERS file is configured"
+    # A MAINTAINERS file, but no series of a subsystem merged: says so, not "no file".
+    unmerged = [{**_row(f"x{i}", 1, 5.0), "time_to_merge": None} for i in range(5)]
+    for r in unmerged:
+        r["subsystems"] = ["X86 ARCHITECTURE"]
+    for known in (True, None):
+        (s,) = fm.grouping_findings(unmerged, "subsystem", maintainers=known)
+        assert (
+            s["withheld"] == "no series of a subsystem was merged in the selection (5 are in one)"
+        )
+    (s,) = fm.grouping_findings(rows, "subsystem", maintainers=True)
+    assert s["withheld"] == "no series of the selection is in a subsystem"
     assert fm.groups_of("org:Alpha", rows, [], [])["members"] == rows[:6]
     assert fm.groups_of("nonsense", rows, [], []) is None

@@ -244,6 +244,8 @@ def series_table(rows: list[dict[str, Any]], console: Console) -> None:
 
 def timeline(versions: list[dict[str, Any]], console: Console) -> None:
     """A series' versions (`versions_detail`), each with its patches, replies, trailers."""
+    from patchlens.queries.series import given_by
+
     for v in versions:
         flags = " ".join(f for f, on in (("RFC", v["rfc"]), ("RESEND", v["resend"])) if on)
         head = f"v{v['version_str'] or v['version']} {flags}".strip()
@@ -265,7 +267,7 @@ def timeline(versions: list[dict[str, Any]], console: Console) -> None:
         for rep in v["replies"]:
             who = rep["from_name"] or rep["from_addr"]
             tags = [t for t, on in (("author", rep["is_author"]), ("bot", rep["is_bot"])) if on]
-            tr = "; ".join(f"{t['key']}: {t['name'] or t['email']}" for t in rep["trailers"])
+            tr = "; ".join(f"{t['key']}: {given_by(t, rep)}" for t in rep["trailers"])
             line = (
                 f"    {day(rep['date'])}  {escape(who)}"
                 f"{' (' + ', '.join(tags) + ')' if tags else ''} on #{rep['patch_idx']}:"
@@ -376,7 +378,7 @@ def report(rep: Report, console: Console) -> None:
         console.print(t)
     if rep.unanswered_by_subsystem is not None:
         console.print(
-            f"series no maintainer or reviewer of their subsystem answered: "
+            f"open series no maintainer or reviewer of their subsystem answered: "
             f"{rep.unanswered_by_subsystem:,}"
         )
     else:
@@ -494,6 +496,9 @@ def queue(d: dict[str, Any], console: Console) -> None:
 def conformance(d: dict[str, Any], console: Console, limit: int) -> None:
     """The conformance report (`queries.conformance.conformance`): coverage, counts, then
     the first `limit` rows of each list (every row is in `--json`)."""
+    if d.get("unmeasured"):
+        console.print(f"[yellow]{escape(d['unmeasured'])}[/yellow]")
+        return
     for cov in d["coverage"]:
         console.print(
             f"archive {escape(cov['list'])}: {day(cov['first_date'])} to {day(cov['last_date'])}"

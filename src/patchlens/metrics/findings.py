@@ -332,10 +332,12 @@ GROUPINGS: dict[str, tuple[str, Callable[[Row], Sequence[str]], str]] = {
 
 
 def grouping_findings(
-    rows: Sequence[Row], kind: str, resamples: int = RESAMPLES
+    rows: Sequence[Row], kind: str, resamples: int = RESAMPLES, maintainers: bool | None = None
 ) -> list[dict[str, Any]]:
     """One finding per organisation (or subsystem) with the most merged series, against all
-    the others; a single withheld finding when none has enough."""
+    the others; a single withheld finding when none has enough. `maintainers`: whether a
+    MAINTAINERS file is configured (None: whether a series of `rows` is in a subsystem), so
+    that a withheld subsystem finding says which of its reasons holds."""
     word, names, others = GROUPINGS[kind]
     counts = _per(rows, names)
     # "(unknown)" gathers free-mail and personal domains: no organisation to compare (its
@@ -358,7 +360,7 @@ def grouping_findings(
         return out
     if not counts:
         why = (
-            "no subsystem is known (no MAINTAINERS file), or no series of one was merged"
+            _no_subsystem_merged(rows, maintainers)
             if kind == "subsystem"
             else f"no organisation is known for the {unknown:,} merged series of the selection"
             if unknown
@@ -386,21 +388,36 @@ def grouping_findings(
     ]
 
 
+def _no_subsystem_merged(rows: Sequence[Row], maintainers: bool | None) -> str:
+    """Why no subsystem has a merged series to compare: no MAINTAINERS file, or none of the
+    selection's series in a subsystem was merged (seen merged)."""
+    in_one = sum(1 for r in rows if r.get("subsystems"))
+    if maintainers is None:
+        maintainers = in_one > 0
+    if not maintainers:
+        return "no subsystem is known: no MAINTAINERS file is configured"
+    if not in_one:
+        return "no series of the selection is in a subsystem"
+    return f"no series of a subsystem was merged in the selection ({in_one:,} are in one)"
+
+
 def all_findings(
     rows: Sequence[Row],
     this: Sequence[Row],
     previous: Sequence[Row],
     period_labels: dict[str, str],
     resamples: int = RESAMPLES,
+    maintainers: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Every finding: over `rows` (the selection) for size, contributors, organisations and
-    subsystems; over `this` and `previous` (the selection in two periods) for the periods."""
+    subsystems; over `this` and `previous` (the selection in two periods) for the periods.
+    `maintainers`: whether a MAINTAINERS file is configured (`grouping_findings`)."""
     return [
         *(size_finding(rows, fid, resamples) for fid in SIZES),
         contributor_finding(rows, resamples),
         *period_findings(this, previous, period_labels, resamples),
         *grouping_findings(rows, "org", resamples),
-        *grouping_findings(rows, "subsystem", resamples),
+        *grouping_findings(rows, "subsystem", resamples, maintainers),
     ]
 
 

@@ -29,6 +29,9 @@ class PatchFacts:
     # What a pull request that lists it names it by (stages/metrics.py pull_item_rows).
     normalized_title: str = ""
     message_id: str = ""
+    # The paths its renames and copies came from (not in `files`): MAINTAINERS sections are
+    # looked up by these too, as get_maintainer.pl does.
+    old_files: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

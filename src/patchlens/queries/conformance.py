@@ -289,6 +289,26 @@ def _base(c: dict[str, Any], match: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+NO_REPOSITORY = (
+    "no repository is registered: conformance compares a repository's commits with the "
+    "lists, so it cannot be measured here (register one with `patchlens add-repo`)"
+)
+NO_COMMITS = (
+    "the registered repositories have no commits in the store yet: conformance cannot be "
+    "measured until `patchlens update` reads them"
+)
+
+
+def unmeasured(conn: Connection) -> str | None:
+    """Why the report cannot measure anything, whatever the filters (every count would be
+    0): no repository is registered, or none of their commits was read; None when it can."""
+    if conn.execute(select(schema.repos.c.id).limit(1)).first() is None:
+        return NO_REPOSITORY
+    if conn.execute(select(schema.commits.c.id).limit(1)).first() is None:
+        return NO_COMMITS
+    return None
+
+
 def conformance(conn: Connection, f: Filters) -> dict[str, Any]:
     """The conformance report over the selected commits: how many were judged (and why the
     others were not), the off-list commits, the commits merged with no review, those that
@@ -411,6 +431,7 @@ def conformance(conn: Connection, f: Filters) -> dict[str, Any]:
     shown = None if f.full else SHOWN
     return _text_safe(
         {
+            "unmeasured": unmeasured(conn),
             "coverage": [
                 {"list": c.list_name, "first_date": c.start, "last_date": c.end} for c in covs
             ],

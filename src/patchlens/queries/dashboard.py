@@ -42,7 +42,7 @@ from patchlens.queries.community import BY_KEY_LIMIT, review_balance, reviewers_
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
 from patchlens.queries.load import candidate_keys
 from patchlens.queries.queue import MAX_ADDRESS, identity_of_address, maintainer_identities
-from patchlens.queries.report import states_by_subsystem
+from patchlens.queries.report import states_by_subsystem, unanswered_by_subsystem
 from patchlens.queries.selection import (
     all_series,
     brief,
@@ -379,9 +379,7 @@ def backlog(conn: Connection, f: Filters, rules: BacklogRules, top: int = 25) ->
             "nearly complete": [r for r in by_first if r["state"] == "nearly complete"],
             "waiting on author": [r for r in by_last if r["state"] == "waiting on author"],
             "stale": [r for r in by_last[::-1] if r["state"] == "stale"],
-            "unanswered by subsystem": [
-                r for r in by_first if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES
-            ],
+            "unanswered by subsystem": unanswered_by_subsystem(by_first),
         }
     else:
         lists, subs = _backlog_lists(cols, idx)
@@ -836,6 +834,7 @@ def person_page(
         return None
     p = dict(row._mapping)
     p["addresses"] = json.loads(p["addresses"])
+    p.update(_messages_sent(conn, p, f))
     who = p["identity"]
     ev = schema.review_events
     # The person's own series and the series they replied to, looked up in the rows kept per
@@ -926,6 +925,55 @@ def person_page(
     kept = [r for r in candidates if r is not None and (everything or keep(r))]
     p.update(queue_pages.person_sections(conn, who, p["address"], f, rules, kept))
     return p
+
+
+# What a person's `messages`, `first_date` and `last_date` count, by the filters that apply to
+# messages (the others select series).
+MESSAGES_ALL = "every message they sent (the page's other filters select series, not messages)"
+MESSAGES_WINDOW = "the messages they sent {window} (the page's other filters select series)"
+
+
+def _messages_sent(conn: Connection, p: dict[str, Any], f: Filters) -> dict[str, Any]:
+    """A person's messages, first and last date under the filters that apply to messages:
+    the date window (`since`, `until`: sent then) and the list (seen there); the people
+    row's counts are every message's. An identity's messages are those sent from its
+    addresses (stages/metrics.py people_rows), under its name for an address-less one."""
+    since, until = f.since_ts, f.until_ts
+    out = {"messages_all_time": p["messages"], "messages_counted": MESSAGES_ALL, "window": ""}
+    if since is None and until is None and not f.list:
+        return out
+    m, ms, ml = schema.messages, schema.message_sightings, schema.mailing_lists
+    addrs = [a for a in p["addresses"] if a]
+    mine = m.c.from_addr.in_(addrs)
+    if "" in p["addresses"]:
+        mine = mine | ((m.c.from_addr == "") & (m.c.from_name == p["name"]))
+    conds = [mine]
+    what = []
+    if since is not None:
+        conds.append(m.c.date_utc >= since)
+        what.append(f"since {f.since}")
+    if until is not None:
+        conds.append(m.c.date_utc < until)
+        what.append(f"until {f.until}")
+    if f.list:
+        seen = (
+            select(ms.c.message_pk)
+            .join(ml, ml.c.id == ms.c.list_id)
+            .where(ml.c.name == f.list, ms.c.message_pk == m.c.id)
+        )
+        conds.append(seen.exists())
+        what.append(f"on the list {f.list}")
+    n, lo, hi = conn.execute(
+        select(func.count(), func.min(m.c.date_utc), func.max(m.c.date_utc)).where(*conds)
+    ).one()
+    out.update(
+        messages=n,
+        first_date=lo,
+        last_date=hi,
+        window=", ".join(what),
+        messages_counted=MESSAGES_WINDOW.format(window=", ".join(what)),
+    )
+    return out
 
 
 def subsystem_page(

@@ -87,7 +87,7 @@ def load_series(
                 select(
                     *cols(vm, "version_key", "idx"),
                     *cols(m, "id", "date_utc", "subject", "message_id"),
-                    *cols(a, "lines_added", "lines_removed", "files", "patch_id"),
+                    *cols(a, "lines_added", "lines_removed", "files", "old_files", "patch_id"),
                     a.c.normalized_title,
                 )
                 .join(m, m.c.id == vm.c.message_pk)
@@ -134,6 +134,7 @@ def load_series(
             patch_id=r.patch_id or "",
             normalized_title=r.normalized_title or "",
             message_id=r.message_id or "",
+            old_files=tuple(_files(r.old_files or "[]")),
         )
     _attach_pulled(conn, people, [v for v in versions.values() if not v.pull])
     mt = schema.message_trailers

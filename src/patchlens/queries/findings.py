@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from patchlens.metrics import findings as fm
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries.filters import DAY, Filters, until_bound
 from patchlens.queries.selection import brief, data_date, select_series
+from patchlens.store import schema
 
 GROUP_PAGE = 100  # series per page of a group's list
 
@@ -77,7 +78,9 @@ def findings(conn: Connection, f: Filters, rules: BacklogRules) -> dict[str, Any
     seed), a sentence, and a link to each group's series; withheld, with the reason, when a
     group has fewer than the minimum of series."""
     rows, this, previous, p, as_of = _inputs(conn, f, rules)
-    found = fm.all_findings(rows, this, previous, _period_labels(p))
+    # The subsystems table holds the MAINTAINERS sections when a file is configured.
+    maintainers = conn.execute(select(schema.subsystems.c.title).limit(1)).first() is not None
+    found = fm.all_findings(rows, this, previous, _period_labels(p), maintainers=maintainers)
     for x in found:
         for g in x["groups"]:
             g["link"] = group_link(f, x["id"], g["group"])

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from patchlens.metrics.backlog import STATES, BacklogRules
+from patchlens.metrics.backlog import OPEN_STATES, STATES, BacklogRules
 from patchlens.metrics.distributions import (
     BUCKET_ORDER,
     BUCKETS,
@@ -57,6 +57,13 @@ def states_by_subsystem(rows: list[dict[str, Any]]) -> dict[str, Counter[str]]:
     return subs
 
 
+def unanswered_by_subsystem(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The open series (a backlog state) that no maintainer or designated reviewer of their
+    subsystems answered, in the order of `rows`: the one definition the report's count and
+    the backlog page's list (queries/dashboard.py) share."""
+    return [r for r in rows if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES]
+
+
 def build_report(
     conn: Connection, f: Filters, rules: BacklogRules, as_of: int | None = None, top: int = 15
 ) -> Report:
@@ -70,8 +77,8 @@ def build_report(
 
     subs = states_by_subsystem(rows)
     balance = review_balance(conn, top=top, series=keys)
-    unanswered = [r["unanswered_by_subsystem"] for r in rows]
-    known = [u for u in unanswered if u is not None]
+    # None when no series is in a subsystem (no MAINTAINERS file): nothing to count.
+    known = any(r["unanswered_by_subsystem"] is not None for r in rows)
     return Report(
         as_of=as_of or data_date(conn),
         series=len(rows),
@@ -83,7 +90,7 @@ def build_report(
             {"subsystem": k, "series": sum(c.values()), **dict(c)}
             for k, c in sorted(subs.items(), key=lambda kv: -sum(kv[1].values()))
         ][:top],
-        unanswered_by_subsystem=sum(known) if known else None,
+        unanswered_by_subsystem=len(unanswered_by_subsystem(rows)) if known else None,
         durations={m: summary(r[m] for r in rows) for m in DURATIONS},
         per_quarter={
             m: by_period(rows, m, "quarter") for m in ("time_to_first_response", "time_to_merge")

@@ -220,6 +220,14 @@ EXPORT_COLUMNS = (
 )
 
 
+def given_by(t: dict[str, Any], reply: dict[str, Any], address_first: bool = False) -> str:
+    """Who gave a trailer of a reply, as the series page names them: the name or address
+    it carries (`address_first`: the address before the name), else the reply's sender, who
+    gave it (a bare "Acked + applied." carries neither)."""
+    named = (t["email"] or t["name"]) if address_first else (t["name"] or t["email"])
+    return named or reply["from_addr"]
+
+
 def export_rows(conn: Connection, keys: set[str] | None = None) -> list[dict[str, Any]]:
     """One record per series version (of the series `keys`, or every one), self-contained,
     for checking without patchlens; the version's date is ISO 8601 UTC (see
@@ -259,7 +267,8 @@ def export_rows(conn: Connection, keys: set[str] | None = None) -> list[dict[str
                         "is_author": rep["is_author"],
                         "is_bot": rep["is_bot"],
                         "trailers": [
-                            f"{t['key']}: {t['email'] or t['name']}" for t in rep["trailers"]
+                            f"{t['key']}: {given_by(t, rep, address_first=True)}"
+                            for t in rep["trailers"]
                         ],
                         "notices": rep["notices"],
                     }

@@ -36,7 +36,9 @@ from patchlens.review.model import (
 # 5: a bounce from a mail system (postmaster@, MAILER-DAEMON@) is no posting.
 # 6: a posting whose body is only its trailer block keeps its trailers; a notice says which
 #    patches it took (message_notices.scope) and reads more wordings.
-ANALYSIS_VERSION = 6
+# 7: a posting's renamed and copied files keep their old paths (old_files), which MAINTAINERS
+#    sections are looked up by as well, as get_maintainer.pl does.
+ANALYSIS_VERSION = 7
 
 
 @dataclass(slots=True)
@@ -97,6 +99,11 @@ def analyze(
         "title": s.title,
         "normalized_title": s.normalized_title,
         "files": json.dumps(sorted({f.path for f in stats})),
+        # The paths renames and copies came from (not in `files`): get_maintainer.pl looks
+        # MAINTAINERS up by both.
+        "old_files": json.dumps(
+            sorted({f.old_path for f in stats if f.old_path and f.old_path != f.path})
+        ),
         "lines_added": sum(f.added for f in stats),
         "lines_removed": sum(f.removed for f in stats),
         "patch_id": patch_id(diff) if diff else None,

@@ -60,10 +60,11 @@ def subsystems_for(ctx: Context, lookup: MaintainerPeople | None = None):
     ) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]] | None:
         """The sections of the files the series touches, the identities MAINTAINERS expects
         to review it (M: and R:, at the date of posting), and those of them named by R: only
-        (listed reviewers, not maintainers of any touched section)."""
+        (listed reviewers, not maintainers of any touched section). A renamed file counts by
+        its old path and its new one, as get_maintainer.pl takes both."""
         if not len(ctx.maintainers):
             return None
-        files = {f for v in se.versions for p in v.patches.values() for f in p.files}
+        files = maintained_paths(se)
         sections = ctx.maintainers.sections_for_files(se.first_date, files)
         named = [sec for sec in sections if not sec.is_catch_all]
         titles = tuple(sec.title for sec in (named or sections))
@@ -77,6 +78,12 @@ def subsystems_for(ctx: Context, lookup: MaintainerPeople | None = None):
         )
 
     return subsystems_of
+
+
+def maintained_paths(se: SeriesFacts) -> set[str]:
+    """The paths MAINTAINERS is looked up by for a series: every path its patches touch,
+    and the old path of each file they rename or copy."""
+    return {f for v in se.versions for p in v.patches.values() for f in (*p.files, *p.old_files)}
 
 
 def _maintainers_named(ctx: Context, ts: int, files: set[str]) -> set[str]:

@@ -344,6 +344,8 @@ message_analysis = Table(
     Column("title", Text, nullable=False),
     Column("normalized_title", Text, nullable=False),
     Column("files", Text, nullable=False),  # JSON list of paths the diff touches
+    # JSON list of the paths its renames and copies came from (NULL: written before them).
+    Column("old_files", Text),
     Column("lines_added", Integer, nullable=False),
     Column("lines_removed", Integer, nullable=False),
     Column("patch_id", String(40)),

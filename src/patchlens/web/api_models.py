@@ -460,9 +460,17 @@ class PersonPage(Open):
     address: str
     addresses: list[str]
     org: str
-    messages: int
-    first_date: Instant | None
-    last_date: Instant | None
+    messages: int = Field(description="messages sent, as messages_counted says")
+    first_date: Instant | None = Field(description="the first of those messages")
+    last_date: Instant | None = Field(description="the last of those messages")
+    messages_all_time: int = Field(description="every message they sent, whatever the filters")
+    window: str = Field(
+        description="the filters `messages` obeys, in words ('since 2020-06-01'); empty: none"
+    )
+    messages_counted: str = Field(
+        description="which messages `messages`, `first_date` and `last_date` count: those "
+        "sent in the date window (since, until) and to the list the filters name"
+    )
     is_bot: bool
     review_replies: int
     reviews: int
@@ -627,6 +635,10 @@ class ConformanceSelfReview(ConformanceCommit):
 
 
 class Conformance(Closed):
+    unmeasured: str | None = Field(
+        description="why nothing can be measured (no repository is registered, or none of "
+        "their commits was read), every count then being 0; null when it can"
+    )
     coverage: list[ConformanceCoverage]
     counts: ConformanceCounts
     shown: int | None = Field(description="rows of each list given; null: every row (full=1)")

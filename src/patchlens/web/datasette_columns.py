@@ -209,6 +209,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "title": "the subject without prefixes",
             "normalized_title": "the title normalised for matching",
             "files": "JSON list of the paths the diff touches",
+            "old_files": "JSON list of the paths its renames and copies came from",
             "lines_added": "lines the diff adds",
             "lines_removed": "lines the diff removes",
             "patch_id": "`git patch-id --stable` of the diff",

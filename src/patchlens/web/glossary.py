@@ -466,8 +466,10 @@ _SUBSYSTEMS = (
         "subsystem",
         "A section of the repository's MAINTAINERS file as it stood when the series was "
         "posted: a series belongs to every section whose F:/N: patterns match a file it "
-        "touches (and no X: excludes it), but for the catch-all section (THE REST, whose F: "
-        "patterns match every file), which holds only the series no other section matches. "
+        "touches, a renamed or copied file by its old path and its new one as "
+        "get_maintainer.pl takes both (and no X: excludes it), but for the catch-all section "
+        "(THE REST, whose F: patterns match every file), which holds only the series no "
+        "other section matches. "
         "Without a MAINTAINERS file, no subsystem.",
     ),
     Term(

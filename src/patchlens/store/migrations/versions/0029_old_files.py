@@ -1,0 +1,26 @@
+"""message_analysis.old_files: the paths a posting's renames and copies came from, which
+MAINTAINERS sections are looked up by beside the new paths (get_maintainer.pl takes both).
+Rows written before are NULL until the next update re-analyses them (ANALYSIS_VERSION 7).
+
+Revision ID: 0029
+Revises: 0028
+Create Date: 2026-12-06 03:05:00.000000
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0029"
+down_revision = "0028"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # A plain ADD COLUMN (nullable, no default): no copy of the table on SQLite.
+    op.add_column("message_analysis", sa.Column("old_files", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("message_analysis", schema=None) as batch_op:
+        batch_op.drop_column("old_files")
