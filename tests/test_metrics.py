@@ -206,11 +206,14 @@ def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
                 continue
             notices.append(r)
             kind, _, arg = r.notice_scope.partition(":")
-            if r.subset or kind == "some":
-                continue
             top = max(v.patches, default=0)
             if kind == "patches":
                 taken.update(int(x) for x in arg.split(","))
+            elif r.subset:
+                continue
+            elif kind == "some":
+                if len(v.patches) <= 1:
+                    taken.add(-1)
             elif kind == "first":
                 taken.update(range(1, int(arg) + 1))
             elif kind == "last":

@@ -138,6 +138,37 @@ def test_a_notice_takes_what_it_says(n: int, replies: list, merged: str) -> None
     assert (f.merged, f.merged_by) == (merged, "notice")
 
 
+def test_b4s_subset_notices_take_the_patches_they_list() -> None:
+    """b4's "(subset)" thank-you lists what it applied: two of them listing [1/3][2/3] and
+    then [3/3] take the whole version."""
+    first = _notice(DAY, 0, "Applied, thanks!\n\n[1/3] a: b\n[2/3] a: c\n")
+    second = _notice(2 * DAY, 0, "Applied, thanks!\n\n[3/3] a: d\n")
+    first.subset = second.subset = True
+    v = _version_of(3, first)
+    assert facts(_series(v), 1.5 * DAY).merged == "partly"
+    v.replies.append(second)
+    assert facts(_series(v), 3 * DAY).merged == "fully"
+    # Without a list, a subset is a part it does not name.
+    bare = _notice(DAY, 0, "Applied, thanks!")
+    bare.subset = True
+    assert facts(_series(_version_of(3, bare)), 2 * DAY).merged == "partly"
+
+
+def test_a_tweak_or_a_dropped_tag_is_no_part() -> None:
+    """'Applied with a few tweaks', 'after dropping the Fixes tag': said of the patch, not of
+    patches left out: the patch answered is taken (the whole of a one-patch version)."""
+    one = _version_of(1, _notice(DAY, 1, "Applied after dropping the Fixes tag."))
+    assert facts(_series(one), 2 * DAY).merged == "fully"
+    two = _version_of(
+        2,
+        _notice(DAY, 1, "Applied."),
+        _notice(2 * DAY, 2, "Applied with a few minor tweaks."),
+    )
+    assert facts(_series(two), 3 * DAY).merged == "fully"
+    these = _version_of(4, _notice(DAY, 3, "Applied with these tweaks."))
+    assert facts(_series(these), 2 * DAY).merged == "partly"
+
+
 def test_v3_1_8_of_8_is_whole() -> None:
     v = _version_of(8, _notice(DAY, 0, "v3 1-8 applied."))
     assert notice_covers(v.replies[0], v) == frozenset(range(1, 9))
@@ -152,6 +183,37 @@ def test_a_maintainer_applying_their_own_series_is_a_merge() -> None:
     assert facts(tree, 2 * DAY).merged == "fully"
     bare = _series(_version_of(2, _notice(DAY, 0, "Thanks, applied.", author=True)))
     assert facts(bare, 2 * DAY).merged == "none"
+    # Not a version or a generic word for a tree ("queued up for v2", "the next cycle").
+    for body in ("This has already been queued up for v2.", "Applied to next."):
+        said = _series(_version_of(2, _notice(DAY, 0, body, author=True)))
+        assert facts(said, 2 * DAY).merged == "none", body
+
+
+def test_a_series_merged_by_a_pull_request_has_its_merge_date() -> None:
+    """A later pull request listing the series is its merge, dated when it was sent: what a
+    series depending on it waits for (merged_at) and the prediction's history."""
+    from patchlens.metrics.backlog import merged_at
+
+    v = _version_of(2)
+    for i in (1, 2):
+        v.pulled.append(
+            ReplyFacts(
+                0,
+                5 * DAY,
+                "maint",
+                0,
+                False,
+                False,
+                0,
+                False,
+                notices=("pull request",),
+                notice_scope=f"patches:{i}",
+            )
+        )
+    s = _series(v)
+    assert facts(s, 4 * DAY).merged == "none"
+    assert facts(s, 6 * DAY).merged == "fully"
+    assert merged_at(s) == 5 * DAY
 
 
 @pytest.mark.parametrize(
@@ -221,6 +283,12 @@ def _twin(seq: int, patch_id: str, commit: int | None) -> VersionFacts:
         _series(_twin(1, "abc", 5 * DAY), _twin(2, "def", None)),
         _series(_version_of(3, *(_notice(DAY * i, i, "Applied.") for i in (1, 2, 3)))),
         _series(_version_of(3, _notice(DAY, 2, "Applied."))),
+        _series(
+            _version_of(
+                1,
+                _notice(DAY, 1, "Applied after dropping the Fixes tag."),
+            )
+        ),
     ],
 )
 def test_merge_changes_follow_the_facts(series: SeriesFacts) -> None:

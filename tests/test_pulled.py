@@ -6,11 +6,14 @@ series the list reviewed."""
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+import unicodedata
 from pathlib import Path
 
-from patchlens.mail.shortlog import shortlog_subjects
+from patchlens.config import Config
+from patchlens.mail.shortlog import name_key, name_keys, shortlog_subjects
 from patchlens.store.compression import decompress_text
 from tests.conftest import data_path
 from tests.helpers.xenqemu import build
@@ -45,18 +48,29 @@ Nuno Sá (1):
 
 def test_the_shortlog_of_a_letter() -> None:
     assert shortlog_subjects(LETTER) == [
-        "iio: adc: axp20x_adc: Minor code cleanups",
-        "iio: adc: axp20x_adc: Replace adc_en2 flag with adc_en2_mask field",
-        "iio: adc: ad7192: fix the name",
+        ("Aidan MacDonald", "iio: adc: axp20x_adc: Minor code cleanups"),
+        ("Aidan MacDonald", "iio: adc: axp20x_adc: Replace adc_en2 flag with adc_en2_mask field"),
+        ("Nuno Sá", "iio: adc: ad7192: fix the name"),
     ]
+    assert name_key("Nuno Sá") == name_key("sa, nuno") == "nuno sa"
+    assert name_key("Liu Bo") in name_keys("Bo Liu via Linux-erofs")
+    assert name_key("Hongyu Jin") in name_keys("金红宇 (Hongyu Jin)")
     assert shortlog_subjects("Applied, thanks.\n\n  indented text (1):\n") == []
 
 
-def _own_shortlog(body: str) -> set[str]:
-    """The subjects under the "Name (N):" lines, read again here with a regex of our own."""
-    out: set[str] = set()
-    for block in re.findall(r"(?m)^\S.*\(\d+\):\n((?: {6}\S.*\n?)+)", body):
-        out.update(line.strip() for line in block.splitlines() if line.strip())
+def _words(name: str) -> set[str]:
+    plain = unicodedata.normalize("NFKD", name.casefold())
+    return set(re.findall(r"[a-z0-9]+", plain)) - {"via", "linux", "erofs"}
+
+
+def _own_shortlog(body: str) -> dict[str, set[str]]:
+    """Subject -> the words of its authors' names, read again here with a regex of our own
+    from the "Name (N):" blocks."""
+    out: dict[str, set[str]] = {}
+    for who, block in re.findall(r"(?m)^(\S.*)\(\d+\):\n((?: {6}\S.*\n?)+)", body):
+        for line in block.splitlines():
+            if line.strip():
+                out.setdefault(line.strip().casefold(), set()).update(_words(who))
     return out
 
 
@@ -66,36 +80,44 @@ def _title(subject: str) -> str:
 
 def test_erofs_series_listed_by_a_later_pull_request_are_merged_by_it(erofs_store) -> None:
     """Read again here with a regex of its own: every series one of whose versions a later
-    pull request's letter lists whole is merged; every series merged by a pull request has a
-    patch its letter lists, in a version sent before it (the notices before it may have
-    taken the others)."""
+    pull request's letter lists whole, each patch under a name sharing a word with its
+    author's, is merged; every series merged by a pull request has a patch its letter lists,
+    in a version sent before it (the notices before it may have taken the others)."""
     db, _engine, _ = erofs_store
     con = sqlite3.connect(str(db))
-    letters: dict[str, set[str]] = {}
+    letters: dict[str, dict[str, set[str]]] = {}
     for key, body in con.execute(
         "SELECT sv.series_key, m.body FROM series_versions sv "
         "JOIN version_members vm ON vm.version_key = sv.key "
         "JOIN messages m ON m.id = vm.message_pk WHERE sv.pull"
     ):
         text = decompress_text(body) if isinstance(body, bytes) else body
-        letters.setdefault(key, set()).update(s.casefold() for s in _own_shortlog(text))
+        for subject, names in _own_shortlog(text).items():
+            letters.setdefault(key, {}).setdefault(subject, set()).update(names)
     sent = dict(con.execute("SELECT series_key, min(date) FROM series_versions GROUP BY 1"))
     assert sum(1 for s in letters.values() if s) > 50
-    versions: dict[str, list[tuple[int, list[str]]]] = {}
-    for key, vdate, subjects in con.execute(
-        "SELECT sv.series_key, sv.date, group_concat(m.subject, char(10)) "
+    versions: dict[str, list[tuple[int, list[tuple[str, set[str]]]]]] = {}
+    patches: dict[str, list[tuple[str, set[str]]]] = {}
+    dates: dict[str, tuple[str, int]] = {}
+    for key, vkey, vdate, subject, sender, author in con.execute(
+        "SELECT sv.series_key, sv.key, sv.date, m.subject, m.from_name, a.author_name "
         "FROM series_versions sv JOIN version_members vm ON vm.version_key = sv.key "
         "AND vm.idx > 0 JOIN messages m ON m.id = vm.message_pk "
-        "JOIN series_metrics sm ON sm.series_key = sv.series_key GROUP BY sv.key"
+        "JOIN message_analysis a ON a.message_pk = m.id "
+        "JOIN series_metrics sm ON sm.series_key = sv.series_key"
     ):
-        versions.setdefault(key, []).append((vdate, [_title(x) for x in subjects.split("\n")]))
+        patches.setdefault(vkey, []).append((_title(subject), _words(author or sender or "")))
+        dates[vkey] = (key, vdate)
+    for vkey, ps in patches.items():
+        key, vdate = dates[vkey]
+        versions.setdefault(key, []).append((vdate, ps))
     merged = dict(con.execute("SELECT series_key, merged FROM series_metrics"))
     whole = {
         key
         for key, vs in versions.items()
         if any(
-            vdate <= sent[pull] and all(t in listed for t in titles)
-            for vdate, titles in vs
+            vdate <= sent[pull] and all(listed.get(t, set()) & who for t, who in ps)
+            for vdate, ps in vs
             for pull, listed in letters.items()
         )
     }
@@ -108,8 +130,8 @@ def test_erofs_series_listed_by_a_later_pull_request_are_merged_by_it(erofs_stor
     assert len(pulled) > 100
     for key, pull in pulled:
         assert any(
-            vdate <= sent[pull] and any(t in letters[pull] for t in titles)
-            for vdate, titles in versions[key]
+            vdate <= sent[pull] and any(t in letters[pull] for t, _who in ps)
+            for vdate, ps in versions[key]
         ), (key, pull)
 
 
@@ -134,3 +156,46 @@ def test_a_pull_requests_patches_pointing_back_merge_the_series(tmp_path: Path) 
     assert row.merged == "fully"
     assert '"kind": "pull request"' in row.merge_evidence
     assert "20250130131535.91297-1-thuth@redhat.com" in row.merge_evidence
+
+
+def test_a_pull_request_arriving_later_merges_the_series_it_lists(tmp_path: Path) -> None:
+    """The series is stored unmerged; the next update brings the pull request that lists it:
+    it is merged then, with its merge date (what its dependents wait for, the prediction's
+    history), and the store equals one built from all the mail at once."""
+    from patchlens.stages import ingest
+    from patchlens.stages.pipeline import run_stages
+    from patchlens.stages.progress import Reporter
+    from patchlens.store.db import open_store
+    from tests.helpers.storedump import logical_dump
+
+    text = data_path("xen-qemu-samples", "qemu-functional-decorators.mbox").read_text()
+    at = text.index("From MAILER-DAEMON", text.index("Subject: Re: [PATCH v2 1/2]"))
+    growing = tmp_path / "l.mbox"
+    growing.write_text(text[:at])
+    quiet = Reporter(quiet=True)
+
+    def update(engine, cache: Path) -> None:
+        reports = ingest.run_update(engine, cache, quiet, jobs=1)
+        assert not [r.error for r in reports if r.error]
+        run_stages(engine, Config(), cache, quiet, jobs=1)
+
+    steps = open_store(str(tmp_path / "steps.db"))
+    ingest.add_list(steps, "l", [str(growing)])
+    update(steps, tmp_path / "c1")
+
+    def merged() -> tuple:
+        with steps.connect() as conn:
+            return conn.exec_driver_sql("SELECT merged, merge_changes FROM series_metrics").one()
+
+    assert merged()[0] == "none"
+    growing.write_text(text)
+    update(steps, tmp_path / "c1")
+    state, changes = merged()
+    assert state == "fully" and json.loads(changes)[-1][1] == 1
+    once = open_store(str(tmp_path / "once.db"))
+    ingest.add_list(once, "l", [str(growing)])  # the same file, whole now
+    update(once, tmp_path / "c2")
+    steps.dispose()
+    once.dispose()
+    a, b = logical_dump(tmp_path / "steps.db"), logical_dump(tmp_path / "once.db")
+    assert a["pull_items"] and [t for t in a if a[t] != b[t]] == []

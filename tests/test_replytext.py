@@ -901,3 +901,30 @@ def test_notices_and_what_they_took(body: str, notice: bool, scope: str) -> None
     r = analyze_reply(body)
     assert bool(r.notices) == notice
     assert r.notice_scope == scope
+
+
+@pytest.mark.parametrize(
+    ("body", "notice", "scope"),
+    [
+        # The review's cases: a tweak, a dropped tag or "these" is no part and no whole;
+        # relative clauses, reverts and wishes are no notices.
+        ("Applied after dropping fixes tag.", True, ""),
+        ("Applied with a few minor tweaks.", True, ""),
+        ("Dropped v1 and applied this.", True, ""),
+        ("I've fixed them up as below and applied to the togreg branch.", True, ""),
+        ("Applied with these tweaks.", True, ""),
+        ("I applied it by hand instead and all seemed fine.", True, ""),
+        ("Remainder of series applied to the togreg branch of iio.git.", True, "whole"),
+        ("Applied both.", True, "whole"),
+        ("Queued them all.", True, "whole"),
+        ("This conflicts with what I applied to the togreg branch yesterday.", False, ""),
+        ("Wrongly applied to the togreg branch, reverting.", False, ""),
+        ("The fix I applied to the togreg branch covers it.", False, ""),
+        ("I would prefer this to be\nApplied to the fixes-togreg branch", False, ""),
+        ("Looking forward to seeing this patch merged in the next cycle.", False, ""),
+    ],
+)
+def test_what_a_notice_is_not(body: str, notice: bool, scope: str) -> None:
+    r = analyze_reply(body)
+    assert bool(r.notices) == notice
+    assert r.notice_scope == scope

@@ -199,8 +199,11 @@ _NOT_DONE = _words(
     shouldn't wouldn't will 'll i'll we'll would 'd i'd we'd should could can may might must
     shall if once when whenever unless until after before please want wants wanted need needs
     like prefer hope hoping expect suggest suggests ask asking be get getting
+    looking forward seeing what which that who whom whose conflicts conflict conflicting
+    wrongly mistakenly accidentally erroneously revert reverting reverted
     """
 )
+_SUBJECT_WORDS = frozenset(("i", "we", "i've", "we've", "ive", "weve", "he", "she", "they"))
 # What a notice says it took: a part ("the first 4 patches", "patches 1-3", "1 and 2",
 # "all but the last"), or the whole ("the series", "both", "all of them").
 _SCOPE_FIRST = re.compile(
@@ -210,13 +213,23 @@ _SCOPE_NUMBERS = re.compile(
     r"(?i)\bpatch(?:es)?\s+#?(\d{1,3}(?:/\d{1,3})?(?:\s*(?:-|to|and|,|&)\s*(?:patch\s+)?"
     r"\d{1,3}(?:/\d{1,3})?)*)\b|^\s*(?:v\d+\s+)?(\d{1,3}\s*-\s*\d{1,3})\s|\[(\d{1,3})/\d{1,3}\]"
 )
+# A part: words that leave patches out, said of patches ("all but the last", "except patch
+# 3", "skipped this patch", "leaving 2/5"), not of a tag or a tweak ("after dropping the Fixes
+# tag", "with a few tweaks").
 _SCOPE_SOME = re.compile(
-    r"(?i)\b(?:except|all\s+but|apart\s+from|but\s+not|other\s+than|leav(?:e|ing)|"
-    r"dropp?(?:ed|ing)|skipp?(?:ed|ing)|some\s+of|part\s+of|most\s+of|a\s+few)\b"
+    r"(?i)\b(?:except(?:\s+for)?|all\s+but|apart\s+from|other\s+than|but\s+not|leav(?:e|ing)"
+    r"|dropp?(?:ed|ing)|skipp?(?:ed|ing)|without)\s+(?:the\s+|this\s+|that\s+)?"
+    r"(?:last|first|final|patch(?:es)?\b|one\b|#?\d|\[\d)"
 )
-_SCOPE_WHOLE = re.compile(
-    r"(?i)\b(?:series|patch\s*set|patchset|set|all|both|whole|entire|everything|them|these"
-    r"|pile|lot)\b"
+# The whole, as what was taken: before the verb ("Series applied", "Both applied", "Remainder
+# of series applied") or as its object ("applied the series", "queued them all").
+_WHOLE_WORDS = (
+    r"(?:series|patch\s*set|patchset|set|all|both|whole|entire|everything|lot|pile|remainder)"
+)
+_SCOPE_WHOLE_BEFORE = re.compile(rf"(?i)\b{_WHOLE_WORDS}\b")
+_SCOPE_WHOLE_AFTER = re.compile(
+    rf"(?i)\s+(?:(?:the|this|these|those|your|whole|entire|full|complete|now)\s+)*"
+    rf"(?:{_WHOLE_WORDS}|them|these)\b"
 )
 # b4's thank-you list of what was applied: "[2/3] fuse: call ..." then the commit's URL.
 _B4_APPLIED = re.compile(r"^\s*\[(\d{1,3})/\d{1,3}\]\s+\S")
@@ -558,11 +571,23 @@ def notice_tree(after: str) -> str:
     return ref
 
 
-def notice_scope(sentence: str) -> str:
-    """Which patches a notice's sentence says were taken. Pure. "some" for a part it does not
-    number ("all but the last", "leaving patch 2"), "first:N" / "last:N", "patches:1,2,3" for
-    those named (a range written out), "whole" for the series ("Series applied", "applied
-    both"), "" when it does not say (then the patch it answers tells, metrics/backlog.py)."""
+def specific_tree(tree: str) -> bool:
+    """Whether a notice's tree names one tree or branch ("togreg", "iio.git togreg",
+    "vfs/vfs.git vfs.fixes"), not a generic word or a version ("next", "test", "v2"): an
+    author's own notice counts as a merge only with one (metrics/backlog.py). Pure."""
+    t = tree.strip().lower()
+    return bool(t) and t not in _TREE_WORDS and not re.fullmatch(r"v?\d+(?:\.\d+)*(?:-rc\d+)?", t)
+
+
+def notice_scope(sentence: str, start: int | None = None, end: int | None = None) -> str:
+    """Which patches a notice's sentence says were taken (its verb at `start`:`end`, by
+    default the first notice verb). Pure. "some" for a part it does not number ("all but the
+    last", "leaving patch 2"), "first:N" / "last:N", "patches:1,2,3" for those named (a range
+    written out), "whole" for the series ("Series applied", "applied both"), "" when it does
+    not say (then the patch it answers tells, metrics/backlog.py)."""
+    if start is None or end is None:
+        verb = _NOTICE_VERB.search(sentence)
+        start, end = (verb.start(), verb.end()) if verb else (len(sentence), len(sentence))
     if _SCOPE_SOME.search(sentence):
         return "some"
     m = _SCOPE_FIRST.search(sentence)
@@ -583,7 +608,8 @@ def notice_scope(sentence: str) -> str:
         numbers.discard(0)
         if numbers:
             return "patches:" + ",".join(str(n) for n in sorted(numbers))
-    if _SCOPE_WHOLE.search(sentence):
+    clause = re.split(r"[,;:]", sentence[max(0, start - 80) : start])[-1]
+    if _SCOPE_WHOLE_BEFORE.search(clause) or _SCOPE_WHOLE_AFTER.match(sentence, end):
         return "whole"
     return ""
 
@@ -606,8 +632,13 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str]]:
     for i, role in enumerate(roles):
         if role == _WRITTEN:
             line = lines[i].strip()
-            if cur and _LINE_STARTS_NOTICE.match(line) and not cur[-1].endswith((".", "!", "?")):
-                cur[-1] += "."
+            if (
+                cur
+                and _LINE_STARTS_NOTICE.match(line)
+                and not cur[-1].endswith((".", "!", "?"))
+                and cur[-1].rsplit(None, 1)[-1].lower() not in _NOT_DONE
+            ):
+                cur[-1] += "."  # not "I would prefer this to be / Applied to ...": a wish
             cur.append(line)
         elif cur:
             paragraphs.append(" ".join(cur))
@@ -626,7 +657,13 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str]]:
                 index = index or _SentenceIndex(sentence)
                 kind = _notice_at(sentence, m, index)
                 if kind and all(k != kind for k, _t, _s in found):
-                    found.append((kind, notice_tree(sentence[m.end() :]), notice_scope(sentence)))
+                    found.append(
+                        (
+                            kind,
+                            notice_tree(sentence[m.end() :]),
+                            notice_scope(sentence, m.start(), m.end()),
+                        )
+                    )
     return found
 
 
@@ -695,12 +732,17 @@ def _notice_at(sentence: str, m: re.Match[str], index: _SentenceIndex | None = N
     tokens = local.replace("’", "'").lower().split()
     if tokens and tokens[-1] in _DETERMINERS:
         return None  # "the merged patch", "this applied version"
+    if tokens and tokens[0] in _DETERMINERS and any(t in _SUBJECT_WORDS for t in tokens[1:]):
+        return None  # "The fix I applied to the togreg branch covers it": a relative clause
     personal = bool(tokens) and tokens[0] in _SUBJECTS
     if not all(t.strip(".!,;") in _FILLERS or _FILLER_TOKEN.match(t) for t in tokens):
         if _COORDINATED.match(local.strip() + " "):
             personal = True
         elif not (
-            notice_tree(sentence[end:]) and not any(t.strip(".!,;") in _NOT_DONE for t in tokens)
+            notice_tree(sentence[end:])
+            and not any(t.strip(".!,;") in _NOT_DONE for t in tokens)
+            # "The fix I applied to the togreg branch": a relative clause, not a notice.
+            and not any(t in _SUBJECT_WORDS for t in tokens[1:])
         ):
             return None
     if len(tokens) > 10:

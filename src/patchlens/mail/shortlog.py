@@ -7,9 +7,10 @@ sent it, whether or not they said "applied" on the list (metrics/backlog.py)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # "Jonathan Cameron (2):", "Nuno Sá (1):": an author's block of the shortlog.
-_AUTHOR = re.compile(r"^\S[^\n]{0,200}\(\d{1,6}\):\s*$")
+_AUTHOR = re.compile(r"^(\S[^\n]{0,200}?)\s*\(\d{1,6}\):\s*$")
 # A commit's subject in an author's block, indented (git shortlog indents by six spaces;
 # the diffstat after it by one).
 _SUBJECT = re.compile(r"^ {2,8}(\S[^\n]{0,998})$")
@@ -17,21 +18,44 @@ _SUBJECT = re.compile(r"^ {2,8}(\S[^\n]{0,998})$")
 MAX_SUBJECTS = 20_000
 
 
-def shortlog_subjects(body: str) -> list[str]:
-    """The commit subjects of the shortlog blocks in a pull request's letter, in order,
-    as written (trailing blanks removed); [] when it has none."""
-    out: list[str] = []
+def shortlog_subjects(body: str) -> list[tuple[str, str]]:
+    """(author, subject) of each commit of the shortlog blocks in a pull request's letter,
+    in order, as written (trailing blanks removed); [] when it has none."""
+    out: list[tuple[str, str]] = []
+    author = ""
     in_block = False
     for line in body.splitlines():
-        if _AUTHOR.match(line):
-            in_block = True
+        a = _AUTHOR.match(line)
+        if a:
+            author, in_block = a[1], True
             continue
         if in_block:
             m = _SUBJECT.match(line.rstrip())
             if m:
-                out.append(m[1])
+                out.append((author, m[1]))
                 if len(out) >= MAX_SUBJECTS:
                     break
                 continue
             in_block = False
     return out
+
+
+_VIA = re.compile(r"(?i)\s+via\s+\S.*$")
+_PARENS = re.compile(r"\(([^()]*)\)")
+
+
+def name_key(name: str) -> str:
+    """A person's name as two spellings of it compare: accents, case and punctuation
+    removed, its words in order ("Nuno Sá" and "sa, nuno" are one; so are "Bo Liu" and "Liu
+    Bo"). Pure."""
+    plain = unicodedata.normalize("NFKD", name).casefold()
+    words = re.findall(r"[^\W_]+", "".join(ch for ch in plain if not unicodedata.combining(ch)))
+    return " ".join(sorted(words))
+
+
+def name_keys(name: str) -> frozenset[str]:
+    """The keys a sender's name may be listed by in a shortlog: the name without a list's
+    "via Linux-erofs" (DMARC rewriting), and each part of "金红宇 (Hongyu Jin)". Pure."""
+    name = _VIA.sub("", name)
+    parts = [name, _PARENS.sub(" ", name), *_PARENS.findall(name)]
+    return frozenset(k for k in map(name_key, parts) if k)

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from patchlens.mail.replytext import specific_tree
 from patchlens.metrics.model import (
     PatchFacts,
     ReplyFacts,
@@ -87,7 +88,9 @@ def _linked(p: PatchFacts) -> bool:
 
 def _is_notice(r: ReplyFacts) -> bool:
     """Whether a reply counts as a merge notice (see `merge_notice`)."""
-    return bool(r.notices) and (not r.is_author or "committed" in r.notices or bool(r.notice_tree))
+    return bool(r.notices) and (
+        not r.is_author or "committed" in r.notices or specific_tree(r.notice_tree)
+    )
 
 
 def notice_covers(r: ReplyFacts, v: VersionFacts) -> frozenset[int] | None:
@@ -97,12 +100,13 @@ def notice_covers(r: ReplyFacts, v: VersionFacts) -> frozenset[int] | None:
     patch it answers tells: the cover letter (or a series of one patch) is the whole, patch
     3 of 10 is patch 3 (maintainers who answer each patch "Applied" take each so)."""
     scope = r.notice_scope
+    if scope.startswith("patches:"):  # listed or named: b4's "(subset)" lists its part
+        return frozenset(int(x) for x in scope[8:].split(",") if x.isdigit())
     if r.subset or scope == "some":
-        return frozenset()
+        # A part it does not name; of a version of one patch, that patch.
+        return None if len(v.patches) <= 1 and not r.subset else frozenset()
     if scope == "whole":
         return None
-    if scope.startswith("patches:"):
-        return frozenset(int(x) for x in scope[8:].split(",") if x.isdigit())
     last = max(v.patches, default=0)
     if scope.startswith(("first:", "last:")):
         n = int(scope.partition(":")[2])
@@ -269,6 +273,7 @@ def merged_at(s: SeriesFacts) -> int | None:
     dates = sorted(
         {v.date for v in s.versions}
         | {r.date for v in s.versions for r in v.replies}
+        | {r.date for v in s.versions for r in v.pulled}
         | {p.commit_date for v in s.versions for p in v.patches.values() if p.commit_date}
     )
     changes = merge_changes(s, dates)

@@ -26,9 +26,11 @@ class PatchFacts:
     carried_review: bool = False
     subject: str = ""
     patch_id: str = ""  # git patch-id --stable of its diff ("" when it has none)
-    # What a pull request that lists it names it by (stages/metrics.py pull_item_rows).
+    # What a pull request that lists it names it by (stages/pulled.py item_rows).
     normalized_title: str = ""
     message_id: str = ""
+    # Its author's name as mail/shortlog.py name_keys compares names.
+    author_keys: frozenset[str] = frozenset()
     # The paths its renames and copies came from (not in `files`): MAINTAINERS sections are
     # looked up by these too, as get_maintainer.pl does.
     old_files: tuple[str, ...] = ()

@@ -239,9 +239,11 @@ def record_of(se: SeriesFacts, subsystems: tuple[str, ...]) -> SeriesRecord:
     events = sorted(
         {v.date for v in se.versions} | {r.date for v in se.versions for r in v.replies}
     )
+    # The merge may come with a pull request that lists the series (VersionFacts.pulled).
     dates = sorted(
         set(events)
         | {p.commit_date for v in se.versions for p in v.patches.values() if p.commit_date}
+        | {r.date for v in se.versions for r in v.pulled}
     )
     changes = merge_changes(se, dates)
     return SeriesRecord(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, and_, func, select
 
 from patchlens.identity.people import Identities
+from patchlens.mail.shortlog import name_keys
 from patchlens.mail.subject import parse_subject
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
 from patchlens.queries.sql import chunks, cols
@@ -86,9 +87,10 @@ def load_series(
             lambda ks: _where(
                 select(
                     *cols(vm, "version_key", "idx"),
-                    *cols(m, "id", "date_utc", "subject", "message_id"),
+                    *cols(m, "id", "date_utc", "subject", "message_id", "from_name"),
                     *cols(a, "lines_added", "lines_removed", "files", "old_files", "patch_id"),
                     a.c.normalized_title,
+                    a.c.author_name,
                 )
                 .join(m, m.c.id == vm.c.message_pk)
                 .join(a, a.c.message_pk == m.c.id)
@@ -134,6 +136,9 @@ def load_series(
             patch_id=r.patch_id or "",
             normalized_title=r.normalized_title or "",
             message_id=r.message_id or "",
+            # Whose commit a pull request's shortlog would name: the patch's author (its
+            # "From:" line) when someone else sent it, else the sender.
+            author_keys=name_keys(r.author_name or r.from_name or ""),
             old_files=tuple(_files(r.old_files or "[]")),
         )
     _attach_pulled(conn, people, [v for v in versions.values() if not v.pull])
@@ -325,13 +330,19 @@ def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionF
     if not n_items:
         return
     taken: dict[tuple[str, str], tuple[dict[int, None], Row[Any]]] = {}
+    keys_of: dict[str, frozenset[str]] = {}
     for r in _rows(
         conn,
         lambda ks: _where(select(pi), pi.c.value, ks).order_by(pi.c.pull_key, pi.c.kind),
         None if n_items <= len(values) else values,
     ):
         for v, i in wanted.get((r.kind, r.value), ()):
-            if r.date >= v.date:
+            # A subject names a posting of the commit's author only: two people post patches
+            # of one title ("iio: dac: ad5624r: fix incorrect handling of an optional
+            # regulator", 9 series of 2 authors on linux-iio).
+            if r.author and r.author not in keys_of:
+                keys_of[r.author] = name_keys(r.author)
+            if r.date >= v.date and (not r.author or keys_of[r.author] & v.patches[i].author_keys):
                 idx, _row = taken.setdefault((v.key, r.pull_key), ({}, r))
                 idx[i] = None
     by_key = {v.key: v for v in versions}

@@ -38,7 +38,9 @@ from patchlens.review.model import (
 #    patches it took (message_notices.scope) and reads more wordings.
 # 7: a posting's renamed and copied files keep their old paths (old_files), which MAINTAINERS
 #    sections are looked up by as well, as get_maintainer.pl does.
-ANALYSIS_VERSION = 7
+# 8: a notice's scope is what it says it took as its object or listed ("applied with these
+#    tweaks" says nothing of the whole); relative clauses and wishes before a notice are none.
+ANALYSIS_VERSION = 8
 
 
 @dataclass(slots=True)

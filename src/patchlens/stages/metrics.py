@@ -375,12 +375,13 @@ def _redo_owed(
     keys |= series_gaining_paths(conn, since)
     # A change in a series may merge (or unmerge) the prerequisite of another, or be the
     # prerequisite a stored series named before it arrived: those dependents are owed too.
-    keys |= prerequisites.dependents_of(conn, keys)
     # A pull request that changed lists (or no longer lists) other series: they are owed,
-    # and read its new items when loaded.
+    # and read its new items when loaded. Before the dependents: a series it merges may be
+    # the prerequisite of another.
     changed, listed = pulled.sync(conn, pulled.pull_keys_among(conn, keys))
     rep.changed_rows += changed
     keys |= listed
+    keys |= prerequisites.dependents_of(conn, keys)
     with reporter.task("computing metrics (series)", len(keys)) as task:
         authors = _authors_of(conn, people, keys)
         first = _FirstDates(conn, people, first_dates_of(conn, people, authors))

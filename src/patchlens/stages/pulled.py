@@ -88,13 +88,16 @@ def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[
     # seldom holds a shortlog, a letter no pointer trailers.
     mails = sorted({r.message_pk for r in members})
     pull_of = {r.message_pk: r.series_key for r in members}
-    items: dict[tuple[str, str, str], None] = {}
+    # (pull, kind, value) -> the author's name as the shortlog writes it ("" for a
+    # Message-ID; "" too when two authors of one pull request wrote commits of one subject).
+    items: dict[tuple[str, str, str], str] = {}
     for chunk in chunks(mails):
         for pk, body in conn.execute(select(m.c.id, m.c.body).where(m.c.id.in_(chunk))):
-            for subject in shortlog_subjects(body or ""):
+            for author, subject in shortlog_subjects(body or ""):
                 title = parse_subject(subject).normalized_title
                 if title:
-                    items[(pull_of[pk], SUBJECT, title)] = None
+                    item = (pull_of[pk], SUBJECT, title)
+                    items[item] = author if items.get(item, author) == author else ""
     pointers: dict[int, list[tuple[str, str]]] = {}
     for chunk in chunks(mails):
         for pk, key, value in conn.execute(
@@ -105,9 +108,9 @@ def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[
             pointers.setdefault(pk, []).append((key, value))
     for pk, trailers in pointers.items():
         for message_id in pointer_ids(trailers):
-            items[(pull_of[pk], MESSAGE, message_id)] = None
+            items[(pull_of[pk], MESSAGE, message_id)] = ""
     out = []
-    for key, kind, value in sorted(items):
+    for (key, kind, value), author in sorted(items.items()):
         name, addr = senders.get(key, ("", ""))
         out.append(
             {
@@ -117,6 +120,7 @@ def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[
                 "date": sent[key],
                 "sender_name": name or "",
                 "sender_addr": addr or "",
+                "author": author,
             }
         )
     return out

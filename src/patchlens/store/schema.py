@@ -367,7 +367,7 @@ message_analysis = Table(
     # A prerequisite named by change-id is looked up by it (stages/prerequisites.py): without
     # the index every version member of the store is read (migration 0021).
     Index(None, "change_id"),
-    # The postings a pull request lists by subject (stages/metrics.py pulled_series):
+    # The postings a pull request lists by subject (stages/pulled.py series_listed):
     # postings only, a partial index (migration 0028).
     Index(
         "ix_message_analysis_posting_title",
@@ -400,7 +400,7 @@ message_notices = Table(
     Column("tree", Text, nullable=True),  # where the notice says the patches went, if it says
     # Which patches it says were taken: whole | some | first:N | last:N | patches:1,3 | NULL
     # when it does not say (mail/replytext.py notice_scope).
-    Column("scope", String(200), nullable=True),
+    Column("scope", Text, nullable=True),
     UniqueConstraint("message_pk", "kind"),
 )
 
@@ -652,9 +652,7 @@ series_prerequisites = Table(
     Index(None, "kind", "value"),
 )
 
-# Pull requests ([GIT PULL], [PULL]) are not series to review: kept apart, with the merged
-# state their notices give (pr-tracker-bot's "has been merged into ...", "Applied, thanks").
-# What each pull request lists (stages/metrics.py pull_item_rows): the normalised subject of
+# What each pull request lists (stages/pulled.py item_rows): the normalised subject of
 # each commit of its letter's shortlog, and the Message-ID each of its patches points back to
 # (Message-ID:, Link:). A series' facts read the items naming its patches (queries/
 # evidence.py): a patch a later pull request lists was taken by the maintainer who sent it.
@@ -667,10 +665,15 @@ pull_items = Table(
     Column("date", Date, nullable=False),  # when the pull request was first sent
     Column("sender_name", Text, nullable=False),
     Column("sender_addr", Text, nullable=False),
+    # The commit's author as the shortlog names it, "" for a Message-ID: a subject names a
+    # posting of that author only (mail/shortlog.py name_keys compares the names).
+    Column("author", Text, nullable=False, server_default=""),
     UniqueConstraint("pull_key", "kind", "value"),
     Index(None, "value"),
 )
 
+# Pull requests ([GIT PULL], [PULL]) are not series to review: kept apart, with the merged
+# state their notices give (pr-tracker-bot's "has been merged into ...", "Applied, thanks").
 pull_requests = Table(
     "pull_requests",
     metadata,

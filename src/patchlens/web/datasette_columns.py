@@ -438,6 +438,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "date": f"when the pull request was first sent ({EPOCH})",
             "sender_name": "its sender's name",
             "sender_addr": "its sender's address",
+            "author": "the commit's author as the shortlog names it; empty for a Message-ID",
         },
     ),
     "pull_requests": (

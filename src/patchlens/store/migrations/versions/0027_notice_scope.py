@@ -19,7 +19,8 @@ depends_on = None
 
 def upgrade() -> None:
     # A plain ADD COLUMN (nullable, no default): no copy of the table on SQLite.
-    op.add_column("message_notices", sa.Column("scope", sa.String(200), nullable=True))
+    # Text: b4's thank-you for a 92-patch series lists every patch ("patches:1,2,...,92").
+    op.add_column("message_notices", sa.Column("scope", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:

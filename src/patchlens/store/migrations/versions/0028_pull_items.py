@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("date", sa.Integer(), nullable=False),
         sa.Column("sender_name", sa.Text(), nullable=False),
         sa.Column("sender_addr", sa.Text(), nullable=False),
+        sa.Column("author", sa.Text(), server_default="", nullable=False),
         sa.UniqueConstraint("pull_key", "kind", "value"),
     )
     op.create_index("ix_pull_items_value", "pull_items", ["value"])
