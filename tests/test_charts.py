@@ -222,15 +222,16 @@ def spread(values: list[float]) -> float:
 
 
 def test_time_to_merge_medians_are_readable(client):
-    """On a linear axis the largest p90 (82 days since merges by notice count, 258 days
-    before) squeezes most medians (the middle 80% of them) into a few percent of the plot's
-    height; on the log axis they spread over a good part of it."""
+    """On a linear axis the largest p90 (more than 60 days) squeezes most medians (the
+    middle 80% of them) into a small part of the plot's height (14% since merges by pull
+    request count, 6% before, 258 days' p90 before merges by notice); on the log axis they
+    spread over a good part of it, half as far again at least."""
     over = client.get("/api/performance").json()["over_time"]["time_to_merge_hours"]
     p90 = max(r["p90"] for r in over if r["p90"] is not None)
     medians = [r["median"] for r in over if r["median"] is not None]
     assert p90 / 24 > 60, "EROFS has a p90 of more than 60 days"
     linear_share = spread(medians) / p90
-    assert linear_share < 0.06
+    assert linear_share < 0.2
 
     svg = client.get("/charts/perf-time_to_merge.svg").text
     top, low = panels(svg)
@@ -238,7 +239,7 @@ def test_time_to_merge_medians_are_readable(client):
     ys = series_dots(top, 0)
     assert len(ys) == len(medians)
     share = spread(ys) / plot_height(top)
-    assert share > 0.25, f"medians spread over {share:.0%} of the plot"
+    assert share > max(0.25, 1.5 * linear_share), f"medians spread over {share:.0%} of the plot"
     assert_log_axis(y_ticks(top))
     # Every period of the table is on the axis, each at its own place.
     assert [p[2] for p in series_points(top, 0)] == [
