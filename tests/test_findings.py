@@ -114,6 +114,9 @@ def test_a_filter_with_too_few_series_withholds_with_the_reason(client, sql):
     assert 0 < few["series"] < 60
     for x in few["findings"]:
         if x["id"].startswith("size-"):
+            if x["withheld"] is None:  # both halves have enough merged series
+                assert min(g["n"] for g in x["groups"]) >= 10 and x["effect"] is not None
+                continue
             m = re.fullmatch(r"only (\d+) merged series for (.+); need 10", x["withheld"])
             assert m, x["withheld"]
             assert int(m.group(1)) == next(g["n"] for g in x["groups"] if g["label"] == m[2])

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from patchlens.config import Config
+from patchlens.mail.replytext import specific_tree
 from patchlens.metrics.backlog import (
     BLOCKED_FOREVER,
     STATES,
@@ -197,11 +198,11 @@ def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
     whole_version = False
     for v in posted:
         taken: set[int] = set()
-        for r in v.replies:
+        for r in [*v.replies, *v.pulled]:  # pull requests listing its patches count as notices
             if not (
                 r.date <= when
                 and r.notices
-                and (not r.is_author or "committed" in r.notices or r.notice_tree)
+                and (not r.is_author or "committed" in r.notices or specific_tree(r.notice_tree))
             ):
                 continue
             notices.append(r)
@@ -213,6 +214,9 @@ def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
                 continue
             elif kind == "some":
                 if len(v.patches) <= 1:
+                    taken.add(-1)
+            elif kind == "count":  # "the two patches": the whole when as many as it has
+                if int(arg) >= len(v.patches):
                     taken.add(-1)
             elif kind == "first":
                 taken.update(range(1, int(arg) + 1))
@@ -337,6 +341,7 @@ def test_merge_changes_are_the_merge_of_the_facts(erofs_store) -> None:
             {v.date for v in se.versions}
             | {r.date for v in se.versions for r in v.replies}
             | {p.commit_date for v in se.versions for p in v.patches.values() if p.commit_date}
+            | {r.date for v in se.versions for r in v.pulled}  # pull requests that list it
         )
         asked = sorted(dates | {d - 1 for d in dates} | {BLOCKED_FOREVER})
         changes, state = [], False

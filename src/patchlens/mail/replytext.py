@@ -231,6 +231,13 @@ _SCOPE_WHOLE_AFTER = re.compile(
     rf"(?i)\s+(?:(?:the|this|these|those|your|whole|entire|full|complete|now)\s+)*"
     rf"(?:{_WHOLE_WORDS}|them|these)\b"
 )
+# A count of what was taken: "I've committed the two patches", "The 3 patches are applied".
+_COUNTED = (
+    r"(?:the\s+|these\s+|those\s+|all\s+)?"
+    r"(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten)\s+patch(?:es)?\b"
+)
+_SCOPE_COUNT_AFTER = re.compile(rf"(?i)\s+{_COUNTED}")
+_SCOPE_COUNT_BEFORE = re.compile(rf"(?i)\b{_COUNTED}")
 # b4's thank-you list of what was applied: "[2/3] fuse: call ..." then the commit's URL.
 _B4_APPLIED = re.compile(r"^\s*\[(\d{1,3})/\d{1,3}\]\s+\S")
 _COUNT_WORDS = {
@@ -583,8 +590,9 @@ def notice_scope(sentence: str, start: int | None = None, end: int | None = None
     """Which patches a notice's sentence says were taken (its verb at `start`:`end`, by
     default the first notice verb). Pure. "some" for a part it does not number ("all but the
     last", "leaving patch 2"), "first:N" / "last:N", "patches:1,2,3" for those named (a range
-    written out), "whole" for the series ("Series applied", "applied both"), "" when it does
-    not say (then the patch it answers tells, metrics/backlog.py)."""
+    written out), "count:N" for a number of patches it does not name ("I've committed the two
+    patches"), "whole" for the series ("Series applied", "applied both"), "" when it does not
+    say (then the patch it answers tells, metrics/backlog.py)."""
     if start is None or end is None:
         verb = _NOTICE_VERB.search(sentence)
         start, end = (verb.start(), verb.end()) if verb else (len(sentence), len(sentence))
@@ -609,6 +617,10 @@ def notice_scope(sentence: str, start: int | None = None, end: int | None = None
         if numbers:
             return "patches:" + ",".join(str(n) for n in sorted(numbers))
     clause = re.split(r"[,;:]", sentence[max(0, start - 80) : start])[-1]
+    counted = _SCOPE_COUNT_AFTER.match(sentence, end) or _SCOPE_COUNT_BEFORE.search(clause)
+    if counted:
+        n = counted[1].lower()
+        return f"count:{int(n) if n.isdigit() else _COUNT_WORDS[n]}"
     if _SCOPE_WHOLE_BEFORE.search(clause) or _SCOPE_WHOLE_AFTER.match(sentence, end):
         return "whole"
     return ""

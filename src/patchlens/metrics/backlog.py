@@ -107,6 +107,9 @@ def notice_covers(r: ReplyFacts, v: VersionFacts) -> frozenset[int] | None:
         return None if len(v.patches) <= 1 and not r.subset else frozenset()
     if scope == "whole":
         return None
+    if scope.startswith("count:"):
+        # "I've committed the two patches": the whole when it counts as many as there are.
+        return None if int(scope[6:]) >= len(v.patches) else frozenset()
     last = max(v.patches, default=0)
     if scope.startswith(("first:", "last:")):
         n = int(scope.partition(":")[2])

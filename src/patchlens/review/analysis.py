@@ -40,7 +40,8 @@ from patchlens.review.model import (
 #    sections are looked up by as well, as get_maintainer.pl does.
 # 8: a notice's scope is what it says it took as its object or listed ("applied with these
 #    tweaks" says nothing of the whole); relative clauses and wishes before a notice are none.
-ANALYSIS_VERSION = 8
+# 9: a notice that counts the patches it took ("I've committed the two patches") says so.
+ANALYSIS_VERSION = 9
 
 
 @dataclass(slots=True)

@@ -21,6 +21,14 @@ def upgrade() -> None:
     # A plain ADD COLUMN (nullable, no default): no copy of the table on SQLite.
     # Text: b4's thank-you for a 92-patch series lists every patch ("patches:1,2,...,92").
     op.add_column("message_notices", sa.Column("scope", sa.Text(), nullable=True))
+    # Rows analysed before hold no value here: they are analysed again by the next update,
+    # whatever code wrote them (a store taken down past this revision and up again keeps
+    # its rows' analysis version, which the version constant alone would not catch).
+    bind = op.get_bind()
+    bind.execute(sa.text("UPDATE message_analysis SET analysis_version = 0"))
+    # And the stages after it are redone from them (the digest of the last run is forgotten).
+    # (schema.PIPELINE_DIGEST, as this revision names it).
+    bind.execute(sa.text("DELETE FROM stage_state WHERE stage = 'review+match+metrics'"))
 
 
 def downgrade() -> None:

@@ -19,6 +19,14 @@ depends_on = None
 def upgrade() -> None:
     # A plain ADD COLUMN (nullable, no default): no copy of the table on SQLite.
     op.add_column("message_analysis", sa.Column("old_files", sa.Text(), nullable=True))
+    # Rows analysed before hold no value here: they are analysed again by the next update,
+    # whatever code wrote them (a store taken down past this revision and up again keeps
+    # its rows' analysis version, which the version constant alone would not catch).
+    bind = op.get_bind()
+    bind.execute(sa.text("UPDATE message_analysis SET analysis_version = 0"))
+    # And the stages after it are redone from them (the digest of the last run is forgotten).
+    # (schema.PIPELINE_DIGEST, as this revision names it).
+    bind.execute(sa.text("DELETE FROM stage_state WHERE stage = 'review+match+metrics'"))
 
 
 def downgrade() -> None:
