@@ -129,31 +129,28 @@ def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[
 def series_listed(conn: Connection, items: Iterable[tuple[str, str]]) -> set[str]:
     """The series (not pull requests) holding a posting that an item names: by normalised
     title (the postings' partial index) or by Message-ID."""
+    a, m = schema.message_analysis, schema.messages
     subjects = sorted({v for kind, v in items if kind == SUBJECT})
     messages = sorted({v for kind, v in items if kind == MESSAGE})
-    sv, vm, m, a = (
-        schema.series_versions,
-        schema.version_members,
-        schema.messages,
-        schema.message_analysis,
-    )
+    return _series_holding(
+        conn, a, a.c.message_pk, a.c.normalized_title, subjects, a.c.is_posting
+    ) | (_series_holding(conn, m, m.c.id, m.c.message_id, messages))
+
+
+def _series_holding(
+    conn: Connection, table: Any, pk: Any, column: Any, values: list[str], *where: Any
+) -> set[str]:
+    """The series (not pull requests) with a member whose `column` (of `table`, joined by its
+    message key `pk`) is among `values`."""
+    sv, vm = schema.series_versions, schema.version_members
     out: set[str] = set()
-    for chunk in chunks(subjects):
+    for chunk in chunks(values):
         q = (
             select(sv.c.series_key)
-            .select_from(a)
-            .join(vm, vm.c.message_pk == a.c.message_pk)
+            .select_from(table)
+            .join(vm, vm.c.message_pk == pk)
             .join(sv, sv.c.key == vm.c.version_key)
-            .where(a.c.is_posting, a.c.normalized_title.in_(chunk), ~sv.c.pull)
-        )
-        out.update(k for (k,) in conn.execute(q))
-    for chunk in chunks(messages):
-        q = (
-            select(sv.c.series_key)
-            .select_from(m)
-            .join(vm, vm.c.message_pk == m.c.id)
-            .join(sv, sv.c.key == vm.c.version_key)
-            .where(m.c.message_id.in_(chunk), ~sv.c.pull)
+            .where(*where, column.in_(chunk), ~sv.c.pull)
         )
         out.update(k for (k,) in conn.execute(q))
     return out
