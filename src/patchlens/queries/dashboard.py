@@ -1026,8 +1026,11 @@ def subsystem_page(
             here,
             top,
         ),
+        # Open series only, as the backlog's count of the same name (queries/report.py
+        # unanswered_by_subsystem): a merged series its maintainers never answered is not
+        # work waiting on them.
         "unanswered": part(
-            [r for r in rows if r["unanswered_by_subsystem"]],
+            [r for r in rows if r["unanswered_by_subsystem"] and r["state"] in OPEN_STATES],
             f,
             here,
             top,

@@ -506,7 +506,10 @@ class Subsystem(Open):
     time_to_first_response_hours: Summary
     time_to_merge_hours: Summary
     reviewer_load: LoadPart
-    unanswered: SeriesPart
+    unanswered: SeriesPart = Field(
+        description="open series (stale included) no maintainer or reviewer of this "
+        "subsystem answered"
+    )
     open: SeriesPart
     queues: list[MaintainerQueue]
     waiting_on: WaitingOn
