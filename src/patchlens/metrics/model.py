@@ -29,8 +29,9 @@ class PatchFacts:
     # What a pull request that lists it names it by (stages/pulled.py item_rows).
     normalized_title: str = ""
     message_id: str = ""
-    # Its author's name as mail/shortlog.py name_keys compares names.
-    author_keys: frozenset[str] = frozenset()
+    # Its author's name (the "From:" line's when someone else sent it), which a pull
+    # request's shortlog names (queries/evidence.py).
+    author_name: str = ""
     # The paths its renames and copies came from (not in `files`): MAINTAINERS sections are
     # looked up by these too, as get_maintainer.pl does.
     old_files: tuple[str, ...] = ()

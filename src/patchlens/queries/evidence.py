@@ -138,7 +138,7 @@ def load_series(
             message_id=r.message_id or "",
             # Whose commit a pull request's shortlog would name: the patch's author (its
             # "From:" line) when someone else sent it, else the sender.
-            author_keys=name_keys(r.author_name or r.from_name or ""),
+            author_name=r.author_name or r.from_name or "",
             old_files=tuple(_files(r.old_files or "[]")),
         )
     _attach_pulled(conn, people, [v for v in versions.values() if not v.pull])
@@ -208,6 +208,7 @@ def load_series(
         v = versions.get(r.version_key)
         if v is None or r.date_utc is None:
             continue
+        kinds, tree, scope = notices.get(r.id, ([], "", ""))
         v.replies.append(
             ReplyFacts(
                 r.id,
@@ -220,11 +221,11 @@ def load_series(
                 r.id in reviewed,
                 r.from_addr,
                 r.message_id,
-                tuple(notices.get(r.id, ((), "", ""))[0]),
-                notices.get(r.id, ((), "", ""))[1],
+                tuple(kinds),
+                tree,
                 # Read for notices alone (a subject parse per reply would cost a rebuild).
                 r.id in notices and "SUBSET" in parse_subject(r.subject or "").flags,
-                notices.get(r.id, ((), "", ""))[2],
+                scope,
             )
         )
     if wanted is None:
@@ -330,7 +331,15 @@ def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionF
     if not n_items:
         return
     taken: dict[tuple[str, str], tuple[dict[int, None], Row[Any]]] = {}
+    # Names compared as mail/shortlog.py name_keys says, each read once, and only those of
+    # the candidates (not every loaded patch's: a full rebuild loads every posting).
     keys_of: dict[str, frozenset[str]] = {}
+
+    def keys(name: str) -> frozenset[str]:
+        if name not in keys_of:
+            keys_of[name] = name_keys(name)
+        return keys_of[name]
+
     for r in _rows(
         conn,
         lambda ks: _where(select(pi), pi.c.value, ks).order_by(pi.c.pull_key, pi.c.kind),
@@ -340,9 +349,9 @@ def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionF
             # A subject names a posting of the commit's author only: two people post patches
             # of one title ("iio: dac: ad5624r: fix incorrect handling of an optional
             # regulator", 9 series of 2 authors on linux-iio).
-            if r.author and r.author not in keys_of:
-                keys_of[r.author] = name_keys(r.author)
-            if r.date >= v.date and (not r.author or keys_of[r.author] & v.patches[i].author_keys):
+            if r.date >= v.date and (
+                not r.author or keys(r.author) & keys(v.patches[i].author_name)
+            ):
                 idx, _row = taken.setdefault((v.key, r.pull_key), ({}, r))
                 idx[i] = None
     by_key = {v.key: v for v in versions}
