@@ -895,6 +895,35 @@ def test_every_erofs_reply(erofs_archive_git: Path) -> None:
             True,
             "patches:1,2",
         ),
+        # patchwork-bot lists what it looked for; "(no matching commit)" was not taken.
+        (
+            "Hello:\n\nThis series was applied to netdev/net-next.git (main)\n"
+            "by Jakub Kicinski <kuba@kernel.org>:\n\nHere is the summary with links:\n"
+            "  - [05/34] 3c515: remove unused 'mtu' variable\n"
+            "    https://git.kernel.org/netdev/net-next/c/17b35355c2c6\n"
+            "  - [19/34] sunrpc: suppress warnings for unused procfs functions\n"
+            "    (no matching commit)\n"
+            "  - [bpf-next,v2,26/34] isdn: kcapi: don't build unused procfs code\n"
+            "    https://git.kernel.org/netdev/net-next/c/91188544af06\n\n"
+            "You are awesome, thank you!\n",
+            True,
+            "patches:5,26",
+        ),
+        (
+            "Hello:\n\nThis series was applied to netdev/net-next.git (main):\n\n"
+            "Here is the summary with links:\n"
+            "  - [v3,15/32] spi: a\n    (no matching commit)\n",
+            True,
+            "some",
+        ),
+        (
+            "Hello:\n\nThis patch was applied to chrome-platform/linux.git (for-next):\n\n"
+            "Here is the summary with links:\n"
+            "  - [v2] treewide, serdev: change receive_buf() return type to size_t\n"
+            "    https://git.kernel.org/chrome-platform/c/fed050bb\n",
+            True,
+            "",
+        ),
     ],
 )
 def test_notices_and_what_they_took(body: str, notice: bool, scope: str) -> None:

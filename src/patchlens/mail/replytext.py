@@ -240,6 +240,11 @@ _SCOPE_COUNT_AFTER = re.compile(rf"(?i)\s+{_COUNTED}")
 _SCOPE_COUNT_BEFORE = re.compile(rf"(?i)\b{_COUNTED}")
 # b4's thank-you list of what was applied: "[2/3] fuse: call ..." then the commit's URL.
 _B4_APPLIED = re.compile(r"^\s*\[(\d{1,3})/\d{1,3}\]\s+\S")
+# patchwork-bot's "Here is the summary with links:" list: "  - [bpf-next,v2,1/3] bpf: ..."
+# (the subject's tags, comma-separated, the number last), then on the next line the commit's
+# URL, or "(no matching commit)" for a patch of the series this tree did not take.
+_PWBOT_ITEM = re.compile(r"^\s*-\s+\[(?:[^\]]*,)?(\d{1,4})/\d{1,4}\]\s+\S")
+_PWBOT_NOT_TAKEN = "(no matching commit)"
 _COUNT_WORDS = {
     w: i + 1
     for i, w in enumerate(
@@ -825,18 +830,31 @@ def analyze_reply(body: str) -> ReplyText:
 
 def _listed_scope(roles: bytearray, lines: list[str]) -> str:
     """The patches a notice lists as b4's thank-you does ("[1/3] iomap: ...", a line each,
-    not quoted), as a scope ("patches:1,2,3"), else "": the list says what was taken better
+    not quoted) or patchwork-bot's summary ("  - [v3,15/32] platform/chrome: ..." over the
+    commit's URL), as a scope ("patches:1,2,3"), else "": the list says what was taken better
     than the sentence does, and a reply to patch 1 of a series without a cover letter
-    speaks for all it lists."""
-    listed = sorted(
-        {
-            int(m[1])
-            for i, role in enumerate(roles)
-            if role in (_WRITTEN, _PASTED) and (m := _B4_APPLIED.match(lines[i]))
-        }
-        - {0}
-    )
-    return "patches:" + ",".join(map(str, listed)) if listed else ""
+    speaks for all it lists.
+
+    patchwork-bot says "This series was applied" when its tree took some of a series (a
+    treewide series of 606 patches, three of them for one tree) and lists every patch it
+    looked for, with "(no matching commit)" under those the tree did not take: those are
+    not in the scope. A list of nothing taken is "some", never the whole."""
+    listed: set[int] = set()
+    looked = False
+    for i, role in enumerate(roles):
+        if role not in (_WRITTEN, _PASTED):
+            continue
+        if m := _B4_APPLIED.match(lines[i]):
+            listed.add(int(m[1]))
+        elif m := _PWBOT_ITEM.match(lines[i]):
+            looked = True
+            after = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            if after != _PWBOT_NOT_TAKEN:
+                listed.add(int(m[1]))
+    listed.discard(0)
+    if listed:
+        return "patches:" + ",".join(map(str, sorted(listed)))
+    return "some" if looked else ""
 
 
 def given_trailers(body: str) -> tuple[Trailer, ...]:

@@ -41,7 +41,9 @@ from patchlens.review.model import (
 # 8: a notice's scope is what it says it took as its object or listed ("applied with these
 #    tweaks" says nothing of the whole); relative clauses and wishes before a notice are none.
 # 9: a notice that counts the patches it took ("I've committed the two patches") says so.
-ANALYSIS_VERSION = 9
+# 10: patchwork-bot's summary says which patches its tree took ("(no matching commit)" under
+#     the others): "This series was applied" to a treewide series is not the whole series.
+ANALYSIS_VERSION = 10
 
 
 @dataclass(slots=True)
