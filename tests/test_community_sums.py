@@ -55,3 +55,35 @@ def test_sums_over_arrays_equal_the_database_and_plain_counts(erofs_store, monke
         assert arrays["reviewers_total"] > 20 and arrays["contributors_total"] > 20
     if name == "none":
         assert arrays["reviewers_total"] == 0 and not reviewers
+
+
+def test_a_person_is_a_bot_only_when_all_they_sent_is_a_bots() -> None:
+    """A human who once sent a robot's report from their own address stays a person, so that
+    the community page (which leaves bots out) counts their reviews as the series do: on
+    linux-iio, Rong Chen's one review reply was in the series' 28,359 and not in the
+    community page's 28,358."""
+    from patchlens.identity.bots import BotMatcher
+    from patchlens.identity.people import Identities
+    from patchlens.stages.metrics import identity_rows
+
+    sent = [
+        ("kernel test robot", "rong.a.chen@intel.com", 1_600_000_000),
+        ("Rong Chen", "rong.a.chen@intel.com", 1_600_100_000),
+        ("kernel test robot", "lkp@intel.com", 1_600_000_000),
+    ]
+    people = Identities([(n, a) for n, a, _d in sent])
+    rows = identity_rows(sent, people, lambda _addr, _date: "", BotMatcher())
+    assert {r["address"]: r["is_bot"] for r in rows} == {
+        "rong.a.chen@intel.com": False,
+        "lkp@intel.com": True,
+    }
+
+
+def test_review_given_adds_up_to_the_series_review_replies(erofs_store) -> None:
+    """Over all series, the community page's review replies are the series' own."""
+    _db, engine, _ = erofs_store
+    sm = schema.series_metrics
+    with engine.connect() as conn:
+        balance = community.review_balance(conn, top=None)
+        total = sum(conn.execute(select(sm.c.review_replies)).scalars())
+    assert balance["review_replies"] == total > 1000

@@ -64,7 +64,9 @@ DERIVED_VERSION = 9
 # 5: a notice says which patches it took (a part is a partial merge); a notice stands when
 #    the author posts again; a maintainer's notice to their own series counts when it names
 #    the tree (metrics/backlog.py notice_merge).
-METRICS_VERSION = 5
+# 6: a person is a bot only when every message they sent is a bot's (stages/metrics.py
+#    identity_rows): one robot report from a person's address no longer hides their reviews.
+METRICS_VERSION = 6
 
 
 def config_digest(cfg: Config) -> str:

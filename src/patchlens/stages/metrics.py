@@ -739,7 +739,8 @@ class _Recount:
         self.first: int | None = None
         self.last: int | None = None
         self.at_last: set[str] = set()  # the addresses that sent on the last date
-        self.bot = False
+        # A person is a bot when every message they sent is a bot's (`identity_rows`).
+        self.human = False
 
     def add(
         self,
@@ -760,7 +761,7 @@ class _Recount:
                 self.last, self.at_last = hi, {addr}
             elif hi == self.last:
                 self.at_last.add(addr)
-        self.bot = self.bot or is_bot(name, addr)
+        self.human = self.human or not is_bot(name, addr)
 
     def row(self, conn: Connection, who: str, addrs: set[str], org_of: OrgOf) -> dict[str, Any]:
         m = schema.messages
@@ -798,7 +799,7 @@ class _Recount:
             "messages": sum(self.used.values()),
             "first_date": self.first,
             "last_date": self.last,
-            "is_bot": self.bot,
+            "is_bot": not self.human,
         }
 
 
@@ -810,7 +811,13 @@ def identity_rows(
     only: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Pure: the people rows of (name, address, date) senders in reading order (of the
-    identities in `only`, when given)."""
+    identities in `only`, when given).
+
+    A person is a bot when every message they sent is a bot's (identity/bots.py judges each
+    sender's name and address). A human who once sent a robot's report from their own
+    address ("kernel test robot <rong.a.chen@intel.com>" beside "Rong Chen") stays a person:
+    their replies count as review per message (`replies.is_bot`), and the community page,
+    which leaves bots out, then counts them as the series do."""
     acc: dict[str, dict[str, Any]] = {}
     senders: dict[tuple[str, str], tuple[str, bool]] = {}  # one identity and bot test a pair
     for name, addr, date in messages:
@@ -827,7 +834,7 @@ def identity_rows(
                 "addrs": Counter(),
                 "first": None,
                 "last": None,
-                "bot": False,
+                "human": False,
             }
         if name:
             a["names"][name] += 1
@@ -836,7 +843,7 @@ def identity_rows(
             a["first"] = date if a["first"] is None else min(a["first"], date)
             if a["last"] is None or date >= a["last"]:
                 a["last"], a["last_addr"] = date, addr
-        a["bot"] = a["bot"] or bot
+        a["human"] = a["human"] or not bot
     rows = []
     for who, a in acc.items():
         address = a["addrs"].most_common(1)[0][0]
@@ -850,7 +857,7 @@ def identity_rows(
                 "messages": sum(a["addrs"].values()),
                 "first_date": a["first"],
                 "last_date": a["last"],
-                "is_bot": a["bot"],
+                "is_bot": not a["human"],
             }
         )
     return rows

@@ -545,7 +545,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "messages": "messages they sent",
             "first_date": f"their first message ({EPOCH})",
             "last_date": f"their last message ({EPOCH})",
-            "is_bot": "1 for a bot",
+            "is_bot": "1 when every message this person sent is a bot's",
         },
     ),
     "alembic_version": (
