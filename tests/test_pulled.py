@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 from patchlens.config import Config
-from patchlens.mail.shortlog import name_key, name_keys, shortlog_subjects
+from patchlens.mail.shortlog import shortlog_subjects, spelling_key, spelling_keys
 from patchlens.store.compression import decompress_text
 from tests.conftest import data_path
 from tests.helpers.xenqemu import build
@@ -52,9 +52,9 @@ def test_the_shortlog_of_a_letter() -> None:
         ("Aidan MacDonald", "iio: adc: axp20x_adc: Replace adc_en2 flag with adc_en2_mask field"),
         ("Nuno Sá", "iio: adc: ad7192: fix the name"),
     ]
-    assert name_key("Nuno Sá") == name_key("sa, nuno") == "nuno sa"
-    assert name_key("Liu Bo") in name_keys("Bo Liu via Linux-erofs")
-    assert name_key("Hongyu Jin") in name_keys("金红宇 (Hongyu Jin)")
+    assert spelling_key("Nuno Sá") == spelling_key("sa, nuno") == "nuno sa"
+    assert spelling_key("Liu Bo") in spelling_keys("Bo Liu via Linux-erofs")
+    assert spelling_key("Hongyu Jin") in spelling_keys("金红宇 (Hongyu Jin)")
     assert shortlog_subjects("Applied, thanks.\n\n  indented text (1):\n") == []
 
 

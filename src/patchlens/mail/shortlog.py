@@ -44,7 +44,7 @@ _VIA = re.compile(r"(?i)\s+via\s+\S.*$")
 _PARENS = re.compile(r"\(([^()]*)\)")
 
 
-def name_key(name: str) -> str:
+def spelling_key(name: str) -> str:
     """A person's name as two spellings of it compare: accents, case and punctuation
     removed, its words in order ("Nuno Sá" and "sa, nuno" are one; so are "Bo Liu" and "Liu
     Bo"). Pure."""
@@ -53,9 +53,9 @@ def name_key(name: str) -> str:
     return " ".join(sorted(words))
 
 
-def name_keys(name: str) -> frozenset[str]:
+def spelling_keys(name: str) -> frozenset[str]:
     """The keys a sender's name may be listed by in a shortlog: the name without a list's
     "via Linux-erofs" (DMARC rewriting), and each part of "金红宇 (Hongyu Jin)". Pure."""
     name = _VIA.sub("", name)
     parts = [name, _PARENS.sub(" ", name), *_PARENS.findall(name)]
-    return frozenset(k for k in map(name_key, parts) if k)
+    return frozenset(k for k in map(spelling_key, parts) if k)

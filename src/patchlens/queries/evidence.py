@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, and_, func, select
 
 from patchlens.identity.people import Identities
-from patchlens.mail.shortlog import name_keys
+from patchlens.mail.shortlog import spelling_keys
 from patchlens.mail.subject import parse_subject
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
 from patchlens.queries.sql import chunks, cols
@@ -331,13 +331,13 @@ def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionF
     if not n_items:
         return
     taken: dict[tuple[str, str], tuple[dict[int, None], Row[Any]]] = {}
-    # Names compared as mail/shortlog.py name_keys says, each read once, and only those of
+    # Names compared as mail/shortlog.py spelling_keys says, each read once, and only those of
     # the candidates (not every loaded patch's: a full rebuild loads every posting).
     keys_of: dict[str, frozenset[str]] = {}
 
     def keys(name: str) -> frozenset[str]:
         if name not in keys_of:
-            keys_of[name] = name_keys(name)
+            keys_of[name] = spelling_keys(name)
         return keys_of[name]
 
     for r in _rows(

@@ -666,7 +666,7 @@ pull_items = Table(
     Column("sender_name", Text, nullable=False),
     Column("sender_addr", Text, nullable=False),
     # The commit's author as the shortlog names it, "" for a Message-ID: a subject names a
-    # posting of that author only (mail/shortlog.py name_keys compares the names).
+    # posting of that author only (mail/shortlog.py spelling_keys compares the names).
     Column("author", Text, nullable=False, server_default=""),
     UniqueConstraint("pull_key", "kind", "value"),
     Index(None, "value"),
