@@ -895,6 +895,14 @@ def test_every_erofs_reply(erofs_archive_git: Path) -> None:
             True,
             "patches:1,2",
         ),
+        # "Picked up" (Greg Kroah-Hartman's notice), with its object before "up" or none.
+        ("Picked it up now, thanks!", True, ""),
+        ("I've picked up the series into the togreg branch.", True, "whole"),
+        ("I picked up on the 8344 in diff.", False, ""),
+        ("I picked up Krzysztof's series doing the same thing.", False, ""),
+        ("It's fine to request it explicitly gets picked up for stable.", False, ""),
+        ("This will be picked up, and you can make tests.", False, ""),
+        ("Has this been picked up?", False, ""),
         # patchwork-bot lists what it looked for; "(no matching commit)" was not taken.
         (
             "Hello:\n\nThis series was applied to netdev/net-next.git (main)\n"

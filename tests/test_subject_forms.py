@@ -379,3 +379,23 @@ def test_no_series_from_a_mail_system_on_real_mail(erofs_store) -> None:
         authors = conn.execute(select(s.c.author_addr)).scalars().all()
     assert bounces >= 3  # the archive's bounces are still stored, as messages
     assert authors and not [a for a in authors if is_mail_system(a)]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        'Patch "erofs: fix PSI memstall accounting" has been added to the 6.1-stable tree',
+        'FAILED: patch "[PATCH] erofs: fix x" failed to apply to 5.10-stable tree',
+        # Greg Kroah-Hartman's robot for the trees he keeps: each was a series of its own.
+        'patch "MAINTAINERS: Move Hartmut Knaack to Credits" added to staging-testing',
+        'patch "usb: dwc3: fix a leak" added to usb-next',
+        'patch "iio: adc: fix x" removed from char-misc-linus',
+    ],
+)
+def test_a_tree_robots_notice_is_no_posting(subject: str) -> None:
+    """It carries the diff of a patch already taken: a notice about it, not a posting."""
+    assert not is_posting(parse_subject(subject), True, False)
+
+
+def test_a_patch_about_a_patch_is_still_a_posting() -> None:
+    assert is_posting(parse_subject('[PATCH] scripts: add "patch" helper for usb'), True, False)

@@ -53,7 +53,7 @@ from patchlens.mail.trailers import PERSON_KEYS, Trailer, canonical_key, make_tr
 
 __all__ = ["NOTICE_KINDS", "ReplyText", "analyze_reply", "given_trailers"]
 
-NOTICE_KINDS = ("applied", "committed", "pushed", "queued", "merged")
+NOTICE_KINDS = ("applied", "committed", "pushed", "queued", "merged", "picked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +167,14 @@ _ATTR_VERB_INSIDE = re.compile(r"\b(?:wrote|schrieb|a écrit|escribió|scrisse)\
 
 # -- notices -------------------------------------------------------------------------------
 
-_NOTICE_HINT = re.compile(r"(?i)applied|committed|pushed|queued|merged")
-_NOTICE_VERB = re.compile(r"(?i)\b(applied|committed|pushed|queued|merged)\b(?![/\w]|\.\w)")
+_NOTICE_HINT = re.compile(r"(?i)applied|committed|pushed|queued|merged|picked")
+# "picked" only as "picked up", its object between the two words or none ("Picked it up
+# now, thanks!", Greg Kroah-Hartman's usual notice; "I've picked up the series").
+_NOTICE_VERB = re.compile(
+    r"(?i)\b(applied|committed|pushed|queued|merged"
+    r"|picked(?=\s+(?:(?:it|this|that|them|these|those|both|all|v\d+"
+    r"|the\s+(?:patch|patches|series|fix|fixes|rest|set))\s+)?up\b))\b(?![/\w]|\.\w)"
+)
 # A break that starts with blanks starts at the first of them (the one before it would
 # have matched first, and a break ends after its blanks): the look-behinds say so, which
 # keeps a long run of blanks from being rescanned from each of its characters.
@@ -198,7 +204,8 @@ _NOT_DONE = _words(
     not no never nor n't don't doesn't didn't isn't wasn't won't can't cannot couldn't
     shouldn't wouldn't will 'll i'll we'll would 'd i'd we'd should could can may might must
     shall if once when whenever unless until after before please want wants wanted need needs
-    like prefer hope hoping expect suggest suggests ask asking be get getting
+    like prefer hope hoping expect suggest suggests ask asking be get gets getting
+    request requests requested requesting
     looking forward seeing what which that who whom whose conflicts conflict conflicting
     wrongly mistakenly accidentally erroneously revert reverting reverted
     """
@@ -228,7 +235,7 @@ _WHOLE_WORDS = (
 )
 _SCOPE_WHOLE_BEFORE = re.compile(rf"(?i)\b{_WHOLE_WORDS}\b")
 _SCOPE_WHOLE_AFTER = re.compile(
-    rf"(?i)\s+(?:(?:the|this|these|those|your|whole|entire|full|complete|now)\s+)*"
+    rf"(?i)\s+(?:(?:the|this|these|those|your|whole|entire|full|complete|now|up)\s+)*"
     rf"(?:{_WHOLE_WORDS}|them|these)\b"
 )
 # A count of what was taken: "I've committed the two patches", "The 3 patches are applied".
@@ -269,6 +276,15 @@ _TESTER = re.compile(
 )
 # These four are matched at the verb's end in its sentence (`.match(sentence, pos)`), so
 # they carry no `^`; _PUSHED_AWAY_ANY is looked for anywhere after it.
+# What may follow "picked [it] up" in a notice: nothing, a tree, "now", "thanks", the series;
+# not another object ("picked up Krzysztof's series doing the same": someone else's work),
+# nor "picked up on" (noticed).
+_PICKED_UP = re.compile(
+    r"""(?ix) \s+ (?: (?: it|this|that|them|these|those|both|all|v\d+
+        | the\ (?:patch|patches|series|fix|fixes|rest|set) ) \s+ )? up \b \s*
+        (?: $ | [,.!:;)] | (?: now|for|into|in|to|thanks|thank|with|as|this|these|both
+        | all|the\ (?:patch|patches|series|fix|fixes|rest|set)|v\d+ ) \b )"""
+)
 _PUSHED_OBJECT = re.compile(
     r"""(?ix) \s*(?: $ | [,.!:;)]
         | (?: it|this|that|them|these|those|both|all|out|to|into|in|on|onto|up|now
@@ -638,7 +654,7 @@ def _notice_kinds(roles: bytearray, lines: list[str]) -> list[str]:
 
 # A wrapped line that starts with a notice verb starts a sentence ("... though so\nApplied
 # to the togreg branch"): joined to the line before it, the verb had a long clause before it.
-_LINE_STARTS_NOTICE = re.compile(r"(?:Applied|Committed|Pushed|Queued|Merged)\b")
+_LINE_STARTS_NOTICE = re.compile(r"(?:Applied|Committed|Pushed|Queued|Merged|Picked)\b")
 
 
 def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str]]:
@@ -787,6 +803,8 @@ def _notice_at(sentence: str, m: re.Match[str], index: _SentenceIndex | None = N
         return None  # a stable-tree queue, not the patch being taken
     if verb == "committed" and _COMMITTED_TO_DOING.match(sentence, end):
         return None  # "committed to providing ...": devoted, not committed to a tree
+    if verb == "picked" and not _PICKED_UP.match(sentence, end):
+        return None  # "picked up Krzysztof's series doing the same thing"
     return verb
 
 

@@ -43,7 +43,10 @@ from patchlens.review.model import (
 # 9: a notice that counts the patches it took ("I've committed the two patches") says so.
 # 10: patchwork-bot's summary says which patches its tree took ("(no matching commit)" under
 #     the others): "This series was applied" to a treewide series is not the whole series.
-ANALYSIS_VERSION = 10
+# 11: "picked up" is a notice ("Picked it up now, thanks!"), of its own kind, "picked".
+# 12: a tree robot's notice of any tree is no posting ('patch "x" added to usb-testing'), not
+#     only a stable tree's.
+ANALYSIS_VERSION = 12
 
 
 @dataclass(slots=True)

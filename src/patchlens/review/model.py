@@ -75,21 +75,24 @@ def mentioned_ids(body: str) -> set[str]:
     return found
 
 
-# The stable maintainers' robots: 'Patch "x" has been added to the 6.1-stable tree',
-# 'FAILED: patch "[PATCH] x" failed to apply to 5.10-stable tree'. They carry the diff of a
-# patch merged long ago: a notice about it, not a posting.
-_STABLE_NOTICE = re.compile(
+# The tree maintainers' robots: the stable trees' ('Patch "x" has been added to the 6.1-stable
+# tree', 'FAILED: patch "[PATCH] x" failed to apply to 5.10-stable tree') and Greg
+# Kroah-Hartman's for the trees he keeps ('patch "x" added to usb-testing', '... added to
+# staging-next', '... added to char-misc-linus'). They carry the diff of a patch already
+# taken: a notice about it, not a posting (each was a series of its own, by the robot's
+# sender, titled 'patch "x" added to ...').
+_TREE_NOTICE = re.compile(
     r"(?i)^(?:FAILED:\s*)?patch\s+\".*\"\s+(?:has been\s+)?(?:added to|removed from|failed to"
-    r" apply to)\s+(?:the\s+)?\S*stable"
+    r" apply to)\s+(?:the\s+)?[\w.+-]+"
 )
 # A bare kernel version as a subject tag ("[PATCH 6.18 002/108]", "[PATCH 5.10.y]"): a patch
 # sent for a stable tree, i.e. merged work again, not new work to review.
 _STABLE_TREE = re.compile(r"^\d+\.\d+(?:\.\d+)*(?:\.y)?$")
 
 
-def is_stable_notice(subject_text: str) -> bool:
-    """A stable-tree robot's notice about a merged patch (see `_STABLE_NOTICE`)."""
-    return bool(_STABLE_NOTICE.match(subject_text.strip()))
+def is_tree_notice(subject_text: str) -> bool:
+    """A tree robot's notice about a patch it took or dropped (see `_TREE_NOTICE`)."""
+    return bool(_TREE_NOTICE.match(subject_text.strip()))
 
 
 def is_stable_backport(subject: Subject) -> bool:
@@ -164,11 +167,11 @@ def is_posting(
     A `[PATCH]` subject without a diff that answers another message is a reply whose sender
     kept the subject (no "Re:"); a cover letter (0/N) or pull request is a posting wherever
     it sits. `pull` says the body is a pull request (`is_request_pull`), which makes the mail
-    a posting even when its subject has no patch keyword ("[GIT] Networking"). A stable-tree
+    a posting even when its subject has no patch keyword ("[GIT] Networking"). A tree
     robot's notice carries a diff but is no posting, nor is a bounce from a mail system
     (`sender`), whatever it carries.
     """
-    if subject.is_reply or is_stable_notice(subject.title) or is_mail_system(sender):
+    if subject.is_reply or is_tree_notice(subject.title) or is_mail_system(sender):
         return False
     if has_patch or pull:
         return True

@@ -241,7 +241,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "evidence by notice.",
         {
             "message_pk": "the reply (messages.id)",
-            "kind": "applied, committed, pushed, queued or merged",
+            "kind": "applied, committed, pushed, queued, merged or picked (up)",
             "tree": "the tree or branch the notice names, if it names one",
             "scope": "which patches it says were taken: whole, some, first:N, last:N, "
             "patches:1,3; empty when it does not say (then the patch it answers)",

@@ -61,7 +61,7 @@ _STATE_TEXT = {
         "The series went in: every patch of its current version is linked to a commit of a "
         "registered repository (merged by commit; see matching methods), or, when no patch has "
         "a linked commit, a maintainer's notice on the list ('applied', 'committed', 'pushed', "
-        "'queued', 'merged', pr-tracker-bot's 'has been merged') says it was taken (merged by "
+        "'queued', 'merged', 'picked up', pr-tracker-bot's 'has been merged') says it was taken (merged by "
         "notice; the notice and the tree it names are kept as evidence). A commit overrides a "
         "notice. A link flagged ambiguous does not count."
     ),
@@ -177,8 +177,8 @@ _STATES = (
     _term(
         "stable backport",
         "A patch sent for a stable tree ([PATCH AUTOSEL 6.6 3/9], [PATCH 6.18 002/108]): merged "
-        "work sent again, not counted as a series; the stable robots' 'Patch ... has been added "
-        "to the 6.1-stable tree' mails are not postings at all.",
+        "work sent again, not counted as a series; the tree robots' mails ('Patch ... has been "
+        "added to the 6.1-stable tree', 'patch ... added to usb-testing') are not postings at all.",
     ),
 )
 
@@ -358,7 +358,8 @@ _REVIEW = (
     _term(
         "notice",
         "A maintainer's reply saying the patch was taken: 'applied', 'committed', 'pushed', "
-        "'queued' or 'merged', in the past tense (a promise to apply is not a notice).",
+        "'queued', 'merged' or 'picked up' (kind 'picked'), in the past tense (a promise to "
+        "apply is not a notice).",
     ),
     _term(
         "bot",
