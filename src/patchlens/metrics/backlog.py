@@ -147,7 +147,7 @@ def notice_merge(versions: list[VersionFacts]) -> tuple[ReplyFacts | None, Reply
 
 
 def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
-    """The maintainer's notice ("applied", "committed", "pushed", "queued", "merged") a
+    """The maintainer's notice ("applied", "committed", "pushed", "queued", "merged", "picked") a
     merge by notice rests on: the one that made the series merged as a whole
     (`notice_merge`), else the first one, of a part. From someone other than the series'
     author; bots count, since pr-tracker-bot and patchwork-bot report merges. The author's

@@ -396,9 +396,8 @@ message_notices = Table(
     "message_notices",
     metadata,
     Column("message_pk", ForeignKey("messages.id"), nullable=False),
-    Column(
-        "kind", String(20), nullable=False
-    ),  # applied | committed | pushed | queued | merged | picked
+    # applied | committed | pushed | queued | merged | picked
+    Column("kind", String(20), nullable=False),
     Column("tree", Text, nullable=True),  # where the notice says the patches went, if it says
     # Which patches it says were taken: whole | some | first:N | last:N | patches:1,3 | NULL
     # when it does not say (mail/replytext.py notice_scope).

@@ -61,9 +61,9 @@ _STATE_TEXT = {
         "The series went in: every patch of its current version is linked to a commit of a "
         "registered repository (merged by commit; see matching methods), or, when no patch has "
         "a linked commit, a maintainer's notice on the list ('applied', 'committed', 'pushed', "
-        "'queued', 'merged', 'picked up', pr-tracker-bot's 'has been merged') says it was taken (merged by "
-        "notice; the notice and the tree it names are kept as evidence). A commit overrides a "
-        "notice. A link flagged ambiguous does not count."
+        "'queued', 'merged', 'picked up', pr-tracker-bot's 'has been merged') says it was taken "
+        "(merged by notice; the notice and the tree it names are kept as evidence). A commit "
+        "overrides a notice. A link flagged ambiguous does not count."
     ),
     "partly merged": (
         "Some patches of the series are linked to commits, but not every patch of its current "
