@@ -14,8 +14,10 @@ DEFAULT_BOT_PATTERNS = (
     r"patchwork",
     r"^noreply@",
     r"^no-reply@",
-    r"-bot@",
-    r"^bot@",
+    # "patchwork-bot@", "bot@", and with any separator: linux-bluetooth's CI robot sends as
+    # bluez.test.bot@gmail.com (6,031 replies, counted as a reviewer's until this).
+    r"(?:^|[._+-])bot@",
+    r"^bugzilla-daemon@",
     r"^ci@",
     r"^patchew",
     r"kernel test robot",

@@ -48,7 +48,9 @@ from patchlens.store import schema
 #    patches sent with the cover letter they answer join it whatever version or count their
 #    subjects say, the version taking theirs; "[PATCH v2]" under "[PATCH v2 0/1]" is its patch
 #    (review/series.py).
-DERIVED_VERSION = 9
+# 10: the built-in bot patterns take a robot's address with any separator before "bot@"
+#    (bluez.test.bot@gmail.com) and bugzilla-daemon (identity/bots.py): replies.is_bot.
+DERIVED_VERSION = 10
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
