@@ -895,6 +895,29 @@ def test_every_erofs_reply(erofs_archive_git: Path) -> None:
             True,
             "patches:1,2",
         ),
+        # The LTP and linux-bluetooth audits' missed notices: a verb followed by thanks stands
+        # whatever was said before it; "with" the changes made; more words of the subject.
+        ("Hi!\nPushed with minor changes, thanks.", True, ""),
+        ("Hi!\nPushed thanks.", True, ""),
+        (
+            "I've changed the code slightly so that we make use of guarded buffers\n(the iovec "
+            "is allocated as a guarded buffer by the test library now) and\npushed, thanks.",
+            True,
+            "",
+        ),
+        (
+            "The fix has reached the mainline with unchanged hash hence patch\napplied, thanks.",
+            True,
+            "",
+        ),
+        ("I replace the block with ROD and merged. Thanks!", True, ""),
+        ("I fixed that and pushed. Thanks!", True, ""),
+        ("FYI Merged!", True, ""),
+        ("Patch-set applied", True, "whole"),
+        ("Your two patches applied.... Thanks", True, "count:2"),
+        ("All patches in this set are now applied, thanks.", True, "whole"),
+        ("I went ahead and applied.", True, ""),
+        ("Pushed after making the suggested changes.", True, ""),
         # "Picked up" (Greg Kroah-Hartman's notice), with its object before "up" or none.
         ("Picked it up now, thanks!", True, ""),
         ("I've picked up the series into the togreg branch.", True, "whole"),
@@ -959,6 +982,12 @@ def test_notices_and_what_they_took(body: str, notice: bool, scope: str) -> None
         ("The fix I applied to the togreg branch covers it.", False, ""),
         ("I would prefer this to be\nApplied to the fixes-togreg branch", False, ""),
         ("Looking forward to seeing this patch merged in the next cycle.", False, ""),
+        # Someone else's work, a notice quoted, a wish next to the verb despite thanks.
+        ("Sven was faster, thus merged his commit.", False, ""),
+        ("For a record, merged alternative solution.", False, ""),
+        ("I applied the other one.", False, ""),
+        ('Please wait for an "applied, thanks" message.', False, ""),
+        ("This will be pushed, thanks.", False, ""),
     ],
 )
 def test_what_a_notice_is_not(body: str, notice: bool, scope: str) -> None:

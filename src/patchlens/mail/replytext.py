@@ -189,7 +189,7 @@ _FILLERS = _words(
     pr pull request the this these those it they them its first second third two three four
     five six i we i've ive we've weve have has had been is are was were 've 's it's
     ok okay thanks thank thx everyone everybody nice good great catch lgtm sure done
-    hi hello hmm yes yep well up + & of
+    hi hello hmm yes yep well up + & of fyi full your in went ahead patch-set patch-series
     acked reviewed fixed pulled tested rebased updated amended tweaked adjusted squashed
     hence therefore thus then otherwise fine looks look seems
     """
@@ -276,6 +276,16 @@ _TESTER = re.compile(
 )
 # These four are matched at the verb's end in its sentence (`.match(sentence, pos)`), so
 # they carry no `^`; _PUSHED_AWAY_ANY is looked for anywhere after it.
+# A verb followed by thanks ("... and pushed, thanks.", "Pushed thanks.", "merged. Thanks!")
+# is a notice whatever words stand before it: maintainers say what they changed first ("I've
+# changed the code slightly so that ... and pushed, thanks"), as a tree after it says too.
+_THANKED = re.compile(r"(?i)[\s,.!;:-]*(?:many\s+)?(?:thanks|thank\s+you|thx)\b")
+_QUOTES = frozenset("\"'“‘«„")
+# An object that is someone else's work: "merged his commit", "merged alternative solution".
+_OTHER_OBJECT = re.compile(
+    r"(?i)\s+(?:his|her|their|another|other|alternative|an?\s+alternative|the\s+other"
+    r"|a\s+different|someone|somebody)\b"
+)
 # What may follow "picked [it] up" in a notice: nothing, a tree, "now", "thanks", the series;
 # not another object ("picked up Krzysztof's series doing the same": someone else's work),
 # nor "picked up on" (noticed).
@@ -287,7 +297,8 @@ _PICKED_UP = re.compile(
 )
 _PUSHED_OBJECT = re.compile(
     r"""(?ix) \s*(?: $ | [,.!:;)]
-        | (?: it|this|that|them|these|those|both|all|out|to|into|in|on|onto|up|now
+        | (?: it|this|that|them|these|those|both|all|out|to|into|in|on|onto|up|now|with|after
+            | thanks|thank|thx
             | the\ (?:patch|patches|series|fix|fixes|pile|branch|changes?) | v\d+ )\b
     )"""
 )
@@ -682,13 +693,19 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str]]:
     for para in paragraphs:
         if not _NOTICE_HINT.search(para):
             continue
-        for sentence in _SENTENCE_SPLIT.split(para):
+        sentences = _SENTENCE_SPLIT.split(para)
+        for at, sentence in enumerate(sentences):
             if not _NOTICE_HINT.search(sentence):
                 continue
             index = None
+            # "... and merged. Thanks!": thanks in the sentence after one that ends on its verb.
+            after = sentences[at + 1] if at + 1 < len(sentences) else ""
             for m in _NOTICE_VERB.finditer(sentence):
                 index = index or _SentenceIndex(sentence)
-                kind = _notice_at(sentence, m, index)
+                thanked = bool(_THANKED.match(sentence, m.end())) or (
+                    not sentence[m.end() :].strip(" .!") and bool(_THANKED.match(after))
+                )
+                kind = _notice_at(sentence, m, index, thanked)
                 if kind and all(k != kind for k, _t, _s in found):
                     found.append(
                         (
@@ -737,8 +754,11 @@ class _SentenceIndex:
         return last
 
 
-def _notice_at(sentence: str, m: re.Match[str], index: _SentenceIndex | None = None) -> str | None:
-    """The notice kind when the verb at `m` reports that something was taken, else None."""
+def _notice_at(
+    sentence: str, m: re.Match[str], index: _SentenceIndex | None = None, thanked: bool = False
+) -> str | None:
+    """The notice kind when the verb at `m` reports that something was taken, else None.
+    `thanked`: the verb is followed by thanks (`_THANKED`), which says it as a tree does."""
     ix = index or _SentenceIndex(sentence)
     verb = m.group(1).lower()
     start, end = m.start(), m.end()
@@ -759,8 +779,12 @@ def _notice_at(sentence: str, m: re.Match[str], index: _SentenceIndex | None = N
     words = bisect_left(ix.words, start) - bisect_right(ix.words, clause_start)
     if clause_start < start and not sentence[clause_start].isspace():
         words += 1
-    if words > 10 or start - clause_start > _MAX_BEFORE_VERB:
+    if start - clause_start > _MAX_BEFORE_VERB or (words > 10 and not thanked):
         return None
+    if _OTHER_OBJECT.match(sentence, end):
+        return None  # "merged his commit", "merged alternative solution"
+    if sentence[start - 1 : start] in _QUOTES:
+        return None  # 'an "applied, thanks" message': a notice quoted, not given
     local = sentence[clause_start:start]
     tokens = local.replace("’", "'").lower().split()
     if tokens and tokens[-1] in _DETERMINERS:
@@ -768,7 +792,12 @@ def _notice_at(sentence: str, m: re.Match[str], index: _SentenceIndex | None = N
     if tokens and tokens[0] in _DETERMINERS and any(t in _SUBJECT_WORDS for t in tokens[1:]):
         return None  # "The fix I applied to the togreg branch covers it": a relative clause
     personal = bool(tokens) and tokens[0] in _SUBJECTS
-    if not all(t.strip(".!,;") in _FILLERS or _FILLER_TOKEN.match(t) for t in tokens):
+    # Followed by thanks, whatever was said before stands, unless a wish or denial is next to
+    # the verb ("will be pushed, thanks"); otherwise the words before are read as below. A
+    # tester's words are read in either case.
+    if thanked and not any(t.strip(".!,;") in _NOT_DONE for t in tokens[-4:]):
+        pass
+    elif not all(t.strip(".!,;") in _FILLERS or _FILLER_TOKEN.match(t) for t in tokens):
         if _COORDINATED.match(local.strip() + " "):
             personal = True
         elif not (
@@ -778,7 +807,7 @@ def _notice_at(sentence: str, m: re.Match[str], index: _SentenceIndex | None = N
             and not any(t in _SUBJECT_WORDS for t in tokens[1:])
         ):
             return None
-    if len(tokens) > 10:
+    if len(tokens) > 10 and not thanked:
         return None
     # _TESTER in what follows the verb (the character after it is no word character, so no
     # match starts right there), and when `personal` in the clause before it joined to it: a

@@ -46,7 +46,11 @@ from patchlens.review.model import (
 # 11: "picked up" is a notice ("Picked it up now, thanks!"), of its own kind, "picked".
 # 12: a tree robot's notice of any tree is no posting ('patch "x" added to usb-testing'), not
 #     only a stable tree's.
-ANALYSIS_VERSION = 12
+# 13: a notice verb followed by thanks stands whatever words come before it ("... and pushed,
+#     thanks"; "Pushed with minor changes, thanks"); an object that is someone else's work
+#     ("merged his commit") or a quoted notice is none; more words before a verb ("Patch-set",
+#     "FYI", "I went ahead and").
+ANALYSIS_VERSION = 13
 
 
 @dataclass(slots=True)
