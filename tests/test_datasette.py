@@ -70,19 +70,24 @@ def test_the_store_file_has_nothing_undescribed(ro):
 
 def test_state_in_sql_is_decide_at_any_date(ro, erofs_store):
     """The SQL CASE and metrics/backlog.py `decide` agree on every series, at the data's date
-    and at dates that make series stale, abandoned or not yet idle."""
+    and at dates that make series stale, abandoned or not yet idle, with idleness counted to
+    the data's date or to a mail's end before it."""
     _db, engine, _ = erofs_store
     rows = [dict(r) for r in ro.execute("SELECT * FROM series_metrics")]
     with engine.connect() as conn:
         today = data_date(conn)
     seen = Counter()
     for when in (today, today - 400 * DAY, today - 60 * DAY, today + 20 * DAY, today + 200 * DAY):
-        sql = f"SELECT series_key, {datasette_meta.state_case(RULES, 'sm', str(when))} AS st "
-        got = dict(ro.execute(sql + "FROM series_metrics sm").fetchall())
-        for r in rows:
-            want = decide(stored_facts(r), when, RULES)
-            assert got[r["series_key"]] == want, (r["series_key"], when)
-            seen[want] += 1
+        for end in (None, today - 90 * DAY):
+            case = datasette_meta.state_case(
+                RULES, "sm", str(when), "NULL" if end is None else str(end)
+            )
+            sql = f"SELECT series_key, {case} AS st "
+            got = dict(ro.execute(sql + "FROM series_metrics sm").fetchall())
+            for r in rows:
+                want = decide(stored_facts(r), when, RULES, end)
+                assert got[r["series_key"]] == want, (r["series_key"], when, end)
+                seen[want] += 1
     # the dates reached most of the branches
     assert {"merged", "abandoned", "stale", "new"} <= set(seen), seen
 

@@ -294,7 +294,13 @@ def blocked_until(prerequisites: list[SeriesFacts]) -> int | None:
     return BLOCKED_FOREVER if any(d is None for d in dates) else max(d for d in dates if d)
 
 
-def decide(f: Facts, when: int, rules: BacklogRules = BacklogRules()) -> str:
+def decide(
+    f: Facts, when: int, rules: BacklogRules = BacklogRules(), mail_end: int | None = None
+) -> str:
+    """The state of a series whose facts at `when` are `f`. `mail_end`: the newest message
+    of the store; a series is idle only up to it, since review is seen through the mail
+    alone (a repository cloned months after its archive ended does not age every series of
+    the archive's last months into stale or abandoned: LTP's, five months)."""
     if f.merged == "fully":
         return "merged"
     if f.merged == "partly":
@@ -302,7 +308,7 @@ def decide(f: Facts, when: int, rules: BacklogRules = BacklogRules()) -> str:
     if f.repo_registered and not f.in_repo:
         # Its files are in no registered repository: a merge there cannot be seen.
         return "other tree"
-    idle = when - f.last_date
+    idle = (when if mail_end is None else min(when, mail_end)) - f.last_date
     if idle >= rules.abandoned_days * DAY:
         # Idle that long, with no repository that could show a merge: unknown, not abandoned.
         return "abandoned" if f.repo_registered else "unknown"
@@ -326,10 +332,12 @@ def state(
     rules: BacklogRules = BacklogRules(),
     in_repo: bool = True,
     repo_registered: bool = True,
+    mail_end: int | None = None,
 ) -> str | None:
-    """The series' state at `when`, or None if it had not been posted yet."""
+    """The series' state at `when`, or None if it had not been posted yet (`mail_end`: see
+    `decide`)."""
     f = facts(s, when, in_repo, repo_registered)
-    return None if f is None else decide(f, when, rules)
+    return None if f is None else decide(f, when, rules, mail_end)
 
 
 def merge_rate(

@@ -69,6 +69,16 @@ def data_date(conn: Connection) -> int:
     return max(dates) if dates else now
 
 
+def mail_end(conn: Connection) -> int | None:
+    """The date of the newest message not dated after the present (None without mail): a
+    series is idle only up to it (metrics/backlog.py `decide`), and a queue waits up to it,
+    since what happened on the list after it cannot be seen. A repository that goes on after
+    the archive (LTP's, five months) still sets the data's date, its merges counting."""
+    m = schema.messages
+    now = int(time.time())
+    return conn.execute(select(func.max(m.c.date_utc)).where(m.c.date_utc <= now)).scalar()
+
+
 def _list_members(name: str | None) -> Select[Any]:
     """(series key, list name) of every series with a posting seen on a list (or on `name`)."""
     q = searchsql.list_members()
@@ -96,12 +106,17 @@ def stored_facts(r: Any) -> Facts:
 
 
 def decode(
-    r: dict[str, Any], when: int, rules: BacklogRules, parsed: dict[str, Any] | None = None
+    r: dict[str, Any],
+    when: int,
+    rules: BacklogRules,
+    parsed: dict[str, Any] | None = None,
+    end: int | None = None,
 ) -> dict[str, Any]:
     """A series_metrics row as the read model gives it: its JSON lists decoded and its state
     as of `when` (metrics/backlog.py decides it from the stored facts). `parsed`: the lists
     already decoded, by their JSON text, shared between the rows of one reading (most rows
-    hold the same few lists; nobody changes a row's lists)."""
+    hold the same few lists; nobody changes a row's lists). `end`: the mail's end
+    (`mail_end`), which idleness counts to."""
     for name in ("subsystems", "anomalies"):
         text = r[name]
         if parsed is None:
@@ -111,7 +126,7 @@ def decode(
         if value is None:
             value = parsed[text] = json.loads(text)
         r[name] = value
-    r["state"] = decide(stored_facts(r), when, rules)
+    r["state"] = decide(stored_facts(r), when, rules, end)
     return r
 
 
@@ -165,12 +180,13 @@ def _load_rows(conn: Connection, f: Filters, rules: BacklogRules, as_of: int | N
     for key, name in conn.execute(_list_members(f.list or None)):
         lists.setdefault(key, []).append(name)
     when = as_of or data_date(conn)
+    end = mail_end(conn)
     parsed: dict[str, Any] = {}
     for r in rows:
         # Every list of the series (only `f.list`, when SQL was asked about that one alone).
         r["lists"] = sorted(lists.get(r["series_key"], ()))
         r["author_name"] = r["author_name"] or ""
-        decode(r, when, rules, parsed)
+        decode(r, when, rules, parsed, end)
     return rows
 
 

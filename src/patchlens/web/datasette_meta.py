@@ -37,20 +37,25 @@ def _quoted(values: tuple[str, ...]) -> str:
 
 
 # The data's date, as queries.selection.data_date gives it: the newest message or commit not
-# dated after now (a later date is a wrong clock), or now without any.
+# dated after now (a later date is a wrong clock), or now without any; and the mail's end
+# (queries.selection.mail_end), which idleness counts to.
 AS_OF = """as_of AS (
-  SELECT CASE WHEN newest > 0 THEN newest ELSE now END AS t
-  FROM (SELECT max(coalesce((SELECT max(date_utc) FROM messages WHERE date_utc <= now), 0),
+  SELECT CASE WHEN newest > 0 THEN newest ELSE now END AS t, mail_end
+  FROM (SELECT max(coalesce(mail_end, 0),
                    coalesce((SELECT max(committer_date) FROM commits
                              WHERE committer_date <= now), 0)) AS newest,
-               now
-        FROM (SELECT CAST(strftime('%s', 'now') AS INTEGER) AS now))
+               mail_end, now
+        FROM (SELECT (SELECT max(date_utc) FROM messages WHERE date_utc <= now) AS mail_end, now
+              FROM (SELECT CAST(strftime('%s', 'now') AS INTEGER) AS now)))
 )"""
 
 
-def state_case(rules: BacklogRules, sm: str = "sm", when: str = "as_of.t") -> str:
-    """metrics/backlog.py `decide` as an SQL CASE over a series_metrics row `sm` at `when`."""
-    idle = f"({when} - {sm}.last_date)"
+def state_case(
+    rules: BacklogRules, sm: str = "sm", when: str = "as_of.t", mail_end: str = "as_of.mail_end"
+) -> str:
+    """metrics/backlog.py `decide` as an SQL CASE over a series_metrics row `sm` at `when`,
+    idle up to `mail_end` (the newest message)."""
+    idle = f"(min({when}, coalesce({mail_end}, {when})) - {sm}.last_date)"
     return f"""CASE
     WHEN {sm}.merged = 'fully' THEN 'merged'
     WHEN {sm}.merged = 'partly' THEN 'partly merged'
@@ -76,7 +81,9 @@ def states_sql(rules: BacklogRules) -> str:
     """Every series' state today: the base of the backlog queries."""
     return f"""WITH {AS_OF},
 states AS (
-  SELECT sm.*, {state_case(rules)} AS state, as_of.t AS as_of FROM series_metrics sm, as_of
+  SELECT sm.*, {state_case(rules)} AS state, as_of.t AS as_of,
+    min(as_of.t, coalesce(as_of.mail_end, as_of.t)) AS queue_as_of
+  FROM series_metrics sm, as_of
 )"""
 
 
@@ -225,7 +232,7 @@ SELECT series_key, title, author, state,
     WHEN n_partials = 1 THEN ' + a partial re-roll'
     ELSE ' + ' || n_partials || ' partial re-rolls' END AS current_version,
   datetime(cur_date, 'unixepoch') AS current_posted,
-  round(max(0, as_of - cur_date) / 86400.0, 1) AS waiting_days,
+  round(max(0, queue_as_of - cur_date) / 86400.0, 1) AS waiting_days,
   trim(
     CASE WHEN role IN ('{MAINTAINER}', '{REVIEWER}') THEN role ELSE '' END
     || CASE WHEN asked THEN ', {ASKED}' ELSE '' END
@@ -271,7 +278,7 @@ def canned_queries(rules: BacklogRules) -> dict[str, dict[str, Any]]:
             "their addresses, as in the people table): named for it by MAINTAINERS when posted "
             "(maintainer, reviewer), asked in To:/Cc: of the current version (asked), or "
             "answered in an earlier version (reviewed earlier), whose current version they "
-            "have not answered; oldest first. waiting_days: since the current version.",
+            "have not answered; oldest first. waiting_days: since the current version, up to the mail's end.",
             "sql": queue_sql(rules),
         },
     }

@@ -122,7 +122,9 @@ _STATES = (
     _term(
         "as of",
         "The date states are decided at: the newest message or commit in the store, so that an "
-        "archive that stopped is not all stale by today. Only what happened by then counts.",
+        "archive that stopped is not all stale by today. Only what happened by then counts; a "
+        "series is idle, and a queue waits, only up to the newest message, since the list "
+        "after it cannot be seen.",
     ),
     Term(
         "backlog",
@@ -549,7 +551,8 @@ _QUEUES = (
     _term(
         "waiting",
         "How long the series has waited: from its current version's posting to the data's "
-        "date (the newest message or commit).",
+        "date (the newest message or commit), or to the mail's end when a repository goes on "
+        "after it.",
     ),
     Term(
         "waiting-on-whom",
