@@ -27,7 +27,7 @@ from patchlens.metrics.model import PatchFacts, SeriesFacts
 from patchlens.queries.dashboard import overview
 from patchlens.queries.evidence import load_series
 from patchlens.queries.filters import Filters
-from patchlens.queries.selection import data_date, select_series
+from patchlens.queries.selection import data_date, mail_end, select_series
 from patchlens.stages.context import build_context
 from patchlens.store import schema
 
@@ -162,12 +162,15 @@ DAY = 86400
 RULES = BacklogRules()
 
 
-def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
+def _recount(
+    se: SeriesFacts, when: int, paths: set[str], mail_end: int | None = None
+) -> dict[str, bool]:
     """Whether the series is in each state at `when`, every state worked out on its own from
     its definition in docs/METRICS.md ("States (the backlog)", "Merge evidence"), from the
     dates, commit links and notices of the facts. Each definition says which earlier states
     it excludes, as the document's order does; nothing here calls metrics/backlog.py, so a
-    state defined two ways, or none, shows as a series in two states or in none."""
+    state defined two ways, or none, shows as a series in two states or in none. Idleness
+    counts to `when` or to `mail_end` (the newest message), which comes first."""
     posted = [v for v in se.versions if v.date <= when]
     replies = [r for v in posted for r in v.replies if r.date <= when]
     # The current version: the latest full one, with later partial re-rolls laid over it.
@@ -236,7 +239,7 @@ def _recount(se: SeriesFacts, when: int, paths: set[str]) -> dict[str, bool]:
     files = {f for v in se.versions for p in v.patches.values() for f in p.files}
     elsewhere = registered and bool(files) and not files & paths
     waiting = unmerged and not elsewhere
-    idle = when - max([v.date for v in posted] + [r.date for r in replies])
+    idle = min(when, mail_end or when) - max([v.date for v in posted] + [r.date for r in replies])
     # Blocked: a prerequisite series not merged by D (docs/METRICS.md, "Dependencies"),
     # unless idle long enough to be abandoned.
     blocked = (
@@ -285,7 +288,7 @@ def test_states_agree_with_a_recount_from_the_facts(erofs_store) -> None:
     with engine.connect() as conn:
         people = build_context(conn, Config(), db.with_name("cache")).people
         every = load_series(conn, people)
-        when = data_date(conn)
+        when, end = data_date(conn), mail_end(conn)
         cf = schema.commit_files
         paths = {p for (p,) in conn.execute(select(cf.c.path).distinct())}
         paths |= {p for (p,) in conn.execute(select(cf.c.old_path).distinct()) if p}
@@ -295,7 +298,7 @@ def test_states_agree_with_a_recount_from_the_facts(erofs_store) -> None:
     assert set(stored) == set(reviewed)
     assert shown["as_of"] == when and shown["series"] == len(reviewed)
 
-    recounted = {key: _recount(se, when, paths) for key, se in reviewed.items()}
+    recounted = {key: _recount(se, when, paths, end) for key, se in reviewed.items()}
     in_states = {key: [st for st in STATES if flags[st]] for key, flags in recounted.items()}
     several = {k: v for k, v in in_states.items() if len(v) != 1}
     assert not several, f"{len(several)} series not in one state: {list(several.items())[:5]}"

@@ -180,7 +180,9 @@ def _load_rows(conn: Connection, f: Filters, rules: BacklogRules, as_of: int | N
     for key, name in conn.execute(_list_members(f.list or None)):
         lists.setdefault(key, []).append(name)
     when = as_of or data_date(conn)
-    end = mail_end(conn)
+    # At the data's date idleness stops at the mail's end; a later date asked for says what
+    # turns stale if nothing happens, so it counts to that date.
+    end = mail_end(conn) if as_of is None else None
     parsed: dict[str, Any] = {}
     for r in rows:
         # Every list of the series (only `f.list`, when SQL was asked about that one alone).

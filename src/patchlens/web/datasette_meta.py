@@ -278,7 +278,8 @@ def canned_queries(rules: BacklogRules) -> dict[str, dict[str, Any]]:
             "their addresses, as in the people table): named for it by MAINTAINERS when posted "
             "(maintainer, reviewer), asked in To:/Cc: of the current version (asked), or "
             "answered in an earlier version (reviewed earlier), whose current version they "
-            "have not answered; oldest first. waiting_days: since the current version, up to the mail's end.",
+            "have not answered; oldest first. waiting_days: since the current version, up to "
+            "the mail's end.",
             "sql": queue_sql(rules),
         },
     }
