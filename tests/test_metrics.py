@@ -194,7 +194,9 @@ def _recount(
     )
     # A notice by D from anyone but the author; the author's own when it says committed or
     # names the tree. It takes the patches it names or lists, the whole when it says so or
-    # answers the cover letter (or a one-patch version), else the patch it answers; nothing
+    # answers the cover letter (or a one-patch version, or the first patch of a version
+    # without a cover letter whose other patches its sender had not answered by then), else
+    # the patch it answers; nothing
     # whole when it is b4's "(subset)" or says "some". Merged by notice when the notices to
     # one version take all of its patches; partly when there is any notice.
     notices = []
@@ -228,6 +230,15 @@ def _recount(
             elif kind == "whole" or r.patch_idx == 0 or len(v.patches) <= 1:
                 taken.update(v.patches)
                 taken.add(-1)  # the whole, even of a version with no patch in the archive
+            elif (
+                not v.has_cover
+                and r.patch_idx == min(v.patches)
+                and all(
+                    o.who != r.who or o.patch_idx == r.patch_idx or o.date > r.date
+                    for o in v.replies
+                )
+            ):
+                taken.add(-1)  # the first patch stands for a version without a cover letter
             else:
                 taken.add(r.patch_idx)
         whole_version = whole_version or (

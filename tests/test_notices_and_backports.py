@@ -301,3 +301,28 @@ def test_merge_changes_follow_the_facts(series: SeriesFacts) -> None:
         state = changes.get(when, state)
         f = facts(series, when)  # None before the first posting
         assert state == (f is not None and f.merged == "fully"), when
+
+
+def test_the_first_patch_of_a_version_without_a_cover_letter_stands_for_it() -> None:
+    """Without a cover letter, "Applied, thanks." to patch 1 takes the version (on
+    linux-bluetooth, 52 of 53 such series went in whole); to patch 2 it takes patch 2; and a
+    maintainer who answers each patch takes each so ("Applied to the fixes-togreg branch" on
+    patch 1, comments on patch 2)."""
+
+    def coverless(*replies: ReplyFacts) -> VersionFacts:
+        v = _version_of(3, *replies)
+        v.has_cover = False
+        return v
+
+    first = coverless(_notice(DAY, 1, "Applied, thanks."))
+    assert notice_covers(first.replies[0], first) is None
+    assert facts(_series(first), 2 * DAY).merged == "fully"
+    second = coverless(_notice(DAY, 2, "Applied, thanks."))
+    assert notice_covers(second.replies[0], second) == frozenset({2})
+    comment = ReplyFacts(9, DAY - 60, "maint", 2, False, False, 5, False)
+    each = coverless(_notice(DAY, 1, "Applied to the fixes-togreg branch."), comment)
+    assert notice_covers(each.replies[0], each) == frozenset({1})
+    assert facts(_series(each), 2 * DAY).merged == "partly"
+    # With a cover letter, patch 1 is patch 1.
+    covered = _version_of(3, _notice(DAY, 1, "Applied, thanks."))
+    assert notice_covers(covered.replies[0], covered) == frozenset({1})

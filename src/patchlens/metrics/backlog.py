@@ -97,8 +97,12 @@ def notice_covers(r: ReplyFacts, v: VersionFacts) -> frozenset[int] | None:
     """The patches of `v` a notice in reply to it says were taken: None for all of them.
     What it says wins ("Series applied", "I've applied the first 4 patches", "patches 1-3",
     "all but the last": none named); b4's "(subset)" names some. When it does not say, the
-    patch it answers tells: the cover letter (or a series of one patch) is the whole, patch
-    3 of 10 is patch 3 (maintainers who answer each patch "Applied" take each so)."""
+    patch it answers tells: the cover letter (or a series of one patch) is the whole, and so
+    is the first patch of a version without a cover letter, which stands in for it, unless
+    its sender had answered another of the version's patches (on linux-bluetooth, 52 of 53 series
+    whose patch 1 alone had "Applied, thanks." went in whole); patch 3 of 10 is patch 3
+    (maintainers who answer each patch take each so: "Applied to the fixes-togreg branch" on
+    a fix, patch 1 of 2, the clean-up after it left for later)."""
     scope = r.notice_scope
     if scope.startswith("patches:"):  # listed or named: b4's "(subset)" lists its part
         return frozenset(int(x) for x in scope[8:].split(",") if x.isdigit())
@@ -117,6 +121,15 @@ def notice_covers(r: ReplyFacts, v: VersionFacts) -> frozenset[int] | None:
             return frozenset(range(1, n + 1))
         return frozenset(range(max(1, last - n + 1), last + 1))
     if r.patch_idx == 0 or len(v.patches) <= 1:
+        return None
+    if (
+        not v.has_cover
+        and r.patch_idx == min(v.patches)
+        # By then: what a notice took cannot change with later mail (`merge_changes`).
+        and not any(
+            o.who == r.who and o.patch_idx != r.patch_idx and o.date <= r.date for o in v.replies
+        )
+    ):
         return None
     return frozenset((r.patch_idx,))
 

@@ -68,7 +68,9 @@ DERIVED_VERSION = 10
 #    the tree (metrics/backlog.py notice_merge).
 # 6: a person is a bot only when every message they sent is a bot's (stages/metrics.py
 #    identity_rows): one robot report from a person's address no longer hides their reviews.
-METRICS_VERSION = 6
+# 7: a notice to the first patch of a version without a cover letter takes the whole version
+#    (metrics/backlog.py notice_covers).
+METRICS_VERSION = 7
 
 
 def config_digest(cfg: Config) -> str:

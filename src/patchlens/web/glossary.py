@@ -167,7 +167,7 @@ _STATES = (
         "or its patches' Message-ID: trailers); merged when the notices to one version take "
         "all its patches (what a "
         "notice lists or says it took, else the patch it answers: the cover letter is the "
-        "whole), partly merged before; the notice, its date and the tree it names are kept. A "
+        "whole, and so is the first patch of a version without one), partly merged before; the notice, its date and the tree it names are kept. A "
         "commit overrides a notice.",
     ),
     _term(
