@@ -165,10 +165,10 @@ _STATES = (
         "someone other than the author (the author's own counts when it says 'committed' or "
         "names the tree), or a later pull request lists its patches (by its letter's shortlog "
         "or its patches' Message-ID: trailers); merged when the notices to one version take "
-        "all its patches (what a "
-        "notice lists or says it took, else the patch it answers: the cover letter is the "
-        "whole, and so is the first patch of a version without one), partly merged before; the notice, its date and the tree it names are kept. A "
-        "commit overrides a notice.",
+        "all its patches (what a notice lists or says it took, else the patch it answers: the "
+        "cover letter is the whole, and so is the first patch of a version without one), "
+        "partly merged before; the notice, its date and the tree it names are kept. A commit "
+        "overrides a notice.",
     ),
     _term(
         "pull request",
