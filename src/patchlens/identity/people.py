@@ -15,6 +15,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
+from patchlens.mail.parse import list_rewritten
+
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 _NOT_NAMES = frozenset(
     {
@@ -51,6 +53,15 @@ _DOMAIN_LIKE = re.compile(r"\w\.\w{2,}$")
 Canonical = Callable[[str, str], tuple[str, str]]
 NEVER = 2**62  # the first-seen date of an address nobody dated
 IsBot = Callable[[str, str], bool]
+
+
+def commit_author(name: str, email: str) -> tuple[str, str]:
+    """A commit's author as a sender to group: a patch applied from a list that rewrote its
+    sender ("A via ltp <ltp@lists.linux.it>", git am keeps it) is A's, found by name, not
+    the list's (LTP: 235 commits by a dozen people were all one identity, the list's, and
+    none matched its author's postings by person). Pure."""
+    author = list_rewritten(name)
+    return (author, "") if author else (name, email)
 
 
 def name_key(name: str) -> str | None:

@@ -331,6 +331,13 @@ def _cap_references(refs: list[str]) -> list[str]:
 _VIA_LIST = re.compile(r"^(.*?)(?<!\s)\s+via\s+\S.*$")
 
 
+def list_rewritten(name: str) -> str | None:
+    """The author's name in a list's DMARC rewrite ("A via List", sent from the list's own
+    address), else None. Pure."""
+    m = _VIA_LIST.match(name)
+    return m.group(1).strip(" '\"") if m else None
+
+
 def _sender(hdrs: dict[str, list[bytes]]) -> tuple[str, str]:
     """(name, address) of the author, undoing the list's DMARC rewrite.
 

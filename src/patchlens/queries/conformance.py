@@ -26,6 +26,7 @@ from sqlalchemy import Connection, and_, exists, select
 
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.maintainers import Maintainers, Section
+from patchlens.identity.people import commit_author
 from patchlens.mail.subject import normalize_title
 from patchlens.match.pointers import pointer_ids
 from patchlens.metrics import conformance as cf
@@ -374,7 +375,7 @@ def conformance(conn: Connection, f: Filters) -> dict[str, Any]:
         pk, match = c["id"], matched.get(c["id"])
         judged = verdict[pk] == cf.JUDGED
         base = _base(c, match)
-        author = (c["author_name"], c["author_email"])
+        author = commit_author(c["author_name"], c["author_email"])
         if judged and pk not in how:
             out["off_list"].append(base)
         given: list[dict[str, Any]] = [

@@ -18,7 +18,7 @@ from patchlens.identity.bots import DEFAULT_BOT_PATTERNS, BotMatcher
 from patchlens.identity.mailmap import Mailmap, People, parse_mailmap, parse_people_file
 from patchlens.identity.maintainers import MaintainersHistory, from_files, from_history
 from patchlens.identity.orgs import OrgMap
-from patchlens.identity.people import Identities
+from patchlens.identity.people import Identities, commit_author
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.metrics.prediction_features import LANDMARKS_KEY
 from patchlens.review import analysis
@@ -50,7 +50,9 @@ from patchlens.store import schema
 #    (review/series.py).
 # 10: the built-in bot patterns take a robot's address with any separator before "bot@"
 #    (bluez.test.bot@gmail.com) and bugzilla-daemon (identity/bots.py): replies.is_bot.
-DERIVED_VERSION = 10
+# 11: a commit author rewritten by a list ("A via ltp <ltp@lists.linux.it>") is A, for
+#    matching and conformance (identity/people.commit_author).
+DERIVED_VERSION = 11
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
@@ -156,7 +158,8 @@ def _repo_dirs(conn: Connection, cache: Path) -> list[tuple[Path, str]]:
 
 
 # Bump when identity/people.py changes how it groups senders (the pickled map is dropped).
-IDENTITIES_VERSION = 2
+# 3: a commit author rewritten by a list ("A via ltp") is A (identity/people.commit_author).
+IDENTITIES_VERSION = 3
 IDENTITIES_FILE = "identities.pickle"
 
 
@@ -218,10 +221,13 @@ def _identities(
                 .where(a.c.author_addr.is_not(None), new_m)
                 .group_by(a.c.author_name, a.c.author_addr)
             ),
-            conn.execute(
-                select(c.c.author_name, c.c.author_email, func.min(c.c.author_date))
-                .where(new_c)
-                .group_by(c.c.author_name, c.c.author_email)
+            (
+                (*commit_author(n, e), d)
+                for n, e, d in conn.execute(
+                    select(c.c.author_name, c.c.author_email, func.min(c.c.author_date))
+                    .where(new_c)
+                    .group_by(c.c.author_name, c.c.author_email)
+                )
             ),
         )
     )

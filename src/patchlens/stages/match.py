@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, func, select
 
-from patchlens.identity.people import Identities
+from patchlens.identity.people import Identities, commit_author
 from patchlens.mail.fingerprint import fingerprint, pack, unpack_packed
 from patchlens.match.matcher import CommitInfo, Match, Posting, assign
 from patchlens.match.renames import Renames
@@ -191,7 +191,7 @@ def _people(conn: Connection) -> Identities:
     m, c = schema.messages, schema.commits
     return Identities(
         [(n, a) for n, a in conn.execute(select(m.c.from_name, m.c.from_addr))]
-        + [(n, a) for n, a in conn.execute(select(c.c.author_name, c.c.author_email))]
+        + [commit_author(n, a) for n, a in conn.execute(select(c.c.author_name, c.c.author_email))]
     )
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, or_, select
 
-from patchlens.identity.people import Identities
+from patchlens.identity.people import Identities, commit_author
 from patchlens.mail.fingerprint import unpack_packed
 from patchlens.mail.keys import key_hash
 from patchlens.mail.subject import normalize_title
@@ -321,7 +321,7 @@ def commit_info(r, people, files, own, trailers, hashes, renames: Renames) -> Co
     return CommitInfo(
         pk=r.id,
         repo_id=r.repo_id,
-        author=people(r.author_name, r.author_email),
+        author=people(*commit_author(r.author_name, r.author_email)),
         date=r.committer_date,
         title=normalize_title(r.subject),
         patch_id=r.patch_id,
