@@ -399,3 +399,34 @@ def test_a_tree_robots_notice_is_no_posting(subject: str) -> None:
 
 def test_a_patch_about_a_patch_is_still_a_posting() -> None:
     assert is_posting(parse_subject('[PATCH] scripts: add "patch" helper for usb'), True, False)
+
+
+def test_a_version_sent_again_with_other_patches_and_its_change_id_is_a_repost() -> None:
+    """LTP's landlock: v2 of 7 patches, then v2 again five minutes later with 11, both with
+    b4's change-id; v3 follows the second. One series of four versions, not two series (the
+    first "abandoned"). Without a shared change-id, another count is another piece of work."""
+    from patchlens.review.versions import chains, link_versions
+
+    def posting(tag: str, version: str, total: int, change_id: str | None) -> list[Mail]:
+        cover = _mail(f"{tag}-0", f"[PATCH {version} 0/{total}] landlock testing suite", None)
+        patches = [
+            _mail(f"{tag}-{i}", f"[PATCH {version} {i}/{total}] landlock: test {i}", f"{tag}-0")
+            for i in range(1, total + 1)
+        ]
+        for m in (cover, *patches):
+            m.thread = tag
+            m.change_id = change_id
+        return [cover, *patches]
+
+    def series_of(cid2: str | None) -> list[list[str]]:
+        mails = (
+            posting("a", "", 10, "landlock")
+            + posting("b", "v2", 7, "landlock")
+            + posting("c", "v2", 11, cid2)
+            + posting("d", "v3", 11, "landlock")
+        )
+        versions = group_versions(mails)
+        return sorted(chains(versions, link_versions(versions)).values())
+
+    assert series_of("landlock") == [["a-0", "b-0", "c-0", "d-0"]]
+    assert series_of(None) == [["a-0", "b-0", "d-0"], ["c-0"]]

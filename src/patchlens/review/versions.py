@@ -320,10 +320,12 @@ class Linker:
                 continue
             # A repost is the same posting sent again: as many patches, and the same title or
             # patches. A single patch later sent as 1/2 of a series is another piece of work.
+            # b4's change-id names the series whatever it holds: a v2 of 7 patches sent again
+            # five minutes later with 11 (LTP's landlock) is that v2 again.
             if how == "repost" and not (
                 ("same-title" in ev or "patch-titles" in ev)
                 and len(ev) >= 2
-                and old.total == new.total
+                and (old.total == new.total or "change-id" in ev)
             ):
                 continue
             total = sum(ev.values())

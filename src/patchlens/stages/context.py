@@ -52,7 +52,9 @@ from patchlens.store import schema
 #    (bluez.test.bot@gmail.com) and bugzilla-daemon (identity/bots.py): replies.is_bot.
 # 11: a commit author rewritten by a list ("A via ltp <ltp@lists.linux.it>") is A, for
 #    matching and conformance (identity/people.commit_author).
-DERIVED_VERSION = 11
+# 12: a version sent again with another number of patches is a repost when it shares b4's
+#    change-id (review/versions.py).
+DERIVED_VERSION = 12
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
