@@ -10,7 +10,14 @@ from sqlalchemy import select
 from patchlens.mail.fingerprint import changed_lines, fingerprint, similarity
 from patchlens.match.evaluate import evaluate
 from patchlens.match.history import VersionRef, superseded_by_merged
-from patchlens.match.matcher import CommitInfo, Posting, core_title, match, revert_target
+from patchlens.match.matcher import (
+    CommitInfo,
+    Posting,
+    core_title,
+    match,
+    prefixes_agree,
+    revert_target,
+)
 from patchlens.match.pointers import pointer_ids, strip_pointers
 from patchlens.match.renames import Renames, _dir_move, commit_aliases
 from patchlens.queries.history import load_superseded_by_merged
@@ -361,3 +368,22 @@ def test_erofs_twins_credit_the_commit_author(erofs_store) -> None:
         shas = dict(conn.execute(select(c.c.id, c.c.sha)).all())
     ev = evaluate(postings, commits, describe=shas)
     assert not [e for e in ev.errors if str(e["commit"]).startswith("b0df634780")]
+
+
+@pytest.mark.parametrize(
+    ("posted", "committed", "agree"),
+    [
+        ("lib:fix the cache", "erofs-utils:lib:fix the cache", True),  # a prefix added
+        ("xfs:fix the scrub", "xfs/scrub:fix the scrub", True),  # made more specific
+        ("fix the cache", "erofs:fix the cache", True),
+        ("pread01:convert to new api", "pwrite01:convert to new api", False),  # another test
+        ("syscalls/pread01:convert to new api", "syscalls/pwrite01:convert to new api", False),
+    ],
+)
+def test_a_title_without_prefixes_needs_prefixes_that_agree(
+    posted: str, committed: str, agree: bool
+) -> None:
+    """The subject layer's title without prefixes: maintainers add or reword prefixes, they
+    do not turn one test into another (LTP: three such wrong links out of 25)."""
+    assert prefixes_agree(posted, committed) is agree
+    assert prefixes_agree(committed, posted) is agree

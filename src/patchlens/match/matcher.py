@@ -110,6 +110,22 @@ def core_title(title: str) -> str:
     return core if len(core) >= 8 else title
 
 
+_PREFIX_PARTS = re.compile(r"[^\s:/]+")
+
+
+def prefixes_agree(a: str, b: str) -> bool:
+    """Whether two titles' subsystem prefixes can name one change: either has none, or the
+    last part of one's prefix is a part of the other's ("lib: x" and "erofs-utils: lib: x",
+    "xfs: x" and "xfs/scrub: x"). Maintainers add or reword prefixes; they do not turn one
+    test into another: LTP's "pread01: convert to new API" is not "pwrite01: convert to new
+    API" by the same author, nor "syscalls/pread01" "syscalls/pwrite01". Pure."""
+    pa, pb = _PREFIXES.match(a), _PREFIXES.match(b)
+    if pa is None or pb is None:
+        return True
+    parts_a, parts_b = _PREFIX_PARTS.findall(pa.group(0)), _PREFIX_PARTS.findall(pb.group(0))
+    return parts_a[-1] in parts_b or parts_b[-1] in parts_a
+
+
 _REVERT = re.compile(r"^revert(?![a-z0-9])[\s:]*[\"'“]?(.*?)[\"'”]?$")
 
 
@@ -313,7 +329,7 @@ def candidates(
             offer(RANK["subject"], 0.9, p, _with_renames(c, p, {"author": c.author}))
     core = core_title(c.title)
     for p in (*idx.by_core.get(core, ()), *idx.by_title.get(core, ())):
-        if _same_work(c, p):
+        if _same_work(c, p) and prefixes_agree(c.title, p.title):
             ev = {"author": c.author, "subject": "without prefixes"}
             offer(RANK["subject"], 0.85, p, _with_renames(c, p, ev))
     if c.files and c.hashes:

@@ -53,7 +53,8 @@ from patchlens.store import schema
 # 11: a commit author rewritten by a list ("A via ltp <ltp@lists.linux.it>") is A, for
 #    matching and conformance (identity/people.commit_author).
 # 12: a version sent again with another number of patches is a repost when it shares b4's
-#    change-id (review/versions.py).
+#    change-id (review/versions.py); the subject layer's title without prefixes needs prefixes
+#    that agree (match/matcher.py prefixes_agree).
 DERIVED_VERSION = 12
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
