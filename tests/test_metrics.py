@@ -207,7 +207,12 @@ def _recount(
             if not (
                 r.date <= when
                 and r.notices
-                and (not r.is_author or "committed" in r.notices or specific_tree(r.notice_tree))
+                and (
+                    not r.is_author
+                    or "committed" in r.notices
+                    or "pushed" in r.bare_kinds
+                    or specific_tree(r.notice_tree)
+                )
             ):
                 continue
             notices.append(r)

@@ -87,6 +87,7 @@ def _notice(when: int, idx: int, body: str, author: bool = False) -> ReplyFacts:
         notices=rt.notices,
         notice_tree=rt.notice_tree,
         notice_scope=rt.notice_scope,
+        bare_kinds=rt.bare_kinds,
     )
 
 
@@ -187,6 +188,18 @@ def test_a_maintainer_applying_their_own_series_is_a_merge() -> None:
     for body in ("This has already been queued up for v2.", "Applied to next."):
         said = _series(_version_of(2, _notice(DAY, 0, body, author=True)))
         assert facts(said, 2 * DAY).merged == "none", body
+    # "Pushed" by the verb alone: LTP's and BlueZ's maintainers to their own series; with an
+    # object it is the author sending it.
+    for body in ("Pushed.", "Hi!\nPushed, thanks.", "Both pushed.", "Pushed with minor changes."):
+        pushed = _series(_version_of(2, _notice(DAY, 0, body, author=True)))
+        assert facts(pushed, 2 * DAY).merged == "fully", body
+    for body in (
+        "I addressed your comment and pushed the patch",
+        "Fixed and pushed in the new patch.",
+        "So I pushed out a fix series to the list.",
+    ):
+        sent = _series(_version_of(2, _notice(DAY, 0, body, author=True)))
+        assert facts(sent, 2 * DAY).merged == "none", body
 
 
 def test_a_series_merged_by_a_pull_request_has_its_merge_date() -> None:

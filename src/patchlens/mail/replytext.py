@@ -70,6 +70,9 @@ class ReplyText:
     # Which patches the first notice says were taken (`notice_scope`): "whole", "some",
     # "first:N", "last:N", "patches:1,2,5", or "" when it does not say.
     notice_scope: str = ""
+    # The kinds whose notice is its verb alone, with no object ("Pushed.", "Pushed, thanks",
+    # "Both pushed", "Pushed with minor changes"): `_bare`.
+    bare_kinds: tuple[str, ...] = ()
 
 
 def _words(text: str) -> frozenset[str]:
@@ -660,7 +663,7 @@ def notice_scope(sentence: str, start: int | None = None, end: int | None = None
 
 def _notice_kinds(roles: bytearray, lines: list[str]) -> list[str]:
     """Notice kinds in the written paragraphs, in order (trailer lines are not read)."""
-    return [k for k, _tree, _scope in _notices(roles, lines)]
+    return [f[0] for f in _notices(roles, lines)]
 
 
 # A wrapped line that starts with a notice verb starts a sentence ("... though so\nApplied
@@ -668,8 +671,8 @@ def _notice_kinds(roles: bytearray, lines: list[str]) -> list[str]:
 _LINE_STARTS_NOTICE = re.compile(r"(?:Applied|Committed|Pushed|Queued|Merged|Picked)\b")
 
 
-def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str]]:
-    """(kind, tree, scope) of each notice in the written paragraphs, in order, one per
+def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str, bool]]:
+    """(kind, tree, scope, bare) of each notice in the written paragraphs, in order, one per
     kind."""
     paragraphs: list[str] = []
     cur: list[str] = []
@@ -706,15 +709,33 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str]]:
                     not sentence[m.end() :].strip(" .!") and bool(_THANKED.match(after))
                 )
                 kind = _notice_at(sentence, m, index, thanked)
-                if kind and all(k != kind for k, _t, _s in found):
+                if kind and all(f[0] != kind for f in found):
                     found.append(
                         (
                             kind,
                             notice_tree(sentence[m.end() :]),
                             notice_scope(sentence, m.start(), m.end()),
+                            _bare(sentence, m.start(), m.end()),
                         )
                     )
     return found
+
+
+# What may follow a notice's verb when it is said alone: nothing, thanks, or how ("with minor
+# changes", "after making the suggested changes"); not an object ("pushed the patch",
+# "pushed that", "pushed out a fix series", "pushed in the new patch").
+_BARE_AFTER = re.compile(r"(?i)\s*(?:now\s*)?(?:$|[,.!;:)~]|(?:thanks|thank|thx|with|after)\b)")
+
+
+def _bare(sentence: str, start: int, end: int) -> bool:
+    """Whether the notice's verb is said alone: only words that carry nothing (`_FILLERS`,
+    "I", "we") before it in its sentence, and no object after it (`_BARE_AFTER`). A
+    maintainer's "Pushed, thanks." to their own series says they pushed it; an author's
+    "I addressed your comment and pushed the patch" says they sent it."""
+    before = sentence[:start].replace("’", "'").lower().split()
+    return all(
+        t.strip(".!,;") in _FILLERS or t in _SUBJECTS or _FILLER_TOKEN.match(t) for t in before
+    ) and bool(_BARE_AFTER.match(sentence, end))
 
 
 # The clause before a notice's verb is a few words ("Thanks, applied", "I fixed the commit
@@ -853,7 +874,7 @@ def analyze_reply(body: str) -> ReplyText:
         elif role == _QUOTED:
             quoted += 1
     found_notices = _notices(roles, lines) if written else []
-    kinds = [k for k, _t, _s in found_notices]
+    kinds = [f[0] for f in found_notices]
     # "Acked." / "NAK." / "Acked + applied." on a line of its own: a tag without a person,
     # unless more quoted text follows ("> please add a comment" / "Ack." acknowledges a point).
     last_quoted = max((i for i, r in enumerate(roles) if r == _QUOTED), default=-1)
@@ -869,8 +890,9 @@ def analyze_reply(body: str) -> ReplyText:
         lines_quoted=quoted,
         trailers=tuple(trailers),
         notices=tuple(kinds),
-        notice_tree=next((t for _k, t, _s in found_notices if t), ""),
+        notice_tree=next((f[1] for f in found_notices if f[1]), ""),
         notice_scope=_listed_scope(roles, lines) or found_notices[0][2] if found_notices else "",
+        bare_kinds=tuple(f[0] for f in found_notices if f[3]),
         first_written_line=first,
     )
 

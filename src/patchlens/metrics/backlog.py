@@ -89,7 +89,10 @@ def _linked(p: PatchFacts) -> bool:
 def _is_notice(r: ReplyFacts) -> bool:
     """Whether a reply counts as a merge notice (see `merge_notice`)."""
     return bool(r.notices) and (
-        not r.is_author or "committed" in r.notices or specific_tree(r.notice_tree)
+        not r.is_author
+        or "committed" in r.notices
+        or "pushed" in r.bare_kinds
+        or specific_tree(r.notice_tree)
     )
 
 
@@ -165,9 +168,11 @@ def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
     (`notice_merge`), else the first one, of a part. From someone other than the series'
     author; bots count, since pr-tracker-bot and patchwork-bot report merges. The author's
     own notice counts when it says "committed" (committers commit their own reviewed
-    patches: "Fixed, thanks. And committed.") or names where the patches went (a maintainer
-    applying their own series: "Applied to the togreg branch"), while an author's bare
-    "applied"/"pushed"/"merged" usually speaks of a suggestion taken into the next version.
+    patches: "Fixed, thanks. And committed."), "pushed" by the verb alone (LTP's and
+    BlueZ's maintainers' "Pushed, thanks." to their own series; not "I addressed your
+    comment and pushed the patch", which is sending it), or names where the patches went (a
+    maintainer applying their own series: "Applied to the togreg branch"), while an author's
+    bare "applied"/"merged" usually speaks of a suggestion taken into the next version.
     None when there is none."""
     whole, first = notice_merge(versions)
     return whole or first

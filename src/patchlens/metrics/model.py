@@ -56,6 +56,8 @@ class ReplyFacts:
     subset: bool = False
     # Which patches the notice says were taken (mail/replytext.py notice_scope).
     notice_scope: str = ""
+    # The notice kinds it says by their verb alone ("Pushed, thanks.": mail/replytext.py).
+    bare_kinds: tuple[str, ...] = ()
 
     @property
     def reviewer(self) -> bool:

@@ -194,16 +194,21 @@ def load_series(
     }
     mn = schema.message_notices
     notices: dict[int, tuple[list[str], str, str]] = {}
-    for pk, kind, tree, scope in _rows(
+    bare: dict[int, list[str]] = {}
+    for pk, kind, tree, scope, alone in _rows(
         conn,
         lambda ks: _where(
-            select(mn.c.message_pk, mn.c.kind, mn.c.tree, mn.c.scope), mn.c.message_pk, ks
+            select(mn.c.message_pk, mn.c.kind, mn.c.tree, mn.c.scope, mn.c.bare),
+            mn.c.message_pk,
+            ks,
         ).order_by(mn.c.message_pk, mn.c.kind),
         reply_pks,
     ):
         kinds, old, old_scope = notices.setdefault(pk, ([], "", ""))
         kinds.append(kind)
         notices[pk] = (kinds, old or tree or "", old_scope or scope or "")
+        if alone:
+            bare.setdefault(pk, []).append(kind)
     for r in reply_rows:
         v = versions.get(r.version_key)
         if v is None or r.date_utc is None:
@@ -226,6 +231,7 @@ def load_series(
                 # Read for notices alone (a subject parse per reply would cost a rebuild).
                 r.id in notices and "SUBSET" in parse_subject(r.subject or "").flags,
                 scope,
+                tuple(bare.get(r.id, ())),
             )
         )
     if wanted is None:

@@ -50,7 +50,8 @@ from patchlens.review.model import (
 #     thanks"; "Pushed with minor changes, thanks"); an object that is someone else's work
 #     ("merged his commit") or a quoted notice is none; more words before a verb ("Patch-set",
 #     "FYI", "I went ahead and").
-ANALYSIS_VERSION = 13
+# 14: which notices are said by their verb alone ("Pushed, thanks.": message_notices.bare).
+ANALYSIS_VERSION = 14
 
 
 @dataclass(slots=True)
@@ -61,6 +62,7 @@ class Analysis:
     fingerprint: bytes | None = None  # a posting's changed lines (mail/fingerprint.py)
     notice_tree: str = ""  # where a notice says the patches went ("u-boot/next"), if it says
     notice_scope: str = ""  # which patches it says were taken (mail/replytext.notice_scope)
+    bare_kinds: tuple[str, ...] = ()  # notices said by their verb alone ("Pushed, thanks.")
 
 
 def analyze(
@@ -84,6 +86,7 @@ def analyze(
     trailers: list[tuple[bool, Trailer]] = []
     notices: list[str] = []
     tree = scope = ""
+    bare: tuple[str, ...] = ()
     written = quoted = 0
     first_line = None
     author = body_author(body) if posting else None
@@ -97,6 +100,7 @@ def analyze(
         notices = list(rt.notices)
         tree = rt.notice_tree
         scope = rt.notice_scope
+        bare = rt.bare_kinds
     row = {
         "message_pk": message_pk,
         "is_reply": s.is_reply,
@@ -132,4 +136,4 @@ def analyze(
         ),
     }
     fp = pack(fingerprint(diff)) if posting and diff else None
-    return Analysis(row, trailers, notices, fp, tree, scope)
+    return Analysis(row, trailers, notices, fp, tree, scope, bare)

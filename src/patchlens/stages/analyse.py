@@ -138,6 +138,7 @@ def store_analysis(conn: Connection, results: list[Analysis]) -> None:
                 "kind": k,
                 "tree": r.notice_tree or None,
                 "scope": r.notice_scope or None,
+                "bare": k in r.bare_kinds,
             }
             for r in results
             for k in dict.fromkeys(r.notices)

@@ -402,6 +402,10 @@ message_notices = Table(
     # Which patches it says were taken: whole | some | first:N | last:N | patches:1,3 | NULL
     # when it does not say (mail/replytext.py notice_scope).
     Column("scope", Text, nullable=True),
+    # Said by its verb alone, with no object ("Pushed.", "Pushed, thanks", "Pushed with minor
+    # changes"): an author's bare "pushed" is a maintainer pushing their own series
+    # (metrics/backlog.py). NULL in rows analysed before revision 0030.
+    Column("bare", Boolean, nullable=True),
     UniqueConstraint("message_pk", "kind"),
 )
 

@@ -245,6 +245,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "tree": "the tree or branch the notice names, if it names one",
             "scope": "which patches it says were taken: whole, some, first:N, last:N, "
             "patches:1,3; empty when it does not say (then the patch it answers)",
+            "bare": "1 when said by its verb alone ('Pushed, thanks.'): an author's bare "
+            "'pushed' is a maintainer pushing their own series",
         },
     ),
     "message_threads": (
