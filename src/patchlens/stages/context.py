@@ -76,7 +76,9 @@ DERIVED_VERSION = 12
 # 7: a notice to the first patch of a version without a cover letter takes the whole version
 #    (metrics/backlog.py notice_covers).
 # 8: an author's "pushed" said by the verb alone is a merge (metrics/backlog.py _is_notice).
-METRICS_VERSION = 8
+# 9: a tree robot's note ('patch "x" added to usb-testing') is a notice of the patch it names
+#    (stages/pulled.py note_rows).
+METRICS_VERSION = 9
 
 
 def config_digest(cfg: Config) -> str:

@@ -349,6 +349,7 @@ def _drop_gone(conn: Connection) -> int:
         schema.series_prerequisites,
     ):
         gone += conn.execute(delete(t).where(t.c.series_key.not_in(keys))).rowcount or 0
+    # (A tree robot's note is keyed by its Message-ID: `pulled.sync` rewrites every item.)
     pi = schema.pull_items
     gone += conn.execute(delete(pi).where(pi.c.pull_key.not_in(keys))).rowcount or 0
     return gone
@@ -379,6 +380,10 @@ def _redo_owed(
     # and read its new items when loaded. Before the dependents: a series it merges may be
     # the prerequisite of another.
     changed, listed = pulled.sync(conn, pulled.pull_keys_among(conn, keys))
+    rep.changed_rows += changed
+    keys |= listed
+    # A tree robot's note among the new mail ('patch "x" added to usb-testing') likewise.
+    changed, listed = pulled.sync_notes(conn, work.messages)
     rep.changed_rows += changed
     keys |= listed
     keys |= prerequisites.dependents_of(conn, keys)

@@ -4,9 +4,14 @@ back to (QEMU's `Message-ID:` trailers, the kernel's `Link:`), stored in `pull_i
 series' facts read the items that name its patches (queries/evidence.py): a patch listed by a
 pull request sent after it was taken by the maintainer who sent it, said on the list or not.
 
+A tree robot's note that a patch went into a branch (mail/treenote.py: Greg Kroah-Hartman's
+'patch "x" added to usb-testing') lists its one patch the same way, by subject and by the
+`Link:` of the patch it carries; its items are keyed by the note's Message-ID.
+
 The items of a pull request depend on its own messages only; a series' facts depend on the
 items that name its patches. So a pull request that changes (or goes) owes a recomputation to
-the series its old and new items name (`sync`), and nothing else does.
+the series its old and new items name (`sync`), and nothing else does; a new note owes it to
+the series it names (`sync_notes`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import Connection, select
 
 from patchlens.mail.shortlog import shortlog_subjects
 from patchlens.mail.subject import parse_subject
+from patchlens.mail.treenote import tree_note
 from patchlens.match.pointers import pointer_ids
 from patchlens.queries.sql import among, chunks
 from patchlens.store import schema
@@ -126,6 +132,62 @@ def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[
     return out
 
 
+# The subjects tree robots' notes begin with ('patch "x" added to usb-testing'): the messages
+# read for notes, by an index-free scan in a full rebuild, by key among an update's new mail.
+NOTE_SUBJECT = 'patch "%'
+
+
+def note_rows(conn: Connection, pks: Collection[int] | None) -> list[dict[str, Any]]:
+    """The pull_items rows of the tree robots' notes among the messages `pks` (or all): the
+    patch's normalised subject (by its carried author's name) and the postings its `Link:`
+    names, dated when the note was sent, by its sender."""
+    m = schema.messages
+    q = select(
+        m.c.id, m.c.message_id, m.c.subject, m.c.body, m.c.date_utc, m.c.from_name, m.c.from_addr
+    ).where(m.c.subject.ilike(NOTE_SUBJECT), m.c.date_utc.is_not(None))
+    found: list[Any] = []
+    if pks is None:
+        found = conn.execute(q).all()
+    else:
+        for chunk in chunks(sorted(pks)):
+            found += conn.execute(q.where(m.c.id.in_(chunk))).all()
+    out = []
+    for r in found:
+        note = tree_note(r.subject or "", r.body or "")
+        if note is None:
+            continue
+        items = {(SUBJECT, parse_subject(note.title).normalized_title): note.author}
+        items.update({(MESSAGE, mid): "" for mid in pointer_ids(note.pointers)})
+        for (kind, value), author in sorted(items.items()):
+            if value:
+                out.append(
+                    {
+                        "pull_key": r.message_id,
+                        "kind": kind,
+                        "value": value,
+                        "date": r.date_utc,
+                        "sender_name": r.from_name or "",
+                        "sender_addr": r.from_addr or "",
+                        "author": author,
+                    }
+                )
+    return out
+
+
+def sync_notes(conn: Connection, pks: Collection[int]) -> tuple[int, set[str]]:
+    """Write the items of the tree robots' notes among the new messages `pks`; (rows
+    changed, the series they name, which owe a recomputation)."""
+    rows = note_rows(conn, pks)
+    if not rows:
+        return 0, set()
+    pi = schema.pull_items
+    keys = sorted({r["pull_key"] for r in rows})
+    changed = sync_table(
+        conn, pi, ("pull_key", "kind", "value"), rows, where=pi.c.pull_key.in_(keys)
+    )
+    return changed, series_listed(conn, {(r["kind"], r["value"]) for r in rows})
+
+
 def series_listed(conn: Connection, items: Iterable[tuple[str, str]]) -> set[str]:
     """The series (not pull requests) holding a posting that an item names: by normalised
     title (the postings' partial index) or by Message-ID."""
@@ -157,12 +219,14 @@ def _series_holding(
 
 
 def sync(conn: Connection, pull_keys: Collection[str] | None) -> tuple[int, set[str]]:
-    """Rewrite the items of the pull requests of `pull_keys` (or all); (rows changed, the
-    series their old or new items name, which owe a recomputation). With `pull_keys` None
-    (a full rebuild) every series is redone anyway and none are returned."""
+    """Rewrite the items of the pull requests of `pull_keys` (or all, and every tree robot's
+    note's); (rows changed, the series their old or new items name, which owe a
+    recomputation). With `pull_keys` None (a full rebuild) every series is redone anyway and
+    none are returned."""
     pi = schema.pull_items
     rows = item_rows(conn, pull_keys)
     if pull_keys is None:
+        rows += note_rows(conn, None)
         changed = sync_table(conn, pi, ("pull_key", "kind", "value"), rows)
         return changed, set()
     if not pull_keys:

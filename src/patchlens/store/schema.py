@@ -661,10 +661,13 @@ series_prerequisites = Table(
 # each commit of its letter's shortlog, and the Message-ID each of its patches points back to
 # (Message-ID:, Link:). A series' facts read the items naming its patches (queries/
 # evidence.py): a patch a later pull request lists was taken by the maintainer who sent it.
+# A tree robot's note ('patch "x" added to usb-testing', mail/treenote.py) lists its one
+# patch the same way, keyed by the note's Message-ID (stages/pulled.py note_rows).
 pull_items = Table(
     "pull_items",
     metadata,
-    Column("pull_key", Text, nullable=False),  # the pull request's series key
+    # The pull request's series key, or a tree robot's note's Message-ID.
+    Column("pull_key", Text, nullable=False),
     Column("kind", String(10), nullable=False),  # subject | message
     Column("value", Text, nullable=False),
     Column("date", Date, nullable=False),  # when the pull request was first sent
