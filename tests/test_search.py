@@ -68,9 +68,9 @@ STATE_SQL = """
 CASE WHEN merged = 'fully' THEN 'merged'
      WHEN merged = 'partly' THEN 'partly merged'
      WHEN repo_registered AND NOT in_repo THEN 'other tree'
-     WHEN :now - last_date >= 180 * 86400 THEN
+     WHEN :idle - last_date >= 180 * 86400 THEN
         CASE WHEN repo_registered THEN 'abandoned' ELSE 'unknown' END
-     WHEN :now - last_date >= 30 * 86400 THEN 'stale'
+     WHEN :idle - last_date >= 30 * 86400 THEN 'stale'
      WHEN nearly_complete THEN 'nearly complete'
      WHEN NOT has_reviewer_reply THEN 'new'
      WHEN reviewer_spoke_last THEN 'waiting on author'
@@ -84,7 +84,9 @@ def by_state(sql: sqlite3.Connection, now: int, client: Any) -> dict[str, set[st
     had, its series taken out of the state the SQL gave them."""
     out: dict[str, set[str]] = {}
     q = f"SELECT series_key, {STATE_SQL} AS st FROM series_metrics"
-    for key, st in sql.execute(q, {"now": now}):
+    # Idle up to the data's date or the newest message, which comes first (docs/METRICS.md).
+    idle = min(now, one(sql, "SELECT max(date_utc) FROM messages"))
+    for key, st in sql.execute(q, {"idle": idle}):
         out.setdefault(st, set()).add(key)
     for state in STATES:
         if f"'{state}'" not in STATE_SQL:
