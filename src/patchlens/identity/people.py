@@ -59,7 +59,8 @@ def commit_author(name: str, email: str) -> tuple[str, str]:
     """A commit's author as a sender to group: a patch applied from a list that rewrote its
     sender ("A via ltp <ltp@lists.linux.it>", git am keeps it) is A's, found by name, not
     the list's (LTP: 235 commits by a dozen people were all one identity, the list's, and
-    none matched its author's postings by person). Pure."""
+    none matched its author's postings by person). Looked up as such, never added to an
+    `Identities`: A's name as a key of its own would become A's identity. Pure."""
     author = list_rewritten(name)
     return (author, "") if author else (name, email)
 

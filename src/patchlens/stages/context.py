@@ -227,13 +227,17 @@ def _identities(
                 .where(a.c.author_addr.is_not(None), new_m)
                 .group_by(a.c.author_name, a.c.author_addr)
             ),
+            # A commit author a list rewrote ("A via ltp <ltp@...>") is A, looked up by name
+            # (identity/people.commit_author): not added, or A's name would become a key of
+            # A's own, and the earliest (a name sorts before an address) their identity.
             (
-                (*commit_author(n, e), d)
+                (n, e, d)
                 for n, e, d in conn.execute(
                     select(c.c.author_name, c.c.author_email, func.min(c.c.author_date))
                     .where(new_c)
                     .group_by(c.c.author_name, c.c.author_email)
                 )
+                if commit_author(n, e) == (n, e)
             ),
         )
     )

@@ -191,7 +191,12 @@ def _people(conn: Connection) -> Identities:
     m, c = schema.messages, schema.commits
     return Identities(
         [(n, a) for n, a in conn.execute(select(m.c.from_name, m.c.from_addr))]
-        + [commit_author(n, a) for n, a in conn.execute(select(c.c.author_name, c.c.author_email))]
+        # Not a commit author a list rewrote: found by name (identity/people.commit_author).
+        + [
+            (n, a)
+            for n, a in conn.execute(select(c.c.author_name, c.c.author_email))
+            if commit_author(n, a) == (n, a)
+        ]
     )
 
 
