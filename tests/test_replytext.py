@@ -912,6 +912,17 @@ def test_every_erofs_reply(erofs_archive_git: Path) -> None:
         ),
         ("I replace the block with ROD and merged. Thanks!", True, ""),
         ("I fixed that and pushed. Thanks!", True, ""),
+        # After a preamble only thanks lets stand, what was taken is read from the verb on.
+        ("I've changed the description of the last two tests and pushed, thanks.", True, ""),
+        ("I made sure the structure is actually set and pushed, thanks.", True, ""),
+        ("Both pushed, thanks.", True, "whole"),
+        (
+            "Hello:\n\nThis patch was applied to bluetooth/bluetooth-next.git (master):\n\n"
+            "Here is the summary with links:\n  - [BlueZ] btdev: fix x\n    https://x.org/c/1\n"
+            "  - [BlueZ,2/2] y\n    (no matching commit)\n",
+            True,
+            "",
+        ),
         ("FYI Merged!", True, ""),
         ("Patch-set applied", True, "whole"),
         ("Your two patches applied.... Thanks", True, "count:2"),
@@ -988,6 +999,10 @@ def test_notices_and_what_they_took(body: str, notice: bool, scope: str) -> None
         ("I applied the other one.", False, ""),
         ('Please wait for an "applied, thanks" message.', False, ""),
         ("This will be pushed, thanks.", False, ""),
+        # A passive verb with another subject: someone else's merge, thanks or not.
+        ("FYI the kernel patch was merged, thanks.", False, ""),
+        ("The dependency from Andrew's tree got merged, thanks.", False, ""),
+        ("Your previous series was merged, thanks.", False, ""),
     ],
 )
 def test_what_a_notice_is_not(body: str, notice: bool, scope: str) -> None:

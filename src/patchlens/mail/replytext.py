@@ -254,6 +254,8 @@ _B4_APPLIED = re.compile(r"^\s*\[(\d{1,3})/\d{1,3}\]\s+\S")
 # (the subject's tags, comma-separated, the number last), then on the next line the commit's
 # URL, or "(no matching commit)" for a patch of the series this tree did not take.
 _PWBOT_ITEM = re.compile(r"^\s*-\s+\[(?:[^\]]*,)?(\d{1,4})/\d{1,4}\]\s+\S")
+# An item without a number ("  - [BlueZ] btdev: ..."): a patch of no series number.
+_PWBOT_UNNUMBERED = re.compile(r"^\s*-\s+\[[^\]/]*\]\s+\S")
 _PWBOT_NOT_TAKEN = "(no matching commit)"
 _COUNT_WORDS = {
     w: i + 1
@@ -284,6 +286,10 @@ _TESTER = re.compile(
 # changed the code slightly so that ... and pushed, thanks"), as a tree after it says too.
 _THANKED = re.compile(r"(?i)[\s,.!;:-]*(?:many\s+)?(?:thanks|thank\s+you|thx)\b")
 _QUOTES = frozenset("\"'“‘«„")
+# A passive verb says what happened to its subject, which thanks does not make this series:
+# "The dependency from Andrew's tree got merged, thanks" (only its own words may then stand
+# before it: "This was merged, thanks").
+_PASSIVE = frozenset(("was", "were", "got", "gets", "been", "is", "are", "be", "being"))
 # An object that is someone else's work: "merged his commit", "merged alternative solution".
 _OTHER_OBJECT = re.compile(
     r"(?i)\s+(?:his|her|their|another|other|alternative|an?\s+alternative|the\s+other"
@@ -710,11 +716,16 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str, bo
                 )
                 kind = _notice_at(sentence, m, index, thanked)
                 if kind and all(f[0] != kind for f in found):
+                    # What the sentence says it took is read from its start when the words
+                    # before the verb say nothing else; after a preamble that thanks lets
+                    # stand ("I've fixed the last two tests and pushed, thanks"), from the
+                    # verb on.
+                    at = m.start() if thanked and not _plain_before(sentence, m.start()) else 0
                     found.append(
                         (
                             kind,
                             notice_tree(sentence[m.end() :]),
-                            notice_scope(sentence, m.start(), m.end()),
+                            notice_scope(sentence[at:], m.start() - at, m.end() - at),
                             _bare(sentence, m.start(), m.end()),
                         )
                     )
@@ -727,15 +738,20 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str, bo
 _BARE_AFTER = re.compile(r"(?i)\s*(?:now\s*)?(?:$|[,.!;:)~]|(?:thanks|thank|thx|with|after)\b)")
 
 
-def _bare(sentence: str, start: int, end: int) -> bool:
-    """Whether the notice's verb is said alone: only words that carry nothing (`_FILLERS`,
-    "I", "we") before it in its sentence, and no object after it (`_BARE_AFTER`). A
-    maintainer's "Pushed, thanks." to their own series says they pushed it; an author's
-    "I addressed your comment and pushed the patch" says they sent it."""
+def _plain_before(sentence: str, start: int) -> bool:
+    """Whether only words that carry nothing (`_FILLERS`, "I", "we") stand before `start`."""
     before = sentence[:start].replace("’", "'").lower().split()
     return all(
         t.strip(".!,;") in _FILLERS or t in _SUBJECTS or _FILLER_TOKEN.match(t) for t in before
-    ) and bool(_BARE_AFTER.match(sentence, end))
+    )
+
+
+def _bare(sentence: str, start: int, end: int) -> bool:
+    """Whether the notice's verb is said alone: only words that carry nothing before it in
+    its sentence (`_plain_before`), and no object after it (`_BARE_AFTER`). A maintainer's
+    "Pushed, thanks." to their own series says they pushed it; an author's "I addressed
+    your comment and pushed the patch" says they sent it."""
+    return _plain_before(sentence, start) and bool(_BARE_AFTER.match(sentence, end))
 
 
 # The clause before a notice's verb is a few words ("Thanks, applied", "I fixed the commit
@@ -816,7 +832,11 @@ def _notice_at(
     # Followed by thanks, whatever was said before stands, unless a wish or denial is next to
     # the verb ("will be pushed, thanks"); otherwise the words before are read as below. A
     # tester's words are read in either case.
-    if thanked and not any(t.strip(".!,;") in _NOT_DONE for t in tokens[-4:]):
+    if (
+        thanked
+        and not any(t.strip(".!,;") in _NOT_DONE for t in tokens[-4:])
+        and not (tokens and tokens[-1] in _PASSIVE)
+    ):
         pass
     elif not all(t.strip(".!,;") in _FILLERS or _FILLER_TOKEN.match(t) for t in tokens):
         if _COORDINATED.match(local.strip() + " "):
@@ -909,21 +929,23 @@ def _listed_scope(roles: bytearray, lines: list[str]) -> str:
     looked for, with "(no matching commit)" under those the tree did not take: those are
     not in the scope. A list of nothing taken is "some", never the whole."""
     listed: set[int] = set()
-    looked = False
+    looked = unnumbered = False
     for i, role in enumerate(roles):
         if role not in (_WRITTEN, _PASTED):
             continue
+        taken = (lines[i + 1].strip() if i + 1 < len(lines) else "") != _PWBOT_NOT_TAKEN
         if m := _B4_APPLIED.match(lines[i]):
             listed.add(int(m[1]))
         elif m := _PWBOT_ITEM.match(lines[i]):
             looked = True
-            after = lines[i + 1].strip() if i + 1 < len(lines) else ""
-            if after != _PWBOT_NOT_TAKEN:
+            if taken:
                 listed.add(int(m[1]))
+        elif _PWBOT_UNNUMBERED.match(lines[i]) and taken:
+            unnumbered = True  # a patch it cannot number: the patch it answers tells
     listed.discard(0)
     if listed:
         return "patches:" + ",".join(map(str, sorted(listed)))
-    return "some" if looked else ""
+    return "some" if looked and not unnumbered else ""
 
 
 def given_trailers(body: str) -> tuple[Trailer, ...]:

@@ -51,7 +51,10 @@ from patchlens.review.model import (
 #     ("merged his commit") or a quoted notice is none; more words before a verb ("Patch-set",
 #     "FYI", "I went ahead and").
 # 14: which notices are said by their verb alone ("Pushed, thanks.": message_notices.bare).
-ANALYSIS_VERSION = 14
+# 15: thanks does not let a passive verb with another subject stand ("The dependency got
+#     merged, thanks"), and after a preamble it lets stand, the scope is read from the verb
+#     on; patchwork-bot's unnumbered items.
+ANALYSIS_VERSION = 15
 
 
 @dataclass(slots=True)
