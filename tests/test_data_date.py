@@ -66,8 +66,8 @@ def test_a_repository_that_goes_on_after_the_mail_ages_nothing(erofs_store, tmp_
     assert after == before
     assert sum(s in ("stale", "abandoned") for s in after.values()) < len(after)
     with sqlite3.connect(tmp_path / "copy.db") as raw:
-        t, m_end = raw.execute(f"WITH {AS_OF} SELECT t, mail_end FROM as_of").fetchone()
-        assert (t, m_end) == (later, end)
+        t, idle_to = raw.execute(f"WITH {AS_OF} SELECT t, idle_to FROM as_of").fetchone()
+        assert (t, idle_to) == (later, end)
         sql = (
             f"WITH {AS_OF} SELECT sm.series_key, {state_case(rules)} FROM series_metrics sm, as_of"
         )

@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 from patchlens.metrics.backlog import DAY, OPEN_STATES, BacklogRules, decide
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 from patchlens.queries.queue import AGAIN, ASKED
-from patchlens.queries.selection import data_date, select_series, stored_facts
+from patchlens.queries.selection import (
+    data_date,
+    idle_until,
+    review_date,
+    select_series,
+    stored_facts,
+)
 from patchlens.store import schema
 from patchlens.web import datasette_columns, datasette_meta
 
@@ -79,13 +85,12 @@ def test_state_in_sql_is_decide_at_any_date(ro, erofs_store):
     seen = Counter()
     for when in (today, today - 400 * DAY, today - 60 * DAY, today + 20 * DAY, today + 200 * DAY):
         for end in (None, today - 90 * DAY):
-            case = datasette_meta.state_case(
-                RULES, "sm", str(when), "NULL" if end is None else str(end)
-            )
+            idle_to = idle_until(when, today, end)
+            case = datasette_meta.state_case(RULES, "sm", str(when), str(idle_to))
             sql = f"SELECT series_key, {case} AS st "
             got = dict(ro.execute(sql + "FROM series_metrics sm").fetchall())
             for r in rows:
-                want = decide(stored_facts(r), when, RULES, end)
+                want = decide(stored_facts(r), when, RULES, idle_to)
                 assert got[r["series_key"]] == want, (r["series_key"], when, end)
                 seen[want] += 1
     # the dates reached most of the branches
@@ -108,7 +113,8 @@ def test_backlog_lists_the_open_series_with_age(ro, erofs_store):
         from patchlens.queries.filters import Filters
 
         rows = select_series(conn, Filters(), RULES)
-        today = data_date(conn)
+        # Age to the data's date; idle to the mail's end when it comes first.
+        today, idle_to = data_date(conn), review_date(conn)
     want = {r["series_key"]: r for r in rows if r["state"] in OPEN_STATES}
     got = canned(ro, "backlog")
     assert len(got) == len(want) > 0
@@ -116,7 +122,7 @@ def test_backlog_lists_the_open_series_with_age(ro, erofs_store):
         w = want[g["series_key"]]
         assert g["state"] == w["state"]
         assert g["age_days"] == round((today - w["first_date"]) / 86400, 1)
-        assert g["idle_days"] == round((today - w["last_date"]) / 86400, 1)
+        assert g["idle_days"] == round((idle_to - w["last_date"]) / 86400, 1)
 
 
 def test_reviewers_equal_the_community_sums(ro, erofs_store):

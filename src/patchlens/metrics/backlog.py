@@ -313,12 +313,13 @@ def blocked_until(prerequisites: list[SeriesFacts]) -> int | None:
 
 
 def decide(
-    f: Facts, when: int, rules: BacklogRules = BacklogRules(), mail_end: int | None = None
+    f: Facts, when: int, rules: BacklogRules = BacklogRules(), idle_to: int | None = None
 ) -> str:
-    """The state of a series whose facts at `when` are `f`. `mail_end`: the newest message
-    of the store; a series is idle only up to it, since review is seen through the mail
-    alone (a repository cloned months after its archive ended does not age every series of
-    the archive's last months into stale or abandoned: LTP's, five months)."""
+    """The state of a series whose facts at `when` are `f`, idle up to `idle_to` (default
+    `when`): review is seen through the mail alone, so where a repository goes on after the
+    archive ends, idleness counts to the mail's end (queries/selection.py idle_until; a
+    repository cloned months after its archive ended does not age every series of the
+    archive's last months into stale or abandoned: LTP's, five months)."""
     if f.merged == "fully":
         return "merged"
     if f.merged == "partly":
@@ -326,7 +327,7 @@ def decide(
     if f.repo_registered and not f.in_repo:
         # Its files are in no registered repository: a merge there cannot be seen.
         return "other tree"
-    idle = (when if mail_end is None else min(when, mail_end)) - f.last_date
+    idle = (when if idle_to is None else idle_to) - f.last_date
     if idle >= rules.abandoned_days * DAY:
         # Idle that long, with no repository that could show a merge: unknown, not abandoned.
         return "abandoned" if f.repo_registered else "unknown"
@@ -350,12 +351,12 @@ def state(
     rules: BacklogRules = BacklogRules(),
     in_repo: bool = True,
     repo_registered: bool = True,
-    mail_end: int | None = None,
+    idle_to: int | None = None,
 ) -> str | None:
-    """The series' state at `when`, or None if it had not been posted yet (`mail_end`: see
+    """The series' state at `when`, or None if it had not been posted yet (`idle_to`: see
     `decide`)."""
     f = facts(s, when, in_repo, repo_registered)
-    return None if f is None else decide(f, when, rules, mail_end)
+    return None if f is None else decide(f, when, rules, idle_to)
 
 
 def merge_rate(

@@ -27,7 +27,7 @@ from patchlens.mail.listid import named_on
 from patchlens.metrics.backlog import DAY, BacklogRules
 from patchlens.metrics.distributions import is_partial, period_bounds, period_of, summary, timeline
 from patchlens.queries.queue import maintainer_identities, people_names
-from patchlens.queries.selection import all_series, data_date, per_version
+from patchlens.queries.selection import all_series, data_date, mail_end, per_version
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
@@ -56,9 +56,10 @@ def never_in_backlog(r: dict[str, Any]) -> bool:
     return bool(r.get("is_pull")) or bool(r["repo_registered"] and not r["in_repo"])
 
 
-def _end_of_wait(r: dict[str, Any], rules: BacklogRules) -> int | None:
+def _end_of_wait(r: dict[str, Any], rules: BacklogRules, quiet: Quiet = (0, 0)) -> int | None:
     """When a series stopped waiting on anybody: merged, or quiet for the abandoned
-    threshold after its last activity."""
+    threshold after its last activity (later, when that falls after the mail's end:
+    `quiet_clock`)."""
     ends = []
     if r["merged"] != "none" and r["time_to_merge"] is not None:
         ends.append(r["first_date"] + int(r["time_to_merge"] * HOUR))
@@ -69,7 +70,9 @@ def _end_of_wait(r: dict[str, Any], rules: BacklogRules) -> int | None:
         changes = json.loads(r.get("merge_changes") or "[]")
         if changes and changes[-1][1]:
             ends.append(int(changes[-1][0]))
-    ends.append(r["last_date"] + rules.abandoned_days * DAY)
+    gone = r["last_date"] + rules.abandoned_days * DAY
+    end, shift = quiet
+    ends.append(gone + shift if shift and gone > end else gone)
     return min(ends)
 
 
@@ -149,6 +152,7 @@ def person_waits(
     named = _named_series(conn, who)
     answers = _answer_waits(conn, who)
     expected = _expected_people(conn, rules)
+    quiet = quiet_clock(conn)
     out = []
     for r in rows:
         key = r["series_key"]
@@ -156,7 +160,7 @@ def person_waits(
             continue
         if key not in named and who not in expected.get(key, ()) and key not in answers:
             continue
-        ends = _end_of_wait(r, rules)
+        ends = _end_of_wait(r, rules, quiet)
         for i, (start, answered, version_date) in enumerate(answers.get(key, [(None, None, None)])):
             if i and ends is not None and start is not None and start >= ends:
                 break  # posted again after it was merged or went quiet: it awaited nobody
@@ -202,9 +206,11 @@ def _expected_people(conn: Connection, rules: BacklogRules) -> dict[str, frozens
     return per_version(conn, ("expected_people", rules), compute)
 
 
-def subsystem_waits(rows: list[dict[str, Any]], rules: BacklogRules) -> list[Wait]:
+def subsystem_waits(
+    rows: list[dict[str, Any]], rules: BacklogRules, quiet: Quiet = (0, 0)
+) -> list[Wait]:
     """The series of a subsystem (`rows`), each waiting until a maintainer or listed reviewer
-    of its files first answered (stored first responses by role)."""
+    of its files first answered (stored first responses by role); `quiet`: `quiet_clock`."""
     out = []
     for r in rows:
         if never_in_backlog(r):
@@ -216,7 +222,9 @@ def subsystem_waits(rows: list[dict[str, Any]], rules: BacklogRules) -> list[Wai
         ]
         wait = min(hours) if hours else None
         answered = r["first_date"] + int(wait * HOUR) if wait is not None else None
-        out.append(Wait(r["first_date"], answered, _end_of_wait(r, rules), wait, r["series_key"]))
+        out.append(
+            Wait(r["first_date"], answered, _end_of_wait(r, rules, quiet), wait, r["series_key"])
+        )
     return out
 
 
@@ -405,3 +413,15 @@ def answer_segments(
 def span_until(conn: Connection, until: int | None) -> int:
     """The end of the data a load table covers: a date filter's end, else the data's date."""
     return until if until is not None else data_date(conn) + 1
+
+
+Quiet = tuple[int, int]  # (the mail's end, how much later a series goes quiet after it)
+
+
+def quiet_clock(conn: Connection) -> Quiet:
+    """Where a repository goes on after the mail ends, idleness stops at the mail's end and
+    goes on from the data's date (queries/selection.py idle_until): a series goes quiet that
+    much later when its abandoned threshold falls after the mail's end, so that one quiet by
+    the data's date is one quiet by the mail's end, as the queue has it. (0, 0): no shift."""
+    data, end = data_date(conn), mail_end(conn)
+    return (0, 0) if end is None or end >= data else (end, data - end)

@@ -40,7 +40,7 @@ from patchlens.metrics.prediction_features import (
 from patchlens.metrics.prediction_model import HazardModel, model_from_json
 from patchlens.queries.evidence import load_series
 from patchlens.queries.formats import iso
-from patchlens.queries.selection import data_date, data_version, per_version
+from patchlens.queries.selection import data_date, data_version, per_version, review_date
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
@@ -279,12 +279,13 @@ def warm(conn: Connection) -> None:
     and the window of records at the data's end): the dashboard's warm-up asks it, so that
     the first page of a version does not wait for it (about 0.3 s on a million messages)."""
     if per_version(conn, "prediction-model", lambda: stored_model(conn)) is not None:
-        _window(conn, data_date(conn))
+        _window(conn, review_date(conn))
 
 
 def series_prediction(conn: Connection, key: str, state: str | None) -> dict[str, Any]:
-    """The series page's estimate for an open series, as of the data's end, from the stored
-    model; otherwise why there is none (`reason`)."""
+    """The series page's estimate for an open series, as of the date review is seen up to
+    (the data's end, or the mail's end before it: queries/selection.py review_date), from
+    the stored model; otherwise why there is none (`reason`)."""
     if state not in OPEN_STATES:
         return {"reason": f"the series is {state or 'not tracked'}: nothing to predict"}
     sm = schema.series_metrics
@@ -298,7 +299,7 @@ def series_prediction(conn: Connection, key: str, state: str | None) -> dict[str
         return {"reason": "no model stored yet: the next `patchlens update` fits it"}
     if kept.model is None:
         return {"reason": f"too few merged series to fit a model (fewer than {MIN_EVENTS})"}
-    end = data_date(conn)
+    end = review_date(conn)
     if row.first_date > end:
         return {"reason": "the series was posted after the data's end"}
     oldest = per_version(conn, "prediction-maintainers", lambda: oldest_maintainers(conn))

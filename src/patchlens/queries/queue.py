@@ -26,7 +26,7 @@ from sqlalchemy import Connection, select
 from patchlens.mail.listid import named_on
 from patchlens.metrics.backlog import OPEN_STATES, BacklogRules
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
-from patchlens.queries.selection import all_series, data_date, mail_end, per_version
+from patchlens.queries.selection import all_series, per_version, review_date
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
@@ -308,14 +308,6 @@ def queue_row(
     }
 
 
-def queue_date(conn: Connection) -> int:
-    """The date a queue is read at: the data's date, or the mail's end when a repository goes
-    on after it (no answer after it could be seen, so nothing waits longer than it)."""
-    when = data_date(conn)
-    end = mail_end(conn)
-    return when if end is None else min(when, end)
-
-
 def queue_rows(
     conn: Connection, who: str, rules: BacklogRules, only: set[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -323,7 +315,7 @@ def queue_rows(
     open series that names them (MAINTAINERS or To/Cc) or that they answered in an earlier
     version, and whose current version they have not answered. `only`: those series keys
     alone. This is what an Atom feed of the queue lists (key, title, url, author, dates)."""
-    as_of = queue_date(conn)
+    as_of = review_date(conn)
     names = people_names(conn)
     out = []
     for o in open_series(conn, rules):
@@ -380,7 +372,7 @@ def person_queue(conn: Connection, who: str, rules: BacklogRules) -> dict[str, A
         "identity": who,
         "name": name,
         "address": address,
-        "as_of": queue_date(conn),
+        "as_of": review_date(conn),
         "total": len(rows),
         "awaiting": new,
         "again": again,

@@ -19,6 +19,7 @@ from patchlens.queries.load import (
     awaiting_at,
     load_over_time,
     person_waits,
+    quiet_clock,
     span_until,
     subsystem_waits,
 )
@@ -36,7 +37,7 @@ from patchlens.queries.queue import (
     waiting_on,
 )
 from patchlens.queries.responses import ROLE_COLUMNS, by_role, by_role_per_period
-from patchlens.queries.selection import data_date
+from patchlens.queries.selection import review_date
 
 # How many series of each maintainer's queue the subsystem page lists (the rest: their page).
 QUEUE_TOP = 5
@@ -125,7 +126,7 @@ def subsystem_sections(
     keep."""
     keys = {r["series_key"] for r in rows}
     opens = [o for o in open_series(conn, rules) if o.key in keys]
-    as_of = data_date(conn)
+    as_of = review_date(conn)
     names = people_names(conn)
     queues = []
     for name, address, role in people:
@@ -173,7 +174,10 @@ def subsystem_sections(
             "full_list": "/subsystems/" + quote(title, safe="") + f.query(full="1"),
         },
         "load": load_over_time(
-            subsystem_waits(rows, rules), f.period, f.since_ts, span_until(conn, f.until_ts)
+            subsystem_waits(rows, rules, quiet_clock(conn)),
+            f.period,
+            f.since_ts,
+            span_until(conn, f.until_ts),
         ),
         "first_response_by_role": by_role(rows),
     }

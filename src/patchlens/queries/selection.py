@@ -79,6 +79,24 @@ def mail_end(conn: Connection) -> int | None:
     return conn.execute(select(func.max(m.c.date_utc)).where(m.c.date_utc <= now)).scalar()
 
 
+def review_date(conn: Connection) -> int:
+    """The date review is seen up to: the data's date, or the mail's end when a repository
+    goes on after it. What waits (queues, review load, a series' estimate) counts to it."""
+    when, end = data_date(conn), mail_end(conn)
+    return when if end is None else min(when, end)
+
+
+def idle_until(when: int, data: int, end: int | None) -> int:
+    """The date idleness counts to for states asked at `when`, the data's date being `data`
+    and the mail's end `end`: `when`, but no later than the mail's end up to the data's date
+    (nothing after it can be seen), and after the data's date as many days past the mail's
+    end as `when` is past the data's date (what turns stale if nothing happens, a day later
+    one day older, with no jump). Pure."""
+    if end is None or end >= data:
+        return when
+    return min(when, end) if when <= data else when - (data - end)
+
+
 def _list_members(name: str | None) -> Select[Any]:
     """(series key, list name) of every series with a posting seen on a list (or on `name`)."""
     q = searchsql.list_members()
@@ -110,13 +128,13 @@ def decode(
     when: int,
     rules: BacklogRules,
     parsed: dict[str, Any] | None = None,
-    end: int | None = None,
+    idle_to: int | None = None,
 ) -> dict[str, Any]:
     """A series_metrics row as the read model gives it: its JSON lists decoded and its state
     as of `when` (metrics/backlog.py decides it from the stored facts). `parsed`: the lists
     already decoded, by their JSON text, shared between the rows of one reading (most rows
-    hold the same few lists; nobody changes a row's lists). `end`: the mail's end
-    (`mail_end`), which idleness counts to."""
+    hold the same few lists; nobody changes a row's lists). `idle_to`: the date idleness
+    counts to (`idle_until`), by default `when`."""
     for name in ("subsystems", "anomalies"):
         text = r[name]
         if parsed is None:
@@ -126,7 +144,7 @@ def decode(
         if value is None:
             value = parsed[text] = json.loads(text)
         r[name] = value
-    r["state"] = decide(stored_facts(r), when, rules, end)
+    r["state"] = decide(stored_facts(r), when, rules, idle_to)
     return r
 
 
@@ -179,16 +197,15 @@ def _load_rows(conn: Connection, f: Filters, rules: BacklogRules, as_of: int | N
     lists: dict[str, list[str]] = {}
     for key, name in conn.execute(_list_members(f.list or None)):
         lists.setdefault(key, []).append(name)
-    when = as_of or data_date(conn)
-    # At the data's date idleness stops at the mail's end; a later date asked for says what
-    # turns stale if nothing happens, so it counts to that date.
-    end = mail_end(conn) if as_of is None else None
+    data = data_date(conn)
+    when = as_of or data
+    idle_to = idle_until(when, data, mail_end(conn))
     parsed: dict[str, Any] = {}
     for r in rows:
         # Every list of the series (only `f.list`, when SQL was asked about that one alone).
         r["lists"] = sorted(lists.get(r["series_key"], ()))
         r["author_name"] = r["author_name"] or ""
-        decode(r, when, rules, parsed, end)
+        decode(r, when, rules, parsed, idle_to)
     return rows
 
 

@@ -24,7 +24,7 @@ from patchlens.metrics.backlog import DAY, OPEN_STATES, STATES, BacklogRules
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 from patchlens.queries.filters import Filters
 from patchlens.queries.queue import AGAIN, ASKED
-from patchlens.queries.selection import data_date, select_series
+from patchlens.queries.selection import data_date, review_date, select_series
 from patchlens.store import schema
 from patchlens.web.datasette_columns import INTERNAL, TABLES
 
@@ -37,25 +37,26 @@ def _quoted(values: tuple[str, ...]) -> str:
 
 
 # The data's date, as queries.selection.data_date gives it: the newest message or commit not
-# dated after now (a later date is a wrong clock), or now without any; and the mail's end
-# (queries.selection.mail_end), which idleness counts to.
+# dated after now (a later date is a wrong clock), or now without any; and the date idleness
+# and waits count to, the mail's end when it comes first (queries.selection.review_date).
 AS_OF = """as_of AS (
-  SELECT CASE WHEN newest > 0 THEN newest ELSE now END AS t, mail_end
+  SELECT t, min(t, coalesce(mail_end, t)) AS idle_to
+  FROM (SELECT CASE WHEN newest > 0 THEN newest ELSE now END AS t, mail_end
   FROM (SELECT max(coalesce(mail_end, 0),
                    coalesce((SELECT max(committer_date) FROM commits
                              WHERE committer_date <= now), 0)) AS newest,
                mail_end, now
         FROM (SELECT (SELECT max(date_utc) FROM messages WHERE date_utc <= now) AS mail_end, now
-              FROM (SELECT CAST(strftime('%s', 'now') AS INTEGER) AS now)))
+              FROM (SELECT CAST(strftime('%s', 'now') AS INTEGER) AS now))))
 )"""
 
 
 def state_case(
-    rules: BacklogRules, sm: str = "sm", when: str = "as_of.t", mail_end: str = "as_of.mail_end"
+    rules: BacklogRules, sm: str = "sm", when: str = "as_of.t", idle_to: str = "as_of.idle_to"
 ) -> str:
     """metrics/backlog.py `decide` as an SQL CASE over a series_metrics row `sm` at `when`,
-    idle up to `mail_end` (the newest message)."""
-    idle = f"(min({when}, coalesce({mail_end}, {when})) - {sm}.last_date)"
+    idle up to `idle_to` (queries/selection.py idle_until)."""
+    idle = f"({idle_to} - {sm}.last_date)"
     return f"""CASE
     WHEN {sm}.merged = 'fully' THEN 'merged'
     WHEN {sm}.merged = 'partly' THEN 'partly merged'
@@ -81,8 +82,7 @@ def states_sql(rules: BacklogRules) -> str:
     """Every series' state today: the base of the backlog queries."""
     return f"""WITH {AS_OF},
 states AS (
-  SELECT sm.*, {state_case(rules)} AS state, as_of.t AS as_of,
-    min(as_of.t, coalesce(as_of.mail_end, as_of.t)) AS queue_as_of
+  SELECT sm.*, {state_case(rules)} AS state, as_of.t AS as_of, as_of.idle_to AS idle_to
   FROM series_metrics sm, as_of
 )"""
 
@@ -99,7 +99,7 @@ def backlog_sql(rules: BacklogRules) -> str:
 SELECT series_key, title, state, author, org,
   date(first_date, 'unixepoch') AS posted,
   round((as_of - first_date) / 86400.0, 1) AS age_days,
-  round((as_of - last_date) / 86400.0, 1) AS idle_days,
+  round((idle_to - last_date) / 86400.0, 1) AS idle_days,
   versions, patches, review_replies, reviewers
 FROM states WHERE state IN ({_quoted(OPEN_STATES)})
 ORDER BY {_state_order("state")}, first_date, series_key"""
@@ -232,7 +232,7 @@ SELECT series_key, title, author, state,
     WHEN n_partials = 1 THEN ' + a partial re-roll'
     ELSE ' + ' || n_partials || ' partial re-rolls' END AS current_version,
   datetime(cur_date, 'unixepoch') AS current_posted,
-  round(max(0, queue_as_of - cur_date) / 86400.0, 1) AS waiting_days,
+  round(max(0, idle_to - cur_date) / 86400.0, 1) AS waiting_days,
   trim(
     CASE WHEN role IN ('{MAINTAINER}', '{REVIEWER}') THEN role ELSE '' END
     || CASE WHEN asked THEN ', {ASKED}' ELSE '' END
@@ -319,7 +319,8 @@ STATES_TABLE = (
         "first_date": "first posting (YYYY-MM-DD)",
         "last_date": "last posting or reply (YYYY-MM-DD)",
         "age_days": "days from the first posting to the data's date",
-        "idle_days": "days from the last activity to the data's date",
+        "idle_days": "days from the last activity to the data's date, or to the mail's end "
+        "when it comes first",
         "versions": "versions posted",
         "patches": "patches in the latest version",
         "as_of": "the data's date the states are computed at (YYYY-MM-DD)",
@@ -367,7 +368,7 @@ def metadata(db_name: str, rules: BacklogRules, states_db: bool = True) -> dict[
 def write_states_db(conn: Connection, path: Path, rules: BacklogRules) -> int:
     """Write the side database of series states at `path` (replaced): one row per series as
     the dashboard's read model gives it. Returns the number of rows."""
-    as_of = data_date(conn)
+    as_of, idle_to = data_date(conn), review_date(conn)
     rows = select_series(conn, Filters(), rules)
     day = "%Y-%m-%d"
 
@@ -402,7 +403,7 @@ def write_states_db(conn: Connection, path: Path, rules: BacklogRules) -> int:
                     date(r["first_date"]),
                     date(r["last_date"]),
                     round((as_of - r["first_date"]) / DAY, 1),
-                    round((as_of - r["last_date"]) / DAY, 1),
+                    round((idle_to - r["last_date"]) / DAY, 1),
                     r["versions"],
                     r["patches"],
                     date(as_of),
