@@ -82,7 +82,7 @@ _STATE_TEXT = {
     ),
     "abandoned": (
         "Not merged, and no posting or reply for abandoned_days (default 180) before the "
-        "'as of' date."
+        "'as of' date (or before the newest message, when the repository goes on after it)."
     ),
     "blocked": (
         "Not merged, and a prerequisite series it names (Depends-on:, Based-on:, "
@@ -93,7 +93,8 @@ _STATE_TEXT = {
     ),
     "stale": (
         "Not merged, and no posting or reply for stale_days (default 30) before the 'as of' "
-        "date, but less than abandoned_days. Stale series still count in the backlog."
+        "date (or before the newest message, when the repository goes on after it), but less "
+        "than abandoned_days. Stale series still count in the backlog."
     ),
     "nearly complete": (
         "Not merged, and every patch of the latest version has a review (Reviewed-by or "
@@ -162,9 +163,10 @@ _STATES = (
         "By commit: a patch is linked to a commit of a registered repository. By notice: no "
         "patch has a linked commit, but a reply says the series was taken ('Applied, thanks', "
         "'I've committed the two patches', pr-tracker-bot's 'has been merged into ...') from "
-        "someone other than the author (the author's own counts when it says 'committed' or "
-        "names the tree), or a later pull request lists its patches (by its letter's shortlog "
-        "or its patches' Message-ID: trailers); merged when the notices to one version take "
+        "someone other than the author (the author's own counts when it says 'committed', "
+        "says 'pushed' alone ('Pushed, thanks.'), or names the tree), or a later pull request "
+        "or tree robot's note lists its patches (by its letter's shortlog, its patches' "
+        "Message-ID: trailers, the note's patch); merged when the notices to one version take "
         "all its patches (what a notice lists or says it took, else the patch it answers: the "
         "cover letter is the whole, and so is the first patch of a version without one), "
         "partly merged before; the notice, its date and the tree it names are kept. A commit "
@@ -366,7 +368,8 @@ _REVIEW = (
     _term(
         "bot",
         "Senders matching the bot patterns (kernel test robot, syzbot, patchwork, CI "
-        "services): their replies count for nothing.",
+        "services such as bluez.test.bot, bugzilla-daemon): their replies count for nothing. A "
+        "person is a bot when every message they sent is a bot's.",
     ),
 )
 
