@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from patchlens.config import Config
-from patchlens.mail.treenote import note_branch, tree_note
+from patchlens.mail.treenote import note_tree, tree_note
 
 NOTE_BODY = """\
 
@@ -42,22 +42,69 @@ Signed-off-by: Jonathan Cameron <Jonathan.Cameron@huawei.com>
 
 def test_what_a_note_says() -> None:
     subject = 'patch "iio: adc: fix the scale of channel 3" added to char-misc-testing'
-    note = tree_note(subject, NOTE_BODY)
+    greg = "gregkh@linuxfoundation.org"
+    note = tree_note(subject, greg, NOTE_BODY)
     assert note is not None
-    assert (note.title, note.branch, note.author) == (
-        "iio: adc: fix the scale of channel 3",
+    assert (note.tree, note.patches) == (
         "char-misc-testing",
-        "Marcus Folkesson",
+        (("iio: adc: fix the scale of channel 3", "Marcus Folkesson"),),
     )
-    assert (
-        "Link",
-        "https://lore.kernel.org/r/20220723092030.260812-1-marcus.folkesson@gmail.com",
-    ) in note.pointers
-    assert note_branch('Patch "x" has been added to the 6.1-stable tree') is None
-    assert note_branch('patch "x" added to stable-queue') is None
-    assert note_branch("[PATCH] iio: adc: fix the scale of channel 3") is None
-    bare = tree_note(subject, "No patch carried.\nFrom: Someone <s@example.org>\nLink: x\n")
-    assert bare is not None and (bare.author, bare.pointers) == ("", ())
+    link = "https://lore.kernel.org/r/20220723092030.260812-1-marcus.folkesson@gmail.com"
+    assert ("Link", link) in note.pointers
+    assert note_tree('Patch "x" has been added to the 6.1-stable tree', greg) is None
+    assert note_tree('patch "x" added to stable-queue', greg) is None
+    assert note_tree("[PATCH] iio: adc: fix the scale of channel 3", greg) is None
+    bare = tree_note(subject, greg, "No patch carried.\nFrom: Someone <s@example.org>\nLink: x\n")
+    assert bare is not None and (bare.patches[0][1], bare.pointers) == ("", ())
+
+
+PUSH = """\
+  Branch: refs/heads/{branch}
+  Home:   https://github.com/bluez/bluez
+  Commit: d3a204b8a2c08d554faab5ad5bb8581620c457bb
+      https://github.com/bluez/bluez/commit/d3a204b8a2c08d554faab5ad5bb8581620c457bb
+  Author: Abhay Maheta <abhay.maheshbhai.maheta@intel.com>
+  Date:   2022-10-18 (Tue, 18 Oct 2022)
+
+  Changed paths:
+    M lib/uuid.h
+
+  Log Message:
+  -----------
+  lib/uuid: Add GMCS UUIDs
+
+This adds GMCS UUIDs which will be used by Media Control Profile.
+
+
+  Commit: 3973147aa8e424bd2ab78304b54d914208d560d1
+      https://github.com/bluez/bluez/commit/3973147aa8e424bd2ab78304b54d914208d560d1
+  Author: Luiz Augusto von Dentz <luiz.von.dentz@intel.com>
+  Date:   2022-10-18 (Tue, 18 Oct 2022)
+
+  Log Message:
+  -----------
+  shared/mcp: Add initial code for handling MCP
+
+
+Compare: https://github.com/bluez/bluez/compare/7a32f2918035...3973147aa8e4
+"""
+
+
+def test_a_github_push_to_the_main_branch_lists_its_commits() -> None:
+    """GitHub's push notification (BlueZ: about 1,700 on linux-bluetooth): every commit with
+    its author. A push to another branch is BlueZ's CI robot testing a series: no merge."""
+    subject = "[bluez/bluez] d3a204: lib/uuid: Add GMCS UUIDs"
+    note = tree_note(subject, "noreply@github.com", PUSH.format(branch="master"))
+    assert note is not None
+    assert (note.tree, note.patches) == (
+        "bluez/bluez",
+        (
+            ("lib/uuid: Add GMCS UUIDs", "Abhay Maheta"),
+            ("shared/mcp: Add initial code for handling MCP", "Luiz Augusto von Dentz"),
+        ),
+    )
+    assert tree_note(subject, "noreply@github.com", PUSH.format(branch="1031211")) is None
+    assert tree_note(subject, "someone@example.org", PUSH.format(branch="master")) is None
 
 
 def _mail(mid: str, subject: str, sender: str, date: str, body: str) -> str:
@@ -83,6 +130,21 @@ NOTE = _mail(
     "Wed, 21 Sep 2022 16:08:52 +0200",
     NOTE_BODY,
 )
+BLUEZ = _mail(
+    "20221018100000.1-abhay.maheshbhai.maheta@intel.com",
+    "[PATCH BlueZ] lib/uuid: Add GMCS UUIDs",
+    "Abhay Maheta <abhay.maheshbhai.maheta@intel.com>",
+    "Tue, 18 Oct 2022 10:00:00 +0000",
+    "This adds GMCS UUIDs.\n---\n lib/uuid.h | 1 +\n\ndiff --git a/lib/uuid.h b/lib/uuid.h\n"
+    "--- a/lib/uuid.h\n+++ b/lib/uuid.h\n@@ -1,2 +1,3 @@\n a\n+b\n c\n",
+)
+PUSHED = _mail(
+    "bluez/bluez/push/refs/heads/master/000000-d3a204@github.com",
+    "[bluez/bluez] d3a204: lib/uuid: Add GMCS UUIDs",
+    "Luiz Augusto von Dentz <noreply@github.com>",
+    "Wed, 19 Oct 2022 10:00:00 +0000",
+    PUSH.format(branch="master"),
+)
 STABLE = _mail(
     "2023010101-stable@kroah.com",
     'Patch "iio: adc: fix the scale of channel 3" has been added to the 6.1-stable tree',
@@ -107,7 +169,7 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
         run_stages(engine, Config(), cache, quiet, jobs=1)
 
     growing = tmp_path / "l.mbox"
-    growing.write_text(POSTING + STABLE)
+    growing.write_text(POSTING + BLUEZ + STABLE)
     steps = open_store(str(tmp_path / "steps.db"))
     ingest.add_list(steps, "l", [str(growing)])
     update(steps, tmp_path / "c1")
@@ -115,22 +177,26 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
     def rows() -> list:
         with steps.connect() as conn:
             return conn.exec_driver_sql(
-                "SELECT series_key, merged, merge_evidence FROM series_metrics"
+                "SELECT series_key, merged, merge_evidence FROM series_metrics ORDER BY series_key"
             ).all()
 
     # The stable note is no series and no merge.
-    ((key, merged, _evidence),) = rows()
-    assert key == "20220723092030.260812-1-marcus.folkesson@gmail.com" and merged == "none"
-    growing.write_text(POSTING + STABLE + NOTE)
+    assert [(k, m) for k, m, _e in rows()] == [
+        ("20220723092030.260812-1-marcus.folkesson@gmail.com", "none"),
+        ("20221018100000.1-abhay.maheshbhai.maheta@intel.com", "none"),
+    ]
+    growing.write_text(POSTING + BLUEZ + STABLE + NOTE + PUSHED)
     update(steps, tmp_path / "c1")
-    ((key, merged, evidence),) = rows()
+    said = {k: (m, json.loads(e)) for k, m, e in rows()}
+    merged, note = said["20220723092030.260812-1-marcus.folkesson@gmail.com"]
     assert merged == "fully"
-    said = json.loads(evidence)
-    assert (said["kind"], said["tree"], said["message_id"]) == (
+    assert (note["kind"], note["tree"], note["message_id"]) == (
         "applied",
         "char-misc-testing",
         "1663769332481@kroah.com",
     )
+    merged, push = said["20221018100000.1-abhay.maheshbhai.maheta@intel.com"]
+    assert (merged, push["kind"], push["tree"]) == ("fully", "applied", "bluez/bluez")
     once = open_store(str(tmp_path / "once.db"))
     ingest.add_list(once, "l", [str(growing)])
     update(once, tmp_path / "c2")

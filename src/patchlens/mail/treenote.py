@@ -1,9 +1,17 @@
-"""A tree robot's note that a patch went into a branch: Greg Kroah-Hartman's 'patch "x" added
-to usb-testing' for the trees he keeps (usb, tty, staging, char-misc, driver-core). It names
-the patch's subject and carries the patch itself (its author's `From:` line, its `Link:` back
-to the posting), so it says which posting was taken, and by whom, as a pull request's
-shortlog does. A stable tree's note ('Patch "x" has been added to the 6.1-stable tree') is a
-backport of work merged long before: not the merge of a series under review. Pure."""
+"""A robot's note that patches went into a tree, read as a notice of those patches (as a pull
+request's shortlog is, stages/pulled.py). Two forms:
+
+- Greg Kroah-Hartman's for the trees he keeps (usb, tty, staging, char-misc, driver-core):
+  'patch "x" added to usb-testing'. It carries the patch itself: its author's `From:` line
+  and its `Link:` back to the posting. A stable tree's note ('Patch "x" has been added to the
+  6.1-stable tree') is a backport of work merged long before: not the merge of a series under
+  review.
+- GitHub's push notification to a list ('[bluez/bluez] 8fb8f9: gatt: ...', from
+  noreply@github.com): every commit pushed, with its author and its subject. Only a push to
+  the repository's main branch (master, main) is a merge: BlueZ's CI robot pushes each
+  series under test to a branch of its own.
+
+Pure."""
 
 from __future__ import annotations
 
@@ -16,34 +24,52 @@ _CARRIED = re.compile(r"(?m)^From [0-9a-f]{7,40} ")
 _AUTHOR = re.compile(r"(?m)^From:\s*(?P<name>[^<\n]*?)\s*<[^<>\s]+@[^<>\s]+>\s*$")
 _POINTER = re.compile(r"(?im)^(?P<key>link|message-id):[ \t]*(?P<value>\S[^\n]*?)\s*$")
 
+GITHUB_SENDER = "noreply@github.com"
+_GITHUB_SUBJECT = re.compile(r"^\s*\[(?P<repo>[\w.-]+/[\w.-]+)\](?:\s|$)")
+_GITHUB_BRANCH = re.compile(r"(?m)^\s*Branch:\s*refs/heads/(?P<branch>\S+)\s*$")
+_MAIN_BRANCHES = frozenset(("master", "main"))
+_GITHUB_COMMIT = re.compile(
+    r"(?ms)^\s*Commit:\s*[0-9a-f]{7,40}\s*$.*?^\s*Author:\s*(?P<name>[^<\n]*?)\s*<[^>\n]*>"
+    r".*?^\s*Log Message:\s*\n\s*-{3,}\s*\n\s*(?P<subject>[^\n]*\S)"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class TreeNote:
-    title: str  # the patch's subject, as the note quotes it
-    branch: str  # the branch it went to ("usb-testing")
-    author: str  # the carried patch's author, by name ("" when it carries none)
-    pointers: tuple[tuple[str, str], ...]  # its Link:/Message-ID: trailers (key, value)
+    tree: str  # where the patches went: a branch ("usb-testing") or a repository ("bluez/bluez")
+    patches: tuple[tuple[str, str], ...]  # (subject, its author's name; "" when unsaid)
+    pointers: tuple[tuple[str, str], ...]  # Link:/Message-ID: trailers carried (key, value)
 
 
-def note_branch(subject: str) -> str | None:
-    """The branch a tree robot's note says a patch went to, or None: not such a note, or a
-    stable tree's."""
+def note_tree(subject: str, sender: str) -> str | None:
+    """Where a robot's note says patches went (see the module), or None: not such a note, a
+    stable tree's, or a push to a branch other than the main one (which the body says: None
+    is not told apart here from a push to the main branch; `tree_note` reads it)."""
     m = _NOTE.match(subject)
-    if m is None or "stable" in m["branch"].lower():
-        return None
-    return m["branch"]
+    if m is not None:
+        return None if "stable" in m["branch"].lower() else m["branch"]
+    if sender.lower() == GITHUB_SENDER and (g := _GITHUB_SUBJECT.match(subject)):
+        return g["repo"]
+    return None
 
 
-def tree_note(subject: str, body: str) -> TreeNote | None:
-    """What a tree robot's note says (see the module), or None."""
-    branch = note_branch(subject)
-    if branch is None:
+def tree_note(subject: str, sender: str, body: str) -> TreeNote | None:
+    """What a robot's note says (see the module), or None."""
+    tree = note_tree(subject, sender)
+    if tree is None:
         return None
     m = _NOTE.match(subject)
-    assert m is not None
-    carried = _CARRIED.search(body)
-    patch = body[carried.start() :] if carried else ""
-    author = _AUTHOR.search(patch)
-    name = author["name"].strip(" '\"") if author else ""
-    pointers = tuple((p["key"], p["value"]) for p in _POINTER.finditer(patch))
-    return TreeNote(m["title"].strip(), branch, name, pointers)
+    if m is not None:
+        carried = _CARRIED.search(body)
+        patch = body[carried.start() :] if carried else ""
+        author = _AUTHOR.search(patch)
+        name = author["name"].strip(" '\"") if author else ""
+        pointers = tuple((p["key"], p["value"]) for p in _POINTER.finditer(patch))
+        return TreeNote(tree, ((m["title"].strip(), name),), pointers)
+    branch = _GITHUB_BRANCH.search(body)
+    if branch is None or branch["branch"] not in _MAIN_BRANCHES:
+        return None
+    commits = tuple(
+        (c["subject"].strip(), c["name"].strip(" '\"")) for c in _GITHUB_COMMIT.finditer(body)
+    )
+    return TreeNote(tree, commits, ()) if commits else None

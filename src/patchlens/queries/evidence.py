@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, Select, and_, func, select
 from patchlens.identity.people import Identities
 from patchlens.mail.shortlog import spelling_keys
 from patchlens.mail.subject import parse_subject
-from patchlens.mail.treenote import note_branch
+from patchlens.mail.treenote import note_tree
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
 from patchlens.queries.sql import chunks, cols
 from patchlens.store import schema
@@ -362,17 +362,17 @@ def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionF
                 idx, _row = taken.setdefault((v.key, r.pull_key), ({}, r))
                 idx[i] = None
     by_key = {v.key: v for v in versions}
-    # A tree robot's note ('patch "x" added to usb-testing') is keyed by its Message-ID: an
-    # "applied" notice naming its branch. Any other key is a pull request's series.
+    # A robot's note ('patch "x" added to usb-testing', a GitHub push) is keyed by its
+    # Message-ID: an "applied" notice naming its tree. Any other key is a pull request's series.
     m = schema.messages
     pulls = sorted({pull for _v, pull in taken})
     branches = {
         mid: branch
         for chunk in chunks(pulls)
-        for mid, subject in conn.execute(
-            select(m.c.message_id, m.c.subject).where(m.c.message_id.in_(chunk))
+        for mid, subject, sender in conn.execute(
+            select(m.c.message_id, m.c.subject, m.c.from_addr).where(m.c.message_id.in_(chunk))
         )
-        if (branch := note_branch(subject or "")) is not None
+        if (branch := note_tree(subject or "", sender or "")) is not None
     }
     for (vkey, _pull), (idx, r) in sorted(taken.items(), key=lambda kv: (kv[1][1].date, kv[0])):
         branch = branches.get(r.pull_key)

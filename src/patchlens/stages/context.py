@@ -78,7 +78,8 @@ DERIVED_VERSION = 12
 # 8: an author's "pushed" said by the verb alone is a merge (metrics/backlog.py _is_notice).
 # 9: a tree robot's note ('patch "x" added to usb-testing') is a notice of the patch it names
 #    (stages/pulled.py note_rows).
-METRICS_VERSION = 9
+# 10: so is GitHub's notification of a push to a repository's main branch (mail/treenote.py).
+METRICS_VERSION = 10
 
 
 def config_digest(cfg: Config) -> str:

@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from patchlens.mail.shortlog import shortlog_subjects
 from patchlens.mail.subject import parse_subject
-from patchlens.mail.treenote import tree_note
+from patchlens.mail.treenote import GITHUB_SENDER, tree_note
 from patchlens.match.pointers import pointer_ids
 from patchlens.queries.sql import among, chunks
 from patchlens.store import schema
@@ -132,19 +132,23 @@ def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[
     return out
 
 
-# The subjects tree robots' notes begin with ('patch "x" added to usb-testing'): the messages
-# read for notes, by an index-free scan in a full rebuild, by key among an update's new mail.
+# The messages read for robots' notes (mail/treenote.py): 'patch "x" added to usb-testing',
+# and GitHub's push notifications; by an index-free scan in a full rebuild, by key among an
+# update's new mail.
 NOTE_SUBJECT = 'patch "%'
 
 
 def note_rows(conn: Connection, pks: Collection[int] | None) -> list[dict[str, Any]]:
-    """The pull_items rows of the tree robots' notes among the messages `pks` (or all): the
-    patch's normalised subject (by its carried author's name) and the postings its `Link:`
+    """The pull_items rows of the robots' notes among the messages `pks` (or all): each
+    patch's normalised subject (by its author's name) and the postings a carried `Link:`
     names, dated when the note was sent, by its sender."""
     m = schema.messages
     q = select(
         m.c.id, m.c.message_id, m.c.subject, m.c.body, m.c.date_utc, m.c.from_name, m.c.from_addr
-    ).where(m.c.subject.ilike(NOTE_SUBJECT), m.c.date_utc.is_not(None))
+    ).where(
+        or_(m.c.subject.ilike(NOTE_SUBJECT), m.c.from_addr == GITHUB_SENDER),
+        m.c.date_utc.is_not(None),
+    )
     found: list[Any] = []
     if pks is None:
         found = conn.execute(q).all()
@@ -153,10 +157,14 @@ def note_rows(conn: Connection, pks: Collection[int] | None) -> list[dict[str, A
             found += conn.execute(q.where(m.c.id.in_(chunk))).all()
     out = []
     for r in found:
-        note = tree_note(r.subject or "", r.body or "")
+        note = tree_note(r.subject or "", r.from_addr or "", r.body or "")
         if note is None:
             continue
-        items = {(SUBJECT, parse_subject(note.title).normalized_title): note.author}
+        items: dict[tuple[str, str], str] = {}
+        for title, author in note.patches:
+            item = (SUBJECT, parse_subject(title).normalized_title)
+            # Two authors of one subject in one push: it names either's posting.
+            items[item] = author if items.get(item, author) == author else ""
         items.update({(MESSAGE, mid): "" for mid in pointer_ids(note.pointers)})
         for (kind, value), author in sorted(items.items()):
             if value:

@@ -433,11 +433,12 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "What each pull request lists: the subjects of its letter's shortlog and the "
         "Message-IDs its patches point back to. A patch a later pull request lists was taken "
         "by its sender (merge evidence 'pull request'). A tree robot's note ('patch \"x\" "
-        "added to usb-testing') lists its one patch so (merge evidence 'applied', its branch "
+        "added to usb-testing') lists its one patch so, and GitHub's notification of a push "
+        "to the main branch its commits (merge evidence 'applied', the branch or repository "
         "the tree).",
         {
-            "pull_key": "the pull request (pull_requests.series_key), or the tree robot's "
-            "note (messages.message_id)",
+            "pull_key": "the pull request (pull_requests.series_key), or the robot's note "
+            "(messages.message_id)",
             "kind": "subject (a commit of its shortlog) or message (a posting its patch names)",
             "value": "the normalised subject, or the Message-ID",
             "date": f"when the pull request was first sent ({EPOCH})",
