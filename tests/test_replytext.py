@@ -875,6 +875,8 @@ def test_every_erofs_reply(erofs_archive_git: Path) -> None:
         # stand before it, but none of a wish, promise, condition or denial.
         ("Hence applied to the togreg branch of iio.git.", True, ""),
         ("Looks good so applied to the fixes-togreg branch.", True, ""),
+        ("Following patches are applied on stm32-next:", True, ""),
+        ("Your patch was applied to the fixes branch.", True, ""),
         ("Patch is fine and applied to the togreg branch.", True, ""),
         ("I tweaked this but otherwise applied.", True, ""),
         ("v3 1-8 applied.", True, "patches:1,2,3,4,5,6,7,8"),
@@ -1003,6 +1005,8 @@ def test_notices_and_what_they_took(body: str, notice: bool, scope: str) -> None
         ("FYI the kernel patch was merged, thanks.", False, ""),
         ("The dependency from Andrew's tree got merged, thanks.", False, ""),
         ("Your previous series was merged, thanks.", False, ""),
+        ("The fix 5535be309971 was merged into v6.0-rc3.", False, ""),
+        ("A proper fix by Hui Wang has already been committed to bluetooth-next.", False, ""),
     ],
 )
 def test_what_a_notice_is_not(body: str, notice: bool, scope: str) -> None:

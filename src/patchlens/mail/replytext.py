@@ -193,6 +193,7 @@ _FILLERS = _words(
     five six i we i've ive we've weve have has had been is are was were 've 's it's
     ok okay thanks thank thx everyone everybody nice good great catch lgtm sure done
     hi hello hmm yes yep well up + & of fyi full your in went ahead patch-set patch-series
+    following
     acked reviewed fixed pulled tested rebased updated amended tweaked adjusted squashed
     hence therefore thus then otherwise fine looks look seems
     """
@@ -846,6 +847,8 @@ def _notice_at(
             and not any(t.strip(".!,;") in _NOT_DONE for t in tokens)
             # "The fix I applied to the togreg branch": a relative clause, not a notice.
             and not any(t in _SUBJECT_WORDS for t in tokens[1:])
+            # "The kernel fix was merged into v6.0-rc3": what happened to something else.
+            and not (tokens and tokens[-1] in _PASSIVE)
         ):
             return None
     if len(tokens) > 10 and not thanked:

@@ -54,7 +54,9 @@ from patchlens.review.model import (
 # 15: thanks does not let a passive verb with another subject stand ("The dependency got
 #     merged, thanks"), and after a preamble it lets stand, the scope is read from the verb
 #     on; patchwork-bot's unnumbered items.
-ANALYSIS_VERSION = 15
+# 16: a passive verb with another subject before a tree is none either ("The kernel fix was
+#     merged into v6.0-rc3", "A proper fix by Hui Wang has already been committed to ...").
+ANALYSIS_VERSION = 16
 
 
 @dataclass(slots=True)
