@@ -347,14 +347,14 @@ def _sender(hdrs: dict[str, list[bytes]]) -> tuple[str, str]:
     name, addr = h.parse_address(h.decode_bytes(h.first_value(hdrs, "from") or b""))
     if "=?" in name:
         name = h.decode_header(name.encode("utf-8"))
-    m = _VIA_LIST.match(name)
-    if m:
+    via = list_rewritten(name)
+    if via is not None:
         for header in ("x-original-from", "reply-to"):
             value = h.first_value(hdrs, header)
             if value:
                 orig_name, orig_addr = h.parse_address(h.decode_header(value))
                 if "@" in orig_addr and orig_addr != addr:
-                    return (orig_name or m.group(1)).strip(" '\""), orig_addr
+                    return orig_name.strip(" '\"") or via, orig_addr
     return name, addr
 
 

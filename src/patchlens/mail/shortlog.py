@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from patchlens.mail.parse import list_rewritten
+
 # "Jonathan Cameron (2):", "Nuno Sá (1):": an author's block of the shortlog.
 _AUTHOR = re.compile(r"^(\S[^\n]{0,200}?)\s*\(\d{1,6}\):\s*$")
 # A commit's subject in an author's block, indented (git shortlog indents by six spaces;
@@ -40,7 +42,6 @@ def shortlog_subjects(body: str) -> list[tuple[str, str]]:
     return out
 
 
-_VIA = re.compile(r"(?i)\s+via\s+\S.*$")
 _PARENS = re.compile(r"\(([^()]*)\)")
 
 
@@ -56,6 +57,6 @@ def spelling_key(name: str) -> str:
 def spelling_keys(name: str) -> frozenset[str]:
     """The keys a sender's name may be listed by in a shortlog: the name without a list's
     "via Linux-erofs" (DMARC rewriting), and each part of "金红宇 (Hongyu Jin)". Pure."""
-    name = _VIA.sub("", name)
+    name = list_rewritten(name) or name
     parts = [name, _PARENS.sub(" ", name), *_PARENS.findall(name)]
     return frozenset(k for k in map(spelling_key, parts) if k)

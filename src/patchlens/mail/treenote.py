@@ -58,8 +58,7 @@ def tree_note(subject: str, sender: str, body: str) -> TreeNote | None:
     tree = note_tree(subject, sender)
     if tree is None:
         return None
-    m = _NOTE.match(subject)
-    if m is not None:
+    if m := _NOTE.match(subject):
         carried = _CARRIED.search(body)
         patch = body[carried.start() :] if carried else ""
         author = _AUTHOR.search(patch)

@@ -57,16 +57,7 @@ def data_date(conn: Connection) -> int:
     after the present is a wrong clock, not the data's end: such messages and commits are left
     out of it (five of a million-message store's, dated 2040 to 2077, had made its "as of" the
     day of the query, five months after its mail ends, and every open series older)."""
-    m, c = schema.messages, schema.commits
-    now = int(time.time())
-    newest = [
-        conn.execute(select(func.max(m.c.date_utc)).where(m.c.date_utc <= now)).scalar(),
-        conn.execute(
-            select(func.max(c.c.committer_date)).where(c.c.committer_date <= now)
-        ).scalar(),
-    ]
-    dates = [d for d in newest if d]
-    return max(dates) if dates else now
+    return _dates(conn)[0]
 
 
 def mail_end(conn: Connection) -> int | None:
@@ -79,11 +70,29 @@ def mail_end(conn: Connection) -> int | None:
     return conn.execute(select(func.max(m.c.date_utc)).where(m.c.date_utc <= now)).scalar()
 
 
+def _dates(conn: Connection) -> tuple[int, int | None]:
+    """(the data's date, the mail's end): `data_date` and `mail_end` in one reading."""
+    c = schema.commits
+    now = int(time.time())
+    end = mail_end(conn)
+    commits = conn.execute(
+        select(func.max(c.c.committer_date)).where(c.c.committer_date <= now)
+    ).scalar()
+    dates = [d for d in (end, commits) if d]
+    return (max(dates) if dates else now), end
+
+
 def review_date(conn: Connection) -> int:
     """The date review is seen up to: the data's date, or the mail's end when a repository
     goes on after it. What waits (queues, review load, a series' estimate) counts to it."""
-    when, end = data_date(conn), mail_end(conn)
-    return when if end is None else min(when, end)
+    when, end = _dates(conn)
+    return when - review_lag(when, end)
+
+
+def review_lag(data: int, end: int | None) -> int:
+    """How far the data's date `data` lies past the mail's end `end` (0 when it does not):
+    time in which nothing on the list can be seen, which no idleness or wait counts. Pure."""
+    return 0 if end is None or end >= data else data - end
 
 
 def idle_until(when: int, data: int, end: int | None) -> int:
@@ -92,9 +101,10 @@ def idle_until(when: int, data: int, end: int | None) -> int:
     (nothing after it can be seen), and after the data's date as many days past the mail's
     end as `when` is past the data's date (what turns stale if nothing happens, a day later
     one day older, with no jump). Pure."""
-    if end is None or end >= data:
+    lag = review_lag(data, end)
+    if not lag:
         return when
-    return min(when, end) if when <= data else when - (data - end)
+    return min(when, data - lag) if when <= data else when - lag
 
 
 def _list_members(name: str | None) -> Select[Any]:
@@ -197,9 +207,9 @@ def _load_rows(conn: Connection, f: Filters, rules: BacklogRules, as_of: int | N
     lists: dict[str, list[str]] = {}
     for key, name in conn.execute(_list_members(f.list or None)):
         lists.setdefault(key, []).append(name)
-    data = data_date(conn)
+    data, end = _dates(conn)
     when = as_of or data
-    idle_to = idle_until(when, data, mail_end(conn))
+    idle_to = idle_until(when, data, end)
     parsed: dict[str, Any] = {}
     for r in rows:
         # Every list of the series (only `f.list`, when SQL was asked about that one alone).

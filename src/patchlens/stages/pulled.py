@@ -100,10 +100,9 @@ def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[
     for chunk in chunks(mails):
         for pk, body in conn.execute(select(m.c.id, m.c.body).where(m.c.id.in_(chunk))):
             for author, subject in shortlog_subjects(body or ""):
-                title = parse_subject(subject).normalized_title
-                if title:
-                    item = (pull_of[pk], SUBJECT, title)
-                    items[item] = author if items.get(item, author) == author else ""
+                _name(
+                    items, (pull_of[pk], SUBJECT, parse_subject(subject).normalized_title), author
+                )
     pointers: dict[int, list[tuple[str, str]]] = {}
     for chunk in chunks(mails):
         for pk, key, value in conn.execute(
@@ -118,18 +117,29 @@ def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[
     out = []
     for (key, kind, value), author in sorted(items.items()):
         name, addr = senders.get(key, ("", ""))
-        out.append(
-            {
-                "pull_key": key,
-                "kind": kind,
-                "value": value,
-                "date": sent[key],
-                "sender_name": name or "",
-                "sender_addr": addr or "",
-                "author": author,
-            }
-        )
+        out.append(_row(key, kind, value, sent[key], name, addr, author))
     return out
+
+
+def _name(items: dict[tuple[str, str, str], str], item: tuple[str, str, str], author: str) -> None:
+    """List `item` (pull, kind, value) by `author`; "" when two authors' commits share it (it
+    then names either's posting). An item with no value is none."""
+    if item[2]:
+        items[item] = author if items.get(item, author) == author else ""
+
+
+def _row(
+    key: str, kind: str, value: str, date: int, name: str, addr: str, author: str
+) -> dict[str, Any]:
+    return {
+        "pull_key": key,
+        "kind": kind,
+        "value": value,
+        "date": date,
+        "sender_name": name or "",
+        "sender_addr": addr or "",
+        "author": author,
+    }
 
 
 # The messages read for robots' notes (mail/treenote.py): 'patch "x" added to usb-testing',
@@ -160,25 +170,15 @@ def note_rows(conn: Connection, pks: Collection[int] | None) -> list[dict[str, A
         note = tree_note(r.subject or "", r.from_addr or "", r.body or "")
         if note is None:
             continue
-        items: dict[tuple[str, str], str] = {}
+        items: dict[tuple[str, str, str], str] = {}
         for title, author in note.patches:
-            item = (SUBJECT, parse_subject(title).normalized_title)
-            # Two authors of one subject in one push: it names either's posting.
-            items[item] = author if items.get(item, author) == author else ""
-        items.update({(MESSAGE, mid): "" for mid in pointer_ids(note.pointers)})
-        for (kind, value), author in sorted(items.items()):
-            if value:
-                out.append(
-                    {
-                        "pull_key": r.message_id,
-                        "kind": kind,
-                        "value": value,
-                        "date": r.date_utc,
-                        "sender_name": r.from_name or "",
-                        "sender_addr": r.from_addr or "",
-                        "author": author,
-                    }
-                )
+            _name(items, (r.message_id, SUBJECT, parse_subject(title).normalized_title), author)
+        for mid in pointer_ids(note.pointers):
+            _name(items, (r.message_id, MESSAGE, mid), "")
+        out += [
+            _row(key, kind, value, r.date_utc, r.from_name, r.from_addr, author)
+            for (key, kind, value), author in sorted(items.items())
+        ]
     return out
 
 
