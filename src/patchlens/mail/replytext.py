@@ -739,12 +739,17 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str, bo
 _BARE_AFTER = re.compile(r"(?i)\s*(?:now\s*)?(?:$|[,.!;:)~]|(?:thanks|thank|thx|with|after)\b)")
 
 
+def _fillers(tokens: list[str], subjects: frozenset[str] = frozenset()) -> bool:
+    """Whether every word of `tokens` (lower case) carries nothing (`_FILLERS`, or one of
+    `subjects`)."""
+    return all(
+        t.strip(".!,;") in _FILLERS or t in subjects or _FILLER_TOKEN.match(t) for t in tokens
+    )
+
+
 def _plain_before(sentence: str, start: int) -> bool:
     """Whether only words that carry nothing (`_FILLERS`, "I", "we") stand before `start`."""
-    before = sentence[:start].replace("’", "'").lower().split()
-    return all(
-        t.strip(".!,;") in _FILLERS or t in _SUBJECTS or _FILLER_TOKEN.match(t) for t in before
-    )
+    return _fillers(sentence[:start].replace("’", "'").lower().split(), _SUBJECTS)
 
 
 def _bare(sentence: str, start: int, end: int) -> bool:
@@ -839,7 +844,7 @@ def _notice_at(
         and not (tokens and tokens[-1] in _PASSIVE)
     ):
         pass
-    elif not all(t.strip(".!,;") in _FILLERS or _FILLER_TOKEN.match(t) for t in tokens):
+    elif not _fillers(tokens):
         if _COORDINATED.match(local.strip() + " "):
             personal = True
         elif not (
