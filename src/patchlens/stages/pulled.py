@@ -25,7 +25,7 @@ from patchlens.mail.shortlog import shortlog_subjects
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.treenote import GITHUB_SENDER, tree_note
 from patchlens.match.pointers import pointer_ids
-from patchlens.queries.sql import among, chunks
+from patchlens.queries.sql import among, chunks, rows_in
 from patchlens.store import schema
 from patchlens.store.writer import sync_table
 
@@ -70,12 +70,11 @@ def item_rows(conn: Connection, pull_keys: Collection[str] | None) -> list[dict[
         .join(vm, vm.c.version_key == sv.c.key)
         .where(sv.c.pull)
     )
-    members: list[Any] = []
-    if pull_keys is None:
-        members = conn.execute(q).all()
-    else:
-        for chunk in chunks(sorted(pull_keys)):
-            members += conn.execute(q.where(sv.c.series_key.in_(chunk))).all()
+    members = (
+        conn.execute(q).all()
+        if pull_keys is None
+        else rows_in(conn, lambda ks: q.where(sv.c.series_key.in_(ks)), pull_keys)
+    )
     if not members:
         return []
     keys = sorted({r.series_key for r in members})
@@ -159,12 +158,11 @@ def note_rows(conn: Connection, pks: Collection[int] | None) -> list[dict[str, A
         or_(m.c.subject.ilike(NOTE_SUBJECT), m.c.from_addr == GITHUB_SENDER),
         m.c.date_utc.is_not(None),
     )
-    found: list[Any] = []
-    if pks is None:
-        found = conn.execute(q).all()
-    else:
-        for chunk in chunks(sorted(pks)):
-            found += conn.execute(q.where(m.c.id.in_(chunk))).all()
+    found = (
+        conn.execute(q).all()
+        if pks is None
+        else rows_in(conn, lambda ks: q.where(m.c.id.in_(ks)), pks)
+    )
     out = []
     for r in found:
         note = tree_note(r.subject or "", r.from_addr or "", r.body or "")
