@@ -69,9 +69,9 @@ def measure(path: Path) -> None:
         for key, pk in conn.execute(select(vm.c.version_key, vm.c.message_pk)):
             g.union(f"v:{key}", f"t:{thread_of.get(pk, pk)}")
         people_edges = 0
-        q = select(
-            sv.c.key, sv.c.author_name, sv.c.author_addr, m.c.from_name, m.c.from_addr
-        ).join(m, m.c.message_id == sv.c.key)
+        q = select(sv.c.key, sv.c.author_name, sv.c.author_addr, m.c.from_name, m.c.from_addr).join(
+            m, m.c.message_id == sv.c.key
+        )
         # Pull requests and backports are never linked (review/versions.linkable).
         q = q.where(sv.c.pull.is_(False), sv.c.backport.is_(False))
         for key, an, aa, fn, fa in conn.execute(q):

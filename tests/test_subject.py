@@ -38,6 +38,9 @@ KNOWN_FLAGS = {
     "POC",
     "REBASED",
     "SUBSET",
+    "COMMITTED",
+    "PUSHED",
+    "APPLIED",
 }
 
 

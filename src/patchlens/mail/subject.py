@@ -50,7 +50,8 @@ Conventions chosen (they are part of the contract and are asserted by the tests)
   ``[PATCH-next]`` both give ``("next",)``; the case is kept as written.
 * **Flags** are upper-case, deduplicated, in order of appearance, from a fixed vocabulary:
   ``RFC``, ``RFT``, ``RESEND``, ``PULL``, ``GIT PULL``, ``WIP``, ``AUTOSEL``, ``FYI``,
-  ``DRAFT``, ``UNTESTED``, ``POC``, ``REBASED``, ``SUBSET``.  ``PULL REQUEST`` is normalised to
+  ``DRAFT``, ``UNTESTED``, ``POC``, ``REBASED``, ``SUBSET``, and ``COMMITTED``, ``PUSHED``,
+  ``APPLIED`` (a patch posted after it went in).  ``PULL REQUEST`` is normalised to
   ``PULL``.  ``PATCH`` itself is not a flag (see ``is_patch``).
 * **Version**: ``v3``/``V13`` tokens (also glued: ``PATCHv2``); ``version`` is the integer
   major part (``v5.1`` -> 5, ``version_str`` "5.1"); ``version`` is 1 and ``version_str`` ""
@@ -165,6 +166,9 @@ _KEYWORD_FLAGS = {
 }
 _FLAG_WORDS = frozenset(
     {"RESEND", "WIP", "AUTOSEL", "FYI", "DRAFT", "UNTESTED", "POC", "REBASED", "SUBSET"}
+    # A patch posted after it went in, for the record: "[COMMITTED] [PATCH]" (LTP, glibc),
+    # "[committed]" (GCC, binutils), "[pushed]" (GDB), "[APPLIED]".
+    | {"COMMITTED", "PUSHED", "APPLIED"}
 )
 
 # The largest "n/N" total taken as a series' length.

@@ -81,6 +81,7 @@ class VersionFacts:
     partial: bool = False  # a partial re-roll: a few patches of the version before sent again
     pull: bool = False  # a pull request
     backport: bool = False  # a stable-tree backport or stable review: merged work again
+    committed: bool = False  # posted after it was committed ("[COMMITTED] [PATCH]")
     # Later pull requests that list some of its patches, each as a notice of those patches
     # ("pull request", its scope the patches listed; queries/evidence.py): kept apart from
     # `replies`, which are what people answered.
@@ -121,11 +122,15 @@ class SeriesFacts:
 
     @property
     def kind(self) -> str:
-        """series | pull | stable: pull requests and stable backports are not review work."""
+        """series | pull | stable | committed: pull requests, stable backports and patches
+        posted after they were committed are not review work. A series with a version posted
+        for review before its committed one is review work (and merged by its commit)."""
         if all(v.pull for v in self.versions):
             return "pull"
         if all(v.backport for v in self.versions):
             return "stable"
+        if all(v.committed for v in self.versions):
+            return "committed"
         return "series"
 
 
@@ -147,6 +152,7 @@ def current_version(versions: list[VersionFacts]) -> VersionFacts:
                 v.partial,
                 v.pull,
                 v.backport,
+                v.committed,
             )
         else:
             base.patches.update(v.patches)

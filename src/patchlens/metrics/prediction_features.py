@@ -407,6 +407,7 @@ def _versions_at(se: SeriesFacts, t: int) -> list[VersionFacts]:
                 v.partial,
                 v.pull,
                 v.backport,
+                v.committed,
             )
         )
     return out

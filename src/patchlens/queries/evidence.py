@@ -78,6 +78,7 @@ def load_series(
             partial=r.partial,
             pull=r.pull,
             backport=r.backport,
+            committed=r.committed,
         )
         se.versions.append(v)
     vkeys = None if wanted is None else sorted(versions)

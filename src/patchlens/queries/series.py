@@ -151,7 +151,7 @@ def version_label(
 
     "v3", "v3 RFC", "v6 · RESEND · posting 2 of v6", "v19 · partial re-roll of v18 (patch 3)",
     "v2 · sent again, not marked RESEND · posting 2 of v2", "v5 · pull request",
-    "v1 · stable backport".
+    "v1 · stable backport", "v1 · posted after it was committed".
     """
     name = f"v{v['version_str'] or v['version']}"
     words = [name + (" RFC" if v["rfc"] else "")]
@@ -159,6 +159,8 @@ def version_label(
         words.append("pull request")
     if v.get("backport"):
         words.append("stable backport")
+    if v.get("committed"):
+        words.append("posted after it was committed")
     if v["partial"] and rerolled is not None:
         idx = [mm["idx"] for mm in v.get("members", []) if mm["idx"] > 0]
         which = ", ".join(str(i) for i in idx)

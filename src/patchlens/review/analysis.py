@@ -56,7 +56,9 @@ from patchlens.review.model import (
 #     on; patchwork-bot's unnumbered items.
 # 16: a passive verb with another subject before a tree is none either ("The kernel fix was
 #     merged into v6.0-rc3", "A proper fix by Hui Wang has already been committed to ...").
-ANALYSIS_VERSION = 16
+# 17: "[COMMITTED]", "[pushed]", "[APPLIED]" are subject flags (a patch posted after it went
+#     in), not list tags or prefixes.
+ANALYSIS_VERSION = 17
 
 
 @dataclass(slots=True)

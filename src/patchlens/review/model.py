@@ -112,6 +112,17 @@ _STABLE_WORD = re.compile(
 )
 
 
+# Flags of a patch posted after it went in (mail/subject.py's _FLAG_WORDS).
+_COMMITTED_FLAGS = frozenset({"COMMITTED", "PUSHED", "APPLIED"})
+
+
+def is_committed_posting(subject: Subject) -> bool:
+    """A patch posted for the record after it was committed ("[COMMITTED] [PATCH]", GCC's
+    "[committed]", GDB's "[pushed]"): merged work nobody is asked to review, like a stable
+    backport, whatever state the list's replies would suggest."""
+    return bool(_COMMITTED_FLAGS.intersection(subject.flags))
+
+
 def _stable_phrase(phrase: str) -> bool:
     """A prefix phrase made only of stable-tree words and bare kernel versions."""
     words = [w for w in _PHRASE_WORDS.split(phrase.casefold()) if w]
@@ -236,6 +247,7 @@ class Version:
     patches: dict[int, Mail] = field(default_factory=dict)  # index (1-based) -> patch
     # For a partial re-roll (a few patches of an earlier version sent again): that version.
     rerolls: str | None = None
+    committed: bool = False  # posted after it was committed (`is_committed_posting`)
 
     @property
     def anchor(self) -> Mail:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from patchlens.review.model import Mail, Version, is_stable_backport
+from patchlens.review.model import Mail, Version, is_committed_posting, is_stable_backport
 
 # Patches of one posting arrive within minutes; a day covers slow relays and the patches of
 # a partial re-roll sent one by one (v2 4/6 in the morning, v2 5/6 in the evening).
@@ -116,6 +116,7 @@ def _new_version(m: Mail) -> Version:
         thread=m.thread,
         date=m.date,
         cover=cover,
+        committed=is_committed_posting(s),
     )
     if cover is None:
         v.patches[s.index or 1] = m

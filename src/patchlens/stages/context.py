@@ -55,7 +55,10 @@ from patchlens.store import schema
 # 12: a version sent again with another number of patches is a repost when it shares b4's
 #    change-id (review/versions.py); the subject layer's title without prefixes needs prefixes
 #    that agree (match/matcher.py prefixes_agree).
-DERIVED_VERSION = 12
+# 13: a patch posted after it was committed ("[COMMITTED] [PATCH]", "[pushed]") makes a version
+#    of its own kind (series_versions.committed); a series of only such versions is merged
+#    work, not review work, like a stable backport (metrics/model.py SeriesFacts.kind).
+DERIVED_VERSION = 13
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).

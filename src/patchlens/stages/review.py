@@ -157,6 +157,7 @@ def structure_rows(
                     "resend": v.resend,
                     "pull": v.pull,
                     "backport": v.backport,
+                    "committed": v.committed,
                     "partial": v.partial,
                     "title": v.title,
                     "author_name": v.author_name,

@@ -159,6 +159,7 @@ def stored_versions(conn: Connection, keys: set[str], got: Loaded) -> dict[str, 
             cover=cover,
             patches={i: got.mails[pk] for i, pk in ms.items() if i > 0},
             rerolls=r.rerolls_key,
+            committed=r.committed,
         )
         anchor = v.anchor
         # Every member of a version has its sender's address (series.py groups by it).
@@ -180,6 +181,7 @@ def version_facts(v: Version) -> tuple[Any, ...]:
         v.resend,
         v.pull,
         v.backport,
+        v.committed,
         v.partial,
         v.title,
         v.author_name,

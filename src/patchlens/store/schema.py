@@ -461,6 +461,8 @@ series_versions = Table(
     Column("prev_key", Text),
     Column("link_score", Float),
     Column("link_evidence", Text),  # JSON {evidence: weight}
+    # Posted after it was committed ("[COMMITTED] [PATCH]"): review/model.is_committed_posting.
+    Column("committed", Boolean, nullable=False, server_default=false()),
     Index(None, "author_addr"),  # a person's versions, for incremental linking
     Index(None, "author_addr", "date"),  # ... from a date on
     Index(None, "series_key"),

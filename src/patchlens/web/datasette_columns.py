@@ -284,6 +284,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "resend": "1 for a RESEND",
             "pull": "1 for a pull request",
             "backport": "1 for a backport to a stable tree",
+            "committed": "1 for a patch posted after it was committed ([COMMITTED], [pushed])",
             "partial": "1 for a partial re-roll (some patches of a version re-sent)",
             "title": "its title",
             "author_name": "the author's name",

@@ -184,6 +184,13 @@ _STATES = (
         "work sent again, not counted as a series; the tree robots' mails ('Patch ... has been "
         "added to the 6.1-stable tree', 'patch ... added to usb-testing') are not postings at all.",
     ),
+    _term(
+        "posted after it was committed",
+        "A patch posted for the record once it went in ([COMMITTED] [PATCH], GCC's [committed], "
+        "GDB's [pushed], [APPLIED]): merged work nobody is asked to review. A series made only "
+        "of such postings is not counted as a series, like a stable backport; one that was "
+        "posted for review first stays a series, and its commit says it is merged.",
+    ),
 )
 
 _METHODS = {

@@ -1,0 +1,94 @@
+"""A patch posted after it went in ("[LTP] [COMMITTED] [PATCH]", GCC's "[committed]", GDB's
+"[pushed]") is merged work posted for the record, not a series under review: LTP's audit found
+167 such posts counted as series, "abandoned" or waiting in a store without the repository,
+with no reviewer needed. A series posted for review and then posted again as committed stays
+review work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from patchlens.mail.subject import parse_subject
+from patchlens.metrics.model import SeriesFacts, VersionFacts
+from patchlens.review.model import is_committed_posting
+from patchlens.store import schema
+from tests.test_review_incremental import PATCH, _build, _by_message_id, mail
+
+
+@pytest.mark.parametrize(
+    ("subject", "committed"),
+    [
+        ("[LTP] [COMMITTED] [PATCH] insmod01: Add license to the dummy module", True),
+        ("[LTP] [COMMITTED][PATCH 1/1] ver_linux: Fix util-linux version", True),
+        ("[LTP] [PATCH] [COMMITTED] syscalls/fcntl33: Fix typo", True),
+        ("[LTP] [PATCH COMMITTED] mtest06/mmap1: add note", True),
+        ("[committed] Fix PR middle-end/123", True),
+        ("[pushed] gdb: fix a crash", True),
+        ("[PATCH][pushed] gdb: fix a crash", True),
+        ("[APPLIED] [PATCH] x", True),
+        ("[LTP] [PATCH] syscalls: commit the pending changes", False),
+        ("[PATCH v2] xen: fix foo", False),
+    ],
+)
+def test_committed_postings(subject: str, committed: bool) -> None:
+    s = parse_subject(subject)
+    assert is_committed_posting(s) is committed
+    if committed:  # a flag, never a list tag nor a prefix of the title
+        assert not any(p.upper() in ("COMMITTED", "PUSHED", "APPLIED") for p in s.prefixes)
+
+
+def _versions(*committed: bool) -> SeriesFacts:
+    vs = [VersionFacts(f"v{i}", i, 1, i, False, committed=c) for i, c in enumerate(committed, 1)]
+    return SeriesFacts("s", "t", "author", "a@x", vs)
+
+
+def test_the_kind_of_a_series() -> None:
+    assert _versions(True).kind == "committed"
+    assert _versions(True, True).kind == "committed"
+    # Posted for review, then again once committed: review work, merged.
+    assert _versions(False, True).kind == "series"
+    assert _versions(False).kind == "series"
+
+
+DAY1 = [
+    mail(
+        "c@x",
+        "[LTP] [COMMITTED] [PATCH] foo: fix the build",
+        PATCH,
+        "Mon, 1 Jan 2024 10:00:00 +0000",
+    ),
+    mail("r@x", "[LTP] [PATCH] bar: fix it", PATCH, "Mon, 1 Jan 2024 11:00:00 +0000"),
+    mail("b1@x", "[LTP] [PATCH] baz: fix it", PATCH, "Mon, 1 Jan 2024 12:00:00 +0000"),
+]
+DAY2 = [
+    mail(
+        "b2@x",
+        "[LTP] [COMMITTED] [PATCH] baz: fix it",
+        PATCH,
+        "Tue, 2 Jan 2024 12:00:00 +0000",
+    ),
+]
+
+
+def test_a_committed_posting_is_no_series_under_review(tmp_path: Path) -> None:
+    db, _ = _build(tmp_path / "a", [DAY1, DAY2])
+    engine = create_engine(f"sqlite:///{db}")
+    sv, sm = schema.series_versions, schema.series_metrics
+    with engine.connect() as conn:
+        flags = dict(conn.execute(select(sv.c.key, sv.c.committed)).all())
+        chains = dict(conn.execute(select(sv.c.key, sv.c.series_key)).all())
+        measured = {k for (k,) in conn.execute(select(sm.c.series_key))}
+    engine.dispose()
+    assert flags == {"c@x": True, "r@x": False, "b1@x": False, "b2@x": True}
+    # baz posted for review, then again as committed: one series of two versions.
+    assert chains["b2@x"] == chains["b1@x"] == "b1@x"
+    # The series under review are measured; the committed post alone is not one of them.
+    assert measured == {"r@x", "b1@x"}
+    # Built a day at a time or at once, the store is the same.
+    once, _ = _build(tmp_path / "b", [DAY1 + DAY2])
+    a, b = _by_message_id(db), _by_message_id(once)
+    for table in ("series", "series_versions", "version_members", "series_metrics"):
+        assert a[table] == b[table], table
