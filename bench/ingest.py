@@ -22,7 +22,10 @@ With --profile it also splits the time into reading, parsing, compression and SQ
 and prints cProfile's top functions of the main process.
 
 With --whole-update it measures only the whole `patchlens update` of erofs-2024.mbox.gz (a
-list alone: ingest and every stage after it) against Perceval on the same file, in pairs.
+list alone: ingest and every stage after it) against Perceval on the same file, in pairs, and
+the floor of any update in this stack: a fresh process that imports the command line and
+parses every message with the standard library's `email`, the parse counted as spread over
+every core; Perceval's wall over that floor bounds the rate any update here could reach.
 
 Usage: .venv/bin/python bench/ingest.py [--repeat N] [--skip-perceval] [--profile]
        .venv/bin/python bench/ingest.py --whole-update [--repeat N]
@@ -335,6 +338,35 @@ def child_import() -> None:
     print(json.dumps({"import_s": time.perf_counter() - t0}))
 
 
+def child_floor(path: str) -> None:
+    """The least any whole `update` of a list in this stack must do, in one process: import
+    the command line, then parse every message of the mbox with the standard library's
+    `email` (compat32, every part's payload decoded), as patchlens's parser does first.
+    Nothing is analysed or stored."""
+    import email
+    import gzip
+    from email import policy
+
+    t0 = time.perf_counter()
+    import patchlens.cli  # noqa: F401
+
+    t1 = time.perf_counter()
+    with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
+        data = f.read()
+    raws = re.split(rb"(?m)^From [^\n]*\n", data)
+    n = 0
+    for raw in raws:
+        if not raw.strip():
+            continue
+        msg = email.message_from_bytes(raw, policy=policy.compat32)
+        for part in msg.walk():
+            if not part.is_multipart():
+                part.get_payload(decode=True)
+        n += 1
+    t2 = time.perf_counter()
+    print(json.dumps({"import_s": t1 - t0, "parse_s": t2 - t1, "items": n}))
+
+
 def best_of(n: int, fn: Callable[[], object]) -> float:
     """The shortest of n timed calls of fn."""
     times = []
@@ -515,6 +547,7 @@ CHILDREN: dict[str, Callable[..., None]] = {
     "ingest": child_ingest,
     "perceval": child_perceval,
     "import": child_import,
+    "floor": child_floor,
     "breakdown": child_breakdown,
     "profile": child_profile,
 }
@@ -728,6 +761,7 @@ def whole_update(n: int, before: Path | None = None) -> None:
         db = tmp / "store.db"
         pairs: list[tuple[Run, Run]] = []
         olds: list[Run] = []
+        floors: list[Run] = []
         for i in range(n):
             print(f"pair {i + 1}/{n} ...", flush=True)
             perc = check(
@@ -737,6 +771,7 @@ def whole_update(n: int, before: Path | None = None) -> None:
             upd = check(patchlens_cli_update(db), "patchlens update")
             upd.info["stored"] = stored(db, "messages")
             pairs.append((perc, upd))
+            floors.append(check(measure([sys.executable, SELF, "--child", "floor", src]), "floor"))
             if before is not None:
                 new_store(db, list_source=mbox_dir / src.name)
                 olds.append(check(patchlens_cli_update(db, before), "older patchlens update"))
@@ -770,6 +805,18 @@ def whole_update(n: int, before: Path | None = None) -> None:
     print(
         f"  patchlens split (medians): import {med(imp_s):.2f} s, update {med(upd_s):.2f} s;"
         f" messages stored {pairs[0][1].info['stored']:,}"
+    )
+    cores = os.cpu_count() or 1
+    imp_f = med([f.info["import_s"] for f in floors])
+    parse_f = med([f.info["parse_s"] for f in floors])
+    floor_s = med([f.wall for f in floors]) - parse_f + parse_f / cores
+    perc_s = med([p.wall for p, _ in pairs])
+    print(
+        f"  floor (one process: import {imp_f:.2f} s, stdlib parse of the"
+        f" {floors[0].info['items']:,} messages {parse_f:.2f} s, process wall"
+        f" {med([f.wall for f in floors]):.2f} s): with the parse spread over {cores} cores"
+        f" and nothing analysed or stored, {floor_s:.2f} s, at most {perc_s / floor_s:.2f}x"
+        " Perceval's rate"
     )
     print(
         f"  wall-time ratio update/Perceval, median of pairs {med(ratios):.2f}"
