@@ -51,6 +51,21 @@ CASES: list[Subject] = [
     expect("[PATCH] xen: fix foo", *FOO),
     expect("[PATCH v3 2/7] xen: fix foo", *FOO, version=3, version_str="3", index=2, total=7),
     expect("[PATCHv2] xen: fix foo", *FOO, version=2, version_str="2"),
+    # A slip after the number (linux-bluetooth's "[PATCH BlueZ v2.. 0/7]", split from its v1).
+    expect(
+        "[PATCH BlueZ v2.. 0/7] xen: fix foo",
+        *FOO,
+        version=2,
+        version_str="2",
+        index=0,
+        total=7,
+        prefixes=("BlueZ",),
+    ),
+    expect("[PATCH v2, 1/3] xen: fix foo", *FOO, version=2, version_str="2", index=1, total=3),
+    # A committed patch posted for the record: a flag, not a list tag (LTP).
+    expect(
+        "[LTP] [COMMITTED] [PATCH] xen: fix foo", *FOO, flags=("COMMITTED",), list_tags=("LTP",)
+    ),
     expect("[PATCH 2/7 v3] xen: fix foo", *FOO, version=3, version_str="3", index=2, total=7),
     expect(
         "[RFC PATCH v2 0/3] xen: fix foo",

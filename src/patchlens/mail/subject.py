@@ -55,9 +55,10 @@ Conventions chosen (they are part of the contract and are asserted by the tests)
   ``PULL``.  ``PATCH`` itself is not a flag (see ``is_patch``).
 * **Version**: ``v3``/``V13`` tokens (also glued: ``PATCHv2``); ``version`` is the integer
   major part (``v5.1`` -> 5, ``version_str`` "5.1"); ``version`` is 1 and ``version_str`` ""
-  when absent.  ``v2-rebased`` gives version 2 plus the flag ``REBASED`` (``v2-changed``: plus
-  the prefix ``changed``).  Bare numbers (``6.6``, ``5.10.y``) are never versions: they are
-  kernel/stable trees, kept as prefixes.  The converse is ambiguous and not resolved: a
+  when absent; dots or commas typed after it are dropped (``v2..`` is v2).  ``v2-rebased``
+  gives version 2 plus the flag ``REBASED`` (``v2-changed``: plus the prefix ``changed``).
+  Bare numbers (``6.6``, ``5.10.y``) are never versions: they are kernel/stable trees, kept
+  as prefixes.  The converse is ambiguous and not resolved: a
   stable backport tagged ``[PATCH v6.6]`` reads as version "6.6".  When no bracket gives a
   version, a parenthesised one at the end of the title is taken and removed from the title
   (``Hello, world (v2)``, ``... (V6)``), also on subjects that are not patches.
@@ -250,7 +251,8 @@ def _expand_one(tok: str, out: list[tuple[int, Any]], todo: list[str]) -> None:
             todo.extend(p for p in reversed(parts) if p)
             return
     if up[0] == "V":
-        m = _VERSION_RE.fullmatch(tok)
+        # A slip of the keyboard after the number ("[PATCH BlueZ v2.. 0/7]") is still v2.
+        m = _VERSION_RE.fullmatch(tok) or _VERSION_RE.fullmatch(tok.rstrip(".,"))
         if m:
             out.append((_K_VERSION, m.group(1)))
             rest = m.group(2) or m.group(3)
