@@ -1,5 +1,5 @@
 """A tree robot's note that a patch went into a branch (Greg Kroah-Hartman's 'patch "x" added
-to char-misc-testing') is no series of its own: it is a notice that the posting it names was
+to char-misc-testing', Mark Brown's 'Applied "x" to the spi tree') is no series of its own: it is a notice that the posting it names was
 applied, found by the patch's subject and author or by the `Link:` it carries, as a pull
 request's shortlog is. A stable tree's note is a backport, no merge. Whether the note comes
 in the same update as the posting or a later one, the store is the same."""
@@ -56,6 +56,50 @@ def test_what_a_note_says() -> None:
     assert note_tree("[PATCH] iio: adc: fix the scale of channel 3", greg) is None
     bare = tree_note(subject, greg, "No patch carried.\nFrom: Someone <s@example.org>\nLink: x\n")
     assert bare is not None and (bare.patches[0][1], bare.pointers) == ("", ())
+
+
+BROONIE_BODY = """\
+The patch
+
+   spi: fix the delay of a transfer
+
+has been applied to the spi tree at
+
+   https://git.kernel.org/pub/scm/linux/kernel/git/broonie/spi.git for-5.5
+
+All being well this means that it will be integrated into the linux-next
+tree (usually sometime in the next 24 hours).
+
+Thanks,
+Mark
+
+From 6445500b43129baac36c56d629cf1dd9e1104167 Mon Sep 17 00:00:00 2001
+From: Alexandru Ardelean <alexandru.ardelean@analog.com>
+Date: Thu, 26 Sep 2019 13:51:29 +0300
+Subject: [PATCH] spi: fix the delay of a transfer
+
+Signed-off-by: Alexandru Ardelean <alexandru.ardelean@analog.com>
+Link: https://lore.kernel.org/r/20190926105147.7839-2-alexandru.ardelean@analog.com
+Signed-off-by: Mark Brown <broonie@kernel.org>
+---
+ drivers/spi/spi.c | 2 +-
+"""
+
+
+def test_mark_browns_notes() -> None:
+    """Mark Brown's notes for the trees he keeps carry the patch as Greg's do (linux-iio
+    holds 21, each a series of its own by him until they were read as notes)."""
+    subject = 'Applied "spi: fix the delay of a transfer" to the spi tree'
+    note = tree_note(subject, "broonie@kernel.org", BROONIE_BODY)
+    assert note is not None
+    assert (note.tree, note.patches) == (
+        "spi",
+        (("spi: fix the delay of a transfer", "Alexandru Ardelean"),),
+    )
+    link = "https://lore.kernel.org/r/20190926105147.7839-2-alexandru.ardelean@analog.com"
+    assert ("Link", link) in note.pointers
+    assert note_tree('Re: Applied "x" to the spi tree', "someone@example.org") is None
+    assert note_tree("Applied, thanks", "broonie@kernel.org") is None
 
 
 PUSH = """\
@@ -145,6 +189,22 @@ PUSHED = _mail(
     "Wed, 19 Oct 2022 10:00:00 +0000",
     PUSH.format(branch="master"),
 )
+SPI = _mail(
+    "20190926105147.7839-2-alexandru.ardelean@analog.com",
+    "[PATCH] spi: fix the delay of a transfer",
+    "Alexandru Ardelean <alexandru.ardelean@analog.com>",
+    "Thu, 26 Sep 2019 13:51:29 +0300",
+    "The delay was wrong.\n---\n drivers/spi/spi.c | 2 +-\n\ndiff --git a/drivers/spi/spi.c"
+    " b/drivers/spi/spi.c\n--- a/drivers/spi/spi.c\n+++ b/drivers/spi/spi.c\n@@ -1,3 +1,3 @@\n"
+    " a\n-b\n+c\n d\n",
+)
+APPLIED = _mail(
+    "20191015111221.CAFB92741CD7@ypsilon.sirena.org.uk",
+    'Applied "spi: fix the delay of a transfer" to the spi tree',
+    "Mark Brown <broonie@kernel.org>",
+    "Tue, 15 Oct 2019 12:12:21 +0100",
+    BROONIE_BODY.replace("\nFrom 6445", "\n>From 6445"),  # escaped in an mbox, as writers do
+)
 STABLE = _mail(
     "2023010101-stable@kroah.com",
     'Patch "iio: adc: fix the scale of channel 3" has been added to the 6.1-stable tree',
@@ -169,7 +229,7 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
         run_stages(engine, Config(), cache, quiet, jobs=1)
 
     growing = tmp_path / "l.mbox"
-    growing.write_text(POSTING + BLUEZ + STABLE)
+    growing.write_text(POSTING + BLUEZ + SPI + STABLE)
     steps = open_store(str(tmp_path / "steps.db"))
     ingest.add_list(steps, "l", [str(growing)])
     update(steps, tmp_path / "c1")
@@ -182,10 +242,11 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
 
     # The stable note is no series and no merge.
     assert [(k, m) for k, m, _e in rows()] == [
+        ("20190926105147.7839-2-alexandru.ardelean@analog.com", "none"),
         ("20220723092030.260812-1-marcus.folkesson@gmail.com", "none"),
         ("20221018100000.1-abhay.maheshbhai.maheta@intel.com", "none"),
     ]
-    growing.write_text(POSTING + BLUEZ + STABLE + NOTE + PUSHED)
+    growing.write_text(POSTING + BLUEZ + SPI + STABLE + NOTE + PUSHED + APPLIED)
     update(steps, tmp_path / "c1")
     said = {k: (m, json.loads(e)) for k, m, e in rows()}
     merged, note = said["20220723092030.260812-1-marcus.folkesson@gmail.com"]
@@ -197,6 +258,9 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
     )
     merged, push = said["20221018100000.1-abhay.maheshbhai.maheta@intel.com"]
     assert (merged, push["kind"], push["tree"]) == ("fully", "applied", "bluez/bluez")
+    merged, applied = said["20190926105147.7839-2-alexandru.ardelean@analog.com"]
+    assert (merged, applied["kind"], applied["tree"]) == ("fully", "applied", "spi")
+    assert len(said) == 3, sorted(said)  # the notes are no series of their own
     once = open_store(str(tmp_path / "once.db"))
     ingest.add_list(once, "l", [str(growing)])
     update(once, tmp_path / "c2")

@@ -6,6 +6,8 @@ request's shortlog is, stages/pulled.py). Two forms:
   and its `Link:` back to the posting. A stable tree's note ('Patch "x" has been added to the
   6.1-stable tree') is a backport of work merged long before: not the merge of a series under
   review.
+- Mark Brown's for his (spi, regmap, regulator, ASoC): 'Applied "x" to the spi tree', the
+  same patch carried the same way.
 - GitHub's push notification to a list ('[bluez/bluez] 8fb8f9: gatt: ...', from
   noreply@github.com): every commit pushed, with its author and its subject. Only a push to
   the repository's main branch (master, main) is a merge: BlueZ's CI robot pushes each
@@ -18,7 +20,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_NOTE = re.compile(r'(?is)^\s*patch\s+"(?P<title>.+)"\s+added\s+to\s+(?P<branch>[\w.+/-]+)\s*$')
+_NOTE = re.compile(
+    r'(?is)^\s*(?:patch\s+"(?P<title>.+)"\s+added\s+to\s+(?P<branch>[\w.+/-]+)'
+    r'|applied\s+"(?P<title2>.+)"\s+to\s+the\s+(?P<branch2>[\w.+/-]+)\s+tree)\s*$'
+)
 # The patch it carries begins as `git format-patch` writes it: "From <sha> Mon Sep 17 ...".
 _CARRIED = re.compile(r"(?m)^From [0-9a-f]{7,40} ")
 _AUTHOR = re.compile(r"(?m)^From:\s*(?P<name>[^<\n]*?)\s*<[^<>\s]+@[^<>\s]+>\s*$")
@@ -47,7 +52,8 @@ def note_tree(subject: str, sender: str) -> str | None:
     is not told apart here from a push to the main branch; `tree_note` reads it)."""
     m = _NOTE.match(subject)
     if m is not None:
-        return None if "stable" in m["branch"].lower() else m["branch"]
+        branch = m["branch"] or m["branch2"]
+        return None if "stable" in branch.lower() else branch
     if sender.lower() == GITHUB_SENDER and (g := _GITHUB_SUBJECT.match(subject)):
         return g["repo"]
     return None
@@ -64,7 +70,7 @@ def tree_note(subject: str, sender: str, body: str) -> TreeNote | None:
         author = _AUTHOR.search(patch)
         name = author["name"].strip(" '\"") if author else ""
         pointers = tuple((p["key"], p["value"]) for p in _POINTER.finditer(patch))
-        return TreeNote(tree, ((m["title"].strip(), name),), pointers)
+        return TreeNote(tree, (((m["title"] or m["title2"]).strip(), name),), pointers)
     branch = _GITHUB_BRANCH.search(body)
     if branch is None or branch["branch"] not in _MAIN_BRANCHES:
         return None

@@ -57,7 +57,8 @@ from patchlens.review.model import (
 # 16: a passive verb with another subject before a tree is none either ("The kernel fix was
 #     merged into v6.0-rc3", "A proper fix by Hui Wang has already been committed to ...").
 # 17: "[COMMITTED]", "[pushed]", "[APPLIED]" are subject flags (a patch posted after it went
-#     in), not list tags or prefixes; "v2.." is version 2.
+#     in), not list tags or prefixes; "v2.." is version 2; Mark Brown's tree robot notice
+#     ('Applied "x" to the spi tree') is no posting.
 ANALYSIS_VERSION = 17
 
 

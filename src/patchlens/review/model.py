@@ -78,12 +78,13 @@ def mentioned_ids(body: str) -> set[str]:
 # The tree maintainers' robots: the stable trees' ('Patch "x" has been added to the 6.1-stable
 # tree', 'FAILED: patch "[PATCH] x" failed to apply to 5.10-stable tree') and Greg
 # Kroah-Hartman's for the trees he keeps ('patch "x" added to usb-testing', '... added to
-# staging-next', '... added to char-misc-linus'). They carry the diff of a patch already
-# taken: a notice about it, not a posting (each was a series of its own, by the robot's
-# sender, titled 'patch "x" added to ...').
+# staging-next', '... added to char-misc-linus'), and Mark Brown's for his ('Applied "x" to
+# the spi tree'). They carry the diff of a patch already taken: a notice about it, not a
+# posting (each was a series of its own, by the robot's sender, titled 'patch "x" added to
+# ...').
 _TREE_NOTICE = re.compile(
-    r"(?i)^(?:FAILED:\s*)?patch\s+\".*\"\s+(?:has been\s+)?(?:added to|removed from|failed to"
-    r" apply to)\s+(?:the\s+)?[\w.+-]+"
+    r"(?i)^(?:(?:FAILED:\s*)?patch\s+\".*\"\s+(?:has been\s+)?(?:added to|removed from|failed to"
+    r" apply to)\s+(?:the\s+)?[\w.+-]+|applied\s+\".*\"\s+to\s+the\s+[\w.+/-]+\s+tree\b)"
 )
 # A bare kernel version as a subject tag ("[PATCH 6.18 002/108]", "[PATCH 5.10.y]"): a patch
 # sent for a stable tree, i.e. merged work again, not new work to review.

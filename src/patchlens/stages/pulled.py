@@ -142,9 +142,9 @@ def _row(
 
 
 # The messages read for robots' notes (mail/treenote.py): 'patch "x" added to usb-testing',
-# and GitHub's push notifications; by an index-free scan in a full rebuild, by key among an
-# update's new mail.
-NOTE_SUBJECT = 'patch "%'
+# 'Applied "x" to the spi tree', and GitHub's push notifications; by an index-free scan in a
+# full rebuild, by key among an update's new mail.
+NOTE_SUBJECTS = ('patch "%', 'applied "%')
 
 
 def note_rows(conn: Connection, pks: Collection[int] | None) -> list[dict[str, Any]]:
@@ -155,7 +155,7 @@ def note_rows(conn: Connection, pks: Collection[int] | None) -> list[dict[str, A
     q = select(
         m.c.id, m.c.message_id, m.c.subject, m.c.body, m.c.date_utc, m.c.from_name, m.c.from_addr
     ).where(
-        or_(m.c.subject.ilike(NOTE_SUBJECT), m.c.from_addr == GITHUB_SENDER),
+        or_(*(m.c.subject.ilike(s) for s in NOTE_SUBJECTS), m.c.from_addr == GITHUB_SENDER),
         m.c.date_utc.is_not(None),
     )
     found = (
