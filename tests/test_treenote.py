@@ -1,8 +1,9 @@
 """A tree robot's note that a patch went into a branch (Greg Kroah-Hartman's 'patch "x" added
-to char-misc-testing', Mark Brown's 'Applied "x" to the spi tree') is no series of its own: it is a notice that the posting it names was
-applied, found by the patch's subject and author or by the `Link:` it carries, as a pull
-request's shortlog is. A stable tree's note is a backport, no merge. Whether the note comes
-in the same update as the posting or a later one, the store is the same."""
+to char-misc-testing', Mark Brown's 'Applied "x" to the spi tree') is no series of its own: it
+is a notice that the posting it names was applied, found by the patch's subject and author or
+by the `Link:` it carries, as a pull request's shortlog is. A stable tree's note is a
+backport, no merge. Whether the note comes in the same update as the posting or a later one,
+the store is the same."""
 
 from __future__ import annotations
 
