@@ -26,6 +26,19 @@ SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its nex
 THRESHOLD = 1.0
 SIMILAR_TITLE = 0.75  # the title similarity that counts as evidence of kinship
 
+# The Message-IDs git send-email gives the mails of one run: "<YYYYMMDDhhmmss>.<n>-<i>-<addr>"
+# (and before git 2.21 "<epoch>-<n>-<i>-git-send-email-<addr>"): all but <i> are the run's.
+_SEND_EMAIL_ID = re.compile(r"^(\d{14}\.\d+)-\d+-(.+)$|^(\d{9,11}-\d+)-\d+-git-send-email-(.+)$")
+
+
+def one_sending(a: str, b: str) -> bool:
+    """`a` and `b` name mails of one `git send-email` run. Such mails are one posting: a
+    stale patch file of an earlier round sent along ("[PATCH 2/4]" among its "[PATCH v3
+    i/4]", linux-iio) is no repost of the version it came with, whatever its subject says.
+    Pure."""
+    ma, mb = _SEND_EMAIL_ID.match(a), _SEND_EMAIL_ID.match(b)
+    return ma is not None and mb is not None and ma.groups() == mb.groups()
+
 
 @dataclass(slots=True)
 class Link:
@@ -322,10 +335,13 @@ class Linker:
             # patches. A single patch later sent as 1/2 of a series is another piece of work.
             # b4's change-id names the series whatever it holds: a v2 of 7 patches sent again
             # five minutes later with 11 (LTP's landlock) is that v2 again.
-            if how == "repost" and not (
-                ("same-title" in ev or "patch-titles" in ev)
-                and len(ev) >= 2
-                and (old.total == new.total or "change-id" in ev)
+            if how == "repost" and (
+                not (
+                    ("same-title" in ev or "patch-titles" in ev)
+                    and len(ev) >= 2
+                    and (old.total == new.total or "change-id" in ev)
+                )
+                or one_sending(old.key, new.key)
             ):
                 continue
             total = sum(ev.values())

@@ -57,7 +57,9 @@ from patchlens.store import schema
 #    that agree (match/matcher.py prefixes_agree).
 # 13: a patch posted after it was committed ("[COMMITTED] [PATCH]", "[pushed]") makes a version
 #    of its own kind (series_versions.committed); a series of only such versions is merged
-#    work, not review work, like a stable backport (metrics/model.py SeriesFacts.kind).
+#    work, not review work, like a stable backport (metrics/model.py SeriesFacts.kind); a
+#    stale patch file sent along in the same git send-email run is no repost of the version
+#    (review/versions.py one_sending).
 DERIVED_VERSION = 13
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
