@@ -73,3 +73,22 @@ def test_a_stale_file_sent_along_is_no_repost(tmp_path: Path) -> None:
     # The same file sent by a run of its own is a repost of the work, linked as before.
     chains = _chains(_build(tmp_path / "b", [_posting(other_run=True)])[0])
     assert chains["20221213171636.1880090-1-a@x"] == f"{RUN}-1-a@x"
+
+
+def test_a_file_sent_twice_by_one_run_is_one_posting_sent_again(tmp_path: Path) -> None:
+    """A patch sent twice by one run at the same version (linux-iio: Frank Li's "[PATCH
+    1/1]" twice, the second in reply to the first) is the same posting sent again, linked
+    as before: not a stale file of another round."""
+    run = "20221129164531.2164660"
+    twice = [
+        mail(
+            f"{run}-{i}-a@x",
+            "[PATCH 1/1] fix irq flood",
+            PATCH,
+            f"Tue, 29 Nov 2022 16:45:3{i} +0000",
+            irt,
+        )
+        for i, irt in ((1, None), (2, f"{run}-1-a@x"))
+    ]
+    chains = _chains(_build(tmp_path, [twice])[0])
+    assert chains == {f"{run}-1-a@x": f"{run}-1-a@x", f"{run}-2-a@x": f"{run}-1-a@x"}

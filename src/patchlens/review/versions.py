@@ -32,10 +32,10 @@ _SEND_EMAIL_ID = re.compile(r"^(\d{14}\.\d+)-\d+-(.+)$|^(\d{9,11}-\d+)-\d+-git-s
 
 
 def one_sending(a: str, b: str) -> bool:
-    """`a` and `b` name mails of one `git send-email` run. Such mails are one posting: a
-    stale patch file of an earlier round sent along ("[PATCH 2/4]" among its "[PATCH v3
-    i/4]", linux-iio) is no repost of the version it came with, whatever its subject says.
-    Pure."""
+    """`a` and `b` name mails of one `git send-email` run: an unversioned patch among a
+    version's is then a stale file of an earlier round sent along ("[PATCH 2/4]" among its
+    "[PATCH v3 i/4]", linux-iio), no repost of it. (A file sent twice at the same version
+    is still the same posting sent again.) Pure."""
     ma, mb = _SEND_EMAIL_ID.match(a), _SEND_EMAIL_ID.match(b)
     return ma is not None and mb is not None and ma.groups() == mb.groups()
 
@@ -91,7 +91,9 @@ def _order(old: Version | Seen, new: Version) -> str | None:
     if old.version < new.version or (old.rfc and not new.rfc and old.version <= new.version):
         return "later"
     if not new.version_str:
-        return "repost"  # an unversioned "[PATCH]" after a v2 is a repost of the work
+        # An unversioned "[PATCH]" after a v2 is a repost of the work, unless it came with
+        # the v2 itself: a stale file of an earlier round sent along.
+        return None if one_sending(old.key, new.key) else "repost"
     return None
 
 
@@ -335,13 +337,10 @@ class Linker:
             # patches. A single patch later sent as 1/2 of a series is another piece of work.
             # b4's change-id names the series whatever it holds: a v2 of 7 patches sent again
             # five minutes later with 11 (LTP's landlock) is that v2 again.
-            if how == "repost" and (
-                not (
-                    ("same-title" in ev or "patch-titles" in ev)
-                    and len(ev) >= 2
-                    and (old.total == new.total or "change-id" in ev)
-                )
-                or one_sending(old.key, new.key)
+            if how == "repost" and not (
+                ("same-title" in ev or "patch-titles" in ev)
+                and len(ev) >= 2
+                and (old.total == new.total or "change-id" in ev)
             ):
                 continue
             total = sum(ev.values())
