@@ -1,8 +1,8 @@
 """A stale patch file of an earlier round, sent along with a new version by the same `git
 send-email` run ("[PATCH 2/4]" among "[PATCH v3 i/4]", linux-iio), is no repost of that
 version: it stays a posting of its own, as the EROFS labels have such files, and the series
-keeps the version it belongs to as its latest (linux-iio: such files were the latest version
-of 7 series)."""
+keeps the version it belongs to as its latest (linux-iio: one such file had become the latest
+version of its series)."""
 
 from __future__ import annotations
 
