@@ -152,10 +152,11 @@ def test_a_github_push_to_the_main_branch_lists_its_commits() -> None:
     assert tree_note(subject, "someone@example.org", PUSH.format(branch="master")) is None
 
 
-def _mail(mid: str, subject: str, sender: str, date: str, body: str) -> str:
+def _mail(mid: str, subject: str, sender: str, date: str, body: str, irt: str = "") -> str:
+    answers = f"In-Reply-To: <{irt}>\nReferences: <{irt}>\n" if irt else ""
     return (
         f"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\nFrom: {sender}\nSubject: {subject}\n"
-        f"Message-ID: <{mid}>\nDate: {date}\nTo: linux-iio@vger.kernel.org\n\n{body}\n"
+        f"Message-ID: <{mid}>\nDate: {date}\nTo: linux-iio@vger.kernel.org\n{answers}\n{body}\n"
     )
 
 
@@ -205,6 +206,7 @@ APPLIED = _mail(
     "Mark Brown <broonie@kernel.org>",
     "Tue, 15 Oct 2019 12:12:21 +0100",
     BROONIE_BODY.replace("\nFrom 6445", "\n>From 6445"),  # escaped in an mbox, as writers do
+    "20190926105147.7839-2-alexandru.ardelean@analog.com",  # sent in reply to the patch
 )
 STABLE = _mail(
     "2023010101-stable@kroah.com",
@@ -262,6 +264,13 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
     merged, applied = said["20190926105147.7839-2-alexandru.ardelean@analog.com"]
     assert (merged, applied["kind"], applied["tree"]) == ("fully", "applied", "spi")
     assert len(said) == 3, sorted(said)  # the notes are no series of their own
+    # A note in reply to its patch is no review written: the patch it carries is not.
+    with steps.connect() as conn:
+        events = conn.exec_driver_sql(
+            "SELECT e.substantive, e.lines_written FROM review_events e"
+            " JOIN messages m ON m.id = e.message_pk WHERE m.from_addr = 'broonie@kernel.org'"
+        ).all()
+    assert [tuple(e) for e in events] in ([], [(0, 0)])
     once = open_store(str(tmp_path / "once.db"))
     ingest.add_list(once, "l", [str(growing)])
     update(once, tmp_path / "c2")

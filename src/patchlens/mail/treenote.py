@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 _NOTE = re.compile(
     r'(?is)^\s*(?:patch\s+"(?P<title>.+)"\s+added\s+to\s+(?P<branch>[\w.+/-]+)'
-    r'|applied\s+"(?P<title2>.+)"\s+to\s+the\s+(?P<branch2>[\w.+/-]+)\s+tree)\s*$'
+    # Mark Brown's, with whatever follows "tree" ("... to the spi tree (for-5.5)").
+    r'|applied\s+"(?P<title2>.+)"\s+to\s+the\s+(?P<branch2>[\w.+/-]+)\s+tree(?:\W.*)?)\s*$'
 )
 # The patch it carries begins as `git format-patch` writes it: "From <sha> Mon Sep 17 ...".
 _CARRIED = re.compile(r"(?m)^From [0-9a-f]{7,40} ")

@@ -124,7 +124,8 @@ class SeriesFacts:
     def kind(self) -> str:
         """series | pull | stable | committed: pull requests, stable backports and patches
         posted after they were committed are not review work. A series with a version posted
-        for review before its committed one is review work (and merged by its commit)."""
+        for review before its committed one is review work (merged when its commit is seen:
+        the committed posting is not read as a notice)."""
         if all(v.pull for v in self.versions):
             return "pull"
         if all(v.backport for v in self.versions):

@@ -24,6 +24,7 @@ from patchlens.review.model import (
     find_change_id,
     is_posting,
     is_request_pull,
+    is_tree_notice,
     mentioned_ids,
 )
 
@@ -58,7 +59,8 @@ from patchlens.review.model import (
 #     merged into v6.0-rc3", "A proper fix by Hui Wang has already been committed to ...").
 # 17: "[COMMITTED]", "[pushed]", "[APPLIED]" are subject flags (a patch posted after it went
 #     in), not list tags or prefixes; "v2.." is version 2; Mark Brown's tree robot notice
-#     ('Applied "x" to the spi tree') is no posting.
+#     ('Applied "x" to the spi tree') is no posting; a tree robot's note in reply to a patch
+#     is no written review and gives no trailers.
 ANALYSIS_VERSION = 17
 
 
@@ -101,7 +103,10 @@ def analyze(
     if posting:
         # Trailers the author carries in the commit message: not reviews given on the list.
         trailers = [(False, t) for t in posting_trailers(commit_message(body))]
-    else:
+    elif not is_tree_notice(s.title):
+        # A tree robot's note sent in reply to the patch it names (Mark Brown's) carries that
+        # patch: no review written on the list, nor trailers its sender gave. What it says
+        # is read from the note itself (mail/treenote.py, stages/pulled.py).
         rt = analyze_reply(body)
         written, quoted, first_line = rt.lines_written, rt.lines_quoted, rt.first_written_line
         trailers = [(True, t) for t in rt.trailers]

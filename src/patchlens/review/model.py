@@ -84,7 +84,7 @@ def mentioned_ids(body: str) -> set[str]:
 # ...').
 _TREE_NOTICE = re.compile(
     r"(?i)^(?:(?:FAILED:\s*)?patch\s+\".*\"\s+(?:has been\s+)?(?:added to|removed from|failed to"
-    r" apply to)\s+(?:the\s+)?[\w.+-]+|applied\s+\".*\"\s+to\s+the\s+[\w.+/-]+\s+tree\b)"
+    r" apply to)\s+(?:the\s+)?[\w.+-]+|applied\s+\".*\"\s+to\s+the\s+[\w.+/-]+\s+tree(?:\W|$))"
 )
 # A bare kernel version as a subject tag ("[PATCH 6.18 002/108]", "[PATCH 5.10.y]"): a patch
 # sent for a stable tree, i.e. merged work again, not new work to review.

@@ -35,7 +35,9 @@ def one_sending(a: str, b: str) -> bool:
     """`a` and `b` name mails of one `git send-email` run: an unversioned patch among a
     version's is then a stale file of an earlier round sent along ("[PATCH 2/4]" among its
     "[PATCH v3 i/4]", linux-iio), no repost of it. (A file sent twice at the same version
-    is still the same posting sent again.) Pure."""
+    is still the same posting sent again. A stale file sent before the version it came with,
+    its name sorting first, is still linked between that version and the one before: the
+    linker decides in date order and cannot see the version yet.) Pure."""
     ma, mb = _SEND_EMAIL_ID.match(a), _SEND_EMAIL_ID.match(b)
     return ma is not None and mb is not None and ma.groups() == mb.groups()
 

@@ -189,7 +189,8 @@ _STATES = (
         "A patch posted for the record once it went in ([COMMITTED] [PATCH], GCC's [committed], "
         "GDB's [pushed], [APPLIED]): merged work nobody is asked to review. A series made only "
         "of such postings is not counted as a series, like a stable backport; one that was "
-        "posted for review first stays a series, and its commit says it is merged.",
+        "posted for review first stays a series, the committed posting its latest version: "
+        "a registered repository's commit shows it merged, the posting alone does not.",
     ),
 )
 
