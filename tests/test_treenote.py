@@ -208,6 +208,15 @@ APPLIED = _mail(
     BROONIE_BODY.replace("\nFrom 6445", "\n>From 6445"),  # escaped in an mbox, as writers do
     "20190926105147.7839-2-alexandru.ardelean@analog.com",  # sent in reply to the patch
 )
+THERMAL = _mail(
+    "20240411114021.12203-1-amishin@t-argos.ru",
+    "[PATCH] thermal/drivers/tsens: Fix null pointer dereference",
+    "Aleksandr Mishin <amishin@t-argos.ru>",
+    "Thu, 11 Apr 2024 14:40:21 +0300",
+    "Fix it.\n---\n drivers/thermal/qcom/tsens.c | 2 +-\n\ndiff --git a/drivers/thermal/qcom/"
+    "tsens.c b/drivers/thermal/qcom/tsens.c\n--- a/drivers/thermal/qcom/tsens.c\n+++ b/drivers/"
+    "thermal/qcom/tsens.c\n@@ -1,3 +1,3 @@\n a\n-b\n+c\n d\n",
+)
 STABLE = _mail(
     "2023010101-stable@kroah.com",
     'Patch "iio: adc: fix the scale of channel 3" has been added to the 6.1-stable tree',
@@ -232,7 +241,7 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
         run_stages(engine, Config(), cache, quiet, jobs=1)
 
     growing = tmp_path / "l.mbox"
-    growing.write_text(POSTING + BLUEZ + SPI + STABLE)
+    growing.write_text(POSTING + BLUEZ + SPI + THERMAL + STABLE)
     steps = open_store(str(tmp_path / "steps.db"))
     ingest.add_list(steps, "l", [str(growing)])
     update(steps, tmp_path / "c1")
@@ -248,8 +257,9 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
         ("20190926105147.7839-2-alexandru.ardelean@analog.com", "none"),
         ("20220723092030.260812-1-marcus.folkesson@gmail.com", "none"),
         ("20221018100000.1-abhay.maheshbhai.maheta@intel.com", "none"),
+        ("20240411114021.12203-1-amishin@t-argos.ru", "none"),
     ]
-    growing.write_text(POSTING + BLUEZ + SPI + STABLE + NOTE + PUSHED + APPLIED)
+    growing.write_text(POSTING + BLUEZ + SPI + THERMAL + STABLE + NOTE + PUSHED + APPLIED + TIP)
     update(steps, tmp_path / "c1")
     said = {k: (m, json.loads(e)) for k, m, e in rows()}
     merged, note = said["20220723092030.260812-1-marcus.folkesson@gmail.com"]
@@ -263,7 +273,9 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
     assert (merged, push["kind"], push["tree"]) == ("fully", "applied", "bluez/bluez")
     merged, applied = said["20190926105147.7839-2-alexandru.ardelean@analog.com"]
     assert (merged, applied["kind"], applied["tree"]) == ("fully", "applied", "spi")
-    assert len(said) == 3, sorted(said)  # the notes are no series of their own
+    merged, tip = said["20240411114021.12203-1-amishin@t-argos.ru"]
+    assert (merged, tip["kind"], tip["tree"]) == ("fully", "applied", "thermal: thermal/fixes")
+    assert len(said) == 4, sorted(said)  # the notes are no series of their own
     # A note in reply to its patch is no review written: the patch it carries is not.
     with steps.connect() as conn:
         events = conn.exec_driver_sql(
@@ -278,3 +290,63 @@ def test_a_note_merges_the_posting_it_names_in_one_update_or_two(tmp_path: Path)
     once.dispose()
     a, b = logical_dump(tmp_path / "steps.db"), logical_dump(tmp_path / "once.db")
     assert a["pull_items"] and [t for t in a if a[t] != b[t]] == []
+
+
+TIP_BODY = """\
+The following commit has been merged into the thermal/fixes branch of thermal:
+
+Commit-ID:     d998ddc86a27c92140b9f7984ff41e3d1d07a48f
+Gitweb:        https://git.kernel.org/pub/scm/linux/kernel/git/thermal/linux.git//d998ddc86a27
+Author:        Aleksandr Mishin <amishin@t-argos.ru>
+AuthorDate:    Thu, 11 Apr 2024 14:40:21 +03:00
+Committer:     Daniel Lezcano <daniel.lezcano@linaro.org>
+CommitterDate: Tue, 23 Apr 2024 12:40:29 +02:00
+
+thermal/drivers/tsens: Fix null pointer dereference
+
+Signed-off-by: Aleksandr Mishin <amishin@t-argos.ru>
+Link: https://lore.kernel.org/r/20240411114021.12203-1-amishin@t-argos.ru
+---
+ drivers/thermal/qcom/tsens.c | 2 +-
+"""
+
+
+def test_the_tip_robots_notes() -> None:
+    """tip-bot2 and its kin (irqchip-bot, thermal-bot: 545 notes in the million-message
+    corpus, each a series of its own "by" the robot before) say in the body that the commit
+    was merged; the subject's bracket names the tree. A subject of that shape whose body
+    does not say so is no note."""
+    subject = "[thermal: thermal/fixes] thermal/drivers/tsens: Fix null pointer dereference"
+    bot = "tip-bot2@linutronix.de"
+    note = tree_note(subject, bot, TIP_BODY)
+    assert note is not None
+    assert (note.tree, note.patches) == (
+        "thermal: thermal/fixes",
+        (("thermal/drivers/tsens: Fix null pointer dereference", "Aleksandr Mishin"),),
+    )
+    assert ("Link", "https://lore.kernel.org/r/20240411114021.12203-1-amishin@t-argos.ru") in (
+        note.pointers
+    )
+    assert tree_note(subject, bot, "A question about this commit.\n") is None
+    assert tree_note("[RFC: x/y] a thought", "someone@example.org", TIP_BODY[60:]) is None
+
+
+TIP = _mail(
+    "171386762963.10875.3211283546932@tip-bot2",
+    "[thermal: thermal/fixes] thermal/drivers/tsens: Fix null pointer dereference",
+    "thermal-bot for Aleksandr Mishin <tip-bot2@linutronix.de>",
+    "Tue, 23 Apr 2024 10:40:29 -0000",
+    TIP_BODY,
+)
+
+
+def test_a_tip_note_is_no_posting() -> None:
+    from patchlens.review.analysis import analyze
+
+    subject = "[thermal: thermal/fixes] thermal/drivers/tsens: Fix null pointer dereference"
+    diff = "diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n"
+    a = analyze(1, subject, TIP_BODY, diff, True, False, "tip-bot2@linutronix.de")
+    assert not a.row["is_posting"] and a.row["lines_written"] == 0 and a.trailers == []
+    # The same subject with a body that says nothing of a merge stays a posting.
+    b = analyze(2, subject, "Fix it.\n", diff, True, False, "someone@example.org")
+    assert b.row["is_posting"]

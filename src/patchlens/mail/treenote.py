@@ -8,6 +8,10 @@ request's shortlog is, stages/pulled.py). Two forms:
   review.
 - Mark Brown's for his (spi, regmap, regulator, ASoC): 'Applied "x" to the spi tree', the
   same patch carried the same way.
+- The tip tree's robots and their kin (tip-bot2, irqchip-bot, thermal-bot: "[tip: x86/urgent]
+  x86/foo: fix bar", from "tip-bot2 for A"): "The following commit has been merged into the
+  x86/urgent branch of tip:", then the commit with its `Author:` and `Link:` lines. The body
+  says it, not the sender: any robot writing so is read.
 - GitHub's push notification to a list ('[bluez/bluez] 8fb8f9: gatt: ...', from
   noreply@github.com): every commit pushed, with its author and its subject. Only a push to
   the repository's main branch (master, main) is a merge: BlueZ's CI robot pushes each
@@ -29,6 +33,13 @@ _NOTE = re.compile(
 _CARRIED = re.compile(r"(?m)^From [0-9a-f]{7,40} ")
 _AUTHOR = re.compile(r"(?m)^From:\s*(?P<name>[^<\n]*?)\s*<[^<>\s]+@[^<>\s]+>\s*$")
 _POINTER = re.compile(r"(?im)^(?P<key>link|message-id):[ \t]*(?P<value>\S[^\n]*?)\s*$")
+
+# "[tip: x86/urgent] x86/foo: fix bar", and the body's first line saying the commit was merged.
+_COMMIT_SUBJECT = re.compile(r"^\s*\[(?P<tree>[\w.+-]+:\s*[\w.+/-]+)\]\s+(?P<title>\S.*)$", re.S)
+_COMMIT_MERGED = re.compile(
+    r"\A\s*The following commit has been merged into the [\w.+/-]+ branch of [\w.+/-]+:"
+)
+_COMMIT_AUTHOR = re.compile(r"(?m)^Author:\s+(?P<name>[^<\n]*?)\s*<[^<>\s]+@[^<>\s]+>\s*$")
 
 GITHUB_SENDER = "noreply@github.com"
 _GITHUB_SUBJECT = re.compile(r"^\s*\[(?P<repo>[\w.-]+/[\w.-]+)\](?:\s|$)")
@@ -57,11 +68,28 @@ def note_tree(subject: str, sender: str) -> str | None:
         return None if "stable" in branch.lower() else branch
     if sender.lower() == GITHUB_SENDER and (g := _GITHUB_SUBJECT.match(subject)):
         return g["repo"]
+    # A tip robot's note by its subject alone: only for a message known to be a note (a key
+    # of pull_items that `tree_note`, which reads the body too, gave).
+    if c := _COMMIT_SUBJECT.match(subject):
+        return c["tree"]
     return None
+
+
+def is_commit_note(subject: str, body: str) -> bool:
+    """A tip-style robot's note that a commit was merged (see the module): no posting, though
+    it carries the diff."""
+    return bool(_COMMIT_SUBJECT.match(subject)) and bool(_COMMIT_MERGED.match(body))
 
 
 def tree_note(subject: str, sender: str, body: str) -> TreeNote | None:
     """What a robot's note says (see the module), or None."""
+    if is_commit_note(subject, body):
+        c = _COMMIT_SUBJECT.match(subject)
+        assert c is not None
+        author = _COMMIT_AUTHOR.search(body)
+        name = author["name"].strip(" '\"") if author else ""
+        pointers = tuple((p["key"], p["value"]) for p in _POINTER.finditer(body))
+        return TreeNote(c["tree"], ((c["title"].strip(), name),), pointers)
     tree = note_tree(subject, sender)
     if tree is None:
         return None
@@ -72,6 +100,8 @@ def tree_note(subject: str, sender: str, body: str) -> TreeNote | None:
         name = author["name"].strip(" '\"") if author else ""
         pointers = tuple((p["key"], p["value"]) for p in _POINTER.finditer(patch))
         return TreeNote(tree, (((m["title"] or m["title2"]).strip(), name),), pointers)
+    if sender.lower() != GITHUB_SENDER:  # a tip-like subject whose body says no merge
+        return None
     branch = _GITHUB_BRANCH.search(body)
     if branch is None or branch["branch"] not in _MAIN_BRANCHES:
         return None

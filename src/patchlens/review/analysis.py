@@ -17,6 +17,7 @@ from patchlens.mail.patchid import patch_id
 from patchlens.mail.replytext import analyze_reply
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.trailers import Trailer, posting_trailers
+from patchlens.mail.treenote import is_commit_note
 from patchlens.review.dependencies import prerequisites
 from patchlens.review.model import (
     body_author,
@@ -60,7 +61,8 @@ from patchlens.review.model import (
 # 17: "[COMMITTED]", "[pushed]", "[APPLIED]" are subject flags (a patch posted after it went
 #     in), not list tags or prefixes; "v2.." is version 2; Mark Brown's tree robot notice
 #     ('Applied "x" to the spi tree') is no posting; a tree robot's note in reply to a patch
-#     is no written review and gives no trailers.
+#     is no written review and gives no trailers; nor is the tip tree robots' note of a
+#     merged commit ("[tip: x86/urgent] x", tip-bot2, irqchip-bot, thermal-bot) a posting.
 ANALYSIS_VERSION = 17
 
 
@@ -91,7 +93,9 @@ def analyze(
     # unless its subject numbers it in a series: a cover letter (0/N) that also offers a pull
     # remains the cover of its patches.
     pull = s.pull or (not s.is_reply and s.index is None and is_request_pull(body))
-    posting = is_posting(s, has_patch, has_parent, pull=pull, sender=sender)
+    # A tip-style robot's note of a merged commit carries its diff but is no posting.
+    commit_note = is_commit_note(subject_text, body)
+    posting = not commit_note and is_posting(s, has_patch, has_parent, pull=pull, sender=sender)
     stats = file_stats(diff) if diff else []
     trailers: list[tuple[bool, Trailer]] = []
     notices: list[str] = []
@@ -103,7 +107,7 @@ def analyze(
     if posting:
         # Trailers the author carries in the commit message: not reviews given on the list.
         trailers = [(False, t) for t in posting_trailers(commit_message(body))]
-    elif not is_tree_notice(s.title):
+    elif not (commit_note or is_tree_notice(s.title)):
         # A tree robot's note sent in reply to the patch it names (Mark Brown's) carries that
         # patch: no review written on the list, nor trailers its sender gave. What it says
         # is read from the note itself (mail/treenote.py, stages/pulled.py).

@@ -84,7 +84,8 @@ DERIVED_VERSION = 13
 # 9: a tree robot's note ('patch "x" added to usb-testing') is a notice of the patch it names
 #    (stages/pulled.py note_rows).
 # 10: so is GitHub's notification of a push to a repository's main branch (mail/treenote.py).
-# 11: and Mark Brown's 'Applied "x" to the spi tree' (mail/treenote.py).
+# 11: and Mark Brown's 'Applied "x" to the spi tree', and the tip robots' "[tip: x86/urgent]
+#     x" notes of a merged commit (mail/treenote.py).
 METRICS_VERSION = 11
 
 
