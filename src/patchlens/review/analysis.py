@@ -62,7 +62,8 @@ from patchlens.review.model import (
 #     in), not list tags or prefixes; "v2.." is version 2; Mark Brown's tree robot notice
 #     ('Applied "x" to the spi tree') is no posting; a tree robot's note in reply to a patch
 #     is no written review and gives no trailers; nor is the tip tree robots' note of a
-#     merged commit ("[tip: x86/urgent] x", tip-bot2, irqchip-bot, thermal-bot) a posting.
+#     merged commit ("[tip: x86/urgent] x", tip-bot2, irqchip-bot, thermal-bot) a posting,
+#     nor a robot's report with a diff and no patch keyword (a bisection, a bug tracker's).
 ANALYSIS_VERSION = 17
 
 

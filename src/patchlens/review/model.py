@@ -10,6 +10,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from patchlens.identity.bots import BotMatcher
 from patchlens.mail.headers import decode_header, parse_address
 from patchlens.mail.subject import Subject
 
@@ -166,6 +167,11 @@ def is_mail_system(addr: str) -> bool:
     return bool(domain) and local.casefold() in _MAIL_SYSTEM
 
 
+# The built-in robot patterns (identity/bots.py), by address: the per-message analysis cannot
+# read a project's configured patterns (a change to them would not analyse anything again).
+_ROBOT = BotMatcher()
+
+
 def is_posting(
     subject: Subject,
     has_patch: bool,
@@ -181,9 +187,12 @@ def is_posting(
     it sits. `pull` says the body is a pull request (`is_request_pull`), which makes the mail
     a posting even when its subject has no patch keyword ("[GIT] Networking"). A tree
     robot's notice carries a diff but is no posting, nor is a bounce from a mail system
-    (`sender`), whatever it carries.
+    (`sender`), whatever it carries, nor a robot's report with no patch keyword in its
+    subject (a bisection's culprit, a bug tracker's comment: "[Bug 220013] ...").
     """
     if subject.is_reply or is_tree_notice(subject.title) or is_mail_system(sender):
+        return False
+    if not subject.is_patch and not pull and _ROBOT("", sender):
         return False
     if has_patch or pull:
         return True
