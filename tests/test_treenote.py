@@ -100,6 +100,8 @@ def test_mark_browns_notes() -> None:
     link = "https://lore.kernel.org/r/20190926105147.7839-2-alexandru.ardelean@analog.com"
     assert ("Link", link) in note.pointers
     assert note_tree('Re: Applied "x" to the spi tree', "someone@example.org") is None
+    tagged = tree_note("[alsa-devel] " + subject, "broonie@kernel.org", BROONIE_BODY)
+    assert tagged == note
     assert note_tree("Applied, thanks", "broonie@kernel.org") is None
 
 
@@ -202,7 +204,8 @@ SPI = _mail(
 )
 APPLIED = _mail(
     "20191015111221.CAFB92741CD7@ypsilon.sirena.org.uk",
-    'Applied "spi: fix the delay of a transfer" to the spi tree',
+    # Behind a list's tag, as alsa-devel sent 1,611 of them.
+    '[alsa-devel] Applied "spi: fix the delay of a transfer" to the spi tree',
     "Mark Brown <broonie@kernel.org>",
     "Tue, 15 Oct 2019 12:12:21 +0100",
     BROONIE_BODY.replace("\nFrom 6445", "\n>From 6445"),  # escaped in an mbox, as writers do

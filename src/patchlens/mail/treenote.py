@@ -41,6 +41,10 @@ _COMMIT_MERGED = re.compile(
 )
 _COMMIT_AUTHOR = re.compile(r"(?m)^Author:\s+(?P<name>[^<\n]*?)\s*<[^<>\s]+@[^<>\s]+>\s*$")
 
+# A list's tags before a subject ("[alsa-devel] Applied \"x\" to the asoc tree": 1,611 of Mark
+# Brown's notes on alsa-devel carry it).
+_LIST_TAGS = re.compile(r"^\s*(?:\[[^\[\]]*\]\s*)+")
+
 GITHUB_SENDER = "noreply@github.com"
 _GITHUB_SUBJECT = re.compile(r"^\s*\[(?P<repo>[\w.-]+/[\w.-]+)\](?:\s|$)")
 _GITHUB_BRANCH = re.compile(r"(?m)^\s*Branch:\s*refs/heads/(?P<branch>\S+)\s*$")
@@ -62,7 +66,7 @@ def note_tree(subject: str, sender: str) -> str | None:
     """Where a robot's note says patches went (see the module), or None: not such a note, a
     stable tree's, or a push to a branch other than the main one (which the body says: None
     is not told apart here from a push to the main branch; `tree_note` reads it)."""
-    m = _NOTE.match(subject)
+    m = _NOTE.match(_LIST_TAGS.sub("", subject, count=1))
     if m is not None:
         branch = m["branch"] or m["branch2"]
         return None if "stable" in branch.lower() else branch
@@ -93,7 +97,7 @@ def tree_note(subject: str, sender: str, body: str) -> TreeNote | None:
     tree = note_tree(subject, sender)
     if tree is None:
         return None
-    if m := _NOTE.match(subject):
+    if m := _NOTE.match(_LIST_TAGS.sub("", subject, count=1)):
         carried = _CARRIED.search(body)
         patch = body[carried.start() :] if carried else ""
         author = _AUTHOR.search(patch)

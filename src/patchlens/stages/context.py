@@ -86,7 +86,8 @@ DERIVED_VERSION = 13
 # 10: so is GitHub's notification of a push to a repository's main branch (mail/treenote.py).
 # 11: and Mark Brown's 'Applied "x" to the spi tree', and the tip robots' "[tip: x86/urgent]
 #     x" notes of a merged commit (mail/treenote.py).
-METRICS_VERSION = 11
+# 12: a tree robot's note behind a list's tag ("[alsa-devel] Applied \"x\" to the asoc tree").
+METRICS_VERSION = 12
 
 
 def config_digest(cfg: Config) -> str:

@@ -142,9 +142,10 @@ def _row(
 
 
 # The messages read for robots' notes (mail/treenote.py): 'patch "x" added to usb-testing',
-# 'Applied "x" to the spi tree', the tip robots' "[tip: x86/urgent] x", and GitHub's push
-# notifications; by an index-free scan in a full rebuild, by key among an update's new mail.
-NOTE_SUBJECTS = ('patch "%', 'applied "%', "[%: %] %")
+# 'Applied "x" to the spi tree' (either after a list's tag too), the tip robots' "[tip:
+# x86/urgent] x", and GitHub's push notifications; by an index-free scan in a full rebuild, by
+# key among an update's new mail.
+NOTE_SUBJECTS = ('patch "%', 'applied "%', '[%] patch "%', '[%] applied "%', "[%: %] %")
 
 
 def note_rows(conn: Connection, pks: Collection[int] | None) -> list[dict[str, Any]]:
