@@ -102,6 +102,14 @@ def test_mark_browns_notes() -> None:
     assert note_tree('Re: Applied "x" to the spi tree', "someone@example.org") is None
     tagged = tree_note("[alsa-devel] " + subject, "broonie@kernel.org", BROONIE_BODY)
     assert tagged == note
+    # The carried patch's From: as git writes a name it must encode, folded onto two lines
+    # (16 of the million-message corpus' notes): the name decoded, to match the posting's.
+    encoded = BROONIE_BODY.replace(
+        "From: Alexandru Ardelean <alexandru.ardelean@analog.com>",
+        "From: =?UTF-8?q?Amadeusz=20S=C5=82awi=C5=84ski?=\n <amadeuszx.slawinski@linux.intel.com>",
+    )
+    folded = tree_note(subject, "broonie@kernel.org", encoded)
+    assert folded is not None and folded.patches[0][1] == "Amadeusz Sławiński"
     assert note_tree("Applied, thanks", "broonie@kernel.org") is None
 
 

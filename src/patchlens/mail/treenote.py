@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from patchlens.mail.headers import decode_header, parse_address
+
 _NOTE = re.compile(
     r'(?is)^\s*(?:patch\s+"(?P<title>.+)"\s+added\s+to\s+(?P<branch>[\w.+/-]+)'
     # Mark Brown's, with whatever follows "tree" ("... to the spi tree (for-5.5)").
@@ -31,7 +33,13 @@ _NOTE = re.compile(
 )
 # The patch it carries begins as `git format-patch` writes it: "From <sha> Mon Sep 17 ...".
 _CARRIED = re.compile(r"(?m)^From [0-9a-f]{7,40} ")
-_AUTHOR = re.compile(r"(?m)^From:\s*(?P<name>[^<\n]*?)\s*<[^<>\s]+@[^<>\s]+>\s*$")
+# The line naming a carried patch's author: "From:" in a patch, "Author:" in a tip note, with
+# the lines it is folded onto ("From: =?UTF-8?q?...?=\n <a@b>").
+_AUTHOR_LINE = {
+    field: re.compile(rf"(?m)^{field}:[ \t]*(?P<value>\S[^\n]*(?:\n[ \t]+\S[^\n]*)*)")
+    for field in ("From", "Author")
+}
+_FOLD = re.compile(r"\n[ \t]+")
 _POINTER = re.compile(r"(?im)^(?P<key>link|message-id):[ \t]*(?P<value>\S[^\n]*?)\s*$")
 
 # "[tip: x86/urgent] x86/foo: fix bar", and the body's first line saying the commit was merged.
@@ -39,11 +47,14 @@ _COMMIT_SUBJECT = re.compile(r"^\s*\[(?P<tree>[\w.+-]+:\s*[\w.+/-]+)\]\s+(?P<tit
 _COMMIT_MERGED = re.compile(
     r"\A\s*The following commit has been merged into the [\w.+/-]+ branch of [\w.+/-]+:"
 )
-_COMMIT_AUTHOR = re.compile(r"(?m)^Author:\s+(?P<name>[^<\n]*?)\s*<[^<>\s]+@[^<>\s]+>\s*$")
 
 # A list's tags before a subject ("[alsa-devel] Applied \"x\" to the asoc tree": 1,611 of Mark
 # Brown's notes on alsa-devel carry it).
 _LIST_TAGS = re.compile(r"^\s*(?:\[[^\[\]]*\]\s*)+")
+
+# SQL LIKE patterns (case-insensitive) of the subjects above, for finding notes among stored
+# messages without reading every body: a superset, `tree_note` decides (stages/pulled.py).
+NOTE_SUBJECTS = ('patch "%', 'applied "%', '[%] patch "%', '[%] applied "%', "[%: %] %")
 
 GITHUB_SENDER = "noreply@github.com"
 _GITHUB_SUBJECT = re.compile(r"^\s*\[(?P<repo>[\w.-]+/[\w.-]+)\](?:\s|$)")
@@ -66,10 +77,8 @@ def note_tree(subject: str, sender: str) -> str | None:
     """Where a robot's note says patches went (see the module), or None: not such a note, a
     stable tree's, or a push to a branch other than the main one (which the body says: None
     is not told apart here from a push to the main branch; `tree_note` reads it)."""
-    m = _NOTE.match(_LIST_TAGS.sub("", subject, count=1))
-    if m is not None:
-        branch = m["branch"] or m["branch2"]
-        return None if "stable" in branch.lower() else branch
+    if (note := _note(subject)) is not None:
+        return note[0]
     if sender.lower() == GITHUB_SENDER and (g := _GITHUB_SUBJECT.match(subject)):
         return g["repo"]
     # A tip robot's note by its subject alone: only for a message known to be a note (a key
@@ -77,6 +86,27 @@ def note_tree(subject: str, sender: str) -> str | None:
     if c := _COMMIT_SUBJECT.match(subject):
         return c["tree"]
     return None
+
+
+def _note(subject: str) -> tuple[str | None, str] | None:
+    """(branch, title) of Greg's or Mark Brown's note, behind any list's tags; the branch is
+    None for a stable tree's note. None: not such a note."""
+    m = _NOTE.match(_LIST_TAGS.sub("", subject, count=1))
+    if m is None:
+        return None
+    branch = m["branch"] or m["branch2"]
+    return (None if "stable" in branch.lower() else branch), (m["title"] or m["title2"]).strip()
+
+
+def _author(text: str, field: str) -> str:
+    """The name on the first `field:` line of `text` that holds an address, its RFC 2047
+    words decoded (a carried patch keeps "=?UTF-8?q?...?=" as git wrote it); "" if none."""
+    for line in _AUTHOR_LINE[field].finditer(text):
+        value = _FOLD.sub(" ", line["value"])
+        name, addr = parse_address(decode_header(value.encode()))
+        if "@" in addr:
+            return name.strip(" '\"")
+    return ""
 
 
 def is_commit_note(subject: str, body: str) -> bool:
@@ -90,21 +120,18 @@ def tree_note(subject: str, sender: str, body: str) -> TreeNote | None:
     if is_commit_note(subject, body):
         c = _COMMIT_SUBJECT.match(subject)
         assert c is not None
-        author = _COMMIT_AUTHOR.search(body)
-        name = author["name"].strip(" '\"") if author else ""
         pointers = tuple((p["key"], p["value"]) for p in _POINTER.finditer(body))
-        return TreeNote(c["tree"], ((c["title"].strip(), name),), pointers)
-    tree = note_tree(subject, sender)
-    if tree is None:
-        return None
-    if m := _NOTE.match(_LIST_TAGS.sub("", subject, count=1)):
+        return TreeNote(c["tree"], ((c["title"].strip(), _author(body, "Author")),), pointers)
+    if (note := _note(subject)) is not None:
+        branch, title = note
+        if branch is None:
+            return None
         carried = _CARRIED.search(body)
         patch = body[carried.start() :] if carried else ""
-        author = _AUTHOR.search(patch)
-        name = author["name"].strip(" '\"") if author else ""
         pointers = tuple((p["key"], p["value"]) for p in _POINTER.finditer(patch))
-        return TreeNote(tree, (((m["title"] or m["title2"]).strip(), name),), pointers)
-    if sender.lower() != GITHUB_SENDER:  # a tip-like subject whose body says no merge
+        return TreeNote(branch, ((title, _author(patch, "From")),), pointers)
+    tree = note_tree(subject, sender)
+    if tree is None or sender.lower() != GITHUB_SENDER:  # not a note, or a tip-like subject
         return None
     branch = _GITHUB_BRANCH.search(body)
     if branch is None or branch["branch"] not in _MAIN_BRANCHES:

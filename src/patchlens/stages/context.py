@@ -87,7 +87,9 @@ DERIVED_VERSION = 13
 # 11: and Mark Brown's 'Applied "x" to the spi tree', and the tip robots' "[tip: x86/urgent]
 #     x" notes of a merged commit (mail/treenote.py).
 # 12: a tree robot's note behind a list's tag ("[alsa-devel] Applied \"x\" to the asoc tree").
-METRICS_VERSION = 12
+# 13: a note's carried patch names its author decoded, as the posting does ("=?UTF-8?q?...?=",
+#     folded onto a second line).
+METRICS_VERSION = 13
 
 
 def config_digest(cfg: Config) -> str:

@@ -4,9 +4,10 @@ back to (QEMU's `Message-ID:` trailers, the kernel's `Link:`), stored in `pull_i
 series' facts read the items that name its patches (queries/evidence.py): a patch listed by a
 pull request sent after it was taken by the maintainer who sent it, said on the list or not.
 
-A tree robot's note that a patch went into a branch (mail/treenote.py: Greg Kroah-Hartman's
-'patch "x" added to usb-testing') lists its one patch the same way, by subject and by the
-`Link:` of the patch it carries; its items are keyed by the note's Message-ID.
+A robot's note that patches went into a tree (mail/treenote.py: Greg Kroah-Hartman's 'patch
+"x" added to usb-testing', Mark Brown's, the tip robots', GitHub's pushes) lists its patches
+the same way, by subject and author and by the `Link:` they carry; its items are keyed by the
+note's Message-ID.
 
 The items of a pull request depend on its own messages only; a series' facts depend on the
 items that name its patches. So a pull request that changes (or goes) owes a recomputation to
@@ -23,7 +24,7 @@ from sqlalchemy import Connection, or_, select
 
 from patchlens.mail.shortlog import shortlog_subjects
 from patchlens.mail.subject import parse_subject
-from patchlens.mail.treenote import GITHUB_SENDER, tree_note
+from patchlens.mail.treenote import GITHUB_SENDER, NOTE_SUBJECTS, tree_note
 from patchlens.match.pointers import pointer_ids
 from patchlens.queries.sql import among, chunks, rows_in
 from patchlens.store import schema
@@ -141,17 +142,12 @@ def _row(
     }
 
 
-# The messages read for robots' notes (mail/treenote.py): 'patch "x" added to usb-testing',
-# 'Applied "x" to the spi tree' (either after a list's tag too), the tip robots' "[tip:
-# x86/urgent] x", and GitHub's push notifications; by an index-free scan in a full rebuild, by
-# key among an update's new mail.
-NOTE_SUBJECTS = ('patch "%', 'applied "%', '[%] patch "%', '[%] applied "%', "[%: %] %")
-
-
 def note_rows(conn: Connection, pks: Collection[int] | None) -> list[dict[str, Any]]:
     """The pull_items rows of the robots' notes among the messages `pks` (or all): each
     patch's normalised subject (by its author's name) and the postings a carried `Link:`
-    names, dated when the note was sent, by its sender."""
+    names, dated when the note was sent, by its sender. The notes are found by their subjects
+    (mail/treenote.NOTE_SUBJECTS) and GitHub's sender: by an index-free scan in a full
+    rebuild, by key among an update's new mail."""
     m = schema.messages
     q = select(
         m.c.id, m.c.message_id, m.c.subject, m.c.body, m.c.date_utc, m.c.from_name, m.c.from_addr
