@@ -48,7 +48,7 @@ from patchlens.queries.selection import (
     brief,
     data_date,
     decode,
-    review_date,
+    seen_dates,
     select_series,
     series_in_list,
 )
@@ -740,7 +740,8 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
     metrics = conn.execute(select(sm).where(sm.c.series_key == key)).first()
     m = dict(metrics._mapping) if metrics else {}
     if m:
-        decode(m, data_date(conn), rules, idle_to=review_date(conn))
+        as_of, seen = seen_dates(conn)
+        decode(m, as_of, rules, idle_to=seen)
         m["merge_evidence"] = json.loads(m["merge_evidence"] or "null")
     title = conn.execute(select(schema.series.c.title).where(schema.series.c.key == key)).scalar()
     # What changed between versions, review rounds, changed after review, dependencies

@@ -27,13 +27,7 @@ from patchlens.mail.listid import named_on
 from patchlens.metrics.backlog import DAY, BacklogRules
 from patchlens.metrics.distributions import is_partial, period_bounds, period_of, summary, timeline
 from patchlens.queries.queue import maintainer_identities, people_names
-from patchlens.queries.selection import (
-    all_series,
-    data_date,
-    mail_end,
-    per_version,
-    review_lag,
-)
+from patchlens.queries.selection import all_series, data_date, per_version, seen_dates
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
 
@@ -429,6 +423,5 @@ def quiet_clock(conn: Connection) -> Quiet:
     goes on from the data's date (queries/selection.py idle_until): a series goes quiet that
     much later when its abandoned threshold falls after the mail's end, so that one quiet by
     the data's date is one quiet by the mail's end, as the queue has it. (0, 0): no shift."""
-    data = data_date(conn)
-    lag = review_lag(data, mail_end(conn))
-    return (data - lag, lag) if lag else (0, 0)
+    data, seen = seen_dates(conn)
+    return (seen, data - seen) if data > seen else (0, 0)

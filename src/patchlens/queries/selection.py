@@ -85,8 +85,13 @@ def _dates(conn: Connection) -> tuple[int, int | None]:
 def review_date(conn: Connection) -> int:
     """The date review is seen up to: the data's date, or the mail's end when a repository
     goes on after it. What waits (queues, review load, a series' estimate) counts to it."""
+    return seen_dates(conn)[1]
+
+
+def seen_dates(conn: Connection) -> tuple[int, int]:
+    """(`data_date`, `review_date`) in one reading."""
     when, end = _dates(conn)
-    return when - review_lag(when, end)
+    return when, when - review_lag(when, end)
 
 
 def review_lag(data: int, end: int | None) -> int:

@@ -24,7 +24,7 @@ from patchlens.metrics.backlog import DAY, OPEN_STATES, STATES, BacklogRules
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 from patchlens.queries.filters import Filters
 from patchlens.queries.queue import AGAIN, ASKED
-from patchlens.queries.selection import data_date, review_date, select_series
+from patchlens.queries.selection import seen_dates, select_series
 from patchlens.store import schema
 from patchlens.web.datasette_columns import INTERNAL, TABLES
 
@@ -368,7 +368,7 @@ def metadata(db_name: str, rules: BacklogRules, states_db: bool = True) -> dict[
 def write_states_db(conn: Connection, path: Path, rules: BacklogRules) -> int:
     """Write the side database of series states at `path` (replaced): one row per series as
     the dashboard's read model gives it. Returns the number of rows."""
-    as_of, idle_to = data_date(conn), review_date(conn)
+    as_of, idle_to = seen_dates(conn)
     rows = select_series(conn, Filters(), rules)
     day = "%Y-%m-%d"
 
