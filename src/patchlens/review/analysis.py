@@ -96,7 +96,7 @@ def analyze(
     pull = s.pull or (not s.is_reply and s.index is None and is_request_pull(body))
     # A tip-style robot's note of a merged commit carries its diff but is no posting.
     commit_note = is_commit_note(subject_text, body)
-    posting = not commit_note and is_posting(s, has_patch, has_parent, pull=pull, sender=sender)
+    posting = is_posting(s, has_patch, has_parent, pull=pull, sender=sender, note=commit_note)
     stats = file_stats(diff) if diff else []
     trailers: list[tuple[bool, Trailer]] = []
     notices: list[str] = []

@@ -179,6 +179,7 @@ def is_posting(
     *,
     pull: bool = False,
     sender: str = "",
+    note: bool = False,
 ) -> bool:
     """A patch, cover letter or pull request as sent, as opposed to a reply.
 
@@ -186,11 +187,12 @@ def is_posting(
     kept the subject (no "Re:"); a cover letter (0/N) or pull request is a posting wherever
     it sits. `pull` says the body is a pull request (`is_request_pull`), which makes the mail
     a posting even when its subject has no patch keyword ("[GIT] Networking"). A tree
-    robot's notice carries a diff but is no posting, nor is a bounce from a mail system
-    (`sender`), whatever it carries, nor a robot's report with no patch keyword in its
-    subject (a bisection's culprit, a bug tracker's comment: "[Bug 220013] ...").
+    robot's notice carries a diff but is no posting (by its subject, or by its body: `note`,
+    mail/treenote.is_commit_note), nor is a bounce from a mail system (`sender`), whatever
+    it carries, nor a robot's report with no patch keyword in its subject (a bisection's
+    culprit, a bug tracker's comment: "[Bug 220013] ...").
     """
-    if subject.is_reply or is_tree_notice(subject.title) or is_mail_system(sender):
+    if note or subject.is_reply or is_tree_notice(subject.title) or is_mail_system(sender):
         return False
     if not subject.is_patch and not pull and _ROBOT("", sender):
         return False
