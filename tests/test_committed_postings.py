@@ -6,6 +6,7 @@ review work."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,28 @@ DAY2 = [
 ]
 
 
+DAY3 = [
+    mail("q1@x", "[LTP] [COMMITTED] [PATCH] qux: fix it", PATCH, "Wed, 3 Jan 2024 10:00:00 +0000"),
+    mail("q2@x", "[LTP] [PATCH v2] qux: fix it", PATCH, "Wed, 3 Jan 2024 12:00:00 +0000"),
+]
+
+
+def test_a_committed_posting_followed_by_a_version_for_review_is_no_merge(
+    tmp_path: Path,
+) -> None:
+    """A version posted for review after the committed one: the committed posting was not the
+    series' end (on LTP, a committed patch linked as v1 of another series' v2)."""
+    db, _ = _build(tmp_path / "a", [DAY3])
+    engine = create_engine(f"sqlite:///{db}")
+    sv, sm = schema.series_versions, schema.series_metrics
+    with engine.connect() as conn:
+        chains = dict(conn.execute(select(sv.c.key, sv.c.series_key)).all())
+        states = dict(conn.execute(select(sm.c.series_key, sm.c.merged)).all())
+    engine.dispose()
+    assert chains == {"q1@x": "q1@x", "q2@x": "q1@x"}
+    assert states == {"q1@x": "none"}
+
+
 def test_a_committed_posting_is_no_series_under_review(tmp_path: Path) -> None:
     db, _ = _build(tmp_path / "a", [DAY1, DAY2])
     engine = create_engine(f"sqlite:///{db}")
@@ -87,6 +110,27 @@ def test_a_committed_posting_is_no_series_under_review(tmp_path: Path) -> None:
     assert chains["b2@x"] == chains["b1@x"] == "b1@x"
     # The series under review are measured; the committed post alone is not one of them.
     assert measured == {"r@x", "b1@x"}
+    # Without a repository the committed posting is what shows baz merged: its author's
+    # notice "committed", dated by the posting (nothing shows bar merged).
+    with engine.connect() as conn:
+        merged = {
+            k: (by, ev)
+            for k, by, ev in conn.execute(
+                select(sm.c.series_key, sm.c.merged_by, sm.c.merge_evidence)
+            )
+        }
+        states = dict(conn.execute(select(sm.c.series_key, sm.c.merged)).all())
+    engine.dispose()
+    assert merged["r@x"] == (None, None)
+    assert states == {"r@x": "none", "b1@x": "fully"}
+    by, evidence = merged["b1@x"]
+    assert by == "notice"
+    ev = json.loads(evidence)
+    assert (ev["kind"], ev["message_id"], ev["date"]) == (
+        "committed",
+        "b2@x",
+        "2024-01-02T12:00:00Z",
+    )
     # Built a day at a time or at once, the store is the same.
     once, _ = _build(tmp_path / "b", [DAY1 + DAY2])
     a, b = _by_message_id(db), _by_message_id(once)

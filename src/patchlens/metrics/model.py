@@ -82,9 +82,11 @@ class VersionFacts:
     pull: bool = False  # a pull request
     backport: bool = False  # a stable-tree backport or stable review: merged work again
     committed: bool = False  # posted after it was committed ("[COMMITTED] [PATCH]")
-    # Later pull requests that list some of its patches, each as a notice of those patches
-    # ("pull request", its scope the patches listed; queries/evidence.py): kept apart from
-    # `replies`, which are what people answered.
+    # Notices that are not replies (queries/evidence.py): later pull requests and tree
+    # robots' notes that list some of its patches, each a notice of those patches ("pull
+    # request", its scope the patches listed), and the version itself when it was posted
+    # after it was committed (its author's "committed"); kept apart from `replies`, which
+    # are what people answered.
     pulled: list[ReplyFacts] = field(default_factory=list)
 
 
@@ -124,8 +126,8 @@ class SeriesFacts:
     def kind(self) -> str:
         """series | pull | stable | committed: pull requests, stable backports and patches
         posted after they were committed are not review work. A series with a version posted
-        for review before its committed one is review work (merged when its commit is seen:
-        the committed posting is not read as a notice)."""
+        for review before its committed one is review work, merged by its commit or, without
+        one, by the committed posting (queries/evidence.py committed_notice)."""
         if all(v.pull for v in self.versions):
             return "pull"
         if all(v.backport for v in self.versions):

@@ -51,6 +51,7 @@ def load_series(
     wanted = None if keys is None else sorted(set(keys))
     series: dict[str, SeriesFacts] = {}
     versions: dict[str, VersionFacts] = {}
+    authors: dict[str, tuple[str, str]] = {}  # version key -> (identity, address)
     st = schema.series
     titles = dict(
         _rows(conn, lambda ks: _where(select(st.c.key, st.c.title), st.c.key, ks), wanted)
@@ -80,6 +81,7 @@ def load_series(
             backport=r.backport,
             committed=r.committed,
         )
+        authors[r.key] = (people(r.author_name, r.author_addr), r.author_addr)
         se.versions.append(v)
     vkeys = None if wanted is None else sorted(versions)
     pc, c = schema.patch_commits, schema.commits
@@ -144,6 +146,13 @@ def load_series(
             old_files=tuple(_files(r.old_files or "[]")),
         )
     _attach_pulled(conn, people, [v for v in versions.values() if not v.pull])
+    for se in series.values():
+        for i, v in enumerate(se.versions):
+            # Not when a version posted for review follows: the committed one was not the
+            # series' end (the rest still under review, or a posting of another patch linked
+            # as its first version).
+            if v.committed and all(w.committed for w in se.versions[i + 1 :]):
+                v.pulled.append(committed_notice(v, authors[v.key]))
     mt = schema.message_trailers
     carried = {
         pk
@@ -316,6 +325,30 @@ def _review_key(keys: list[Any] | None) -> Any:
     store by the key index (30-110 ms a series on a million messages, measured)."""
     key = schema.message_trailers.c.key
     return key.in_(REVIEW_KEYS) if keys is None else key.concat("").in_(REVIEW_KEYS)
+
+
+def committed_notice(v: VersionFacts, author: tuple[str, str]) -> ReplyFacts:
+    """A version posted after it was committed ("[COMMITTED] [PATCH v2]", GCC's
+    "[committed]") as its author's notice that its patches went in, dated by the posting: a
+    series reviewed as v1 and posted again once committed is merged, which a store without
+    the repository could not see otherwise. A partial re-roll posted so takes a part of the
+    series only (merged in part); a commit, when one is linked, overrides it as it overrides
+    every notice (metrics/backlog.py facts)."""
+    first = v.patches[min(v.patches)] if v.patches else None
+    return ReplyFacts(
+        first.pk if first else 0,
+        v.date,
+        author[0],
+        0,
+        True,
+        False,
+        0,
+        False,
+        author[1],
+        first.message_id if first else "",
+        notices=("committed",),
+        notice_scope="some" if v.partial else "patches:" + ",".join(map(str, sorted(v.patches))),
+    )
 
 
 def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionFacts]) -> None:

@@ -89,7 +89,9 @@ DERIVED_VERSION = 13
 # 12: a tree robot's note behind a list's tag ("[alsa-devel] Applied \"x\" to the asoc tree").
 # 13: a note's carried patch names its author decoded, as the posting does ("=?UTF-8?q?...?=",
 #     folded onto a second line).
-METRICS_VERSION = 13
+# 14: a version posted after it was committed ("[COMMITTED] [PATCH v2]") is its author's
+#     notice that its patches went in (queries/evidence.py committed_notice).
+METRICS_VERSION = 14
 
 
 def config_digest(cfg: Config) -> str:
