@@ -90,7 +90,8 @@ DERIVED_VERSION = 13
 # 13: a note's carried patch names its author decoded, as the posting does ("=?UTF-8?q?...?=",
 #     folded onto a second line).
 # 14: a version posted after it was committed ("[COMMITTED] [PATCH v2]") is its author's
-#     notice that its patches went in (queries/evidence.py committed_notice).
+#     notice that its patches went in (queries/evidence.py committed_notice); a robot's
+#     series (by its address) is no new contributor's (stages/metrics.py robot_author).
 METRICS_VERSION = 14
 
 

@@ -329,7 +329,7 @@ def _redo_all(
         for i in range(0, len(keys), FULL_BATCH):
             batch = set(keys[i : i + FULL_BATCH])
             done += _redo_series(
-                conn, rep, batch, first, org_of, subsystems_of, people, registered, task
+                conn, rep, batch, first, org_of, subsystems_of, people, registered, task, is_bot
             )
     rep.changed_rows += sync_table(
         conn, schema.people, ("identity",), people_rows(conn, people, org_of, is_bot)
@@ -400,8 +400,9 @@ def _redo_owed(
             people,
             repo_registered(conn),
             task,
+            is_bot,
         )
-    rep.changed_rows += fix_new_contributors(conn, first, authors | set(first))
+    rep.changed_rows += fix_new_contributors(conn, first, authors | set(first), is_bot)
     who = senders_of(conn, people, work.messages)
     if who:
         pe = schema.people
@@ -425,10 +426,13 @@ def _redo_series(
     people: Identities,
     registered: bool,
     task: Any,
+    is_bot: Callable[[str, str], bool],
 ) -> int:
     """Rewrite the metrics, pull-request, review-event and prerequisite rows of the series
     of `keys` (and no other); the number of series rows computed."""
     loaded = load_series(conn, people, keys, first=first)
+    for se in loaded:
+        se.new_contributor = se.new_contributor and not robot_author(se.author_addr, is_bot)
     prereq = prerequisites.rows(conn, keys)
     prerequisites.set_blocked(conn, people, loaded, prereq, first)
     sp = schema.series_prerequisites
@@ -588,8 +592,19 @@ class _FirstDates(dict[str, int]):
         return found[author]
 
 
+def robot_author(addr: str, is_bot: Callable[[str, str], bool]) -> bool:
+    """A series sent from a robot's address (the kernel test robot's own "[PATCH]"es, by
+    lkp@intel.com) has no new contributor behind it, whichever series is the robot's first.
+    By the address alone, which the stored rows keep (a person's address with a robot's name
+    stays a person's, as in `identity_rows`)."""
+    return is_bot("", addr)
+
+
 def fix_new_contributors(
-    conn: Connection, first: dict[str, int], authors: set[str] | None = None
+    conn: Connection,
+    first: dict[str, int],
+    authors: set[str] | None = None,
+    is_bot: Callable[[str, str], bool] = lambda name, addr: False,
 ) -> int:
     """Set the new-contributor flag of every stored series (or of the series of `authors`)
     to what the first dates of all series say (`first_dates`, or `first_dates_of` those
@@ -597,7 +612,9 @@ def fix_new_contributors(
     gone, moves the flag of their other series, whichever they are: the rule is checked for
     them all, from narrow indexed reads, and only flips are written."""
     sm = schema.series_metrics
-    query = select(sm.c.series_key, sm.c.author, sm.c.first_date, sm.c.new_contributor)
+    query = select(
+        sm.c.series_key, sm.c.author, sm.c.author_addr, sm.c.first_date, sm.c.new_contributor
+    )
     rows = (
         conn.execute(query)
         if authors is None
@@ -609,8 +626,8 @@ def fix_new_contributors(
     )
     flips = [
         (key, not flag)
-        for key, author, date, flag in rows
-        if (date == first.get(author)) != bool(flag)
+        for key, author, addr, date, flag in rows
+        if (date == first.get(author) and not robot_author(addr, is_bot)) != bool(flag)
     ]
     for value in (True, False):
         flipped = [k for k, v in flips if v is value]

@@ -351,7 +351,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "author": "the author's identity (people.identity)",
             "author_addr": "the author's address",
             "org": "the author's organisation when posting",
-            "new_contributor": "1 when the author had no earlier series",
+            "new_contributor": "1 when the author had no earlier series and is no robot",
             "in_repo": "1 when it touches files of a registered repository",
             "subsystems": "JSON list of MAINTAINERS sections it touches",
             "unanswered_by_subsystem": "1 when no maintainer or reviewer of its sections "

@@ -446,8 +446,9 @@ _PEOPLE = (
     ),
     _term(
         "new contributor",
-        "The series' first posting is its author's first posting on the list. Everyone else "
-        "is established.",
+        "The series' first posting is its author's first posting on the list, and its "
+        "author is no robot (the kernel test robot posts patches too: by its address, as the "
+        "bot patterns say). Everyone else is established.",
     ),
     Term(
         "established",
