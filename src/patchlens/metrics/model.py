@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from patchlens.review.model import in_force
+
 # A reply with at least this many written lines is a substantive comment, not a bare ack.
 SUBSTANTIVE_LINES = 3
 
@@ -138,27 +140,27 @@ class SeriesFacts:
 
 
 def current_version(versions: list[VersionFacts]) -> VersionFacts:
-    """The latest full version among `versions` (in order) with later partial re-rolls of it
-    laid over it (see SeriesFacts.current). Pure: the inputs are not changed."""
-    base: VersionFacts | None = None
-    for v in versions:
-        if base is None or not v.partial:
-            base = VersionFacts(
-                v.key,
-                v.seq,
-                v.version,
-                v.date,
-                v.has_cover,
-                dict(v.patches),
-                list(v.replies),
-                v.title,
-                v.partial,
-                v.pull,
-                v.backport,
-                v.committed,
-            )
-        else:
-            base.patches.update(v.patches)
-            base.replies = sorted(base.replies + v.replies, key=lambda r: (r.date, r.message_id))
-    assert base is not None, "a series has at least one version"
+    """The version in force among `versions` (in order: review/model.py in_force) with the
+    partial re-rolls after it laid over it (see SeriesFacts.current). Pure: the inputs are
+    not changed."""
+    assert versions, "a series has at least one version"
+    at = in_force([v.partial for v in versions])
+    v = versions[at]
+    base = VersionFacts(
+        v.key,
+        v.seq,
+        v.version,
+        v.date,
+        v.has_cover,
+        dict(v.patches),
+        list(v.replies),
+        v.title,
+        v.partial,
+        v.pull,
+        v.backport,
+        v.committed,
+    )
+    for later in versions[at + 1 :]:
+        base.patches.update(later.patches)
+        base.replies = sorted(base.replies + later.replies, key=lambda r: (r.date, r.message_id))
     return base

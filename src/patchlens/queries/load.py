@@ -374,8 +374,9 @@ def answer_segments(
 ) -> list[Segment]:
     """The waits of one series on a person who answered it, as their queue would have listed
     it at each date (queries/queue.py): `versions` (seq, key, date, partial), `answers`
-    (date, the version key replied to). At any date the version in force is the latest full
-    version posted by then (by seq) with the partial re-rolls after it; the person has
+    (date, the version key replied to). At any date the version in force is the one
+    review/model.py in_force picks among those posted by then (by seq), with the partial
+    re-rolls after it; the person has
     answered it when they replied to one of its postings at or after the newest of them.
     They are awaited whenever they have not: from the first posting, and again from each
     posting after their answer (back again). Pure."""

@@ -28,6 +28,7 @@ from patchlens.metrics.backlog import OPEN_STATES, BacklogRules
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
 from patchlens.queries.selection import all_series, per_version, review_date
 from patchlens.queries.sql import chunks
+from patchlens.review.model import in_force
 from patchlens.store import schema
 
 # The longest mail address SMTP allows (RFC 5321: 64 + 1 + 255); a longer one names nobody.
@@ -179,7 +180,7 @@ def _open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
     current_of: dict[str, tuple[str, bool]] = {}  # version key -> (series key, is current)
     for skey, vs in versions.items():
         vs.sort()
-        base = max((i for i, v in enumerate(vs) if not v[4]), default=0)
+        base = in_force([v[4] for v in vs])
         cur = vs[base:]
         o = OpenSeries(
             row=by_key[skey],

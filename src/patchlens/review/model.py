@@ -7,7 +7,7 @@ tested without a store.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from patchlens.identity.bots import BotMatcher
@@ -201,6 +201,17 @@ def is_posting(
     if not subject.is_patch:
         return False
     return subject.index == 0 or subject.pull or not has_parent
+
+
+def in_force(partial: Sequence[bool]) -> int:
+    """Of a series' versions in order (`partial[i]`: version i is a partial re-roll, a few
+    patches of the version before sent again), the index of the version in force: the latest
+    full one, or the first when all are partial; the partial re-rolls after it are laid over
+    it. One rule for the series' title (stages/review.py), its facts (metrics/model.py
+    current_version) and the maintainers' queues (queries/queue.py); queries/load.py
+    answer_segments applies it as the versions come in, and datasette's queue in SQL
+    (web/datasette_meta.py: the latest full seq, else the first). Pure."""
+    return max((i for i, p in enumerate(partial) if not p), default=0)
 
 
 @dataclass(slots=True)

@@ -60,7 +60,9 @@ from patchlens.store import schema
 #    work, not review work, like a stable backport (metrics/model.py SeriesFacts.kind); a
 #    stale patch file sent along in the same git send-email run is no repost of the version
 #    (review/versions.py one_sending).
-DERIVED_VERSION = 13
+# 14: a series whose versions are all partial re-rolls is named after its first, the version
+#    in force as its facts and the queues take it (review/model.py in_force), not its latest.
+DERIVED_VERSION = 14
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).

@@ -18,7 +18,7 @@ from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack_packed
 from patchlens.queries.evidence import people_of
-from patchlens.review.model import Mail, Version
+from patchlens.review.model import Mail, Version, in_force
 from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import ThreadLink, build_threads
@@ -181,12 +181,12 @@ def structure_rows(
                     {"message_pk": mail.pk, "version_key": key, "idx": idx}
                 )
         first, latest = by_key[chain[0]], by_key[chain[-1]]
-        # Named after its latest full version: a partial re-roll re-sends a patch or two.
-        full = [by_key[k] for k in chain if not by_key[k].partial] or [latest]
+        # Named after the version in force: a partial re-roll re-sends a patch or two.
+        current = by_key[chain[in_force([by_key[k].partial for k in chain])]]
         rows["series"].append(
             {
                 "key": series_key,
-                "title": full[-1].title,
+                "title": current.title,
                 # The series' author is its first version's, as the metrics count it
                 # (queries/evidence.py): the latest's name beside the first's address made
                 # `from:` find a series by two different people.
