@@ -26,7 +26,7 @@ from patchlens.config import Config
 from patchlens.stages import changes
 from patchlens.stages.context import build_context
 from patchlens.stages.metrics import run_metrics
-from patchlens.stages.pipeline import subsystems_for
+from patchlens.stages.pipeline import maintainers_dates, newest_sections, subsystems_for
 from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import cache_dir, database_url, open_store
@@ -72,7 +72,6 @@ def main() -> None:
         engine = open_store(str(db))
         with engine.connect() as conn:
             ctx = build_context(conn, Config(), cache_dir(database_url(str(db))))
-        newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
 
         def run(work: changes.Work):
             with engine.begin() as conn:
@@ -85,8 +84,8 @@ def main() -> None:
                 subsystems_for(ctx),
                 people=ctx.people,
                 is_bot=ctx.is_bot,
-                sections=list(newest.sections) if newest is not None else [],
-                maintainers_dates=ctx.maintainers.dates,
+                sections=newest_sections(ctx),
+                maintainers_dates=maintainers_dates(ctx),
             )
             return time.perf_counter() - t0, rep
 

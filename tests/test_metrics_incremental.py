@@ -22,7 +22,7 @@ from patchlens.queries.evidence import load_series
 from patchlens.stages import changes
 from patchlens.stages.context import Context, build_context
 from patchlens.stages.metrics import COMMITS_MARK, MetricsReport, run_metrics
-from patchlens.stages.pipeline import subsystems_for
+from patchlens.stages.pipeline import maintainers_dates, subsystems_for
 from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
@@ -68,7 +68,7 @@ def _run(
         people=ctx.people,
         is_bot=ctx.is_bot,
         sections=[],
-        maintainers_dates=ctx.maintainers.dates if dates is None else dates,
+        maintainers_dates=maintainers_dates(ctx) if dates is None else dates,
     )
 
 

@@ -106,6 +106,10 @@ class SeriesFacts:
     # Blocked by prerequisite series until this date (metrics/backlog.py blocked_until), as
     # the metrics stage resolved them; None when it names none.
     blocked_until: int | None = None
+    # The registered repository most of its files (and renamed files' old paths) are in,
+    # as the metrics stage found it (stages/metrics.py home_repo); None when none holds any.
+    # Which MAINTAINERS it is looked up in (stages/pipeline.py maintainers_of).
+    repo: int | None = None
 
     @property
     def first_date(self) -> int:

@@ -7,7 +7,7 @@ import hashlib
 import itertools
 import json
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,9 @@ DERIVED_VERSION = 14
 # 14: a version posted after it was committed ("[COMMITTED] [PATCH v2]") is its author's
 #     notice that its patches went in (queries/evidence.py committed_notice); a robot's
 #     series (by its address) is no new contributor's (stages/metrics.py robot_author).
-METRICS_VERSION = 14
+# 15: with several repositories, a series is looked up in the MAINTAINERS of the repository
+#     its files are in (stages/pipeline.py maintainers_of), not the first one's.
+METRICS_VERSION = 15
 
 
 def config_digest(cfg: Config) -> str:
@@ -157,25 +159,48 @@ class Context:
     people: Identities
     is_bot: BotMatcher
     orgs: OrgMap
+    # The MAINTAINERS a series is looked up in by default: the configured file (for every
+    # repository), else that of the first registered repository that has one.
     maintainers: MaintainersHistory
     rules: BacklogRules
     archive_url: str
     # A sender already stored got another identity with the new mail (stages/pipeline.py
     # then redoes everything: rows stored under the old identity are out of date).
     identities_moved: bool = False
+    # Each registered repository's own MAINTAINERS (name, history), by repository key, when
+    # no file is configured: a series is looked up in the file of the repository its files
+    # are in (stages/pipeline.py subsystems_for), so that a store of two projects (xen.git
+    # and mini-os.git on xen-devel) does not judge one's patches by the other's file.
+    maintainers_by_repo: dict[int, tuple[str, MaintainersHistory]] = field(default_factory=dict)
+    # The first registered repository (git can read): its file, when it has one, also serves
+    # the series whose files are in no repository, and its section titles are left bare.
+    first_repo: int | None = None
 
 
-def _repo_dirs(conn: Connection, cache: Path) -> list[tuple[Path, str]]:
+@dataclass(frozen=True)
+class RepoDir:
+    """A registered repository as the stages read it: its key, name, git directory and the
+    branch its MAINTAINERS and .mailmap are read on."""
+
+    id: int
+    name: str
+    gitdir: Path
+    branch: str
+
+
+def _repo_dirs(conn: Connection, cache: Path) -> list[RepoDir]:
+    """The registered repositories git can read, in the order they were registered."""
     out = []
-    for location, branches in conn.execute(
-        select(schema.repos.c.location, schema.repos.c.branches)
+    r = schema.repos
+    for repo_id, name, location, branches in conn.execute(
+        select(r.c.id, r.c.name, r.c.location, r.c.branches).order_by(r.c.id)
     ):
         try:
             gitdir = resolve_repo(location, cache, fetch=False)
             names = json.loads(branches) or [default_branch(gitdir)]
         except SourceError:
             continue  # a repository not ingested yet, or gone: nothing to read from it
-        out.append((gitdir, names[0]))
+        out.append(RepoDir(repo_id, name, gitdir, names[0]))
     return out
 
 
@@ -272,8 +297,8 @@ def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
     repos = _repo_dirs(conn, cache)
     mailmaps: list[Mailmap] = []
     curated = hashlib.sha1(config_digest(cfg).encode())  # what grouping people depends on
-    for gitdir, branch in repos:
-        text = file_at(gitdir, branch, ".mailmap")
+    for repo in repos:
+        text = file_at(repo.gitdir, repo.branch, ".mailmap")
         if text:
             mailmaps.append(parse_mailmap(text))
             curated.update(text.encode())
@@ -300,20 +325,24 @@ def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
 
     email_map = cfg.domain_map.read_text(encoding="utf-8") if cfg.domain_map else ""
     orgs = OrgMap.default(email_map)
+    by_repo: dict[int, tuple[str, MaintainersHistory]] = {}
     if cfg.maintainers_file is not None:
         maintainers = from_files([(0, cfg.maintainers_file)])
     else:
         maintainers = MaintainersHistory([])
-        for gitdir, branch in repos:
-            history = from_history(file_history(gitdir, "MAINTAINERS", branch))
+        for repo in repos:
+            history = from_history(file_history(repo.gitdir, "MAINTAINERS", repo.branch))
             if len(history):
-                maintainers = history
-                break
+                by_repo[repo.id] = (repo.name, history)
+                if not len(maintainers):
+                    maintainers = history
     return Context(
         people=people,
         is_bot=is_bot,
         orgs=orgs,
         maintainers=maintainers,
+        maintainers_by_repo=by_repo,
+        first_repo=repos[0].id if repos else None,
         rules=BacklogRules(cfg.stale_days, cfg.abandoned_days),
         archive_url=cfg.archive_url,
         identities_moved=people.moved,

@@ -195,7 +195,7 @@ def run_metrics(
     people: Identities | None = None,
     is_bot: Callable[[str, str], bool] = lambda name, addr: False,
     sections: list[Any] | None = None,
-    maintainers_dates: list[int] | None = None,
+    maintainers_dates: list[int | str] | None = None,
     maintainer_people: MaintainerPeople | None = None,
 ) -> MetricsReport:
     """Series metrics, pull requests, review events and people, redone where they can have
@@ -260,23 +260,35 @@ def run_metrics(
 MAINTAINERS_SEEN = schema.MAINTAINERS_SEEN
 
 
-def _new_maintainers_from(conn: Connection, dates: list[int] | None) -> int | None:
+def _new_maintainers_from(conn: Connection, dates: list[int | str] | None) -> int | None:
     """The earliest date from which the MAINTAINERS history differs from the one the stored
     rows were computed with (a version added, or gone), or None when it is the same. A
     version dated D decides the subsystems of the series posted from D on; the oldest
-    version also those before it, so a new oldest version changes all."""
+    version also those before it, so a new oldest version changes all. Each repository's
+    file is a history of its own ("repository:date", stages/pipeline.py maintainers_dates;
+    a bare date is the one file's)."""
     text = changes.state(conn, MAINTAINERS_SEEN)
-    before = Counter(json.loads(text) if text else [])
-    now = Counter(dates or [])
+    before = Counter(str(d) for d in (json.loads(text) if text else []))
+    now = Counter(str(d) for d in (dates or []))
     changed = list((before - now) + (now - before))
     if not changed:
         return None
-    oldest = min(list(before) + list(now))
-    return -(2**62) if min(changed) <= oldest else min(changed)
+
+    def split(key: str) -> tuple[str, int]:
+        repo, _, date = key.rpartition(":")
+        return repo, int(date)
+
+    start: int | None = None
+    for repo in {split(k)[0] for k in changed}:
+        moved = [d for r, d in map(split, changed) if r == repo]
+        oldest = min(d for r, d in map(split, [*before, *now]) if r == repo)
+        at = -(2**62) if min(moved) <= oldest else min(moved)
+        start = at if start is None else min(start, at)
+    return start
 
 
-def _remember_maintainers(conn: Connection, dates: list[int] | None, when: int) -> None:
-    changes.set_state(conn, MAINTAINERS_SEEN, json.dumps(sorted(dates or [])), when)
+def _remember_maintainers(conn: Connection, dates: list[int | str] | None, when: int) -> None:
+    changes.set_state(conn, MAINTAINERS_SEEN, json.dumps(sorted(str(d) for d in dates or [])), when)
 
 
 def series_naming(conn: Connection, identities: set[str]) -> set[str]:
@@ -439,10 +451,19 @@ def _redo_series(
     rep.changed_rows += sync_table(
         conn, sp, ("series_key", "seq"), prereq, where=among(conn, sp.c.series_key, keys)
     )
-    files = {f for se in loaded for v in se.versions for p in v.patches.values() for f in p.files}
+    files = {
+        f
+        for se in loaded
+        for v in se.versions
+        for p in v.patches.values()
+        for f in (*p.files, *p.old_files)
+    }
+    where = repos_holding(conn, files)
+    for se in loaded:
+        se.repo = home_repo(se, where)
     rows = metric_rows(
         advancing(loaded, task),
-        repo_paths_among(conn, files),
+        set(where),
         org_of,
         subsystems_of,
         registered=registered,
@@ -476,15 +497,33 @@ def repo_registered(conn: Connection) -> bool:
     return conn.execute(select(cf.c.commit_pk).limit(1)).first() is not None
 
 
-def repo_paths_among(conn: Connection, files: Iterable[str]) -> set[str]:
+def repos_holding(conn: Connection, files: Iterable[str]) -> dict[str, set[int]]:
     """Those of `files` that a registered repository's history touched (as path or old
-    path), by the path indexes: every path the history touched would not fit at scale."""
-    cf = schema.commit_files
-    found: set[str] = set()
+    path), each with the repositories that touched it, by the path indexes: every path the
+    history touched would not fit at scale."""
+    cf, c = schema.commit_files, schema.commits
+    found: dict[str, set[int]] = {}
     for chunk in chunks(sorted(set(files))):
-        found |= {p for (p,) in conn.execute(select(cf.c.path).where(cf.c.path.in_(chunk)))}
-        found |= {p for (p,) in conn.execute(select(cf.c.old_path).where(cf.c.old_path.in_(chunk)))}
+        for col in (cf.c.path, cf.c.old_path):
+            for path, repo in conn.execute(
+                select(col, c.c.repo_id)
+                .join(c, c.c.id == cf.c.commit_pk)
+                .where(col.in_(chunk))
+                .distinct()
+            ):
+                found.setdefault(path, set()).add(repo)
     return found
+
+
+def home_repo(se: SeriesFacts, where: dict[str, set[int]]) -> int | None:
+    """The repository most of the series' paths (its files and the old paths of those it
+    renames, as MAINTAINERS looks them up) are in, by `where` (`repos_holding`); on a tie
+    the one registered first; None when no repository holds any. Pure."""
+    count: dict[int, int] = {}
+    for f in {f for v in se.versions for p in v.patches.values() for f in (*p.files, *p.old_files)}:
+        for repo in where.get(f, ()):
+            count[repo] = count.get(repo, 0) + 1
+    return min(count, key=lambda r: (-count[r], r)) if count else None
 
 
 def series_of_postings(conn: Connection, postings: Iterable[int]) -> set[str]:
@@ -506,18 +545,27 @@ def series_of_postings(conn: Connection, postings: Iterable[int]) -> set[str]:
 def series_gaining_paths(conn: Connection, since: int) -> set[str]:
     """Series stored as outside every repository (in_repo False) that touch a path the
     commits above `since` brought in for the first time: their in_repo flips. Paths only
-    grow, so no series goes the other way."""
-    cf = schema.commit_files
-    touched = {
-        p
-        for row in conn.execute(select(cf.c.path, cf.c.old_path).where(cf.c.commit_pk > since))
-        for p in row
-        if p
-    }
+    grow, so no series goes the other way. With more than one repository registered, also
+    every series touching (or renaming from) a path one repository's new commits brought
+    into it: the repository the series' files are mostly in (`home_repo`), whose
+    MAINTAINERS it is looked up in, may be another now."""
+    cf, c = schema.commit_files, schema.commits
+    touched: dict[str, set[int]] = {}
+    for path, old, repo in conn.execute(
+        select(cf.c.path, cf.c.old_path, c.c.repo_id)
+        .join(c, c.c.id == cf.c.commit_pk)
+        .where(cf.c.commit_pk > since)
+    ):
+        for p in (path, old):
+            if p:
+                touched.setdefault(p, set()).add(repo)
     if not touched:
         return set()
-    seen = repo_paths_among_before(conn, touched, since)
-    gained = touched - seen
+    seen = repo_paths_among_before(conn, set(touched), since)
+    several = (conn.execute(select(func.count()).select_from(schema.repos)).scalar() or 0) > 1
+    gained = {p for p, repos in touched.items() if repos - seen.get(p, set())}
+    if not several:
+        gained = {p for p in gained if p not in seen}
     if not gained:
         return set()
     sm, sv, vm, a = (
@@ -526,31 +574,39 @@ def series_gaining_paths(conn: Connection, since: int) -> set[str]:
         schema.version_members,
         schema.message_analysis,
     )
-    out: set[str] = set()
-    for key, text in conn.execute(
-        select(sv.c.series_key, a.c.files)
+    q = (
+        select(sv.c.series_key, a.c.files, a.c.old_files)
         .join(sm, sm.c.series_key == sv.c.series_key)
         .join(vm, vm.c.version_key == sv.c.key)
         .join(a, a.c.message_pk == vm.c.message_pk)
-        .where(~sm.c.in_repo, vm.c.idx > 0)
-    ):
-        if key not in out and gained.intersection(json.loads(text)):
+        .where(vm.c.idx > 0)
+    )
+    out: set[str] = set()
+    for key, text, old in conn.execute(q if several else q.where(~sm.c.in_repo)):
+        if key in out:
+            continue
+        paths = set(json.loads(text))
+        if several:
+            paths.update(json.loads(old or "[]"))
+        if gained & paths:
             out.add(key)
     return out
 
 
-def repo_paths_among_before(conn: Connection, paths: set[str], since: int) -> set[str]:
-    """Those of `paths` that commits up to `since` touched already."""
-    cf = schema.commit_files
-    found: set[str] = set()
+def repo_paths_among_before(conn: Connection, paths: set[str], since: int) -> dict[str, set[int]]:
+    """Those of `paths` that commits up to `since` touched already, each with the
+    repositories whose commits did."""
+    cf, c = schema.commit_files, schema.commits
+    found: dict[str, set[int]] = {}
     for chunk in chunks(sorted(paths)):
         for col in (cf.c.path, cf.c.old_path):
-            found |= {
-                p
-                for (p,) in conn.execute(
-                    select(col).where(col.in_(chunk), cf.c.commit_pk <= since).distinct()
-                )
-            }
+            for p, repo in conn.execute(
+                select(col, c.c.repo_id)
+                .join(c, c.c.id == cf.c.commit_pk)
+                .where(col.in_(chunk), cf.c.commit_pk <= since)
+                .distinct()
+            ):
+                found.setdefault(p, set()).add(repo)
     return found
 
 

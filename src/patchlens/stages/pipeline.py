@@ -9,12 +9,13 @@ rest is rebuilt in memory and written back where it changed, and only when its i
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
 from patchlens.config import Config
+from patchlens.identity.maintainers import MaintainersHistory, Section
 from patchlens.metrics.model import SeriesFacts
 from patchlens.stages import changes
 from patchlens.stages.analyse import analyse_new
@@ -61,16 +62,19 @@ def subsystems_for(ctx: Context, lookup: MaintainerPeople | None = None):
         """The sections of the files the series touches, the identities MAINTAINERS expects
         to review it (M: and R:, at the date of posting), and those of them named by R: only
         (listed reviewers, not maintainers of any touched section). A renamed file counts by
-        its old path and its new one, as get_maintainer.pl takes both."""
-        if not len(ctx.maintainers):
+        its old path and its new one, as get_maintainer.pl takes both. The file is that of
+        the series' repository (`maintainers_of`)."""
+        found = maintainers_of(ctx, se.repo)
+        if found is None or not len(found[0]):
             return None
+        history, suffix = found
         files = maintained_paths(se)
-        sections = ctx.maintainers.sections_for_files(se.first_date, files)
+        sections = history.sections_for_files(se.first_date, files)
         named = [sec for sec in sections if not sec.is_catch_all]
-        titles = tuple(sec.title for sec in (named or sections))
-        version = ctx.maintainers.at_or_empty(se.first_date)
+        titles = tuple(sec.title + suffix for sec in (named or sections))
+        version = history.at_or_empty(se.first_date)
         emails = version.expected_reviewers(files)
-        maintainers = _maintainers_named(ctx, se.first_date, files)
+        maintainers = _maintainers_named(history, se.first_date, files)
         return (
             titles,
             lookup.of(version, emails),
@@ -80,19 +84,62 @@ def subsystems_for(ctx: Context, lookup: MaintainerPeople | None = None):
     return subsystems_of
 
 
+def maintainers_of(ctx: Context, repo: int | None) -> tuple[MaintainersHistory, str] | None:
+    """The MAINTAINERS a series whose files are in repository `repo` (None: in none) is
+    looked up in, and what its section titles take after them: the configured file for every
+    series; else the file of the series' repository, its titles marked with the repository's
+    name (" [mini-os]") unless it is the first registered repository, whose file also serves
+    series whose files are in no repository yet (new files); None for a series of a
+    repository without the file."""
+    if not ctx.maintainers_by_repo:
+        return ctx.maintainers, ""
+    if repo is None:
+        repo = ctx.first_repo
+    if repo not in ctx.maintainers_by_repo:
+        return None
+    name, history = ctx.maintainers_by_repo[repo]
+    return history, "" if repo == ctx.first_repo else f" [{name}]"
+
+
+def newest_sections(ctx: Context) -> list[Section]:
+    """The sections of the newest MAINTAINERS of each file in use (`maintainers_of`), titled
+    as series name them: the subsystems the pages list."""
+    if not ctx.maintainers_by_repo:
+        newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
+        return list(newest.sections) if newest is not None else []
+    out: list[Section] = []
+    for repo in ctx.maintainers_by_repo:
+        found = maintainers_of(ctx, repo)
+        assert found is not None
+        history, suffix = found
+        newest = history.at(2**62)
+        if newest is not None:
+            out += [replace(sec, title=sec.title + suffix) for sec in newest.sections]
+    return out
+
+
+def maintainers_dates(ctx: Context) -> list[int | str]:
+    """The dates of every MAINTAINERS version series are looked up in: of the one file, or
+    "repository:date" of each repository's (stages/metrics.py redoes the series a change
+    in one file can move)."""
+    if not ctx.maintainers_by_repo:
+        return list(ctx.maintainers.dates)
+    return [f"{r}:{d}" for r, (_name, h) in ctx.maintainers_by_repo.items() for d in h.dates]
+
+
 def maintained_paths(se: SeriesFacts) -> set[str]:
     """The paths MAINTAINERS is looked up by for a series: every path its patches touch,
     and the old path of each file they rename or copy."""
     return {f for v in se.versions for p in v.patches.values() for f in (*p.files, *p.old_files)}
 
 
-def _maintainers_named(ctx: Context, ts: int, files: set[str]) -> set[str]:
+def _maintainers_named(history: MaintainersHistory, ts: int, files: set[str]) -> set[str]:
     """The M: addresses among those `expected_reviewers` names for the files: per file, the
     sections covering it other than the catch-all when they name anyone, else the catch-all
     (so THE REST's maintainers are maintainers of a file only when nobody else is)."""
     out: set[str] = set()
     for f in files:
-        secs = ctx.maintainers.sections_for_files(ts, [f])
+        secs = history.sections_for_files(ts, [f])
         specific = [s for s in secs if not s.is_catch_all and (s.maintainers or s.reviewers)]
         for sec in specific or [s for s in secs if s.is_catch_all]:
             out |= {p.email.lower() for p in sec.maintainers if p.email}
@@ -170,7 +217,6 @@ def run_stages(
     rep.review = rebuild_structure(engine, reporter, ctx.people, ctx.is_bot)
     rep.fingerprinted += fingerprint_new(engine, reporter)
     rep.matching = run_matching(engine, reporter, people=ctx.people)
-    newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
     named = MaintainerPeople(ctx.people)
     rep.metrics = run_metrics(
         engine,
@@ -179,8 +225,8 @@ def run_stages(
         subsystems_for(ctx, named),
         people=ctx.people,
         is_bot=ctx.is_bot,
-        sections=list(newest.sections) if newest is not None else [],
-        maintainers_dates=ctx.maintainers.dates,
+        sections=newest_sections(ctx),
+        maintainers_dates=maintainers_dates(ctx),
         maintainer_people=named,
     )
     # The time-to-merge model at the data's last week: refitted when the week turns, or when

@@ -486,8 +486,11 @@ _SUBSYSTEMS = (
         "touches, a renamed or copied file by its old path and its new one as "
         "get_maintainer.pl takes both (and no X: excludes it), but for the catch-all section "
         "(THE REST, whose F: patterns match every file), which holds only the series no "
-        "other section matches. "
-        "Without a MAINTAINERS file, no subsystem.",
+        "other section matches. With several repositories registered, the file of the one "
+        "most of the series' files are in (the first registered on a tie, and for files no "
+        "repository holds yet); the sections of any but the first registered repository's "
+        "file carry its name ('ARCH [mini-os]'). A configured MAINTAINERS file serves every "
+        "series. Without a MAINTAINERS file, no subsystem.",
     ),
     Term(
         "maintainers",

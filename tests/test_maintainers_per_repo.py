@@ -1,0 +1,170 @@
+"""A store of two projects reads each series in the MAINTAINERS of the repository its files
+are in: mini-os patches posted on xen-devel are not judged by xen.git's file (its catch-all
+section made their "expected reviewers" the Xen REST maintainers). The first registered
+repository's file also serves series whose files no repository holds yet; the other files'
+section titles carry their repository's name. Built a day at a time (a commit in the second
+repository bringing a series' file into it) or at once, the store is the same."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import create_engine, select
+
+from patchlens.config import Config
+from patchlens.stages import ingest
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
+from patchlens.store import schema
+from patchlens.store.db import open_store
+from tests.helpers.publicinbox import add_message, init
+from tests.test_review_incremental import _by_message_id
+
+XEN_MAINTAINERS = """\
+X86 ARCHITECTURE
+M:\tAndy X <andy@xen.example>
+S:\tSupported
+F:\txen/arch/x86/
+
+THE REST
+M:\tRest Maintainer <rest@xen.example>
+S:\tSupported
+F:\t*
+F:\t*/
+"""
+MINIOS_MAINTAINERS = """\
+ARCH
+M:\tJuergen M <jgross@minios.example>
+S:\tSupported
+F:\tarch/
+
+THE REST
+M:\tSam M <sam@minios.example>
+S:\tSupported
+F:\t*
+F:\t*/
+"""
+
+
+def _git(repo: Path, *args: str, date: str = "2023-12-01T10:00:00Z") -> None:
+    env = dict(os.environ, GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    subprocess.run(
+        ["git", "-c", "user.name=M", "-c", "user.email=m@example.org", "-C", str(repo), *args],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+
+
+def _repo(path: Path, files: dict[str, str]) -> Path:
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    _commit(path, files, "2023-12-01T10:00:00Z")
+    return path
+
+
+def _commit(repo: Path, files: dict[str, str], date: str) -> None:
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    _git(repo, "add", ".", date=date)
+    _git(repo, "commit", "-q", "-m", "files", date=date)
+
+
+def _patch(mid: str, subject: str, path: str, date: str) -> bytes:
+    body = (
+        "Fix it.\n\nSigned-off-by: A Author <a@example.com>\n---\n"
+        f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1 +1 @@\n-a\n+b\n"
+    )
+    return (
+        f"From: A Author <a@example.com>\nSubject: {subject}\nMessage-ID: <{mid}>\n"
+        f"Date: {date}\n\n{body}"
+    ).encode()
+
+
+MAIL = [
+    _patch("x86@x", "[PATCH] x86: fix", "xen/arch/x86/a.c", "Mon, 1 Jan 2024 10:00:00 +0000"),
+    _patch(
+        "arch@x", "[PATCH MINI-OS] fix traps", "arch/x86/traps.c", "Mon, 1 Jan 2024 11:00:00 +0000"
+    ),
+    _patch("both@x", "[PATCH] README: fix", "README", "Mon, 1 Jan 2024 12:00:00 +0000"),
+    _patch("new@x", "[PATCH MINI-OS] add a file", "newfile.c", "Mon, 1 Jan 2024 13:00:00 +0000"),
+]
+XEN = {"MAINTAINERS": XEN_MAINTAINERS, "xen/arch/x86/a.c": "a\n", "README": "a\n"}
+MINIOS = {"MAINTAINERS": MINIOS_MAINTAINERS, "arch/x86/traps.c": "a\n", "README": "a\n"}
+
+
+def _build(tmp: Path, commit_first: bool) -> Path:
+    """Both repositories and the list; mini-os takes newfile.c after the first update, or
+    before it (`commit_first`)."""
+    xen, minios = _repo(tmp / "xen.git", XEN), _repo(tmp / "mini-os.git", MINIOS)
+    inbox = init(tmp / "inbox.git")
+    for raw in MAIL:
+        add_message(inbox, raw)
+    db = tmp / "s.db"
+    engine = open_store(str(db))
+    ingest.add_list(engine, "xen-devel", [str(inbox)])
+    ingest.add_repo(engine, "xen", str(xen), ["main"])
+    ingest.add_repo(engine, "mini-os", str(minios), ["main"])
+    quiet = Reporter(quiet=True)
+
+    def update() -> None:
+        ingest.run_update(engine, tmp / "cache", quiet, jobs=1)
+        run_stages(engine, Config(), tmp / "cache", quiet, jobs=1)
+
+    if commit_first:
+        _commit(minios, {"newfile.c": "a\n"}, "2024-01-05T10:00:00Z")
+    else:
+        update()
+    _commit(minios, {"newfile.c": "a\n"}, "2024-01-05T10:00:00Z") if not commit_first else None
+    update()
+    engine.dispose()
+    return db
+
+
+def _subsystems(db: Path) -> dict[str, list[str]]:
+    engine = create_engine(f"sqlite:///{db}")
+    sm = schema.series_metrics
+    with engine.connect() as conn:
+        out = {k: json.loads(v) for k, v in conn.execute(select(sm.c.series_key, sm.c.subsystems))}
+        titles = set(conn.execute(select(schema.subsystems.c.title)).scalars())
+    engine.dispose()
+    out["(table)"] = sorted(titles)
+    return out
+
+
+def test_each_series_is_read_in_its_repositorys_maintainers(tmp_path: Path) -> None:
+    db = _build(tmp_path / "daily", commit_first=False)
+    assert _subsystems(db) == {
+        "x86@x": ["X86 ARCHITECTURE"],
+        "arch@x": ["ARCH [mini-os]"],
+        # README is in both repositories: the first registered wins the tie.
+        "both@x": ["THE REST"],
+        # newfile.c came into mini-os with its second commit.
+        "new@x": ["THE REST [mini-os]"],
+        "(table)": ["ARCH [mini-os]", "THE REST", "THE REST [mini-os]", "X86 ARCHITECTURE"],
+    }
+    once = _build(tmp_path / "once", commit_first=True)
+    a, b = _by_message_id(db), _by_message_id(once)
+    assert a["series_metrics"] == b["series_metrics"]
+    assert a["subsystems"] == b["subsystems"]
+
+
+def test_a_file_in_no_repository_is_read_in_the_first_repositorys(tmp_path: Path) -> None:
+    """Before mini-os took newfile.c, its series was read in xen.git's file, the first
+    registered (a new file is most often the main project's)."""
+    xen, minios = _repo(tmp_path / "xen.git", XEN), _repo(tmp_path / "mini-os.git", MINIOS)
+    inbox = init(tmp_path / "inbox.git")
+    add_message(inbox, MAIL[3])
+    db = tmp_path / "s.db"
+    engine = open_store(str(db))
+    ingest.add_list(engine, "xen-devel", [str(inbox)])
+    ingest.add_repo(engine, "xen", str(xen), ["main"])
+    ingest.add_repo(engine, "mini-os", str(minios), ["main"])
+    quiet = Reporter(quiet=True)
+    ingest.run_update(engine, tmp_path / "cache", quiet, jobs=1)
+    run_stages(engine, Config(), tmp_path / "cache", quiet, jobs=1)
+    engine.dispose()
+    assert _subsystems(db)["new@x"] == ["THE REST"]
