@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from patchlens.mail.subject import parse_subject
-from patchlens.metrics.model import SeriesFacts, VersionFacts
+from patchlens.metrics.backlog import facts
+from patchlens.metrics.model import PatchFacts, SeriesFacts, VersionFacts
+from patchlens.queries.evidence import committed_notice
 from patchlens.review.model import is_committed_posting
 from patchlens.store import schema
 from tests.test_review_incremental import PATCH, _build, _by_message_id, mail
@@ -136,3 +138,80 @@ def test_a_committed_posting_is_no_series_under_review(tmp_path: Path) -> None:
     a, b = _by_message_id(db), _by_message_id(once)
     for table in ("series", "series_versions", "version_members", "series_metrics"):
         assert a[table] == b[table], table
+
+
+def _partial_series(idx: list[int]) -> SeriesFacts:
+    v1 = VersionFacts(
+        "v1",
+        1,
+        1,
+        1,
+        False,
+        {i: PatchFacts(10 + i, i, 1, 1, 1, ("x.c",), message_id=f"a{i}@x") for i in (1, 2, 3)},
+    )
+    v2 = VersionFacts(
+        "v2",
+        2,
+        2,
+        2,
+        False,
+        {i: PatchFacts(20 + i, i, 2, 1, 1, ("x.c",), message_id=f"b{i}@x") for i in idx},
+        partial=True,
+        committed=True,
+    )
+    v2.pulled.append(committed_notice(v2, ("addr:a@x", "a@x")))
+    return SeriesFacts("s", "t", "addr:a@x", "a@x", [v1, v2])
+
+
+@pytest.mark.parametrize("idx", [[2], [2, 3]])
+def test_a_committed_partial_reroll_merges_a_part(idx: list[int]) -> None:
+    """'[COMMITTED] [PATCH v2 2/3]' re-sends one patch of three: a part of the series went
+    in, even when the re-roll holds that one patch only (found by the review helper)."""
+    f = facts(_partial_series(idx), 10)
+    assert f is not None and f.merged == "partly"
+
+
+COVERED = [
+    mail("k0@x", "[LTP] [PATCH 0/2] qux: fix", "cover\n", "Thu, 4 Jan 2024 10:00:00 +0000"),
+    mail("k1@x", "[LTP] [PATCH 1/2] qux: one", PATCH, "Thu, 4 Jan 2024 10:00:01 +0000", "k0@x"),
+    mail("k2@x", "[LTP] [PATCH 2/2] qux: two", PATCH, "Thu, 4 Jan 2024 10:00:02 +0000", "k0@x"),
+    mail(
+        "l0@x",
+        "[LTP] [COMMITTED] [PATCH v2 0/2] qux: fix",
+        "cover\n",
+        "Fri, 5 Jan 2024 10:00:00 +0000",
+    ),
+    mail(
+        "l1@x",
+        "[LTP] [COMMITTED] [PATCH v2 1/2] qux: one",
+        PATCH,
+        "Fri, 5 Jan 2024 10:05:00 +0000",
+        "l0@x",
+    ),
+    mail(
+        "l2@x",
+        "[LTP] [COMMITTED] [PATCH v2 2/2] qux: two",
+        PATCH,
+        "Fri, 5 Jan 2024 10:05:01 +0000",
+        "l0@x",
+    ),
+]
+
+
+@pytest.mark.parametrize("sent", [COVERED, COVERED[:4]])
+def test_a_committed_version_with_a_cover_letter_is_traced_to_it(
+    tmp_path: Path, sent: list[bytes]
+) -> None:
+    """The notice names the cover letter and its date, whole, even when the committed cover
+    letter came alone (its patches lost)."""
+    db, _ = _build(tmp_path / "a", [sent])
+    engine = create_engine(f"sqlite:///{db}")
+    sm = schema.series_metrics
+    with engine.connect() as conn:
+        ((merged, by, evidence),) = conn.execute(
+            select(sm.c.merged, sm.c.merged_by, sm.c.merge_evidence)
+        ).all()
+    engine.dispose()
+    ev = json.loads(evidence)
+    assert (merged, by) == ("fully", "notice")
+    assert (ev["message_id"], ev["date"]) == ("l0@x", "2024-01-05T10:00:00Z")

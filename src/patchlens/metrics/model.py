@@ -121,7 +121,8 @@ class SeriesFacts:
 
     @property
     def current(self) -> VersionFacts:
-        """The latest full version, with the patches of later partial re-rolls laid over it.
+        """The version in force (the latest full version: review/model.py in_force), with the
+        patches of later partial re-rolls laid over it.
 
         A v19 that re-sends patch 3 of the ten of v18 leaves the series at ten patches, one
         of them new: its size, title and merge state are those of v18 with patch 3 replaced.

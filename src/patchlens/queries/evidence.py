@@ -51,7 +51,8 @@ def load_series(
     wanted = None if keys is None else sorted(set(keys))
     series: dict[str, SeriesFacts] = {}
     versions: dict[str, VersionFacts] = {}
-    authors: dict[str, tuple[str, str]] = {}  # version key -> (identity, address)
+    # version key -> (identity, address, its cover letter's key or None)
+    authors: dict[str, tuple[str, str, int | None]] = {}
     st = schema.series
     titles = dict(
         _rows(conn, lambda ks: _where(select(st.c.key, st.c.title), st.c.key, ks), wanted)
@@ -81,7 +82,7 @@ def load_series(
             backport=r.backport,
             committed=r.committed,
         )
-        authors[r.key] = (people(r.author_name, r.author_addr), r.author_addr)
+        authors[r.key] = (people(r.author_name, r.author_addr), r.author_addr, r.cover_pk)
         se.versions.append(v)
     vkeys = None if wanted is None else sorted(versions)
     pc, c = schema.patch_commits, schema.commits
@@ -146,13 +147,26 @@ def load_series(
             old_files=tuple(_files(r.old_files or "[]")),
         )
     _attach_pulled(conn, people, [v for v in versions.values() if not v.pull])
-    for se in series.values():
-        for i, v in enumerate(se.versions):
-            # Not when a version posted for review follows: the committed one was not the
-            # series' end (the rest still under review, or a posting of another patch linked
-            # as its first version).
-            if v.committed and all(w.committed for w in se.versions[i + 1 :]):
-                v.pulled.append(committed_notice(v, authors[v.key]))
+    committed = [
+        v
+        for se in series.values()
+        for i, v in enumerate(se.versions)
+        # Not when a version posted for review follows (a RESEND included): the committed
+        # one was not the series' end (the rest still under review, or on LTP a posting of
+        # another patch linked as its first version). Unlike a maintainer's notice, which
+        # stands when the author posts again (metrics/backlog.py notice_merge).
+        if v.committed and all(w.committed for w in se.versions[i + 1 :])
+    ]
+    covers = dict(
+        _rows(
+            conn,
+            lambda ks: select(m.c.id, m.c.message_id).where(m.c.id.in_(ks)),
+            sorted({pk for v in committed if (pk := authors[v.key][2]) is not None}),
+        )
+    )
+    for v in committed:
+        ident, addr, cover = authors[v.key]
+        v.pulled.append(committed_notice(v, (ident, addr), covers.get(cover)))
     mt = schema.message_trailers
     carried = {
         pk
@@ -327,16 +341,20 @@ def _review_key(keys: list[Any] | None) -> Any:
     return key.in_(REVIEW_KEYS) if keys is None else key.concat("").in_(REVIEW_KEYS)
 
 
-def committed_notice(v: VersionFacts, author: tuple[str, str]) -> ReplyFacts:
+def committed_notice(
+    v: VersionFacts, author: tuple[str, str], cover_id: str | None = None
+) -> ReplyFacts:
     """A version posted after it was committed ("[COMMITTED] [PATCH v2]", GCC's
-    "[committed]") as its author's notice that its patches went in, dated by the posting: a
-    series reviewed as v1 and posted again once committed is merged, which a store without
-    the repository could not see otherwise. A partial re-roll posted so takes a part of the
-    series only (merged in part); a commit, when one is linked, overrides it as it overrides
-    every notice (metrics/backlog.py facts)."""
+    "[committed]") as its author's notice that the series went in, dated by the posting and
+    traced to its cover letter (`cover_id`, its Message-ID), else its first patch: a series
+    reviewed as v1 and posted again once committed is merged, which a store without the
+    repository could not see otherwise. A partial re-roll posted so ("[COMMITTED] [PATCH
+    v2 2/3]") takes a part of the series only (merged in part, as b4's "(subset)" notices);
+    a commit, when one is linked, overrides it as it overrides every notice
+    (metrics/backlog.py facts)."""
     first = v.patches[min(v.patches)] if v.patches else None
     return ReplyFacts(
-        first.pk if first else 0,
+        first.pk if first and not cover_id else 0,
         v.date,
         author[0],
         0,
@@ -345,9 +363,10 @@ def committed_notice(v: VersionFacts, author: tuple[str, str]) -> ReplyFacts:
         0,
         False,
         author[1],
-        first.message_id if first else "",
+        cover_id or (first.message_id if first else ""),
         notices=("committed",),
-        notice_scope="some" if v.partial else "patches:" + ",".join(map(str, sorted(v.patches))),
+        subset=v.partial,
+        notice_scope="some" if v.partial else "whole",
     )
 
 

@@ -51,7 +51,7 @@ class OpenSeries:
     """An open series (backlog state) with who was named for it and who answered what."""
 
     row: dict[str, Any]  # the series_metrics row with its state (queries.selection)
-    current_key: str  # the latest full version (partial re-rolls laid over it)
+    current_key: str  # the version in force (review/model.py in_force; re-rolls laid over)
     # Its label ("v3"; "v1" for a first posting without a number), with the partial re-rolls
     # laid over it ("v2 + partial v3"): its date is the latest of them.
     current_version: str

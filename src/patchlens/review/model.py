@@ -210,7 +210,9 @@ def in_force(partial: Sequence[bool]) -> int:
     it. One rule for the series' title (stages/review.py), its facts (metrics/model.py
     current_version) and the maintainers' queues (queries/queue.py); queries/load.py
     answer_segments applies it as the versions come in, and datasette's queue in SQL
-    (web/datasette_meta.py: the latest full seq, else the first). Pure."""
+    (web/datasette_meta.py: the latest full seq, else the first). Interdiffs
+    (queries/rounds.py _laid_over) walk past a cover letter sent alone to the patches, on
+    purpose. Pure."""
     return max((i for i, p in enumerate(partial) if not p), default=0)
 
 

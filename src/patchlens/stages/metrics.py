@@ -651,8 +651,10 @@ class _FirstDates(dict[str, int]):
 def robot_author(addr: str, is_bot: Callable[[str, str], bool]) -> bool:
     """A series sent from a robot's address (the kernel test robot's own "[PATCH]"es, by
     lkp@intel.com) has no new contributor behind it, whichever series is the robot's first.
-    By the address alone, which the stored rows keep (a person's address with a robot's name
-    stays a person's, as in `identity_rows`)."""
+    By the address alone, which the stored rows keep: a robot's name on a person's address
+    ("kernel test robot <oliver.sang@intel.com>") is not judged here, where `identity_rows`
+    makes such a sender a bot when all their mail is a robot's (a flag that new mail can
+    flip, which no series would be owed for)."""
     return is_bot("", addr)
 
 

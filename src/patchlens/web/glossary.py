@@ -191,8 +191,10 @@ _STATES = (
         "A patch posted for the record once it went in ([COMMITTED] [PATCH], GCC's [committed], "
         "GDB's [pushed], [APPLIED]): merged work nobody is asked to review. A series made only "
         "of such postings is not counted as a series, like a stable backport; one that was "
-        "posted for review first stays a series, the committed posting its latest version: "
-        "a registered repository's commit shows it merged, the posting alone does not.",
+        "posted for review first stays a series, the committed posting its latest version "
+        "and its author's notice 'committed' of the merge (a linked commit overrides it): "
+        "not when a version posted for review follows it, and of a part only when it re-sends "
+        "part of the series.",
     ),
 )
 
