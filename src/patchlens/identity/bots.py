@@ -24,6 +24,21 @@ DEFAULT_BOT_PATTERNS = (
 )
 
 
+# A robot's report sent from a person's address, known by the first line it writes: the
+# devicetree bindings robot mails from its maintainer's address ("My bot found errors running
+# 'make dt_binding_check' on your patch", "My bot found new DTB warnings ...") on every list a
+# binding goes to, about 1,500 times in a million messages of 13 Linux lists, and its "This
+# patch series was applied (using b4) to base:" read as a maintainer's notice of a merge.
+DEFAULT_REPORT_OPENINGS = (r"My bot found\b",)
+_REPORT = re.compile("|".join(f"(?:{p})" for p in DEFAULT_REPORT_OPENINGS), re.I)
+
+
+def is_robot_report(first_line: str | None) -> bool:
+    """Whether a reply whose first written line is `first_line` is a robot's report (see
+    DEFAULT_REPORT_OPENINGS): no review, no notice, no trailer, whoever sent it. Pure."""
+    return bool(first_line) and _REPORT.match(first_line.strip()) is not None
+
+
 class BotMatcher:
     """True for a sender (name, address) that any pattern finds, case-insensitively."""
 

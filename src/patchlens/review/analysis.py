@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from patchlens.identity.bots import is_robot_report
 from patchlens.mail.diff import file_stats
 from patchlens.mail.fingerprint import fingerprint, pack
 from patchlens.mail.patchid import patch_id
@@ -64,7 +65,9 @@ from patchlens.review.model import (
 #     is no written review and gives no trailers; nor is the tip tree robots' note of a
 #     merged commit ("[tip: x86/urgent] x", tip-bot2, irqchip-bot, thermal-bot) a posting,
 #     nor a robot's report with a diff and no patch keyword (a bisection, a bug tracker's).
-ANALYSIS_VERSION = 17
+# 18: a robot's report sent from a person's address ("My bot found errors ...": the first
+#     written line, identity/bots.py is_robot_report) gives no notice and no trailer.
+ANALYSIS_VERSION = 18
 
 
 @dataclass(slots=True)
@@ -114,11 +117,15 @@ def analyze(
         # is read from the note itself (mail/treenote.py, stages/pulled.py).
         rt = analyze_reply(body)
         written, quoted, first_line = rt.lines_written, rt.lines_quoted, rt.first_written_line
-        trailers = [(True, t) for t in rt.trailers]
-        notices = list(rt.notices)
-        tree = rt.notice_tree
-        scope = rt.notice_scope
-        bare = rt.bare_kinds
+        # A robot's report from a person's address ("My bot found errors ...") gives no
+        # trailer and no notice: its "This patch series was applied (using b4) to base:" is
+        # where it tested the patches. Replies read it as a robot's (review/replies.py).
+        if not is_robot_report(first_line):
+            trailers = [(True, t) for t in rt.trailers]
+            notices = list(rt.notices)
+            tree = rt.notice_tree
+            scope = rt.notice_scope
+            bare = rt.bare_kinds
     row = {
         "message_pk": message_pk,
         "is_reply": s.is_reply,

@@ -241,6 +241,9 @@ class Mail:
     hashes: Collection[int] = frozenset()
     # A pull request by its subject or by its body (`is_request_pull`; message_analysis.is_pull).
     is_pull: bool = False
+    # A robot's report from a person's address, by its first written line
+    # (identity/bots.py is_robot_report): a robot's reply, whoever sent it.
+    robot_report: bool = False
 
     def __post_init__(self) -> None:
         if not self.author_addr:

@@ -58,7 +58,7 @@ def attribute_replies(
                 posting.pk,
                 idx,
                 people(m.from_name, m.from_addr) == people(v.author_name, v.author_addr),
-                is_bot(m.from_name, m.from_addr),
+                is_bot(m.from_name, m.from_addr) or m.robot_report,
             )
         )
     return out

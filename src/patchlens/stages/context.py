@@ -62,7 +62,9 @@ from patchlens.store import schema
 #    (review/versions.py one_sending).
 # 14: a series whose versions are all partial re-rolls is named after its first, the version
 #    in force as its facts and the queues take it (review/model.py in_force), not its latest.
-DERIVED_VERSION = 14
+# 15: a robot's report from a person's address ("My bot found errors ...") is a robot's reply
+#    (review/model.py Mail.robot_report), not a reviewer's.
+DERIVED_VERSION = 15
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Column
 
+from patchlens.identity.bots import is_robot_report
 from patchlens.mail.subject import parse_subject
 from patchlens.review.model import Mail
 from patchlens.review.threads import MessageRef, ThreadLink
@@ -36,6 +37,7 @@ def mail_columns() -> list[Column[Any]]:
         a.c.mentioned_ids,
         a.c.author_name,
         a.c.author_addr,
+        a.c.first_line,
     ]
 
 
@@ -77,4 +79,5 @@ def mail_of(r: Any, t: ThreadLink, hashes: Collection[int]) -> Mail:
         author_addr=r.author_addr or "",
         hashes=hashes,
         is_pull=bool(r.is_pull),
+        robot_report=not r.is_posting and is_robot_report(r.first_line),
     )

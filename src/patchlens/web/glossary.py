@@ -381,7 +381,9 @@ _REVIEW = (
         "bot",
         "Senders matching the bot patterns (kernel test robot, syzbot, patchwork, CI "
         "services such as bluez.test.bot, bugzilla-daemon): their replies count for nothing. A "
-        "person is a bot when every message they sent is a bot's.",
+        "robot's report sent from a person's address, known by its first line ('My bot found "
+        "errors ...', the devicetree robot's), is a bot's reply too, with no notice and no "
+        "trailer. A person is a bot when every message they sent is a bot's.",
     ),
 )
 
