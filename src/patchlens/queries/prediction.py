@@ -53,7 +53,9 @@ def oldest_maintainers(conn: Connection) -> int | None:
     file given in the configuration (dated 0) was. None without MAINTAINERS."""
     st = schema.stage_state
     text = conn.execute(select(st.c.inputs).where(st.c.stage == MAINTAINERS_SEEN)).scalar()
-    return min(json.loads(text) if text else [], default=None)
+    return min(
+        (schema.maintainers_seen(k)[1] for k in (json.loads(text) if text else [])), default=None
+    )
 
 
 def _known(oldest: int | None, first_date: int) -> bool:

@@ -273,11 +273,7 @@ def _new_maintainers_from(conn: Connection, dates: list[int | str] | None) -> in
     changed = list((before - now) + (now - before))
     if not changed:
         return None
-
-    def split(key: str) -> tuple[str, int]:
-        repo, _, date = key.rpartition(":")
-        return repo, int(date)
-
+    split = schema.maintainers_seen
     start: int | None = None
     for repo in {split(k)[0] for k in changed}:
         moved = [d for r, d in map(split, changed) if r == repo]

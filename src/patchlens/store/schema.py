@@ -715,8 +715,18 @@ stage_state = Table(
 # (queries/selection.py::data_version).
 PIPELINE_DIGEST = "review+match+metrics"
 # The stage_state row where the metrics stage keeps the dates of the MAINTAINERS versions it
-# computed with (stages/metrics.py writes it; queries/prediction.py reads it).
+# computed with (stages/metrics.py writes it; queries/prediction.py reads it), as JSON: each
+# "repository:date" (a repository's own file), or a bare date (the configured file, or a
+# store written before each repository's file was read apart).
 MAINTAINERS_SEEN = "metrics-maintainers"
+
+
+def maintainers_seen(key: object) -> tuple[str, int]:
+    """(repository, date) of an item of the MAINTAINERS_SEEN row ("" for a bare date)."""
+    repo, _, date = str(key).rpartition(":")
+    return repo, int(date)
+
+
 # The stage_state row where the metrics stage keeps the MAINTAINERS entries it looked up as
 # identities, as JSON [[address, name, identity], ...] (stages/maintainer_people.py writes
 # it; queries/queue.py reads it to find the queue of an address nobody sent from).
