@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
 from patchlens.review.model import Mail, Version
+from patchlens.review.series import kept_subject
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ def attribute_replies(
     by_id = {m.message_id: m for m in mails}
     out = []
     for m in by_id.values():
-        if m.message_id in member or m.is_posting:
+        if m.message_id in member or (m.is_posting and not kept_subject(m, by_id)):
             continue
         seen: set[str] = set()
         cur = m.parent

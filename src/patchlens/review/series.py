@@ -18,7 +18,7 @@ v1 with threading off): siblings of one key under one posting are one version.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from patchlens.review.model import Mail, Version, is_committed_posting, is_stable_backport
 
@@ -136,11 +136,50 @@ def _sibling(
     return None
 
 
+def _posting_ancestor(
+    m: Mail, by_id: dict[str, Mail], replies: Collection[str] = ()
+) -> Mail | None:
+    """The nearest posting above `m` in its thread (`replies`, Message-IDs of postings that
+    are replies, passed over), or None."""
+    seen = set()
+    cur = m.parent
+    while cur and cur not in seen:
+        seen.add(cur)
+        p = by_id.get(cur)
+        if p is None:
+            return None
+        if p.is_posting and p.message_id not in replies:
+            return p
+        cur = p.parent
+    return None
+
+
+def kept_subject(m: Mail, by_id: dict[str, Mail]) -> bool:
+    """`m` carries a cover letter's subject ("[PATCH v6 0/7] ...") and no diff, below the
+    cover letter of that very version (same sender, version, size and flags) in its thread:
+    a reply whose mail program kept the subject without "Re:" (Outlook's, on linux-pci), not
+    a version of its own with no patches. Below the version's patches only (a cover sent
+    after patches that answer nothing) it is still that version's cover. Pure."""
+    if not (m.is_posting and m.subject.index == 0 and not m.has_patch):
+        return False
+    key, seen = _key(m), set()
+    anc = _posting_ancestor(m, by_id)
+    while anc is not None and anc.message_id not in seen:
+        seen.add(anc.message_id)
+        if anc.subject.index == 0 and _key(anc) == key:
+            return True
+        anc = _posting_ancestor(anc, by_id)
+    return False
+
+
 def group_versions(mails: Iterable[Mail]) -> list[Version]:
-    """Versions from the postings among `mails` (other messages are ignored). Pure."""
+    """Versions from the postings among `mails` (other messages are ignored; so is a reply
+    that kept its version's cover subject: `kept_subject`). Pure."""
     by_id = {m.message_id: m for m in mails}
+    kept = {m.message_id for m in by_id.values() if kept_subject(m, by_id)}
     postings = sorted(
-        (m for m in by_id.values() if m.is_posting), key=lambda m: (m.date, m.message_id)
+        (m for m in by_id.values() if m.is_posting and m.message_id not in kept),
+        key=lambda m: (m.date, m.message_id),
     )
     version_of: dict[str, Version] = {}
     versions: list[Version] = []
@@ -149,17 +188,7 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
     under: dict[int, str] = {}
 
     def posting_ancestor(m: Mail) -> Mail | None:
-        seen = set()
-        cur = m.parent
-        while cur and cur not in seen:
-            seen.add(cur)
-            p = by_id.get(cur)
-            if p is None:
-                return None
-            if p.is_posting:
-                return p
-            cur = p.parent
-        return None
+        return _posting_ancestor(m, by_id, kept)
 
     def take_numbers(v: Version, m: Mail) -> None:
         """`v`'s cover letter takes its first patch `m`'s numbers (`_take_numbers`); the

@@ -63,7 +63,9 @@ from patchlens.store import schema
 # 14: a series whose versions are all partial re-rolls is named after its first, the version
 #    in force as its facts and the queues take it (review/model.py in_force), not its latest.
 # 15: a robot's report from a person's address ("My bot found errors ...") is a robot's reply
-#    (review/model.py Mail.robot_report), not a reviewer's.
+#    (review/model.py Mail.robot_report), not a reviewer's; a reply that kept its version's
+#    cover subject without "Re:" is a reply, not a version with no patches
+#    (review/series.py kept_subject).
 DERIVED_VERSION = 15
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the

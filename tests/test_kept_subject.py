@@ -1,0 +1,83 @@
+"""A reply whose mail program kept the cover letter's subject without "Re:" (Outlook's
+"[PATCH v6 0/7] Add ASPEED PCIe Root Complex support", answering a review of that very
+version on linux-pci) is a reply, not a version of the series with no patches: the audit
+found 85 such versions in the million corpus, one of them the series' "latest"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, select
+
+from patchlens.store import schema
+from tests.test_review_incremental import PATCH, _build, _by_message_id
+
+
+def _mail(mid: str, subject: str, body: str, minute: int, sender: str, irt: str | None = None):
+    head = (
+        f"From: {sender}\nSubject: {subject}\nMessage-ID: <{mid}>\n"
+        f"Date: Mon, 1 Dec 2025 10:{minute:02d}:00 +0000\n"
+    )
+    if irt:
+        head += f"In-Reply-To: <{irt}>\nReferences: <{irt}>\n"
+    return f"{head}\n{body}".encode()
+
+
+JACKY, ROB = "Jacky Chou <jacky@example.com>", "Rob H <rob@example.org>"
+V6 = [
+    _mail("c6@x", "[PATCH v6 0/2] Add PCIe RC support", "The cover.\n", 0, JACKY),
+    _mail("p1@x", "[PATCH v6 1/2] dt-bindings: add", PATCH, 1, JACKY, "c6@x"),
+    _mail("p2@x", "[PATCH v6 2/2] PCI: add", PATCH, 2, JACKY, "c6@x"),
+]
+TALK = [
+    _mail(
+        "r@x", "Re: [PATCH v6 0/2] Add PCIe RC support", "> x\nWhy this?\n\nRob\n", 10, ROB, "c6@x"
+    ),
+    _mail(
+        "k@x",
+        "[PATCH v6 0/2] Add PCIe RC support",
+        "Hi Rob,\n\n> Why this?\n\nBecause the hardware needs it.\n\nThanks,\nJacky\n",
+        20,
+        JACKY,
+        "r@x",
+    ),
+]
+
+
+def test_a_reply_that_kept_the_cover_subject_is_a_reply(tmp_path: Path) -> None:
+    db, _ = _build(tmp_path / "a", [V6, TALK])
+    engine = create_engine(f"sqlite:///{db}")
+    sv, rp, m = schema.series_versions, schema.replies, schema.messages
+    with engine.connect() as conn:
+        versions = [k for (k,) in conn.execute(select(sv.c.key))]
+        replies = dict(
+            conn.execute(
+                select(m.c.message_id, rp.c.version_key).join(m, m.c.id == rp.c.message_pk)
+            ).all()
+        )
+    engine.dispose()
+    assert versions == ["c6@x"]
+    assert replies == {"r@x": "c6@x", "k@x": "c6@x"}
+    once, _ = _build(tmp_path / "b", [V6 + TALK])
+    a, b = _by_message_id(db), _by_message_id(once)
+    for table in ("series_versions", "version_members", "replies"):
+        assert a[table] == b[table], table
+
+
+def test_a_cover_sent_after_its_patches_is_still_their_cover(tmp_path: Path) -> None:
+    """Threaded backwards (the patches first, the cover in reply to the last one): no cover
+    of that version above it, so it is the version's cover."""
+    backwards = [
+        _mail("b1@x", "[PATCH v2 1/2] usb: one", PATCH, 0, JACKY),
+        _mail("b2@x", "[PATCH v2 2/2] usb: two", PATCH, 1, JACKY, "b1@x"),
+        _mail("b0@x", "[PATCH v2 0/2] usb: things", "The cover.\n", 2, JACKY, "b2@x"),
+    ]
+    db, _ = _build(tmp_path / "a", [backwards])
+    engine = create_engine(f"sqlite:///{db}")
+    vm, m = schema.version_members, schema.messages
+    with engine.connect() as conn:
+        members = set(
+            conn.execute(select(m.c.message_id).join(vm, vm.c.message_pk == m.c.id)).scalars()
+        )
+    engine.dispose()
+    assert members == {"b0@x", "b1@x", "b2@x"}
