@@ -960,6 +960,22 @@ def test_every_erofs_reply(erofs_archive_git: Path) -> None:
             True,
             "some",
         ),
+        # b4's thank-you: "(no commit info)" under a patch the tree did not take, when
+        # another patch of the list has its commit (the linux-pci audit); with no commit
+        # at all (thanked before the push) the list says what was taken.
+        (
+            "Applied, thanks!\n\n[1/2] dt-bindings: phy: tegra: add x\n"
+            "      commit: 7a4d5f1b2c3e\n[2/2] PCI: tegra194: use x\n      (no commit info)\n\n"
+            "Best regards,\n-- \nVinod Koul <vkoul@kernel.org>\n",
+            True,
+            "patches:1",
+        ),
+        (
+            "Applied, thanks!\n\n[1/2] dt-bindings: phy: tegra: add x\n      (no commit info)\n"
+            "[2/2] PCI: tegra194: use x\n      (no commit info)\n",
+            True,
+            "patches:1,2",
+        ),
         (
             "Hello:\n\nThis patch was applied to chrome-platform/linux.git (for-next):\n\n"
             "Here is the summary with links:\n"

@@ -258,6 +258,9 @@ _PWBOT_ITEM = re.compile(r"^\s*-\s+\[(?:[^\]]*,)?(\d{1,4})/\d{1,4}\]\s+\S")
 # An item without a number ("  - [BlueZ] btdev: ..."): a patch of no series number.
 _PWBOT_UNNUMBERED = re.compile(r"^\s*-\s+\[[^\]/]*\]\s+\S")
 _PWBOT_NOT_TAKEN = "(no matching commit)"
+# b4's thank-you note puts "commit: <sha>" under each patch it found in the tree and "(no
+# commit info)" under one it did not (Vinod Koul took the PHY patch of a PHY + PCI series).
+_B4_NOT_TAKEN = "(no commit info)"
 _COUNT_WORDS = {
     w: i + 1
     for i, w in enumerate(
@@ -935,21 +938,28 @@ def _listed_scope(roles: bytearray, lines: list[str]) -> str:
     patchwork-bot says "This series was applied" when its tree took some of a series (a
     treewide series of 606 patches, three of them for one tree) and lists every patch it
     looked for, with "(no matching commit)" under those the tree did not take: those are
-    not in the scope. A list of nothing taken is "some", never the whole."""
+    not in the scope. A list of nothing taken is "some", never the whole. b4's "(no commit
+    info)" under a patch is one the tree did not take when another patch of the list has
+    its commit (a note with no commit at all, sent before the tree was pushed, lists what
+    it took)."""
     listed: set[int] = set()
+    b4_items: list[tuple[int, bool]] = []  # (number, without commit info)
     looked = unnumbered = False
     for i, role in enumerate(roles):
         if role not in (_WRITTEN, _PASTED):
             continue
-        taken = (lines[i + 1].strip() if i + 1 < len(lines) else "") != _PWBOT_NOT_TAKEN
+        below = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        taken = below != _PWBOT_NOT_TAKEN
         if m := _B4_APPLIED.match(lines[i]):
-            listed.add(int(m[1]))
+            b4_items.append((int(m[1]), below == _B4_NOT_TAKEN))
         elif m := _PWBOT_ITEM.match(lines[i]):
             looked = True
             if taken:
                 listed.add(int(m[1]))
         elif _PWBOT_UNNUMBERED.match(lines[i]) and taken:
             unnumbered = True  # a patch it cannot number: the patch it answers tells
+    some_committed = any(not missing for _n, missing in b4_items)
+    listed |= {n for n, missing in b4_items if not (missing and some_committed)}
     listed.discard(0)
     if listed:
         return "patches:" + ",".join(map(str, sorted(listed)))

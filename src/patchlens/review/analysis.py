@@ -67,7 +67,9 @@ from patchlens.review.model import (
 #     nor a robot's report with a diff and no patch keyword (a bisection, a bug tracker's).
 # 18: a robot's report sent from a person's address ("My bot found errors ...": the first
 #     written line, identity/bots.py is_robot_report) gives no notice and no trailer.
-ANALYSIS_VERSION = 18
+# 19: b4's thank-you note's "(no commit info)" under a patch is one its tree did not take,
+#     when another patch of the list has its commit.
+ANALYSIS_VERSION = 19
 
 
 @dataclass(slots=True)
