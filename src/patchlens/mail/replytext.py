@@ -742,6 +742,19 @@ def _notices(roles: bytearray, lines: list[str]) -> list[tuple[str, str, str, bo
 _BARE_AFTER = re.compile(r"(?i)\s*(?:now\s*)?(?:$|[,.!;:)~]|(?:thanks|thank|thx|with|after)\b)")
 
 
+# Adverbs between a passive auxiliary and its verb ("is already queued", "was just applied").
+_BETWEEN = frozenset(("already", "just", "now", "also", "since", "recently", "meanwhile"))
+
+
+def _passive_end(tokens: list[str]) -> bool:
+    """Whether `tokens` (the words before a notice verb) end in a passive auxiliary, maybe
+    followed by adverbs ("was", "is already")."""
+    rest = list(tokens)
+    while rest and rest[-1] in _BETWEEN:
+        rest.pop()
+    return bool(rest) and rest[-1] in _PASSIVE
+
+
 def _fillers(tokens: list[str], subjects: frozenset[str] = frozenset()) -> bool:
     """Whether every word of `tokens` (lower case) carries nothing (`_FILLERS`, or one of
     `subjects`)."""
@@ -855,8 +868,9 @@ def _notice_at(
             and not any(t.strip(".!,;") in _NOT_DONE for t in tokens)
             # "The fix I applied to the togreg branch": a relative clause, not a notice.
             and not any(t in _SUBJECT_WORDS for t in tokens[1:])
-            # "The kernel fix was merged into v6.0-rc3": what happened to something else.
-            and not (tokens and tokens[-1] in _PASSIVE)
+            # "The kernel fix was merged into v6.0-rc3": what happened to something else,
+            # "A change similar to this one is already queued for v6.14" too.
+            and not _passive_end(tokens)
         ):
             return None
     if len(tokens) > 10 and not thanked:

@@ -68,7 +68,8 @@ from patchlens.review.model import (
 # 18: a robot's report sent from a person's address ("My bot found errors ...": the first
 #     written line, identity/bots.py is_robot_report) gives no notice and no trailer.
 # 19: b4's thank-you note's "(no commit info)" under a patch is one its tree did not take,
-#     when another patch of the list has its commit.
+#     when another patch of the list has its commit; a passive verb with another subject is
+#     none with an adverb between ("A change similar ... is already queued for v6.14").
 ANALYSIS_VERSION = 19
 
 
