@@ -81,3 +81,23 @@ def test_a_cover_sent_after_its_patches_is_still_their_cover(tmp_path: Path) -> 
         )
     engine.dispose()
     assert members == {"b0@x", "b1@x", "b2@x"}
+
+
+def test_a_cover_threaded_backwards_is_the_cover_of_its_patches(tmp_path: Path) -> None:
+    """Patch 3/3 the root, 2/3, 1/3 and the cover 0/3 each in reply to it, sent in that
+    order (the Etron xHCI series on linux-usb): one version, keyed and named by its cover,
+    not three patches beside a cover letter of no patch."""
+    root = "e3@x"
+    posting = [
+        _mail(root, "[PATCH 3/3] xhci: three", PATCH, 0, JACKY),
+        _mail("e2@x", "[PATCH 2/3] xhci: two", PATCH, 0, JACKY, root),
+        _mail("e1@x", "[PATCH 1/3] xhci: one", PATCH, 1, JACKY, root),
+        _mail("e0@x", "[PATCH 0/3] xhci: Etron fixes", "The cover.\n", 1, JACKY, root),
+    ]
+    db, _ = _build(tmp_path / "a", [posting])
+    engine = create_engine(f"sqlite:///{db}")
+    sv = schema.series_versions
+    with engine.connect() as conn:
+        rows = conn.execute(select(sv.c.key, sv.c.title, sv.c.n_patches)).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("e0@x", "xhci: Etron fixes", 3)]

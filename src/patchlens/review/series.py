@@ -80,6 +80,20 @@ def _with_cover(m: Mail, cover: Mail) -> bool:
     return m.has_patch and abs(m.date - cover.date) <= COVER_WINDOW
 
 
+def _late_cover(m: Mail, anc: Mail, v: Version | None) -> bool:
+    """`m`, a cover letter, answers `anc`, a patch of `v`, a version with no cover yet, of the
+    same sender, version, size and flags, sent with it (within minutes): `v`'s own cover,
+    sent after its patches."""
+    return (
+        v is not None
+        and v.cover is None
+        and bool(v.patches)
+        and not m.has_patch
+        and _key(anc) == _key(m)
+        and abs(m.date - v.date) <= COVER_WINDOW
+    )
+
+
 def _take_numbers(v: Version, m: Mail) -> None:
     """A cover letter's version takes its first patch's version number and count where they
     say one: the patches' subjects are written by `git format-patch -vN`, the cover's by
@@ -219,6 +233,15 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
                 av.patches[1] = m
                 version_of[m.message_id] = av
                 return
+        if s.index == 0 and anc is not None and _late_cover(m, anc, version_of.get(anc.message_id)):
+            # Threaded backwards (patch 3/3 the root, 2/3 and 1/3 under it, the cover sent
+            # last under them too): the cover of the patches it came with, not a version
+            # of no patch beside them.
+            av = version_of[anc.message_id]
+            av.cover, av.key = m, m.message_id
+            av.title, av.normalized_title = s.title, s.normalized_title
+            version_of[m.message_id] = av
+            return
         if s.index is None or s.index == 0:
             v = _new_version(m)
             versions.append(v)
