@@ -64,6 +64,27 @@ def test_a_reply_that_kept_the_cover_subject_is_a_reply(tmp_path: Path) -> None:
         assert a[table] == b[table], table
 
 
+def test_a_new_cover_in_reply_to_the_old_one_stays_a_cover(tmp_path: Path) -> None:
+    """The same version number again, a cover of its own title in reply to the first cover,
+    its patch under it (linux-bluetooth's "[PATCH Bluez 0/1] Commit message fixup"): a new
+    posting, the second version of the series."""
+    first = [
+        _mail("f0@x", "[PATCH Bluez 0/1] advertising: fix the timeout", "Cover.\n", 0, JACKY),
+        _mail("f1@x", "[PATCH Bluez 1/1] advertising: fix the timeout", PATCH, 1, JACKY, "f0@x"),
+    ]
+    again = [
+        _mail("g0@x", "[PATCH Bluez 0/1] Commit message fixup", "Fixed.\n", 30, JACKY, "f0@x"),
+        _mail("g1@x", "[PATCH Bluez 1/1] advertising: fix the timeout", PATCH, 31, JACKY, "g0@x"),
+    ]
+    db, _ = _build(tmp_path / "a", [first + again])
+    engine = create_engine(f"sqlite:///{db}")
+    sv = schema.series_versions
+    with engine.connect() as conn:
+        keys = sorted(conn.execute(select(sv.c.key)).scalars())
+    engine.dispose()
+    assert keys == ["f0@x", "g0@x"]
+
+
 def test_a_cover_sent_after_its_patches_is_still_their_cover(tmp_path: Path) -> None:
     """Threaded backwards (the patches first, the cover in reply to the last one): no cover
     of that version above it, so it is the version's cover."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.people import Identities
 from patchlens.review.model import Mail, Version
-from patchlens.review.series import kept_subject
+from patchlens.review.series import kept_subjects
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +32,10 @@ def attribute_replies(
         for i, p in v.patches.items():
             member[p.message_id] = (v, i, p)
     by_id = {m.message_id: m for m in mails}
+    kept = kept_subjects(by_id)
     out = []
     for m in by_id.values():
-        if m.message_id in member or (m.is_posting and not kept_subject(m, by_id)):
+        if m.message_id in member or (m.is_posting and m.message_id not in kept):
             continue
         seen: set[str] = set()
         cur = m.parent

@@ -168,29 +168,40 @@ def _posting_ancestor(
     return None
 
 
-def kept_subject(m: Mail, by_id: dict[str, Mail]) -> bool:
-    """`m` carries a cover letter's subject ("[PATCH v6 0/7] ...") and no diff, below the
-    cover letter of that very version (same sender, version, size and flags) in its thread:
-    a reply whose mail program kept the subject without "Re:" (Outlook's, on linux-pci), not
-    a version of its own with no patches. Below the version's patches only (a cover sent
-    after patches that answer nothing) it is still that version's cover. Pure."""
-    if not (m.is_posting and m.subject.index == 0 and not m.has_patch):
-        return False
-    key, seen = _key(m), set()
-    anc = _posting_ancestor(m, by_id)
-    while anc is not None and anc.message_id not in seen:
-        seen.add(anc.message_id)
-        if anc.subject.index == 0 and _key(anc) == key:
-            return True
-        anc = _posting_ancestor(anc, by_id)
-    return False
+def kept_subjects(by_id: dict[str, Mail]) -> set[str]:
+    """The Message-IDs of the messages that carry a cover letter's very subject ("[PATCH v6
+    0/7] Add ASPEED PCIe Root Complex support") and no diff, below that cover letter in its
+    thread (same sender, version, size, flags and title), with no patch answering them:
+    replies whose mail program kept the subject without "Re:" (Outlook's, on linux-pci), not
+    versions of their own with no patches. A cover letter with a title of its own ("Commit
+    message fixup") or with patches under it stays a cover; so does one below its version's
+    patches only (sent after them). Pure."""
+    parents = {
+        p.parent for p in by_id.values() if p.is_posting and p.subject.index not in (None, 0)
+    }
+    out: set[str] = set()
+    for m in by_id.values():
+        s = m.subject
+        if not (m.is_posting and s.index == 0 and not m.has_patch and m.parent):
+            continue
+        if m.message_id in parents:
+            continue
+        key, seen = (_key(m), s.normalized_title), set()
+        anc = _posting_ancestor(m, by_id)
+        while anc is not None and anc.message_id not in seen:
+            seen.add(anc.message_id)
+            if anc.subject.index == 0 and (_key(anc), anc.subject.normalized_title) == key:
+                out.add(m.message_id)
+                break
+            anc = _posting_ancestor(anc, by_id)
+    return out
 
 
 def group_versions(mails: Iterable[Mail]) -> list[Version]:
     """Versions from the postings among `mails` (other messages are ignored; so is a reply
-    that kept its version's cover subject: `kept_subject`). Pure."""
+    that kept its version's cover subject: `kept_subjects`). Pure."""
     by_id = {m.message_id: m for m in mails}
-    kept = {m.message_id for m in by_id.values() if kept_subject(m, by_id)}
+    kept = kept_subjects(by_id)
     postings = sorted(
         (m for m in by_id.values() if m.is_posting and m.message_id not in kept),
         key=lambda m: (m.date, m.message_id),

@@ -65,7 +65,7 @@ from patchlens.store import schema
 # 15: a robot's report from a person's address ("My bot found errors ...") is a robot's reply
 #    (review/model.py Mail.robot_report), not a reviewer's; a reply that kept its version's
 #    cover subject without "Re:" is a reply, not a version with no patches
-#    (review/series.py kept_subject); a cover threaded after its patches is their cover.
+#    (review/series.py kept_subjects); a cover threaded after its patches is their cover.
 DERIVED_VERSION = 15
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
