@@ -962,6 +962,8 @@ def test_every_erofs_reply(erofs_archive_git: Path) -> None:
         ),
         # A passive verb with another subject, an adverb between ("is already queued").
         ("A change similar to this one is already queued for v6.14.", False, ""),
+        ("A change similar to this one is already queued, thanks.", False, ""),
+        ("Already queued, thanks.", True, ""),
         ("The patch is already queued for 6.14.", True, ""),
         ("This was just applied to pci/misc.", True, ""),
         # b4's thank-you: "(no commit info)" under a patch the tree did not take, when

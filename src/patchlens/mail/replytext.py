@@ -857,7 +857,7 @@ def _notice_at(
     if (
         thanked
         and not any(t.strip(".!,;") in _NOT_DONE for t in tokens[-4:])
-        and not (tokens and tokens[-1] in _PASSIVE)
+        and not _passive_end(tokens)
     ):
         pass
     elif not _fillers(tokens):

@@ -70,7 +70,8 @@ from patchlens.review.model import (
 # 19: b4's thank-you note's "(no commit info)" under a patch is one its tree did not take,
 #     when another patch of the list has its commit; a passive verb with another subject is
 #     none with an adverb between ("A change similar ... is already queued for v6.14").
-ANALYSIS_VERSION = 19
+# 20: nor when followed by thanks ("... is already queued, thanks").
+ANALYSIS_VERSION = 20
 
 
 @dataclass(slots=True)
