@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, select
 
 from patchlens.config import Config
+from patchlens.queries.conformance import _commits
+from patchlens.queries.filters import Filters
 from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
 from patchlens.stages.progress import Reporter
@@ -168,3 +170,38 @@ def test_a_file_in_no_repository_is_read_in_the_first_repositorys(tmp_path: Path
     run_stages(engine, Config(), tmp_path / "cache", quiet, jobs=1)
     engine.dispose()
     assert _subsystems(db)["new@x"] == ["THE REST"]
+
+
+def test_the_first_repository_with_a_file_is_the_default(tmp_path: Path) -> None:
+    """A repository without MAINTAINERS registered first (tools) does not make the file of
+    the one that has it (xen) take its name, nor leave new files without a subsystem
+    (found by the review helper)."""
+    tools = _repo(tmp_path / "tools.git", {"tools/a.c": "a\n"})
+    xen = _repo(tmp_path / "xen.git", XEN)
+    inbox = init(tmp_path / "inbox.git")
+    add_message(inbox, MAIL[0])  # xen/arch/x86/a.c
+    add_message(inbox, MAIL[3])  # newfile.c, in no repository
+    db = tmp_path / "s.db"
+    engine = open_store(str(db))
+    ingest.add_list(engine, "xen-devel", [str(inbox)])
+    ingest.add_repo(engine, "tools", str(tools), ["main"])
+    ingest.add_repo(engine, "xen", str(xen), ["main"])
+    quiet = Reporter(quiet=True)
+    ingest.run_update(engine, tmp_path / "cache", quiet, jobs=1)
+    run_stages(engine, Config(), tmp_path / "cache", quiet, jobs=1)
+    engine.dispose()
+    got = _subsystems(db)
+    assert got["new@x"] == ["THE REST"]
+    assert got["x86@x"] == ["X86 ARCHITECTURE"]
+
+
+def test_a_repositorys_subsystem_selects_that_repositorys_commits(tmp_path: Path) -> None:
+    """The conformance report filtered by mini-os's catch-all section reads mini-os's
+    commits only; by xen's, xen's only (found by the review helper)."""
+    db = _build(tmp_path / "d", commit_first=True)
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        mine = {r["repo"] for r in _commits(conn, Filters(subsystem="THE REST [mini-os]"))}
+        xens = {r["repo"] for r in _commits(conn, Filters(subsystem="THE REST"))}
+    engine.dispose()
+    assert (mine, xens) == ({"mini-os"}, {"xen"})

@@ -84,6 +84,7 @@ def _commits(conn: Connection, f: Filters) -> list[dict[str, Any]]:
             c.c.id,
             c.c.sha,
             r.c.name.label("repo"),
+            c.c.repo_id,
             c.c.is_merge,
             c.c.author_name,
             c.c.author_email,
@@ -107,12 +108,15 @@ def _commits(conn: Connection, f: Filters) -> list[dict[str, Any]]:
 
 
 def _touching(conn: Connection, rows: list[dict[str, Any]], title: str) -> list[dict[str, Any]]:
-    """The commits that touch a file of the section `title` (unknown section: none)."""
-    sub = conn.execute(
-        select(schema.subsystems.c.files).where(schema.subsystems.c.title == title)
-    ).first()
+    """The commits that touch a file of the section `title` (unknown section: none), of the
+    repository whose MAINTAINERS the section is from (any, for a file named in the
+    settings)."""
+    ss = schema.subsystems
+    sub = conn.execute(select(ss.c.files, ss.c.repo_id).where(ss.c.title == title)).first()
     if sub is None:
         return []
+    if sub.repo_id is not None:
+        rows = [r for r in rows if r["repo_id"] == sub.repo_id]
     files = tuple(json.loads(sub.files or "[]"))
     section = Section(title, (), (), (), None, files, (), (), (), False)
     index = Maintainers([section])

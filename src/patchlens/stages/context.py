@@ -100,7 +100,8 @@ DERIVED_VERSION = 15
 #     series (by its address) is no new contributor's (stages/metrics.py robot_author).
 # 15: with several repositories, a series is looked up in the MAINTAINERS of the repository
 #     its files are in (stages/pipeline.py maintainers_of), not the first one's.
-METRICS_VERSION = 15
+# 16: each subsystem row names the repository whose MAINTAINERS it is from (subsystems.repo_id).
+METRICS_VERSION = 16
 
 
 def config_digest(cfg: Config) -> str:
@@ -176,8 +177,10 @@ class Context:
     # are in (stages/pipeline.py subsystems_for), so that a store of two projects (xen.git
     # and mini-os.git on xen-devel) does not judge one's patches by the other's file.
     maintainers_by_repo: dict[int, tuple[str, MaintainersHistory]] = field(default_factory=dict)
-    # The first registered repository (git can read): its file, when it has one, also serves
-    # the series whose files are in no repository, and its section titles are left bare.
+    # The first registered repository (git can read) with a MAINTAINERS file: its file also
+    # serves the series whose files are in no repository, and its section titles are left
+    # bare. (A repository registered before it that gains a file later takes its place: its
+    # versions are new, dated before every other, so every series is redone.)
     first_repo: int | None = None
 
 
@@ -346,7 +349,7 @@ def build_context(conn: Connection, cfg: Config, cache: Path) -> Context:
         orgs=orgs,
         maintainers=maintainers,
         maintainers_by_repo=by_repo,
-        first_repo=repos[0].id if repos else None,
+        first_repo=next(iter(by_repo), None),
         rules=BacklogRules(cfg.stale_days, cfg.abandoned_days),
         archive_url=cfg.archive_url,
         identities_moved=people.moved,

@@ -194,7 +194,7 @@ def run_metrics(
     now: int | None = None,
     people: Identities | None = None,
     is_bot: Callable[[str, str], bool] = lambda name, addr: False,
-    sections: list[Any] | None = None,
+    sections: list[tuple[Any, int | None]] | None = None,
     maintainers_dates: list[int | str] | None = None,
     maintainer_people: MaintainerPeople | None = None,
 ) -> MetricsReport:
@@ -245,7 +245,7 @@ def run_metrics(
         if maintainer_people is not None:
             # The newest file's people too: the subsystem pages list their queues. Each
             # address under the one name the series' look-ups give it (`first_names`).
-            for email, name in first_names(sections or []).items():
+            for email, name in first_names(sec for sec, _repo in sections or []).items():
                 maintainer_people(name, email)
             maintainer_people.remember(conn, full, when)
         rep.changed_rows += sync_table(
@@ -577,8 +577,18 @@ def series_gaining_paths(conn: Connection, since: int) -> set[str]:
         .join(a, a.c.message_pk == vm.c.message_pk)
         .where(vm.c.idx > 0)
     )
+    if several and len(gained) <= GAINED_IN_SQL:
+        # Every series may move then, not only those outside: the postings naming a gained
+        # path (as JSON writes it) are found by the database, not parsed here one by one
+        # (1.85 s at a million against 0.2 s).
+        needles = [json.dumps(p) for p in sorted(gained)]
+        q = q.where(
+            or_(*(func.instr(col, n) > 0 for n in needles for col in (a.c.files, a.c.old_files)))
+        )
+    elif not several:
+        q = q.where(~sm.c.in_repo)
     out: set[str] = set()
-    for key, text, old in conn.execute(q if several else q.where(~sm.c.in_repo)):
+    for key, text, old in conn.execute(q):
         if key in out:
             continue
         paths = set(json.loads(text))
@@ -587,6 +597,11 @@ def series_gaining_paths(conn: Connection, since: int) -> set[str]:
         if gained & paths:
             out.add(key)
     return out
+
+
+# Gained paths looked for in the database (`series_gaining_paths`); more (a repository just
+# registered brings all of its paths) are read in one pass here.
+GAINED_IN_SQL = 200
 
 
 def repo_paths_among_before(conn: Connection, paths: set[str], since: int) -> dict[str, set[int]]:
@@ -939,9 +954,11 @@ def identity_rows(
     return rows
 
 
-def subsystem_rows(sections: list[Any]) -> list[dict[str, Any]]:
+def subsystem_rows(sections: list[tuple[Any, int | None]]) -> list[dict[str, Any]]:
+    """The subsystems rows of the newest sections, each with the repository whose
+    MAINTAINERS it is from (None: a file named in the settings)."""
     rows = {}
-    for sec in sections:
+    for sec, repo in sections:
         rows[sec.title] = {
             "title": sec.title,
             "status": sec.status,
@@ -949,5 +966,6 @@ def subsystem_rows(sections: list[Any]) -> list[dict[str, Any]]:
             "reviewers": json.dumps([[p.name, p.email] for p in sec.reviewers]),
             "lists": json.dumps(list(sec.lists)),
             "files": json.dumps(list(sec.files)),
+            "repo_id": repo,
         }
     return list(rows.values())

@@ -101,20 +101,21 @@ def maintainers_of(ctx: Context, repo: int | None) -> tuple[MaintainersHistory, 
     return history, "" if repo == ctx.first_repo else f" [{name}]"
 
 
-def newest_sections(ctx: Context) -> list[Section]:
+def newest_sections(ctx: Context) -> list[tuple[Section, int | None]]:
     """The sections of the newest MAINTAINERS of each file in use (`maintainers_of`), titled
-    as series name them: the subsystems the pages list."""
+    as series name them, each with the repository whose file it is from (None for a file
+    named in the settings): the subsystems the pages list."""
     if not ctx.maintainers_by_repo:
         newest = ctx.maintainers.at(2**62) if len(ctx.maintainers) else None
-        return list(newest.sections) if newest is not None else []
-    out: list[Section] = []
+        return [(sec, None) for sec in newest.sections] if newest is not None else []
+    out: list[tuple[Section, int | None]] = []
     for repo in ctx.maintainers_by_repo:
         found = maintainers_of(ctx, repo)
         assert found is not None
         history, suffix = found
         newest = history.at(2**62)
         if newest is not None:
-            out += [replace(sec, title=sec.title + suffix) for sec in newest.sections]
+            out += [(replace(sec, title=sec.title + suffix), repo) for sec in newest.sections]
     return out
 
 

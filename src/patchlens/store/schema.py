@@ -851,4 +851,7 @@ subsystems = Table(
     Column("reviewers", Text, nullable=False),
     Column("lists", Text, nullable=False),
     Column("files", Text, nullable=False),
+    # The repository whose MAINTAINERS it is from (stages/pipeline.py newest_sections); NULL
+    # for a file named in the settings, which serves every repository.
+    Column("repo_id", Integer, nullable=True),
 )

@@ -568,6 +568,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "reviewers": "JSON [[name, email], ...] of its R: lines",
             "lists": "JSON list of its L: lists",
             "files": "JSON list of its F: patterns",
+            "repo_id": "the repository whose MAINTAINERS file it is from (repos.id); empty for "
+            "a file named in the settings, which serves every repository",
         },
     ),
 }

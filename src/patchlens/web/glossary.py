@@ -491,10 +491,11 @@ _SUBSYSTEMS = (
         "get_maintainer.pl takes both (and no X: excludes it), but for the catch-all section "
         "(THE REST, whose F: patterns match every file), which holds only the series no "
         "other section matches. With several repositories registered, the file of the one "
-        "most of the series' files are in (the first registered on a tie, and for files no "
-        "repository holds yet); the sections of any but the first registered repository's "
-        "file carry its name ('ARCH [mini-os]'). A configured MAINTAINERS file serves every "
-        "series. Without a MAINTAINERS file, no subsystem.",
+        "most of the series' files are in (the first registered on a tie; for files no "
+        "repository holds yet, the first registered repository's with the file); the sections "
+        "of any other file carry its repository's name ('ARCH [mini-os]'), and a subsystem's "
+        "commits are its repository's. A configured MAINTAINERS file serves every series. "
+        "Without a MAINTAINERS file, no subsystem.",
     ),
     Term(
         "maintainers",
