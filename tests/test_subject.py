@@ -681,3 +681,23 @@ def test_xen_posted_patches_are_all_patches() -> None:
     assert all(p.title for p in parsed)
     series = [p for p in parsed if p.total is not None]
     assert series and all(p.index is not None and 0 < p.index <= p.total for p in series)
+
+
+@pytest.mark.parametrize(
+    ("subject", "index", "total", "version"),
+    [
+        # stgit's patchsets (Darrick Wong's on linux-xfs): the numbers count the patchsets
+        # sent together; each is the cover letter of the patches threaded under it.
+        ("[PATCHSET 1/2] xfs: bug fixes for 7.0", 0, None, ""),
+        ("[PATCHSET v2.0 06/17] xfsprogs: shard the realtime section", 0, None, "2.0"),
+        ("[PATCHSETv3 2/5] xfs: online repair", 0, None, "3"),
+        ("[PATCHSET] xfs: a patchset of one", 0, None, ""),
+        ("[PATCHSET v11 00/10] xfs: parent pointers", 0, 10, "11"),
+        ("[PATCH 1/6] xfs: a patch under it", 1, 6, ""),
+    ],
+)
+def test_a_patchset_is_a_cover_letter(
+    subject: str, index: int, total: int | None, version: str
+) -> None:
+    s = parse_subject(subject)
+    assert (s.index, s.total, s.version_str, s.is_patch) == (index, total, version, True)

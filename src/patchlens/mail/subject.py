@@ -156,6 +156,8 @@ _TAIL_VERSION_RE = re.compile(r"\s*\([vV](\d{1,9}(?:\.\d{1,9})?)\)$")
 # Whitespace next to punctuation is insignificant for matching ("erofs:fix" == "erofs: fix").
 _PUNCT_SPACE_RE = re.compile(r"\s+(?=[^\w\s])|(?<=[^\w\s])\s+")
 
+# A patchset's cover letter, whatever its numbers say (`_classify_group`).
+_PATCHSET_RE = re.compile(r"(?i)(?<![A-Za-z])PATCHSET(?=v\d|[^A-Za-z]|$)")
 # Keywords that make a group a patch group, mapped to the flag they add ("" = none).
 _KEYWORD_FLAGS = {
     "PATCH": "",
@@ -339,6 +341,11 @@ def _classify_group(content: str) -> _Group:
             index = value
     if phrase:
         prefixes.append(" ".join(phrase))
+    if has_keyword and _PATCHSET_RE.search(content) and (index is None or index[0] != 0):
+        # "[PATCHSET v2.0 06/17] xfsprogs: shard the realtime section", "[PATCHSET 1/2]",
+        # "[PATCHSET] ...": the cover letter of the patches threaded under it (stgit's; the
+        # numbers count patchsets sent together, not patches), as "[PATCHSET v11 00/10]" is.
+        index = (0, None)
     return _Group(
         has_keyword=has_keyword,
         # The kernel test robot writes "[tree:branch 10/10] <build error>": the index there

@@ -71,7 +71,8 @@ from patchlens.review.model import (
 #     when another patch of the list has its commit; a passive verb with another subject is
 #     none with an adverb between ("A change similar ... is already queued for v6.14").
 # 20: nor when followed by thanks ("... is already queued, thanks").
-ANALYSIS_VERSION = 20
+# 21: a "[PATCHSET k/m]" or "[PATCHSET]" is a cover letter (stgit's; mail/subject.py).
+ANALYSIS_VERSION = 21
 
 
 @dataclass(slots=True)
