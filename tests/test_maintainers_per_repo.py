@@ -154,21 +154,27 @@ def test_each_series_is_read_in_its_repositorys_maintainers(tmp_path: Path) -> N
     assert a["subsystems"] == b["subsystems"]
 
 
+def _store(tmp: Path, repos: dict[str, dict[str, str]], mail: list[bytes]) -> Path:
+    """A store of `repos` (name -> files, registered in that order) and `mail`, built once."""
+    inbox = init(tmp / "inbox.git")
+    for raw in mail:
+        add_message(inbox, raw)
+    db = tmp / "s.db"
+    engine = open_store(str(db))
+    ingest.add_list(engine, "xen-devel", [str(inbox)])
+    for name, files in repos.items():
+        ingest.add_repo(engine, name, str(_repo(tmp / f"{name}.git", files)), ["main"])
+    quiet = Reporter(quiet=True)
+    ingest.run_update(engine, tmp / "cache", quiet, jobs=1)
+    run_stages(engine, Config(), tmp / "cache", quiet, jobs=1)
+    engine.dispose()
+    return db
+
+
 def test_a_file_in_no_repository_is_read_in_the_first_repositorys(tmp_path: Path) -> None:
     """Before mini-os took newfile.c, its series was read in xen.git's file, the first
     registered (a new file is most often the main project's)."""
-    xen, minios = _repo(tmp_path / "xen.git", XEN), _repo(tmp_path / "mini-os.git", MINIOS)
-    inbox = init(tmp_path / "inbox.git")
-    add_message(inbox, MAIL[3])
-    db = tmp_path / "s.db"
-    engine = open_store(str(db))
-    ingest.add_list(engine, "xen-devel", [str(inbox)])
-    ingest.add_repo(engine, "xen", str(xen), ["main"])
-    ingest.add_repo(engine, "mini-os", str(minios), ["main"])
-    quiet = Reporter(quiet=True)
-    ingest.run_update(engine, tmp_path / "cache", quiet, jobs=1)
-    run_stages(engine, Config(), tmp_path / "cache", quiet, jobs=1)
-    engine.dispose()
+    db = _store(tmp_path, {"xen": XEN, "mini-os": MINIOS}, [MAIL[3]])
     assert _subsystems(db)["new@x"] == ["THE REST"]
 
 
@@ -176,20 +182,8 @@ def test_the_first_repository_with_a_file_is_the_default(tmp_path: Path) -> None
     """A repository without MAINTAINERS registered first (tools) does not make the file of
     the one that has it (xen) take its name, nor leave new files without a subsystem
     (found by the review helper)."""
-    tools = _repo(tmp_path / "tools.git", {"tools/a.c": "a\n"})
-    xen = _repo(tmp_path / "xen.git", XEN)
-    inbox = init(tmp_path / "inbox.git")
-    add_message(inbox, MAIL[0])  # xen/arch/x86/a.c
-    add_message(inbox, MAIL[3])  # newfile.c, in no repository
-    db = tmp_path / "s.db"
-    engine = open_store(str(db))
-    ingest.add_list(engine, "xen-devel", [str(inbox)])
-    ingest.add_repo(engine, "tools", str(tools), ["main"])
-    ingest.add_repo(engine, "xen", str(xen), ["main"])
-    quiet = Reporter(quiet=True)
-    ingest.run_update(engine, tmp_path / "cache", quiet, jobs=1)
-    run_stages(engine, Config(), tmp_path / "cache", quiet, jobs=1)
-    engine.dispose()
+    # xen/arch/x86/a.c, and newfile.c in no repository.
+    db = _store(tmp_path, {"tools": {"tools/a.c": "a\n"}, "xen": XEN}, [MAIL[0], MAIL[3]])
     got = _subsystems(db)
     assert got["new@x"] == ["THE REST"]
     assert got["x86@x"] == ["X86 ARCHITECTURE"]
