@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine, select
@@ -101,29 +102,14 @@ MINIOS = {"MAINTAINERS": MINIOS_MAINTAINERS, "arch/x86/traps.c": "a\n", "README"
 def _build(tmp: Path, commit_first: bool) -> Path:
     """Both repositories and the list; mini-os takes newfile.c after the first update, or
     before it (`commit_first`)."""
-    xen, minios = _repo(tmp / "xen.git", XEN), _repo(tmp / "mini-os.git", MINIOS)
-    inbox = init(tmp / "inbox.git")
-    for raw in MAIL:
-        add_message(inbox, raw)
-    db = tmp / "s.db"
-    engine = open_store(str(db))
-    ingest.add_list(engine, "xen-devel", [str(inbox)])
-    ingest.add_repo(engine, "xen", str(xen), ["main"])
-    ingest.add_repo(engine, "mini-os", str(minios), ["main"])
-    quiet = Reporter(quiet=True)
 
-    def update() -> None:
-        ingest.run_update(engine, tmp / "cache", quiet, jobs=1)
-        run_stages(engine, Config(), tmp / "cache", quiet, jobs=1)
+    def newfile(repos: dict[str, Path]) -> None:
+        _commit(repos["mini-os"], {"newfile.c": "a\n"}, "2024-01-05T10:00:00Z")
 
+    repos = {"xen": XEN, "mini-os": MINIOS}
     if commit_first:
-        _commit(minios, {"newfile.c": "a\n"}, "2024-01-05T10:00:00Z")
-    else:
-        update()
-    _commit(minios, {"newfile.c": "a\n"}, "2024-01-05T10:00:00Z") if not commit_first else None
-    update()
-    engine.dispose()
-    return db
+        return _store(tmp, repos, MAIL, before=newfile)
+    return _store(tmp, repos, MAIL, between=newfile)
 
 
 def _subsystems(db: Path) -> dict[str, list[str]]:
@@ -154,19 +140,36 @@ def test_each_series_is_read_in_its_repositorys_maintainers(tmp_path: Path) -> N
     assert a["subsystems"] == b["subsystems"]
 
 
-def _store(tmp: Path, repos: dict[str, dict[str, str]], mail: list[bytes]) -> Path:
-    """A store of `repos` (name -> files, registered in that order) and `mail`, built once."""
+def _store(
+    tmp: Path,
+    repos: dict[str, dict[str, str]],
+    mail: list[bytes],
+    before: Callable[[dict[str, Path]], None] | None = None,
+    between: Callable[[dict[str, Path]], None] | None = None,
+) -> Path:
+    """A store of `repos` (name -> files, registered in that order) and `mail`: `before`
+    changes the repositories before the first update, `between` between it and a second."""
     inbox = init(tmp / "inbox.git")
     for raw in mail:
         add_message(inbox, raw)
     db = tmp / "s.db"
     engine = open_store(str(db))
     ingest.add_list(engine, "xen-devel", [str(inbox)])
-    for name, files in repos.items():
-        ingest.add_repo(engine, name, str(_repo(tmp / f"{name}.git", files)), ["main"])
+    paths = {name: _repo(tmp / f"{name}.git", files) for name, files in repos.items()}
+    for name, path in paths.items():
+        ingest.add_repo(engine, name, str(path), ["main"])
     quiet = Reporter(quiet=True)
-    ingest.run_update(engine, tmp / "cache", quiet, jobs=1)
-    run_stages(engine, Config(), tmp / "cache", quiet, jobs=1)
+
+    def update() -> None:
+        ingest.run_update(engine, tmp / "cache", quiet, jobs=1)
+        run_stages(engine, Config(), tmp / "cache", quiet, jobs=1)
+
+    if before is not None:
+        before(paths)
+    if between is not None:
+        update()
+        between(paths)
+    update()
     engine.dispose()
     return db
 
