@@ -217,3 +217,46 @@ def test_among_binds_any_number_of_keys(postgres: str, tmp_path: Path) -> None:
                 plan = "\n".join(r[0] for r in explained)
                 assert "Seq Scan" not in plan, plan
         engine.dispose()
+
+
+def test_paths_gained_by_one_of_several_repositories_on_postgresql(
+    postgres: str, tmp_path: Path
+) -> None:
+    """With several repositories, the series touching a path one of them gained are found by
+    the database: by LIKE, which PostgreSQL has (`instr` it has not: every update with a new
+    path failed there; the review helper ran it). A path with a quote is found as JSON
+    writes it."""
+    import json
+
+    from sqlalchemy import insert
+
+    from patchlens.stages.metrics import series_gaining_paths
+    from patchlens.store import schema
+
+    path = "dir/it's.c"
+    for url in (postgres, f"sqlite:///{tmp_path / 'g.db'}"):
+        engine = create_engine(url)
+        schema.metadata.create_all(engine)
+        with engine.begin() as conn:
+            for i in (1, 2):
+                conn.execute(
+                    insert(schema.repos).values(
+                        id=i, name=f"r{i}", location="x", branches="[]", created_at=0
+                    )
+                )
+            conn.execute(
+                insert(schema.commits).values(
+                    id=1, repo_id=2, sha="a", parents="", is_merge=False, author_name="a",
+                    author_email="a", author_date=0, author_offset=0, committer_name="a",
+                    committer_email="a", committer_date=0, committer_offset=0, subject="s",
+                    message="m", files_changed=1, lines_added=1, lines_removed=0,
+                )
+            )  # fmt: skip
+            conn.execute(
+                insert(schema.commit_files).values(
+                    commit_pk=1, path=path, lines_added=1, lines_removed=0, binary=False
+                )
+            )
+            assert series_gaining_paths(conn, 0) == set()  # no series yet: none, no error
+            assert json.dumps(path) == '"dir/it\'s.c"'
+        engine.dispose()
