@@ -85,6 +85,26 @@ def test_a_new_cover_in_reply_to_the_old_one_stays_a_cover(tmp_path: Path) -> No
     assert keys == ["f0@x", "g0@x"]
 
 
+def test_a_new_cover_with_an_unnumbered_patch_under_it_stays_a_cover(tmp_path: Path) -> None:
+    """'[PATCH v2 0/1]' sent again in reply to itself with '[PATCH v2]' (no number) under it:
+    a cover with its patch, not a reply (the review helper's case)."""
+    sent = [
+        _mail("u0@x", "[PATCH v2 0/1] usb: fix", "Cover.\n", 0, JACKY),
+        _mail("u1@x", "[PATCH v2 1/1] usb: fix", PATCH, 0, JACKY, "u0@x"),
+        _mail("w0@x", "[PATCH v2 0/1] usb: fix", "Again.\n", 30, JACKY, "u0@x"),
+        _mail("w1@x", "[PATCH v2] usb: fix", PATCH, 31, JACKY, "w0@x"),
+    ]
+    db, _ = _build(tmp_path / "a", [sent])
+    engine = create_engine(f"sqlite:///{db}")
+    rp, m = schema.replies, schema.messages
+    with engine.connect() as conn:
+        replies = set(
+            conn.execute(select(m.c.message_id).join(rp, rp.c.message_pk == m.c.id)).scalars()
+        )
+    engine.dispose()
+    assert "w0@x" not in replies
+
+
 def test_a_cover_sent_after_its_patches_is_still_their_cover(tmp_path: Path) -> None:
     """Threaded backwards (the patches first, the cover in reply to the last one): no cover
     of that version above it, so it is the version's cover."""

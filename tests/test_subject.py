@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from patchlens.mail.subject import Subject, normalize_title, parse_subject
+from patchlens.mail.subject import Subject, as_sent, normalize_title, parse_subject
 from tests.conftest import DATA as DATA_DIR  # ../shared/data, or $PATCHLENS_DATA
 from tests.helpers.subjects import expect
 
@@ -699,5 +699,12 @@ def test_xen_posted_patches_are_all_patches() -> None:
 def test_a_patchset_is_a_cover_letter(
     subject: str, index: int, total: int | None, version: str
 ) -> None:
-    s = parse_subject(subject)
+    s = as_sent(parse_subject(subject), has_patch=False)
     assert (s.index, s.total, s.version_str, s.is_patch) == (index, total, version, True)
+
+
+def test_a_patchset_with_a_diff_is_a_patch() -> None:
+    """Read as sent: with a diff, the numbers are a patch's (the review helper's case)."""
+    s = parse_subject("[PATCHSET 9/8] unwritten_sync: convert to ftruncate")
+    assert s.patchset and (as_sent(s, has_patch=True).index, s.index, s.total) == (9, 9, 8)
+    assert not parse_subject("[PATCH 1/6] xfs: y").patchset

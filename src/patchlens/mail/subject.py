@@ -75,6 +75,7 @@ Conventions chosen (they are part of the contract and are asserted by the tests)
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -106,6 +107,8 @@ class Subject:
     list_tags: tuple[str, ...]
     title: str
     normalized_title: str
+    # Its keyword is PATCHSET: with no diff, a cover letter whatever its numbers (`as_sent`).
+    patchset: bool = False
 
 
 # Reply/forward prefix, b4's "(subset)", a pasted "Subject:".  Anchored at a position via
@@ -198,6 +201,7 @@ class _Group:
     version_str: str | None
     index: tuple[int, int | None] | None
     prefixes: tuple[str, ...]
+    patchset: bool = False  # its keyword is PATCHSET (`as_sent`)
 
 
 # Pieces one bracket token is split into at most (see _expand_token).
@@ -341,11 +345,6 @@ def _classify_group(content: str) -> _Group:
             index = value
     if phrase:
         prefixes.append(" ".join(phrase))
-    if has_keyword and _PATCHSET_RE.search(content) and (index is None or index[0] != 0):
-        # "[PATCHSET v2.0 06/17] xfsprogs: shard the realtime section", "[PATCHSET 1/2]",
-        # "[PATCHSET] ...": the cover letter of the patches threaded under it (stgit's; the
-        # numbers count patchsets sent together, not patches), as "[PATCHSET v11 00/10]" is.
-        index = (0, None)
     return _Group(
         has_keyword=has_keyword,
         # The kernel test robot writes "[tree:branch 10/10] <build error>": the index there
@@ -356,6 +355,7 @@ def _classify_group(content: str) -> _Group:
         version_str=version_str,
         index=index,
         prefixes=tuple(prefixes),
+        patchset=has_keyword and _PATCHSET_RE.search(content) is not None,
     )
 
 
@@ -411,6 +411,7 @@ def parse_subject(subject: str) -> Subject:
     list_tags: list[str] = []
     version_str: str | None = None
     index: tuple[int, int | None] | None = None
+    patchset = False
 
     while pos < end:
         if not seen_patch:
@@ -445,6 +446,7 @@ def parse_subject(subject: str) -> Subject:
             version_str = group.version_str
         if index is None:
             index = group.index
+        patchset = patchset or group.patchset
         pos = m.end()
 
     title = s[pos:]
@@ -488,4 +490,16 @@ def parse_subject(subject: str) -> Subject:
         list_tags=_dedupe(list_tags),
         title=title,
         normalized_title=normalize_title(title),
+        patchset=patchset,
     )
+
+
+def as_sent(subject: Subject, has_patch: bool) -> Subject:
+    """`subject` as the message it heads is read: a patchset with no diff ("[PATCHSET v2.0
+    06/17] xfsprogs: shard the realtime section", "[PATCHSET 1/2]", "[PATCHSET] ...") is the
+    cover letter of the patches threaded under it (stgit's; its numbers count the patchsets
+    sent together, not patches), as "[PATCHSET v11 00/10]" is; one that carries a diff is a
+    patch as its numbers say. Pure."""
+    if not subject.patchset or has_patch or subject.index == 0:
+        return subject
+    return dataclasses.replace(subject, index=0, total=None)

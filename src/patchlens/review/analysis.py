@@ -16,7 +16,7 @@ from patchlens.mail.diff import file_stats
 from patchlens.mail.fingerprint import fingerprint, pack
 from patchlens.mail.patchid import patch_id
 from patchlens.mail.replytext import analyze_reply
-from patchlens.mail.subject import parse_subject
+from patchlens.mail.subject import as_sent, parse_subject
 from patchlens.mail.trailers import Trailer, posting_trailers
 from patchlens.mail.treenote import is_commit_note
 from patchlens.review.dependencies import prerequisites
@@ -72,7 +72,8 @@ from patchlens.review.model import (
 #     none with an adverb between ("A change similar ... is already queued for v6.14").
 # 20: nor when followed by thanks ("... is already queued, thanks").
 # 21: a "[PATCHSET k/m]" or "[PATCHSET]" is a cover letter (stgit's; mail/subject.py).
-ANALYSIS_VERSION = 21
+# 22: only when it carries no diff (mail/subject.py as_sent).
+ANALYSIS_VERSION = 22
 
 
 @dataclass(slots=True)
@@ -97,7 +98,7 @@ def analyze(
 ) -> Analysis:
     """Pure: the message_analysis row, trailers and notices of one message; `sender` is
     the From: address (a mail system's bounce is no posting)."""
-    s = parse_subject(subject_text)
+    s = as_sent(parse_subject(subject_text), has_patch)
     # A pull request is known by its body too ("[GIT] Networking" + `git request-pull` text),
     # unless its subject numbers it in a series: a cover letter (0/N) that also offers a pull
     # remains the cover of its patches.

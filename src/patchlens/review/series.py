@@ -59,7 +59,9 @@ def _answers_cover(m: Mail, cover: Mail, v: Version) -> bool:
         return False
     if v.patches:
         return _agrees(v, m)
-    return (s.total == c.total and s.version_str in ("", c.version_str)) or _with_cover(m, cover)
+    # A patchset's cover counts patchsets, not patches (`as_sent`): any total under it.
+    same_total = s.total == c.total or (c.patchset and c.total is None)
+    return (same_total and s.version_str in ("", c.version_str)) or _with_cover(m, cover)
 
 
 def _agrees(v: Version, m: Mail) -> bool:
@@ -177,7 +179,7 @@ def kept_subjects(by_id: dict[str, Mail]) -> set[str]:
     message fixup") or with patches under it stays a cover; so does one below its version's
     patches only (sent after them). Pure."""
     parents = {
-        p.parent for p in by_id.values() if p.is_posting and p.subject.index not in (None, 0)
+        p.parent for p in by_id.values() if p.is_posting and p.subject.index != 0 and p.has_patch
     }
     out: set[str] = set()
     for m in by_id.values():

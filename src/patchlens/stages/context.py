@@ -66,7 +66,9 @@ from patchlens.store import schema
 #    (review/model.py Mail.robot_report), not a reviewer's; a reply that kept its version's
 #    cover subject without "Re:" is a reply, not a version with no patches
 #    (review/series.py kept_subjects); a cover threaded after its patches is their cover.
-DERIVED_VERSION = 15
+# 16: a patchset's cover takes its patches whatever their total; a cover sent again with an
+#    unnumbered patch under it stays a cover (review/series.py).
+DERIVED_VERSION = 16
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).

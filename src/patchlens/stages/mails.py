@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Column
 
 from patchlens.identity.bots import is_robot_report
-from patchlens.mail.subject import parse_subject
+from patchlens.mail.subject import as_sent, parse_subject
 from patchlens.review.model import Mail
 from patchlens.review.threads import MessageRef, ThreadLink
 from patchlens.store import schema
@@ -64,7 +64,7 @@ def mail_of(r: Any, t: ThreadLink, hashes: Collection[int]) -> Mail:
     return Mail(
         pk=r.id,
         message_id=r.message_id,
-        subject=_subject(r.subject),
+        subject=as_sent(_subject(r.subject), r.has_patch),
         from_name=r.from_name,
         from_addr=r.from_addr,
         date=r.date_utc or 0,
