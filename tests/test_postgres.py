@@ -234,7 +234,11 @@ def test_paths_gained_by_one_of_several_repositories_on_postgresql(
     from patchlens.store import schema
 
     path = "dir/it's.c"
-    for url in (postgres, f"sqlite:///{tmp_path / 'g.db'}"):
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # a database of its own: the module's server is shared
+        conn.execute(text("CREATE DATABASE gained"))
+    admin.dispose()
+    for url in (postgres.replace("/postgres?", "/gained?"), f"sqlite:///{tmp_path / 'g.db'}"):
         engine = create_engine(url)
         schema.metadata.create_all(engine)
         with engine.begin() as conn:
