@@ -7,6 +7,17 @@ word ("Chao", "root") is never enough, and neither are names of machines and rol
 test robot", "Mail Delivery System"): that is how two real people get merged. Identities are
 the connected groups of those links (union-find over everything seen); the representative
 is the curated address when there is one.
+
+An address is not always one person's. A maintainer who relays others' patches with their
+own address under the authors' names ("Christoph Hellwig <aalbersh@redhat.com>", sent by
+Andrey Albershteyn), a lab's or a company's shared sending account, join everyone whose
+name they carried into one person when every name joins its address: on linux-xfs six
+reviewers became one, and their reviews of each other were the author's own replies. So a
+name under an address joins it only when it is the address owner's: the first name the
+address was seen under, a spelling of it (`same_person`), or a name that replaced it (the
+owner's name no longer used after it first appeared: a renaming). Any other name is
+relayed, and a message under it is its name's person when that name is known from an
+address of its own, else the address's (`resolve`).
 """
 
 from __future__ import annotations
@@ -49,6 +60,10 @@ _NOT_NAMES = frozenset(
     }
 )
 _DOMAIN_LIKE = re.compile(r"\w\.\w{2,}$")
+# Letters NFKD does not take apart, and the German spellings of umlauts ("Jörg Rödel" is
+# also "Joerg Roedel"), folded the same way on both sides of `same_person`.
+_FOLD = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ß": "ss", "æ": "ae", "œ": "oe", "ı": "i"})
+_UMLAUT = re.compile(r"([aou])e")
 
 Canonical = Callable[[str, str], tuple[str, str]]
 NEVER = 2**62  # the first-seen date of an address nobody dated
@@ -77,6 +92,70 @@ def name_key(name: str) -> str | None:
     return None
 
 
+def _folded(key: str) -> list[str] | None:
+    """The words of a name key in plain ASCII letters; None when a word is in another
+    script (it cannot be compared with a Latin spelling)."""
+    text = unicodedata.normalize("NFKD", key.removeprefix("name:").translate(_FOLD))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    if not text.isascii():
+        return None
+    return [_UMLAUT.sub(r"\1", w) for w in text.split()]
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two name keys can be one person's spellings: a word in common (after folding
+    accents), one's two words written as one of the other's ("Zhen Lei", "Leizhen"), or a
+    word the start of one of the other's ("Tom", "Tomislav"). Names in different scripts
+    are never told apart. Lenient on purpose: what it calls one person joins as before; only
+    what it calls two people can be a relay."""
+    wa, wb = _folded(a), _folded(b)
+    if wa is None or wb is None or set(wa) & set(wb):
+        return True
+    for x, y in ((wa, wb), (wb, wa)):
+        joined = {p + q for p in x for q in x if p != q}
+        if joined & set(y):
+            return True
+        if any(len(p) >= 3 and q.startswith(p) for p in x for q in y):
+            return True
+    return False
+
+
+# Names under one address beyond which they are not grouped with each other (pairwise
+# comparison grows with their square): a shared sending account.
+CROWD = 50
+
+
+def _owned(names: dict[str, list[int]]) -> set[str]:
+    """The name keys under one address that join it (see the module's docstring): `names`
+    maps each to its [first, last] dates (NEVER, -1 when undated). Pure."""
+    if len(names) < 2:
+        return set(names)
+    keys = sorted(names, key=lambda k: (names[k][0], k))
+    if names[keys[0]][0] == NEVER:
+        return set(names)  # undated: whose address it is cannot be told
+    if len(keys) > CROWD:  # an address many people send from: its owner's spellings only
+        return {k for k in keys if same_person(k, keys[0])}
+    groups: list[list[str]] = []
+    for k in keys:
+        for g in groups:
+            if any(same_person(k, other) for other in g):
+                g.append(k)
+                break
+        else:
+            groups.append([k])
+    if len(groups) < 2:
+        return set(names)
+    owner, *others = groups
+    owned = set(owner)
+    last = max(names[k][1] for k in owner)
+    for g in others:
+        first = min(names[k][0] for k in g)
+        if last < first:  # the owner's name stopped before this one began: a renaming
+            owned.update(g)
+            last = max(last, max(names[k][1] for k in g))
+    return owned
+
+
 class Identities:
     """Maps (name, address) to a stable identity key: `addr:` plus the group's address.
 
@@ -98,6 +177,12 @@ class Identities:
         self._groups: dict[str, set[str]] | None = None
         self._known: set[str] | None = None
         self._first: dict[str, int] = {}
+        # address key -> name key -> [first, last] date, of the names it was seen under
+        self._spans: dict[str, dict[str, list[int]]] = {}
+        self._joined: dict[str, set[str]] = {}  # the names each address was joined to
+        self._links: list[tuple[str, str]] = []  # curated (address, sender address) joins
+        self._relays: set[str] = set()  # addresses that carried a name not their owner's
+        self._dirty = False  # a join made turned out to be a relay's: regroup
         self.moved = False
         for name, addr in pairs:
             self.add(name, addr)
@@ -127,11 +212,24 @@ class Identities:
         first: dict[tuple[str, str], int] = {}
         for name, addr, date in rows:
             pairs[(name, addr)] = None
-            if date is not None and first.get((name, addr), NEVER) > date:
-                first[(name, addr)] = date
+            if date is not None:
+                if first.get((name, addr), NEVER) > date:
+                    first[(name, addr)] = date
+                self._span(name, addr, date)
         self.seen(first)
-        for name, addr in pairs:
-            self.add(name, addr)
+        named = {a for name, addr in pairs if (a := self._add(name, addr))}
+        for a in sorted(named):
+            self._join(a, self._spans[a])
+        self._settle()
+
+    def _span(self, name: str, addr: str, date: int) -> None:
+        """Note that `addr` sent under `name` on `date`, before the pair is added: whether
+        the name is the address owner's depends on when each name was used."""
+        n = name_key(name)
+        if not n or (self._is_bot is not None and self._is_bot(name, addr)):
+            return
+        span = self._spans.setdefault(self._addr_key(name, addr), {}).setdefault(n, [NEVER, -1])
+        span[0], span[1] = min(span[0], date), max(span[1], date)
 
     def seen(self, first: dict[tuple[str, str], int]) -> None:
         """Record when (name, address) pairs were first seen, before `add`ing them: a group's
@@ -175,21 +273,41 @@ class Identities:
         return self
 
     def __getstate__(self) -> dict[str, object]:
-        return {"parent": self._parent, "preferred": self._preferred, "first": self._first}
+        self._settle()
+        return {
+            "parent": self._parent,
+            "preferred": self._preferred,
+            "first": self._first,
+            "spans": self._spans,
+            "joined": self._joined,
+            "links": self._links,
+            "relays": self._relays,
+        }
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self._parent = state["parent"]  # type: ignore[assignment]
         self._preferred = state["preferred"]  # type: ignore[assignment]
         self._first = state["first"]  # type: ignore[assignment]
+        self._spans = state["spans"]  # type: ignore[assignment]
+        self._joined = state["joined"]  # type: ignore[assignment]
+        self._links = state["links"]  # type: ignore[assignment]
+        self._relays = state["relays"]  # type: ignore[assignment]
         self._canonical = self._is_bot = None
         self._groups = self._known = None
-        self.moved = False
+        self._dirty = self.moved = False
 
     @staticmethod
     def _addr_key(name: str, addr: str) -> str:
         return "addr:" + (addr or name or "").lower()
 
     def add(self, name: str, addr: str) -> None:
+        a = self._add(name, addr)
+        if a:
+            self._join(a, self._spans[a])
+
+    def _add(self, name: str, addr: str) -> str | None:
+        """Record a sender; the address key when its name is one to join it by (`_join`
+        then decides whether it does)."""
         self._groups = None
         a = self._addr_key(name, addr)
         self._find(a)
@@ -201,26 +319,104 @@ class Identities:
                 self._find(c)
                 # The curated address must stay the representative.
                 self._union(c, a)
+                self._links.append((c, a))
         if self._is_bot is not None and self._is_bot(name, addr):
-            return
+            return None
         n = name_key(name)
-        if n:
+        if not n:
+            return None
+        self._find(n)
+        self._spans.setdefault(a, {}).setdefault(n, [NEVER, -1])
+        return a
+
+    def _join(self, a: str, names: dict[str, list[int]]) -> None:
+        """Join address `a` to the names it owns; a name it was joined to that it turns out
+        not to own (the address is a relay: a union-find cannot be undone) calls for a
+        regroup (`_settle`)."""
+        owned = _owned(names)
+        joined = self._joined.setdefault(a, set())
+        if joined - owned:
+            self._dirty = True
+        for n in owned - joined:
             self._union(a, n)
+        joined |= owned
+        if len(owned) < len(names):
+            self._relays.add(a)
+        else:
+            self._relays.discard(a)
+
+    def _settle(self) -> None:
+        """Group again from what was recorded, when a join turned out to be a relay's. An
+        identity a known sender had that changes is noted (`moved`)."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        self._groups = None
+        known, self._known = self._known, None
+        before = {k: self._find(k) for k in known} if known is not None else {}
+        keys = list(self._parent)
+        self._parent = {}
+        for k in keys:
+            self._find(k)
+        for c, a in self._links:
+            self._union(c, a)
+        self._joined = {}
+        for a, names in self._spans.items():
+            self._join(a, names)
+        self._known = known
+        if any(self._find(k) != root for k, root in before.items()):
+            self.moved = True
+
+    def shared(self, addr: str) -> bool:
+        """Whether `addr` carried names of several people (a relay): its messages are not
+        all one identity's."""
+        return "addr:" + (addr or "").lower() in self._relays
+
+    def _relayed(self, name: str, addr: str, a: str) -> str | None:
+        """The identity of a message a relay sent under another's name, or None when the
+        pair is not one: the curated address of the pair, else the person the name is
+        known as from an address of its own (a name seen only at relays stays the relay's:
+        a nickname, another spelling)."""
+        if a not in self._relays:
+            return None
+        n = name_key(name)
+        if not n or n in self._joined.get(a, ()) or n not in self._parent:
+            return None
+        if self._is_bot is not None and self._is_bot(name, addr):
+            return None
+        if self._canonical is not None:
+            _cname, caddr = self._canonical(name, addr)
+            c = self._addr_key(name, caddr)
+            if caddr and c != a and c in self._parent:
+                return self._find(c)
+        root = self._find(n)
+        return root if root.startswith("addr:") else None
 
     def addresses(self, identity: str) -> set[str]:
         """The addresses (lower case) seen for `identity`: the reverse of calling it, so an
         update can find everything one person sent. Built once, on first use."""
+        self._settle()
         groups = self._groups
         if groups is None:
             groups = {}
             for key in list(self._parent):
                 if key.startswith("addr:"):
                     groups.setdefault(self._find(key), set()).add(key[5:])
+            # A relay's address is also that of everyone it sent for.
+            for a in self._relays:
+                for n in set(self._spans.get(a, ())) - self._joined.get(a, set()):
+                    root = self._find(n)
+                    if root.startswith("addr:"):
+                        groups.setdefault(root, set()).add(a[5:])
             self._groups = groups
         return groups.get(identity, {identity[5:]} if identity.startswith("addr:") else set())
 
     def __call__(self, name: str, addr: str) -> str:
+        self._settle()
         a = self._addr_key(name, addr)
+        relayed = self._relayed(name, addr, a)
+        if relayed is not None:
+            return relayed
         if a in self._parent:
             return self._find(a)
         if self._canonical is not None:

@@ -757,9 +757,9 @@ def people_rows(
     `only` (identity -> addresses of its new messages) limits the rows to those identities,
     recounted from their messages alone, found by address (their stored row's addresses and
     the new ones, through the index on the sender's address): by grouped counts
-    (`_recounts`), or, for an identity that sent mail without an address (whose messages
-    that address cannot tell apart from others'), by reading its messages in the order a
-    full count reads them."""
+    (`_recounts`), or, for an identity that sent mail without an address or from a relay's
+    (whose messages that address cannot tell apart from others'), by reading its messages
+    in the order a full count reads them."""
     m = schema.messages
     query = select(m.c.from_name, m.c.from_addr, m.c.date_utc)
     if only is not None:
@@ -769,8 +769,12 @@ def people_rows(
             select(pe.c.identity, pe.c.addresses).where(among(conn, pe.c.identity, only))
         ):
             addrs[who].update(json.loads(text))
-        rows = _recounts(conn, {who: a for who, a in addrs.items() if "" not in a}, org_of, is_bot)
-        rest = {who for who, a in addrs.items() if "" in a}
+        # An address several people sent from (a relay, identity/people.py) does not tell
+        # its messages apart either.
+        rest = {who for who, a in addrs.items() if "" in a or any(people.shared(x) for x in a)}
+        rows = _recounts(
+            conn, {who: a for who, a in addrs.items() if who not in rest}, org_of, is_bot
+        )
         if not rest:
             return rows
         query = query.where(among(conn, m.c.from_addr, set().union(*(addrs[w] for w in rest))))

@@ -1,0 +1,193 @@
+"""An address that carried several people's names: a maintainer relaying others' patches
+under their names from their own address ("Christoph Hellwig <aalbersh@redhat.com>", sent
+by Andrey Albershteyn on linux-xfs), a lab's shared sending account. Every name used to join
+its address, so the relay joined everyone it sent for into one person: on linux-xfs six
+reviewers became one, and about 5,800 of their reviews of each other counted as the
+author's own replies. The million-corpus audit found it."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from patchlens.identity.people import Identities, same_person
+from patchlens.store import schema
+from tests.test_review_incremental import PATCH, _build, _by_message_id
+
+DAY = 86_400
+ANDREY, CHRIS, DARRICK = "andrey@relay.example", "hch@lst.example", "djwong@kernel.example"
+
+
+def _rows() -> list[tuple[str, str, int]]:
+    return [
+        ("Andrey Albershteyn", ANDREY, 1 * DAY),
+        ("Christoph Hellwig", CHRIS, 2 * DAY),
+        ("Darrick J. Wong", DARRICK, 3 * DAY),
+        ("Christoph Hellwig", ANDREY, 10 * DAY),  # relayed
+        ("Darrick J. Wong", ANDREY, 10 * DAY),  # relayed
+        ("Andrey Albershteyn", ANDREY, 20 * DAY),  # the owner goes on
+    ]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("name:joerg roedel", "name:jörg rödel", True),
+        ("name:michal miroslaw", "name:michał mirosław", True),
+        ("name:zhen lei", "name:leizhen thundertown", True),
+        ("name:tom psyborg", "name:tomislav požega", True),
+        ("name:darrick wong", "name:darrick j wong", True),
+        ("name:anastasia belova", "name:анастасия белова", True),  # scripts not compared
+        ("name:andrey albershteyn", "name:christoph hellwig", False),
+        ("name:wentao liang", "name:haotian zhang", False),
+    ],
+)
+def test_spellings_of_one_name(a: str, b: str, same: bool) -> None:
+    assert same_person(a, b) is same
+
+
+def test_a_relay_joins_nobody_it_sent_for() -> None:
+    people = Identities()
+    people.add_dated(_rows())
+    andrey = people("Andrey Albershteyn", ANDREY)
+    chris, darrick = people("Christoph Hellwig", CHRIS), people("Darrick J. Wong", DARRICK)
+    assert len({andrey, chris, darrick}) == 3
+    # What the relay sent under another's name is that person's.
+    assert people("Christoph Hellwig", ANDREY) == chris
+    assert people("Darrick J. Wong", ANDREY) == darrick
+    assert people.shared(ANDREY) and not people.shared(CHRIS)
+    # Finding everything one person sent reads the relay's address too.
+    assert people.addresses(chris) == {CHRIS, ANDREY}
+    assert people.addresses(andrey) == {ANDREY}
+    # Kept across updates (the map is pickled beside the store).
+    again = pickle.loads(pickle.dumps(people))
+    assert again("Christoph Hellwig", ANDREY) == chris
+    assert again("Andrey Albershteyn", ANDREY) == andrey
+
+
+def test_before_every_name_joined_its_address() -> None:
+    """Undated pairs cannot tell the owner: they group as they always did."""
+    people = Identities([(n, a) for n, a, _d in _rows()])
+    assert people("Christoph Hellwig", CHRIS) == people("Andrey Albershteyn", ANDREY)
+
+
+def test_a_name_seen_only_at_the_relay_is_the_relays() -> None:
+    """A nickname or a second spelling used from one address only is no one else's."""
+    people = Identities()
+    people.add_dated(
+        [
+            ("Lucid Duck", "ld@x.example", DAY),
+            ("Devin Wittmayer", "ld@x.example", 2 * DAY),
+            ("Lucid Duck", "ld@x.example", 3 * DAY),
+        ]
+    )
+    assert people("Devin Wittmayer", "ld@x.example") == people("Lucid Duck", "ld@x.example")
+
+
+def test_a_renaming_still_joins() -> None:
+    """The owner's name no longer used once another began: one person renamed."""
+    people = Identities()
+    people.add_dated(
+        [
+            ("Kirill A. Shutemov", "kirill@old.example", DAY),
+            ("Kirill A. Shutemov", "kirill@old.example", 5 * DAY),
+            ("Kiryl Shutsemau", "kirill@old.example", 6 * DAY),
+            ("Kiryl Shutsemau", "kas@new.example", 7 * DAY),
+        ]
+    )
+    assert people("Kiryl Shutsemau", "kas@new.example") == people(
+        "Kirill A. Shutemov", "kirill@old.example"
+    )
+
+
+def test_a_relay_found_later_regroups() -> None:
+    """A union-find only grows: when the owner's name comes back after a name taken for a
+    renaming, what was joined is grouped again, and the move is noted."""
+    people = Identities()
+    people.add_dated(_rows()[:4])  # so far Christoph's name looks like Andrey's new one
+    assert people("Christoph Hellwig", CHRIS) == people("Andrey Albershteyn", ANDREY)
+    people.watch()
+    people.add_dated(_rows()[4:])
+    assert people.moved
+    assert people("Christoph Hellwig", CHRIS) != people("Andrey Albershteyn", ANDREY)
+    fresh = Identities()
+    fresh.add_dated(_rows())
+    for name, addr, _d in _rows():
+        assert people(name, addr) == fresh(name, addr)
+
+
+def _mail(mid: str, subject: str, body: str, day: int, sender: str, irt: str | None = None):
+    head = (
+        f"From: {sender}\nSubject: {subject}\nMessage-ID: <{mid}>\n"
+        f"Date: {day:02d} Jun 2025 10:00:00 +0000\n"
+    )
+    if irt:
+        head += f"In-Reply-To: <{irt}>\nReferences: <{irt}>\n"
+    return f"{head}\n{body}".encode()
+
+
+def _days() -> list[list[bytes]]:
+    own = PATCH.replace("foo", "bar")
+    return [
+        [
+            _mail("a1@x", "[PATCH] xfs: own work", own, 1, f"Andrey Albershteyn <{ANDREY}>"),
+            _mail("c1@x", "[PATCH] xfs: earlier work", PATCH, 2, f"Christoph Hellwig <{CHRIS}>"),
+        ],
+        [
+            _mail("r1@x", "[PATCH] xfs: relayed", PATCH, 10, f"Christoph Hellwig <{ANDREY}>"),
+            _mail("rc@x", "Re: [PATCH] xfs: relayed", "Fixed.\n", 11, f"C H <{CHRIS}>", "r1@x"),
+            _mail(
+                "ra@x",
+                "Re: [PATCH] xfs: relayed",
+                "Looks good.\n\nReviewed-by: Andrey Albershteyn <" + ANDREY + ">\n",
+                11,
+                f"Andrey Albershteyn <{ANDREY}>",
+                "r1@x",
+            ),
+            _mail(
+                "a2@x", "Re: [PATCH] xfs: own work", "Ping.\n", 20, f"Andrey A <{ANDREY}>", "a1@x"
+            ),
+        ],
+    ]
+
+
+def test_a_relayed_patch_is_its_authors_in_the_store(tmp_path: Path) -> None:
+    days = _days()
+    db, _ = _build(tmp_path / "a", days)
+    engine = create_engine(f"sqlite:///{db}")
+    rp, m = schema.replies, schema.messages
+    with engine.connect() as conn:
+        own = dict(
+            conn.execute(
+                select(m.c.message_id, rp.c.is_author).join(m, m.c.id == rp.c.message_pk)
+            ).all()
+        )
+        people = {r.identity: r for r in conn.execute(select(schema.people)).all()}
+    engine.dispose()
+    # Christoph answering his own patch is its author; Andrey, who only relayed it, reviews.
+    assert own["rc@x"] is True and own["ra@x"] is False
+    assert own["a2@x"] is True
+    assert f"addr:{ANDREY}" in people and f"addr:{CHRIS}" in people
+    assert people[f"addr:{ANDREY}"].messages == 3
+    assert people[f"addr:{CHRIS}"].messages == 3
+    once, _ = _build(tmp_path / "b", [days[0] + days[1]])
+    a, b = _by_message_id(db), _by_message_id(once)
+    for table in ("list_sources", "ingest_state"):  # where each store's inbox is
+        a.pop(table, None), b.pop(table, None)
+    assert a == b
+
+
+def test_a_relay_found_on_a_later_day_gives_the_store_of_one_run(tmp_path: Path) -> None:
+    """On the second day the relayed name looks like the owner's new one (the owner has not
+    posted since) and joins; the third day's mail shows the owner still posting, and the
+    update groups again and redoes what the old grouping decided."""
+    first, second = _days()
+    db, _ = _build(tmp_path / "a", [first, second[:2], second[2:]])
+    once, _ = _build(tmp_path / "b", [first + second])
+    a, b = _by_message_id(db), _by_message_id(once)
+    for table in ("list_sources", "ingest_state"):
+        a.pop(table, None), b.pop(table, None)
+    assert a == b
