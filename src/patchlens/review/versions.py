@@ -25,6 +25,9 @@ MAX_GAP = 400 * 86400  # a re-roll a year later still happens; beyond, it is a n
 SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its next version
 THRESHOLD = 1.0
 SIMILAR_TITLE = 0.75  # the title similarity that counts as evidence of kinship
+# A cover letter alone, then its whole version sent again within this: the first sending
+# failed after its cover (`failed_send`).
+RESENT_GAP = 86400
 
 # The Message-IDs git send-email gives the mails of one run: "<YYYYMMDDhhmmss>.<n>-<i>-<addr>"
 # (and before git 2.21 "<epoch>-<n>-<i>-git-send-email-<addr>"): all but <i> are the run's.
@@ -97,6 +100,19 @@ def _order(old: Version | Seen, new: Version) -> str | None:
         # the v2 itself: a stale file of an earlier round sent along.
         return None if one_sending(old.key, new.key) else "repost"
     return None
+
+
+def failed_send(old: Version | Seen, new: Version, fo: Features, ev: dict[str, float]) -> bool:
+    """`old` is a cover letter whose patches never went out, and `new` its version sent again
+    in full: a cover alone, then the same title and count of patches at the same version
+    from the same person (the linker's candidates are) within a day. Its title is then
+    evidence enough: a cover alone has no patches, files or diff to share. Pure."""
+    return (
+        fo.patches == 0
+        and "same-title" in ev
+        and old.total == new.total
+        and 0 <= new.date - old.date <= RESENT_GAP
+    )
 
 
 @dataclass(slots=True)
@@ -339,10 +355,14 @@ class Linker:
             # patches. A single patch later sent as 1/2 of a series is another piece of work.
             # b4's change-id names the series whatever it holds: a v2 of 7 patches sent again
             # five minutes later with 11 (LTP's landlock) is that v2 again.
-            if how == "repost" and not (
-                ("same-title" in ev or "patch-titles" in ev)
-                and len(ev) >= 2
-                and (old.total == new.total or "change-id" in ev)
+            if (
+                how == "repost"
+                and not (
+                    ("same-title" in ev or "patch-titles" in ev)
+                    and len(ev) >= 2
+                    and (old.total == new.total or "change-id" in ev)
+                )
+                and not failed_send(old, new, self.feats[j], ev)
             ):
                 continue
             total = sum(ev.values())

@@ -71,7 +71,9 @@ from patchlens.store import schema
 #    unnumbered patch under it stays a cover (review/series.py).
 # 17: an address joins only its owner's names; what a relay sent under another's name is
 #    that person's (identity/people.py): replies, authors and reviews follow.
-DERIVED_VERSION = 17
+# 18: a cover letter alone, then its version sent again in full within a day, is one
+#    series (review/versions.py failed_send).
+DERIVED_VERSION = 18
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
