@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from patchlens.identity.people import Identities, same_person
+from patchlens.identity.people import Identities, address_owners, same_person
 from patchlens.store import schema
 from tests.test_review_incremental import PATCH, _build, _by_message_id
 
@@ -40,9 +40,14 @@ def _rows() -> list[tuple[str, str, int]]:
         ("name:zhen lei", "name:leizhen thundertown", True),
         ("name:tom psyborg", "name:tomislav požega", True),
         ("name:darrick wong", "name:darrick j wong", True),
+        ("name:greg kh", "name:greg kroah hartman", True),
+        ("name:andy shevchenko", "name:andriy shevchenko", True),
         ("name:anastasia belova", "name:анастасия белова", True),  # scripts not compared
         ("name:andrey albershteyn", "name:christoph hellwig", False),
         ("name:wentao liang", "name:haotian zhang", False),
+        # "ae", "oe", "ue" are umlauts only where the name has them.
+        ("name:michael ellerman", "name:michal hocko", False),
+        ("name:rafael wysocki", "name:rafał miłecki", False),
     ],
 )
 def test_spellings_of_one_name(a: str, b: str, same: bool) -> None:
@@ -104,18 +109,25 @@ def test_a_renaming_still_joins() -> None:
 
 
 def test_a_relay_found_later_regroups() -> None:
-    """A union-find only grows: when the owner's name comes back after a name taken for a
-    renaming, what was joined is grouped again, and the move is noted."""
+    """A union-find only grows: a name first seen at an address whose owner has not posted
+    since looks like the owner's new one and joins; when the owner's name comes back, what
+    was joined is grouped again, and the move is noted."""
+    rows = [
+        ("Andrey Albershteyn", ANDREY, 1 * DAY),
+        ("Christoph Hellwig", ANDREY, 10 * DAY),
+        ("Christoph Hellwig", CHRIS, 15 * DAY),
+        ("Andrey Albershteyn", ANDREY, 20 * DAY),
+    ]
     people = Identities()
-    people.add_dated(_rows()[:4])  # so far Christoph's name looks like Andrey's new one
+    people.add_dated(rows[:3])
     assert people("Christoph Hellwig", CHRIS) == people("Andrey Albershteyn", ANDREY)
     people.watch()
-    people.add_dated(_rows()[4:])
+    people.add_dated(rows[3:])
     assert people.moved
     assert people("Christoph Hellwig", CHRIS) != people("Andrey Albershteyn", ANDREY)
     fresh = Identities()
-    fresh.add_dated(_rows())
-    for name, addr, _d in _rows():
+    fresh.add_dated(rows)
+    for name, addr, _d in rows:
         assert people(name, addr) == fresh(name, addr)
 
 
@@ -182,12 +194,126 @@ def test_a_relayed_patch_is_its_authors_in_the_store(tmp_path: Path) -> None:
 
 def test_a_relay_found_on_a_later_day_gives_the_store_of_one_run(tmp_path: Path) -> None:
     """On the second day the relayed name looks like the owner's new one (the owner has not
-    posted since) and joins; the third day's mail shows the owner still posting, and the
-    update groups again and redoes what the old grouping decided."""
-    first, second = _days()
-    db, _ = _build(tmp_path / "a", [first, second[:2], second[2:]])
-    once, _ = _build(tmp_path / "b", [first + second])
+    posted since, and the name's own address is newer still) and joins; the third day's
+    mail shows the owner still posting, and the update groups again and redoes what the
+    old grouping decided."""
+    first = [_mail("a1@x", "[PATCH] xfs: own work", PATCH, 1, f"Andrey Albershteyn <{ANDREY}>")]
+    relayed = PATCH.replace("+b", "+c")
+    second = [
+        _mail("r1@x", "[PATCH] xfs: relayed", relayed, 10, f"Christoph Hellwig <{ANDREY}>"),
+        _mail("c2@x", "[PATCH] xfs: later work", PATCH, 12, f"Christoph Hellwig <{CHRIS}>"),
+        _mail("rc@x", "Re: [PATCH] xfs: relayed", "Fixed.\n", 13, f"C H <{CHRIS}>", "r1@x"),
+    ]
+    third = [
+        _mail(
+            "ra@x",
+            "Re: [PATCH] xfs: relayed",
+            "Good.\n",
+            14,
+            f"Andrey Albershteyn <{ANDREY}>",
+            "r1@x",
+        ),
+    ]
+    db, reports = _build(tmp_path / "a", [first, second, third])
+    assert [r.identities_moved for r in reports] == [False, False, True]
+    once, _ = _build(tmp_path / "b", [first + second + third])
     a, b = _by_message_id(db), _by_message_id(once)
     for table in ("list_sources", "ingest_state"):
         a.pop(table, None), b.pop(table, None)
     assert a == b
+
+
+def test_an_archive_that_begins_with_a_relay() -> None:
+    """The relay's first mail carries another's name: the address is still its owner's, the
+    one it sent most under, not the relayed person's."""
+    people = Identities()
+    people.add_dated(
+        [
+            ("Christoph Hellwig", CHRIS, 1 * DAY),
+            ("Christoph Hellwig", ANDREY, 2 * DAY),
+            ("Andrey Albershteyn", ANDREY, 3 * DAY),
+            ("Christoph Hellwig", ANDREY, 10 * DAY),
+            ("Andrey Albershteyn", ANDREY, 20 * DAY),
+            ("Andrey Albershteyn", ANDREY, 21 * DAY),
+        ]
+    )
+    assert people("Andrey Albershteyn", ANDREY) == f"addr:{ANDREY}"
+    assert people("Christoph Hellwig", ANDREY) == people("Christoph Hellwig", CHRIS)
+
+
+def test_a_name_known_elsewhere_is_never_taken_for_a_renaming() -> None:
+    """The owner has not posted since the relayed mail, but the name is another address's
+    owner's: a relay at once, so nobody is joined on one day and split on the next (each a
+    redo of everything)."""
+    people = Identities()
+    people.add_dated(_rows()[:4])
+    assert people("Christoph Hellwig", CHRIS) != people("Andrey Albershteyn", ANDREY)
+    people.watch()
+    people.add_dated(_rows()[4:])
+    assert not people.moved
+
+
+def test_a_name_seen_only_at_the_relay_moves_nobody() -> None:
+    """Taken for a renaming, then found a relay's: every sender keeps the identity it had."""
+    rows = [
+        ("Lucid Duck", "ld@x.example", DAY),
+        ("Devin Wittmayer", "ld@x.example", 2 * DAY),
+        ("Lucid Duck", "ld@x.example", 3 * DAY),
+    ]
+    people = Identities()
+    people.add_dated(rows[:2])
+    people.watch()
+    people.add_dated(rows[2:])
+    assert not people.moved
+    assert people.shared("ld@x.example")
+
+
+def test_a_mailmap_of_the_relays_address_keeps_relayed_mail_its_authors() -> None:
+    """An address-only mailmap entry (`<new> <old>`) maps every name at the relay's address:
+    it must not send what the relay sent for others back to the relay."""
+    new = "andrey@kernel.example"
+
+    def canonical(name: str, addr: str) -> tuple[str, str]:
+        return (name, new) if addr == ANDREY else (name, addr)
+
+    people = Identities([], canonical)
+    people.add_dated(_rows())
+    andrey = people("Andrey Albershteyn", ANDREY)
+    assert andrey == f"addr:{new}"
+    assert people("Christoph Hellwig", ANDREY) == people("Christoph Hellwig", CHRIS) != andrey
+    assert ANDREY in people.addresses(people("Christoph Hellwig", CHRIS))
+
+
+def test_a_curated_address_met_late_is_the_representative() -> None:
+    """A curated address already grouped under an earlier one becomes the group's key, in
+    one reading or in two (the review's case: the two readings disagreed)."""
+
+    def canonical(name: str, addr: str) -> tuple[str, str]:
+        return (name, "a@x.example") if addr == "e@x.example" else (name, addr)
+
+    rows = [
+        ("Darrick Wong", "a@x.example", 35 * DAY),
+        ("Darrick Wong", "b@x.example", 33 * DAY),
+        ("Darrick Wong", "e@x.example", 30 * DAY),
+    ]
+    once = Identities([], canonical)
+    once.add_dated(rows)
+    twice = Identities([], canonical)
+    twice.add_dated(rows[:2])
+    twice.add_dated(rows[2:])
+    assert once("Darrick Wong", "b@x.example") == "addr:a@x.example"
+    assert twice("Darrick Wong", "b@x.example") == "addr:a@x.example"
+
+
+def test_a_relays_address_is_its_owners_in_lookups_by_address() -> None:
+    """The people rows list a relay's address for everyone it sent for: looked up by address
+    (a queue, the conformance report's self-review test), it is its owner's."""
+    rows = [
+        ("addr:hch", "hch@lst.example", ["andrey@relay.example", "hch@lst.example"], 40),
+        ("addr:andrey", "andrey@relay.example", ["andrey@relay.example"], 800),
+        ("addr:darrick", "djwong@kernel.example", ["andrey@relay.example"], 900),
+    ]
+    owners = address_owners(rows)
+    assert owners["andrey@relay.example"] == "addr:andrey"
+    assert owners["hch@lst.example"] == "addr:hch"
+    assert address_owners(reversed(rows)) == owners

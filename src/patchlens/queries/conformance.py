@@ -26,7 +26,7 @@ from sqlalchemy import Connection, and_, exists, select
 
 from patchlens.identity.bots import BotMatcher
 from patchlens.identity.maintainers import Maintainers, Section
-from patchlens.identity.people import commit_author
+from patchlens.identity.people import address_owners, commit_author
 from patchlens.mail.subject import normalize_title
 from patchlens.match.pointers import pointer_ids
 from patchlens.metrics import conformance as cf
@@ -62,18 +62,17 @@ def coverages(conn: Connection) -> list[cf.Coverage]:
 
 
 def _identities(conn: Connection) -> tuple[dict[str, str], set[str]]:
-    """Address -> identity key over the store's people, and the addresses of machines."""
+    """Address -> identity key over the store's people (a relay's address is its owner's:
+    identity/people.address_owners), and the addresses of machines."""
     pe = schema.people
-    by_addr: dict[str, str] = {}
-    bots: set[str] = set()
-    for ident, addresses, is_bot in conn.execute(
-        select(pe.c.identity, pe.c.addresses, pe.c.is_bot)
-    ):
-        for a in json.loads(addresses or "[]"):
-            by_addr[a.lower()] = ident
-            if is_bot:
-                bots.add(a.lower())
-    return by_addr, bots
+    rows = conn.execute(
+        select(pe.c.identity, pe.c.address, pe.c.addresses, pe.c.messages, pe.c.is_bot)
+    ).all()
+    by_addr = address_owners(
+        (r.identity, r.address, json.loads(r.addresses or "[]"), r.messages or 0) for r in rows
+    )
+    robots = {r.identity for r in rows if r.is_bot}
+    return by_addr, {a for a, who in by_addr.items() if who in robots}
 
 
 def _commits(conn: Connection, f: Filters) -> list[dict[str, Any]]:

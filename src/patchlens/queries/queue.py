@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
+from patchlens.identity.people import address_owners
 from patchlens.mail.listid import named_on
 from patchlens.metrics.backlog import OPEN_STATES, BacklogRules
 from patchlens.metrics.roles import MAINTAINER, REVIEWER
@@ -85,18 +86,17 @@ def open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
 
 
 def identities_by_address(conn: Connection) -> dict[str, str]:
-    """Every address a person sent from (lower-cased) -> their identity, per data version."""
+    """Every address a person sent from (lower-cased) -> their identity, per data version; a
+    relay's address is its owner's (identity/people.address_owners)."""
 
     def compute() -> dict[str, str]:
         pe = schema.people
-        out: dict[str, str] = {}
-        for identity, address, addresses in conn.execute(
-            select(pe.c.identity, pe.c.address, pe.c.addresses)
-        ):
-            for a in [address, *json.loads(addresses or "[]")]:
-                if a:
-                    out.setdefault(a.lower(), identity)
-        return out
+        return address_owners(
+            (r.identity, r.address, json.loads(r.addresses or "[]"), r.messages or 0)
+            for r in conn.execute(
+                select(pe.c.identity, pe.c.address, pe.c.addresses, pe.c.messages)
+            )
+        )
 
     return per_version(conn, "identities_by_address", compute)
 

@@ -7,7 +7,6 @@ import hashlib
 import itertools
 import json
 import pickle
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +72,8 @@ from patchlens.store import schema
 #    that person's (identity/people.py): replies, authors and reviews follow.
 # 18: a cover letter alone, then its version sent again in full within a day, is one
 #    series (review/versions.py failed_send).
-DERIVED_VERSION = 18
+# 19: identities 5 (identity/people.py): who relayed whose mail, told more strictly.
+DERIVED_VERSION = 19
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
@@ -221,16 +221,10 @@ def _repo_dirs(conn: Connection, cache: Path) -> list[RepoDir]:
 # Bump when identity/people.py changes how it groups senders (the pickled map is dropped).
 # 3: a commit author rewritten by a list ("A via ltp") is A (identity/people.commit_author).
 # 4: an address joins only its owner's names, a relay's others do not (identity/people.py).
-IDENTITIES_VERSION = 4
+# 5: a name another address owned first is relayed, never the owner's nor a renaming; two
+#    names with one word in common are two people (identity/people.same_person).
+IDENTITIES_VERSION = 5
 IDENTITIES_FILE = "identities.pickle"
-
-
-def _both_ends(rows: Iterable[Any]) -> Iterator[tuple[str, str, int | None]]:
-    """(name, address, first, last) rows as (name, address, date) rows, one per end."""
-    for name, addr, first, last in rows:
-        yield name, addr, first
-        if last != first:
-            yield name, addr, last
 
 
 def _identities(
@@ -270,51 +264,55 @@ def _identities(
     else:
         people.watch()
     new_m, new_c = m.c.id > since_m, c.c.id > since_c
-    # One row per distinct sender with their first and last dates (a relay is told by when
-    # each name was used, identity/people.py): a store's messages never all sit in memory at
-    # once. The new messages of an update are read as rows (add_dated keeps each
-    # sender's first date): grouped in SQL, SQLite's planner walks the whole covering index of
-    # senders for the grouping's order rather than the few new rows (0.45-0.9 s a day at a
-    # million messages).
+    # One row per distinct sender with their first and last dates and count (a relay is told
+    # by when and how much each name was used, identity/people.py): a store's messages never
+    # all sit in memory at once. The new messages of an update are read as rows, one each:
+    # grouped in SQL, SQLite's planner walks the whole covering index of senders for the
+    # grouping's order rather than the few new rows (0.45-0.9 s a day at a million messages).
+    one = literal_column("1")
     senders = (
-        select(m.c.from_name, m.c.from_addr, m.c.date_utc, m.c.date_utc).where(new_m)
+        select(m.c.from_name, m.c.from_addr, m.c.date_utc, m.c.date_utc, one).where(new_m)
         if since_m
         else select(
-            m.c.from_name, m.c.from_addr, func.min(m.c.date_utc), func.max(m.c.date_utc)
+            m.c.from_name,
+            m.c.from_addr,
+            func.min(m.c.date_utc),
+            func.max(m.c.date_utc),
+            func.count(),
         ).group_by(m.c.from_name, m.c.from_addr)
     )
-    people.add_dated(
+    people.add_spans(
         itertools.chain(
-            _both_ends(conn.execute(senders)),
-            _both_ends(
-                conn.execute(
-                    select(
-                        a.c.author_name,
-                        a.c.author_addr,
-                        func.min(m.c.date_utc),
-                        func.max(m.c.date_utc),
-                    )
-                    .join(m, m.c.id == a.c.message_pk)
-                    .where(a.c.author_addr.is_not(None), new_m)
-                    .group_by(a.c.author_name, a.c.author_addr)
+            conn.execute(senders),
+            conn.execute(
+                select(
+                    a.c.author_name,
+                    a.c.author_addr,
+                    func.min(m.c.date_utc),
+                    func.max(m.c.date_utc),
+                    func.count(),
                 )
+                .join(m, m.c.id == a.c.message_pk)
+                .where(a.c.author_addr.is_not(None), new_m)
+                .group_by(a.c.author_name, a.c.author_addr)
             ),
             # A commit author a list rewrote ("A via ltp <ltp@...>") is A, looked up by name
             # (identity/people.commit_author): not added, or A's name would become a key of
             # A's own, and the earliest (a name sorts before an address) their identity.
-            _both_ends(
-                (n, e, lo, hi)
-                for n, e, lo, hi in conn.execute(
+            (
+                row
+                for row in conn.execute(
                     select(
                         c.c.author_name,
                         c.c.author_email,
                         func.min(c.c.author_date),
                         func.max(c.c.author_date),
+                        func.count(),
                     )
                     .where(new_c)
                     .group_by(c.c.author_name, c.c.author_email)
                 )
-                if commit_author(n, e) == (n, e)
+                if commit_author(row[0], row[1]) == (row[0], row[1])
             ),
         )
     )

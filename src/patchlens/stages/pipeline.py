@@ -49,6 +49,8 @@ class StagesReport:
     matching: MatchReport = field(default_factory=MatchReport)
     metrics: MetricsReport = field(default_factory=MetricsReport)
     prediction: PredictionReport = field(default_factory=PredictionReport)
+    # A sender already stored got another identity (identity/people.py): everything redone.
+    identities_moved: bool = False
 
 
 def subsystems_for(ctx: Context, lookup: MaintainerPeople | None = None):
@@ -208,6 +210,7 @@ def run_stages(
     with engine.connect() as conn:
         ctx = build_context(conn, cfg, cache)  # reads the analysis (authors in From: lines)
     if ctx.identities_moved:
+        rep.identities_moved = True
         with engine.begin() as conn:
             changes.owe_everyone_everything(conn)
     if everything:
