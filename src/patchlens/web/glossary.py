@@ -440,7 +440,11 @@ _PEOPLE = (
     _term(
         "person",
         "One person with all their addresses, joined by the repositories' .mailmap, a user "
-        "file of aliases, and the same full display name of two or more words.",
+        "file of aliases, and the same full display name of two or more words. An address "
+        "joins only its owner's names (the one it sent most under, its spellings, a "
+        "renaming): mail a relay sent under another's name (a maintainer sending others' "
+        "patches from their own address, a shared account) is that person's when the name "
+        "is known from an address of its own, else the relay's.",
     ),
     _term(
         "organisation",
