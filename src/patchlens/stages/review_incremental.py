@@ -636,7 +636,13 @@ def _relink(
                 v.sender_name,
                 v.sender_addr,
             )
-        later = [h for h in heads.values() if h.date >= t0 and not h.skip]
+        # A relay's address holds others' versions too (identity/people.py): only those of
+        # the people relinked count, or one relayed author would pull in everyone it sent for.
+        later = [
+            h
+            for h in heads.values()
+            if h.date >= t0 and not h.skip and h.identities(people) & idents
+        ]
         more = set()
         for h in later:
             more |= h.identities(people)
