@@ -48,9 +48,10 @@ def test_a_lone_cover_and_its_version_sent_again_are_one_series(tmp_path: Path) 
     assert list(_series(db).values()) == [["c1@x", "c2@x", "d2@x"]]
 
 
-def test_a_lone_cover_a_week_before_is_not_a_failed_send(tmp_path: Path) -> None:
-    """Only a sending minutes to hours apart is the same version sent again: a week later the
-    title alone says too little."""
-    later = [m.replace(b"Mon, 1 Jan 2024", b"Mon, 8 Jan 2024") for m in WHOLE]
+def test_a_lone_cover_hours_before_is_not_a_failed_send(tmp_path: Path) -> None:
+    """Only a sending minutes apart is the same version sent again: eight hours later (a
+    cross-posted series' lone cover here, then other work of the same title) the title
+    alone says too little (the second review's case)."""
+    later = [m.replace(b" 10:07:", b" 18:07:") for m in WHOLE]
     db, _ = _build(tmp_path / "a", [V1 + LONE + later])
     assert ["c1@x", "c2@x", "d2@x"] not in list(_series(db).values())

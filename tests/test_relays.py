@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from patchlens.identity.people import Identities, address_owners, same_person
+from patchlens.queries.queue import identities_by_address
 from patchlens.store import schema
 from tests.test_review_incremental import PATCH, _build, _by_message_id
 
@@ -178,7 +179,10 @@ def test_a_relayed_patch_is_its_authors_in_the_store(tmp_path: Path) -> None:
             ).all()
         )
         people = {r.identity: r for r in conn.execute(select(schema.people)).all()}
+        by_address = identities_by_address(conn)
     engine.dispose()
+    # Looked up by address (a queue), the relay's address is Andrey's.
+    assert by_address[ANDREY] == f"addr:{ANDREY}" and by_address[CHRIS] == f"addr:{CHRIS}"
     # Christoph answering his own patch is its author; Andrey, who only relayed it, reviews.
     assert own["rc@x"] is True and own["ra@x"] is False
     assert own["a2@x"] is True
@@ -317,3 +321,64 @@ def test_a_relays_address_is_its_owners_in_lookups_by_address() -> None:
     assert owners["andrey@relay.example"] == "addr:andrey"
     assert owners["hch@lst.example"] == "addr:hch"
     assert address_owners(reversed(rows)) == owners
+
+
+def test_a_mailmap_entry_for_a_relayed_name_names_its_author() -> None:
+    """`Christoph Hellwig <hch> Christoph Hellwig <relay>`: an accurate entry for what the
+    relay sent under Christoph's name must not join the relay's owner to Christoph (it did:
+    the entry joined the curated address to the sending one whatever the name)."""
+
+    def canonical(name: str, addr: str) -> tuple[str, str]:
+        if (name, addr) == ("Christoph Hellwig", ANDREY):
+            return name, CHRIS
+        return name, addr
+
+    people = Identities([], canonical)
+    people.add_dated(_rows())
+    assert people("Andrey Albershteyn", ANDREY) == f"addr:{ANDREY}"
+    assert people("Christoph Hellwig", ANDREY) == people("Christoph Hellwig", CHRIS)
+    assert people("Christoph Hellwig", CHRIS) != f"addr:{ANDREY}"
+
+
+def test_the_owner_of_another_address_is_read_as_its_own_owner_rule() -> None:
+    """Whether a name was another address's owner's reads that address's owner as `_owned`
+    does, by its group of spellings (the second review's case: Carol's address took Alice's
+    name for a renaming, and Carol joined Bob's address)."""
+    x, y = "x@x.example", "y@x.example"
+    rows = [("Bob Jones", x, d * DAY) for d in (1, 2, 3)]
+    rows += [("Alice Smith", x, d * DAY) for d in (1, 4)]
+    rows += [("Alyce Smith", x, d * DAY) for d in (2, 3)]
+    rows += [("Carol White", y, d * DAY) for d in (1, 1, 1, 2, 2)]
+    rows += [("Alice Smith", y, 5 * DAY)]
+    people = Identities()
+    people.add_dated(rows)
+    assert people("Carol White", y) != people("Alice Smith", x)
+
+
+def test_a_name_seen_only_as_relayed_is_never_an_identity_of_its_own() -> None:
+    """Looked up without its address (a commit a list rewrote), a name seen only at a relay
+    is the relay's, as with it: never a `name:` key."""
+    people = Identities()
+    people.add_dated(
+        [
+            ("Lucid Duck", "ld@x.example", DAY),
+            ("Devin Wittmayer", "ld@x.example", 2 * DAY),
+            ("Lucid Duck", "ld@x.example", 3 * DAY),
+        ]
+    )
+    assert people("Devin Wittmayer", "") == people("Devin Wittmayer", "ld@x.example")
+
+
+def test_a_relays_address_is_its_owners_whoever_sent_most_from_it() -> None:
+    """Christoph's relayed mail outnumbers his own: his most used address is the relay's,
+    which is still Andrey's, as the metrics step recorded (`Identities.relay_owners`)."""
+    rows = [
+        ("addr:andrey@kernel", "andrey@kernel", ["andrey@kernel", "andrey@redhat"], 900),
+        ("addr:hch", "andrey@redhat", ["andrey@redhat", "hch@lst"], 12),
+    ]
+    assert address_owners(rows)["andrey@redhat"] == "addr:hch"
+    owners = address_owners(rows, {"andrey@redhat": "addr:andrey@kernel"})
+    assert owners["andrey@redhat"] == "addr:andrey@kernel"
+    people = Identities()
+    people.add_dated(_rows())
+    assert people.relay_owners() == {ANDREY: f"addr:{ANDREY}"}

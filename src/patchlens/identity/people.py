@@ -141,6 +141,39 @@ CROWD = 50
 Spans = dict[str, list[int]]
 
 
+def _name_groups(names: Spans) -> list[list[str]]:
+    """The names of one address grouped into spellings of one person (`same_person`), in
+    the order they were first used. Pure."""
+    groups: list[list[str]] = []
+    for k in sorted(names, key=lambda k: (names[k][0], k)):
+        for g in groups:
+            if any(same_person(k, other) for other in g):
+                g.append(k)
+                break
+        else:
+            groups.append([k])
+    return groups
+
+
+def _span(names: Spans, g: list[str]) -> tuple[int, int, int]:
+    """First date, last date and messages of a group of names under one address."""
+    return (
+        min(names[k][0] for k in g),
+        max(names[k][1] for k in g),
+        sum(names[k][2] for k in g),
+    )
+
+
+def owner_names(names: Spans) -> set[str]:
+    """The owner's names of one address: the group of spellings it sent most messages under
+    (the earliest on a tie); past CROWD names, the most used name's spellings. Pure."""
+    if len(names) > CROWD:
+        top = max(names, key=lambda k: (names[k][2], -names[k][0], k))
+        return {k for k in names if same_person(k, top)}
+    groups = _name_groups(names)
+    return set(max(groups, key=lambda g: (_span(names, g)[2], -_span(names, g)[0])))
+
+
 def _owned(names: Spans, elsewhere: Callable[[str], int]) -> set[str]:
     """The name keys under one address that join it (see the module's docstring). `names`
     maps each to [first, last, messages] (first NEVER when undated); `elsewhere(name)` is
@@ -157,33 +190,17 @@ def _owned(names: Spans, elsewhere: Callable[[str], int]) -> set[str]:
     if names[keys[0]][0] == NEVER:
         return set(names)  # undated: whose address it is cannot be told
     if len(keys) > CROWD:  # an address many people send from: its owner's spellings only
-        top = max(keys, key=lambda k: (names[k][2], -names[k][0]))
-        return {k for k in keys if same_person(k, top)}
-    groups: list[list[str]] = []
-    for k in keys:
-        for g in groups:
-            if any(same_person(k, other) for other in g):
-                g.append(k)
-                break
-        else:
-            groups.append([k])
+        return owner_names(names)
+    groups = _name_groups(names)
     if len(groups) < 2:
         return set(names)
-
-    def span(g: list[str]) -> tuple[int, int, int]:
-        return (
-            min(names[k][0] for k in g),
-            max(names[k][1] for k in g),
-            sum(names[k][2] for k in g),
-        )
-
-    owner = max(groups, key=lambda g: (span(g)[2], -span(g)[0]))
-    start, end, _n = span(owner)
+    owner = owner_names(names)
+    start, end, _n = _span(names, sorted(owner))
     owned = set(owner)
     for g in groups:
-        first, last, _n = span(g)
+        first, last, _n = _span(names, g)
         if (
-            g is not owner
+            not owner & set(g)
             and (first > end or last < start)
             and min(elsewhere(k) for k in g) >= first
         ):
@@ -191,11 +208,14 @@ def _owned(names: Spans, elsewhere: Callable[[str], int]) -> set[str]:
     return owned
 
 
-def address_owners(rows: Iterable[tuple[str, str, Iterable[str], int]]) -> dict[str, str]:
+def address_owners(
+    rows: Iterable[tuple[str, str, Iterable[str], int]], relays: dict[str, str] | None = None
+) -> dict[str, str]:
     """Address (lower case) -> the identity it is, from people rows (identity, most used
     address, every address sent from, messages). A relay's address is in the rows of
-    everyone it sent for: it is the identity whose most used address it is, else the one
-    that sent most from its addresses (ties: the smaller identity). Pure."""
+    everyone it sent for: it is its owner's, as `relays` (`Identities.relay_owners`) says;
+    without it, the identity whose most used address it is, else the one that sent most
+    from its addresses (ties: the smaller identity). Pure."""
     best: dict[str, tuple[int, int, str]] = {}
     for ident, address, addresses, messages in rows:
         main = (address or "").lower()
@@ -203,7 +223,7 @@ def address_owners(rows: Iterable[tuple[str, str, Iterable[str], int]]) -> dict[
             rank = (0 if a == main else 1, -messages, ident)
             if a not in best or rank < best[a]:
                 best[a] = rank
-    return {a: rank[2] for a, rank in best.items()}
+    return {a: rank[2] for a, rank in best.items()} | (relays or {})
 
 
 class Identities:
@@ -232,7 +252,10 @@ class Identities:
         self._at: dict[str, set[str]] = {}  # name key -> the addresses it was seen under
         self._joined: dict[str, set[str]] = {}  # the names each address was joined to
         # curated (address, sender address) joins, in the order made (a dict as a set)
-        self._links: dict[tuple[str, str], None] = {}
+        # (address, sender address, name key or ""): a link of a name joins only when the
+        # sender address owns the name (a mailmap entry for a relayed name names its author)
+        self._links: dict[tuple[str, str, str], None] = {}
+        self._curated: dict[tuple[str, str], list[str]] = {}  # (address, name) -> links
         self._relays: set[str] = set()  # addresses that carried a name not their owner's
         self._dirty = False  # a join made turned out to be a relay's: regroup
         self.moved = False
@@ -343,6 +366,7 @@ class Identities:
             "at": self._at,
             "joined": self._joined,
             "links": self._links,
+            "curated": self._curated,
             "relays": self._relays,
         }
 
@@ -354,6 +378,7 @@ class Identities:
         self._at = state["at"]  # type: ignore[assignment]
         self._joined = state["joined"]  # type: ignore[assignment]
         self._links = state["links"]  # type: ignore[assignment]
+        self._curated = state["curated"]  # type: ignore[assignment]
         self._relays = state["relays"]  # type: ignore[assignment]
         self._canonical = self._is_bot = None
         self._groups = self._known = None
@@ -376,17 +401,22 @@ class Identities:
         self._groups = None
         a = self._addr_key(name, addr)
         self._find(a)
+        bot = self._is_bot is not None and self._is_bot(name, addr)
+        n = None if bot else name_key(name)
         if self._canonical is not None:
             cname, caddr = self._canonical(name, addr)
             if caddr and caddr.lower() != (addr or "").lower():
                 c = self._addr_key(cname, caddr)
                 self._prefer(c)
-                # The curated address must stay the representative.
-                self._union(c, a)
-                self._links[(c, a)] = None
-        if self._is_bot is not None and self._is_bot(name, addr):
-            return None
-        n = name_key(name)
+                if (c, a, n or "") not in self._links:
+                    self._links[(c, a, n or "")] = None
+                    if n:
+                        self._curated.setdefault((a, n), []).append(c)
+                        if n in self._joined.get(a, ()):
+                            self._union(c, a)
+                if not n:  # with a name, `_join` joins it if the address owns the name
+                    # The curated address must stay the representative.
+                    self._union(c, a)
         if not n:
             return None
         self._find(n)
@@ -410,14 +440,11 @@ class Identities:
 
     def _owner_since(self, n: str, here: str) -> int:
         """Since when name `n` is the owner's of an address other than `here` (NEVER: of
-        none): the name that address was most used under, or a spelling of it."""
+        none): one of that address's owner's names (`owner_names`)."""
         since = NEVER
         for a in self._at.get(n, ()):
-            if a == here:
-                continue
             names = self._spans[a]
-            top = max(names, key=lambda k: (names[k][2], -names[k][0], k))
-            if names[n][0] < since and (n == top or same_person(n, top)):
+            if a != here and names[n][0] < since and n in owner_names(names):
                 since = names[n][0]
         return since
 
@@ -432,6 +459,8 @@ class Identities:
             self._dirty = True
         for n in owned - joined:
             self._union(a, n)
+            for c in self._curated.get((a, n), ()):
+                self._union(c, a)
         joined |= owned
         if len(owned) < len(names):
             self._relays.add(a)
@@ -451,8 +480,9 @@ class Identities:
         self._parent = {}
         for k in keys:
             self._find(k)
-        for c, a in self._links:
-            self._union(c, a)
+        for c, a, n in self._links:
+            if not n:
+                self._union(c, a)
         self._joined = {}
         self._relays = set()
         for a in self._spans:
@@ -472,6 +502,11 @@ class Identities:
                 for n in self._spans.get(a, ()):
                     out[(a, n)] = self._resolve(a, n) or self._find(a)
         return out
+
+    def relay_owners(self) -> dict[str, str]:
+        """Each relay's address (lower case) -> its owner's identity."""
+        self._settle()
+        return {a[5:]: self._find(a) for a in sorted(self._relays)}
 
     def shared(self, addr: str) -> bool:
         """Whether `addr` carried names of several people (a relay): its messages are not
@@ -539,5 +574,11 @@ class Identities:
                 return self._find(c)
         n = name_key(name)
         if n and n in self._parent and not (self._is_bot and self._is_bot(name, addr)):
-            return self._find(n)
+            root = self._find(n)
+            if root.startswith("addr:"):
+                return root
+            # A name seen only as relayed: the relay's, as `_relayed` answers from its address.
+            held = sorted(x for x in self._at.get(n, ()) if x in self._relays)
+            if held:
+                return self._find(held[0])
         return a

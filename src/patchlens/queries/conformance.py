@@ -33,6 +33,7 @@ from patchlens.metrics import conformance as cf
 from patchlens.queries import rounds
 from patchlens.queries.filters import Filters
 from patchlens.queries.formats import printable
+from patchlens.queries.queue import relay_owners
 from patchlens.queries.series import versions_detail
 from patchlens.queries.sql import chunks
 from patchlens.store import schema
@@ -69,7 +70,8 @@ def _identities(conn: Connection) -> tuple[dict[str, str], set[str]]:
         select(pe.c.identity, pe.c.address, pe.c.addresses, pe.c.messages, pe.c.is_bot)
     ).all()
     by_addr = address_owners(
-        (r.identity, r.address, json.loads(r.addresses or "[]"), r.messages or 0) for r in rows
+        ((r.identity, r.address, json.loads(r.addresses or "[]"), r.messages or 0) for r in rows),
+        relay_owners(conn),
     )
     robots = {r.identity for r in rows if r.is_bot}
     return by_addr, {a for a, who in by_addr.items() if who in robots}

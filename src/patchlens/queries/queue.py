@@ -85,6 +85,14 @@ def open_series(conn: Connection, rules: BacklogRules) -> list[OpenSeries]:
     return per_version(conn, ("queue_open_series", rules), lambda: _open_series(conn, rules))
 
 
+def relay_owners(conn: Connection) -> dict[str, str]:
+    """Each relay's address -> its owner's identity, as the metrics step keeps them
+    (`schema.RELAY_OWNERS`); empty before it ran."""
+    st = schema.stage_state
+    text = conn.execute(select(st.c.inputs).where(st.c.stage == schema.RELAY_OWNERS)).scalar()
+    return json.loads(text) if text else {}
+
+
 def identities_by_address(conn: Connection) -> dict[str, str]:
     """Every address a person sent from (lower-cased) -> their identity, per data version; a
     relay's address is its owner's (identity/people.address_owners)."""
@@ -92,10 +100,13 @@ def identities_by_address(conn: Connection) -> dict[str, str]:
     def compute() -> dict[str, str]:
         pe = schema.people
         return address_owners(
-            (r.identity, r.address, json.loads(r.addresses or "[]"), r.messages or 0)
-            for r in conn.execute(
-                select(pe.c.identity, pe.c.address, pe.c.addresses, pe.c.messages)
-            )
+            (
+                (r.identity, r.address, json.loads(r.addresses or "[]"), r.messages or 0)
+                for r in conn.execute(
+                    select(pe.c.identity, pe.c.address, pe.c.addresses, pe.c.messages)
+                )
+            ),
+            relay_owners(conn),
         )
 
     return per_version(conn, "identities_by_address", compute)

@@ -26,8 +26,11 @@ SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its nex
 THRESHOLD = 1.0
 SIMILAR_TITLE = 0.75  # the title similarity that counts as evidence of kinship
 # A cover letter alone, then its whole version sent again within this: the first sending
-# failed after its cover (`failed_send`).
-RESENT_GAP = 86400
+# failed after its cover (`failed_send`). Seconds to minutes in the archives seen (20 s on
+# linux-iio, 76 s on linux-bluetooth); a few hours at most, for a lone cover of a
+# cross-posted series (its patches went to other lists) is not to take the next piece of
+# work of that title.
+RESENT_GAP = 3 * 3600
 
 # The Message-IDs git send-email gives the mails of one run: "<YYYYMMDDhhmmss>.<n>-<i>-<addr>"
 # (and before git 2.21 "<epoch>-<n>-<i>-git-send-email-<addr>"): all but <i> are the run's.
@@ -105,7 +108,7 @@ def _order(old: Version | Seen, new: Version) -> str | None:
 def failed_send(old: Version | Seen, new: Version, fo: Features, ev: dict[str, float]) -> bool:
     """`old` is a cover letter whose patches never went out, and `new` its version sent again
     in full: a cover alone, then the same title and count of patches at the same version
-    from the same person (the linker's candidates are) within a day. Its title is then
+    from the same person (the linker's candidates are) within hours. Its title is then
     evidence enough: a cover alone has no patches, files or diff to share. Pure."""
     return (
         fo.patches == 0

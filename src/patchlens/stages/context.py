@@ -70,10 +70,12 @@ from patchlens.store import schema
 #    unnumbered patch under it stays a cover (review/series.py).
 # 17: an address joins only its owner's names; what a relay sent under another's name is
 #    that person's (identity/people.py): replies, authors and reviews follow.
-# 18: a cover letter alone, then its version sent again in full within a day, is one
+# 18: a cover letter alone, then its version sent again in full within hours, is one
 #    series (review/versions.py failed_send).
 # 19: identities 5 (identity/people.py): who relayed whose mail, told more strictly.
-DERIVED_VERSION = 19
+# 20: identities 6; a failed send's lone cover joins its version sent again within hours,
+#    not a day.
+DERIVED_VERSION = 20
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
@@ -221,9 +223,11 @@ def _repo_dirs(conn: Connection, cache: Path) -> list[RepoDir]:
 # Bump when identity/people.py changes how it groups senders (the pickled map is dropped).
 # 3: a commit author rewritten by a list ("A via ltp") is A (identity/people.commit_author).
 # 4: an address joins only its owner's names, a relay's others do not (identity/people.py).
-# 5: a name another address owned first is relayed, never the owner's nor a renaming; two
-#    names with one word in common are two people (identity/people.same_person).
-IDENTITIES_VERSION = 5
+# 5: a name another address owned first is relayed, never a renaming; a display name that
+#    holds an address is no name (identity/people.py).
+# 6: the owner is the name an address sent most under; a mailmap entry for a relayed name
+#    joins its author, not the relay (identity/people.py).
+IDENTITIES_VERSION = 6
 IDENTITIES_FILE = "identities.pickle"
 
 

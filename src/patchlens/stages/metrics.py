@@ -251,6 +251,9 @@ def run_metrics(
         rep.changed_rows += sync_table(
             conn, schema.subsystems, ("title",), subsystem_rows(sections or [])
         )
+        relays = json.dumps(people.relay_owners(), sort_keys=True)
+        if changes.state(conn, schema.RELAY_OWNERS) != relays:
+            changes.set_state(conn, schema.RELAY_OWNERS, relays, when)
         changes.set_mark(conn, COMMITS_MARK, newest, when)
         changes.done(conn, changes.METRICS)
     rep.seconds = time.perf_counter() - t0

@@ -731,6 +731,11 @@ def maintainers_seen(key: object) -> tuple[str, int]:
 # identities, as JSON [[address, name, identity], ...] (stages/maintainer_people.py writes
 # it; queries/queue.py reads it to find the queue of an address nobody sent from).
 MAINTAINER_IDENTITIES = "metrics-maintainer-identities"
+# The stage_state row where the metrics stage keeps each relay's address (one that sent
+# others' mail under their names, identity/people.py) with its owner's identity, as JSON
+# {address: identity}: the people rows list a relay's address for everyone it sent for, and
+# a lookup by address (queries/queue.py, queries/conformance.py) gives it to its owner.
+RELAY_OWNERS = "metrics-relay-owners"
 
 # Work a step owes its successors, written in the same transaction as the rows that caused it
 # (stages/changes.py): "full", "series:<key>", "posting:<message pk>", "message:<pk>". A step
