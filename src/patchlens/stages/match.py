@@ -189,15 +189,26 @@ def _people(conn: Connection) -> Identities:
     """Identities of every sender and commit author alone (no configuration, no mailmap):
     what matching goes by when the caller gives none."""
     m, c = schema.messages, schema.commits
-    return Identities(
-        [(n, a) for n, a in conn.execute(select(m.c.from_name, m.c.from_addr))]
-        # Not a commit author a list rewrote: found by name (identity/people.commit_author).
-        + [
-            (n, a)
-            for n, a in conn.execute(select(c.c.author_name, c.c.author_email))
-            if commit_author(n, a) == (n, a)
+    people = Identities()
+    # Dated and counted, as stages/context.py adds them: a relay's address is told apart.
+    senders = select(
+        m.c.from_name, m.c.from_addr, func.min(m.c.date_utc), func.max(m.c.date_utc), func.count()
+    ).group_by(m.c.from_name, m.c.from_addr)
+    authors = select(
+        c.c.author_name,
+        c.c.author_email,
+        func.min(c.c.author_date),
+        func.max(c.c.author_date),
+        func.count(),
+    ).group_by(c.c.author_name, c.c.author_email)
+    people.add_spans(
+        [
+            *conn.execute(senders),
+            # Not a commit author a list rewrote: found by name (identity/people.commit_author).
+            *(r for r in conn.execute(authors) if commit_author(r[0], r[1]) == (r[0], r[1])),
         ]
     )
+    return people
 
 
 def link_rows(links: list[Match]) -> list[dict[str, object]]:
