@@ -81,8 +81,9 @@ def _title(subject: str) -> str:
 def test_erofs_series_listed_by_a_later_pull_request_are_merged_by_it(erofs_store) -> None:
     """Read again here with a regex of its own: every series one of whose versions a later
     pull request's letter lists whole, each patch under a name sharing a word with its
-    author's, is merged; every series merged by a pull request has a patch its letter lists,
-    in a version sent before it (the notices before it may have taken the others)."""
+    author's and posted again in no other series before the pull request, is merged; every
+    series merged by a pull request has a patch its letter lists, in a version sent before
+    it (the notices before it may have taken the others)."""
     db, _engine, _ = erofs_store
     con = sqlite3.connect(str(db))
     letters: dict[str, dict[str, set[str]]] = {}
@@ -112,11 +113,26 @@ def test_erofs_series_listed_by_a_later_pull_request_are_merged_by_it(erofs_stor
         key, vdate = dates[vkey]
         versions.setdefault(key, []).append((vdate, ps))
     merged = dict(con.execute("SELECT series_key, merged FROM series_metrics"))
+    # Each title's postings (date, series, author's words): a title posted again in another
+    # series before the pull request is that posting's, not the older one's.
+    postings: dict[str, list[tuple[int, str, set[str]]]] = {}
+    for vkey, ps in patches.items():
+        key, vdate = dates[vkey]
+        for t, who in ps:
+            postings.setdefault(t, []).append((vdate, key, who))
+
+    def superseded(key: str, vdate: int, t: str, who: set[str], until: int) -> bool:
+        return any(vdate < d <= until and other != key and w & who for d, other, w in postings[t])
+
     whole = {
         key
         for key, vs in versions.items()
         if any(
-            vdate <= sent[pull] and all(listed.get(t, set()) & who for t, who in ps)
+            vdate <= sent[pull]
+            and all(
+                listed.get(t, set()) & who and not superseded(key, vdate, t, who, sent[pull])
+                for t, who in ps
+            )
             for vdate, ps in vs
             for pull, listed in letters.items()
         )

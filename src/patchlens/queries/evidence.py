@@ -146,7 +146,8 @@ def load_series(
             author_name=r.author_name or r.from_name or "",
             old_files=tuple(_files(r.old_files or "[]")),
         )
-    _attach_pulled(conn, people, [v for v in versions.values() if not v.pull])
+    series_of = {v.key: se.key for se in series.values() for v in se.versions}
+    _attach_pulled(conn, people, [v for v in versions.values() if not v.pull], series_of)
     committed = [
         v
         for se in series.values()
@@ -370,7 +371,12 @@ def committed_notice(
     )
 
 
-def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionFacts]) -> None:
+def _attach_pulled(
+    conn: Connection,
+    people: Identities,
+    versions: list[VersionFacts],
+    series_of: dict[str, str],
+) -> None:
     """Each version's `pulled`: a notice per later pull request that lists some of its
     patches, by subject (its letter's shortlog) or by Message-ID (its patches point back to
     the postings), sent after the version; its scope the patches it lists."""
@@ -400,20 +406,39 @@ def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionF
             keys_of[name] = spelling_keys(name)
         return keys_of[name]
 
-    for r in _rows(
-        conn,
-        lambda ks: _where(select(pi), pi.c.value, ks).order_by(pi.c.pull_key, pi.c.kind),
-        None if n_items <= len(values) else values,
-    ):
+    items = list(
+        _rows(
+            conn,
+            lambda ks: _where(select(pi), pi.c.value, ks).order_by(pi.c.pull_key, pi.c.kind),
+            None if n_items <= len(values) else values,
+        )
+    )
+    titled = {r.value for r in items if r.kind == "subject" and (r.kind, r.value) in wanted}
+    sent = _postings_titled(conn, sorted(titled))
+    for r in items:
         for v, i in wanted.get((r.kind, r.value), ()):
             # A subject names a posting of the commit's author only: two people post patches
             # of one title ("iio: dac: ad5624r: fix incorrect handling of an optional
             # regulator", 9 series of 2 authors on linux-iio).
-            if r.date >= v.date and (
-                not r.author or keys(r.author) & keys(v.patches[i].author_name)
+            if r.date < v.date or (
+                r.author and not keys(r.author) & keys(v.patches[i].author_name)
             ):
-                idx, _row = taken.setdefault((v.key, r.pull_key), ({}, r))
-                idx[i] = None
+                continue
+            # And no later posting of that title by that author in another series, before the
+            # pull request: the patch posted again there is the one taken, not the old one it
+            # replaced, whose series linking did not join to it (alsa-devel: a 2021 posting
+            # "merged" by a 2023 pull of its 2023 version, a series of its own).
+            if r.kind == "subject" and any(
+                v.patches[i].date < date <= r.date
+                and other != series_of.get(v.key)
+                # (a shortlog with two authors of one title names neither: left alone)
+                and r.author
+                and keys(r.author) & keys(author)
+                for date, author, other in sent.get(r.value, ())
+            ):
+                continue
+            idx, _row = taken.setdefault((v.key, r.pull_key), ({}, r))
+            idx[i] = None
     by_key = {v.key: v for v in versions}
     # A robot's note ('patch "x" added to usb-testing', a GitHub push) is keyed by its
     # Message-ID: an "applied" notice naming its tree. Any other key is a pull request's series.
@@ -446,6 +471,33 @@ def _attach_pulled(conn: Connection, people: Identities, versions: list[VersionF
                 notice_scope="patches:" + ",".join(map(str, sorted(idx))),
             )
         )
+
+
+def _postings_titled(conn: Connection, titles: list[str]) -> dict[str, list[tuple[int, str, str]]]:
+    """Normalised title -> (date, author's name, series) of every posting of it in a version
+    but a pull request's own patches ("[PULL 03/22]", which carry the titles they list), by
+    the partial index of postings by title; the author is the "From:" line's when someone
+    else sent it."""
+    a, m, vm, sv = (
+        schema.message_analysis,
+        schema.messages,
+        schema.version_members,
+        schema.series_versions,
+    )
+    out: dict[str, list[tuple[int, str, str]]] = {}
+    for chunk in chunks(titles):
+        for title, date, author, sender, series in conn.execute(
+            select(
+                a.c.normalized_title, m.c.date_utc, a.c.author_name, m.c.from_name, sv.c.series_key
+            )
+            .join(m, m.c.id == a.c.message_pk)
+            .join(vm, vm.c.message_pk == a.c.message_pk)
+            .join(sv, sv.c.key == vm.c.version_key)
+            .where(a.c.is_posting, ~a.c.is_pull, a.c.normalized_title.in_(chunk))
+        ):
+            if date is not None:
+                out.setdefault(title, []).append((date, author or sender or "", series))
+    return out
 
 
 def _where(query: Select[Any], column: Any, keys: list[Any] | None) -> Select[Any]:

@@ -192,8 +192,14 @@ def score_link(
         ev["change-id"] = 2.0
     if fn.mentioned.intersection(fo.ids):
         ev["link-in-changelog"] = 2.0
-    if new.anchor.parent in fo.ids or new.thread == old.thread:
+    if new.anchor.parent in fo.ids:
         ev["in-reply-to"] = 1.5
+    elif new.thread == old.thread:
+        # Under one message that is neither's, both answering the thread's first message:
+        # siblings (the patchsets of a patchbomb, "[PATCHSET v31.0 02/10]" beside "[PATCHSET
+        # v4.0 01/10]"; two fixes for one bug report), which a thread alone does not make
+        # versions of each other: a title or the patches must say so too.
+        ev["in-reply-to"] = 0.5 if new.anchor.parent == new.thread else 1.5
     t = title_similarity(old.normalized_title, new.normalized_title, SIMILAR_TITLE)
     if t >= 0.999:
         ev["same-title"] = 1.0

@@ -75,7 +75,11 @@ from patchlens.store import schema
 # 19: identities 5 (identity/people.py): who relayed whose mail, told more strictly.
 # 20: identities 6; a failed send's lone cover joins its version sent again within hours,
 #    not a day.
-DERIVED_VERSION = 20
+# 21: a maintainer's "[ANNOUNCE] <repo>: <branch> updated to <sha>" lists what went in
+#    (mail/treenote.py); a pull request's title goes to no posting another series posted
+#    again before it (queries/evidence.py); patchsets answering one thread's first message
+#    are not versions of each other by the thread alone (review/versions.py).
+DERIVED_VERSION = 21
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
