@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 from patchlens.mail.trailers import PERSON_KEYS, Trailer, canonical_key, make_trailer
 
-__all__ = ["NOTICE_KINDS", "ReplyText", "analyze_reply", "given_trailers"]
+__all__ = ["NOTICE_KINDS", "ReplyText", "analyze_reply", "given_trailers", "is_retraction"]
 
 NOTICE_KINDS = ("applied", "committed", "pushed", "queued", "merged", "picked")
 
@@ -983,3 +983,20 @@ def _listed_scope(roles: bytearray, lines: list[str]) -> str:
 def given_trailers(body: str) -> tuple[Trailer, ...]:
     """The person trailers the sender gives in a reply (same rules as `analyze_reply`)."""
     return analyze_reply(body).trailers
+
+
+# A maintainer taking back their own notice, in reply to it: "Sorry, this was done in error -
+# dropped it." (Mark Brown), "My apologies Darrick, this message was triggered by accident. I
+# didn't merge it" (a b4 thank-you sent by mistake). Read from the reply's first written line.
+_RETRACTION = re.compile(
+    r"(?i)\b(?:done|sent|applied|triggered|pushed|merged|queued)\s+(?:\w+\s+)?"
+    r"(?:in\s+error|by\s+(?:accident|mistake)|accidentally|mistakenly|wrongly)\b"
+    r"|\bthis was (?:a mistake|an error|by accident)\b"
+    r"|\b(?:I|we)(?:'ve| have)? dropped (?:it|this|them|the (?:patch|patches|series))\b"
+    r"|\b(?:I|we) (?:didn'?t|did not|haven'?t|have not) (?:merge|apply|pick|queue)\b"
+)
+
+
+def is_retraction(first_line: str | None) -> bool:
+    """Whether a reply to one's own notice takes it back (see `_RETRACTION`). Pure."""
+    return bool(first_line) and _RETRACTION.search(first_line or "") is not None

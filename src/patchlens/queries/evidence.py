@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, and_, func, select
 
 from patchlens.identity.people import Identities
+from patchlens.mail.replytext import is_retraction
 from patchlens.mail.shortlog import spelling_keys
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.treenote import note_tree
@@ -235,6 +236,9 @@ def load_series(
         notices[pk] = (kinds, old or tree or "", old_scope or scope or "")
         if alone:
             bare.setdefault(pk, []).append(kind)
+    for pk in _retracted(conn, people, [r for r in reply_rows if r.id in notices]):
+        notices.pop(pk, None)
+        bare.pop(pk, None)
     for r in reply_rows:
         v = versions.get(r.version_key)
         if v is None or r.date_utc is None:
@@ -471,6 +475,24 @@ def _attach_pulled(
                 notice_scope="patches:" + ",".join(map(str, sorted(idx))),
             )
         )
+
+
+def _retracted(conn: Connection, people: Identities, noticed: list[Row[Any]]) -> set[int]:
+    """The notices among `noticed` (reply rows) that their sender took back in a reply to
+    them ("Sorry, this was done in error - dropped it.": mail/replytext.is_retraction)."""
+    by_id = {r.message_id: r for r in noticed}
+    m, a = schema.messages, schema.message_analysis
+    out: set[int] = set()
+    for chunk in chunks(sorted(by_id)):
+        for parent, name, addr, line in conn.execute(
+            select(m.c.in_reply_to, m.c.from_name, m.c.from_addr, a.c.first_line)
+            .join(a, a.c.message_pk == m.c.id)
+            .where(m.c.in_reply_to.in_(chunk))
+        ):
+            r = by_id[parent]
+            if is_retraction(line) and people(name, addr) == people(r.from_name, r.from_addr):
+                out.add(r.id)
+    return out
 
 
 def _postings_titled(conn: Connection, titles: list[str]) -> dict[str, list[tuple[int, str, str]]]:

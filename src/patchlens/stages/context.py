@@ -79,7 +79,9 @@ from patchlens.store import schema
 #    (mail/treenote.py); a pull request's title goes to no posting another series posted
 #    again before it (queries/evidence.py); patchsets answering one thread's first message
 #    are not versions of each other by the thread alone (review/versions.py).
-DERIVED_VERSION = 21
+# 22: a notice its sender took back in a reply to it ("done in error - dropped it") merges
+#    nothing (mail/replytext.is_retraction, queries/evidence.py).
+DERIVED_VERSION = 22
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
