@@ -57,6 +57,13 @@ def test_an_announcement_lists_what_went_in() -> None:
         "xfsprogs/for-next"
     )
     assert note_tree("[ANNOUNCE] xfs: for-next tree updated to 1234567", "") == "xfs/for-next"
+    assert note_tree("[Linux-xfs] [ANNOUNCE] xfs-linux: for-next rebased to 12345678", "") == (
+        "xfs-linux/for-next"
+    )
+    # A stable branch's commits are backports; a branch moved onto mainline lists everyone's.
+    assert note_tree("[ANNOUNCE] xfs-linux: xfs-6.6.y updated to 1234567", "") is None
+    onto = ANNOUNCE.replace("fix things\n", "fix things\n      [0123456789ab] Linux 6.12-rc3\n")
+    assert tree_note(subject, "cem@kernel.org", onto) is None
     # A reply to one is no announcement, and one listing nothing says nothing.
     assert note_tree("Re: [ANNOUNCE] xfs-linux: for-next updated to 625f2cf0ed12", "") is None
     assert tree_note(subject, "cem@kernel.org", "Hi folks, nothing new.\n") is None
@@ -106,10 +113,15 @@ A Author (1):
 
 
 def test_a_pull_requests_title_goes_to_the_posting_sent_last_before_it(tmp_path: Path) -> None:
-    """Posted in January, posted again in March as a series of its own (the linking did not
-    join them: another title for the cover), pulled in April: the March series went in, and
-    the January one is not merged a second time."""
-    other = PATCH.replace("x.c", "y.c").replace("-a\n+b", "-p\n+q")
+    """Posted in January, posted again in March by its author, for the same file, as a series
+    of its own (the linking did not join them: another title for the cover, more files),
+    pulled in April: the March series went in, and the January one is not merged a second
+    time."""
+    # The same file among others (a port to another tree would share none), other lines.
+    other = PATCH.replace("-a\n+b", "-p\n+q") + "".join(
+        f"diff --git a/{f} b/{f}\n--- a/{f}\n+++ b/{f}\n@@ -1 +1 @@\n-{f}\n+{f}2\n"
+        for f in ("y.c", "z.c")
+    )
     day = [
         mail("old@x", "[PATCH] fix things", PATCH, "Mon, 1 Jan 2024 10:00:00 +0000"),
         mail("c2@x", "[PATCH v5 0/1] a new start", "cover\n", "Fri, 1 Mar 2024 10:00:00 +0000"),
@@ -126,3 +138,26 @@ def test_a_pull_requests_title_goes_to_the_posting_sent_last_before_it(tmp_path:
     merged = _merged(db)
     assert merged["c2@x"] == "fully"
     assert merged["old@x"] == "none"
+    # The March posting arriving in a later update (the archive late) changes the January
+    # series as one update does (the second review's case).
+    late, _ = _build(tmp_path / "b", [[day[0], day[3]], day[1:3]])
+    assert _merged(late) == merged
+
+
+def test_a_port_of_the_title_to_another_tree_takes_nothing(tmp_path: Path) -> None:
+    """The same author's same title in another project's files (a port of a kernel change to
+    xfsprogs' libxfs) is not the kernel posting posted again."""
+    port = PATCH.replace("x.c", "libxfs/x.c").replace("-a\n+b", "-p\n+q")
+    day = [
+        mail("k@x", "[PATCH] fix things", PATCH, "Mon, 1 Jan 2024 10:00:00 +0000"),
+        mail("u@x", "[PATCH] fix things", port, "Tue, 2 Jan 2024 10:00:00 +0000"),
+        mail(
+            "pull@x",
+            "[GIT PULL] tree for 6.2",
+            PULL,
+            "Mon, 1 Apr 2024 10:00:00 +0000",
+            sender="Maintainer Person",
+        ),
+    ]
+    db, _ = _build(tmp_path / "a", [day])
+    assert _merged(db) == {"k@x": "fully", "u@x": "fully"}

@@ -25,6 +25,16 @@ from tests.test_review_incremental import PATCH, _build, mail
         ("Applied, thanks!", False),
         ("I dropped the Fixes tag and applied it", False),
         ("I have applied it, thanks", False),
+        ("Dropped for now so that the fix can go first.", True),
+        ("Unapplied, the precursor fix was dropped.", True),
+        ("And pulled out again.", True),
+        ("This was applied in error, I reverted it", True),
+        # A part taken back, or taken after all (the second review's cases).
+        ("I didn't apply patch 2 as it needs a DT ack, the rest is in.", False),
+        ("I dropped the patch that touched drivers/foo, applied the rest", False),
+        ("Applied by mistake to the wrong branch, moved it to togreg", False),
+        ("Note I didn't merge the dts patch", False),
+        ("Dropped the Fixes tag and applied.", False),
         (None, False),
     ],
 )

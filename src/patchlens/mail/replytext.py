@@ -987,16 +987,31 @@ def given_trailers(body: str) -> tuple[Trailer, ...]:
 
 # A maintainer taking back their own notice, in reply to it: "Sorry, this was done in error -
 # dropped it." (Mark Brown), "My apologies Darrick, this message was triggered by accident. I
-# didn't merge it" (a b4 thank-you sent by mistake). Read from the reply's first written line.
-_RETRACTION = re.compile(
+# didn't merge it" (a b4 thank-you sent by mistake), "Dropped for now so that ...",
+# "Unapplied, ...", "And pulled out again." Read from the reply's first written line.
+_TAKEN_BACK = re.compile(
     r"(?i)\b(?:done|sent|applied|triggered|pushed|merged|queued)\s+(?:\w+\s+)?"
-    r"(?:in\s+error|by\s+(?:accident|mistake)|accidentally|mistakenly|wrongly)\b"
-    r"|\bthis was (?:a mistake|an error|by accident)\b"
-    r"|\b(?:I|we)(?:'ve| have)? dropped (?:it|this|them|the (?:patch|patches|series))\b"
-    r"|\b(?:I|we) (?:didn'?t|did not|haven'?t|have not) (?:merge|apply|pick|queue)\b"
+    r"(?:in\s+error|by\s+(?:accident|mistake)|accidentally|mistakenly)\b"
+    r"|\b(?:I|we)(?:'ve| have)? dropped (?:it|this|them|the series)\b"
+    r"|\b(?:I|we) (?:didn'?t|did not|haven'?t|have not) (?:merge|apply|pick|queue)d?\s+"
+    r"(?:it|this|them|the series)\b"
+)
+_UNDONE = re.compile(
+    r"(?i)^\s*(?:and\s+)?(?:dropped|unapplied|backed\s+out|pulled\s+out|reverted)\b"
+)
+# Taken after all, or only a part taken back: "Dropped the Fixes tag and applied", "I didn't
+# apply patch 2, the rest is in", "Applied by mistake to the wrong branch, moved it".
+_DONE_AFTER = re.compile(r"(?i)\b(?:applied|queued|merged|pushed|picked)\b")
+_A_PART = re.compile(
+    r"(?i)\bpatch(?:es)?\s+#?\d|\bthe rest\b|\bexcept\b|\bmoved\b|\bwrong branch\b"
 )
 
 
 def is_retraction(first_line: str | None) -> bool:
-    """Whether a reply to one's own notice takes it back (see `_RETRACTION`). Pure."""
-    return bool(first_line) and _RETRACTION.search(first_line or "") is not None
+    """Whether a reply to one's own notice takes it back, whole (see `_TAKEN_BACK`). Pure."""
+    if not first_line or _A_PART.search(first_line):
+        return False
+    if _TAKEN_BACK.search(first_line):
+        return True
+    undone = _UNDONE.match(first_line)
+    return undone is not None and not _DONE_AFTER.search(first_line, undone.end())

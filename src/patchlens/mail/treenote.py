@@ -62,10 +62,15 @@ _LIST_TAGS = re.compile(r"^\s*(?:\[[^\[\]]*\]\s*)+")
 # "[ANNOUNCE] xfs-linux: for-next updated to 625f2cf0ed12", "[ANNOUNCE] xfs: for-next tree
 # updated to ...": the repository, its branch; and each listed subject's hash.
 _ANNOUNCE = re.compile(
-    r"(?i)^\s*\[ANNOUNCE\]\s+(?P<repo>[\w.+-]+):?\s+(?P<branch>[\w.+/-]+)\s+"
-    r"(?:tree\s+|branch\s+)?updated\s+to\b"
+    r"(?i)^\s*\[ANNOUNCE\]\s+(?P<repo>[\w.+-]+):?\s+(?:branch\s+)?(?P<branch>[\w.+/-]+)\s+"
+    r"(?:tree\s+|branch\s+)?(?:has\s+been\s+)?(?:updated|rebased)\b"
 )
+# A release's own commit among those listed ("Linux 6.12-rc3"): the branch was moved onto
+# mainline, and the listing is everybody's work, not what this tree took.
+_RELEASE = re.compile(r"^Linux \d+\.\d+(?:\.\d+)?(?:-rc\d+)?$")
 _HASH = re.compile(r"^\[[0-9a-f]{7,40}\]\s+")
+# A list's tags before "[ANNOUNCE]" ("[Linux-xfs] [ANNOUNCE] ...").
+_TAGS_BEFORE = re.compile(r"(?i)^\s*(?:\[(?!announce\])[^\[\]]*\]\s*)+")
 
 # SQL LIKE patterns (case-insensitive) of the subjects above, for finding notes among stored
 # messages without reading every body: a superset, `tree_note` decides (stages/pulled.py).
@@ -75,7 +80,8 @@ NOTE_SUBJECTS = (
     '[%] patch "%',
     '[%] applied "%',
     "[%: %] %",
-    "[announce] % updated to %",
+    "%[announce] % updated%",
+    "%[announce] % rebased%",
 )
 
 GITHUB_SENDER = "noreply@github.com"
@@ -101,8 +107,8 @@ def note_tree(subject: str, sender: str) -> str | None:
     is not told apart here from a push to the main branch; `tree_note` reads it)."""
     if (note := _note(subject)) is not None:
         return note[0]
-    if a := _ANNOUNCE.match(subject):
-        return f"{a['repo']}/{a['branch']}"
+    if a := _announce(subject):
+        return a
     if sender.lower() == GITHUB_SENDER and (g := _GITHUB_SUBJECT.match(subject)):
         return g["repo"]
     # A tip robot's note by its subject alone: only for a message known to be a note (a key
@@ -110,6 +116,16 @@ def note_tree(subject: str, sender: str) -> str | None:
     if c := _COMMIT_SUBJECT.match(subject):
         return c["tree"]
     return None
+
+
+def _announce(subject: str) -> str | None:
+    """The "repository/branch" a maintainer's announcement says moved, behind any list's
+    tags; None: no announcement, or of a stable branch ("linux-6.6.y", "for-stable"), whose
+    commits are backports of merged work."""
+    a = _ANNOUNCE.match(_TAGS_BEFORE.sub("", subject, count=1))
+    if a is None or "stable" in a["branch"].lower() or a["branch"].lower().endswith(".y"):
+        return None
+    return f"{a['repo']}/{a['branch']}"
 
 
 def _note(subject: str) -> tuple[str | None, str] | None:
@@ -154,12 +170,14 @@ def tree_note(subject: str, sender: str, body: str) -> TreeNote | None:
         patch = body[carried.start() :] if carried else ""
         pointers = tuple((p["key"], p["value"]) for p in _POINTER.finditer(patch))
         return TreeNote(branch, ((title, _author(patch, "From")),), pointers)
-    if a := _ANNOUNCE.match(subject):
+    if a := _announce(subject):
         listed = tuple(
             (_HASH.sub("", title), author.strip(" '\""))
             for author, title in shortlog_subjects(body)
         )
-        return TreeNote(f"{a['repo']}/{a['branch']}", listed, ()) if listed else None
+        if not listed or any(_RELEASE.match(title) for title, _who in listed):
+            return None
+        return TreeNote(a, listed, ())
     tree = note_tree(subject, sender)
     if tree is None or sender.lower() != GITHUB_SENDER:  # not a note, or a tip-like subject
         return None

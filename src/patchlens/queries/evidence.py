@@ -410,16 +410,23 @@ def _attach_pulled(
             keys_of[name] = spelling_keys(name)
         return keys_of[name]
 
-    items = list(
-        _rows(
-            conn,
-            lambda ks: _where(select(pi), pi.c.value, ks).order_by(pi.c.pull_key, pi.c.kind),
-            None if n_items <= len(values) else values,
-        )
+    # The titles listed (read apart: the items themselves stream, a merge window's pull
+    # lists thousands).
+    titled = sorted(
+        {
+            v
+            for chunk in chunks(sorted(v for k, v in wanted if k == "subject"))
+            for (v,) in conn.execute(
+                select(pi.c.value).where(pi.c.kind == "subject", pi.c.value.in_(chunk)).distinct()
+            )
+        }
     )
-    titled = {r.value for r in items if r.kind == "subject" and (r.kind, r.value) in wanted}
-    sent = _postings_titled(conn, sorted(titled))
-    for r in items:
+    sent = _postings_titled(conn, titled)
+    for r in _rows(
+        conn,
+        lambda ks: _where(select(pi), pi.c.value, ks).order_by(pi.c.pull_key, pi.c.kind),
+        None if n_items <= len(values) else values,
+    ):
         for v, i in wanted.get((r.kind, r.value), ()):
             # A subject names a posting of the commit's author only: two people post patches
             # of one title ("iio: dac: ad5624r: fix incorrect handling of an optional
@@ -432,13 +439,17 @@ def _attach_pulled(
             # pull request: the patch posted again there is the one taken, not the old one it
             # replaced, whose series linking did not join to it (alsa-devel: a 2021 posting
             # "merged" by a 2023 pull of its 2023 version, a series of its own).
+            # Posted again by the author (not someone re-posting it), for the same files (not a
+            # port to another project's tree: libxfs in xfsprogs), for review (not a stable
+            # backport or a pull request's patch).
             if r.kind == "subject" and any(
                 v.patches[i].date < date <= r.date
                 and other != series_of.get(v.key)
                 # (a shortlog with two authors of one title names neither: left alone)
                 and r.author
-                and keys(r.author) & keys(author)
-                for date, author, other in sent.get(r.value, ())
+                and keys(r.author) & keys(sender)
+                and files & set(v.patches[i].files)
+                for date, sender, other, files in sent.get(r.value, ())
             ):
                 continue
             idx, _row = taken.setdefault((v.key, r.pull_key), ({}, r))
@@ -495,30 +506,37 @@ def _retracted(conn: Connection, people: Identities, noticed: list[Row[Any]]) ->
     return out
 
 
-def _postings_titled(conn: Connection, titles: list[str]) -> dict[str, list[tuple[int, str, str]]]:
-    """Normalised title -> (date, author's name, series) of every posting of it in a version
-    but a pull request's own patches ("[PULL 03/22]", which carry the titles they list), by
-    the partial index of postings by title; the author is the "From:" line's when someone
-    else sent it."""
+def _postings_titled(
+    conn: Connection, titles: list[str]
+) -> dict[str, list[tuple[int, str, str, set[str]]]]:
+    """Normalised title -> (date, sender's name, series, files) of every posting of it that
+    its author sent (no "From:" line of another's) for review: not a pull request's patch
+    ("[PULL 03/22]", which carries the titles it lists) nor a stable backport; by the partial
+    index of postings by title."""
     a, m, vm, sv = (
         schema.message_analysis,
         schema.messages,
         schema.version_members,
         schema.series_versions,
     )
-    out: dict[str, list[tuple[int, str, str]]] = {}
+    out: dict[str, list[tuple[int, str, str, set[str]]]] = {}
     for chunk in chunks(titles):
-        for title, date, author, sender, series in conn.execute(
-            select(
-                a.c.normalized_title, m.c.date_utc, a.c.author_name, m.c.from_name, sv.c.series_key
-            )
+        for title, date, sender, series, files in conn.execute(
+            select(a.c.normalized_title, m.c.date_utc, m.c.from_name, sv.c.series_key, a.c.files)
             .join(m, m.c.id == a.c.message_pk)
             .join(vm, vm.c.message_pk == a.c.message_pk)
             .join(sv, sv.c.key == vm.c.version_key)
-            .where(a.c.is_posting, ~a.c.is_pull, a.c.normalized_title.in_(chunk))
+            .where(
+                a.c.is_posting,
+                ~a.c.is_pull,
+                a.c.author_name.is_(None),
+                ~sv.c.pull,
+                ~sv.c.backport,
+                a.c.normalized_title.in_(chunk),
+            )
         ):
             if date is not None:
-                out.setdefault(title, []).append((date, author or sender or "", series))
+                out.setdefault(title, []).append((date, sender or "", series, set(_files(files))))
     return out
 
 

@@ -81,7 +81,10 @@ from patchlens.store import schema
 #    are not versions of each other by the thread alone (review/versions.py).
 # 22: a notice its sender took back in a reply to it ("done in error - dropped it") merges
 #    nothing (mail/replytext.is_retraction, queries/evidence.py).
-DERIVED_VERSION = 22
+# 23: the third review's mends: a pull request's title is taken from an older posting only by
+#    its author's own later posting of the same files for review; a part taken back is no
+#    retraction; announcements behind a list's tag, of a stable branch or onto mainline.
+DERIVED_VERSION = 23
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).

@@ -397,6 +397,8 @@ def _redo_owed(
     changed, listed = pulled.sync_notes(conn, work.messages)
     rep.changed_rows += changed
     keys |= listed
+    # A new posting of a title an item lists may take the item from an older posting.
+    keys |= pulled.listed_titles(conn, work.messages)
     keys |= prerequisites.dependents_of(conn, keys)
     with reporter.task("computing metrics (series)", len(keys)) as task:
         authors = _authors_of(conn, people, keys)

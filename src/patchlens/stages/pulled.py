@@ -239,3 +239,27 @@ def sync(conn: Connection, pull_keys: Collection[str] | None) -> tuple[int, set[
     changed = sync_table(conn, pi, ("pull_key", "kind", "value"), rows, where=where)
     named = old | {(r["kind"], r["value"]) for r in rows}
     return changed, series_listed(conn, named) if changed else set()
+
+
+def listed_titles(conn: Connection, pks: Collection[int]) -> set[str]:
+    """The series that pull requests' or notes' subject items name, among the titles of the
+    new postings `pks`: a posting of a listed title may change which posting an item names
+    (the one its author posted last before it, queries/evidence.py), so every series
+    holding the title owes a recomputation, as in a full rebuild."""
+    a, pi = schema.message_analysis, schema.pull_items
+    titles = {
+        t
+        for chunk in chunks(sorted(pks))
+        for (t,) in conn.execute(
+            select(a.c.normalized_title).where(a.c.message_pk.in_(chunk), a.c.is_posting)
+        )
+        if t
+    }
+    listed = {
+        (SUBJECT, v)
+        for chunk in chunks(sorted(titles))
+        for (v,) in conn.execute(
+            select(pi.c.value).where(pi.c.kind == SUBJECT, pi.c.value.in_(chunk)).distinct()
+        )
+    }
+    return series_listed(conn, listed) if listed else set()
