@@ -112,6 +112,16 @@ A Author (1):
 """
 
 
+def _pull() -> bytes:
+    return mail(
+        "pull@x",
+        "[GIT PULL] tree for 6.2",
+        PULL,
+        "Mon, 1 Apr 2024 10:00:00 +0000",
+        sender="Maintainer Person",
+    )
+
+
 def test_a_pull_requests_title_goes_to_the_posting_sent_last_before_it(tmp_path: Path) -> None:
     """Posted in January, posted again in March by its author, for the same file, as a series
     of its own (the linking did not join them: another title for the cover, more files),
@@ -126,13 +136,7 @@ def test_a_pull_requests_title_goes_to_the_posting_sent_last_before_it(tmp_path:
         mail("old@x", "[PATCH] fix things", PATCH, "Mon, 1 Jan 2024 10:00:00 +0000"),
         mail("c2@x", "[PATCH v5 0/1] a new start", "cover\n", "Fri, 1 Mar 2024 10:00:00 +0000"),
         mail("new@x", "[PATCH v5 1/1] fix things", other, "Fri, 1 Mar 2024 10:00:01 +0000", "c2@x"),
-        mail(
-            "pull@x",
-            "[GIT PULL] tree for 6.2",
-            PULL,
-            "Mon, 1 Apr 2024 10:00:00 +0000",
-            sender="Maintainer Person",
-        ),
+        _pull(),
     ]
     db, _ = _build(tmp_path / "a", [day])
     merged = _merged(db)
@@ -151,13 +155,7 @@ def test_a_port_of_the_title_to_another_tree_takes_nothing(tmp_path: Path) -> No
     day = [
         mail("k@x", "[PATCH] fix things", PATCH, "Mon, 1 Jan 2024 10:00:00 +0000"),
         mail("u@x", "[PATCH] fix things", port, "Tue, 2 Jan 2024 10:00:00 +0000"),
-        mail(
-            "pull@x",
-            "[GIT PULL] tree for 6.2",
-            PULL,
-            "Mon, 1 Apr 2024 10:00:00 +0000",
-            sender="Maintainer Person",
-        ),
+        _pull(),
     ]
     db, _ = _build(tmp_path / "a", [day])
     assert _merged(db) == {"k@x": "fully", "u@x": "fully"}

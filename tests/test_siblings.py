@@ -7,26 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, select
-
-from patchlens.store import schema
+from tests.test_failed_send import _series as series_of
 from tests.test_review_incremental import PATCH, _build, mail
 
 
 def _diff(name: str) -> str:
     return PATCH.replace("x.c", f"{name}.c").replace("-a\n+b", f"-{name}\n+{name}2")
-
-
-def _series(db: Path) -> list[list[str]]:
-    engine = create_engine(f"sqlite:///{db}")
-    sv = schema.series_versions
-    with engine.connect() as conn:
-        rows = conn.execute(select(sv.c.series_key, sv.c.key).order_by(sv.c.seq)).all()
-    engine.dispose()
-    out: dict[str, list[str]] = {}
-    for series, key in rows:
-        out.setdefault(series, []).append(key)
-    return sorted(out.values())
 
 
 def test_patchsets_of_one_patchbomb_are_not_versions_of_each_other(tmp_path: Path) -> None:
@@ -48,7 +34,7 @@ def test_patchsets_of_one_patchbomb_are_not_versions_of_each_other(tmp_path: Pat
         ),
     ]
     db, _ = _build(tmp_path / "a", [day])
-    assert _series(db) == [["a@x"], ["b@x"]]
+    assert sorted(series_of(db).values()) == [["a@x"], ["b@x"]]
 
 
 def test_a_fix_sent_again_to_the_same_report_is_still_its_next_version(tmp_path: Path) -> None:
@@ -60,4 +46,4 @@ def test_a_fix_sent_again_to_the_same_report_is_still_its_next_version(tmp_path:
         mail("v2@x", "[PATCH v2] x: fix the oops", _diff("c"), "Tue, 2 Jan 2024 11:00:00", "bug@x"),
     ]
     db, _ = _build(tmp_path / "a", [day])
-    assert _series(db) == [["v1@x", "v2@x"]]
+    assert sorted(series_of(db).values()) == [["v1@x", "v2@x"]]
