@@ -73,7 +73,9 @@ from patchlens.review.model import (
 # 20: nor when followed by thanks ("... is already queued, thanks").
 # 21: a "[PATCHSET k/m]" or "[PATCHSET]" is a cover letter (stgit's; mail/subject.py).
 # 22: only when it carries no diff (mail/subject.py as_sent).
-ANALYSIS_VERSION = 22
+# 23: a link alone on the line after one naming a version is that version's
+#    (review/model.py mentioned_ids).
+ANALYSIS_VERSION = 23
 
 
 @dataclass(slots=True)

@@ -65,14 +65,23 @@ _VERSION_CONTEXT = re.compile(
 )
 
 
+# A line that is a link and nothing else ("https://lore.kernel.org/all/<id>/").
+_LINK_ALONE = re.compile(r"^\s*<?https?://\S+>?\s*$")
+
+
 def mentioned_ids(body: str) -> set[str]:
     """Message-IDs of earlier versions the text links to: lore / msgid.link URLs on a line
-    that speaks of a version ("v1: https://lore.kernel.org/r/<id>", b4's "Link to v2:").
-    Other links (a dependency, a report) name other work."""
+    that speaks of a version ("v1: https://lore.kernel.org/r/<id>", b4's "Link to v2:"), or
+    alone on the line after one ("* v4 patch series at :" then the link: alsa-devel, whose
+    v5 was a series of its own). Other links (a dependency, a report) name other work."""
     found = set()
+    after_version = False
     for line in body.splitlines():
-        if "@" in line and _VERSION_CONTEXT.search(line):
+        versioned = _VERSION_CONTEXT.search(line) is not None
+        if "@" in line and (versioned or (after_version and _LINK_ALONE.match(line))):
             found.update(m.rstrip(".,);>") for m in _MSGID_IN_TEXT.findall(line))
+        if line.strip():
+            after_version = versioned
     return found
 
 
