@@ -251,11 +251,12 @@ class Identities:
         self._spans: dict[str, Spans] = {}
         self._at: dict[str, set[str]] = {}  # name key -> the addresses it was seen under
         self._joined: dict[str, set[str]] = {}  # the names each address was joined to
-        # curated (address, sender address) joins, in the order made (a dict as a set)
-        # (address, sender address, name key or ""): a link of a name joins only when the
-        # sender address owns the name (a mailmap entry for a relayed name names its author)
+        # Curated joins (address, sender address, name key or ""), in the order made (a dict
+        # as a set): a link of a name joins only when the sender address owns the name (a
+        # mailmap entry for a relayed name names its author). `_curated` indexes the links of
+        # a name by (sender address, name), as `_join` reads them.
         self._links: dict[tuple[str, str, str], None] = {}
-        self._curated: dict[tuple[str, str], list[str]] = {}  # (address, name) -> links
+        self._curated: dict[tuple[str, str], list[str]] = {}
         self._relays: set[str] = set()  # addresses that carried a name not their owner's
         self._dirty = False  # a join made turned out to be a relay's: regroup
         self.moved = False
