@@ -594,13 +594,16 @@ def test_a_senders_postings_without_a_date_are_found_by_date(truth, tmp_path) ->
     db = tmp_path / "dateless.db"
     _copy(path, db)
     con = sqlite3.connect(db)
-    addr, pks = next(
-        (a, [int(x) for x in ids.split(",")][:2])
-        for a, ids in con.execute(
-            "SELECT m.from_addr, group_concat(m.id) FROM messages m"
+    # Postings of one sender and total: grouping reads those beside a numbered patch
+    # (review_incremental._classes).
+    addr, total, pks = next(
+        (a, n, [int(x) for x in ids.split(",")][:2])
+        for a, n, ids in con.execute(
+            "SELECT m.from_addr, a.total, group_concat(m.id) FROM messages m"
             " JOIN message_analysis a ON a.message_pk = m.id"
             " JOIN message_threads t ON t.message_pk = m.id"
-            " WHERE a.is_posting GROUP BY m.from_addr HAVING count(*) >= 2 ORDER BY m.from_addr"
+            " WHERE a.is_posting AND a.total IS NOT NULL"
+            " GROUP BY m.from_addr, a.total HAVING count(*) >= 2 ORDER BY m.from_addr, a.total"
         )
     )
     con.execute(f"UPDATE messages SET date_utc = NULL WHERE id IN ({pks[0]}, {pks[1]})")
@@ -609,7 +612,7 @@ def test_a_senders_postings_without_a_date_are_found_by_date(truth, tmp_path) ->
     new = Mail(
         pk=0,
         message_id="new@example.org",
-        subject=parse_subject("[PATCH] x"),
+        subject=parse_subject(f"[PATCH 1/{total}] x"),
         from_name="",
         from_addr=addr,
         date=0,

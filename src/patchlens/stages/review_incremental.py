@@ -538,7 +538,9 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
     the messages already placed in threads (a cold build places them a batch at a time).
 
     Each sender's own windows: one old posting in the part (a thread answered years later)
-    must not pull in everything its sender posted since."""
+    must not pull in everything its sender posted since. And only the postings grouping can
+    read across threads beside each (`_classes`): a maintainer's hundred single patches a
+    month are no context for the series he sends."""
     spans = _windows(posts, window)
     if not spans:
         return set()
@@ -548,8 +550,12 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
         near = or_(
             *(
                 # A message without a date is dated 0 by reconstruction (stages/mails.py).
-                and_(m.c.from_addr == addr, dated_between(m.c.date_utc, lo, hi))
-                for addr, lo, hi in spans[i : i + 100]
+                and_(
+                    m.c.from_addr == addr,
+                    dated_between(m.c.date_utc, lo, hi),
+                    *([] if total is None else [a.c.total == total]),
+                )
+                for addr, total, lo, hi in spans[i : i + 100]
             )
         )
         out |= {
@@ -564,24 +570,47 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
     return out
 
 
-def _windows(posts: list[Mail], window: int) -> list[tuple[str, int, int]]:
-    """(sender, from, to): each sender's posting dates widened by `window`, overlaps merged.
-    Pure."""
-    dates: dict[str, list[int]] = {}
+# A posting numbered without a total ("[PATCH 3]"): grouping may read any posting of its
+# sender beside it.
+_ANY = -1
+
+
+def _classes(p: Mail) -> int | None:
+    """Which of its sender's postings grouping can read beside `p` across threads: those of
+    its total (`_ANY`: all of them), or none. Pure.
+
+    review/series.py joins threads only by `_key` (a patch whose threading broke, siblings,
+    a patch re-rolled under its own earlier version), which holds the total, and by the
+    total of a partial re-roll; a version open under a key has a member of that key's total
+    (its cover, or the patch it took its numbers from). A posting without an index (a single
+    patch, a pull request) begins a version of its own and is never looked up by key."""
+    s = p.subject
+    if s.total is not None:
+        return s.total
+    return None if s.index is None else _ANY
+
+
+def _windows(posts: list[Mail], window: int) -> list[tuple[str, int | None, int, int]]:
+    """(sender, total or None for all, from, to): each sender's posting dates of each class
+    (`_classes`) widened by `window`, overlaps merged. Pure."""
+    dates: dict[tuple[str, int], list[int]] = {}
     for p in posts:
-        dates.setdefault(p.from_addr, []).append(p.date)
-    spans: list[tuple[str, int, int]] = []
-    for addr in sorted(dates):
+        cls = _classes(p)
+        if cls is not None:
+            dates.setdefault((p.from_addr, cls), []).append(p.date)
+    spans: list[tuple[str, int | None, int, int]] = []
+    for addr, cls in sorted(dates):
+        total = None if cls == _ANY else cls
         lo = hi = None
-        for d in sorted(dates[addr]):
+        for d in sorted(dates[addr, cls]):
             if hi is not None and d - window <= hi:
                 hi = d + window
                 continue
             if lo is not None and hi is not None:
-                spans.append((addr, lo, hi))
+                spans.append((addr, total, lo, hi))
             lo, hi = d - window, d + window
         if lo is not None and hi is not None:
-            spans.append((addr, lo, hi))
+            spans.append((addr, total, lo, hi))
     return spans
 
 
