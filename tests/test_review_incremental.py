@@ -138,3 +138,76 @@ def test_sender_postings_read_a_range_of_the_sender_date_index(tmp_path: Path) -
         assert "IS NULL" not in str(sql)
         assert "IS NULL" in str(select(m.c.id).where(near(-5, 5)).compile(conn))
     engine.dispose()
+
+
+def _patch(title: str) -> str:
+    path = title.split(":")[0]
+    return (
+        f"{title}.\n\nSigned-off-by: A Author <a@example.com>\n---\n"
+        f"diff --git a/{path}.c b/{path}.c\n--- a/{path}.c\n+++ b/{path}.c\n"
+        "@@ -1 +1 @@\n-a\n+b\n"
+    )
+
+
+def _dated(day: int, hour: int) -> str:
+    return f"{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][day % 7]}, {day + 1} Jan 2024 {hour:02d}:00:00 +0000"
+
+
+# Grouping across threads (review/series.py): patches whose threading broke join the version
+# of their key sent shortly before; a patch re-rolled alone, in a thread of its own, replaces
+# its patch of the earlier version of its total. Around them, the same sender's postings of
+# other totals, which grouping never reads beside them.
+CROSS = [
+    [
+        mail("w0@x", "[PATCH 0/3] widget: things", "cover\n", _dated(0, 9)),
+        mail("w1@x", "[PATCH 1/3] widget: one", _patch("widget: one"), _dated(0, 10), "w0@x"),
+        mail("g0@x", "[PATCH 0/2] gadget: stuff", "cover\n", _dated(0, 11)),
+        mail("g1@x", "[PATCH 1/2] gadget: x", _patch("gadget: x"), _dated(0, 11), "g0@x"),
+        mail("g2@x", "[PATCH 2/2] gadget: y", _patch("gadget: y"), _dated(0, 11), "g0@x"),
+        mail("s1@x", "[PATCH] single: one", _patch("single: one"), _dated(0, 12)),
+    ],
+    [  # the rest of the widget series, its threading broken
+        mail("w2@x", "[PATCH 2/3] widget: two", _patch("widget: two"), _dated(0, 14)),
+        mail("w3@x", "[PATCH 3/3] widget: three", _patch("widget: three"), _dated(0, 14)),
+        mail("s2@x", "[PATCH] single: two", _patch("single: two"), _dated(1, 8)),
+        mail("t1@x", "[PATCH 1/4] thing: a", _patch("thing: a"), _dated(1, 9)),
+    ],
+    [  # one gadget patch re-rolled in a thread of its own
+        mail("h2@x", "[PATCH v2 2/2] gadget: y", _patch("gadget: y"), _dated(3, 9)),
+    ],
+]
+
+
+def test_grouping_across_threads_equals_from_scratch(tmp_path: Path) -> None:
+    """New postings that grouping joins to versions in other threads (broken threading, a
+    partial re-roll sent alone) change those versions as a rebuild of everything does, in
+    date order and with the days arriving in reverse (the re-roll before what it re-rolls: a
+    stored version changes that no new message belongs to). The windows of a sender's
+    postings read around new ones (review_incremental._classes) must reach them."""
+    full_db, _ = _build(tmp_path / "full", [[m for day in CROSS for m in day]])
+    b = _by_message_id(full_db)
+    rerolled = {
+        r[0]: r for r in _rows(full_db, "SELECT key, partial, rerolls_key FROM series_versions")
+    }
+    assert rerolled["h2@x"][1:] == (1, "g0@x")
+    members = _rows(
+        full_db,
+        "SELECT m.message_id FROM version_members v JOIN messages m ON m.id = v.message_pk WHERE v.version_key = 'w0@x'",
+    )
+    assert {r[0] for r in members} == {"w0@x", "w1@x", "w2@x", "w3@x"}
+    for order, days in (("in order", CROSS), ("reversed", CROSS[::-1])):
+        step_db, reports = _build(tmp_path / order.replace(" ", "-"), days)
+        assert all(r.review.incremental for r in reports[1:]), order
+        a = _by_message_id(step_db)
+        for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
+            assert a[table] == b[table], (order, table)
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
