@@ -150,7 +150,8 @@ def _patch(title: str) -> str:
 
 
 def _dated(day: int, hour: int) -> str:
-    return f"{['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][day % 7]}, {day + 1} Jan 2024 {hour:02d}:00:00 +0000"
+    weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][day % 7]  # 1 Jan 2024: Monday
+    return f"{weekday}, {day + 1} Jan 2024 {hour:02d}:00:00 +0000"
 
 
 # Grouping across threads (review/series.py): patches whose threading broke join the version
@@ -192,7 +193,8 @@ def test_grouping_across_threads_equals_from_scratch(tmp_path: Path) -> None:
     assert rerolled["h2@x"][1:] == (1, "g0@x")
     members = _rows(
         full_db,
-        "SELECT m.message_id FROM version_members v JOIN messages m ON m.id = v.message_pk WHERE v.version_key = 'w0@x'",
+        "SELECT m.message_id FROM version_members v JOIN messages m ON m.id = v.message_pk"
+        " WHERE v.version_key = 'w0@x'",
     )
     assert {r[0] for r in members} == {"w0@x", "w1@x", "w2@x", "w3@x"}
     for order, days in (("in order", CROSS), ("reversed", CROSS[::-1])):
