@@ -382,3 +382,47 @@ def test_a_relays_address_is_its_owners_whoever_sent_most_from_it() -> None:
     people = Identities()
     people.add_dated(_rows())
     assert people.relay_owners() == {ANDREY: f"addr:{ANDREY}"}
+
+
+def test_the_people_rows_of_relayed_people_equal_a_full_count(tmp_path: Path, monkeypatch) -> None:
+    """An update recounts the people who sent new mail (stages/metrics.people_rows): those
+    who share an address with others (a relay) from counts grouped by name and address,
+    and, when a tie in their most used name or address needs the order of their messages,
+    by reading those messages. Either way their rows are those of a count of everything."""
+    from patchlens.identity.bots import BotMatcher
+    from patchlens.queries.evidence import people_of
+    from patchlens.stages import metrics
+
+    days = _days()
+    darrick = f"Darrick J. Wong <{DARRICK}>"
+    days[1] += [  # Darrick: one message of his own, one relayed: his two addresses tie
+        _mail("d1@x", "[PATCH] xfs: his own", PATCH.replace("+b", "+d"), 3, darrick),
+        _mail("d2@x", "[PATCH] xfs: relayed too", PATCH.replace("+b", "+e"), 12, darrick),
+    ]
+    days[1][-1] = days[1][-1].replace(f"<{DARRICK}>".encode(), f"<{ANDREY}>".encode(), 1)
+    db, _ = _build(tmp_path, days)
+    ordered: list[set[str] | None] = []
+    read = metrics.identity_rows
+
+    def identity_rows(messages, people, org_of, is_bot, only=None):
+        ordered.append(only)
+        return read(messages, people, org_of, is_bot, only)
+
+    monkeypatch.setattr(metrics, "identity_rows", identity_rows)
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        people = people_of(conn)
+        assert people.shared(ANDREY)
+
+        def org(addr: str, _date: int) -> str:
+            return addr.rpartition("@")[2]
+
+        full = {r["identity"]: r for r in metrics.people_rows(conn, people, org, BotMatcher())}
+        ordered.clear()
+        only = {who: set() for who in full}
+        part = metrics.people_rows(conn, people, org, BotMatcher(), only)
+    engine.dispose()
+    assert {r["identity"]: r for r in part} == full
+    # Only Darrick's tie was read message by message; Andrey and Christoph were counted.
+    assert ordered == [{people("Darrick J. Wong", DARRICK)}]
+    assert full[people("Darrick J. Wong", DARRICK)]["address"] == DARRICK

@@ -782,9 +782,27 @@ def people_rows(
         )
         if not rest:
             return rows
-        query = query.where(among(conn, m.c.from_addr, set().union(*(addrs[w] for w in rest))))
+        shared = set().union(*(addrs[w] for w in rest))
+        # Each (name, address) pair is one person's (`people`): grouped counts of the pairs
+        # give those people's rows, unless a tie needs the order of their messages.
+        acc = {who: _Recount() for who in rest}
+        for name, addr, n, lo, hi in _grouped(conn, shared):
+            a = acc.get(people(name, addr))
+            if a is not None:
+                a.add(name, addr, n, lo, hi, is_bot)
+        ordered = set()
+        for who, a in acc.items():
+            row = a.untied_row(who, org_of) if a.used else None
+            if row is not None:
+                rows.append(row)
+            elif a.used:
+                ordered.add(who)
+        if not ordered:
+            return rows
+        shared = set().union(*(addrs[w] for w in ordered))
+        query = query.where(among(conn, m.c.from_addr, shared))
         found = conn.execute(query.order_by(m.c.date_utc, m.c.message_id))
-        return rows + identity_rows(found, people, org_of, is_bot, rest)
+        return rows + identity_rows(found, people, org_of, is_bot, ordered)
     # Every message: streamed (PostgreSQL would otherwise hand the whole result over at once).
     found = conn.execute(
         query.order_by(m.c.date_utc, m.c.message_id).execution_options(yield_per=STREAM_ROWS)
@@ -809,13 +827,22 @@ def _recounts(
     most used name or address go to the one used first, and the organisation is that of the
     address of the last message, in the order (date, Message-ID) a full count reads them:
     the database decides both, asked only when there is a tie."""
-    m = schema.messages
     whose: dict[str, list[str]] = {}
     for who, aa in addrs.items():
         for a in aa:
             whose.setdefault(a, []).append(who)
     acc = {who: _Recount() for who in addrs}
-    for name, addr, n, lo, hi in rows_in(
+    for name, addr, n, lo, hi in _grouped(conn, whose):
+        for who in whose[addr]:
+            acc[who].add(name, addr, n, lo, hi, is_bot)
+    # An identity none of whose addresses sent anything has no row, as in a full count.
+    return [a.row(conn, who, addrs[who], org_of) for who, a in acc.items() if a.used]
+
+
+def _grouped(conn: Connection, addrs: Iterable[str]) -> list[Any]:
+    """(name, address, messages, first date, last date) of every pair sent from `addrs`."""
+    m = schema.messages
+    return rows_in(
         conn,
         lambda c: (
             select(
@@ -828,12 +855,8 @@ def _recounts(
             .where(m.c.from_addr.in_(c))
             .group_by(m.c.from_name, m.c.from_addr)
         ),
-        whose,
-    ):
-        for who in whose[addr]:
-            acc[who].add(name, addr, n, lo, hi, is_bot)
-    # An identity none of whose addresses sent anything has no row, as in a full count.
-    return [a.row(conn, who, addrs[who], org_of) for who, a in acc.items() if a.used]
+        addrs,
+    )
 
 
 class _Recount:
@@ -869,6 +892,39 @@ class _Recount:
                 self.at_last.add(addr)
         self.human = self.human or not is_bot(name, addr)
 
+    def untied_row(self, who: str, org_of: OrgOf) -> dict[str, Any] | None:
+        """`row` when no tie needs the order of the messages (the most used name and
+        address, the address of the last date each one), else None: for an identity that
+        shares an address with others (a relay), whose messages no query by address can
+        tell apart."""
+
+        def only_top(counts: Counter[str]) -> str | None:
+            top = max(counts.values())
+            tied = [k for k, v in counts.items() if v == top]
+            return tied[0] if len(tied) == 1 else None
+
+        address = only_top(self.used)
+        name = only_top(self.names) if self.names else ""
+        if address is None or name is None or len(self.at_last) > 1:
+            return None
+        (last_addr,) = self.at_last or {address}
+        return self._row(who, name, address, last_addr, org_of)
+
+    def _row(
+        self, who: str, name: str, address: str, last_addr: str, org_of: OrgOf
+    ) -> dict[str, Any]:
+        return {
+            "identity": who,
+            "name": name,
+            "address": address,
+            "addresses": json.dumps(sorted(self.used)),
+            "org": org_of(last_addr, self.last or 0),
+            "messages": sum(self.used.values()),
+            "first_date": self.first,
+            "last_date": self.last,
+            "is_bot": not self.human,
+        }
+
     def row(self, conn: Connection, who: str, addrs: set[str], org_of: OrgOf) -> dict[str, Any]:
         m = schema.messages
         mine = among(conn, m.c.from_addr, addrs)
@@ -896,17 +952,8 @@ class _Recount:
                 .order_by(m.c.message_id.desc())
                 .limit(1)
             ).scalar_one()
-        return {
-            "identity": who,
-            "name": earliest(m.c.from_name, self.names) if self.names else "",
-            "address": address,
-            "addresses": json.dumps(sorted(self.used)),
-            "org": org_of(last_addr, self.last or 0),
-            "messages": sum(self.used.values()),
-            "first_date": self.first,
-            "last_date": self.last,
-            "is_bot": not self.human,
-        }
+        name = earliest(m.c.from_name, self.names) if self.names else ""
+        return self._row(who, name, address, last_addr, org_of)
 
 
 def identity_rows(
