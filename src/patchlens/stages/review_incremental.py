@@ -305,8 +305,9 @@ def _rebuild_part(
     # 3. Links, resumed for the people of what changed.
     links_out: dict[str, Link | None] = {}
     link_scope: set[str] = set()
+    reread: dict[str, Version] = {}
     if changed or removed:
-        links_out, link_scope = _relink(conn, changed, removed, by_key, people, got)
+        links_out, link_scope, reread = _relink(conn, changed, removed, by_key, people, got)
 
     # 4. Replies in every thread whose postings or shape changed.
     reply_threads = {t.thread for t in threads.values()} | {t.thread for t in before.values()}
@@ -340,6 +341,8 @@ def _rebuild_part(
     }
     chain_keys = (chain_keys - removed_keys) | {v.key for v in changed}
     here = {k: by_key[k] for k in chain_keys if k in by_key}
+    # The stored versions linking decided again are read already (most of the chains').
+    here.update((k, reread[k]) for k in chain_keys - here.keys() if k in reread)
     here.update(stored_versions(conn, chain_keys - here.keys(), got))
     stored_links = _stored_links(conn, chain_keys - link_scope)
     links = [lk for k, lk in links_out.items() if lk is not None and k in chain_keys]
@@ -635,10 +638,10 @@ def _relink(
     current: dict[str, Version],
     people: Identities,
     got: Loaded,
-) -> tuple[dict[str, Link | None], set[str]]:
+) -> tuple[dict[str, Link | None], set[str], dict[str, Version]]:
     """Links into every version, of the people of `changed` and `removed`, dated from the
-    earliest of them on: the decisions that can differ. Returns {version key: link or None}
-    and the keys decided.
+    earliest of them on: the decisions that can differ. Returns {version key: link or None},
+    the keys decided, and the stored versions among them as read (whole).
 
     Only the versions those decisions can see are read: from MAX_GAP before the first of them
     on. What counts as a common word of a person before that comes from the stored totals
@@ -725,7 +728,7 @@ def _relink(
             linker.remember_kept(*v, h.identities(people), h.key in has_next)
         else:  # a version the store lists but could not give back in full
             linker.count(h.identities(people), title_tokens(normalize_title(h.title)))
-    return out, suffix_keys
+    return out, suffix_keys, stream.whole_read
 
 
 class _Stream:
@@ -733,9 +736,10 @@ class _Stream:
     forgotten: the linker keeps only what it needs of them (`Seen`), so memory holds one
     piece, not a prolific person's whole 400 days of mail.
 
-    A version to decide again (in `whole`) is read in full; any other, only remembered, as
-    what linking keeps of it (stages/linkfeatures.py), or in full when the store has no such
-    row for it (made before them and not filled yet)."""
+    A version to decide again (in `whole`) is read in full, and kept (`whole_read`: the
+    series rebuilt after linking hold it); any other, only remembered, as what linking keeps
+    of it (stages/linkfeatures.py), or in full when the store has no such row for it (made
+    before them and not filled yet), and forgotten."""
 
     PIECE = 2000
 
@@ -744,6 +748,7 @@ class _Stream:
         self.piece_of = {k: i // self.PIECE for i, k in enumerate(keys)}
         self.read = -1
         self.ahead: dict[str, Version | tuple[Seen, Features]] = {}
+        self.whole_read: dict[str, Version] = {}
 
     def take(self, key: str) -> Version | tuple[Seen, Features] | None:
         piece = self.piece_of.get(key)
@@ -753,11 +758,15 @@ class _Stream:
             self.read += 1
             start = self.read * self.PIECE
             keys = self.keys[start : start + self.PIECE]
-            light = linkfeatures.kept(self.conn, [k for k in keys if k not in self.whole])
+            whole = {k for k in keys if k in self.whole}
+            light = linkfeatures.kept(self.conn, [k for k in keys if k not in whole])
+            full = stored_versions(self.conn, whole, self.got)
+            self.whole_read.update(full)
             self.ahead = {  # the pieces before are all given out (keys come in order)
                 **self.ahead,
                 **light,
-                **stored_versions(self.conn, set(keys) - light.keys(), self.got.layer()),
+                **full,
+                **stored_versions(self.conn, set(keys) - light.keys() - whole, self.got.layer()),
             }
         return self.ahead.pop(key, None)
 
