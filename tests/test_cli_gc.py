@@ -36,3 +36,23 @@ def test_an_update_collects_less_often_and_puts_the_thresholds_back(
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*before)
+
+
+def test_an_update_that_fails_to_open_its_store_puts_the_thresholds_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def open_store(_db):
+        raise RuntimeError("no such store")
+
+    monkeypatch.setattr(cli, "open_store", open_store)
+    monkeypatch.setattr(cli.state, "db", str(tmp_path / "s.db"))
+    monkeypatch.setattr(cli.state, "config", None)
+    monkeypatch.chdir(tmp_path)
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with pytest.raises(RuntimeError):
+            cli._run_update()
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)

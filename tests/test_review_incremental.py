@@ -213,3 +213,75 @@ def _rows(db: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def _at(stamp: str) -> str:
+    return f"{stamp} +0000"
+
+
+# A version whose members say different totals: a cover "0/3" whose first patch says "1/4"
+# (the version takes 4). A patch "2/3" whose threading broke joins it by the cover's total,
+# and a patch re-rolled alone in another thread ("v2 2/4") re-rolls it by the version's: the
+# window around the late "2/3" must read the postings of the version's total too. And a
+# cover dated after its first patch (a clock's skew) at the far end of the re-roll window:
+# the window around the re-roll reads the sender's covers whatever their total.
+MIXED = [
+    [
+        mail("c0@x", "[PATCH 0/3] foo: add", "cover\n", _at("Wed, 10 Jan 2024 09:00:00")),
+        mail(
+            "c1@x",
+            "[PATCH 1/4] foo: first",
+            _patch("foo: first"),
+            _at("Wed, 10 Jan 2024 09:01:00"),
+            "c0@x",
+        ),
+        mail(
+            "r2@x",
+            "[PATCH v2 2/4] foo: second",
+            _patch("foo: second"),
+            _at("Mon, 15 Jan 2024 09:00:00"),
+        ),
+        mail("b0@x", "[PATCH 0/3] bar: add", "cover\n", _at("Wed, 31 Jan 2024 10:30:00")),
+        mail(
+            "b1@x",
+            "[PATCH 1/4] bar: first",
+            _patch("bar: first"),
+            _at("Wed, 31 Jan 2024 09:50:00"),
+            "b0@x",
+        ),
+    ],
+    [  # late: the broken "2/3" of foo
+        mail(
+            "c2@x",
+            "[PATCH 2/3] foo: second",
+            _patch("foo: second"),
+            _at("Wed, 10 Jan 2024 09:02:00"),
+        ),
+    ],
+    [  # bar's "1/4" re-rolled alone, thirty days less half an hour after its cover
+        mail(
+            "q1@x",
+            "[PATCH v2 1/4] bar: first",
+            _patch("bar: first"),
+            _at("Fri, 1 Mar 2024 10:00:00"),
+        ),
+    ],
+]
+
+
+def test_versions_of_mixed_totals_equal_from_scratch(tmp_path: Path) -> None:
+    """The windows an incremental rebuild reads (review_incremental._sender_postings) reach
+    what grouping reads across threads when a version's members say different totals, and
+    when its cover is dated after its patches at the window's far end."""
+    full_db, _ = _build(tmp_path / "full", [[m for day in MIXED for m in day]])
+    b = _by_message_id(full_db)
+    rows = _rows(full_db, "SELECT key, partial, rerolls_key FROM series_versions")
+    rerolled = {r[0]: r[1:] for r in rows}
+    assert rerolled["r2@x"] == (1, "c0@x")
+    assert rerolled["q1@x"] == (1, "b0@x")
+    for order, days in (("in order", MIXED), ("reversed", MIXED[::-1])):
+        step_db, reports = _build(tmp_path / order.replace(" ", "-"), days)
+        assert all(r.review.incremental for r in reports[1:]), order
+        a = _by_message_id(step_db)
+        for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
+            assert a[table] == b[table], (order, table)

@@ -268,10 +268,11 @@ def _run_update(
     # of 2, for almost no garbage in cycles. Young collections every 50,000 allocations, not
     # 700 (docs/PERFORMANCE.md). Put back after: a caller in the same process keeps its own.
     thresholds = gc.get_threshold()
-    gc.set_threshold(UPDATE_GC_THRESHOLD, *thresholds[1:])
-    engine = open_store(state.db)
-    reporter = Reporter(quiet=state.quiet, console=err)
+    engine = None
     try:
+        gc.set_threshold(UPDATE_GC_THRESHOLD, *thresholds[1:])
+        engine = open_store(state.db)
+        reporter = Reporter(quiet=state.quiet, console=err)
         with _store_lock(engine, wait), _cluster(scheduler):
             _register_configured(engine, cfg)
             reports = ingest.run_update(engine, cache_dir(url), reporter)
@@ -287,7 +288,8 @@ def _run_update(
     finally:
         # Closed here, not when the interpreter ends: SQLite checkpoints the WAL as the
         # last connection closes, and `_exit_now` may end the process without closing it.
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
         gc.set_threshold(*thresholds)
 
 

@@ -449,8 +449,76 @@ def _versions_part(
     """The versions of the closure's postings, rebuilt with the same senders' postings within
     `window` around them and everything they belong to: (scope, versions, changed,
     removed). Raises _RimChanged when a version outside the closure would
-    change."""
-    scope = set(closure) | _sender_postings(conn, posts, window)
+    change.
+
+    The window around a posting also reads the totals of the versions it belongs to (stored
+    and rebuilt): a version's members may differ in total (a cover "0/3" whose first patch
+    says "1/4"), and another thread's partial re-roll reads the version's total. Those
+    totals are known once grouped: the part is grouped again with them, until none is new."""
+    also: dict[int, set[int]] = {}
+    while True:
+        part = _versions_grouped(conn, closure, posts, window, also, got, total, threads)
+        scope, old_keys, stored, versions = part
+        wider = _version_totals(posts, [*versions, *stored.values()])
+        if all(ts <= also.get(pk, set()) for pk, ts in wider.items()):
+            break
+        also = {pk: also.get(pk, set()) | wider.get(pk, set()) for pk in also.keys() | wider}
+    by_key = {v.key: v for v in versions}
+    changed = []
+    rim = []
+    for v in versions:
+        s = stored.get(v.key)
+        same = (
+            s is not None
+            and version_facts(s) == version_facts(v)
+            and not any(m.pk in moved for m in v.members)
+        )
+        if same:
+            continue
+        if not any(m.pk in closure for m in v.members):
+            rim.append(v)
+        changed.append(v)
+    if rim:
+        raise _RimChanged(
+            f"version {rim[0].key} outside the new mail's threads changes"
+            + (f" (and {len(rim) - 1} more)" if len(rim) > 1 else ""),
+            rim,
+        )
+    removed = [stored[k] for k in old_keys if k not in by_key]
+    return scope, versions, changed, removed
+
+
+def _version_totals(posts: list[Mail], versions: list[Version]) -> dict[int, set[int]]:
+    """For each of `posts`, the totals of the members of the versions among `versions` it
+    belongs to, beside its own (`_classes`). Pure."""
+    centres = {p.pk: p for p in posts}
+    out: dict[int, set[int]] = {}
+    for v in versions:
+        members = v.members
+        here = [m.pk for m in members if m.pk in centres]
+        if not here:
+            continue
+        totals = {m.subject.total for m in members if m.subject.total is not None}
+        for pk in here:
+            mine = totals - {centres[pk].subject.total}
+            if mine:
+                out.setdefault(pk, set()).update(mine)
+    return out
+
+
+def _versions_grouped(
+    conn: Connection,
+    closure: set[int],
+    posts: list[Mail],
+    window: int,
+    also: dict[int, set[int]],
+    got: Loaded,
+    total: int,
+    threads: dict[int, ThreadLink],
+) -> tuple[set[int], set[str], dict[str, Version], list[Version]]:
+    """The part's messages (the closure, the windows of `posts`, their versions' members
+    and threads), the stored versions of its postings, and its versions grouped again."""
+    scope = set(closure) | _sender_postings(conn, posts, window, also)
     old_keys: set[str] = set()
     seen_threads = {t.thread for t in threads.values()}
     while True:
@@ -478,30 +546,7 @@ def _versions_part(
     if total > SMALL and len(scope) > MAX_SHARE * total:
         raise Fallback(f"new mail's versions reach {len(scope)} of {total} messages")
     stored = stored_versions(conn, old_keys, got)
-    versions = group_versions([got.mails[pk] for pk in scope])
-    by_key = {v.key: v for v in versions}
-    changed = []
-    rim = []
-    for v in versions:
-        s = stored.get(v.key)
-        same = (
-            s is not None
-            and version_facts(s) == version_facts(v)
-            and not any(m.pk in moved for m in v.members)
-        )
-        if same:
-            continue
-        if not any(m.pk in closure for m in v.members):
-            rim.append(v)
-        changed.append(v)
-    if rim:
-        raise _RimChanged(
-            f"version {rim[0].key} outside the new mail's threads changes"
-            + (f" (and {len(rim) - 1} more)" if len(rim) > 1 else ""),
-            rim,
-        )
-    removed = [stored[k] for k in old_keys if k not in by_key]
-    return scope, versions, changed, removed
+    return scope, old_keys, stored, group_versions([got.mails[pk] for pk in scope])
 
 
 def _stored_activity(conn: Connection, keys: set[str], skip: set[int]) -> dict[str, int]:
@@ -536,15 +581,20 @@ def _stored_threads(conn: Connection, pks: set[int]) -> dict[int, ThreadLink]:
     }
 
 
-def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[int]:
+def _sender_postings(
+    conn: Connection, posts: list[Mail], window: int, also: dict[int, set[int]] | None = None
+) -> set[int]:
     """Postings by the senders of `posts` within the grouping windows around them, among
     the messages already placed in threads (a cold build places them a batch at a time).
 
     Each sender's own windows: one old posting in the part (a thread answered years later)
     must not pull in everything its sender posted since. And only the postings grouping can
     read across threads beside each (`_classes`): a maintainer's hundred single patches a
-    month are no context for the series he sends."""
-    spans = _windows(posts, window)
+    month are no context for the series he sends. `also`: more totals to read around some
+    of `posts` (by primary key). The sender's cover letters are read whatever their total: a
+    version is dated by its cover, which may say another total than its patches, and those
+    may be dated before it (a clock's skew)."""
+    spans = _windows(posts, window, also or {})
     if not spans:
         return set()
     m, a, mt = schema.messages, schema.message_analysis, schema.message_threads
@@ -556,7 +606,7 @@ def _sender_postings(conn: Connection, posts: list[Mail], window: int) -> set[in
                 and_(
                     m.c.from_addr == addr,
                     dated_between(m.c.date_utc, lo, hi),
-                    *([] if total is None else [a.c.total == total]),
+                    *([] if total is None else [or_(a.c.total == total, a.c.idx == 0)]),
                 )
                 for addr, total, lo, hi in spans[i : i + 100]
             )
@@ -593,14 +643,17 @@ def _classes(p: Mail) -> int | None:
     return None if s.index is None else _ANY
 
 
-def _windows(posts: list[Mail], window: int) -> list[tuple[str, int | None, int, int]]:
+def _windows(
+    posts: list[Mail], window: int, also: dict[int, set[int]] | None = None
+) -> list[tuple[str, int | None, int, int]]:
     """(sender, total or None for all, from, to): each sender's posting dates of each class
-    (`_classes`) widened by `window`, overlaps merged. Pure."""
+    (`_classes`, and the totals `also` gives for a posting) widened by `window`, overlaps
+    merged. Pure."""
     dates: dict[tuple[str, int], list[int]] = {}
     for p in posts:
         cls = _classes(p)
-        if cls is not None:
-            dates.setdefault((p.from_addr, cls), []).append(p.date)
+        for c in ({cls} if cls is not None else set()) | (also or {}).get(p.pk, set()):
+            dates.setdefault((p.from_addr, c), []).append(p.date)
     spans: list[tuple[str, int | None, int, int]] = []
     for addr, cls in sorted(dates):
         total = None if cls == _ANY else cls
