@@ -460,9 +460,14 @@ def _versions_part(
         part = _versions_grouped(conn, closure, posts, window, also, got, total, threads)
         scope, old_keys, stored, versions = part
         wider = _version_totals(posts, [*versions, *stored.values()])
-        if all(ts <= also.get(pk, set()) for pk, ts in wider.items()):
+        new = {pk: ts - also.get(pk, set()) for pk, ts in wider.items()}
+        new = {pk: ts for pk, ts in new.items() if ts}
+        if not new:
             break
-        also = {pk: also.get(pk, set()) | wider.get(pk, set()) for pk in also.keys() | wider}
+        also = {pk: also.get(pk, set()) | new.get(pk, set()) for pk in also.keys() | new}
+        # Grouped again only if those totals' windows hold postings the part lacks.
+        if not _sender_postings(conn, [p for p in posts if p.pk in new], window, new) - scope:
+            break
     by_key = {v.key: v for v in versions}
     changed = []
     rim = []
@@ -591,35 +596,46 @@ def _sender_postings(
     must not pull in everything its sender posted since. And only the postings grouping can
     read across threads beside each (`_classes`): a maintainer's hundred single patches a
     month are no context for the series he sends. `also`: more totals to read around some
-    of `posts` (by primary key). The sender's cover letters are read whatever their total: a
-    version is dated by its cover, which may say another total than its patches, and those
-    may be dated before it (a clock's skew)."""
+    of `posts` (by primary key). Beside the postings of a total, the covers of the stored
+    versions of that total: a version is dated by its cover, which may say another total
+    than its patches, and those may be dated before it (a clock's skew)."""
     spans = _windows(posts, window, also or {})
     if not spans:
         return set()
     m, a, mt = schema.messages, schema.message_analysis, schema.message_threads
+    vm, sv = schema.version_members, schema.series_versions
     out: set[int] = set()
     for i in range(0, len(spans), 100):
-        near = or_(
-            *(
-                # A message without a date is dated 0 by reconstruction (stages/mails.py).
-                and_(
-                    m.c.from_addr == addr,
-                    dated_between(m.c.date_utc, lo, hi),
-                    *([] if total is None else [or_(a.c.total == total, a.c.idx == 0)]),
+        some = spans[i : i + 100]
+
+        def near(total_of: Any, some: list[tuple[str, int | None, int, int]] = some) -> Any:
+            return or_(
+                *(
+                    # A message without a date is dated 0 by reconstruction (stages/mails.py).
+                    and_(
+                        m.c.from_addr == addr,
+                        dated_between(m.c.date_utc, lo, hi),
+                        *([] if total is None else [total_of == total]),
+                    )
+                    for addr, total, lo, hi in some
                 )
-                for addr, total, lo, hi in spans[i : i + 100]
             )
+
+        postings = (
+            select(m.c.id)
+            .join(a, a.c.message_pk == m.c.id)
+            .join(mt, mt.c.message_pk == m.c.id)
+            .where(near(a.c.total), a.c.is_posting)
         )
-        out |= {
-            pk
-            for (pk,) in conn.execute(
-                select(m.c.id)
-                .join(a, a.c.message_pk == m.c.id)
-                .join(mt, mt.c.message_pk == m.c.id)
-                .where(near, a.c.is_posting)
-            )
-        }
+        covers = (
+            select(m.c.id)
+            .join(vm, and_(vm.c.message_pk == m.c.id, vm.c.idx == 0))
+            .join(sv, sv.c.key == vm.c.version_key)
+            .where(near(sv.c.total))
+        )
+        out |= {pk for (pk,) in conn.execute(postings)}
+        if any(total is not None for _addr, total, _lo, _hi in some):
+            out |= {pk for (pk,) in conn.execute(covers)}
     return out
 
 
