@@ -285,3 +285,94 @@ def test_versions_of_mixed_totals_equal_from_scratch(tmp_path: Path) -> None:
         a = _by_message_id(step_db)
         for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
             assert a[table] == b[table], (order, table)
+
+
+# Grouping measures a re-roll from the version it re-rolls, not from the patch that joined
+# that version: the windows around a late patch must reach around its version's date too.
+# bar: a late "2/3" (threading broken) joins a version dated by its cover, 35 minutes after
+# the patch; the "v2 2/4" re-rolled alone 30 days less 10 minutes after that cover re-rolls
+# it. baz: a late "v2 3/4" joins, 23 hours after, a "v2 2/4" sent alone, which then re-rolls
+# the first version sent 30 days less an hour before it.
+BAR, BAZ = "Bea Bar", "Cid Baz"
+DATED = [
+    [
+        mail(
+            "b0@x", "[PATCH 0/3] bar: add", "cover\n", _at("Wed, 31 Jan 2024 10:30:00"), None, BAR
+        ),
+        mail(
+            "b1@x",
+            "[PATCH 1/4] bar: first",
+            _patch("bar: first"),
+            _at("Wed, 31 Jan 2024 09:50:00"),
+            "b0@x",
+            BAR,
+        ),
+        mail(
+            "bq@x",
+            "[PATCH v2 2/4] bar: second",
+            _patch("bar: second"),
+            _at("Fri, 1 Mar 2024 10:20:00"),
+            None,
+            BAR,
+        ),
+        mail(
+            "u1@x",
+            "[PATCH 1/4] baz: one",
+            _patch("baz: one"),
+            _at("Mon, 1 Jan 2024 10:00:00"),
+            None,
+            BAZ,
+        ),
+        mail(
+            "u3@x",
+            "[PATCH 3/4] baz: three",
+            _patch("baz: three"),
+            _at("Mon, 1 Jan 2024 10:01:00"),
+            "u1@x",
+            BAZ,
+        ),
+        mail(
+            "v2@x",
+            "[PATCH v2 2/4] baz: two",
+            _patch("baz: two"),
+            _at("Wed, 31 Jan 2024 09:00:00"),
+            None,
+            BAZ,
+        ),
+    ],
+    [
+        mail(
+            "b2@x",
+            "[PATCH 2/3] bar: second",
+            _patch("bar: second"),
+            _at("Wed, 31 Jan 2024 09:55:00"),
+            None,
+            BAR,
+        ),
+        mail(
+            "v3@x",
+            "[PATCH v2 3/4] baz: three",
+            _patch("baz: three"),
+            _at("Thu, 1 Feb 2024 08:00:00"),
+            None,
+            BAZ,
+        ),
+    ],
+]
+
+
+def test_windows_reach_around_the_dates_of_the_versions_joined(tmp_path: Path) -> None:
+    """A late patch joins a version dated before it; what re-rolls that version is dated
+    from the version, beyond the window around the patch (review_incremental._version_reach)."""
+    full_db, _ = _build(tmp_path / "full", [[m for day in DATED for m in day]])
+    b = _by_message_id(full_db)
+    rows = _rows(full_db, "SELECT key, partial, rerolls_key FROM series_versions")
+    rerolled = {r[0]: r[1:] for r in rows}
+    assert rerolled["bq@x"] == (1, "b0@x")
+    assert rerolled["v2@x"] == (1, "u1@x")
+    for order, days in (("in order", DATED), ("reversed", DATED[::-1])):
+        step_db, reports = _build(tmp_path / order.replace(" ", "-"), days)
+        assert all(r.review.incremental for r in reports[1:]), order
+        a = _by_message_id(step_db)
+        for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
+            assert a[table] == b[table], (order, table)

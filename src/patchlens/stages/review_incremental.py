@@ -451,22 +451,24 @@ def _versions_part(
     removed). Raises _RimChanged when a version outside the closure would
     change.
 
-    The window around a posting also reads the totals of the versions it belongs to (stored
-    and rebuilt): a version's members may differ in total (a cover "0/3" whose first patch
-    says "1/4"), and another thread's partial re-roll reads the version's total. Those
-    totals are known once grouped: the part is grouped again with them, until none is new."""
-    also: dict[int, set[int]] = {}
+    The window around a posting also reads what grouping measures from the versions it
+    belongs to (stored and rebuilt, `_version_reach`): their members' totals (a cover "0/3"
+    whose first patch says "1/4": another thread's partial re-roll reads the version's
+    total), around their dates too (a re-roll is dated from the version it re-rolls, which a
+    patch whose threading broke joins up to a day later, and a cover may be dated after its
+    patches). Those are known once grouped: the part is grouped again with them, until
+    nothing is new."""
+    also: dict[int, _Reach] = {}
     while True:
         part = _versions_grouped(conn, closure, posts, window, also, got, total, threads)
         scope, old_keys, stored, versions = part
-        wider = _version_totals(posts, [*versions, *stored.values()])
-        new = {pk: ts - also.get(pk, set()) for pk, ts in wider.items()}
-        new = {pk: ts for pk, ts in new.items() if ts}
+        wider = _version_reach(posts, [*versions, *stored.values()])
+        new = [pk for pk, r in wider.items() if not r <= also.get(pk, _NOWHERE)]
         if not new:
             break
-        also = {pk: also.get(pk, set()) | new.get(pk, set()) for pk in also.keys() | new}
-        # Grouped again only if those totals' windows hold postings the part lacks.
-        if not _sender_postings(conn, [p for p in posts if p.pk in new], window, new) - scope:
+        also = {**also, **{pk: also.get(pk, _NOWHERE) | wider[pk] for pk in new}}
+        # Grouped again only if the wider windows hold postings the part lacks.
+        if not _sender_postings(conn, [p for p in posts if p.pk in new], window, also) - scope:
             break
     by_key = {v.key: v for v in versions}
     changed = []
@@ -493,21 +495,39 @@ def _versions_part(
     return scope, versions, changed, removed
 
 
-def _version_totals(posts: list[Mail], versions: list[Version]) -> dict[int, set[int]]:
-    """For each of `posts`, the totals of the members of the versions among `versions` it
-    belongs to, beside its own (`_classes`). Pure."""
+@dataclass(frozen=True)
+class _Reach:
+    """More to read around a posting than its own class at its own date: these classes
+    (`_classes`), and around these dates too."""
+
+    classes: frozenset[int] = frozenset()
+    dates: frozenset[int] = frozenset()
+
+    def __le__(self, other: _Reach) -> bool:
+        return self.classes <= other.classes and self.dates <= other.dates
+
+    def __or__(self, other: _Reach) -> _Reach:
+        return _Reach(self.classes | other.classes, self.dates | other.dates)
+
+
+_NOWHERE = _Reach()
+
+
+def _version_reach(posts: list[Mail], versions: list[Version]) -> dict[int, _Reach]:
+    """For each of `posts`, the classes of the members of the versions among `versions` it
+    belongs to, and the dates of those versions, beyond its own class and date. Pure."""
     centres = {p.pk: p for p in posts}
-    out: dict[int, set[int]] = {}
+    out: dict[int, _Reach] = {}
     for v in versions:
         members = v.members
-        here = [m.pk for m in members if m.pk in centres]
+        here = [centres[m.pk] for m in members if m.pk in centres]
         if not here:
             continue
-        totals = {m.subject.total for m in members if m.subject.total is not None}
-        for pk in here:
-            mine = totals - {centres[pk].subject.total}
-            if mine:
-                out.setdefault(pk, set()).update(mine)
+        classes = {c for c in map(_classes, members) if c is not None}
+        for p in here:
+            reach = _Reach(frozenset(classes - {_classes(p)}), frozenset({v.date} - {p.date}))
+            if reach.classes or reach.dates:
+                out[p.pk] = out.get(p.pk, _NOWHERE) | reach
     return out
 
 
@@ -516,7 +536,7 @@ def _versions_grouped(
     closure: set[int],
     posts: list[Mail],
     window: int,
-    also: dict[int, set[int]],
+    also: dict[int, _Reach],
     got: Loaded,
     total: int,
     threads: dict[int, ThreadLink],
@@ -587,7 +607,7 @@ def _stored_threads(conn: Connection, pks: set[int]) -> dict[int, ThreadLink]:
 
 
 def _sender_postings(
-    conn: Connection, posts: list[Mail], window: int, also: dict[int, set[int]] | None = None
+    conn: Connection, posts: list[Mail], window: int, also: dict[int, _Reach] | None = None
 ) -> set[int]:
     """Postings by the senders of `posts` within the grouping windows around them, among
     the messages already placed in threads (a cold build places them a batch at a time).
@@ -595,8 +615,8 @@ def _sender_postings(
     Each sender's own windows: one old posting in the part (a thread answered years later)
     must not pull in everything its sender posted since. And only the postings grouping can
     read across threads beside each (`_classes`): a maintainer's hundred single patches a
-    month are no context for the series he sends. `also`: more totals to read around some
-    of `posts` (by primary key). Beside the postings of a total, the covers of the stored
+    month are no context for the series he sends. `also`: more to read around some of
+    `posts` (by primary key). Beside the postings of a total, the covers of the stored
     versions of that total: a version is dated by its cover, which may say another total
     than its patches, and those may be dated before it (a clock's skew)."""
     spans = _windows(posts, window, also or {})
@@ -660,16 +680,18 @@ def _classes(p: Mail) -> int | None:
 
 
 def _windows(
-    posts: list[Mail], window: int, also: dict[int, set[int]] | None = None
+    posts: list[Mail], window: int, also: dict[int, _Reach] | None = None
 ) -> list[tuple[str, int | None, int, int]]:
     """(sender, total or None for all, from, to): each sender's posting dates of each class
-    (`_classes`, and the totals `also` gives for a posting) widened by `window`, overlaps
+    (`_classes`, and the classes `also` gives for a posting, around its dates too) widened by
+    `window`, overlaps
     merged. Pure."""
     dates: dict[tuple[str, int], list[int]] = {}
     for p in posts:
         cls = _classes(p)
-        for c in ({cls} if cls is not None else set()) | (also or {}).get(p.pk, set()):
-            dates.setdefault((p.from_addr, c), []).append(p.date)
+        more = (also or {}).get(p.pk, _NOWHERE)
+        for c in ({cls} if cls is not None else set()) | more.classes:
+            dates.setdefault((p.from_addr, c), []).extend({p.date} | more.dates)
     spans: list[tuple[str, int | None, int, int]] = []
     for addr, cls in sorted(dates):
         total = None if cls == _ANY else cls
