@@ -376,3 +376,38 @@ def test_windows_reach_around_the_dates_of_the_versions_joined(tmp_path: Path) -
         a = _by_message_id(step_db)
         for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
             assert a[table] == b[table], (order, table)
+
+
+def test_a_partial_reroll_names_its_base_by_the_bases_key() -> None:
+    """A version without a cover is keyed by its first patch, whichever patch began it (a
+    "2/2" dated before the "1/2" that answers it); a partial re-roll of it names that key
+    (review/series.py): it named the patch that began the version, a key no version has."""
+    from patchlens.mail.subject import parse_subject
+    from patchlens.review.model import Mail
+    from patchlens.review.series import group_versions
+
+    def posting(mid: str, subject: str, date: int, parent: str | None = None) -> Mail:
+        s = parse_subject(subject)
+        return Mail(
+            pk=date,
+            message_id=mid,
+            subject=s,
+            from_name="A",
+            from_addr="a@x",
+            date=date,
+            thread=parent or mid,
+            parent=parent,
+            has_patch=True,
+            is_posting=True,
+        )
+
+    versions = group_versions(
+        [
+            posting("w2@x", "[PATCH 2/2] w: two", 1_000_000),
+            posting("w1@x", "[PATCH 1/2] w: one", 1_000_060, "w2@x"),
+            posting("v2@x", "[PATCH v2 2/2] w: two", 1_000_000 + 5 * 86400),
+        ]
+    )
+    by_key = {v.key: v for v in versions}
+    assert set(by_key) == {"w1@x", "v2@x"}
+    assert by_key["v2@x"].partial and by_key["v2@x"].rerolls == "w1@x"

@@ -310,12 +310,15 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
 
     for m in postings:
         place(m)
-    _mark_partial_rerolls(versions, version_of, posting_ancestor)
     for v in versions:
         if v.cover is None and v.patches:
             first = v.patches[min(v.patches)]
             v.key = first.message_id
             v.title, v.normalized_title = first.subject.title, first.subject.normalized_title
+    # After the keys are final: a re-roll names its base by key (a version without a cover
+    # is begun by whichever patch came first, and keyed by its first patch).
+    _mark_partial_rerolls(versions, version_of, posting_ancestor)
+    for v in versions:
         # Whoever sends a cover letter owns the series (its patches may credit others);
         # without one, the first patch's author does, even when someone else sent it. A pull
         # request is its sender's, whoever wrote the patches it carries ("[PULL 05/22]" sent

@@ -84,7 +84,9 @@ from patchlens.store import schema
 # 23: the third review's mends: a pull request's title is taken from an older posting only by
 #    its author's own later posting of the same files for review; a part taken back is no
 #    retraction; announcements behind a list's tag, of a stable branch or onto mainline.
-DERIVED_VERSION = 23
+# 24: a partial re-roll names its base by the base's final key (a version without a cover
+#    begun by a later-numbered patch named a key no version had: 18 of 1,654 at a million).
+DERIVED_VERSION = 24
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
