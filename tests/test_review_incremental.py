@@ -185,24 +185,32 @@ def test_grouping_across_threads_equals_from_scratch(tmp_path: Path) -> None:
     date order and with the days arriving in reverse (the re-roll before what it re-rolls: a
     stored version changes that no new message belongs to). The windows of a sender's
     postings read around new ones (review_incremental._classes) must reach them."""
-    full_db, _ = _build(tmp_path / "full", [[m for day in CROSS for m in day]])
-    b = _by_message_id(full_db)
-    rerolled = {
-        r[0]: r for r in _rows(full_db, "SELECT key, partial, rerolls_key FROM series_versions")
-    }
-    assert rerolled["h2@x"][1:] == (1, "g0@x")
+    full_db, rerolled = _daily_equals_at_once(tmp_path, CROSS)
+    assert rerolled["h2@x"] == (1, "g0@x")
     members = _rows(
         full_db,
         "SELECT m.message_id FROM version_members v JOIN messages m ON m.id = v.message_pk"
         " WHERE v.version_key = 'w0@x'",
     )
     assert {r[0] for r in members} == {"w0@x", "w1@x", "w2@x", "w3@x"}
-    for order, days in (("in order", CROSS), ("reversed", CROSS[::-1])):
-        step_db, reports = _build(tmp_path / order.replace(" ", "-"), days)
+
+
+def _daily_equals_at_once(
+    tmp: Path, days: list[list[bytes]]
+) -> tuple[Path, dict[str, tuple[int, str | None]]]:
+    """Asserts that the days read one update each, in order and reversed, each update after
+    the first incremental, give the structural tables of one update over all of them.
+    Returns that store and its versions' (partial, rerolls_key) by key."""
+    full_db, _ = _build(tmp / "full", [[m for day in days for m in day]])
+    b = _by_message_id(full_db)
+    for order, these in (("in order", days), ("reversed", days[::-1])):
+        step_db, reports = _build(tmp / order.replace(" ", "-"), these)
         assert all(r.review.incremental for r in reports[1:]), order
         a = _by_message_id(step_db)
         for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
             assert a[table] == b[table], (order, table)
+    rows = _rows(full_db, "SELECT key, partial, rerolls_key FROM series_versions")
+    return full_db, {r[0]: r[1:] for r in rows}
 
 
 def _rows(db: Path, sql: str) -> list[tuple]:
@@ -273,18 +281,9 @@ def test_versions_of_mixed_totals_equal_from_scratch(tmp_path: Path) -> None:
     """The windows an incremental rebuild reads (review_incremental._sender_postings) reach
     what grouping reads across threads when a version's members say different totals, and
     when its cover is dated after its patches at the window's far end."""
-    full_db, _ = _build(tmp_path / "full", [[m for day in MIXED for m in day]])
-    b = _by_message_id(full_db)
-    rows = _rows(full_db, "SELECT key, partial, rerolls_key FROM series_versions")
-    rerolled = {r[0]: r[1:] for r in rows}
+    _full_db, rerolled = _daily_equals_at_once(tmp_path, MIXED)
     assert rerolled["r2@x"] == (1, "c0@x")
     assert rerolled["q1@x"] == (1, "b0@x")
-    for order, days in (("in order", MIXED), ("reversed", MIXED[::-1])):
-        step_db, reports = _build(tmp_path / order.replace(" ", "-"), days)
-        assert all(r.review.incremental for r in reports[1:]), order
-        a = _by_message_id(step_db)
-        for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
-            assert a[table] == b[table], (order, table)
 
 
 # Grouping measures a re-roll from the version it re-rolls, not from the patch that joined
@@ -364,18 +363,9 @@ DATED = [
 def test_windows_reach_around_the_dates_of_the_versions_joined(tmp_path: Path) -> None:
     """A late patch joins a version dated before it; what re-rolls that version is dated
     from the version, beyond the window around the patch (review_incremental._version_reach)."""
-    full_db, _ = _build(tmp_path / "full", [[m for day in DATED for m in day]])
-    b = _by_message_id(full_db)
-    rows = _rows(full_db, "SELECT key, partial, rerolls_key FROM series_versions")
-    rerolled = {r[0]: r[1:] for r in rows}
+    _full_db, rerolled = _daily_equals_at_once(tmp_path, DATED)
     assert rerolled["bq@x"] == (1, "b0@x")
     assert rerolled["v2@x"] == (1, "u1@x")
-    for order, days in (("in order", DATED), ("reversed", DATED[::-1])):
-        step_db, reports = _build(tmp_path / order.replace(" ", "-"), days)
-        assert all(r.review.incremental for r in reports[1:]), order
-        a = _by_message_id(step_db)
-        for table in ("message_threads", "series", "series_versions", "version_members", "replies"):
-            assert a[table] == b[table], (order, table)
 
 
 def test_a_partial_reroll_names_its_base_by_the_bases_key() -> None:
