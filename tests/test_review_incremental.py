@@ -227,6 +227,29 @@ def _at(stamp: str) -> str:
     return f"{stamp} +0000"
 
 
+def _bar_version(sender: str = "A Author") -> list[bytes]:
+    """A cover "0/3" and its first patch "1/4", dated 40 minutes before it (a clock's skew):
+    a version of total 4 dated by its cover."""
+    return [
+        mail(
+            "b0@x",
+            "[PATCH 0/3] bar: add",
+            "cover\n",
+            _at("Wed, 31 Jan 2024 10:30:00"),
+            None,
+            sender,
+        ),
+        mail(
+            "b1@x",
+            "[PATCH 1/4] bar: first",
+            _patch("bar: first"),
+            _at("Wed, 31 Jan 2024 09:50:00"),
+            "b0@x",
+            sender,
+        ),
+    ]
+
+
 # A version whose members say different totals: a cover "0/3" whose first patch says "1/4"
 # (the version takes 4). A patch "2/3" whose threading broke joins it by the cover's total,
 # and a patch re-rolled alone in another thread ("v2 2/4") re-rolls it by the version's: the
@@ -249,14 +272,7 @@ MIXED = [
             _patch("foo: second"),
             _at("Mon, 15 Jan 2024 09:00:00"),
         ),
-        mail("b0@x", "[PATCH 0/3] bar: add", "cover\n", _at("Wed, 31 Jan 2024 10:30:00")),
-        mail(
-            "b1@x",
-            "[PATCH 1/4] bar: first",
-            _patch("bar: first"),
-            _at("Wed, 31 Jan 2024 09:50:00"),
-            "b0@x",
-        ),
+        *_bar_version(),
     ],
     [  # late: the broken "2/3" of foo
         mail(
@@ -295,17 +311,7 @@ def test_versions_of_mixed_totals_equal_from_scratch(tmp_path: Path) -> None:
 BAR, BAZ = "Bea Bar", "Cid Baz"
 DATED = [
     [
-        mail(
-            "b0@x", "[PATCH 0/3] bar: add", "cover\n", _at("Wed, 31 Jan 2024 10:30:00"), None, BAR
-        ),
-        mail(
-            "b1@x",
-            "[PATCH 1/4] bar: first",
-            _patch("bar: first"),
-            _at("Wed, 31 Jan 2024 09:50:00"),
-            "b0@x",
-            BAR,
-        ),
+        *_bar_version(BAR),
         mail(
             "bq@x",
             "[PATCH v2 2/4] bar: second",
