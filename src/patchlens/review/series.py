@@ -18,7 +18,8 @@ v1 with threading off): siblings of one key under one posting are one version.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from bisect import insort
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from patchlens.review.model import Mail, Version, is_committed_posting, is_stable_backport
 
@@ -139,14 +140,33 @@ def _new_version(m: Mail) -> Version:
     return v
 
 
+def _near(candidates: list[Version], m: Mail) -> Iterator[Version]:
+    """The versions of `candidates` (in date order) dated within a day of `m`, newest first.
+
+    Within a day either way: a version placed before `m` may be dated after it, when a
+    parent dated after its child (a clock's skew) was placed with the child. Bounding both
+    ways keeps what `m` joins within a day of it whatever else the archive holds, which is
+    what lets an update group a window of mail around new postings
+    (stages/review_incremental.py)."""
+    for cand in reversed(candidates):
+        if m.date - cand.date > BROKEN_THREAD_WINDOW:
+            return
+        if cand.date - m.date <= BROKEN_THREAD_WINDOW:
+            yield cand
+
+
+def _open(opened: list[Version], v: Version) -> None:
+    """`v` among the open versions of a key, kept in date order (after those of its date):
+    `_near` scans them newest first and stops at the first over a day older."""
+    insort(opened, v, key=lambda w: w.date)
+
+
 def _sibling(
     candidates: list[Version], under: dict[int, str], anc_id: str, m: Mail
 ) -> Version | None:
-    """The newest version of `m`'s key begun shortly before under the same posting as `m`
-    and still lacking `m`'s number: `m`'s own posting, threaded beside it, not under it."""
-    for cand in reversed(candidates):
-        if m.date - cand.date > BROKEN_THREAD_WINDOW:
-            return None
+    """The newest version of `m`'s key begun within a day of it under the same posting as
+    `m` and still lacking `m`'s number: `m`'s own posting, threaded beside it, not under it."""
+    for cand in _near(candidates, m):
         if under.get(id(cand)) == anc_id and m.subject.index not in cand.patches:
             return cand
     return None
@@ -260,7 +280,7 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             versions.append(v)
             version_of[m.message_id] = v
             if s.index == 0:
-                open_by_key.setdefault(_key(m), []).append(v)
+                _open(open_by_key.setdefault(_key(m), []), v)
                 if anc is not None:
                     # A cover sent in reply to an earlier version (`--in-reply-to` v1): its
                     # patches may answer that version too, beside it, not the cover.
@@ -286,20 +306,18 @@ def group_versions(mails: Iterable[Mail]) -> list[Version]:
             # one version, begun by whichever of its messages came first.
             target = _sibling(open_by_key.get(key, []), under, anc.message_id, m)
         # Broken threading, or one patch re-rolled in reply to its own earlier version (v2 5/6
-        # under v1 5/6): the newest open version of the same key sent shortly before (for a
+        # under v1 5/6): the newest open version of the same key sent within a day (for a
         # re-rolled patch, only a version without cover letter: a partial re-roll).
         rerolled = anc is not None and _key(anc) != key and anc.subject.index == s.index
         if target is None and (anc is None or rerolled):
-            for cand in reversed(open_by_key.get(key, [])):
-                if m.date - cand.date > BROKEN_THREAD_WINDOW:
-                    break
+            for cand in _near(open_by_key.get(key, []), m):
                 if s.index not in cand.patches and not (rerolled and cand.cover is not None):
                     target = cand
                     break
         if target is None:
             target = _new_version(m)
             versions.append(target)
-            open_by_key.setdefault(key, []).append(target)
+            _open(open_by_key.setdefault(key, []), target)
             if anc is not None:
                 under[id(target)] = anc.message_id
         else:

@@ -86,7 +86,10 @@ from patchlens.store import schema
 #    retraction; announcements behind a list's tag, of a stable branch or onto mainline.
 # 24: a partial re-roll names its base by the base's final key (a version without a cover
 #    begun by a later-numbered patch named a key no version had: 18 of 1,654 at a million).
-DERIVED_VERSION = 24
+# 25: a patch whose threading broke joins a version of its key dated within a day of it,
+#    either way, the versions kept in date order when a parent dated after its child is
+#    placed first (review/series.py _near).
+DERIVED_VERSION = 25
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
