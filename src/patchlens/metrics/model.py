@@ -166,6 +166,11 @@ def current_version(versions: list[VersionFacts]) -> VersionFacts:
         v.committed,
     )
     for later in versions[at + 1 :]:
-        base.patches.update(later.patches)
+        # A patch laid over takes the place of the patch of its title, else of its number: a
+        # patch sent again alone is numbered 1 whatever its place (review/versions.py
+        # split_out; "[PATCH v2] <title of 3/5>"), a re-roll "v2 3/5" may retitle patch 3.
+        place = {p.normalized_title: i for i, p in base.patches.items() if p.normalized_title}
+        for i, p in later.patches.items():
+            base.patches[place.get(p.normalized_title, i) if p.normalized_title else i] = p
         base.replies = sorted(base.replies + later.replies, key=lambda r: (r.date, r.message_id))
     return base

@@ -212,6 +212,15 @@ def is_posting(
     return subject.index == 0 or subject.pull or not has_parent
 
 
+def grouped_partial(version_str: str, rerolls: str | None) -> bool:
+    """Whether grouping (review/series.py) made a version partial, from what its stored row
+    keeps: a "v1.1"-style number, or a version it re-rolls. The stored `partial` says more
+    (a patch split out of the version before, review/versions.py laid_over), which linking
+    decides, not grouping: an update reading a stored version back for grouping and linking
+    again takes grouping's flag (stages/review_incremental.py stored_versions). Pure."""
+    return "." in version_str or rerolls is not None
+
+
 def in_force(partial: Sequence[bool]) -> int:
     """Of a series' versions in order (`partial[i]`: version i is a partial re-roll, a few
     patches of the version before sent again), the index of the version in force: the latest

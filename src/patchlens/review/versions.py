@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from array import array
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from patchlens.identity.people import Identities
@@ -440,6 +440,42 @@ def link_versions(versions: list[Version], people: Identities | None = None) -> 
         if link is not None:
             links.append(link)
     return links
+
+
+def laid_over(chain: Sequence[Version], links: Mapping[str, Link]) -> list[bool]:
+    """For each version of a series (oldest first; `links` by the later version's key),
+    whether it is laid over the version in force before it rather than replacing it: a
+    partial re-roll (grouping's `partial`), or one patch taken out of a bigger version and
+    sent alone (`split_out`). review/model.py in_force then keeps the bigger version in force
+    with that patch replaced, so that the series is merged when all its patches are, not
+    when the one sent alone is. Pure."""
+    out: list[bool] = []
+    base: Version | None = None
+    titles: set[str] = set()
+    for v in chain:
+        flag = v.partial or (base is not None and split_out(base, titles, v, links.get(v.key)))
+        if flag:
+            titles |= v.patch_titles()
+        else:
+            base, titles = v, v.patch_titles()
+        out.append(flag)
+    return out
+
+
+def split_out(base: Version, titles: Collection[str], v: Version, link: Link | None) -> bool:
+    """`v` is one patch of `base` (a version of several; `titles`: its patches' titles with
+    those laid over it since) sent again alone, taken out of it: a single patch without a
+    cover, titled as one of those patches and not as the series (`base`'s own title: a
+    series reduced to one patch under its title is the series' next version), and not tied
+    to it by a b4 change-id (b4 keeps one per series: a series reduced to one patch). A
+    split-out linked as the next version made the whole series merged by the merge of that
+    patch (a dt-binding of a SoC's 19 patches resent alone, linux-arm-msm). Pure."""
+    if v.cover is not None or len(v.patches) != 1 or len(base.patches) < 2:
+        return False
+    if link is not None and "change-id" in link.evidence:
+        return False
+    (title,) = v.patch_titles()
+    return title in titles and title != base.normalized_title
 
 
 def chains(versions: list[Version], links: list[Link]) -> dict[str, list[str]]:

@@ -89,7 +89,9 @@ from patchlens.store import schema
 # 25: a patch whose threading broke joins a version of its key dated within a day of it,
 #    either way, the versions kept in date order when a parent dated after its child is
 #    placed first (review/series.py _near).
-DERIVED_VERSION = 25
+# 26: one patch taken out of a bigger version and sent alone is laid over it like a partial
+#    re-roll (review/versions.py laid_over): the series is merged when all its patches are.
+DERIVED_VERSION = 26
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).

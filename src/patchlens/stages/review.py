@@ -22,7 +22,7 @@ from patchlens.review.model import Mail, Version, in_force
 from patchlens.review.replies import ReplyLink, attribute_replies
 from patchlens.review.series import group_versions
 from patchlens.review.threads import ThreadLink, build_threads
-from patchlens.review.versions import Link, chains, link_versions
+from patchlens.review.versions import Link, chains, laid_over, link_versions
 from patchlens.stages import changes, linkfeatures, linkwords
 from patchlens.stages.closure import insert_keys
 from patchlens.stages.linkfeatures import feature_row
@@ -143,6 +143,7 @@ def structure_rows(
         ],
     }
     for series_key, chain in st.series.items():
+        over = laid_over([by_key[k] for k in chain], link_to)
         for seq, key in enumerate(chain, 1):
             v = by_key[key]
             lk = link_to.get(key)
@@ -158,7 +159,10 @@ def structure_rows(
                     "pull": v.pull,
                     "backport": v.backport,
                     "committed": v.committed,
-                    "partial": v.partial,
+                    # Laid over the version before: a partial re-roll, or a patch split out
+                    # of it (review/versions.py laid_over); what reads it keeps that version
+                    # in force. Grouping's own flag is `grouped_partial` of the row.
+                    "partial": over[seq - 1],
                     "title": v.title,
                     "author_name": v.author_name,
                     "author_addr": v.author_addr,
@@ -182,7 +186,7 @@ def structure_rows(
                 )
         first, latest = by_key[chain[0]], by_key[chain[-1]]
         # Named after the version in force: a partial re-roll re-sends a patch or two.
-        current = by_key[chain[in_force([by_key[k].partial for k in chain])]]
+        current = by_key[chain[in_force(over)]]
         rows["series"].append(
             {
                 "key": series_key,

@@ -30,7 +30,7 @@ from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import unpack_packed
 from patchlens.mail.subject import normalize_title
 from patchlens.queries.sql import dated_between, rows_in
-from patchlens.review.model import Mail, Version
+from patchlens.review.model import Mail, Version, grouped_partial
 from patchlens.review.replies import attribute_replies
 from patchlens.review.series import REROLL_WINDOW, group_versions
 from patchlens.review.threads import ThreadLink, build_threads
@@ -150,7 +150,7 @@ def stored_versions(conn: Connection, keys: set[str], got: Loaded) -> dict[str, 
             resend=r.resend,
             pull=r.pull,
             backport=r.backport,
-            partial=r.partial,
+            partial=grouped_partial(r.version_str, r.rerolls_key),
             title=r.title,
             normalized_title=normalize_title(r.title),
             total=r.total,

@@ -285,7 +285,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "pull": "1 for a pull request",
             "backport": "1 for a backport to a stable tree",
             "committed": "1 for a patch posted after it was committed ([COMMITTED], [pushed])",
-            "partial": "1 for a partial re-roll (some patches of a version re-sent)",
+            "partial": (
+                "1 for a partial re-roll (some patches of a version re-sent) or one patch"
+                " split out of the version before and sent alone: laid over that version"
+            ),
             "title": "its title",
             "author_name": "the author's name",
             "author_addr": "the author's address",
