@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from patchlens.mail.subject import parse_subject
-from patchlens.metrics.model import PatchFacts, VersionFacts, current_version
+from patchlens.metrics.backlog import laid_places, notice_merge
+from patchlens.metrics.model import PatchFacts, ReplyFacts, VersionFacts, current_version
 from patchlens.review.model import Mail, Version, grouped_partial
 from patchlens.review.series import group_versions
 from patchlens.review.versions import Link, laid_over
@@ -134,3 +135,33 @@ def test_grouping_partial_is_read_back_from_a_stored_row(erofs_store) -> None:
     assert len(versions) > 2_000
     assert all(v.partial == grouped_partial(v.version_str, v.rerolls) for v in versions)
     assert len(split) >= 20
+
+
+def _notice(pk: int, idx: int, scope: str = "") -> ReplyFacts:
+    return ReplyFacts(
+        pk,
+        pk,
+        "m",
+        idx,
+        False,
+        False,
+        1,
+        False,
+        message_id=f"n{pk}",
+        notices=("applied",),
+        notice_scope=scope,
+    )
+
+
+def test_a_notice_of_a_patch_sent_alone_is_a_notice_of_that_patch() -> None:
+    """ "Applied" to the patch sent alone merges that patch of the series, not the series
+    (metrics/backlog.py notice_merge); with the rest noticed too, the series is merged."""
+    base = _facts("v1", 1, {1: "prepare", 2: "add helper", 3: "add x"}, set())
+    alone = _facts("v2", 2, {1: "add helper"}, set())
+    alone.replies.append(_notice(100, 1))
+    whole, first = notice_merge([base, alone])
+    assert whole is None and first is not None and first.pk == 100
+    base.replies.append(_notice(50, 0, "patches:1,3"))
+    whole, _first = notice_merge([base, alone])
+    assert whole is not None and whole.pk == 100
+    assert laid_places([base, alone]) == {"v2": (base, {1: 2})}

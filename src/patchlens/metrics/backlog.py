@@ -144,22 +144,54 @@ def notice_merge(versions: list[VersionFacts]) -> tuple[ReplyFacts | None, Reply
     before it to that version's other patches. A notice stands when the author posts again
     afterwards: a maintainer who took v9 said so, and a v10 sent anyway ("I'd already picked
     up v9"), a RESEND or a backport does not undo it. A later pull request that lists
-    patches of a version (`VersionFacts.pulled`) is a notice of those patches."""
+    patches of a version (`VersionFacts.pulled`) is a notice of those patches. A notice of a
+    version laid over another (a partial re-roll, a patch split out of it) covers its patches'
+    places in that version (`laid_places`): "Applied" to one patch of 19 sent again alone is
+    a notice of that patch, not of the series (on LTP, against the commits: 16 of 17 series
+    so noticed were merged in part only; 13 of 36 merged whole had no notice of the rest)."""
     found = sorted(
         ((r, v) for v in versions for r in [*v.replies, *v.pulled] if _is_notice(r)),
         key=lambda rv: (rv[0].date, rv[0].message_id),
     )
     first = found[0][0] if found else None
+    over = laid_places(versions) if found else {}
     covered: dict[str, set[int]] = {}
     for r, v in found:
         c = notice_covers(r, v)
-        if c is None:
+        target = v
+        if v.key in over:
+            target, place = over[v.key]
+            c = frozenset(place[i] for i in (v.patches if c is None else c) if i in place)
+        elif c is None:
             return r, first
-        got = covered.setdefault(v.key, set())
+        got = covered.setdefault(target.key, set())
         got |= c
-        if v.patches and set(v.patches) <= got:
+        if target.patches and set(target.patches) <= got:
             return r, first
     return None, first
+
+
+def laid_places(
+    versions: list[VersionFacts],
+) -> dict[str, tuple[VersionFacts, dict[int, int]]]:
+    """Per version laid over another (`partial`, after a full version): that version (the
+    latest full one before it, as review/model.py in_force picks) and the place there of
+    each of its patches, by title, else by number (metrics/model.py current_version). Pure."""
+    out: dict[str, tuple[VersionFacts, dict[int, int]]] = {}
+    base: VersionFacts | None = None
+    for v in versions:
+        if not v.partial or base is None:
+            base = v
+            continue
+        place = {p.normalized_title: i for i, p in base.patches.items() if p.normalized_title}
+        out[v.key] = (
+            base,
+            {
+                i: place.get(p.normalized_title, i) if p.normalized_title else i
+                for i, p in v.patches.items()
+            },
+        )
+    return out
 
 
 def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
