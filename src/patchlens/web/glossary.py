@@ -173,9 +173,10 @@ _STATES = (
         "error - dropped it') counts for nothing; "
         "merged when the notices to one version take "
         "all its patches (what a notice lists or says it took, else the patch it answers: the "
-        "cover letter is the whole, and so is the first patch of a version without one), "
-        "partly merged before; the notice, its date and the tree it names are kept. A commit "
-        "overrides a notice.",
+        "cover letter is the whole, and so is the first patch of a version without one; a "
+        "notice to a partial re-roll or a patch sent alone takes their places in the version "
+        "they are laid over), partly merged before; the notice, its date and the tree it "
+        "names are kept. A commit overrides a notice.",
     ),
     _term(
         "pull request",
