@@ -165,3 +165,85 @@ def test_a_notice_of_a_patch_sent_alone_is_a_notice_of_that_patch() -> None:
     whole, _first = notice_merge([base, alone])
     assert whole is not None and whole.pk == 100
     assert laid_places([base, alone]) == {"v2": (base, {1: 2})}
+
+
+def test_notices_and_facts_place_a_patch_alone_alike() -> None:
+    """A re-roll "v2 3/3" retitles patch 3; then "v3", that new title alone, takes place 3 in
+    the merge facts and in the notices both (review/model.py place_of, as laid so far)."""
+    base = _facts("v1", 1, {1: "prepare", 2: "add helper", 3: "add x"}, {1, 2})
+    retitled = _facts("v2", 2, {3: "add x better"}, set())
+    alone = _facts("v3", 3, {1: "add x better"}, {1})
+    current = current_version([base, retitled, alone])
+    assert {i: p.pk for i, p in current.patches.items()} == {1: 11, 2: 12, 3: 31}
+    assert laid_places([base, retitled, alone])["v3"] == (base, {1: 3})
+    base.replies += [_notice(1, 1, "patches:1"), _notice(2, 2, "patches:2")]
+    alone.replies.append(_notice(3, 1))
+    whole, _first = notice_merge([base, retitled, alone])
+    assert whole is not None and whole.pk == 3
+
+
+def test_patches_re_rolled_keep_their_numbers() -> None:
+    """Two patches of one title: "v2 1/2" replaces patch 1; two patches re-rolled together
+    keep their numbers whatever their titles say."""
+    base = _facts("v1", 1, {1: "update readme", 2: "update readme"}, {2})
+    again = _facts("v2", 2, {1: "update readme"}, {1})
+    assert {i: p.pk for i, p in current_version([base, again]).patches.items()} == {1: 21, 2: 12}
+    base = _facts("v1", 1, {1: "one", 2: "two", 3: "three"}, set())
+    two = _facts("v2", 2, {2: "one", 3: "one again"}, set())
+    assert {i: p.pk for i, p in current_version([base, two]).patches.items()} == {
+        1: 11,
+        2: 22,
+        3: 23,
+    }
+
+
+def test_a_patch_sent_alone_once_committed_is_a_notice_of_that_patch() -> None:
+    """ "[COMMITTED] [PATCH v2] <the title of 2/3>" says that patch went in, not the series."""
+    from patchlens.queries.evidence import committed_notice
+
+    base = _facts("v1", 1, {1: "prepare", 2: "add helper", 3: "add x"}, set())
+    alone = _facts("v2", 2, {1: "add helper"}, set())
+    alone.replies.append(committed_notice(alone, ("a", "a@x")))
+    whole, first = notice_merge([base, alone])
+    assert whole is None and first is not None
+    base.replies.append(_notice(1, 0, "patches:1,3"))
+    whole, _first = notice_merge([base, alone])
+    assert whole is not None and "committed" in whole.notices
+
+
+def test_an_untitled_patch_or_patch_1_without_a_cover() -> None:
+    """A patch sent alone without a title is no split-out; without a cover letter, patch 1
+    sent alone is one, as patch 2 is (the series has no title of its own then)."""
+    coverless = [
+        posting("p1@x", "[PATCH 1/3] foo: prepare", 0),
+        posting("p2@x", "[PATCH 2/3] foo: add helper", 1, "p1@x"),
+        posting("p3@x", "[PATCH 3/3] foo: add X", 2, "p1@x"),
+    ]
+    for title in ("foo: prepare", "foo: add helper"):
+        chain = sorted(
+            group_versions([*coverless, posting("s@x", f"[PATCH v2] {title}", 5 * DAY)]),
+            key=lambda v: v.date,
+        )
+        assert laid_over(chain, links(chain)) == [False, True], title
+    chain = series([posting("s2@x", "[PATCH v2] foo: add helper", 5 * DAY)])
+    chain[0].patches[2].subject = parse_subject("[PATCH 2/3]")
+    chain[1].patches[1].subject = parse_subject("[PATCH v2]")
+    assert "" in chain[0].patch_titles() and chain[1].patch_titles() == {""}
+    assert laid_over(chain, links(chain)) == [False, False]
+
+
+def test_interdiffs_lay_a_patch_alone_in_the_place_of_its_title() -> None:
+    """The version after a patch split out is compared with the whole version's patches 1
+    and 3 and the patch sent alone in place 2 (queries/rounds.py standing)."""
+    from patchlens.queries.rounds import standing
+
+    by_key = {
+        "v1": {"key": "v1", "series_key": "s", "seq": 1, "partial": False, "n_patches": 3},
+        "v2": {"key": "v2", "series_key": "s", "seq": 2, "partial": True, "n_patches": 1},
+    }
+    posts = {
+        "v1": {i: {"idx": i, "normalized_title": t} for i, t in enumerate(("x", "a", "b", "c"))},
+        "v2": {1: {"idx": 1, "normalized_title": "b"}},
+    }
+    got = {i: (k, p["normalized_title"]) for i, (k, p) in standing(by_key, posts, "v2").items()}
+    assert got == {1: ("v1", "a"), 2: ("v2", "b"), 3: ("v1", "c")}

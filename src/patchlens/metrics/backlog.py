@@ -19,6 +19,7 @@ from patchlens.metrics.model import (
     VersionFacts,
     current_version,
 )
+from patchlens.review.model import place_of
 
 DAY = 86400
 STATES = (
@@ -179,18 +180,16 @@ def laid_places(
     each of its patches, by title, else by number (metrics/model.py current_version). Pure."""
     out: dict[str, tuple[VersionFacts, dict[int, int]]] = {}
     base: VersionFacts | None = None
+    titles: dict[int, str] = {}
     for v in versions:
         if not v.partial or base is None:
-            base = v
+            base, titles = v, {i: p.normalized_title for i, p in v.patches.items()}
             continue
-        place = {p.normalized_title: i for i, p in base.patches.items() if p.normalized_title}
-        out[v.key] = (
-            base,
-            {
-                i: place.get(p.normalized_title, i) if p.normalized_title else i
-                for i, p in v.patches.items()
-            },
-        )
+        places = {}
+        for i, p in sorted(v.patches.items()):
+            places[i] = j = place_of(titles, i, p.normalized_title, len(v.patches) == 1)
+            titles[j] = p.normalized_title
+        out[v.key] = (base, places)
     return out
 
 

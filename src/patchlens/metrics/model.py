@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from patchlens.review.model import in_force
+from patchlens.review.model import in_force, place_of
 
 # A reply with at least this many written lines is a substantive comment, not a bare ack.
 SUBSTANTIVE_LINES = 3
@@ -165,12 +165,12 @@ def current_version(versions: list[VersionFacts]) -> VersionFacts:
         v.backport,
         v.committed,
     )
+    # A patch laid over takes its place by review/model.py place_of: a patch sent again
+    # alone is numbered 1 whatever its place ("[PATCH v2] <title of 3/5>").
+    titles = {i: p.normalized_title for i, p in base.patches.items()}
     for later in versions[at + 1 :]:
-        # A patch laid over takes the place of the patch of its title, else of its number: a
-        # patch sent again alone is numbered 1 whatever its place (review/versions.py
-        # split_out; "[PATCH v2] <title of 3/5>"), a re-roll "v2 3/5" may retitle patch 3.
-        place = {p.normalized_title: i for i, p in base.patches.items() if p.normalized_title}
-        for i, p in later.patches.items():
-            base.patches[place.get(p.normalized_title, i) if p.normalized_title else i] = p
+        for i, p in sorted(later.patches.items()):
+            j = place_of(titles, i, p.normalized_title, len(later.patches) == 1)
+            base.patches[j], titles[j] = p, p.normalized_title
         base.replies = sorted(base.replies + later.replies, key=lambda r: (r.date, r.message_id))
     return base

@@ -353,10 +353,11 @@ def committed_notice(
     "[committed]") as its author's notice that the series went in, dated by the posting and
     traced to its cover letter (`cover_id`, its Message-ID), else its first patch: a series
     reviewed as v1 and posted again once committed is merged, which a store without the
-    repository could not see otherwise. A partial re-roll posted so ("[COMMITTED] [PATCH
-    v2 2/3]") takes a part of the series only (merged in part, as b4's "(subset)" notices);
-    a commit, when one is linked, overrides it as it overrides every notice
-    (metrics/backlog.py facts)."""
+    repository could not see otherwise. A version laid over another posted so ("[COMMITTED]
+    [PATCH v2 2/3]", a patch split out) is a notice of its own patches, which take their
+    places in that version (metrics/backlog.py notice_merge): the series is merged in part
+    until the rest is. A commit, when one is linked, overrides it as it overrides every
+    notice (metrics/backlog.py facts)."""
     first = v.patches[min(v.patches)] if v.patches else None
     return ReplyFacts(
         first.pk if first and not cover_id else 0,
@@ -370,8 +371,9 @@ def committed_notice(
         author[1],
         cover_id or (first.message_id if first else ""),
         notices=("committed",),
-        subset=v.partial,
-        notice_scope="some" if v.partial else "whole",
+        notice_scope="patches:" + ",".join(str(i) for i in sorted(v.patches))
+        if v.partial
+        else "whole",
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select
 from patchlens.review import interdiff as idf
 from patchlens.review.changelog import changelog
 from patchlens.review.dependencies import COMMIT
+from patchlens.review.model import place_of
 from patchlens.store import schema
 
 MAX_ROUNDS = 12
@@ -47,6 +48,7 @@ def _postings(conn: Connection, version_keys: list[str]) -> dict[str, dict[int, 
             m.c.body,
             m.c.diff,
             a.c.title,
+            a.c.normalized_title,
             a.c.patch_id,
         )
         .join(m, m.c.id == vm.c.message_pk)
@@ -54,11 +56,13 @@ def _postings(conn: Connection, version_keys: list[str]) -> dict[str, dict[int, 
         .where(vm.c.version_key.in_(version_keys))
     ):
         out.setdefault(r.version_key, {})[r.idx] = {
+            "idx": r.idx,
             "pk": r.id,
             "message_id": r.message_id,
             "body": r.body or "",
             "diff": r.diff or "",
             "title": r.title or "",
+            "normalized_title": r.normalized_title or "",
             "patch_id": r.patch_id,
         }
     return out
@@ -134,13 +138,26 @@ def standing(
     posting). A partial re-roll (v2 of patch 2 alone) replaces a few patches of the version
     it is laid over and keeps the others: so the version after it (a whole v3) is compared
     with v1's patches 1 and 3 and v2's patch 2, not with patch 2 alone (which made patches 1
-    and 3 of v3 "added" and cut their lineage at v3)."""
+    and 3 of v3 "added" and cut their lineage at v3). A patch laid over stands
+    in the place of the whole version's patch of its title, else of its number: a patch
+    split out and sent alone comes as 1 (review/versions.py split_out; metrics/model.py
+    current_version places it so too)."""
     out: dict[int, tuple[str, dict[str, Any]]] = {}
-    for k in _laid_over(by_key, key):
-        for i, p in posts.get(k, {}).items():
-            if i > 0 and i not in out:
-                out[i] = (k, p)
+    laid = _laid_over(by_key, key)
+    titles: dict[int, str] = {}
+    for k in reversed(laid):  # the whole version, then what was laid over it in order
+        mine = {i: p for i, p in posts.get(k, {}).items() if i > 0}
+        for i, p in sorted(mine.items()):
+            title = p.get("normalized_title") or ""
+            j = i if k == laid[-1] else place_of(titles, i, title, len(mine) == 1)
+            out[j], titles[j] = (k, p), title
     return out
+
+
+def _places(stands: dict[int, tuple[str, dict[str, Any]]]) -> dict[tuple[str, int], int]:
+    """(version key, the patch's own number there) -> its place in what a version stands for
+    (`standing`)."""
+    return {(k, p.get("idx", j)): j for j, (k, p) in stands.items()}
 
 
 def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -160,6 +177,7 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
     for v in todo:
         prev = by_key[v["prev_key"]]
         stands = standing(by_key, posts, prev["key"])
+        at = _places(stands)
         new = posts.get(v["key"], {})
         old_patches = [_patch(p, i) for i, (_k, p) in sorted(stands.items())]
         new_patches = [_patch(p, i) for i, p in sorted(new.items()) if i > 0]
@@ -188,8 +206,8 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
             (k, r)
             for k in _laid_over(by_key, prev["key"])
             for r in replies.get(k, [])
-            if (not r["idx"] or stands.get(r["idx"], ("", None))[0] == k)
-            and (not v.get("partial") or not r["idx"] or r["idx"] in resent)
+            if (not r["idx"] or (k, r["idx"]) in at)
+            and (not v.get("partial") or not r["idx"] or at.get((k, r["idx"])) in resent)
         ]
         before = {r["who"] for _k, r in earlier}
         after = {r["who"] for r in replies.get(v["key"], [])}
@@ -198,18 +216,20 @@ def rounds(conn: Connection, versions: list[dict[str, Any]]) -> list[dict[str, A
             post = posts.get(k, {}).get(r["idx"])
             if not r["idx"] or post is None or not post["diff"]:
                 continue
-            if stands.get(r["idx"], ("", None))[0] != k:
+            if (k, r["idx"]) not in at:
                 continue  # a patch a later partial re-roll replaced
             hunks = idf.commented_hunks(r["body"], post["diff"])
             if not hunks:
                 continue
-            nxt = new_by_old.get(r["idx"])
+            nxt = new_by_old.get(at[(k, r["idx"])])
             changed = sum(idf.hunk_changed(h, nxt.diff if nxt else None) for h in hunks)
             followed.append(
                 {
                     "who": _show(r["who"]),
                     "message_id": r["message_id"],
-                    "patch_idx": r["idx"],
+                    # Its place in what the previous version stands for, as the pairs'
+                    # old numbers: a patch sent alone answered as 1 stands as 3.
+                    "patch_idx": at[(k, r["idx"])],
                     "hunks": len(hunks),
                     "changed": changed,
                 }
@@ -334,7 +354,7 @@ def backwards(
         old = [_patch(p, i) for i, (_k, p) in sorted(stands.items())]
         new = [_patch(p, i) for i, p in sorted(posts.get(v["key"], {}).items()) if i > 0]
         out[v["key"]] = {
-            p.new.idx: (stands[p.old.idx][0], p.old.idx)
+            p.new.idx: (stands[p.old.idx][0], stands[p.old.idx][1].get("idx", p.old.idx))
             for p in idf.pair(old, new)
             if p.old and p.new
         }

@@ -7,7 +7,7 @@ tested without a store.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from patchlens.identity.bots import BotMatcher
@@ -210,6 +210,22 @@ def is_posting(
     if not subject.is_patch:
         return False
     return subject.index == 0 or subject.pull or not has_parent
+
+
+def place_of(titles: Mapping[int, str], idx: int, title: str, alone: bool) -> int:
+    """The place a patch laid over another version takes among its patches (`titles`: place
+    -> normalised title, as laid so far), the patch being number `idx` titled `title`, sent
+    `alone` (the one patch of its version) or not: sent alone, the one place so titled,
+    unless the patch at its number has its title (a patch split out and sent alone comes as
+    1, review/versions.py split_out); else its own number (a re-roll "v2 3/5" may retitle
+    patch 3, and two patches re-rolled keep their numbers). The one rule of the merge facts
+    (metrics/model.py current_version), of notices (metrics/backlog.py laid_places) and of
+    interdiffs (queries/rounds.py standing). Pure."""
+    if alone and title and titles.get(idx) != title:
+        hits = [i for i, t in titles.items() if t == title]
+        if len(hits) == 1:
+            return hits[0]
+    return idx
 
 
 def grouped_partial(version_str: str, rerolls: str | None) -> bool:

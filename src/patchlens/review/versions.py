@@ -465,17 +465,21 @@ def laid_over(chain: Sequence[Version], links: Mapping[str, Link]) -> list[bool]
 def split_out(base: Version, titles: Collection[str], v: Version, link: Link | None) -> bool:
     """`v` is one patch of `base` (a version of several; `titles`: its patches' titles with
     those laid over it since) sent again alone, taken out of it: a single patch without a
-    cover, titled as one of those patches and not as the series (`base`'s own title: a
-    series reduced to one patch under its title is the series' next version), and not tied
-    to it by a b4 change-id (b4 keeps one per series: a series reduced to one patch). A
-    split-out linked as the next version made the whole series merged by the merge of that
-    patch (a dt-binding of a SoC's 19 patches resent alone, linux-arm-msm). Pure."""
+    cover, titled as one of those patches and not as the series (the title of `base`'s cover
+    letter: a series reduced to one patch under its title is the series' next version), and
+    not tied to it by a b4 change-id (b4 keeps one per series: a series reduced to one
+    patch). Without a cover letter every patch of `base` is alike: patch 1 sent alone is a
+    split-out as patch 2 is. A split-out linked as the next version made the whole series
+    merged by the merge of that patch (a dt-binding of a SoC's 19 patches resent alone,
+    linux-arm-msm). Pure."""
     if v.cover is not None or len(v.patches) != 1 or len(base.patches) < 2:
         return False
     if link is not None and "change-id" in link.evidence:
         return False
     (title,) = v.patch_titles()
-    return title in titles and title != base.normalized_title
+    if not title or title not in titles:
+        return False
+    return base.cover is None or title != base.normalized_title
 
 
 def chains(versions: list[Version], links: list[Link]) -> dict[str, list[str]]:
