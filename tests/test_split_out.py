@@ -247,3 +247,13 @@ def test_interdiffs_lay_a_patch_alone_in_the_place_of_its_title() -> None:
     }
     got = {i: (k, p["normalized_title"]) for i, (k, p) in standing(by_key, posts, "v2").items()}
     assert got == {1: ("v1", "a"), 2: ("v2", "b"), 3: ("v1", "c")}
+
+
+def test_the_series_page_says_a_patch_was_sent_alone() -> None:
+    from patchlens.queries.series import version_label
+
+    def row(seq: int, partial: bool, vstr: str = "") -> dict:
+        return {"version": seq, "version_str": vstr, "rfc": False, "partial": partial}
+
+    v1 = {**row(1, False), "resend": False}
+    assert version_label(row(2, True, "2"), [v1], None) == "v2 · a patch of v1 sent alone"

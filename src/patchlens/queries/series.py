@@ -151,7 +151,8 @@ def version_label(
 
     "v3", "v3 RFC", "v6 · RESEND · posting 2 of v6", "v19 · partial re-roll of v18 (patch 3)",
     "v2 · sent again, not marked RESEND · posting 2 of v2", "v5 · pull request",
-    "v1 · stable backport", "v1 · posted after it was committed".
+    "v1 · stable backport", "v1 · posted after it was committed", "v2 · a patch of v1 sent
+    alone" (split out of it).
     """
     name = f"v{v['version_str'] or v['version']}"
     words = [name + (" RFC" if v["rfc"] else "")]
@@ -167,6 +168,13 @@ def version_label(
         base = f"v{rerolled['version_str'] or rerolled['version']}"
         words.append(f"partial re-roll of {base} (patch{'es' if len(idx) != 1 else ''} {which})")
         return " · ".join(words)
+    if v["partial"] and "." not in (v["version_str"] or ""):
+        # Laid over without re-rolling a version: one patch split out of the version in
+        # force before it (review/versions.py split_out).
+        whole = next((e for e in reversed(earlier) if not e["partial"]), None)
+        if whole is not None:
+            words.append(f"a patch of v{whole['version_str'] or whole['version']} sent alone")
+            return " · ".join(words)
     same = [
         e
         for e in earlier
