@@ -173,11 +173,31 @@ def _recount(
     counts to `when` or to `mail_end` (the newest message), which comes first."""
     posted = [v for v in se.versions if v.date <= when]
     replies = [r for v in posted for r in v.replies if r.date <= when]
+    # Laid over: a version flagged partial (a partial re-roll, a patch split out and sent
+    # alone) after the first takes places in the latest full version before it, the first
+    # when none is: a patch sent alone the one place of its title, unless the patch at its
+    # own number has that title; else its number.
+    base_of: dict[str, int] = {}
+    place: dict[tuple[str, int], int] = {}
+    titles: dict[int, str] = {}
+    for n, v in enumerate(posted):
+        if not v.partial or n == 0:
+            base, titles = n, {i: p.normalized_title for i, p in v.patches.items()}
+            continue
+        base_of[v.key] = base
+        for i, p in sorted(v.patches.items()):
+            hits = [k for k, t in titles.items() if t == p.normalized_title]
+            alone = (
+                len(v.patches) == 1 and p.normalized_title and titles.get(i) != p.normalized_title
+            )
+            place[(v.key, i)] = j = hits[0] if alone and len(hits) == 1 else i
+            titles[j] = p.normalized_title
     # The current version: the latest full one, with later partial re-rolls laid over it.
     full = max([0] + [i for i, v in enumerate(posted) if not v.partial])
     patches: dict[int, PatchFacts] = {}
     for v in posted[full:]:
-        patches.update(v.patches)
+        for i, p in v.patches.items():
+            patches[place.get((v.key, i), i)] = p
     on_current = sorted(
         (r for v in posted[full:] for r in v.replies if r.date <= when),
         key=lambda r: (r.date, r.pk),
@@ -200,8 +220,8 @@ def _recount(
     # whole when it is b4's "(subset)" or says "some". Merged by notice when the notices to
     # one version take all of its patches; partly when there is any notice.
     notices = []
-    whole_version = False
-    for v in posted:
+    taken_of: dict[int, set[int]] = {}
+    for n, v in enumerate(posted):
         taken: set[int] = set()
         for r in [*v.replies, *v.pulled]:  # pull requests listing its patches count as notices
             if not (
@@ -246,10 +266,14 @@ def _recount(
                 taken.add(-1)  # the first patch stands for a version without a cover letter
             else:
                 taken.add(r.patch_idx)
-        whole_version = whole_version or (
-            -1 in taken or (bool(v.patches) and set(v.patches) <= taken)
-        )
-    notice = whole_version
+        if v.key in base_of:  # a notice to a version laid over another takes places there
+            mine = set(v.patches) if -1 in taken else taken
+            taken = {place[(v.key, i)] for i in mine if (v.key, i) in place}
+        taken_of.setdefault(base_of.get(v.key, n), set()).update(taken)
+    notice = any(
+        -1 in taken or (bool(posted[n].patches) and set(posted[n].patches) <= taken)
+        for n, taken in taken_of.items()
+    )
     unmerged = not by_commit and not notices
     registered = bool(paths)
     files = {f for v in se.versions for p in v.patches.values() for f in p.files}

@@ -256,4 +256,7 @@ def test_the_series_page_says_a_patch_was_sent_alone() -> None:
         return {"version": seq, "version_str": vstr, "rfc": False, "partial": partial}
 
     v1 = {**row(1, False), "resend": False}
-    assert version_label(row(2, True, "2"), [v1], None) == "v2 · a patch of v1 sent alone"
+    v2 = {**row(2, True, "2"), "resend": False}
+    assert version_label(v2, [v1], None) == "v2 · a patch of v1 sent alone"
+    again = version_label(v2, [v1, v2], None)
+    assert again == "v2 · a patch of v1 sent alone · posting 2 of v2"

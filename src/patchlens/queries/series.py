@@ -174,6 +174,17 @@ def version_label(
         whole = next((e for e in reversed(earlier) if not e["partial"]), None)
         if whole is not None:
             words.append(f"a patch of v{whole['version_str'] or whole['version']} sent alone")
+            again = [
+                e
+                for e in earlier
+                if e["partial"]
+                and (e["version_str"] or str(e["version"]))
+                == (v["version_str"] or str(v["version"]))
+            ]
+            if v["resend"]:
+                words.append("RESEND")
+            if again:
+                words.append(f"posting {len(again) + 1} of {name}")
             return " · ".join(words)
     same = [
         e
