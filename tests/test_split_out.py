@@ -260,3 +260,70 @@ def test_the_series_page_says_a_patch_was_sent_alone() -> None:
     assert version_label(v2, [v1], None) == "v2 · a patch of v1 sent alone"
     again = version_label(v2, [v1, v2], None)
     assert again == "v2 · a patch of v1 sent alone · posting 2 of v2"
+
+
+def test_a_review_of_a_patch_sent_alone_reviews_its_place() -> None:
+    """A Reviewed-by to the patch sent alone reviews the patch of the version in force it
+    replaces: with patches 1 and 2 reviewed there, the series is nearly complete."""
+    from patchlens.metrics.backlog import facts
+    from patchlens.metrics.model import SeriesFacts
+
+    def review(pk: int, idx: int) -> ReplyFacts:
+        return ReplyFacts(pk, pk, f"r{pk}", idx, False, False, 5, True, message_id=f"r{pk}")
+
+    base = _facts("v1", 1, {1: "prepare", 2: "add helper", 3: "add x"}, set())
+    alone = _facts("v2", 2, {1: "add x"}, set())
+    base.replies += [review(5, 1), review(6, 2)]
+    alone.replies.append(review(7, 1))
+    current = current_version([base, alone])
+    assert [(r.pk, r.patch_idx) for r in current.replies] == [(5, 1), (6, 2), (7, 3)]
+    assert alone.replies[0].patch_idx == 1  # the input is not changed
+    s = SeriesFacts("v1", "t", "a", "a@x", [base, alone])
+    got = facts(s, 10**6, in_repo=True, repo_registered=True)
+    assert got is not None and got.nearly_complete
+
+
+def test_a_patch_that_says_more_patches_or_a_title_shared_is_no_split_out() -> None:
+    """ "[PATCH v2 2/4]" alone (its other patches went to other lists) is a version of its
+    own; so is a patch titled as two patches of the version in force."""
+    chain = series([posting("s2@x", "[PATCH v2 2/4] foo: add helper", 5 * DAY)])
+    assert laid_over(chain, links(chain)) == [False, False]
+    twice = [
+        posting("c@x", "[PATCH 0/3] foo: add X", 0),
+        posting("p1@x", "[PATCH 1/3] foo: update readme", 1, "c@x"),
+        posting("p2@x", "[PATCH 2/3] foo: update readme", 2, "c@x"),
+        posting("p3@x", "[PATCH 3/3] foo: add helper", 3, "c@x"),
+        posting("s@x", "[PATCH v2] foo: update readme", 5 * DAY),
+    ]
+    chain = sorted(group_versions(twice), key=lambda v: v.date)
+    assert laid_over(chain, links(chain)) == [False, False]
+
+
+def test_two_postings_of_one_label_read_apart() -> None:
+    """A partial re-roll sent again, or two "v1.1": the later header says which posting it
+    is (queries/series.py versions_detail)."""
+    from patchlens.queries.series import distinct_label, version_label
+
+    def row(seq: int, vstr: str, partial: bool, resend: bool = False) -> dict:
+        return {
+            "key": f"k{seq}",
+            "series_key": "s",
+            "seq": seq,
+            "version": int(float(vstr)),
+            "version_str": vstr,
+            "rfc": False,
+            "partial": partial,
+            "resend": resend,
+            "members": [{"idx": 3}],
+        }
+
+    v1 = row(1, "1", False)
+    rr, again = row(2, "2", True), row(3, "2", True, resend=True)
+    assert version_label(again, [v1, rr], v1).endswith("(patch 3) · RESEND")
+    earlier: list[dict] = []
+    labels = []
+    for v in (v1, row(2, "1.1", True), row(3, "1.1", True)):
+        v["label"] = distinct_label(version_label(v, earlier, None), earlier)
+        labels.append(v["label"])
+        earlier.append(v)
+    assert len(set(labels)) == 3, labels

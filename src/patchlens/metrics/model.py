@@ -6,7 +6,7 @@ function of it (docs/METRICS.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from patchlens.review.model import in_force, place_of
 
@@ -166,11 +166,19 @@ def current_version(versions: list[VersionFacts]) -> VersionFacts:
         v.committed,
     )
     # A patch laid over takes its place by review/model.py place_of: a patch sent again
-    # alone is numbered 1 whatever its place ("[PATCH v2] <title of 3/5>").
+    # alone is numbered 1 whatever its place ("[PATCH v2] <title of 3/5>"), and the replies
+    # to it answer that place (a Reviewed-by to it reviews patch 3 of the version).
     titles = {i: p.normalized_title for i, p in base.patches.items()}
     for later in versions[at + 1 :]:
+        places = {}
         for i, p in sorted(later.patches.items()):
-            j = place_of(titles, i, p.normalized_title, len(later.patches) == 1)
+            places[i] = j = place_of(titles, i, p.normalized_title, len(later.patches) == 1)
             base.patches[j], titles[j] = p, p.normalized_title
-        base.replies = sorted(base.replies + later.replies, key=lambda r: (r.date, r.message_id))
+        moved = [
+            replace(r, patch_idx=places[r.patch_idx])
+            if places.get(r.patch_idx, r.patch_idx) != r.patch_idx
+            else r
+            for r in later.replies
+        ]
+        base.replies = sorted(base.replies + moved, key=lambda r: (r.date, r.message_id))
     return base

@@ -124,7 +124,7 @@ def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dic
     seen: dict[str, list[dict[str, Any]]] = {}
     for v in sorted(versions, key=lambda v: (v["series_key"], v["seq"])):
         earlier = seen.setdefault(v["series_key"], [])
-        v["label"] = version_label(v, earlier, rerolled_version(v, by_key))
+        v["label"] = distinct_label(version_label(v, earlier, rerolled_version(v, by_key)), earlier)
         earlier.append(v)
     return versions
 
@@ -142,6 +142,14 @@ def rerolled_version(v: dict[str, Any], by_key: dict[str, dict[str, Any]]) -> di
             break
         w = nxt
     return w
+
+
+def distinct_label(label: str, earlier: list[dict[str, Any]]) -> str:
+    """`label`, or, when an earlier version of the series (`earlier`, labelled) reads the
+    same (a partial re-roll sent again, two "v1.1"), with which posting of it this is: two
+    headers of one page never read alike. Pure."""
+    same = sum(1 for e in earlier if e["label"].split(" · posting ")[0] == label)
+    return f"{label} · posting {same + 1}" if same else label
 
 
 def version_label(
@@ -167,6 +175,8 @@ def version_label(
         which = ", ".join(str(i) for i in idx)
         base = f"v{rerolled['version_str'] or rerolled['version']}"
         words.append(f"partial re-roll of {base} (patch{'es' if len(idx) != 1 else ''} {which})")
+        if v["resend"]:
+            words.append("RESEND")
         return " · ".join(words)
     if v["partial"] and "." not in (v["version_str"] or ""):
         # Laid over without re-rolling a version: one patch split out of the version in

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import similarity
 from patchlens.mail.subject import title_similarity
-from patchlens.review.model import Version
+from patchlens.review.model import Version, place_of
 
 MAX_GAP = 400 * 86400  # a re-roll a year later still happens; beyond, it is a new effort
 SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its next version
@@ -451,33 +451,38 @@ def laid_over(chain: Sequence[Version], links: Mapping[str, Link]) -> list[bool]
     when the one sent alone is. Pure."""
     out: list[bool] = []
     base: Version | None = None
-    titles: set[str] = set()
+    titles: dict[int, str] = {}  # place -> title in the version in force, as laid so far
     for v in chain:
         flag = v.partial or (base is not None and split_out(base, titles, v, links.get(v.key)))
         if flag:
-            titles |= v.patch_titles()
+            for i, p in sorted(v.patches.items()):
+                title = p.subject.normalized_title
+                titles[place_of(titles, i, title, len(v.patches) == 1)] = title
         else:
-            base, titles = v, v.patch_titles()
+            base = v
+            titles = {i: p.subject.normalized_title for i, p in v.patches.items()}
         out.append(flag)
     return out
 
 
-def split_out(base: Version, titles: Collection[str], v: Version, link: Link | None) -> bool:
-    """`v` is one patch of `base` (a version of several; `titles`: its patches' titles with
-    those laid over it since) sent again alone, taken out of it: a single patch without a
-    cover, titled as one of those patches and not as the series (the title of `base`'s cover
-    letter: a series reduced to one patch under its title is the series' next version), and
-    not tied to it by a b4 change-id (b4 keeps one per series: a series reduced to one
-    patch). Without a cover letter every patch of `base` is alike: patch 1 sent alone is a
-    split-out as patch 2 is. A split-out linked as the next version made the whole series
-    merged by the merge of that patch (a dt-binding of a SoC's 19 patches resent alone,
+def split_out(base: Version, titles: Mapping[int, str], v: Version, link: Link | None) -> bool:
+    """`v` is one patch of `base` (a version of several; `titles`: its patches' titles by
+    place, with those laid over it since) sent again alone, taken out of it: a single patch
+    without a cover that says no more than one patch (a "v2 2/4" whose other patches went to
+    other lists is a version of its own), titled as exactly one of those patches (its place,
+    review/model.py place_of) and not as the series (the title of `base`'s cover letter: a
+    series reduced to one patch under its title is the series' next version), and not tied
+    to it by a b4 change-id (b4 keeps one per series: a series reduced to one patch).
+    Without a cover letter every patch of `base` is alike: patch 1 sent alone is a split-out
+    as patch 2 is. A split-out linked as the next version made the whole series merged by
+    the merge of that patch (a dt-binding of a SoC's 19 patches resent alone,
     linux-arm-msm). Pure."""
     if v.cover is not None or len(v.patches) != 1 or len(base.patches) < 2:
         return False
-    if link is not None and "change-id" in link.evidence:
+    if (v.total or 1) > 1 or (link is not None and "change-id" in link.evidence):
         return False
     (title,) = v.patch_titles()
-    if not title or title not in titles:
+    if not title or sum(t == title for t in titles.values()) != 1:
         return False
     return base.cover is None or title != base.normalized_title
 

@@ -287,7 +287,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "committed": "1 for a patch posted after it was committed ([COMMITTED], [pushed])",
             "partial": (
                 "1 for a partial re-roll (some patches of a version re-sent) or one patch"
-                " split out of the version before and sent alone: laid over that version"
+                " split out of the version in force before it and sent alone: laid over it"
             ),
             "title": "its title",
             "author_name": "the author's name",

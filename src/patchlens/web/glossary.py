@@ -424,8 +424,8 @@ _SERIES = (
         "partial-reroll",
         "partial re-roll",
         "A new version that re-sends only some patches of the series, or one patch taken out "
-        "of it and sent alone: laid over the version before, which stays in force with those "
-        "patches replaced (the series is merged when all its patches are).",
+        "of it and sent alone: laid over the version in force before it, which stays in force "
+        "with those patches replaced (the series is merged when all its patches are).",
     ),
     _term("missing", "Patches a version announces (1/5 ... 5/5) that are not in the archive."),
     Term(
