@@ -341,12 +341,18 @@ def test_the_stored_landmarks_name_the_code_that_computed_them():
     OWN_FEATURES_VERSION), or every store would keep its old features and fit the model on
     them while pages compute new ones. This pins the code: when it fails, bump the version and
     put the new digest here."""
-    code = inspect.getsource(pf.own_features_at) + inspect.getsource(pf._versions_at)
+    from patchlens.metrics.model import current_version
+    from patchlens.review.model import place_of
+
+    code = "".join(
+        inspect.getsource(f)
+        for f in (pf.own_features_at, pf._versions_at, current_version, place_of)
+    )
     assert (pf.OWN_FEATURES_VERSION, hashlib.sha1(code.encode()).hexdigest()[:12]) == (
-        1,
-        # (_versions_at copies a version's `committed` flag too since 54b9d6ac24fb: nothing
-        # it computes changed, so the version did not.)
-        "5696ade8458a",
+        2,
+        # The current version the features read is pinned too (metrics/model.py
+        # current_version, where patches laid over are placed).
+        "5207a3b50b4b",
     )
     assert pf.LANDMARKS_KEY.startswith(f"{pf.OWN_FEATURES_VERSION}.")
 

@@ -327,3 +327,35 @@ def test_two_postings_of_one_label_read_apart() -> None:
         labels.append(v["label"])
         earlier.append(v)
     assert len(set(labels)) == 3, labels
+
+
+def test_prediction_features_read_a_patch_sent_alone_as_the_state_does() -> None:
+    """Before its commit, a patch sent alone still takes its place (its title kept), and a
+    version laid over after a reviewer spoke answers them (metrics/prediction_features.py)."""
+    from patchlens.metrics.backlog import facts
+    from patchlens.metrics.model import SeriesFacts
+    from patchlens.metrics.prediction_features import own_features_at
+
+    def review(pk: int, idx: int, date: int) -> ReplyFacts:
+        return ReplyFacts(pk, date, f"r{pk}", idx, False, False, 5, True, message_id=f"r{pk}")
+
+    base = _facts("v1", 1, {1: "prepare", 2: "add x"}, set())
+    alone = _facts("v2", 2, {1: "add x"}, {1})  # its commit comes at 100
+    alone.date = 5
+    alone.patches[1].commit_date = 100
+    base.replies.append(review(3, 1, 3))
+    alone.replies.append(review(6, 1, 6))
+    s = SeriesFacts("v1", "t", "a", "a@x", [base, alone])
+    feats = own_features_at(s, 50)
+    got = facts(s, 50, in_repo=True, repo_registered=True)
+    assert got is not None and got.nearly_complete
+    assert feats is not None and feats["reviewed_share"] == 1.0
+    later = _facts("v3", 3, {1: "prepare"}, set())
+    later.date = 8
+    base.replies.append(review(7, 2, 7))
+    s = SeriesFacts("v1", "t", "a", "a@x", [base, _facts("v2", 2, {1: "add x"}, set()), later])
+    s.versions[1].date = 4
+    feats = own_features_at(s, 9)
+    got = facts(s, 9, in_repo=True, repo_registered=True)
+    assert got is not None and not got.reviewer_spoke_last
+    assert feats is not None and feats["reviewer_spoke_last"] == 0.0

@@ -16,7 +16,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from patchlens.metrics.backlog import merge_changes
 from patchlens.metrics.model import SeriesFacts, VersionFacts, current_version
@@ -90,7 +90,9 @@ FACT_GROUPS: dict[str, tuple[str, ...]] = {
 # Bump when `own_features_at` (or `_versions_at`) computes otherwise: stored landmarks of other
 # code are then read as absent, and the metrics stage rewrites every row (stages/context.py
 # puts LANDMARKS_KEY in the metrics' version). tests/test_predict_stored.py pins the code.
-OWN_FEATURES_VERSION = 1
+# 2: a patch laid over another version keeps its title when its commit is after T (it was
+#    placed as patch 1), and a version laid over after a reviewer spoke answers them.
+OWN_FEATURES_VERSION = 2
 # What stored landmarks were computed by: the version, the features' names and order, the
 # landmarks.
 LANDMARKS_KEY = (
@@ -377,21 +379,10 @@ def _versions_at(se: SeriesFacts, t: int) -> list[VersionFacts]:
     for v in se.versions:
         if v.date > t:
             continue
+        # A commit after T is not known at T; the rest of the patch is (its title places it
+        # when it is laid over another version: review/model.py place_of).
         patches = {
-            i: p
-            if (p.commit_date or 0) <= t
-            else type(p)(
-                p.pk,
-                p.idx,
-                p.date,
-                p.lines_added,
-                p.lines_removed,
-                p.files,
-                None,
-                p.ambiguous,
-                p.carried_review,
-                p.subject,
-            )
+            i: p if (p.commit_date or 0) <= t else replace(p, commit_date=None)
             for i, p in v.patches.items()
         }
         out.append(
@@ -459,6 +450,9 @@ def own_features_at(
         or any(r.review and r.patch_idx == i for r in cur.replies if r.reviewer)
     )
     spoke = sorted((r for r in cur.replies if not r.is_bot), key=lambda r: (r.date, r.message_id))
+    # A version laid over the current one after a reviewer spoke answers them, as the state's
+    # facts have it (metrics/backlog.py facts).
+    rerolled = max((v.date for v in versions if v.partial and v.date > cur.date), default=0)
     events = [v.date for v in versions] + [r.date for r in replies]
     expected = expected or {}
     maintainers = {w for w, role in expected.items() if role in (MAINTAINER, REVIEWER)}
@@ -474,7 +468,9 @@ def own_features_at(
         "reviewer_replies": float(min(len(reviewer), 20)),
         "reviewers": float(len({r.who for r in reviewer})),
         "reviewed_share": reviewed / len(patches) if patches else 0.0,
-        "reviewer_spoke_last": float(bool(spoke) and not spoke[-1].is_author),
+        "reviewer_spoke_last": float(
+            bool(spoke) and not spoke[-1].is_author and spoke[-1].date >= rerolled
+        ),
         "maintainer_answered": float(
             any(r.who in maintainers or f"addr:{r.addr.lower()}" in maintainers for r in reviewer)
         ),

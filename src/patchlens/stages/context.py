@@ -91,7 +91,10 @@ from patchlens.store import schema
 #    placed first (review/series.py _near).
 # 26: one patch taken out of a bigger version and sent alone is laid over it like a partial
 #    re-roll (review/versions.py laid_over): the series is merged when all its patches are.
-DERIVED_VERSION = 26
+# 27: 26's rules as the reviews mended them (review/model.py place_of; a split-out says one
+#    patch and one title; replies to a patch laid over answer its place): a store built
+#    between is rebuilt.
+DERIVED_VERSION = 27
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
