@@ -845,7 +845,8 @@ _APPLYING = (
         "in the order sent, each once, only from their giver (the trailer's address or name "
         "is the reply's sender's; bots' replies never count), then a Link: to the patch in "
         "the archive. A partial re-roll takes the patches it does not replace, with their "
-        "trailers, from the version it re-rolls.",
+        "trailers, from the version it re-rolls; a patch split out and sent alone is its own "
+        "patch only.",
     ),
 )
 
