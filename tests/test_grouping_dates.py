@@ -5,27 +5,12 @@ within a day of it, either way, whatever else the sender posted in between."""
 
 from __future__ import annotations
 
-from patchlens.mail.subject import parse_subject
 from patchlens.review.model import Mail
 from patchlens.review.series import group_versions
+from tests.helpers.postings import posting
 
 DAY = 86400
 T0 = 1_700_000_000
-
-
-def posting(mid: str, subject: str, date: int, parent: str | None = None) -> Mail:
-    return Mail(
-        pk=date,
-        message_id=mid,
-        subject=parse_subject(subject),
-        from_name="A",
-        from_addr="a@x",
-        date=date,
-        thread=parent or mid,
-        parent=parent,
-        has_patch=True,
-        is_posting=True,
-    )
 
 
 def members(mails: list[Mail]) -> dict[str, set[str]]:

@@ -378,24 +378,8 @@ def test_a_partial_reroll_names_its_base_by_the_bases_key() -> None:
     """A version without a cover is keyed by its first patch, whichever patch began it (a
     "2/2" dated before the "1/2" that answers it); a partial re-roll of it names that key
     (review/series.py): it named the patch that began the version, a key no version has."""
-    from patchlens.mail.subject import parse_subject
-    from patchlens.review.model import Mail
     from patchlens.review.series import group_versions
-
-    def posting(mid: str, subject: str, date: int, parent: str | None = None) -> Mail:
-        s = parse_subject(subject)
-        return Mail(
-            pk=date,
-            message_id=mid,
-            subject=s,
-            from_name="A",
-            from_addr="a@x",
-            date=date,
-            thread=parent or mid,
-            parent=parent,
-            has_patch=True,
-            is_posting=True,
-        )
+    from tests.helpers.postings import posting
 
     versions = group_versions(
         [

@@ -17,14 +17,9 @@ from patchlens.review.model import Mail, Version, grouped_partial
 from patchlens.review.series import group_versions
 from patchlens.review.versions import Link, laid_over
 from patchlens.stages.review import Structure, structure_rows
+from tests.helpers.postings import posting
 
 DAY = 86400
-
-
-def posting(mid: str, subject: str, date: int, parent: str | None = None) -> Mail:
-    return Mail(
-        date, mid, parse_subject(subject), "A", "a@x", date, parent or mid, parent, True, True
-    )
 
 
 def series(*later: list[Mail]) -> list[Version]:
