@@ -342,17 +342,17 @@ def test_the_stored_landmarks_name_the_code_that_computed_them():
     them while pages compute new ones. This pins the code: when it fails, bump the version and
     put the new digest here."""
     from patchlens.metrics.model import current_version
-    from patchlens.review.model import place_of
+    from patchlens.review.model import in_force, place_of
 
     code = "".join(
         inspect.getsource(f)
-        for f in (pf.own_features_at, pf._versions_at, current_version, place_of)
+        for f in (pf.own_features_at, pf._versions_at, current_version, place_of, in_force)
     )
     assert (pf.OWN_FEATURES_VERSION, hashlib.sha1(code.encode()).hexdigest()[:12]) == (
         2,
         # The current version the features read is pinned too (metrics/model.py
         # current_version, where patches laid over are placed).
-        "5207a3b50b4b",
+        "f0eaa31e6434",
     )
     assert pf.LANDMARKS_KEY.startswith(f"{pf.OWN_FEATURES_VERSION}.")
 
