@@ -341,18 +341,27 @@ def test_the_stored_landmarks_name_the_code_that_computed_them():
     OWN_FEATURES_VERSION), or every store would keep its old features and fit the model on
     them while pages compute new ones. This pins the code: when it fails, bump the version and
     put the new digest here."""
-    from patchlens.metrics.model import current_version
-    from patchlens.review.model import in_force, place_of
+    from patchlens.metrics.model import current_version, laid_places
+    from patchlens.review.model import in_force, lay, place_of
 
     code = "".join(
         inspect.getsource(f)
-        for f in (pf.own_features_at, pf._versions_at, current_version, place_of, in_force)
+        for f in (
+            pf.own_features_at,
+            pf._versions_at,
+            current_version,
+            laid_places,
+            lay,
+            place_of,
+            in_force,
+        )
     )
     assert (pf.OWN_FEATURES_VERSION, hashlib.sha1(code.encode()).hexdigest()[:12]) == (
         2,
         # The current version the features read is pinned too (metrics/model.py
-        # current_version, where patches laid over are placed).
-        "f0eaa31e6434",
+        # current_version, where patches laid over are placed). Since f0eaa31e6434 the
+        # placing loop is one helper (review/model.py lay): nothing computed changed.
+        "e0d5d3ebc4ca",
     )
     assert pf.LANDMARKS_KEY.startswith(f"{pf.OWN_FEATURES_VERSION}.")
 

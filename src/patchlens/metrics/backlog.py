@@ -18,8 +18,8 @@ from patchlens.metrics.model import (
     SeriesFacts,
     VersionFacts,
     current_version,
+    laid_places,
 )
-from patchlens.review.model import place_of
 
 DAY = 86400
 STATES = (
@@ -170,27 +170,6 @@ def notice_merge(versions: list[VersionFacts]) -> tuple[ReplyFacts | None, Reply
         if target.patches and set(target.patches) <= got:
             return r, first
     return None, first
-
-
-def laid_places(
-    versions: list[VersionFacts],
-) -> dict[str, tuple[VersionFacts, dict[int, int]]]:
-    """Per version laid over another (`partial`, after a full version): that version (the
-    latest full one before it, as review/model.py in_force picks) and the place there of
-    each of its patches, by title, else by number (metrics/model.py current_version). Pure."""
-    out: dict[str, tuple[VersionFacts, dict[int, int]]] = {}
-    base: VersionFacts | None = None
-    titles: dict[int, str] = {}
-    for v in versions:
-        if not v.partial or base is None:
-            base, titles = v, {i: p.normalized_title for i, p in v.patches.items()}
-            continue
-        places = {}
-        for i, p in sorted(v.patches.items()):
-            places[i] = j = place_of(titles, i, p.normalized_title, len(v.patches) == 1)
-            titles[j] = p.normalized_title
-        out[v.key] = (base, places)
-    return out
 
 
 def merge_notice(versions: list[VersionFacts]) -> ReplyFacts | None:

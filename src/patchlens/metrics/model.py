@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from patchlens.review.model import in_force, place_of
+from patchlens.review.model import in_force, lay
 
 # A reply with at least this many written lines is a substantive comment, not a bare ack.
 SUBSTANTIVE_LINES = 3
@@ -165,15 +165,14 @@ def current_version(versions: list[VersionFacts]) -> VersionFacts:
         v.backport,
         v.committed,
     )
-    # A patch laid over takes its place by review/model.py place_of: a patch sent again
-    # alone is numbered 1 whatever its place ("[PATCH v2] <title of 3/5>"), and the replies
-    # to it answer that place (a Reviewed-by to it reviews patch 3 of the version).
-    titles = {i: p.normalized_title for i, p in base.patches.items()}
+    # A patch laid over takes its place (`laid_places`): a patch sent again alone is
+    # numbered 1 whatever its place ("[PATCH v2] <title of 3/5>"), and the replies to it
+    # answer that place (a Reviewed-by to it reviews patch 3 of the version).
+    over = laid_places(versions)
     for later in versions[at + 1 :]:
-        places = {}
-        for i, p in sorted(later.patches.items()):
-            places[i] = j = place_of(titles, i, p.normalized_title, len(later.patches) == 1)
-            base.patches[j], titles[j] = p, p.normalized_title
+        _base, places = over[later.key]
+        for i, p in later.patches.items():
+            base.patches[places[i]] = p
         moved = [
             replace(r, patch_idx=places[r.patch_idx])
             if places.get(r.patch_idx, r.patch_idx) != r.patch_idx
@@ -182,3 +181,21 @@ def current_version(versions: list[VersionFacts]) -> VersionFacts:
         ]
         base.replies = sorted(base.replies + moved, key=lambda r: (r.date, r.message_id))
     return base
+
+
+def laid_places(
+    versions: list[VersionFacts],
+) -> dict[str, tuple[VersionFacts, dict[int, int]]]:
+    """Per version laid over another (`partial`, after a full version): that version (the
+    latest full one before it, as review/model.py in_force picks) and the place there of
+    each of its patches (review/model.py lay: by title when sent alone, else by number).
+    Pure."""
+    out: dict[str, tuple[VersionFacts, dict[int, int]]] = {}
+    base: VersionFacts | None = None
+    titles: dict[int, str] = {}
+    for v in versions:
+        if not v.partial or base is None:
+            base, titles = v, {i: p.normalized_title for i, p in v.patches.items()}
+            continue
+        out[v.key] = (base, lay(titles, {i: p.normalized_title for i, p in v.patches.items()}))
+    return out

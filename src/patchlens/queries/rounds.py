@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select
 from patchlens.review import interdiff as idf
 from patchlens.review.changelog import changelog
 from patchlens.review.dependencies import COMMIT
-from patchlens.review.model import place_of
+from patchlens.review.model import lay
 from patchlens.store import schema
 
 MAX_ROUNDS = 12
@@ -147,10 +147,13 @@ def standing(
     titles: dict[int, str] = {}
     for k in reversed(laid):  # the whole version, then what was laid over it in order
         mine = {i: p for i, p in posts.get(k, {}).items() if i > 0}
-        for i, p in sorted(mine.items()):
-            title = p.get("normalized_title") or ""
-            j = i if k == laid[-1] else place_of(titles, i, title, len(mine) == 1)
-            out[j], titles[j] = (k, p), title
+        named = {i: p.get("normalized_title") or "" for i, p in mine.items()}
+        if k == laid[-1]:
+            titles, places = named, {i: i for i in mine}
+        else:
+            places = lay(titles, named)
+        for i, p in mine.items():
+            out[places[i]] = (k, p)
     return out
 
 

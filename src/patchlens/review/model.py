@@ -228,6 +228,18 @@ def place_of(titles: Mapping[int, str], idx: int, title: str, alone: bool) -> in
     return idx
 
 
+def lay(titles: dict[int, str], patches: Mapping[int, str]) -> dict[int, int]:
+    """The places (`place_of`) of a version's patches laid over another (`patches`: number
+    -> normalised title), in number order; `titles` (place -> title, as laid so far) takes
+    their titles. The one loop of every reader that lays versions over another. Pure but
+    for `titles`."""
+    places = {}
+    for i, title in sorted(patches.items()):
+        places[i] = j = place_of(titles, i, title, len(patches) == 1)
+        titles[j] = title
+    return places
+
+
 def grouped_partial(version_str: str, rerolls: str | None) -> bool:
     """Whether grouping (review/series.py) made a version partial, from what its stored row
     keeps: a "v1.1"-style number, or a version it re-rolls. The stored `partial` says more

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from patchlens.identity.people import Identities
 from patchlens.mail.fingerprint import similarity
 from patchlens.mail.subject import title_similarity
-from patchlens.review.model import Version, place_of
+from patchlens.review.model import Version, lay
 
 MAX_GAP = 400 * 86400  # a re-roll a year later still happens; beyond, it is a new effort
 SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its next version
@@ -455,9 +455,7 @@ def laid_over(chain: Sequence[Version], links: Mapping[str, Link]) -> list[bool]
     for v in chain:
         flag = v.partial or (base is not None and split_out(base, titles, v, links.get(v.key)))
         if flag:
-            for i, p in sorted(v.patches.items()):
-                title = p.subject.normalized_title
-                titles[place_of(titles, i, title, len(v.patches) == 1)] = title
+            lay(titles, {i: p.subject.normalized_title for i, p in v.patches.items()})
         else:
             base = v
             titles = {i: p.subject.normalized_title for i, p in v.patches.items()}
@@ -470,7 +468,7 @@ def split_out(base: Version, titles: Mapping[int, str], v: Version, link: Link |
     place, with those laid over it since) sent again alone, taken out of it: a single patch
     without a cover that says no more than one patch (a "v2 2/4" whose other patches went to
     other lists is a version of its own), titled as exactly one of those patches (its place,
-    review/model.py place_of) and not as the series (the title of `base`'s cover letter: a
+    review/model.py lay) and not as the series (the title of `base`'s cover letter: a
     series reduced to one patch under its title is the series' next version), and not tied
     to it by a b4 change-id (b4 keeps one per series: a series reduced to one patch).
     Without a cover letter every patch of `base` is alike: patch 1 sent alone is a split-out

@@ -159,9 +159,9 @@ def structure_rows(
                     "pull": v.pull,
                     "backport": v.backport,
                     "committed": v.committed,
-                    # Laid over the version before: a partial re-roll, or a patch split out
-                    # of it (review/versions.py laid_over); what reads it keeps that version
-                    # in force. Grouping's own flag is `grouped_partial` of the row.
+                    # Laid over the version in force before it: a partial re-roll, or a patch
+                    # split out of it (review/versions.py laid_over); what reads it keeps that
+                    # version in force. Grouping's own flag is `grouped_partial` of the row.
                     "partial": over[seq - 1],
                     "title": v.title,
                     "author_name": v.author_name,

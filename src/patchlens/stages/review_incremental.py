@@ -684,8 +684,7 @@ def _windows(
 ) -> list[tuple[str, int | None, int, int]]:
     """(sender, total or None for all, from, to): each sender's posting dates of each class
     (`_classes`, and the classes `also` gives for a posting, around its dates too) widened by
-    `window`, overlaps
-    merged. Pure."""
+    `window`, overlaps merged. Pure."""
     dates: dict[tuple[str, int], list[int]] = {}
     for p in posts:
         cls = _classes(p)
