@@ -312,13 +312,53 @@ def test_earlier_versions_are_superseded_by_the_merged_one() -> None:
     assert {k: v.key for k, v in both.items()} == {"a1": "a4", "a2": "a4", "a3": "a4"}
 
 
+def test_a_version_laid_over_supersedes_nothing() -> None:
+    """A patch of v1 split out and sent alone as v2 (or a partial re-roll) is merged: v1's
+    other patches still stand, so v1 is not superseded by v2. A whole v3 merged after them
+    supersedes both; a partial version with no whole one before it is in force itself."""
+    vs = [
+        VersionRef("a1", "a", 1, 1, "v1", 1 * DAY),
+        VersionRef("a2", "a", 2, 2, "v2", 2 * DAY, partial=True),
+    ]
+    assert superseded_by_merged(vs, {"a2": 5 * DAY}) == {}
+    assert superseded_by_merged(vs, {"a1": 4 * DAY, "a2": 5 * DAY}) == {}
+    vs.append(VersionRef("a3", "a", 3, 3, "v3", 3 * DAY))
+    got = superseded_by_merged(vs, {"a2": 5 * DAY, "a3": 6 * DAY})
+    assert {k: v.key for k, v in got.items()} == {"a1": "a3", "a2": "a3"}
+    # The merged partial version after v3 does not supersede v3, nor move v1's answer.
+    vs.append(VersionRef("a4", "a", 4, 3, "v3.1", 4 * DAY, partial=True))
+    got = superseded_by_merged(vs, {"a3": 6 * DAY, "a4": 7 * DAY})
+    assert {k: v.key for k, v in got.items()} == {"a1": "a3", "a2": "a3"}
+    first = [
+        VersionRef("b1", "b", 1, 1, "v1.1", 1 * DAY, partial=True),
+        VersionRef("b0", "b", 0, 1, "v0", 0),
+    ]
+    # b0 (seq 0) is whole and comes first: b1 is laid over it and supersedes nothing.
+    assert superseded_by_merged(first, {"b1": 3 * DAY}) == {}
+    alone = [
+        VersionRef("c1", "c", 1, 1, "v1.1", 1 * DAY, partial=True),
+        VersionRef("c2", "c", 2, 1, "v1.2", 2 * DAY, partial=True),
+    ]
+    # No whole version: the second is laid over the first, so it supersedes nothing; the
+    # first is in force (review/model.py in_force).
+    assert superseded_by_merged(alone, {"c2": 3 * DAY}) == {}
+    assert {k: v.key for k, v in superseded_by_merged(alone, {"c1": 3 * DAY}).items()} == {}
+
+
 @pytest.mark.slow
 def test_erofs_earlier_versions_superseded_by_the_merged_version(erofs_store) -> None:
     _db, engine, _ = erofs_store
     sv, vm, pc = schema.series_versions, schema.version_members, schema.patch_commits
     with engine.connect() as conn:
         sup = load_superseded_by_merged(conn)
-        seqs = {r.key: (r.series_key, r.seq) for r in conn.execute(select(sv))}
+        rows = list(conn.execute(select(sv).order_by(sv.c.series_key, sv.c.seq)))
+        seqs = {r.key: (r.series_key, r.seq) for r in rows}
+        # Whole: not laid over a version before it (a partial one is, unless first).
+        whole, seen = set(), set()
+        for r in rows:
+            if not r.partial or r.series_key not in seen:
+                whole.add(r.key)
+            seen.add(r.series_key)
         merged = {
             k
             for (k,) in conn.execute(
@@ -329,10 +369,14 @@ def test_erofs_earlier_versions_superseded_by_the_merged_version(erofs_store) ->
         }
     assert len(sup) > 100
     for key, later in sup.items():
-        assert later.key in merged
+        assert later.key in merged and later.key in whole
         assert seqs[key][0] == seqs[later.key][0] and seqs[key][1] < seqs[later.key][1]
-    # Every merged version's predecessors are named, none is left without an answer.
-    for key in merged:
+    # A merged version laid over another supersedes nothing (EROFS has such versions).
+    laid_merged = merged - whole
+    assert laid_merged
+    assert not {later.key for later in sup.values()} & laid_merged
+    # Every merged whole version's predecessors are named, none is left without an answer.
+    for key in merged & whole:
         series, seq = seqs[key]
         for other, (se, sq) in seqs.items():
             if se == series and sq < seq:

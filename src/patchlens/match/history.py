@@ -3,9 +3,16 @@
 Each commit is linked to one posting, the last send of the change (see `matcher`), so a
 series merged as v4 has links on v4's patches only, and its v1-v3 have none. Read alone,
 v3 looks abandoned; it was not: its work went in as v4. `superseded_by_merged` says so for
-every version that precedes, in its series, a version with a merged patch, naming that
+every version that precedes, in its series, a whole version with a merged patch, naming that
 version (the latest merged one after it), so that the series page, the states and the
 patches and series exports can say "superseded by the merged v4" instead of nothing.
+
+Only a whole version supersedes. A version laid over another (`partial`: a partial re-roll,
+or one patch split out of a bigger version and sent alone, review/versions.py) replaces some
+of its patches, not the version: its merge leaves the others standing (the series is partly
+merged, metrics/model.py current_version), so the versions before it are not called
+superseded by it. The first version of a series is laid over nothing, so it counts as whole
+even when partial (metrics/model.py laid_places, review/model.py in_force).
 
 Ambiguous links (another series' posting fitted as well) are not merges and count for
 nothing here, as everywhere. `as_of` gives the answer as it stood on a date: only versions
@@ -28,6 +35,7 @@ class VersionRef:
     version: int
     version_str: str
     date: int
+    partial: bool = False  # laid over the version before (series_versions.partial)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +50,7 @@ class MergedAs:
 def superseded_by_merged(
     versions: Iterable[VersionRef], merged: dict[str, int], as_of: int | None = None
 ) -> dict[str, MergedAs]:
-    """version key -> the latest later version of its series with a merged patch.
+    """version key -> the latest later whole version of its series with a merged patch.
 
     `merged` maps the key of each version with a (non-ambiguous) link to the date of its
     first linked commit. A version merged itself is still superseded when a later one is
@@ -54,11 +62,12 @@ def superseded_by_merged(
     out: dict[str, MergedAs] = {}
     for vs in by_series.values():
         vs.sort(key=lambda v: v.seq)
+        whole = [not v.partial or i == 0 for i, v in enumerate(vs)]
         last: MergedAs | None = None
-        for v in reversed(vs):
+        for v, is_whole in zip(reversed(vs), reversed(whole), strict=True):
             if last is not None:
                 out[v.key] = last
             when = merged.get(v.key)
-            if last is None and when is not None and (as_of is None or when <= as_of):
+            if last is None and is_whole and when is not None and (as_of is None or when <= as_of):
                 last = MergedAs(v.key, v.version, v.version_str)
     return out

@@ -772,7 +772,13 @@ def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
     for v in versions:
         refs.append(
             VersionRef(
-                v["key"], v["series_key"], v["seq"], v["version"], v["version_str"], v["date"]
+                v["key"],
+                v["series_key"],
+                v["seq"],
+                v["version"],
+                v["version_str"],
+                v["date"],
+                bool(v["partial"]),
             )
         )
         seq[v["key"]] = v["seq"]

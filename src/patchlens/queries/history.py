@@ -18,9 +18,17 @@ def load_superseded_by_merged(conn: Connection, as_of: int | None = None) -> dic
         schema.commits,
     )
     versions = [
-        VersionRef(r.key, r.series_key, r.seq, r.version, r.version_str, r.date)
+        VersionRef(r.key, r.series_key, r.seq, r.version, r.version_str, r.date, r.partial)
         for r in conn.execute(
-            select(sv.c.key, sv.c.series_key, sv.c.seq, sv.c.version, sv.c.version_str, sv.c.date)
+            select(
+                sv.c.key,
+                sv.c.series_key,
+                sv.c.seq,
+                sv.c.version,
+                sv.c.version_str,
+                sv.c.date,
+                sv.c.partial,
+            )
         )
     ]
     merged: dict[str, int] = {}

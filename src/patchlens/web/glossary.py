@@ -146,7 +146,8 @@ _STATES = (
         "superseded-by-merged",
         "superseded by the merged version",
         "An earlier version of a series whose later version was merged: what became of a v3 "
-        "when v4 went in.",
+        "when v4 went in. Only a whole version supersedes: a partial re-roll or a patch sent "
+        "alone replaces some patches of the version it is laid over, not the version.",
     ),
     Term(
         "merged-share",
