@@ -743,6 +743,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         as_of, seen = seen_dates(conn)
         decode(m, as_of, rules, idle_to=seen)
         m["merge_evidence"] = json.loads(m["merge_evidence"] or "null")
+        _mark_through(conn, versions, m["merge_evidence"])
     title = conn.execute(select(schema.series.c.title).where(schema.series.c.key == key)).scalar()
     # What changed between versions, review rounds, changed after review, dependencies
     # (queries/rounds.py, issue 14).
@@ -763,6 +764,40 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         "dependents": deps["dependents"],
         "prediction": prediction.series_prediction(conn, key, m.get("state")) if m else None,
     }
+
+
+def _mark_through(
+    conn: Connection, versions: list[dict[str, Any]], evidence: dict[str, Any] | None
+) -> None:
+    """Each patch the metrics found merged through another series' posting of the same diff
+    (stored as the merge evidence's `through` pairs, queries/evidence.py went_in_elsewhere)
+    gets `through`: that posting's series, subject and commit, so "merged by commit" is
+    traceable on a page whose own patches have none."""
+    pairs = dict((evidence or {}).get("through") or [])
+    if not pairs:
+        return
+    m, vm, sv, pc, c = (
+        schema.messages,
+        schema.version_members,
+        schema.series_versions,
+        schema.patch_commits,
+        schema.commits,
+    )
+    found = {
+        r.message_id: {"series_key": r.series_key, "subject": r.subject, "sha": r.sha}
+        for r in conn.execute(
+            select(m.c.message_id, m.c.subject, sv.c.series_key, c.c.sha)
+            .join(vm, vm.c.message_pk == m.c.id)
+            .join(sv, sv.c.key == vm.c.version_key)
+            .join(pc, pc.c.message_pk == m.c.id)
+            .join(c, c.c.id == pc.c.commit_pk)
+            .where(m.c.message_id.in_(sorted(set(pairs.values()))))
+        )
+    }
+    for v in versions:
+        for mm in v["members"]:
+            if not mm["commit"] and mm["message_id"] in pairs:
+                mm["through"] = found.get(pairs[mm["message_id"]])
 
 
 def _mark_merged_as(versions: list[dict[str, Any]]) -> None:

@@ -93,10 +93,11 @@ def load_series(
             lambda ks: _where(
                 select(
                     *cols(vm, "version_key", "idx"),
-                    *cols(m, "id", "date_utc", "subject", "message_id", "from_name"),
+                    *cols(m, "id", "date_utc", "subject", "message_id", "from_name", "from_addr"),
                     *cols(a, "lines_added", "lines_removed", "files", "old_files", "patch_id"),
                     a.c.normalized_title,
                     a.c.author_name,
+                    a.c.author_addr,
                 )
                 .join(m, m.c.id == vm.c.message_pk)
                 .join(a, a.c.message_pk == m.c.id)
@@ -124,11 +125,30 @@ def load_series(
             patch_pks,
         )
     }
+    series_of = {v.key: se.key for se in series.values() for v in se.versions}
+    elsewhere = went_in_elsewhere(
+        conn,
+        people,
+        [
+            (
+                r.id,
+                r.patch_id,
+                r.date_utc or versions[r.version_key].date,
+                series_of[r.version_key],
+                people(r.author_name or r.from_name, r.author_addr or r.from_addr),
+            )
+            for r in patch_rows
+            if r.id not in commits and r.patch_id and r.version_key in versions
+        ],
+    )
     for r in patch_rows:
         v = versions.get(r.version_key)
         if v is None:
             continue
         cdate, amb = commits.get(r.id, (None, False))
+        through = ""
+        if r.id in elsewhere:
+            cdate, through = elsewhere[r.id]
         v.patches[r.idx] = PatchFacts(
             r.id,
             r.idx,
@@ -146,8 +166,8 @@ def load_series(
             # "From:" line) when someone else sent it, else the sender.
             author_name=r.author_name or r.from_name or "",
             old_files=tuple(_files(r.old_files or "[]")),
+            through=through,
         )
-    series_of = {v.key: se.key for se in series.values() for v in se.versions}
     _attach_pulled(conn, people, [v for v in versions.values() if not v.pull], series_of)
     committed = [
         v
@@ -539,6 +559,68 @@ def _postings_titled(
         ):
             if date is not None:
                 out.setdefault(title, []).append((date, sender or "", series, set(_files(files))))
+    return out
+
+
+def went_in_elsewhere(
+    conn: Connection,
+    people: Identities,
+    patches: list[tuple[int, str, int, str, str]],
+) -> dict[int, tuple[int, str]]:
+    """Of `patches` without a link of their own ((pk, patch-id, date, series key, author
+    identity)), those whose diff went in through another series: a posting of the same diff
+    (patch-id) in another series is linked, not ambiguously, to a commit committed after the
+    patch was posted and authored by the patch's author -> (that commit's date, the linked
+    posting's Message-ID), the earliest commit when several.
+
+    The matcher links a commit to one posting, the last send; when the same patch was posted
+    again outside its series (a series that linking could not chain to its next version, the
+    author's patch taken into a colleague's series), its own series had no link and looked
+    abandoned (on LTP, 23 series; on EROFS, 8). A posting of the same diff by someone else
+    than the commit's author (a twin, MATCHING.md) merges nothing: the commit is not theirs.
+    Within a series a patch sent again unchanged is merged with its twin already
+    (metrics/backlog.py `_merged_twins`)."""
+    if not patches:
+        return {}
+    a, pc, c, m, vm, sv = (
+        schema.message_analysis,
+        schema.patch_commits,
+        schema.commits,
+        schema.messages,
+        schema.version_members,
+        schema.series_versions,
+    )
+    linked: dict[str, list[tuple[int, str, str, str]]] = {}
+    for pid, cdate, cname, cemail, mid, skey in _rows(
+        conn,
+        lambda ks: (
+            select(
+                a.c.patch_id,
+                c.c.committer_date,
+                c.c.author_name,
+                c.c.author_email,
+                m.c.message_id,
+                sv.c.series_key,
+            )
+            .join(pc, pc.c.message_pk == a.c.message_pk)
+            .join(c, c.c.id == pc.c.commit_pk)
+            .join(m, m.c.id == a.c.message_pk)
+            .join(vm, vm.c.message_pk == a.c.message_pk)
+            .join(sv, sv.c.key == vm.c.version_key)
+            .where(~pc.c.ambiguous, a.c.patch_id.in_(ks))
+        ),
+        sorted({pid for _pk, pid, _d, _s, _who in patches}),
+    ):
+        linked.setdefault(pid, []).append((cdate, people(cname, cemail), mid, skey))
+    out: dict[int, tuple[int, str]] = {}
+    for pk, pid, date, skey, who in patches:
+        hits = sorted(
+            (cdate, mid)
+            for cdate, author, mid, other in linked.get(pid, ())
+            if other != skey and cdate >= date and author == who
+        )
+        if hits:
+            out[pk] = hits[0]
     return out
 
 

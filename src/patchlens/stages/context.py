@@ -129,7 +129,9 @@ DERIVED_VERSION = 27
 # 15: with several repositories, a series is looked up in the MAINTAINERS of the repository
 #     its files are in (stages/pipeline.py maintainers_of), not the first one's.
 # 16: each subsystem row names the repository whose MAINTAINERS it is from (subsystems.repo_id).
-METRICS_VERSION = 16
+# 17: a patch without a link of its own is merged through another series' posting of the same
+#     diff linked to a commit of its author (queries/evidence.py went_in_elsewhere).
+METRICS_VERSION = 17
 
 
 def config_digest(cfg: Config) -> str:

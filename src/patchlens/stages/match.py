@@ -323,9 +323,21 @@ def _owes_full(conn: Connection, stage: str) -> bool:
 
 
 def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
-    """The series of the postings whose links were written or removed."""
+    """The series of the postings whose links were written or removed, and of every posting
+    of the same diffs (patch-ids): a patch posted in another series may go in through a
+    linked one (queries/evidence.py went_in_elsewhere)."""
     pks = sorted({int(r["message_pk"]) for r in touched})  # type: ignore[call-overload]
-    vm, sv = schema.version_members, schema.series_versions
+    vm, sv, a = schema.version_members, schema.series_versions, schema.message_analysis
+    pids: set[str] = set()
+    for i in range(0, len(pks), IN_CHUNK):
+        pids.update(
+            conn.execute(
+                select(a.c.patch_id).where(
+                    a.c.message_pk.in_(pks[i : i + IN_CHUNK]), a.c.patch_id.is_not(None)
+                )
+            ).scalars()
+        )
+    ids = sorted(pids)
     out: set[str] = set()
     for i in range(0, len(pks), IN_CHUNK):
         out.update(
@@ -333,6 +345,15 @@ def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
                 select(sv.c.series_key)
                 .join(vm, vm.c.version_key == sv.c.key)
                 .where(vm.c.message_pk.in_(pks[i : i + IN_CHUNK]))
+            ).scalars()
+        )
+    for i in range(0, len(ids), IN_CHUNK):
+        out.update(
+            conn.execute(
+                select(sv.c.series_key)
+                .join(vm, vm.c.version_key == sv.c.key)
+                .join(a, a.c.message_pk == vm.c.message_pk)
+                .where(a.c.patch_id.in_(ids[i : i + IN_CHUNK]))
             ).scalars()
         )
     return out

@@ -387,7 +387,9 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "merged_by": "what shows the merge: commit, notice, or NULL",
             "merge_evidence": (
                 "JSON of the notice a merge by notice rests on: message_id, who (an identity),"
-                " date (ISO 8601, UTC), kind, tree"
+                " date (ISO 8601, UTC), kind, tree; for a merge by commit through another"
+                " series' posting of the same diff, {through: [[patch, posting], ...]}"
+                " (Message-IDs)"
             ),
             "repo_registered": "0 when no repository is registered (merges seen by notice only)",
             "search_text": "every title and patch subject, casefolded: what a search matches",

@@ -159,9 +159,20 @@ _STATES = (
         "by the data's date, whenever their merge came.",
     ),
     Term(
+        "went-in-elsewhere",
+        "went in through another series",
+        "A patch with no linked commit of its own whose diff (the same patch-id) was posted "
+        "again in another series, where it is linked, not ambiguously, to a commit authored "
+        "by the patch's author and committed after the patch was posted: the patch is merged "
+        "by that commit (a series linking could not chain to its next version, or an "
+        "author's patch taken into a colleague's series). The same diff posted by someone "
+        "else (a twin) merges nothing. The series page names the posting and its series.",
+    ),
+    Term(
         "merge-evidence",
         "merged by commit / by notice",
-        "By commit: a patch is linked to a commit of a registered repository. By notice: no "
+        "By commit: a patch is linked to a commit of a registered repository, or went in "
+        "through another series (see 'went in through another series'). By notice: no "
         "patch has a linked commit, but a reply says the series was taken ('Applied, thanks', "
         "'I've committed the two patches', pr-tracker-bot's 'has been merged into ...') from "
         "someone other than the author (the author's own counts when it says 'committed', "

@@ -1,0 +1,209 @@
+"""A patch merged through another series' posting of the same diff (queries/evidence.py
+went_in_elsewhere). The matcher links a commit to one posting; when its author had posted
+the same diff in another series (one linking could not chain, or a colleague's series took
+it), that series had no link and read "abandoned" (LTP: 23 series, EROFS: 8). Someone
+else's posting of the same diff (a twin) merges nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from patchlens.config import Config
+from patchlens.metrics.backlog import BacklogRules
+from patchlens.queries.filters import Filters
+from patchlens.queries.selection import select_series
+from patchlens.stages import ingest
+from patchlens.stages.pipeline import run_stages
+from patchlens.stages.progress import Reporter
+from patchlens.store import schema
+from patchlens.store.db import open_store
+from tests.helpers.gitrepos import git, two_commit_repo
+
+DIFF_Y = """diff --git a/README b/README
+index 587be6b..b77b4eb 100644
+--- a/README
++++ b/README
+@@ -1 +1,2 @@
+ x
++y
+"""
+DIFF_MAKE = """diff --git a/Makefile b/Makefile
+new file mode 100644
+index 0000000..9daeafb
+--- /dev/null
++++ b/Makefile
+@@ -0,0 +1 @@
++test
+"""
+
+
+def _mail(mid: str, who: str, day: int, subject: str, body: str, reply_to: str = "") -> str:
+    irt = f"In-Reply-To: <{reply_to}>\nReferences: <{reply_to}>\n" if reply_to else ""
+    return (
+        f"From mboxrd@z Thu Jan  1 00:00:00 1970\nFrom: {who}\n"
+        f"Date: {day:02d} Nov 2023 10:00:00 +0000\nMessage-ID: <{mid}>\n{irt}"
+        f"Subject: {subject}\n\n{body}\n\n"
+    )
+
+
+def _patch(text: str, who: str, diff: str) -> str:
+    return f"{text}\n\nSigned-off-by: {who}\n---\n{diff}-- \n2.39.5\n"
+
+
+A, B = "a <a@example.com>", "b <b@example.com>"
+# The author's first posting, titled otherwise; their series sent later carries the commit's
+# title and is the one the commit is linked to; someone else posted the same diff too.
+ALONE = _mail("s1@t", A, 1, "[PATCH] Document the letter y", _patch("Doc.", A, DIFF_Y))
+TWIN = _mail("s3@t", B, 2, "[PATCH] Add y to the readme file", _patch("Mine.", B, DIFF_Y))
+SERIES = (
+    _mail("s2-0@t", A, 10, "[PATCH 0/2] Two small changes", "Both.")
+    + _mail("s2-1@t", A, 10, "[PATCH 1/2] README: say y", _patch("y", A, DIFF_Y), "s2-0@t")
+    + _mail("s2-2@t", A, 10, "[PATCH 2/2] Makefile: add", _patch("m", A, DIFF_MAKE), "s2-0@t")
+)
+
+
+def _update(engine: Engine, tmp_path: Path) -> None:
+    reports = ingest.run_update(engine, tmp_path / "cache", Reporter(quiet=True), jobs=1)
+    assert not [r.error for r in reports if r.error]
+    run_stages(engine, Config(), tmp_path / "cache", Reporter(quiet=True), jobs=1)
+
+
+def _states(engine: Engine) -> dict[str, tuple[str, str | None, str | None]]:
+    sm = schema.series_metrics
+    with engine.connect() as conn:
+        ev = dict(conn.execute(select(sm.c.series_key, sm.c.merge_evidence)).all())
+        by = dict(conn.execute(select(sm.c.series_key, sm.c.merged_by)).all())
+        return {
+            r["series_key"]: (r["state"], by[r["series_key"]], ev[r["series_key"]])
+            for r in select_series(conn, Filters(), BacklogRules())
+        }
+
+
+def _store(tmp_path: Path, name: str, repo_first: bool) -> Engine:
+    """The three postings in one mbox, and the repository with the commit; or the
+    repository at its first commit, the commit coming in a second update (its link arrives
+    after the mail, matching only the new commit's closure)."""
+    repo = tmp_path / name / "repo"
+    (tmp_path / name).mkdir()
+    two_commit_repo(repo)
+    tip = git(repo, "rev-parse", "HEAD")
+    assert git(repo, "log", "-1", "--format=%s") == "README: say y"
+    mbox = tmp_path / name / "list.mbox"
+    mbox.write_text(ALONE + TWIN + SERIES)
+    engine = open_store(str(tmp_path / f"{name}.db"))
+    ingest.add_list(engine, "l", [str(mbox)])
+    if not repo_first:
+        git(repo, "update-ref", "refs/heads/main", "HEAD~1")
+    ingest.add_repo(engine, "r", str(repo), [])
+    _update(engine, tmp_path / name)
+    if not repo_first:
+        assert "s1@t" in _states(engine)
+        assert _states(engine)["s1@t"][0] not in ("merged", "partly merged")
+        git(repo, "update-ref", "refs/heads/main", tip)
+        _update(engine, tmp_path / name)
+    return engine
+
+
+@pytest.mark.parametrize("repo_first", [True, False])
+def test_a_patch_is_merged_through_its_authors_posting_in_another_series(
+    tmp_path: Path, repo_first: bool
+) -> None:
+    engine = _store(tmp_path, "s", repo_first)
+    pc, m = schema.patch_commits, schema.messages
+    with engine.connect() as conn:
+        linked = set(
+            conn.execute(select(m.c.message_id).join(pc, pc.c.message_pk == m.c.id)).scalars()
+        )
+    assert linked == {"s2-1@t"}
+    states = _states(engine)
+    assert set(states) == {"s1@t", "s2-0@t", "s3@t"}, states
+    state, by, evidence = states["s1@t"]
+    assert (state, by) == ("merged", "commit")
+    assert json.loads(evidence or "null") == {"through": [["s1@t", "s2-1@t"]]}
+    assert states["s2-0@t"][:2] == ("partly merged", "commit")
+    # b's posting of the same diff is a twin: the commit is a's, so b's series is not merged.
+    assert states["s3@t"][0] not in ("merged", "partly merged")
+    assert states["s3@t"][2] is None
+
+
+def test_the_link_arriving_later_gives_the_store_one_run_gives(tmp_path: Path) -> None:
+    """Matching owes the metrics the series of every posting of a newly linked diff: the
+    store whose repository came a day after its mail equals the one built in one run."""
+    assert _states(_store(tmp_path, "late", False)) == _states(_store(tmp_path, "one", True))
+
+
+def test_the_series_page_names_the_posting_it_went_in_through(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from patchlens.web.app import create_app
+
+    _store(tmp_path, "s", True)
+    client = TestClient(create_app(f"sqlite:///{tmp_path / 's.db'}"))
+    page = client.get("/series/s1@t")
+    assert page.status_code == 200
+    assert "merged" in page.text and "by commit" in page.text
+    assert "the same diff</a>, posted in" in page.text
+    assert "/series/s2-0@t" in page.text and "README: say y" in page.text
+    assert 'href="/glossary#went-in-elsewhere"' in page.text
+    # The twin's page names no commit.
+    assert "the same diff</a>" not in client.get("/series/s3@t").text
+
+
+@pytest.mark.slow
+def test_erofs_patches_that_went_in_through_another_series(erofs_store) -> None:
+    """On the real EROFS pair: every pair the merge evidence keeps is checked from the rows
+    alone (the same diff, linked in another series, not ambiguously, to a commit after the
+    patch by the patch's author's address or name), and a real split series is merged."""
+    _db, engine, _ = erofs_store
+    sm, m, a, pc, c, vm, sv = (
+        schema.series_metrics,
+        schema.messages,
+        schema.message_analysis,
+        schema.patch_commits,
+        schema.commits,
+        schema.version_members,
+        schema.series_versions,
+    )
+    with engine.connect() as conn:
+        pairs = [
+            (key, patch, posting)
+            for key, ev in conn.execute(
+                select(sm.c.series_key, sm.c.merge_evidence).where(sm.c.merged_by == "commit")
+            )
+            for patch, posting in (json.loads(ev or "{}").get("through") or [])
+        ]
+        assert len({k for k, _p, _x in pairs}) >= 8
+        for key, patch, posting in pairs:
+            p = conn.execute(
+                select(m.c.id, m.c.date_utc, m.c.from_name, m.c.from_addr, a.c.patch_id)
+                .add_columns(a.c.author_name, a.c.author_addr, sv.c.series_key)
+                .join(a, a.c.message_pk == m.c.id)
+                .join(vm, vm.c.message_pk == m.c.id)
+                .join(sv, sv.c.key == vm.c.version_key)
+                .where(m.c.message_id == patch)
+            ).one()
+            x = conn.execute(
+                select(a.c.patch_id, sv.c.series_key, pc.c.ambiguous, c.c.committer_date)
+                .add_columns(c.c.author_name, c.c.author_email)
+                .join(m, m.c.id == a.c.message_pk)
+                .join(pc, pc.c.message_pk == m.c.id)
+                .join(c, c.c.id == pc.c.commit_pk)
+                .join(vm, vm.c.message_pk == m.c.id)
+                .join(sv, sv.c.key == vm.c.version_key)
+                .where(m.c.message_id == posting)
+            ).one()
+            assert p.series_key == key != x.series_key
+            assert p.patch_id and p.patch_id == x.patch_id and not x.ambiguous
+            assert x.committer_date >= p.date_utc
+            assert (
+                conn.execute(select(pc.c.commit_pk).where(pc.c.message_pk == p.id)).first() is None
+            )
+            name, addr = p.author_name or p.from_name, p.author_addr or p.from_addr
+            assert name == x.author_name or addr.lower() == x.author_email.lower()
+    states = _states(engine)
+    # Posted first as its own series, then again minutes later as "[PATCH v1 1/2]".
+    assert states["20250913074808.62500-1-hudson@cyzhu.com"][:2] == ("merged", "commit")
