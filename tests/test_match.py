@@ -367,6 +367,22 @@ def test_erofs_earlier_versions_superseded_by_the_merged_version(erofs_store) ->
                 .where(~pc.c.ambiguous)
             )
         }
+        # And the versions of patches that went in through another series' posting of the
+        # same diff, as the metrics keep them (queries/evidence.py went_in_elsewhere).
+        sm, m = schema.series_metrics, schema.messages
+        through = {
+            patch
+            for (ev,) in conn.execute(select(sm.c.merge_evidence).where(sm.c.merged_by == "commit"))
+            for patch, _posting in (json.loads(ev or "{}").get("through") or [])
+        }
+        merged |= set(
+            conn.execute(
+                select(vm.c.version_key)
+                .join(m, m.c.id == vm.c.message_pk)
+                .where(m.c.message_id.in_(sorted(through)))
+            ).scalars()
+        )
+        assert through
     assert len(sup) > 100
     for key, later in sup.items():
         assert later.key in merged and later.key in whole

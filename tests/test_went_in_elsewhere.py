@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from patchlens.config import Config
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries.filters import Filters
+from patchlens.queries.history import load_superseded_by_merged
 from patchlens.queries.selection import select_series
 from patchlens.stages import ingest
 from patchlens.stages.pipeline import run_stages
@@ -22,6 +23,7 @@ from patchlens.stages.progress import Reporter
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from tests.helpers.gitrepos import git, two_commit_repo
+from tests.helpers.storedump import logical_dump
 
 DIFF_Y = """diff --git a/README b/README
 index 587be6b..b77b4eb 100644
@@ -130,6 +132,27 @@ def test_a_patch_is_merged_through_its_authors_posting_in_another_series(
     assert states["s3@t"][2] is None
 
 
+def test_a_commit_whose_author_the_list_rewrote_is_its_authors(tmp_path: Path) -> None:
+    """A patch applied from a list that rewrote its sender ("Ann Smith via l
+    <l@lists.example>", as git am keeps it) is Ann's, found by name as the matcher reads it
+    (identity/people.py commit_author): her other posting of the diff went in through it."""
+    repo = tmp_path / "repo"
+    two_commit_repo(repo)
+    via = "Ann Smith via l <l@lists.example>"
+    git(repo, "commit", "-q", "--amend", "--no-edit", f"--author={via}")
+    assert git(repo, "log", "-1", "--format=%an <%ae>") == via
+    mbox = tmp_path / "list.mbox"
+    mbox.write_text((ALONE + TWIN + SERIES).replace(A, "Ann Smith <a@example.com>"))
+    engine = open_store(str(tmp_path / "s.db"))
+    ingest.add_list(engine, "l", [str(mbox)])
+    ingest.add_repo(engine, "r", str(repo), [])
+    _update(engine, tmp_path)
+    states = _states(engine)
+    assert states["s2-0@t"][:2] == ("partly merged", "commit")
+    assert states["s1@t"][:2] == ("merged", "commit")
+    assert states["s3@t"][0] not in ("merged", "partly merged")
+
+
 def test_the_link_arriving_later_gives_the_store_one_run_gives(tmp_path: Path) -> None:
     """Matching owes the metrics the series of every posting of a newly linked diff: the
     store whose repository came a day after its mail equals the one built in one run."""
@@ -204,6 +227,46 @@ def test_erofs_patches_that_went_in_through_another_series(erofs_store) -> None:
             )
             name, addr = p.author_name or p.from_name, p.author_addr or p.from_addr
             assert name == x.author_name or addr.lower() == x.author_email.lower()
+        sup = load_superseded_by_merged(conn)
     states = _states(engine)
     # Posted first as its own series, then again minutes later as "[PATCH v1 1/2]".
     assert states["20250913074808.62500-1-hudson@cyzhu.com"][:2] == ("merged", "commit")
+    # A version merged that way supersedes the versions before it, as the states count it:
+    # v2 of this series went in as posted in another series, so v1 is superseded by it.
+    key = "20260320165200.1862-1-newajay.11r@gmail.com"
+    assert states[key][:2] == ("merged", "commit")
+    assert sup[key].key == "20260321062604.1905-1-newajay.11r@gmail.com"
+
+
+def _days(tmp_path: Path, name: str, days: list[str]) -> Path:
+    """A store updated once per day, the mbox holding each day's text (the repository at
+    its tip throughout)."""
+    (tmp_path / name).mkdir()
+    repo = two_commit_repo(tmp_path / name / "repo")
+    mbox, db = tmp_path / name / "list.mbox", tmp_path / f"{name}.db"
+    engine = None
+    for text in days:
+        mbox.write_text(text)
+        if engine is None:
+            engine = open_store(str(db))
+            ingest.add_list(engine, "l", [str(mbox)])
+            ingest.add_repo(engine, "r", str(repo), [])
+        _update(engine, tmp_path / name)
+    return db
+
+
+@pytest.mark.parametrize(
+    "first_day",
+    [
+        ALONE + TWIN,  # the commit is linked to s1 first, then moves to s2-1
+        TWIN + SERIES,  # s1, the earlier posting, is read a day after the link
+    ],
+)
+def test_daily_updates_give_the_metrics_one_run_gives(tmp_path: Path, first_day: str) -> None:
+    """Every series_metrics row (merge evidence included) of a store updated day by day
+    equals that of the store built in one run (a review helper's cases)."""
+    every = ALONE + TWIN + SERIES
+    daily = logical_dump(_days(tmp_path, "daily", [first_day, every]))["series_metrics"]
+    once = logical_dump(_days(tmp_path, "once", [every]))["series_metrics"]
+    assert daily == once
+    assert any("s2-1@t" in str(row) for row in once)

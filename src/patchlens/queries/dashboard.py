@@ -735,7 +735,6 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
     for v in versions:
         for mm in v["members"]:
             mm["commit"] = commits.get(mm["pk"])
-    _mark_merged_as(versions)
     sm = schema.series_metrics
     metrics = conn.execute(select(sm).where(sm.c.series_key == key)).first()
     m = dict(metrics._mapping) if metrics else {}
@@ -744,6 +743,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         decode(m, as_of, rules, idle_to=seen)
         m["merge_evidence"] = json.loads(m["merge_evidence"] or "null")
         _mark_through(conn, versions, m["merge_evidence"])
+    _mark_merged_as(versions)
     title = conn.execute(select(schema.series.c.title).where(schema.series.c.key == key)).scalar()
     # What changed between versions, review rounds, changed after review, dependencies
     # (queries/rounds.py, issue 14).
@@ -771,8 +771,9 @@ def _mark_through(
 ) -> None:
     """Each patch the metrics found merged through another series' posting of the same diff
     (stored as the merge evidence's `through` pairs, queries/evidence.py went_in_elsewhere)
-    gets `through`: that posting's series, subject and commit, so "merged by commit" is
-    traceable on a page whose own patches have none."""
+    gets `through`: that posting's Message-ID, series, subject and commit, so "merged by
+    commit" is traceable on a page whose own patches have none (the Message-ID alone when
+    the posting's link is gone since: the metrics are owed then, and say so next update)."""
     pairs = dict((evidence or {}).get("through") or [])
     if not pairs:
         return
@@ -784,20 +785,27 @@ def _mark_through(
         schema.commits,
     )
     found = {
-        r.message_id: {"series_key": r.series_key, "subject": r.subject, "sha": r.sha}
+        r.message_id: {
+            "message_id": r.message_id,
+            "series_key": r.series_key,
+            "subject": r.subject,
+            "sha": r.sha,
+            "date": r.committer_date,
+        }
         for r in conn.execute(
-            select(m.c.message_id, m.c.subject, sv.c.series_key, c.c.sha)
+            select(m.c.message_id, m.c.subject, sv.c.series_key, c.c.sha, c.c.committer_date)
             .join(vm, vm.c.message_pk == m.c.id)
             .join(sv, sv.c.key == vm.c.version_key)
             .join(pc, pc.c.message_pk == m.c.id)
             .join(c, c.c.id == pc.c.commit_pk)
-            .where(m.c.message_id.in_(sorted(set(pairs.values()))))
+            .where(m.c.message_id.in_(sorted(set(pairs.values()))), ~pc.c.ambiguous)
         )
     }
     for v in versions:
         for mm in v["members"]:
             if not mm["commit"] and mm["message_id"] in pairs:
-                mm["through"] = found.get(pairs[mm["message_id"]])
+                x = pairs[mm["message_id"]]
+                mm["through"] = found.get(x) or {"message_id": x}
 
 
 def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
@@ -817,11 +825,13 @@ def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
             )
         )
         seq[v["key"]] = v["seq"]
+        # A patch that went in through another series (`_mark_through`) is merged too, as
+        # the metrics count it.
         dates = [
             mm["commit"]["date"]
             for mm in v["members"]
             if mm["commit"] and not mm["commit"]["ambiguous"]
-        ]
+        ] + [mm["through"]["date"] for mm in v["members"] if (mm.get("through") or {}).get("date")]
         if dates:
             merged[v["key"]] = min(dates)
     later = superseded_by_merged(refs, merged)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, and_, func, select
 
-from patchlens.identity.people import Identities
+from patchlens.identity.people import Identities, commit_author
 from patchlens.mail.replytext import is_retraction
 from patchlens.mail.shortlog import spelling_keys
 from patchlens.mail.subject import parse_subject
@@ -135,7 +135,9 @@ def load_series(
                 r.patch_id,
                 r.date_utc or versions[r.version_key].date,
                 series_of[r.version_key],
-                people(r.author_name or r.from_name, r.author_addr or r.from_addr),
+                # As the matcher sees a posting's author and a commit's: a name a list
+                # rewrote ("A via ltp <ltp@...>", kept by git am) is A's, by name.
+                people(*commit_author(r.author_name or r.from_name, r.author_addr or r.from_addr)),
             )
             for r in patch_rows
             if r.id not in commits and r.patch_id and r.version_key in versions
@@ -580,11 +582,13 @@ def went_in_elsewhere(
     than the commit's author (a twin, MATCHING.md) merges nothing: the commit is not theirs.
     Within a series a patch sent again unchanged is merged with its twin already
     (metrics/backlog.py `_merged_twins`)."""
-    if not patches:
+    pc = schema.patch_commits
+    # A store without links (a list alone) has nothing to go in through: 565 chunks of
+    # lookups for nothing at a million messages.
+    if not patches or conn.execute(select(pc.c.message_pk).limit(1)).first() is None:
         return {}
-    a, pc, c, m, vm, sv = (
+    a, c, m, vm, sv = (
         schema.message_analysis,
-        schema.patch_commits,
         schema.commits,
         schema.messages,
         schema.version_members,
@@ -611,7 +615,7 @@ def went_in_elsewhere(
         ),
         sorted({pid for _pk, pid, _d, _s, _who in patches}),
     ):
-        linked.setdefault(pid, []).append((cdate, people(cname, cemail), mid, skey))
+        linked.setdefault(pid, []).append((cdate, people(*commit_author(cname, cemail)), mid, skey))
     out: dict[int, tuple[int, str]] = {}
     for pk, pid, date, skey, who in patches:
         hits = sorted(

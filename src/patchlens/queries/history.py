@@ -3,6 +3,8 @@ versions and links."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import Connection, select
 
 from patchlens.match.history import MergedAs, VersionRef, superseded_by_merged
@@ -10,7 +12,10 @@ from patchlens.store import schema
 
 
 def load_superseded_by_merged(conn: Connection, as_of: int | None = None) -> dict[str, MergedAs]:
-    """`superseded_by_merged` over the store's versions and links."""
+    """`superseded_by_merged` over the store's versions and links, and the patches the metrics
+    found merged through another series' posting of the same diff (kept in the merge
+    evidence, queries/evidence.py went_in_elsewhere), so that the series page, the exports
+    and the states agree on which versions are merged."""
     sv, vm, pc, c = (
         schema.series_versions,
         schema.version_members,
@@ -40,4 +45,53 @@ def load_superseded_by_merged(conn: Connection, as_of: int | None = None) -> dic
     ):
         if key not in merged or when < merged[key]:
             merged[key] = when
+    for key, when in _through(conn):
+        if key not in merged or when < merged[key]:
+            merged[key] = when
     return superseded_by_merged(versions, merged, as_of)
+
+
+def _through(conn: Connection) -> list[tuple[str, int]]:
+    """(version key, commit date) of each patch merged through another series' posting."""
+    sm, m, vm, pc, c = (
+        schema.series_metrics,
+        schema.messages,
+        schema.version_members,
+        schema.patch_commits,
+        schema.commits,
+    )
+    pairs = [
+        pair
+        for (ev,) in conn.execute(
+            select(sm.c.merge_evidence).where(
+                sm.c.merged_by == "commit", sm.c.merge_evidence.is_not(None)
+            )
+        )
+        for pair in json.loads(ev).get("through") or []
+    ]
+    if not pairs:
+        return []
+    ids = sorted({x for pair in pairs for x in pair})
+    version_of: dict[str, list[str]] = {}
+    when: dict[str, int] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for mid, key in conn.execute(
+            select(m.c.message_id, vm.c.version_key)
+            .join(vm, vm.c.message_pk == m.c.id)
+            .where(m.c.message_id.in_(chunk))
+        ):
+            version_of.setdefault(mid, []).append(key)
+        for mid, date in conn.execute(
+            select(m.c.message_id, c.c.committer_date)
+            .join(pc, pc.c.message_pk == m.c.id)
+            .join(c, c.c.id == pc.c.commit_pk)
+            .where(m.c.message_id.in_(chunk), ~pc.c.ambiguous)
+        ):
+            when[mid] = date
+    return [
+        (key, when[posting])
+        for patch, posting in pairs
+        if posting in when
+        for key in version_of.get(patch, ())
+    ]
