@@ -383,14 +383,34 @@ def test_erofs_earlier_versions_superseded_by_the_merged_version(erofs_store) ->
             ).scalars()
         )
         assert through
+        titles: dict[str, set[str]] = {}
+        for key, title in conn.execute(
+            select(vm.c.version_key, schema.message_analysis.c.normalized_title)
+            .join(
+                schema.message_analysis,
+                schema.message_analysis.c.message_pk == vm.c.message_pk,
+            )
+            .where(vm.c.idx > 0)
+        ):
+            titles.setdefault(key, set()).add(title)
     assert len(sup) > 100
     for key, later in sup.items():
-        assert later.key in merged and later.key in whole
+        assert later.key in merged
         assert seqs[key][0] == seqs[later.key][0] and seqs[key][1] < seqs[later.key][1]
-    # A merged version laid over another supersedes nothing (EROFS has such versions).
+        # A merged version laid over another supersedes only a version it sends again whole.
+        if later.key not in whole:
+            assert titles.get(key) and titles[key] <= titles[later.key]
+    # EROFS has merged versions laid over others; some (a patch split out) leave the version
+    # they are laid over standing.
     laid_merged = merged - whole
     assert laid_merged
-    assert not {later.key for later in sup.values()} & laid_merged
+    standing = [
+        k
+        for k in laid_merged
+        for base, (se, sq) in seqs.items()
+        if se == seqs[k][0] and sq < seqs[k][1] and base in whole and sup.get(base) is None
+    ]
+    assert standing
     # Every merged whole version's predecessors are named, none is left without an answer.
     for key in merged & whole:
         series, seq = seqs[key]
@@ -447,3 +467,29 @@ def test_a_title_without_prefixes_needs_prefixes_that_agree(
     do not turn one test into another (LTP: three such wrong links out of 25)."""
     assert prefixes_agree(posted, committed) is agree
     assert prefixes_agree(committed, posted) is agree
+
+
+def test_a_merged_partial_version_supersedes_what_it_sends_again_whole() -> None:
+    """v2 re-sends patch 2 of v1 alone, v3 re-sends it again and is merged: v2 is superseded
+    by v3, v1 (whose other patches stand) is not; a one-patch v1 is superseded by its merged
+    v1.1; a merged whole version after them answers first."""
+    t = frozenset
+    vs = [
+        VersionRef("a1", "a", 1, 1, "v1", 1 * DAY, titles=t({"x", "y"})),
+        VersionRef("a2", "a", 2, 2, "v2", 2 * DAY, partial=True, titles=t({"y"})),
+        VersionRef("a3", "a", 3, 3, "v3", 3 * DAY, partial=True, titles=t({"y"})),
+    ]
+    got = superseded_by_merged(vs, {"a3": 5 * DAY})
+    assert {k: v.key for k, v in got.items()} == {"a2": "a3"}
+    # Not before its merge, and not without titles (a version read without them).
+    assert superseded_by_merged(vs, {"a3": 5 * DAY}, as_of=4 * DAY) == {}
+    bare = [VersionRef(v.key, "a", v.seq, v.version, v.version_str, v.date, v.partial) for v in vs]
+    assert superseded_by_merged(bare, {"a3": 5 * DAY}) == {}
+    one = [
+        VersionRef("b1", "b", 1, 1, "v1", 1 * DAY, titles=t({"x"})),
+        VersionRef("b2", "b", 2, 1, "v1.1", 2 * DAY, partial=True, titles=t({"x"})),
+    ]
+    assert {k: v.key for k, v in superseded_by_merged(one, {"b2": 3 * DAY}).items()} == {"b1": "b2"}
+    vs.append(VersionRef("a4", "a", 4, 4, "v4", 4 * DAY, titles=t({"x", "y"})))
+    got = superseded_by_merged(vs, {"a3": 5 * DAY, "a4": 6 * DAY})
+    assert {k: v.key for k, v in got.items()} == {"a1": "a4", "a2": "a4", "a3": "a4"}

@@ -12,7 +12,11 @@ or one patch split out of a bigger version and sent alone, review/versions.py) r
 of its patches, not the version: its merge leaves the others standing (the series is partly
 merged, metrics/model.py current_version), so the versions before it are not called
 superseded by it. The first version of a series is laid over nothing, so it counts as whole
-even when partial (metrics/model.py laid_places, review/model.py in_force).
+even when partial (metrics/model.py laid_places, review/model.py in_force). A merged
+version laid over another does supersede an earlier version all of whose patches it sends
+again, by title (v2 re-sends patch 2 alone, v3 re-sends it again and is merged: v2 is
+superseded by v3; so is a one-patch v1 by its merged v1.1), when no whole merged version
+after it says so first.
 
 Ambiguous links (another series' posting fitted as well) are not merges and count for
 nothing here, as everywhere. `as_of` gives the answer as it stood on a date: only versions
@@ -36,6 +40,9 @@ class VersionRef:
     version_str: str
     date: int
     partial: bool = False  # laid over the version before (series_versions.partial)
+    # The normalised titles of its patches (needed only of the versions of a series with a
+    # merged partial version: see `superseded_by_merged`).
+    titles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,4 +77,12 @@ def superseded_by_merged(
             when = merged.get(v.key)
             if last is None and is_whole and when is not None and (as_of is None or when <= as_of):
                 last = MergedAs(v.key, v.version, v.version_str)
+        # A merged partial version supersedes the earlier versions it sends again whole.
+        for i in range(len(vs) - 1, 0, -1):
+            w, when = vs[i], merged.get(vs[i].key)
+            if whole[i] or when is None or (as_of is not None and when > as_of) or not w.titles:
+                continue
+            for v in vs[:i]:
+                if v.key not in out and v.titles and v.titles <= w.titles:
+                    out[v.key] = MergedAs(w.key, w.version, w.version_str)
     return out

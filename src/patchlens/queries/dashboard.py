@@ -822,6 +822,11 @@ def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
                 v["version_str"],
                 v["date"],
                 bool(v["partial"]),
+                frozenset(
+                    mm["normalized_title"]
+                    for mm in v["members"]
+                    if mm["idx"] and mm["normalized_title"]
+                ),
             )
         )
         seq[v["key"]] = v["seq"]

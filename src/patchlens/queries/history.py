@@ -4,6 +4,7 @@ versions and links."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from sqlalchemy import Connection, select
 
@@ -48,7 +49,29 @@ def load_superseded_by_merged(conn: Connection, as_of: int | None = None) -> dic
     for key, when in _through(conn):
         if key not in merged or when < merged[key]:
             merged[key] = when
-    return superseded_by_merged(versions, merged, as_of)
+    return superseded_by_merged(_with_titles(conn, versions, merged), merged, as_of)
+
+
+def _with_titles(
+    conn: Connection, versions: list[VersionRef], merged: dict[str, int]
+) -> list[VersionRef]:
+    """`versions`, those of a series with a merged partial version given their patches'
+    normalised titles (what a merged partial version supersedes is read from them)."""
+    wanted = {v.series_key for v in versions if v.partial and v.key in merged}
+    keys = sorted(v.key for v in versions if v.series_key in wanted)
+    if not keys:
+        return versions
+    vm, a = schema.version_members, schema.message_analysis
+    titles: dict[str, set[str]] = {}
+    for i in range(0, len(keys), 500):
+        for key, title in conn.execute(
+            select(vm.c.version_key, a.c.normalized_title)
+            .join(a, a.c.message_pk == vm.c.message_pk)
+            .where(vm.c.version_key.in_(keys[i : i + 500]), vm.c.idx > 0)
+        ):
+            if title:
+                titles.setdefault(key, set()).add(title)
+    return [replace(v, titles=frozenset(titles.get(v.key, ()))) for v in versions]
 
 
 def _through(conn: Connection) -> list[tuple[str, int]]:

@@ -68,6 +68,7 @@ def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dic
             "subject": m.c.subject,
             **posted,
             **{k: ma.c[k] for k in ("lines_added", "lines_removed", "files")},
+            "normalized_title": ma.c.normalized_title,
         },
         vm.join(m, m.c.id == vm.c.message_pk).join(ma, ma.c.message_pk == m.c.id),
         (vm.c.version_key, vm.c.idx),

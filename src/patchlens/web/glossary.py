@@ -147,7 +147,8 @@ _STATES = (
         "superseded by the merged version",
         "An earlier version of a series whose later version was merged: what became of a v3 "
         "when v4 went in. Only a whole version supersedes: a partial re-roll or a patch sent "
-        "alone replaces some patches of the version it is laid over, not the version.",
+        "alone replaces some patches of the version it is laid over, not the version (it "
+        "supersedes only a version whose every patch it sends again).",
     ),
     Term(
         "merged-share",
