@@ -217,6 +217,8 @@ def _recount(
         return p.commit_date is not None and p.commit_date <= when and not p.ambiguous
 
     by_commit = any(linked(p) for v in posted for p in v.patches.values())
+    # A link through another series' posting of the same diff does not silence a notice.
+    by_own = any(linked(p) and not p.through for v in posted for p in v.patches.values())
     # A patch whose same diff (patch-id) is linked in another posting went in with it.
     went = {p.patch_id for v in posted for p in v.patches.values() if linked(p) and p.patch_id}
     every_current = bool(patches) and all(
@@ -310,9 +312,9 @@ def _recount(
     humans = [r for r, _at in on_current if not r.is_bot]
     reviewer_last = bool(humans) and not humans[-1].is_author and humans[-1].date >= rerolled
     return {
-        "merged": (by_commit and every_current) or (not by_commit and notice),
-        "partly merged": (by_commit and not every_current)
-        or (not by_commit and bool(notices) and not notice),
+        "merged": (by_commit and every_current) or (not by_own and notice),
+        "partly merged": not ((by_commit and every_current) or (not by_own and notice))
+        and (by_commit or (not by_own and bool(notices))),
         "other tree": unmerged and elsewhere,
         "unknown": waiting and idle >= RULES.abandoned_days * DAY and not registered,
         "abandoned": waiting and idle >= RULES.abandoned_days * DAY and registered,

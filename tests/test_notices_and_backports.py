@@ -339,3 +339,30 @@ def test_the_first_patch_of_a_version_without_a_cover_letter_stands_for_it() -> 
     # With a cover letter, patch 1 is patch 1.
     covered = _version_of(3, _notice(DAY, 1, "Applied, thanks."))
     assert notice_covers(covered.replies[0], covered) == frozenset({1})
+
+
+def test_a_patch_merged_through_another_series_leaves_a_whole_notice_standing() -> None:
+    """A patch went in through another series' posting of the same diff (its `through`):
+    it counts as merged, but a notice that took the whole version still stands (the other
+    patches may have gone in changed, where no diff matches); a link of the series' own
+    overrides the notice as before (LTP: a series whose three patches went in through
+    Petr Vorel's v8, his third modified, read partly merged by commit)."""
+    v = _version_of(3, _notice(2 * DAY, 0, "Merged, thanks!"))
+    v.patches[1].commit_date, v.patches[1].through = 5 * DAY, "x@y"
+    f = facts(_series(v), 6 * DAY)
+    assert (f.merged, f.merged_by) == ("fully", "notice")
+    assert merge_changes(_series(v), [DAY, 2 * DAY, 6 * DAY]) == [(2 * DAY, True)]
+    # Without the notice, the patch merged through another series is a partial merge.
+    alone = _version_of(3)
+    alone.patches[1].commit_date, alone.patches[1].through = 5 * DAY, "x@y"
+    f = facts(_series(alone), 6 * DAY)
+    assert (f.merged, f.merged_by) == ("partly", "commit")
+    # A link of its own decides, the notice aside.
+    own = _version_of(3, _notice(2 * DAY, 0, "Merged, thanks!"))
+    own.patches[1].commit_date = 5 * DAY
+    f = facts(_series(own), 6 * DAY)
+    assert (f.merged, f.merged_by) == ("partly", "commit")
+    assert merge_changes(_series(own), [DAY, 2 * DAY, 6 * DAY]) == [
+        (2 * DAY, True),
+        (6 * DAY, False),
+    ]

@@ -206,13 +206,17 @@ def facts(
 
     Merge evidence: a linked commit decides where there is one (fully or partly merged);
     only when no patch of the series has a linked commit does a maintainer's notice make it
-    merged ("by notice").
+    merged ("by notice"). A patch merged through another series' posting of the same diff
+    (`PatchFacts.through`) counts as merged, but a notice that took a whole version still
+    stands beside it: the same diff found elsewhere says those patches went in, not that
+    the others did not (they may have gone in changed).
     """
     versions = [_version_at(v, when) for v in s.versions if v.date <= when]
     if not versions:
         return None
     latest = current_version(versions)
     merged_any = any(_linked(p) for v in versions for p in v.patches.values())
+    own_any = any(_linked(p) and not p.through for v in versions for p in v.patches.values())
     # A patch is merged when it, or a posting of the same diff (patch-id), is linked: the
     # matcher links a commit to one posting, and a patch sent again unchanged (a RESEND, a
     # re-post minutes later) is merged with it.
@@ -220,7 +224,8 @@ def facts(
     fully = bool(latest.patches) and all(
         _linked(p) or (p.patch_id and p.patch_id in went_in) for p in latest.patches.values()
     )
-    notice_whole, notice = (None, None) if merged_any else notice_merge(versions)
+    notice_whole, notice = (None, None) if own_any else notice_merge(versions)
+    by_commits = merged_any and fully
     reviewer = [r for r in latest.replies if r.reviewer]
     cover_reviewed = any(r.review and r.patch_idx == 0 for r in reviewer)
     nearly = bool(latest.patches) and all(
@@ -235,18 +240,20 @@ def facts(
         # A notice of a part ("the first 4 patches", b4's "(subset)", an "Applied" to patch 3
         # of 10) is a partial merge, until notices cover a whole version (notice_merge).
         merged=(
-            "fully"
-            if (merged_any and fully) or notice_whole
-            else "partly"
-            if merged_any or notice
-            else "none"
+            "fully" if by_commits or notice_whole else "partly" if merged_any or notice else "none"
         ),
         nearly_complete=nearly,
         has_reviewer_reply=any(r.reviewer for v in versions for r in v.replies),
         reviewer_spoke_last=bool(spoke) and not spoke[-1].is_author and spoke[-1].date >= rerolled,
         last_date=max([v.date for v in versions] + [r.date for v in versions for r in v.replies]),
         in_repo=in_repo,
-        merged_by="commit" if merged_any else "notice" if notice else "",
+        merged_by=(
+            "commit"
+            if own_any or (merged_any and (by_commits or not notice_whole))
+            else "notice"
+            if notice
+            else ""
+        ),
         repo_registered=repo_registered,
         blocked_until=s.blocked_until,
     )
@@ -259,21 +266,30 @@ def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
     replies; here each version is read once, and again only when the versions posted by
     then change (the latest one may be another). The same rules as `facts`: a linked commit
     decides where there is one (a patch sent again unchanged went in with its twin), a
-    notice only where no patch has one, when notices cover a whole version (`notice_merge`)."""
+    notice only where no patch has one of its own (one through another series' posting does
+    not silence it), when notices cover a whole version (`notice_merge`)."""
     first_commit: list[float] = []
+    first_own: list[float] = []
     for v in s.versions:
         first_commit.append(
             min((p.commit_date or 0 for p in v.patches.values() if _linked(p)), default=math.inf)
         )
+        first_own.append(
+            min(
+                (p.commit_date or 0 for p in v.patches.values() if _linked(p) and not p.through),
+                default=math.inf,
+            )
+        )
     out: list[tuple[int, bool]] = []
     state = False
     posted = -1
-    commit_at = notice_at = full_at = math.inf
+    commit_at = own_at = notice_at = full_at = math.inf
     for when in dates:
         mine = [i for i, v in enumerate(s.versions) if v.date <= when]
         if len(mine) != posted:  # the versions posted by `when` are another set
             posted = len(mine)
             commit_at = min((first_commit[i] for i in mine), default=math.inf)
+            own_at = min((first_own[i] for i in mine), default=math.inf)
             posted_versions = [s.versions[i] for i in mine]
             whole, _first = notice_merge(posted_versions)
             notice_at = whole.date if whole is not None else math.inf
@@ -290,7 +306,10 @@ def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
                     for p in latest.patches.values()
                 ]
                 full_at = max(dated, default=math.inf)
-        now = full_at <= when if commit_at <= when else notice_at <= when
+        if own_at <= when:
+            now = full_at <= when
+        else:
+            now = notice_at <= when or (commit_at <= when and full_at <= when)
         if now != state:
             out.append((when, now))
             state = now
