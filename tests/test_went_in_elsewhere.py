@@ -270,3 +270,23 @@ def test_daily_updates_give_the_metrics_one_run_gives(tmp_path: Path, first_day:
     once = logical_dump(_days(tmp_path, "once", [every]))["series_metrics"]
     assert daily == once
     assert any("s2-1@t" in str(row) for row in once)
+
+
+def test_the_merge_evidence_keeps_a_notice_and_the_patches_merged_elsewhere() -> None:
+    """A series merged by a notice of its whole version, one patch of it merged through
+    another series: the stored evidence keeps both, so the page and the exports still see
+    that patch's merge (stages/metrics.py _merge_evidence)."""
+    from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
+    from patchlens.stages.metrics import _merge_evidence
+
+    p1 = PatchFacts(1, 1, 0, 1, 0, ("a",), 5, message_id="p1@t", through="x@t")
+    p2 = PatchFacts(2, 2, 0, 1, 0, ("a",), message_id="p2@t")
+    se = SeriesFacts("s", "t", "a", "a@x", [VersionFacts("v", 1, 1, 0, True, {1: p1, 2: p2})])
+    notice = ReplyFacts(9, 86400, "addr:m@x", 0, False, False, 1, False, message_id="n@t")
+    notice.notices = ("applied",)
+    both = json.loads(_merge_evidence(notice, se) or "null")
+    assert both["message_id"] == "n@t" and both["kind"] == "applied"
+    assert both["through"] == [["p1@t", "x@t"]]
+    assert json.loads(_merge_evidence(None, se) or "null") == {"through": [["p1@t", "x@t"]]}
+    p1.through = ""
+    assert _merge_evidence(None, se) is None

@@ -86,9 +86,7 @@ def _through(conn: Connection) -> list[tuple[str, int]]:
     pairs = [
         pair
         for (ev,) in conn.execute(
-            select(sm.c.merge_evidence).where(
-                sm.c.merged_by == "commit", sm.c.merge_evidence.is_not(None)
-            )
+            select(sm.c.merge_evidence).where(sm.c.merge_evidence.is_not(None))
         )
         for pair in json.loads(ev).get("through") or []
     ]

@@ -132,7 +132,8 @@ DERIVED_VERSION = 27
 # 17: a patch without a link of its own is merged through another series' posting of the same
 #     diff linked to a commit of its author (queries/evidence.py went_in_elsewhere).
 # 18: such a patch leaves a notice that took the whole version standing (metrics/backlog.py
-#     facts); 17 read commits' authors rewritten by a list as the list's.
+#     facts), its merge evidence keeping both; 17 read commits' authors rewritten by a list
+#     as the list's.
 METRICS_VERSION = 18
 
 

@@ -100,7 +100,7 @@ def metric_rows(
                 "has_reviewer_reply": f.has_reviewer_reply,
                 "reviewer_spoke_last": f.reviewer_spoke_last,
                 "merged_by": f.merged_by or None,
-                "merge_evidence": _evidence(notice) or _through(se),
+                "merge_evidence": _merge_evidence(notice, se),
                 "repo_registered": f.repo_registered,
                 "search_text": search_text(se),
                 "expected_roles": json.dumps(expected, sort_keys=True),
@@ -124,15 +124,19 @@ def _expected_roles(subs: Any) -> dict[str, str]:
     return expected_roles(named - listed, named & listed)
 
 
-def _through(se: SeriesFacts) -> str | None:
-    """The patches of a series that went in through another series' posting of the same diff
-    (queries/evidence.py went_in_elsewhere), as stored JSON: {"through": [[the patch's
-    Message-ID, the linked posting's], ...]}, so that "merged by commit" is traceable when
-    none of its own patches is linked."""
+def _merge_evidence(notice: ReplyFacts | None, se: SeriesFacts) -> str | None:
+    """What a series' merge rests on, as stored JSON: the notice of a merge by notice
+    (`_evidence`), and under "through" the patches that went in through another series'
+    posting of the same diff (queries/evidence.py went_in_elsewhere) as [the patch's
+    Message-ID, the linked posting's] pairs, so that a merge is traceable when none of its
+    own patches is linked. None when there is neither."""
+    d = json.loads(_evidence(notice) or "{}")
     pairs = sorted(
         {(p.message_id, p.through) for v in se.versions for p in v.patches.values() if p.through}
     )
-    return json.dumps({"through": [list(x) for x in pairs]}) if pairs else None
+    if pairs:
+        d["through"] = [list(x) for x in pairs]
+    return json.dumps(d, sort_keys=True) if d else None
 
 
 def _evidence(r: ReplyFacts | None) -> str | None:

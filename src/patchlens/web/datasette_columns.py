@@ -387,8 +387,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "merged_by": "what shows the merge: commit, notice, or NULL",
             "merge_evidence": (
                 "JSON of the notice a merge by notice rests on: message_id, who (an identity),"
-                " date (ISO 8601, UTC), kind, tree; for a merge by commit through another"
-                " series' posting of the same diff, {through: [[patch, posting], ...]}"
+                " date (ISO 8601, UTC), kind, tree; and under through, the patches merged"
+                " through another series' posting of the same diff: [[patch, posting], ...]"
                 " (Message-IDs)"
             ),
             "repo_registered": "0 when no repository is registered (merges seen by notice only)",

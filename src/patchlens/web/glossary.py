@@ -174,7 +174,8 @@ _STATES = (
         "merged by commit / by notice",
         "By commit: a patch is linked to a commit of a registered repository, or went in "
         "through another series (see 'went in through another series'). By notice: no "
-        "patch has a linked commit of its own, but a reply says the series was taken ('Applied, thanks', "
+        "patch has a linked commit of its own, but a reply says the series was taken "
+        "('Applied, thanks', "
         "'I've committed the two patches', pr-tracker-bot's 'has been merged into ...') from "
         "someone other than the author (the author's own counts when it says 'committed', "
         "says 'pushed' alone ('Pushed, thanks.'), or names the tree), or a later pull request, "
