@@ -206,9 +206,9 @@ def facts(
 
     Merge evidence: a linked commit decides where there is one (fully or partly merged);
     only when no patch of the series has a linked commit does a maintainer's notice make it
-    merged ("by notice"). A patch merged through another series' posting of the same diff
+    merged ("by notice"). A patch merged through another series' posting of the same patch
     (`PatchFacts.through`) counts as merged, but a notice that took a whole version still
-    stands beside it: the same diff found elsewhere says those patches went in, not that
+    stands beside it: the same patch found elsewhere says those patches went in, not that
     the others did not (they may have gone in changed).
     """
     versions = [_version_at(v, when) for v in s.versions if v.date <= when]

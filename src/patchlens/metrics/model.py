@@ -37,7 +37,7 @@ class PatchFacts:
     # The paths its renames and copies came from (not in `files`): MAINTAINERS sections are
     # looked up by these too, as get_maintainer.pl does.
     old_files: tuple[str, ...] = ()
-    # Without a link of its own, merged through another series' posting of the same diff
+    # Without a link of its own, merged through another series' posting of the same patch
     # (queries/evidence.py went_in_elsewhere): that posting's Message-ID ("" otherwise).
     through: str = ""
 

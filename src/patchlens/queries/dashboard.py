@@ -769,7 +769,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
 def _mark_through(
     conn: Connection, versions: list[dict[str, Any]], evidence: dict[str, Any] | None
 ) -> None:
-    """Each patch the metrics found merged through another series' posting of the same diff
+    """Each patch the metrics found merged through another series' posting of the same patch
     (stored as the merge evidence's `through` pairs, queries/evidence.py went_in_elsewhere)
     gets `through`: that posting's Message-ID, series, subject and commit, so "merged by
     commit" is traceable on a page whose own patches have none (the Message-ID alone when

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, Select, and_, func, select
 
@@ -130,9 +130,11 @@ def load_series(
         conn,
         people,
         [
-            (
+            Unlinked(
                 r.id,
                 r.patch_id,
+                r.normalized_title or "",
+                frozenset(_files(r.files)),
                 r.date_utc or versions[r.version_key].date,
                 series_of[r.version_key],
                 # As the matcher sees a posting's author and a commit's: a name a list
@@ -564,24 +566,36 @@ def _postings_titled(
     return out
 
 
-def went_in_elsewhere(
-    conn: Connection,
-    people: Identities,
-    patches: list[tuple[int, str, int, str, str]],
-) -> dict[int, tuple[int, str]]:
-    """Of `patches` without a link of their own ((pk, patch-id, date, series key, author
-    identity)), those whose diff went in through another series: a posting of the same diff
-    (patch-id) in another series is linked, not ambiguously, to a commit committed after the
-    patch was posted and authored by the patch's author -> (that commit's date, the linked
-    posting's Message-ID), the earliest commit when several.
+class Unlinked(NamedTuple):
+    """A patch without a link of its own, as `went_in_elsewhere` looks for it elsewhere."""
 
-    The matcher links a commit to one posting, the last send; when the same patch was posted
-    again outside its series (a series that linking could not chain to its next version, the
-    author's patch taken into a colleague's series), its own series had no link and looked
-    abandoned (on LTP, 23 series; on EROFS, 8). A posting of the same diff by someone else
-    than the commit's author (a twin, MATCHING.md) merges nothing: the commit is not theirs.
-    Within a series a patch sent again unchanged is merged with its twin already
-    (metrics/backlog.py `_merged_twins`)."""
+    pk: int
+    patch_id: str
+    title: str  # normalised
+    files: frozenset[str]
+    date: int
+    series_key: str
+    author: str  # identity, as the matcher reads a posting's author
+
+
+def went_in_elsewhere(
+    conn: Connection, people: Identities, patches: list[Unlinked]
+) -> dict[int, tuple[int, str]]:
+    """Of `patches`, those that went in through another series: a posting of the same patch
+    in another series is linked, not ambiguously, to a commit committed after the patch was
+    posted and authored by the patch's author -> (that commit's date, the linked posting's
+    Message-ID), the earliest commit when several. The same patch: the same diff (patch-id),
+    or the same normalised title with a file in common (a patch re-posted after review, its
+    diff changed).
+
+    The matcher links a commit to one posting, the last send; when the author posted the
+    patch again outside its series (a series linking could not chain to its next version: a
+    re-titled cover letter, a large series re-sent in batches, a version over 400 days later;
+    the author's patch taken into a colleague's series), its own series had no link and read
+    abandoned (LTP: 18 of a sample of 40 abandoned series went in, most so). A posting of the
+    same patch by someone else than the commit's author (a twin, MATCHING.md) merges nothing:
+    the commit is not theirs. Within a series a patch sent again unchanged is merged with its
+    twin already (metrics/backlog.py `_merged_twins`)."""
     pc = schema.patch_commits
     # A store without links (a list alone) has nothing to go in through: 565 chunks of
     # lookups for nothing at a million messages.
@@ -594,37 +608,68 @@ def went_in_elsewhere(
         schema.version_members,
         schema.series_versions,
     )
-    linked: dict[str, list[tuple[int, str, str, str]]] = {}
-    for pid, cdate, cname, cemail, mid, skey in _rows(
-        conn,
-        lambda ks: (
-            select(
-                a.c.patch_id,
-                c.c.committer_date,
-                c.c.author_name,
-                c.c.author_email,
-                m.c.message_id,
-                sv.c.series_key,
-            )
-            .join(pc, pc.c.message_pk == a.c.message_pk)
-            .join(c, c.c.id == pc.c.commit_pk)
-            .join(m, m.c.id == a.c.message_pk)
-            .join(vm, vm.c.message_pk == a.c.message_pk)
-            .join(sv, sv.c.key == vm.c.version_key)
-            .where(~pc.c.ambiguous, a.c.patch_id.in_(ks))
+
+    def linked(column: Any, keys: list[str], *where: Any) -> Iterator[Row[Any]]:
+        return _rows(
+            conn,
+            lambda ks: (
+                select(
+                    column.label("key"),
+                    a.c.files,
+                    c.c.committer_date,
+                    c.c.author_name,
+                    c.c.author_email,
+                    m.c.message_id,
+                    sv.c.series_key,
+                )
+                .join(pc, pc.c.message_pk == a.c.message_pk)
+                .join(c, c.c.id == pc.c.commit_pk)
+                .join(m, m.c.id == a.c.message_pk)
+                .join(vm, vm.c.message_pk == a.c.message_pk)
+                .join(sv, sv.c.key == vm.c.version_key)
+                .where(~pc.c.ambiguous, column.in_(ks), *where)
+            ),
+            keys,
+        )
+
+    # (kind, key) -> (commit date, commit author, linked posting, its series, its files)
+    found: dict[tuple[str, str], list[tuple[int, str, str, str, frozenset[str]]]] = {}
+    for kind, rows in (
+        ("diff", linked(a.c.patch_id, sorted({p.patch_id for p in patches if p.patch_id}))),
+        (
+            # The partial index of postings' titles (stages/pulled.py reads it too).
+            "title",
+            linked(
+                a.c.normalized_title,
+                sorted({p.title for p in patches if p.title and p.files}),
+                a.c.is_posting,
+            ),
         ),
-        sorted({pid for _pk, pid, _d, _s, _who in patches}),
     ):
-        linked.setdefault(pid, []).append((cdate, people(*commit_author(cname, cemail)), mid, skey))
+        for r in rows:
+            found.setdefault((kind, r.key), []).append(
+                (
+                    r.committer_date,
+                    people(*commit_author(r.author_name, r.author_email)),
+                    r.message_id,
+                    r.series_key,
+                    frozenset(_files(r.files)),
+                )
+            )
     out: dict[int, tuple[int, str]] = {}
-    for pk, pid, date, skey, who in patches:
+    for p in patches:
         hits = sorted(
             (cdate, mid)
-            for cdate, author, mid, other in linked.get(pid, ())
-            if other != skey and cdate >= date and author == who
+            for kind, key in (("diff", p.patch_id), ("title", p.title))
+            if key and (kind == "diff" or p.files)
+            for cdate, author, mid, other, files in found.get((kind, key), ())
+            if other != p.series_key
+            and cdate >= p.date
+            and author == p.author
+            and (kind == "diff" or bool(files & p.files))
         )
         if hits:
-            out[pk] = hits[0]
+            out[p.pk] = hits[0]
     return out
 
 

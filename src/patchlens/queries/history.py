@@ -14,7 +14,7 @@ from patchlens.store import schema
 
 def load_superseded_by_merged(conn: Connection, as_of: int | None = None) -> dict[str, MergedAs]:
     """`superseded_by_merged` over the store's versions and links, and the patches the metrics
-    found merged through another series' posting of the same diff (kept in the merge
+    found merged through another series' posting of the same patch (kept in the merge
     evidence, queries/evidence.py went_in_elsewhere), so that the series page, the exports
     and the states agree on which versions are merged."""
     sv, vm, pc, c = (

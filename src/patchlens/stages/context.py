@@ -134,7 +134,9 @@ DERIVED_VERSION = 27
 # 18: such a patch leaves a notice that took the whole version standing (metrics/backlog.py
 #     facts), its merge evidence keeping both; 17 read commits' authors rewritten by a list
 #     as the list's.
-METRICS_VERSION = 18
+# 19: the same patch posted elsewhere is the same diff, or the same title with a file in
+#     common (queries/evidence.py went_in_elsewhere).
+METRICS_VERSION = 19
 
 
 def config_digest(cfg: Config) -> str:

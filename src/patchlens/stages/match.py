@@ -324,19 +324,22 @@ def _owes_full(conn: Connection, stage: str) -> bool:
 
 def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
     """The series of the postings whose links were written or removed, and of every posting
-    of the same diffs (patch-ids): a patch posted in another series may go in through a
-    linked one (queries/evidence.py went_in_elsewhere)."""
+    of the same patches (the same diff, or the same title): a patch posted in another series
+    may go in through a linked one (queries/evidence.py went_in_elsewhere)."""
     pks = sorted({int(r["message_pk"]) for r in touched})  # type: ignore[call-overload]
     vm, sv, a = schema.version_members, schema.series_versions, schema.message_analysis
     pids: set[str] = set()
+    titles: set[str] = set()
     for i in range(0, len(pks), IN_CHUNK):
-        pids.update(
-            conn.execute(
-                select(a.c.patch_id).where(
-                    a.c.message_pk.in_(pks[i : i + IN_CHUNK]), a.c.patch_id.is_not(None)
-                )
-            ).scalars()
-        )
+        for pid, title in conn.execute(
+            select(a.c.patch_id, a.c.normalized_title).where(
+                a.c.message_pk.in_(pks[i : i + IN_CHUNK])
+            )
+        ):
+            if pid:
+                pids.add(pid)
+            if title:
+                titles.add(title)
     ids = sorted(pids)
     out: set[str] = set()
     for i in range(0, len(pks), IN_CHUNK):
@@ -354,6 +357,17 @@ def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
                 .join(vm, vm.c.version_key == sv.c.key)
                 .join(a, a.c.message_pk == vm.c.message_pk)
                 .where(a.c.patch_id.in_(ids[i : i + IN_CHUNK]))
+            ).scalars()
+        )
+    named = sorted(titles)
+    for i in range(0, len(named), IN_CHUNK):
+        out.update(
+            conn.execute(
+                select(sv.c.series_key)
+                .join(vm, vm.c.version_key == sv.c.key)
+                .join(a, a.c.message_pk == vm.c.message_pk)
+                # The partial index of postings' titles.
+                .where(a.c.normalized_title.in_(named[i : i + IN_CHUNK]), a.c.is_posting)
             ).scalars()
         )
     return out

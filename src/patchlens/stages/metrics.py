@@ -127,7 +127,7 @@ def _expected_roles(subs: Any) -> dict[str, str]:
 def _merge_evidence(notice: ReplyFacts | None, se: SeriesFacts) -> str | None:
     """What a series' merge rests on, as stored JSON: the notice of a merge by notice
     (`_evidence`), and under "through" the patches that went in through another series'
-    posting of the same diff (queries/evidence.py went_in_elsewhere) as [the patch's
+    posting of the same patch (queries/evidence.py went_in_elsewhere) as [the patch's
     Message-ID, the linked posting's] pairs, so that a merge is traceable when none of its
     own patches is linked. None when there is neither."""
     d = json.loads(_evidence(notice) or "{}")

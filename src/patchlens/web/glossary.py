@@ -162,12 +162,13 @@ _STATES = (
     Term(
         "went-in-elsewhere",
         "went in through another series",
-        "A patch with no linked commit of its own whose diff (the same patch-id) was posted "
-        "again in another series, where it is linked, not ambiguously, to a commit authored "
-        "by the patch's author and committed after the patch was posted: the patch is merged "
-        "by that commit (a series linking could not chain to its next version, or an "
-        "author's patch taken into a colleague's series). The same diff posted by someone "
-        "else (a twin) merges nothing. The series page names the posting and its series.",
+        "A patch with no linked commit of its own that was posted again in another series "
+        "(the same diff, or the same title with a file in common), where it is linked, not "
+        "ambiguously, to a commit authored by the patch's author and committed after the "
+        "patch was posted: the patch is merged by that commit (a series linking could not "
+        "chain to its next version, or an author's patch taken into a colleague's series). "
+        "The same patch posted by someone else (a twin) merges nothing. The series page "
+        "names the posting and its series.",
     ),
     Term(
         "merge-evidence",
