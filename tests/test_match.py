@@ -397,9 +397,17 @@ def test_erofs_earlier_versions_superseded_by_the_merged_version(erofs_store) ->
     for key, later in sup.items():
         assert later.key in merged
         assert seqs[key][0] == seqs[later.key][0] and seqs[key][1] < seqs[later.key][1]
-        # A merged version laid over another supersedes only a version it sends again whole.
+        # A merged version laid over another supersedes only a version whose patches it
+        # sends again (those not merged themselves), or the versions before a whole one it
+        # so replaces: some patch of the superseded version or of a version between is in
+        # it, by title.
         if later.key not in whole:
-            assert titles.get(key) and titles[key] <= titles[later.key]
+            between = [
+                k
+                for k, (se, sq) in seqs.items()
+                if se == seqs[key][0] and seqs[key][1] <= sq < seqs[later.key][1]
+            ]
+            assert any(titles.get(k, set()) & titles[later.key] for k in between)
     # EROFS has merged versions laid over others; some (a patch split out) leave the version
     # they are laid over standing.
     laid_merged = merged - whole
@@ -469,27 +477,67 @@ def test_a_title_without_prefixes_needs_prefixes_that_agree(
     assert prefixes_agree(committed, posted) is agree
 
 
-def test_a_merged_partial_version_supersedes_what_it_sends_again_whole() -> None:
-    """v2 re-sends patch 2 of v1 alone, v3 re-sends it again and is merged: v2 is superseded
-    by v3, v1 (whose other patches stand) is not; a one-patch v1 is superseded by its merged
-    v1.1; a merged whole version after them answers first."""
-    t = frozenset
+def _v(seq, titles, partial=False, merged=(), version=None):  # type: ignore[no-untyped-def]
+    """A version of series "s" as the loaders give it: its patches' titles in order, and
+    (title, date) of those merged themselves."""
+    return VersionRef(
+        f"v{seq}",
+        "s",
+        seq,
+        version or seq,
+        f"v{version or seq}",
+        seq * DAY,
+        partial,
+        tuple(titles),
+        tuple(merged),
+    )
+
+
+def test_a_merged_partial_version_supersedes_what_it_sends_again() -> None:
+    """A version laid over another supersedes an earlier version when it sends again every
+    patch of it not merged itself, by title (the review helpers' cases)."""
+    ids = lambda out: {k: m.key for k, m in out.items()}  # noqa: E731
+    # v2 re-sends patch 2 of v1 alone, v3 re-sends it again and is merged: v2 is superseded,
+    # v1 (whose patch x stands) is not.
+    vs = [_v(1, ["x", "y"]), _v(2, ["y"], True), _v(3, ["y"], True)]
+    assert ids(superseded_by_merged(vs, {"v3": 5 * DAY})) == {"v2": "v3"}
+    assert superseded_by_merged(vs, {"v3": 5 * DAY}, as_of=4 * DAY) == {}
+    # v1's patch x applied itself, y re-sent alone and merged: v1 is superseded by v2
+    # (a version merged itself is still superseded when the rest is merged later).
+    vs = [_v(1, ["x", "y"], merged=[("x", 2 * DAY)]), _v(2, ["y"], True)]
+    assert ids(superseded_by_merged(vs, {"v1": 2 * DAY, "v2": 5 * DAY})) == {"v1": "v2"}
+    # ... but not as of a date before x went in.
+    assert superseded_by_merged(vs, {"v1": 2 * DAY, "v2": 5 * DAY}, as_of=DAY * 3 // 2) == {}
+    # A one-patch v1, its v1.1 merged.
+    vs = [_v(1, ["x"]), _v(2, ["x"], True, version=1)]
+    assert ids(superseded_by_merged(vs, {"v2": 3 * DAY})) == {"v1": "v2"}
+    # Repeated titles count twice; an untitled patch is never sent again.
+    vs = [_v(1, ["fix typo", "fix typo"]), _v(2, ["fix typo"], True)]
+    assert superseded_by_merged(vs, {"v2": 3 * DAY}) == {}
+    vs = [_v(1, ["", "x"]), _v(2, ["x"], True)]
+    assert superseded_by_merged(vs, {"v2": 3 * DAY}) == {}
+    # A version read without titles is not replaced so.
+    vs = [_v(1, []), _v(2, ["x"], True)]
+    assert superseded_by_merged(vs, {"v2": 3 * DAY}) == {}
+
+
+def test_a_whole_version_replaced_passes_the_answer_back_and_the_latest_wins() -> None:
+    ids = lambda out: {k: m.key for k, m in out.items()}  # noqa: E731
+    # v4 (whole) retitles v3's patch; v4.1 re-sends v4's and is merged: v4 is superseded by
+    # it, and so is v3, which v4 replaced whole (LTP, a fzsync patch).
+    vs = [_v(1, ["a break"]), _v(2, ["break"]), _v(3, ["break"], True)]
+    assert ids(superseded_by_merged(vs, {"v3": 5 * DAY})) == {"v1": "v3", "v2": "v3"}
+    # v1's only patch went in as the partial v4 (v2, whole, merged another patch): the latest
+    # merged version that replaces v1 is v4.
     vs = [
-        VersionRef("a1", "a", 1, 1, "v1", 1 * DAY, titles=t({"x", "y"})),
-        VersionRef("a2", "a", 2, 2, "v2", 2 * DAY, partial=True, titles=t({"y"})),
-        VersionRef("a3", "a", 3, 3, "v3", 3 * DAY, partial=True, titles=t({"y"})),
+        _v(1, ["test"]),
+        _v(2, ["lib", "test"], merged=[("lib", 3 * DAY)]),
+        _v(3, ["test"], True),
+        _v(4, ["test"], True),
     ]
-    got = superseded_by_merged(vs, {"a3": 5 * DAY})
-    assert {k: v.key for k, v in got.items()} == {"a2": "a3"}
-    # Not before its merge, and not without titles (a version read without them).
-    assert superseded_by_merged(vs, {"a3": 5 * DAY}, as_of=4 * DAY) == {}
-    bare = [VersionRef(v.key, "a", v.seq, v.version, v.version_str, v.date, v.partial) for v in vs]
-    assert superseded_by_merged(bare, {"a3": 5 * DAY}) == {}
-    one = [
-        VersionRef("b1", "b", 1, 1, "v1", 1 * DAY, titles=t({"x"})),
-        VersionRef("b2", "b", 2, 1, "v1.1", 2 * DAY, partial=True, titles=t({"x"})),
-    ]
-    assert {k: v.key for k, v in superseded_by_merged(one, {"b2": 3 * DAY}).items()} == {"b1": "b2"}
-    vs.append(VersionRef("a4", "a", 4, 4, "v4", 4 * DAY, titles=t({"x", "y"})))
-    got = superseded_by_merged(vs, {"a3": 5 * DAY, "a4": 6 * DAY})
-    assert {k: v.key for k, v in got.items()} == {"a1": "a4", "a2": "a4", "a3": "a4"}
+    got = ids(superseded_by_merged(vs, {"v2": 3 * DAY, "v4": 6 * DAY}))
+    assert got == {"v1": "v4", "v2": "v4", "v3": "v4"}
+    # A merged whole version after them all answers for all.
+    vs.append(_v(5, ["lib", "test"]))
+    got = ids(superseded_by_merged(vs, {"v2": 3 * DAY, "v4": 6 * DAY, "v5": 7 * DAY}))
+    assert got == {"v1": "v5", "v2": "v5", "v3": "v5", "v4": "v5"}

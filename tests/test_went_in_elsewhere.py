@@ -236,11 +236,17 @@ def test_erofs_patches_that_went_in_through_another_series(erofs_store) -> None:
     states = _states(engine)
     # Posted first as its own series, then again minutes later as "[PATCH v1 1/2]".
     assert states["20250913074808.62500-1-hudson@cyzhu.com"][:2] == ("merged", "commit")
-    # A version merged that way supersedes the versions before it, as the states count it:
-    # v2 of this series went in as posted in another series, so v1 is superseded by it.
+    # A patch merged that way counts for its version's history as for the states: v2's patch
+    # 2 went in as posted in another series, its patch 1 was sent again alone as v3 and
+    # linked; so v3 replaces v2 (what v2 had not merged itself it sends again), and v1,
+    # which v2 replaced whole.
     key = "20260320165200.1862-1-newajay.11r@gmail.com"
     assert states[key][:2] == ("merged", "commit")
-    assert sup[key].key == "20260321062604.1905-1-newajay.11r@gmail.com"
+    v2, v3 = (
+        "20260321062604.1905-1-newajay.11r@gmail.com",
+        "20260321071455.1329-1-newajay.11r@gmail.com",
+    )
+    assert sup[key].key == v3 and sup[v2].key == v3
 
 
 def _days(tmp_path: Path, name: str, days: list[str]) -> Path:

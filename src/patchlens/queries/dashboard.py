@@ -810,9 +810,19 @@ def _mark_through(
 
 def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
     """Each version a later merged version supersedes gets `merged_as` (its seq and name),
-    so the page says "superseded by the merged v4" rather than leaving v3 unexplained."""
+    so the page says "superseded by the merged v4" rather than leaving v3 unexplained. The
+    same answer as the exports' (queries/history.py load_superseded_by_merged): a patch
+    that went in through another series (`_mark_through`) is merged too, as the metrics
+    count it."""
     refs, merged, seq = [], {}, {}
     for v in versions:
+        patches = [mm for mm in v["members"] if mm["idx"]]
+        done = []
+        for mm in patches:
+            c, t = mm["commit"], mm.get("through") or {}
+            when = c["date"] if c and not c["ambiguous"] else None if c else t.get("date")
+            if when is not None:
+                done.append((mm["normalized_title"] or "", when))
         refs.append(
             VersionRef(
                 v["key"],
@@ -822,23 +832,13 @@ def _mark_merged_as(versions: list[dict[str, Any]]) -> None:
                 v["version_str"],
                 v["date"],
                 bool(v["partial"]),
-                frozenset(
-                    mm["normalized_title"]
-                    for mm in v["members"]
-                    if mm["idx"] and mm["normalized_title"]
-                ),
+                tuple(mm["normalized_title"] or "" for mm in patches),
+                tuple(done),
             )
         )
         seq[v["key"]] = v["seq"]
-        # A patch that went in through another series (`_mark_through`) is merged too, as
-        # the metrics count it.
-        dates = [
-            mm["commit"]["date"]
-            for mm in v["members"]
-            if mm["commit"] and not mm["commit"]["ambiguous"]
-        ] + [mm["through"]["date"] for mm in v["members"] if (mm.get("through") or {}).get("date")]
-        if dates:
-            merged[v["key"]] = min(dates)
+        if done:
+            merged[v["key"]] = min(when for _t, when in done)
     later = superseded_by_merged(refs, merged)
     for v in versions:
         m = later.get(v["key"])

@@ -38,44 +38,60 @@ def load_superseded_by_merged(conn: Connection, as_of: int | None = None) -> dic
         )
     ]
     merged: dict[str, int] = {}
-    for key, when in conn.execute(
-        select(vm.c.version_key, c.c.committer_date)
+    own: dict[int, int] = {}  # message pk -> the date of its own (non-ambiguous) commit
+    for key, pk, when in conn.execute(
+        select(vm.c.version_key, vm.c.message_pk, c.c.committer_date)
         .join(pc, pc.c.message_pk == vm.c.message_pk)
         .join(c, c.c.id == pc.c.commit_pk)
         .where(~pc.c.ambiguous)
     ):
+        own[pk] = min(own.get(pk, when), when)
         if key not in merged or when < merged[key]:
             merged[key] = when
-    for key, when in _through(conn):
+    through = _through(conn)
+    for _pk, key, when in through:
         if key not in merged or when < merged[key]:
             merged[key] = when
-    return superseded_by_merged(_with_titles(conn, versions, merged), merged, as_of)
+    for pk, _key, when in through:
+        own[pk] = min(own.get(pk, when), when)
+    return superseded_by_merged(_with_titles(conn, versions, merged, own), merged, as_of)
 
 
 def _with_titles(
-    conn: Connection, versions: list[VersionRef], merged: dict[str, int]
+    conn: Connection, versions: list[VersionRef], merged: dict[str, int], own: dict[int, int]
 ) -> list[VersionRef]:
     """`versions`, those of a series with a merged partial version given their patches'
-    normalised titles (what a merged partial version supersedes is read from them)."""
+    normalised titles and the merges of their own (`own`: message pk -> date), from which
+    what a merged partial version supersedes is read (match/history.py sends_again)."""
     wanted = {v.series_key for v in versions if v.partial and v.key in merged}
     keys = sorted(v.key for v in versions if v.series_key in wanted)
     if not keys:
         return versions
     vm, a = schema.version_members, schema.message_analysis
-    titles: dict[str, set[str]] = {}
+    titles: dict[str, list[str]] = {}
+    done: dict[str, list[tuple[str, int]]] = {}
     for i in range(0, len(keys), 500):
-        for key, title in conn.execute(
-            select(vm.c.version_key, a.c.normalized_title)
+        for key, pk, title in conn.execute(
+            select(vm.c.version_key, vm.c.message_pk, a.c.normalized_title)
             .join(a, a.c.message_pk == vm.c.message_pk)
             .where(vm.c.version_key.in_(keys[i : i + 500]), vm.c.idx > 0)
+            .order_by(vm.c.version_key, vm.c.idx)
         ):
-            if title:
-                titles.setdefault(key, set()).add(title)
-    return [replace(v, titles=frozenset(titles.get(v.key, ()))) for v in versions]
+            titles.setdefault(key, []).append(title or "")
+            if pk in own:
+                done.setdefault(key, []).append((title or "", own[pk]))
+    return [
+        replace(v, titles=tuple(titles.get(v.key, ())), merged_titles=tuple(done.get(v.key, ())))
+        if v.series_key in wanted
+        else v
+        for v in versions
+    ]
 
 
-def _through(conn: Connection) -> list[tuple[str, int]]:
-    """(version key, commit date) of each patch merged through another series' posting."""
+def _through(conn: Connection) -> list[tuple[int, str, int]]:
+    """(message pk, version key, commit date) of each patch the metrics found merged through
+    another series' posting (the merge evidence's pairs), but for a patch that has a link of
+    its own since (even an ambiguous one: the metrics drop it then, and are owed)."""
     sm, m, vm, pc, c = (
         schema.series_metrics,
         schema.messages,
@@ -93,26 +109,28 @@ def _through(conn: Connection) -> list[tuple[str, int]]:
     if not pairs:
         return []
     ids = sorted({x for pair in pairs for x in pair})
-    version_of: dict[str, list[str]] = {}
+    member: dict[str, tuple[int, str]] = {}  # a Message-ID is in one version at most
     when: dict[str, int] = {}
+    linked: set[str] = set()
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
-        for mid, key in conn.execute(
-            select(m.c.message_id, vm.c.version_key)
+        for mid, pk, key in conn.execute(
+            select(m.c.message_id, m.c.id, vm.c.version_key)
             .join(vm, vm.c.message_pk == m.c.id)
             .where(m.c.message_id.in_(chunk))
         ):
-            version_of.setdefault(mid, []).append(key)
-        for mid, date in conn.execute(
-            select(m.c.message_id, c.c.committer_date)
+            member[mid] = (pk, key)
+        for mid, date, amb in conn.execute(
+            select(m.c.message_id, c.c.committer_date, pc.c.ambiguous)
             .join(pc, pc.c.message_pk == m.c.id)
             .join(c, c.c.id == pc.c.commit_pk)
-            .where(m.c.message_id.in_(chunk), ~pc.c.ambiguous)
+            .where(m.c.message_id.in_(chunk))
         ):
-            when[mid] = date
+            linked.add(mid)
+            if not amb:
+                when[mid] = date
     return [
-        (key, when[posting])
+        (*member[patch], when[posting])
         for patch, posting in pairs
-        if posting in when
-        for key in version_of.get(patch, ())
+        if posting in when and patch in member and patch not in linked
     ]

@@ -146,9 +146,10 @@ _STATES = (
         "superseded-by-merged",
         "superseded by the merged version",
         "An earlier version of a series whose later version was merged: what became of a v3 "
-        "when v4 went in. Only a whole version supersedes: a partial re-roll or a patch sent "
-        "alone replaces some patches of the version it is laid over, not the version (it "
-        "supersedes only a version whose every patch it sends again).",
+        "when v4 went in: the latest merged version after it that replaces it. A whole "
+        "version replaces every version before it; a partial re-roll or a patch sent alone "
+        "replaces only a version whose every patch not merged itself it sends again, by "
+        "title (and, through a whole version it so replaces, the versions before that).",
     ),
     Term(
         "merged-share",
