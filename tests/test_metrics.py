@@ -287,8 +287,9 @@ def _recount(
         for n, taken in taken_of.items()
     )
     unmerged = not by_commit and not notices
-    registered = bool(paths)
     files = {f for v in se.versions for p in v.patches.values() for f in p.files}
+    # No commit can show the merge of a series without a diff: unknown, not abandoned.
+    registered = bool(paths) and bool(files)
     elsewhere = registered and bool(files) and not files & paths
     waiting = unmerged and not elsewhere
     idle = min(when, mail_end or when) - max([v.date for v in posted] + [r.date for r in replies])

@@ -136,7 +136,8 @@ DERIVED_VERSION = 27
 #     as the list's.
 # 19: the same patch posted elsewhere is the same diff, or the same title with a file in
 #     common (queries/evidence.py went_in_elsewhere).
-METRICS_VERSION = 19
+# 20: a series without a diff is unknown when idle, not abandoned (its repo_registered false).
+METRICS_VERSION = 20
 
 
 def config_digest(cfg: Config) -> str:

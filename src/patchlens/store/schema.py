@@ -736,6 +736,9 @@ MAINTAINER_IDENTITIES = "metrics-maintainer-identities"
 # {address: identity}: the people rows list a relay's address for everyone it sent for, and
 # a lookup by address (queries/queue.py, queries/conformance.py) gives it to its owner.
 RELAY_OWNERS = "metrics-relay-owners"
+# Whether a repository was registered when the metrics were last computed ("1"/"0"): each
+# series' `repo_registered` says it too, but is false for a series without a diff.
+METRICS_REGISTERED = "metrics-repo-registered"
 
 # Work a step owes its successors, written in the same transaction as the rows that caused it
 # (stages/changes.py): "full", "series:<key>", "posting:<message pk>", "message:<pk>". A step

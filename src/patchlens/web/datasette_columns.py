@@ -391,7 +391,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
                 " through another series' posting of the same diff: [[patch, posting], ...]"
                 " (Message-IDs)"
             ),
-            "repo_registered": "0 when no repository is registered (merges seen by notice only)",
+            "repo_registered": (
+                "0 when no repository could show its merge (merges seen by notice only): none"
+                " is registered, or the series has no diff (a question, a cover letter alone)"
+            ),
             "search_text": "every title and patch subject, casefolded: what a search matches",
             "expected_roles": "JSON {identity: maintainer|reviewer} from MAINTAINERS at posting",
             "first_response_role": "role of the first responder: maintainer, reviewer, other, bot",

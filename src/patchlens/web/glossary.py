@@ -77,8 +77,10 @@ _STATE_TEXT = {
     ),
     "unknown": (
         "Idle for longer than the abandoned threshold, and nothing could show whether it was "
-        "merged: no repository is registered and no maintainer's notice says it was taken. Not "
-        "counted as abandoned, because it may well have been merged without a notice."
+        "merged: no repository is registered, or the series has no diff (a question, a cover "
+        "letter alone: no commit can show it), and no maintainer's notice says it was taken. "
+        "Not counted as abandoned, because it may well have been merged without a notice (or "
+        "led to work posted under another title)."
     ),
     "abandoned": (
         "Not merged, and no posting or reply for abandoned_days (default 180) before the "
