@@ -10,6 +10,8 @@ applied them ("Applied to the togreg branch") were never merged)."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from patchlens.mail.replytext import analyze_reply
@@ -366,3 +368,88 @@ def test_a_patch_merged_through_another_series_leaves_a_whole_notice_standing() 
         (2 * DAY, True),
         (6 * DAY, False),
     ]
+
+
+def _random_series(rng: random.Random) -> SeriesFacts:
+    """A small series drawn at random: up to three versions (some laid over the one before)
+    of up to three patches, some linked (some ambiguously, some through another series, some
+    twins of each other by patch-id), with notices of every scope and pull requests."""
+    scopes = ["", "", "whole", "some", "patches:1", "patches:1,2", "first:1", "last:1", "count:2"]
+    versions, date = [], 0
+    for vi in range(rng.randint(1, 3)):
+        date += rng.randint(0, 5)
+        n = rng.randint(1, 3)
+        patches = {}
+        for i in range(1, n + 1):
+            cd = rng.choice([None, None, rng.randint(0, 30)])
+            patches[i] = PatchFacts(
+                100 * vi + i,
+                i,
+                date,
+                1,
+                0,
+                ("f",),
+                cd,
+                ambiguous=cd is not None and rng.random() < 0.15,
+                patch_id=rng.choice(["p1", "p2", "p3", "p4", ""]),
+                normalized_title=rng.choice("abcd"),
+                message_id=f"m{vi}-{i}",
+                through="x@t" if cd is not None and rng.random() < 0.3 else "",
+            )
+        replies = []
+        for k in range(rng.randint(0, 3)):
+            r = ReplyFacts(
+                1000 * vi + k,
+                date + rng.randint(0, 20),
+                rng.choice(["m", "n", "a"]),
+                rng.randint(0, n),
+                rng.random() < 0.2,
+                False,
+                1,
+                False,
+                message_id=f"r{vi}-{k}",
+                notices=rng.choice([("applied",), ("committed",), ("pushed",), ("merged",)])
+                if rng.random() < 0.6
+                else (),
+                notice_scope=rng.choice(scopes),
+                subset=rng.random() < 0.1,
+                notice_tree=rng.choice(["", "", "for-next"]),
+            )
+            replies.append(r)
+        replies.sort(key=lambda r: (r.date, r.message_id))
+        pulled = []
+        if rng.random() < 0.2:
+            pulled.append(
+                ReplyFacts(
+                    0,
+                    date + rng.randint(0, 25),
+                    "m",
+                    0,
+                    False,
+                    False,
+                    0,
+                    False,
+                    message_id=f"pull{vi}",
+                    notices=("pull request",),
+                    notice_scope="patches:" + ",".join(map(str, sorted(patches))),
+                )
+            )
+        v = VersionFacts(f"v{vi}", vi + 1, vi + 1, date, rng.random() < 0.5, patches, replies)
+        v.partial, v.pulled = vi > 0 and rng.random() < 0.4, pulled
+        versions.append(v)
+    return SeriesFacts("s", "t", "a", "a@x", versions)
+
+
+def test_merge_changes_says_what_facts_says_at_every_date() -> None:
+    """`merge_changes` (one pass over the dates) and `facts(s, d).merged == "fully"` are the
+    same rule at every date, over a thousand random series (a review helper's property test:
+    it found a linked patch dated by its own commit where its twin's came first)."""
+    dates = list(range(-1, 60))
+    for seed in range(1000):
+        se = _random_series(random.Random(seed))
+        changes = dict(merge_changes(se, dates))
+        state = False
+        for d in dates:
+            state = changes.get(d, state)
+            f = facts(se, d)
+            assert (f is not None and f.merged == "fully") == state, (seed, d)

@@ -254,7 +254,10 @@ def facts(
             if notice
             else ""
         ),
-        repo_registered=repo_registered,
+        # A series without a diff (a question, a cover letter alone, a patch whose diff
+        # could not be read) cannot be seen merged by any commit: as without a repository.
+        repo_registered=repo_registered
+        and any(p.files for v in s.versions for p in v.patches.values()),
         blocked_until=s.blocked_until,
     )
 
@@ -297,8 +300,10 @@ def merge_changes(s: SeriesFacts, dates: list[int]) -> list[tuple[int, bool]]:
             if mine:
                 latest = current_version(posted_versions)
                 twins = _merged_twins(posted_versions)
+                # A linked patch went in at its own commit or its twin's, whichever came
+                # first, as `facts` counts it.
                 dated = [
-                    p.commit_date or 0
+                    min(p.commit_date or 0, twins.get(p.patch_id, math.inf))
                     if _linked(p)
                     else twins.get(p.patch_id, math.inf)
                     if p.patch_id

@@ -784,23 +784,24 @@ def _mark_through(
         schema.patch_commits,
         schema.commits,
     )
-    found = {
-        r.message_id: {
-            "message_id": r.message_id,
-            "series_key": r.series_key,
-            "subject": r.subject,
-            "sha": r.sha,
-            "date": r.committer_date,
-        }
-        for r in conn.execute(
-            select(m.c.message_id, m.c.subject, sv.c.series_key, c.c.sha, c.c.committer_date)
-            .join(vm, vm.c.message_pk == m.c.id)
-            .join(sv, sv.c.key == vm.c.version_key)
-            .join(pc, pc.c.message_pk == m.c.id)
-            .join(c, c.c.id == pc.c.commit_pk)
-            .where(m.c.message_id.in_(sorted(set(pairs.values()))), ~pc.c.ambiguous)
-        )
-    }
+    found: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(
+        select(m.c.message_id, m.c.subject, sv.c.series_key, c.c.sha, c.c.committer_date)
+        .join(vm, vm.c.message_pk == m.c.id)
+        .join(sv, sv.c.key == vm.c.version_key)
+        .join(pc, pc.c.message_pk == m.c.id)
+        .join(c, c.c.id == pc.c.commit_pk)
+        .where(m.c.message_id.in_(sorted(set(pairs.values()))), ~pc.c.ambiguous)
+    ):
+        # The earliest commit of the posting, as the metrics take it.
+        if r.message_id not in found or r.committer_date < found[r.message_id]["date"]:
+            found[r.message_id] = {
+                "message_id": r.message_id,
+                "series_key": r.series_key,
+                "subject": r.subject,
+                "sha": r.sha,
+                "date": r.committer_date,
+            }
     for v in versions:
         for mm in v["members"]:
             if not mm["commit"] and mm["message_id"] in pairs:

@@ -127,8 +127,8 @@ def _through(conn: Connection) -> list[tuple[int, str, int]]:
             .where(m.c.message_id.in_(chunk))
         ):
             linked.add(mid)
-            if not amb:
-                when[mid] = date
+            if not amb:  # the earliest commit, as the metrics take it
+                when[mid] = min(when.get(mid, date), date)
     return [
         (*member[patch], when[posting])
         for patch, posting in pairs

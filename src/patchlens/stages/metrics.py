@@ -71,10 +71,9 @@ def metric_rows(
             continue
         files = {f for v in se.versions for p in v.patches.values() for f in p.files}
         in_repo = not registered or not files or bool(files & paths)
-        # A series without a diff (a question, a cover letter alone) cannot be seen merged by
-        # any commit: like a store without a repository, it is unknown when idle, not
-        # abandoned (LTP: 34 of 616 abandoned series; 3 of 5 read had led to merged work).
-        f = facts(se, EVERYTHING_KNOWN, in_repo, repo_registered=registered and bool(files))
+        # A series without a diff is stored with repo_registered false (metrics/backlog.py
+        # facts): like a store without a repository, it is unknown when idle, not abandoned.
+        f = facts(se, EVERYTHING_KNOWN, in_repo, repo_registered=registered)
         assert f is not None
         notice = merge_notice(se.versions) if f.merged_by == "notice" else None
         m = series_metrics(se)

@@ -388,12 +388,14 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "merge_evidence": (
                 "JSON of the notice a merge by notice rests on: message_id, who (an identity),"
                 " date (ISO 8601, UTC), kind, tree; and under through, the patches merged"
-                " through another series' posting of the same diff: [[patch, posting], ...]"
+                " through another series' posting of the same patch (the same diff, or the"
+                " same title with a file in common): [[patch, posting], ...]"
                 " (Message-IDs)"
             ),
             "repo_registered": (
                 "0 when no repository could show its merge (merges seen by notice only): none"
-                " is registered, or the series has no diff (a question, a cover letter alone)"
+                " is registered, or the series has no diff (a question, a cover letter alone,"
+                " a patch whose diff could not be read)"
             ),
             "search_text": "every title and patch subject, casefolded: what a search matches",
             "expected_roles": "JSON {identity: maintainer|reviewer} from MAINTAINERS at posting",

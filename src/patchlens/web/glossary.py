@@ -60,7 +60,8 @@ _STATE_TEXT = {
     "merged": (
         "The series went in: every patch of its current version is linked to a commit of a "
         "registered repository (merged by commit; see matching methods), or, when no patch has "
-        "a linked commit, a maintainer's notice on the list ('applied', 'committed', 'pushed', "
+        "a linked commit of its own, a maintainer's notice on the list ('applied', "
+        "'committed', 'pushed', "
         "'queued', 'merged', 'picked up', pr-tracker-bot's 'has been merged') says it was taken "
         "(merged by notice; the notice and the tree it names are kept as evidence). A commit "
         "overrides a notice. A link flagged ambiguous does not count."
@@ -78,7 +79,8 @@ _STATE_TEXT = {
     "unknown": (
         "Idle for longer than the abandoned threshold, and nothing could show whether it was "
         "merged: no repository is registered, or the series has no diff (a question, a cover "
-        "letter alone: no commit can show it), and no maintainer's notice says it was taken. "
+        "letter alone, a patch whose diff could not be read: no commit can show it), and no "
+        "maintainer's notice says it was taken. "
         "Not counted as abandoned, because it may well have been merged without a notice (or "
         "led to work posted under another title)."
     ),
