@@ -340,34 +340,20 @@ def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
                 pids.add(pid)
             if title:
                 titles.add(title)
-    ids = sorted(pids)
+    joined = (
+        select(sv.c.series_key)
+        .join(vm, vm.c.version_key == sv.c.key)
+        .join(a, a.c.message_pk == vm.c.message_pk)
+    )
     out: set[str] = set()
-    for i in range(0, len(pks), IN_CHUNK):
-        out.update(
-            conn.execute(
-                select(sv.c.series_key)
-                .join(vm, vm.c.version_key == sv.c.key)
-                .where(vm.c.message_pk.in_(pks[i : i + IN_CHUNK]))
-            ).scalars()
-        )
-    for i in range(0, len(ids), IN_CHUNK):
-        out.update(
-            conn.execute(
-                select(sv.c.series_key)
-                .join(vm, vm.c.version_key == sv.c.key)
-                .join(a, a.c.message_pk == vm.c.message_pk)
-                .where(a.c.patch_id.in_(ids[i : i + IN_CHUNK]))
-            ).scalars()
-        )
-    named = sorted(titles)
-    for i in range(0, len(named), IN_CHUNK):
-        out.update(
-            conn.execute(
-                select(sv.c.series_key)
-                .join(vm, vm.c.version_key == sv.c.key)
-                .join(a, a.c.message_pk == vm.c.message_pk)
-                # The partial index of postings' titles.
-                .where(a.c.normalized_title.in_(named[i : i + IN_CHUNK]), a.c.is_posting)
-            ).scalars()
-        )
+    for column, keys, *where in (
+        (vm.c.message_pk, pks),
+        (a.c.patch_id, sorted(pids)),
+        # The partial index of postings' titles.
+        (a.c.normalized_title, sorted(titles), a.c.is_posting),
+    ):
+        for i in range(0, len(keys), IN_CHUNK):
+            out.update(
+                conn.execute(joined.where(column.in_(keys[i : i + IN_CHUNK]), *where)).scalars()
+            )
     return out
