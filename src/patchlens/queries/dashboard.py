@@ -40,6 +40,7 @@ from patchlens.metrics.distributions import (
 from patchlens.queries import columns, patchtext, prediction, queue_pages, rounds, selection
 from patchlens.queries.community import BY_KEY_LIMIT, review_balance, reviewers_among
 from patchlens.queries.filters import PAGE_SIZE, STATE_VALUES, FilterError, Filters
+from patchlens.queries.history import earliest_commits
 from patchlens.queries.load import candidate_keys
 from patchlens.queries.queue import MAX_ADDRESS, identity_of_address, maintainer_identities
 from patchlens.queries.report import states_by_subsystem, unanswered_by_subsystem
@@ -777,31 +778,7 @@ def _mark_through(
     pairs = dict((evidence or {}).get("through") or [])
     if not pairs:
         return
-    m, vm, sv, pc, c = (
-        schema.messages,
-        schema.version_members,
-        schema.series_versions,
-        schema.patch_commits,
-        schema.commits,
-    )
-    found: dict[str, dict[str, Any]] = {}
-    for r in conn.execute(
-        select(m.c.message_id, m.c.subject, sv.c.series_key, c.c.sha, c.c.committer_date)
-        .join(vm, vm.c.message_pk == m.c.id)
-        .join(sv, sv.c.key == vm.c.version_key)
-        .join(pc, pc.c.message_pk == m.c.id)
-        .join(c, c.c.id == pc.c.commit_pk)
-        .where(m.c.message_id.in_(sorted(set(pairs.values()))), ~pc.c.ambiguous)
-    ):
-        # The earliest commit of the posting, as the metrics take it.
-        if r.message_id not in found or r.committer_date < found[r.message_id]["date"]:
-            found[r.message_id] = {
-                "message_id": r.message_id,
-                "series_key": r.series_key,
-                "subject": r.subject,
-                "sha": r.sha,
-                "date": r.committer_date,
-            }
+    found = earliest_commits(conn, pairs.values())
     for v in versions:
         for mm in v["members"]:
             if not mm["commit"] and mm["message_id"] in pairs:

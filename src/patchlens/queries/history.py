@@ -4,7 +4,9 @@ versions and links."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -92,12 +94,11 @@ def _through(conn: Connection) -> list[tuple[int, str, int]]:
     """(message pk, version key, commit date) of each patch the metrics found merged through
     another series' posting (the merge evidence's pairs), but for a patch that has a link of
     its own since (even an ambiguous one: the metrics drop it then, and are owed)."""
-    sm, m, vm, pc, c = (
+    sm, m, vm, pc = (
         schema.series_metrics,
         schema.messages,
         schema.version_members,
         schema.patch_commits,
-        schema.commits,
     )
     pairs = [
         pair
@@ -108,29 +109,61 @@ def _through(conn: Connection) -> list[tuple[int, str, int]]:
     ]
     if not pairs:
         return []
-    ids = sorted({x for pair in pairs for x in pair})
+    patches = sorted({patch for patch, _posting in pairs})
     member: dict[str, tuple[int, str]] = {}  # a Message-ID is in one version at most
-    when: dict[str, int] = {}
     linked: set[str] = set()
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
+    for i in range(0, len(patches), 500):
+        chunk = patches[i : i + 500]
         for mid, pk, key in conn.execute(
             select(m.c.message_id, m.c.id, vm.c.version_key)
             .join(vm, vm.c.message_pk == m.c.id)
             .where(m.c.message_id.in_(chunk))
         ):
             member[mid] = (pk, key)
-        for mid, date, amb in conn.execute(
-            select(m.c.message_id, c.c.committer_date, pc.c.ambiguous)
+        linked.update(
+            conn.execute(
+                select(m.c.message_id)
+                .join(pc, pc.c.message_pk == m.c.id)
+                .where(m.c.message_id.in_(chunk))
+            ).scalars()
+        )
+    went = earliest_commits(conn, (posting for _patch, posting in pairs))
+    return [
+        (*member[patch], went[posting]["date"])
+        for patch, posting in pairs
+        if posting in went and patch in member and patch not in linked
+    ]
+
+
+def earliest_commits(conn: Connection, message_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Message-ID -> the earliest commit its posting is linked to, not ambiguously (the one
+    the metrics take for a patch merged through it, queries/evidence.py went_in_elsewhere):
+    the posting's Message-ID, series and subject, the commit's sha and date. The series
+    page (queries/dashboard.py _mark_through) and `_through` read it."""
+    m, vm, sv, pc, c = (
+        schema.messages,
+        schema.version_members,
+        schema.series_versions,
+        schema.patch_commits,
+        schema.commits,
+    )
+    ids = sorted(set(message_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), 500):
+        for r in conn.execute(
+            select(m.c.message_id, m.c.subject, sv.c.series_key, c.c.sha, c.c.committer_date)
+            .join(vm, vm.c.message_pk == m.c.id)
+            .join(sv, sv.c.key == vm.c.version_key)
             .join(pc, pc.c.message_pk == m.c.id)
             .join(c, c.c.id == pc.c.commit_pk)
-            .where(m.c.message_id.in_(chunk))
+            .where(m.c.message_id.in_(ids[i : i + 500]), ~pc.c.ambiguous)
         ):
-            linked.add(mid)
-            if not amb:  # the earliest commit, as the metrics take it
-                when[mid] = min(when.get(mid, date), date)
-    return [
-        (*member[patch], when[posting])
-        for patch, posting in pairs
-        if posting in when and patch in member and patch not in linked
-    ]
+            if r.message_id not in found or r.committer_date < found[r.message_id]["date"]:
+                found[r.message_id] = {
+                    "message_id": r.message_id,
+                    "series_key": r.series_key,
+                    "subject": r.subject,
+                    "sha": r.sha,
+                    "date": r.committer_date,
+                }
+    return found

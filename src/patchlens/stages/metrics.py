@@ -238,16 +238,13 @@ def run_metrics(
         registered = repo_registered(conn)
         since = changes.mark(conn, COMMITS_MARK)
         newest = conn.execute(select(func.max(schema.commits.c.id))).scalar() or 0
-        sm = schema.series_metrics
-        stored_registered: object = changes.state(conn, schema.METRICS_REGISTERED)
-        if stored_registered is None:  # kept since METRICS_VERSION 20; a row says it before
-            stored_registered = conn.execute(select(sm.c.repo_registered).limit(1)).scalar()
-        else:
-            stored_registered = stored_registered == "1"
+        # None before the first metrics run (and in a store older than METRICS_VERSION 20,
+        # whose version change owes everything anyway).
+        stored_registered = changes.state(conn, schema.METRICS_REGISTERED)
         full = (
             work.full
             or since is None
-            or (stored_registered is not None and bool(stored_registered) != registered)
+            or (stored_registered is not None and stored_registered != str(int(registered)))
         )
         if not full and maintainer_people is not None and (moved := maintainer_people.moved(conn)):
             naming = series_naming(conn, moved)
