@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from patchlens.config import Config
+from patchlens.match.inside import held_inside
 from patchlens.metrics.backlog import BacklogRules
 from patchlens.queries.filters import Filters
 from patchlens.queries.history import load_superseded_by_merged
@@ -199,11 +200,12 @@ def test_erofs_patches_that_went_in_through_another_series(erofs_store) -> None:
             for patch, posting in (json.loads(ev or "{}").get("through") or [])
         ]
         assert len({k for k, _p, _x in pairs}) >= 8
+        inside = 0
         for key, patch, posting in pairs:
             p = conn.execute(
                 select(m.c.id, m.c.date_utc, m.c.from_name, m.c.from_addr, a.c.patch_id)
                 .add_columns(a.c.author_name, a.c.author_addr, sv.c.series_key)
-                .add_columns(a.c.normalized_title, a.c.files)
+                .add_columns(a.c.normalized_title, a.c.files, m.c.diff)
                 .join(a, a.c.message_pk == m.c.id)
                 .join(vm, vm.c.message_pk == m.c.id)
                 .join(sv, sv.c.key == vm.c.version_key)
@@ -212,6 +214,7 @@ def test_erofs_patches_that_went_in_through_another_series(erofs_store) -> None:
             x = conn.execute(
                 select(a.c.patch_id, sv.c.series_key, pc.c.ambiguous, c.c.committer_date)
                 .add_columns(c.c.author_name, c.c.author_email, a.c.normalized_title, a.c.files)
+                .add_columns(c.c.diff.label("commit_diff"))
                 .join(m, m.c.id == a.c.message_pk)
                 .join(pc, pc.c.message_pk == m.c.id)
                 .join(c, c.c.id == pc.c.commit_pk)
@@ -220,12 +223,15 @@ def test_erofs_patches_that_went_in_through_another_series(erofs_store) -> None:
                 .where(m.c.message_id == posting)
             ).one()
             assert p.series_key == key != x.series_key
-            # The same patch: the same diff, or the same title with a file in common.
+            # The same patch: the same diff, or the same title with a file in common; or
+            # the commit holds its change inside a larger one (match/inside.py).
             assert not x.ambiguous and p.patch_id
-            assert p.patch_id == x.patch_id or (
+            same = p.patch_id == x.patch_id or (
                 p.normalized_title == x.normalized_title
                 and set(json.loads(p.files)) & set(json.loads(x.files))
             )
+            inside += not same
+            assert same or held_inside(p.diff, x.commit_diff)
             assert x.committer_date >= p.date_utc
             assert (
                 conn.execute(select(pc.c.commit_pk).where(pc.c.message_pk == p.id)).first() is None
@@ -233,6 +239,7 @@ def test_erofs_patches_that_went_in_through_another_series(erofs_store) -> None:
             name, addr = p.author_name or p.from_name, p.author_addr or p.from_addr
             assert name == x.author_name or addr.lower() == x.author_email.lower()
         sup = load_superseded_by_merged(conn)
+    assert inside >= 5
     states = _states(engine)
     # Posted first as its own series, then again minutes later as "[PATCH v1 1/2]".
     assert states["20250913074808.62500-1-hudson@cyzhu.com"][:2] == ("merged", "commit")

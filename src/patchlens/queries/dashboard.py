@@ -774,7 +774,9 @@ def _mark_through(
     (stored as the merge evidence's `through` pairs, queries/evidence.py went_in_elsewhere)
     gets `through`: that posting's Message-ID, series, subject and commit, so "merged by
     commit" is traceable on a page whose own patches have none (the Message-ID alone when
-    the posting's link is gone since: the metrics are owed then, and say so next update)."""
+    the posting's link is gone since: the metrics are owed then, and say so next update).
+    `inside` when that posting is not the same patch (neither its diff nor its title): the
+    commit holds the patch's change inside a larger one (match/inside.py)."""
     pairs = dict((evidence or {}).get("through") or [])
     if not pairs:
         return
@@ -783,7 +785,11 @@ def _mark_through(
         for mm in v["members"]:
             if not mm["commit"] and mm["message_id"] in pairs:
                 x = pairs[mm["message_id"]]
-                mm["through"] = found.get(x) or {"message_id": x}
+                t = mm["through"] = dict(found.get(x) or {"message_id": x})
+                t["inside"] = bool(t.get("sha")) and not (
+                    (mm.get("patch_id") and mm["patch_id"] == t["patch_id"])
+                    or (mm["normalized_title"] and mm["normalized_title"] == t["normalized_title"])
+                )
 
 
 def _mark_merged_as(versions: list[dict[str, Any]]) -> None:

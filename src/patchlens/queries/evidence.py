@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, Select, and_, func, select
 
 from patchlens.identity.people import Identities, commit_author
+from patchlens.mail.fingerprint import unpack_packed
 from patchlens.mail.replytext import is_retraction
 from patchlens.mail.shortlog import spelling_keys
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.treenote import note_tree
+from patchlens.match.inside import INSIDE_WINDOW, MIN_LINES, held_inside, may_be_inside
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
 from patchlens.queries.sql import chunks, cols
 from patchlens.store import schema
@@ -656,20 +659,130 @@ def went_in_elsewhere(
                     frozenset(_files(r.files)),
                 )
             )
+    inside = _went_inside(conn, people, patches)
     out: dict[int, tuple[int, str]] = {}
     for p in patches:
         hits = sorted(
-            (cdate, mid)
-            for kind, key in (("diff", p.patch_id), ("title", p.title))
-            if key and (kind == "diff" or p.files)
-            for cdate, author, mid, other, files in found.get((kind, key), ())
-            if other != p.series_key
-            and cdate >= p.date
-            and author == p.author
-            and (kind == "diff" or bool(files & p.files))
+            [
+                *(
+                    (cdate, mid)
+                    for kind, key in (("diff", p.patch_id), ("title", p.title))
+                    if key and (kind == "diff" or p.files)
+                    for cdate, author, mid, other, files in found.get((kind, key), ())
+                    if other != p.series_key
+                    and cdate >= p.date
+                    and author == p.author
+                    and (kind == "diff" or bool(files & p.files))
+                ),
+                *inside.get(p.pk, ()),
+            ]
         )
         if hits:
             out[p.pk] = hits[0]
+    return out
+
+
+def _went_inside(
+    conn: Connection, people: Identities, patches: list[Unlinked]
+) -> dict[int, list[tuple[int, str]]]:
+    """Patch -> (commit date, linked posting's Message-ID) of each commit of its author,
+    linked not ambiguously to a posting in another series, that holds the patch's change
+    inside a larger one (match/inside.py: a patch folded into a later change, or re-sent
+    re-titled in another series). Candidates are the linked commits touching a file of
+    the patches (`commit_files.path` is indexed); the hashes are read only for the pairs
+    whose author, files and dates agree."""
+    pc, c, cf, m, vm, sv, fp = (
+        schema.patch_commits,
+        schema.commits,
+        schema.commit_files,
+        schema.messages,
+        schema.version_members,
+        schema.series_versions,
+        schema.diff_fingerprints,
+    )
+    wanted = [p for p in patches if len(p.files) > 0]
+    paths = sorted({f for p in wanted for f in p.files})
+    # commit -> (date, author, linked posting, its series); path -> commits touching it
+    commits: dict[int, tuple[int, str, str, str]] = {}
+    by_path: dict[str, set[int]] = {}
+    for r in _rows(
+        conn,
+        lambda ks: (
+            select(
+                cf.c.path,
+                c.c.id,
+                c.c.committer_date,
+                c.c.author_name,
+                c.c.author_email,
+                m.c.message_id,
+                sv.c.series_key,
+            )
+            .join(c, c.c.id == cf.c.commit_pk)
+            .join(pc, pc.c.commit_pk == c.c.id)
+            .join(m, m.c.id == pc.c.message_pk)
+            .join(vm, vm.c.message_pk == pc.c.message_pk)
+            .join(sv, sv.c.key == vm.c.version_key)
+            .where(~pc.c.ambiguous, cf.c.path.in_(ks))
+        ),
+        paths,
+    ):
+        by_path.setdefault(r.path, set()).add(r.id)
+        if r.id not in commits:
+            author = people(*commit_author(r.author_name, r.author_email))
+            commits[r.id] = (r.committer_date, author, r.message_id, r.series_key)
+    pairs: list[tuple[Unlinked, int]] = []
+    for p in wanted:
+        common = set.intersection(*(by_path.get(f, set()) for f in p.files))
+        for cpk in sorted(common):
+            cdate, author, _, other = commits[cpk]
+            if (
+                author == p.author
+                and other != p.series_key
+                and 0 <= cdate - p.date <= INSIDE_WINDOW
+            ):
+                pairs.append((p, cpk))
+    if not pairs:
+        return {}
+    hashes: dict[tuple[str, int], array] = {}
+    for kind, pks in (
+        ("m", sorted({p.pk for p, _ in pairs})),
+        ("c", sorted({x for _, x in pairs})),
+    ):
+        for r in _rows(
+            conn,
+            lambda ks, kind=kind: select(fp.c.pk, fp.c.hashes).where(
+                fp.c.kind == kind, fp.c.pk.in_(ks)
+            ),
+            pks,
+        ):
+            hashes[(kind, r.pk)] = unpack_packed(r.hashes)
+    held: dict[int, frozenset[int]] = {}
+    worth: list[tuple[Unlinked, int]] = []
+    for p, cpk in pairs:
+        mine = hashes.get(("m", p.pk))
+        theirs = hashes.get(("c", cpk))
+        if mine is None or theirs is None or len(mine) < MIN_LINES:
+            continue
+        if cpk not in held:
+            held[cpk] = frozenset(theirs)
+        files = {f for f in p.files if cpk in by_path.get(f, ())}
+        if may_be_inside(mine, p.files, p.date, held[cpk], files, commits[cpk][0]):
+            worth.append((p, cpk))
+    # The diffs of those pairs alone: the text decides (match/inside.py held_inside).
+    diffs: dict[tuple[str, int], str] = {}
+    for kind, table, pks in (
+        ("m", m, sorted({p.pk for p, _ in worth})),
+        ("c", c, sorted({x for _, x in worth})),
+    ):
+        for r in _rows(
+            conn, lambda ks, t=table: select(t.c.id, t.c.diff).where(t.c.id.in_(ks)), pks
+        ):
+            diffs[(kind, r.id)] = r.diff or ""
+    out: dict[int, list[tuple[int, str]]] = {}
+    for p, cpk in worth:
+        if held_inside(diffs.get(("m", p.pk), ""), diffs.get(("c", cpk), "")):
+            cdate, _, mid, _ = commits[cpk]
+            out.setdefault(p.pk, []).append((cdate, mid))
     return out
 
 

@@ -138,21 +138,32 @@ def _through(conn: Connection) -> list[tuple[int, str, int]]:
 def earliest_commits(conn: Connection, message_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Message-ID -> the earliest commit its posting is linked to, not ambiguously (the one
     the metrics take for a patch merged through it, queries/evidence.py went_in_elsewhere):
-    the posting's Message-ID, series and subject, the commit's sha and date. The series
-    page (queries/dashboard.py _mark_through) and `_through` read it."""
-    m, vm, sv, pc, c = (
+    the posting's Message-ID, series, subject, normalised title and patch-id, the commit's
+    sha and date. The series page (queries/dashboard.py _mark_through) and `_through` read
+    it."""
+    m, vm, sv, pc, c, a = (
         schema.messages,
         schema.version_members,
         schema.series_versions,
         schema.patch_commits,
         schema.commits,
+        schema.message_analysis,
     )
     ids = sorted(set(message_ids))
     found: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), 500):
         for r in conn.execute(
-            select(m.c.message_id, m.c.subject, sv.c.series_key, c.c.sha, c.c.committer_date)
+            select(
+                m.c.message_id,
+                m.c.subject,
+                sv.c.series_key,
+                c.c.sha,
+                c.c.committer_date,
+                a.c.normalized_title,
+                a.c.patch_id,
+            )
             .join(vm, vm.c.message_pk == m.c.id)
+            .join(a, a.c.message_pk == m.c.id)
             .join(sv, sv.c.key == vm.c.version_key)
             .join(pc, pc.c.message_pk == m.c.id)
             .join(c, c.c.id == pc.c.commit_pk)
@@ -165,5 +176,7 @@ def earliest_commits(conn: Connection, message_ids: Iterable[str]) -> dict[str, 
                     "subject": r.subject,
                     "sha": r.sha,
                     "date": r.committer_date,
+                    "normalized_title": r.normalized_title or "",
+                    "patch_id": r.patch_id or "",
                 }
     return found

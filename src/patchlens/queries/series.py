@@ -69,6 +69,7 @@ def versions_detail(conn: Connection, series_keys: list[str] | None) -> list[dic
             **posted,
             **{k: ma.c[k] for k in ("lines_added", "lines_removed", "files")},
             "normalized_title": ma.c.normalized_title,
+            "patch_id": ma.c.patch_id,
         },
         vm.join(m, m.c.id == vm.c.message_pk).join(ma, ma.c.message_pk == m.c.id),
         (vm.c.version_key, vm.c.idx),

@@ -137,7 +137,7 @@ DERIVED_VERSION = 27
 # 19: the same patch posted elsewhere is the same diff, or the same title with a file in
 #     common (queries/evidence.py went_in_elsewhere).
 # 20: a series without a diff is unknown when idle, not abandoned (its repo_registered false).
-METRICS_VERSION = 20
+METRICS_VERSION = 21
 
 
 def config_digest(cfg: Config) -> str:

@@ -11,14 +11,18 @@ from sqlalchemy import Connection, Engine, delete, func, select
 
 from patchlens.identity.people import Identities, commit_author
 from patchlens.mail.fingerprint import fingerprint, pack, unpack_packed
+from patchlens.match.inside import INSIDE_WINDOW
 from patchlens.match.matcher import CommitInfo, Match, Posting, assign
 from patchlens.match.renames import Renames
 from patchlens.stages import changes
 from patchlens.stages.matchclosure import (
     IN_CHUNK,
     Closure,
+    _h,
+    _keyed,
     commit_info,
     commit_query,
+    file_set,
     find_closure,
     posting_of,
     posting_query,
@@ -323,8 +327,9 @@ def _owes_full(conn: Connection, stage: str) -> bool:
 
 
 def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
-    """The series of the postings whose links were written or removed, and of every posting
-    of the same patches (the same diff, or the same title): a patch posted in another series
+    """The series of the postings whose links were written or removed, of every posting of
+    the same patches (the same diff, or the same title), and of the postings the commits of
+    those links may hold inside them (`_series_inside`): a patch posted in another series
     may go in through a linked one (queries/evidence.py went_in_elsewhere)."""
     pks = sorted({int(r["message_pk"]) for r in touched})  # type: ignore[call-overload]
     vm, sv, a = schema.version_members, schema.series_versions, schema.message_analysis
@@ -356,4 +361,47 @@ def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
             out.update(
                 conn.execute(joined.where(column.in_(keys[i : i + IN_CHUNK]), *where)).scalars()
             )
+    commits = sorted({int(r["commit_pk"]) for r in touched})  # type: ignore[call-overload]
+    inside = sorted(_postings_inside(conn, commits))
+    for i in range(0, len(inside), IN_CHUNK):
+        out.update(
+            conn.execute(joined.where(vm.c.message_pk.in_(inside[i : i + IN_CHUNK]))).scalars()
+        )
+    return out
+
+
+def _postings_inside(conn: Connection, commit_pks: list[int]) -> set[int]:
+    """The postings that `commit_pks` may hold inside them (match/inside.py): dated in the
+    window before one of them, every file of theirs touched by it. Found by their file keys
+    (`match_keys`); whose they are is for the metrics to check, with the lines."""
+    cf, c, a, m = schema.commit_files, schema.commits, schema.message_analysis, schema.messages
+    dates: dict[int, int] = {}
+    by_file: dict[str, list[int]] = {}
+    files: dict[int, set[str]] = {}
+    for i in range(0, len(commit_pks), IN_CHUNK):
+        for pk, path, date in conn.execute(
+            select(cf.c.commit_pk, cf.c.path, c.c.committer_date)
+            .join(c, c.c.id == cf.c.commit_pk)
+            .where(cf.c.commit_pk.in_(commit_pks[i : i + IN_CHUNK]))
+        ):
+            dates[pk] = date
+            files.setdefault(pk, set()).add(path)
+            by_file.setdefault(path, []).append(pk)
+    if not dates:
+        return set()
+    window = (min(dates.values()) - INSIDE_WINDOW, max(dates.values()))
+    found = sorted(_keyed(conn, "m", {"f": {_h(f) for f in by_file}}, window=window))
+    out: set[int] = set()
+    for i in range(0, len(found), IN_CHUNK):
+        for pk, text, date in conn.execute(
+            select(a.c.message_pk, a.c.files, m.c.date_utc)
+            .join(m, m.c.id == a.c.message_pk)
+            .where(a.c.message_pk.in_(found[i : i + IN_CHUNK]))
+        ):
+            mine = file_set(text)
+            if mine and any(
+                mine <= files[cpk] and (date is None or 0 <= dates[cpk] - date <= INSIDE_WINDOW)
+                for cpk in by_file.get(min(mine), ())
+            ):
+                out.add(pk)
     return out

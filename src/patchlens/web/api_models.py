@@ -396,8 +396,9 @@ class SeriesOne(Closed):
         description="each version with its patches and replies (dates as instants); each merged"
         " patch with `after_review`: whether its commit differs from the version that got its"
         " Reviewed-by/Acked-by, with the interdiff; a patch merged through another series'"
-        " posting of the same patch with `through` (that posting's message_id, series_key,"
-        " subject, and its commit's sha and date); a version a later merged version"
+        " posting of the same patch, or of a larger change holding it, with `through` (that"
+        " posting's message_id, series_key, subject, normalized_title and patch_id, its"
+        " commit's sha and date, and `inside`: true when it is the larger change); a version a later merged version"
         " replaces with `merged_as` (its seq and version)"
     )
     rounds: list[dict[str, Any]] = Field(

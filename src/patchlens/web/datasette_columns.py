@@ -389,8 +389,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
                 "JSON of the notice a merge by notice rests on: message_id, who (an identity),"
                 " date (ISO 8601, UTC), kind, tree; and under through, the patches merged"
                 " through another series' posting of the same patch (the same diff, or the"
-                " same title with a file in common): [[patch, posting], ...]"
-                " (Message-IDs)"
+                " same title with a file in common) or of a larger change holding it:"
+                " [[patch, posting], ...] (Message-IDs)"
             ),
             "repo_registered": (
                 "0 when no repository could show its merge (merges seen by notice only): none"
