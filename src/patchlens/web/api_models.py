@@ -398,8 +398,8 @@ class SeriesOne(Closed):
         " Reviewed-by/Acked-by, with the interdiff; a patch merged through another series'"
         " posting of the same patch, or of a larger change holding it, with `through` (that"
         " posting's message_id, series_key, subject, normalized_title and patch_id, its"
-        " commit's sha and date, and `inside`: true when it is the larger change); a version a later merged version"
-        " replaces with `merged_as` (its seq and version)"
+        " commit's sha and date, and `inside`: true when it is the larger change); a version a"
+        " later merged version replaces with `merged_as` (its seq and version)"
     )
     rounds: list[dict[str, Any]] = Field(
         default_factory=list,
