@@ -174,9 +174,10 @@ _STATES = (
         "chain to its next version, or an author's patch taken into a colleague's series). "
         "The same patch posted by someone else (a twin) merges nothing. A patch went in so "
         "too when the author's commit linked there holds its change inside a larger one "
-        "(folded into a later change, or re-sent re-titled): the commit touches every file of the patch, "
-        "was committed after it within 400 days, and holds 80% of its changed lines (at "
-        "least 3) and half its added ones, a line it only re-indents counting for nothing. "
+        "(folded into a later change, or re-sent re-titled): the commit touches every file "
+        "of the patch, was committed after it within 400 days, and holds 80% of its changed "
+        "lines (at least 3) and half its added ones, a line it only re-indents counting for "
+        "nothing. "
         "The series page names the posting and its series.",
     ),
     Term(
