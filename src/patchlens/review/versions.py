@@ -23,6 +23,9 @@ from patchlens.review.model import Version, lay
 
 MAX_GAP = 400 * 86400  # a re-roll a year later still happens; beyond, it is a new effort
 SUCCESSOR_GAP = 30 * 86400  # vN+1 touching vN's files within a month is its next version
+# A version numbered 2 or more that nothing earlier claims follows the author's one open
+# earlier version of a lower number within this gap (`Linker._renumbered`).
+RENUMBERED_GAP = 120 * 86400
 THRESHOLD = 1.0
 SIMILAR_TITLE = 0.75  # the title similarity that counts as evidence of kinship
 # A cover letter alone, then its whole version sent again within this: the first sending
@@ -377,12 +380,49 @@ class Linker:
             total = sum(ev.values())
             if total >= THRESHOLD and (best is None or total > best[0] + 0.5):
                 best = (total, old, ev)
+        if best is None and new.version >= 2 and not new.partial:
+            best = self._renumbered(new, fn, cands, common)
         link = None
         if best is not None:
             self.has_next.add(best[1].key)
             link = Link(best[1].key, new.key, round(best[0], 3), best[2])
         self._add(new, fn, idents, common)
         return link
+
+    def _renumbered(
+        self,
+        new: Version,
+        fn: Features,
+        cands: set[int],
+        common: dict[str, frozenset[str]],
+    ) -> tuple[float, Seen, dict[str, float]] | None:
+        """The earlier version a "[PATCH vN]" (N >= 2) follows when no evidence above links
+        it: its number says it has one, and a rework re-titled after review shares neither
+        title nor diff with it ("signal06: add volatile to loop variable" v1, "signal06: loop
+        being clobbered by syscall on clang" v2). The one version of the author's still
+        without a next, numbered lower, posted within `RENUMBERED_GAP` before, touching a file
+        in common and sharing a title word the author seldom uses (one of their tests, their
+        helper's name); none when two or more qualify. LTP: the versions it links were
+        mostly series read as abandoned whose work went in as the later version (docs/
+        METRICS.md, "Version links")."""
+        words = fn.tokens - frozenset().union(*common.values())
+        if not words or not fn.files:
+            return None
+        found: list[Seen] = []
+        for j in cands:
+            old = self.order[j]
+            if (
+                old.key in self.has_next
+                or not old.version < new.version
+                or not 0 < new.date - old.date <= RENUMBERED_GAP
+                or not fn.files.intersection(self.feats[j].files)
+                or not words & title_tokens(old.normalized_title)
+            ):
+                continue
+            found.append(old)
+            if len(found) > 1:
+                return None
+        return (1.0, found[0], {"renumbered": 1.0}) if found else None
 
     def _add(
         self,

@@ -457,7 +457,10 @@ _SERIES = (
         "follows",
         "follows the previous version",
         "How a version was linked to the one before, with the weight of each piece of "
-        "evidence (change-id, changelog link, in reply to, title, patch titles, files).",
+        "evidence (change-id, changelog link, in reply to, title, patch titles, files; "
+        "renumbered: a vN that nothing else links follows the author's one open earlier "
+        "version of a lower number within 120 days, with a file and an uncommon title word "
+        "in common).",
     ),
     _term(
         "anomalies",
