@@ -160,3 +160,49 @@ def test_the_commit_arriving_a_day_later_gives_the_metrics_one_run_gives(
 
     daily = logical_dump(build("daily", True))["series_metrics"]
     assert daily == logical_dump(build("once", False))["series_metrics"]
+
+
+def test_a_patch_only_removing_lines_is_not_inside_the_deletion_of_its_file() -> None:
+    """The added lines' share cannot tell a patch that only removes lines: a commit deleting
+    its file removes them all. Another commit removing the same lines holds it."""
+    removal = _diff("-int unused;", "-int spare;", "-int other;")
+    deletion = (
+        "diff --git a/README b/README\ndeleted file mode 100644\nindex 587be6b..0000000\n"
+        "--- a/README\n+++ /dev/null\n@@ -1,4 +0,0 @@\n-x\n-int unused;\n-int spare;\n"
+        "-int other;\n"
+    )
+    assert not held_inside(removal, deletion)
+    assert held_inside(removal, _diff("-int unused;", "-int spare;", "-int other;", "+y"))
+
+
+def test_matching_owes_the_authors_unlinked_postings_on_the_commits_files(
+    tmp_path: Path,
+) -> None:
+    """`_postings_inside`: a's unlinked posting (undated too), not b's nor the linked one;
+    anyone's when no identities are given (a full match)."""
+    from sqlalchemy import select, update
+
+    from patchlens.queries.evidence import people_of
+    from patchlens.stages.match import _postings_inside
+    from patchlens.store import schema
+
+    posted = _repo(tmp_path / "repo")
+    mbox = tmp_path / "list.mbox"
+    mbox.write_text(
+        _mail("p@t", A, 1, "[PATCH] README: add three letters", _patch("Greek.", A, GREEK))
+        + _mail("b@t", B, 2, "[PATCH] README: letters", _patch("Mine.", B, GREEK))
+        + _mail("q@t", A, 10, "[PATCH] README: rewrite the readme", posted.split("\n\n", 1)[1])
+    )
+    engine = open_store(str(tmp_path / "s.db"))
+    ingest.add_list(engine, "l", [str(mbox)])
+    ingest.add_repo(engine, "r", str(tmp_path / "repo"), [])
+    _update(engine, tmp_path)
+    m, pc = schema.messages, schema.patch_commits
+    with engine.begin() as conn:
+        pk = dict(conn.execute(select(m.c.message_id, m.c.id)).all())
+        (commit,) = conn.execute(select(pc.c.commit_pk)).scalars()
+        people = people_of(conn)
+        assert _postings_inside(conn, [commit], people) == {pk["p@t"]}
+        assert _postings_inside(conn, [commit]) == {pk["p@t"], pk["b@t"]}
+        conn.execute(update(m).where(m.c.id == pk["p@t"]).values(date_utc=None))
+        assert _postings_inside(conn, [commit], people) == {pk["p@t"]}

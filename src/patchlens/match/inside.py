@@ -36,8 +36,10 @@ ADDED_SHARE = 0.5
 # Fewer changed lines than this say too little (a one-line fix recurs; "#include" lines).
 MIN_LINES = 3
 INSIDE_WINDOW = SUBJECT_WINDOW
-# The line hashes' share that makes a pair worth reading the diffs of (`share_inside` is
-# a cheap bound of what `held_inside` decides on the text).
+# The line hashes' share that makes a pair worth reading the diffs of: a cheap filter
+# before `held_inside` decides on the text, not a bound of it (the hashes keep the lines a
+# patch only re-aligns; a patch most of whose lines are such is missed, as it should be
+# taken with care anyway).
 HASH_SHARE = 0.5
 
 
@@ -49,6 +51,15 @@ def share_inside(patch: Collection[int], commit: Collection[int]) -> float:
     return sum(1 for h in patch if h in held) / len(patch)
 
 
+def touched_files(diff: str) -> set[str]:
+    """The files a diff changes, by its "--- a/NAME" and "+++ b/NAME" lines."""
+    out: set[str] = set()
+    for line in diff.split("\n"):
+        if line.startswith(("--- a/", "+++ b/")):
+            out.add(line[6:].strip())
+    return out
+
+
 def signed_lines(diff: str) -> tuple[set[str], set[str]]:
     """(added, removed) lines of a diff, white space removed (`changed_lines`)."""
     added: set[str] = set()
@@ -58,15 +69,30 @@ def signed_lines(diff: str) -> tuple[set[str], set[str]]:
     return added, removed
 
 
+def deleted_files(diff: str) -> set[str]:
+    """The files a diff deletes (its "--- a/NAME" followed by "+++ /dev/null")."""
+    out: set[str] = set()
+    before = ""
+    for line in diff.split("\n"):
+        if line.startswith("--- "):
+            before = line[4:].strip()
+        elif line.startswith("+++ ") and line[4:].strip() == "/dev/null" and before:
+            out.add(before.removeprefix("a/"))
+    return out
+
+
 def held_inside(patch_diff: str, commit_diff: str) -> bool:
     """Whether the commit's diff holds the patch's change. A line the patch both removes
     and adds (re-indented, re-aligned, moved: the same once white space is gone) is no
     change of its own: any later re-alignment of the same lines would hold it (EROFS: a
-    usage text re-aligned by two unrelated commits)."""
+    usage text re-aligned by two unrelated commits). A patch that only removes lines is
+    not held by a commit deleting its files: that commit removes every line of them."""
     added, removed = signed_lines(patch_diff)
     added, removed = added - removed, removed - added
     total = len(added) + len(removed)
     if total < MIN_LINES:
+        return False
+    if not added and deleted_files(commit_diff) & touched_files(patch_diff):
         return False
     c_added, c_removed = signed_lines(commit_diff)
     kept = len(added & c_added)

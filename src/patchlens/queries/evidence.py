@@ -702,9 +702,10 @@ def _went_inside(
     )
     wanted = [p for p in patches if len(p.files) > 0]
     paths = sorted({f for p in wanted for f in p.files})
-    # commit -> (date, author, linked posting, its series); path -> commits touching it
+    # commit -> (date, author, linked posting, its series); (author, path) -> their commits
+    # touching it (by author first: a hot file's commits are many, one person's few)
     commits: dict[int, tuple[int, str, str, str]] = {}
-    by_path: dict[str, set[int]] = {}
+    by_path: dict[tuple[str, str], set[int]] = {}
     for r in _rows(
         conn,
         lambda ks: (
@@ -726,20 +727,16 @@ def _went_inside(
         ),
         paths,
     ):
-        by_path.setdefault(r.path, set()).add(r.id)
         if r.id not in commits:
             author = people(*commit_author(r.author_name, r.author_email))
             commits[r.id] = (r.committer_date, author, r.message_id, r.series_key)
+        by_path.setdefault((commits[r.id][1], r.path), set()).add(r.id)
     pairs: list[tuple[Unlinked, int]] = []
     for p in wanted:
-        common = set.intersection(*(by_path.get(f, set()) for f in p.files))
+        common = set.intersection(*(by_path.get((p.author, f), set()) for f in p.files))
         for cpk in sorted(common):
-            cdate, author, _, other = commits[cpk]
-            if (
-                author == p.author
-                and other != p.series_key
-                and 0 <= cdate - p.date <= INSIDE_WINDOW
-            ):
+            cdate, _, _, other = commits[cpk]
+            if other != p.series_key and 0 <= cdate - p.date <= INSIDE_WINDOW:
                 pairs.append((p, cpk))
     if not pairs:
         return {}
@@ -765,7 +762,7 @@ def _went_inside(
             continue
         if cpk not in held:
             held[cpk] = frozenset(theirs)
-        files = {f for f in p.files if cpk in by_path.get(f, ())}
+        files = {f for f in p.files if cpk in by_path.get((p.author, f), ())}
         if may_be_inside(mine, p.files, p.date, held[cpk], files, commits[cpk][0]):
             worth.append((p, cpk))
     # The diffs of those pairs alone: the text decides (match/inside.py held_inside).

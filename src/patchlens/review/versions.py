@@ -245,6 +245,16 @@ def _keys(v: Version | Seen, f: Features, tokens: frozenset[str], *, lookup: boo
     return keys
 
 
+def _naming(word: str) -> bool:
+    """Whether a title word names a thing (a test, a function, a file: "signal06",
+    "tst_af_alg", "bcachefs") rather than saying what was done to it. A word few of a
+    person's titles hold is still filler to anyone with few postings ("from", "fix", "tests",
+    "support": a v20 of "splice: Make splice from a DAX file ..." had taken a v6 of "mm,
+    netfs, fscache: Stop read optimisation when folio removed from pagecache" for "from").
+    Pure."""
+    return len(word) >= 8 or any(c.isdigit() or c == "_" for c in word)
+
+
 def linkable(versions: list[Version]) -> list[Version]:
     """The versions linking considers, in the order it decides them. Pull requests and stable
     backports carry patches already reviewed elsewhere: they are matched to them later, not
@@ -401,11 +411,11 @@ class Linker:
         title nor diff with it ("signal06: add volatile to loop variable" v1, "signal06: loop
         being clobbered by syscall on clang" v2). The one version of the author's still
         without a next, numbered lower, posted within `RENUMBERED_GAP` before, touching a file
-        in common and sharing a title word the author seldom uses (one of their tests, their
-        helper's name); none when two or more qualify. LTP: the versions it links were
-        mostly series read as abandoned whose work went in as the later version (docs/
-        METRICS.md, "Version links")."""
-        words = fn.tokens - frozenset().union(*common.values())
+        in common and sharing a title word the author seldom uses that names something (one
+        of their tests, their helper's name: `_naming`); none when two or more qualify.
+        LTP: the versions it links were mostly series read as abandoned whose work went in
+        as the later version (docs/METRICS.md, "Version links")."""
+        words = {w for w in fn.tokens - frozenset().union(*common.values()) if _naming(w)}
         if not words or not fn.files:
             return None
         found: list[Seen] = []

@@ -14,10 +14,12 @@ from patchlens.mail.fingerprint import fingerprint, pack, unpack_packed
 from patchlens.match.inside import INSIDE_WINDOW
 from patchlens.match.matcher import CommitInfo, Match, Posting, assign
 from patchlens.match.renames import Renames
+from patchlens.queries.sql import bound
 from patchlens.stages import changes
 from patchlens.stages.matchclosure import (
     IN_CHUNK,
     Closure,
+    _chunks,
     _h,
     _keyed,
     commit_info,
@@ -256,7 +258,8 @@ def run_matching(
             else:
                 _match_closure(conn, closure, rep, touched)
         if touched and not _owes_full(conn, changes.METRICS):
-            changes.owe(conn, changes.METRICS, changes.Work(series=_series_of(conn, touched)))
+            owed = _series_of(conn, touched, people)
+            changes.owe(conn, changes.METRICS, changes.Work(series=owed))
         changes.set_mark(conn, "commits", newest, int(time.time()))
         changes.done(conn, changes.MATCHING)
     return rep
@@ -326,11 +329,14 @@ def _owes_full(conn: Connection, stage: str) -> bool:
     )
 
 
-def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
+def _series_of(
+    conn: Connection, touched: list[dict[str, object]], people: Identities | None = None
+) -> set[str]:
     """The series of the postings whose links were written or removed, of every posting of
     the same patches (the same diff, or the same title), and of the postings the commits of
-    those links may hold inside them (`_series_inside`): a patch posted in another series
-    may go in through a linked one (queries/evidence.py went_in_elsewhere)."""
+    those links may hold inside them (`_postings_inside`; by anyone when `people` is None):
+    a patch posted in another series may go in through a linked one (queries/evidence.py
+    went_in_elsewhere)."""
     pks = sorted({int(r["message_pk"]) for r in touched})  # type: ignore[call-overload]
     vm, sv, a = schema.version_members, schema.series_versions, schema.message_analysis
     pids: set[str] = set()
@@ -362,7 +368,7 @@ def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
                 conn.execute(joined.where(column.in_(keys[i : i + IN_CHUNK]), *where)).scalars()
             )
     commits = sorted({int(r["commit_pk"]) for r in touched})  # type: ignore[call-overload]
-    inside = sorted(_postings_inside(conn, commits))
+    inside = sorted(_postings_inside(conn, commits, people))
     for i in range(0, len(inside), IN_CHUNK):
         out.update(
             conn.execute(joined.where(vm.c.message_pk.in_(inside[i : i + IN_CHUNK]))).scalars()
@@ -370,38 +376,98 @@ def _series_of(conn: Connection, touched: list[dict[str, object]]) -> set[str]:
     return out
 
 
-def _postings_inside(conn: Connection, commit_pks: list[int]) -> set[int]:
-    """The postings that `commit_pks` may hold inside them (match/inside.py): dated in the
-    window before one of them, every file of theirs touched by it. Found by their file keys
-    (`match_keys`); whose they are is for the metrics to check, with the lines."""
+def _postings_inside(
+    conn: Connection, commit_pks: list[int], people: Identities | None = None
+) -> set[int]:
+    """The postings that `commit_pks` may hold inside them (match/inside.py): without a link
+    of their own, dated in the window before one of them (or undated: the metrics date
+    those by their version), every file of theirs touched by it, and its author's (as
+    queries/evidence.py `went_in_elsewhere` reads both; anyone's when `people` is None).
+    Found by their file keys (`match_keys`); the lines are for the metrics to compare."""
     cf, c, a, m = schema.commit_files, schema.commits, schema.message_analysis, schema.messages
     dates: dict[int, int] = {}
+    authors: dict[int, str] = {}
     by_file: dict[str, list[int]] = {}
     files: dict[int, set[str]] = {}
     for i in range(0, len(commit_pks), IN_CHUNK):
-        for pk, path, date in conn.execute(
-            select(cf.c.commit_pk, cf.c.path, c.c.committer_date)
+        for pk, path, date, name, email in conn.execute(
+            select(cf.c.commit_pk, cf.c.path, c.c.committer_date, c.c.author_name, c.c.author_email)
             .join(c, c.c.id == cf.c.commit_pk)
             .where(cf.c.commit_pk.in_(commit_pks[i : i + IN_CHUNK]))
         ):
-            dates[pk] = date
+            if pk not in dates:
+                dates[pk] = date
+                authors[pk] = people(*commit_author(name, email)) if people else ""
             files.setdefault(pk, set()).add(path)
             by_file.setdefault(path, []).append(pk)
     if not dates:
         return set()
+    keys = {"f": {_h(f) for f in by_file}}
     window = (min(dates.values()) - INSIDE_WINDOW, max(dates.values()))
-    found = sorted(_keyed(conn, "m", {"f": {_h(f) for f in by_file}}, window=window))
+    found = _keyed(conn, "m", keys, window=window) | _undated(conn, keys["f"])
+    linked = _linked(conn, sorted(found))
     out: set[int] = set()
-    for i in range(0, len(found), IN_CHUNK):
-        for pk, text, date in conn.execute(
-            select(a.c.message_pk, a.c.files, m.c.date_utc)
+    cand = sorted(found - linked)
+    for i in range(0, len(cand), IN_CHUNK):
+        for r in conn.execute(
+            select(
+                a.c.message_pk,
+                a.c.files,
+                a.c.author_name,
+                a.c.author_addr,
+                m.c.from_name,
+                m.c.from_addr,
+                m.c.date_utc,
+            )
             .join(m, m.c.id == a.c.message_pk)
-            .where(a.c.message_pk.in_(found[i : i + IN_CHUNK]))
+            .where(a.c.message_pk.in_(cand[i : i + IN_CHUNK]))
         ):
-            mine = file_set(text)
-            if mine and any(
-                mine <= files[cpk] and (date is None or 0 <= dates[cpk] - date <= INSIDE_WINDOW)
+            mine = file_set(r.files)
+            if not mine:
+                continue
+            who = (
+                people(*commit_author(r.author_name or r.from_name, r.author_addr or r.from_addr))
+                if people
+                else ""
+            )
+            if any(
+                mine <= files[cpk]
+                and who == authors[cpk]
+                and (r.date_utc is None or 0 <= dates[cpk] - r.date_utc <= INSIDE_WINDOW)
                 for cpk in by_file.get(min(mine), ())
             ):
-                out.add(pk)
+                out.add(r.message_pk)
+    return out
+
+
+def _undated(conn: Connection, hashes: set[int]) -> set[int]:
+    """Postings without a Date holding one of the file keys `hashes` (`_keyed`'s window
+    leaves them out; they are few)."""
+    mk, m = schema.match_keys, schema.messages
+    out: set[int] = set()
+    for part in _chunks(sorted(hashes)):
+        out.update(
+            conn.execute(
+                select(mk.c.pk)
+                .join(m, m.c.id == mk.c.pk)
+                .where(
+                    mk.c.side == "m",
+                    mk.c.kind == "f",
+                    mk.c.hash.in_(bound(conn, part)),
+                    m.c.date_utc.is_(None),
+                )
+            ).scalars()
+        )
+    return out
+
+
+def _linked(conn: Connection, pks: list[int]) -> set[int]:
+    pc = schema.patch_commits
+    out: set[int] = set()
+    for i in range(0, len(pks), IN_CHUNK):
+        out.update(
+            conn.execute(
+                select(pc.c.message_pk).where(pc.c.message_pk.in_(pks[i : i + IN_CHUNK]))
+            ).scalars()
+        )
     return out
