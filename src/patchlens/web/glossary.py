@@ -460,7 +460,7 @@ _SERIES = (
         "evidence (change-id, changelog link, in reply to, title, patch titles, files; "
         "renumbered: a vN that nothing else links follows the author's one open earlier "
         "version of a lower number within 120 days, with a file and an uncommon title word "
-        "in common).",
+        "naming something, as a test or a function, in common).",
     ),
     _term(
         "anomalies",
