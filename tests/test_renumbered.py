@@ -74,11 +74,16 @@ def test_two_open_candidates_link_neither() -> None:
 
 
 def test_a_filler_word_in_common_is_not_enough() -> None:
-    """A word seldom used by someone with few postings may still say nothing ("from"): the
-    shared word must name something (a digit, an underscore, or eight letters or more)."""
-    v6 = ("a6@t", "[PATCH v6] mm: Stop read optimisation when folio removed from pagecache", 0)
-    v20 = ("b20@t", "[PATCH v20] splice: Make splice from a DAX file use direct read", 30)
-    both = ("fs/splice.c",)
-    assert _series(_posting(*v6, both), _posting(*v20, both)) == [["a6@t"], ["b20@t"]]
-    named = ("b20@t", "[PATCH v20] splice: Make direct_splice_read() stop optimisation", 30)
-    assert _series(_posting(*v6, both), _posting(*named, both)) == [["a6@t", "b20@t"]]
+    """A word seldom used by someone with few postings may still say nothing ("from", or a
+    long verb): the shared word must name something (a digit, an underscore, or a part of
+    the name of a file both touch)."""
+    v6 = ("a6@t", "[PATCH v6] mm: Stop read optimisation when folio removed from filemap", 0)
+    both = ("mm/filemap.c",)
+    for title in (
+        "[PATCH v20] splice: Make splice from a DAX file use direct read",
+        "[PATCH v20] mm: another optimisation of reads",
+    ):
+        later = _posting("b20@t", title, 30, both)
+        assert _series(_posting(*v6, both), later) == [["a6@t"], ["b20@t"]]
+    named = _posting("b20@t", "[PATCH v20] mm: filemap: keep reading ahead", 30, both)
+    assert _series(_posting(*v6, both), named) == [["a6@t", "b20@t"]]

@@ -171,8 +171,17 @@ def test_a_patch_only_removing_lines_is_not_inside_the_deletion_of_its_file() ->
         "--- a/README\n+++ /dev/null\n@@ -1,4 +0,0 @@\n-x\n-int unused;\n-int spare;\n"
         "-int other;\n"
     )
-    assert not held_inside(removal, deletion)
+    assert not held_inside(removal, deletion, ("README",))
     assert held_inside(removal, _diff("-int unused;", "-int spare;", "-int other;", "+y"))
+    # Nor a commit moving those lines to another file: removed here, added there.
+    moved = _diff("-int unused;", "-int spare;", "-int other;") + (
+        "diff --git a/lib.h b/lib.h\n--- a/lib.h\n+++ b/lib.h\n@@ -1 +1,4 @@\n x\n"
+        "+int unused;\n+int spare;\n+int other;\n"
+    )
+    assert not held_inside(removal, moved, ("README",))
+    # A deleted file's name as git quotes it.
+    quoted = deletion.replace("--- a/README", '--- "a/READ\\303\\251"')
+    assert not held_inside(removal, quoted, ("READé",))
 
 
 def test_matching_owes_the_authors_unlinked_postings_on_the_commits_files(

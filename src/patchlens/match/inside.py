@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from patchlens.mail.diff import _header_path, unquote_path
 from patchlens.mail.fingerprint import changed_lines
 from patchlens.match.matcher import SUBJECT_WINDOW
 
@@ -51,15 +52,6 @@ def share_inside(patch: Collection[int], commit: Collection[int]) -> float:
     return sum(1 for h in patch if h in held) / len(patch)
 
 
-def touched_files(diff: str) -> set[str]:
-    """The files a diff changes, by its "--- a/NAME" and "+++ b/NAME" lines."""
-    out: set[str] = set()
-    for line in diff.split("\n"):
-        if line.startswith(("--- a/", "+++ b/")):
-            out.add(line[6:].strip())
-    return out
-
-
 def signed_lines(diff: str) -> tuple[set[str], set[str]]:
     """(added, removed) lines of a diff, white space removed (`changed_lines`)."""
     added: set[str] = set()
@@ -70,31 +62,36 @@ def signed_lines(diff: str) -> tuple[set[str], set[str]]:
 
 
 def deleted_files(diff: str) -> set[str]:
-    """The files a diff deletes (its "--- a/NAME" followed by "+++ /dev/null")."""
+    """The files a commit's diff deletes (its "--- a/NAME" followed by "+++ /dev/null"), as
+    git prints them (quoted when odd, ended by a tab when spaced: mail/diff.py)."""
     out: set[str] = set()
     before = ""
     for line in diff.split("\n"):
         if line.startswith("--- "):
-            before = line[4:].strip()
-        elif line.startswith("+++ ") and line[4:].strip() == "/dev/null" and before:
+            before = unquote_path(_header_path(line))
+        elif line.startswith("+++ ") and _header_path(line) == "/dev/null" and before:
             out.add(before.removeprefix("a/"))
     return out
 
 
-def held_inside(patch_diff: str, commit_diff: str) -> bool:
+def held_inside(patch_diff: str, commit_diff: str, patch_files: Collection[str] = ()) -> bool:
     """Whether the commit's diff holds the patch's change. A line the patch both removes
     and adds (re-indented, re-aligned, moved: the same once white space is gone) is no
     change of its own: any later re-alignment of the same lines would hold it (EROFS: a
-    usage text re-aligned by two unrelated commits). A patch that only removes lines is
-    not held by a commit deleting its files: that commit removes every line of them."""
+    usage text re-aligned by two unrelated commits). A patch that only removes lines (its
+    files `patch_files`, as analysed) is held neither by a commit deleting one of its files,
+    which removes every line of them, nor by one moving those lines elsewhere: only the
+    commit's lines removed and not added again count."""
     added, removed = signed_lines(patch_diff)
     added, removed = added - removed, removed - added
     total = len(added) + len(removed)
     if total < MIN_LINES:
         return False
-    if not added and deleted_files(commit_diff) & touched_files(patch_diff):
-        return False
     c_added, c_removed = signed_lines(commit_diff)
+    if not added:
+        if deleted_files(commit_diff) & set(patch_files):
+            return False
+        c_removed = c_removed - c_added
     kept = len(added & c_added)
     if added and kept < ADDED_SHARE * len(added):
         return False

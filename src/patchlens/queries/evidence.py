@@ -143,6 +143,7 @@ def load_series(
                 # As the matcher sees a posting's author and a commit's: a name a list
                 # rewrote ("A via ltp <ltp@...>", kept by git am) is A's, by name.
                 people(*commit_author(r.author_name or r.from_name, r.author_addr or r.from_addr)),
+                not (versions[r.version_key].pull or versions[r.version_key].backport),
             )
             for r in patch_rows
             if r.id not in commits and r.patch_id and r.version_key in versions
@@ -579,6 +580,8 @@ class Unlinked(NamedTuple):
     date: int
     series_key: str
     author: str  # identity, as the matcher reads a posting's author
+    # Read by the matcher: not in a pull request's or a backport's version.
+    matched: bool = True
 
 
 def went_in_elsewhere(
@@ -700,7 +703,9 @@ def _went_inside(
         schema.series_versions,
         schema.diff_fingerprints,
     )
-    wanted = [p for p in patches if len(p.files) > 0]
+    # Only postings matching reads (stages/matchclosure.py posting_query): matching owes the
+    # metrics those it may find inside a commit by their file keys (stages/match.py).
+    wanted = [p for p in patches if p.files and p.matched]
     paths = sorted({f for p in wanted for f in p.files})
     # commit -> (date, author, linked posting, its series); (author, path) -> their commits
     # touching it (by author first: a hot file's commits are many, one person's few)
@@ -777,7 +782,7 @@ def _went_inside(
             diffs[(kind, r.id)] = r.diff or ""
     out: dict[int, list[tuple[int, str]]] = {}
     for p, cpk in worth:
-        if held_inside(diffs.get(("m", p.pk), ""), diffs.get(("c", cpk), "")):
+        if held_inside(diffs.get(("m", p.pk), ""), diffs.get(("c", cpk), ""), p.files):
             cdate, _, mid, _ = commits[cpk]
             out.setdefault(p.pk, []).append((cdate, mid))
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from array import array
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from patchlens.identity.people import Identities
@@ -245,14 +245,16 @@ def _keys(v: Version | Seen, f: Features, tokens: frozenset[str], *, lookup: boo
     return keys
 
 
-def _naming(word: str) -> bool:
-    """Whether a title word names a thing (a test, a function, a file: "signal06",
-    "tst_af_alg", "bcachefs") rather than saying what was done to it. A word few of a
-    person's titles hold is still filler to anyone with few postings ("from", "fix", "tests",
-    "support": a v20 of "splice: Make splice from a DAX file ..." had taken a v6 of "mm,
-    netfs, fscache: Stop read optimisation when folio removed from pagecache" for "from").
-    Pure."""
-    return len(word) >= 8 or any(c.isdigit() or c == "_" for c in word)
+def _naming(word: str, paths: Iterable[str]) -> bool:
+    """Whether a title word names a thing (a test, a function, a file) rather than saying
+    what was done to it: it has a digit or an underscore ("signal06", "tst_af_alg"), or it
+    is part of the name of a file both versions touch ("fanotify" in
+    testcases/kernel/syscalls/fanotify/...). A word few of a person's titles hold is still
+    filler to anyone with few postings ("from", "fix", "tests", "support": a v20 of
+    "splice: Make splice from a DAX file ..." had taken a v6 of "mm, netfs, fscache: Stop
+    read optimisation when folio removed from pagecache" for "from"), and so is a long
+    verb ("simplify" joined two different works of one author). Pure."""
+    return any(c.isdigit() or c == "_" for c in word) or any(word in p.lower() for p in paths)
 
 
 def linkable(versions: list[Version]) -> list[Version]:
@@ -412,10 +414,11 @@ class Linker:
         being clobbered by syscall on clang" v2). The one version of the author's still
         without a next, numbered lower, posted within `RENUMBERED_GAP` before, touching a file
         in common and sharing a title word the author seldom uses that names something (one
-        of their tests, their helper's name: `_naming`); none when two or more qualify.
+        of their tests, their helper, a file they touch: `_naming`); none when two or more
+        qualify.
         LTP: the versions it links were mostly series read as abandoned whose work went in
         as the later version (docs/METRICS.md, "Version links")."""
-        words = {w for w in fn.tokens - frozenset().union(*common.values()) if _naming(w)}
+        words = fn.tokens - frozenset().union(*common.values())
         if not words or not fn.files:
             return None
         found: list[Seen] = []
@@ -425,8 +428,11 @@ class Linker:
                 old.key in self.has_next
                 or not old.version < new.version
                 or not 0 < new.date - old.date <= RENUMBERED_GAP
-                or not fn.files.intersection(self.feats[j].files)
-                or not words & title_tokens(old.normalized_title)
+            ):
+                continue
+            shared = fn.files.intersection(self.feats[j].files)
+            if not shared or not any(
+                _naming(w, shared) for w in words & title_tokens(old.normalized_title)
             ):
                 continue
             found.append(old)

@@ -94,7 +94,7 @@ from patchlens.store import schema
 # 27: 26's rules as the reviews mended them (review/model.py place_of; a split-out says one
 #    patch and one title; replies to a patch laid over answer its place): a store built
 #    between is rebuilt.
-DERIVED_VERSION = 28
+DERIVED_VERSION = 29
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
