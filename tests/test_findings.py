@@ -50,10 +50,12 @@ def test_time_to_merge_by_size_shows_its_effect_with_an_interval(client, sql):
     found = by_id(d)
     for fid, size_sql in SIZE_SQL.items():
         # Independently: the series whose merge can be seen (not "other tree": a registered
-        # repository and none of its files), split at their nearest-rank median size.
+        # repository and none of its files; nor without a diff, `repo_registered` false in a
+        # store with a repository, unless merged), split at their nearest-rank median size.
         rows = sql.execute(
             f"SELECT {size_sql}, time_to_merge FROM series_metrics "
-            "WHERE merged != 'none' OR NOT repo_registered OR in_repo"
+            "WHERE (merged != 'none' OR NOT repo_registered OR in_repo)"
+            " AND (repo_registered OR merged != 'none' OR merged_by = 'notice')"
         ).fetchall()
         cut = nearest_median([s for s, _t in rows])
         small = [t for s, t in rows if s <= cut and t is not None]

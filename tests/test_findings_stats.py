@@ -87,6 +87,21 @@ def _row(key: str, patches: int, ttm: float | None, **kw) -> dict:
     }
 
 
+def test_a_series_without_a_diff_is_not_considered_where_commits_show_merges():
+    """As the merge rate's base (metrics/backlog.py merge_rate): a question or a cover letter
+    alone has no diff, so no commit can show its merge (`repo_registered` false) and it
+    is not considered, unless merged; in a store without a repository every series is."""
+    with_diff = [dict(_row(f"s{i}", 1, 5.0 + i), repo_registered=True) for i in range(12)]
+    question = dict(_row("q", 0, None, state="unknown"), repo_registered=False, merged="none")
+    noticed = dict(_row("n", 0, 3.0), repo_registered=False, merged="fully", merged_by="notice")
+    seen = {r["series_key"] for r in fm.considered([*with_diff, question, noticed])}
+    assert "q" not in seen and "n" in seen and len(seen) == 13
+    alone = [dict(r, repo_registered=False) for r in (*with_diff, question)]
+    assert len(fm.considered(alone)) == 13
+    cut, groups = fm.size_split([*with_diff, question], "size-patches")
+    assert cut == 1 and "q" not in {r["series_key"] for r in groups["small"]}
+
+
 def test_size_split_groups_and_withholding():
     rows = [_row(f"s{i}", 1, 5.0 + i) for i in range(30)]
     rows += [_row(f"l{i}", 4, 50.0 + i) for i in range(4)]

@@ -8,9 +8,11 @@ first response or the never-answered share change from the previous period to th
 an organisation or a subsystem merge slower than the others?
 
 Choices, stated once (docs/METRICS.md, "Findings"):
-- The series considered are those whose merge can be seen: every state but "other tree"
-  (files in no registered repository). The period findings on first response and on the
-  never-answered share consider every series.
+- The series considered are those whose merge can be seen, as the merge rate's base has them
+  (metrics/backlog.py merge_rate): not "other tree" (files in no registered repository), and
+  not a series without a diff (a question, a cover letter alone) unless it is merged; with no
+  repository registered, every series but other trees. The period findings on first
+  response and on the never-answered share consider every series.
 - Censoring: an open series has no time to merge. Time-to-merge statistics stand on the merged
   series only; each group also shows its merged share, so that a group whose slow series are
   still open is seen to be flattered. Time to first response likewise stands on the answered
@@ -61,10 +63,26 @@ class Spec:
     split: str  # how the groups are made, in words
 
 
-def seen(r: Row) -> bool:
+def seen(r: Row, registered: bool = True) -> bool:
     """Whether the merge of a series could be seen: its files are in a registered repository
-    (or no repository is registered and a notice may show it)."""
-    return r.get("state") != OTHER_TREE
+    and it has a diff (`repo_registered` is false without one: no commit can show it), or it
+    is merged (a notice, a commit); when no repository is `registered`, any series not in
+    another tree (a notice may show it)."""
+    if r.get("state") == OTHER_TREE:
+        return False
+    return (
+        not registered
+        or bool(r.get("repo_registered"))
+        or r.get("merged_by") == "notice"
+        or r.get("merged") not in (None, "none")
+    )
+
+
+def considered(rows: Sequence[Row]) -> list[Row]:
+    """The rows whose merge could be seen (`seen`), a repository being registered when any
+    row says so (as metrics/backlog.py merge_rate reads it)."""
+    registered = any(r.get("repo_registered") for r in rows)
+    return [r for r in rows if seen(r, registered)]
 
 
 def changed_lines(r: Row) -> int:
@@ -85,13 +103,13 @@ def _plural(n: float, word: str) -> str:
 def size_split(rows: Sequence[Row], finding: str) -> tuple[float | None, dict[str, list[Row]]]:
     """The median size of the series considered and the two groups it splits them into."""
     _name, size, _unit = SIZES[finding]
-    considered = [r for r in rows if seen(r)]
-    cut = median([size(r) for r in considered])
+    seen_rows = considered(rows)
+    cut = median([size(r) for r in seen_rows])
     if cut is None:
         return None, {"small": [], "large": []}
     return cut, {
-        "small": [r for r in considered if size(r) <= cut],
-        "large": [r for r in considered if size(r) > cut],
+        "small": [r for r in seen_rows if size(r) <= cut],
+        "large": [r for r in seen_rows if size(r) > cut],
     }
 
 
@@ -257,10 +275,10 @@ def size_finding(rows: Sequence[Row], fid: str, resamples: int = RESAMPLES) -> d
 
 
 def contributor_groups(rows: Sequence[Row]) -> dict[str, list[Row]]:
-    considered = [r for r in rows if seen(r)]
+    seen_rows = considered(rows)
     return {
-        "established": [r for r in considered if not r["new_contributor"]],
-        "new": [r for r in considered if r["new_contributor"]],
+        "established": [r for r in seen_rows if not r["new_contributor"]],
+        "new": [r for r in seen_rows if r["new_contributor"]],
     }
 
 
@@ -299,7 +317,11 @@ PERIOD_SPECS = (
 
 def period_groups(spec: Spec, this: Sequence[Row], previous: Sequence[Row]) -> dict[str, list]:
     if spec.measure == "time_to_merge":
-        return {"previous": [r for r in previous if seen(r)], "this": [r for r in this if seen(r)]}
+        registered = any(r.get("repo_registered") for r in (*this, *previous))
+        return {
+            "previous": [r for r in previous if seen(r, registered)],
+            "this": [r for r in this if seen(r, registered)],
+        }
     return {"previous": list(previous), "this": list(this)}
 
 
@@ -311,17 +333,17 @@ def period_findings(
 
 def _per(rows: Sequence[Row], names: Callable[[Row], Sequence[str]]) -> Counter[str]:
     return Counter(
-        n for r in rows if seen(r) and r.get("time_to_merge") is not None for n in names(r)
+        n for r in considered(rows) if r.get("time_to_merge") is not None for n in names(r)
     )
 
 
 def group_vs_rest(
     rows: Sequence[Row], name: str, names: Callable[[Row], Sequence[str]]
 ) -> dict[str, list[Row]]:
-    considered = [r for r in rows if seen(r)]
+    seen_rows = considered(rows)
     return {
-        "others": [r for r in considered if name not in names(r)],
-        "members": [r for r in considered if name in names(r)],
+        "others": [r for r in seen_rows if name not in names(r)],
+        "members": [r for r in seen_rows if name in names(r)],
     }
 
 

@@ -719,8 +719,10 @@ _FINDINGS = (
     ),
     _term(
         "series considered",
-        "The series whose merge can be seen: every state but other tree. The period findings "
-        "on first response and on the never-answered share consider every series.",
+        "The series whose merge can be seen, as in the merge rate's base: every state but "
+        "other tree, and where a repository is registered no series without a diff (a "
+        "question, a cover letter alone) unless merged. The period findings on first response "
+        "and on the never-answered share consider every series.",
     ),
     _term(
         "stands on",
