@@ -12,7 +12,7 @@ from pathlib import Path
 from patchlens.match.inside import MIN_LINES, held_inside, may_be_inside, signed_lines
 from patchlens.stages import ingest
 from patchlens.store.db import open_store
-from tests.helpers.gitrepos import git
+from tests.helpers.gitrepos import git, two_commit_repo
 from tests.test_went_in_elsewhere import _mail, _patch, _states, _update
 
 A, B = "a <a@example.com>", "b <b@example.com>"
@@ -80,19 +80,8 @@ def test_only_the_authors_later_commit_on_every_file_within_the_window() -> None
 
 def _repo(repo: Path) -> str:
     """README "x", then a's commit "README: rewrite the readme" adding five lines."""
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "README").write_text("x\n")
-    git(repo, "add", "README")
-    git(repo, "commit", "-q", "-m", "init")
-    (repo / "README").write_text("x\nalpha\nbeta\ngamma\ndelta\nepsilon\n")
-    git(
-        repo,
-        "commit",
-        "-q",
-        "-am",
-        "README: rewrite the readme\n\nSigned-off-by: a <a@example.com>",
-    )
+    readme = "x\nalpha\nbeta\ngamma\ndelta\nepsilon\n"
+    two_commit_repo(repo, readme, "README: rewrite the readme\n\nSigned-off-by: a <a@example.com>")
     return git(repo, "format-patch", "-1", "--stdout")
 
 

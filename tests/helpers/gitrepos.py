@@ -29,16 +29,21 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> str:
     )
 
 
-def two_commit_repo(repo: Path) -> Path:
-    """A repository on branch main: README "x" ("init"), then "x\\ny" in a signed-off commit
-    "README: say y", the one a test posts to a list (see `posted_patch`)."""
+def two_commit_repo(
+    repo: Path,
+    readme: str = "x\ny\n",
+    message: str = "README: say y\n\nSigned-off-by: A <a@example.com>",
+) -> Path:
+    """A repository on branch main: README "x" ("init"), then `readme` in a signed-off commit
+    (by default "x\\ny", "README: say y"), the one a test posts to a list (see
+    `posted_patch`)."""
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     (repo / "README").write_text("x\n")
     git(repo, "add", "README")
     git(repo, "commit", "-q", "-m", "init")
-    (repo / "README").write_text("x\ny\n")
-    git(repo, "commit", "-q", "-am", "README: say y\n\nSigned-off-by: A <a@example.com>")
+    (repo / "README").write_text(readme)
+    git(repo, "commit", "-q", "-am", message)
     return repo
 
 

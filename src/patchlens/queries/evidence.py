@@ -14,8 +14,9 @@ from patchlens.mail.replytext import is_retraction
 from patchlens.mail.shortlog import spelling_keys
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.treenote import note_tree
-from patchlens.match.inside import INSIDE_WINDOW, MIN_LINES, held_inside, may_be_inside
+from patchlens.match.inside import INSIDE_WINDOW, held_inside, may_be_inside
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
+from patchlens.queries.history import linked_postings
 from patchlens.queries.sql import chunks, cols
 from patchlens.store import schema
 
@@ -584,6 +585,16 @@ class Unlinked(NamedTuple):
     matched: bool = True
 
 
+# What the went-in look-ups read of a linked posting's commit and series.
+_LINKED_COMMIT = (
+    schema.commits.c.committer_date,
+    schema.commits.c.author_name,
+    schema.commits.c.author_email,
+    schema.messages.c.message_id,
+    schema.series_versions.c.series_key,
+)
+
+
 def went_in_elsewhere(
     conn: Connection, people: Identities, patches: list[Unlinked]
 ) -> dict[int, tuple[int, str]]:
@@ -607,33 +618,13 @@ def went_in_elsewhere(
     # lookups for nothing at a million messages.
     if not patches or conn.execute(select(pc.c.message_pk).limit(1)).first() is None:
         return {}
-    a, c, m, vm, sv = (
-        schema.message_analysis,
-        schema.commits,
-        schema.messages,
-        schema.version_members,
-        schema.series_versions,
-    )
+    a = schema.message_analysis
 
     def linked(column: Any, keys: list[str], *where: Any) -> Iterator[Row[Any]]:
         return _rows(
             conn,
-            lambda ks: (
-                select(
-                    column.label("key"),
-                    a.c.files,
-                    c.c.committer_date,
-                    c.c.author_name,
-                    c.c.author_email,
-                    m.c.message_id,
-                    sv.c.series_key,
-                )
-                .join(pc, pc.c.message_pk == a.c.message_pk)
-                .join(c, c.c.id == pc.c.commit_pk)
-                .join(m, m.c.id == a.c.message_pk)
-                .join(vm, vm.c.message_pk == a.c.message_pk)
-                .join(sv, sv.c.key == vm.c.version_key)
-                .where(~pc.c.ambiguous, column.in_(ks), *where)
+            lambda ks: linked_postings(column.label("key"), a.c.files, *_LINKED_COMMIT).where(
+                column.in_(ks), *where
             ),
             keys,
         )
@@ -694,15 +685,7 @@ def _went_inside(
     re-titled in another series). Candidates are the linked commits touching a file of
     the patches (`commit_files.path` is indexed); the hashes are read only for the pairs
     whose author, files and dates agree."""
-    pc, c, cf, m, vm, sv, fp = (
-        schema.patch_commits,
-        schema.commits,
-        schema.commit_files,
-        schema.messages,
-        schema.version_members,
-        schema.series_versions,
-        schema.diff_fingerprints,
-    )
+    c, cf, m, fp = schema.commits, schema.commit_files, schema.messages, schema.diff_fingerprints
     # Only postings matching reads (stages/matchclosure.py posting_query): matching owes the
     # metrics those it may find inside a commit by their file keys (stages/match.py).
     wanted = [p for p in patches if p.files and p.matched]
@@ -714,21 +697,9 @@ def _went_inside(
     for r in _rows(
         conn,
         lambda ks: (
-            select(
-                cf.c.path,
-                c.c.id,
-                c.c.committer_date,
-                c.c.author_name,
-                c.c.author_email,
-                m.c.message_id,
-                sv.c.series_key,
-            )
-            .join(c, c.c.id == cf.c.commit_pk)
-            .join(pc, pc.c.commit_pk == c.c.id)
-            .join(m, m.c.id == pc.c.message_pk)
-            .join(vm, vm.c.message_pk == pc.c.message_pk)
-            .join(sv, sv.c.key == vm.c.version_key)
-            .where(~pc.c.ambiguous, cf.c.path.in_(ks))
+            linked_postings(cf.c.path, c.c.id, *_LINKED_COMMIT)
+            .join(cf, cf.c.commit_pk == c.c.id)
+            .where(cf.c.path.in_(ks))
         ),
         paths,
     ):
@@ -763,7 +734,7 @@ def _went_inside(
     for p, cpk in pairs:
         mine = hashes.get(("m", p.pk))
         theirs = hashes.get(("c", cpk))
-        if mine is None or theirs is None or len(mine) < MIN_LINES:
+        if mine is None or theirs is None:
             continue
         if cpk not in held:
             held[cpk] = frozenset(theirs)

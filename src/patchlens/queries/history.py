@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from patchlens.match.history import MergedAs, VersionRef, superseded_by_merged
 from patchlens.store import schema
@@ -135,39 +135,46 @@ def _through(conn: Connection) -> list[tuple[int, str, int]]:
     ]
 
 
+def linked_postings(*columns: Any) -> Select[Any]:
+    """`columns` of each posting linked, not ambiguously, to a commit: patch_commits joined
+    to the commit, the posting's message, its analysis and its version (all the look-ups
+    of "went in through another series" start here: queries/evidence.py went_in_elsewhere
+    and `_went_inside`, `earliest_commits`). Callers join more and add their conditions."""
+    pc, c, m, a, vm, sv = (
+        schema.patch_commits,
+        schema.commits,
+        schema.messages,
+        schema.message_analysis,
+        schema.version_members,
+        schema.series_versions,
+    )
+    return (
+        select(*columns)
+        .select_from(pc)
+        .join(c, c.c.id == pc.c.commit_pk)
+        .join(m, m.c.id == pc.c.message_pk)
+        .join(a, a.c.message_pk == pc.c.message_pk)
+        .join(vm, vm.c.message_pk == pc.c.message_pk)
+        .join(sv, sv.c.key == vm.c.version_key)
+        .where(~pc.c.ambiguous)
+    )
+
+
 def earliest_commits(conn: Connection, message_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Message-ID -> the earliest commit its posting is linked to, not ambiguously (the one
     the metrics take for a patch merged through it, queries/evidence.py went_in_elsewhere):
     the posting's Message-ID, series, subject, normalised title and patch-id, the commit's
     sha and date. The series page (queries/dashboard.py _mark_through) and `_through` read
     it."""
-    m, vm, sv, pc, c, a = (
-        schema.messages,
-        schema.version_members,
-        schema.series_versions,
-        schema.patch_commits,
-        schema.commits,
-        schema.message_analysis,
-    )
+    m, sv, c, a = schema.messages, schema.series_versions, schema.commits, schema.message_analysis
     ids = sorted(set(message_ids))
     found: dict[str, dict[str, Any]] = {}
+    columns = (m.c.message_id, m.c.subject, sv.c.series_key, c.c.sha, c.c.committer_date)
     for i in range(0, len(ids), 500):
         for r in conn.execute(
-            select(
-                m.c.message_id,
-                m.c.subject,
-                sv.c.series_key,
-                c.c.sha,
-                c.c.committer_date,
-                a.c.normalized_title,
-                a.c.patch_id,
+            linked_postings(*columns, a.c.normalized_title, a.c.patch_id).where(
+                m.c.message_id.in_(ids[i : i + 500])
             )
-            .join(vm, vm.c.message_pk == m.c.id)
-            .join(a, a.c.message_pk == m.c.id)
-            .join(sv, sv.c.key == vm.c.version_key)
-            .join(pc, pc.c.message_pk == m.c.id)
-            .join(c, c.c.id == pc.c.commit_pk)
-            .where(m.c.message_id.in_(ids[i : i + 500]), ~pc.c.ambiguous)
         ):
             if r.message_id not in found or r.committer_date < found[r.message_id]["date"]:
                 found[r.message_id] = {

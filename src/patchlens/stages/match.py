@@ -14,12 +14,10 @@ from patchlens.mail.fingerprint import fingerprint, pack, unpack_packed
 from patchlens.match.inside import INSIDE_WINDOW
 from patchlens.match.matcher import CommitInfo, Match, Posting, assign
 from patchlens.match.renames import Renames
-from patchlens.queries.sql import bound
 from patchlens.stages import changes
 from patchlens.stages.matchclosure import (
     IN_CHUNK,
     Closure,
-    _chunks,
     _h,
     _keyed,
     commit_info,
@@ -404,7 +402,7 @@ def _postings_inside(
         return set()
     keys = {"f": {_h(f) for f in by_file}}
     window = (min(dates.values()) - INSIDE_WINDOW, max(dates.values()))
-    found = _keyed(conn, "m", keys, window=window) | _undated(conn, keys["f"])
+    found = _keyed(conn, "m", keys, window=window, undated=True)
     linked = _linked(conn, sorted(found))
     out: set[int] = set()
     cand = sorted(found - linked)
@@ -437,27 +435,6 @@ def _postings_inside(
                 for cpk in by_file.get(min(mine), ())
             ):
                 out.add(r.message_pk)
-    return out
-
-
-def _undated(conn: Connection, hashes: set[int]) -> set[int]:
-    """Postings without a Date holding one of the file keys `hashes` (`_keyed`'s window
-    leaves them out; they are few)."""
-    mk, m = schema.match_keys, schema.messages
-    out: set[int] = set()
-    for part in _chunks(sorted(hashes)):
-        out.update(
-            conn.execute(
-                select(mk.c.pk)
-                .join(m, m.c.id == mk.c.pk)
-                .where(
-                    mk.c.side == "m",
-                    mk.c.kind == "f",
-                    mk.c.hash.in_(bound(conn, part)),
-                    m.c.date_utc.is_(None),
-                )
-            ).scalars()
-        )
     return out
 
 

@@ -337,9 +337,12 @@ def commit_info(r, people, files, own, trailers, hashes, renames: Renames) -> Co
 # --- lookups -------------------------------------------------------------------------------
 
 
-def _keyed(conn: Connection, side: str, keys: dict[str, set[int]], window=None) -> set[int]:
+def _keyed(
+    conn: Connection, side: str, keys: dict[str, set[int]], window=None, undated: bool = False
+) -> set[int]:
     """Primary keys of `side` rows holding one of `keys` (kind -> hashes); file keys only
-    for rows dated in `window` (lo, hi)."""
+    for rows dated in `window` (lo, hi), and messages without a date too when `undated`
+    (others date those by their version: the metrics, stages/match.py _postings_inside)."""
     mk = schema.match_keys
     out: set[int] = set()
     for kind, hashes in keys.items():
@@ -351,7 +354,10 @@ def _keyed(conn: Connection, side: str, keys: dict[str, set[int]], window=None) 
                 if side == "m":
                     m = schema.messages
                     # A message without a date is dated 0 by the matcher (`posting_of`).
-                    q = q.join(m, m.c.id == mk.c.pk).where(dated_between(m.c.date_utc, *window))
+                    dated = dated_between(m.c.date_utc, *window)
+                    q = q.join(m, m.c.id == mk.c.pk).where(
+                        or_(dated, m.c.date_utc.is_(None)) if undated else dated
+                    )
                 else:
                     c = schema.commits
                     q = q.join(c, c.c.id == mk.c.pk).where(c.c.committer_date.between(*window))
