@@ -113,6 +113,28 @@ def test_latest_identical_posting_before_the_commit_wins() -> None:
     assert (link.posting, link.method, link.ambiguous) == (2, "patch-id", False)
 
 
+def test_pointer_to_a_sibling_yields_to_the_commits_own_patch() -> None:
+    """Two patches sent together, each a series of its own; the maintainer gave the second's
+    commit the first's Link: (LTP's madvise11 pair). The first agrees with the commit neither
+    by diff nor by subject, the second by both: the second is the commit's posting."""
+    first = _posting(1, title="madvise11:allow skipping", patch_id="p0", series_key="s1")
+    second = _posting(2, title="madvise11:replace mtab", series_key="s2", message_id="m2@x")
+    commit = _commit(10, title="madvise11:replace mtab", pointers=frozenset({"m1@x"}))
+    (link,) = match([first, second], [commit])
+    assert (link.posting, link.method) == (2, "patch-id")
+    # Named by the pointer and agreeing by subject (or by diff), the first keeps the link.
+    for kept in (
+        _posting(1, patch_id="p0", title="madvise11:replace mtab", series_key="s1"),
+        _posting(1, title="madvise11:allow skipping", series_key="s1"),
+    ):
+        (link,) = match([kept, second], [commit])
+        assert (link.posting, link.method) == (1, "pointer")
+    # Nor does another person's posting of the commit's patch unseat a pointer.
+    other = _posting(2, title="madvise11:replace mtab", series_key="s2", author="addr:z@x")
+    (link,) = match([first, other], [commit])
+    assert (link.posting, link.method) == (1, "pointer")
+
+
 def test_same_change_in_two_series_on_one_day_is_ambiguous() -> None:
     a = _posting(1, date=DAY, series_key="s1")
     b = _posting(2, date=DAY + 600, series_key="s2", message_id="other@x")

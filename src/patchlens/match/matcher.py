@@ -271,6 +271,23 @@ def diff_offer(
     return score, _with_renames(c, p, ev)
 
 
+def pointer_contradicted(c: CommitInfo, p: Posting, idx: PostingIndex) -> bool:
+    """Whether a posting the commit's pointer names is the wrong one: it agrees with the
+    commit neither by diff nor by subject, and the commit's author posted the commit's very
+    patch (its patch-id and its subject) as another message. A maintainer who applies two
+    patches sent together can copy one's `Link:` into the other (LTP's "madvise11: Replace
+    /etc/mtab with /proc/mounts" names its sibling "madvise11: Allow test to skip ..."); the
+    pointer then yields to the patch-id. A posting of the commit's patch-id is in the
+    commit's neighbourhood, so incremental matching still sees what matching everything
+    does (stages/matchclosure.py). Pure."""
+    if not c.patch_id or p.patch_id == c.patch_id or _agreement(c, p)[1]:
+        return False
+    return any(
+        q.pk != p.pk and q.author == c.author and _agreement(c, q)[1]
+        for q in idx.by_pid.get(c.patch_id, ())
+    )
+
+
 def may_be_candidate(
     c: CommitInfo,
     p: Posting,
@@ -309,7 +326,7 @@ def candidates(
     if use_pointers:
         for mid in c.pointers:
             p = idx.by_msgid.get(mid)
-            if p is not None:
+            if p is not None and not pointer_contradicted(c, p, idx):
                 offer(RANK["pointer"], 1.0, p, {"message_id": mid})
     if c.patch_id:
         for p in idx.by_pid.get(c.patch_id, ()):

@@ -94,7 +94,11 @@ from patchlens.store import schema
 # 27: 26's rules as the reviews mended them (review/model.py place_of; a split-out says one
 #    patch and one title; replies to a patch laid over answer its place): a store built
 #    between is rebuilt.
-DERIVED_VERSION = 29
+# 28: the linking of a version by its number (review/versions.py Linker._renumbered).
+# 29: that rule's review mends.
+# 30: a commit's pointer to a posting that agrees with it neither by diff nor by subject
+#    yields to its author's posting of its very patch (match/matcher.py pointer_contradicted).
+DERIVED_VERSION = 30
 # Bump when only the metrics stage computes more or otherwise from the same series: the next
 # `update` then redoes the metrics of every series (and refits the prediction model), not the
 # reconstruction and matching before them (stages/pipeline.py).
