@@ -129,7 +129,14 @@ def test_pointer_to_a_sibling_yields_to_the_commits_own_patch() -> None:
     ):
         (link,) = match([kept, second], [commit])
         assert (link.posting, link.method) == (1, "pointer")
-    # Nor does another person's posting of the commit's patch unseat a pointer.
+    # Nor does the author's posting of the committed patch a year later, in another series
+    # (a re-send after the commit), nor another person's posting of it.
+    late = _posting(2, title="madvise11:replace mtab", series_key="s3", date=400 * DAY)
+    (link,) = match(
+        [first, late],
+        [_commit(10, title="madvise11:replace mtab", pointers=frozenset({"m1@x"}), date=401 * DAY)],
+    )
+    assert (link.posting, link.method) == (1, "pointer")
     other = _posting(2, title="madvise11:replace mtab", series_key="s2", author="addr:z@x")
     (link,) = match([first, other], [commit])
     assert (link.posting, link.method) == (1, "pointer")

@@ -23,7 +23,7 @@ from patchlens.metrics.backlog import (
     state,
 )
 from patchlens.metrics.compute import series_metrics, version_metrics
-from patchlens.metrics.model import PatchFacts, SeriesFacts
+from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts
 from patchlens.queries.dashboard import overview
 from patchlens.queries.evidence import load_series
 from patchlens.queries.filters import Filters
@@ -287,11 +287,30 @@ def _recount(
         for n, taken in taken_of.items()
     )
     unmerged = not by_commit and not notices
+    # Fixed elsewhere: not merged, and a reply by D to the current version, dated after
+    # every patch sent again laid over it, from anyone but a robot, names a commit of a
+    # registered repository as the fix, answering its cover letter, its only patch, or the
+    # first patch of a version without a cover letter whose other patches its sender had not
+    # answered by then.
+    laid = max((v.date for v in posted[full + 1 :]), default=0)
+
+    def head(r: ReplyFacts, at: int) -> bool:
+        if at == 0 or len(patches) <= 1:
+            return True
+        return (
+            not posted[full].has_cover
+            and at == min(patches)
+            and not any(o.who == r.who and a != at and o.date <= r.date for o, a in on_current)
+        )
+
+    fixed = unmerged and any(
+        r.fixed_by and not r.is_bot and r.date >= laid and head(r, at) for r, at in on_current
+    )
     files = {f for v in se.versions for p in v.patches.values() for f in p.files}
     # No commit can show the merge of a series without a diff: unknown, not abandoned.
     registered = bool(paths) and bool(files)
     elsewhere = registered and bool(files) and not files & paths
-    waiting = unmerged and not elsewhere
+    waiting = unmerged and not elsewhere and not fixed
     idle = min(when, mail_end or when) - max([v.date for v in posted] + [r.date for r in replies])
     # Blocked: a prerequisite series not merged by D (docs/METRICS.md, "Dependencies"),
     # unless idle long enough to be abandoned.
@@ -316,7 +335,8 @@ def _recount(
         "merged": (by_commit and every_current) or (not by_own and notice),
         "partly merged": not ((by_commit and every_current) or (not by_own and notice))
         and (by_commit or (not by_own and bool(notices))),
-        "other tree": unmerged and elsewhere,
+        "fixed elsewhere": fixed,
+        "other tree": unmerged and elsewhere and not fixed,
         "unknown": waiting and idle >= RULES.abandoned_days * DAY and not registered,
         "abandoned": waiting and idle >= RULES.abandoned_days * DAY and registered,
         "blocked": blocked,

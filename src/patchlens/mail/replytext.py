@@ -49,6 +49,7 @@ import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
+from patchlens.mail.fixedby import fixing_commits, may_hold_hash, may_name_fix
 from patchlens.mail.trailers import PERSON_KEYS, Trailer, canonical_key, make_trailer
 
 __all__ = ["NOTICE_KINDS", "ReplyText", "analyze_reply", "given_trailers", "is_retraction"]
@@ -73,6 +74,8 @@ class ReplyText:
     # The kinds whose notice is its verb alone, with no object ("Pushed.", "Pushed, thanks",
     # "Both pushed", "Pushed with minor changes"): `_bare`.
     bare_kinds: tuple[str, ...] = ()
+    # The commit hashes it names as what fixed or replaced the patch (mail/fixedby.py).
+    fixed_by: tuple[str, ...] = ()
 
 
 def _words(text: str) -> frozenset[str]:
@@ -919,6 +922,11 @@ def analyze_reply(body: str) -> ReplyText:
         elif role == _QUOTED:
             quoted += 1
     found_notices = _notices(roles, lines) if written else []
+    fixed: tuple[str, ...] = ()
+    if written and may_hold_hash(body):
+        unquoted = [line for i, line in enumerate(lines) if roles[i] != _QUOTED]
+        if may_name_fix("\n".join(unquoted)):
+            fixed = fixing_commits(_written_paragraphs(roles, lines), unquoted)
     kinds = [f[0] for f in found_notices]
     # "Acked." / "NAK." / "Acked + applied." on a line of its own: a tag without a person,
     # unless more quoted text follows ("> please add a comment" / "Ack." acknowledges a point).
@@ -939,7 +947,33 @@ def analyze_reply(body: str) -> ReplyText:
         notice_scope=_listed_scope(roles, lines) or found_notices[0][2] if found_notices else "",
         bare_kinds=tuple(f[0] for f in found_notices if f[3]),
         first_written_line=first,
+        fixed_by=fixed,
     )
+
+
+def _written_paragraphs(roles: bytearray, lines: list[str]) -> list[list[str]]:
+    """The sender's written lines, in paragraphs (a blank, quoted or other line ends one).
+    Where anything but blank lines stands between two paragraphs (quoted text, an
+    attribution), an empty paragraph stands there too: the second does not follow the
+    first (mail/fixedby.py reads a commit on the lines right after a sentence)."""
+    out: list[list[str]] = []
+    cur: list[str] = []
+    apart = False
+    for i, role in enumerate(roles):
+        if role == _WRITTEN:
+            if not cur and apart and out:
+                out.append([])
+            apart = False
+            cur.append(lines[i])
+            continue
+        if cur:
+            out.append(cur)
+            cur = []
+        if role != _BLANK:
+            apart = True
+    if cur:
+        out.append(cur)
+    return out
 
 
 def _listed_scope(roles: bytearray, lines: list[str]) -> str:

@@ -274,7 +274,8 @@ def diff_offer(
 def pointer_contradicted(c: CommitInfo, p: Posting, idx: PostingIndex) -> bool:
     """Whether a posting the commit's pointer names is the wrong one: it agrees with the
     commit neither by diff nor by subject, and the commit's author posted the commit's very
-    patch (its patch-id and its subject) as another message. A maintainer who applies two
+    patch (its patch-id and its subject) as another message, sent with the named one
+    (within a day of it) and before the commit: a sibling. A maintainer who applies two
     patches sent together can copy one's `Link:` into the other (LTP's "madvise11: Replace
     /etc/mtab with /proc/mounts" names its sibling "madvise11: Allow test to skip ..."); the
     pointer then yields to the patch-id. A posting of the commit's patch-id is in the
@@ -283,7 +284,11 @@ def pointer_contradicted(c: CommitInfo, p: Posting, idx: PostingIndex) -> bool:
     if not c.patch_id or p.patch_id == c.patch_id or _agreement(c, p)[1]:
         return False
     return any(
-        q.pk != p.pk and q.author == c.author and _agreement(c, q)[1]
+        q.pk != p.pk
+        and q.author == c.author
+        and _agreement(c, q)[1]
+        and abs(q.date - p.date) <= DAY
+        and q.date <= c.date
         for q in idx.by_pid.get(c.patch_id, ())
     )
 

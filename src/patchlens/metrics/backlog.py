@@ -20,11 +20,13 @@ from patchlens.metrics.model import (
     current_version,
     laid_places,
 )
+from patchlens.review.model import in_force
 
 DAY = 86400
 STATES = (
     "merged",
     "partly merged",
+    "fixed elsewhere",
     "other tree",
     "unknown",
     "abandoned",
@@ -62,6 +64,9 @@ class Facts:
     # Blocked by a prerequisite series until this date (its merge; BLOCKED_FOREVER while it is
     # not merged); None when the series names no prerequisite series.
     blocked_until: int | None = None
+    # The date of the reply that says another commit fixed or replaced it (`fix_notice`);
+    # None when none says so.
+    fixed_at: int | None = None
 
 
 # A prerequisite that is not merged blocks until a date no state is asked at.
@@ -259,6 +264,41 @@ def facts(
         repo_registered=repo_registered
         and any(p.files for v in s.versions for p in v.patches.values()),
         blocked_until=s.blocked_until,
+        fixed_at=fix.date if (fix := fix_notice(versions)) else None,
+    )
+
+
+def fix_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
+    """The first reply to the current version that names a commit of a registered
+    repository as what fixed or replaced it ("This was already fixed by commit
+    1234567890ab", "merged alternative solution: eb786468b": mail/fixedby.py), from anyone
+    but a robot; None when none does. It speaks for the whole version, as a merge notice does
+    (`notice_covers`), when it answers the cover letter or the only patch, or the first patch
+    of a version without a cover letter whose other patches its sender had not answered by
+    then; an answer to patch 3 of 5 speaks of that patch alone. The author's answer to it
+    by a later version, or by a patch sent again alone after it, comes after: only a reply
+    dated after every version laid over the current one counts. Pure."""
+    if not any(r.fixed_by for v in versions for r in v.replies):
+        return None  # nearly every series: no need to lay its versions over each other
+    latest = current_version(versions)
+    laid = max((v.date for v in versions[in_force([v.partial for v in versions]) + 1 :]), default=0)
+    first = min(latest.patches, default=1)
+
+    def whole(r: ReplyFacts) -> bool:
+        if r.patch_idx == 0 or len(latest.patches) <= 1:
+            return True
+        return (
+            not latest.has_cover
+            and r.patch_idx == first
+            and all(
+                o.who != r.who or o.patch_idx == r.patch_idx or o.date > r.date
+                for o in latest.replies
+            )
+        )
+
+    return next(
+        (r for r in latest.replies if r.fixed_by and not r.is_bot and r.date >= laid and whole(r)),
+        None,
     )
 
 
@@ -337,12 +377,20 @@ def merged_at(s: SeriesFacts) -> int | None:
     return next(d for d, on in changes if on)
 
 
+def _fixed_date(s: SeriesFacts) -> int | None:
+    """The date of the reply that makes the series fixed elsewhere (`fix_notice`), if any."""
+    r = fix_notice(s.versions)
+    return r.date if r is not None else None
+
+
 def blocked_until(prerequisites: list[SeriesFacts]) -> int | None:
     """Until when prerequisite series block a series: the last one's merge date, or
     BLOCKED_FOREVER while one is not merged; None when there are none."""
     if not prerequisites:
         return None
-    dates = [merged_at(p) for p in prerequisites]
+    # A prerequisite fixed elsewhere stops blocking from the reply that says so: its
+    # dependents wait on nothing it could still bring.
+    dates = [merged_at(p) or _fixed_date(p) for p in prerequisites]
     return BLOCKED_FOREVER if any(d is None for d in dates) else max(d for d in dates if d)
 
 
@@ -358,6 +406,10 @@ def decide(
         return "merged"
     if f.merged == "partly":
         return "partly merged"
+    if f.fixed_at is not None and f.fixed_at <= when:
+        # Closed by a reply naming the commit that fixed or replaced it: not merged, not
+        # abandoned by its author either.
+        return "fixed elsewhere"
     if f.repo_registered and not f.in_repo:
         # Its files are in no registered repository: a merge there cannot be seen.
         return "other tree"

@@ -70,6 +70,10 @@ def seen(r: Row, registered: bool = True) -> bool:
     another tree (a notice may show it)."""
     if r.get("state") == OTHER_TREE:
         return False
+    if registered and r.get("repo_registered") and not r.get("in_repo", True):
+        # Another tree's series fixed elsewhere (its state says so, not "other tree"): out
+        # of the merge rate's base all the same, unless merged.
+        return r.get("merged_by") == "notice" or r.get("merged") not in (None, "none")
     return (
         not registered
         or bool(r.get("repo_registered"))

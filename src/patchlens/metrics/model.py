@@ -63,6 +63,9 @@ class ReplyFacts:
     notice_scope: str = ""
     # The notice kinds it says by their verb alone ("Pushed, thanks.": mail/replytext.py).
     bare_kinds: tuple[str, ...] = ()
+    # The commits of a registered repository it names as what fixed or replaced the patch
+    # it answers (mail/fixedby.py; resolved by queries/evidence.py): (sha, subject) each.
+    fixed_by: tuple[tuple[str, str], ...] = ()
 
     @property
     def reviewer(self) -> bool:

@@ -743,6 +743,7 @@ def series_page(conn: Connection, key: str, rules: BacklogRules) -> dict[str, An
         as_of, seen = seen_dates(conn)
         decode(m, as_of, rules, idle_to=seen)
         m["merge_evidence"] = json.loads(m["merge_evidence"] or "null")
+        m["fixed_by"] = json.loads(m.get("fixed_by") or "null")
         _mark_through(conn, versions, m["merge_evidence"])
     _mark_merged_as(versions)
     title = conn.execute(select(schema.series.c.title).where(schema.series.c.key == key)).scalar()

@@ -15,6 +15,7 @@ from patchlens.mail.shortlog import spelling_keys
 from patchlens.mail.subject import parse_subject
 from patchlens.mail.treenote import note_tree
 from patchlens.match.inside import INSIDE_WINDOW, held_inside, may_be_inside
+from patchlens.metrics.backlog import DAY
 from patchlens.metrics.model import PatchFacts, ReplyFacts, SeriesFacts, VersionFacts
 from patchlens.queries.history import linked_postings
 from patchlens.queries.sql import chunks, cols
@@ -268,6 +269,11 @@ def load_series(
     for pk in _retracted(conn, people, [r for r in reply_rows if r.id in notices]):
         notices.pop(pk, None)
         bare.pop(pk, None)
+    fixes = fixing_commits(conn, reply_pks)
+    # A fix notice its sender took back ("Sorry, wrong commit") names nothing, as a merge
+    # notice taken back merges nothing.
+    for pk in _retracted(conn, people, [r for r in reply_rows if r.id in fixes]):
+        fixes.pop(pk, None)
     for r in reply_rows:
         v = versions.get(r.version_key)
         if v is None or r.date_utc is None:
@@ -291,6 +297,9 @@ def load_series(
                 r.id in notices and "SUBSET" in parse_subject(r.subject or "").flags,
                 scope,
                 tuple(bare.get(r.id, ())),
+                # The commit existed when the reply named it: authored by then (a day's
+                # slack for clocks), not a later commit its short hash happens to start.
+                tuple((sha, t) for sha, t, d in fixes.get(r.id, ()) if d <= r.date_utc + DAY),
             )
         )
     if wanted is None:
@@ -314,6 +323,44 @@ def load_series(
         if key in series:
             series[key].blocked_until = until
     return list(series.values())
+
+
+def fixing_commits(
+    conn: Connection, reply_pks: list[int] | None
+) -> dict[int, tuple[tuple[str, str, int], ...]]:
+    """reply pk -> the commits (sha, subject, author date) of the registered repositories its
+    hashes name
+    as what fixed or replaced the patch it answers (message_fixes, mail/fixedby.py), in the
+    order written, for the replies `reply_pks` (None: all). A hash names a commit when it is
+    the start of exactly one commit's sha; one that starts none (a commit of another tree, a
+    kernel fix named in a test suite's list) or several names nothing."""
+    mf = schema.message_fixes
+    named: dict[int, list[str]] = {}
+    for pk, h in _rows(
+        conn,
+        lambda ks: _where(select(mf.c.message_pk, mf.c.hash), mf.c.message_pk, ks),
+        reply_pks,
+    ):
+        named.setdefault(pk, []).append(h)
+    if not named:
+        return {}
+    c = schema.commits
+    found: dict[str, tuple[str, str, int] | None] = {}
+    for h in sorted({h for hs in named.values() for h in hs}):
+        # Hex digits sort before "g": the commits whose sha starts with h, by the index.
+        rows = conn.execute(
+            select(c.c.sha, c.c.subject, c.c.author_date)
+            .where(c.c.sha >= h, c.c.sha < h + "g")
+            .distinct()
+            .limit(2)
+        ).all()
+        found[h] = (rows[0][0], rows[0][1], rows[0][2]) if len({r[0] for r in rows}) == 1 else None
+    out: dict[int, tuple[tuple[str, str, int], ...]] = {}
+    for pk, hs in named.items():
+        commits = tuple(dict.fromkeys(x for h in hs if (x := found[h]) is not None))
+        if commits:
+            out[pk] = commits
+    return out
 
 
 def first_dates(conn: Connection, people: Identities) -> dict[str, int]:

@@ -38,6 +38,7 @@ DATE_FIELDS = frozenset(
         "ingested_at",
         "finished_at",
         "current_date",  # a queue's series: when its current version was posted
+        "fixed_at",  # a series fixed elsewhere: the reply that says so (metrics/backlog.py)
     }
 )
 # Fields that hold hours, and the name that says so.

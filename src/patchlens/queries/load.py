@@ -57,9 +57,9 @@ def never_in_backlog(r: dict[str, Any]) -> bool:
 
 
 def _end_of_wait(r: dict[str, Any], rules: BacklogRules, quiet: Quiet = (0, 0)) -> int | None:
-    """When a series stopped waiting on anybody: merged, or quiet for the abandoned
-    threshold after its last activity (later, when that falls after the mail's end:
-    `quiet_clock`)."""
+    """When a series stopped waiting on anybody: merged, fixed elsewhere, or quiet for the
+    abandoned threshold after its last activity (later, when that falls after the mail's
+    end: `quiet_clock`)."""
     ends = []
     if r["merged"] != "none" and r["time_to_merge"] is not None:
         ends.append(r["first_date"] + int(r["time_to_merge"] * HOUR))
@@ -70,6 +70,9 @@ def _end_of_wait(r: dict[str, Any], rules: BacklogRules, quiet: Quiet = (0, 0)) 
         changes = json.loads(r.get("merge_changes") or "[]")
         if changes and changes[-1][1]:
             ends.append(int(changes[-1][0]))
+    if r.get("fixed_at") is not None:
+        # Fixed elsewhere (metrics/backlog.py): closed by the reply that says so.
+        ends.append(int(r["fixed_at"]))
     gone = r["last_date"] + rules.abandoned_days * DAY
     end, shift = quiet
     ends.append(gone + shift if shift and gone > end else gone)

@@ -135,6 +135,7 @@ def stored_facts(r: Any) -> Facts:
         merged_by=r["merged_by"] or "",
         repo_registered=r["repo_registered"],
         blocked_until=r.get("blocked_until"),
+        fixed_at=r.get("fixed_at"),
     )
 
 

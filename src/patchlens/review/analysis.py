@@ -75,7 +75,9 @@ from patchlens.review.model import (
 # 22: only when it carries no diff (mail/subject.py as_sent).
 # 23: a link alone on the line after one naming a version is that version's
 #    (review/model.py mentioned_ids).
-ANALYSIS_VERSION = 23
+# 24: the commits a reply names as what fixed or replaced the patch (message_fixes,
+#    mail/fixedby.py).
+ANALYSIS_VERSION = 24
 
 
 @dataclass(slots=True)
@@ -87,6 +89,8 @@ class Analysis:
     notice_tree: str = ""  # where a notice says the patches went ("u-boot/next"), if it says
     notice_scope: str = ""  # which patches it says were taken (mail/replytext.notice_scope)
     bare_kinds: tuple[str, ...] = ()  # notices said by their verb alone ("Pushed, thanks.")
+    # The commit hashes a reply names as what fixed or replaced the patch (mail/fixedby.py).
+    fixed_by: tuple[str, ...] = ()
 
 
 def analyze(
@@ -113,6 +117,7 @@ def analyze(
     notices: list[str] = []
     tree = scope = ""
     bare: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()
     written = quoted = 0
     first_line = None
     author = body_author(body) if posting else None
@@ -134,6 +139,7 @@ def analyze(
             tree = rt.notice_tree
             scope = rt.notice_scope
             bare = rt.bare_kinds
+            fixed = rt.fixed_by
     row = {
         "message_pk": message_pk,
         "is_reply": s.is_reply,
@@ -169,4 +175,4 @@ def analyze(
         ),
     }
     fp = pack(fingerprint(diff)) if posting and diff else None
-    return Analysis(row, trailers, notices, fp, tree, scope, bare)
+    return Analysis(row, trailers, notices, fp, tree, scope, bare, fixed)

@@ -88,7 +88,12 @@ def analyse_new(
 
 def _forget_analysis(conn: Connection, pks: list[int]) -> None:
     """Drop what an older analysis stored for these messages (nothing for new ones)."""
-    for table in (schema.message_analysis, schema.message_trailers, schema.message_notices):
+    for table in (
+        schema.message_analysis,
+        schema.message_trailers,
+        schema.message_notices,
+        schema.message_fixes,
+    ):
         conn.execute(delete(table).where(table.c.message_pk.in_(pks)))
     fp = schema.diff_fingerprints
     conn.execute(delete(fp).where(fp.c.kind == "m", fp.c.pk.in_(pks)))
@@ -143,4 +148,9 @@ def store_analysis(conn: Connection, results: list[Analysis]) -> None:
             for r in results
             for k in dict.fromkeys(r.notices)
         ],
+    )
+    insert_ignore(
+        conn,
+        schema.message_fixes,
+        [{"message_pk": r.row["message_pk"], "hash": h} for r in results for h in r.fixed_by],
     )

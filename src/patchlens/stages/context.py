@@ -141,7 +141,10 @@ DERIVED_VERSION = 30
 # 19: the same patch posted elsewhere is the same diff, or the same title with a file in
 #     common (queries/evidence.py went_in_elsewhere).
 # 20: a series without a diff is unknown when idle, not abandoned (its repo_registered false).
-METRICS_VERSION = 21
+# 21: a patch folded into a later commit of its author went in (match/inside.py).
+# 22: a series a reply says another commit fixed or replaced is "fixed elsewhere"
+#     (series_metrics.fixed_at, fixed_by; metrics/backlog.py fix_notice).
+METRICS_VERSION = 22
 
 
 def config_digest(cfg: Config) -> str:

@@ -255,9 +255,12 @@ def run_matching(
                 _match_all(conn, reporter, people, rep, touched)
             else:
                 _match_closure(conn, closure, rep, touched)
-        if touched and not _owes_full(conn, changes.METRICS):
-            owed = _series_of(conn, touched, people)
-            changes.owe(conn, changes.METRICS, changes.Work(series=owed))
+        if (touched or since is not None) and not _owes_full(conn, changes.METRICS):
+            owed = _series_of(conn, touched, people) if touched else set()
+            if since is not None:
+                owed |= _series_fixed_by(conn, since, newest)
+            if owed:
+                changes.owe(conn, changes.METRICS, changes.Work(series=owed))
         changes.set_mark(conn, "commits", newest, int(time.time()))
         changes.done(conn, changes.MATCHING)
     return rep
@@ -371,6 +374,38 @@ def _series_of(
         out.update(
             conn.execute(joined.where(vm.c.message_pk.in_(inside[i : i + IN_CHUNK]))).scalars()
         )
+    return out
+
+
+def _series_fixed_by(conn: Connection, since: int, newest: int) -> set[str]:
+    """The series of the replies that name (message_fixes) a commit taken in since the mark:
+    a reply names a commit by the start of its sha, maybe before the repository brings it,
+    and the series is "fixed elsewhere" only once the commit is stored (metrics/backlog.py
+    fix_notice). The replies' hashes are few; each new sha is tried by its prefixes."""
+    mf, c = schema.message_fixes, schema.commits
+    named = set(conn.execute(select(mf.c.hash).distinct()).scalars())
+    if not named:
+        return set()
+    lengths = sorted({len(h) for h in named})
+    hit = {
+        sha[:n]
+        for sha in conn.execute(select(c.c.sha).where(c.c.id > since, c.c.id <= newest)).scalars()
+        for n in lengths
+        if sha[:n] in named
+    }
+    if not hit:
+        return set()
+    r, sv = schema.replies, schema.series_versions
+    q = (
+        select(sv.c.series_key)
+        .join(r, r.c.version_key == sv.c.key)
+        .join(mf, mf.c.message_pk == r.c.message_pk)
+        .distinct()
+    )
+    keys = sorted(hit)
+    out: set[str] = set()
+    for i in range(0, len(keys), IN_CHUNK):
+        out.update(conn.execute(q.where(mf.c.hash.in_(keys[i : i + IN_CHUNK]))).scalars())
     return out
 
 

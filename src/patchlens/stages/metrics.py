@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
 from patchlens.identity.maintainers import first_names
 from patchlens.identity.people import Identities
-from patchlens.metrics.backlog import facts, merge_notice
+from patchlens.metrics.backlog import facts, fix_notice, merge_notice
 from patchlens.metrics.compute import series_metrics
 from patchlens.metrics.model import ReplyFacts, SeriesFacts
 from patchlens.metrics.prediction_features import stored_landmarks, stored_record
@@ -110,6 +110,8 @@ def metric_rows(
                 "first_responder": first.who,
                 **{f"time_to_first_response_{k}": v for k, v in first.by_role.items()},
                 "blocked_until": f.blocked_until,
+                "fixed_at": f.fixed_at,
+                "fixed_by": _fix_evidence(se) if f.fixed_at is not None else None,
                 **stored_record(se),
                 "landmark_features": stored_landmarks(se, expected),
             }
@@ -139,6 +141,24 @@ def _merge_evidence(notice: ReplyFacts | None, se: SeriesFacts) -> str | None:
     if pairs:
         d["through"] = [list(x) for x in pairs]
     return json.dumps(d, sort_keys=True) if d else None
+
+
+def _fix_evidence(se: SeriesFacts) -> str | None:
+    """The reply that says another commit fixed or replaced the series (metrics/backlog.py
+    fix_notice), as stored JSON: its Message-ID, sender and date, and the commits it names
+    ([sha, subject] each)."""
+    r = fix_notice(se.versions)
+    if r is None:
+        return None
+    return json.dumps(
+        {
+            "message_id": r.message_id,
+            "who": r.who,
+            "date": datetime.fromtimestamp(r.date, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "commits": [list(c) for c in r.fixed_by],
+        },
+        sort_keys=True,
+    )
 
 
 def _evidence(r: ReplyFacts | None) -> str | None:

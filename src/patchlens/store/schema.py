@@ -409,6 +409,18 @@ message_notices = Table(
     UniqueConstraint("message_pk", "kind"),
 )
 
+# The commit hashes a reply names as what fixed or replaced the patch it answers ("This was
+# already fixed by commit 1234567890ab": mail/fixedby.py), as written (7 to 64 hex digits).
+# A series is "fixed elsewhere" when one names a commit of a registered repository.
+message_fixes = Table(
+    "message_fixes",
+    metadata,
+    Column("message_pk", ForeignKey("messages.id"), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("message_pk", "hash"),
+    Index(None, "hash"),
+)
+
 message_threads = Table(
     "message_threads",
     metadata,
@@ -607,6 +619,11 @@ series_metrics = Table(
     # Blocked by a prerequisite series (metrics/backlog.py) until this date: the last one's
     # merge, or BLOCKED_FOREVER while one is not merged; NULL when it names none in the store.
     Column("blocked_until", BigInteger, nullable=True),
+    # Fixed elsewhere (metrics/backlog.py): the date of the first reply to its latest version
+    # that names a commit of a registered repository as what fixed or replaced it, and that
+    # evidence as JSON (commit, subject, message_id, sender, date); NULL when none does.
+    Column("fixed_at", BigInteger, nullable=True),
+    Column("fixed_by", Text, nullable=True),
     # What other series' time-to-merge features read of this one (metrics/prediction_
     # features.py SeriesRecord, with author, first_date and subsystems above): JSON list of
     # the dates of its postings and replies, and JSON [[date, 0|1], ...] of the dates its

@@ -390,7 +390,10 @@ class SeriesOne(Closed):
     key: str
     title: str | None
     metrics: dict[str, Any] = Field(
-        description="every series metric (durations as `*_hours`, dates as instants) and state"
+        description="every series metric (durations as `*_hours`, dates as instants) and state;"
+        " a series fixed elsewhere has `fixed_at` (the date of the reply that says another"
+        " commit fixed or replaced it) and `fixed_by` (that reply's message_id, who and date,"
+        " and `commits`: [sha, subject] each)"
     )
     versions: list[dict[str, Any]] = Field(
         description="each version with its patches and replies (dates as instants); each merged"

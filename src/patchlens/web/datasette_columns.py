@@ -236,6 +236,15 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "email": "the person's address, when the value is a person",
         },
     ),
+    "message_fixes": (
+        "The commit hashes a reply names as what fixed or replaced the patch it answers ('This "
+        "was already fixed by commit 1234567890ab'): a series is fixed elsewhere when one names "
+        "a commit of a registered repository.",
+        {
+            "message_pk": "the reply (messages.id)",
+            "hash": "the hash as written: 7 to 64 hex digits, the start of a commit's sha",
+        },
+    ),
     "message_notices": (
         "A reply saying patches were taken ('applied', 'committed', 'pushed', ...): merge "
         "evidence by notice.",
@@ -407,6 +416,11 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "time_to_first_response_bot": "hours to the first bot's response",
             "blocked_until": f"blocked by a prerequisite series until then ({EPOCH}; "
             "2^62: while one is not merged)",
+            "fixed_at": f"fixed elsewhere from then ({EPOCH}): the date of the first reply to "
+            "its latest version naming a commit of a registered repository as what fixed or "
+            "replaced it; empty when none does",
+            "fixed_by": "JSON: that reply (message_id, who, date) and the commits it names "
+            "([sha, subject] each)",
             "event_dates": f"JSON list of the dates of its postings and replies ({EPOCH}): "
             "what other series' time-to-merge estimates read (docs/PREDICTION.md)",
             "merge_changes": "JSON [[date, 1|0], ...]: when it became fully merged, or not",

@@ -60,6 +60,7 @@ def state_case(
     return f"""CASE
     WHEN {sm}.merged = 'fully' THEN 'merged'
     WHEN {sm}.merged = 'partly' THEN 'partly merged'
+    WHEN {sm}.fixed_at IS NOT NULL AND {sm}.fixed_at <= {when} THEN 'fixed elsewhere'
     WHEN {sm}.repo_registered AND NOT {sm}.in_repo THEN 'other tree'
     WHEN {idle} >= {rules.abandoned_days * DAY}
       THEN CASE WHEN {sm}.repo_registered THEN 'abandoned' ELSE 'unknown' END

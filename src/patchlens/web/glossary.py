@@ -70,6 +70,17 @@ _STATE_TEXT = {
         "Some patches of the series are linked to commits, but not every patch of its current "
         "version."
     ),
+    "fixed elsewhere": (
+        "Not merged: a reply to its latest version names a commit of a registered repository "
+        "as what fixed or replaced it ('This was already fixed by commit 1234567890ab', 'FYI "
+        "fixed in 5398d6c41', 'merged alternative solution: eb786468b'), answering its cover "
+        "letter, its only patch, or the first patch of a version without a cover letter. "
+        "Closed from that reply's date: neither waiting nor abandoned by its author. Not a "
+        "question, a wish or a negation ('Isn't this fixed by ...?', 'would be fixed by'), "
+        "nor a commit named as the one that broke something; a hash that starts no commit of "
+        "the registered repositories (a kernel fix named on a test suite's list) names "
+        "nothing. The series page names the reply and the commits."
+    ),
     "other tree": (
         "The series changes files that are in none of the registered repositories (on the "
         "EROFS list: kernel patches, while the registered repository is erofs-utils). Its "
@@ -121,8 +132,9 @@ _STATES = (
     _term(
         "State",
         "Every series has exactly one state, decided as of a date in this order: merged, "
-        "partly merged, other tree, unknown, abandoned, blocked, stale, nearly complete, new, "
-        "waiting on author, under review. A series has the state of its latest version.",
+        "partly merged, fixed elsewhere, other tree, unknown, abandoned, blocked, stale, "
+        "nearly complete, new, waiting on author, under review. A series has the state of its "
+        "latest version.",
     ),
     _term(
         "as of",
