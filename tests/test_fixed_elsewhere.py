@@ -9,19 +9,18 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from patchlens.mail.fixedby import fixing_commits
 from patchlens.mail.replytext import analyze_reply
 from patchlens.metrics.backlog import Facts, decide, fix_notice
 from patchlens.metrics.model import PatchFacts, ReplyFacts, VersionFacts
-from patchlens.stages import ingest
 from patchlens.store import schema
 from patchlens.store.db import open_store
 from patchlens.web.app import create_app
 from tests.helpers.gitrepos import git, two_commit_repo
 from tests.helpers.storedump import logical_dump
-from tests.test_went_in_elsewhere import _mail, _patch, _states, _update
+from tests.test_went_in_elsewhere import _mail, _patch, _states, list_and_repo
 
 SHA = "5e1e0e2d81e564df09542b7caa2a66928c05dd3a"
 
@@ -203,16 +202,11 @@ def _build(tmp_path: Path, name: str, late: bool) -> Path:
             "p@t",
         )
     )
-    engine = open_store(str(tmp_path / f"{name}.db"))
-    ingest.add_list(engine, "l", [str(mbox)])
-    if late:
-        git(repo, "update-ref", "refs/heads/main", "HEAD~1")
-    ingest.add_repo(engine, "r", str(repo), [])
-    _update(engine, tmp_path / name)
-    if late:
+
+    def before(engine: Engine) -> None:
         assert _states(engine)["p@t"][0] == "waiting on author"
-        git(repo, "update-ref", "refs/heads/main", tip)
-        _update(engine, tmp_path / name)
+
+    engine = list_and_repo(tmp_path, name, mbox, repo, late, before)
     assert _states(engine)["p@t"][0] == "fixed elsewhere"
     return tmp_path / f"{name}.db"
 

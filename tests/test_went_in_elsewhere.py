@@ -8,6 +8,7 @@ posting of the same patch (a twin) merges nothing."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -94,19 +95,39 @@ def _store(tmp_path: Path, name: str, repo_first: bool) -> Engine:
     repo = tmp_path / name / "repo"
     (tmp_path / name).mkdir()
     two_commit_repo(repo)
-    tip = git(repo, "rev-parse", "HEAD")
     assert git(repo, "log", "-1", "--format=%s") == "README: say y"
     mbox = tmp_path / name / "list.mbox"
     mbox.write_text(ALONE + TWIN + SERIES)
+
+    def before(engine: Engine) -> None:
+        assert "s1@t" in _states(engine)
+        assert _states(engine)["s1@t"][0] not in ("merged", "partly merged")
+
+    return list_and_repo(tmp_path, name, mbox, repo, late=not repo_first, before=before)
+
+
+def list_and_repo(
+    tmp_path: Path,
+    name: str,
+    mbox: Path,
+    repo: Path,
+    late: bool,
+    before: Callable[[Engine], None] | None = None,
+) -> Engine:
+    """A store `name`.db of the list `mbox` and the repository `repo`, updated. `late`: the
+    repository stands at its tip's parent for a first update (`before` checks the store
+    then), its tip comes in a second: a commit arriving after the mail, which incremental
+    matching and metrics must take in as one run would."""
+    tip = git(repo, "rev-parse", "HEAD")
     engine = open_store(str(tmp_path / f"{name}.db"))
     ingest.add_list(engine, "l", [str(mbox)])
-    if not repo_first:
+    if late:
         git(repo, "update-ref", "refs/heads/main", "HEAD~1")
     ingest.add_repo(engine, "r", str(repo), [])
     _update(engine, tmp_path / name)
-    if not repo_first:
-        assert "s1@t" in _states(engine)
-        assert _states(engine)["s1@t"][0] not in ("merged", "partly merged")
+    if late:
+        if before is not None:
+            before(engine)
         git(repo, "update-ref", "refs/heads/main", tip)
         _update(engine, tmp_path / name)
     return engine

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from patchlens.match.inside import MIN_LINES, held_inside, may_be_inside, signed_lines
 from patchlens.stages import ingest
 from patchlens.store.db import open_store
 from tests.helpers.gitrepos import git, two_commit_repo
-from tests.test_went_in_elsewhere import _mail, _patch, _states, _update
+from tests.test_went_in_elsewhere import _mail, _patch, _states, _update, list_and_repo
 
 A, B = "a <a@example.com>", "b <b@example.com>"
 
@@ -128,22 +130,16 @@ def test_the_commit_arriving_a_day_later_gives_the_metrics_one_run_gives(
         (tmp_path / name).mkdir()
         repo = tmp_path / name / "repo"
         body = _repo(repo).split("\n\n", 1)[1]
-        tip = git(repo, "rev-parse", "HEAD")
         mbox = tmp_path / name / "list.mbox"
         mbox.write_text(
             _mail("p@t", A, 1, "[PATCH] README: add three letters", _patch("Greek.", A, GREEK))
             + _mail("q@t", A, 10, "[PATCH] README: rewrite the readme", body)
         )
-        engine = open_store(str(tmp_path / f"{name}.db"))
-        ingest.add_list(engine, "l", [str(mbox)])
-        if late:
-            git(repo, "update-ref", "refs/heads/main", "HEAD~1")
-        ingest.add_repo(engine, "r", str(repo), [])
-        _update(engine, tmp_path / name)
-        if late:
+
+        def before(engine: Engine) -> None:
             assert _states(engine)["p@t"][0] not in ("merged", "partly merged")
-            git(repo, "update-ref", "refs/heads/main", tip)
-            _update(engine, tmp_path / name)
+
+        engine = list_and_repo(tmp_path, name, mbox, repo, late, before)
         assert _states(engine)["p@t"][:2] == ("merged", "commit")
         return tmp_path / f"{name}.db"
 

@@ -145,35 +145,30 @@ def _merge_evidence(notice: ReplyFacts | None, se: SeriesFacts) -> str | None:
 
 def _fix_evidence(se: SeriesFacts) -> str | None:
     """The reply that says another commit fixed or replaced the series (metrics/backlog.py
-    fix_notice), as stored JSON: its Message-ID, sender and date, and the commits it names
-    ([sha, subject] each)."""
+    fix_notice), as stored JSON (`_reply_json`) with the commits it names ([sha, subject]
+    each)."""
     r = fix_notice(se.versions)
-    if r is None:
-        return None
-    return json.dumps(
-        {
-            "message_id": r.message_id,
-            "who": r.who,
-            "date": datetime.fromtimestamp(r.date, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "commits": [list(c) for c in r.fixed_by],
-        },
-        sort_keys=True,
-    )
+    return None if r is None else _reply_json(r, commits=[list(c) for c in r.fixed_by])
 
 
 def _evidence(r: ReplyFacts | None) -> str | None:
-    """The notice a merge by notice rests on, as stored JSON, traceable to its message by its
-    Message-ID (not the store's row number, which depends on the order mail was read)."""
+    """The notice a merge by notice rests on, as stored JSON (`_reply_json`) with its kind and
+    the tree it names."""
     if r is None:
         return None
+    return _reply_json(r, kind=r.notices[0], tree=r.notice_tree or None)
+
+
+def _reply_json(r: ReplyFacts, **more: object) -> str:
+    """A reply as stored evidence: traceable to its message by its Message-ID (not the
+    store's row number, which depends on the order mail was read), its sender, its date
+    (ISO 8601 UTC, as the API and the exports give every instant), and `more`."""
     return json.dumps(
         {
             "message_id": r.message_id,
             "who": r.who,
-            # ISO 8601 UTC, as the API and the exports give every instant.
             "date": datetime.fromtimestamp(r.date, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "kind": r.notices[0],
-            "tree": r.notice_tree or None,
+            **more,
         },
         sort_keys=True,
     )
