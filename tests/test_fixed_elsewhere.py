@@ -246,3 +246,60 @@ def test_what_else_reads_the_state_sees_the_series_closed() -> None:
     kernel = {"state": "fixed elsewhere", "repo_registered": True, "in_repo": False}
     assert not seen({**kernel, "merged": "none"})
     assert seen({**kernel, "in_repo": True, "merged": "none"})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "This has been fixed here[1].\n\n[1] https://git.kernel.org/x.git/commit/?id=1a2b3c4d5e6f\n",
+        "Already fixed by:\n\n1a2b3c4d5e6f Fix the leak in foo\n",
+        'Already fixed by:\n\n1a2b3c4d5e6f ("foo: bar") in v6.8-rc1\n',
+        "Already fixed by:\n\ncommit 1a2b3c4d5e6f upstream.\n",
+        "This was already fixed by 1a2b3c4d5e6f as part of the cleanup series.\n",
+        "Already fixed by 1a2b3c4d5e6f, thanks again.\n",
+        "Already fixed by 1a2b3c4d5e6f, but thanks for the patch.\n",
+        "Already fixed by 1a2b3c4d5e6f. Still, thanks for sending.\n",
+        "I had a similar patch, this was already fixed by 1a2b3c4d5e6f.\n",
+        "This was taken\ncare of by 1a2b3c4d5e6f.\n",
+    ],
+)
+def test_polite_closings_and_reference_lines_are_read(body: str) -> None:
+    assert _fixes(body) == ("1a2b3c4d5e6f",)
+
+
+def test_the_cheap_test_passes_whatever_the_detector_reads() -> None:
+    """mail/fixedby.may_name_fix runs before `fixing_commits`: it may not turn away a reply
+    the detector would read (the cases above and the parametrized ones)."""
+    from patchlens.mail.fixedby import may_hold_hash, may_name_fix
+
+    cases = [
+        "This was taken\ncare of by 1a2b3c4d5e6f.\n",
+        "Already fixed here[1].\n\n[1]\nhttps://x/commit/?id=1a8248c74c81a15a\n",
+        'there were other fixes merged, therefore closing this.\n\n7d39a10b7 ("a")\n',
+        "This is a duplicate of commit 5b54860943dc, please drop this.\n",
+        "It is unnecessary after commit a37c0f48950b.\n",
+    ]
+    for body in cases:
+        assert _fixes(body), body
+        assert may_hold_hash(body) and may_name_fix(body), body
+
+
+def test_a_fix_notice_taken_back_and_a_hash_read_at_its_date() -> None:
+    from patchlens.mail.fixedby import fix_taken_back
+    from patchlens.queries.evidence import named_commits
+
+    assert fix_taken_back("Sorry, wrong commit.") and fix_taken_back("Never mind, I was wrong")
+    assert not fix_taken_back("Thanks!") and not fix_taken_back(None)
+    old, later = ("1a2b3c4d5e6f00", "old", 100), ("1a2b3c4d5e6f11", "later", 10**9)
+    # A short hash that starts an older commit and a later one names the older.
+    assert named_commits([[old, later]], 200) == (("1a2b3c4d5e6f00", "old"),)
+    assert named_commits([[later]], 200) == ()
+    assert named_commits([[old, ("1a2b3c4d5e6f22", "also old", 150)]], 200) == ()
+
+
+def test_a_reply_to_a_partial_rerolls_own_cover_is_not_the_whole() -> None:
+    """Patches 1-2 of v1 still under review; patch 3 sent again with a cover letter of its
+    own, answered "already fixed by X": that speaks for patch 3, not the series."""
+    v1 = _version(False, 3, [])
+    again = _version(True, 1, [_reply(1, 0, 400)], key="k2", date=300, partial=True)
+    assert fix_notice([v1, again]) is None

@@ -294,8 +294,14 @@ def _recount(
     # answered by then.
     laid = max((v.date for v in posted[full + 1 :]), default=0)
 
+    to_laid = {r.pk for v in posted[full + 1 :] for r in v.replies}
+
     def head(r: ReplyFacts, at: int) -> bool:
-        if at == 0 or len(patches) <= 1:
+        if len(patches) <= 1:
+            return True
+        if r.pk in to_laid:  # a partial re-roll's own cover letter: its patches only
+            return False
+        if at == 0:
             return True
         return (
             not posted[full].has_cover

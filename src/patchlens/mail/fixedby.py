@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["fixing_commits", "may_hold_hash", "may_name_fix"]
+__all__ = ["fix_taken_back", "fixing_commits", "may_hold_hash", "may_name_fix"]
 
 # What every fix notice holds somewhere in its message: a hash-like word (hex digits, a digit
 # and a letter among them), and one of its words, in lower case. Most replies have neither;
@@ -42,7 +42,7 @@ _WORDS = (
     "obsolet",
     "solved",  # resolved
     "addressed",
-    "taken care",
+    "care",  # taken care of, maybe across a line break
     "upstreamed",
     "duplicat",
     "alternative",
@@ -116,9 +116,12 @@ _CLAUSE = re.compile(r"(?i)\b(?:because|so|which|whereas|while|but|however|thoug
 _NAME = re.compile(r"\w*_\w+|\b[A-Z][A-Z0-9]{2,}\b")
 # After the commit: a contrast that takes the notice back ("one was already fixed by X,
 # whereas the other is still present"; "since been fixed in X, but it seemed worth keeping").
+# Not "but thanks for the patch", "as part of the cleanup series", "thanks again": those
+# close the notice politely.
 _CONTRAST = re.compile(
-    r"(?i)\b(?:but|however|whereas|while|though|although|still|same|rebase|resend|respin|"
-    r"broke|broken|revert\w*|again|part|partial\w*|partly)\b"
+    r"(?i)\b(?:but(?!\s+thank)|however|whereas|while|though|although|same|rebase|resend|"
+    r"respin|broke|broken|revert\w*|partial\w*|partly)\b|"
+    r"\bstill\s+(?:needed|present|there|valid|required|broken|happens|applies|an?\s)"
 )
 _HEX = r"([0-9a-f]{7,64})"  # SHA-1 or SHA-256, whole or abbreviated
 # Not a Message-ID's part ("<e1a2b3c4d5f6@suse.cz>", ".../20240101.abc1234@x/").
@@ -126,20 +129,39 @@ _HASH = re.compile(r"(?<![0-9A-Za-z/=_.<-])" + _HEX + r"(?![0-9A-Za-z_@-])")
 _URL_HASH = re.compile(r"(?:/commit/(?:\S*?[?&;](?:id|h)=)?|/linus/)" + _HEX + r"(?![0-9A-Za-z])")
 # A line that is a commit reference alone: "commit 5e1e0e2d81e5...", "7d39a10b7 ("title")",
 # "[1] https://github.com/.../commit/<sha>", a git.kernel.org address with "?id=<sha>".
-# The whole line: the hash, then nothing, a title in brackets, a title with its subsystem
-# prefix ("67a2f86846f2 selftests/mm: run_vmtests.sh: fix ..."), or git log's "Author:"; not
-# "<sha> ("title") introduced it.", which names the commit that broke something.
+# A line that opens with a commit reference: "commit 5e1e0e2d81e5...", "7d39a10b7 ("title")",
+# "67a2f86846f2 selftests/mm: ...", "[1] https://github.com/.../commit/<sha>", a
+# git.kernel.org address with "?id=<sha>"; not one saying the commit broke something
+# ("<sha> ("title") introduced it.").
 _REFERENCE = re.compile(
     r"^\s*(?:\[\d+\]:?\s*)?(?:commit:?\s+)?(?:\S*(?:/commit/(?:\S*?[?&;](?:id|h)=)?|/linus/))?"
     + _HEX
-    + r"(?:[^\s0-9A-Za-z@][^\s@]*)?"  # the rest of an address, not a Message-ID's
-    + r"(?:\s*$|\s*\(.*\)\s*[.,;]?\s*$|\s+[\w./-]+:\s.*$|\s+Author:.*$)"
+    + r"(?![0-9A-Za-z@])"
 )
+_BREAKING = re.compile(r"(?i)\b(?:introduc\w*|broke|broken|caus\w*|regress\w*|base)\b")
 _FOOTNOTE = re.compile(r"\[(\d+)\]")
 # The next sentence says part of it still stands.
-_STILL = re.compile(r"(?i)\b(?:still|the\s+rest|other\s+part)\b")
+_STILL = re.compile(
+    r"(?i)\bstill\s+(?:needed|present|there|valid|required|broken|happens|applies|an?\s)|"
+    r"\bthe\s+rest\b|\bother\s+part\b"
+)
 _FOOTNOTE_LINE = re.compile(r"^\s*\[(\d+)\]:?\s*(.*)$")
 _NOT_CITED = re.compile(r"(?i)\b(?:base-commit|fixes|change-id)\s*:")
+
+
+# The first written line of a sender's reply to their own fix notice that takes it back:
+# "Sorry, wrong commit.", "Please ignore that, I was wrong", "Never mind, it does not fix
+# this", "Scratch that."
+_TAKEN_BACK = re.compile(
+    r"(?i)\bwrong\s+(?:commit|hash|sha|one|link)\b|\bignore\s+(?:that|this|my)\b|"
+    r"\bnever\s*mind\b|\bi\s+was\s+wrong\b|\b(?:doesn't|does\s+not|didn't|did\s+not)\s+fix\b|"
+    r"\bscratch\s+that\b|\bdisregard\b"
+)
+
+
+def fix_taken_back(first_line: str | None) -> bool:
+    """Whether a reply to one's own fix notice takes it back (its first written line). Pure."""
+    return bool(first_line) and _TAKEN_BACK.search(first_line or "") is not None
 
 
 def may_hold_hash(body: str) -> bool:
@@ -191,9 +213,11 @@ def _said(sentence: str) -> int | None:
         return None
     for m in _VERB.finditer(sentence):
         before = sentence[max(0, m.start() - _BEFORE) : m.start()]
-        if _NOT_DONE.search(before) or _ELSE.search(before):
+        # Read in its own clause: "I had a similar patch, this was already fixed by X".
+        if _NOT_DONE.search(before) or _ELSE.search(re.split(r"[,;:]", before)[-1]):
             continue
-        if _bare(m.group(0)) and not _SAID_WHERE.search(sentence):
+        marked = _FOOTNOTE_AHEAD.match(sentence, m.end()) is not None
+        if _bare(m.group(0)) and not marked and not _SAID_WHERE.search(sentence):
             # "Fixed." alone is an author's answer to a review point as often as a notice:
             # only "Fixed upstream." or "Already fixed." name no commit and still say so.
             continue
@@ -205,6 +229,7 @@ def _said(sentence: str) -> int | None:
 
 
 _ENDS_WITH_PREPOSITION = re.compile(r"(?i)(?:\b(?:by|in|with|via|through|as)|:)\s*$")
+_FOOTNOTE_AHEAD = re.compile(r"\s*\[\d+\]")
 _SAID_WHERE = re.compile(r"(?i)\b(?:already|upstream|meanwhile)\b")
 
 
@@ -233,7 +258,12 @@ def _references(lines: list[str]) -> list[str]:
         if not line.strip():
             continue
         m = _REFERENCE.match(line)
-        if m is None or not _is_hash(m.group(1)) or _NOT_CITED.search(line):
+        if (
+            m is None
+            or not _is_hash(m.group(1))
+            or _NOT_CITED.search(line)
+            or _BREAKING.search(line, m.end())
+        ):
             break
         out.append(m.group(1))
         if len(out) == 5:

@@ -281,11 +281,19 @@ def fix_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
     if not any(r.fixed_by for v in versions for r in v.replies):
         return None  # nearly every series: no need to lay its versions over each other
     latest = current_version(versions)
-    laid = max((v.date for v in versions[in_force([v.partial for v in versions]) + 1 :]), default=0)
+    over = versions[in_force([v.partial for v in versions]) + 1 :]
+    laid = max((v.date for v in over), default=0)
+    # A reply to a version laid over the current one (a partial re-roll's own cover letter)
+    # speaks for the patches it sent again, not for the whole.
+    to_laid = {r.pk for v in over for r in v.replies}
     first = min(latest.patches, default=1)
 
     def whole(r: ReplyFacts) -> bool:
-        if r.patch_idx == 0 or len(latest.patches) <= 1:
+        if len(latest.patches) <= 1:
+            return True
+        if r.pk in to_laid:
+            return False
+        if r.patch_idx == 0:
             return True
         return (
             not latest.has_cover

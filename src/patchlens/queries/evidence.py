@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, Select, and_, func, select
 
 from patchlens.identity.people import Identities, commit_author
 from patchlens.mail.fingerprint import unpack_packed
+from patchlens.mail.fixedby import fix_taken_back
 from patchlens.mail.replytext import is_retraction
 from patchlens.mail.shortlog import spelling_keys
 from patchlens.mail.subject import parse_subject
@@ -272,7 +273,7 @@ def load_series(
     fixes = fixing_commits(conn, reply_pks)
     # A fix notice its sender took back ("Sorry, wrong commit") names nothing, as a merge
     # notice taken back merges nothing.
-    for pk in _retracted(conn, people, [r for r in reply_rows if r.id in fixes]):
+    for pk in _retracted(conn, people, [r for r in reply_rows if r.id in fixes], fix_taken_back):
         fixes.pop(pk, None)
     for r in reply_rows:
         v = versions.get(r.version_key)
@@ -297,9 +298,7 @@ def load_series(
                 r.id in notices and "SUBSET" in parse_subject(r.subject or "").flags,
                 scope,
                 tuple(bare.get(r.id, ())),
-                # The commit existed when the reply named it: authored by then (a day's
-                # slack for clocks), not a later commit its short hash happens to start.
-                tuple((sha, t) for sha, t, d in fixes.get(r.id, ()) if d <= r.date_utc + DAY),
+                named_commits(fixes.get(r.id, []), r.date_utc),
             )
         )
     if wanted is None:
@@ -327,13 +326,11 @@ def load_series(
 
 def fixing_commits(
     conn: Connection, reply_pks: list[int] | None
-) -> dict[int, tuple[tuple[str, str, int], ...]]:
-    """reply pk -> the commits (sha, subject, author date) of the registered repositories its
-    hashes name
-    as what fixed or replaced the patch it answers (message_fixes, mail/fixedby.py), in the
-    order written, for the replies `reply_pks` (None: all). A hash names a commit when it is
-    the start of exactly one commit's sha; one that starts none (a commit of another tree, a
-    kernel fix named in a test suite's list) or several names nothing."""
+) -> dict[int, list[list[tuple[str, str, int]]]]:
+    """reply pk -> for each hash its text names as what fixed or replaced the patch it
+    answers (message_fixes, mail/fixedby.py), in the order written, the commits of the
+    registered repositories whose sha it starts: (sha, subject, author date) each, for the
+    replies `reply_pks` (None: all). `named_commits` keeps the commits a reply could name."""
     mf = schema.message_fixes
     named: dict[int, list[str]] = {}
     for pk, h in _rows(
@@ -345,22 +342,37 @@ def fixing_commits(
     if not named:
         return {}
     c = schema.commits
-    found: dict[str, tuple[str, str, int] | None] = {}
+    found: dict[str, list[tuple[str, str, int]]] = {}
     for h in sorted({h for hs in named.values() for h in hs}):
         # Hex digits sort before "g": the commits whose sha starts with h, by the index.
         rows = conn.execute(
             select(c.c.sha, c.c.subject, c.c.author_date)
             .where(c.c.sha >= h, c.c.sha < h + "g")
             .distinct()
-            .limit(2)
+            .limit(MAX_STARTED)
         ).all()
-        found[h] = (rows[0][0], rows[0][1], rows[0][2]) if len({r[0] for r in rows}) == 1 else None
-    out: dict[int, tuple[tuple[str, str, int], ...]] = {}
-    for pk, hs in named.items():
-        commits = tuple(dict.fromkeys(x for h in hs if (x := found[h]) is not None))
-        if commits:
-            out[pk] = commits
-    return out
+        found[h] = list(dict.fromkeys((r[0], r[1], r[2]) for r in rows))
+    return {pk: [found[h] for h in hs if found[h]] for pk, hs in named.items()}
+
+
+# A hash that starts more commits than this names none of them, whatever the dates.
+MAX_STARTED = 8
+
+
+def named_commits(
+    candidates: list[list[tuple[str, str, int]]], date: int
+) -> tuple[tuple[str, str], ...]:
+    """The commits (sha, subject) a reply sent on `date` names: of each hash's candidates
+    (`fixing_commits`), those authored by then (a day's slack for clocks), when exactly one
+    is; a short hash that starts an older commit and a later one names the older."""
+    out: dict[tuple[str, str], None] = {}
+    for cands in candidates:
+        if len(cands) >= MAX_STARTED:
+            continue
+        shown = {(sha, subject) for sha, subject, authored in cands if authored <= date + DAY}
+        if len(shown) == 1:
+            out[shown.pop()] = None
+    return tuple(out)
 
 
 def first_dates(conn: Connection, people: Identities) -> dict[str, int]:
@@ -566,9 +578,16 @@ def _attach_pulled(
         )
 
 
-def _retracted(conn: Connection, people: Identities, noticed: list[Row[Any]]) -> set[int]:
+def _retracted(
+    conn: Connection,
+    people: Identities,
+    noticed: list[Row[Any]],
+    taken_back: Callable[[str | None], bool] = is_retraction,
+) -> set[int]:
     """The notices among `noticed` (reply rows) that their sender took back in a reply to
-    them ("Sorry, this was done in error - dropped it.": mail/replytext.is_retraction)."""
+    them, as `taken_back` reads its first written line ("Sorry, this was done in error -
+    dropped it.": mail/replytext.is_retraction; a fix notice's "Sorry, wrong commit":
+    mail/fixedby.fix_taken_back)."""
     by_id = {r.message_id: r for r in noticed}
     m, a = schema.messages, schema.message_analysis
     out: set[int] = set()
@@ -579,7 +598,7 @@ def _retracted(conn: Connection, people: Identities, noticed: list[Row[Any]]) ->
             .where(m.c.in_reply_to.in_(chunk))
         ):
             r = by_id[parent]
-            if is_retraction(line) and people(name, addr) == people(r.from_name, r.from_addr):
+            if taken_back(line) and people(name, addr) == people(r.from_name, r.from_addr):
                 out.add(r.id)
     return out
 
