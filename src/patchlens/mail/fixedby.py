@@ -118,17 +118,15 @@ _NAME = re.compile(r"\w*_\w+|\b[A-Z][A-Z0-9]{2,}\b")
 # whereas the other is still present"; "since been fixed in X, but it seemed worth keeping").
 # Not "but thanks for the patch", "as part of the cleanup series", "thanks again": those
 # close the notice politely.
+_STILL_STANDS = r"\bstill\s+(?:needed|present|there|valid|required|broken|happens|applies|an?\s)"
 _CONTRAST = re.compile(
     r"(?i)\b(?:but(?!\s+thank)|however|whereas|while|though|although|same|rebase|resend|"
-    r"respin|broke|broken|revert\w*|partial\w*|partly)\b|"
-    r"\bstill\s+(?:needed|present|there|valid|required|broken|happens|applies|an?\s)"
+    r"respin|broke|broken|revert\w*|partial\w*|partly)\b|" + _STILL_STANDS
 )
 _HEX = r"([0-9a-f]{7,64})"  # SHA-1 or SHA-256, whole or abbreviated
 # Not a Message-ID's part ("<e1a2b3c4d5f6@suse.cz>", ".../20240101.abc1234@x/").
 _HASH = re.compile(r"(?<![0-9A-Za-z/=_.<-])" + _HEX + r"(?![0-9A-Za-z_@-])")
 _URL_HASH = re.compile(r"(?:/commit/(?:\S*?[?&;](?:id|h)=)?|/linus/)" + _HEX + r"(?![0-9A-Za-z])")
-# A line that is a commit reference alone: "commit 5e1e0e2d81e5...", "7d39a10b7 ("title")",
-# "[1] https://github.com/.../commit/<sha>", a git.kernel.org address with "?id=<sha>".
 # A line that opens with a commit reference: "commit 5e1e0e2d81e5...", "7d39a10b7 ("title")",
 # "67a2f86846f2 selftests/mm: ...", "[1] https://github.com/.../commit/<sha>", a
 # git.kernel.org address with "?id=<sha>"; not one saying the commit broke something
@@ -141,10 +139,7 @@ _REFERENCE = re.compile(
 _BREAKING = re.compile(r"(?i)\b(?:introduc\w*|broke|broken|caus\w*|regress\w*|base)\b")
 _FOOTNOTE = re.compile(r"\[(\d+)\]")
 # The next sentence says part of it still stands.
-_STILL = re.compile(
-    r"(?i)\bstill\s+(?:needed|present|there|valid|required|broken|happens|applies|an?\s)|"
-    r"\bthe\s+rest\b|\bother\s+part\b"
-)
+_STILL = re.compile(r"(?i)" + _STILL_STANDS + r"|\bthe\s+rest\b|\bother\s+part\b")
 _FOOTNOTE_LINE = re.compile(r"^\s*\[(\d+)\]:?\s*(.*)$")
 _NOT_CITED = re.compile(r"(?i)\b(?:base-commit|fixes|change-id)\s*:")
 
