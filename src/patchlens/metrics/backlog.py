@@ -264,11 +264,13 @@ def facts(
         repo_registered=repo_registered
         and any(p.files for v in s.versions for p in v.patches.values()),
         blocked_until=s.blocked_until,
-        fixed_at=fix.date if (fix := fix_notice(versions)) else None,
+        fixed_at=fix.date if (fix := fix_notice(versions, latest)) else None,
     )
 
 
-def fix_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
+def fix_notice(
+    versions: list[VersionFacts], latest: VersionFacts | None = None
+) -> ReplyFacts | None:
     """The first reply to the current version that names a commit of a registered
     repository as what fixed or replaced it ("This was already fixed by commit
     1234567890ab", "merged alternative solution: eb786468b": mail/fixedby.py), from anyone
@@ -277,10 +279,11 @@ def fix_notice(versions: list[VersionFacts]) -> ReplyFacts | None:
     of a version without a cover letter whose other patches its sender had not answered by
     then; an answer to patch 3 of 5 speaks of that patch alone. The author's answer to it
     by a later version, or by a patch sent again alone after it, comes after: only a reply
-    dated after every version laid over the current one counts. Pure."""
+    dated after every version laid over the current one counts. `latest`: the current
+    version, when the caller has it already (`current_version`). Pure."""
     if not any(r.fixed_by for v in versions for r in v.replies):
         return None  # nearly every series: no need to lay its versions over each other
-    latest = current_version(versions)
+    latest = latest or current_version(versions)
     over = versions[in_force([v.partial for v in versions]) + 1 :]
     laid = max((v.date for v in over), default=0)
     # A reply to a version laid over the current one (a partial re-roll's own cover letter)

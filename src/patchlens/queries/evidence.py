@@ -324,6 +324,10 @@ def load_series(
     return list(series.values())
 
 
+# A hash that starts more commits than this names none of them, whatever the dates.
+MAX_STARTED = 8
+
+
 def fixing_commits(
     conn: Connection, reply_pks: list[int] | None
 ) -> dict[int, list[list[tuple[str, str, int]]]]:
@@ -353,10 +357,6 @@ def fixing_commits(
         ).all()
         found[h] = list(dict.fromkeys((r[0], r[1], r[2]) for r in rows))
     return {pk: [found[h] for h in hs if found[h]] for pk, hs in named.items()}
-
-
-# A hash that starts more commits than this names none of them, whatever the dates.
-MAX_STARTED = 8
 
 
 def named_commits(

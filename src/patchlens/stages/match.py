@@ -382,6 +382,8 @@ def _series_fixed_by(conn: Connection, since: int, newest: int) -> set[str]:
     a reply names a commit by the start of its sha, maybe before the repository brings it,
     and the series is "fixed elsewhere" only once the commit is stored (metrics/backlog.py
     fix_notice). The replies' hashes are few; each new sha is tried by its prefixes."""
+    if newest <= since:
+        return set()  # no new commit: nothing read on a day without one
     mf, c = schema.message_fixes, schema.commits
     named = set(conn.execute(select(mf.c.hash).distinct()).scalars())
     if not named:
